@@ -1,0 +1,87 @@
+/*
+ * port.h - the handful of platform services the portable code may use.
+ *
+ * core/ (and the call orchestration in signaling/) never calls the OS: it
+ * asks this door for the time, for timers, for UDP sockets, for random bytes
+ * and for logging. port/posix implements it on libre's main loop for Linux
+ * (x86 and ARM); port/ns3 implements it over ns-3's simulator so the same
+ * code runs inside a simulated network.
+ *
+ * Objects are libre objects: allocate with the *_alloc functions, release
+ * with mem_deref().
+ */
+#ifndef MEESHY_PORT_H
+#define MEESHY_PORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sa;
+
+/* Clock */
+
+/* Monotonic time in microseconds since an arbitrary origin. */
+uint64_t port_now_us(void);
+/* Wall-clock time in milliseconds since the Unix epoch (for records). */
+uint64_t port_wallclock_ms(void);
+
+/* Timers: one-shot; re-arm from the handler for periodic work. */
+
+struct port_timer;
+typedef void(port_timer_h)(void *arg);
+
+int port_timer_alloc(struct port_timer **timerp);
+void port_timer_start(struct port_timer *timer, uint64_t delay_ms,
+		      port_timer_h *h, void *arg);
+void port_timer_cancel(struct port_timer *timer);
+int port_timer_isrunning(const struct port_timer *timer);
+
+/* UDP with batch I/O: the media hot path moves packets in batches so one
+ * system call carries many of them (recvmmsg/sendmmsg on Linux). */
+
+enum { PORT_UDP_BATCH = 32, PORT_UDP_MTU = 1500 };
+
+struct port_pkt {
+	uint8_t *buf;   /* payload */
+	size_t len;     /* bytes used */
+	size_t size;    /* bytes available at buf */
+	struct sa *peer; /* source on receive, destination on send */
+};
+
+struct port_udp;
+/* Called with up to PORT_UDP_BATCH packets that arrived together. The
+ * buffers belong to the socket and are reused after the handler returns. */
+typedef void(port_udp_recv_h)(const struct port_pkt *pkts, size_t n,
+			      void *arg);
+
+int port_udp_listen(struct port_udp **udpp, const struct sa *laddr,
+		    port_udp_recv_h *recvh, void *arg);
+int port_udp_local(const struct port_udp *udp, struct sa *laddr);
+/* Sends n packets; *sent tells how many left (the rest would block). */
+int port_udp_send_batch(struct port_udp *udp, const struct port_pkt *pkts,
+			size_t n, size_t *sent);
+/* Counters the benchmark and /metrics read. */
+struct port_udp_stats {
+	uint64_t rx_pkts, rx_batches, tx_pkts, tx_batches, tx_dropped;
+};
+void port_udp_stats(const struct port_udp *udp, struct port_udp_stats *st);
+
+/* Random bytes from the platform's cryptographic source. */
+int port_random(void *buf, size_t len);
+
+/* Log */
+
+enum port_log_level {
+	PORT_LOG_DEBUG = 0,
+	PORT_LOG_INFO,
+	PORT_LOG_WARN,
+	PORT_LOG_ERROR,
+};
+
+void port_log_set_level(enum port_log_level level);
+int port_log_enabled(enum port_log_level level);
+void port_log(enum port_log_level level, const char *fmt, ...);
+void port_vlog(enum port_log_level level, const char *fmt, va_list ap);
+
+#endif

@@ -1,0 +1,728 @@
+/*
+ * eio.c - Engine.IO v4 server over libre's HTTP and websocket code.
+ *
+ * A session (eio_sock) lives in the server's table from the handshake until
+ * eio_close(). It has one active transport: long-polling (a held GET that is
+ * answered when packets are queued) or a websocket. During an upgrade a
+ * second, probing websocket exists beside the polling transport until the
+ * client sends "5".
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include "port.h"
+#include "eio.h"
+#include "jwt.h"
+
+enum transport { T_POLLING, T_WEBSOCKET };
+enum { SID_BYTES = 15, OUTQ_MAX = 4 * 1024 * 1024 };
+
+struct eio_server {
+	struct hash *socks;
+	struct websock *ws;
+	struct eio_config cfg;
+	eio_open_h *openh;
+	eio_message_h *msgh;
+	eio_close_h *closeh;
+	void *arg;
+	size_t count;
+	struct eio_stats stats;
+};
+
+struct outpkt {
+	struct le le;
+	size_t len;
+	char data[];
+};
+
+/* A websocket of a session. The session owns its links; a link owns its
+ * libre websocket and points back to its session. */
+struct ws_link {
+	struct eio_sock *s;
+	struct websock_conn *wsc;
+};
+
+struct eio_sock {
+	struct le le;
+	struct eio_server *srv;
+	char sid[32];
+	enum transport transport;
+	bool closed;
+	struct http_conn *poll;    /* held GET, polling transport */
+	struct ws_link *ws;    /* active websocket */
+	struct ws_link *probe; /* websocket being probed for upgrade */
+	struct list outq;
+	size_t outq_bytes;
+	struct tmr ping_tmr;
+	bool awaiting_pong;
+	void *user;
+};
+
+static const char ctype_text[] = "text/plain; charset=UTF-8";
+
+/* Codec */
+
+bool eio_packet_valid(const char *p, size_t len)
+{
+	if (!p || len == 0)
+		return false;
+	switch (p[0]) {
+	case EIO_CLOSE:
+	case EIO_UPGRADE:
+	case EIO_NOOP:
+		return len == 1;
+	case EIO_PING:
+	case EIO_PONG:
+		return len == 1 || (len == 6 && !memcmp(p + 1, "probe", 5));
+	case EIO_MESSAGE:
+		return true;
+	default:
+		return false; /* open is server-only; 'b' binary unsupported */
+	}
+}
+
+int eio_payload_decode(const char *p, size_t len, eio_packet_h *h, void *arg)
+{
+	size_t start = 0, n = 0;
+
+	if (!p || !h)
+		return -1;
+	/* Check the whole payload first so a bad one is dropped whole. */
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || p[i] == 0x1e) {
+			if (!eio_packet_valid(p + start, i - start))
+				return -1;
+			start = i + 1;
+		}
+	}
+	start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || p[i] == 0x1e) {
+			h(p[start], p + start + 1, i - start - 1, arg);
+			n++;
+			start = i + 1;
+		}
+	}
+	return (int)n;
+}
+
+/* Query string */
+
+static bool query_get(const struct http_msg *msg, const char *key,
+		      struct pl *val)
+{
+	struct pl q = msg->prm;
+	size_t klen = strlen(key);
+
+	if (q.l && q.p[0] == '?') {
+		q.p++;
+		q.l--;
+	}
+	while (q.l) {
+		const char *amp = memchr(q.p, '&', q.l);
+		size_t plen = amp ? (size_t)(amp - q.p) : q.l;
+		if (plen > klen && q.p[klen] == '=' &&
+		    !memcmp(q.p, key, klen)) {
+			val->p = q.p + klen + 1;
+			val->l = plen - klen - 1;
+			return true;
+		}
+		if (!amp)
+			break;
+		q.l -= plen + 1;
+		q.p = amp + 1;
+	}
+	return false;
+}
+
+/* Sessions */
+
+static void ping_handler(void *arg);
+
+static void sock_destructor(void *arg)
+{
+	struct eio_sock *s = arg;
+	hash_unlink(&s->le);
+	tmr_cancel(&s->ping_tmr);
+	list_flush(&s->outq);
+	mem_deref(s->poll);
+	mem_deref(s->ws);
+	mem_deref(s->probe);
+}
+
+static void server_destructor(void *arg)
+{
+	struct eio_server *srv = arg;
+	eio_server_close_all(srv, "server shutdown");
+	hash_flush(srv->socks);
+	mem_deref(srv->socks);
+	mem_deref(srv->ws);
+}
+
+int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
+		     eio_open_h *openh, eio_message_h *msgh,
+		     eio_close_h *closeh, void *arg)
+{
+	struct eio_server *srv;
+	int err;
+
+	if (!srvp || !cfg || !msgh || !closeh)
+		return EINVAL;
+	srv = mem_zalloc(sizeof(*srv), server_destructor);
+	if (!srv)
+		return ENOMEM;
+	srv->cfg = *cfg;
+	srv->openh = openh;
+	srv->msgh = msgh;
+	srv->closeh = closeh;
+	srv->arg = arg;
+	err = hash_alloc(&srv->socks, 256);
+	if (!err)
+		err = websock_alloc(&srv->ws, NULL, NULL);
+	if (err)
+		mem_deref(srv);
+	else
+		*srvp = srv;
+	return err;
+}
+
+static bool sid_cmp(struct le *le, void *arg)
+{
+	const struct eio_sock *s = le->data;
+	return !strcmp(s->sid, arg);
+}
+
+static struct eio_sock *sock_find(struct eio_server *srv, const struct pl *sid)
+{
+	char buf[32];
+	struct le *le;
+	if (!sid->l || sid->l >= sizeof(buf))
+		return NULL;
+	pl_strcpy(sid, buf, sizeof(buf));
+	le = hash_lookup(srv->socks, hash_joaat_str(buf), sid_cmp, buf);
+	return le ? le->data : NULL;
+}
+
+size_t eio_server_count(const struct eio_server *srv)
+{
+	return srv ? srv->count : 0;
+}
+
+void eio_server_stats(const struct eio_server *srv, struct eio_stats *st)
+{
+	if (srv && st)
+		*st = srv->stats;
+}
+
+const char *eio_sid(const struct eio_sock *s)
+{
+	return s ? s->sid : "";
+}
+
+const char *eio_transport_name(const struct eio_sock *s)
+{
+	return s && s->transport == T_WEBSOCKET ? "websocket" : "polling";
+}
+
+void eio_set_user(struct eio_sock *s, void *user)
+{
+	if (s)
+		s->user = user;
+}
+
+void *eio_user(const struct eio_sock *s)
+{
+	return s ? s->user : NULL;
+}
+
+/* Output */
+
+static int reply_text(struct http_conn *conn, const char *body, size_t len)
+{
+	return http_reply(conn, 200, "OK",
+			  "Content-Type: %s\r\n"
+			  "Content-Length: %zu\r\n"
+			  "Cache-Control: no-store\r\n"
+			  "\r\n"
+			  "%b",
+			  ctype_text, len, body, len);
+}
+
+/* Answers the held GET with everything queued. */
+static void poll_flush(struct eio_sock *s)
+{
+	struct mbuf *mb;
+	struct le *le;
+
+	if (!s->poll || list_isempty(&s->outq))
+		return;
+	mb = mbuf_alloc(s->outq_bytes + list_count(&s->outq));
+	if (!mb)
+		return;
+	while ((le = list_head(&s->outq))) {
+		struct outpkt *o = le->data;
+		if (mb->end)
+			(void)mbuf_write_u8(mb, 0x1e);
+		(void)mbuf_write_mem(mb, (const uint8_t *)o->data, o->len);
+		mem_deref(o);
+	}
+	s->outq_bytes = 0;
+	(void)reply_text(s->poll, (const char *)mb->buf, mb->end);
+	s->poll = mem_deref(s->poll);
+	mem_deref(mb);
+}
+
+/* Sends one packet: type, then an optional one-character prefix (0 for
+ * none; Socket.IO's packet type, so callers need not copy), then data. */
+static int send_packet(struct eio_sock *s, char type, char prefix,
+		       const char *data, size_t len)
+{
+	size_t plen = prefix ? 1 : 0;
+	struct outpkt *o;
+
+	if (!data)
+		data = "";
+	if (s->closed)
+		return ENOTCONN;
+	if (s->transport == T_WEBSOCKET && s->ws)
+		return websock_send(s->ws->wsc, WEBSOCK_TEXT, "%c%b%b", type,
+				    &prefix, plen, data, len);
+	if (s->outq_bytes + len + 2 > OUTQ_MAX) {
+		/* The client stopped reading: drop it, not the server. */
+		eio_close(s, "send buffer overflow");
+		return ENOBUFS;
+	}
+	o = mem_alloc(sizeof(*o) + len + 2, NULL);
+	if (!o)
+		return ENOMEM;
+	memset(&o->le, 0, sizeof(o->le));
+	o->data[0] = type;
+	if (prefix)
+		o->data[1] = prefix;
+	if (len)
+		memcpy(o->data + 1 + plen, data, len);
+	o->len = len + 1 + plen;
+	list_append(&s->outq, &o->le, o);
+	s->outq_bytes += o->len;
+	poll_flush(s);
+	return 0;
+}
+
+int eio_send(struct eio_sock *s, const char *data, size_t len)
+{
+	if (!s || (!data && len))
+		return EINVAL;
+	return send_packet(s, EIO_MESSAGE, 0, data, len);
+}
+
+int eio_send_prefixed(struct eio_sock *s, char prefix, const char *data,
+		      size_t len)
+{
+	if (!s || (!data && len))
+		return EINVAL;
+	return send_packet(s, EIO_MESSAGE, prefix, data, len);
+}
+
+void eio_close(struct eio_sock *s, const char *reason)
+{
+	struct eio_server *srv;
+
+	if (!s || s->closed)
+		return;
+	srv = s->srv;
+	s->closed = true;
+	tmr_cancel(&s->ping_tmr);
+	if (s->poll) {
+		(void)reply_text(s->poll, "1", 1);
+		s->poll = mem_deref(s->poll);
+	}
+	if (s->ws)
+		(void)websock_close(s->ws->wsc, WEBSOCK_NORMAL_CLOSURE, NULL);
+	s->ws = mem_deref(s->ws);
+	s->probe = mem_deref(s->probe);
+	hash_unlink(&s->le);
+	srv->count--;
+	srv->closeh(s, reason, srv->arg);
+	mem_deref(s); /* the table's reference */
+}
+
+static bool first_one(struct le *le, void *arg)
+{
+	(void)le;
+	(void)arg;
+	return true;
+}
+
+void eio_server_close_all(struct eio_server *srv, const char *reason)
+{
+	struct le *le;
+	if (!srv || !srv->socks)
+		return;
+	/* Closing unlinks from the table, so take the first one each time. */
+	while ((le = hash_apply(srv->socks, first_one, NULL)))
+		eio_close(le->data, reason);
+}
+
+/* Heartbeat: ping every pingInterval, expect the pong within pingTimeout. */
+
+static void ping_handler(void *arg)
+{
+	struct eio_sock *s = arg;
+
+	if (s->awaiting_pong) {
+		s->srv->stats.closed_ping_timeout++;
+		eio_close(s, "ping timeout");
+		return;
+	}
+	s->awaiting_pong = true;
+	tmr_start(&s->ping_tmr, s->srv->cfg.ping_timeout_ms, ping_handler, s);
+	(void)send_packet(s, EIO_PING, 0, NULL, 0);
+}
+
+/* Input */
+
+struct recv_ctx {
+	struct eio_sock *s;
+	struct ws_link *via; /* the websocket it came on, or NULL */
+};
+
+static void recv_packet(char type, const char *data, size_t len, void *arg)
+{
+	struct recv_ctx *ctx = arg;
+	struct eio_sock *s = ctx->s;
+	struct eio_server *srv = s->srv;
+
+	if (s->closed)
+		return;
+	/* The probing websocket speaks only the upgrade dialogue. */
+	if (ctx->via && ctx->via == s->probe) {
+		if (type == EIO_PING && len == 5) {
+			(void)websock_send(s->probe->wsc, WEBSOCK_TEXT,
+					   "3probe");
+			/* Let the held GET return so the client can pause
+			 * polling before it sends "5". */
+			if (s->poll && list_isempty(&s->outq))
+				(void)send_packet(s, EIO_NOOP, 0, NULL, 0);
+		}
+		else if (type == EIO_UPGRADE) {
+			s->ws = s->probe;
+			s->probe = NULL;
+			s->transport = T_WEBSOCKET;
+			srv->stats.upgrades++;
+			if (s->poll) {
+				(void)reply_text(s->poll, "6", 1);
+				s->poll = mem_deref(s->poll);
+			}
+			/* What was queued for polling goes out in order. */
+			while (!list_isempty(&s->outq) && !s->closed) {
+				struct outpkt *o = list_head(&s->outq)->data;
+				(void)websock_send(s->ws->wsc, WEBSOCK_TEXT, "%b",
+						   o->data, o->len);
+				mem_deref(o);
+			}
+			s->outq_bytes = 0;
+		}
+		else {
+			srv->stats.dropped_malformed++;
+		}
+		return;
+	}
+
+	switch (type) {
+	case EIO_PONG:
+		if (s->awaiting_pong) {
+			s->awaiting_pong = false;
+			tmr_start(&s->ping_tmr, srv->cfg.ping_interval_ms,
+				  ping_handler, s);
+		}
+		break;
+	case EIO_MESSAGE:
+		srv->msgh(s, data, len, srv->arg);
+		break;
+	case EIO_CLOSE:
+		eio_close(s, "client close");
+		break;
+	case EIO_NOOP:
+		break;
+	default:
+		srv->stats.dropped_malformed++;
+		break;
+	}
+}
+
+static void ws_recv_handler(const struct websock_hdr *hdr, struct mbuf *mb,
+			    void *arg);
+static void ws_close_handler(int err, void *arg);
+
+static void link_destructor(void *arg)
+{
+	struct ws_link *l = arg;
+	/* A libre websocket released while open sends its close frame and
+	 * finishes the closing handshake on its own, without our handlers. */
+	mem_deref(l->wsc);
+}
+
+static void ws_recv_handler(const struct websock_hdr *hdr, struct mbuf *mb,
+			    void *arg)
+{
+	struct ws_link *l = arg;
+	struct eio_sock *s = l->s;
+	struct recv_ctx ctx = {s, l};
+	const char *p = (const char *)mbuf_buf(mb);
+	size_t len = mbuf_get_left(mb);
+
+	if (s->closed)
+		return;
+	if (len > s->srv->cfg.max_payload) {
+		s->srv->stats.dropped_too_large++;
+		eio_close(s, "payload too large");
+		return;
+	}
+	if (hdr->opcode != WEBSOCK_TEXT || !hdr->fin ||
+	    !eio_packet_valid(p, len)) {
+		s->srv->stats.dropped_malformed++;
+		return;
+	}
+	mem_ref(s);
+	recv_packet(p[0], p + 1, len - 1, &ctx);
+	mem_deref(s);
+}
+
+static void ws_close_handler(int err, void *arg)
+{
+	struct ws_link *l = arg;
+	struct eio_sock *s = l->s;
+	(void)err;
+
+	if (l == s->probe) {
+		s->probe = mem_deref(s->probe); /* upgrade abandoned */
+	}
+	else if (l == s->ws) {
+		s->ws = mem_deref(s->ws);
+		eio_close(s, "transport close");
+	}
+}
+
+static int ws_accept(struct eio_sock *s, struct http_conn *conn,
+		     const struct http_msg *msg, struct ws_link **linkp)
+{
+	struct ws_link *l;
+	int err;
+
+	l = mem_zalloc(sizeof(*l), link_destructor);
+	if (!l)
+		return ENOMEM;
+	l->s = s;
+	err = websock_accept(&l->wsc, s->srv->ws, conn, msg, 0,
+			     ws_recv_handler, ws_close_handler, l);
+	if (err) {
+		mem_deref(l);
+		return err;
+	}
+	*linkp = l;
+	return 0;
+}
+
+/* Requests */
+
+static void reply_error(struct eio_server *srv, struct http_conn *conn,
+			int code, const char *message)
+{
+	srv->stats.refused_requests++;
+	(void)http_reply(conn, 400, "Bad Request",
+			 "Content-Type: application/json\r\n"
+			 "Content-Length: %zu\r\n"
+			 "\r\n"
+			 "{\"code\":%d,\"message\":\"%s\"}",
+			 (size_t)re_snprintf(NULL, 0,
+					     "{\"code\":%d,\"message\":\"%s\"}",
+					     code, message),
+			 code, message);
+}
+
+static int open_packet(struct eio_sock *s, bool upgrades, char *buf,
+		       size_t size)
+{
+	return re_snprintf(buf, size,
+			   "0{\"sid\":\"%s\",\"upgrades\":[%s],"
+			   "\"pingInterval\":%u,\"pingTimeout\":%u,"
+			   "\"maxPayload\":%u}",
+			   s->sid, upgrades ? "\"websocket\"" : "",
+			   s->srv->cfg.ping_interval_ms,
+			   s->srv->cfg.ping_timeout_ms,
+			   s->srv->cfg.max_payload);
+}
+
+static int sock_new(struct eio_server *srv, struct eio_sock **sp)
+{
+	uint8_t raw[SID_BYTES];
+	size_t n = sizeof(((struct eio_sock *)0)->sid);
+	struct eio_sock *s;
+	int err;
+
+	s = mem_zalloc(sizeof(*s), sock_destructor);
+	if (!s)
+		return ENOMEM;
+	s->srv = srv;
+	tmr_init(&s->ping_tmr);
+	err = port_random(raw, sizeof(raw));
+	if (!err)
+		err = jwt_b64url_encode(raw, sizeof(raw), s->sid, &n);
+	if (err) {
+		mem_deref(s);
+		return err;
+	}
+	*sp = s;
+	return 0;
+}
+
+static void sock_register(struct eio_server *srv, struct eio_sock *s)
+{
+	hash_append(srv->socks, hash_joaat_str(s->sid), &s->le, s);
+	srv->count++;
+	srv->stats.handshakes++;
+	tmr_start(&s->ping_tmr, srv->cfg.ping_interval_ms, ping_handler, s);
+	if (srv->openh)
+		srv->openh(s, srv->arg);
+}
+
+static bool is_ws_upgrade(const struct http_msg *msg)
+{
+	return http_msg_hdr_has_value(msg, HTTP_HDR_UPGRADE, "websocket");
+}
+
+static void handshake(struct eio_server *srv, struct http_conn *conn,
+		      const struct http_msg *msg, bool websocket)
+{
+	struct eio_sock *s;
+	char open[256];
+	int n;
+
+	if (srv->cfg.max_sessions && srv->count >= srv->cfg.max_sessions) {
+		srv->stats.refused_requests++;
+		(void)http_reply(conn, 503, "Service Unavailable",
+				 "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	if (sock_new(srv, &s)) {
+		(void)http_ereply(conn, 500, "Internal Server Error");
+		return;
+	}
+	if (websocket) {
+		if (ws_accept(s, conn, msg, &s->ws)) {
+			mem_deref(s);
+			reply_error(srv, conn, 3, "Bad request");
+			return;
+		}
+		s->transport = T_WEBSOCKET;
+		n = open_packet(s, false, open, sizeof(open));
+		(void)websock_send(s->ws->wsc, WEBSOCK_TEXT, "%b", open,
+				   (size_t)n);
+	}
+	else {
+		s->transport = T_POLLING;
+		n = open_packet(s, true, open, sizeof(open));
+		(void)reply_text(conn, open, (size_t)n);
+	}
+	sock_register(srv, s);
+}
+
+static void poll_get(struct eio_sock *s, struct http_conn *conn)
+{
+	if (s->poll) {
+		/* Two GETs at once break the protocol: close the session. */
+		reply_error(s->srv, conn, 3, "Overlap from client");
+		eio_close(s, "multiple poll requests");
+		return;
+	}
+	s->poll = mem_ref(conn);
+	poll_flush(s);
+}
+
+static void poll_post(struct eio_sock *s, struct http_conn *conn,
+		      const struct http_msg *msg)
+{
+	struct eio_server *srv = s->srv;
+	struct recv_ctx ctx = {s, NULL};
+	size_t len = mbuf_get_left(msg->mb);
+
+	if (len > srv->cfg.max_payload) {
+		srv->stats.dropped_too_large++;
+		(void)http_reply(conn, 413, "Payload Too Large",
+				 "Content-Length: 0\r\n\r\n");
+		eio_close(s, "payload too large");
+		return;
+	}
+	/* Answer first: handlers may send, and sending flushes the GET. */
+	(void)reply_text(conn, "ok", 2);
+	mem_ref(s);
+	if (eio_payload_decode((const char *)mbuf_buf(msg->mb), len,
+			       recv_packet, &ctx) < 0)
+		srv->stats.dropped_malformed++;
+	mem_deref(s);
+}
+
+void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
+		       const struct http_msg *msg)
+{
+	struct pl eio, transport, sid;
+	struct eio_sock *s;
+	bool websocket;
+
+	if (!srv || !conn || !msg)
+		return;
+	if (!query_get(msg, "EIO", &eio) || pl_strcmp(&eio, "4")) {
+		reply_error(srv, conn, 5, "Unsupported protocol version");
+		return;
+	}
+	if (!query_get(msg, "transport", &transport)) {
+		reply_error(srv, conn, 0, "Transport unknown");
+		return;
+	}
+	if (!pl_strcmp(&transport, "websocket"))
+		websocket = true;
+	else if (!pl_strcmp(&transport, "polling"))
+		websocket = false;
+	else {
+		reply_error(srv, conn, 0, "Transport unknown");
+		return;
+	}
+	if (websocket && !is_ws_upgrade(msg)) {
+		reply_error(srv, conn, 3, "Bad request");
+		return;
+	}
+
+	if (!query_get(msg, "sid", &sid)) {
+		if (pl_strcmp(&msg->met, "GET")) {
+			reply_error(srv, conn, 2, "Bad handshake method");
+			return;
+		}
+		handshake(srv, conn, msg, websocket);
+		return;
+	}
+
+	s = sock_find(srv, &sid);
+	if (!s) {
+		reply_error(srv, conn, 1, "Session ID unknown");
+		return;
+	}
+	if (websocket) {
+		if (s->transport == T_WEBSOCKET || s->probe) {
+			reply_error(srv, conn, 3, "Bad request");
+			return;
+		}
+		if (ws_accept(s, conn, msg, &s->probe))
+			reply_error(srv, conn, 3, "Bad request");
+		return;
+	}
+	if (s->transport != T_POLLING) {
+		reply_error(srv, conn, 3, "Bad request");
+		return;
+	}
+	if (!pl_strcmp(&msg->met, "GET"))
+		poll_get(s, conn);
+	else if (!pl_strcmp(&msg->met, "POST"))
+		poll_post(s, conn, msg);
+	else
+		reply_error(srv, conn, 2, "Bad request method");
+}

@@ -1,0 +1,282 @@
+/*
+ * jwt.c - HS256 verification and signing with mbedTLS.
+ */
+#include <errno.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include <mbedtls/md.h>
+#include <re.h>
+#include "jwt.h"
+
+static int b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+int jwt_b64url_decode(const char *in, size_t len, uint8_t *out,
+		      size_t *outlen)
+{
+	uint32_t acc = 0;
+	size_t n = 0, bits = 0;
+
+	if (!in || !out || !outlen)
+		return EINVAL;
+	if (len % 4 == 1)
+		return EBADMSG;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64val(in[i]);
+		if (v < 0)
+			return EBADMSG;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n >= *outlen)
+				return EOVERFLOW;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	*outlen = n;
+	return 0;
+}
+
+int jwt_b64url_encode(const uint8_t *in, size_t len, char *out,
+		      size_t *outlen)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+				  "opqrstuvwxyz0123456789-_";
+	uint32_t acc = 0;
+	size_t n = 0, bits = 0;
+
+	if ((!in && len) || !out || !outlen)
+		return EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			if (n + 1 >= *outlen)
+				return EOVERFLOW;
+			out[n++] = tbl[(acc >> bits) & 0x3f];
+		}
+	}
+	if (bits) {
+		if (n + 1 >= *outlen)
+			return EOVERFLOW;
+		out[n++] = tbl[(acc << (6 - bits)) & 0x3f];
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return 0;
+}
+
+static int hs256(const uint8_t *key, size_t keylen, const char *data,
+		 size_t len, uint8_t mac[32])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
+		MBEDTLS_MD_SHA256);
+	return mbedtls_md_hmac(md, key, keylen, (const unsigned char *)data,
+			       len, mac)
+		       ? EPROTO
+		       : 0;
+}
+
+/* Decodes one base64url JSON segment. */
+static cJSON *segment_json(const char *p, size_t len)
+{
+	uint8_t buf[JWT_MAX];
+	size_t n = sizeof(buf) - 1;
+	if (jwt_b64url_decode(p, len, buf, &n))
+		return NULL;
+	buf[n] = '\0';
+	return cJSON_ParseWithLength((const char *)buf, n);
+}
+
+static void claims_destructor(void *arg)
+{
+	struct jwt_claims *c = arg;
+	cJSON_Delete(c->conversations);
+}
+
+static int64_t num_claim(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+int jwt_verify(struct jwt_claims **claimsp, const char *token,
+	       const uint8_t *secret, size_t secret_len, int64_t now_s,
+	       unsigned skew_s)
+{
+	const char *dot1, *dot2;
+	uint8_t mac[32], sig[48];
+	size_t len, siglen = sizeof(sig);
+	cJSON *hdr = NULL, *body = NULL;
+	const cJSON *v;
+	struct jwt_claims *c = NULL;
+	int err = 0;
+
+	if (!claimsp || !token || !secret)
+		return EINVAL;
+	len = strlen(token);
+	if (len == 0 || len > JWT_MAX)
+		return EBADMSG;
+	dot1 = strchr(token, '.');
+	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	if (!dot1 || !dot2 || strchr(dot2 + 1, '.'))
+		return EBADMSG;
+
+	hdr = segment_json(token, (size_t)(dot1 - token));
+	if (!cJSON_IsObject(hdr)) {
+		err = EBADMSG;
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(hdr, "alg");
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, "HS256")) {
+		err = ENOTSUP;
+		goto out;
+	}
+	if (jwt_b64url_decode(dot2 + 1, strlen(dot2 + 1), sig, &siglen) ||
+	    siglen != sizeof(mac)) {
+		err = EACCES;
+		goto out;
+	}
+	err = hs256(secret, secret_len, token, (size_t)(dot2 - token), mac);
+	if (err)
+		goto out;
+	{
+		/* constant time: do not leak where the MAC differs */
+		uint8_t diff = 0;
+		for (size_t i = 0; i < sizeof(mac); i++)
+			diff |= (uint8_t)(mac[i] ^ sig[i]);
+		if (diff) {
+			err = EACCES;
+			goto out;
+		}
+	}
+	body = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (!cJSON_IsObject(body)) {
+		err = EBADMSG;
+		goto out;
+	}
+	c = mem_zalloc(sizeof(*c), claims_destructor);
+	if (!c) {
+		err = ENOMEM;
+		goto out;
+	}
+	c->exp = num_claim(body, "exp");
+	c->iat = num_claim(body, "iat");
+	if (c->exp && now_s > c->exp + (int64_t)skew_s) {
+		err = ETIMEDOUT;
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(body, "sub");
+	if (!cJSON_IsString(v) || !v->valuestring[0] ||
+	    strlen(v->valuestring) >= sizeof(c->sub)) {
+		err = ENOENT;
+		goto out;
+	}
+	str_ncpy(c->sub, v->valuestring, sizeof(c->sub));
+	v = cJSON_GetObjectItemCaseSensitive(body, "name");
+	if (cJSON_IsString(v))
+		str_ncpy(c->name, v->valuestring, sizeof(c->name));
+	v = cJSON_GetObjectItemCaseSensitive(body, "conversations");
+	if (cJSON_IsArray(v))
+		c->conversations = cJSON_Duplicate(v, 1);
+out:
+	cJSON_Delete(hdr);
+	cJSON_Delete(body);
+	if (err)
+		mem_deref(c);
+	else
+		*claimsp = c;
+	return err;
+}
+
+const char *jwt_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "valid";
+	case EBADMSG:
+		return "token is not a well-formed JWT";
+	case ENOTSUP:
+		return "token algorithm is not HS256";
+	case EACCES:
+		return "token signature does not verify";
+	case ETIMEDOUT:
+		return "token has expired";
+	case ENOENT:
+		return "token has no subject (sub)";
+	default:
+		return "token could not be verified";
+	}
+}
+
+int jwt_sign(char **tokenp, const char *claims_json, const uint8_t *secret,
+	     size_t secret_len)
+{
+	static const char hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	char *tok;
+	size_t cap, n, pos = 0, len;
+	uint8_t mac[32];
+	int err;
+
+	if (!tokenp || !claims_json || !secret)
+		return EINVAL;
+	len = strlen(claims_json);
+	cap = (sizeof(hdr) + len + sizeof(mac)) * 4 / 3 + 16;
+	tok = mem_alloc(cap, NULL);
+	if (!tok)
+		return ENOMEM;
+	n = cap;
+	err = jwt_b64url_encode((const uint8_t *)hdr, sizeof(hdr) - 1, tok, &n);
+	if (err)
+		goto out;
+	pos = n;
+	tok[pos++] = '.';
+	n = cap - pos;
+	err = jwt_b64url_encode((const uint8_t *)claims_json, len, tok + pos,
+				&n);
+	if (err)
+		goto out;
+	pos += n;
+	err = hs256(secret, secret_len, tok, pos, mac);
+	if (err)
+		goto out;
+	tok[pos++] = '.';
+	n = cap - pos;
+	err = jwt_b64url_encode(mac, sizeof(mac), tok + pos, &n);
+out:
+	if (err)
+		mem_deref(tok);
+	else
+		*tokenp = tok;
+	return err;
+}
+
+int jwt_member_of(const struct jwt_claims *c, const char *conversation_id)
+{
+	const cJSON *it;
+	if (!c || !conversation_id)
+		return 0;
+	if (!c->conversations)
+		return 1;
+	cJSON_ArrayForEach(it, c->conversations)
+	{
+		if (cJSON_IsString(it) &&
+		    !strcmp(it->valuestring, conversation_id))
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * jwt.h - JSON Web Tokens, HS256 only (RFC 7519 / RFC 7515).
+ *
+ * The gateway trusts a token when its HMAC-SHA256 signature verifies with the
+ * shared secret and it has not expired (with a little clock skew allowed).
+ * "alg":"none" and every other algorithm are refused: accepting an algorithm
+ * chosen by the token is the classic JWT mistake.
+ */
+#ifndef MEESHY_JWT_H
+#define MEESHY_JWT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { JWT_MAX = 8192, JWT_SKEW_S = 30 };
+
+struct jwt_claims {
+	char sub[129];           /* the user id */
+	char name[129];          /* display name, may be empty */
+	int64_t exp, iat;        /* seconds since the epoch; 0 if absent */
+	struct cJSON *conversations; /* array of ids the user belongs to, or
+				      * NULL when the token does not say */
+};
+
+/* Returns 0, or: EBADMSG (not a well-formed JWT), ENOTSUP (alg not HS256),
+ * EACCES (bad signature), ETIMEDOUT (expired), ENOENT (no "sub"). */
+int jwt_verify(struct jwt_claims **claimsp, const char *token,
+	       const uint8_t *secret, size_t secret_len, int64_t now_s,
+	       unsigned skew_s);
+const char *jwt_strerror(int err);
+
+/* Signs a token over the given claims object text (a JSON object). */
+int jwt_sign(char **tokenp, const char *claims_json, const uint8_t *secret,
+	     size_t secret_len);
+
+/* Whether the claims let the user act in a conversation: true when the token
+ * lists the conversation, or lists none at all. */
+int jwt_member_of(const struct jwt_claims *c, const char *conversation_id);
+
+/* base64url without padding (RFC 4648 section 5). */
+int jwt_b64url_decode(const char *in, size_t len, uint8_t *out,
+		      size_t *outlen);
+int jwt_b64url_encode(const uint8_t *in, size_t len, char *out,
+		      size_t *outlen);
+
+#endif

@@ -1,0 +1,596 @@
+/*
+ * sio.c - Socket.IO v5 server: codec, main namespace, acks and rooms.
+ *
+ * Rooms live in a hash by name; a membership links one socket to one room
+ * and sits in both lists, so leaving is O(1) and a disconnect leaves every
+ * room without a search. An emit to a room is encoded once.
+ */
+#include <errno.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include <re.h>
+#include "port.h"
+#include "eio.h"
+#include "jwt.h"
+#include "sio.h"
+
+struct sio_server {
+	struct eio_server *eio;
+	struct hash *rooms;
+	sio_connect_h *connh;
+	sio_event_h *eventh;
+	sio_disconnect_h *disch;
+	void *arg;
+	size_t connected;
+	struct sio_stats stats;
+};
+
+struct sio_socket {
+	struct sio_server *srv;
+	struct eio_sock *eio;
+	char id[32];
+	bool connected;
+	struct list memberships;
+	void *user;
+};
+
+struct room {
+	struct le le;
+	char *name;
+	struct list members;
+};
+
+struct membership {
+	struct le le_room, le_sock;
+	struct room *room;
+	struct sio_socket *sock;
+};
+
+/* Codec */
+
+void sio_packet_reset(struct sio_packet *pkt)
+{
+	if (!pkt)
+		return;
+	cJSON_Delete(pkt->data);
+	pkt->data = NULL;
+}
+
+int sio_packet_decode(struct sio_packet *pkt, const char *p, size_t len)
+{
+	size_t i = 0;
+
+	if (!pkt || !p)
+		return EINVAL;
+	memset(pkt, 0, sizeof(*pkt));
+	pkt->id = SIO_ACK_NONE;
+	str_ncpy(pkt->nsp, "/", sizeof(pkt->nsp));
+	if (len == 0 || p[0] < '0' || p[0] > '6')
+		return EBADMSG;
+	pkt->type = (enum sio_packet_type)(p[0] - '0');
+	i = 1;
+
+	if (pkt->type == SIO_BINARY_EVENT || pkt->type == SIO_BINARY_ACK) {
+		/* attachments count then '-' (binary is not supported, but
+		 * it is still well-formed) */
+		size_t d = 0;
+		while (i < len && p[i] >= '0' && p[i] <= '9' && d < 6) {
+			i++;
+			d++;
+		}
+		if (!d || i >= len || p[i] != '-')
+			return EBADMSG;
+		i++;
+	}
+	if (i < len && p[i] == '/') {
+		size_t s = i;
+		while (i < len && p[i] != ',')
+			i++;
+		if (i - s >= sizeof(pkt->nsp))
+			return EBADMSG;
+		memcpy(pkt->nsp, p + s, i - s);
+		pkt->nsp[i - s] = '\0';
+		if (i < len)
+			i++; /* the comma */
+	}
+	if (i < len && p[i] >= '0' && p[i] <= '9') {
+		int64_t id = 0;
+		size_t d = 0;
+		while (i < len && p[i] >= '0' && p[i] <= '9') {
+			if (++d > 15)
+				return EBADMSG;
+			id = id * 10 + (p[i] - '0');
+			i++;
+		}
+		pkt->id = id;
+	}
+	if (i < len) {
+		const char *end = NULL;
+		pkt->data = cJSON_ParseWithLengthOpts(p + i, len - i, &end, 0);
+		if (!pkt->data || end != p + len) {
+			sio_packet_reset(pkt);
+			return EBADMSG;
+		}
+	}
+
+	switch (pkt->type) {
+	case SIO_CONNECT:
+		if (pkt->data && !cJSON_IsObject(pkt->data))
+			goto bad;
+		if (pkt->id != SIO_ACK_NONE)
+			goto bad;
+		break;
+	case SIO_DISCONNECT:
+		if (pkt->data || pkt->id != SIO_ACK_NONE)
+			goto bad;
+		break;
+	case SIO_EVENT:
+	case SIO_BINARY_EVENT:
+		if (!cJSON_IsArray(pkt->data) ||
+		    !cJSON_IsString(cJSON_GetArrayItem(pkt->data, 0)))
+			goto bad;
+		break;
+	case SIO_ACK:
+	case SIO_BINARY_ACK:
+		if (!cJSON_IsArray(pkt->data) || pkt->id == SIO_ACK_NONE)
+			goto bad;
+		break;
+	case SIO_CONNECT_ERROR:
+		goto bad; /* server to client only */
+	}
+	return 0;
+bad:
+	sio_packet_reset(pkt);
+	return EBADMSG;
+}
+
+int sio_packet_encode(struct mbuf *mb, enum sio_packet_type type,
+		      int64_t id, const cJSON *data)
+{
+	char *json = NULL;
+	int err;
+
+	if (!mb)
+		return EINVAL;
+	err = mbuf_printf(mb, "%d", (int)type);
+	if (!err && id != SIO_ACK_NONE)
+		err = mbuf_printf(mb, "%lld", (long long)id);
+	if (!err && data) {
+		json = cJSON_PrintUnformatted(data);
+		if (!json)
+			return ENOMEM;
+		err = mbuf_write_str(mb, json);
+		cJSON_free(json);
+	}
+	return err;
+}
+
+/* Sending */
+
+static int send_packet(struct sio_socket *sock, enum sio_packet_type type,
+		       int64_t id, const cJSON *data)
+{
+	struct mbuf *mb = mbuf_alloc(256);
+	int err;
+	if (!mb)
+		return ENOMEM;
+	err = sio_packet_encode(mb, type, id, data);
+	if (!err)
+		err = eio_send(sock->eio, (const char *)mb->buf, mb->end);
+	mem_deref(mb);
+	return err;
+}
+
+/* ["event", data] as text, encoded once for any number of sockets. */
+static char *event_text(const char *event, const cJSON *data)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *json;
+	if (!arr)
+		return NULL;
+	cJSON_AddItemToArray(arr, cJSON_CreateString(event));
+	if (data)
+		cJSON_AddItemReferenceToArray(arr, (cJSON *)data);
+	json = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	return json;
+}
+
+static int send_event_text(struct sio_socket *sock, const char *json)
+{
+	if (!sock->connected)
+		return ENOTCONN;
+	sock->srv->stats.events_out++;
+	/* "2" + array: an EVENT on the main namespace without ack id */
+	return eio_send_prefixed(sock->eio, '2', json, strlen(json));
+}
+
+int sio_emit(struct sio_socket *sock, const char *event, const cJSON *data)
+{
+	char *json;
+	int err;
+	if (!sock || !event)
+		return EINVAL;
+	json = event_text(event, data);
+	if (!json)
+		return ENOMEM;
+	err = send_event_text(sock, json);
+	cJSON_free(json);
+	return err;
+}
+
+int sio_ack(struct sio_socket *sock, int64_t id, const cJSON *data)
+{
+	cJSON *arr;
+	int err;
+	if (!sock || id == SIO_ACK_NONE)
+		return EINVAL;
+	arr = cJSON_CreateArray();
+	if (!arr)
+		return ENOMEM;
+	if (data)
+		cJSON_AddItemReferenceToArray(arr, (cJSON *)data);
+	err = send_packet(sock, SIO_ACK, id, arr);
+	cJSON_Delete(arr);
+	return err;
+}
+
+/* Rooms */
+
+static void room_destructor(void *arg)
+{
+	struct room *r = arg;
+	hash_unlink(&r->le);
+	mem_deref(r->name);
+}
+
+static void membership_destructor(void *arg)
+{
+	struct membership *m = arg;
+	list_unlink(&m->le_sock);
+	list_unlink(&m->le_room);
+	if (m->room && list_isempty(&m->room->members))
+		mem_deref(m->room);
+}
+
+static bool room_cmp(struct le *le, void *arg)
+{
+	const struct room *r = le->data;
+	return !strcmp(r->name, arg);
+}
+
+static struct room *room_find(const struct sio_server *srv, const char *name)
+{
+	struct le *le = hash_lookup(srv->rooms, hash_joaat_str(name), room_cmp,
+				    (void *)name);
+	return le ? le->data : NULL;
+}
+
+static struct membership *membership_find(const struct sio_socket *sock,
+					  const char *room)
+{
+	struct le *le;
+	for (le = sock->memberships.head; le; le = le->next) {
+		struct membership *m = le->data;
+		if (!strcmp(m->room->name, room))
+			return m;
+	}
+	return NULL;
+}
+
+int sio_join(struct sio_socket *sock, const char *name)
+{
+	struct membership *m;
+	struct room *r;
+
+	if (!sock || !name)
+		return EINVAL;
+	if (membership_find(sock, name))
+		return 0;
+	r = room_find(sock->srv, name);
+	if (!r) {
+		r = mem_zalloc(sizeof(*r), room_destructor);
+		if (!r || str_dup(&r->name, name)) {
+			mem_deref(r);
+			return ENOMEM;
+		}
+		hash_append(sock->srv->rooms, hash_joaat_str(name), &r->le, r);
+	}
+	m = mem_zalloc(sizeof(*m), membership_destructor);
+	if (!m) {
+		if (list_isempty(&r->members))
+			mem_deref(r);
+		return ENOMEM;
+	}
+	m->room = r;
+	m->sock = sock;
+	list_append(&r->members, &m->le_room, m);
+	list_append(&sock->memberships, &m->le_sock, m);
+	return 0;
+}
+
+void sio_leave(struct sio_socket *sock, const char *name)
+{
+	if (sock && name)
+		mem_deref(membership_find(sock, name));
+}
+
+bool sio_in_room(const struct sio_socket *sock, const char *name)
+{
+	return sock && name && membership_find(sock, name) != NULL;
+}
+
+size_t sio_room_size(const struct sio_server *srv, const char *name)
+{
+	const struct room *r = srv && name ? room_find(srv, name) : NULL;
+	return r ? list_count(&r->members) : 0;
+}
+
+void sio_room_apply(struct sio_server *srv, const char *name,
+		    sio_socket_apply_h *h, void *arg)
+{
+	struct room *r = srv && name ? room_find(srv, name) : NULL;
+	struct le *le;
+	if (!r || !h)
+		return;
+	/* The handler may leave the room: hold the room, step first. */
+	mem_ref(r);
+	for (le = r->members.head; le;) {
+		struct membership *m = le->data;
+		le = le->next;
+		h(m->sock, arg);
+	}
+	mem_deref(r);
+}
+
+size_t sio_room_emit(struct sio_server *srv, const char *name,
+		     const struct sio_socket *except, const char *event,
+		     const cJSON *data)
+{
+	struct room *r = srv && name ? room_find(srv, name) : NULL;
+	struct le *le;
+	size_t n = 0;
+	char *json;
+
+	if (!r || !event)
+		return 0;
+	json = event_text(event, data);
+	if (!json)
+		return 0;
+	/* A slow member may be closed by the send: step first, hold room. */
+	mem_ref(r);
+	for (le = r->members.head; le;) {
+		struct membership *m = le->data;
+		le = le->next;
+		if (m->sock == except)
+			continue;
+		if (!send_event_text(m->sock, json))
+			n++;
+	}
+	mem_deref(r);
+	cJSON_free(json);
+	return n;
+}
+
+/* Sockets */
+
+static void socket_destructor(void *arg)
+{
+	struct sio_socket *sock = arg;
+	list_flush(&sock->memberships);
+}
+
+const char *sio_socket_id(const struct sio_socket *sock)
+{
+	return sock ? sock->id : "";
+}
+
+const char *sio_socket_transport(const struct sio_socket *sock)
+{
+	return sock ? eio_transport_name(sock->eio) : "";
+}
+
+void sio_socket_set_user(struct sio_socket *sock, void *user)
+{
+	if (sock)
+		sock->user = user;
+}
+
+void *sio_socket_user(const struct sio_socket *sock)
+{
+	return sock ? sock->user : NULL;
+}
+
+void sio_socket_disconnect(struct sio_socket *sock)
+{
+	if (!sock)
+		return;
+	if (sock->connected)
+		(void)send_packet(sock, SIO_DISCONNECT, SIO_ACK_NONE, NULL);
+	eio_close(sock->eio, "server namespace disconnect");
+}
+
+static void socket_gone(struct sio_socket *sock, const char *reason)
+{
+	struct sio_server *srv = sock->srv;
+	if (sock->connected) {
+		sock->connected = false;
+		srv->connected--;
+		srv->disch(sock, reason, srv->arg);
+	}
+	list_flush(&sock->memberships);
+}
+
+static void eio_open_handler(struct eio_sock *es, void *arg)
+{
+	struct sio_server *srv = arg;
+	struct sio_socket *sock;
+	uint8_t raw[15];
+	size_t n = sizeof(sock->id);
+
+	sock = mem_zalloc(sizeof(*sock), socket_destructor);
+	if (!sock) {
+		eio_close(es, "out of memory");
+		return;
+	}
+	sock->srv = srv;
+	sock->eio = es;
+	if (port_random(raw, sizeof(raw)) ||
+	    jwt_b64url_encode(raw, sizeof(raw), sock->id, &n)) {
+		mem_deref(sock);
+		eio_close(es, "no randomness");
+		return;
+	}
+	eio_set_user(es, sock);
+}
+
+static void eio_close_handler(struct eio_sock *es, const char *reason,
+			      void *arg)
+{
+	struct sio_socket *sock = eio_user(es);
+	(void)arg;
+	if (!sock)
+		return;
+	eio_set_user(es, NULL);
+	socket_gone(sock, reason);
+	mem_deref(sock);
+}
+
+static void connect_error(struct sio_socket *sock, const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "message", message);
+	(void)send_packet(sock, SIO_CONNECT_ERROR, SIO_ACK_NONE, o);
+	cJSON_Delete(o);
+	sock->srv->stats.connect_errors++;
+}
+
+static void on_connect(struct sio_socket *sock, const struct sio_packet *pkt)
+{
+	struct sio_server *srv = sock->srv;
+	char errmsg[160] = "";
+	cJSON *o;
+	int err;
+
+	if (strcmp(pkt->nsp, "/")) {
+		connect_error(sock, "Invalid namespace");
+		return;
+	}
+	if (sock->connected)
+		return; /* a repeated CONNECT changes nothing */
+	err = srv->connh(sock, pkt->data, errmsg, sizeof(errmsg), srv->arg);
+	if (err) {
+		connect_error(sock, errmsg[0] ? errmsg : "Connection refused");
+		return;
+	}
+	sock->connected = true;
+	srv->connected++;
+	srv->stats.connects++;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "sid", sock->id);
+	(void)send_packet(sock, SIO_CONNECT, SIO_ACK_NONE, o);
+	cJSON_Delete(o);
+}
+
+static void eio_message_handler(struct eio_sock *es, const char *data,
+				size_t len, void *arg)
+{
+	struct sio_server *srv = arg;
+	struct sio_socket *sock = eio_user(es);
+	struct sio_packet pkt;
+	const cJSON *name;
+	cJSON *name_item;
+
+	if (!sock)
+		return;
+	if (sio_packet_decode(&pkt, data, len)) {
+		srv->stats.dropped_malformed++;
+		return;
+	}
+	mem_ref(sock);
+	switch (pkt.type) {
+	case SIO_CONNECT:
+		on_connect(sock, &pkt);
+		break;
+	case SIO_DISCONNECT:
+		socket_gone(sock, "client namespace disconnect");
+		break;
+	case SIO_EVENT:
+		if (!sock->connected || strcmp(pkt.nsp, "/")) {
+			srv->stats.dropped_malformed++;
+			break;
+		}
+		name = cJSON_GetArrayItem(pkt.data, 0);
+		if (strlen(name->valuestring) > SIO_EVENT_NAME_MAX) {
+			srv->stats.dropped_malformed++;
+			break;
+		}
+		srv->stats.events_in++;
+		/* Hand over the arguments after the name as their own array. */
+		name_item = cJSON_DetachItemFromArray(pkt.data, 0);
+		srv->eventh(sock, name_item->valuestring, pkt.data, pkt.id,
+			    srv->arg);
+		cJSON_Delete(name_item);
+		break;
+	case SIO_BINARY_EVENT:
+	case SIO_BINARY_ACK:
+		srv->stats.dropped_binary++;
+		break;
+	default:
+		break; /* client acks: the server asks for none */
+	}
+	mem_deref(sock);
+	sio_packet_reset(&pkt);
+}
+
+static void server_destructor(void *arg)
+{
+	struct sio_server *srv = arg;
+	mem_deref(srv->eio); /* closes every session first */
+	hash_flush(srv->rooms);
+	mem_deref(srv->rooms);
+}
+
+int sio_server_alloc(struct sio_server **srvp, const struct eio_config *cfg,
+		     sio_connect_h *connh, sio_event_h *eventh,
+		     sio_disconnect_h *disch, void *arg)
+{
+	struct sio_server *srv;
+	int err;
+
+	if (!srvp || !cfg || !connh || !eventh || !disch)
+		return EINVAL;
+	srv = mem_zalloc(sizeof(*srv), server_destructor);
+	if (!srv)
+		return ENOMEM;
+	srv->connh = connh;
+	srv->eventh = eventh;
+	srv->disch = disch;
+	srv->arg = arg;
+	err = hash_alloc(&srv->rooms, 1024);
+	if (!err)
+		err = eio_server_alloc(&srv->eio, cfg, eio_open_handler,
+				       eio_message_handler, eio_close_handler,
+				       srv);
+	if (err)
+		mem_deref(srv);
+	else
+		*srvp = srv;
+	return err;
+}
+
+struct eio_server *sio_server_eio(const struct sio_server *srv)
+{
+	return srv ? srv->eio : NULL;
+}
+
+size_t sio_server_count(const struct sio_server *srv)
+{
+	return srv ? srv->connected : 0;
+}
+
+void sio_server_stats(const struct sio_server *srv, struct sio_stats *st)
+{
+	if (srv && st)
+		*st = srv->stats;
+}

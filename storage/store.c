@@ -1,0 +1,567 @@
+/*
+ * store.c - the store front: picks the backend, times every call for
+ * meeshy_db_query_duration_seconds, and keeps writes the backend cannot take
+ * now in an ordered queue that a timer retries every second.
+ *
+ * Order matters (a participant's "left" must not land before its "joined"),
+ * so while anything is queued, new writes queue behind it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <re.h>
+#include "port.h"
+#include "store.h"
+
+const double store_lat_bounds[STORE_LAT_BUCKETS] = {
+	0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0};
+
+enum rec_kind { REC_CALL, REC_PART, REC_TRANS, REC_QUAL };
+
+struct pending {
+	struct le le;
+	enum rec_kind kind;
+	union {
+		struct call_session c;
+		struct call_participant p;
+		struct call_transcription t;
+		struct quality_metric q;
+	} u;
+	char *text, *translations; /* owned copies for REC_TRANS */
+};
+
+struct store {
+	const struct store_backend *be;
+	void *state;
+	struct list queue;
+	struct port_timer *retry;
+	struct port_timer *archive_tmr;
+	char *archive_dir;
+	struct store_stats stats;
+};
+
+static void pending_destructor(void *arg)
+{
+	struct pending *w = arg;
+	list_unlink(&w->le);
+	mem_deref(w->text);
+	mem_deref(w->translations);
+}
+
+static void store_destructor(void *arg)
+{
+	struct store *s = arg;
+	if (!list_isempty(&s->queue))
+		port_log(PORT_LOG_ERROR,
+			 "store: closing with %u queued writes not landed",
+			 list_count(&s->queue));
+	list_flush(&s->queue);
+	mem_deref(s->retry);
+	mem_deref(s->archive_tmr);
+	mem_deref(s->archive_dir);
+	if (s->be && s->state)
+		s->be->close(s->state);
+}
+
+static void lat_observe(struct store *s, uint64_t t0)
+{
+	double secs = (double)(port_now_us() - t0) / 1e6;
+	int i;
+	for (i = 0; i < STORE_LAT_BUCKETS; i++)
+		if (secs <= store_lat_bounds[i])
+			break;
+	s->stats.lat_count[i]++;
+	s->stats.lat_n++;
+	s->stats.lat_sum += secs;
+	s->stats.ops++;
+}
+
+int store_open(struct store **sp, const char *location)
+{
+	struct store *s;
+	const char *path = location;
+	int err;
+
+	if (!sp || !location || !*location)
+		return EINVAL;
+	if (!strncmp(location, "mongodb://", 10) ||
+	    !strncmp(location, "mongodb+srv://", 14))
+		return ENOSYS; /* the Mongo backend is not in this build */
+	if (!strncmp(location, "sqlite:", 7))
+		path = location + 7;
+
+	s = mem_zalloc(sizeof(*s), store_destructor);
+	if (!s)
+		return ENOMEM;
+	s->be = &store_sqlite;
+	err = port_timer_alloc(&s->retry);
+	err |= port_timer_alloc(&s->archive_tmr);
+	if (err)
+		goto out;
+	err = s->be->open(&s->state, path);
+out:
+	if (err)
+		mem_deref(s);
+	else
+		*sp = s;
+	return err;
+}
+
+const char *store_backend_name(const struct store *s)
+{
+	return s ? s->be->name : "none";
+}
+
+int store_ping(struct store *s)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s)
+		return EINVAL;
+	err = s->be->ping(s->state);
+	lat_observe(s, t0);
+	return err;
+}
+
+static int backend_write(struct store *s, const struct pending *w)
+{
+	uint64_t t0 = port_now_us();
+	int err = EINVAL;
+
+	switch (w->kind) {
+	case REC_CALL:
+		err = s->be->call_put(s->state, &w->u.c);
+		break;
+	case REC_PART:
+		err = s->be->participant_put(s->state, &w->u.p);
+		break;
+	case REC_TRANS:
+		err = s->be->transcription_put(s->state, &w->u.t);
+		break;
+	case REC_QUAL:
+		err = s->be->quality_put(s->state, &w->u.q);
+		break;
+	}
+	lat_observe(s, t0);
+	return err;
+}
+
+static void retry_handler(void *arg);
+
+/* Lands queued writes in order; stops at the first one that still fails. */
+void store_flush(struct store *s)
+{
+	struct le *le;
+
+	if (!s)
+		return;
+	while ((le = list_head(&s->queue))) {
+		struct pending *w = le->data;
+		int err = backend_write(s, w);
+		if (err == EAGAIN)
+			break;
+		if (err) {
+			/* Not retryable (the record itself is refused): say
+			 * so loudly rather than spin on it forever. */
+			s->stats.write_errors++;
+			port_log(PORT_LOG_ERROR,
+				 "store: %s refused a queued write: %m",
+				 s->be->name, err);
+		}
+		else {
+			s->stats.writes++;
+		}
+		mem_deref(w);
+	}
+	s->stats.queued_now = list_count(&s->queue);
+	if (s->stats.queued_now)
+		port_timer_start(s->retry, 1000, retry_handler, s);
+	else
+		port_timer_cancel(s->retry);
+}
+
+static void retry_handler(void *arg)
+{
+	store_flush(arg);
+}
+
+/* Takes ownership of w. */
+static int submit(struct store *s, struct pending *w)
+{
+	int err;
+
+	if (!list_isempty(&s->queue)) {
+		list_append(&s->queue, &w->le, w);
+		store_flush(s);
+		return 0;
+	}
+	err = backend_write(s, w);
+	if (err == EAGAIN) {
+		list_append(&s->queue, &w->le, w);
+		s->stats.queued_total++;
+		s->stats.queued_now = list_count(&s->queue);
+		if (s->stats.queued_now == 1)
+			port_log(PORT_LOG_WARN,
+				 "store: %s cannot take writes now; queueing"
+				 " them and retrying every second",
+				 s->be->name);
+		port_timer_start(s->retry, 1000, retry_handler, s);
+		return 0;
+	}
+	if (err)
+		s->stats.write_errors++;
+	else
+		s->stats.writes++;
+	mem_deref(w);
+	return err;
+}
+
+static struct pending *pending_alloc(enum rec_kind kind)
+{
+	struct pending *w = mem_zalloc(sizeof(*w), pending_destructor);
+	if (w)
+		w->kind = kind;
+	return w;
+}
+
+int store_call_put(struct store *s, const struct call_session *c)
+{
+	struct pending *w;
+	if (!s || !c || !c->id[0])
+		return EINVAL;
+	w = pending_alloc(REC_CALL);
+	if (!w)
+		return ENOMEM;
+	w->u.c = *c;
+	return submit(s, w);
+}
+
+int store_participant_put(struct store *s, const struct call_participant *p)
+{
+	struct pending *w;
+	if (!s || !p || !p->id[0])
+		return EINVAL;
+	w = pending_alloc(REC_PART);
+	if (!w)
+		return ENOMEM;
+	w->u.p = *p;
+	return submit(s, w);
+}
+
+int store_transcription_put(struct store *s,
+			    const struct call_transcription *t)
+{
+	struct pending *w;
+	int err = 0;
+	if (!s || !t || !t->id[0] || !t->text)
+		return EINVAL;
+	w = pending_alloc(REC_TRANS);
+	if (!w)
+		return ENOMEM;
+	w->u.t = *t;
+	err = str_dup(&w->text, t->text);
+	if (!err && t->translations)
+		err = str_dup(&w->translations, t->translations);
+	if (err) {
+		mem_deref(w);
+		return err;
+	}
+	w->u.t.text = w->text;
+	w->u.t.translations = w->translations;
+	return submit(s, w);
+}
+
+int store_quality_put(struct store *s, const struct quality_metric *q)
+{
+	struct pending *w;
+	if (!s || !q || !q->callSessionId[0])
+		return EINVAL;
+	w = pending_alloc(REC_QUAL);
+	if (!w)
+		return ENOMEM;
+	w->u.q = *q;
+	return submit(s, w);
+}
+
+/* Reads: timed, passed through. */
+
+int store_call_get(struct store *s, const char *id, struct call_session *c)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s || !id || !c)
+		return EINVAL;
+	err = s->be->call_get(s->state, id, c);
+	lat_observe(s, t0);
+	return err;
+}
+
+int store_calls_by_conversation(struct store *s, const char *conv,
+				const char *status, unsigned limit,
+				store_call_h *h, void *arg)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s || !conv || !h)
+		return EINVAL;
+	err = s->be->calls_by_conversation(s->state, conv, status, limit, h,
+					   arg);
+	lat_observe(s, t0);
+	return err;
+}
+
+int store_participants(struct store *s, const char *call_id,
+		       store_participant_h *h, void *arg)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s || !call_id || !h)
+		return EINVAL;
+	err = s->be->participants(s->state, call_id, h, arg);
+	lat_observe(s, t0);
+	return err;
+}
+
+int store_transcriptions(struct store *s, const char *call_id,
+			 store_transcription_h *h, void *arg)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s || !call_id || !h)
+		return EINVAL;
+	err = s->be->transcriptions(s->state, call_id, h, arg);
+	lat_observe(s, t0);
+	return err;
+}
+
+int store_quality(struct store *s, const char *call_id, store_quality_h *h,
+		  void *arg)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s || !call_id || !h)
+		return EINVAL;
+	err = s->be->quality(s->state, call_id, h, arg);
+	lat_observe(s, t0);
+	return err;
+}
+
+void store_get_stats(const struct store *s, struct store_stats *st)
+{
+	if (s && st)
+		*st = s->stats;
+}
+
+/* JSON */
+
+void store_iso_time(char *buf, size_t size, uint64_t ms)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31};
+	uint64_t days = ms / 86400000u, rem = ms % 86400000u;
+	int y = 1970, m = 0;
+
+	if (!ms) {
+		if (size)
+			buf[0] = '\0';
+		return;
+	}
+	/* Civil date from days since the epoch, without the OS (portable). */
+	for (;;) {
+		bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+		uint64_t ylen = leap ? 366 : 365;
+		if (days < ylen)
+			break;
+		days -= ylen;
+		y++;
+	}
+	for (;; m++) {
+		bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+		uint64_t mlen = (uint64_t)mdays[m] + (m == 1 && leap);
+		if (days < mlen)
+			break;
+		days -= mlen;
+	}
+	(void)re_snprintf(buf, size, "%04d-%02d-%02dT%02u:%02u:%02u.%03uZ", y,
+			  m + 1, (int)days + 1, (unsigned)(rem / 3600000u),
+			  (unsigned)(rem / 60000u % 60u),
+			  (unsigned)(rem / 1000u % 60u),
+			  (unsigned)(rem % 1000u));
+}
+
+static void add_time(cJSON *o, const char *name, uint64_t ms)
+{
+	char buf[32];
+	if (!ms) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	store_iso_time(buf, sizeof(buf), ms);
+	cJSON_AddStringToObject(o, name, buf);
+}
+
+static void add_str_or_null(cJSON *o, const char *name, const char *v)
+{
+	if (v && *v)
+		cJSON_AddStringToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+cJSON *store_call_json(const struct call_session *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", c->id);
+	cJSON_AddStringToObject(o, "conversationId", c->conversationId);
+	cJSON_AddStringToObject(o, "initiatorId", c->initiatorId);
+	cJSON_AddStringToObject(o, "type", c->type);
+	cJSON_AddStringToObject(o, "mode", c->mode);
+	cJSON_AddStringToObject(o, "status", c->status);
+	add_str_or_null(o, "mediaServerId", c->mediaServerId);
+	add_time(o, "createdAt", c->createdAt);
+	add_time(o, "startedAt", c->startedAt);
+	add_time(o, "endedAt", c->endedAt);
+	add_str_or_null(o, "endReason", c->endReason);
+	return o;
+}
+
+cJSON *store_participant_json(const struct call_participant *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", p->id);
+	cJSON_AddStringToObject(o, "callSessionId", p->callSessionId);
+	cJSON_AddStringToObject(o, "userId", p->userId);
+	cJSON_AddStringToObject(o, "status", p->status);
+	add_time(o, "joinedAt", p->joinedAt);
+	add_time(o, "leftAt", p->leftAt);
+	cJSON_AddBoolToObject(o, "audioEnabled", p->audioEnabled);
+	cJSON_AddBoolToObject(o, "videoEnabled", p->videoEnabled);
+	return o;
+}
+
+cJSON *store_transcription_json(const struct call_transcription *t)
+{
+	cJSON *o = cJSON_CreateObject(), *tr = NULL;
+	cJSON_AddStringToObject(o, "id", t->id);
+	cJSON_AddStringToObject(o, "callSessionId", t->callSessionId);
+	cJSON_AddStringToObject(o, "participantId", t->participantId);
+	cJSON_AddStringToObject(o, "language", t->language);
+	cJSON_AddStringToObject(o, "text", t->text ? t->text : "");
+	cJSON_AddBoolToObject(o, "isFinal", t->isFinal);
+	add_time(o, "timestamp", t->timestamp);
+	if (t->translations)
+		tr = cJSON_Parse(t->translations);
+	cJSON_AddItemToObject(o, "translations",
+			      tr ? tr : cJSON_CreateObject());
+	return o;
+}
+
+cJSON *store_quality_json(const struct quality_metric *q)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callSessionId", q->callSessionId);
+	cJSON_AddStringToObject(o, "participantId", q->participantId);
+	add_time(o, "at", q->at);
+	cJSON_AddNumberToObject(o, "packetsLost", (double)q->packetsLost);
+	cJSON_AddNumberToObject(o, "packetsReceived",
+				(double)q->packetsReceived);
+	cJSON_AddNumberToObject(o, "packetLossRate", q->packetLossRate);
+	cJSON_AddNumberToObject(o, "jitter", q->jitter);
+	cJSON_AddNumberToObject(o, "bytesReceived", (double)q->bytesReceived);
+	cJSON_AddNumberToObject(o, "framesDecoded", (double)q->framesDecoded);
+	cJSON_AddNumberToObject(o, "frameWidth", q->frameWidth);
+	cJSON_AddNumberToObject(o, "frameHeight", q->frameHeight);
+	return o;
+}
+
+/* Archiving (the seed's daily job): ended calls past the retention go to a
+ * JSON-lines file per day, made durable, then deleted from the store. */
+
+struct archive_sink {
+	FILE *f;
+	const char *path;
+};
+
+static int archive_emit(const char *line, void *arg)
+{
+	struct archive_sink *k = arg;
+	if (!line) {
+		if (fflush(k->f) != 0 || fsync(fileno(k->f)) != 0)
+			return errno ? errno : EIO;
+		return 0;
+	}
+	if (fputs(line, k->f) < 0 || fputc('\n', k->f) == EOF)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+int store_archive(struct store *s, uint64_t before_ms, const char *dir,
+		  size_t *archived)
+{
+	struct archive_sink k;
+	char path[1024], day[32];
+	int err;
+
+	if (!s || !dir)
+		return EINVAL;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return errno;
+	store_iso_time(day, sizeof(day), port_wallclock_ms());
+	day[10] = '\0';
+	if (re_snprintf(path, sizeof(path), "%s/calls-%s.jsonl", dir, day) < 0)
+		return ENAMETOOLONG;
+	k.path = path;
+	k.f = fopen(path, "a");
+	if (!k.f)
+		return errno;
+	err = s->be->archive(s->state, before_ms, archive_emit, &k, archived);
+	if (fclose(k.f) != 0 && !err)
+		err = errno;
+	return err;
+}
+
+uint64_t store_archive_next_delay(uint64_t now_ms)
+{
+	const uint64_t day = 86400000u, at = 2u * 3600000u;
+	uint64_t into = now_ms % day;
+	return into < at ? at - into : day - into + at;
+}
+
+static void archive_handler(void *arg)
+{
+	struct store *s = arg;
+	uint64_t now = port_wallclock_ms();
+	uint64_t before = now - (uint64_t)STORE_RETENTION_DAYS * 86400000u;
+	size_t n = 0;
+	int err;
+
+	err = store_archive(s, before, s->archive_dir, &n);
+	if (err)
+		port_log(PORT_LOG_ERROR, "archive: to %s failed after %zu calls:"
+			 " %m", s->archive_dir, n, err);
+	else
+		port_log(PORT_LOG_INFO, "archive: %zu calls ended before %d"
+			 " days ago moved to %s", n, STORE_RETENTION_DAYS,
+			 s->archive_dir);
+	port_timer_start(s->archive_tmr,
+			 store_archive_next_delay(port_wallclock_ms()),
+			 archive_handler, s);
+}
+
+int store_archive_schedule(struct store *s, const char *dir)
+{
+	int err;
+	if (!s || !dir)
+		return EINVAL;
+	s->archive_dir = mem_deref(s->archive_dir);
+	err = str_dup(&s->archive_dir, dir);
+	if (err)
+		return err;
+	port_timer_start(s->archive_tmr,
+			 store_archive_next_delay(port_wallclock_ms()),
+			 archive_handler, s);
+	return 0;
+}

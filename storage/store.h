@@ -1,0 +1,167 @@
+/*
+ * store.h - the call records and where they live.
+ *
+ * The four records of the seed (CallSession, CallParticipant,
+ * CallTranscription, QualityMetric) with the field names the seed uses, and
+ * one door to keep them: SQLite (storage/sqlite, the embedded default) or
+ * MongoDB (storage/mongo). A backend is a struct of function pointers, so the
+ * gateway never knows which one it talks to.
+ *
+ * Nothing is lost when the backend cannot take a write: the write is kept in
+ * an ordered queue in memory and retried every second until it lands. Reads
+ * see the backend only (a queued write is not visible to a read until it has
+ * landed).
+ *
+ * Times are milliseconds since the Unix epoch; 0 means "not set".
+ */
+#ifndef MEESHY_STORE_H
+#define MEESHY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	STORE_ID_MAX = 128, /* longest id, user id or conversation id */
+	STORE_RETENTION_DAYS = 90,
+};
+
+struct call_session {
+	char id[STORE_ID_MAX + 1];
+	char conversationId[STORE_ID_MAX + 1];
+	char initiatorId[STORE_ID_MAX + 1];
+	char type[8];    /* audio | video */
+	char mode[8];    /* p2p | sfu */
+	char status[12]; /* initiated | active | ended | failed */
+	char mediaServerId[STORE_ID_MAX + 1];
+	uint64_t createdAt, startedAt, endedAt;
+	char endReason[64];
+};
+
+struct call_participant {
+	char id[STORE_ID_MAX + 1];
+	char callSessionId[STORE_ID_MAX + 1];
+	char userId[STORE_ID_MAX + 1];
+	char status[8]; /* invited | joined | left | failed */
+	uint64_t joinedAt, leftAt;
+	bool audioEnabled, videoEnabled;
+};
+
+struct call_transcription {
+	char id[STORE_ID_MAX + 1];
+	char callSessionId[STORE_ID_MAX + 1];
+	char participantId[STORE_ID_MAX + 1];
+	char language[16];
+	const char *text;         /* UTF-8, borrowed by puts, owned by reads */
+	bool isFinal;
+	uint64_t timestamp;
+	const char *translations; /* JSON object text {"fr":"..."}, or NULL */
+};
+
+struct quality_metric {
+	char callSessionId[STORE_ID_MAX + 1];
+	char participantId[STORE_ID_MAX + 1];
+	uint64_t at;
+	int64_t packetsLost, packetsReceived, bytesReceived, framesDecoded;
+	double packetLossRate, jitter;
+	int32_t frameWidth, frameHeight;
+};
+
+/* Read callbacks: the record is valid during the call only. Return non-zero
+ * to stop the iteration. */
+typedef int(store_call_h)(const struct call_session *c, void *arg);
+typedef int(store_participant_h)(const struct call_participant *p, void *arg);
+typedef int(store_transcription_h)(const struct call_transcription *t,
+				   void *arg);
+typedef int(store_quality_h)(const struct quality_metric *q, void *arg);
+
+/* The backend contract. Every write is an upsert by id (quality metrics are
+ * appended). Functions return 0 or an errno value; EAGAIN means "cannot take
+ * it now, try later" and makes the front queue the write. */
+struct store_backend {
+	const char *name;
+	int (*open)(void **statep, const char *location);
+	void (*close)(void *state);
+	int (*ping)(void *state);
+	int (*call_put)(void *state, const struct call_session *c);
+	int (*call_get)(void *state, const char *id, struct call_session *c);
+	int (*calls_by_conversation)(void *state, const char *conversationId,
+				     const char *status, unsigned limit,
+				     store_call_h *h, void *arg);
+	int (*participant_put)(void *state, const struct call_participant *p);
+	int (*participants)(void *state, const char *callSessionId,
+			    store_participant_h *h, void *arg);
+	int (*transcription_put)(void *state,
+				 const struct call_transcription *t);
+	int (*transcriptions)(void *state, const char *callSessionId,
+			      store_transcription_h *h, void *arg);
+	int (*quality_put)(void *state, const struct quality_metric *q);
+	int (*quality)(void *state, const char *callSessionId,
+		       store_quality_h *h, void *arg);
+	/* Archiving: emit each ended call older than before_ms as one JSON
+	 * line; emit(NULL) asks the sink to make what it has durable, and
+	 * only when that succeeds are those calls deleted. */
+	int (*archive)(void *state, uint64_t before_ms,
+		       int (*emit)(const char *line, void *arg), void *arg,
+		       size_t *archived);
+};
+
+extern const struct store_backend store_sqlite;
+
+/* Latency of backend calls, for meeshy_db_query_duration_seconds. */
+enum { STORE_LAT_BUCKETS = 8 };
+extern const double store_lat_bounds[STORE_LAT_BUCKETS];
+struct store_stats {
+	uint64_t lat_count[STORE_LAT_BUCKETS + 1]; /* last one is +Inf */
+	uint64_t lat_n;
+	double lat_sum;
+	uint64_t writes, write_errors, queued_now, queued_total, ops;
+};
+
+struct store;
+
+/* location: "sqlite:PATH" (or a bare path), or "mongodb://..." when built
+ * with MEESHY_WITH_MONGO. */
+int store_open(struct store **sp, const char *location);
+const char *store_backend_name(const struct store *s);
+int store_ping(struct store *s);
+
+int store_call_put(struct store *s, const struct call_session *c);
+int store_call_get(struct store *s, const char *id, struct call_session *c);
+int store_calls_by_conversation(struct store *s, const char *conversationId,
+				const char *status, unsigned limit,
+				store_call_h *h, void *arg);
+int store_participant_put(struct store *s, const struct call_participant *p);
+int store_participants(struct store *s, const char *callSessionId,
+		       store_participant_h *h, void *arg);
+int store_transcription_put(struct store *s,
+			    const struct call_transcription *t);
+int store_transcriptions(struct store *s, const char *callSessionId,
+			 store_transcription_h *h, void *arg);
+int store_quality_put(struct store *s, const struct quality_metric *q);
+int store_quality(struct store *s, const char *callSessionId,
+		  store_quality_h *h, void *arg);
+
+/* Writes each ended call older than before_ms to DIR/calls-YYYY-MM-DD.jsonl
+ * (the day of the run, UTC), fsyncs, then deletes them. */
+int store_archive(struct store *s, uint64_t before_ms, const char *dir,
+		  size_t *archived);
+/* Runs store_archive with the 90-day retention every day at 02:00 UTC. */
+int store_archive_schedule(struct store *s, const char *dir);
+/* Milliseconds from now_ms until the next 02:00 UTC. */
+uint64_t store_archive_next_delay(uint64_t now_ms);
+
+/* Retries queued writes now (the timer also does, every second). */
+void store_flush(struct store *s);
+void store_get_stats(const struct store *s, struct store_stats *st);
+
+/* Records <-> JSON (cJSON), shared by the REST API and the archive. */
+struct cJSON;
+struct cJSON *store_call_json(const struct call_session *c);
+struct cJSON *store_participant_json(const struct call_participant *p);
+struct cJSON *store_transcription_json(const struct call_transcription *t);
+struct cJSON *store_quality_json(const struct quality_metric *q);
+/* ISO 8601 UTC with milliseconds, or "" for 0. buf >= 25 bytes. */
+void store_iso_time(char *buf, size_t size, uint64_t ms);
+
+#endif
