@@ -272,6 +272,12 @@ static void poll_flush(struct eio_sock *s)
 	mem_deref(mb);
 }
 
+static void outpkt_destructor(void *arg)
+{
+	struct outpkt *o = arg;
+	list_unlink(&o->le);
+}
+
 /* Sends one packet: type, then an optional one-character prefix (0 for
  * none; Socket.IO's packet type, so callers need not copy), then data. */
 static int send_packet(struct eio_sock *s, char type, char prefix,
@@ -292,7 +298,7 @@ static int send_packet(struct eio_sock *s, char type, char prefix,
 		eio_close(s, "send buffer overflow");
 		return ENOBUFS;
 	}
-	o = mem_alloc(sizeof(*o) + len + 2, NULL);
+	o = mem_alloc(sizeof(*o) + len + 2, outpkt_destructor);
 	if (!o)
 		return ENOMEM;
 	memset(&o->le, 0, sizeof(o->le));
@@ -409,6 +415,8 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 			s->probe = NULL;
 			s->transport = T_WEBSOCKET;
 			srv->stats.upgrades++;
+			port_log(PORT_LOG_DEBUG, "eio %s: upgraded to websocket",
+				 s->sid);
 			if (s->poll) {
 				(void)reply_text(s->poll, "6", 1);
 				s->poll = mem_deref(s->poll);
@@ -473,6 +481,8 @@ static void ws_recv_handler(const struct websock_hdr *hdr, struct mbuf *mb,
 
 	if (s->closed)
 		return;
+	port_log(PORT_LOG_DEBUG, "eio %s: ws frame op %u len %zu", s->sid,
+		 hdr->opcode, len);
 	if (len > s->srv->cfg.max_payload) {
 		s->srv->stats.dropped_too_large++;
 		eio_close(s, "payload too large");
@@ -636,6 +646,10 @@ static void poll_get(struct eio_sock *s, struct http_conn *conn)
 		return;
 	}
 	s->poll = mem_ref(conn);
+	/* While a websocket is being probed, a GET must not be held: the
+	 * client waits for it to return before it sends "5". */
+	if (s->probe && list_isempty(&s->outq))
+		(void)send_packet(s, EIO_NOOP, 0, NULL, 0);
 	poll_flush(s);
 }
 
@@ -713,12 +727,17 @@ void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
 		}
 		if (ws_accept(s, conn, msg, &s->probe))
 			reply_error(srv, conn, 3, "Bad request");
+		else
+			port_log(PORT_LOG_DEBUG, "eio %s: probing websocket",
+				 s->sid);
 		return;
 	}
 	if (s->transport != T_POLLING) {
 		reply_error(srv, conn, 3, "Bad request");
 		return;
 	}
+	port_log(PORT_LOG_DEBUG, "eio %s: %r poll (%zu bytes)", s->sid,
+		 &msg->met, mbuf_get_left(msg->mb));
 	if (!pl_strcmp(&msg->met, "GET"))
 		poll_get(s, conn);
 	else if (!pl_strcmp(&msg->met, "POST"))

@@ -264,19 +264,3 @@ out:
 		*tokenp = tok;
 	return err;
 }
-
-int jwt_member_of(const struct jwt_claims *c, const char *conversation_id)
-{
-	const cJSON *it;
-	if (!c || !conversation_id)
-		return 0;
-	if (!c->conversations)
-		return 1;
-	cJSON_ArrayForEach(it, c->conversations)
-	{
-		if (cJSON_IsString(it) &&
-		    !strcmp(it->valuestring, conversation_id))
-			return 1;
-	}
-	return 0;
-}

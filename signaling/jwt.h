@@ -33,10 +33,6 @@ const char *jwt_strerror(int err);
 int jwt_sign(char **tokenp, const char *claims_json, const uint8_t *secret,
 	     size_t secret_len);
 
-/* Whether the claims let the user act in a conversation: true when the token
- * lists the conversation, or lists none at all. */
-int jwt_member_of(const struct jwt_claims *c, const char *conversation_id);
-
 /* base64url without padding (RFC 4648 section 5). */
 int jwt_b64url_decode(const char *in, size_t len, uint8_t *out,
 		      size_t *outlen);

@@ -1,0 +1,380 @@
+/*
+ * config.c - one table of options; each one a flag, an environment twin and
+ * a config-file key, with its check.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include <re.h>
+#include "config.h"
+
+#ifndef MEESHY_VERSION
+#define MEESHY_VERSION "0.0.0"
+#endif
+#ifndef MEESHY_WEB_DEFAULT
+#define MEESHY_WEB_DEFAULT "web"
+#endif
+
+enum kind { K_STR, K_UINT, K_BOOL };
+
+struct option {
+	const char *name; /* flag without "--", also the JSON key */
+	const char *env;
+	enum kind kind;
+	size_t off, size;
+	uint32_t min, max; /* K_UINT */
+	const char *help;
+};
+
+#define STR(f) K_STR, offsetof(struct app_config, f), \
+	sizeof(((struct app_config *)0)->f), 0, 0
+#define UINT(f, lo, hi) K_UINT, offsetof(struct app_config, f), 0, lo, hi
+#define BOOL(f) K_BOOL, offsetof(struct app_config, f), 0, 0, 0
+
+static const struct option options[] = {
+	{"role", "MEESHY_ROLE", STR(role),
+	 "all | gateway | media (default all: everything in one process)"},
+	{"listen", "MEESHY_LISTEN", STR(listen),
+	 "HTTP/Socket.IO address:port (default 127.0.0.1:4000)"},
+	{"db", "MEESHY_DB", STR(db),
+	 "store: a SQLite file, sqlite:PATH (default meeshy.db)"},
+	{"archive-dir", "MEESHY_ARCHIVE_DIR", STR(archive_dir),
+	 "where calls past the 90-day retention go (default archive)"},
+	{"web-root", "MEESHY_WEB_ROOT", STR(web_root),
+	 "folder served at / (the demo page)"},
+	{"ice-servers", "MEESHY_ICE_SERVERS", STR(ice_servers),
+	 "JSON array of RTCIceServer for P2P calls (default [])"},
+	{"node-id", "MEESHY_NODE_ID", STR(node_id),
+	 "this process's name in records and metrics (default meeshy-1)"},
+	{"log-level", "MEESHY_LOG_LEVEL", STR(log_level),
+	 "debug | info | warn | error (default info)"},
+	{"jwt-secret-file", "MEESHY_JWT_SECRET_FILE", STR(jwt_secret_file),
+	 "file holding the HS256 secret (or set MEESHY_JWT_SECRET)"},
+	{"dev-auth", "MEESHY_DEV_AUTH", BOOL(dev_auth),
+	 "accept any token as a guest id: demos and load tests only"},
+	{"workers", "MEESHY_WORKERS", UINT(workers, 1, 256),
+	 "media worker threads (role all: 1)"},
+	{"ping-interval", "MEESHY_PING_INTERVAL", UINT(ping_interval_ms, 100,
+						      600000),
+	 "Engine.IO ping interval in ms (default 25000)"},
+	{"ping-timeout", "MEESHY_PING_TIMEOUT", UINT(ping_timeout_ms, 100,
+						    600000),
+	 "Engine.IO pong timeout in ms (default 20000)"},
+	{"max-payload", "MEESHY_MAX_PAYLOAD", UINT(max_payload, 1024, 120000),
+	 "largest Engine.IO payload in bytes (default 100000)"},
+	{"max-connections", "MEESHY_MAX_CONNECTIONS",
+	 UINT(max_connections, 1, 1000000),
+	 "Socket.IO sessions before new ones are refused (default 10000)"},
+	{"max-participants", "MEESHY_MAX_PARTICIPANTS",
+	 UINT(max_participants, 2, 1000),
+	 "participants per call (default 50)"},
+	{"events-per-sec", "MEESHY_EVENTS_PER_SEC",
+	 UINT(events_per_sec, 0, 100000),
+	 "events per socket per second, 0 for no limit (default 50)"},
+};
+
+static void defaults(struct app_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	str_ncpy(c->role, "all", sizeof(c->role));
+	str_ncpy(c->listen, "127.0.0.1:4000", sizeof(c->listen));
+	str_ncpy(c->db, "meeshy.db", sizeof(c->db));
+	str_ncpy(c->archive_dir, "archive", sizeof(c->archive_dir));
+	str_ncpy(c->web_root, MEESHY_WEB_DEFAULT, sizeof(c->web_root));
+	str_ncpy(c->ice_servers, "[]", sizeof(c->ice_servers));
+	str_ncpy(c->node_id, "meeshy-1", sizeof(c->node_id));
+	str_ncpy(c->log_level, "info", sizeof(c->log_level));
+	c->workers = 1;
+	c->ping_interval_ms = 25000;
+	c->ping_timeout_ms = 20000;
+	c->max_payload = 100000;
+	c->max_connections = 10000;
+	c->max_participants = 50;
+	c->events_per_sec = 50;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: meeshy-call [options]\n\n"
+		   "The Meeshy call server: Socket.IO gateway, SFU and store."
+		   "\nEach option also reads from its environment variable"
+		   " and from\nthe JSON file of --config (key = option"
+		   " name).\n\n");
+	fprintf(f, "  --config FILE         JSON settings (MEESHY_CONFIG)\n");
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		char flag[40];
+		(void)re_snprintf(flag, sizeof(flag), "--%s%s", options[i].name,
+				  options[i].kind == K_BOOL ? "" : " V");
+		fprintf(f, "  %-21s %s (%s)\n", flag, options[i].help,
+			options[i].env);
+	}
+	fprintf(f, "  --help, --version\n");
+}
+
+/* Sets one option from text; `from` names where the text came from. */
+static int set_opt(struct app_config *c, const struct option *o,
+		   const char *val, const char *from)
+{
+	char *p = (char *)c + o->off;
+	char *end;
+	unsigned long v;
+
+	switch (o->kind) {
+	case K_STR:
+		if (strlen(val) >= o->size) {
+			fprintf(stderr, "meeshy-call: %s: value is longer than"
+				" %zu characters\n", from, o->size - 1);
+			return 2;
+		}
+		str_ncpy(p, val, o->size);
+		return 0;
+	case K_BOOL:
+		if (!strcmp(val, "1") || !strcmp(val, "true") ||
+		    !strcmp(val, "yes"))
+			*(bool *)p = true;
+		else if (!strcmp(val, "0") || !strcmp(val, "false") ||
+			 !strcmp(val, "no"))
+			*(bool *)p = false;
+		else {
+			fprintf(stderr, "meeshy-call: %s: '%s' is not true or"
+				" false\n", from, val);
+			return 2;
+		}
+		return 0;
+	case K_UINT:
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno || end == val || *end || val[0] == '-' ||
+		    v < o->min || v > o->max) {
+			fprintf(stderr, "meeshy-call: %s: '%s' is not a number"
+				" from %u to %u\n", from, val, o->min, o->max);
+			return 2;
+		}
+		*(uint32_t *)p = (uint32_t)v;
+		return 0;
+	}
+	return 2;
+}
+
+static int load_file(struct app_config *c, const char *path)
+{
+	char *text = NULL, from[160];
+	cJSON *doc, *it;
+	long n;
+	int err = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		fprintf(stderr, "meeshy-call: --config: cannot open '%s': %s\n",
+			path, strerror(errno));
+		return 2;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    n < 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (text = mem_zalloc((size_t)n + 1, NULL)) &&
+	    fread(text, 1, (size_t)n, f) == (size_t)n) {
+		doc = cJSON_Parse(text);
+	}
+	else {
+		doc = NULL;
+	}
+	fclose(f);
+	mem_deref(text);
+	if (!cJSON_IsObject(doc)) {
+		fprintf(stderr, "meeshy-call: --config: '%s' is not a JSON"
+			" object\n", path);
+		cJSON_Delete(doc);
+		return 2;
+	}
+	cJSON_ArrayForEach(it, doc)
+	{
+		const struct option *o = NULL;
+		char num[32];
+		const char *val = NULL;
+		for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+			if (!strcmp(options[i].name, it->string))
+				o = &options[i];
+		(void)re_snprintf(from, sizeof(from), "%s: \"%s\"", path,
+				  it->string);
+		if (!o) {
+			fprintf(stderr, "meeshy-call: %s is not a setting"
+				" (see --help)\n", from);
+			err = 2;
+			break;
+		}
+		if (cJSON_IsString(it))
+			val = it->valuestring;
+		else if (cJSON_IsBool(it))
+			val = cJSON_IsTrue(it) ? "true" : "false";
+		else if (cJSON_IsNumber(it)) {
+			(void)re_snprintf(num, sizeof(num), "%.0f",
+					  it->valuedouble);
+			val = num;
+		}
+		else if (cJSON_IsArray(it) && o->kind == K_STR) {
+			char *s = cJSON_PrintUnformatted(it);
+			err = set_opt(c, o, s ? s : "", from);
+			cJSON_free(s);
+			if (err)
+				break;
+			continue;
+		}
+		if (!val) {
+			fprintf(stderr, "meeshy-call: %s has a value of the"
+				" wrong type\n", from);
+			err = 2;
+			break;
+		}
+		err = set_opt(c, o, val, from);
+		if (err)
+			break;
+	}
+	cJSON_Delete(doc);
+	return err;
+}
+
+static int check(struct app_config *c)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
+	struct sa sa;
+	bool level_ok = false;
+	cJSON *ice;
+	const char *secret = getenv("MEESHY_JWT_SECRET");
+
+	if (strcmp(c->role, "all") && strcmp(c->role, "gateway") &&
+	    strcmp(c->role, "media")) {
+		fprintf(stderr, "meeshy-call: --role: '%s' is not all, gateway"
+			" or media\n", c->role);
+		return 2;
+	}
+	if (sa_decode(&sa, c->listen, strlen(c->listen)) || !sa_port(&sa)) {
+		fprintf(stderr, "meeshy-call: --listen: '%s' is not an"
+			" address:port (like 127.0.0.1:4000 or [::1]:4000,"
+			" port 1-65535)\n", c->listen);
+		return 2;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
+		level_ok |= !strcmp(c->log_level, levels[i]);
+	if (!level_ok) {
+		fprintf(stderr, "meeshy-call: --log-level: '%s' is not debug,"
+			" info, warn or error\n", c->log_level);
+		return 2;
+	}
+	ice = cJSON_Parse(c->ice_servers);
+	if (!cJSON_IsArray(ice)) {
+		fprintf(stderr, "meeshy-call: --ice-servers: '%s' is not a"
+			" JSON array of RTCIceServer objects\n",
+			c->ice_servers);
+		cJSON_Delete(ice);
+		return 2;
+	}
+	cJSON_Delete(ice);
+	if (c->ping_timeout_ms >= c->ping_interval_ms * 10u) {
+		fprintf(stderr, "meeshy-call: --ping-timeout: %u ms is more"
+			" than ten ping intervals (%u ms)\n",
+			c->ping_timeout_ms, c->ping_interval_ms);
+		return 2;
+	}
+	if (c->jwt_secret_file[0]) {
+		FILE *f = fopen(c->jwt_secret_file, "rb");
+		size_t n;
+		if (!f) {
+			fprintf(stderr, "meeshy-call: --jwt-secret-file: cannot"
+				" open '%s': %s\n", c->jwt_secret_file,
+				strerror(errno));
+			return 2;
+		}
+		n = fread(c->jwt_secret, 1, sizeof(c->jwt_secret), f);
+		fclose(f);
+		while (n && (c->jwt_secret[n - 1] == '\n' ||
+			     c->jwt_secret[n - 1] == '\r'))
+			n--;
+		c->jwt_secret_len = n;
+	}
+	else if (secret) {
+		c->jwt_secret_len = strlen(secret);
+		if (c->jwt_secret_len > sizeof(c->jwt_secret))
+			c->jwt_secret_len = sizeof(c->jwt_secret);
+		memcpy(c->jwt_secret, secret, c->jwt_secret_len);
+	}
+	if (c->jwt_secret_file[0] || secret) {
+		if (c->jwt_secret_len < 16) {
+			fprintf(stderr, "meeshy-call: the JWT secret has %zu"
+				" bytes; HS256 needs at least 16 (32 or more"
+				" recommended)\n", c->jwt_secret_len);
+			return 2;
+		}
+	}
+	else if (!c->dev_auth) {
+		fprintf(stderr, "meeshy-call: no way to authenticate anyone:"
+			" set MEESHY_JWT_SECRET (or --jwt-secret-file), or"
+			" pass --dev-auth for a demo\n");
+		return 2;
+	}
+	return 0;
+}
+
+int app_config_load(struct app_config *c, int argc, char *const argv[])
+{
+	const char *file = getenv("MEESHY_CONFIG");
+	int err;
+
+	defaults(c);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 1;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("meeshy-call %s\n", MEESHY_VERSION);
+			return 1;
+		}
+		if (!strcmp(argv[i], "--config")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "meeshy-call: --config needs a"
+					" file name\n");
+				return 2;
+			}
+			file = argv[i + 1];
+		}
+	}
+	if (file && (err = load_file(c, file)))
+		return err;
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const char *v = getenv(options[i].env);
+		if (v && (err = set_opt(c, &options[i], v, options[i].env)))
+			return err;
+	}
+	for (int i = 1; i < argc; i++) {
+		const struct option *o = NULL;
+		char from[64];
+		if (!strcmp(argv[i], "--config")) {
+			i++;
+			continue;
+		}
+		for (size_t k = 0; k < ARRAY_SIZE(options); k++)
+			if (!strncmp(argv[i], "--", 2) &&
+			    !strcmp(argv[i] + 2, options[k].name))
+				o = &options[k];
+		if (!o) {
+			fprintf(stderr, "meeshy-call: '%s' is not an option"
+				" (see --help)\n", argv[i]);
+			return 2;
+		}
+		(void)re_snprintf(from, sizeof(from), "--%s", o->name);
+		if (o->kind == K_BOOL) {
+			*(bool *)((char *)c + o->off) = true;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "meeshy-call: %s needs a value\n",
+				from);
+			return 2;
+		}
+		if ((err = set_opt(c, o, argv[++i], from)))
+			return err;
+	}
+	return check(c);
+}

@@ -1,0 +1,37 @@
+/*
+ * config.h - meeshy-call's settings: defaults, then a JSON config file,
+ * then MEESHY_* environment variables, then command-line flags. Every value
+ * is checked; a bad one is reported with its name and value.
+ */
+#ifndef MEESHY_APP_CONFIG_H
+#define MEESHY_APP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct app_config {
+	char role[16];
+	char listen[128];
+	char db[512];
+	char archive_dir[512];
+	char web_root[512];
+	char ice_servers[2048];
+	char node_id[64];
+	char log_level[8];
+	bool dev_auth;
+	uint32_t workers;
+	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
+	uint32_t max_connections, max_participants, events_per_sec;
+	char jwt_secret_file[512];
+	/* The secret itself: from MEESHY_JWT_SECRET or the file, never a
+	 * flag (it would show in ps) and never logged. */
+	uint8_t jwt_secret[256];
+	size_t jwt_secret_len;
+};
+
+/* Returns 0, 1 when --help or --version was printed (exit 0), or 2 after
+ * printing what was wrong to stderr (exit 2). */
+int app_config_load(struct app_config *cfg, int argc, char *const argv[]);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * main.c - meeshy-call, the composition root: reads the settings, opens the
+ * store, starts the gateway, runs libre's main loop until SIGINT/SIGTERM,
+ * then closes calls and sockets and lets queued store writes land.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <re.h>
+#include "port.h"
+#include "store.h"
+#include "gateway.h"
+#include "config.h"
+
+static void signal_handler(int sig)
+{
+	port_log(PORT_LOG_INFO, "signal %d: shutting down", sig);
+	re_cancel();
+}
+
+static enum port_log_level level_of(const char *s)
+{
+	if (!strcmp(s, "debug"))
+		return PORT_LOG_DEBUG;
+	if (!strcmp(s, "warn"))
+		return PORT_LOG_WARN;
+	if (!strcmp(s, "error"))
+		return PORT_LOG_ERROR;
+	return PORT_LOG_INFO;
+}
+
+int main(int argc, char *argv[])
+{
+	struct app_config cfg;
+	struct gateway_config gc;
+	struct gateway *gw = NULL;
+	struct store *store = NULL;
+	struct sa laddr;
+	int err, rc;
+
+	rc = app_config_load(&cfg, argc, argv);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	if (strcmp(cfg.role, "all")) {
+		fprintf(stderr, "meeshy-call: --role: '%s' is not available in"
+			" this build yet; run --role all (the scale-out roles"
+			" come with the Redis cluster bus)\n", cfg.role);
+		return 2;
+	}
+	port_log_set_level(level_of(cfg.log_level));
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	err = libre_init();
+	if (err) {
+		fprintf(stderr, "meeshy-call: libre: %s\n", strerror(err));
+		return 1;
+	}
+	err = store_open(&store, cfg.db);
+	if (err) {
+		fprintf(stderr, "meeshy-call: --db: cannot open '%s': %s\n",
+			cfg.db, strerror(err));
+		rc = 1;
+		goto out;
+	}
+	err = store_archive_schedule(store, cfg.archive_dir);
+	if (err)
+		goto fail;
+
+	gateway_config_defaults(&gc);
+	(void)sa_decode(&laddr, cfg.listen, strlen(cfg.listen));
+	gc.listen = &laddr;
+	gc.jwt_secret = cfg.jwt_secret_len ? cfg.jwt_secret : NULL;
+	gc.jwt_secret_len = cfg.jwt_secret_len;
+	gc.dev_auth = cfg.dev_auth;
+	gc.web_root = cfg.web_root[0] ? cfg.web_root : NULL;
+	gc.ice_servers = cfg.ice_servers;
+	gc.node_id = cfg.node_id;
+	gc.ping_interval_ms = cfg.ping_interval_ms;
+	gc.ping_timeout_ms = cfg.ping_timeout_ms;
+	gc.max_payload = cfg.max_payload;
+	gc.max_connections = cfg.max_connections;
+	gc.max_participants = cfg.max_participants;
+	gc.events_per_sec = cfg.events_per_sec;
+	err = gateway_alloc(&gw, &gc, store);
+	if (err) {
+		fprintf(stderr, "meeshy-call: --listen: cannot listen on %s:"
+			" %s\n", cfg.listen, strerror(err));
+		rc = 1;
+		goto out;
+	}
+	(void)gateway_local(gw, &laddr);
+	if (cfg.dev_auth)
+		port_log(PORT_LOG_WARN, "--dev-auth: any token is accepted as"
+			 " a guest id; never use this in production");
+	port_log(PORT_LOG_INFO, "role %s, store %s (%s), archive %s",
+		 cfg.role, store_backend_name(store), cfg.db,
+		 cfg.archive_dir);
+	/* The one line a person starting the server looks for. */
+	(void)re_fprintf(stdout, "meeshy-call: serving http://%J/ (demo page"
+			 " at /, health at /health)\n", &laddr);
+	fflush(stdout);
+
+	err = re_main(signal_handler);
+	gateway_shutdown(gw, "server-shutdown");
+	store_flush(store);
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "meeshy-call: %s\n", strerror(err));
+	rc = 1;
+out:
+	mem_deref(gw);
+	mem_deref(store);
+	libre_close();
+	return rc;
+}

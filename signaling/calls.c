@@ -1,0 +1,1199 @@
+/*
+ * calls.c - the call lifecycle over Socket.IO: who may connect, and what
+ * each client event does to a call.
+ *
+ * Live calls are kept in memory (one gateway owns a call in role all) and
+ * every change is written through to the store, so a crash loses no record
+ * the store has acknowledged. Two participants talk peer to peer: the
+ * gateway relays their offers, answers and candidates (call:signal).
+ *
+ * Every event is answered through its ack: {ok:true, ...} or
+ * {ok:false, error:{code, message}}; an event sent without an ack gets an
+ * "error" event instead when it fails.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <cjson/cJSON.h>
+#include <mbedtls/md.h>
+#include <re.h>
+#include "port.h"
+#include "jwt.h"
+#include "sio.h"
+#include "gateway_impl.h"
+
+enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
+
+/* One connected socket. */
+struct client {
+	struct gateway *gw;
+	struct sio_socket *sock;
+	bool authed;
+	char user_id[STORE_ID_MAX + 1];
+	char name[NAME_MAX_LEN + 1];
+	cJSON *conversations; /* ids the token allows, NULL: not limited */
+	struct list parts;    /* live_part.le_client: calls joined here */
+	double tokens;        /* rate limit bucket */
+	uint64_t refill_us;
+};
+
+struct live_call {
+	struct le le;
+	struct gateway *gw;
+	struct call_session rec;
+	struct list parts;
+	char room[STORE_ID_MAX + 8];
+	int conv_type; /* 0 direct, 1 group */
+};
+
+struct live_part {
+	struct le le, le_client;
+	struct live_call *call;
+	struct call_participant rec;
+	struct client *client; /* the socket in the call, NULL if none */
+	char name[NAME_MAX_LEN + 1];
+};
+
+/* Helpers */
+
+int gw_uuid(char *buf, size_t size)
+{
+	uint8_t b[16];
+	int err = port_random(b, sizeof(b));
+	if (err)
+		return err;
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	return re_snprintf(buf, size,
+			   "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+			   "%02x%02x%02x%02x%02x%02x",
+			   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+			   b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+			   b[15]) < 0
+		       ? ENOMEM
+		       : 0;
+}
+
+static bool id_valid(const char *s)
+{
+	size_t n = 0;
+	if (!s)
+		return false;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.' || c == ':' || c == '@'))
+			return false;
+	}
+	return n > 0 && n <= STORE_ID_MAX;
+}
+
+static void call_room(char *buf, size_t size, const char *call_id)
+{
+	(void)re_snprintf(buf, size, "call:%s", call_id);
+}
+
+/* Acks */
+
+static cJSON *ok_body(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	return o;
+}
+
+static void ack_send(struct client *cl, int64_t ack_id, cJSON *body)
+{
+	if (ack_id != SIO_ACK_NONE)
+		(void)sio_ack(cl->sock, ack_id, body);
+	cJSON_Delete(body);
+	cl->gw->m.events[0]++;
+}
+
+/* An error the user can act on: the code, and a sentence naming the value
+ * that was wrong. */
+static void ack_error(struct client *cl, int64_t ack_id, const char *event,
+		      const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	cJSON *o, *e;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = cJSON_CreateObject();
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	if (ack_id != SIO_ACK_NONE) {
+		cJSON_AddFalseToObject(o, "ok");
+		cJSON_AddItemToObject(o, "error", e);
+		(void)sio_ack(cl->sock, ack_id, o);
+	}
+	else {
+		cJSON_AddStringToObject(e, "event", event);
+		(void)sio_emit(cl->sock, "error", e);
+		cJSON_Delete(e);
+	}
+	cJSON_Delete(o);
+	cl->gw->m.events[1]++;
+}
+
+/* Payload validation: each returns false after acking the error. */
+
+struct ev {
+	struct client *cl;
+	const char *name;
+	int64_t ack;
+	const cJSON *data; /* the first argument, an object */
+};
+
+static const char *shown(const cJSON *v, char *buf, size_t size)
+{
+	char *p = cJSON_PrintUnformatted(v);
+	if (!p)
+		return "?";
+	str_ncpy(buf, p, size);
+	if (strlen(p) >= size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+	cJSON_free(p);
+	return buf;
+}
+
+static bool want_id(struct ev *e, const char *field, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->data, field);
+	char buf[48];
+	if (!v) {
+		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+			  "%s is required (an id of 1-%d characters)", field,
+			  STORE_ID_MAX);
+		return false;
+	}
+	if (!cJSON_IsString(v) || !id_valid(v->valuestring)) {
+		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+			  "%s: %s is not an id (1-%d characters of A-Z a-z"
+			  " 0-9 _ - . : @)",
+			  field, shown(v, buf, sizeof(buf)), STORE_ID_MAX);
+		return false;
+	}
+	*out = v->valuestring;
+	return true;
+}
+
+static bool want_enum(struct ev *e, const char *field, const char *const *ok,
+		      const char *def, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->data, field);
+	char buf[48];
+	if (!v && def) {
+		*out = def;
+		return true;
+	}
+	if (cJSON_IsString(v)) {
+		for (size_t i = 0; ok[i]; i++) {
+			if (!strcmp(v->valuestring, ok[i])) {
+				*out = ok[i];
+				return true;
+			}
+		}
+	}
+	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+		  "%s: %s is not one of %s%s%s%s%s", field,
+		  v ? shown(v, buf, sizeof(buf)) : "(missing)", ok[0],
+		  ok[1] ? ", " : "", ok[1] ? ok[1] : "", ok[1] && ok[2] ? ", " : "",
+		  ok[1] && ok[2] ? ok[2] : "");
+	return false;
+}
+
+static bool want_bool(struct ev *e, const char *field, bool *out, bool *given)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->data, field);
+	char buf[48];
+	*given = v != NULL;
+	if (!v)
+		return true;
+	if (!cJSON_IsBool(v)) {
+		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+			  "%s: %s is not true or false", field,
+			  shown(v, buf, sizeof(buf)));
+		return false;
+	}
+	*out = cJSON_IsTrue(v);
+	return true;
+}
+
+static bool want_text(struct ev *e, const char *field, size_t max,
+		      const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->data, field);
+	char buf[48];
+	if (!cJSON_IsString(v) || !v->valuestring[0] ||
+	    strlen(v->valuestring) > max) {
+		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+			  "%s: %s is not a text of 1-%zu bytes", field,
+			  v ? shown(v, buf, sizeof(buf)) : "(missing)", max);
+		return false;
+	}
+	*out = v->valuestring;
+	return true;
+}
+
+/* Live calls */
+
+static void part_destructor(void *arg)
+{
+	struct live_part *p = arg;
+	list_unlink(&p->le);
+	list_unlink(&p->le_client);
+}
+
+static void call_destructor(void *arg)
+{
+	struct live_call *c = arg;
+	hash_unlink(&c->le);
+	list_flush(&c->parts);
+}
+
+static bool call_cmp(struct le *le, void *arg)
+{
+	const struct live_call *c = le->data;
+	return !strcmp(c->rec.id, arg);
+}
+
+static struct live_call *call_find(struct gateway *gw, const char *id)
+{
+	struct le *le = hash_lookup(gw->calls, hash_joaat_str(id), call_cmp,
+				    (void *)id);
+	return le ? le->data : NULL;
+}
+
+static struct live_part *part_find(struct live_call *c, const char *user_id)
+{
+	for (struct le *le = c->parts.head; le; le = le->next) {
+		struct live_part *p = le->data;
+		if (!strcmp(p->rec.userId, user_id))
+			return p;
+	}
+	return NULL;
+}
+
+static size_t joined_count(const struct live_call *c)
+{
+	size_t n = 0;
+	for (struct le *le = c->parts.head; le; le = le->next) {
+		const struct live_part *p = le->data;
+		n += !strcmp(p->rec.status, "joined");
+	}
+	return n;
+}
+
+static cJSON *part_json(const struct live_part *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "userId", p->rec.userId);
+	cJSON_AddStringToObject(o, "participantId", p->rec.id);
+	cJSON_AddStringToObject(o, "name", p->name);
+	cJSON_AddStringToObject(o, "status", p->rec.status);
+	cJSON_AddBoolToObject(o, "audioEnabled", p->rec.audioEnabled);
+	cJSON_AddBoolToObject(o, "videoEnabled", p->rec.videoEnabled);
+	return o;
+}
+
+static cJSON *joined_json(const struct live_call *c)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (struct le *le = c->parts.head; le; le = le->next) {
+		const struct live_part *p = le->data;
+		if (!strcmp(p->rec.status, "joined"))
+			cJSON_AddItemToArray(a, part_json(p));
+	}
+	return a;
+}
+
+/* The body of initiate and join acks: what a client needs to start media. */
+static cJSON *call_ack(struct gateway *gw, const struct live_call *c)
+{
+	cJSON *o = ok_body(), *ice;
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "mode", c->rec.mode);
+	cJSON_AddItemToObject(o, "call", store_call_json(&c->rec));
+	cJSON_AddItemToObject(o, "participants", joined_json(c));
+	ice = cJSON_Parse(gw->ice_servers);
+	cJSON_AddItemToObject(o, "iceServers", ice ? ice : cJSON_CreateArray());
+	return o;
+}
+
+static void record_call(struct gateway *gw, struct live_call *c)
+{
+	int err = store_call_put(gw->store, &c->rec);
+	if (err)
+		port_log(PORT_LOG_ERROR, "call %s: store refused the record:"
+			 " %m", c->rec.id, err);
+}
+
+static void record_part(struct gateway *gw, struct live_part *p)
+{
+	int err = store_participant_put(gw->store, &p->rec);
+	if (err)
+		port_log(PORT_LOG_ERROR, "participant %s: store refused the"
+			 " record: %m", p->rec.id, err);
+}
+
+static void observe_duration(struct gateway *gw, const struct live_call *c)
+{
+	uint64_t from = c->rec.startedAt ? c->rec.startedAt : c->rec.createdAt;
+	double secs = c->rec.endedAt > from
+			      ? (double)(c->rec.endedAt - from) / 1000.0
+			      : 0.0;
+	int i;
+	for (i = 0; i < DURATION_BUCKETS; i++)
+		if (secs <= gw_duration_bounds[i])
+			break;
+	gw->m.duration_count[i]++;
+	gw->m.duration_n++;
+	gw->m.duration_sum += secs;
+}
+
+/* A participant leaves the call's room and its state; the record stays. */
+static void part_leave(struct live_part *p, uint64_t now)
+{
+	struct gateway *gw = p->call->gw;
+	if (!strcmp(p->rec.status, "joined")) {
+		str_ncpy(p->rec.status, "left", sizeof(p->rec.status));
+		p->rec.leftAt = now;
+		gw->nparticipants--;
+		record_part(gw, p);
+	}
+	if (p->client)
+		sio_leave(p->client->sock, p->call->room);
+	list_unlink(&p->le_client);
+	p->client = NULL;
+}
+
+static void call_end(struct live_call *c, const char *status,
+		     const char *reason, const char *by)
+{
+	struct gateway *gw = c->gw;
+	uint64_t now = port_wallclock_ms();
+	cJSON *o;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "reason", reason);
+	if (by)
+		cJSON_AddStringToObject(o, "endedBy", by);
+	(void)sio_room_emit(gw->sio, c->room, NULL, "call:ended", o);
+	cJSON_Delete(o);
+
+	for (struct le *le = c->parts.head; le; le = le->next)
+		part_leave(le->data, now);
+	str_ncpy(c->rec.status, status, sizeof(c->rec.status));
+	str_ncpy(c->rec.endReason, reason, sizeof(c->rec.endReason));
+	c->rec.endedAt = now;
+	record_call(gw, c);
+	if (!strcmp(status, "failed"))
+		gw->m.calls_failed++;
+	else
+		observe_duration(gw, c);
+	gw->ncalls--;
+	mem_deref(c);
+}
+
+struct mode_count {
+	const char *mode;
+	size_t n;
+};
+
+static bool count_mode(struct le *le, void *arg)
+{
+	const struct live_call *c = le->data;
+	struct mode_count *k = arg;
+	k->n += !strcmp(c->rec.mode, k->mode);
+	return false;
+}
+
+size_t calls_count_mode(const struct gateway *gw, const char *mode)
+{
+	struct mode_count k = {mode, 0};
+	(void)hash_apply(gw->calls, count_mode, &k);
+	return k.n;
+}
+
+/* Authentication */
+
+/* Verifies a token; with --dev-auth a token that is not a valid JWT names
+ * a guest (the token itself when it looks like an id). */
+static int authenticate(struct gateway *gw, const char *token, char *user_id,
+			char *name, cJSON **conversations, char *errmsg,
+			size_t errsize)
+{
+	struct jwt_claims *claims = NULL;
+	int err = EACCES;
+
+	if (gw->jwt_secret)
+		err = jwt_verify(&claims, token, gw->jwt_secret,
+				 gw->cfg.jwt_secret_len,
+				 (int64_t)(port_wallclock_ms() / 1000),
+				 JWT_SKEW_S);
+	if (!err) {
+		str_ncpy(user_id, claims->sub, STORE_ID_MAX + 1);
+		str_ncpy(name, claims->name[0] ? claims->name : claims->sub,
+			 NAME_MAX_LEN + 1);
+		*conversations = claims->conversations
+					 ? cJSON_Duplicate(claims->conversations,
+							   1)
+					 : NULL;
+		mem_deref(claims);
+		return 0;
+	}
+	if (gw->cfg.dev_auth && token[0]) {
+		if (id_valid(token) && strlen(token) <= 64) {
+			str_ncpy(user_id, token, STORE_ID_MAX + 1);
+		}
+		else {
+			uint8_t h[32];
+			const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
+				MBEDTLS_MD_SHA256);
+			mbedtls_md(md, (const unsigned char *)token,
+				   strlen(token), h);
+			(void)re_snprintf(user_id, STORE_ID_MAX + 1,
+					  "guest-%w", h, (size_t)8);
+		}
+		str_ncpy(name, user_id, NAME_MAX_LEN + 1);
+		*conversations = NULL;
+		return 0;
+	}
+	(void)re_snprintf(errmsg, errsize, "UNAUTHENTICATED: %s",
+			  gw->jwt_secret ? jwt_strerror(err)
+					 : "no JWT secret is configured on"
+					   " this server");
+	gw->m.auth_failures++;
+	return err ? err : EACCES;
+}
+
+/* Marks the client signed in and puts it in its user and conversation
+ * rooms, where call:incoming finds it. */
+static void client_signin(struct client *cl, const char *user_id,
+			  const char *name, cJSON *conversations)
+{
+	char room[STORE_ID_MAX + 16];
+	const cJSON *it;
+
+	if (cl->authed) {
+		(void)re_snprintf(room, sizeof(room), "user:%s", cl->user_id);
+		sio_leave(cl->sock, room);
+		cJSON_ArrayForEach(it, cl->conversations)
+		{
+			if (!cJSON_IsString(it))
+				continue;
+			(void)re_snprintf(room, sizeof(room),
+					  "conversation:%s", it->valuestring);
+			sio_leave(cl->sock, room);
+		}
+	}
+	cJSON_Delete(cl->conversations);
+	cl->conversations = conversations;
+	str_ncpy(cl->user_id, user_id, sizeof(cl->user_id));
+	str_ncpy(cl->name, name, sizeof(cl->name));
+	cl->authed = true;
+	(void)re_snprintf(room, sizeof(room), "user:%s", user_id);
+	(void)sio_join(cl->sock, room);
+	cJSON_ArrayForEach(it, conversations)
+	{
+		if (!cJSON_IsString(it) || !id_valid(it->valuestring))
+			continue;
+		(void)re_snprintf(room, sizeof(room), "conversation:%s",
+				  it->valuestring);
+		(void)sio_join(cl->sock, room);
+	}
+}
+
+/* With --dev-auth the auth object may list conversations to listen to. */
+static cJSON *dev_conversations(struct gateway *gw, const cJSON *auth)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(auth, "conversations");
+	return gw->cfg.dev_auth && cJSON_IsArray(v) ? cJSON_Duplicate(v, 1)
+						    : NULL;
+}
+
+static void client_destructor(void *arg)
+{
+	struct client *cl = arg;
+	cJSON_Delete(cl->conversations);
+}
+
+int calls_connect(struct gateway *gw, struct sio_socket *sock,
+		  const cJSON *auth, char *errmsg, size_t errsize)
+{
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(auth, "token");
+	struct client *cl;
+	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	cJSON *convs = NULL;
+	int err;
+
+	if (tok && !cJSON_IsString(tok)) {
+		str_ncpy(errmsg, "VALIDATION_ERROR: auth.token is not a string",
+			 errsize);
+		return EINVAL;
+	}
+	if (tok) {
+		err = authenticate(gw, tok->valuestring, user_id, name, &convs,
+				   errmsg, errsize);
+		if (err)
+			return err;
+		if (!convs)
+			convs = dev_conversations(gw, auth);
+	}
+	cl = mem_zalloc(sizeof(*cl), client_destructor);
+	if (!cl) {
+		cJSON_Delete(convs);
+		return ENOMEM;
+	}
+	cl->gw = gw;
+	cl->sock = sock;
+	cl->tokens = 2.0 * gw->cfg.events_per_sec;
+	cl->refill_us = port_now_us();
+	sio_socket_set_user(sock, cl);
+	/* No token: the client may still sign in with "authenticate". */
+	if (tok)
+		client_signin(cl, user_id, name, convs);
+	return 0;
+}
+
+void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
+		      const char *reason)
+{
+	struct client *cl = sio_socket_user(sock);
+	uint64_t now = port_wallclock_ms();
+	struct le *le;
+
+	if (!cl)
+		return;
+	sio_socket_set_user(sock, NULL);
+	/* A participant whose socket is gone has left its calls. */
+	while ((le = list_head(&cl->parts))) {
+		struct live_part *p = le->data;
+		struct live_call *c = p->call;
+		cJSON *o;
+
+		part_leave(p, now);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "callId", c->rec.id);
+		cJSON_AddStringToObject(o, "userId", p->rec.userId);
+		cJSON_AddStringToObject(o, "reason", "disconnected");
+		(void)sio_room_emit(gw->sio, c->room, NULL,
+				    "call:participant-left", o);
+		cJSON_Delete(o);
+		if (joined_count(c) == 0)
+			call_end(c, "ended", "all-left", NULL);
+	}
+	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s",
+		 sio_socket_id(sock), cl->user_id, reason);
+	mem_deref(cl);
+}
+
+/* Events */
+
+static void on_authenticate(struct ev *e)
+{
+	struct client *cl = e->cl;
+	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1], msg[160];
+	const char *token;
+	cJSON *convs = NULL, *o;
+
+	if (!want_text(e, "token", JWT_MAX, &token))
+		return;
+	if (authenticate(cl->gw, token, user_id, name, &convs, msg,
+			 sizeof(msg))) {
+		ack_error(cl, e->ack, e->name, "UNAUTHENTICATED", "%s",
+			  msg + strlen("UNAUTHENTICATED: "));
+		return;
+	}
+	if (!convs)
+		convs = dev_conversations(cl->gw, e->data);
+	client_signin(cl, user_id, name, convs);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "userId", user_id);
+	cJSON_AddStringToObject(o, "name", name);
+	(void)sio_emit(cl->sock, "authenticated", o);
+	cJSON_Delete(o);
+	o = ok_body();
+	cJSON_AddStringToObject(o, "userId", user_id);
+	ack_send(cl, e->ack, o);
+}
+
+static struct live_part *part_add(struct live_call *c, struct client *cl,
+				  const char *user_id, const char *status)
+{
+	struct live_part *p = mem_zalloc(sizeof(*p), part_destructor);
+	if (!p)
+		return NULL;
+	p->call = c;
+	if (gw_uuid(p->rec.id, sizeof(p->rec.id))) {
+		mem_deref(p);
+		return NULL;
+	}
+	str_ncpy(p->rec.callSessionId, c->rec.id, sizeof(p->rec.callSessionId));
+	str_ncpy(p->rec.userId, user_id, sizeof(p->rec.userId));
+	str_ncpy(p->rec.status, status, sizeof(p->rec.status));
+	str_ncpy(p->name, cl ? cl->name : user_id, sizeof(p->name));
+	p->rec.audioEnabled = true;
+	p->rec.videoEnabled = !strcmp(c->rec.type, "video");
+	list_append(&c->parts, &p->le, p);
+	return p;
+}
+
+/* The participant joins through this client's socket. */
+static void part_join(struct live_part *p, struct client *cl)
+{
+	struct gateway *gw = cl->gw;
+	if (p->client && p->client != cl)
+		sio_leave(p->client->sock, p->call->room);
+	list_unlink(&p->le_client);
+	p->client = cl;
+	list_append(&cl->parts, &p->le_client, p);
+	str_ncpy(p->name, cl->name, sizeof(p->name));
+	(void)sio_join(cl->sock, p->call->room);
+	if (strcmp(p->rec.status, "joined")) {
+		str_ncpy(p->rec.status, "joined", sizeof(p->rec.status));
+		p->rec.joinedAt = port_wallclock_ms();
+		p->rec.leftAt = 0;
+		gw->nparticipants++;
+		record_part(gw, p);
+	}
+}
+
+struct incoming {
+	const char *skip_user;
+	const cJSON *payload;
+};
+
+static void emit_unless_user(struct sio_socket *sock, void *arg)
+{
+	const struct incoming *k = arg;
+	const struct client *cl = sio_socket_user(sock);
+	if (cl && strcmp(cl->user_id, k->skip_user))
+		(void)sio_emit(sock, "call:incoming", k->payload);
+}
+
+static void emit_incoming(struct live_call *c, struct client *from,
+			  const cJSON *invite)
+{
+	struct gateway *gw = c->gw;
+	char room[STORE_ID_MAX + 16];
+	const cJSON *it;
+	cJSON *o = cJSON_CreateObject(), *ini = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "conversationId", c->rec.conversationId);
+	cJSON_AddStringToObject(o, "type", c->rec.type);
+	cJSON_AddStringToObject(o, "mode", c->rec.mode);
+	cJSON_AddStringToObject(ini, "userId", from->user_id);
+	cJSON_AddStringToObject(ini, "name", from->name);
+	cJSON_AddItemToObject(o, "initiator", ini);
+
+	if (cJSON_IsArray(invite)) {
+		cJSON_ArrayForEach(it, invite)
+		{
+			(void)re_snprintf(room, sizeof(room), "user:%s",
+					  it->valuestring);
+			(void)sio_room_emit(gw->sio, room, NULL,
+					    "call:incoming", o);
+		}
+	}
+	else {
+		/* Everyone in the conversation but the caller's own
+		 * devices. */
+		(void)re_snprintf(room, sizeof(room), "conversation:%s",
+				  c->rec.conversationId);
+		struct incoming k = {from->user_id, o};
+		sio_room_apply(gw->sio, room, emit_unless_user, &k);
+	}
+	cJSON_Delete(o);
+}
+
+/* Whether the client's token lets it into the conversation (a token that
+ * lists no conversations limits nothing). */
+static bool member_of(const struct client *cl, const char *conv)
+{
+	const cJSON *it;
+	if (!cl->conversations)
+		return true;
+	cJSON_ArrayForEach(it, cl->conversations)
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, conv))
+			return true;
+	}
+	return false;
+}
+
+static bool conv_cmp(struct le *le, void *arg)
+{
+	const struct live_call *c = le->data;
+	return !strcmp(c->rec.conversationId, arg);
+}
+
+static void on_initiate(struct ev *e)
+{
+	static const char *const types[] = {"audio", "video", NULL};
+	static const char *const convs[] = {"direct", "group", NULL};
+	struct client *cl = e->cl;
+	struct gateway *gw = cl->gw;
+	const char *conv, *type, *conv_type;
+	const cJSON *invite, *it;
+	struct live_call *c;
+	struct live_part *p;
+	struct le *le;
+
+	if (!want_id(e, "conversationId", &conv) ||
+	    !want_enum(e, "type", types, NULL, &type) ||
+	    !want_enum(e, "conversationType", convs, "group", &conv_type))
+		return;
+	invite = cJSON_GetObjectItemCaseSensitive(e->data, "participants");
+	if (invite) {
+		bool ok = cJSON_IsArray(invite) &&
+			  cJSON_GetArraySize(invite) <=
+				  (int)gw->cfg.max_participants;
+		cJSON_ArrayForEach(it, invite) ok = ok && cJSON_IsString(it) &&
+						    id_valid(it->valuestring);
+		if (!ok) {
+			ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
+				  "participants: must be an array of at most"
+				  " %u user ids",
+				  gw->cfg.max_participants);
+			return;
+		}
+	}
+	if (!member_of(cl, conv)) {
+		ack_error(cl, e->ack, e->name, "FORBIDDEN",
+			  "conversationId: you are not a member of '%s'",
+			  conv);
+		return;
+	}
+	le = hash_apply(gw->calls, conv_cmp, (void *)conv);
+	if (le) {
+		c = le->data;
+		ack_error(cl, e->ack, e->name, "CONFLICT",
+			  "conversation '%s' already has call %s in progress:"
+			  " join it",
+			  conv, c->rec.id);
+		return;
+	}
+
+	c = mem_zalloc(sizeof(*c), call_destructor);
+	if (!c || gw_uuid(c->rec.id, sizeof(c->rec.id))) {
+		mem_deref(c);
+		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
+		return;
+	}
+	c->gw = gw;
+	str_ncpy(c->rec.conversationId, conv, sizeof(c->rec.conversationId));
+	str_ncpy(c->rec.initiatorId, cl->user_id, sizeof(c->rec.initiatorId));
+	str_ncpy(c->rec.type, type, sizeof(c->rec.type));
+	str_ncpy(c->rec.mode, "p2p", sizeof(c->rec.mode));
+	str_ncpy(c->rec.status, "initiated", sizeof(c->rec.status));
+	c->rec.createdAt = port_wallclock_ms();
+	c->conv_type = !strcmp(conv_type, "group");
+	call_room(c->room, sizeof(c->room), c->rec.id);
+	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
+	gw->ncalls++;
+	gw->m.calls_total[!strcmp(type, "video")][c->conv_type]++;
+	record_call(gw, c);
+
+	p = part_add(c, cl, cl->user_id, "invited");
+	if (!p) {
+		call_end(c, "failed", "internal-error", NULL);
+		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
+		return;
+	}
+	part_join(p, cl);
+	cJSON_ArrayForEach(it, invite)
+	{
+		struct live_part *q;
+		if (part_find(c, it->valuestring))
+			continue;
+		q = part_add(c, NULL, it->valuestring, "invited");
+		if (q)
+			record_part(gw, q);
+	}
+	ack_send(cl, e->ack, call_ack(gw, c));
+	emit_incoming(c, cl, invite);
+}
+
+/* The call named by callId, or an error ack. */
+static struct live_call *want_call(struct ev *e, const char **idp)
+{
+	struct gateway *gw = e->cl->gw;
+	struct call_session rec;
+	struct live_call *c;
+	const char *id;
+
+	if (!want_id(e, "callId", &id))
+		return NULL;
+	if (idp)
+		*idp = id;
+	c = call_find(gw, id);
+	if (c)
+		return c;
+	if (!store_call_get(gw->store, id, &rec))
+		ack_error(e->cl, e->ack, e->name, "CONFLICT",
+			  "call %s has %s", id, rec.status);
+	else
+		ack_error(e->cl, e->ack, e->name, "NOT_FOUND",
+			  "callId: no call %s", id);
+	return NULL;
+}
+
+/* The caller's own participation, or a FORBIDDEN ack. */
+static struct live_part *want_joined(struct ev *e, struct live_call *c)
+{
+	struct live_part *p = part_find(c, e->cl->user_id);
+	if (p && p->client == e->cl && !strcmp(p->rec.status, "joined"))
+		return p;
+	ack_error(e->cl, e->ack, e->name, "FORBIDDEN",
+		  "you have not joined call %s", c->rec.id);
+	return NULL;
+}
+
+static void on_join(struct ev *e)
+{
+	struct client *cl = e->cl;
+	struct gateway *gw = cl->gw;
+	struct live_call *c = want_call(e, NULL);
+	struct live_part *p;
+	bool was_in;
+	cJSON *o;
+
+	if (!c)
+		return;
+	if (!member_of(cl, c->rec.conversationId)) {
+		ack_error(cl, e->ack, e->name, "FORBIDDEN",
+			  "you are not a member of conversation '%s'",
+			  c->rec.conversationId);
+		return;
+	}
+	p = part_find(c, cl->user_id);
+	was_in = p && !strcmp(p->rec.status, "joined");
+	if (!was_in && joined_count(c) >= gw->cfg.max_participants) {
+		ack_error(cl, e->ack, e->name, "CONFLICT",
+			  "call %s is full (%u participants)", c->rec.id,
+			  gw->cfg.max_participants);
+		return;
+	}
+	if (!p)
+		p = part_add(c, cl, cl->user_id, "invited");
+	if (!p) {
+		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
+		return;
+	}
+	part_join(p, cl);
+	if (!strcmp(c->rec.status, "initiated") && joined_count(c) >= 2) {
+		str_ncpy(c->rec.status, "active", sizeof(c->rec.status));
+		c->rec.startedAt = port_wallclock_ms();
+		record_call(gw, c);
+	}
+	ack_send(cl, e->ack, call_ack(gw, c));
+	if (was_in)
+		return; /* a second join (or another device) changes no one */
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddItemToObject(o, "participant", part_json(p));
+	(void)sio_room_emit(gw->sio, c->room, cl->sock,
+			    "call:participant-joined", o);
+	cJSON_Delete(o);
+}
+
+static void on_leave(struct ev *e)
+{
+	struct client *cl = e->cl;
+	struct gateway *gw = cl->gw;
+	struct live_call *c = want_call(e, NULL);
+	struct live_part *p;
+	cJSON *o;
+
+	if (!c || !(p = want_joined(e, c)))
+		return;
+	part_leave(p, port_wallclock_ms());
+	ack_send(cl, e->ack, ok_body());
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "userId", p->rec.userId);
+	cJSON_AddStringToObject(o, "reason", "left");
+	(void)sio_room_emit(gw->sio, c->room, NULL, "call:participant-left",
+			    o);
+	cJSON_Delete(o);
+	if (joined_count(c) == 0)
+		call_end(c, "ended", "all-left", NULL);
+}
+
+static void on_end(struct ev *e)
+{
+	struct client *cl = e->cl;
+	struct live_call *c = want_call(e, NULL);
+
+	if (!c || !want_joined(e, c))
+		return;
+	ack_send(cl, e->ack, ok_body());
+	call_end(c, "ended", "ended-by-participant", cl->user_id);
+}
+
+static void on_signal(struct ev *e)
+{
+	static const char *const types[] = {"offer", "answer", "ice-candidate",
+					    NULL};
+	struct client *cl = e->cl;
+	struct live_call *c = want_call(e, NULL);
+	struct live_part *to;
+	const char *to_id, *type, *sdp = NULL;
+	const cJSON *cand = NULL;
+	cJSON *o;
+
+	if (!c || !want_joined(e, c) || !want_id(e, "to", &to_id) ||
+	    !want_enum(e, "type", types, NULL, &type))
+		return;
+	if (strcmp(type, "ice-candidate")) {
+		if (!want_text(e, "sdp", SDP_MAX, &sdp))
+			return;
+	}
+	else {
+		cand = cJSON_GetObjectItemCaseSensitive(e->data, "candidate");
+		/* null is the end-of-candidates marker */
+		if (!cand || !(cJSON_IsObject(cand) || cJSON_IsString(cand) ||
+			       cJSON_IsNull(cand))) {
+			ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
+				  "candidate: must be an RTCIceCandidateInit"
+				  " object, a string or null");
+			return;
+		}
+	}
+	to = part_find(c, to_id);
+	if (!to || !to->client || strcmp(to->rec.status, "joined")) {
+		ack_error(cl, e->ack, e->name, "NOT_FOUND",
+			  "to: '%s' is not in call %s", to_id, c->rec.id);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "from", cl->user_id);
+	cJSON_AddStringToObject(o, "type", type);
+	if (sdp)
+		cJSON_AddStringToObject(o, "sdp", sdp);
+	else
+		cJSON_AddItemToObject(o, "candidate", cJSON_Duplicate(cand, 1));
+	(void)sio_emit(to->client->sock, "call:signal", o);
+	cJSON_Delete(o);
+	ack_send(cl, e->ack, ok_body());
+}
+
+static void on_media_state(struct ev *e)
+{
+	struct client *cl = e->cl;
+	struct live_call *c = want_call(e, NULL);
+	struct live_part *p;
+	bool audio = false, video = false, has_a, has_v;
+	cJSON *o;
+
+	if (!c || !(p = want_joined(e, c)) ||
+	    !want_bool(e, "audio", &audio, &has_a) ||
+	    !want_bool(e, "video", &video, &has_v))
+		return;
+	if (!has_a && !has_v) {
+		ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
+			  "audio or video (true or false) is required");
+		return;
+	}
+	if (has_a)
+		p->rec.audioEnabled = audio;
+	if (has_v)
+		p->rec.videoEnabled = video;
+	record_part(cl->gw, p);
+	ack_send(cl, e->ack, ok_body());
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "userId", cl->user_id);
+	cJSON_AddBoolToObject(o, "audio", p->rec.audioEnabled);
+	cJSON_AddBoolToObject(o, "video", p->rec.videoEnabled);
+	(void)sio_room_emit(cl->gw->sio, c->room, cl->sock, "call:media-state",
+			    o);
+	cJSON_Delete(o);
+}
+
+static bool language_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 2 || n > 15)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static void on_transcription(struct ev *e)
+{
+	struct client *cl = e->cl;
+	struct live_call *c = want_call(e, NULL);
+	struct call_transcription t;
+	struct live_part *p;
+	const char *text, *lang;
+	bool is_final = false, given;
+	cJSON *o;
+	int err;
+
+	if (!c || !(p = want_joined(e, c)) ||
+	    !want_text(e, "text", TEXT_MAX, &text) ||
+	    !want_text(e, "language", 15, &lang) ||
+	    !want_bool(e, "isFinal", &is_final, &given))
+		return;
+	if (!language_valid(lang)) {
+		ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
+			  "language: '%s' is not a language tag (like en or"
+			  " pt-BR)",
+			  lang);
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	if (gw_uuid(t.id, sizeof(t.id))) {
+		ack_error(cl, e->ack, e->name, "INTERNAL", "no randomness");
+		return;
+	}
+	str_ncpy(t.callSessionId, c->rec.id, sizeof(t.callSessionId));
+	str_ncpy(t.participantId, p->rec.id, sizeof(t.participantId));
+	str_ncpy(t.language, lang, sizeof(t.language));
+	t.text = text;
+	t.isFinal = is_final;
+	t.timestamp = port_wallclock_ms();
+	t.translations = "{}";
+	/* Interim results are only broadcast; final ones are the record. */
+	if (is_final) {
+		err = store_transcription_put(cl->gw->store, &t);
+		if (err) {
+			ack_error(cl, e->ack, e->name, "INTERNAL",
+				  "the store refused the transcription: %m",
+				  err);
+			return;
+		}
+	}
+	o = store_transcription_json(&t);
+	cJSON_AddStringToObject(o, "userId", cl->user_id);
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	(void)sio_room_emit(cl->gw->sio, c->room, cl->sock,
+			    "call:transcription", o);
+	cJSON_Delete(o);
+	o = ok_body();
+	cJSON_AddStringToObject(o, "id", t.id);
+	ack_send(cl, e->ack, o);
+}
+
+/* Dispatch */
+
+struct handler {
+	const char *event;
+	void (*fn)(struct ev *e);
+	bool needs_auth;
+};
+
+static const struct handler handlers[] = {
+	{"authenticate", on_authenticate, false},
+	{"call:initiate", on_initiate, true},
+	{"call:join", on_join, true},
+	{"call:leave", on_leave, true},
+	{"call:end", on_end, true},
+	{"call:signal", on_signal, true},
+	{"call:media-state", on_media_state, true},
+	{"call:transcription", on_transcription, true},
+};
+
+/* Token bucket: events_per_sec sustained, twice that in a burst. */
+static bool rate_ok(struct client *cl)
+{
+	const double rate = cl->gw->cfg.events_per_sec, cap = 2.0 * rate;
+	uint64_t now = port_now_us();
+	cl->tokens += (double)(now - cl->refill_us) * rate / 1e6;
+	cl->refill_us = now;
+	if (cl->tokens > cap)
+		cl->tokens = cap;
+	if (cl->tokens < 1.0)
+		return false;
+	cl->tokens -= 1.0;
+	return true;
+}
+
+void calls_event(struct gateway *gw, struct sio_socket *sock,
+		 const char *event, const cJSON *args, int64_t ack_id)
+{
+	struct client *cl = sio_socket_user(sock);
+	struct ev e = {cl, event, ack_id, cJSON_GetArrayItem(args, 0)};
+	const struct handler *h = NULL;
+
+	if (!cl)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
+		if (!strcmp(handlers[i].event, event))
+			h = &handlers[i];
+	if (gw->cfg.events_per_sec && !rate_ok(cl)) {
+		gw->m.rate_limited++;
+		ack_error(cl, ack_id, event, "RATE_LIMITED",
+			  "more than %u events per second: slow down",
+			  gw->cfg.events_per_sec);
+		return;
+	}
+	if (!h) {
+		ack_error(cl, ack_id, event, "NOT_FOUND",
+			  "'%s' is not an event this server handles", event);
+		return;
+	}
+	if (h->needs_auth && !cl->authed) {
+		ack_error(cl, ack_id, event, "UNAUTHENTICATED",
+			  "authenticate first (auth.token in the connection,"
+			  " or the authenticate event)");
+		return;
+	}
+	if (!cJSON_IsObject(e.data)) {
+		ack_error(cl, ack_id, event, "VALIDATION_ERROR",
+			  "%s takes one object argument", event);
+		return;
+	}
+	h->fn(&e);
+}
+
+static bool any_call(struct le *le, void *arg)
+{
+	(void)le;
+	(void)arg;
+	return true;
+}
+
+void calls_end_all(struct gateway *gw, const char *reason)
+{
+	struct le *le;
+	while ((le = hash_apply(gw->calls, any_call, NULL)))
+		call_end(le->data, "ended", reason, NULL);
+}
+
+int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
+		    char *user_id, size_t size)
+{
+	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
+	char token[JWT_MAX + 1], uid[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	char err[160];
+	cJSON *convs = NULL;
+	int e;
+
+	if (!h || h->val.l < 8 || h->val.l - 7 > JWT_MAX ||
+	    strncasecmp(h->val.p, "Bearer ", 7))
+		return EACCES;
+	(void)re_snprintf(token, sizeof(token), "%b", h->val.p + 7,
+			  h->val.l - 7);
+	e = authenticate(gw, token, uid, name, &convs, err, sizeof(err));
+	cJSON_Delete(convs);
+	if (!e)
+		str_ncpy(user_id, uid, size);
+	return e;
+}

@@ -1,0 +1,529 @@
+/*
+ * gateway.c - one HTTP port for everything a client or an operator asks:
+ * /socket.io/ (Engine.IO), /health, /metrics, the REST API under /api/, and
+ * the demo page from the web root.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+#include <re.h>
+#include "port.h"
+#include "eio.h"
+#include "sio.h"
+#include "gateway_impl.h"
+
+const double gw_duration_bounds[DURATION_BUCKETS] = {60,   300,  600,
+						     1800, 3600, 7200};
+
+void gateway_config_defaults(struct gateway_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ice_servers = "[]";
+	cfg->ping_interval_ms = 25000;
+	cfg->ping_timeout_ms = 20000;
+	cfg->max_payload = 100000;
+	cfg->max_connections = 10000;
+	cfg->max_participants = 50;
+	cfg->events_per_sec = 50;
+	cfg->node_id = "meeshy-1";
+}
+
+void gw_reply_json(struct http_conn *conn, uint16_t scode, const char *reason,
+		   const cJSON *body)
+{
+	char *json = cJSON_PrintUnformatted(body);
+	if (!json) {
+		(void)http_ereply(conn, 500, "Internal Server Error");
+		return;
+	}
+	(void)http_reply(conn, scode, reason,
+			 "Content-Type: application/json\r\n"
+			 "Content-Length: %zu\r\n"
+			 "Cache-Control: no-store\r\n"
+			 "\r\n"
+			 "%s",
+			 strlen(json), json);
+	cJSON_free(json);
+}
+
+static void reply_error(struct http_conn *conn, uint16_t scode,
+			const char *reason, const char *code, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject(), *e = cJSON_CreateObject();
+	cJSON_AddFalseToObject(o, "ok");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	cJSON_AddItemToObject(o, "error", e);
+	gw_reply_json(conn, scode, reason, o);
+	cJSON_Delete(o);
+}
+
+/* /health: the store answers, the signaling server runs. */
+static void serve_health(struct gateway *gw, struct http_conn *conn)
+{
+	struct store_stats st;
+	bool db = store_ping(gw->store) == 0, sio = gw->sio != NULL;
+	cJSON *o = cJSON_CreateObject(), *checks = cJSON_CreateObject();
+
+	store_get_stats(gw->store, &st);
+	/* Writes waiting for the store mean it is not keeping up. */
+	db = db && st.queued_now == 0;
+	cJSON_AddStringToObject(o, "status",
+				db && sio ? "healthy" : "unhealthy");
+	cJSON_AddBoolToObject(checks, "database", db);
+	cJSON_AddBoolToObject(checks, "socketio", sio);
+	cJSON_AddItemToObject(o, "checks", checks);
+	cJSON_AddStringToObject(o, "store", store_backend_name(gw->store));
+	cJSON_AddNumberToObject(o, "queuedWrites", (double)st.queued_now);
+	cJSON_AddNumberToObject(o, "connections",
+				(double)sio_server_count(gw->sio));
+	cJSON_AddNumberToObject(o, "activeCalls", (double)gw->ncalls);
+	cJSON_AddNumberToObject(o, "uptimeSeconds",
+				(double)(port_wallclock_ms() -
+					 gw->started_ms) / 1000.0);
+	gw_reply_json(conn, db && sio ? 200 : 503,
+		      db && sio ? "OK" : "Service Unavailable", o);
+	cJSON_Delete(o);
+}
+
+static void serve_metrics(struct gateway *gw, struct http_conn *conn)
+{
+	struct mbuf *mb = mbuf_alloc(8192);
+	if (!mb || mbuf_printf(mb, "%H", metrics_print, gw)) {
+		mem_deref(mb);
+		(void)http_ereply(conn, 500, "Internal Server Error");
+		return;
+	}
+	(void)http_reply(conn, 200, "OK",
+			 "Content-Type: text/plain; version=0.0.4;"
+			 " charset=utf-8\r\n"
+			 "Content-Length: %zu\r\n"
+			 "\r\n"
+			 "%b",
+			 mb->end, mb->buf, mb->end);
+	mem_deref(mb);
+}
+
+/* REST */
+
+static int add_part(const struct call_participant *p, void *arg)
+{
+	cJSON_AddItemToArray(arg, store_participant_json(p));
+	return 0;
+}
+
+static int add_call(const struct call_session *c, void *arg)
+{
+	cJSON_AddItemToArray(arg, store_call_json(c));
+	return 0;
+}
+
+static int add_trans(const struct call_transcription *t, void *arg)
+{
+	cJSON_AddItemToArray(arg, store_transcription_json(t));
+	return 0;
+}
+
+static bool id_ok(const struct pl *id)
+{
+	if (!id->l || id->l > STORE_ID_MAX)
+		return false;
+	for (size_t i = 0; i < id->l; i++) {
+		char c = id->p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.' || c == ':' || c == '@'))
+			return false;
+	}
+	return true;
+}
+
+static void serve_call(struct gateway *gw, struct http_conn *conn,
+		       const char *id)
+{
+	struct call_session c;
+	cJSON *o, *parts;
+	int err = store_call_get(gw->store, id, &c);
+
+	if (err == ENOENT) {
+		reply_error(conn, 404, "Not Found", "NOT_FOUND",
+			    "no call with this id");
+		return;
+	}
+	if (err) {
+		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
+			    "the store is not answering");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	cJSON_AddItemToObject(o, "call", store_call_json(&c));
+	parts = cJSON_AddArrayToObject(o, "participants");
+	(void)store_participants(gw->store, id, add_part, parts);
+	gw_reply_json(conn, 200, "OK", o);
+	cJSON_Delete(o);
+}
+
+static void serve_conversation_calls(struct gateway *gw,
+				     struct http_conn *conn, const char *conv,
+				     const struct http_msg *msg)
+{
+	static const char *const statuses[] = {"initiated", "active", "ended",
+					       "failed"};
+	const char *status = NULL;
+	struct pl v;
+	cJSON *o, *calls;
+
+	if (!re_regex(msg->prm.p, msg->prm.l, "status=[a-z]+", &v)) {
+		for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+			if (!pl_strcmp(&v, statuses[i]))
+				status = statuses[i];
+		if (!status) {
+			char m[96];
+			(void)re_snprintf(m, sizeof(m),
+					  "status: '%r' is not initiated,"
+					  " active, ended or failed",
+					  &v);
+			reply_error(conn, 400, "Bad Request",
+				    "VALIDATION_ERROR", m);
+			return;
+		}
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	calls = cJSON_AddArrayToObject(o, "calls");
+	if (store_calls_by_conversation(gw->store, conv, status, 100, add_call,
+					calls)) {
+		cJSON_Delete(o);
+		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
+			    "the store is not answering");
+		return;
+	}
+	gw_reply_json(conn, 200, "OK", o);
+	cJSON_Delete(o);
+}
+
+static void serve_transcriptions(struct gateway *gw, struct http_conn *conn,
+				 const char *id)
+{
+	cJSON *o = cJSON_CreateObject(), *list;
+	cJSON_AddTrueToObject(o, "ok");
+	list = cJSON_AddArrayToObject(o, "transcriptions");
+	if (store_transcriptions(gw->store, id, add_trans, list)) {
+		cJSON_Delete(o);
+		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
+			    "the store is not answering");
+		return;
+	}
+	gw_reply_json(conn, 200, "OK", o);
+	cJSON_Delete(o);
+}
+
+/* Reads a JSON number field into *out; false names the bad field. */
+static bool num_field(const cJSON *o, const char *name, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	if (!v)
+		return true; /* absent: stays 0 */
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0)
+		return false;
+	*out = v->valuedouble;
+	return true;
+}
+
+static void serve_quality(struct gateway *gw, struct http_conn *conn,
+			  const char *id, const struct http_msg *msg,
+			  const char *user_id)
+{
+	static const char *const fields[] = {
+		"packetsLost",   "packetsReceived", "packetLossRate",
+		"jitter",        "bytesReceived",   "framesDecoded",
+		"frameWidth",    "frameHeight"};
+	double v[ARRAY_SIZE(fields)] = {0};
+	struct quality_metric q;
+	struct call_session c;
+	cJSON *body, *o;
+	const cJSON *pid;
+	char m[128];
+
+	if (store_call_get(gw->store, id, &c)) {
+		reply_error(conn, 404, "Not Found", "NOT_FOUND",
+			    "no call with this id");
+		return;
+	}
+	body = cJSON_ParseWithLength((const char *)mbuf_buf(msg->mb),
+				     mbuf_get_left(msg->mb));
+	if (!cJSON_IsObject(body)) {
+		cJSON_Delete(body);
+		reply_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
+			    "the body is not a JSON object");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		if (!num_field(body, fields[i], &v[i])) {
+			(void)re_snprintf(m, sizeof(m),
+					  "%s: must be a number >= 0",
+					  fields[i]);
+			cJSON_Delete(body);
+			reply_error(conn, 400, "Bad Request",
+				    "VALIDATION_ERROR", m);
+			return;
+		}
+	}
+	memset(&q, 0, sizeof(q));
+	str_ncpy(q.callSessionId, id, sizeof(q.callSessionId));
+	pid = cJSON_GetObjectItemCaseSensitive(body, "participantId");
+	str_ncpy(q.participantId,
+		 cJSON_IsString(pid) && strlen(pid->valuestring) <= STORE_ID_MAX
+			 ? pid->valuestring
+			 : user_id,
+		 sizeof(q.participantId));
+	q.at = port_wallclock_ms();
+	q.packetsLost = (int64_t)v[0];
+	q.packetsReceived = (int64_t)v[1];
+	q.packetLossRate = v[2];
+	q.jitter = v[3];
+	q.bytesReceived = (int64_t)v[4];
+	q.framesDecoded = (int64_t)v[5];
+	q.frameWidth = (int32_t)v[6];
+	q.frameHeight = (int32_t)v[7];
+	cJSON_Delete(body);
+	if (store_quality_put(gw->store, &q)) {
+		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
+			    "the store refused the metric");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	gw_reply_json(conn, 201, "Created", o);
+	cJSON_Delete(o);
+}
+
+static void serve_api(struct gateway *gw, struct http_conn *conn,
+		      const struct http_msg *msg)
+{
+	struct pl id, rest;
+	char idbuf[STORE_ID_MAX + 1], user[STORE_ID_MAX + 1];
+	bool get = !pl_strcmp(&msg->met, "GET");
+
+	if (calls_http_auth(gw, msg, user, sizeof(user))) {
+		reply_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
+			    "send Authorization: Bearer <token>");
+		return;
+	}
+	if (!re_regex(msg->path.p, msg->path.l, "/api/calls/[^/]+[^]*", &id,
+		      &rest) &&
+	    id_ok(&id)) {
+		pl_strcpy(&id, idbuf, sizeof(idbuf));
+		if (get && !rest.l)
+			serve_call(gw, conn, idbuf);
+		else if (get && !pl_strcmp(&rest, "/transcriptions"))
+			serve_transcriptions(gw, conn, idbuf);
+		else if (!pl_strcmp(&msg->met, "POST") &&
+			 !pl_strcmp(&rest, "/quality-metrics"))
+			serve_quality(gw, conn, idbuf, msg, user);
+		else
+			reply_error(conn, 404, "Not Found", "NOT_FOUND",
+				    "no such resource");
+		return;
+	}
+	if (get &&
+	    !re_regex(msg->path.p, msg->path.l,
+		      "/api/conversations/[^/]+/calls", &id) &&
+	    id_ok(&id)) {
+		pl_strcpy(&id, idbuf, sizeof(idbuf));
+		serve_conversation_calls(gw, conn, idbuf, msg);
+		return;
+	}
+	reply_error(conn, 404, "Not Found", "NOT_FOUND", "no such resource");
+}
+
+/* Static files of the demo page: no "..", a short list of types. */
+static void serve_static(struct gateway *gw, struct http_conn *conn,
+			 const struct http_msg *msg)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {{".html", "text/html; charset=utf-8"},
+		     {".js", "text/javascript; charset=utf-8"},
+		     {".css", "text/css; charset=utf-8"},
+		     {".svg", "image/svg+xml"},
+		     {".map", "application/json"}};
+	char rel[256], path[1024];
+	const char *type = NULL;
+	struct mbuf *mb = NULL;
+	FILE *f = NULL;
+	size_t n;
+
+	if (!gw->web_root || msg->path.l >= sizeof(rel)) {
+		(void)http_ereply(conn, 404, "Not Found");
+		return;
+	}
+	pl_strcpy(&msg->path, rel, sizeof(rel));
+	if (strstr(rel, "..")) {
+		(void)http_ereply(conn, 404, "Not Found");
+		return;
+	}
+	if (!strcmp(rel, "/"))
+		str_ncpy(rel, "/index.html", sizeof(rel));
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		size_t el = strlen(types[i].ext), rl = strlen(rel);
+		if (rl > el && !strcmp(rel + rl - el, types[i].ext))
+			type = types[i].type;
+	}
+	if (!type ||
+	    re_snprintf(path, sizeof(path), "%s%s", gw->web_root, rel) < 0 ||
+	    !(f = fopen(path, "rb"))) {
+		(void)http_ereply(conn, 404, "Not Found");
+		return;
+	}
+	mb = mbuf_alloc(65536);
+	while (mb && (n = fread(mb->buf + mb->end, 1, mb->size - mb->end, f)))
+	{
+		mb->end += n;
+		if (mb->end == mb->size && mbuf_resize(mb, mb->size * 2))
+			break;
+	}
+	fclose(f);
+	if (!mb) {
+		(void)http_ereply(conn, 500, "Internal Server Error");
+		return;
+	}
+	(void)http_reply(conn, 200, "OK",
+			 "Content-Type: %s\r\n"
+			 "Content-Length: %zu\r\n"
+			 "\r\n"
+			 "%b",
+			 type, mb->end, mb->buf, mb->end);
+	mem_deref(mb);
+}
+
+static void http_handler(struct http_conn *conn, const struct http_msg *msg,
+			 void *arg)
+{
+	struct gateway *gw = arg;
+
+	gw->m.http_requests++;
+	if (!pl_strcmp(&msg->path, "/socket.io/") ||
+	    !pl_strcmp(&msg->path, "/socket.io"))
+		eio_server_handle(sio_server_eio(gw->sio), conn, msg);
+	else if (!pl_strcmp(&msg->path, "/health"))
+		serve_health(gw, conn);
+	else if (!pl_strcmp(&msg->path, "/metrics"))
+		serve_metrics(gw, conn);
+	else if (msg->path.l > 5 && !memcmp(msg->path.p, "/api/", 5))
+		serve_api(gw, conn, msg);
+	else if (!pl_strcmp(&msg->met, "GET"))
+		serve_static(gw, conn, msg);
+	else
+		(void)http_ereply(conn, 405, "Method Not Allowed");
+}
+
+/* Socket.IO hooks */
+
+static int sio_connect_handler(struct sio_socket *sock, const cJSON *auth,
+			       char *errmsg, size_t errsize, void *arg)
+{
+	return calls_connect(arg, sock, auth, errmsg, errsize);
+}
+
+static void sio_event_handler(struct sio_socket *sock, const char *event,
+			      const cJSON *args, int64_t ack_id, void *arg)
+{
+	calls_event(arg, sock, event, args, ack_id);
+}
+
+static void sio_disconnect_handler(struct sio_socket *sock,
+				   const char *reason, void *arg)
+{
+	calls_disconnect(arg, sock, reason);
+}
+
+static void gateway_destructor(void *arg)
+{
+	struct gateway *gw = arg;
+	gw->http = mem_deref(gw->http);
+	gateway_shutdown(gw, "server shutdown");
+	gw->sio = mem_deref(gw->sio);
+	hash_flush(gw->calls);
+	mem_deref(gw->calls);
+	mem_deref(gw->node_id);
+	mem_deref(gw->web_root);
+	mem_deref(gw->ice_servers);
+	mem_deref(gw->jwt_secret);
+}
+
+int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
+		  struct store *store)
+{
+	struct eio_config ec;
+	struct gateway *gw;
+	int err;
+
+	if (!gwp || !cfg || !cfg->listen || !store)
+		return EINVAL;
+	gw = mem_zalloc(sizeof(*gw), gateway_destructor);
+	if (!gw)
+		return ENOMEM;
+	gw->cfg = *cfg;
+	gw->store = store;
+	gw->started_ms = port_wallclock_ms();
+	err = str_dup(&gw->node_id, cfg->node_id ? cfg->node_id : "meeshy-1");
+	err |= str_dup(&gw->ice_servers,
+		       cfg->ice_servers ? cfg->ice_servers : "[]");
+	if (!err && cfg->web_root)
+		err = str_dup(&gw->web_root, cfg->web_root);
+	if (!err && cfg->jwt_secret) {
+		gw->jwt_secret = mem_alloc(cfg->jwt_secret_len, NULL);
+		if (!gw->jwt_secret)
+			err = ENOMEM;
+		else
+			memcpy(gw->jwt_secret, cfg->jwt_secret,
+			       cfg->jwt_secret_len);
+	}
+	if (err)
+		goto out;
+	/* Pointers into the caller's config must not outlive the call. */
+	gw->cfg.jwt_secret = gw->jwt_secret;
+	gw->cfg.web_root = gw->web_root;
+	gw->cfg.ice_servers = gw->ice_servers;
+	gw->cfg.node_id = gw->node_id;
+	gw->cfg.listen = NULL;
+
+	err = hash_alloc(&gw->calls, 1024);
+	if (err)
+		goto out;
+	ec.ping_interval_ms = cfg->ping_interval_ms;
+	ec.ping_timeout_ms = cfg->ping_timeout_ms;
+	ec.max_payload = cfg->max_payload;
+	ec.max_sessions = cfg->max_connections;
+	err = sio_server_alloc(&gw->sio, &ec, sio_connect_handler,
+			       sio_event_handler, sio_disconnect_handler, gw);
+	if (err)
+		goto out;
+	err = http_listen(&gw->http, cfg->listen, http_handler, gw);
+out:
+	if (err)
+		mem_deref(gw);
+	else
+		*gwp = gw;
+	return err;
+}
+
+int gateway_local(const struct gateway *gw, struct sa *laddr)
+{
+	if (!gw || !gw->http)
+		return EINVAL;
+	return tcp_sock_local_get(http_sock_tcp(gw->http), laddr);
+}
+
+void gateway_shutdown(struct gateway *gw, const char *reason)
+{
+	if (!gw)
+		return;
+	calls_end_all(gw, reason);
+	if (gw->sio)
+		eio_server_close_all(sio_server_eio(gw->sio), reason);
+}

@@ -1,0 +1,44 @@
+/*
+ * gateway.h - the signaling gateway: Socket.IO events, call orchestration,
+ * REST API, /health and /metrics on one HTTP port.
+ *
+ * The composition root (apps/meeshy-call) fills a gateway_config, opens the
+ * store and hands both to gateway_alloc; the gateway then serves until it is
+ * released with mem_deref().
+ */
+#ifndef MEESHY_GATEWAY_H
+#define MEESHY_GATEWAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sa;
+struct store;
+
+struct gateway_config {
+	const struct sa *listen;
+	const uint8_t *jwt_secret; /* NULL: only --dev-auth tokens work */
+	size_t jwt_secret_len;
+	bool dev_auth;             /* any token is a guest id: demos only */
+	const char *web_root;      /* folder served at /, or NULL */
+	const char *ice_servers;   /* JSON array for the join ack */
+	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
+	uint32_t max_connections;
+	uint32_t max_participants; /* per call */
+	uint32_t events_per_sec;   /* per socket, burst twice that */
+	const char *node_id;       /* this process's id in records */
+};
+
+void gateway_config_defaults(struct gateway_config *cfg);
+
+struct gateway;
+
+int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
+		  struct store *store);
+/* The bound address (the port is chosen when the configured one is 0). */
+int gateway_local(const struct gateway *gw, struct sa *laddr);
+/* Ends every call and closes every socket (shutdown). */
+void gateway_shutdown(struct gateway *gw, const char *reason);
+
+#endif

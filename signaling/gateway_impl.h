@@ -1,0 +1,69 @@
+/*
+ * gateway_impl.h - what gateway.c (HTTP, REST, metrics) and calls.c (events
+ * and call orchestration) share. Not a door: nothing outside signaling/
+ * includes it.
+ */
+#ifndef MEESHY_GATEWAY_IMPL_H
+#define MEESHY_GATEWAY_IMPL_H
+
+#include "gateway.h"
+#include "store.h"
+
+struct cJSON;
+struct sio_socket;
+struct http_conn;
+struct http_msg;
+
+enum { DURATION_BUCKETS = 6 };
+extern const double gw_duration_bounds[DURATION_BUCKETS];
+
+/* Counters behind /metrics (the seed's names; see metrics.c). */
+struct gw_metrics {
+	uint64_t calls_total[2][2]; /* [audio|video][direct|group] */
+	uint64_t calls_failed;
+	uint64_t duration_count[DURATION_BUCKETS + 1];
+	uint64_t duration_n;
+	double duration_sum;
+	uint64_t events[2]; /* accepted, refused (error acks) */
+	uint64_t rate_limited;
+	uint64_t auth_failures;
+	uint64_t http_requests;
+};
+
+struct gateway {
+	struct gateway_config cfg;
+	char *node_id, *web_root, *ice_servers;
+	uint8_t *jwt_secret;
+	struct store *store;
+	struct http_sock *http;
+	struct sio_server *sio;
+	struct hash *calls;      /* live calls by id */
+	size_t ncalls;
+	size_t nparticipants;    /* joined, in live calls */
+	struct gw_metrics m;
+	uint64_t started_ms;
+};
+
+/* calls.c */
+int calls_connect(struct gateway *gw, struct sio_socket *sock,
+		  const struct cJSON *auth, char *errmsg, size_t errsize);
+void calls_event(struct gateway *gw, struct sio_socket *sock,
+		 const char *event, const struct cJSON *args, int64_t ack_id);
+void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
+		      const char *reason);
+void calls_end_all(struct gateway *gw, const char *reason);
+size_t calls_count_mode(const struct gateway *gw, const char *mode);
+/* Authenticates a REST request (Authorization: Bearer <token>); fills the
+ * user id or returns an errno value. */
+int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
+		    char *user_id, size_t size);
+
+/* metrics.c */
+int metrics_print(struct re_printf *pf, const struct gateway *gw);
+
+/* Helpers */
+int gw_uuid(char *buf, size_t size);
+void gw_reply_json(struct http_conn *conn, uint16_t scode, const char *reason,
+		   const struct cJSON *body);
+
+#endif

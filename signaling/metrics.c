@@ -1,0 +1,159 @@
+/*
+ * metrics.c - /metrics in the Prometheus text format (version 0.0.4): the
+ * seed's metric names with the values the gateway and the store count.
+ */
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <re.h>
+#include "eio.h"
+#include "sio.h"
+#include "gateway_impl.h"
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double resident_bytes(void)
+{
+	unsigned long size = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return (double)rss * (double)sysconf(_SC_PAGESIZE);
+}
+
+static int header(struct re_printf *pf, const char *name, const char *type,
+		  const char *help)
+{
+	return re_hprintf(pf, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+			  type);
+}
+
+static int histogram(struct re_printf *pf, const char *name,
+		     const double *bounds, size_t nb, const uint64_t *counts,
+		     uint64_t n, double sum)
+{
+	uint64_t cum = 0;
+	int err = 0;
+	for (size_t i = 0; i < nb; i++) {
+		char le[32];
+		/* libre's printf has no %g; Prometheus wants the short form */
+		(void)snprintf(le, sizeof(le), "%g", bounds[i]);
+		cum += counts[i];
+		err |= re_hprintf(pf, "%s_bucket{le=\"%s\"} %llu\n", name, le,
+				  (unsigned long long)cum);
+	}
+	err |= re_hprintf(pf, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+			  (unsigned long long)n);
+	err |= re_hprintf(pf, "%s_sum %f\n%s_count %llu\n", name, sum, name,
+			  (unsigned long long)n);
+	return err;
+}
+
+int metrics_print(struct re_printf *pf, const struct gateway *gw)
+{
+	static const char *const types[] = {"audio", "video"};
+	static const char *const convs[] = {"direct", "group"};
+	struct store_stats st;
+	struct sio_stats ss;
+	struct eio_stats es;
+	int err = 0;
+
+	store_get_stats(gw->store, &st);
+	sio_server_stats(gw->sio, &ss);
+	eio_server_stats(sio_server_eio(gw->sio), &es);
+
+	err |= header(pf, "meeshy_calls_total", "counter",
+		      "Total number of calls initiated");
+	for (int t = 0; t < 2; t++)
+		for (int c = 0; c < 2; c++)
+			err |= re_hprintf(
+				pf,
+				"meeshy_calls_total{type=\"%s\","
+				"conversation_type=\"%s\"} %llu\n",
+				types[t], convs[c],
+				(unsigned long long)gw->m.calls_total[t][c]);
+	err |= header(pf, "meeshy_calls_failed_total", "counter",
+		      "Calls that ended in failure");
+	err |= re_hprintf(pf, "meeshy_calls_failed_total %llu\n",
+			  (unsigned long long)gw->m.calls_failed);
+	err |= header(pf, "meeshy_call_duration_seconds", "histogram",
+		      "Call duration in seconds");
+	err |= histogram(pf, "meeshy_call_duration_seconds",
+			 gw_duration_bounds, DURATION_BUCKETS,
+			 gw->m.duration_count, gw->m.duration_n,
+			 gw->m.duration_sum);
+	err |= header(pf, "meeshy_active_participants", "gauge",
+		      "Current number of active call participants");
+	err |= re_hprintf(pf, "meeshy_active_participants %zu\n",
+			  gw->nparticipants);
+	err |= header(pf, "meeshy_active_calls", "gauge",
+		      "Calls in progress by mode");
+	err |= re_hprintf(pf, "meeshy_active_calls{mode=\"p2p\"} %zu\n",
+			  calls_count_mode(gw, "p2p"));
+	err |= re_hprintf(pf, "meeshy_active_calls{mode=\"sfu\"} %zu\n",
+			  calls_count_mode(gw, "sfu"));
+	err |= header(pf, "meeshy_socketio_connections", "gauge",
+		      "Current number of Socket.IO connections");
+	err |= re_hprintf(pf, "meeshy_socketio_connections %zu\n",
+			  sio_server_count(gw->sio));
+	err |= header(pf, "meeshy_socketio_events_total", "counter",
+		      "Client events answered, by outcome");
+	err |= re_hprintf(pf,
+			  "meeshy_socketio_events_total{outcome=\"ok\"} %llu\n"
+			  "meeshy_socketio_events_total{outcome=\"error\"}"
+			  " %llu\n",
+			  (unsigned long long)gw->m.events[0],
+			  (unsigned long long)gw->m.events[1]);
+	err |= header(pf, "meeshy_socketio_dropped_total", "counter",
+		      "Frames and packets dropped, by reason");
+	err |= re_hprintf(
+		pf,
+		"meeshy_socketio_dropped_total{reason=\"malformed\"} %llu\n"
+		"meeshy_socketio_dropped_total{reason=\"too_large\"} %llu\n"
+		"meeshy_socketio_dropped_total{reason=\"binary\"} %llu\n"
+		"meeshy_socketio_dropped_total{reason=\"rate_limited\"} %llu\n",
+		(unsigned long long)(es.dropped_malformed +
+				     ss.dropped_malformed),
+		(unsigned long long)es.dropped_too_large,
+		(unsigned long long)ss.dropped_binary,
+		(unsigned long long)gw->m.rate_limited);
+	err |= header(pf, "meeshy_auth_failures_total", "counter",
+		      "Tokens refused");
+	err |= re_hprintf(pf, "meeshy_auth_failures_total %llu\n",
+			  (unsigned long long)gw->m.auth_failures);
+	err |= header(pf, "meeshy_db_query_duration_seconds", "histogram",
+		      "Store call duration in seconds");
+	err |= histogram(pf, "meeshy_db_query_duration_seconds",
+			 store_lat_bounds, STORE_LAT_BUCKETS, st.lat_count,
+			 st.lat_n, st.lat_sum);
+	err |= header(pf, "meeshy_db_queued_writes", "gauge",
+		      "Writes waiting for the store to take them");
+	err |= re_hprintf(pf, "meeshy_db_queued_writes %llu\n",
+			  (unsigned long long)st.queued_now);
+	err |= header(pf, "meeshy_db_write_errors_total", "counter",
+		      "Writes the store refused outright");
+	err |= re_hprintf(pf, "meeshy_db_write_errors_total %llu\n",
+			  (unsigned long long)st.write_errors);
+	err |= header(pf, "process_cpu_seconds_total", "counter",
+		      "Total user and system CPU time spent in seconds");
+	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n", cpu_seconds());
+	err |= header(pf, "process_resident_memory_bytes", "gauge",
+		      "Resident memory size in bytes");
+	err |= re_hprintf(pf, "process_resident_memory_bytes %.0f\n",
+			  resident_bytes());
+	err |= header(pf, "process_start_time_seconds", "gauge",
+		      "Start time of the process since the Unix epoch");
+	err |= re_hprintf(pf, "process_start_time_seconds %llu\n",
+			  (unsigned long long)(gw->started_ms / 1000));
+	return err;
+}
