@@ -22,6 +22,7 @@
 #include "jwt.h"
 #include "sio.h"
 #include "gateway_impl.h"
+#include "validate.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
 
@@ -73,21 +74,6 @@ int gw_uuid(char *buf, size_t size)
 			   b[15]) < 0
 		       ? ENOMEM
 		       : 0;
-}
-
-static bool id_valid(const char *s)
-{
-	size_t n = 0;
-	if (!s)
-		return false;
-	for (; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-		      c == '.' || c == ':' || c == '@'))
-			return false;
-	}
-	return n > 0 && n <= STORE_ID_MAX;
 }
 
 static void call_room(char *buf, size_t size, const char *call_id)
@@ -151,95 +137,44 @@ struct ev {
 	const cJSON *data; /* the first argument, an object */
 };
 
-static const char *shown(const cJSON *v, char *buf, size_t size)
-{
-	char *p = cJSON_PrintUnformatted(v);
-	if (!p)
-		return "?";
-	str_ncpy(buf, p, size);
-	if (strlen(p) >= size && size > 4)
-		memcpy(buf + size - 4, "...", 4);
-	cJSON_free(p);
-	return buf;
-}
-
 static bool want_id(struct ev *e, const char *field, const char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->data, field);
-	char buf[48];
-	if (!v) {
-		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
-			  "%s is required (an id of 1-%d characters)", field,
-			  STORE_ID_MAX);
-		return false;
-	}
-	if (!cJSON_IsString(v) || !id_valid(v->valuestring)) {
-		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
-			  "%s: %s is not an id (1-%d characters of A-Z a-z"
-			  " 0-9 _ - . : @)",
-			  field, shown(v, buf, sizeof(buf)), STORE_ID_MAX);
-		return false;
-	}
-	*out = v->valuestring;
-	return true;
+	char msg[256];
+	if (!validate_id(e->data, field, out, msg, sizeof(msg)))
+		return true;
+	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
+	return false;
 }
 
-static bool want_enum(struct ev *e, const char *field, const char *const *ok,
-		      const char *def, const char **out)
+static bool want_enum(struct ev *e, const char *field,
+		      const char *const *allowed, const char *def,
+		      const char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->data, field);
-	char buf[48];
-	if (!v && def) {
-		*out = def;
+	char msg[256];
+	if (!validate_enum(e->data, field, allowed, def, out, msg,
+			   sizeof(msg)))
 		return true;
-	}
-	if (cJSON_IsString(v)) {
-		for (size_t i = 0; ok[i]; i++) {
-			if (!strcmp(v->valuestring, ok[i])) {
-				*out = ok[i];
-				return true;
-			}
-		}
-	}
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
-		  "%s: %s is not one of %s%s%s%s%s", field,
-		  v ? shown(v, buf, sizeof(buf)) : "(missing)", ok[0],
-		  ok[1] ? ", " : "", ok[1] ? ok[1] : "", ok[1] && ok[2] ? ", " : "",
-		  ok[1] && ok[2] ? ok[2] : "");
+	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
 	return false;
 }
 
 static bool want_bool(struct ev *e, const char *field, bool *out, bool *given)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->data, field);
-	char buf[48];
-	*given = v != NULL;
-	if (!v)
+	char msg[256];
+	if (!validate_bool(e->data, field, out, given, msg, sizeof(msg)))
 		return true;
-	if (!cJSON_IsBool(v)) {
-		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
-			  "%s: %s is not true or false", field,
-			  shown(v, buf, sizeof(buf)));
-		return false;
-	}
-	*out = cJSON_IsTrue(v);
-	return true;
+	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
+	return false;
 }
 
 static bool want_text(struct ev *e, const char *field, size_t max,
 		      const char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->data, field);
-	char buf[48];
-	if (!cJSON_IsString(v) || !v->valuestring[0] ||
-	    strlen(v->valuestring) > max) {
-		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
-			  "%s: %s is not a text of 1-%zu bytes", field,
-			  v ? shown(v, buf, sizeof(buf)) : "(missing)", max);
-		return false;
-	}
-	*out = v->valuestring;
-	return true;
+	char msg[256];
+	if (!validate_text(e->data, field, max, out, msg, sizeof(msg)))
+		return true;
+	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
+	return false;
 }
 
 /* Live calls */
@@ -451,7 +386,7 @@ static int authenticate(struct gateway *gw, const char *token, char *user_id,
 		return 0;
 	}
 	if (gw->cfg.dev_auth && token[0]) {
-		if (id_valid(token) && strlen(token) <= 64) {
+		if (validate_is_id(token) && strlen(token) <= 64) {
 			str_ncpy(user_id, token, STORE_ID_MAX + 1);
 		}
 		else {
@@ -504,7 +439,7 @@ static void client_signin(struct client *cl, const char *user_id,
 	(void)sio_join(cl->sock, room);
 	cJSON_ArrayForEach(it, conversations)
 	{
-		if (!cJSON_IsString(it) || !id_valid(it->valuestring))
+		if (!cJSON_IsString(it) || !validate_is_id(it->valuestring))
 			continue;
 		(void)re_snprintf(room, sizeof(room), "conversation:%s",
 				  it->valuestring);
@@ -759,7 +694,7 @@ static void on_initiate(struct ev *e)
 			  cJSON_GetArraySize(invite) <=
 				  (int)gw->cfg.max_participants;
 		cJSON_ArrayForEach(it, invite) ok = ok && cJSON_IsString(it) &&
-						    id_valid(it->valuestring);
+						    validate_is_id(it->valuestring);
 		if (!ok) {
 			ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
 				  "participants: must be an array of at most"
@@ -1022,19 +957,6 @@ static void on_media_state(struct ev *e)
 	cJSON_Delete(o);
 }
 
-static bool language_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 2 || n > 15)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 static void on_transcription(struct ev *e)
 {
 	struct client *cl = e->cl;
@@ -1051,7 +973,7 @@ static void on_transcription(struct ev *e)
 	    !want_text(e, "language", 15, &lang) ||
 	    !want_bool(e, "isFinal", &is_final, &given))
 		return;
-	if (!language_valid(lang)) {
+	if (!validate_is_language(lang)) {
 		ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
 			  "language: '%s' is not a language tag (like en or"
 			  " pt-BR)",
@@ -1196,4 +1118,74 @@ int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
 	if (!e)
 		str_ncpy(user_id, uid, size);
 	return e;
+}
+
+/* Recovery: calls a previous run left open. In role all the process that
+ * carried their media and signaling is gone, so they are over; their
+ * records are closed, never deleted. */
+
+struct orphan {
+	struct le le;
+	struct call_session call;
+	struct call_participant part;
+};
+
+static int collect_call(const struct call_session *c, void *arg)
+{
+	struct orphan *o = mem_zalloc(sizeof(*o), NULL);
+	if (!o)
+		return 1;
+	o->call = *c;
+	list_append(arg, &o->le, o);
+	return 0;
+}
+
+static int collect_joined(const struct call_participant *p, void *arg)
+{
+	struct orphan *o;
+	if (strcmp(p->status, "joined"))
+		return 0;
+	o = mem_zalloc(sizeof(*o), NULL);
+	if (!o)
+		return 1;
+	o->part = *p;
+	list_append(arg, &o->le, o);
+	return 0;
+}
+
+int gateway_recover(struct gateway *gw, size_t *recovered)
+{
+	static const char *const open_states[] = {"initiated", "active"};
+	struct list calls = LIST_INIT, parts = LIST_INIT;
+	uint64_t now = port_wallclock_ms();
+	size_t n = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(open_states) && !err; i++)
+		err = store_calls_by_status(gw->store, open_states[i], 100000,
+					    collect_call, &calls);
+	for (struct le *le = calls.head; le && !err; le = le->next) {
+		struct orphan *o = le->data;
+		err = store_participants(gw->store, o->call.id, collect_joined,
+					 &parts);
+		for (struct le *pl = parts.head; pl && !err; pl = pl->next) {
+			struct call_participant *p = &((struct orphan *)
+							       pl->data)->part;
+			str_ncpy(p->status, "left", sizeof(p->status));
+			p->leftAt = now;
+			err = store_participant_put(gw->store, p);
+		}
+		list_flush(&parts);
+		str_ncpy(o->call.status, "ended", sizeof(o->call.status));
+		str_ncpy(o->call.endReason, "server-restart",
+			 sizeof(o->call.endReason));
+		o->call.endedAt = now;
+		if (!err)
+			err = store_call_put(gw->store, &o->call);
+		n += !err;
+	}
+	list_flush(&calls);
+	if (recovered)
+		*recovered = n;
+	return err;
 }

@@ -13,6 +13,7 @@
 #include "eio.h"
 #include "sio.h"
 #include "gateway_impl.h"
+#include "validate.h"
 
 const double gw_duration_bounds[DURATION_BUCKETS] = {60,   300,  600,
 						     1800, 3600, 7200};
@@ -128,16 +129,11 @@ static int add_trans(const struct call_transcription *t, void *arg)
 
 static bool id_ok(const struct pl *id)
 {
-	if (!id->l || id->l > STORE_ID_MAX)
+	char buf[VALIDATE_ID_MAX + 1];
+	if (!id->l || id->l > VALIDATE_ID_MAX)
 		return false;
-	for (size_t i = 0; i < id->l; i++) {
-		char c = id->p[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-		      c == '.' || c == ':' || c == '@'))
-			return false;
-	}
-	return true;
+	pl_strcpy(id, buf, sizeof(buf));
+	return validate_is_id(buf);
 }
 
 static void serve_call(struct gateway *gw, struct http_conn *conn,

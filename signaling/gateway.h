@@ -38,6 +38,10 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		  struct store *store);
 /* The bound address (the port is chosen when the configured one is 0). */
 int gateway_local(const struct gateway *gw, struct sa *laddr);
+/* Closes the records of calls a previous run left open (role all: the
+ * process that carried them is gone): participants leave, the call ends
+ * with endReason "server-restart". */
+int gateway_recover(struct gateway *gw, size_t *recovered);
 /* Ends every call and closes every socket (shutdown). */
 void gateway_shutdown(struct gateway *gw, const char *reason);
 

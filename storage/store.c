@@ -313,6 +313,18 @@ int store_calls_by_conversation(struct store *s, const char *conv,
 	return err;
 }
 
+int store_calls_by_status(struct store *s, const char *status, unsigned limit,
+			  store_call_h *h, void *arg)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s || !status || !h)
+		return EINVAL;
+	err = s->be->calls_by_status(s->state, status, limit, h, arg);
+	lat_observe(s, t0);
+	return err;
+}
+
 int store_participants(struct store *s, const char *call_id,
 		       store_participant_h *h, void *arg)
 {

@@ -88,6 +88,8 @@ struct store_backend {
 	int (*calls_by_conversation)(void *state, const char *conversationId,
 				     const char *status, unsigned limit,
 				     store_call_h *h, void *arg);
+	int (*calls_by_status)(void *state, const char *status, unsigned limit,
+			       store_call_h *h, void *arg);
 	int (*participant_put)(void *state, const struct call_participant *p);
 	int (*participants)(void *state, const char *callSessionId,
 			    store_participant_h *h, void *arg);
@@ -131,6 +133,9 @@ int store_call_get(struct store *s, const char *id, struct call_session *c);
 int store_calls_by_conversation(struct store *s, const char *conversationId,
 				const char *status, unsigned limit,
 				store_call_h *h, void *arg);
+/* Calls in a status, any conversation (recovery after a restart). */
+int store_calls_by_status(struct store *s, const char *status, unsigned limit,
+			  store_call_h *h, void *arg);
 int store_participant_put(struct store *s, const struct call_participant *p);
 int store_participants(struct store *s, const char *callSessionId,
 		       store_participant_h *h, void *arg);

@@ -88,6 +88,16 @@ int main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	{
+		size_t n = 0;
+		err = gateway_recover(gw, &n);
+		if (err)
+			port_log(PORT_LOG_ERROR, "closing calls left open by a"
+				 " previous run: %m", err);
+		else if (n)
+			port_log(PORT_LOG_INFO, "closed %zu calls left open by"
+				 " a previous run", n);
+	}
 	(void)gateway_local(gw, &laddr);
 	if (cfg.dev_auth)
 		port_log(PORT_LOG_WARN, "--dev-auth: any token is accepted as"

@@ -19,6 +19,7 @@ enum stmt_id {
 	S_CALL_GET,
 	S_CALLS_CONV,
 	S_CALLS_CONV_STATUS,
+	S_CALLS_STATUS,
 	S_PART_PUT,
 	S_PARTS,
 	S_TRANS_PUT,
@@ -88,6 +89,9 @@ static const char *const sql[S_COUNT] = {
 	[S_CALLS_CONV_STATUS] = "SELECT * FROM CallSession WHERE"
 				" conversationId=? AND status=?"
 				" ORDER BY createdAt DESC LIMIT ?",
+	/* mode IN (...) lets the (mode, status) index serve this */
+	[S_CALLS_STATUS] = "SELECT * FROM CallSession WHERE mode IN"
+			   " ('p2p','sfu') AND status=? LIMIT ?",
 	[S_PART_PUT] = "INSERT INTO CallParticipant VALUES(?,?,?,?,?,?,?,?)"
 		       " ON CONFLICT(id) DO UPDATE SET status=excluded.status,"
 		       " joinedAt=excluded.joinedAt, leftAt=excluded.leftAt,"
@@ -306,6 +310,25 @@ static int sq_calls_by_conversation(void *state, const char *conv,
 	if (status)
 		sqlite3_bind_text(st, i++, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, i, (int)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_call(st, &c);
+		if (h(&c, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : map_err(rc);
+}
+
+static int sq_calls_by_status(void *state, const char *status,
+			      unsigned limit, store_call_h *h, void *arg)
+{
+	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_CALLS_STATUS];
+	struct call_session c;
+	int rc;
+
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_call(st, &c);
 		if (h(&c, arg))
@@ -556,6 +579,7 @@ const struct store_backend store_sqlite = {
 	.call_put = sq_call_put,
 	.call_get = sq_call_get,
 	.calls_by_conversation = sq_calls_by_conversation,
+	.calls_by_status = sq_calls_by_status,
 	.participant_put = sq_participant_put,
 	.participants = sq_participants,
 	.transcription_put = sq_transcription_put,
