@@ -1,0 +1,161 @@
+/* port.h on POSIX: clock, timers, batched UDP, random. */
+#include <string.h>
+#include <re.h>
+#include "port.h"
+#include "unit.h"
+
+static int setup(void)
+{
+	return libre_init();
+}
+
+static int teardown(void)
+{
+	libre_close();
+	return 0;
+}
+
+static void test_clock(void)
+{
+	uint64_t a = port_now_us(), b = port_now_us();
+	CU_ASSERT_TRUE(b >= a);
+	/* wall clock is after 2020-01-01 */
+	CU_ASSERT_TRUE(port_wallclock_ms() > 1577836800000ULL);
+}
+
+static void test_random(void)
+{
+	uint8_t a[32] = {0}, b[32] = {0};
+	CU_ASSERT_EQUAL(port_random(a, sizeof(a)), 0);
+	CU_ASSERT_EQUAL(port_random(b, sizeof(b)), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+}
+
+struct order {
+	char seen[4];
+	int n;
+	uint64_t t0, t_last;
+};
+
+static void fire(struct order *o, char c)
+{
+	o->seen[o->n++] = c;
+	o->t_last = port_now_us();
+	if (o->n == 2)
+		re_cancel();
+}
+
+static void fire_a(void *arg)
+{
+	fire(arg, 'a');
+}
+
+static void fire_b(void *arg)
+{
+	fire(arg, 'b');
+}
+
+static void test_timers(void)
+{
+	struct port_timer *t1 = NULL, *t2 = NULL, *t3 = NULL;
+	struct order o = {{0}, 0, port_now_us(), 0};
+	CU_ASSERT_EQUAL_FATAL(port_timer_alloc(&t1), 0);
+	CU_ASSERT_EQUAL_FATAL(port_timer_alloc(&t2), 0);
+	CU_ASSERT_EQUAL_FATAL(port_timer_alloc(&t3), 0);
+	port_timer_start(t1, 40, fire_a, &o);
+	port_timer_start(t2, 10, fire_b, &o);
+	port_timer_start(t3, 20, fire_b, &o);
+	port_timer_cancel(t3); /* cancelled: must not fire */
+	CU_ASSERT_TRUE(port_timer_isrunning(t1));
+	CU_ASSERT_FALSE(port_timer_isrunning(t3));
+	re_main(NULL);
+	CU_ASSERT_EQUAL(o.n, 2);
+	CU_ASSERT_EQUAL(memcmp(o.seen, "ba", 2), 0);
+	CU_ASSERT_TRUE(o.t_last - o.t0 >= 40000);
+	mem_deref(t1);
+	mem_deref(t2);
+	mem_deref(t3);
+}
+
+struct rx {
+	size_t pkts, batches, bytes_ok;
+};
+
+static void recv_h(const struct port_pkt *pkts, size_t n, void *arg)
+{
+	struct rx *rx = arg;
+	rx->batches++;
+	for (size_t i = 0; i < n; i++) {
+		rx->pkts++;
+		/* each packet carries its index in every byte */
+		if (pkts[i].len == 200 &&
+		    pkts[i].buf[0] == pkts[i].buf[199])
+			rx->bytes_ok++;
+	}
+	if (rx->pkts >= 100)
+		re_cancel();
+}
+
+static void never(const struct port_pkt *pkts, size_t n, void *arg)
+{
+	(void)pkts;
+	(void)n;
+	(void)arg;
+}
+
+static void timeout_h(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+static void test_udp_batch(void)
+{
+	struct port_udp *a = NULL, *b = NULL;
+	struct port_udp_stats sa_st, sb_st;
+	struct port_timer *guard = NULL;
+	struct port_pkt pkts[100];
+	uint8_t bufs[100][200];
+	struct sa any, dst;
+	struct rx rx = {0};
+	size_t sent = 0;
+
+	sa_set_str(&any, "127.0.0.1", 0);
+	CU_ASSERT_EQUAL_FATAL(port_udp_listen(&a, &any, never, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(port_udp_listen(&b, &any, recv_h, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(port_udp_local(b, &dst), 0);
+	CU_ASSERT_NOT_EQUAL(sa_port(&dst), 0);
+	for (int i = 0; i < 100; i++) {
+		memset(bufs[i], i, sizeof(bufs[i]));
+		pkts[i].buf = bufs[i];
+		pkts[i].len = sizeof(bufs[i]);
+		pkts[i].size = sizeof(bufs[i]);
+		pkts[i].peer = &dst;
+	}
+	CU_ASSERT_EQUAL(port_udp_send_batch(a, pkts, 100, &sent), 0);
+	CU_ASSERT_EQUAL(sent, 100);
+	port_timer_alloc(&guard);
+	port_timer_start(guard, 2000, timeout_h, NULL);
+	re_main(NULL);
+	CU_ASSERT_EQUAL(rx.pkts, 100);
+	CU_ASSERT_EQUAL(rx.bytes_ok, 100);
+	port_udp_stats(a, &sa_st);
+	port_udp_stats(b, &sb_st);
+	/* batching: 100 packets in at most 4 sendmmsg calls of 32 */
+	CU_ASSERT_EQUAL(sa_st.tx_pkts, 100);
+	CU_ASSERT_TRUE(sa_st.tx_batches <= 4);
+	CU_ASSERT_TRUE(sb_st.rx_batches < 100);
+	mem_deref(guard);
+	mem_deref(a);
+	mem_deref(b);
+}
+
+static CU_TestInfo tests[] = {
+	{"clock", test_clock},
+	{"random", test_random},
+	{"timers fire in order, cancel works", test_timers},
+	{"UDP batch send and receive", test_udp_batch},
+	CU_TEST_INFO_NULL,
+};
+
+UNIT_MAIN("port", tests, setup, teardown)
