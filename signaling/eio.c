@@ -538,16 +538,17 @@ static int ws_accept(struct eio_sock *s, struct http_conn *conn,
 static void reply_error(struct eio_server *srv, struct http_conn *conn,
 			int code, const char *message)
 {
+	char body[128];
+	int n = re_snprintf(body, sizeof(body),
+			    "{\"code\":%d,\"message\":\"%s\"}", code,
+			    message);
 	srv->stats.refused_requests++;
 	(void)http_reply(conn, 400, "Bad Request",
 			 "Content-Type: application/json\r\n"
-			 "Content-Length: %zu\r\n"
+			 "Content-Length: %d\r\n"
 			 "\r\n"
-			 "{\"code\":%d,\"message\":\"%s\"}",
-			 (size_t)re_snprintf(NULL, 0,
-					     "{\"code\":%d,\"message\":\"%s\"}",
-					     code, message),
-			 code, message);
+			 "%s",
+			 n, body);
 }
 
 static int open_packet(struct eio_sock *s, bool upgrades, char *buf,

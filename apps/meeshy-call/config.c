@@ -37,7 +37,8 @@ static const struct option options[] = {
 	{"role", "MEESHY_ROLE", STR(role),
 	 "all | gateway | media (default all: everything in one process)"},
 	{"listen", "MEESHY_LISTEN", STR(listen),
-	 "HTTP/Socket.IO address:port (default 127.0.0.1:4000)"},
+	 "HTTP/Socket.IO address:port, port 0 for any free one"
+	 " (default 127.0.0.1:4000)"},
 	{"db", "MEESHY_DB", STR(db),
 	 "store: a SQLite file, sqlite:PATH (default meeshy.db)"},
 	{"archive-dir", "MEESHY_ARCHIVE_DIR", STR(archive_dir),
@@ -249,10 +250,10 @@ static int check(struct app_config *c)
 			" or media\n", c->role);
 		return 2;
 	}
-	if (sa_decode(&sa, c->listen, strlen(c->listen)) || !sa_port(&sa)) {
+	if (sa_decode(&sa, c->listen, strlen(c->listen))) {
 		fprintf(stderr, "meeshy-call: --listen: '%s' is not an"
-			" address:port (like 127.0.0.1:4000 or [::1]:4000,"
-			" port 1-65535)\n", c->listen);
+			" address:port (like 127.0.0.1:4000 or [::1]:4000;"
+			" port 0 picks a free one)\n", c->listen);
 		return 2;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)

@@ -1,0 +1,46 @@
+// Starts a real meeshy-call on 127.0.0.1 (port chosen by the kernel) and
+// hands back its URL; stop() sends SIGTERM, kill9() simulates a crash.
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const BIN = process.env.MEESHY_BIN ||
+  path.resolve(__dirname, '../../../build/apps/meeshy-call/meeshy-call');
+
+function tmpdir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+function start({ args = [], env = {}, dir } = {}) {
+  dir = dir || tmpdir('meeshy-it-');
+  const proc = spawn(BIN, ['--listen', '127.0.0.1:0', '--db', path.join(dir, 'calls.db'),
+    '--archive-dir', path.join(dir, 'archive'), ...args], {
+    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`meeshy-call did not start:\n${log}`)), 10000);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`meeshy-call exited with ${code}:\n${log}`));
+    });
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/serving (http:\/\/[^/]+)\//);
+      if (!m) return;
+      clearTimeout(timer);
+      proc.removeAllListeners('exit');
+      resolve({
+        url: m[1], proc, dir, log: () => log,
+        stop: () => new Promise((res) => { proc.once('exit', res); proc.kill('SIGTERM'); }),
+        kill9: () => new Promise((res) => { proc.once('exit', res); proc.kill('SIGKILL'); }),
+      });
+    });
+  });
+}
+
+module.exports = { start, tmpdir, BIN };
