@@ -9,7 +9,9 @@
  *
  * Every event is answered through its ack: {ok:true, ...} or
  * {ok:false, error:{code, message}}; an event sent without an ack gets an
- * "error" event instead when it fails.
+ * "exception" event {code, message, event} instead when it fails. (Not
+ * "error": Artillery's socketio engine, which the seed load-tests with,
+ * takes a server event named "error" for a broken socket and aborts.)
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -121,7 +123,7 @@ static void ack_error(struct client *cl, int64_t ack_id, const char *event,
 	}
 	else {
 		cJSON_AddStringToObject(e, "event", event);
-		(void)sio_emit(cl->sock, "error", e);
+		(void)sio_emit(cl->sock, "exception", e);
 		cJSON_Delete(e);
 	}
 	cJSON_Delete(o);

@@ -98,13 +98,13 @@ static const char *const sql[S_COUNT] = {
 		       " audioEnabled=excluded.audioEnabled,"
 		       " videoEnabled=excluded.videoEnabled",
 	[S_PARTS] = "SELECT * FROM CallParticipant WHERE callSessionId=?"
-		    " ORDER BY joinedAt, id",
+		    " ORDER BY joinedAt, rowid",
 	[S_TRANS_PUT] = "INSERT INTO CallTranscription VALUES(?,?,?,?,?,?,?,?)"
 			" ON CONFLICT(id) DO UPDATE SET text=excluded.text,"
 			" isFinal=excluded.isFinal,"
 			" translations=excluded.translations",
 	[S_TRANS] = "SELECT * FROM CallTranscription WHERE callSessionId=?"
-		    " ORDER BY timestamp, id",
+		    " ORDER BY timestamp, rowid",
 	[S_QUAL_PUT] = "INSERT INTO QualityMetric VALUES(?,?,?,?,?,?,?,?,?,?,?)",
 	[S_QUAL] = "SELECT * FROM QualityMetric WHERE callSessionId=?"
 		   " ORDER BY at",
