@@ -71,7 +71,8 @@ static void test_timers(void)
 	re_main(NULL);
 	CU_ASSERT_EQUAL(o.n, 2);
 	CU_ASSERT_EQUAL(memcmp(o.seen, "ba", 2), 0);
-	CU_ASSERT_TRUE(o.t_last - o.t0 >= 40000);
+	/* not early: libre counts in whole milliseconds, so allow one */
+	CU_ASSERT_TRUE(o.t_last - o.t0 >= 39000);
 	mem_deref(t1);
 	mem_deref(t2);
 	mem_deref(t3);
