@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the build (and, with "test", the tests) need on Debian 12,
+# only what is missing: apt packages, Node.js if there is none, and the
+# pinned npm packages of package-lock.json.
+#   scripts/deps.sh run|test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-run}
+
+pkgs=(build-essential cmake pkg-config libre-dev libmbedtls-dev libsrtp2-dev
+      libcjson-dev libsqlite3-dev sqlite3 curl)
+if [ "$what" = test ]; then
+  pkgs+=(libcunit1-dev qemu-user gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+         libc6-dev-arm64-cross libc6-dev-armhf-cross)
+fi
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# npm packages, exactly as locked; again only when the lock changed.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "deps: npm ci"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi
