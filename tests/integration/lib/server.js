@@ -36,7 +36,14 @@ function start({ args = [], env = {}, dir } = {}) {
       proc.removeAllListeners('exit');
       resolve({
         url: m[1], proc, dir, log: () => log,
-        stop: () => new Promise((res) => { proc.once('exit', res); proc.kill('SIGTERM'); }),
+        // A clean shutdown exits 0; under AddressSanitizer a leak or a
+        // memory error makes it non-zero, and the test fails.
+        stop: () => new Promise((res, rej) => {
+          if (proc.exitCode !== null) return rej(new Error(`meeshy-call had already exited with ${proc.exitCode}:\n${log}`));
+          proc.once('exit', (code, sig) => (code === 0 ? res()
+            : rej(new Error(`meeshy-call exited with ${code ?? sig} on SIGTERM:\n${log}`))));
+          proc.kill('SIGTERM');
+        }),
         kill9: () => new Promise((res) => { proc.once('exit', res); proc.kill('SIGKILL'); }),
       });
     });
