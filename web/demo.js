@@ -94,7 +94,12 @@ $('connect').onclick = () => {
   const token = $('token').value.trim();
   const socket = io({ auth: { token, conversations: [$('conversation').value.trim()] } });
   state.socket = socket;
-  socket.on('connect', () => { $('status').textContent = `connected (${socket.io.engine.transport.name})`; enable(true, false); });
+  const showTransport = () => { $('status').textContent = `connected (${socket.io.engine.transport.name})`; };
+  socket.on('connect', () => {
+    showTransport();
+    socket.io.engine.once('upgrade', showTransport);
+    enable(true, false);
+  });
   socket.on('connect_error', (e) => log(`cannot connect: ${e.message}`));
   socket.on('disconnect', (r) => { $('status').textContent = `disconnected: ${r}`; left(); enable(false, false); });
   socket.onAny((event, data) => log(`${event} ${JSON.stringify(data).slice(0, 160)}`));
