@@ -19,7 +19,7 @@ static double cpu_seconds(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static double resident_bytes(void)
+static unsigned long long resident_bytes(void)
 {
 	unsigned long size = 0, rss = 0;
 	FILE *f = fopen("/proc/self/statm", "r");
@@ -28,7 +28,7 @@ static double resident_bytes(void)
 	if (fscanf(f, "%lu %lu", &size, &rss) != 2)
 		rss = 0;
 	fclose(f);
-	return (double)rss * (double)sysconf(_SC_PAGESIZE);
+	return (unsigned long long)rss * (unsigned long long)sysconf(_SC_PAGESIZE);
 }
 
 static int header(struct re_printf *pf, const char *name, const char *type,
@@ -149,7 +149,7 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n", cpu_seconds());
 	err |= header(pf, "process_resident_memory_bytes", "gauge",
 		      "Resident memory size in bytes");
-	err |= re_hprintf(pf, "process_resident_memory_bytes %.0f\n",
+	err |= re_hprintf(pf, "process_resident_memory_bytes %llu\n",
 			  resident_bytes());
 	err |= header(pf, "process_start_time_seconds", "gauge",
 		      "Start time of the process since the Unix epoch");
