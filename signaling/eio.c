@@ -40,6 +40,14 @@ struct outpkt {
 struct ws_link {
 	struct eio_sock *s;
 	struct websock_conn *wsc;
+	/* frame guard: see guard_recv(). The link holds the TCP connection
+	 * so the helper, which the connection owns, lives as long as the
+	 * link's pointer to it; releasing the helper unregisters it. */
+	struct tcp_conn *tc;
+	struct tcp_helper *guard;
+	uint8_t hdr[14];
+	size_t hlen;
+	uint64_t left; /* payload bytes of the current frame still to come */
 };
 
 struct eio_sock {
@@ -465,9 +473,60 @@ static void ws_close_handler(int err, void *arg);
 static void link_destructor(void *arg)
 {
 	struct ws_link *l = arg;
+	mem_deref(l->guard);
 	/* A libre websocket released while open sends its close frame and
 	 * finishes the closing handshake on its own, without our handlers. */
 	mem_deref(l->wsc);
+	mem_deref(l->tc);
+}
+
+/* Frame guard. libre 1.1.0's websocket parser trusts the 64-bit payload
+ * length: with the mask bit set, a length near 2^64 wraps its bounds check
+ * and it writes past the buffer (one 18-byte frame crashed the server). So
+ * we watch the byte stream below it, frame header by frame header, and
+ * close the connection on any frame longer than the payload limit before
+ * libre sees that header. */
+static bool guard_recv(int *err, struct mbuf *mb, bool *estab, void *arg)
+{
+	struct ws_link *l = arg;
+	const uint8_t *p = mbuf_buf(mb);
+	size_t n = mbuf_get_left(mb);
+	(void)estab;
+
+	while (n) {
+		size_t need;
+		uint64_t len;
+
+		if (l->left) {
+			size_t k = n < l->left ? n : (size_t)l->left;
+			p += k;
+			n -= k;
+			l->left -= k;
+			continue;
+		}
+		l->hdr[l->hlen++] = *p++;
+		n--;
+		if (l->hlen < 2)
+			continue;
+		len = l->hdr[1] & 0x7f;
+		need = 2 + (len == 126 ? 2 : len == 127 ? 8 : 0) +
+		       ((l->hdr[1] & 0x80) ? 4 : 0);
+		if (l->hlen < need)
+			continue;
+		if (len == 126)
+			len = (uint64_t)l->hdr[2] << 8 | l->hdr[3];
+		else if (len == 127)
+			for (int i = 0; i < 8; i++)
+				len = (i ? len << 8 : 0) | l->hdr[2 + i];
+		l->hlen = 0;
+		if (len > l->s->srv->cfg.max_payload) {
+			l->s->srv->stats.dropped_too_large++;
+			*err = EOVERFLOW;
+			return true;
+		}
+		l->left = len;
+	}
+	return false;
 }
 
 static void ws_recv_handler(const struct websock_hdr *hdr, struct mbuf *mb,
@@ -525,6 +584,11 @@ static int ws_accept(struct eio_sock *s, struct http_conn *conn,
 	l->s = s;
 	err = websock_accept(&l->wsc, s->srv->ws, conn, msg, 0,
 			     ws_recv_handler, ws_close_handler, l);
+	if (!err) {
+		l->tc = mem_ref(websock_tcp(l->wsc));
+		err = tcp_register_helper(&l->guard, l->tc, 0, NULL, NULL,
+					  guard_recv, l);
+	}
 	if (err) {
 		mem_deref(l);
 		return err;

@@ -6,6 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const net = require('node:net');
 const WebSocket = require('ws');
 const { start } = require('./lib/server');
 const { connect, ack, waitFor, sleep, names } = require('./lib/clients');
@@ -196,8 +197,21 @@ test('bad frames are dropped and counted; the server keeps serving', async (t) =
   assert.ok(dropped('malformed') >= 7, metrics);
   assert.equal(dropped('binary'), 1);
   assert.equal(dropped('too_large'), 1);
+  // a frame header announcing 2^64-3 bytes (libre 1.1.0's own parser would
+  // write past its buffer): the connection is closed, the server lives on
+  await new Promise((resolve, reject) => {
+    const u = new URL(srv.url);
+    const sock = net.connect(Number(u.port), u.hostname, () => sock.write(
+      'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n' +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+    sock.once('data', () => sock.write(Buffer.from([0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd, 1, 2, 3, 4, 9, 9, 9, 9])));
+    sock.on('close', resolve);
+    sock.on('error', reject);
+  });
   const h = await fetch(`${srv.url}/health`);
   assert.equal(h.status, 200);
+  const m2 = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.match(m2, /meeshy_socketio_dropped_total\{reason="too_large"\} 2\n/);
   // Engine.IO errors name the problem
   const e = await fetch(`${srv.url}/socket.io/?EIO=3&transport=polling`);
   assert.equal(e.status, 400);
