@@ -194,8 +194,12 @@ static int submit(struct store *s, struct pending *w)
 	int err;
 
 	if (!list_isempty(&s->queue)) {
+		/* Behind the queue, and no new attempt now: each attempt on
+		 * a locked database can wait out the busy timeout, and the
+		 * event loop must not pay that per event. The timer retries. */
 		list_append(&s->queue, &w->le, w);
-		store_flush(s);
+		s->stats.queued_total++;
+		s->stats.queued_now = list_count(&s->queue);
 		return 0;
 	}
 	err = backend_write(s, w);
