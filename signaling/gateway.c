@@ -31,6 +31,20 @@ void gateway_config_defaults(struct gateway_config *cfg)
 	cfg->node_id = "meeshy-1";
 }
 
+/* A complete response with a body of a given type. */
+static void reply_body(struct http_conn *conn, uint16_t scode,
+		       const char *reason, const char *ctype, const void *body,
+		       size_t len)
+{
+	(void)http_reply(conn, scode, reason,
+			 "Content-Type: %s\r\n"
+			 "Content-Length: %zu\r\n"
+			 "Cache-Control: no-store\r\n"
+			 "\r\n"
+			 "%b",
+			 ctype, len, body, len);
+}
+
 void gw_reply_json(struct http_conn *conn, uint16_t scode, const char *reason,
 		   const cJSON *body)
 {
@@ -39,13 +53,8 @@ void gw_reply_json(struct http_conn *conn, uint16_t scode, const char *reason,
 		(void)http_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
-	(void)http_reply(conn, scode, reason,
-			 "Content-Type: application/json\r\n"
-			 "Content-Length: %zu\r\n"
-			 "Cache-Control: no-store\r\n"
-			 "\r\n"
-			 "%s",
-			 strlen(json), json);
+	reply_body(conn, scode, reason, "application/json", json,
+		   strlen(json));
 	cJSON_free(json);
 }
 
@@ -97,13 +106,8 @@ static void serve_metrics(struct gateway *gw, struct http_conn *conn)
 		(void)http_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
-	(void)http_reply(conn, 200, "OK",
-			 "Content-Type: text/plain; version=0.0.4;"
-			 " charset=utf-8\r\n"
-			 "Content-Length: %zu\r\n"
-			 "\r\n"
-			 "%b",
-			 mb->end, mb->buf, mb->end);
+	reply_body(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+		   mb->buf, mb->end);
 	mem_deref(mb);
 }
 
@@ -387,12 +391,7 @@ static void serve_static(struct gateway *gw, struct http_conn *conn,
 		(void)http_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
-	(void)http_reply(conn, 200, "OK",
-			 "Content-Type: %s\r\n"
-			 "Content-Length: %zu\r\n"
-			 "\r\n"
-			 "%b",
-			 type, mb->end, mb->buf, mb->end);
+	reply_body(conn, 200, "OK", type, mb->buf, mb->end);
 	mem_deref(mb);
 }
 

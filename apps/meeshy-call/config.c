@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "config.h"
+#include "gateway.h"
 
 #ifndef MEESHY_VERSION
 #define MEESHY_VERSION "0.0.0"
@@ -78,6 +79,8 @@ static const struct option options[] = {
 
 static void defaults(struct app_config *c)
 {
+	struct gateway_config gw;
+
 	memset(c, 0, sizeof(*c));
 	str_ncpy(c->role, "all", sizeof(c->role));
 	str_ncpy(c->listen, "127.0.0.1:4000", sizeof(c->listen));
@@ -88,12 +91,14 @@ static void defaults(struct app_config *c)
 	str_ncpy(c->node_id, "meeshy-1", sizeof(c->node_id));
 	str_ncpy(c->log_level, "info", sizeof(c->log_level));
 	c->workers = 1;
-	c->ping_interval_ms = 25000;
-	c->ping_timeout_ms = 20000;
-	c->max_payload = 100000;
-	c->max_connections = 10000;
-	c->max_participants = 50;
-	c->events_per_sec = 50;
+	/* the gateway's own defaults, so they are written in one place */
+	gateway_config_defaults(&gw);
+	c->ping_interval_ms = gw.ping_interval_ms;
+	c->ping_timeout_ms = gw.ping_timeout_ms;
+	c->max_payload = gw.max_payload;
+	c->max_connections = gw.max_connections;
+	c->max_participants = gw.max_participants;
+	c->events_per_sec = gw.events_per_sec;
 }
 
 static void usage(FILE *f)

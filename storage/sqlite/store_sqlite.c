@@ -237,6 +237,29 @@ static uint64_t col_time(sqlite3_stmt *st, int i)
 	return (uint64_t)sqlite3_column_int64(st, i);
 }
 
+/* Steps a bound query: row() reads each row and hands it on (non-zero stops
+ * the loop); the statement is reset for its next use either way. */
+static int each_row(sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *arg),
+		    void *arg)
+{
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (row(st, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : map_err(rc);
+}
+
+/* A record callback with its argument, for the row readers below (a
+ * generic function pointer, cast back to the record's type to call). */
+typedef void(any_fn)(void);
+struct row_cb {
+	any_fn *h;
+	void *arg;
+};
+
 /* Runs a write statement to completion and resets it. */
 static int step_write(sqlite3_stmt *st)
 {
@@ -297,46 +320,39 @@ static int sq_call_get(void *state, const char *id, struct call_session *c)
 	return err;
 }
 
+static int call_row(sqlite3_stmt *st, void *arg)
+{
+	const struct row_cb *cb = arg;
+	struct call_session c;
+	read_call(st, &c);
+	return ((store_call_h *)cb->h)(&c, cb->arg);
+}
+
 static int sq_calls_by_conversation(void *state, const char *conv,
 				    const char *status, unsigned limit,
 				    store_call_h *h, void *arg)
 {
 	struct sqlite_store *s = state;
 	sqlite3_stmt *st = s->st[status ? S_CALLS_CONV_STATUS : S_CALLS_CONV];
-	struct call_session c;
-	int rc, i = 1;
+	struct row_cb cb = {(any_fn *)h, arg};
+	int i = 1;
 
 	sqlite3_bind_text(st, i++, conv, -1, SQLITE_STATIC);
 	if (status)
 		sqlite3_bind_text(st, i++, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, i, (int)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_call(st, &c);
-		if (h(&c, arg))
-			break;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : map_err(rc);
+	return each_row(st, call_row, &cb);
 }
 
 static int sq_calls_by_status(void *state, const char *status,
 			      unsigned limit, store_call_h *h, void *arg)
 {
 	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_CALLS_STATUS];
-	struct call_session c;
-	int rc;
+	struct row_cb cb = {(any_fn *)h, arg};
 
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_call(st, &c);
-		if (h(&c, arg))
-			break;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : map_err(rc);
+	return each_row(st, call_row, &cb);
 }
 
 static int sq_participant_put(void *state, const struct call_participant *p)
@@ -366,21 +382,21 @@ static void read_participant(sqlite3_stmt *st, struct call_participant *p)
 	p->videoEnabled = sqlite3_column_int(st, 7) != 0;
 }
 
+static int participant_row(sqlite3_stmt *st, void *arg)
+{
+	const struct row_cb *cb = arg;
+	struct call_participant p;
+	read_participant(st, &p);
+	return ((store_participant_h *)cb->h)(&p, cb->arg);
+}
+
 static int sq_participants(void *state, const char *call_id,
 			   store_participant_h *h, void *arg)
 {
 	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_PARTS];
-	struct call_participant p;
-	int rc;
+	struct row_cb cb = {(any_fn *)h, arg};
 	sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_participant(st, &p);
-		if (h(&p, arg))
-			break;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : map_err(rc);
+	return each_row(st, participant_row, &cb);
 }
 
 static int sq_transcription_put(void *state,
@@ -398,29 +414,29 @@ static int sq_transcription_put(void *state,
 	return step_write(st);
 }
 
+static int transcription_row(sqlite3_stmt *st, void *arg)
+{
+	const struct row_cb *cb = arg;
+	struct call_transcription t;
+	memset(&t, 0, sizeof(t));
+	col_text(st, 0, t.id, sizeof(t.id));
+	col_text(st, 1, t.callSessionId, sizeof(t.callSessionId));
+	col_text(st, 2, t.participantId, sizeof(t.participantId));
+	col_text(st, 3, t.language, sizeof(t.language));
+	t.text = (const char *)sqlite3_column_text(st, 4);
+	t.isFinal = sqlite3_column_int(st, 5) != 0;
+	t.timestamp = col_time(st, 6);
+	t.translations = (const char *)sqlite3_column_text(st, 7);
+	return ((store_transcription_h *)cb->h)(&t, cb->arg);
+}
+
 static int sq_transcriptions(void *state, const char *call_id,
 			     store_transcription_h *h, void *arg)
 {
 	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_TRANS];
-	struct call_transcription t;
-	int rc;
+	struct row_cb cb = {(any_fn *)h, arg};
 	sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&t, 0, sizeof(t));
-		col_text(st, 0, t.id, sizeof(t.id));
-		col_text(st, 1, t.callSessionId, sizeof(t.callSessionId));
-		col_text(st, 2, t.participantId, sizeof(t.participantId));
-		col_text(st, 3, t.language, sizeof(t.language));
-		t.text = (const char *)sqlite3_column_text(st, 4);
-		t.isFinal = sqlite3_column_int(st, 5) != 0;
-		t.timestamp = col_time(st, 6);
-		t.translations = (const char *)sqlite3_column_text(st, 7);
-		if (h(&t, arg))
-			break;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : map_err(rc);
+	return each_row(st, transcription_row, &cb);
 }
 
 static int sq_quality_put(void *state, const struct quality_metric *q)
@@ -440,32 +456,32 @@ static int sq_quality_put(void *state, const struct quality_metric *q)
 	return step_write(st);
 }
 
+static int quality_row(sqlite3_stmt *st, void *arg)
+{
+	const struct row_cb *cb = arg;
+	struct quality_metric q;
+	memset(&q, 0, sizeof(q));
+	col_text(st, 0, q.callSessionId, sizeof(q.callSessionId));
+	col_text(st, 1, q.participantId, sizeof(q.participantId));
+	q.at = col_time(st, 2);
+	q.packetsLost = sqlite3_column_int64(st, 3);
+	q.packetsReceived = sqlite3_column_int64(st, 4);
+	q.packetLossRate = sqlite3_column_double(st, 5);
+	q.jitter = sqlite3_column_double(st, 6);
+	q.bytesReceived = sqlite3_column_int64(st, 7);
+	q.framesDecoded = sqlite3_column_int64(st, 8);
+	q.frameWidth = sqlite3_column_int(st, 9);
+	q.frameHeight = sqlite3_column_int(st, 10);
+	return ((store_quality_h *)cb->h)(&q, cb->arg);
+}
+
 static int sq_quality(void *state, const char *call_id, store_quality_h *h,
 		      void *arg)
 {
 	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_QUAL];
-	struct quality_metric q;
-	int rc;
+	struct row_cb cb = {(any_fn *)h, arg};
 	sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&q, 0, sizeof(q));
-		col_text(st, 0, q.callSessionId, sizeof(q.callSessionId));
-		col_text(st, 1, q.participantId, sizeof(q.participantId));
-		q.at = col_time(st, 2);
-		q.packetsLost = sqlite3_column_int64(st, 3);
-		q.packetsReceived = sqlite3_column_int64(st, 4);
-		q.packetLossRate = sqlite3_column_double(st, 5);
-		q.jitter = sqlite3_column_double(st, 6);
-		q.bytesReceived = sqlite3_column_int64(st, 7);
-		q.framesDecoded = sqlite3_column_int64(st, 8);
-		q.frameWidth = sqlite3_column_int(st, 9);
-		q.frameHeight = sqlite3_column_int(st, 10);
-		if (h(&q, arg))
-			break;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : map_err(rc);
+	return each_row(st, quality_row, &cb);
 }
 
 /* One archived call: the session with everything recorded about it. */
