@@ -1,0 +1,461 @@
+/*
+ * dtls_srtp.c - DTLS-SRTP endpoints over mbedTLS, fed and drained by the caller.
+ *
+ * mbedTLS talks to "the network" through two callbacks (bio_send,
+ * bio_recv): bio_send hands each datagram to the transport's send handler,
+ * bio_recv returns the one datagram dtls_srtp_recv() is currently feeding.
+ * Its retransmission timer runs on a port timer, so the same code runs on
+ * libre's loop and inside the ns-3 simulator.
+ */
+#include <errno.h>
+#include <string.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#include <re.h>
+#include "port.h"
+#include "dtls_srtp.h"
+
+struct dtls_cert {
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_pk_context key;
+	mbedtls_x509_crt crt;
+	char fingerprint[DTLS_FP_LEN + 1];
+};
+
+struct dtls_srtp {
+	struct dtls_cert *cert;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	enum dtls_role role;
+	char remote_fp[DTLS_FP_LEN + 1];
+	dtls_srtp_send_h *sendh;
+	dtls_srtp_estab_h *estabh;
+	dtls_srtp_close_h *closeh;
+	void *arg;
+	const uint8_t *in; /* the datagram being fed to mbedTLS */
+	size_t in_len;
+	struct port_timer *tmr;
+	uint64_t tmr_start_us;
+	uint32_t int_ms, fin_ms;
+	uint8_t master[48], randoms[64]; /* for the SRTP key export */
+	mbedtls_tls_prf_types prf;
+	bool have_master, established, closed;
+};
+
+static const uint16_t srtp_profiles[] = {MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_80,
+					 MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_32,
+					 MBEDTLS_TLS_SRTP_UNSET};
+
+static int entropy(void *ctx, unsigned char *out, size_t len)
+{
+	(void)ctx;
+	return port_random(out, len) ? MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED
+				     : 0;
+}
+
+static void fingerprint_of(const uint8_t *der, size_t len, char *out)
+{
+	uint8_t h[32];
+	mbedtls_sha256_ret(der, len, h, 0);
+	for (size_t i = 0; i < sizeof(h); i++)
+		(void)re_snprintf(out + 3 * i, 4, "%02X%s", h[i],
+				  i + 1 < sizeof(h) ? ":" : "");
+}
+
+static void cert_destructor(void *arg)
+{
+	struct dtls_cert *c = arg;
+	mbedtls_x509_crt_free(&c->crt);
+	mbedtls_pk_free(&c->key);
+	mbedtls_ctr_drbg_free(&c->drbg);
+}
+
+int dtls_cert_generate(struct dtls_cert **certp, const char *common_name)
+{
+	static const char pers[] = "meeshy-dtls";
+	mbedtls_x509write_cert w;
+	mbedtls_mpi serial;
+	uint8_t buf[1024], sn[8];
+	char subject[96];
+	struct dtls_cert *c;
+	int n, err = 0;
+
+	if (!certp)
+		return EINVAL;
+	c = mem_zalloc(sizeof(*c), cert_destructor);
+	if (!c)
+		return ENOMEM;
+	mbedtls_ctr_drbg_init(&c->drbg);
+	mbedtls_pk_init(&c->key);
+	mbedtls_x509_crt_init(&c->crt);
+	mbedtls_x509write_crt_init(&w);
+	mbedtls_mpi_init(&serial);
+
+	if (mbedtls_ctr_drbg_seed(&c->drbg, entropy, NULL,
+				  (const unsigned char *)pers, sizeof(pers)) ||
+	    mbedtls_pk_setup(&c->key,
+			     mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) ||
+	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1,
+				mbedtls_pk_ec(c->key), mbedtls_ctr_drbg_random,
+				&c->drbg)) {
+		err = EPROTO;
+		goto out;
+	}
+	(void)re_snprintf(subject, sizeof(subject), "CN=%s",
+			  common_name ? common_name : "meeshy");
+	if (port_random(sn, sizeof(sn))) {
+		err = EIO;
+		goto out;
+	}
+	sn[0] &= 0x7f; /* a positive serial number */
+	mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(&w, &c->key);
+	mbedtls_x509write_crt_set_issuer_key(&w, &c->key);
+	/* WebRTC authenticates the certificate by its signaled fingerprint,
+	 * not by dates; a validity that does not depend on this box's clock
+	 * keeps a badly set clock from breaking calls. */
+	if (mbedtls_mpi_read_binary(&serial, sn, sizeof(sn)) ||
+	    mbedtls_x509write_crt_set_serial(&w, &serial) ||
+	    mbedtls_x509write_crt_set_subject_name(&w, subject) ||
+	    mbedtls_x509write_crt_set_issuer_name(&w, subject) ||
+	    mbedtls_x509write_crt_set_validity(&w, "20200101000000",
+					       "20491231235959")) {
+		err = EPROTO;
+		goto out;
+	}
+	n = mbedtls_x509write_crt_der(&w, buf, sizeof(buf),
+				      mbedtls_ctr_drbg_random, &c->drbg);
+	if (n <= 0 ||
+	    mbedtls_x509_crt_parse_der(&c->crt, buf + sizeof(buf) - n,
+				       (size_t)n)) {
+		err = EPROTO;
+		goto out;
+	}
+	fingerprint_of(c->crt.raw.p, c->crt.raw.len, c->fingerprint);
+out:
+	mbedtls_x509write_crt_free(&w);
+	mbedtls_mpi_free(&serial);
+	if (err)
+		mem_deref(c);
+	else
+		*certp = c;
+	return err;
+}
+
+const char *dtls_cert_fingerprint(const struct dtls_cert *cert)
+{
+	return cert ? cert->fingerprint : "";
+}
+
+/* mbedTLS plumbing */
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct dtls_srtp *dc = ctx;
+	if (dc->sendh(buf, len, dc->arg))
+		return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+	return (int)len;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct dtls_srtp *dc = ctx;
+	size_t n = dc->in_len;
+	if (!dc->in)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	if (n > len)
+		return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+	memcpy(buf, dc->in, n);
+	dc->in = NULL;
+	dc->in_len = 0;
+	return (int)n;
+}
+
+static void drive(struct dtls_srtp *dc);
+
+static int timer_get(void *ctx);
+
+static void timer_expired(void *arg)
+{
+	struct dtls_srtp *dc = arg;
+	/* timers may fire a fraction of a millisecond early: mbedTLS must
+	 * see the delay as passed, or it would wait for a datagram forever */
+	if (timer_get(dc) != 2) {
+		port_timer_start(dc->tmr, 1, timer_expired, dc);
+		return;
+	}
+	drive(dc);
+}
+
+static void timer_set(void *ctx, uint32_t int_ms, uint32_t fin_ms)
+{
+	struct dtls_srtp *dc = ctx;
+	dc->int_ms = int_ms;
+	dc->fin_ms = fin_ms;
+	if (!fin_ms) {
+		port_timer_cancel(dc->tmr);
+		return;
+	}
+	dc->tmr_start_us = port_now_us();
+	port_timer_start(dc->tmr, fin_ms, timer_expired, dc);
+}
+
+static int timer_get(void *ctx)
+{
+	struct dtls_srtp *dc = ctx;
+	uint64_t ms;
+	if (!dc->fin_ms)
+		return -1;
+	ms = (port_now_us() - dc->tmr_start_us) / 1000;
+	return ms >= dc->fin_ms ? 2 : ms >= dc->int_ms ? 1 : 0;
+}
+
+/* Keep what RFC 5764 needs to derive the SRTP keys once the handshake
+ * is done. */
+static int export_keys(void *ctx, const unsigned char *ms,
+		       const unsigned char *kb, size_t maclen, size_t keylen,
+		       size_t ivlen, const unsigned char client_random[32],
+		       const unsigned char server_random[32],
+		       mbedtls_tls_prf_types prf)
+{
+	struct dtls_srtp *dc = ctx;
+	(void)kb;
+	(void)maclen;
+	(void)keylen;
+	(void)ivlen;
+	memcpy(dc->master, ms, sizeof(dc->master));
+	memcpy(dc->randoms, client_random, 32);
+	memcpy(dc->randoms + 32, server_random, 32);
+	dc->prf = prf;
+	dc->have_master = true;
+	return 0;
+}
+
+/* The chain is not what authenticates a WebRTC peer: its fingerprint is
+ * (checked in established()). */
+static int verify_any(void *ctx, mbedtls_x509_crt *crt, int depth,
+		      uint32_t *flags)
+{
+	(void)ctx;
+	(void)crt;
+	(void)depth;
+	*flags = 0;
+	return 0;
+}
+
+static void fail(struct dtls_srtp *dc, int err, const char *why)
+{
+	if (dc->closed)
+		return;
+	dc->closed = true;
+	port_timer_cancel(dc->tmr);
+	if (dc->closeh)
+		dc->closeh(err, why, dc->arg);
+}
+
+static void established(struct dtls_srtp *dc)
+{
+	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&dc->ssl);
+	mbedtls_dtls_srtp_info srtp;
+	struct srtp_keys keys;
+	uint8_t km[2 * SRTP_MASTER_MAX];
+	char fp[DTLS_FP_LEN + 1];
+	size_t kl, sl;
+
+	if (!peer) {
+		fail(dc, EACCES, "the peer sent no certificate");
+		return;
+	}
+	fingerprint_of(peer->raw.p, peer->raw.len, fp);
+	if (str_casecmp(fp, dc->remote_fp)) {
+		fail(dc, EACCES, "the peer's certificate does not match the"
+				 " fingerprint it signaled");
+		return;
+	}
+	mbedtls_ssl_get_dtls_srtp_negotiation_result(&dc->ssl, &srtp);
+	memset(&keys, 0, sizeof(keys));
+	switch (srtp.chosen_dtls_srtp_profile) {
+	case MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_80:
+		keys.profile = SRTP_AES128_CM_SHA1_80;
+		break;
+	case MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_32:
+		keys.profile = SRTP_AES128_CM_SHA1_32;
+		break;
+	default:
+		fail(dc, EPROTO, "no SRTP profile was negotiated (use_srtp)");
+		return;
+	}
+	if (!dc->have_master) {
+		fail(dc, EPROTO, "the TLS master secret was not exported");
+		return;
+	}
+	kl = keys.key_len = 16;
+	sl = keys.salt_len = 14;
+	/* RFC 5764 4.2: client key, server key, client salt, server salt */
+	if (mbedtls_ssl_tls_prf(dc->prf, dc->master, sizeof(dc->master),
+				"EXTRACTOR-dtls_srtp", dc->randoms,
+				sizeof(dc->randoms), km, 2 * (kl + sl))) {
+		fail(dc, EPROTO, "SRTP key export failed");
+		return;
+	}
+	{
+		const uint8_t *ck = km, *sk = km + kl, *cs = km + 2 * kl,
+			      *ss = km + 2 * kl + sl;
+		bool client = dc->role == DTLS_ROLE_CLIENT;
+		memcpy(keys.local, client ? ck : sk, kl);
+		memcpy(keys.local + kl, client ? cs : ss, sl);
+		memcpy(keys.remote, client ? sk : ck, kl);
+		memcpy(keys.remote + kl, client ? ss : cs, sl);
+	}
+	mbedtls_platform_zeroize(km, sizeof(km));
+	mbedtls_platform_zeroize(dc->master, sizeof(dc->master));
+	dc->established = true;
+	port_timer_cancel(dc->tmr);
+	if (dc->estabh)
+		dc->estabh(&keys, dc->arg);
+	mbedtls_platform_zeroize(&keys, sizeof(keys));
+}
+
+/* Runs the handshake (or, once established, reads alerts) as far as the
+ * datagrams fed so far allow. */
+static void drive(struct dtls_srtp *dc)
+{
+	unsigned char sink[256];
+	int r;
+
+	if (dc->closed)
+		return;
+	if (!dc->established) {
+		r = mbedtls_ssl_handshake(&dc->ssl);
+		if (r == 0) {
+			established(dc);
+			return;
+		}
+		if (r == MBEDTLS_ERR_SSL_WANT_READ ||
+		    r == MBEDTLS_ERR_SSL_WANT_WRITE)
+			return;
+		{
+			char why[160], e[100];
+			mbedtls_strerror(r, e, sizeof(e));
+			(void)re_snprintf(why, sizeof(why),
+					  "DTLS handshake failed: %s", e);
+			fail(dc, EPROTO, why);
+		}
+		return;
+	}
+	/* WebRTC sends no application data over DTLS here (no data
+	 * channels yet): what comes is alerts. */
+	r = mbedtls_ssl_read(&dc->ssl, sink, sizeof(sink));
+	if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+		fail(dc, ECONNRESET, "the peer closed DTLS");
+}
+
+static void conn_destructor(void *arg)
+{
+	struct dtls_srtp *dc = arg;
+	mbedtls_ssl_free(&dc->ssl);
+	mbedtls_ssl_config_free(&dc->conf);
+	mem_deref(dc->tmr);
+	mem_deref(dc->cert);
+}
+
+int dtls_srtp_alloc(struct dtls_srtp **dcp, struct dtls_cert *cert,
+		    enum dtls_role role, const char *remote_fingerprint,
+		    dtls_srtp_send_h *sendh, dtls_srtp_estab_h *estabh,
+		    dtls_srtp_close_h *closeh, void *arg)
+{
+	struct dtls_srtp *dc;
+	int err = 0;
+
+	if (!dcp || !cert || !remote_fingerprint || !sendh ||
+	    strlen(remote_fingerprint) != DTLS_FP_LEN)
+		return EINVAL;
+	dc = mem_zalloc(sizeof(*dc), conn_destructor);
+	if (!dc)
+		return ENOMEM;
+	mbedtls_ssl_config_init(&dc->conf);
+	mbedtls_ssl_init(&dc->ssl);
+	dc->cert = mem_ref(cert);
+	dc->role = role;
+	str_ncpy(dc->remote_fp, remote_fingerprint, sizeof(dc->remote_fp));
+	dc->sendh = sendh;
+	dc->estabh = estabh;
+	dc->closeh = closeh;
+	dc->arg = arg;
+	err = port_timer_alloc(&dc->tmr);
+	if (err)
+		goto out;
+	if (mbedtls_ssl_config_defaults(&dc->conf,
+					role == DTLS_ROLE_CLIENT
+						? MBEDTLS_SSL_IS_CLIENT
+						: MBEDTLS_SSL_IS_SERVER,
+					MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+					MBEDTLS_SSL_PRESET_DEFAULT)) {
+		err = EPROTO;
+		goto out;
+	}
+	mbedtls_ssl_conf_min_version(&dc->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+				     MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_rng(&dc->conf, mbedtls_ctr_drbg_random, &cert->drbg);
+	/* both sides present and check certificates (RFC 5763 5) */
+	mbedtls_ssl_conf_authmode(&dc->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_verify(&dc->conf, verify_any, NULL);
+	mbedtls_ssl_conf_ca_chain(&dc->conf, &cert->crt, NULL);
+	mbedtls_ssl_conf_export_keys_ext_cb(&dc->conf, export_keys, dc);
+	mbedtls_ssl_conf_handshake_timeout(&dc->conf, 500, 16000);
+	/* ICE has already checked the peer's address: no cookie round trip */
+	if (role == DTLS_ROLE_SERVER)
+		mbedtls_ssl_conf_dtls_cookies(&dc->conf, NULL, NULL, NULL);
+	if (mbedtls_ssl_conf_own_cert(&dc->conf, &cert->crt, &cert->key) ||
+	    mbedtls_ssl_conf_dtls_srtp_protection_profiles(&dc->conf,
+							   srtp_profiles) ||
+	    mbedtls_ssl_setup(&dc->ssl, &dc->conf)) {
+		err = EPROTO;
+		goto out;
+	}
+	mbedtls_ssl_set_bio(&dc->ssl, dc, bio_send, bio_recv, NULL);
+	mbedtls_ssl_set_timer_cb(&dc->ssl, dc, timer_set, timer_get);
+	mbedtls_ssl_set_mtu(&dc->ssl, 1200);
+out:
+	if (err)
+		mem_deref(dc);
+	else
+		*dcp = dc;
+	return err;
+}
+
+int dtls_srtp_start(struct dtls_srtp *dc)
+{
+	if (!dc)
+		return EINVAL;
+	if (dc->role == DTLS_ROLE_CLIENT)
+		drive(dc);
+	return 0;
+}
+
+int dtls_srtp_recv(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
+{
+	if (!dc || !buf || !len)
+		return EINVAL;
+	if (dc->closed)
+		return ENOTCONN;
+	dc->in = buf;
+	dc->in_len = len;
+	mem_ref(dc); /* a handler may release the connection */
+	drive(dc);
+	dc->in = NULL;
+	dc->in_len = 0;
+	mem_deref(dc);
+	return 0;
+}
+
+bool dtls_srtp_established(const struct dtls_srtp *dc)
+{
+	return dc && dc->established;
+}

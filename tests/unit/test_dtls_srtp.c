@@ -1,0 +1,278 @@
+/* DTLS-SRTP: certificates, the handshake, key export, SRTP with the keys. */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include "port.h"
+#include "dtls_srtp.h"
+#include "srtp_pair.h"
+#include "unit.h"
+
+static struct dtls_cert *cert_a, *cert_b;
+
+static int setup(void)
+{
+	if (libre_init() || srtp_pair_library_init())
+		return 1;
+	return dtls_cert_generate(&cert_a, "a") ||
+	       dtls_cert_generate(&cert_b, "b");
+}
+
+static int teardown(void)
+{
+	mem_deref(cert_a);
+	mem_deref(cert_b);
+	libre_close();
+	return 0;
+}
+
+static void test_cert(void)
+{
+	const char *fa = dtls_cert_fingerprint(cert_a);
+	CU_ASSERT_EQUAL(strlen(fa), DTLS_FP_LEN);
+	for (size_t i = 0; i < strlen(fa); i++) {
+		if (i % 3 == 2) {
+			CU_ASSERT_EQUAL(fa[i], ':');
+		}
+		else {
+			CU_ASSERT_PTR_NOT_NULL(strchr("0123456789ABCDEF", fa[i]));
+		}
+	}
+	CU_ASSERT_STRING_NOT_EQUAL(fa, dtls_cert_fingerprint(cert_b));
+}
+
+/* Two endpoints joined by an in-memory "network" that a timer drains. */
+struct end {
+	struct dtls_srtp *dc;
+	struct end *peer;
+	struct list inbox;
+	struct srtp_keys keys;
+	int established, closed, close_err;
+	int drop_next; /* datagrams to lose on the way to the peer */
+	int sent;
+};
+
+struct dgram {
+	struct le le;
+	size_t len;
+	uint8_t buf[1500];
+};
+
+static void dgram_destructor(void *arg)
+{
+	list_unlink(&((struct dgram *)arg)->le);
+}
+
+static int send_h(const uint8_t *buf, size_t len, void *arg)
+{
+	struct end *e = arg;
+	struct dgram *d;
+	e->sent++;
+	if (e->drop_next > 0) {
+		e->drop_next--;
+		return 0; /* lost */
+	}
+	if (len > sizeof(d->buf))
+		return EMSGSIZE;
+	d = mem_zalloc(sizeof(*d), dgram_destructor);
+	memcpy(d->buf, buf, len);
+	d->len = len;
+	list_append(&e->peer->inbox, &d->le, d);
+	return 0;
+}
+
+static void estab_h(const struct srtp_keys *keys, void *arg)
+{
+	struct end *e = arg;
+	e->keys = *keys;
+	e->established++;
+}
+
+static void close_h(int err, const char *why, void *arg)
+{
+	struct end *e = arg;
+	(void)why;
+	e->closed++;
+	e->close_err = err;
+}
+
+struct net {
+	struct end *a, *b;
+	struct port_timer *tick;
+	int rounds;
+};
+
+static void deliver(struct end *e)
+{
+	struct le *le;
+	while ((le = list_head(&e->inbox))) {
+		struct dgram *d = le->data;
+		list_unlink(&d->le);
+		(void)dtls_srtp_recv(e->dc, d->buf, d->len);
+		mem_deref(d);
+	}
+}
+
+static void tick_h(void *arg)
+{
+	struct net *n = arg;
+	deliver(n->a);
+	deliver(n->b);
+	bool done_a = n->a->established || n->a->closed;
+	bool done_b = n->b->established || n->b->closed;
+	if ((done_a && done_b) || ++n->rounds > 1000) {
+		re_cancel();
+		return;
+	}
+	port_timer_start(n->tick, 2, tick_h, n);
+}
+
+static void handshake(struct end *a, struct end *b, const char *fp_of_a_seen_by_b)
+{
+	struct net n = {a, b, NULL, 0};
+	a->peer = b;
+	b->peer = a;
+	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&a->dc, cert_a, DTLS_ROLE_CLIENT,
+					      dtls_cert_fingerprint(cert_b),
+					      send_h, estab_h, close_h, a), 0);
+	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&b->dc, cert_b, DTLS_ROLE_SERVER,
+					      fp_of_a_seen_by_b, send_h,
+					      estab_h, close_h, b), 0);
+	port_timer_alloc(&n.tick);
+	CU_ASSERT_EQUAL(dtls_srtp_start(b->dc), 0);
+	CU_ASSERT_EQUAL(dtls_srtp_start(a->dc), 0);
+	port_timer_start(n.tick, 1, tick_h, &n);
+	re_main(NULL);
+	mem_deref(n.tick);
+}
+
+static void end_reset(struct end *e)
+{
+	list_flush(&e->inbox);
+	e->dc = mem_deref(e->dc);
+}
+
+static void test_handshake_and_srtp(void)
+{
+	struct end a = {0}, b = {0};
+	struct srtp_pair *pa = NULL, *pb = NULL;
+	uint8_t pkt[200], orig[172];
+	size_t len;
+
+	handshake(&a, &b, dtls_cert_fingerprint(cert_a));
+	CU_ASSERT_EQUAL(a.established, 1);
+	CU_ASSERT_EQUAL(b.established, 1);
+	CU_ASSERT_EQUAL(a.closed + b.closed, 0);
+	CU_ASSERT_TRUE(dtls_srtp_established(a.dc));
+	CU_ASSERT_EQUAL(a.keys.profile, SRTP_AES128_CM_SHA1_80);
+	CU_ASSERT_EQUAL(a.keys.key_len + a.keys.salt_len, 30);
+	/* each side's sending key is the other's receiving key */
+	CU_ASSERT_EQUAL(memcmp(a.keys.local, b.keys.remote, 30), 0);
+	CU_ASSERT_EQUAL(memcmp(a.keys.remote, b.keys.local, 30), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(a.keys.local, a.keys.remote, 30), 0);
+
+	CU_ASSERT_EQUAL_FATAL(srtp_pair_alloc(&pa, &a.keys), 0);
+	CU_ASSERT_EQUAL_FATAL(srtp_pair_alloc(&pb, &b.keys), 0);
+	/* an RTP packet: V=2, PT 96, seq 1, ts, ssrc, 160 bytes payload */
+	memset(orig, 0xab, sizeof(orig));
+	orig[0] = 0x80;
+	orig[1] = 96;
+	orig[2] = 0;
+	orig[3] = 1;
+	memcpy(orig + 8, "\x11\x22\x33\x44", 4);
+	memcpy(pkt, orig, sizeof(orig));
+	len = sizeof(orig);
+	CU_ASSERT_EQUAL(srtp_pair_protect_rtp(pa, pkt, &len, sizeof(pkt)), 0);
+	CU_ASSERT_EQUAL(len, sizeof(orig) + 10); /* 80-bit tag */
+	CU_ASSERT_NOT_EQUAL(memcmp(pkt + 12, orig + 12, 160), 0);
+	{
+		uint8_t copy[200];
+		size_t clen = len;
+		memcpy(copy, pkt, len);
+		CU_ASSERT_EQUAL(srtp_pair_unprotect_rtp(pb, pkt, &len), 0);
+		CU_ASSERT_EQUAL(len, sizeof(orig));
+		CU_ASSERT_EQUAL(memcmp(pkt, orig, sizeof(orig)), 0);
+		/* the same packet again is a replay */
+		CU_ASSERT_EQUAL(srtp_pair_unprotect_rtp(pb, copy, &clen),
+				EBADMSG);
+	}
+	/* a flipped bit does not authenticate */
+	orig[3] = 2;
+	memcpy(pkt, orig, sizeof(orig));
+	len = sizeof(orig);
+	CU_ASSERT_EQUAL(srtp_pair_protect_rtp(pa, pkt, &len, sizeof(pkt)), 0);
+	pkt[40] ^= 1;
+	CU_ASSERT_EQUAL(srtp_pair_unprotect_rtp(pb, pkt, &len), EBADMSG);
+	/* no room for the tag */
+	len = sizeof(orig);
+	CU_ASSERT_EQUAL(srtp_pair_protect_rtp(pa, pkt, &len, sizeof(orig)),
+			ENOBUFS);
+	/* RTCP the other way: a receiver report */
+	{
+		uint8_t rr[64] = {0x80, 201, 0, 1, 0x55, 0x66, 0x77, 0x88};
+		size_t rl = 8;
+		CU_ASSERT_EQUAL(srtp_pair_protect_rtcp(pb, rr, &rl, sizeof(rr)),
+				0);
+		CU_ASSERT_EQUAL(rl, 8 + 4 + 10);
+		CU_ASSERT_EQUAL(srtp_pair_unprotect_rtcp(pa, rr, &rl), 0);
+		CU_ASSERT_EQUAL(rl, 8);
+		CU_ASSERT_EQUAL(rr[1], 201);
+	}
+	mem_deref(pa);
+	mem_deref(pb);
+	end_reset(&a);
+	end_reset(&b);
+}
+
+static void test_fingerprint_mismatch(void)
+{
+	struct end a = {0}, b = {0};
+	/* b expects cert_b's fingerprint from a, who presents cert_a */
+	handshake(&a, &b, dtls_cert_fingerprint(cert_b));
+	CU_ASSERT_EQUAL(b.established, 0);
+	CU_ASSERT_EQUAL(b.closed, 1);
+	CU_ASSERT_EQUAL(b.close_err, EACCES);
+	end_reset(&a);
+	end_reset(&b);
+}
+
+static void test_lost_client_hello_is_resent(void)
+{
+	struct end a = {0}, b = {0};
+	a.drop_next = 1; /* the first ClientHello never arrives */
+	handshake(&a, &b, dtls_cert_fingerprint(cert_a));
+	CU_ASSERT_EQUAL(a.established, 1);
+	CU_ASSERT_EQUAL(b.established, 1);
+	CU_ASSERT_TRUE(a.sent >= 3); /* hello, hello again, then the rest */
+	end_reset(&a);
+	end_reset(&b);
+}
+
+static void test_garbage_refused(void)
+{
+	struct end a = {0}, b = {0};
+	uint8_t junk[64];
+	a.peer = &b;
+	b.peer = &a;
+	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&b.dc, cert_b, DTLS_ROLE_SERVER,
+					      dtls_cert_fingerprint(cert_a),
+					      send_h, estab_h, close_h, &b), 0);
+	memset(junk, 22, sizeof(junk)); /* looks like a handshake record */
+	(void)dtls_srtp_recv(b.dc, junk, sizeof(junk));
+	CU_ASSERT_EQUAL(b.established, 0);
+	CU_ASSERT_EQUAL(dtls_srtp_recv(b.dc, junk, 0), EINVAL);
+	CU_ASSERT_EQUAL(dtls_srtp_alloc(&a.dc, cert_a, DTLS_ROLE_CLIENT,
+					"AB:CD", send_h, estab_h, close_h, &a),
+			EINVAL);
+	end_reset(&b);
+}
+
+static CU_TestInfo tests[] = {
+	{"certificate fingerprint", test_cert},
+	{"handshake, key export, SRTP and SRTCP", test_handshake_and_srtp},
+	{"fingerprint mismatch refused", test_fingerprint_mismatch},
+	{"lost ClientHello is resent", test_lost_client_hello_is_resent},
+	{"garbage and bad arguments refused", test_garbage_refused},
+	CU_TEST_INFO_NULL,
+};
+
+UNIT_MAIN("dtls_srtp", tests, setup, teardown)
