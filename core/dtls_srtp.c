@@ -46,6 +46,25 @@ struct dtls_srtp {
 	uint8_t master[48], randoms[64]; /* for the SRTP key export */
 	mbedtls_tls_prf_types prf;
 	bool have_master, established, closed;
+	struct hello_reasm *hello; /* server: ClientHello fragments so far */
+	bool hello_whole;          /* server: a whole ClientHello went in */
+};
+
+/* A ClientHello that arrived in fragments, put back together. Browsers now
+ * send ClientHellos bigger than one datagram (post-quantum key shares make
+ * Chromium's about 1.4 kB), and mbedTLS 2.28's DTLS server cannot
+ * reassemble a fragmented ClientHello. So we do, and hand mbedTLS the one
+ * unfragmented record it expects; the handshake transcript is the same,
+ * since DTLS hashes a message as if it had never been fragmented. */
+enum { HELLO_MAX = 8192, REC_HDR = 13, HS_HDR = 12 };
+
+struct hello_reasm {
+	uint8_t rec[REC_HDR];   /* the first fragment's record header */
+	uint8_t hs[HS_HDR];     /* and its handshake header */
+	uint32_t len;           /* the whole message's length */
+	uint32_t have;          /* bytes received (no overlap counted) */
+	uint8_t body[HELLO_MAX];
+	uint8_t got[HELLO_MAX]; /* which bytes have arrived */
 };
 
 static const uint16_t srtp_profiles[] = {MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_80,
@@ -363,6 +382,7 @@ static void conn_destructor(void *arg)
 	mbedtls_ssl_config_free(&dc->conf);
 	mem_deref(dc->tmr);
 	mem_deref(dc->cert);
+	mem_deref(dc->hello);
 }
 
 int dtls_srtp_alloc(struct dtls_srtp **dcp, struct dtls_cert *cert,
@@ -439,12 +459,100 @@ int dtls_srtp_start(struct dtls_srtp *dc)
 	return 0;
 }
 
+static uint32_t be24(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
+}
+
+static void feed(struct dtls_srtp *dc, const uint8_t *buf, size_t len);
+
+/* Collects ClientHello fragments of one datagram. Returns true when it
+ * took the datagram (fed the whole message, or is still waiting). */
+static bool hello_fragments(struct dtls_srtp *dc, const uint8_t *buf,
+			    size_t len)
+{
+	struct hello_reasm *h = dc->hello;
+	size_t pos = 0;
+	bool took = false;
+
+	while (pos + REC_HDR + HS_HDR <= len) {
+		const uint8_t *r = buf + pos, *hs = r + REC_HDR;
+		size_t rlen = ((size_t)r[11] << 8) | r[12];
+		uint32_t mlen, off, flen;
+
+		if (r[0] != 22 || pos + REC_HDR + rlen > len ||
+		    rlen < HS_HDR || hs[0] != 1 || r[3] != 0 || r[4] != 0)
+			return took; /* not a ClientHello record of epoch 0 */
+		mlen = be24(hs + 1);
+		off = be24(hs + 6);
+		flen = be24(hs + 9);
+		if (flen + HS_HDR > rlen || off + flen > mlen)
+			return took;
+		if (off == 0 && flen == mlen)
+			return took; /* whole: mbedTLS can take it */
+		if (mlen > HELLO_MAX)
+			return took; /* too big: let mbedTLS refuse it */
+		if (!h) {
+			h = dc->hello = mem_zalloc(sizeof(*h), NULL);
+			if (!h)
+				return took;
+			memcpy(h->rec, r, REC_HDR);
+			memcpy(h->hs, hs, HS_HDR);
+			h->len = mlen;
+		}
+		if (mlen != h->len)
+			return took;
+		for (uint32_t i = 0; i < flen; i++) {
+			if (!h->got[off + i]) {
+				h->got[off + i] = 1;
+				h->body[off + i] = hs[HS_HDR + i];
+				h->have++;
+			}
+		}
+		took = true;
+		pos += REC_HDR + rlen;
+	}
+	if (h && h->have == h->len) {
+		size_t n = REC_HDR + HS_HDR + h->len;
+		uint8_t *whole = mem_alloc(n, NULL);
+		if (whole) {
+			memcpy(whole, h->rec, REC_HDR);
+			whole[11] = (uint8_t)((HS_HDR + h->len) >> 8);
+			whole[12] = (uint8_t)(HS_HDR + h->len);
+			memcpy(whole + REC_HDR, h->hs, HS_HDR);
+			/* fragment_offset 0, fragment_length = length */
+			memset(whole + REC_HDR + 6, 0, 3);
+			memcpy(whole + REC_HDR + 9, whole + REC_HDR + 1, 3);
+			memcpy(whole + REC_HDR + HS_HDR, h->body, h->len);
+			dc->hello = mem_deref(dc->hello);
+			dc->hello_whole = true;
+			feed(dc, whole, n);
+			mem_deref(whole);
+		}
+	}
+	return took;
+}
+
 int dtls_srtp_recv(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
 {
 	if (!dc || !buf || !len)
 		return EINVAL;
 	if (dc->closed)
 		return ENOTCONN;
+	if (dc->role == DTLS_ROLE_SERVER && !dc->hello_whole) {
+		mem_ref(dc);
+		bool took = hello_fragments(dc, buf, len);
+		mem_deref(dc);
+		if (took)
+			return 0;
+		dc->hello_whole = true;
+	}
+	feed(dc, buf, len);
+	return 0;
+}
+
+static void feed(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
+{
 	dc->in = buf;
 	dc->in_len = len;
 	mem_ref(dc); /* a handler may release the connection */
@@ -452,7 +560,6 @@ int dtls_srtp_recv(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
 	dc->in = NULL;
 	dc->in_len = 0;
 	mem_deref(dc);
-	return 0;
 }
 
 bool dtls_srtp_established(const struct dtls_srtp *dc)

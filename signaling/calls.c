@@ -25,6 +25,8 @@
 #include "sio.h"
 #include "gateway_impl.h"
 #include "validate.h"
+#include "router.h"
+#include "media.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
 
@@ -48,6 +50,7 @@ struct live_call {
 	struct list parts;
 	char room[STORE_ID_MAX + 8];
 	int conv_type; /* 0 direct, 1 group */
+	struct router *router; /* the SFU's, made at the first media:offer */
 };
 
 struct live_part {
@@ -56,6 +59,7 @@ struct live_part {
 	struct call_participant rec;
 	struct client *client; /* the socket in the call, NULL if none */
 	char name[NAME_MAX_LEN + 1];
+	struct media_session *media; /* its SFU transport, NULL if none */
 };
 
 /* Helpers */
@@ -186,13 +190,22 @@ static void part_destructor(void *arg)
 	struct live_part *p = arg;
 	list_unlink(&p->le);
 	list_unlink(&p->le_client);
+	mem_deref(p->media);
 }
 
 static void call_destructor(void *arg)
 {
 	struct live_call *c = arg;
+	struct router_stats rs;
 	hash_unlink(&c->le);
-	list_flush(&c->parts);
+	list_flush(&c->parts); /* media sessions first: they use the router */
+	if (c->router) {
+		router_stats(c->router, &rs);
+		c->gw->m.media_forwarded += rs.rtp_forwarded;
+		c->gw->m.media_bytes += rs.bytes_forwarded;
+		c->gw->m.media_pli += rs.pli_sent;
+	}
+	mem_deref(c->router);
 }
 
 static bool call_cmp(struct le *le, void *arg)
@@ -309,6 +322,7 @@ static void part_leave(struct live_part *p, uint64_t now)
 		sio_leave(p->client->sock, p->call->room);
 	list_unlink(&p->le_client);
 	p->client = NULL;
+	p->media = mem_deref(p->media);
 }
 
 static void call_end(struct live_call *c, const char *status,
@@ -1015,6 +1029,81 @@ static void on_transcription(struct ev *e)
 	ack_send(cl, e->ack, o);
 }
 
+/* The plain-SDP path to the SFU: {callId, sdp} -> {sdp}. A new offer
+ * from the same participant replaces its previous media session. */
+static void on_media_offer(struct ev *e)
+{
+	struct client *cl = e->cl;
+	struct gateway *gw = cl->gw;
+	struct live_call *c = want_call(e, NULL);
+	struct live_part *p;
+	const char *sdp;
+	char *answer = NULL, why[160] = "";
+	cJSON *news, *o;
+	int err;
+
+	if (!c || !(p = want_joined(e, c)) ||
+	    !want_text(e, "sdp", SDP_MAX, &sdp))
+		return;
+	if (!gw->rtc) {
+		ack_error(cl, e->ack, e->name, "CONFLICT",
+			  "this server runs no SFU (--rtc-listen is not set)");
+		return;
+	}
+	if (!c->router && router_alloc(&c->router)) {
+		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
+		return;
+	}
+	p->media = mem_deref(p->media);
+	news = cJSON_CreateArray();
+	err = media_session_offer(&p->media, gw->rtc, c->router,
+				  cl->user_id, sdp, &answer, news, why,
+				  sizeof(why));
+	if (err) {
+		cJSON_Delete(news);
+		ack_error(cl, e->ack, e->name,
+			  err == EBADMSG ? "VALIDATION_ERROR" : "INTERNAL",
+			  "sdp: %s", why[0] ? why : "the offer was refused");
+		return;
+	}
+	o = ok_body();
+	cJSON_AddStringToObject(o, "sdp", answer);
+	mem_deref(answer);
+	ack_send(cl, e->ack, o);
+	/* the others may re-offer to receive what is new */
+	for (int i = 0; i < cJSON_GetArraySize(news); i++) {
+		cJSON *np = cJSON_Duplicate(cJSON_GetArrayItem(news, i), 1);
+		cJSON_AddStringToObject(np, "callId", c->rec.id);
+		cJSON_AddStringToObject(np, "userId", cl->user_id);
+		(void)sio_room_emit(gw->sio, c->room, cl->sock,
+				    "media:new-producer", np);
+		cJSON_Delete(np);
+	}
+	cJSON_Delete(news);
+}
+
+static bool add_router(struct le *le, void *arg)
+{
+	const struct live_call *c = le->data;
+	struct router_stats *sum = arg, rs;
+	if (c->router) {
+		router_stats(c->router, &rs);
+		sum->rtp_forwarded += rs.rtp_forwarded;
+		sum->bytes_forwarded += rs.bytes_forwarded;
+		sum->pli_sent += rs.pli_sent;
+	}
+	return false;
+}
+
+void calls_media_stats(const struct gateway *gw, struct router_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->rtp_forwarded = gw->m.media_forwarded;
+	st->bytes_forwarded = gw->m.media_bytes;
+	st->pli_sent = gw->m.media_pli;
+	(void)hash_apply(gw->calls, add_router, st);
+}
+
 /* Dispatch */
 
 struct handler {
@@ -1032,6 +1121,7 @@ static const struct handler handlers[] = {
 	{"call:signal", on_signal, true},
 	{"call:media-state", on_media_state, true},
 	{"call:transcription", on_transcription, true},
+	{"media:offer", on_media_offer, true},
 };
 
 /* Token bucket: events_per_sec sustained, twice that in a burst. */

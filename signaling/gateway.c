@@ -13,6 +13,7 @@
 #include "eio.h"
 #include "sio.h"
 #include "gateway_impl.h"
+#include "webrtc_transport.h"
 #include "validate.h"
 
 const double gw_duration_bounds[DURATION_BUCKETS] = {60,   300,  600,
@@ -442,6 +443,7 @@ static void gateway_destructor(void *arg)
 	gw->http = mem_deref(gw->http);
 	gateway_shutdown(gw, "server shutdown");
 	gw->sio = mem_deref(gw->sio);
+	gw->rtc = mem_deref(gw->rtc);
 	hash_flush(gw->calls);
 	mem_deref(gw->calls);
 	mem_deref(gw->node_id);
@@ -498,6 +500,12 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 			       sio_event_handler, sio_disconnect_handler, gw);
 	if (err)
 		goto out;
+	if (cfg->rtc_listen) {
+		err = webrtc_server_alloc(&gw->rtc, cfg->rtc_listen,
+					  cfg->rtc_announced);
+		if (err)
+			goto out;
+	}
 	err = http_listen(&gw->http, cfg->listen, http_handler, gw);
 out:
 	if (err)

@@ -28,6 +28,8 @@ struct gateway_config {
 	uint32_t max_participants; /* per call */
 	uint32_t events_per_sec;   /* per socket, burst twice that */
 	const char *node_id;       /* this process's id in records */
+	const struct sa *rtc_listen;    /* the SFU's UDP port, NULL: no SFU */
+	const struct sa *rtc_announced; /* the address in candidates, or NULL */
 };
 
 void gateway_config_defaults(struct gateway_config *cfg);

@@ -28,6 +28,8 @@ struct gw_metrics {
 	uint64_t rate_limited;
 	uint64_t auth_failures;
 	uint64_t http_requests;
+	/* the media plane: counts of routers of calls that have ended */
+	uint64_t media_forwarded, media_bytes, media_pli;
 };
 
 struct gateway {
@@ -37,6 +39,7 @@ struct gateway {
 	struct store *store;
 	struct http_sock *http;
 	struct sio_server *sio;
+	struct webrtc_server *rtc; /* the SFU's media port, or NULL */
 	struct hash *calls;      /* live calls by id */
 	size_t ncalls;
 	size_t nparticipants;    /* joined, in live calls */
@@ -53,6 +56,9 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 		      const char *reason);
 void calls_end_all(struct gateway *gw, const char *reason);
 size_t calls_count_mode(const struct gateway *gw, const char *mode);
+/* Media counters: ended calls' plus the live routers'. */
+struct router_stats;
+void calls_media_stats(const struct gateway *gw, struct router_stats *st);
 /* Authenticates a REST request (Authorization: Bearer <token>); fills the
  * user id or returns an errno value. */
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,

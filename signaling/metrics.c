@@ -9,6 +9,8 @@
 #include "eio.h"
 #include "sio.h"
 #include "gateway_impl.h"
+#include "router.h"
+#include "webrtc_transport.h"
 
 static double cpu_seconds(void)
 {
@@ -144,6 +146,41 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		      "Writes the store refused outright");
 	err |= re_hprintf(pf, "meeshy_db_write_errors_total %llu\n",
 			  (unsigned long long)st.write_errors);
+	if (gw->rtc) {
+		struct router_stats rs;
+		struct webrtc_server_stats ws;
+		calls_media_stats(gw, &rs);
+		webrtc_server_stats(gw->rtc, &ws);
+		err |= header(pf, "meeshy_media_packets_forwarded_total",
+			      "counter", "RTP packets the SFU forwarded");
+		err |= re_hprintf(pf, "meeshy_media_packets_forwarded_total"
+				  " %llu\n",
+				  (unsigned long long)rs.rtp_forwarded);
+		err |= header(pf, "meeshy_media_bytes_forwarded_total",
+			      "counter", "RTP bytes the SFU forwarded");
+		err |= re_hprintf(pf, "meeshy_media_bytes_forwarded_total"
+				  " %llu\n",
+				  (unsigned long long)rs.bytes_forwarded);
+		err |= header(pf, "meeshy_media_pli_total", "counter",
+			      "Keyframe requests (PLI) sent to producers");
+		err |= re_hprintf(pf, "meeshy_media_pli_total %llu\n",
+				  (unsigned long long)rs.pli_sent);
+		err |= header(pf, "meeshy_media_dropped_total", "counter",
+			      "Media packets dropped, by reason");
+		err |= re_hprintf(
+			pf,
+			"meeshy_media_dropped_total{reason=\"malformed\"}"
+			" %llu\n"
+			"meeshy_media_dropped_total{reason=\"unknown_tuple\"}"
+			" %llu\n"
+			"meeshy_media_dropped_total{reason=\"srtp\"} %llu\n"
+			"meeshy_media_dropped_total{reason=\"no_srtp\"}"
+			" %llu\n",
+			(unsigned long long)ws.drop_malformed,
+			(unsigned long long)ws.drop_unknown_tuple,
+			(unsigned long long)ws.drop_srtp,
+			(unsigned long long)ws.drop_no_srtp);
+	}
 	err |= header(pf, "process_cpu_seconds_total", "counter",
 		      "Total user and system CPU time spent in seconds");
 	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n", cpu_seconds());

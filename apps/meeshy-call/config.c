@@ -40,6 +40,11 @@ static const struct option options[] = {
 	{"listen", "MEESHY_LISTEN", STR(listen),
 	 "HTTP/Socket.IO address:port, port 0 for any free one"
 	 " (default 127.0.0.1:4000)"},
+	{"rtc-listen", "MEESHY_RTC_LISTEN", STR(rtc_listen),
+	 "the SFU's UDP address:port for all media, port 0 for any free one"
+	 " (default 127.0.0.1:40000)"},
+	{"announced-ip", "MEESHY_ANNOUNCED_IP", STR(announced_ip),
+	 "the IP browsers send media to, when not --rtc-listen's (NAT, cloud)"},
 	{"db", "MEESHY_DB", STR(db),
 	 "store: a SQLite file, sqlite:PATH (default meeshy.db)"},
 	{"archive-dir", "MEESHY_ARCHIVE_DIR", STR(archive_dir),
@@ -84,6 +89,7 @@ static void defaults(struct app_config *c)
 	memset(c, 0, sizeof(*c));
 	str_ncpy(c->role, "all", sizeof(c->role));
 	str_ncpy(c->listen, "127.0.0.1:4000", sizeof(c->listen));
+	str_ncpy(c->rtc_listen, "127.0.0.1:40000", sizeof(c->rtc_listen));
 	str_ncpy(c->db, "meeshy.db", sizeof(c->db));
 	str_ncpy(c->archive_dir, "archive", sizeof(c->archive_dir));
 	str_ncpy(c->web_root, MEESHY_WEB_DEFAULT, sizeof(c->web_root));
@@ -259,6 +265,26 @@ static int check(struct app_config *c)
 		fprintf(stderr, "meeshy-call: --listen: '%s' is not an"
 			" address:port (like 127.0.0.1:4000 or [::1]:4000;"
 			" port 0 picks a free one)\n", c->listen);
+		return 2;
+	}
+	if (sa_decode(&sa, c->rtc_listen, strlen(c->rtc_listen))) {
+		fprintf(stderr, "meeshy-call: --rtc-listen: '%s' is not an"
+			" address:port (like 127.0.0.1:40000)\n",
+			c->rtc_listen);
+		return 2;
+	}
+	if (c->announced_ip[0]) {
+		struct sa ip;
+		if (sa_set_str(&ip, c->announced_ip, 0)) {
+			fprintf(stderr, "meeshy-call: --announced-ip: '%s' is"
+				" not an IP address\n", c->announced_ip);
+			return 2;
+		}
+	}
+	else if (sa_is_any(&sa)) {
+		fprintf(stderr, "meeshy-call: --rtc-listen: '%s' listens on"
+			" every address; say which one browsers reach with"
+			" --announced-ip\n", c->rtc_listen);
 		return 2;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)

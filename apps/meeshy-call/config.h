@@ -13,6 +13,8 @@
 struct app_config {
 	char role[16];
 	char listen[128];
+	char rtc_listen[128];
+	char announced_ip[64];
 	char db[512];
 	char archive_dir[512];
 	char web_root[512];

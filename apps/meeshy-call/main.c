@@ -11,6 +11,7 @@
 #include "store.h"
 #include "gateway.h"
 #include "config.h"
+#include "srtp_pair.h"
 
 static void signal_handler(int sig)
 {
@@ -35,7 +36,7 @@ int main(int argc, char *argv[])
 	struct gateway_config gc;
 	struct gateway *gw = NULL;
 	struct store *store = NULL;
-	struct sa laddr;
+	struct sa laddr, rtc_laddr, rtc_ip;
 	int err, rc;
 
 	rc = app_config_load(&cfg, argc, argv);
@@ -55,6 +56,12 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "meeshy-call: libre: %s\n", strerror(err));
 		return 1;
 	}
+	err = srtp_pair_library_init();
+	if (err) {
+		fprintf(stderr, "meeshy-call: libsrtp2 did not initialise\n");
+		rc = 1;
+		goto out;
+	}
 	err = store_open(&store, cfg.db);
 	if (err) {
 		fprintf(stderr, "meeshy-call: --db: cannot open '%s': %s\n",
@@ -69,6 +76,10 @@ int main(int argc, char *argv[])
 	gateway_config_defaults(&gc);
 	(void)sa_decode(&laddr, cfg.listen, strlen(cfg.listen));
 	gc.listen = &laddr;
+	(void)sa_decode(&rtc_laddr, cfg.rtc_listen, strlen(cfg.rtc_listen));
+	gc.rtc_listen = &rtc_laddr;
+	if (cfg.announced_ip[0] && !sa_set_str(&rtc_ip, cfg.announced_ip, 0))
+		gc.rtc_announced = &rtc_ip;
 	gc.jwt_secret = cfg.jwt_secret_len ? cfg.jwt_secret : NULL;
 	gc.jwt_secret_len = cfg.jwt_secret_len;
 	gc.dev_auth = cfg.dev_auth;
@@ -83,8 +94,9 @@ int main(int argc, char *argv[])
 	gc.events_per_sec = cfg.events_per_sec;
 	err = gateway_alloc(&gw, &gc, store);
 	if (err) {
-		fprintf(stderr, "meeshy-call: --listen: cannot listen on %s:"
-			" %s\n", cfg.listen, strerror(err));
+		fprintf(stderr, "meeshy-call: --listen %s / --rtc-listen %s:"
+			" cannot listen: %s\n", cfg.listen, cfg.rtc_listen,
+			strerror(err));
 		rc = 1;
 		goto out;
 	}

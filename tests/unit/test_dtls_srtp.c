@@ -48,6 +48,7 @@ struct end {
 	struct srtp_keys keys;
 	int established, closed, close_err;
 	int drop_next; /* datagrams to lose on the way to the peer */
+	int split_hello; /* send the ClientHello in two fragments, 2 datagrams */
 	int sent;
 };
 
@@ -62,11 +63,57 @@ static void dgram_destructor(void *arg)
 	list_unlink(&((struct dgram *)arg)->le);
 }
 
+static void enqueue(struct end *to, const uint8_t *buf, size_t len)
+{
+	struct dgram *d = mem_zalloc(sizeof(*d), dgram_destructor);
+	memcpy(d->buf, buf, len);
+	d->len = len;
+	list_append(&to->inbox, &d->le, d);
+}
+
+/* Re-sends a one-record ClientHello as two fragments (as browsers whose
+ * ClientHello exceeds the MTU do), the second datagram first. */
+static bool split_client_hello(struct end *e, const uint8_t *buf, size_t len)
+{
+	uint8_t a[1500], b[1500];
+	size_t body, k;
+	if (len < 13 + 12 + 2 || buf[0] != 22 || buf[13] != 1)
+		return false;
+	body = len - 25;
+	k = body / 2;
+	/* fragment 1: bytes [0, k) */
+	memcpy(a, buf, 25 + k);
+	a[11] = (uint8_t)((12 + k) >> 8);
+	a[12] = (uint8_t)(12 + k);
+	a[22] = (uint8_t)(k >> 16);
+	a[23] = (uint8_t)(k >> 8);
+	a[24] = (uint8_t)k;
+	/* fragment 2: bytes [k, body), its own record sequence number */
+	memcpy(b, buf, 25);
+	b[10] = (uint8_t)(b[10] + 1);
+	b[11] = (uint8_t)((12 + body - k) >> 8);
+	b[12] = (uint8_t)(12 + body - k);
+	b[19] = (uint8_t)(k >> 16);
+	b[20] = (uint8_t)(k >> 8);
+	b[21] = (uint8_t)k;
+	b[22] = (uint8_t)((body - k) >> 16);
+	b[23] = (uint8_t)((body - k) >> 8);
+	b[24] = (uint8_t)(body - k);
+	memcpy(b + 25, buf + 25 + k, body - k);
+	enqueue(e->peer, b, 25 + body - k);
+	enqueue(e->peer, a, 25 + k);
+	return true;
+}
+
 static int send_h(const uint8_t *buf, size_t len, void *arg)
 {
 	struct end *e = arg;
 	struct dgram *d;
 	e->sent++;
+	if (e->split_hello && split_client_hello(e, buf, len)) {
+		e->split_hello = 0;
+		return 0;
+	}
 	if (e->drop_next > 0) {
 		e->drop_next--;
 		return 0; /* lost */
@@ -247,6 +294,19 @@ static void test_lost_client_hello_is_resent(void)
 	end_reset(&b);
 }
 
+static void test_fragmented_client_hello(void)
+{
+	struct end a = {0}, b = {0};
+	a.split_hello = 1;
+	handshake(&a, &b, dtls_cert_fingerprint(cert_a));
+	CU_ASSERT_EQUAL(a.split_hello, 0); /* it was split */
+	CU_ASSERT_EQUAL(a.established, 1);
+	CU_ASSERT_EQUAL(b.established, 1);
+	CU_ASSERT_EQUAL(memcmp(a.keys.local, b.keys.remote, 30), 0);
+	end_reset(&a);
+	end_reset(&b);
+}
+
 static void test_garbage_refused(void)
 {
 	struct end a = {0}, b = {0};
@@ -271,6 +331,7 @@ static CU_TestInfo tests[] = {
 	{"handshake, key export, SRTP and SRTCP", test_handshake_and_srtp},
 	{"fingerprint mismatch refused", test_fingerprint_mismatch},
 	{"lost ClientHello is resent", test_lost_client_hello_is_resent},
+	{"fragmented ClientHello reassembled", test_fragmented_client_hello},
 	{"garbage and bad arguments refused", test_garbage_refused},
 	CU_TEST_INFO_NULL,
 };

@@ -1,0 +1,59 @@
+/*
+ * router.h - one call's media: producers (streams a participant sends) and
+ * consumers (a producer's stream sent to another participant), forwarded
+ * between WebRTC transports. The mediasoup model, kept small.
+ *
+ * Forwarding rewrites per consumer what the receiver negotiated: SSRC and
+ * payload type (sequence numbers and timestamps pass through: one producer
+ * per consumer, no layer switching yet). Header extensions and CSRCs are
+ * dropped. A receiver's PLI or FIR becomes a PLI towards the producer, at
+ * most one per producer every 300 ms.
+ */
+#ifndef MEESHY_CORE_ROUTER_H
+#define MEESHY_CORE_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "webrtc_sdp.h"
+
+struct webrtc_transport;
+
+struct router_stats {
+	uint64_t rtp_in, rtp_forwarded, bytes_forwarded, rtcp_in;
+	uint64_t drop_unknown_ssrc, drop_malformed, pli_sent, send_errors;
+};
+
+struct router;
+struct producer;
+struct consumer;
+
+int router_alloc(struct router **rp);
+void router_stats(const struct router *r, struct router_stats *st);
+/* Every packet a transport of this router receives comes here (the
+ * transport's packet handler calls it). */
+void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
+		   size_t len, size_t size, bool rtcp);
+
+/* A stream `t` sends with `ssrc`, payload type `pt` of codec `codec`. */
+int router_produce(struct producer **pp, struct router *r,
+		   struct webrtc_transport *t, enum media_kind kind,
+		   uint32_t ssrc, uint8_t pt, const char *codec);
+enum media_kind producer_kind(const struct producer *p);
+const char *producer_codec(const struct producer *p);
+const struct webrtc_transport *producer_transport(const struct producer *p);
+uint64_t producer_packets(const struct producer *p);
+/* The producers of the router, oldest first. */
+struct producer *router_producer_next(const struct router *r,
+				      const struct producer *after);
+
+/* Sends p's stream to t with a fresh SSRC and the receiver's payload type.
+ * Asks the producer for a keyframe so the receiver can start. */
+int router_consume(struct consumer **cp, struct producer *p,
+		   struct webrtc_transport *t, uint8_t pt);
+uint32_t consumer_ssrc(const struct consumer *c);
+uint64_t consumer_packets(const struct consumer *c);
+
+void producer_request_keyframe(struct producer *p);
+
+#endif

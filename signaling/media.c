@@ -1,0 +1,214 @@
+/*
+ * media.c - media:offer: a browser's SDP offer becomes a transport, its
+ * producers and consumers, and an ICE-lite answer.
+ */
+#include <errno.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include <re.h>
+#include "port.h"
+#include "router.h"
+#include "webrtc_sdp.h"
+#include "webrtc_transport.h"
+#include "media.h"
+
+enum { MAX_STREAMS = WEBRTC_SDP_MAX_MEDIA };
+
+struct media_session {
+	struct router *router;
+	struct webrtc_transport *t;
+	char owner[129];
+	struct producer *prods[MAX_STREAMS];
+	size_t nprods;
+	struct consumer *cons[MAX_STREAMS];
+	const struct producer *consumed[MAX_STREAMS];
+	size_t ncons;
+};
+
+static void session_destructor(void *arg)
+{
+	struct media_session *ms = arg;
+	/* consumers and producers point at the transport: release it last */
+	for (size_t i = 0; i < ms->ncons; i++)
+		mem_deref(ms->cons[i]);
+	for (size_t i = 0; i < ms->nprods; i++)
+		mem_deref(ms->prods[i]);
+	mem_deref(ms->t);
+	mem_deref(ms->router);
+}
+
+static void on_packet(struct webrtc_transport *t, uint8_t *buf, size_t len,
+		      size_t size, bool rtcp, void *arg)
+{
+	struct media_session *ms = arg;
+	router_packet(ms->router, t, buf, len, size, rtcp);
+}
+
+static void on_state(struct webrtc_transport *t,
+		     enum webrtc_transport_state st, const char *why,
+		     void *arg)
+{
+	struct media_session *ms = arg;
+	(void)t;
+	port_log(st == WEBRTC_CLOSED ? PORT_LOG_WARN : PORT_LOG_DEBUG,
+		 "media %s: %s", ms->owner, why);
+}
+
+/* The codec the SFU forwards for a kind: Opus for audio, VP8 for video. */
+static const struct sdp_codec *pick_codec(const struct sdp_media *m)
+{
+	return sdp_media_codec(m, m->kind == MEDIA_VIDEO ? "VP8" : "opus");
+}
+
+static bool already_consumed(const struct media_session *ms,
+			     const struct producer *p)
+{
+	for (size_t i = 0; i < ms->ncons; i++)
+		if (ms->consumed[i] == p)
+			return true;
+	return false;
+}
+
+/* Another participant's producer of this kind and codec, not yet sent to
+ * this session. */
+static struct producer *find_producer(const struct media_session *ms,
+				      const struct sdp_media *m,
+				      const struct sdp_codec *codec)
+{
+	struct producer *p = NULL;
+	while ((p = router_producer_next(ms->router, p))) {
+		if (producer_transport(p) == ms->t ||
+		    producer_kind(p) != m->kind ||
+		    str_casecmp(producer_codec(p), codec->name) ||
+		    already_consumed(ms, p))
+			continue;
+		return p;
+	}
+	return NULL;
+}
+
+int media_session_offer(struct media_session **msp,
+			struct webrtc_server *srv, struct router *router,
+			const char *owner, const char *sdp, char **answerp,
+			cJSON *new_producers, char *why, size_t whysize)
+{
+	struct webrtc_offer *o = NULL;
+	struct answer_params *a = NULL;
+	struct media_session *ms;
+	struct mbuf *mb = NULL;
+	struct sa cand;
+	char ip[64];
+	enum dtls_role role;
+	int err;
+
+	if (!msp || !srv || !router || !sdp || !answerp)
+		return EINVAL;
+	ms = mem_zalloc(sizeof(*ms), session_destructor);
+	o = mem_zalloc(sizeof(*o), NULL);
+	a = mem_zalloc(sizeof(*a), NULL);
+	mb = mbuf_alloc(4096);
+	if (!ms || !o || !a || !mb) {
+		err = ENOMEM;
+		goto out;
+	}
+	ms->router = mem_ref(router);
+	str_ncpy(ms->owner, owner ? owner : "", sizeof(ms->owner));
+	err = webrtc_offer_parse(o, sdp, strlen(sdp), why, whysize);
+	if (err)
+		goto out;
+	/* JSEP: the offerer's actpass (or active) makes us the DTLS server */
+	role = !strcmp(o->setup, "passive") ? DTLS_ROLE_CLIENT
+					     : DTLS_ROLE_SERVER;
+	err = webrtc_transport_alloc(&ms->t, srv, on_packet, on_state, ms);
+	if (!err)
+		err = webrtc_transport_connect(ms->t, o->fingerprint, role);
+	if (err) {
+		str_ncpy(why, "the offer's DTLS fingerprint is not usable",
+			 whysize);
+		goto out;
+	}
+
+	(void)webrtc_server_candidate(srv, &cand);
+	(void)re_snprintf(ip, sizeof(ip), "%j", &cand);
+	a->ice_ufrag = webrtc_transport_ice_ufrag(ms->t);
+	a->ice_pwd = webrtc_transport_ice_pwd(ms->t);
+	a->fingerprint = webrtc_server_fingerprint(srv);
+	a->setup = role == DTLS_ROLE_SERVER ? "passive" : "active";
+	a->ip = ip;
+	a->port = sa_port(&cand);
+	a->nmedia = o->nmedia;
+
+	for (size_t i = 0; i < o->nmedia; i++) {
+		const struct sdp_media *m = &o->media[i];
+		struct answer_media *am = &a->media[i];
+		const struct sdp_codec *codec = m->rejected ? NULL
+							    : pick_codec(m);
+		bool they_send = m->dir == DIR_SENDRECV ||
+				 m->dir == DIR_SENDONLY;
+		bool they_recv = m->dir == DIR_SENDRECV ||
+				 m->dir == DIR_RECVONLY;
+		bool we_recv = false, we_send = false;
+
+		am->offer = m;
+		am->codec = codec;
+		if (!codec)
+			continue;
+		if (they_send && m->ssrc && ms->nprods < MAX_STREAMS) {
+			struct producer **pp = &ms->prods[ms->nprods];
+			if (!router_produce(pp, router, ms->t, m->kind,
+					    m->ssrc, codec->pt, codec->name)) {
+				char id[32];
+				cJSON *np = cJSON_CreateObject();
+				ms->nprods++;
+				we_recv = true;
+				(void)re_snprintf(id, sizeof(id), "%u",
+						  m->ssrc);
+				cJSON_AddStringToObject(np, "producerId", id);
+				cJSON_AddStringToObject(
+					np, "kind",
+					m->kind == MEDIA_VIDEO ? "video"
+							       : "audio");
+				cJSON_AddItemToArray(new_producers, np);
+			}
+		}
+		if (they_recv && ms->ncons < MAX_STREAMS) {
+			struct producer *p = find_producer(ms, m, codec);
+			struct consumer **cp = &ms->cons[ms->ncons];
+			if (p && !router_consume(cp, p, ms->t, codec->pt)) {
+				ms->consumed[ms->ncons++] = p;
+				we_send = true;
+				am->send_ssrc = consumer_ssrc(*cp);
+				(void)re_snprintf(am->send_msid,
+						  sizeof(am->send_msid),
+						  "meeshy-%u track-%u",
+						  am->send_ssrc, am->send_ssrc);
+			}
+		}
+		am->dir = we_send && we_recv ? DIR_SENDRECV
+			  : we_send          ? DIR_SENDONLY
+			  : we_recv          ? DIR_RECVONLY
+					     : DIR_INACTIVE;
+	}
+	err = webrtc_answer_print(mb, a);
+	if (!err)
+		err = re_sdprintf(answerp, "%b", mb->buf, mb->end);
+out:
+	mem_deref(o);
+	mem_deref(a);
+	mem_deref(mb);
+	if (err)
+		mem_deref(ms);
+	else
+		*msp = ms;
+	return err;
+}
+
+size_t media_session_producers(const struct media_session *ms)
+{
+	return ms ? ms->nprods : 0;
+}
+
+size_t media_session_consumers(const struct media_session *ms)
+{
+	return ms ? ms->ncons : 0;
+}
