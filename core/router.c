@@ -29,6 +29,7 @@ struct producer {
 	char codec[WEBRTC_SDP_TOKEN];
 	struct list consumers;
 	uint64_t last_pli_us, packets;
+	bool paused;
 };
 
 struct consumer {
@@ -38,6 +39,7 @@ struct consumer {
 	uint32_t ssrc;
 	uint8_t pt;
 	uint64_t packets;
+	bool paused;
 };
 
 static uint16_t be16(const uint8_t *p)
@@ -221,6 +223,24 @@ void producer_request_keyframe(struct producer *p)
 		r->stats.pli_sent++;
 }
 
+void producer_set_paused(struct producer *p, bool paused)
+{
+	if (p)
+		p->paused = paused;
+}
+
+void consumer_set_paused(struct consumer *c, bool paused)
+{
+	if (!c)
+		return;
+	if (c->paused && !paused && c->p) {
+		/* a receiver starting now needs its keyframe now */
+		c->p->last_pli_us = 0;
+		producer_request_keyframe(c->p);
+	}
+	c->paused = paused;
+}
+
 static struct producer *producer_of(struct router *r,
 				    const struct webrtc_transport *t,
 				    uint32_t ssrc)
@@ -258,6 +278,8 @@ static void forward(struct router *r, struct producer *p,
 		return;
 	for (struct le *le = p->consumers.head; le; le = le->next) {
 		struct consumer *c = le->data;
+		if (c->paused)
+			continue;
 		/* header without CSRCs and extensions, then the payload */
 		o[0] = 0x80;
 		o[1] = (uint8_t)((v->marker << 7) | (c->pt & 0x7f));
@@ -327,5 +349,6 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 		return;
 	}
 	p->packets++;
-	forward(r, p, &v);
+	if (!p->paused)
+		forward(r, p, &v);
 }

@@ -55,5 +55,9 @@ uint32_t consumer_ssrc(const struct consumer *c);
 uint64_t consumer_packets(const struct consumer *c);
 
 void producer_request_keyframe(struct producer *p);
+/* A paused producer's packets are dropped; a paused consumer sends none
+ * (resuming asks for a keyframe). */
+void producer_set_paused(struct producer *p, bool paused);
+void consumer_set_paused(struct consumer *c, bool paused);
 
 #endif

@@ -27,6 +27,7 @@
 #include "validate.h"
 #include "router.h"
 #include "media.h"
+#include "ortc.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
 
@@ -50,7 +51,8 @@ struct live_call {
 	struct list parts;
 	char room[STORE_ID_MAX + 8];
 	int conv_type; /* 0 direct, 1 group */
-	struct router *router; /* the SFU's, made at the first media:offer */
+	struct router *router; /* the SFU's, made at the first media request */
+	struct ortc_room *ortc; /* mediasoup-client peers of the call */
 };
 
 struct live_part {
@@ -59,7 +61,8 @@ struct live_part {
 	struct call_participant rec;
 	struct client *client; /* the socket in the call, NULL if none */
 	char name[NAME_MAX_LEN + 1];
-	struct media_session *media; /* its SFU transport, NULL if none */
+	struct media_session *media; /* its plain-SDP session, or NULL */
+	struct ortc_peer *ortc;      /* its mediasoup-client side, or NULL */
 };
 
 /* Helpers */
@@ -191,6 +194,7 @@ static void part_destructor(void *arg)
 	list_unlink(&p->le);
 	list_unlink(&p->le_client);
 	mem_deref(p->media);
+	mem_deref(p->ortc);
 }
 
 static void call_destructor(void *arg)
@@ -205,6 +209,7 @@ static void call_destructor(void *arg)
 		c->gw->m.media_bytes += rs.bytes_forwarded;
 		c->gw->m.media_pli += rs.pli_sent;
 	}
+	mem_deref(c->ortc);
 	mem_deref(c->router);
 }
 
@@ -323,6 +328,22 @@ static void part_leave(struct live_part *p, uint64_t now)
 	list_unlink(&p->le_client);
 	p->client = NULL;
 	p->media = mem_deref(p->media);
+	if (p->ortc) {
+		cJSON *ids = ortc_peer_producer_ids(p->ortc), *id;
+		p->ortc = mem_deref(p->ortc);
+		cJSON_ArrayForEach(id, ids)
+		{
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "callId", p->call->rec.id);
+			cJSON_AddStringToObject(o, "producerId",
+						id->valuestring);
+			cJSON_AddStringToObject(o, "userId", p->rec.userId);
+			(void)sio_room_emit(gw->sio, p->call->room, NULL,
+					    "media:producer-closed", o);
+			cJSON_Delete(o);
+		}
+		cJSON_Delete(ids);
+	}
 }
 
 static void call_end(struct live_call *c, const char *status,
@@ -1082,6 +1103,97 @@ static void on_media_offer(struct ev *e)
 	cJSON_Delete(news);
 }
 
+/* The caller's mediasoup-client peer in the call, made on first use. */
+static struct ortc_peer *want_peer(struct ev *e, struct live_call *c,
+				   struct live_part *p)
+{
+	struct gateway *gw = e->cl->gw;
+	if (!gw->rtc) {
+		ack_error(e->cl, e->ack, e->name, "CONFLICT",
+			  "this server runs no SFU (--rtc-listen is not set)");
+		return NULL;
+	}
+	if ((!c->router && router_alloc(&c->router)) ||
+	    (!c->ortc && ortc_room_alloc(&c->ortc, gw->rtc, c->router)) ||
+	    (!p->ortc && ortc_peer_alloc(&p->ortc, c->ortc, p->rec.userId))) {
+		ack_error(e->cl, e->ack, e->name, "INTERNAL",
+			  "out of resources");
+		return NULL;
+	}
+	return p->ortc;
+}
+
+/* media:get-capabilities {callId}: the router's RTP capabilities and the
+ * producers already in the call. */
+static void on_media_capabilities(struct ev *e)
+{
+	struct live_call *c = want_call(e, NULL);
+	struct live_part *p;
+	cJSON *o;
+
+	if (!c || !(p = want_joined(e, c)) || !want_peer(e, c, p))
+		return;
+	o = ok_body();
+	cJSON_AddItemToObject(o, "rtpCapabilities", ortc_capabilities());
+	cJSON_AddItemToObject(o, "producers",
+			      ortc_room_producers(c->ortc, p->ortc));
+	ack_send(e->cl, e->ack, o);
+}
+
+/* The other media:* requests. Those that name no call act in the call
+ * where the caller already has its mediasoup-client peer. */
+static void on_media_request(struct ev *e)
+{
+	struct client *cl = e->cl;
+	struct live_part *p = NULL;
+	struct live_call *c;
+	const char *code = "INTERNAL";
+	char why[200] = "";
+	cJSON *o;
+
+	if (cJSON_GetObjectItemCaseSensitive(e->data, "callId")) {
+		if (!(c = want_call(e, NULL)) || !(p = want_joined(e, c)) ||
+		    !want_peer(e, c, p))
+			return;
+	}
+	else {
+		for (struct le *le = cl->parts.head; le && !p; le = le->next)
+			if (((struct live_part *)le->data)->ortc)
+				p = le->data;
+		if (!p) {
+			ack_error(cl, e->ack, e->name, "NOT_FOUND",
+				  "no media session: send media:get-capabilities"
+				  " or media:create-transport with your callId"
+				  " first");
+			return;
+		}
+		c = p->call;
+	}
+	o = ok_body();
+	if (ortc_request(p->ortc, e->name, e->data, o, &code, why,
+			 sizeof(why))) {
+		cJSON_Delete(o);
+		ack_error(cl, e->ack, e->name, code, "%s", why);
+		return;
+	}
+	if (!strcmp(e->name, "media:produce")) {
+		cJSON *np = cJSON_CreateObject();
+		cJSON_AddStringToObject(np, "callId", c->rec.id);
+		cJSON_AddStringToObject(
+			np, "producerId",
+			cJSON_GetObjectItem(o, "id")->valuestring);
+		cJSON_AddStringToObject(np, "userId", cl->user_id);
+		cJSON_AddStringToObject(
+			np, "kind", cJSON_GetObjectItem(o, "kind")->valuestring);
+		ack_send(cl, e->ack, o);
+		(void)sio_room_emit(cl->gw->sio, c->room, cl->sock,
+				    "media:new-producer", np);
+		cJSON_Delete(np);
+		return;
+	}
+	ack_send(cl, e->ack, o);
+}
+
 static bool add_router(struct le *le, void *arg)
 {
 	const struct live_call *c = le->data;
@@ -1122,6 +1234,14 @@ static const struct handler handlers[] = {
 	{"call:media-state", on_media_state, true},
 	{"call:transcription", on_transcription, true},
 	{"media:offer", on_media_offer, true},
+	{"media:get-capabilities", on_media_capabilities, true},
+	{"media:create-transport", on_media_request, true},
+	{"media:connect-transport", on_media_request, true},
+	{"media:produce", on_media_request, true},
+	{"media:consume", on_media_request, true},
+	{"media:resume-consumer", on_media_request, true},
+	{"media:pause-producer", on_media_request, true},
+	{"media:resume-producer", on_media_request, true},
 };
 
 /* Token bucket: events_per_sec sustained, twice that in a burst. */

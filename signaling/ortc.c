@@ -1,0 +1,605 @@
+/*
+ * ortc.c - mediasoup-client's server side: capabilities, transports,
+ * produce, consume, pause and resume.
+ *
+ * The router forwards Opus and VP8 (payload types 100 and 101 towards
+ * consumers), one encoding per producer, identified by SSRC; simulcast by
+ * RID, RTX and bandwidth feedback are not in yet and are refused or left
+ * out of the capabilities rather than pretended.
+ */
+#include <errno.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include <re.h>
+#include "port.h"
+#include "router.h"
+#include "webrtc_transport.h"
+#include "gateway_impl.h"
+#include "ortc.h"
+
+enum { ID_LEN = 37, MAX_PER_PEER = 32 };
+
+static const char capabilities_json[] =
+	"{\"codecs\":["
+	"{\"kind\":\"audio\",\"mimeType\":\"audio/opus\","
+	"\"preferredPayloadType\":100,\"clockRate\":48000,\"channels\":2,"
+	"\"parameters\":{\"useinbandfec\":1,\"usedtx\":1},"
+	"\"rtcpFeedback\":[]},"
+	"{\"kind\":\"video\",\"mimeType\":\"video/VP8\","
+	"\"preferredPayloadType\":101,\"clockRate\":90000,"
+	"\"parameters\":{\"x-google-start-bitrate\":1000},"
+	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
+	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
+	"{\"type\":\"ccm\",\"parameter\":\"fir\"}]}],"
+	"\"headerExtensions\":["
+	"{\"kind\":\"audio\",\"uri\":\"urn:ietf:params:rtp-hdrext:sdes:mid\","
+	"\"preferredId\":1,\"preferredEncrypt\":false,"
+	"\"direction\":\"sendrecv\"},"
+	"{\"kind\":\"video\",\"uri\":\"urn:ietf:params:rtp-hdrext:sdes:mid\","
+	"\"preferredId\":1,\"preferredEncrypt\":false,"
+	"\"direction\":\"sendrecv\"}]}";
+
+struct ortc_room {
+	struct webrtc_server *srv;
+	struct router *router;
+	struct list peers;
+};
+
+struct o_transport {
+	struct le le;
+	struct ortc_peer *peer;
+	char id[ID_LEN];
+	bool recv; /* created with direction "recv" */
+	struct webrtc_transport *t;
+};
+
+struct o_producer {
+	struct le le;
+	char id[ID_LEN];
+	enum media_kind kind;
+	struct producer *p;
+};
+
+struct o_consumer {
+	struct le le;
+	char id[ID_LEN];
+	struct consumer *c;
+};
+
+struct ortc_peer {
+	struct le le;
+	struct ortc_room *room;
+	char user[129];
+	struct list transports, producers, consumers;
+};
+
+static void room_destructor(void *arg)
+{
+	struct ortc_room *room = arg;
+	struct le *le;
+	while ((le = list_head(&room->peers))) {
+		struct ortc_peer *p = le->data;
+		list_unlink(&p->le);
+		p->room = NULL;
+	}
+	mem_deref(room->router);
+}
+
+int ortc_room_alloc(struct ortc_room **roomp, struct webrtc_server *srv,
+		    struct router *router)
+{
+	struct ortc_room *room;
+	if (!roomp || !srv || !router)
+		return EINVAL;
+	room = mem_zalloc(sizeof(*room), room_destructor);
+	if (!room)
+		return ENOMEM;
+	room->srv = srv;
+	room->router = mem_ref(router);
+	*roomp = room;
+	return 0;
+}
+
+cJSON *ortc_capabilities(void)
+{
+	return cJSON_Parse(capabilities_json);
+}
+
+static const char *kind_name(enum media_kind k)
+{
+	return k == MEDIA_VIDEO ? "video" : "audio";
+}
+
+cJSON *ortc_room_producers(const struct ortc_room *room,
+			   const struct ortc_peer *except)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (struct le *le = room ? room->peers.head : NULL; le;
+	     le = le->next) {
+		const struct ortc_peer *p = le->data;
+		if (p == except)
+			continue;
+		for (struct le *pl = p->producers.head; pl; pl = pl->next) {
+			const struct o_producer *op = pl->data;
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "producerId", op->id);
+			cJSON_AddStringToObject(o, "userId", p->user);
+			cJSON_AddStringToObject(o, "kind", kind_name(op->kind));
+			cJSON_AddItemToArray(a, o);
+		}
+	}
+	return a;
+}
+
+cJSON *ortc_peer_producer_ids(const struct ortc_peer *peer)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (struct le *le = peer ? peer->producers.head : NULL; le;
+	     le = le->next)
+		cJSON_AddItemToArray(
+			a, cJSON_CreateString(((struct o_producer *)le->data)->id));
+	return a;
+}
+
+static void o_transport_destructor(void *arg)
+{
+	struct o_transport *ot = arg;
+	list_unlink(&ot->le);
+	mem_deref(ot->t);
+}
+
+static void o_producer_destructor(void *arg)
+{
+	struct o_producer *op = arg;
+	list_unlink(&op->le);
+	mem_deref(op->p);
+}
+
+static void o_consumer_destructor(void *arg)
+{
+	struct o_consumer *oc = arg;
+	list_unlink(&oc->le);
+	mem_deref(oc->c);
+}
+
+static void peer_destructor(void *arg)
+{
+	struct ortc_peer *peer = arg;
+	list_unlink(&peer->le);
+	/* consumers and producers point at transports: those go last */
+	list_flush(&peer->consumers);
+	list_flush(&peer->producers);
+	list_flush(&peer->transports);
+}
+
+int ortc_peer_alloc(struct ortc_peer **peerp, struct ortc_room *room,
+		    const char *user_id)
+{
+	struct ortc_peer *peer;
+	if (!peerp || !room)
+		return EINVAL;
+	peer = mem_zalloc(sizeof(*peer), peer_destructor);
+	if (!peer)
+		return ENOMEM;
+	peer->room = room;
+	str_ncpy(peer->user, user_id ? user_id : "", sizeof(peer->user));
+	list_append(&room->peers, &peer->le, peer);
+	*peerp = peer;
+	return 0;
+}
+
+/* Requests */
+
+struct req {
+	struct ortc_peer *peer;
+	const cJSON *data;
+	cJSON *reply;
+	const char **code;
+	char *why;
+	size_t whysize;
+};
+
+static int fail(struct req *r, const char *code, int err, const char *fmt,
+		const char *v)
+{
+	*r->code = code;
+	(void)re_snprintf(r->why, r->whysize, fmt, v);
+	return err;
+}
+
+static const char *shown(const char *v)
+{
+	return v ? v : "(missing)";
+}
+
+static const char *str_field(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static struct o_transport *transport_by_id(struct ortc_peer *peer,
+					   const char *id)
+{
+	for (struct le *le = id ? peer->transports.head : NULL; le;
+	     le = le->next) {
+		struct o_transport *ot = le->data;
+		if (!strcmp(ot->id, id))
+			return ot;
+	}
+	return NULL;
+}
+
+static void on_packet(struct webrtc_transport *t, uint8_t *buf, size_t len,
+		      size_t size, bool rtcp, void *arg)
+{
+	struct o_transport *ot = arg;
+	if (ot->peer && ot->peer->room)
+		router_packet(ot->peer->room->router, t, buf, len, size, rtcp);
+}
+
+static void on_state(struct webrtc_transport *t,
+		     enum webrtc_transport_state st, const char *why,
+		     void *arg)
+{
+	struct o_transport *ot = arg;
+	(void)t;
+	port_log(st == WEBRTC_CLOSED ? PORT_LOG_WARN : PORT_LOG_DEBUG,
+		 "transport %s of %s: %s", ot->id,
+		 ot->peer ? ot->peer->user : "?", why);
+}
+
+static int create_transport(struct req *r)
+{
+	const char *dir = str_field(r->data, "direction");
+	struct ortc_peer *peer = r->peer;
+	struct o_transport *ot;
+	struct sa cand;
+	char ip[64];
+	cJSON *ice, *cands, *c, *dtls, *fps, *fp;
+	int err;
+
+	if (!dir || (strcmp(dir, "send") && strcmp(dir, "recv")))
+		return fail(r, "VALIDATION_ERROR", EINVAL,
+			    "direction: %s is not send or recv",
+			    dir ? dir : "(missing)");
+	if (list_count(&peer->transports) >= 4)
+		return fail(r, "CONFLICT", EALREADY,
+			    "%s: at most 4 transports per participant", dir);
+	ot = mem_zalloc(sizeof(*ot), o_transport_destructor);
+	if (!ot)
+		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
+	ot->peer = peer;
+	ot->recv = !strcmp(dir, "recv");
+	err = gw_uuid(ot->id, sizeof(ot->id));
+	if (!err)
+		err = webrtc_transport_alloc(&ot->t, peer->room->srv, on_packet,
+					     on_state, ot);
+	if (err) {
+		mem_deref(ot);
+		return fail(r, "INTERNAL", err, "no transport: %s",
+			    "out of resources");
+	}
+	list_append(&peer->transports, &ot->le, ot);
+
+	(void)webrtc_server_candidate(peer->room->srv, &cand);
+	(void)re_snprintf(ip, sizeof(ip), "%j", &cand);
+	cJSON_AddStringToObject(r->reply, "id", ot->id);
+	ice = cJSON_AddObjectToObject(r->reply, "iceParameters");
+	cJSON_AddStringToObject(ice, "usernameFragment",
+				webrtc_transport_ice_ufrag(ot->t));
+	cJSON_AddStringToObject(ice, "password",
+				webrtc_transport_ice_pwd(ot->t));
+	cJSON_AddTrueToObject(ice, "iceLite");
+	cands = cJSON_AddArrayToObject(r->reply, "iceCandidates");
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "foundation", "udpcandidate");
+	cJSON_AddNumberToObject(c, "priority", 1076302079);
+	cJSON_AddStringToObject(c, "ip", ip);
+	cJSON_AddStringToObject(c, "address", ip);
+	cJSON_AddStringToObject(c, "protocol", "udp");
+	cJSON_AddNumberToObject(c, "port", sa_port(&cand));
+	cJSON_AddStringToObject(c, "type", "host");
+	cJSON_AddItemToArray(cands, c);
+	dtls = cJSON_AddObjectToObject(r->reply, "dtlsParameters");
+	cJSON_AddStringToObject(dtls, "role", "auto");
+	fps = cJSON_AddArrayToObject(dtls, "fingerprints");
+	fp = cJSON_CreateObject();
+	cJSON_AddStringToObject(fp, "algorithm", "sha-256");
+	cJSON_AddStringToObject(fp, "value",
+				webrtc_server_fingerprint(peer->room->srv));
+	cJSON_AddItemToArray(fps, fp);
+	return 0;
+}
+
+static int connect_transport(struct req *r)
+{
+	struct o_transport *ot = transport_by_id(r->peer,
+						 str_field(r->data,
+							   "transportId"));
+	const cJSON *dtls = cJSON_GetObjectItemCaseSensitive(r->data,
+							     "dtlsParameters");
+	const cJSON *fps = cJSON_GetObjectItemCaseSensitive(dtls,
+							    "fingerprints");
+	const char *role = str_field(dtls, "role"), *value = NULL;
+	const cJSON *fp;
+	int err;
+
+	if (!ot)
+		return fail(r, "NOT_FOUND", ENOENT, "transportId: %s is not"
+			    " one of your transports",
+			    shown(str_field(r->data, "transportId")));
+	cJSON_ArrayForEach(fp, fps)
+	{
+		const char *alg = str_field(fp, "algorithm");
+		if (alg && !str_casecmp(alg, "sha-256"))
+			value = str_field(fp, "value");
+	}
+	if (!value)
+		return fail(r, "VALIDATION_ERROR", EINVAL,
+			    "dtlsParameters: %s", "no sha-256 fingerprint");
+	/* the browser's role decides ours; "client" is what it says */
+	err = webrtc_transport_connect(ot->t, value,
+				       role && !strcmp(role, "server")
+					       ? DTLS_ROLE_CLIENT
+					       : DTLS_ROLE_SERVER);
+	if (err == EALREADY)
+		return fail(r, "CONFLICT", err, "transport %s is already"
+			    " connected", ot->id);
+	if (err)
+		return fail(r, "VALIDATION_ERROR", err, "dtlsParameters: the"
+			    " fingerprint %s is not usable", value);
+	return 0;
+}
+
+/* Opus or VP8: the payload type the router uses towards consumers. */
+static int router_pt(const char *mime, enum media_kind *kind)
+{
+	if (!str_casecmp(mime, "audio/opus")) {
+		*kind = MEDIA_AUDIO;
+		return 100;
+	}
+	if (!str_casecmp(mime, "video/VP8")) {
+		*kind = MEDIA_VIDEO;
+		return 101;
+	}
+	return -1;
+}
+
+static int produce(struct req *r)
+{
+	struct ortc_peer *peer = r->peer;
+	struct o_transport *ot = transport_by_id(peer,
+						 str_field(r->data,
+							   "transportId"));
+	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r->data,
+							   "rtpParameters");
+	const cJSON *codec = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(rp, "codecs"), 0);
+	const cJSON *encs = cJSON_GetObjectItemCaseSensitive(rp, "encodings");
+	const cJSON *enc0 = cJSON_GetArrayItem(encs, 0);
+	const cJSON *ssrc = cJSON_GetObjectItemCaseSensitive(enc0, "ssrc");
+	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(codec,
+							   "payloadType");
+	const char *mime = str_field(codec, "mimeType");
+	const char *kind = str_field(r->data, "kind");
+	struct o_producer *op;
+	enum media_kind k;
+	int err;
+
+	if (!ot || ot->recv)
+		return fail(r, "NOT_FOUND", ENOENT, "transportId: %s is not"
+			    " one of your send transports",
+			    shown(str_field(r->data, "transportId")));
+	if (!kind || (strcmp(kind, "audio") && strcmp(kind, "video")))
+		return fail(r, "VALIDATION_ERROR", EINVAL,
+			    "kind: %s is not audio or video",
+			    shown(kind));
+	if (!mime || router_pt(mime, &k) < 0 || strcmp(kind, kind_name(k)))
+		return fail(r, "VALIDATION_ERROR", ENOTSUP,
+			    "rtpParameters.codecs[0].mimeType: %s is not"
+			    " audio/opus or video/VP8 for this kind",
+			    shown(mime));
+	if (!cJSON_IsNumber(pt) || pt->valuedouble < 0 ||
+	    pt->valuedouble > 127)
+		return fail(r, "VALIDATION_ERROR", EINVAL,
+			    "rtpParameters.codecs[0].payloadType: %s",
+			    "must be 0-127");
+	if (cJSON_GetArraySize(encs) != 1 || !cJSON_IsNumber(ssrc) ||
+	    ssrc->valuedouble < 1 || ssrc->valuedouble > 4294967295.0)
+		return fail(r, "VALIDATION_ERROR", ENOTSUP,
+			    "rtpParameters.encodings: %s",
+			    "one encoding with an ssrc is supported (simulcast"
+			    " by rid is not in yet)");
+	if (list_count(&peer->producers) >= MAX_PER_PEER)
+		return fail(r, "CONFLICT", EALREADY, "%s",
+			    "too many producers");
+	op = mem_zalloc(sizeof(*op), o_producer_destructor);
+	if (!op)
+		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
+	op->kind = k;
+	err = gw_uuid(op->id, sizeof(op->id));
+	if (!err)
+		err = router_produce(&op->p, peer->room->router, ot->t, k,
+				     (uint32_t)ssrc->valuedouble,
+				     (uint8_t)pt->valuedouble,
+				     k == MEDIA_VIDEO ? "VP8" : "opus");
+	if (err) {
+		mem_deref(op);
+		return fail(r, "INTERNAL", err, "no producer: %s",
+			    "out of resources");
+	}
+	list_append(&peer->producers, &op->le, op);
+	cJSON_AddStringToObject(r->reply, "id", op->id);
+	cJSON_AddStringToObject(r->reply, "kind", kind_name(k));
+	return 0;
+}
+
+static struct o_producer *producer_by_id(struct ortc_room *room,
+					 const char *id,
+					 struct ortc_peer **owner)
+{
+	for (struct le *le = id ? room->peers.head : NULL; le; le = le->next) {
+		struct ortc_peer *p = le->data;
+		for (struct le *pl = p->producers.head; pl; pl = pl->next) {
+			struct o_producer *op = pl->data;
+			if (!strcmp(op->id, id)) {
+				*owner = p;
+				return op;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Whether the browser's capabilities include the codec. */
+static bool can_receive(const cJSON *caps, const char *mime)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(caps, "codecs"))
+	{
+		const char *m = str_field(c, "mimeType");
+		if (m && !str_casecmp(m, mime))
+			return true;
+	}
+	return false;
+}
+
+static int consume(struct req *r)
+{
+	struct ortc_peer *peer = r->peer, *owner = NULL;
+	struct o_transport *ot = transport_by_id(peer,
+						 str_field(r->data,
+							   "transportId"));
+	const char *pid = str_field(r->data, "producerId");
+	struct o_producer *op = producer_by_id(peer->room, pid, &owner);
+	const cJSON *caps = cJSON_GetObjectItemCaseSensitive(r->data,
+							     "rtpCapabilities");
+	cJSON *rtp, *codecs, *codec, *encs, *enc, *rtcp, *all;
+	struct o_consumer *oc;
+	const char *mime;
+	int err;
+
+	if (!ot || !ot->recv)
+		return fail(r, "NOT_FOUND", ENOENT, "transportId: %s is not"
+			    " one of your receive transports",
+			    shown(str_field(r->data, "transportId")));
+	if (!op)
+		return fail(r, "NOT_FOUND", ENOENT,
+			    "producerId: no producer %s in this call",
+			    shown(pid));
+	if (owner == peer)
+		return fail(r, "CONFLICT", EINVAL, "producerId: %s is your"
+			    " own producer", pid);
+	mime = op->kind == MEDIA_VIDEO ? "video/VP8" : "audio/opus";
+	if (!can_receive(caps, mime))
+		return fail(r, "VALIDATION_ERROR", ENOTSUP,
+			    "rtpCapabilities: %s is not among your codecs",
+			    mime);
+	oc = mem_zalloc(sizeof(*oc), o_consumer_destructor);
+	if (!oc)
+		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
+	err = gw_uuid(oc->id, sizeof(oc->id));
+	if (!err)
+		err = router_consume(&oc->c, op->p, ot->t,
+				     op->kind == MEDIA_VIDEO ? 101 : 100);
+	if (err) {
+		mem_deref(oc);
+		return fail(r, "INTERNAL", err, "no consumer: %s",
+			    "out of resources");
+	}
+	/* as mediasoup: start paused; media:resume-consumer once the
+	 * client has set up its receiver */
+	consumer_set_paused(oc->c, true);
+	list_append(&peer->consumers, &oc->le, oc);
+
+	all = ortc_capabilities();
+	cJSON_AddStringToObject(r->reply, "id", oc->id);
+	cJSON_AddStringToObject(r->reply, "producerId", op->id);
+	cJSON_AddStringToObject(r->reply, "kind", kind_name(op->kind));
+	cJSON_AddStringToObject(r->reply, "type", "simple");
+	cJSON_AddFalseToObject(r->reply, "producerPaused");
+	rtp = cJSON_AddObjectToObject(r->reply, "rtpParameters");
+	codecs = cJSON_AddArrayToObject(rtp, "codecs");
+	cJSON_ArrayForEach(codec, cJSON_GetObjectItemCaseSensitive(all,
+								   "codecs"))
+	{
+		const char *m = str_field(codec, "mimeType");
+		if (!m || str_casecmp(m, mime))
+			continue;
+		codec = cJSON_Duplicate(codec, 1);
+		cJSON_AddNumberToObject(
+			codec, "payloadType",
+			cJSON_GetObjectItem(codec, "preferredPayloadType")
+				->valuedouble);
+		cJSON_DeleteItemFromObject(codec, "preferredPayloadType");
+		cJSON_DeleteItemFromObject(codec, "kind");
+		cJSON_AddItemToArray(codecs, codec);
+		break;
+	}
+	cJSON_Delete(all);
+	cJSON_AddArrayToObject(rtp, "headerExtensions");
+	encs = cJSON_AddArrayToObject(rtp, "encodings");
+	enc = cJSON_CreateObject();
+	cJSON_AddNumberToObject(enc, "ssrc", consumer_ssrc(oc->c));
+	cJSON_AddItemToArray(encs, enc);
+	rtcp = cJSON_AddObjectToObject(rtp, "rtcp");
+	cJSON_AddStringToObject(rtcp, "cname", "meeshy-sfu");
+	cJSON_AddTrueToObject(rtcp, "reducedSize");
+	cJSON_AddTrueToObject(rtcp, "mux");
+	return 0;
+}
+
+static int set_paused(struct req *r, bool consumer, bool paused)
+{
+	const char *id = str_field(r->data, consumer ? "consumerId"
+						     : "producerId");
+	struct le *le = consumer ? r->peer->consumers.head
+				 : r->peer->producers.head;
+	for (; le && id; le = le->next) {
+		if (consumer) {
+			struct o_consumer *oc = le->data;
+			if (!strcmp(oc->id, id)) {
+				consumer_set_paused(oc->c, paused);
+				return 0;
+			}
+		}
+		else {
+			struct o_producer *op = le->data;
+			if (!strcmp(op->id, id)) {
+				producer_set_paused(op->p, paused);
+				return 0;
+			}
+		}
+	}
+	return fail(r, "NOT_FOUND", ENOENT, consumer
+		    ? "consumerId: %s is not one of your consumers"
+		    : "producerId: %s is not one of your producers",
+		    shown(id));
+}
+
+int ortc_request(struct ortc_peer *peer, const char *event,
+		 const cJSON *data, cJSON *reply, const char **code,
+		 char *why, size_t whysize)
+{
+	struct req r = {peer, data, reply, code, why, whysize};
+
+	if (!peer || !peer->room || !event || !reply || !code || !why)
+		return EINVAL;
+	if (!strcmp(event, "media:create-transport"))
+		return create_transport(&r);
+	if (!strcmp(event, "media:connect-transport"))
+		return connect_transport(&r);
+	if (!strcmp(event, "media:produce"))
+		return produce(&r);
+	if (!strcmp(event, "media:consume"))
+		return consume(&r);
+	if (!strcmp(event, "media:resume-consumer"))
+		return set_paused(&r, true, false);
+	if (!strcmp(event, "media:pause-producer"))
+		return set_paused(&r, false, true);
+	if (!strcmp(event, "media:resume-producer"))
+		return set_paused(&r, false, false);
+	return fail(&r, "NOT_FOUND", ENOENT, "'%s' is not a media request",
+		    event);
+}

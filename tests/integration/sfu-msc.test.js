@@ -1,0 +1,92 @@
+// Three Chromium pages in one SFU call through the unmodified
+// mediasoup-client (bundled by the build): each sends its fake camera and
+// microphone, and each must decode video from both others and receive audio
+// from both others, with the counts still rising after 10 s.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { start } = require('./lib/server');
+const { launch, until } = require('./lib/browser');
+
+// Runs in the page.
+async function enter({ token, callId }) {
+  const socket = io({ auth: { token }, transports: ['websocket'] });
+  await new Promise((r) => socket.on('connect', r));
+  let id = callId;
+  if (!id) id = (await socket.emitWithAck('call:initiate', { conversationId: 'sfu-msc', type: 'video' })).callId;
+  else await socket.emitWithAck('call:join', { callId: id });
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+  window.t0 = performance.now();
+  window.firstFrameAt = null;
+  window.sfu = await MeeshySfu.join(socket, id, {
+    stream,
+    onTrack: ({ track, kind }) => {
+      const el = document.createElement(kind);
+      el.autoplay = true; el.muted = true; el.playsInline = true;
+      el.srcObject = new MediaStream([track]);
+      document.body.append(el);
+    },
+  });
+  return id;
+}
+
+// Per consumer: frames decoded (video) or packets received (audio).
+async function counts(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    for (const c of window.sfu.consumers.values()) {
+      let n = 0, width = 0;
+      (await c.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        n = c.kind === 'video' ? (s.framesDecoded || 0) : (s.packetsReceived || 0);
+        width = s.frameWidth || 0;
+      });
+      out.push({ user: c.appData.userId, kind: c.kind, n, width });
+    }
+    if (window.firstFrameAt === null && out.some((o) => o.kind === 'video' && o.n > 0)) {
+      window.firstFrameAt = performance.now() - window.t0;
+    }
+    return { out, firstFrameAt: window.firstFrameAt };
+  });
+}
+
+test('SFU with mediasoup-client: three pages hear and see each other', { timeout: 180000 }, async (t) => {
+  const srv = await start({ args: ['--dev-auth'] });
+  t.after(() => srv.stop());
+  const browser = await launch();
+  t.after(() => browser.close());
+  const names = ['ana', 'ben', 'cleo'];
+  const pages = [];
+  let callId = null;
+  for (const name of names) {
+    const page = await (await browser.newContext()).newPage();
+    page.on('pageerror', (e) => console.log(`${name} page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') console.log(`${name}: ${m.text()}`); });
+    await page.goto(srv.url + '/sfu.html');
+    callId = await page.evaluate(enter, { token: name, callId });
+    pages.push(page);
+  }
+  const full = (c) => c.out.length === 4 && c.out.every((o) => o.n > 0);
+  for (const [i, page] of pages.entries()) {
+    await until(async () => full(await counts(page)), `${names[i]} receives from both others`, 30000);
+  }
+  const before = await Promise.all(pages.map(counts));
+  await new Promise((r) => setTimeout(r, 10000));
+  const after = await Promise.all(pages.map(counts));
+  for (const [i, name] of names.entries()) {
+    const others = names.filter((n) => n !== name).sort();
+    for (const kind of ['video', 'audio']) {
+      const got = after[i].out.filter((o) => o.kind === kind);
+      assert.deepEqual(got.map((o) => o.user).sort(), others, `${name} ${kind} from`);
+      for (const o of got) {
+        const was = before[i].out.find((b) => b.user === o.user && b.kind === kind).n;
+        assert.ok(o.n > was, `${name}: ${kind} from ${o.user} still rising (${was} -> ${o.n})`);
+        if (kind === 'video') assert.ok(o.width >= 320, `${name}: video from ${o.user} ${o.width} px`);
+      }
+    }
+    console.log(`${name}: first remote frame ${Math.round(after[i].firstFrameAt)} ms after joining the SFU;` +
+      ` ${after[i].out.map((o) => `${o.kind} ${o.user} ${before[i].out.find((b) => b.user === o.user && b.kind === o.kind).n}->${o.n}`).join(', ')}`);
+  }
+  const m = await (await fetch(`${srv.url}/metrics`)).text();
+  console.log(m.split('\n').filter((l) => l.startsWith('meeshy_media')).join('\n'));
+});

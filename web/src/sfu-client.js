@@ -1,0 +1,69 @@
+// The browser side of the SFU with mediasoup-client: joins a call's media
+// through meeshy-call's media:* events, sends the given tracks and receives
+// everyone else's. Bundled by esbuild into sfu-client.js (global MeeshySfu).
+import { Device } from 'mediasoup-client';
+
+function requester(socket) {
+  return async (event, data) => {
+    const r = await socket.timeout(10000).emitWithAck(event, data);
+    if (!r.ok) throw new Error(`${event}: ${r.error.code}: ${r.error.message}`);
+    return r;
+  };
+}
+
+export async function join(socket, callId, { stream, onTrack, onTrackEnded } = {}) {
+  const req = requester(socket);
+  const caps = await req('media:get-capabilities', { callId });
+  const device = new Device();
+  await device.load({ routerRtpCapabilities: caps.rtpCapabilities });
+
+  async function transport(direction) {
+    const p = await req('media:create-transport', { callId, direction });
+    const opts = { id: p.id, iceParameters: p.iceParameters, iceCandidates: p.iceCandidates, dtlsParameters: p.dtlsParameters };
+    const t = direction === 'send' ? device.createSendTransport(opts) : device.createRecvTransport(opts);
+    t.on('connect', ({ dtlsParameters }, ok, fail) => {
+      req('media:connect-transport', { transportId: t.id, dtlsParameters }).then(() => ok(), fail);
+    });
+    if (direction === 'send') {
+      t.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
+        req('media:produce', { transportId: t.id, kind, rtpParameters, appData })
+          .then((r) => ok({ id: r.id }), fail);
+      });
+    }
+    return t;
+  }
+
+  const send = await transport('send');
+  const recv = await transport('recv');
+  const consumers = new Map(); // producerId -> consumer
+  const asked = new Set();
+
+  async function consume({ producerId, userId, kind }) {
+    if (asked.has(producerId)) return;
+    asked.add(producerId);
+    const r = await req('media:consume', { transportId: recv.id, producerId, rtpCapabilities: device.rtpCapabilities });
+    const consumer = await recv.consume({ id: r.id, producerId: r.producerId, kind: r.kind, rtpParameters: r.rtpParameters });
+    consumer.appData.userId = userId;
+    consumers.set(producerId, consumer);
+    await req('media:resume-consumer', { consumerId: consumer.id });
+    if (onTrack) onTrack({ userId, kind, track: consumer.track, consumer });
+  }
+
+  socket.on('media:new-producer', (d) => {
+    if (d.callId === callId) consume(d).catch((e) => console.error(e));
+  });
+  socket.on('media:producer-closed', (d) => {
+    const c = consumers.get(d.producerId);
+    if (!c) return;
+    consumers.delete(d.producerId);
+    c.close();
+    if (onTrackEnded) onTrackEnded({ userId: d.userId, consumer: c });
+  });
+
+  const producers = [];
+  for (const track of stream ? stream.getTracks() : []) {
+    producers.push(await send.produce({ track }));
+  }
+  for (const p of caps.producers) await consume(p);
+  return { device, send, recv, producers, consumers };
+}
