@@ -197,20 +197,31 @@ static void part_destructor(void *arg)
 	mem_deref(p->ortc);
 }
 
-static void call_destructor(void *arg)
+/* Releases what the SFU holds for a call (its routers, transports). */
+static void sfu_release(struct live_call *c)
 {
-	struct live_call *c = arg;
 	struct router_stats rs;
-	hash_unlink(&c->le);
-	list_flush(&c->parts); /* media sessions first: they use the router */
+	for (struct le *le = c->parts.head; le; le = le->next) {
+		struct live_part *p = le->data;
+		p->media = mem_deref(p->media);
+		p->ortc = mem_deref(p->ortc);
+	}
+	c->ortc = mem_deref(c->ortc);
 	if (c->router) {
 		router_stats(c->router, &rs);
 		c->gw->m.media_forwarded += rs.rtp_forwarded;
 		c->gw->m.media_bytes += rs.bytes_forwarded;
 		c->gw->m.media_pli += rs.pli_sent;
+		c->router = mem_deref(c->router);
 	}
-	mem_deref(c->ortc);
-	mem_deref(c->router);
+}
+
+static void call_destructor(void *arg)
+{
+	struct live_call *c = arg;
+	hash_unlink(&c->le);
+	sfu_release(c);
+	list_flush(&c->parts);
 }
 
 static bool call_cmp(struct le *le, void *arg)
@@ -536,6 +547,53 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 	return 0;
 }
 
+/* P2P for two, the SFU from --sfu-from participants on: everyone in the
+ * call hears call:mode-switch and moves its media. */
+static void switch_mode(struct live_call *c, const char *mode,
+			const char *reason)
+{
+	struct gateway *gw = c->gw;
+	cJSON *o;
+
+	if (!strcmp(c->rec.mode, mode))
+		return;
+	str_ncpy(c->rec.mode, mode, sizeof(c->rec.mode));
+	if (!strcmp(mode, "sfu"))
+		str_ncpy(c->rec.mediaServerId, gw->node_id,
+			 sizeof(c->rec.mediaServerId));
+	else
+		sfu_release(c);
+	record_call(gw, c);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "mode", mode);
+	cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddNumberToObject(o, "participants", (double)joined_count(c));
+	(void)sio_room_emit(gw->sio, c->room, NULL, "call:mode-switch", o);
+	cJSON_Delete(o);
+}
+
+/* After a participant left: the others hear it; nobody left ends the call,
+ * two left go back to P2P (unless --p2p-back is off). */
+static void after_leave(struct live_call *c, struct live_part *p,
+			const char *reason)
+{
+	struct gateway *gw = c->gw;
+	size_t n = joined_count(c);
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "userId", p->rec.userId);
+	cJSON_AddStringToObject(o, "reason", reason);
+	(void)sio_room_emit(gw->sio, c->room, NULL, "call:participant-left",
+			    o);
+	cJSON_Delete(o);
+	if (n == 0)
+		call_end(c, "ended", "all-left", NULL);
+	else if (n <= 2 && gw->cfg.p2p_back && !strcmp(c->rec.mode, "sfu"))
+		switch_mode(c, "p2p", "two-participants");
+}
+
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 		      const char *reason)
 {
@@ -549,19 +607,9 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 	/* A participant whose socket is gone has left its calls. */
 	while ((le = list_head(&cl->parts))) {
 		struct live_part *p = le->data;
-		struct live_call *c = p->call;
-		cJSON *o;
 
 		part_leave(p, now);
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "callId", c->rec.id);
-		cJSON_AddStringToObject(o, "userId", p->rec.userId);
-		cJSON_AddStringToObject(o, "reason", "disconnected");
-		(void)sio_room_emit(gw->sio, c->room, NULL,
-				    "call:participant-left", o);
-		cJSON_Delete(o);
-		if (joined_count(c) == 0)
-			call_end(c, "ended", "all-left", NULL);
+		after_leave(p->call, p, "disconnected");
 	}
 	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s",
 		 sio_socket_id(sock), cl->user_id, reason);
@@ -868,6 +916,10 @@ static void on_join(struct ev *e)
 		c->rec.startedAt = port_wallclock_ms();
 		record_call(gw, c);
 	}
+	/* decided before the ack, so the joiner is told the mode to use */
+	if (!was_in && gw->rtc && gw->cfg.sfu_from &&
+	    joined_count(c) >= gw->cfg.sfu_from)
+		switch_mode(c, "sfu", "participants");
 	ack_send(cl, e->ack, call_ack(gw, c));
 	if (was_in)
 		return; /* a second join (or another device) changes no one */
@@ -882,24 +934,14 @@ static void on_join(struct ev *e)
 static void on_leave(struct ev *e)
 {
 	struct client *cl = e->cl;
-	struct gateway *gw = cl->gw;
 	struct live_call *c = want_call(e, NULL);
 	struct live_part *p;
-	cJSON *o;
 
 	if (!c || !(p = want_joined(e, c)))
 		return;
 	part_leave(p, port_wallclock_ms());
 	ack_send(cl, e->ack, ok_body());
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "userId", p->rec.userId);
-	cJSON_AddStringToObject(o, "reason", "left");
-	(void)sio_room_emit(gw->sio, c->room, NULL, "call:participant-left",
-			    o);
-	cJSON_Delete(o);
-	if (joined_count(c) == 0)
-		call_end(c, "ended", "all-left", NULL);
+	after_leave(c, p, "left");
 }
 
 static void on_end(struct ev *e)

@@ -29,6 +29,8 @@ void gateway_config_defaults(struct gateway_config *cfg)
 	cfg->max_connections = 10000;
 	cfg->max_participants = 50;
 	cfg->events_per_sec = 50;
+	cfg->sfu_from = 3;
+	cfg->p2p_back = true;
 	cfg->node_id = "meeshy-1";
 }
 

@@ -27,6 +27,9 @@ struct gateway_config {
 	uint32_t max_connections;
 	uint32_t max_participants; /* per call */
 	uint32_t events_per_sec;   /* per socket, burst twice that */
+	uint32_t sfu_from;         /* participants that move a call to the
+				    * SFU (0: never) */
+	bool p2p_back;             /* back to P2P when two remain */
 	const char *node_id;       /* this process's id in records */
 	const struct sa *rtc_listen;    /* the SFU's UDP port, NULL: no SFU */
 	const struct sa *rtc_announced; /* the address in candidates, or NULL */

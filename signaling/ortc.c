@@ -50,6 +50,7 @@ struct o_transport {
 	struct ortc_peer *peer;
 	char id[ID_LEN];
 	bool recv; /* created with direction "recv" */
+	unsigned next_mid; /* recv: each consumer gets its own mid */
 	struct webrtc_transport *t;
 };
 
@@ -543,6 +544,13 @@ static int consume(struct req *r)
 	enc = cJSON_CreateObject();
 	cJSON_AddNumberToObject(enc, "ssrc", consumer_ssrc(oc->c));
 	cJSON_AddItemToArray(encs, enc);
+	{
+		/* the receiver's m-line: unique on its transport, so that
+		 * consumers set up at once never share one */
+		char mid[16];
+		(void)re_snprintf(mid, sizeof(mid), "%u", ot->next_mid++);
+		cJSON_AddStringToObject(rtp, "mid", mid);
+	}
 	rtcp = cJSON_AddObjectToObject(rtp, "rtcp");
 	cJSON_AddStringToObject(rtcp, "cname", "meeshy-sfu");
 	cJSON_AddTrueToObject(rtcp, "reducedSize");

@@ -1,9 +1,16 @@
-// Demo page: a call over meeshy-call's Socket.IO signaling. Two or more
-// people connect peer to peer (mesh): the server relays offers, answers and
-// ICE candidates with call:signal and hands out the ICE servers.
+// Demo page: a call over meeshy-call. Two people talk peer to peer (the
+// server relays offers, answers and ICE candidates with call:signal); from
+// the third one on, the server moves the call to its SFU (call:mode-switch)
+// and everyone sends and receives through mediasoup-client (MeeshySfu).
 'use strict';
 const $ = (id) => document.getElementById(id);
-const state = { socket: null, callId: null, me: null, ice: [], peers: new Map(), stream: null };
+const state = {
+  socket: null, callId: null, me: null, mode: null, ice: [],
+  peers: new Map(),    // P2P: userId -> RTCPeerConnection
+  others: new Set(),   // userIds of the other participants
+  remote: new Map(),   // userId -> MediaStream shown on the page
+  stream: null, sfu: null,
+};
 
 function log(text) {
   const li = document.createElement('li');
@@ -31,6 +38,34 @@ async function media(type) {
   return state.stream;
 }
 
+// Remote media, whichever way it came.
+function showTrack(userId, track) {
+  let s = state.remote.get(userId);
+  if (!s) {
+    s = new MediaStream();
+    state.remote.set(userId, s);
+    const fig = document.createElement('figure');
+    fig.id = `f-${userId}`;
+    const v = document.createElement('video');
+    v.autoplay = true;
+    v.playsInline = true;
+    v.srcObject = s;
+    const cap = document.createElement('figcaption');
+    cap.textContent = userId;
+    fig.append(v, cap);
+    $('videos').append(fig);
+  }
+  s.getTracks().filter((t) => t.kind === track.kind).forEach((t) => s.removeTrack(t));
+  s.addTrack(track);
+}
+
+function hideUser(userId) {
+  state.remote.delete(userId);
+  const f = document.getElementById(`f-${userId}`);
+  if (f) f.remove();
+}
+
+// P2P
 function peer(userId) {
   let pc = state.peers.get(userId);
   if (pc) return pc;
@@ -39,21 +74,7 @@ function peer(userId) {
   state.stream.getTracks().forEach((t) => pc.addTrack(t, state.stream));
   pc.onicecandidate = (e) => state.socket.emit('call:signal',
     { callId: state.callId, to: userId, type: 'ice-candidate', candidate: e.candidate && e.candidate.toJSON() });
-  pc.ontrack = (e) => {
-    let v = document.getElementById(`v-${userId}`);
-    if (!v) {
-      const fig = document.createElement('figure');
-      v = document.createElement('video');
-      v.id = `v-${userId}`;
-      v.autoplay = true;
-      v.playsInline = true;
-      const cap = document.createElement('figcaption');
-      cap.textContent = userId;
-      fig.append(v, cap);
-      $('videos').append(fig);
-    }
-    v.srcObject = e.streams[0];
-  };
+  pc.ontrack = (e) => showTrack(userId, e.track);
   pc.onconnectionstatechange = () => log(`${userId}: ${pc.connectionState}`);
   return pc;
 }
@@ -62,30 +83,98 @@ function dropPeer(userId) {
   const pc = state.peers.get(userId);
   if (pc) pc.close();
   state.peers.delete(userId);
-  const v = document.getElementById(`v-${userId}`);
-  if (v) v.parentElement.remove();
+}
+
+async function callPeer(userId) {
+  const pc = peer(userId);
+  await pc.setLocalDescription(await pc.createOffer());
+  state.socket.emit('call:signal', { callId: state.callId, to: userId, type: 'offer', sdp: pc.localDescription.sdp });
+}
+
+// SFU
+async function startSfu() {
+  for (const id of [...state.peers.keys()]) dropPeer(id);
+  for (const id of [...state.remote.keys()]) hideUser(id);
+  const t0 = performance.now();
+  state.sfu = await MeeshySfu.join(state.socket, state.callId, {
+    stream: state.stream,
+    onTrack: ({ userId, track }) => showTrack(userId, track),
+    onTrackEnded: ({ userId }) => hideUser(userId),
+  });
+  log(`on the SFU (${Math.round(performance.now() - t0)} ms to set up)`);
+}
+
+function stopSfu() {
+  if (!state.sfu) return;
+  state.sfu.close();
+  state.sfu = null;
+  for (const id of [...state.remote.keys()]) hideUser(id);
+}
+
+async function useMode(mode) {
+  if (mode === state.mode) return;
+  state.mode = mode;
+  log(`mode: ${mode}`);
+  if (mode === 'sfu') {
+    await startSfu();
+  } else {
+    stopSfu();
+    // back to P2P: of each pair, the smaller user id calls the other
+    for (const id of state.others) if (state.me < id) await callPeer(id);
+  }
 }
 
 async function entered(ack) {
   if (!ack.ok) { log(`refused: ${ack.error.code} ${ack.error.message}`); return; }
   state.callId = ack.callId;
   state.ice = ack.iceServers || [];
+  state.others = new Set(ack.participants.map((p) => p.userId).filter((u) => u !== state.me));
   enable(true, true);
   log(`in call ${ack.callId} (${ack.mode}) with ${ack.participants.map((p) => p.userId).join(', ')}`);
-  // The newcomer calls everyone already there.
-  for (const p of ack.participants) {
-    if (p.userId === state.me) continue;
-    const pc = peer(p.userId);
-    await pc.setLocalDescription(await pc.createOffer());
-    state.socket.emit('call:signal', { callId: state.callId, to: p.userId, type: 'offer', sdp: pc.localDescription.sdp });
-  }
+  state.mode = ack.mode;
+  if (ack.mode === 'sfu') await startSfu();
+  else for (const id of state.others) await callPeer(id); // the newcomer calls
 }
 
 function left() {
   for (const id of [...state.peers.keys()]) dropPeer(id);
+  stopSfu();
+  for (const id of [...state.remote.keys()]) hideUser(id);
   state.callId = null;
+  state.mode = null;
+  state.others.clear();
   enable(true, false);
 }
+
+// Frames decoded per remote user (for the stats line and the tests).
+window.meeshyStats = async () => {
+  const out = {};
+  const add = async (userId, pcOrConsumer) => {
+    let report;
+    try {
+      report = await pcOrConsumer.getStats();
+    } catch (e) {
+      return; // closed while we asked: the mode is changing
+    }
+    report.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        out[userId] = { frames: (out[userId]?.frames || 0) + (r.framesDecoded || 0), width: r.frameWidth || 0 };
+      }
+    });
+  };
+  for (const [u, pc] of state.peers) await add(u, pc);
+  if (state.sfu) for (const c of state.sfu.consumers.values()) if (c.kind === 'video') await add(c.appData.userId, c);
+  return { mode: state.mode, users: out };
+};
+
+setInterval(async () => {
+  if (!state.callId) return;
+  const s = await window.meeshyStats();
+  for (const [u, v] of Object.entries(s.users)) {
+    const cap = document.querySelector(`#f-${CSS.escape(u)} figcaption`);
+    if (cap) cap.textContent = `${u} · ${s.mode} · ${v.width}px · ${v.frames} frames`;
+  }
+}, 1000);
 
 $('token').value = `guest-${Math.random().toString(36).slice(2, 7)}`;
 
@@ -94,6 +183,7 @@ $('connect').onclick = () => {
   const token = $('token').value.trim();
   const socket = io({ auth: { token, conversations: [$('conversation').value.trim()] } });
   state.socket = socket;
+  state.me = token;
   const showTransport = () => { $('status').textContent = `connected (${socket.io.engine.transport.name})`; };
   socket.on('connect', () => {
     showTransport();
@@ -104,11 +194,18 @@ $('connect').onclick = () => {
   socket.on('disconnect', (r) => { $('status').textContent = `disconnected: ${r}`; left(); enable(false, false); });
   socket.onAny((event, data) => log(`${event} ${JSON.stringify(data).slice(0, 160)}`));
   socket.on('authenticated', (d) => { state.me = d.userId; });
-  state.me = token;
   socket.on('call:incoming', (d) => { $('join').dataset.callId = d.callId; });
-  socket.on('call:participant-left', (d) => dropPeer(d.userId));
+  socket.on('call:participant-joined', (d) => { if (d.callId === state.callId) state.others.add(d.participant.userId); });
+  socket.on('call:participant-left', (d) => {
+    if (d.callId !== state.callId) return;
+    state.others.delete(d.userId);
+    dropPeer(d.userId);
+    hideUser(d.userId);
+  });
+  socket.on('call:mode-switch', (d) => { if (d.callId === state.callId) useMode(d.mode); });
   socket.on('call:ended', left);
   socket.on('call:signal', async (d) => {
+    if (state.mode !== 'p2p') return;
     const pc = peer(d.from);
     if (d.type === 'offer') {
       await pc.setRemoteDescription({ type: 'offer', sdp: d.sdp });
@@ -117,7 +214,7 @@ $('connect').onclick = () => {
     } else if (d.type === 'answer') {
       await pc.setRemoteDescription({ type: 'answer', sdp: d.sdp });
     } else if (d.candidate) {
-      await pc.addIceCandidate(d.candidate);
+      await pc.addIceCandidate(d.candidate).catch(() => {});
     }
   });
 };
@@ -132,13 +229,11 @@ $('join').onclick = async () => {
   const conv = $('conversation').value.trim();
   let callId = $('join').dataset.callId;
   if (!callId) {
-    const r = await fetch(`/api/conversations/${encodeURIComponent(conv)}/calls?status=active`,
-      { headers: { authorization: `Bearer ${$('token').value.trim()}` } }).then((x) => x.json());
-    const calls = (r.calls || []).concat([]);
-    if (!calls.length) {
-      const init = await fetch(`/api/conversations/${encodeURIComponent(conv)}/calls?status=initiated`,
-        { headers: { authorization: `Bearer ${$('token').value.trim()}` } }).then((x) => x.json());
-      calls.push(...(init.calls || []));
+    const auth = { headers: { authorization: `Bearer ${$('token').value.trim()}` } };
+    const calls = [];
+    for (const status of ['active', 'initiated']) {
+      const r = await fetch(`/api/conversations/${encodeURIComponent(conv)}/calls?status=${status}`, auth).then((x) => x.json());
+      calls.push(...(r.calls || []));
     }
     if (!calls.length) { log('no call in progress in this conversation: start one'); return; }
     callId = calls[0].id;

@@ -61,6 +61,12 @@ static const struct option options[] = {
 	 "file holding the HS256 secret (or set MEESHY_JWT_SECRET)"},
 	{"dev-auth", "MEESHY_DEV_AUTH", BOOL(dev_auth),
 	 "accept any token as a guest id: demos and load tests only"},
+	{"sfu-from", "MEESHY_SFU_FROM", UINT(sfu_from, 0, 1000),
+	 "participants that move a call from P2P to the SFU, 0 for never"
+	 " (default 3)"},
+	{"stay-sfu", "MEESHY_STAY_SFU", BOOL(stay_sfu),
+	 "keep a call on the SFU when it is down to two (default: back to"
+	 " P2P)"},
 	{"workers", "MEESHY_WORKERS", UINT(workers, 1, 256),
 	 "media worker threads (role all: 1)"},
 	{"ping-interval", "MEESHY_PING_INTERVAL", UINT(ping_interval_ms, 100,
@@ -105,6 +111,8 @@ static void defaults(struct app_config *c)
 	c->max_connections = gw.max_connections;
 	c->max_participants = gw.max_participants;
 	c->events_per_sec = gw.events_per_sec;
+	c->sfu_from = gw.sfu_from;
+	c->stay_sfu = !gw.p2p_back;
 }
 
 static void usage(FILE *f)

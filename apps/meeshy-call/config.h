@@ -22,6 +22,8 @@ struct app_config {
 	char node_id[64];
 	char log_level[8];
 	bool dev_auth;
+	bool stay_sfu;
+	uint32_t sfu_from;
 	uint32_t workers;
 	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
 	uint32_t max_connections, max_participants, events_per_sec;

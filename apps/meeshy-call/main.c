@@ -92,6 +92,8 @@ int main(int argc, char *argv[])
 	gc.max_connections = cfg.max_connections;
 	gc.max_participants = cfg.max_participants;
 	gc.events_per_sec = cfg.events_per_sec;
+	gc.sfu_from = cfg.sfu_from;
+	gc.p2p_back = !cfg.stay_sfu;
 	err = gateway_alloc(&gw, &gc, store);
 	if (err) {
 		fprintf(stderr, "meeshy-call: --listen %s / --rtc-listen %s:"

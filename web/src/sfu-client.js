@@ -13,6 +13,11 @@ function requester(socket) {
 
 export async function join(socket, callId, { stream, onTrack, onTrackEnded } = {}) {
   const req = requester(socket);
+  // producers announced while we set up are kept, not missed
+  const early = [];
+  let consume = (p) => early.push(p);
+  const onNewProducer = (d) => { if (d.callId === callId) consume(d); };
+  socket.on('media:new-producer', onNewProducer);
   const caps = await req('media:get-capabilities', { callId });
   const device = new Device();
   await device.load({ routerRtpCapabilities: caps.rtpCapabilities });
@@ -38,7 +43,14 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded } = {
   const consumers = new Map(); // producerId -> consumer
   const asked = new Set();
 
-  async function consume({ producerId, userId, kind }) {
+  // one consume at a time: each renegotiates the receive transport
+  let queue = Promise.resolve();
+  consume = (p) => {
+    queue = queue.then(() => consumeNow(p)).catch((e) => console.error(e));
+    return queue;
+  };
+
+  async function consumeNow({ producerId, userId, kind }) {
     if (asked.has(producerId)) return;
     asked.add(producerId);
     const r = await req('media:consume', { transportId: recv.id, producerId, rtpCapabilities: device.rtpCapabilities });
@@ -49,21 +61,27 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded } = {
     if (onTrack) onTrack({ userId, kind, track: consumer.track, consumer });
   }
 
-  socket.on('media:new-producer', (d) => {
-    if (d.callId === callId) consume(d).catch((e) => console.error(e));
-  });
-  socket.on('media:producer-closed', (d) => {
+  const onProducerClosed = (d) => {
     const c = consumers.get(d.producerId);
     if (!c) return;
     consumers.delete(d.producerId);
     c.close();
     if (onTrackEnded) onTrackEnded({ userId: d.userId, consumer: c });
-  });
+  };
+  socket.on('media:producer-closed', onProducerClosed);
 
   const producers = [];
   for (const track of stream ? stream.getTracks() : []) {
-    producers.push(await send.produce({ track }));
+    // the page keeps its tracks: they go on to P2P if the call goes back
+    producers.push(await send.produce({ track, stopTracks: false }));
   }
-  for (const p of caps.producers) await consume(p);
-  return { device, send, recv, producers, consumers };
+  for (const p of [...caps.producers, ...early]) consume(p);
+  await queue;
+  const close = () => {
+    socket.off('media:new-producer', onNewProducer);
+    socket.off('media:producer-closed', onProducerClosed);
+    send.close();
+    recv.close();
+  };
+  return { device, send, recv, producers, consumers, close };
 }
