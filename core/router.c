@@ -7,12 +7,25 @@
 #include "port.h"
 #include "packet.h"
 #include "srtp_pair.h"
-#include "webrtc_transport.h"
 #include "router.h"
 
-enum { PLI_INTERVAL_US = 300000 };
+enum {
+	PLI_INTERVAL_US = 300000,
+	RING_SIZE = 256,    /* video packets kept for NACK: ~1.5 s at HD */
+	RING_PAYLOAD = 1200,
+};
+
+/* A forwarded packet as it came, for retransmission. */
+struct ring_slot {
+	bool used;
+	uint8_t marker;
+	uint16_t seq, len;
+	uint32_t ts;
+	uint8_t payload[RING_PAYLOAD];
+};
 
 struct router {
+	router_send_h *sendh;
 	struct list producers;
 	uint32_t rtcp_ssrc; /* sender SSRC of the router's own RTCP */
 	struct router_stats stats;
@@ -30,6 +43,7 @@ struct producer {
 	struct list consumers;
 	uint64_t last_pli_us, packets;
 	bool paused;
+	struct ring_slot *ring; /* video only */
 };
 
 struct consumer {
@@ -73,14 +87,15 @@ static void router_destructor(void *arg)
 	}
 }
 
-int router_alloc(struct router **rp)
+int router_alloc(struct router **rp, router_send_h *sendh)
 {
 	struct router *r;
-	if (!rp)
+	if (!rp || !sendh)
 		return EINVAL;
 	r = mem_zalloc(sizeof(*r), router_destructor);
 	if (!r)
 		return ENOMEM;
+	r->sendh = sendh;
 	if (port_random(&r->rtcp_ssrc, sizeof(r->rtcp_ssrc))) {
 		mem_deref(r);
 		return EIO;
@@ -100,6 +115,7 @@ static void producer_destructor(void *arg)
 	struct producer *p = arg;
 	struct le *le;
 	list_unlink(&p->le);
+	mem_deref(p->ring);
 	/* its consumers stay, idle, until their owners release them */
 	while ((le = list_head(&p->consumers))) {
 		struct consumer *c = le->data;
@@ -124,6 +140,13 @@ int router_produce(struct producer **pp, struct router *r,
 	p->ssrc = ssrc;
 	p->pt = pt;
 	str_ncpy(p->codec, codec, sizeof(p->codec));
+	if (kind == MEDIA_VIDEO) {
+		p->ring = mem_zalloc(RING_SIZE * sizeof(*p->ring), NULL);
+		if (!p->ring) {
+			mem_deref(p);
+			return ENOMEM;
+		}
+	}
 	list_append(&r->producers, &p->le, p);
 	*pp = p;
 	return 0;
@@ -217,7 +240,7 @@ void producer_request_keyframe(struct producer *p)
 	b[3] = 2;
 	put32(b + 4, r->rtcp_ssrc);
 	put32(b + 8, p->ssrc);
-	if (webrtc_transport_send(p->t, b, 12, sizeof(r->out), true))
+	if (r->sendh(p->t, b, 12, sizeof(r->out), true))
 		r->stats.send_errors++;
 	else
 		r->stats.pli_sent++;
@@ -268,33 +291,78 @@ static struct consumer *consumer_of(struct router *r,
 	return NULL;
 }
 
-static void forward(struct router *r, struct producer *p,
-		    const struct rtp_view *v)
+/* One packet to one consumer: its SSRC and payload type, a header
+ * without CSRCs and extensions, then the payload. */
+static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
+		    uint32_t ts, uint8_t marker, const uint8_t *payload,
+		    size_t len)
 {
-	const size_t n = 12 + v->payload_len;
+	const size_t n = 12 + len;
 	uint8_t *o = r->out;
 
 	if (n + SRTP_PAIR_TRAILER > sizeof(r->out))
-		return;
+		return EMSGSIZE;
+	o[0] = 0x80;
+	o[1] = (uint8_t)((marker << 7) | (c->pt & 0x7f));
+	o[2] = (uint8_t)(seq >> 8);
+	o[3] = (uint8_t)seq;
+	put32(o + 4, ts);
+	put32(o + 8, c->ssrc);
+	memcpy(o + 12, payload, len);
+	if (r->sendh(c->t, o, n, sizeof(r->out), false)) {
+		r->stats.send_errors++;
+		return EIO;
+	}
+	c->packets++;
+	r->stats.rtp_forwarded++;
+	r->stats.bytes_forwarded += n;
+	return 0;
+}
+
+static void forward(struct router *r, struct producer *p,
+		    const struct rtp_view *v)
+{
+	if (p->ring && v->payload_len <= RING_PAYLOAD) {
+		struct ring_slot *s = &p->ring[v->seq % RING_SIZE];
+		s->used = true;
+		s->seq = v->seq;
+		s->ts = v->ts;
+		s->marker = v->marker;
+		s->len = (uint16_t)v->payload_len;
+		memcpy(s->payload, v->payload, v->payload_len);
+	}
 	for (struct le *le = p->consumers.head; le; le = le->next) {
 		struct consumer *c = le->data;
-		if (c->paused)
-			continue;
-		/* header without CSRCs and extensions, then the payload */
-		o[0] = 0x80;
-		o[1] = (uint8_t)((v->marker << 7) | (c->pt & 0x7f));
-		o[2] = (uint8_t)(v->seq >> 8);
-		o[3] = (uint8_t)v->seq;
-		put32(o + 4, v->ts);
-		put32(o + 8, c->ssrc);
-		memcpy(o + 12, v->payload, v->payload_len);
-		if (webrtc_transport_send(c->t, o, n, sizeof(r->out), false)) {
-			r->stats.send_errors++;
-			continue;
+		if (!c->paused)
+			(void)send_rtp(r, c, v->seq, v->ts, v->marker,
+				       v->payload, v->payload_len);
+	}
+}
+
+/* RFC 4585 6.2.1 generic NACK: each FCI names a lost packet (PID) and
+ * which of the 16 after it are lost too (BLP). */
+static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
+		    size_t len)
+{
+	struct producer *p = c->p;
+	for (; len >= 4; fci += 4, len -= 4) {
+		uint16_t pid = be16(fci), blp = be16(fci + 2);
+		for (int i = -1; i < 16; i++) {
+			const struct ring_slot *s;
+			uint16_t seq;
+			if (i >= 0 && !(blp & (1u << i)))
+				continue;
+			seq = (uint16_t)(pid + (i + 1));
+			r->stats.nack_requested++;
+			s = p && p->ring ? &p->ring[seq % RING_SIZE] : NULL;
+			if (!s || !s->used || s->seq != seq) {
+				r->stats.nack_missed++;
+				continue;
+			}
+			if (!send_rtp(r, c, s->seq, s->ts, s->marker,
+				      s->payload, s->len))
+				r->stats.nack_resent++;
 		}
-		c->packets++;
-		r->stats.rtp_forwarded++;
-		r->stats.bytes_forwarded += n;
 	}
 }
 
@@ -309,6 +377,11 @@ static void on_rtcp(struct router *r, struct webrtc_transport *t,
 		if ((b[0] >> 6) != 2 || plen > len) {
 			r->stats.drop_malformed++;
 			return;
+		}
+		if (pt == 205 && fmt == 1 && plen >= 16) {
+			struct consumer *c = consumer_of(r, t, be32(b + 8));
+			if (c && !c->paused)
+				on_nack(r, c, b + 12, plen - 12);
 		}
 		if (pt == 206 && (fmt == 1 || fmt == 4) && plen >= 12) {
 			/* PLI names the stream in "media SSRC"; FIR in its

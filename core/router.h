@@ -7,7 +7,8 @@
  * payload type (sequence numbers and timestamps pass through: one producer
  * per consumer, no layer switching yet). Header extensions and CSRCs are
  * dropped. A receiver's PLI or FIR becomes a PLI towards the producer, at
- * most one per producer every 300 ms.
+ * most one per producer every 300 ms. A receiver's NACK is answered from
+ * the producer's buffer of its last 256 video packets.
  */
 #ifndef MEESHY_CORE_ROUTER_H
 #define MEESHY_CORE_ROUTER_H
@@ -22,13 +23,19 @@ struct webrtc_transport;
 struct router_stats {
 	uint64_t rtp_in, rtp_forwarded, bytes_forwarded, rtcp_in;
 	uint64_t drop_unknown_ssrc, drop_malformed, pli_sent, send_errors;
+	uint64_t nack_requested, nack_resent, nack_missed;
 };
 
 struct router;
 struct producer;
 struct consumer;
 
-int router_alloc(struct router **rp);
+/* How the router sends a packet on a transport: webrtc_transport_send in
+ * the server; the simulator and the tests plug in their own. */
+typedef int(router_send_h)(struct webrtc_transport *t, uint8_t *buf,
+			   size_t len, size_t size, bool rtcp);
+
+int router_alloc(struct router **rp, router_send_h *sendh);
 void router_stats(const struct router *r, struct router_stats *st);
 /* Every packet a transport of this router receives comes here (the
  * transport's packet handler calls it). */

@@ -28,6 +28,7 @@
 #include "router.h"
 #include "media.h"
 #include "ortc.h"
+#include "webrtc_transport.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
 
@@ -212,6 +213,7 @@ static void sfu_release(struct live_call *c)
 		c->gw->m.media_forwarded += rs.rtp_forwarded;
 		c->gw->m.media_bytes += rs.bytes_forwarded;
 		c->gw->m.media_pli += rs.pli_sent;
+		c->gw->m.media_nack += rs.nack_resent;
 		c->router = mem_deref(c->router);
 	}
 }
@@ -1113,7 +1115,7 @@ static void on_media_offer(struct ev *e)
 			  "this server runs no SFU (--rtc-listen is not set)");
 		return;
 	}
-	if (!c->router && router_alloc(&c->router)) {
+	if (!c->router && router_alloc(&c->router, webrtc_transport_send)) {
 		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
 		return;
 	}
@@ -1155,7 +1157,7 @@ static struct ortc_peer *want_peer(struct ev *e, struct live_call *c,
 			  "this server runs no SFU (--rtc-listen is not set)");
 		return NULL;
 	}
-	if ((!c->router && router_alloc(&c->router)) ||
+	if ((!c->router && router_alloc(&c->router, webrtc_transport_send)) ||
 	    (!c->ortc && ortc_room_alloc(&c->ortc, gw->rtc, c->router)) ||
 	    (!p->ortc && ortc_peer_alloc(&p->ortc, c->ortc, p->rec.userId))) {
 		ack_error(e->cl, e->ack, e->name, "INTERNAL",
@@ -1245,6 +1247,7 @@ static bool add_router(struct le *le, void *arg)
 		sum->rtp_forwarded += rs.rtp_forwarded;
 		sum->bytes_forwarded += rs.bytes_forwarded;
 		sum->pli_sent += rs.pli_sent;
+		sum->nack_resent += rs.nack_resent;
 	}
 	return false;
 }
@@ -1255,6 +1258,7 @@ void calls_media_stats(const struct gateway *gw, struct router_stats *st)
 	st->rtp_forwarded = gw->m.media_forwarded;
 	st->bytes_forwarded = gw->m.media_bytes;
 	st->pli_sent = gw->m.media_pli;
+	st->nack_resent = gw->m.media_nack;
 	(void)hash_apply(gw->calls, add_router, st);
 }
 

@@ -29,7 +29,7 @@ struct gw_metrics {
 	uint64_t auth_failures;
 	uint64_t http_requests;
 	/* the media plane: counts of routers of calls that have ended */
-	uint64_t media_forwarded, media_bytes, media_pli;
+	uint64_t media_forwarded, media_bytes, media_pli, media_nack;
 };
 
 struct gateway {

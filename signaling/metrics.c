@@ -165,6 +165,10 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 			      "Keyframe requests (PLI) sent to producers");
 		err |= re_hprintf(pf, "meeshy_media_pli_total %llu\n",
 				  (unsigned long long)rs.pli_sent);
+		err |= header(pf, "meeshy_media_nack_total", "counter",
+			      "Packets resent to answer receivers' NACKs");
+		err |= re_hprintf(pf, "meeshy_media_nack_total %llu\n",
+				  (unsigned long long)rs.nack_resent);
 		err |= header(pf, "meeshy_media_dropped_total", "counter",
 			      "Media packets dropped, by reason");
 		err |= re_hprintf(

@@ -1,0 +1,217 @@
+/* The router: RTP rewriting per consumer, PLI relay, NACK answers, pause. */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include "router.h"
+#include "unit.h"
+
+/* Transports are opaque to the router: two tags stand in for them. */
+static int tag_a, tag_b;
+#define TA ((struct webrtc_transport *)&tag_a)
+#define TB ((struct webrtc_transport *)&tag_b)
+
+struct sent {
+	struct webrtc_transport *t;
+	bool rtcp;
+	size_t len;
+	uint8_t buf[1600];
+};
+static struct sent sent[64];
+static size_t nsent;
+
+static int capture(struct webrtc_transport *t, uint8_t *buf, size_t len,
+		   size_t size, bool rtcp)
+{
+	CU_ASSERT_TRUE(size >= len + 20); /* room for the SRTP tag */
+	if (nsent < 64) {
+		sent[nsent].t = t;
+		sent[nsent].rtcp = rtcp;
+		sent[nsent].len = len;
+		memcpy(sent[nsent].buf, buf, len);
+		nsent++;
+	}
+	return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	       ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* An RTP packet as a browser sends it: a CSRC, a one-byte header
+ * extension block, 3 payload bytes and 2 bytes of padding. */
+static size_t browser_rtp(uint8_t *b, uint16_t seq, uint32_t ssrc)
+{
+	const uint8_t pkt[] = {0xb1, 0x80 | 96, 0, 0, 0, 0, 0x30, 0x39,
+			       0, 0, 0, 0, 9, 9, 9, 9,
+			       0xbe, 0xde, 0, 1, 0x10, '0', 0, 0,
+			       'v', 'p', '8', 0, 2};
+	memcpy(b, pkt, sizeof(pkt));
+	b[2] = (uint8_t)(seq >> 8);
+	b[3] = (uint8_t)seq;
+	b[8] = (uint8_t)(ssrc >> 24);
+	b[9] = (uint8_t)(ssrc >> 16);
+	b[10] = (uint8_t)(ssrc >> 8);
+	b[11] = (uint8_t)ssrc;
+	return sizeof(pkt);
+}
+
+static void test_forward_rewrites(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	struct router_stats st;
+	uint8_t in[1500];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
+					     "VP8"), 0);
+	nsent = 0;
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	/* a new consumer asks the producer for a keyframe at once */
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_PTR_EQUAL(sent[0].t, TA);
+	CU_ASSERT_TRUE(sent[0].rtcp);
+	CU_ASSERT_EQUAL(sent[0].buf[1], 206);
+	CU_ASSERT_EQUAL(sent[0].buf[0] & 0x1f, 1);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), 1111);
+
+	nsent = 0;
+	n = browser_rtp(in, 7, 1111);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_PTR_EQUAL(sent[0].t, TB);
+	CU_ASSERT_FALSE(sent[0].rtcp);
+	CU_ASSERT_EQUAL(sent[0].len, 12 + 3); /* no CSRC, extension, padding */
+	CU_ASSERT_EQUAL(sent[0].buf[0], 0x80);
+	CU_ASSERT_EQUAL(sent[0].buf[1], 0x80 | 101); /* marker kept, PT 101 */
+	CU_ASSERT_EQUAL(sent[0].buf[3], 7);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 4), 0x3039);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), consumer_ssrc(c));
+	CU_ASSERT_EQUAL(memcmp(sent[0].buf + 12, "vp8", 3), 0);
+	CU_ASSERT_EQUAL(consumer_packets(c), 1);
+
+	/* an SSRC nobody produces, and garbage: dropped and counted */
+	nsent = 0;
+	n = browser_rtp(in, 8, 2222);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	router_packet(r, TA, in, 5, sizeof(in), false);
+	CU_ASSERT_EQUAL(nsent, 0);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.drop_unknown_ssrc, 1);
+	CU_ASSERT_EQUAL(st.drop_malformed, 1);
+	CU_ASSERT_EQUAL(st.rtp_forwarded, 1);
+
+	/* paused: nothing; resumed: a keyframe request, then packets */
+	consumer_set_paused(c, true);
+	n = browser_rtp(in, 9, 1111);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	CU_ASSERT_EQUAL(nsent, 0);
+	consumer_set_paused(c, false);
+	CU_ASSERT_EQUAL(nsent, 1);
+	CU_ASSERT_TRUE(sent[0].rtcp);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
+static void test_pli_relay_and_nack(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	struct router_stats st;
+	uint8_t in[1500], rtcp[64];
+	uint32_t cs;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
+					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	cs = consumer_ssrc(c);
+	for (uint16_t seq = 100; seq < 110; seq++) {
+		size_t n = browser_rtp(in, seq, 1111);
+		router_packet(r, TA, in, n, sizeof(in), false);
+	}
+
+	/* the receiver's PLI for our SSRC: inside 300 ms of the consumer's
+	 * own request, so held back; the rate limit is per producer */
+	nsent = 0;
+	{
+		uint8_t pli[] = {0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0};
+		pli[8] = (uint8_t)(cs >> 24);
+		pli[9] = (uint8_t)(cs >> 16);
+		pli[10] = (uint8_t)(cs >> 8);
+		pli[11] = (uint8_t)cs;
+		router_packet(r, TB, pli, sizeof(pli), sizeof(pli), true);
+		CU_ASSERT_EQUAL(nsent, 0);
+		/* a PLI from the wrong transport is not ours to relay */
+		router_packet(r, TA, pli, sizeof(pli), sizeof(pli), true);
+		CU_ASSERT_EQUAL(nsent, 0);
+	}
+
+	/* NACK for 101 and (BLP bit 2) 104, plus 50 which is gone */
+	memset(rtcp, 0, sizeof(rtcp));
+	rtcp[0] = 0x81;
+	rtcp[1] = 205;
+	rtcp[3] = 3; /* 4 words */
+	rtcp[8] = (uint8_t)(cs >> 24);
+	rtcp[9] = (uint8_t)(cs >> 16);
+	rtcp[10] = (uint8_t)(cs >> 8);
+	rtcp[11] = (uint8_t)cs;
+	rtcp[12] = 0;
+	rtcp[13] = 101;
+	rtcp[14] = 0;
+	rtcp[15] = 0x04;
+	nsent = 0;
+	router_packet(r, TB, rtcp, 16, sizeof(rtcp), true);
+	CU_ASSERT_EQUAL_FATAL(nsent, 2);
+	CU_ASSERT_EQUAL(sent[0].buf[3], 101);
+	CU_ASSERT_EQUAL(sent[1].buf[3], 104);
+	CU_ASSERT_EQUAL(be32(sent[1].buf + 8), cs);
+	CU_ASSERT_EQUAL(memcmp(sent[1].buf + 12, "vp8", 3), 0);
+	rtcp[13] = 50;
+	rtcp[15] = 0;
+	nsent = 0;
+	router_packet(r, TB, rtcp, 16, sizeof(rtcp), true);
+	CU_ASSERT_EQUAL(nsent, 0);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.nack_resent, 2);
+	CU_ASSERT_EQUAL(st.nack_missed, 1);
+	/* truncated RTCP is refused, not read past */
+	rtcp[3] = 40;
+	router_packet(r, TB, rtcp, 16, sizeof(rtcp), true);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.drop_malformed, 1);
+
+	/* the producer goes: its consumer stays, idle */
+	mem_deref(p);
+	nsent = 0;
+	consumer_set_paused(c, false);
+	CU_ASSERT_EQUAL(nsent, 0);
+	mem_deref(c);
+	mem_deref(r);
+}
+
+static CU_TestInfo tests[] = {
+	{"forwarding rewrites SSRC and PT, strips the rest",
+	 test_forward_rewrites},
+	{"PLI relay and NACK answers", test_pli_relay_and_nack},
+	CU_TEST_INFO_NULL,
+};
+
+static int setup(void)
+{
+	return libre_init();
+}
+
+static int teardown(void)
+{
+	libre_close();
+	return 0;
+}
+
+UNIT_MAIN("router", tests, setup, teardown)
