@@ -1,5 +1,10 @@
 /*
  * router.c - forwarding between the transports of one call.
+ *
+ * Per packet: find the producer layer by SSRC (or bind a RID-announced
+ * layer to its SSRC on its first packet), keep it for NACKs, then for each
+ * consumer forwarding that layer rewrite and send. No allocation on this
+ * path; one scratch buffer per router.
  */
 #include <errno.h>
 #include <string.h>
@@ -7,12 +12,14 @@
 #include "port.h"
 #include "packet.h"
 #include "srtp_pair.h"
+#include "vp8.h"
 #include "router.h"
 
 enum {
 	PLI_INTERVAL_US = 300000,
 	RING_SIZE = 256,    /* video packets kept for NACK: ~1.5 s at HD */
 	RING_PAYLOAD = 1200,
+	NO_LAYER = -1,
 };
 
 /* A forwarded packet as it came, for retransmission. */
@@ -22,6 +29,13 @@ struct ring_slot {
 	uint16_t seq, len;
 	uint32_t ts;
 	uint8_t payload[RING_PAYLOAD];
+};
+
+struct layer {
+	uint32_t ssrc;                /* 0 until a RID layer's first packet */
+	char rid[ROUTER_RID_MAX];
+	uint64_t packets, last_us;
+	struct ring_slot *ring;       /* video only */
 };
 
 struct router {
@@ -37,13 +51,14 @@ struct producer {
 	struct router *r;
 	struct webrtc_transport *t;
 	enum media_kind kind;
-	uint32_t ssrc;
-	uint8_t pt;
+	uint8_t pt, rid_ext_id;
 	char codec[WEBRTC_SDP_TOKEN];
+	bool vp8;
+	size_t nlayers;
+	struct layer layers[ROUTER_MAX_LAYERS];
 	struct list consumers;
 	uint64_t last_pli_us, packets;
 	bool paused;
-	struct ring_slot *ring; /* video only */
 };
 
 struct consumer {
@@ -54,6 +69,14 @@ struct consumer {
 	uint8_t pt;
 	uint64_t packets;
 	bool paused;
+	/* layer switching */
+	int current, target;
+	bool started;                /* something was sent */
+	uint16_t seq_off, last_seq;  /* out = in + off */
+	uint32_t ts_off, last_ts;
+	uint64_t last_us;
+	uint16_t pid_off, last_pid;
+	uint8_t tl0_off, last_tl0;
 };
 
 static uint16_t be16(const uint8_t *p)
@@ -115,7 +138,8 @@ static void producer_destructor(void *arg)
 	struct producer *p = arg;
 	struct le *le;
 	list_unlink(&p->le);
-	mem_deref(p->ring);
+	for (size_t i = 0; i < p->nlayers; i++)
+		mem_deref(p->layers[i].ring);
 	/* its consumers stay, idle, until their owners release them */
 	while ((le = list_head(&p->consumers))) {
 		struct consumer *c = le->data;
@@ -124,32 +148,63 @@ static void producer_destructor(void *arg)
 	}
 }
 
-int router_produce(struct producer **pp, struct router *r,
-		   struct webrtc_transport *t, enum media_kind kind,
-		   uint32_t ssrc, uint8_t pt, const char *codec)
+int router_produce_simulcast(struct producer **pp, struct router *r,
+			     struct webrtc_transport *t, uint8_t pt,
+			     const char *codec, size_t nlayers,
+			     const uint32_t *ssrcs, const char *const *rids,
+			     uint8_t rid_ext_id)
 {
 	struct producer *p;
-	if (!pp || !r || !t || !ssrc || !codec)
+
+	if (!pp || !r || !t || !codec || !nlayers ||
+	    nlayers > ROUTER_MAX_LAYERS)
 		return EINVAL;
 	p = mem_zalloc(sizeof(*p), producer_destructor);
 	if (!p)
 		return ENOMEM;
 	p->r = r;
 	p->t = t;
-	p->kind = kind;
-	p->ssrc = ssrc;
+	p->kind = str_casecmp(codec, "opus") ? MEDIA_VIDEO : MEDIA_AUDIO;
 	p->pt = pt;
+	p->rid_ext_id = rid_ext_id;
 	str_ncpy(p->codec, codec, sizeof(p->codec));
-	if (kind == MEDIA_VIDEO) {
-		p->ring = mem_zalloc(RING_SIZE * sizeof(*p->ring), NULL);
-		if (!p->ring) {
+	p->vp8 = !str_casecmp(codec, "VP8");
+	p->nlayers = nlayers;
+	for (size_t i = 0; i < nlayers; i++) {
+		struct layer *l = &p->layers[i];
+		l->ssrc = ssrcs ? ssrcs[i] : 0;
+		if (rids && rids[i])
+			str_ncpy(l->rid, rids[i], sizeof(l->rid));
+		if (!l->ssrc && !l->rid[0]) {
 			mem_deref(p);
-			return ENOMEM;
+			return EINVAL;
+		}
+		if (p->kind == MEDIA_VIDEO) {
+			l->ring = mem_zalloc(RING_SIZE * sizeof(*l->ring),
+					     NULL);
+			if (!l->ring) {
+				mem_deref(p);
+				return ENOMEM;
+			}
 		}
 	}
 	list_append(&r->producers, &p->le, p);
 	*pp = p;
 	return 0;
+}
+
+int router_produce(struct producer **pp, struct router *r,
+		   struct webrtc_transport *t, enum media_kind kind,
+		   uint32_t ssrc, uint8_t pt, const char *codec)
+{
+	int err;
+	if (!ssrc)
+		return EINVAL;
+	err = router_produce_simulcast(pp, r, t, pt, codec, 1, &ssrc, NULL,
+				       0);
+	if (!err)
+		(*pp)->kind = kind;
+	return err;
 }
 
 enum media_kind producer_kind(const struct producer *p)
@@ -172,6 +227,11 @@ uint64_t producer_packets(const struct producer *p)
 	return p ? p->packets : 0;
 }
 
+size_t producer_layers(const struct producer *p)
+{
+	return p ? p->nlayers : 0;
+}
+
 struct producer *router_producer_next(const struct router *r,
 				      const struct producer *after)
 {
@@ -180,6 +240,46 @@ struct producer *router_producer_next(const struct router *r,
 		return NULL;
 	le = after ? after->le.next : r->producers.head;
 	return le ? le->data : NULL;
+}
+
+/* Keyframe requests go to one layer's SSRC. */
+static void request_keyframe(struct producer *p, int layer)
+{
+	struct router *r = p ? p->r : NULL;
+	uint64_t now = port_now_us();
+	uint8_t *b;
+
+	if (!r || p->kind != MEDIA_VIDEO || layer < 0 ||
+	    (size_t)layer >= p->nlayers || !p->layers[layer].ssrc ||
+	    (p->last_pli_us && now - p->last_pli_us < PLI_INTERVAL_US))
+		return;
+	p->last_pli_us = now;
+	/* RFC 4585 6.3.1: PSFB, FMT 1, length 2 words */
+	b = r->out;
+	b[0] = 0x81;
+	b[1] = 206;
+	b[2] = 0;
+	b[3] = 2;
+	put32(b + 4, r->rtcp_ssrc);
+	put32(b + 8, p->layers[layer].ssrc);
+	if (r->sendh(p->t, b, 12, sizeof(r->out), true))
+		r->stats.send_errors++;
+	else
+		r->stats.pli_sent++;
+}
+
+/* The layer a consumer needs a keyframe of: its target, or the current
+ * one when it is already there. */
+static void consumer_wants_keyframe(struct consumer *c)
+{
+	if (c->p)
+		request_keyframe(c->p, c->target);
+}
+
+void producer_request_keyframe(struct producer *p)
+{
+	if (p)
+		request_keyframe(p, (int)p->nlayers - 1);
 }
 
 static void consumer_destructor(void *arg)
@@ -200,6 +300,9 @@ int router_consume(struct consumer **cp, struct producer *p,
 	c->p = p;
 	c->t = t;
 	c->pt = pt;
+	c->target = (int)p->nlayers - 1;
+	/* one layer: nothing to switch, forward from the first packet */
+	c->current = p->nlayers == 1 ? 0 : NO_LAYER;
 	do {
 		if (port_random(&c->ssrc, sizeof(c->ssrc))) {
 			mem_deref(c);
@@ -208,7 +311,7 @@ int router_consume(struct consumer **cp, struct producer *p,
 	} while (!c->ssrc);
 	list_append(&p->consumers, &c->le, c);
 	*cp = c;
-	producer_request_keyframe(p);
+	consumer_wants_keyframe(c);
 	return 0;
 }
 
@@ -222,28 +325,22 @@ uint64_t consumer_packets(const struct consumer *c)
 	return c ? c->packets : 0;
 }
 
-void producer_request_keyframe(struct producer *p)
+int consumer_current_layer(const struct consumer *c)
 {
-	struct router *r = p ? p->r : NULL;
-	uint64_t now = port_now_us();
-	uint8_t *b;
+	return c ? c->current : NO_LAYER;
+}
 
-	if (!r || p->kind != MEDIA_VIDEO ||
-	    (p->last_pli_us && now - p->last_pli_us < PLI_INTERVAL_US))
+void consumer_set_preferred_layer(struct consumer *c, unsigned spatial)
+{
+	if (!c || !c->p)
 		return;
-	p->last_pli_us = now;
-	/* RFC 4585 6.3.1: PSFB, FMT 1, length 2 words */
-	b = r->out;
-	b[0] = 0x81;
-	b[1] = 206;
-	b[2] = 0;
-	b[3] = 2;
-	put32(b + 4, r->rtcp_ssrc);
-	put32(b + 8, p->ssrc);
-	if (r->sendh(p->t, b, 12, sizeof(r->out), true))
-		r->stats.send_errors++;
-	else
-		r->stats.pli_sent++;
+	if (spatial >= c->p->nlayers)
+		spatial = (unsigned)c->p->nlayers - 1;
+	c->target = (int)spatial;
+	if (c->target != c->current) {
+		c->p->last_pli_us = 0; /* the switch waits on this keyframe */
+		consumer_wants_keyframe(c);
+	}
 }
 
 void producer_set_paused(struct producer *p, bool paused)
@@ -259,21 +356,208 @@ void consumer_set_paused(struct consumer *c, bool paused)
 	if (c->paused && !paused && c->p) {
 		/* a receiver starting now needs its keyframe now */
 		c->p->last_pli_us = 0;
-		producer_request_keyframe(c->p);
+		consumer_wants_keyframe(c);
 	}
 	c->paused = paused;
 }
 
-static struct producer *producer_of(struct router *r,
-				    const struct webrtc_transport *t,
-				    uint32_t ssrc)
+/* The producer layer a packet from t belongs to. A RID layer learns its
+ * SSRC from the first packet that names it. */
+static struct producer *layer_of(struct router *r,
+				 const struct webrtc_transport *t,
+				 const struct rtp_view *v, int *layer)
 {
 	for (struct le *le = r->producers.head; le; le = le->next) {
 		struct producer *p = le->data;
-		if (p->ssrc == ssrc && p->t == t)
-			return p;
+		if (p->t != t)
+			continue;
+		for (size_t i = 0; i < p->nlayers; i++) {
+			if (p->layers[i].ssrc == v->ssrc) {
+				*layer = (int)i;
+				return p;
+			}
+		}
+	}
+	for (struct le *le = r->producers.head; le; le = le->next) {
+		struct producer *p = le->data;
+		const uint8_t *rid;
+		size_t n;
+		if (p->t != t || !p->rid_ext_id)
+			continue;
+		n = rtp_view_ext_find(v, p->rid_ext_id, &rid);
+		for (size_t i = 0; n && i < p->nlayers; i++) {
+			struct layer *l = &p->layers[i];
+			if (!l->ssrc && strlen(l->rid) == n &&
+			    !memcmp(l->rid, rid, n)) {
+				l->ssrc = v->ssrc;
+				*layer = (int)i;
+				return p;
+			}
+		}
 	}
 	return NULL;
+}
+
+/* One packet to one consumer, rewritten: its SSRC, payload type, sequence
+ * number and timestamp spaces, VP8 picture ID and TL0PICIDX. */
+static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
+		    uint32_t ts, uint8_t marker, const uint8_t *payload,
+		    size_t len, const struct vp8_desc *vd)
+{
+	const size_t n = 12 + len;
+	uint8_t *o = r->out;
+	uint16_t oseq = (uint16_t)(seq + c->seq_off);
+	uint32_t ots = ts + c->ts_off;
+
+	if (n + SRTP_PAIR_TRAILER > sizeof(r->out))
+		return EMSGSIZE;
+	o[0] = 0x80;
+	o[1] = (uint8_t)((marker << 7) | (c->pt & 0x7f));
+	o[2] = (uint8_t)(oseq >> 8);
+	o[3] = (uint8_t)oseq;
+	put32(o + 4, ots);
+	put32(o + 8, c->ssrc);
+	memcpy(o + 12, payload, len);
+	if (vd && (vd->has_picture_id || vd->has_tl0)) {
+		uint16_t pid = (uint16_t)((vd->picture_id + c->pid_off) &
+					  (vd->picture_id_15bit ? 0x7fff
+								: 0x7f));
+		uint8_t tl0 = (uint8_t)(vd->tl0picidx + c->tl0_off);
+		vp8_desc_rewrite(o + 12, vd, pid, tl0);
+		c->last_pid = pid;
+		c->last_tl0 = tl0;
+	}
+	if (r->sendh(c->t, o, n, sizeof(r->out), false)) {
+		r->stats.send_errors++;
+		return EIO;
+	}
+	if (!c->started || (uint16_t)(oseq - c->last_seq) < 0x8000) {
+		c->last_seq = oseq;
+		c->last_ts = ots;
+		c->last_us = port_now_us();
+	}
+	c->started = true;
+	c->packets++;
+	r->stats.rtp_forwarded++;
+	r->stats.bytes_forwarded += n;
+	return 0;
+}
+
+/* Moves a consumer onto `layer` at this packet (a keyframe start): the
+ * receiver's sequence numbers, timestamps and picture IDs carry on from
+ * where the previous layer left them. */
+static void switch_layer(struct consumer *c, int layer,
+			 const struct rtp_view *v, const struct vp8_desc *vd)
+{
+	if (c->started) {
+		uint64_t ms = (port_now_us() - c->last_us) / 1000;
+		uint32_t step = (uint32_t)(ms ? ms * 90 : 1);
+		c->seq_off = (uint16_t)(c->last_seq + 1 - v->seq);
+		c->ts_off = c->last_ts + step - v->ts;
+		if (vd && vd->has_picture_id)
+			c->pid_off = (uint16_t)(c->last_pid + 1 -
+						vd->picture_id);
+		if (vd && vd->has_tl0)
+			c->tl0_off = (uint8_t)(c->last_tl0 + 1 -
+					       vd->tl0picidx);
+	}
+	c->current = layer;
+}
+
+/* The layer a consumer can have now: its preferred one if the sender is
+ * sending it, else the best lower one that is flowing (a sender short of
+ * bandwidth stops its top layers). */
+static int layer_within(const struct producer *p, int target, uint64_t now)
+{
+	for (int i = target; i > 0; i--) {
+		const struct layer *l = &p->layers[i];
+		if (l->last_us && now - l->last_us < 1000000)
+			return i;
+	}
+	return 0;
+}
+
+static void forward(struct router *r, struct producer *p, int layer,
+		    const struct rtp_view *v)
+{
+	const uint64_t now = port_now_us();
+	struct layer *l = &p->layers[layer];
+	struct vp8_desc vd, *vdp = NULL;
+
+	if (l->ring && v->payload_len <= RING_PAYLOAD) {
+		struct ring_slot *s = &l->ring[v->seq % RING_SIZE];
+		s->used = true;
+		s->seq = v->seq;
+		s->ts = v->ts;
+		s->marker = v->marker;
+		s->len = (uint16_t)v->payload_len;
+		memcpy(s->payload, v->payload, v->payload_len);
+	}
+	if (p->vp8 && !vp8_desc_parse(&vd, v->payload, v->payload_len))
+		vdp = &vd;
+	for (struct le *le = p->consumers.head; le; le = le->next) {
+		struct consumer *c = le->data;
+		if (c->paused)
+			continue;
+		if (c->current != layer) {
+			/* switch only where the receiver can start decoding:
+			 * on a keyframe of the layer it should have, or,
+			 * before anything was sent, of any layer (then climb
+			 * to the one it should have) */
+			int want = layer_within(p, c->target, now);
+			bool key = vdp && vdp->keyframe;
+			if (c->current == want && c->current != layer)
+				continue;
+			if (!key || (layer != want && c->current != NO_LAYER)) {
+				/* ask for that keyframe (rate-limited) */
+				if (layer == want || c->current == NO_LAYER)
+					request_keyframe(p, layer);
+				continue;
+			}
+			switch_layer(c, layer, v, vdp);
+			if (layer != want)
+				request_keyframe(p, want);
+		}
+		(void)send_rtp(r, c, v->seq, v->ts, v->marker, v->payload,
+			       v->payload_len, vdp);
+	}
+}
+
+/* RFC 4585 6.2.1 generic NACK: each FCI names a lost packet (PID) and
+ * which of the 16 after it are lost too (BLP). Sequence numbers are the
+ * consumer's; the buffer is the current layer's. */
+static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
+		    size_t len)
+{
+	struct producer *p = c->p;
+	const struct layer *l = p && c->current >= 0 ? &p->layers[c->current]
+						     : NULL;
+	for (; len >= 4; fci += 4, len -= 4) {
+		uint16_t pid = be16(fci), blp = be16(fci + 2);
+		for (int i = -1; i < 16; i++) {
+			const struct ring_slot *s;
+			uint16_t seq;
+			if (i >= 0 && !(blp & (1u << i)))
+				continue;
+			seq = (uint16_t)(pid + (i + 1) - c->seq_off);
+			r->stats.nack_requested++;
+			s = l && l->ring ? &l->ring[seq % RING_SIZE] : NULL;
+			if (!s || !s->used || s->seq != seq) {
+				r->stats.nack_missed++;
+				continue;
+			}
+			{
+				struct vp8_desc vd;
+				bool has = p->vp8 && !vp8_desc_parse(
+							     &vd, s->payload,
+							     s->len);
+				if (!send_rtp(r, c, s->seq, s->ts, s->marker,
+					      s->payload, s->len,
+					      has ? &vd : NULL))
+					r->stats.nack_resent++;
+			}
+		}
+	}
 }
 
 static struct consumer *consumer_of(struct router *r,
@@ -291,82 +575,8 @@ static struct consumer *consumer_of(struct router *r,
 	return NULL;
 }
 
-/* One packet to one consumer: its SSRC and payload type, a header
- * without CSRCs and extensions, then the payload. */
-static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
-		    uint32_t ts, uint8_t marker, const uint8_t *payload,
-		    size_t len)
-{
-	const size_t n = 12 + len;
-	uint8_t *o = r->out;
-
-	if (n + SRTP_PAIR_TRAILER > sizeof(r->out))
-		return EMSGSIZE;
-	o[0] = 0x80;
-	o[1] = (uint8_t)((marker << 7) | (c->pt & 0x7f));
-	o[2] = (uint8_t)(seq >> 8);
-	o[3] = (uint8_t)seq;
-	put32(o + 4, ts);
-	put32(o + 8, c->ssrc);
-	memcpy(o + 12, payload, len);
-	if (r->sendh(c->t, o, n, sizeof(r->out), false)) {
-		r->stats.send_errors++;
-		return EIO;
-	}
-	c->packets++;
-	r->stats.rtp_forwarded++;
-	r->stats.bytes_forwarded += n;
-	return 0;
-}
-
-static void forward(struct router *r, struct producer *p,
-		    const struct rtp_view *v)
-{
-	if (p->ring && v->payload_len <= RING_PAYLOAD) {
-		struct ring_slot *s = &p->ring[v->seq % RING_SIZE];
-		s->used = true;
-		s->seq = v->seq;
-		s->ts = v->ts;
-		s->marker = v->marker;
-		s->len = (uint16_t)v->payload_len;
-		memcpy(s->payload, v->payload, v->payload_len);
-	}
-	for (struct le *le = p->consumers.head; le; le = le->next) {
-		struct consumer *c = le->data;
-		if (!c->paused)
-			(void)send_rtp(r, c, v->seq, v->ts, v->marker,
-				       v->payload, v->payload_len);
-	}
-}
-
-/* RFC 4585 6.2.1 generic NACK: each FCI names a lost packet (PID) and
- * which of the 16 after it are lost too (BLP). */
-static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
-		    size_t len)
-{
-	struct producer *p = c->p;
-	for (; len >= 4; fci += 4, len -= 4) {
-		uint16_t pid = be16(fci), blp = be16(fci + 2);
-		for (int i = -1; i < 16; i++) {
-			const struct ring_slot *s;
-			uint16_t seq;
-			if (i >= 0 && !(blp & (1u << i)))
-				continue;
-			seq = (uint16_t)(pid + (i + 1));
-			r->stats.nack_requested++;
-			s = p && p->ring ? &p->ring[seq % RING_SIZE] : NULL;
-			if (!s || !s->used || s->seq != seq) {
-				r->stats.nack_missed++;
-				continue;
-			}
-			if (!send_rtp(r, c, s->seq, s->ts, s->marker,
-				      s->payload, s->len))
-				r->stats.nack_resent++;
-		}
-	}
-}
-
-/* Reads a compound RTCP packet for keyframe requests about our streams. */
+/* Reads a compound RTCP packet for what concerns our streams: keyframe
+ * requests and NACKs. */
 static void on_rtcp(struct router *r, struct webrtc_transport *t,
 		    const uint8_t *b, size_t len)
 {
@@ -389,8 +599,8 @@ static void on_rtcp(struct router *r, struct webrtc_transport *t,
 			uint32_t ssrc = fmt == 1 || plen < 20 ? be32(b + 8)
 							      : be32(b + 12);
 			struct consumer *c = consumer_of(r, t, ssrc);
-			if (c && c->p)
-				producer_request_keyframe(c->p);
+			if (c)
+				consumer_wants_keyframe(c);
 		}
 		b += plen;
 		len -= plen;
@@ -402,6 +612,7 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 {
 	struct rtp_view v;
 	struct producer *p;
+	int layer = 0;
 	(void)size;
 
 	if (!r || !t || !buf)
@@ -415,13 +626,15 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 		r->stats.drop_malformed++;
 		return;
 	}
-	p = producer_of(r, t, v.ssrc);
+	p = layer_of(r, t, &v, &layer);
 	if (!p) {
 		/* RTX, FEC and streams nobody asked for */
 		r->stats.drop_unknown_ssrc++;
 		return;
 	}
 	p->packets++;
+	p->layers[layer].packets++;
+	p->layers[layer].last_us = port_now_us();
 	if (!p->paused)
-		forward(r, p, &v);
+		forward(r, p, layer, &v);
 }

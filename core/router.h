@@ -4,9 +4,12 @@
  * between WebRTC transports. The mediasoup model, kept small.
  *
  * Forwarding rewrites per consumer what the receiver negotiated: SSRC and
- * payload type (sequence numbers and timestamps pass through: one producer
- * per consumer, no layer switching yet). Header extensions and CSRCs are
- * dropped. A receiver's PLI or FIR becomes a PLI towards the producer, at
+ * payload type; header extensions and CSRCs are dropped. A simulcast
+ * producer has up to three layers (encodings, lowest first), found by SSRC
+ * or by their RID header extension; each consumer forwards one layer, its
+ * preferred one, and switches only on a keyframe of the new layer, with
+ * sequence numbers, timestamps and the VP8 picture ID / TL0PICIDX rewritten
+ * so the receiver sees one continuous stream. A receiver's PLI or FIR becomes a PLI towards the producer, at
  * most one per producer every 300 ms. A receiver's NACK is answered from
  * the producer's buffer of its last 256 video packets.
  */
@@ -42,10 +45,20 @@ void router_stats(const struct router *r, struct router_stats *st);
 void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 		   size_t len, size_t size, bool rtcp);
 
+enum { ROUTER_MAX_LAYERS = 3, ROUTER_RID_MAX = 16 };
+
 /* A stream `t` sends with `ssrc`, payload type `pt` of codec `codec`. */
 int router_produce(struct producer **pp, struct router *r,
 		   struct webrtc_transport *t, enum media_kind kind,
 		   uint32_t ssrc, uint8_t pt, const char *codec);
+/* A simulcast stream: nlayers encodings, lowest first, each known by its
+ * SSRC (non-zero) or by its RID (carried in header extension rid_ext_id). */
+int router_produce_simulcast(struct producer **pp, struct router *r,
+			     struct webrtc_transport *t, uint8_t pt,
+			     const char *codec, size_t nlayers,
+			     const uint32_t *ssrcs, const char *const *rids,
+			     uint8_t rid_ext_id);
+size_t producer_layers(const struct producer *p);
 enum media_kind producer_kind(const struct producer *p);
 const char *producer_codec(const struct producer *p);
 const struct webrtc_transport *producer_transport(const struct producer *p);
@@ -60,6 +73,11 @@ int router_consume(struct consumer **cp, struct producer *p,
 		   struct webrtc_transport *t, uint8_t pt);
 uint32_t consumer_ssrc(const struct consumer *c);
 uint64_t consumer_packets(const struct consumer *c);
+/* The simulcast layer the consumer should forward (clamped to what the
+ * producer has); the switch happens at that layer's next keyframe. */
+void consumer_set_preferred_layer(struct consumer *c, unsigned spatial);
+/* The layer being forwarded now, or -1 before the first keyframe. */
+int consumer_current_layer(const struct consumer *c);
 
 void producer_request_keyframe(struct producer *p);
 /* A paused producer's packets are dropped; a paused consumer sends none

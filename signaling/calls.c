@@ -214,6 +214,7 @@ static void sfu_release(struct live_call *c)
 		c->gw->m.media_bytes += rs.bytes_forwarded;
 		c->gw->m.media_pli += rs.pli_sent;
 		c->gw->m.media_nack += rs.nack_resent;
+		c->gw->m.media_unknown_ssrc += rs.drop_unknown_ssrc;
 		c->router = mem_deref(c->router);
 	}
 }
@@ -1248,6 +1249,8 @@ static bool add_router(struct le *le, void *arg)
 		sum->bytes_forwarded += rs.bytes_forwarded;
 		sum->pli_sent += rs.pli_sent;
 		sum->nack_resent += rs.nack_resent;
+		sum->drop_unknown_ssrc += rs.drop_unknown_ssrc;
+		sum->rtp_in += rs.rtp_in;
 	}
 	return false;
 }
@@ -1259,6 +1262,7 @@ void calls_media_stats(const struct gateway *gw, struct router_stats *st)
 	st->bytes_forwarded = gw->m.media_bytes;
 	st->pli_sent = gw->m.media_pli;
 	st->nack_resent = gw->m.media_nack;
+	st->drop_unknown_ssrc = gw->m.media_unknown_ssrc;
 	(void)hash_apply(gw->calls, add_router, st);
 }
 
@@ -1288,6 +1292,7 @@ static const struct handler handlers[] = {
 	{"media:resume-consumer", on_media_request, true},
 	{"media:pause-producer", on_media_request, true},
 	{"media:resume-producer", on_media_request, true},
+	{"media:set-preferred-layers", on_media_request, true},
 };
 
 /* Token bucket: events_per_sec sustained, twice that in a burst. */

@@ -30,6 +30,7 @@ struct gw_metrics {
 	uint64_t http_requests;
 	/* the media plane: counts of routers of calls that have ended */
 	uint64_t media_forwarded, media_bytes, media_pli, media_nack;
+	uint64_t media_unknown_ssrc;
 };
 
 struct gateway {

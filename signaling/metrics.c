@@ -151,6 +151,11 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		struct webrtc_server_stats ws;
 		calls_media_stats(gw, &rs);
 		webrtc_server_stats(gw->rtc, &ws);
+		err |= header(pf, "meeshy_media_packets_received_total",
+			      "counter", "RTP packets the SFU received");
+		err |= re_hprintf(pf, "meeshy_media_packets_received_total"
+				  " %llu\n",
+				  (unsigned long long)ws.rx_rtp);
 		err |= header(pf, "meeshy_media_packets_forwarded_total",
 			      "counter", "RTP packets the SFU forwarded");
 		err |= re_hprintf(pf, "meeshy_media_packets_forwarded_total"
@@ -179,11 +184,14 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 			" %llu\n"
 			"meeshy_media_dropped_total{reason=\"srtp\"} %llu\n"
 			"meeshy_media_dropped_total{reason=\"no_srtp\"}"
+			" %llu\n"
+			"meeshy_media_dropped_total{reason=\"unknown_ssrc\"}"
 			" %llu\n",
 			(unsigned long long)ws.drop_malformed,
 			(unsigned long long)ws.drop_unknown_tuple,
 			(unsigned long long)ws.drop_srtp,
-			(unsigned long long)ws.drop_no_srtp);
+			(unsigned long long)ws.drop_no_srtp,
+			(unsigned long long)rs.drop_unknown_ssrc);
 	}
 	err |= header(pf, "process_cpu_seconds_total", "counter",
 		      "Total user and system CPU time spent in seconds");

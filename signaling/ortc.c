@@ -3,9 +3,9 @@
  * produce, consume, pause and resume.
  *
  * The router forwards Opus and VP8 (payload types 100 and 101 towards
- * consumers), one encoding per producer, identified by SSRC; simulcast by
- * RID, RTX and bandwidth feedback are not in yet and are refused or left
- * out of the capabilities rather than pretended.
+ * consumers); a VP8 producer may send up to three simulcast encodings,
+ * named by SSRC or by RID. RTX and bandwidth feedback are not in yet and
+ * are left out of the capabilities rather than pretended.
  */
 #include <errno.h>
 #include <string.h>
@@ -37,7 +37,11 @@ static const char capabilities_json[] =
 	"\"direction\":\"sendrecv\"},"
 	"{\"kind\":\"video\",\"uri\":\"urn:ietf:params:rtp-hdrext:sdes:mid\","
 	"\"preferredId\":1,\"preferredEncrypt\":false,"
-	"\"direction\":\"sendrecv\"}]}";
+	"\"direction\":\"sendrecv\"},"
+	"{\"kind\":\"video\",\"uri\":"
+	"\"urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\","
+	"\"preferredId\":10,\"preferredEncrypt\":false,"
+	"\"direction\":\"recvonly\"}]}";
 
 struct ortc_room {
 	struct webrtc_server *srv;
@@ -378,8 +382,10 @@ static int produce(struct req *r)
 	const cJSON *codec = cJSON_GetArrayItem(
 		cJSON_GetObjectItemCaseSensitive(rp, "codecs"), 0);
 	const cJSON *encs = cJSON_GetObjectItemCaseSensitive(rp, "encodings");
-	const cJSON *enc0 = cJSON_GetArrayItem(encs, 0);
-	const cJSON *ssrc = cJSON_GetObjectItemCaseSensitive(enc0, "ssrc");
+	uint32_t ssrcs[ROUTER_MAX_LAYERS];
+	const char *rids[ROUTER_MAX_LAYERS];
+	size_t nlayers;
+	uint8_t rid_ext = 0;
 	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(codec,
 							   "payloadType");
 	const char *mime = str_field(codec, "mimeType");
@@ -406,12 +412,44 @@ static int produce(struct req *r)
 		return fail(r, "VALIDATION_ERROR", EINVAL,
 			    "rtpParameters.codecs[0].payloadType: %s",
 			    "must be 0-127");
-	if (cJSON_GetArraySize(encs) != 1 || !cJSON_IsNumber(ssrc) ||
-	    ssrc->valuedouble < 1 || ssrc->valuedouble > 4294967295.0)
+	nlayers = (size_t)cJSON_GetArraySize(encs);
+	if (nlayers < 1 || nlayers > ROUTER_MAX_LAYERS ||
+	    (nlayers > 1 && k != MEDIA_VIDEO))
 		return fail(r, "VALIDATION_ERROR", ENOTSUP,
 			    "rtpParameters.encodings: %s",
-			    "one encoding with an ssrc is supported (simulcast"
-			    " by rid is not in yet)");
+			    "1 encoding, or 2-3 simulcast encodings of video");
+	for (size_t i = 0; i < nlayers; i++) {
+		const cJSON *e = cJSON_GetArrayItem(encs, (int)i);
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "ssrc");
+		const char *rid = str_field(e, "rid");
+		ssrcs[i] = cJSON_IsNumber(s) && s->valuedouble >= 1 &&
+					   s->valuedouble <= 4294967295.0
+				   ? (uint32_t)s->valuedouble
+				   : 0;
+		rids[i] = rid && strlen(rid) < ROUTER_RID_MAX ? rid : NULL;
+		if (!ssrcs[i] && !rids[i])
+			return fail(r, "VALIDATION_ERROR", EINVAL,
+				    "rtpParameters.encodings: %s",
+				    "each needs an ssrc or a rid");
+	}
+	{
+		const cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(
+					      rp, "headerExtensions"))
+		{
+			const char *uri = str_field(x, "uri");
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(
+				x, "id");
+			if (uri && cJSON_IsNumber(id) &&
+			    !strcmp(uri, "urn:ietf:params:rtp-hdrext:sdes:"
+					 "rtp-stream-id"))
+				rid_ext = (uint8_t)id->valuedouble;
+		}
+	}
+	if (rids[0] && !ssrcs[0] && !rid_ext)
+		return fail(r, "VALIDATION_ERROR", EINVAL,
+			    "rtpParameters.headerExtensions: %s",
+			    "encodings by rid need the rtp-stream-id extension");
 	if (list_count(&peer->producers) >= MAX_PER_PEER)
 		return fail(r, "CONFLICT", EALREADY, "%s",
 			    "too many producers");
@@ -421,10 +459,11 @@ static int produce(struct req *r)
 	op->kind = k;
 	err = gw_uuid(op->id, sizeof(op->id));
 	if (!err)
-		err = router_produce(&op->p, peer->room->router, ot->t, k,
-				     (uint32_t)ssrc->valuedouble,
-				     (uint8_t)pt->valuedouble,
-				     k == MEDIA_VIDEO ? "VP8" : "opus");
+		err = router_produce_simulcast(&op->p, peer->room->router,
+					       ot->t, (uint8_t)pt->valuedouble,
+					       k == MEDIA_VIDEO ? "VP8"
+								: "opus",
+					       nlayers, ssrcs, rids, rid_ext);
 	if (err) {
 		mem_deref(op);
 		return fail(r, "INTERNAL", err, "no producer: %s",
@@ -518,7 +557,9 @@ static int consume(struct req *r)
 	cJSON_AddStringToObject(r->reply, "id", oc->id);
 	cJSON_AddStringToObject(r->reply, "producerId", op->id);
 	cJSON_AddStringToObject(r->reply, "kind", kind_name(op->kind));
-	cJSON_AddStringToObject(r->reply, "type", "simple");
+	cJSON_AddStringToObject(r->reply, "type",
+				producer_layers(op->p) > 1 ? "simulcast"
+							   : "simple");
 	cJSON_AddFalseToObject(r->reply, "producerPaused");
 	rtp = cJSON_AddObjectToObject(r->reply, "rtpParameters");
 	codecs = cJSON_AddArrayToObject(rtp, "codecs");
@@ -586,6 +627,28 @@ static int set_paused(struct req *r, bool consumer, bool paused)
 		    shown(id));
 }
 
+static int set_layers(struct req *r)
+{
+	const char *id = str_field(r->data, "consumerId");
+	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(r->data,
+							   "spatialLayer");
+	if (!cJSON_IsNumber(sp) || sp->valuedouble < 0 ||
+	    sp->valuedouble > 15)
+		return fail(r, "VALIDATION_ERROR", EINVAL,
+			    "spatialLayer: %s", "must be a number 0-15");
+	for (struct le *le = id ? r->peer->consumers.head : NULL; le;
+	     le = le->next) {
+		struct o_consumer *oc = le->data;
+		if (!strcmp(oc->id, id)) {
+			consumer_set_preferred_layer(oc->c,
+						     (unsigned)sp->valuedouble);
+			return 0;
+		}
+	}
+	return fail(r, "NOT_FOUND", ENOENT,
+		    "consumerId: %s is not one of your consumers", shown(id));
+}
+
 int ortc_request(struct ortc_peer *peer, const char *event,
 		 const cJSON *data, cJSON *reply, const char **code,
 		 char *why, size_t whysize)
@@ -608,6 +671,8 @@ int ortc_request(struct ortc_peer *peer, const char *event,
 		return set_paused(&r, false, true);
 	if (!strcmp(event, "media:resume-producer"))
 		return set_paused(&r, false, false);
+	if (!strcmp(event, "media:set-preferred-layers"))
+		return set_layers(&r);
 	return fail(&r, "NOT_FOUND", ENOENT, "'%s' is not a media request",
 		    event);
 }

@@ -196,7 +196,120 @@ static void test_pli_relay_and_nack(void)
 	mem_deref(r);
 }
 
+/* A VP8 packet of a RID layer: one-byte extension with the RID (id 10),
+ * descriptor with a 15-bit picture ID, key or delta frame. */
+static size_t simulcast_rtp(uint8_t *b, uint32_t ssrc, const char *rid,
+			    uint16_t seq, uint32_t ts, uint16_t pic, bool key)
+{
+	size_t n = 0, rl = strlen(rid);
+	b[n++] = 0x90;
+	b[n++] = 96;
+	b[n++] = (uint8_t)(seq >> 8);
+	b[n++] = (uint8_t)seq;
+	b[n++] = (uint8_t)(ts >> 24);
+	b[n++] = (uint8_t)(ts >> 16);
+	b[n++] = (uint8_t)(ts >> 8);
+	b[n++] = (uint8_t)ts;
+	b[n++] = (uint8_t)(ssrc >> 24);
+	b[n++] = (uint8_t)(ssrc >> 16);
+	b[n++] = (uint8_t)(ssrc >> 8);
+	b[n++] = (uint8_t)ssrc;
+	b[n++] = 0xbe;
+	b[n++] = 0xde;
+	b[n++] = 0;
+	b[n++] = 1; /* one word: id 10 with a 2-byte rid, padding */
+	b[n++] = (uint8_t)((10 << 4) | (rl - 1));
+	memcpy(b + n, rid, rl);
+	n += rl;
+	while (n % 4)
+		b[n++] = 0;
+	b[n++] = 0x90;                      /* X, S */
+	b[n++] = 0x80;                      /* I */
+	b[n++] = (uint8_t)(0x80 | (pic >> 8));
+	b[n++] = (uint8_t)pic;
+	b[n++] = key ? 0x00 : 0x01;         /* VP8 header: P bit */
+	return n;
+}
+
+static void test_simulcast_switch(void)
+{
+	const char *rids[] = {"r0", "r1"};
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	uint8_t in[1500];
+	uint16_t last_seq, last_pic;
+	uint32_t last_ts;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
+						       NULL, rids, 10), 0);
+	CU_ASSERT_EQUAL(producer_layers(p), 2);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), -1);
+	consumer_set_preferred_layer(c, 0);
+
+	/* a delta frame on r0: not a place to start; then its keyframe */
+	nsent = 0;
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 10, 9000, 40,
+					       false), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), -1);
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 11, 9000, 41,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
+	/* r1 flows too, but this consumer wants r0 */
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", 3000, 50000, 900,
+					       true), sizeof(in), false);
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 12, 12000, 42,
+					       false), sizeof(in), false);
+	{
+		size_t rtp = 0;
+		for (size_t i = 0; i < nsent; i++)
+			if (!sent[i].rtcp)
+				rtp++;
+		CU_ASSERT_EQUAL(rtp, 2); /* r0's keyframe and next packet */
+	}
+	last_seq = (uint16_t)((sent[nsent - 1].buf[2] << 8) |
+			      sent[nsent - 1].buf[3]);
+	last_ts = be32(sent[nsent - 1].buf + 4);
+	last_pic = (uint16_t)(((sent[nsent - 1].buf[14] & 0x7f) << 8) |
+			      sent[nsent - 1].buf[15]);
+	CU_ASSERT_EQUAL(last_seq, 12);
+	CU_ASSERT_EQUAL(last_pic, 42);
+
+	/* up to r1: nothing from r1 until its keyframe; then the stream
+	 * carries on one sequence number and one picture ID later */
+	consumer_set_preferred_layer(c, 1);
+	nsent = 0;
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", 3001, 53000, 901,
+					       false), sizeof(in), false);
+	for (size_t i = 0; i < nsent; i++)
+		CU_ASSERT_TRUE(sent[i].rtcp); /* only keyframe requests */
+	nsent = 0;
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", 3002, 56000, 902,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 1);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_EQUAL((uint16_t)((sent[0].buf[2] << 8) | sent[0].buf[3]),
+			(uint16_t)(last_seq + 1));
+	CU_ASSERT_TRUE(be32(sent[0].buf + 4) > last_ts);
+	CU_ASSERT_EQUAL((uint16_t)(((sent[0].buf[14] & 0x7f) << 8) |
+				   sent[0].buf[15]),
+			(uint16_t)(last_pic + 1));
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), consumer_ssrc(c));
+	/* and r0 no longer reaches it */
+	nsent = 0;
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 13, 15000, 43,
+					       false), sizeof(in), false);
+	CU_ASSERT_EQUAL(nsent, 0);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"simulcast: start and switch on keyframes, continuous numbering",
+	 test_simulcast_switch},
 	{"forwarding rewrites SSRC and PT, strips the rest",
 	 test_forward_rewrites},
 	{"PLI relay and NACK answers", test_pli_relay_and_nack},

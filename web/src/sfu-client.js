@@ -11,7 +11,14 @@ function requester(socket) {
   };
 }
 
-export async function join(socket, callId, { stream, onTrack, onTrackEnded } = {}) {
+// The seed's three simulcast encodings: 1/4, 1/2 and full resolution.
+export const SIMULCAST = [
+  { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 500000 },
+  { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 1000000 },
+  { rid: 'r2', maxBitrate: 2500000 },
+];
+
+export async function join(socket, callId, { stream, onTrack, onTrackEnded, simulcast } = {}) {
   const req = requester(socket);
   // producers announced while we set up are kept, not missed
   const early = [];
@@ -73,7 +80,12 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded } = {
   const producers = [];
   for (const track of stream ? stream.getTracks() : []) {
     // the page keeps its tracks: they go on to P2P if the call goes back
-    producers.push(await send.produce({ track, stopTracks: false }));
+    const opts = { track, stopTracks: false };
+    if (simulcast && track.kind === 'video') {
+      opts.encodings = SIMULCAST;
+      opts.codecOptions = { videoGoogleStartBitrate: 1000 };
+    }
+    producers.push(await send.produce(opts));
   }
   for (const p of [...caps.producers, ...early]) consume(p);
   await queue;
@@ -83,5 +95,11 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded } = {
     send.close();
     recv.close();
   };
-  return { device, send, recv, producers, consumers, close };
+  // which simulcast layer (0 lowest) this page receives of a producer
+  const setLayer = (producerId, spatialLayer) => {
+    const c = consumers.get(producerId);
+    if (!c) throw new Error(`no consumer of ${producerId}`);
+    return req('media:set-preferred-layers', { consumerId: c.id, spatialLayer });
+  };
+  return { device, send, recv, producers, consumers, close, setLayer };
 }
