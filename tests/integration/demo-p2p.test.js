@@ -6,10 +6,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 const { start } = require('./lib/server');
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const { launch, until } = require('./lib/browser');
 
 async function framesDecoded(page) {
   return page.evaluate(async () => {
@@ -23,28 +21,10 @@ async function framesDecoded(page) {
   });
 }
 
-async function until(fn, what, ms = 20000) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('demo page: a P2P video call between two Chromium pages', { timeout: 120000 }, async (t) => {
   const srv = await start({ args: ['--dev-auth', '--web-root', path.resolve(path.dirname(process.env.MEESHY_BIN || ''), '../../web')] });
   t.after(() => srv.stop());
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      // Playwright gives every launch a fresh, empty profile of its own.
-      '--allow-loopback-in-peer-connection'],
-  });
+  const browser = await launch();
   t.after(() => browser.close());
 
   const pages = [];
