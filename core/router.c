@@ -51,7 +51,8 @@ struct producer {
 	struct router *r;
 	struct webrtc_transport *t;
 	enum media_kind kind;
-	uint8_t pt, rid_ext_id;
+	uint8_t pt, rid_ext_id, level_ext_id;
+	uint32_t level_sum, level_n; /* -dBov, averaged per window */
 	char codec[WEBRTC_SDP_TOKEN];
 	bool vp8;
 	size_t nlayers;
@@ -341,6 +342,33 @@ void consumer_set_preferred_layer(struct consumer *c, unsigned spatial)
 		c->p->last_pli_us = 0; /* the switch waits on this keyframe */
 		consumer_wants_keyframe(c);
 	}
+}
+
+void producer_set_audio_level_ext(struct producer *p, uint8_t ext_id)
+{
+	if (p)
+		p->level_ext_id = ext_id;
+}
+
+/* Quieter than this on average (-dBov) is silence, whatever the loudest. */
+enum { SPEAKING_DBOV = 70 };
+
+struct producer *router_loudest(struct router *r)
+{
+	struct producer *best = NULL;
+	uint32_t best_level = SPEAKING_DBOV;
+	for (struct le *le = r ? r->producers.head : NULL; le; le = le->next) {
+		struct producer *p = le->data;
+		if (p->level_n) {
+			uint32_t avg = p->level_sum / p->level_n;
+			if (avg < best_level) {
+				best_level = avg;
+				best = p;
+			}
+		}
+		p->level_sum = p->level_n = 0;
+	}
+	return best;
 }
 
 void producer_set_paused(struct producer *p, bool paused)
@@ -635,6 +663,13 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 	p->packets++;
 	p->layers[layer].packets++;
 	p->layers[layer].last_us = port_now_us();
+	if (p->level_ext_id) {
+		const uint8_t *lv;
+		if (rtp_view_ext_find(&v, p->level_ext_id, &lv) >= 1) {
+			p->level_sum += lv[0] & 0x7f; /* level, without V */
+			p->level_n++;
+		}
+	}
 	if (!p->paused)
 		forward(r, p, layer, &v);
 }

@@ -80,6 +80,12 @@ void consumer_set_preferred_layer(struct consumer *c, unsigned spatial);
 int consumer_current_layer(const struct consumer *c);
 
 void producer_request_keyframe(struct producer *p);
+/* Audio producers: the header extension id of ssrc-audio-level (RFC 6464),
+ * whose levels router_loudest() averages. */
+void producer_set_audio_level_ext(struct producer *p, uint8_t ext_id);
+/* The audio producer loudest on average since the last call (and above
+ * silence), or NULL; starts a new averaging window. */
+struct producer *router_loudest(struct router *r);
 /* A paused producer's packets are dropped; a paused consumer sends none
  * (resuming asks for a keyframe). */
 void producer_set_paused(struct producer *p, bool paused);

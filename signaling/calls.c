@@ -54,6 +54,7 @@ struct live_call {
 	int conv_type; /* 0 direct, 1 group */
 	struct router *router; /* the SFU's, made at the first media request */
 	struct ortc_room *ortc; /* mediasoup-client peers of the call */
+	char speaker[40];       /* producer id of the active speaker */
 };
 
 struct live_part {
@@ -1253,6 +1254,34 @@ static bool add_router(struct le *le, void *arg)
 		sum->rtp_in += rs.rtp_in;
 	}
 	return false;
+}
+
+/* Active speaker: whoever was loudest over the last window, announced
+ * when it changes. */
+static bool speaker_tick(struct le *le, void *arg)
+{
+	struct live_call *c = le->data;
+	const char *pid, *uid;
+	cJSON *o;
+	(void)arg;
+
+	if (!c->ortc || ortc_room_loudest(c->ortc, &pid, &uid) ||
+	    !strcmp(c->speaker, pid))
+		return false;
+	str_ncpy(c->speaker, pid, sizeof(c->speaker));
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "producerId", pid);
+	cJSON_AddStringToObject(o, "userId", uid);
+	(void)sio_room_emit(c->gw->sio, c->room, NULL, "media:active-speaker",
+			    o);
+	cJSON_Delete(o);
+	return false;
+}
+
+void calls_speakers(struct gateway *gw)
+{
+	(void)hash_apply(gw->calls, speaker_tick, NULL);
 }
 
 void calls_media_stats(const struct gateway *gw, struct router_stats *st)

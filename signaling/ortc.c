@@ -35,6 +35,10 @@ static const char capabilities_json[] =
 	"{\"kind\":\"audio\",\"uri\":\"urn:ietf:params:rtp-hdrext:sdes:mid\","
 	"\"preferredId\":1,\"preferredEncrypt\":false,"
 	"\"direction\":\"sendrecv\"},"
+	"{\"kind\":\"audio\",\"uri\":"
+	"\"urn:ietf:params:rtp-hdrext:ssrc-audio-level\","
+	"\"preferredId\":12,\"preferredEncrypt\":false,"
+	"\"direction\":\"recvonly\"},"
 	"{\"kind\":\"video\",\"uri\":\"urn:ietf:params:rtp-hdrext:sdes:mid\","
 	"\"preferredId\":1,\"preferredEncrypt\":false,"
 	"\"direction\":\"sendrecv\"},"
@@ -103,6 +107,24 @@ int ortc_room_alloc(struct ortc_room **roomp, struct webrtc_server *srv,
 	room->router = mem_ref(router);
 	*roomp = room;
 	return 0;
+}
+
+int ortc_room_loudest(const struct ortc_room *room, const char **producer_id,
+		      const char **user_id)
+{
+	struct producer *p = room ? router_loudest(room->router) : NULL;
+	for (struct le *le = p ? room->peers.head : NULL; le; le = le->next) {
+		const struct ortc_peer *peer = le->data;
+		for (struct le *pl = peer->producers.head; pl; pl = pl->next) {
+			const struct o_producer *op = pl->data;
+			if (op->p == p) {
+				*producer_id = op->id;
+				*user_id = peer->user;
+				return 0;
+			}
+		}
+	}
+	return ENOENT;
 }
 
 cJSON *ortc_capabilities(void)
@@ -385,7 +407,7 @@ static int produce(struct req *r)
 	uint32_t ssrcs[ROUTER_MAX_LAYERS];
 	const char *rids[ROUTER_MAX_LAYERS];
 	size_t nlayers;
-	uint8_t rid_ext = 0;
+	uint8_t rid_ext = 0, level_ext = 0;
 	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(codec,
 							   "payloadType");
 	const char *mime = str_field(codec, "mimeType");
@@ -444,6 +466,10 @@ static int produce(struct req *r)
 			    !strcmp(uri, "urn:ietf:params:rtp-hdrext:sdes:"
 					 "rtp-stream-id"))
 				rid_ext = (uint8_t)id->valuedouble;
+			if (uri && cJSON_IsNumber(id) &&
+			    !strcmp(uri, "urn:ietf:params:rtp-hdrext:"
+					 "ssrc-audio-level"))
+				level_ext = (uint8_t)id->valuedouble;
 		}
 	}
 	if (rids[0] && !ssrcs[0] && !rid_ext)
@@ -469,6 +495,8 @@ static int produce(struct req *r)
 		return fail(r, "INTERNAL", err, "no producer: %s",
 			    "out of resources");
 	}
+	if (k == MEDIA_AUDIO)
+		producer_set_audio_level_ext(op->p, level_ext);
 	list_append(&peer->producers, &op->le, op);
 	cJSON_AddStringToObject(r->reply, "id", op->id);
 	cJSON_AddStringToObject(r->reply, "kind", kind_name(k));

@@ -30,6 +30,11 @@ int ortc_peer_alloc(struct ortc_peer **peerp, struct ortc_room *room,
 /* The ids of the peer's producers (for media:producer-closed). */
 struct cJSON *ortc_peer_producer_ids(const struct ortc_peer *peer);
 
+/* The peer and producer heard loudest since the last call, or 0 with
+ * nobody speaking (ENOENT). */
+int ortc_room_loudest(const struct ortc_room *room, const char **producer_id,
+		      const char **user_id);
+
 /* The router's RTP capabilities (mediasoup RtpCapabilities). */
 struct cJSON *ortc_capabilities(void);
 

@@ -12,6 +12,8 @@ const { launch, until } = require('./lib/browser');
 async function enter({ token, callId }) {
   const socket = io({ auth: { token }, transports: ['websocket'] });
   await new Promise((r) => socket.on('connect', r));
+  window.speakers = [];
+  socket.on('media:active-speaker', (d) => window.speakers.push(d.userId));
   let id = callId;
   if (!id) id = (await socket.emitWithAck('call:initiate', { conversationId: 'sfu-msc', type: 'video' })).callId;
   else await socket.emitWithAck('call:join', { callId: id });
@@ -86,6 +88,14 @@ test('SFU with mediasoup-client: three pages hear and see each other', { timeout
     }
     console.log(`${name}: first remote frame ${Math.round(after[i].firstFrameAt)} ms after joining the SFU;` +
       ` ${after[i].out.map((o) => `${o.kind} ${o.user} ${before[i].out.find((b) => b.user === o.user && b.kind === o.kind).n}->${o.n}`).join(', ')}`);
+  }
+  // the fake microphones beep: someone is the active speaker, and each
+  // page hears who
+  for (const [i, name] of names.entries()) {
+    const heard = await pages[i].evaluate(() => window.speakers);
+    assert.ok(heard.length > 0 && heard.every((u) => names.includes(u)),
+      `${name} was told of active speakers: ${heard.join(',')}`);
+    console.log(`${name}: active speaker events ${heard.slice(0, 8).join(', ')}${heard.length > 8 ? '...' : ''}`);
   }
   const m = await (await fetch(`${srv.url}/metrics`)).text();
   console.log(m.split('\n').filter((l) => l.startsWith('meeshy_media')).join('\n'));

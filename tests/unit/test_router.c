@@ -307,7 +307,53 @@ static void test_simulcast_switch(void)
 	mem_deref(r);
 }
 
+/* An Opus packet with an ssrc-audio-level extension (id 12). */
+static size_t audio_rtp(uint8_t *b, uint32_t ssrc, uint16_t seq,
+			uint8_t level)
+{
+	const uint8_t pkt[] = {0x90, 111, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			       0xbe, 0xde, 0, 1, 0xc0, 0, 0, 0, 'o', 'p'};
+	memcpy(b, pkt, sizeof(pkt));
+	b[3] = (uint8_t)seq;
+	b[8] = (uint8_t)(ssrc >> 24);
+	b[9] = (uint8_t)(ssrc >> 16);
+	b[10] = (uint8_t)(ssrc >> 8);
+	b[11] = (uint8_t)ssrc;
+	b[17] = (uint8_t)(0x80 | level); /* V bit and -dBov */
+	return sizeof(pkt);
+}
+
+static void test_loudest(void)
+{
+	struct router *r = NULL;
+	struct producer *quiet = NULL, *loud = NULL;
+	uint8_t in[64];
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&quiet, r, TA, MEDIA_AUDIO, 31,
+					     111, "opus"), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&loud, r, TB, MEDIA_AUDIO, 32,
+					     111, "opus"), 0);
+	producer_set_audio_level_ext(quiet, 12);
+	producer_set_audio_level_ext(loud, 12);
+	CU_ASSERT_PTR_NULL(router_loudest(r)); /* nothing heard yet */
+	for (uint16_t i = 0; i < 10; i++) {
+		router_packet(r, TA, in, audio_rtp(in, 31, i, 60), sizeof(in),
+			      false);
+		router_packet(r, TB, in, audio_rtp(in, 32, i, 20), sizeof(in),
+			      false);
+	}
+	CU_ASSERT_PTR_EQUAL(router_loudest(r), loud);
+	/* a new window: only silence (127 -dBov) is no speaker */
+	router_packet(r, TA, in, audio_rtp(in, 31, 11, 127), sizeof(in), false);
+	CU_ASSERT_PTR_NULL(router_loudest(r));
+	mem_deref(quiet);
+	mem_deref(loud);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"active speaker: the loudest over a window", test_loudest},
 	{"simulcast: start and switch on keyframes, continuous numbering",
 	 test_simulcast_switch},
 	{"forwarding rewrites SSRC and PT, strips the rest",
