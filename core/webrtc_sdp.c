@@ -320,6 +320,7 @@ static int print_codec(struct mbuf *mb, const struct sdp_codec *c)
 int webrtc_answer_print(struct mbuf *mb, const struct answer_params *a)
 {
 	uint8_t sid[8];
+	const char *fam;
 	int err;
 
 	if (!mb || !a || !a->ice_ufrag || !a->ice_pwd || !a->fingerprint ||
@@ -328,13 +329,14 @@ int webrtc_answer_print(struct mbuf *mb, const struct answer_params *a)
 	if (port_random(sid, sizeof(sid)))
 		return EIO;
 	sid[0] &= 0x7f;
+	fam = strchr(a->ip, ':') ? "IP6" : "IP4";
 	err = mbuf_printf(mb,
-			  "v=0\r\no=- %llu 2 IN IP4 %s\r\ns=-\r\nt=0 0\r\n"
+			  "v=0\r\no=- %llu 2 IN %s %s\r\ns=-\r\nt=0 0\r\n"
 			  "a=ice-lite\r\na=group:BUNDLE",
 			  (unsigned long long)(((uint64_t)sid[0] << 24) |
 					       ((uint64_t)sid[1] << 16) |
 					       ((uint64_t)sid[2] << 8) | sid[3]),
-			  a->ip);
+			  fam, a->ip);
 	for (size_t i = 0; i < a->nmedia; i++)
 		if (a->media[i].codec)
 			err |= mbuf_printf(mb, " %s", a->media[i].offer->mid);
@@ -356,13 +358,13 @@ int webrtc_answer_print(struct mbuf *mb, const struct answer_params *a)
 		}
 		err |= mbuf_printf(mb,
 				   "m=%s %u UDP/TLS/RTP/SAVPF %u\r\n"
-				   "c=IN IP4 %s\r\n"
+				   "c=IN %s %s\r\n"
 				   "a=mid:%s\r\n"
 				   "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
 				   "a=fingerprint:sha-256 %s\r\n"
 				   "a=setup:%s\r\n"
 				   "a=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n",
-				   om->kind_name, a->port, am->codec->pt, a->ip,
+				   om->kind_name, a->port, am->codec->pt, fam, a->ip,
 				   om->mid, a->ice_ufrag, a->ice_pwd,
 				   a->fingerprint, a->setup,
 				   dir_name(am->dir));

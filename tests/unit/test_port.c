@@ -110,7 +110,7 @@ static void timeout_h(void *arg)
 	re_cancel();
 }
 
-static void test_udp_batch(void)
+static void udp_batch(const char *ip)
 {
 	struct port_udp *a = NULL, *b = NULL;
 	struct port_udp_stats sa_st, sb_st;
@@ -121,7 +121,7 @@ static void test_udp_batch(void)
 	struct rx rx = {0};
 	size_t sent = 0;
 
-	sa_set_str(&any, "127.0.0.1", 0);
+	CU_ASSERT_EQUAL_FATAL(sa_set_str(&any, ip, 0), 0);
 	CU_ASSERT_EQUAL_FATAL(port_udp_listen(&a, &any, never, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(port_udp_listen(&b, &any, recv_h, &rx), 0);
 	CU_ASSERT_EQUAL_FATAL(port_udp_local(b, &dst), 0);
@@ -151,11 +151,22 @@ static void test_udp_batch(void)
 	mem_deref(b);
 }
 
+static void test_udp_batch(void)
+{
+	udp_batch("127.0.0.1");
+}
+
+static void test_udp_batch_ipv6(void)
+{
+	udp_batch("::1");
+}
+
 static CU_TestInfo tests[] = {
 	{"clock", test_clock},
 	{"random", test_random},
 	{"timers fire in order, cancel works", test_timers},
 	{"UDP batch send and receive", test_udp_batch},
+	{"UDP batch over IPv6", test_udp_batch_ipv6},
 	CU_TEST_INFO_NULL,
 };
 

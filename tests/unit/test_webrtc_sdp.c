@@ -98,6 +98,15 @@ static void test_answer(void)
 	CU_ASSERT_EQUAL(back.media[0].dir, DIR_RECVONLY);
 	CU_ASSERT_EQUAL(back.media[1].ssrc, 12345678);
 	CU_ASSERT_STRING_EQUAL(back.setup, "passive");
+	/* an IPv6 media port is announced as such */
+	mbuf_rewind(mb);
+	a.ip = "2001:db8::7";
+	CU_ASSERT_EQUAL_FATAL(webrtc_answer_print(mb, &a), 0);
+	mbuf_write_u8(mb, 0);
+	text = (char *)mb->buf;
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "c=IN IP6 2001:db8::7\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "o=- "));
+	CU_ASSERT_PTR_NULL(strstr(text, "IP4"));
 	mem_deref(mb);
 }
 

@@ -13,9 +13,9 @@ function tmpdir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function start({ args = [], env = {}, dir } = {}) {
+function start({ args = [], env = {}, dir, rtcListen = '127.0.0.1:0' } = {}) {
   dir = dir || tmpdir('meeshy-it-');
-  const proc = spawn(BIN, ['--listen', '127.0.0.1:0', '--rtc-listen', '127.0.0.1:0', '--db', path.join(dir, 'calls.db'),
+  const proc = spawn(BIN, ['--listen', '127.0.0.1:0', '--rtc-listen', rtcListen, '--db', path.join(dir, 'calls.db'),
     '--archive-dir', path.join(dir, 'archive'), ...args], {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
