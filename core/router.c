@@ -31,11 +31,25 @@ struct ring_slot {
 	uint8_t payload[RING_PAYLOAD];
 };
 
+/* What RFC 3550 appendix A keeps per source to report on it. */
+struct rx_stats {
+	bool init;
+	uint16_t max_seq;
+	uint32_t cycles, base_seq, received;
+	uint32_t expected_prior, received_prior;
+	uint32_t jitter_q4;           /* in RTP units, times 16 */
+	int64_t transit;
+	bool fresh;                   /* packets since the last report */
+	uint32_t lsr;                 /* middle of the last SR's NTP time */
+	uint64_t lsr_at_us;
+};
+
 struct layer {
 	uint32_t ssrc;                /* 0 until a RID layer's first packet */
 	char rid[ROUTER_RID_MAX];
 	uint64_t packets, last_us;
 	struct ring_slot *ring;       /* video only */
+	struct rx_stats rx;
 };
 
 struct router {
@@ -371,6 +385,95 @@ struct producer *router_loudest(struct router *r)
 	return best;
 }
 
+static void rx_update(struct rx_stats *s, const struct rtp_view *v,
+		      uint32_t clock, uint64_t now_us)
+{
+	int64_t arrival = (int64_t)(now_us * clock / 1000000u), transit, d;
+
+	if (!s->init) {
+		s->init = true;
+		s->base_seq = v->seq;
+		s->max_seq = v->seq;
+		s->transit = arrival - v->ts;
+	}
+	else if (rtp_seq_newer(v->seq, s->max_seq)) {
+		if (v->seq < s->max_seq)
+			s->cycles += 1u << 16; /* wrapped */
+		s->max_seq = v->seq;
+	}
+	s->received++;
+	s->fresh = true;
+	/* RFC 3550 A.8: interarrival jitter, in timestamp units */
+	transit = arrival - v->ts;
+	d = transit - s->transit;
+	s->transit = transit;
+	if (d < 0)
+		d = -d;
+	s->jitter_q4 += (uint32_t)d - ((s->jitter_q4 + 8) >> 4);
+}
+
+/* One report block (RFC 3550 6.4.1) about a layer, at b (24 bytes). */
+static void report_block(uint8_t *b, struct layer *l, uint64_t now_us)
+{
+	struct rx_stats *s = &l->rx;
+	uint32_t ext_max = s->cycles + s->max_seq;
+	uint32_t expected = ext_max - s->base_seq + 1;
+	int32_t lost = (int32_t)(expected - s->received);
+	uint32_t exp_int = expected - s->expected_prior;
+	uint32_t rec_int = s->received - s->received_prior;
+	int32_t lost_int = (int32_t)(exp_int - rec_int);
+	uint8_t fraction = exp_int && lost_int > 0
+				   ? (uint8_t)(((uint32_t)lost_int << 8) /
+					       exp_int)
+				   : 0;
+	uint32_t dlsr = s->lsr ? (uint32_t)((now_us - s->lsr_at_us) * 65536 /
+					    1000000u)
+			       : 0;
+
+	s->expected_prior = expected;
+	s->received_prior = s->received;
+	if (lost > 0x7fffff)
+		lost = 0x7fffff;
+	else if (lost < -0x800000)
+		lost = -0x800000;
+	put32(b, l->ssrc);
+	put32(b + 4, ((uint32_t)fraction << 24) | ((uint32_t)lost & 0xffffff));
+	put32(b + 8, ext_max);
+	put32(b + 12, s->jitter_q4 >> 4);
+	put32(b + 16, s->lsr);
+	put32(b + 20, dlsr);
+}
+
+void router_report(struct router *r)
+{
+	uint64_t now = port_now_us();
+	for (struct le *le = r ? r->producers.head : NULL; le; le = le->next) {
+		struct producer *p = le->data;
+		uint8_t *b = r->out;
+		size_t n = 0;
+		/* one RR per sender, a block per layer that sent */
+		for (size_t i = 0; i < p->nlayers && n < 31; i++) {
+			struct layer *l = &p->layers[i];
+			if (!l->ssrc || !l->rx.fresh)
+				continue;
+			l->rx.fresh = false;
+			report_block(b + 8 + 24 * n, l, now);
+			n++;
+		}
+		if (!n)
+			continue;
+		b[0] = (uint8_t)(0x80 | n);
+		b[1] = 201;
+		b[2] = (uint8_t)((1 + 6 * n) >> 8);
+		b[3] = (uint8_t)(1 + 6 * n);
+		put32(b + 4, r->rtcp_ssrc);
+		if (r->sendh(p->t, b, 8 + 24 * n, sizeof(r->out), true))
+			r->stats.send_errors++;
+		else
+			r->stats.rr_sent++;
+	}
+}
+
 void producer_set_paused(struct producer *p, bool paused)
 {
 	if (p)
@@ -616,6 +719,23 @@ static void on_rtcp(struct router *r, struct webrtc_transport *t,
 			r->stats.drop_malformed++;
 			return;
 		}
+		if (pt == 200 && plen >= 28) {
+			/* a sender report: remember when, for our RRs' DLSR */
+			uint32_t ssrc = be32(b + 4);
+			for (struct le *le = r->producers.head; le;
+			     le = le->next) {
+				struct producer *p = le->data;
+				for (size_t i = 0; p->t == t && i < p->nlayers;
+				     i++) {
+					struct layer *l = &p->layers[i];
+					if (l->ssrc != ssrc)
+						continue;
+					l->rx.lsr = (be32(b + 8) << 16) |
+						    (be32(b + 12) >> 16);
+					l->rx.lsr_at_us = port_now_us();
+				}
+			}
+		}
 		if (pt == 205 && fmt == 1 && plen >= 16) {
 			struct consumer *c = consumer_of(r, t, be32(b + 8));
 			if (c && !c->paused)
@@ -663,6 +783,9 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 	p->packets++;
 	p->layers[layer].packets++;
 	p->layers[layer].last_us = port_now_us();
+	rx_update(&p->layers[layer].rx, &v,
+		  p->kind == MEDIA_VIDEO ? 90000 : 48000,
+		  p->layers[layer].last_us);
 	if (p->level_ext_id) {
 		const uint8_t *lv;
 		if (rtp_view_ext_find(&v, p->level_ext_id, &lv) >= 1) {

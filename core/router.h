@@ -27,6 +27,7 @@ struct router_stats {
 	uint64_t rtp_in, rtp_forwarded, bytes_forwarded, rtcp_in;
 	uint64_t drop_unknown_ssrc, drop_malformed, pli_sent, send_errors;
 	uint64_t nack_requested, nack_resent, nack_missed;
+	uint64_t rr_sent;
 };
 
 struct router;
@@ -86,6 +87,10 @@ void producer_set_audio_level_ext(struct producer *p, uint8_t ext_id);
 /* The audio producer loudest on average since the last call (and above
  * silence), or NULL; starts a new averaging window. */
 struct producer *router_loudest(struct router *r);
+/* Sends each sender an RTCP receiver report (RFC 3550 6.4.2) of every
+ * stream it sent since the last one: loss, jitter, LSR/DLSR for its RTT.
+ * Call about once a second. */
+void router_report(struct router *r);
 /* A paused producer's packets are dropped; a paused consumer sends none
  * (resuming asks for a keyframe). */
 void producer_set_paused(struct producer *p, bool paused);

@@ -1263,8 +1263,9 @@ static bool speaker_tick(struct le *le, void *arg)
 	struct live_call *c = le->data;
 	const char *pid, *uid;
 	cJSON *o;
-	(void)arg;
 
+	if (c->router && (*(unsigned *)arg & 1))
+		router_report(c->router); /* every second */
 	if (!c->ortc || ortc_room_loudest(c->ortc, &pid, &uid) ||
 	    !strcmp(c->speaker, pid))
 		return false;
@@ -1281,7 +1282,8 @@ static bool speaker_tick(struct le *le, void *arg)
 
 void calls_speakers(struct gateway *gw)
 {
-	(void)hash_apply(gw->calls, speaker_tick, NULL);
+	(void)hash_apply(gw->calls, speaker_tick, &gw->ticks);
+	gw->ticks++;
 }
 
 void calls_media_stats(const struct gateway *gw, struct router_stats *st)

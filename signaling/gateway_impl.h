@@ -42,6 +42,7 @@ struct gateway {
 	struct sio_server *sio;
 	struct webrtc_server *rtc; /* the SFU's media port, or NULL */
 	struct port_timer *speaker_tmr;
+	unsigned ticks; /* of speaker_tmr: RTCP reports go every other one */
 	struct hash *calls;      /* live calls by id */
 	size_t ncalls;
 	size_t nparticipants;    /* joined, in live calls */
@@ -61,7 +62,8 @@ size_t calls_count_mode(const struct gateway *gw, const char *mode);
 /* Media counters: ended calls' plus the live routers'. */
 struct router_stats;
 void calls_media_stats(const struct gateway *gw, struct router_stats *st);
-/* Announces changes of active speaker (every 500 ms). */
+/* Announces changes of active speaker (every 500 ms); sends the routers'
+ * RTCP receiver reports (every second). */
 void calls_speakers(struct gateway *gw);
 /* Authenticates a REST request (Authorization: Bearer <token>); fills the
  * user id or returns an errno value. */

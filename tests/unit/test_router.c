@@ -352,7 +352,49 @@ static void test_loudest(void)
 	mem_deref(r);
 }
 
+static void test_receiver_report(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct router_stats st;
+	uint8_t in[1500];
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
+					     "VP8"), 0);
+	nsent = 0;
+	router_report(r); /* nothing received: nothing to report */
+	CU_ASSERT_EQUAL(nsent, 0);
+	/* 100..109 with 103 and 105 lost */
+	for (uint16_t seq = 100; seq < 110; seq++) {
+		if (seq == 103 || seq == 105)
+			continue;
+		router_packet(r, TA, in, browser_rtp(in, seq, 1111),
+			      sizeof(in), false);
+	}
+	router_report(r);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_PTR_EQUAL(sent[0].t, TA);
+	CU_ASSERT_TRUE(sent[0].rtcp);
+	CU_ASSERT_EQUAL(sent[0].len, 32);
+	CU_ASSERT_EQUAL(sent[0].buf[0], 0x81); /* one report block */
+	CU_ASSERT_EQUAL(sent[0].buf[1], 201);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), 1111);
+	CU_ASSERT_EQUAL(sent[0].buf[12], 2 * 256 / 10); /* fraction lost */
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 12) & 0xffffff, 2);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 16), 109); /* highest seq */
+	/* nothing new since: no report */
+	nsent = 0;
+	router_report(r);
+	CU_ASSERT_EQUAL(nsent, 0);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.rr_sent, 1);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"receiver reports: loss and highest sequence", test_receiver_report},
 	{"active speaker: the loudest over a window", test_loudest},
 	{"simulcast: start and switch on keyframes, continuous numbering",
 	 test_simulcast_switch},
