@@ -59,6 +59,19 @@ function showTrack(userId, track) {
   s.addTrack(track);
 }
 
+// On the SFU, which simulcast layer of someone's video this page gets.
+function layerPicker(userId, producerId) {
+  const fig = document.getElementById(`f-${userId}`);
+  if (!fig || fig.querySelector('select')) return;
+  const sel = document.createElement('select');
+  sel.title = 'simulcast layer';
+  [['2', 'high'], ['1', 'medium'], ['0', 'low']].forEach(([v, label]) => sel.add(new Option(label, v)));
+  sel.onchange = () => state.sfu.setLayer(producerId, Number(sel.value))
+    .then(() => log(`${userId}: asked for the ${sel.selectedOptions[0].text} layer`))
+    .catch((e) => log(e.message));
+  fig.append(sel);
+}
+
 function hideUser(userId) {
   state.remote.delete(userId);
   const f = document.getElementById(`f-${userId}`);
@@ -98,7 +111,11 @@ async function startSfu() {
   const t0 = performance.now();
   state.sfu = await MeeshySfu.join(state.socket, state.callId, {
     stream: state.stream,
-    onTrack: ({ userId, track }) => showTrack(userId, track),
+    simulcast: true,
+    onTrack: ({ userId, track, consumer }) => {
+      showTrack(userId, track);
+      if (track.kind === 'video') layerPicker(userId, consumer.producerId);
+    },
     onTrackEnded: ({ userId }) => hideUser(userId),
   });
   log(`on the SFU (${Math.round(performance.now() - t0)} ms to set up)`);

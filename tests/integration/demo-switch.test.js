@@ -54,6 +54,8 @@ test('demo page: P2P for two, the SFU from the third, P2P again', { timeout: 180
       assert.ok(after.users[u].frames > before[i].users[u].frames, `${name}: video from ${u} keeps coming`);
     }
   }
+  // on the SFU each remote video has its simulcast layer picker
+  assert.equal(await pages.ana.locator('figure select').count(), 2);
   console.log(`P2P -> SFU: third join click -> all three decoding every other on the SFU in ${switchMs} ms`);
 
   const t1 = Date.now();
