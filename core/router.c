@@ -13,6 +13,7 @@
 #include "packet.h"
 #include "srtp_pair.h"
 #include "vp8.h"
+#include "h264.h"
 #include "router.h"
 
 enum {
@@ -68,7 +69,7 @@ struct producer {
 	uint8_t pt, rid_ext_id, level_ext_id;
 	uint32_t level_sum, level_n; /* -dBov, averaged per window */
 	char codec[WEBRTC_SDP_TOKEN];
-	bool vp8;
+	bool vp8, h264;
 	size_t nlayers;
 	struct layer layers[ROUTER_MAX_LAYERS];
 	struct list consumers;
@@ -184,6 +185,7 @@ int router_produce_simulcast(struct producer **pp, struct router *r,
 	p->rid_ext_id = rid_ext_id;
 	str_ncpy(p->codec, codec, sizeof(p->codec));
 	p->vp8 = !str_casecmp(codec, "VP8");
+	p->h264 = !str_casecmp(codec, "H264");
 	p->nlayers = nlayers;
 	for (size_t i = 0; i < nlayers; i++) {
 		struct layer *l = &p->layers[i];
@@ -636,7 +638,10 @@ static void forward(struct router *r, struct producer *p, int layer,
 			 * before anything was sent, of any layer (then climb
 			 * to the one it should have) */
 			int want = layer_within(p, c->target, now);
-			bool key = vdp && vdp->keyframe;
+			bool key = vdp ? vdp->keyframe
+				       : p->h264 && h264_is_keyframe(
+							    v->payload,
+							    v->payload_len);
 			if (c->current == want && c->current != layer)
 				continue;
 			if (!key || (layer != want && c->current != NO_LAYER)) {

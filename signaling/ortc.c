@@ -2,8 +2,9 @@
  * ortc.c - mediasoup-client's server side: capabilities, transports,
  * produce, consume, pause and resume.
  *
- * The router forwards Opus and VP8 (payload types 100 and 101 towards
- * consumers); a VP8 producer may send up to three simulcast encodings,
+ * The router forwards Opus, VP8 and H264 (constrained baseline,
+ * packetization mode 1) with payload types 100, 101 and 103 towards
+ * consumers; a video producer may send up to three simulcast encodings,
  * named by SSRC or by RID. RTX and bandwidth feedback are not in yet and
  * are left out of the capabilities rather than pretended.
  */
@@ -28,6 +29,13 @@ static const char capabilities_json[] =
 	"{\"kind\":\"video\",\"mimeType\":\"video/VP8\","
 	"\"preferredPayloadType\":101,\"clockRate\":90000,"
 	"\"parameters\":{\"x-google-start-bitrate\":1000},"
+	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
+	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
+	"{\"type\":\"ccm\",\"parameter\":\"fir\"}]},"
+	"{\"kind\":\"video\",\"mimeType\":\"video/H264\","
+	"\"preferredPayloadType\":103,\"clockRate\":90000,"
+	"\"parameters\":{\"packetization-mode\":1,"
+	"\"profile-level-id\":\"42e01f\",\"level-asymmetry-allowed\":1},"
 	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
 	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
 	"{\"type\":\"ccm\",\"parameter\":\"fir\"}]}],"
@@ -66,6 +74,7 @@ struct o_producer {
 	struct le le;
 	char id[ID_LEN];
 	enum media_kind kind;
+	int codec; /* index in forwarded[] */
 	struct producer *p;
 };
 
@@ -379,17 +388,23 @@ static int connect_transport(struct req *r)
 	return 0;
 }
 
-/* Opus or VP8: the payload type the router uses towards consumers. */
-static int router_pt(const char *mime, enum media_kind *kind)
+/* The codecs the router forwards, with the payload types it uses towards
+ * consumers (as in the capabilities). */
+static const struct {
+	const char *mime, *name;
+	enum media_kind kind;
+	int pt;
+} forwarded[] = {
+	{"audio/opus", "opus", MEDIA_AUDIO, 100},
+	{"video/VP8", "VP8", MEDIA_VIDEO, 101},
+	{"video/H264", "H264", MEDIA_VIDEO, 103},
+};
+
+static int codec_index(const char *mime)
 {
-	if (!str_casecmp(mime, "audio/opus")) {
-		*kind = MEDIA_AUDIO;
-		return 100;
-	}
-	if (!str_casecmp(mime, "video/VP8")) {
-		*kind = MEDIA_VIDEO;
-		return 101;
-	}
+	for (size_t i = 0; mime && i < ARRAY_SIZE(forwarded); i++)
+		if (!str_casecmp(mime, forwarded[i].mime))
+			return (int)i;
 	return -1;
 }
 
@@ -414,7 +429,7 @@ static int produce(struct req *r)
 	const char *kind = str_field(r->data, "kind");
 	struct o_producer *op;
 	enum media_kind k;
-	int err;
+	int err, ci;
 
 	if (!ot || ot->recv)
 		return fail(r, "NOT_FOUND", ENOENT, "transportId: %s is not"
@@ -424,11 +439,14 @@ static int produce(struct req *r)
 		return fail(r, "VALIDATION_ERROR", EINVAL,
 			    "kind: %s is not audio or video",
 			    shown(kind));
-	if (!mime || router_pt(mime, &k) < 0 || strcmp(kind, kind_name(k)))
+	ci = codec_index(mime);
+	if (ci < 0 || strcmp(kind, kind_name(forwarded[ci].kind)))
 		return fail(r, "VALIDATION_ERROR", ENOTSUP,
 			    "rtpParameters.codecs[0].mimeType: %s is not"
-			    " audio/opus or video/VP8 for this kind",
+			    " audio/opus, video/VP8 or video/H264 for this"
+			    " kind",
 			    shown(mime));
+	k = forwarded[ci].kind;
 	if (!cJSON_IsNumber(pt) || pt->valuedouble < 0 ||
 	    pt->valuedouble > 127)
 		return fail(r, "VALIDATION_ERROR", EINVAL,
@@ -483,13 +501,13 @@ static int produce(struct req *r)
 	if (!op)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
 	op->kind = k;
+	op->codec = ci;
 	err = gw_uuid(op->id, sizeof(op->id));
 	if (!err)
 		err = router_produce_simulcast(&op->p, peer->room->router,
 					       ot->t, (uint8_t)pt->valuedouble,
-					       k == MEDIA_VIDEO ? "VP8"
-								: "opus",
-					       nlayers, ssrcs, rids, rid_ext);
+					       forwarded[ci].name, nlayers,
+					       ssrcs, rids, rid_ext);
 	if (err) {
 		mem_deref(op);
 		return fail(r, "INTERNAL", err, "no producer: %s",
@@ -546,7 +564,7 @@ static int consume(struct req *r)
 	cJSON *rtp, *codecs, *codec, *encs, *enc, *rtcp, *all;
 	struct o_consumer *oc;
 	const char *mime;
-	int err;
+	int err, ci;
 
 	if (!ot || !ot->recv)
 		return fail(r, "NOT_FOUND", ENOENT, "transportId: %s is not"
@@ -559,7 +577,8 @@ static int consume(struct req *r)
 	if (owner == peer)
 		return fail(r, "CONFLICT", EINVAL, "producerId: %s is your"
 			    " own producer", pid);
-	mime = op->kind == MEDIA_VIDEO ? "video/VP8" : "audio/opus";
+	ci = op->codec;
+	mime = forwarded[ci].mime;
 	if (!can_receive(caps, mime))
 		return fail(r, "VALIDATION_ERROR", ENOTSUP,
 			    "rtpCapabilities: %s is not among your codecs",
@@ -570,7 +589,7 @@ static int consume(struct req *r)
 	err = gw_uuid(oc->id, sizeof(oc->id));
 	if (!err)
 		err = router_consume(&oc->c, op->p, ot->t,
-				     op->kind == MEDIA_VIDEO ? 101 : 100);
+				     (uint8_t)forwarded[ci].pt);
 	if (err) {
 		mem_deref(oc);
 		return fail(r, "INTERNAL", err, "no consumer: %s",

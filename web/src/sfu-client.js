@@ -18,7 +18,7 @@ export const SIMULCAST = [
   { rid: 'r2', maxBitrate: 2500000 },
 ];
 
-export async function join(socket, callId, { stream, onTrack, onTrackEnded, simulcast } = {}) {
+export async function join(socket, callId, { stream, onTrack, onTrackEnded, simulcast, videoCodec } = {}) {
   const req = requester(socket);
   // producers announced while we set up are kept, not missed
   const early = [];
@@ -84,6 +84,11 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded, simu
     if (simulcast && track.kind === 'video') {
       opts.encodings = SIMULCAST;
       opts.codecOptions = { videoGoogleStartBitrate: 1000 };
+    }
+    if (videoCodec && track.kind === 'video') {
+      // e.g. 'video/H264': the router forwards VP8 (its default) or H264
+      opts.codec = device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === videoCodec.toLowerCase());
+      if (!opts.codec) throw new Error(`${videoCodec} is not supported here`);
     }
     producers.push(await send.produce(opts));
   }
