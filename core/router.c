@@ -83,7 +83,7 @@ struct consumer {
 	struct webrtc_transport *t;
 	uint32_t ssrc;
 	uint8_t pt;
-	uint64_t packets;
+	uint64_t packets, octets;
 	bool paused;
 	/* layer switching */
 	int current, target;
@@ -571,6 +571,7 @@ static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
 	}
 	c->started = true;
 	c->packets++;
+	c->octets += len;
 	r->stats.rtp_forwarded++;
 	r->stats.bytes_forwarded += n;
 	return 0;
@@ -711,6 +712,47 @@ static struct consumer *consumer_of(struct router *r,
 	return NULL;
 }
 
+/* A sender's SR: kept for our receiver reports' LSR/DLSR, and passed to
+ * the receivers of that layer in their terms (RFC 3550 6.4.1), which lets
+ * them line the stream up with others on the sender's clock. */
+static void on_sender_report(struct router *r,
+			     const struct webrtc_transport *t,
+			     const uint8_t *b)
+{
+	const uint32_t ssrc = be32(b + 4);
+	for (struct le *le = r->producers.head; le; le = le->next) {
+		struct producer *p = le->data;
+		for (size_t i = 0; p->t == t && i < p->nlayers; i++) {
+			struct layer *l = &p->layers[i];
+			if (l->ssrc != ssrc)
+				continue;
+			l->rx.lsr = (be32(b + 8) << 16) | (be32(b + 12) >> 16);
+			l->rx.lsr_at_us = port_now_us();
+			for (struct le *cl = p->consumers.head; cl;
+			     cl = cl->next) {
+				struct consumer *c = cl->data;
+				uint8_t *o = r->out;
+				if (c->paused || c->current != (int)i ||
+				    !c->started)
+					continue;
+				o[0] = 0x80;
+				o[1] = 200;
+				o[2] = 0;
+				o[3] = 6;
+				put32(o + 4, c->ssrc);
+				memcpy(o + 8, b + 8, 8); /* NTP time */
+				put32(o + 16, be32(b + 16) + c->ts_off);
+				put32(o + 20, (uint32_t)c->packets);
+				put32(o + 24, (uint32_t)c->octets);
+				if (r->sendh(c->t, o, 28, sizeof(r->out), true))
+					r->stats.send_errors++;
+				else
+					r->stats.sr_sent++;
+			}
+		}
+	}
+}
+
 /* Reads a compound RTCP packet for what concerns our streams: keyframe
  * requests and NACKs. */
 static void on_rtcp(struct router *r, struct webrtc_transport *t,
@@ -724,23 +766,8 @@ static void on_rtcp(struct router *r, struct webrtc_transport *t,
 			r->stats.drop_malformed++;
 			return;
 		}
-		if (pt == 200 && plen >= 28) {
-			/* a sender report: remember when, for our RRs' DLSR */
-			uint32_t ssrc = be32(b + 4);
-			for (struct le *le = r->producers.head; le;
-			     le = le->next) {
-				struct producer *p = le->data;
-				for (size_t i = 0; p->t == t && i < p->nlayers;
-				     i++) {
-					struct layer *l = &p->layers[i];
-					if (l->ssrc != ssrc)
-						continue;
-					l->rx.lsr = (be32(b + 8) << 16) |
-						    (be32(b + 12) >> 16);
-					l->rx.lsr_at_us = port_now_us();
-				}
-			}
-		}
+		if (pt == 200 && plen >= 28)
+			on_sender_report(r, t, b);
 		if (pt == 205 && fmt == 1 && plen >= 16) {
 			struct consumer *c = consumer_of(r, t, be32(b + 8));
 			if (c && !c->paused)

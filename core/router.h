@@ -9,9 +9,12 @@
  * or by their RID header extension; each consumer forwards one layer, its
  * preferred one, and switches only on a keyframe of the new layer, with
  * sequence numbers, timestamps and the VP8 picture ID / TL0PICIDX rewritten
- * so the receiver sees one continuous stream. A receiver's PLI or FIR becomes a PLI towards the producer, at
- * most one per producer every 300 ms. A receiver's NACK is answered from
- * the producer's buffer of its last 256 video packets.
+ * so the receiver sees one continuous stream. A sender's RTCP sender report
+ * reaches the receivers of that layer in their own terms (SSRC, timestamp
+ * space, counts), so they can line audio and video up. A receiver's PLI
+ * or FIR becomes a PLI towards the producer, at most one per producer every
+ * 300 ms; its NACKs are answered from a buffer of each layer's last 256
+ * packets. Every sender gets RTCP receiver reports once a second.
  */
 #ifndef MEESHY_CORE_ROUTER_H
 #define MEESHY_CORE_ROUTER_H
@@ -27,7 +30,7 @@ struct router_stats {
 	uint64_t rtp_in, rtp_forwarded, bytes_forwarded, rtcp_in;
 	uint64_t drop_unknown_ssrc, drop_malformed, pli_sent, send_errors;
 	uint64_t nack_requested, nack_resent, nack_missed;
-	uint64_t rr_sent;
+	uint64_t rr_sent, sr_sent;
 };
 
 struct router;

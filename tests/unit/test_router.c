@@ -387,8 +387,31 @@ static void test_receiver_report(void)
 	nsent = 0;
 	router_report(r);
 	CU_ASSERT_EQUAL(nsent, 0);
+	/* the sender's SR reaches a receiver of that stream in its terms */
+	{
+		struct consumer *c = NULL;
+		uint8_t sr[28] = {0x80, 200, 0, 6, 0, 0, 0x04, 0x57, /* 1111 */
+				  0xe8, 0, 0, 1, 0x80, 0, 0, 0,  /* NTP */
+				  0, 0, 0x30, 0x39,              /* RTP ts */
+				  0, 0, 0, 8, 0, 0, 0, 0x18};
+		CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+		router_packet(r, TA, in, browser_rtp(in, 110, 1111),
+			      sizeof(in), false);
+		nsent = 0;
+		router_packet(r, TA, sr, sizeof(sr), sizeof(sr), true);
+		CU_ASSERT_EQUAL_FATAL(nsent, 1);
+		CU_ASSERT_PTR_EQUAL(sent[0].t, TB);
+		CU_ASSERT_EQUAL(sent[0].buf[1], 200);
+		CU_ASSERT_EQUAL(be32(sent[0].buf + 4), consumer_ssrc(c));
+		CU_ASSERT_EQUAL(memcmp(sent[0].buf + 8, sr + 8, 8), 0);
+		CU_ASSERT_EQUAL(be32(sent[0].buf + 16), 0x3039);
+		CU_ASSERT_EQUAL(be32(sent[0].buf + 20), 1); /* its packets */
+		CU_ASSERT_EQUAL(be32(sent[0].buf + 24), 3); /* its octets */
+		mem_deref(c);
+	}
 	router_stats(r, &st);
 	CU_ASSERT_EQUAL(st.rr_sent, 1);
+	CU_ASSERT_EQUAL(st.sr_sent, 1);
 	mem_deref(p);
 	mem_deref(r);
 }
