@@ -41,9 +41,21 @@ test('demo page: P2P for two, the SFU from the third, P2P again', { timeout: 180
 
   const t0 = Date.now();
   await pages.cleo.click('#join');
-  for (const name of names) {
-    const others = names.filter((n) => n !== name);
-    await until(() => seesAll(pages[name], others, 'sfu'), `${name} sees both others on the SFU`, 30000);
+  try {
+    for (const name of names) {
+      const others = names.filter((n) => n !== name);
+      await until(() => seesAll(pages[name], others, 'sfu'), `${name} sees both others on the SFU`, 30000);
+    }
+  } catch (e) {
+    // what each page had, for whoever reads the failure
+    for (const name of names) {
+      console.log(`${name}: ${JSON.stringify(await stats(pages[name]))}`);
+      console.log(await pages[name].evaluate(() => [...document.querySelectorAll('#log li')]
+        .slice(0, 20).map((l) => l.textContent.slice(0, 200)).join('\n')));
+    }
+    const m = await (await fetch(`${srv.url}/metrics`)).text();
+    console.log(m.split('\n').filter((l) => l.startsWith('meeshy_media')).join('\n'));
+    throw e;
   }
   const switchMs = Date.now() - t0;
   const before = await Promise.all(names.map((n) => stats(pages[n])));

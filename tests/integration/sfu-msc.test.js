@@ -7,30 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { start } = require('./lib/server');
 const { launch, until } = require('./lib/browser');
-
-// Runs in the page.
-async function enter({ token, callId }) {
-  const socket = io({ auth: { token }, transports: ['websocket'] });
-  await new Promise((r) => socket.on('connect', r));
-  window.speakers = [];
-  socket.on('media:active-speaker', (d) => window.speakers.push(d.userId));
-  let id = callId;
-  if (!id) id = (await socket.emitWithAck('call:initiate', { conversationId: 'sfu-msc', type: 'video' })).callId;
-  else await socket.emitWithAck('call:join', { callId: id });
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
-  window.t0 = performance.now();
-  window.firstFrameAt = null;
-  window.sfu = await MeeshySfu.join(socket, id, {
-    stream,
-    onTrack: ({ track, kind }) => {
-      const el = document.createElement(kind);
-      el.autoplay = true; el.muted = true; el.playsInline = true;
-      el.srcObject = new MediaStream([track]);
-      document.body.append(el);
-    },
-  });
-  return id;
-}
+const { openPage, enter } = require('./lib/sfu-page');
 
 // Per consumer: frames decoded (video) or packets received (audio).
 async function counts(page) {
@@ -45,7 +22,7 @@ async function counts(page) {
       });
       out.push({ user: c.appData.userId, kind: c.kind, n, width });
     }
-    if (window.firstFrameAt === null && out.some((o) => o.kind === 'video' && o.n > 0)) {
+    if (window.firstFrameAt == null && out.some((o) => o.kind === 'video' && o.n > 0)) {
       window.firstFrameAt = performance.now() - window.t0;
     }
     return { out, firstFrameAt: window.firstFrameAt };
@@ -61,11 +38,8 @@ test('SFU with mediasoup-client: three pages hear and see each other', { timeout
   const pages = [];
   let callId = null;
   for (const name of names) {
-    const page = await (await browser.newContext()).newPage();
-    page.on('pageerror', (e) => console.log(`${name} page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') console.log(`${name}: ${m.text()}`); });
-    await page.goto(srv.url + '/sfu.html');
-    callId = await page.evaluate(enter, { token: name, callId });
+    const page = await openPage(browser, srv.url, name);
+    callId = await page.evaluate(enter, { token: name, callId, conversationId: 'sfu-msc', send: true, audio: true });
     pages.push(page);
   }
   const full = (c) => c.out.length === 4 && c.out.every((o) => o.n > 0);

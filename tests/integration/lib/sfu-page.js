@@ -1,0 +1,53 @@
+// Pages that join a call's SFU with the bundled mediasoup-client
+// (MeeshySfu, served at /sfu.html). `enter` and `firstVideo` run inside the
+// page: page.evaluate(enter, {...}).
+'use strict';
+
+async function openPage(browser, url, name) {
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (e) => console.log(`${name} page error: ${e.message}`));
+  await page.goto(url + '/sfu.html');
+  return page;
+}
+
+// In the page: connect, start or join the call, join its SFU, show what
+// arrives. Returns the call id.
+async function enter({ token, callId, conversationId, send, audio, simulcast, videoCodec, width = 640, height = 360 }) {
+  const socket = io({ auth: { token }, transports: ['websocket'] });
+  await new Promise((r) => socket.on('connect', r));
+  window.speakers = [];
+  socket.on('media:active-speaker', (d) => window.speakers.push(d.userId));
+  let id = callId;
+  if (!id) id = (await socket.emitWithAck('call:initiate', { conversationId, type: 'video' })).callId;
+  else await socket.emitWithAck('call:join', { callId: id });
+  const stream = send ? await navigator.mediaDevices.getUserMedia({ audio: !!audio, video: { width, height } }) : null;
+  window.t0 = performance.now();
+  window.sfu = await MeeshySfu.join(socket, id, {
+    stream, simulcast, videoCodec,
+    onTrack: ({ track, kind }) => {
+      const el = document.createElement(kind);
+      el.autoplay = true; el.muted = true; el.playsInline = true;
+      el.srcObject = new MediaStream([track]);
+      document.body.append(el);
+    },
+  });
+  return id;
+}
+
+// In the page: the first video consumer's decoding so far.
+async function firstVideo() {
+  for (const c of window.sfu.consumers.values()) {
+    if (c.kind !== 'video') continue;
+    const stats = await c.getStats();
+    let r = null;
+    stats.forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      const codec = stats.get(s.codecId);
+      r = { frames: s.framesDecoded || 0, width: s.frameWidth || 0, producerId: c.producerId, codec: codec ? codec.mimeType : '' };
+    });
+    if (r) return r;
+  }
+  return { frames: 0, width: 0, codec: '' };
+}
+
+module.exports = { openPage, enter, firstVideo };
