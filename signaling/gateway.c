@@ -169,6 +169,27 @@ static void serve_call(struct gateway *gw, struct http_conn *conn,
 	cJSON_Delete(o);
 }
 
+/* {ok: true, <name>: []}, with the array to fill. */
+static cJSON *listing(const char *name, cJSON **list)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	*list = cJSON_AddArrayToObject(o, name);
+	return o;
+}
+
+/* Sends a listing the store filled, or 503 when the store did not answer;
+ * releases it either way. */
+static void reply_listing(struct http_conn *conn, cJSON *o, int store_err)
+{
+	if (store_err)
+		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
+			    "the store is not answering");
+	else
+		gw_reply_json(conn, 200, "OK", o);
+	cJSON_Delete(o);
+}
+
 static void serve_conversation_calls(struct gateway *gw,
 				     struct http_conn *conn, const char *conv,
 				     const struct http_msg *msg)
@@ -194,34 +215,18 @@ static void serve_conversation_calls(struct gateway *gw,
 			return;
 		}
 	}
-	o = cJSON_CreateObject();
-	cJSON_AddTrueToObject(o, "ok");
-	calls = cJSON_AddArrayToObject(o, "calls");
-	if (store_calls_by_conversation(gw->store, conv, status, 100, add_call,
-					calls)) {
-		cJSON_Delete(o);
-		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
-			    "the store is not answering");
-		return;
-	}
-	gw_reply_json(conn, 200, "OK", o);
-	cJSON_Delete(o);
+	o = listing("calls", &calls);
+	reply_listing(conn, o,
+		      store_calls_by_conversation(gw->store, conv, status, 100,
+						  add_call, calls));
 }
 
 static void serve_transcriptions(struct gateway *gw, struct http_conn *conn,
 				 const char *id)
 {
-	cJSON *o = cJSON_CreateObject(), *list;
-	cJSON_AddTrueToObject(o, "ok");
-	list = cJSON_AddArrayToObject(o, "transcriptions");
-	if (store_transcriptions(gw->store, id, add_trans, list)) {
-		cJSON_Delete(o);
-		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
-			    "the store is not answering");
-		return;
-	}
-	gw_reply_json(conn, 200, "OK", o);
-	cJSON_Delete(o);
+	cJSON *list, *o = listing("transcriptions", &list);
+	reply_listing(conn, o,
+		      store_transcriptions(gw->store, id, add_trans, list));
 }
 
 /* Reads a JSON number field into *out; false names the bad field. */
