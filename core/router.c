@@ -285,12 +285,38 @@ static void request_keyframe(struct producer *p, int layer)
 		r->stats.pli_sent++;
 }
 
-/* The layer a consumer needs a keyframe of: its target, or the current
- * one when it is already there. */
+/* The layer a consumer can have now: its preferred one if the sender is
+ * sending it, else the best lower one that is flowing (a sender short of
+ * bandwidth stops its top layers). */
+static int layer_within(const struct producer *p, int target, uint64_t now)
+{
+	for (int i = target; i > 0; i--) {
+		const struct layer *l = &p->layers[i];
+		if (l->last_us && now - l->last_us < 1000000)
+			return i;
+	}
+	return 0;
+}
+
+/* A consumer starting or changing layer needs a keyframe of the layer it
+ * should have: its preferred one, or the best one being sent. */
 static void consumer_wants_keyframe(struct consumer *c)
 {
 	if (c->p)
-		request_keyframe(c->p, c->target);
+		request_keyframe(c->p, layer_within(c->p, c->target,
+						    port_now_us()));
+}
+
+/* A receiver that lost its picture needs a keyframe of what it receives
+ * now (a layer the sender stopped sending would never answer). */
+static void consumer_lost_picture(struct consumer *c)
+{
+	if (!c->p)
+		return;
+	if (c->current >= 0)
+		request_keyframe(c->p, c->current);
+	else
+		consumer_wants_keyframe(c);
 }
 
 void producer_request_keyframe(struct producer *p)
@@ -598,19 +624,6 @@ static void switch_layer(struct consumer *c, int layer,
 	c->current = layer;
 }
 
-/* The layer a consumer can have now: its preferred one if the sender is
- * sending it, else the best lower one that is flowing (a sender short of
- * bandwidth stops its top layers). */
-static int layer_within(const struct producer *p, int target, uint64_t now)
-{
-	for (int i = target; i > 0; i--) {
-		const struct layer *l = &p->layers[i];
-		if (l->last_us && now - l->last_us < 1000000)
-			return i;
-	}
-	return 0;
-}
-
 static void forward(struct router *r, struct producer *p, int layer,
 		    const struct rtp_view *v)
 {
@@ -651,9 +664,24 @@ static void forward(struct router *r, struct producer *p, int layer,
 					request_keyframe(p, layer);
 				continue;
 			}
-			switch_layer(c, layer, v, vdp);
+			{
+				const struct consumer before = *c;
+				switch_layer(c, layer, v, vdp);
+				/* a keyframe that did not go out is no start:
+				 * stay as we were and wait for the next one */
+				if (send_rtp(r, c, v->seq, v->ts, v->marker,
+					     v->payload, v->payload_len, vdp)) {
+					c->current = before.current;
+					c->seq_off = before.seq_off;
+					c->ts_off = before.ts_off;
+					c->pid_off = before.pid_off;
+					c->tl0_off = before.tl0_off;
+					continue;
+				}
+			}
 			if (layer != want)
 				request_keyframe(p, want);
+			continue;
 		}
 		(void)send_rtp(r, c, v->seq, v->ts, v->marker, v->payload,
 			       v->payload_len, vdp);
@@ -780,7 +808,7 @@ static void on_rtcp(struct router *r, struct webrtc_transport *t,
 							      : be32(b + 12);
 			struct consumer *c = consumer_of(r, t, ssrc);
 			if (c)
-				consumer_wants_keyframe(c);
+				consumer_lost_picture(c);
 		}
 		b += plen;
 		len -= plen;

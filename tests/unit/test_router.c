@@ -33,6 +33,22 @@ static int capture(struct webrtc_transport *t, uint8_t *buf, size_t len,
 	return 0;
 }
 
+/* Waits on libre's loop (tests may not sleep on the OS directly). */
+static void wake(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+static void usleep_ms(unsigned ms)
+{
+	struct tmr t;
+	tmr_init(&t);
+	tmr_start(&t, ms, wake, NULL);
+	re_main(NULL);
+	tmr_cancel(&t);
+}
+
 static uint32_t be32(const uint8_t *p)
 {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
@@ -416,7 +432,45 @@ static void test_receiver_report(void)
 	mem_deref(r);
 }
 
+/* The sender does not send the layer a receiver prefers: the receiver
+ * starts on what is sent, and its PLIs reach that layer. */
+static void test_pli_for_layer_being_sent(void)
+{
+	const char *rids[] = {"r0", "r1"};
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	uint8_t in[1500];
+	uint32_t cs;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
+						       NULL, rids, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0); /* top */
+	cs = consumer_ssrc(c);
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 1, 900, 1, true),
+		      sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
+	{
+		uint8_t pli[] = {0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0};
+		pli[8] = (uint8_t)(cs >> 24);
+		pli[9] = (uint8_t)(cs >> 16);
+		pli[10] = (uint8_t)(cs >> 8);
+		pli[11] = (uint8_t)cs;
+		usleep_ms(310); /* past the keyframe-request rate limit */
+		nsent = 0;
+		router_packet(r, TB, pli, sizeof(pli), sizeof(pli), true);
+		CU_ASSERT_EQUAL_FATAL(nsent, 1);
+		CU_ASSERT_PTR_EQUAL(sent[0].t, TA);
+		CU_ASSERT_EQUAL(be32(sent[0].buf + 8), 500);
+	}
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"PLI reaches the layer being sent", test_pli_for_layer_being_sent},
 	{"receiver reports: loss and highest sequence", test_receiver_report},
 	{"active speaker: the loudest over a window", test_loudest},
 	{"simulcast: start and switch on keyframes, continuous numbering",
