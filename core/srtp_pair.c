@@ -90,11 +90,10 @@ int srtp_pair_alloc(struct srtp_pair **pp, const struct srtp_keys *keys)
 
 typedef srtp_err_status_t(srtp_fn)(srtp_t, void *, int *);
 
-static int run(srtp_fn *fn, srtp_t s, uint8_t *buf, size_t *len, size_t room)
+static int run(srtp_fn *fn, srtp_t s, uint8_t *buf, size_t *len)
 {
 	int n;
-	if (!s || !buf || !len || *len > (size_t)INT32_MAX ||
-	    *len + room < *len)
+	if (!s || !buf || !len || *len > (size_t)INT32_MAX)
 		return EINVAL;
 	n = (int)*len;
 	if (fn(s, buf, &n) != srtp_err_status_ok)
@@ -103,28 +102,33 @@ static int run(srtp_fn *fn, srtp_t s, uint8_t *buf, size_t *len, size_t room)
 	return 0;
 }
 
-int srtp_pair_protect_rtp(struct srtp_pair *p, uint8_t *buf, size_t *len,
-			  size_t size)
+/* Protects in place: the tag (and SRTCP index) must fit after the packet. */
+static int protect(srtp_fn *fn, struct srtp_pair *p, uint8_t *buf,
+		   size_t *len, size_t size)
 {
 	if (!p || !len || *len + SRTP_PAIR_TRAILER > size)
 		return ENOBUFS;
-	return run(srtp_protect, p->tx, buf, len, SRTP_PAIR_TRAILER);
+	return run(fn, p->tx, buf, len);
+}
+
+int srtp_pair_protect_rtp(struct srtp_pair *p, uint8_t *buf, size_t *len,
+			  size_t size)
+{
+	return protect(srtp_protect, p, buf, len, size);
 }
 
 int srtp_pair_unprotect_rtp(struct srtp_pair *p, uint8_t *buf, size_t *len)
 {
-	return p ? run(srtp_unprotect, p->rx, buf, len, 0) : EINVAL;
+	return p ? run(srtp_unprotect, p->rx, buf, len) : EINVAL;
 }
 
 int srtp_pair_protect_rtcp(struct srtp_pair *p, uint8_t *buf, size_t *len,
 			   size_t size)
 {
-	if (!p || !len || *len + SRTP_PAIR_TRAILER > size)
-		return ENOBUFS;
-	return run(srtp_protect_rtcp, p->tx, buf, len, SRTP_PAIR_TRAILER);
+	return protect(srtp_protect_rtcp, p, buf, len, size);
 }
 
 int srtp_pair_unprotect_rtcp(struct srtp_pair *p, uint8_t *buf, size_t *len)
 {
-	return p ? run(srtp_unprotect_rtcp, p->rx, buf, len, 0) : EINVAL;
+	return p ? run(srtp_unprotect_rtcp, p->rx, buf, len) : EINVAL;
 }

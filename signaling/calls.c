@@ -1096,6 +1096,22 @@ static void on_transcription(struct ev *e)
 	ack_send(cl, e->ack, o);
 }
 
+/* The call's router, made on first use; false after acking why not. */
+static bool want_router(struct ev *e, struct live_call *c)
+{
+	if (!e->cl->gw->rtc) {
+		ack_error(e->cl, e->ack, e->name, "CONFLICT",
+			  "this server runs no SFU (--rtc-listen is not set)");
+		return false;
+	}
+	if (!c->router && router_alloc(&c->router, webrtc_transport_send)) {
+		ack_error(e->cl, e->ack, e->name, "INTERNAL",
+			  "out of resources");
+		return false;
+	}
+	return true;
+}
+
 /* The plain-SDP path to the SFU: {callId, sdp} -> {sdp}. A new offer
  * from the same participant replaces its previous media session. */
 static void on_media_offer(struct ev *e)
@@ -1112,15 +1128,8 @@ static void on_media_offer(struct ev *e)
 	if (!c || !(p = want_joined(e, c)) ||
 	    !want_text(e, "sdp", SDP_MAX, &sdp))
 		return;
-	if (!gw->rtc) {
-		ack_error(cl, e->ack, e->name, "CONFLICT",
-			  "this server runs no SFU (--rtc-listen is not set)");
+	if (!want_router(e, c))
 		return;
-	}
-	if (!c->router && router_alloc(&c->router, webrtc_transport_send)) {
-		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
-		return;
-	}
 	p->media = mem_deref(p->media);
 	news = cJSON_CreateArray();
 	err = media_session_offer(&p->media, gw->rtc, c->router,
@@ -1153,14 +1162,10 @@ static void on_media_offer(struct ev *e)
 static struct ortc_peer *want_peer(struct ev *e, struct live_call *c,
 				   struct live_part *p)
 {
-	struct gateway *gw = e->cl->gw;
-	if (!gw->rtc) {
-		ack_error(e->cl, e->ack, e->name, "CONFLICT",
-			  "this server runs no SFU (--rtc-listen is not set)");
+	if (!want_router(e, c))
 		return NULL;
-	}
-	if ((!c->router && router_alloc(&c->router, webrtc_transport_send)) ||
-	    (!c->ortc && ortc_room_alloc(&c->ortc, gw->rtc, c->router)) ||
+	if ((!c->ortc &&
+	     ortc_room_alloc(&c->ortc, e->cl->gw->rtc, c->router)) ||
 	    (!p->ortc && ortc_peer_alloc(&p->ortc, c->ortc, p->rec.userId))) {
 		ack_error(e->cl, e->ack, e->name, "INTERNAL",
 			  "out of resources");
