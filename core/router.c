@@ -14,6 +14,7 @@
 #include "srtp_pair.h"
 #include "vp8.h"
 #include "h264.h"
+#include "twcc.h"
 #include "router.h"
 
 enum {
@@ -53,9 +54,22 @@ struct layer {
 	struct rx_stats rx;
 };
 
+/* A transport that sends to the router: the arrival times of its packets,
+ * numbered transport-wide, go back to it as feedback for its bandwidth
+ * estimation. Its producers hold it. */
+struct uplink {
+	struct le le;
+	struct router *r;
+	const struct webrtc_transport *t;
+	uint8_t twcc_ext_id;
+	uint32_t media_ssrc;          /* a stream of it, for the feedback */
+	struct twcc_recv tw;
+};
+
 struct router {
 	router_send_h *sendh;
 	struct list producers;
+	struct list uplinks;
 	uint32_t rtcp_ssrc; /* sender SSRC of the router's own RTCP */
 	struct router_stats stats;
 	uint8_t out[PORT_UDP_MTU + SRTP_PAIR_TRAILER];
@@ -65,6 +79,7 @@ struct producer {
 	struct le le;
 	struct router *r;
 	struct webrtc_transport *t;
+	struct uplink *up;            /* with transport-wide numbering */
 	enum media_kind kind;
 	uint8_t pt, rid_ext_id, level_ext_id;
 	uint32_t level_sum, level_n; /* -dBov, averaged per window */
@@ -124,6 +139,11 @@ static void router_destructor(void *arg)
 		list_unlink(&p->le);
 		p->r = NULL;
 	}
+	while ((le = list_head(&r->uplinks))) {
+		struct uplink *up = le->data;
+		list_unlink(&up->le);
+		up->r = NULL;
+	}
 }
 
 int router_alloc(struct router **rp, router_send_h *sendh)
@@ -154,6 +174,7 @@ static void producer_destructor(void *arg)
 	struct producer *p = arg;
 	struct le *le;
 	list_unlink(&p->le);
+	mem_deref(p->up);
 	for (size_t i = 0; i < p->nlayers; i++)
 		mem_deref(p->layers[i].ring);
 	/* its consumers stay, idle, until their owners release them */
@@ -383,6 +404,70 @@ void consumer_set_preferred_layer(struct consumer *c, unsigned spatial)
 	if (c->target != c->current) {
 		c->p->last_pli_us = 0; /* the switch waits on this keyframe */
 		consumer_wants_keyframe(c);
+	}
+}
+
+static void uplink_destructor(void *arg)
+{
+	struct uplink *up = arg;
+	list_unlink(&up->le);
+}
+
+static struct uplink *uplink_of(const struct router *r,
+				const struct webrtc_transport *t)
+{
+	for (struct le *le = r->uplinks.head; le; le = le->next) {
+		struct uplink *up = le->data;
+		if (up->t == t)
+			return up;
+	}
+	return NULL;
+}
+
+int producer_set_twcc_ext(struct producer *p, uint8_t ext_id)
+{
+	struct uplink *up;
+	if (!p || !p->r || !ext_id || ext_id > 14)
+		return EINVAL;
+	up = uplink_of(p->r, p->t);
+	if (up) {
+		up->twcc_ext_id = ext_id; /* one numbering per transport */
+		mem_deref(p->up);
+		p->up = mem_ref(up);
+		return 0;
+	}
+	up = mem_zalloc(sizeof(*up), uplink_destructor);
+	if (!up)
+		return ENOMEM;
+	up->r = p->r;
+	up->t = p->t;
+	up->twcc_ext_id = ext_id;
+	twcc_recv_init(&up->tw);
+	list_append(&p->r->uplinks, &up->le, up);
+	mem_deref(p->up);
+	p->up = up;
+	return 0;
+}
+
+void router_feedback(struct router *r)
+{
+	for (struct le *le = r ? r->uplinks.head : NULL; le; le = le->next) {
+		struct uplink *up = le->data;
+		size_t n;
+		/* a long gap may take more than one packet */
+		for (int i = 0; i < 4; i++) {
+			n = twcc_recv_feedback(&up->tw, r->rtcp_ssrc,
+					       up->media_ssrc, r->out,
+					       sizeof(r->out) -
+						       SRTP_PAIR_TRAILER);
+			if (!n)
+				break;
+			if (r->sendh((struct webrtc_transport *)up->t, r->out,
+				     n, sizeof(r->out), true))
+				r->stats.send_errors++;
+			else
+				r->stats.twcc_sent++;
+		}
 	}
 }
 
@@ -820,6 +905,7 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 {
 	struct rtp_view v;
 	struct producer *p;
+	struct uplink *up;
 	int layer = 0;
 	(void)size;
 
@@ -833,6 +919,16 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 	if (rtp_view_parse(&v, buf, len)) {
 		r->stats.drop_malformed++;
 		return;
+	}
+	up = uplink_of(r, t);
+	if (up) {
+		/* every packet counts, RTX and padding too: the sender's
+		 * estimate is of the whole transport */
+		const uint8_t *x;
+		if (rtp_view_ext_find(&v, up->twcc_ext_id, &x) == 2) {
+			twcc_recv_packet(&up->tw, be16(x), port_now_us());
+			up->media_ssrc = v.ssrc;
+		}
 	}
 	p = layer_of(r, t, &v, &layer);
 	if (!p) {

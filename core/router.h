@@ -14,7 +14,8 @@
  * space, counts), so they can line audio and video up. A receiver's PLI
  * or FIR becomes a PLI towards the producer, at most one per producer every
  * 300 ms; its NACKs are answered from a buffer of each layer's last 256
- * packets. Every sender gets RTCP receiver reports once a second.
+ * packets. Every sender gets RTCP receiver reports once a second, and
+ * transport-wide congestion control feedback ten times a second.
  */
 #ifndef MEESHY_CORE_ROUTER_H
 #define MEESHY_CORE_ROUTER_H
@@ -30,7 +31,7 @@ struct router_stats {
 	uint64_t rtp_in, rtp_forwarded, bytes_forwarded, rtcp_in;
 	uint64_t drop_unknown_ssrc, drop_malformed, pli_sent, send_errors;
 	uint64_t nack_requested, nack_resent, nack_missed;
-	uint64_t rr_sent, sr_sent;
+	uint64_t rr_sent, sr_sent, twcc_sent;
 };
 
 struct router;
@@ -87,6 +88,13 @@ void producer_request_keyframe(struct producer *p);
 /* Audio producers: the header extension id of ssrc-audio-level (RFC 6464),
  * whose levels router_loudest() averages. */
 void producer_set_audio_level_ext(struct producer *p, uint8_t ext_id);
+/* The header extension id (1-14) of transport-wide sequence numbers on
+ * p's transport: the router then sends that transport feedback of when
+ * its packets arrived (router_feedback), for its bandwidth estimation. */
+int producer_set_twcc_ext(struct producer *p, uint8_t ext_id);
+/* Sends each transport with transport-wide numbering the arrivals since
+ * the last call. Call about every 100 ms. */
+void router_feedback(struct router *r);
 /* The audio producer loudest on average since the last call (and above
  * silence), or NULL; starts a new averaging window. */
 struct producer *router_loudest(struct router *r);

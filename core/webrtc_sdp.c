@@ -295,8 +295,16 @@ static const char *dir_name(enum media_dir d)
 /* Header extensions the SFU keeps (it strips the rest when forwarding). */
 static bool ext_kept(const char *uri)
 {
-	return !strcmp(uri, "urn:ietf:params:rtp-hdrext:sdes:mid") ||
-	       !strcmp(uri, "urn:ietf:params:rtp-hdrext:ssrc-audio-level");
+	return !strcmp(uri, SDP_EXT_MID) || !strcmp(uri, SDP_EXT_AUDIO_LEVEL) ||
+	       !strcmp(uri, SDP_EXT_TWCC);
+}
+
+uint8_t sdp_media_ext_id(const struct sdp_media *m, const char *uri)
+{
+	for (size_t i = 0; m && uri && i < m->nexts; i++)
+		if (!strcmp(m->exts[i].uri, uri))
+			return m->exts[i].id;
+	return 0;
 }
 
 static int print_codec(struct mbuf *mb, const struct sdp_codec *c)
@@ -314,6 +322,9 @@ static int print_codec(struct mbuf *mb, const struct sdp_codec *c)
 		err |= mbuf_printf(mb, "a=rtcp-fb:%u nack pli\r\n", c->pt);
 	if (c->ccm_fir)
 		err |= mbuf_printf(mb, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
+	if (c->transport_cc)
+		err |= mbuf_printf(mb, "a=rtcp-fb:%u transport-cc\r\n",
+				   c->pt);
 	return err;
 }
 

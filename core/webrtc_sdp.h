@@ -75,6 +75,15 @@ int webrtc_offer_parse(struct webrtc_offer *o, const char *sdp, size_t len,
 const struct sdp_codec *sdp_media_codec(const struct sdp_media *m,
 					const char *name);
 
+/* Header extensions the SFU reads. */
+#define SDP_EXT_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
+#define SDP_EXT_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define SDP_EXT_TWCC                                                          \
+	"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-"       \
+	"extensions-01"
+/* The id of an offered header extension, or 0. */
+uint8_t sdp_media_ext_id(const struct sdp_media *m, const char *uri);
+
 /* What the SFU answers for one m-line. */
 struct answer_media {
 	const struct sdp_media *offer;  /* the offered section */

@@ -1263,17 +1263,14 @@ static bool add_router(struct le *le, void *arg)
 
 /* Active speaker: whoever was loudest over the last window, announced
  * when it changes. */
-static bool speaker_tick(struct le *le, void *arg)
+static void speaker_update(struct live_call *c)
 {
-	struct live_call *c = le->data;
 	const char *pid, *uid;
 	cJSON *o;
 
-	if (c->router && (*(unsigned *)arg & 1))
-		router_report(c->router); /* every second */
 	if (!c->ortc || ortc_room_loudest(c->ortc, &pid, &uid) ||
 	    !strcmp(c->speaker, pid))
-		return false;
+		return;
 	str_ncpy(c->speaker, pid, sizeof(c->speaker));
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
@@ -1282,12 +1279,26 @@ static bool speaker_tick(struct le *le, void *arg)
 	(void)sio_room_emit(c->gw->sio, c->room, NULL, "media:active-speaker",
 			    o);
 	cJSON_Delete(o);
+}
+
+static bool media_tick(struct le *le, void *arg)
+{
+	struct live_call *c = le->data;
+	const unsigned tick = *(const unsigned *)arg;
+
+	if (c->router) {
+		router_feedback(c->router);
+		if (tick % 10 == 0)
+			router_report(c->router);
+	}
+	if (tick % 5 == 0)
+		speaker_update(c);
 	return false;
 }
 
-void calls_speakers(struct gateway *gw)
+void calls_media_tick(struct gateway *gw)
 {
-	(void)hash_apply(gw->calls, speaker_tick, &gw->ticks);
+	(void)hash_apply(gw->calls, media_tick, &gw->ticks);
 	gw->ticks++;
 }
 

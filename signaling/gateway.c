@@ -444,17 +444,17 @@ static void sio_disconnect_handler(struct sio_socket *sock,
 	calls_disconnect(arg, sock, reason);
 }
 
-static void speaker_timer(void *arg)
+static void media_timer(void *arg)
 {
 	struct gateway *gw = arg;
-	calls_speakers(gw);
-	port_timer_start(gw->speaker_tmr, 500, speaker_timer, gw);
+	calls_media_tick(gw);
+	port_timer_start(gw->media_tmr, MEDIA_TICK_MS, media_timer, gw);
 }
 
 static void gateway_destructor(void *arg)
 {
 	struct gateway *gw = arg;
-	gw->speaker_tmr = mem_deref(gw->speaker_tmr);
+	gw->media_tmr = mem_deref(gw->media_tmr);
 	gw->http = mem_deref(gw->http);
 	gateway_shutdown(gw, "server shutdown");
 	gw->sio = mem_deref(gw->sio);
@@ -519,10 +519,10 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		err = webrtc_server_alloc(&gw->rtc, cfg->rtc_listen,
 					  cfg->rtc_announced);
 		if (!err)
-			err = port_timer_alloc(&gw->speaker_tmr);
+			err = port_timer_alloc(&gw->media_tmr);
 		if (err)
 			goto out;
-		port_timer_start(gw->speaker_tmr, 500, speaker_timer, gw);
+		port_timer_start(gw->media_tmr, MEDIA_TICK_MS, media_timer, gw);
 	}
 	err = http_listen(&gw->http, cfg->listen, http_handler, gw);
 out:

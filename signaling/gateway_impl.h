@@ -41,8 +41,8 @@ struct gateway {
 	struct http_sock *http;
 	struct sio_server *sio;
 	struct webrtc_server *rtc; /* the SFU's media port, or NULL */
-	struct port_timer *speaker_tmr;
-	unsigned ticks; /* of speaker_tmr: RTCP reports go every other one */
+	struct port_timer *media_tmr; /* every MEDIA_TICK_MS */
+	unsigned ticks;
 	struct hash *calls;      /* live calls by id */
 	size_t ncalls;
 	size_t nparticipants;    /* joined, in live calls */
@@ -64,7 +64,10 @@ struct router_stats;
 void calls_media_stats(const struct gateway *gw, struct router_stats *st);
 /* Announces changes of active speaker (every 500 ms); sends the routers'
  * RTCP receiver reports (every second). */
-void calls_speakers(struct gateway *gw);
+enum { MEDIA_TICK_MS = 100 };
+/* The calls' periodic media work: transport-wide feedback every tick,
+ * active speaker every 5th, RTCP receiver reports every 10th. */
+void calls_media_tick(struct gateway *gw);
 /* Authenticates a REST request (Authorization: Bearer <token>); fills the
  * user id or returns an errno value. */
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,

@@ -159,6 +159,12 @@ int media_session_offer(struct media_session **msp,
 					    m->ssrc, codec->pt, codec->name)) {
 				char id[32];
 				cJSON *np = cJSON_CreateObject();
+				uint8_t tw = sdp_media_ext_id(m, SDP_EXT_TWCC);
+				if (tw)
+					(void)producer_set_twcc_ext(*pp, tw);
+				producer_set_audio_level_ext(
+					*pp, sdp_media_ext_id(
+						     m, SDP_EXT_AUDIO_LEVEL));
 				ms->nprods++;
 				we_recv = true;
 				(void)re_snprintf(id, sizeof(id), "%u",

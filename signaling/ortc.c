@@ -5,8 +5,9 @@
  * The router forwards Opus, VP8 and H264 (constrained baseline,
  * packetization mode 1) with payload types 100, 101 and 103 towards
  * consumers; a video producer may send up to three simulcast encodings,
- * named by SSRC or by RID. RTX and bandwidth feedback are not in yet and
- * are left out of the capabilities rather than pretended.
+ * named by SSRC or by RID. Senders number their packets transport-wide and
+ * get feedback of their arrival (transport-cc), which their bandwidth
+ * estimation needs to send the higher simulcast layers.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,20 +26,22 @@ static const char capabilities_json[] =
 	"{\"kind\":\"audio\",\"mimeType\":\"audio/opus\","
 	"\"preferredPayloadType\":100,\"clockRate\":48000,\"channels\":2,"
 	"\"parameters\":{\"useinbandfec\":1,\"usedtx\":1},"
-	"\"rtcpFeedback\":[]},"
+	"\"rtcpFeedback\":[{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
 	"{\"kind\":\"video\",\"mimeType\":\"video/VP8\","
 	"\"preferredPayloadType\":101,\"clockRate\":90000,"
 	"\"parameters\":{\"x-google-start-bitrate\":1000},"
 	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
 	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
-	"{\"type\":\"ccm\",\"parameter\":\"fir\"}]},"
+	"{\"type\":\"ccm\",\"parameter\":\"fir\"},"
+	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
 	"{\"kind\":\"video\",\"mimeType\":\"video/H264\","
 	"\"preferredPayloadType\":103,\"clockRate\":90000,"
 	"\"parameters\":{\"packetization-mode\":1,"
 	"\"profile-level-id\":\"42e01f\",\"level-asymmetry-allowed\":1},"
 	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
 	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
-	"{\"type\":\"ccm\",\"parameter\":\"fir\"}]}],"
+	"{\"type\":\"ccm\",\"parameter\":\"fir\"},"
+	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]}],"
 	"\"headerExtensions\":["
 	"{\"kind\":\"audio\",\"uri\":\"urn:ietf:params:rtp-hdrext:sdes:mid\","
 	"\"preferredId\":1,\"preferredEncrypt\":false,"
@@ -53,6 +56,12 @@ static const char capabilities_json[] =
 	"{\"kind\":\"video\",\"uri\":"
 	"\"urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\","
 	"\"preferredId\":10,\"preferredEncrypt\":false,"
+	"\"direction\":\"recvonly\"},"
+	"{\"kind\":\"audio\",\"uri\":\"" SDP_EXT_TWCC "\","
+	"\"preferredId\":5,\"preferredEncrypt\":false,"
+	"\"direction\":\"recvonly\"},"
+	"{\"kind\":\"video\",\"uri\":\"" SDP_EXT_TWCC "\","
+	"\"preferredId\":5,\"preferredEncrypt\":false,"
 	"\"direction\":\"recvonly\"}]}";
 
 struct ortc_room {
@@ -422,7 +431,7 @@ static int produce(struct req *r)
 	uint32_t ssrcs[ROUTER_MAX_LAYERS];
 	const char *rids[ROUTER_MAX_LAYERS];
 	size_t nlayers;
-	uint8_t rid_ext = 0, level_ext = 0;
+	uint8_t rid_ext = 0, level_ext = 0, twcc_ext = 0;
 	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(codec,
 							   "payloadType");
 	const char *mime = str_field(codec, "mimeType");
@@ -484,10 +493,13 @@ static int produce(struct req *r)
 			    !strcmp(uri, "urn:ietf:params:rtp-hdrext:sdes:"
 					 "rtp-stream-id"))
 				rid_ext = (uint8_t)id->valuedouble;
-			if (uri && cJSON_IsNumber(id) &&
-			    !strcmp(uri, "urn:ietf:params:rtp-hdrext:"
-					 "ssrc-audio-level"))
+			if (!uri || !cJSON_IsNumber(id) ||
+			    id->valuedouble < 1 || id->valuedouble > 14)
+				continue;
+			if (!strcmp(uri, SDP_EXT_AUDIO_LEVEL))
 				level_ext = (uint8_t)id->valuedouble;
+			if (!strcmp(uri, SDP_EXT_TWCC))
+				twcc_ext = (uint8_t)id->valuedouble;
 		}
 	}
 	if (rids[0] && !ssrcs[0] && !rid_ext)
@@ -515,6 +527,8 @@ static int produce(struct req *r)
 	}
 	if (k == MEDIA_AUDIO)
 		producer_set_audio_level_ext(op->p, level_ext);
+	if (twcc_ext)
+		(void)producer_set_twcc_ext(op->p, twcc_ext);
 	list_append(&peer->producers, &op->le, op);
 	cJSON_AddStringToObject(r->reply, "id", op->id);
 	cJSON_AddStringToObject(r->reply, "kind", kind_name(k));

@@ -1,13 +1,15 @@
 // Simulcast through the SFU: one page sends three encodings (1/4, 1/2 and
 // full resolution, by RID); one receiver asks for the lowest layer, another
 // keeps the top one, and each decodes what it asked for; switching the
-// first back up raises its frame width.
+// first back up raises its frame width. The server's transport-wide
+// feedback lets the sender's bandwidth estimate grow until it sends all
+// three encodings, the top one at full resolution.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { start } = require('./lib/server');
 const { launch, until } = require('./lib/browser');
-const { openPage, enter, firstVideo } = require('./lib/sfu-page');
+const { openPage, enter, firstVideo, sentLayers } = require('./lib/sfu-page');
 
 const video = (page) => page.evaluate(firstVideo);
 
@@ -23,6 +25,18 @@ test('simulcast: each receiver decodes the layer it asked for', { timeout: 18000
   await low.evaluate(enter, { token: 'lou', callId });
   await high.evaluate(enter, { token: 'hal', callId });
   await until(async () => (await video(high)).frames > 0, 'high decodes', 30000);
+  const t0 = Date.now();
+  let last = null;
+  const all = await until(async () => {
+    const now = await sender.evaluate(sentLayers);
+    const before = last;
+    last = now;
+    if (!before || now.layers.length !== 3) return null;
+    const growing = now.layers.every((l, i) => l.bytes > before.layers[i].bytes && l.frames > before.layers[i].frames);
+    return growing && now.layers[2].width === 1280 ? now : null;
+  }, 'the sender sends all three encodings, the top at 1280 px', 45000)
+    .catch((e) => { console.log(`last seen: ${JSON.stringify(last)}`); throw e; });
+  console.log(`simulcast: all three encodings sent after ${Date.now() - t0} ms: ${all.layers.map((l) => `${l.rid} ${l.width} px`).join(', ')}; estimate ${Math.round(all.bwe / 1000)} kbit/s`);
   const pid = (await video(low)).producerId;
   await low.evaluate((id) => window.sfu.setLayer(id, 0), pid);
 

@@ -469,7 +469,88 @@ static void test_pli_for_layer_being_sent(void)
 	mem_deref(r);
 }
 
+/* A packet numbered transport-wide (extension id 3, two bytes). */
+static size_t twcc_rtp(uint8_t *b, uint16_t seq, uint32_t ssrc, uint16_t tw)
+{
+	const uint8_t pkt[] = {0x90, 96, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+			       0xbe, 0xde, 0, 1, 0x31, 0, 0, 0, 'x'};
+	memcpy(b, pkt, sizeof(pkt));
+	b[3] = (uint8_t)seq;
+	b[8] = (uint8_t)(ssrc >> 24);
+	b[9] = (uint8_t)(ssrc >> 16);
+	b[10] = (uint8_t)(ssrc >> 8);
+	b[11] = (uint8_t)ssrc;
+	b[17] = (uint8_t)(tw >> 8);
+	b[18] = (uint8_t)tw;
+	return sizeof(pkt);
+}
+
+static void test_transport_feedback(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL, *p2 = NULL;
+	struct router_stats st;
+	uint8_t in[64];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
+					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p2, r, TA, MEDIA_AUDIO, 3333,
+					     100, "opus"), 0);
+	CU_ASSERT_EQUAL(producer_set_twcc_ext(p, 0), EINVAL);
+	CU_ASSERT_EQUAL_FATAL(producer_set_twcc_ext(p, 3), 0);
+	CU_ASSERT_EQUAL_FATAL(producer_set_twcc_ext(p2, 3), 0);
+	nsent = 0;
+	router_feedback(r);
+	CU_ASSERT_EQUAL(nsent, 0); /* nothing arrived yet */
+	/* 500-503 numbered, 502 lost; 504 on an SSRC nobody produces (as
+	 * RTX or padding) counts too; audio shares the numbering */
+	n = twcc_rtp(in, 1, 1111, 500);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	n = twcc_rtp(in, 2, 1111, 501);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	n = twcc_rtp(in, 3, 3333, 503);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	n = twcc_rtp(in, 4, 2222, 504);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	nsent = 0;
+	router_feedback(r);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_PTR_EQUAL(sent[0].t, TA);
+	CU_ASSERT_TRUE(sent[0].rtcp);
+	CU_ASSERT_EQUAL(sent[0].buf[0] & 0x1f, 15);
+	CU_ASSERT_EQUAL(sent[0].buf[1], 205);
+	CU_ASSERT_EQUAL(sent[0].len % 4, 0);
+	CU_ASSERT_EQUAL((sent[0].buf[12] << 8) | sent[0].buf[13], 500);
+	CU_ASSERT_EQUAL((sent[0].buf[14] << 8) | sent[0].buf[15], 5);
+	/* one status vector chunk: received, received, lost, received,
+	 * received (two-bit symbols, 1 = small delta) */
+	CU_ASSERT_EQUAL(sent[0].buf[20], 0xc0 | 0x10 | 0x04);
+	CU_ASSERT_EQUAL(sent[0].buf[21], 0x40 | 0x10);
+	nsent = 0;
+	router_feedback(r);
+	CU_ASSERT_EQUAL(nsent, 0);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.twcc_sent, 1);
+	/* the numbering ends with the transport's last producer */
+	mem_deref(p);
+	n = twcc_rtp(in, 5, 3333, 505);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	router_feedback(r);
+	CU_ASSERT_EQUAL(nsent, 1);
+	mem_deref(p2);
+	nsent = 0;
+	n = twcc_rtp(in, 6, 3333, 506);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	router_feedback(r);
+	CU_ASSERT_EQUAL(nsent, 0);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"transport-wide congestion control feedback",
+	 test_transport_feedback},
 	{"PLI reaches the layer being sent", test_pli_for_layer_being_sent},
 	{"receiver reports: loss and highest sequence", test_receiver_report},
 	{"active speaker: the loudest over a window", test_loudest},

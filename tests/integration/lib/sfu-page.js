@@ -50,4 +50,21 @@ async function firstVideo() {
   return { frames: 0, width: 0, codec: '' };
 }
 
-module.exports = { openPage, enter, firstVideo };
+// In the page: what the video producer sends, per simulcast encoding
+// (lowest first), and the send transport's bandwidth estimate.
+async function sentLayers() {
+  const p = window.sfu.producers.find((x) => x.kind === 'video');
+  const stats = await p.getStats();
+  const layers = [];
+  let bwe = 0;
+  stats.forEach((s) => {
+    if (s.type === 'outbound-rtp') {
+      layers.push({ rid: s.rid || '', width: s.frameWidth || 0, frames: s.framesEncoded || 0, bytes: s.bytesSent || 0, limit: s.qualityLimitationReason || '' });
+    }
+    if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate) bwe = s.availableOutgoingBitrate;
+  });
+  layers.sort((a, b) => a.rid.localeCompare(b.rid));
+  return { layers, bwe };
+}
+
+module.exports = { openPage, enter, firstVideo, sentLayers };
