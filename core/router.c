@@ -19,6 +19,10 @@
 
 enum {
 	PLI_INTERVAL_US = 300000,
+	MISSING_MAX = 64,   /* sequence numbers a layer waits to be repaired */
+	MISSING_GAP = 100,  /* a longer jump is a restart, not a loss */
+	NACK_TRIES = 5,     /* asks for a packet, then gives up on it */
+	NACK_RETRY_US = 90000, /* a tick of router_feedback, or so */
 	RING_SIZE = 256,    /* video packets kept for NACK: ~1.5 s at HD */
 	RING_PAYLOAD = 1200,
 	NO_LAYER = -1,
@@ -46,12 +50,22 @@ struct rx_stats {
 	uint64_t lsr_at_us;
 };
 
+/* A packet the sender is asked to retransmit. */
+struct missing {
+	uint16_t seq;
+	uint8_t tries;
+	uint64_t asked_us;
+};
+
 struct layer {
 	uint32_t ssrc;                /* 0 until a RID layer's first packet */
+	uint32_t rtx_ssrc;            /* its retransmissions (RFC 4588), or 0 */
 	char rid[ROUTER_RID_MAX];
 	uint64_t packets, last_us;
 	struct ring_slot *ring;       /* video only */
 	struct rx_stats rx;
+	struct missing miss[MISSING_MAX];
+	size_t nmiss;
 };
 
 /* A transport that sends to the router: the arrival times of its packets,
@@ -82,6 +96,7 @@ struct producer {
 	struct uplink *up;            /* with transport-wide numbering */
 	enum media_kind kind;
 	uint8_t pt, rid_ext_id, level_ext_id;
+	uint8_t rtx_pt, rrid_ext_id;  /* RTX: payload type, repaired-rid */
 	uint32_t level_sum, level_n; /* -dBov, averaged per window */
 	char codec[WEBRTC_SDP_TOKEN];
 	bool vp8, h264;
@@ -98,6 +113,9 @@ struct consumer {
 	struct webrtc_transport *t;
 	uint32_t ssrc;
 	uint8_t pt;
+	uint32_t rtx_ssrc;           /* NACK answers go apart, if non-zero */
+	uint8_t rtx_pt;
+	uint16_t rtx_seq;
 	uint64_t packets, octets;
 	bool paused;
 	/* layer switching */
@@ -119,6 +137,12 @@ static uint32_t be32(const uint8_t *p)
 {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
 	       ((uint32_t)p[2] << 8) | p[3];
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -167,6 +191,17 @@ void router_stats(const struct router *r, struct router_stats *st)
 {
 	if (r && st)
 		*st = r->stats;
+}
+
+void router_stats_add(struct router_stats *sum, const struct router_stats *x)
+{
+	/* the struct is all uint64_t counters */
+	uint64_t *d = (uint64_t *)sum;
+	const uint64_t *a = (const uint64_t *)x;
+	if (!sum || !x)
+		return;
+	for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
+		d[i] += a[i];
 }
 
 static void producer_destructor(void *arg)
@@ -379,6 +414,34 @@ int router_consume(struct consumer **cp, struct producer *p,
 	return 0;
 }
 
+int producer_set_rtx(struct producer *p, uint8_t rtx_pt,
+		     const uint32_t *rtx_ssrcs, uint8_t rrid_ext_id)
+{
+	if (!p || !rtx_pt || rtx_pt > 127 || p->kind != MEDIA_VIDEO)
+		return EINVAL;
+	p->rtx_pt = rtx_pt;
+	p->rrid_ext_id = rrid_ext_id;
+	for (size_t i = 0; rtx_ssrcs && i < p->nlayers; i++)
+		p->layers[i].rtx_ssrc = rtx_ssrcs[i];
+	return 0;
+}
+
+int consumer_set_rtx(struct consumer *c, uint8_t rtx_pt)
+{
+	if (!c || !rtx_pt || rtx_pt > 127)
+		return EINVAL;
+	c->rtx_pt = rtx_pt;
+	while (!c->rtx_ssrc || c->rtx_ssrc == c->ssrc)
+		if (port_random(&c->rtx_ssrc, sizeof(c->rtx_ssrc)))
+			return EIO;
+	return port_random(&c->rtx_seq, sizeof(c->rtx_seq)) ? EIO : 0;
+}
+
+uint32_t consumer_rtx_ssrc(const struct consumer *c)
+{
+	return c ? c->rtx_ssrc : 0;
+}
+
 uint32_t consumer_ssrc(const struct consumer *c)
 {
 	return c ? c->ssrc : 0;
@@ -424,6 +487,9 @@ static struct uplink *uplink_of(const struct router *r,
 	return NULL;
 }
 
+static void ask_missing(struct router *r, struct producer *p,
+			struct layer *l);
+
 int producer_set_twcc_ext(struct producer *p, uint8_t ext_id)
 {
 	struct uplink *up;
@@ -451,6 +517,12 @@ int producer_set_twcc_ext(struct producer *p, uint8_t ext_id)
 
 void router_feedback(struct router *r)
 {
+	for (struct le *le = r ? r->producers.head : NULL; le; le = le->next) {
+		struct producer *p = le->data;
+		for (size_t i = 0; i < p->nlayers; i++)
+			if (p->layers[i].nmiss)
+				ask_missing(r, p, &p->layers[i]);
+	}
 	for (struct le *le = r ? r->uplinks.head : NULL; le; le = le->next) {
 		struct uplink *up = le->data;
 		size_t n;
@@ -496,6 +568,102 @@ struct producer *router_loudest(struct router *r)
 		p->level_sum = p->level_n = 0;
 	}
 	return best;
+}
+
+/* Asks the sender of layer l for what is still missing and was not asked
+ * for in the last NACK_RETRY_US, as one generic NACK (RFC 4585 6.2.1);
+ * forgets what was asked NACK_TRIES times. */
+static void ask_missing(struct router *r, struct producer *p,
+			struct layer *l)
+{
+	const uint64_t now = port_now_us();
+	uint8_t *b = r->out;
+	size_t n = 12, k = 0;
+	int32_t pid = -1; /* of the FCI entry being filled */
+
+	for (size_t i = 0; i < l->nmiss; i++) {
+		struct missing *m = &l->miss[i];
+		uint16_t d;
+		if (m->asked_us && now - m->asked_us < NACK_RETRY_US)
+			continue;
+		m->tries++;
+		m->asked_us = now;
+		d = (uint16_t)(m->seq - (uint16_t)pid);
+		if (pid >= 0 && d >= 1 && d <= 16) {
+			b[n - 2 + (d > 8 ? 0 : 1)] |=
+				(uint8_t)(1u << ((d - 1) % 8));
+		}
+		else {
+			put16(b + n, m->seq);
+			b[n + 2] = b[n + 3] = 0;
+			pid = m->seq;
+			n += 4;
+		}
+	}
+	/* keep what may still be asked for */
+	for (size_t i = 0; i < l->nmiss; i++)
+		if (l->miss[i].tries < NACK_TRIES)
+			l->miss[k++] = l->miss[i];
+	l->nmiss = k;
+	if (n == 12)
+		return;
+	b[0] = 0x81;
+	b[1] = 205;
+	put16(b + 2, (uint16_t)(n / 4 - 1));
+	put32(b + 4, r->rtcp_ssrc);
+	put32(b + 8, l->ssrc);
+	if (r->sendh(p->t, b, n, sizeof(r->out), true))
+		r->stats.send_errors++;
+	else
+		r->stats.nack_sent++;
+}
+
+/* Closes the hole of seq, if it is one; returns whether it was. */
+static bool close_missing(struct layer *l, uint16_t seq)
+{
+	for (size_t i = 0; i < l->nmiss; i++) {
+		if (l->miss[i].seq == seq) { /* keep the order: fewer FCIs */
+			memmove(l->miss + i, l->miss + i + 1,
+				(--l->nmiss - i) * sizeof(*l->miss));
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Keeps track of the holes in a video layer's sequence numbers: a jump
+ * forward opens them (and asks for them at once), a late packet closes
+ * one. */
+static void track_missing(struct router *r, struct producer *p,
+			  struct layer *l, uint16_t seq)
+{
+	uint16_t gap;
+
+	if (!l->rx.init)
+		return;
+	if (!rtp_seq_newer(seq, l->rx.max_seq)) {
+		(void)close_missing(l, seq);
+		return;
+	}
+	gap = (uint16_t)(seq - l->rx.max_seq - 1);
+	if (!gap)
+		return;
+	if (gap > MISSING_GAP) {
+		l->nmiss = 0;
+		return;
+	}
+	for (uint16_t s = (uint16_t)(l->rx.max_seq + 1); s != seq; s++) {
+		if (l->nmiss == MISSING_MAX) { /* the oldest go */
+			memmove(l->miss, l->miss + 1,
+				(MISSING_MAX - 1) * sizeof(*l->miss));
+			l->nmiss--;
+		}
+		l->miss[l->nmiss].seq = s;
+		l->miss[l->nmiss].tries = 0;
+		l->miss[l->nmiss].asked_us = 0;
+		l->nmiss++;
+	}
+	ask_missing(r, p, l);
 }
 
 static void rx_update(struct rx_stats *s, const struct rtp_view *v,
@@ -605,50 +773,70 @@ void consumer_set_paused(struct consumer *c, bool paused)
 	c->paused = paused;
 }
 
-/* The producer layer a packet from t belongs to. A RID layer learns its
- * SSRC from the first packet that names it. */
+/* Whether the packet's extension `id` holds the RID `rid`. */
+static bool names_rid(const struct rtp_view *v, uint8_t id, const char *rid)
+{
+	const uint8_t *x;
+	size_t n = id ? rtp_view_ext_find(v, id, &x) : 0;
+	return n && rid[0] && strlen(rid) == n && !memcmp(rid, x, n);
+}
+
+/* The producer layer a packet from t belongs to, and whether it is that
+ * layer's RTX stream. A RID layer learns its SSRCs from the first packets
+ * that name it (rid for the media, repaired-rid for RTX). */
 static struct producer *layer_of(struct router *r,
 				 const struct webrtc_transport *t,
-				 const struct rtp_view *v, int *layer)
+				 const struct rtp_view *v, int *layer,
+				 bool *rtx)
 {
 	for (struct le *le = r->producers.head; le; le = le->next) {
 		struct producer *p = le->data;
 		if (p->t != t)
 			continue;
 		for (size_t i = 0; i < p->nlayers; i++) {
-			if (p->layers[i].ssrc == v->ssrc) {
+			const struct layer *l = &p->layers[i];
+			if (l->ssrc == v->ssrc || l->rtx_ssrc == v->ssrc) {
 				*layer = (int)i;
+				*rtx = l->rtx_ssrc == v->ssrc;
 				return p;
 			}
 		}
 	}
 	for (struct le *le = r->producers.head; le; le = le->next) {
 		struct producer *p = le->data;
-		const uint8_t *rid;
-		size_t n;
-		if (p->t != t || !p->rid_ext_id)
+		if (p->t != t)
 			continue;
-		n = rtp_view_ext_find(v, p->rid_ext_id, &rid);
-		for (size_t i = 0; n && i < p->nlayers; i++) {
+		for (size_t i = 0; i < p->nlayers; i++) {
 			struct layer *l = &p->layers[i];
-			if (!l->ssrc && strlen(l->rid) == n &&
-			    !memcmp(l->rid, rid, n)) {
+			if (!l->ssrc && names_rid(v, p->rid_ext_id, l->rid)) {
 				l->ssrc = v->ssrc;
-				*layer = (int)i;
-				return p;
+				*rtx = false;
 			}
+			else if (!l->rtx_ssrc && p->rtx_pt &&
+				 v->pt == p->rtx_pt &&
+				 names_rid(v, p->rrid_ext_id, l->rid)) {
+				l->rtx_ssrc = v->ssrc;
+				*rtx = true;
+			}
+			else
+				continue;
+			*layer = (int)i;
+			return p;
 		}
 	}
 	return NULL;
 }
 
 /* One packet to one consumer, rewritten: its SSRC, payload type, sequence
- * number and timestamp spaces, VP8 picture ID and TL0PICIDX. */
+ * number and timestamp spaces, VP8 picture ID and TL0PICIDX. A
+ * retransmission to a consumer with RTX goes on its RTX stream, the
+ * original sequence number first in the payload (RFC 4588 4). */
 static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
 		    uint32_t ts, uint8_t marker, const uint8_t *payload,
-		    size_t len, const struct vp8_desc *vd)
+		    size_t len, const struct vp8_desc *vd, bool resend)
 {
-	const size_t n = 12 + len;
+	const bool rtx = resend && c->rtx_ssrc;
+	const size_t hdr = rtx ? 14 : 12, n = hdr + len;
 	uint8_t *o = r->out;
 	uint16_t oseq = (uint16_t)(seq + c->seq_off);
 	uint32_t ots = ts + c->ts_off;
@@ -656,33 +844,45 @@ static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
 	if (n + SRTP_PAIR_TRAILER > sizeof(r->out))
 		return EMSGSIZE;
 	o[0] = 0x80;
-	o[1] = (uint8_t)((marker << 7) | (c->pt & 0x7f));
-	o[2] = (uint8_t)(oseq >> 8);
-	o[3] = (uint8_t)oseq;
+	if (rtx) {
+		o[1] = (uint8_t)((marker << 7) | (c->rtx_pt & 0x7f));
+		put16(o + 2, c->rtx_seq++);
+		put32(o + 8, c->rtx_ssrc);
+		put16(o + 12, oseq);
+	}
+	else {
+		o[1] = (uint8_t)((marker << 7) | (c->pt & 0x7f));
+		put16(o + 2, oseq);
+		put32(o + 8, c->ssrc);
+	}
 	put32(o + 4, ots);
-	put32(o + 8, c->ssrc);
-	memcpy(o + 12, payload, len);
+	memcpy(o + hdr, payload, len);
 	if (vd && (vd->has_picture_id || vd->has_tl0)) {
 		uint16_t pid = (uint16_t)((vd->picture_id + c->pid_off) &
 					  (vd->picture_id_15bit ? 0x7fff
 								: 0x7f));
 		uint8_t tl0 = (uint8_t)(vd->tl0picidx + c->tl0_off);
-		vp8_desc_rewrite(o + 12, vd, pid, tl0);
-		c->last_pid = pid;
-		c->last_tl0 = tl0;
+		vp8_desc_rewrite(o + hdr, vd, pid, tl0);
+		if (!resend) {
+			c->last_pid = pid;
+			c->last_tl0 = tl0;
+		}
 	}
 	if (r->sendh(c->t, o, n, sizeof(r->out), false)) {
 		r->stats.send_errors++;
 		return EIO;
 	}
-	if (!c->started || (uint16_t)(oseq - c->last_seq) < 0x8000) {
+	if (!resend &&
+	    (!c->started || (uint16_t)(oseq - c->last_seq) < 0x8000)) {
 		c->last_seq = oseq;
 		c->last_ts = ots;
 		c->last_us = port_now_us();
 	}
-	c->started = true;
-	c->packets++;
-	c->octets += len;
+	if (!resend) {
+		c->started = true;
+		c->packets++;
+		c->octets += len;
+	}
 	r->stats.rtp_forwarded++;
 	r->stats.bytes_forwarded += n;
 	return 0;
@@ -755,7 +955,8 @@ static void forward(struct router *r, struct producer *p, int layer,
 				/* a keyframe that did not go out is no start:
 				 * stay as we were and wait for the next one */
 				if (send_rtp(r, c, v->seq, v->ts, v->marker,
-					     v->payload, v->payload_len, vdp)) {
+					     v->payload, v->payload_len, vdp,
+					     false)) {
 					c->current = before.current;
 					c->seq_off = before.seq_off;
 					c->ts_off = before.ts_off;
@@ -769,7 +970,7 @@ static void forward(struct router *r, struct producer *p, int layer,
 			continue;
 		}
 		(void)send_rtp(r, c, v->seq, v->ts, v->marker, v->payload,
-			       v->payload_len, vdp);
+			       v->payload_len, vdp, false);
 	}
 }
 
@@ -803,7 +1004,7 @@ static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
 							     s->len);
 				if (!send_rtp(r, c, s->seq, s->ts, s->marker,
 					      s->payload, s->len,
-					      has ? &vd : NULL))
+					      has ? &vd : NULL, true))
 					r->stats.nack_resent++;
 			}
 		}
@@ -907,6 +1108,7 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 	struct producer *p;
 	struct uplink *up;
 	int layer = 0;
+	bool rtx = false;
 	(void)size;
 
 	if (!r || !t || !buf)
@@ -930,12 +1132,34 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 			up->media_ssrc = v.ssrc;
 		}
 	}
-	p = layer_of(r, t, &v, &layer);
+	p = layer_of(r, t, &v, &layer, &rtx);
 	if (!p) {
-		/* RTX, FEC and streams nobody asked for */
+		/* FEC and streams nobody asked for */
 		r->stats.drop_unknown_ssrc++;
 		return;
 	}
+	if (rtx) {
+		/* a retransmission we asked for: the original packet, to the
+		 * buffer and the receivers. Anything else on RTX is the
+		 * sender probing its bandwidth (padding, or packets we have)
+		 * and goes no further. */
+		if (v.pt != p->rtx_pt || v.payload_len < 2 ||
+		    !close_missing(&p->layers[layer], be16(v.payload))) {
+			r->stats.rtx_probe++;
+			return;
+		}
+		r->stats.rtx_in++;
+		v.seq = be16(v.payload);
+		v.payload += 2;
+		v.payload_len -= 2;
+		v.ssrc = p->layers[layer].ssrc;
+		v.pt = p->pt;
+		if (!p->paused)
+			forward(r, p, layer, &v);
+		return;
+	}
+	if (p->kind == MEDIA_VIDEO)
+		track_missing(r, p, &p->layers[layer], v.seq);
 	p->packets++;
 	p->layers[layer].packets++;
 	p->layers[layer].last_us = port_now_us();

@@ -14,7 +14,9 @@
  * space, counts), so they can line audio and video up. A receiver's PLI
  * or FIR becomes a PLI towards the producer, at most one per producer every
  * 300 ms; its NACKs are answered from a buffer of each layer's last 256
- * packets. Every sender gets RTCP receiver reports once a second, and
+ * packets, on an RTX stream when the receiver has one. What a sender's
+ * video stream lost on its way in is asked for with NACKs (again every
+ * ~100 ms, at most 5 times), and its retransmissions are forwarded. Every sender gets RTCP receiver reports once a second, and
  * transport-wide congestion control feedback ten times a second.
  */
 #ifndef MEESHY_CORE_ROUTER_H
@@ -31,7 +33,7 @@ struct router_stats {
 	uint64_t rtp_in, rtp_forwarded, bytes_forwarded, rtcp_in;
 	uint64_t drop_unknown_ssrc, drop_malformed, pli_sent, send_errors;
 	uint64_t nack_requested, nack_resent, nack_missed;
-	uint64_t rr_sent, sr_sent, twcc_sent;
+	uint64_t rr_sent, sr_sent, twcc_sent, rtx_in, rtx_probe, nack_sent;
 };
 
 struct router;
@@ -45,6 +47,8 @@ typedef int(router_send_h)(struct webrtc_transport *t, uint8_t *buf,
 
 int router_alloc(struct router **rp, router_send_h *sendh);
 void router_stats(const struct router *r, struct router_stats *st);
+/* Adds every count of x to sum (a node's total over its routers). */
+void router_stats_add(struct router_stats *sum, const struct router_stats *x);
 /* Every packet a transport of this router receives comes here (the
  * transport's packet handler calls it). */
 void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
@@ -63,6 +67,14 @@ int router_produce_simulcast(struct producer **pp, struct router *r,
 			     const char *codec, size_t nlayers,
 			     const uint32_t *ssrcs, const char *const *rids,
 			     uint8_t rid_ext_id);
+/* RTX (RFC 4588): the sender retransmits on a separate stream per layer,
+ * payload type rtx_pt, SSRC rtx_ssrcs[i] (NULL or 0: learned from the
+ * repaired-rid extension rrid_ext_id). Retransmissions are forwarded as
+ * the packets they repair when the router asked for them (NACK); other
+ * RTX packets are the sender's bandwidth probes and go no further. Video
+ * only. */
+int producer_set_rtx(struct producer *p, uint8_t rtx_pt,
+		     const uint32_t *rtx_ssrcs, uint8_t rrid_ext_id);
 size_t producer_layers(const struct producer *p);
 enum media_kind producer_kind(const struct producer *p);
 const char *producer_codec(const struct producer *p);
@@ -77,6 +89,10 @@ struct producer *router_producer_next(const struct router *r,
 int router_consume(struct consumer **cp, struct producer *p,
 		   struct webrtc_transport *t, uint8_t pt);
 uint32_t consumer_ssrc(const struct consumer *c);
+/* The receiver takes RTX with payload type rtx_pt: NACKs are answered on
+ * a stream of its own, whose SSRC consumer_rtx_ssrc() gives. */
+int consumer_set_rtx(struct consumer *c, uint8_t rtx_pt);
+uint32_t consumer_rtx_ssrc(const struct consumer *c);
 uint64_t consumer_packets(const struct consumer *c);
 /* The simulcast layer the consumer should forward (clamped to what the
  * producer has); the switch happens at that layer's next keyframe. */
@@ -93,7 +109,8 @@ void producer_set_audio_level_ext(struct producer *p, uint8_t ext_id);
  * its packets arrived (router_feedback), for its bandwidth estimation. */
 int producer_set_twcc_ext(struct producer *p, uint8_t ext_id);
 /* Sends each transport with transport-wide numbering the arrivals since
- * the last call. Call about every 100 ms. */
+ * the last call, and asks senders again for packets still missing. Call
+ * about every 100 ms. */
 void router_feedback(struct router *r);
 /* The audio producer loudest on average since the last call (and above
  * silence), or NULL; starts a new averaging window. */

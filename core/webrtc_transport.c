@@ -239,7 +239,9 @@ int webrtc_server_alloc(struct webrtc_server **srvp, const struct sa *laddr,
 	if (!err)
 		err = port_udp_local(srv->udp, &srv->candidate);
 	if (!err && announced) {
-		uint16_t port = sa_port(&srv->candidate);
+		/* a NAT or load balancer may map the port too */
+		uint16_t port = sa_port(announced) ? sa_port(announced)
+						   : sa_port(&srv->candidate);
 		srv->candidate = *announced;
 		sa_set_port(&srv->candidate, port);
 	}

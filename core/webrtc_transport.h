@@ -32,7 +32,7 @@ struct webrtc_server_stats {
 struct webrtc_server;
 
 /* laddr: where to bind; announced: the address browsers are told (NULL:
- * laddr's). */
+ * laddr's; port 0: the bound port). */
 int webrtc_server_alloc(struct webrtc_server **srvp, const struct sa *laddr,
 			const struct sa *announced);
 /* The announced address with the bound port: the host candidate. */

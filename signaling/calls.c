@@ -211,11 +211,7 @@ static void sfu_release(struct live_call *c)
 	c->ortc = mem_deref(c->ortc);
 	if (c->router) {
 		router_stats(c->router, &rs);
-		c->gw->m.media_forwarded += rs.rtp_forwarded;
-		c->gw->m.media_bytes += rs.bytes_forwarded;
-		c->gw->m.media_pli += rs.pli_sent;
-		c->gw->m.media_nack += rs.nack_resent;
-		c->gw->m.media_unknown_ssrc += rs.drop_unknown_ssrc;
+		router_stats_add(&c->gw->m.media_ended, &rs);
 		c->router = mem_deref(c->router);
 	}
 }
@@ -1251,12 +1247,7 @@ static bool add_router(struct le *le, void *arg)
 	struct router_stats *sum = arg, rs;
 	if (c->router) {
 		router_stats(c->router, &rs);
-		sum->rtp_forwarded += rs.rtp_forwarded;
-		sum->bytes_forwarded += rs.bytes_forwarded;
-		sum->pli_sent += rs.pli_sent;
-		sum->nack_resent += rs.nack_resent;
-		sum->drop_unknown_ssrc += rs.drop_unknown_ssrc;
-		sum->rtp_in += rs.rtp_in;
+		router_stats_add(sum, &rs);
 	}
 	return false;
 }
@@ -1304,12 +1295,7 @@ void calls_media_tick(struct gateway *gw)
 
 void calls_media_stats(const struct gateway *gw, struct router_stats *st)
 {
-	memset(st, 0, sizeof(*st));
-	st->rtp_forwarded = gw->m.media_forwarded;
-	st->bytes_forwarded = gw->m.media_bytes;
-	st->pli_sent = gw->m.media_pli;
-	st->nack_resent = gw->m.media_nack;
-	st->drop_unknown_ssrc = gw->m.media_unknown_ssrc;
+	*st = gw->m.media_ended;
 	(void)hash_apply(gw->calls, add_router, st);
 }
 

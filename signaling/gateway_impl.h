@@ -6,6 +6,7 @@
 #ifndef MEESHY_GATEWAY_IMPL_H
 #define MEESHY_GATEWAY_IMPL_H
 
+#include "router.h"
 #include "gateway.h"
 #include "store.h"
 
@@ -29,8 +30,7 @@ struct gw_metrics {
 	uint64_t auth_failures;
 	uint64_t http_requests;
 	/* the media plane: counts of routers of calls that have ended */
-	uint64_t media_forwarded, media_bytes, media_pli, media_nack;
-	uint64_t media_unknown_ssrc;
+	struct router_stats media_ended;
 };
 
 struct gateway {

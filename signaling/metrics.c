@@ -174,6 +174,20 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 			      "Packets resent to answer receivers' NACKs");
 		err |= re_hprintf(pf, "meeshy_media_nack_total %llu\n",
 				  (unsigned long long)rs.nack_resent);
+		err |= header(pf, "meeshy_media_nack_sent_total", "counter",
+			      "NACKs sent to producers for packets lost on"
+			      " their way in");
+		err |= re_hprintf(pf, "meeshy_media_nack_sent_total %llu\n",
+				  (unsigned long long)rs.nack_sent);
+		err |= header(pf, "meeshy_media_rtx_received_total", "counter",
+			      "Retransmissions (RTX) received from producers");
+		err |= re_hprintf(pf, "meeshy_media_rtx_received_total %llu\n",
+				  (unsigned long long)rs.rtx_in);
+		err |= header(pf, "meeshy_media_twcc_feedback_total", "counter",
+			      "Transport-wide feedback packets sent to"
+			      " producers");
+		err |= re_hprintf(pf, "meeshy_media_twcc_feedback_total %llu\n",
+				  (unsigned long long)rs.twcc_sent);
 		err |= header(pf, "meeshy_media_dropped_total", "counter",
 			      "Media packets dropped, by reason");
 		err |= re_hprintf(

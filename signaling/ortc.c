@@ -34,6 +34,9 @@ static const char capabilities_json[] =
 	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
 	"{\"type\":\"ccm\",\"parameter\":\"fir\"},"
 	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
+	"{\"kind\":\"video\",\"mimeType\":\"video/rtx\","
+	"\"preferredPayloadType\":102,\"clockRate\":90000,"
+	"\"parameters\":{\"apt\":101},\"rtcpFeedback\":[]},"
 	"{\"kind\":\"video\",\"mimeType\":\"video/H264\","
 	"\"preferredPayloadType\":103,\"clockRate\":90000,"
 	"\"parameters\":{\"packetization-mode\":1,"
@@ -41,7 +44,10 @@ static const char capabilities_json[] =
 	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
 	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
 	"{\"type\":\"ccm\",\"parameter\":\"fir\"},"
-	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]}],"
+	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
+	"{\"kind\":\"video\",\"mimeType\":\"video/rtx\","
+	"\"preferredPayloadType\":104,\"clockRate\":90000,"
+	"\"parameters\":{\"apt\":103},\"rtcpFeedback\":[]}],"
 	"\"headerExtensions\":["
 	"{\"kind\":\"audio\",\"uri\":\"urn:ietf:params:rtp-hdrext:sdes:mid\","
 	"\"preferredId\":1,\"preferredEncrypt\":false,"
@@ -56,6 +62,10 @@ static const char capabilities_json[] =
 	"{\"kind\":\"video\",\"uri\":"
 	"\"urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\","
 	"\"preferredId\":10,\"preferredEncrypt\":false,"
+	"\"direction\":\"recvonly\"},"
+	"{\"kind\":\"video\",\"uri\":"
+	"\"urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\","
+	"\"preferredId\":11,\"preferredEncrypt\":false,"
 	"\"direction\":\"recvonly\"},"
 	"{\"kind\":\"audio\",\"uri\":\"" SDP_EXT_TWCC "\","
 	"\"preferredId\":5,\"preferredEncrypt\":false,"
@@ -402,12 +412,41 @@ static int connect_transport(struct req *r)
 static const struct {
 	const char *mime, *name;
 	enum media_kind kind;
-	int pt;
+	int pt, rtx_pt; /* rtx_pt 0: no RTX */
 } forwarded[] = {
-	{"audio/opus", "opus", MEDIA_AUDIO, 100},
-	{"video/VP8", "VP8", MEDIA_VIDEO, 101},
-	{"video/H264", "H264", MEDIA_VIDEO, 103},
+	{"audio/opus", "opus", MEDIA_AUDIO, 100, 0},
+	{"video/VP8", "VP8", MEDIA_VIDEO, 101, 102},
+	{"video/H264", "H264", MEDIA_VIDEO, 103, 104},
 };
+
+/* The payload type of the RTX codec repairing payload type pt among
+ * codecs (mediasoup's shape: mimeType video/rtx, parameters.apt), or 0. */
+static uint8_t rtx_payload_type(const cJSON *codecs, double pt)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, codecs)
+	{
+		const char *m = str_field(c, "mimeType");
+		const cJSON *apt = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(c, "parameters"),
+			"apt");
+		const cJSON *rpt = cJSON_GetObjectItemCaseSensitive(
+			c, "payloadType");
+		if (m && !str_casecmp(m, "video/rtx") && cJSON_IsNumber(apt) &&
+		    apt->valuedouble == pt && cJSON_IsNumber(rpt) &&
+		    rpt->valuedouble >= 1 && rpt->valuedouble <= 127)
+			return (uint8_t)rpt->valuedouble;
+	}
+	return 0;
+}
+
+static uint32_t ssrc_value(const cJSON *s)
+{
+	return cJSON_IsNumber(s) && s->valuedouble >= 1 &&
+			       s->valuedouble <= 4294967295.0
+		       ? (uint32_t)s->valuedouble
+		       : 0;
+}
 
 static int codec_index(const char *mime)
 {
@@ -428,10 +467,11 @@ static int produce(struct req *r)
 	const cJSON *codec = cJSON_GetArrayItem(
 		cJSON_GetObjectItemCaseSensitive(rp, "codecs"), 0);
 	const cJSON *encs = cJSON_GetObjectItemCaseSensitive(rp, "encodings");
-	uint32_t ssrcs[ROUTER_MAX_LAYERS];
+	uint32_t ssrcs[ROUTER_MAX_LAYERS], rtx_ssrcs[ROUTER_MAX_LAYERS];
 	const char *rids[ROUTER_MAX_LAYERS];
 	size_t nlayers;
-	uint8_t rid_ext = 0, level_ext = 0, twcc_ext = 0;
+	uint8_t rid_ext = 0, rrid_ext = 0, level_ext = 0, twcc_ext = 0;
+	uint8_t rtx_pt;
 	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(codec,
 							   "payloadType");
 	const char *mime = str_field(codec, "mimeType");
@@ -471,10 +511,9 @@ static int produce(struct req *r)
 		const cJSON *e = cJSON_GetArrayItem(encs, (int)i);
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "ssrc");
 		const char *rid = str_field(e, "rid");
-		ssrcs[i] = cJSON_IsNumber(s) && s->valuedouble >= 1 &&
-					   s->valuedouble <= 4294967295.0
-				   ? (uint32_t)s->valuedouble
-				   : 0;
+		ssrcs[i] = ssrc_value(s);
+		rtx_ssrcs[i] = ssrc_value(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(e, "rtx"), "ssrc"));
 		rids[i] = rid && strlen(rid) < ROUTER_RID_MAX ? rid : NULL;
 		if (!ssrcs[i] && !rids[i])
 			return fail(r, "VALIDATION_ERROR", EINVAL,
@@ -500,6 +539,9 @@ static int produce(struct req *r)
 				level_ext = (uint8_t)id->valuedouble;
 			if (!strcmp(uri, SDP_EXT_TWCC))
 				twcc_ext = (uint8_t)id->valuedouble;
+			if (!strcmp(uri, "urn:ietf:params:rtp-hdrext:sdes:"
+					 "repaired-rtp-stream-id"))
+				rrid_ext = (uint8_t)id->valuedouble;
 		}
 	}
 	if (rids[0] && !ssrcs[0] && !rid_ext)
@@ -529,6 +571,13 @@ static int produce(struct req *r)
 		producer_set_audio_level_ext(op->p, level_ext);
 	if (twcc_ext)
 		(void)producer_set_twcc_ext(op->p, twcc_ext);
+	rtx_pt = k == MEDIA_VIDEO
+			 ? rtx_payload_type(cJSON_GetObjectItemCaseSensitive(
+						    rp, "codecs"),
+					    pt->valuedouble)
+			 : 0;
+	if (rtx_pt)
+		(void)producer_set_rtx(op->p, rtx_pt, rtx_ssrcs, rrid_ext);
 	list_append(&peer->producers, &op->le, op);
 	cJSON_AddStringToObject(r->reply, "id", op->id);
 	cJSON_AddStringToObject(r->reply, "kind", kind_name(k));
@@ -641,11 +690,27 @@ static int consume(struct req *r)
 		break;
 	}
 	cJSON_Delete(all);
-	cJSON_AddArrayToObject(rtp, "headerExtensions");
-	encs = cJSON_AddArrayToObject(rtp, "encodings");
+	encs = cJSON_CreateArray();
 	enc = cJSON_CreateObject();
 	cJSON_AddNumberToObject(enc, "ssrc", consumer_ssrc(oc->c));
 	cJSON_AddItemToArray(encs, enc);
+	/* retransmissions on their own stream, when the receiver takes it */
+	if (forwarded[ci].rtx_pt && can_receive(caps, "video/rtx") &&
+	    !consumer_set_rtx(oc->c, (uint8_t)forwarded[ci].rtx_pt)) {
+		cJSON *rtx = cJSON_CreateObject(), *params;
+		cJSON_AddStringToObject(rtx, "mimeType", "video/rtx");
+		cJSON_AddNumberToObject(rtx, "payloadType",
+					forwarded[ci].rtx_pt);
+		cJSON_AddNumberToObject(rtx, "clockRate", 90000);
+		params = cJSON_AddObjectToObject(rtx, "parameters");
+		cJSON_AddNumberToObject(params, "apt", forwarded[ci].pt);
+		cJSON_AddArrayToObject(rtx, "rtcpFeedback");
+		cJSON_AddItemToArray(codecs, rtx);
+		cJSON_AddNumberToObject(cJSON_AddObjectToObject(enc, "rtx"),
+					"ssrc", consumer_rtx_ssrc(oc->c));
+	}
+	cJSON_AddArrayToObject(rtp, "headerExtensions");
+	cJSON_AddItemToObject(rtp, "encodings", encs);
 	{
 		/* the receiver's m-line: unique on its transport, so that
 		 * consumers set up at once never share one */

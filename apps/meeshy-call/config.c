@@ -45,6 +45,9 @@ static const struct option options[] = {
 	 " (default 127.0.0.1:40000)"},
 	{"announced-ip", "MEESHY_ANNOUNCED_IP", STR(announced_ip),
 	 "the IP browsers send media to, when not --rtc-listen's (NAT, cloud)"},
+	{"announced-port", "MEESHY_ANNOUNCED_PORT", UINT(announced_port, 0, 65535),
+	 "the UDP port browsers send media to, when a NAT or load balancer"
+	 " maps --rtc-listen's port to another (default 0: the same)"},
 	{"db", "MEESHY_DB", STR(db),
 	 "store: a SQLite file, sqlite:PATH (default meeshy.db)"},
 	{"archive-dir", "MEESHY_ARCHIVE_DIR", STR(archive_dir),

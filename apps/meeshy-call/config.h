@@ -15,6 +15,7 @@ struct app_config {
 	char listen[128];
 	char rtc_listen[128];
 	char announced_ip[64];
+	uint32_t announced_port;
 	char db[512];
 	char archive_dir[512];
 	char web_root[512];

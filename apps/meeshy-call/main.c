@@ -78,8 +78,13 @@ int main(int argc, char *argv[])
 	gc.listen = &laddr;
 	(void)sa_decode(&rtc_laddr, cfg.rtc_listen, strlen(cfg.rtc_listen));
 	gc.rtc_listen = &rtc_laddr;
-	if (cfg.announced_ip[0] && !sa_set_str(&rtc_ip, cfg.announced_ip, 0))
+	if (cfg.announced_ip[0] || cfg.announced_port) {
+		if (!cfg.announced_ip[0] ||
+		    sa_set_str(&rtc_ip, cfg.announced_ip, 0))
+			rtc_ip = rtc_laddr;
+		sa_set_port(&rtc_ip, (uint16_t)cfg.announced_port);
 		gc.rtc_announced = &rtc_ip;
+	}
 	gc.jwt_secret = cfg.jwt_secret_len ? cfg.jwt_secret : NULL;
 	gc.jwt_secret_len = cfg.jwt_secret_len;
 	gc.dev_auth = cfg.dev_auth;

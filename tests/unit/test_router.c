@@ -121,14 +121,20 @@ static void test_forward_rewrites(void)
 	CU_ASSERT_EQUAL(st.drop_malformed, 1);
 	CU_ASSERT_EQUAL(st.rtp_forwarded, 1);
 
-	/* paused: nothing; resumed: a keyframe request, then packets */
+	/* paused: nothing forwarded (9 after 7 only asks the sender for 8);
+	 * resumed: a keyframe request */
 	consumer_set_paused(c, true);
 	n = browser_rtp(in, 9, 1111);
 	router_packet(r, TA, in, n, sizeof(in), false);
-	CU_ASSERT_EQUAL(nsent, 0);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_PTR_EQUAL(sent[0].t, TA);
+	CU_ASSERT_EQUAL(sent[0].buf[1], 205);
+	CU_ASSERT_EQUAL(sent[0].buf[13], 8);
+	nsent = 0;
 	consumer_set_paused(c, false);
 	CU_ASSERT_EQUAL(nsent, 1);
 	CU_ASSERT_TRUE(sent[0].rtcp);
+	CU_ASSERT_EQUAL(sent[0].buf[1], 206);
 	mem_deref(c);
 	mem_deref(p);
 	mem_deref(r);
@@ -388,6 +394,16 @@ static void test_receiver_report(void)
 		router_packet(r, TA, in, browser_rtp(in, seq, 1111),
 			      sizeof(in), false);
 	}
+	/* each hole was asked for at once: a NACK to the sender */
+	CU_ASSERT_EQUAL_FATAL(nsent, 2);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_PTR_EQUAL(sent[i].t, TA);
+		CU_ASSERT_EQUAL(sent[i].buf[1], 205);
+		CU_ASSERT_EQUAL(sent[i].buf[0] & 0x1f, 1);
+		CU_ASSERT_EQUAL(be32(sent[i].buf + 8), 1111);
+		CU_ASSERT_EQUAL(sent[i].buf[13], i ? 105 : 103);
+	}
+	nsent = 0;
 	router_report(r);
 	CU_ASSERT_EQUAL_FATAL(nsent, 1);
 	CU_ASSERT_PTR_EQUAL(sent[0].t, TA);
@@ -548,7 +564,167 @@ static void test_transport_feedback(void)
 	mem_deref(r);
 }
 
+/* A bare RTP packet: header, then len bytes of payload. */
+static size_t plain_rtp(uint8_t *b, uint8_t pt, uint16_t seq, uint32_t ssrc,
+			const void *payload, size_t len)
+{
+	memset(b, 0, 12);
+	b[0] = 0x80;
+	b[1] = pt;
+	b[2] = (uint8_t)(seq >> 8);
+	b[3] = (uint8_t)seq;
+	b[8] = (uint8_t)(ssrc >> 24);
+	b[9] = (uint8_t)(ssrc >> 16);
+	b[10] = (uint8_t)(ssrc >> 8);
+	b[11] = (uint8_t)ssrc;
+	memcpy(b + 12, payload, len);
+	return 12 + len;
+}
+
+static void test_rtx(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	struct router_stats st;
+	const uint32_t rtx_ssrc = 1112;
+	uint8_t in[64], nack[16] = {0x81, 205, 0, 3};
+	const uint8_t repair[] = {0, 102, 'v', 'p', '8'};
+	uint32_t cs;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
+					     "VP8"), 0);
+	CU_ASSERT_EQUAL(producer_set_rtx(p, 0, &rtx_ssrc, 0), EINVAL);
+	CU_ASSERT_EQUAL_FATAL(producer_set_rtx(p, 97, &rtx_ssrc, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	CU_ASSERT_EQUAL_FATAL(consumer_set_rtx(c, 102), 0);
+	cs = consumer_ssrc(c);
+	CU_ASSERT(consumer_rtx_ssrc(c) != 0 && consumer_rtx_ssrc(c) != cs);
+	for (uint16_t seq = 100; seq < 104; seq++) {
+		if (seq == 102)
+			continue; /* lost on the way in */
+		n = plain_rtp(in, 96, seq, 1111, "vp8", 3);
+		router_packet(r, TA, in, n, sizeof(in), false);
+	}
+	/* the sender repairs 102 on its RTX stream: the receiver gets 102 */
+	nsent = 0;
+	n = plain_rtp(in, 97, 7, rtx_ssrc, repair, sizeof(repair));
+	router_packet(r, TA, in, n, sizeof(in), false);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_PTR_EQUAL(sent[0].t, TB);
+	CU_ASSERT_EQUAL(sent[0].len, 12 + 3);
+	CU_ASSERT_EQUAL(sent[0].buf[1] & 0x7f, 101);
+	CU_ASSERT_EQUAL(sent[0].buf[3], 102);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), cs);
+	CU_ASSERT_EQUAL(memcmp(sent[0].buf + 12, "vp8", 3), 0);
+	/* a payload-less RTX packet, and a repeat of a packet that arrived,
+	 * are bandwidth probes: for nobody */
+	nsent = 0;
+	n = plain_rtp(in, 97, 8, rtx_ssrc, NULL, 0);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	n = plain_rtp(in, 97, 9, rtx_ssrc, repair, sizeof(repair));
+	in[13] = 101;
+	router_packet(r, TA, in, n, sizeof(in), false);
+	CU_ASSERT_EQUAL(nsent, 0);
+	/* the receiver NACKs 101 and 102: answered on its RTX stream, the
+	 * original sequence number first */
+	nack[8] = (uint8_t)(cs >> 24);
+	nack[9] = (uint8_t)(cs >> 16);
+	nack[10] = (uint8_t)(cs >> 8);
+	nack[11] = (uint8_t)cs;
+	nack[13] = 101;
+	nack[15] = 0x01;
+	router_packet(r, TB, nack, sizeof(nack), sizeof(nack), true);
+	CU_ASSERT_EQUAL_FATAL(nsent, 2);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(sent[i].len, 14 + 3);
+		CU_ASSERT_EQUAL(sent[i].buf[1] & 0x7f, 102);
+		CU_ASSERT_EQUAL(be32(sent[i].buf + 8), consumer_rtx_ssrc(c));
+		CU_ASSERT_EQUAL(sent[i].buf[13], 101 + i);
+		CU_ASSERT_EQUAL(memcmp(sent[i].buf + 14, "vp8", 3), 0);
+	}
+	/* RTX sequence numbers are their own, consecutive */
+	CU_ASSERT_EQUAL((uint16_t)(((sent[1].buf[2] << 8) | sent[1].buf[3]) -
+				   ((sent[0].buf[2] << 8) | sent[0].buf[3])),
+			1);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.rtx_in, 1);
+	CU_ASSERT_EQUAL(st.rtx_probe, 2);
+	CU_ASSERT_EQUAL(st.nack_resent, 2);
+	CU_ASSERT_EQUAL(consumer_packets(c), 4);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
+static void test_nack_generator(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct router_stats st;
+	uint8_t in[64];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
+					     "VP8"), 0);
+	nsent = 0;
+	/* 200, then 203 and 220: 201, 202 and 204..219 are missing */
+	for (int i = 0; i < 3; i++) {
+		const uint16_t seq[] = {200, 203, 220};
+		n = plain_rtp(in, 96, seq[i], 1111, "vp8", 3);
+		router_packet(r, TA, in, n, sizeof(in), false);
+	}
+	CU_ASSERT_EQUAL_FATAL(nsent, 2);
+	/* 201 with 202 in its bitmask */
+	CU_ASSERT_EQUAL(sent[0].len, 16);
+	CU_ASSERT_EQUAL(sent[0].buf[13], 201);
+	CU_ASSERT_EQUAL(sent[0].buf[15], 0x01);
+	/* 204 with 205..219 in its bitmask; 220 is no hole */
+	CU_ASSERT_EQUAL(sent[1].len, 16);
+	CU_ASSERT_EQUAL(sent[1].buf[13], 204);
+	CU_ASSERT_EQUAL(sent[1].buf[14], 0x7f);
+	CU_ASSERT_EQUAL(sent[1].buf[15], 0xff);
+	/* asked again only after ~100 ms, without what arrived since */
+	n = plain_rtp(in, 96, 202, 1111, "vp8", 3);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	nsent = 0;
+	router_feedback(r);
+	CU_ASSERT_EQUAL(nsent, 0);
+	usleep_ms(100);
+	for (int round = 0; round < 4; round++) {
+		nsent = 0;
+		router_feedback(r);
+		CU_ASSERT_EQUAL_FATAL(nsent, 1);
+		/* 201 with 204..217 in its bitmask, then 218 with 219 */
+		CU_ASSERT_EQUAL(sent[0].len, 20);
+		CU_ASSERT_EQUAL(sent[0].buf[13], 201);
+		CU_ASSERT_EQUAL(sent[0].buf[14], 0xff);
+		CU_ASSERT_EQUAL(sent[0].buf[15], 0xfc);
+		CU_ASSERT_EQUAL(sent[0].buf[17], 218);
+		CU_ASSERT_EQUAL(sent[0].buf[19], 0x01);
+		usleep_ms(100);
+	}
+	/* five times asked: given up */
+	nsent = 0;
+	router_feedback(r);
+	CU_ASSERT_EQUAL(nsent, 0);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.nack_sent, 6);
+	/* a jump of more than 100 is a restart: nothing asked */
+	n = plain_rtp(in, 96, 1000, 1111, "vp8", 3);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	CU_ASSERT_EQUAL(nsent, 0);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"NACKs to the sender for what it lost on the way in",
+	 test_nack_generator},
+	{"RTX: repairs forwarded, NACKs answered on RTX", test_rtx},
 	{"transport-wide congestion control feedback",
 	 test_transport_feedback},
 	{"PLI reaches the layer being sent", test_pli_for_layer_being_sent},

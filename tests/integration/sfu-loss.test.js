@@ -1,0 +1,76 @@
+// Media over a lossy path: a relay drops 5 % of the RTP packets both ways
+// between the browsers and the SFU. What the senders lose on the way in,
+// the SFU asks them for (NACK) and forwards their retransmissions (RTX);
+// what the receiver loses on the way out, it asks the SFU for, which
+// answers from its buffer on the receiver's RTX stream. One sender uses
+// simulcast (RTX found by repaired-rid), one a single encoding (RTX by
+// SSRC). The receiver must keep decoding both.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { start } = require('./lib/server');
+const { launch, until } = require('./lib/browser');
+const { openPage, enter } = require('./lib/sfu-page');
+const { lossyRelay, freeUdpPort } = require('./lib/lossy-udp');
+
+async function metric(url, name) {
+  const text = await (await fetch(url + '/metrics')).text();
+  const m = text.match(new RegExp(`^${name} (\\d+)`, 'm'));
+  assert.ok(m, `/metrics has ${name}`);
+  return Number(m[1]);
+}
+
+// In the page: per video consumer, what its inbound stream went through.
+async function inbound() {
+  const out = [];
+  for (const c of window.sfu.consumers.values()) {
+    if (c.kind !== 'video') continue;
+    (await c.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      out.push({ user: c.appData.userId, frames: s.framesDecoded || 0, lost: s.packetsLost || 0, nacks: s.nackCount || 0, rtx: s.retransmittedPacketsReceived, received: s.packetsReceived || 0 });
+    });
+  }
+  return out.sort((a, b) => a.user.localeCompare(b.user));
+}
+
+test('SFU over a lossy path: NACK and RTX both ways keep video flowing', { timeout: 180000 }, async (t) => {
+  const rtcPort = await freeUdpPort();
+  const relay = await lossyRelay({ target: rtcPort, loss: 0.05 });
+  t.after(() => relay.close());
+  const srv = await start({ args: ['--dev-auth', '--announced-port', String(relay.port)], rtcListen: `127.0.0.1:${rtcPort}` });
+  t.after(() => srv.stop());
+  const browser = await launch();
+  t.after(() => browser.close());
+
+  const sim = await openPage(browser, srv.url, 'sim');
+  const one = await openPage(browser, srv.url, 'one');
+  const rx = await openPage(browser, srv.url, 'rx');
+  const callId = await sim.evaluate(enter, { token: 'sim', conversationId: 'lossy', send: true, simulcast: true });
+  await one.evaluate(enter, { token: 'one', callId, send: true });
+  await rx.evaluate(enter, { token: 'rx', callId });
+  await until(async () => {
+    const s = await rx.evaluate(inbound);
+    return s.length === 2 && s.every((x) => x.frames > 0);
+  }, 'the receiver decodes both senders through the lossy path', 30000);
+
+  const before = await rx.evaluate(inbound);
+  await new Promise((r) => setTimeout(r, 10000));
+  const after = await rx.evaluate(inbound);
+  const m = {};
+  for (const name of ['rtx_received', 'nack', 'nack_sent', 'twcc_feedback']) {
+    m[name] = await metric(srv.url, `meeshy_media_${name}_total`);
+  }
+  console.log(`lossy path: relay dropped ${relay.stats.dropped} of ${relay.stats.rtp} RTP packets;` +
+    ` SFU: ${m.nack_sent} NACKs to senders, ${m.rtx_received} retransmissions received,` +
+    ` ${m.nack} packets resent to the receiver; receiver: ${JSON.stringify(after)}`);
+
+  assert.ok(relay.stats.dropped > 50, 'the relay dropped packets');
+  assert.ok(m.nack_sent > 0, 'the SFU asked the senders for what it lost');
+  assert.ok(m.rtx_received > 0, 'the senders repaired it on RTX');
+  assert.ok(m.nack > 0, 'the SFU answered the receiver\'s NACKs');
+  for (const [i, s] of after.entries()) {
+    assert.ok(s.frames > before[i].frames + 100, `${s.user}: frames keep coming (${before[i].frames} -> ${s.frames})`);
+    assert.ok(s.nacks > 0, `${s.user}: the receiver asked for what it lost`);
+    if (s.rtx !== undefined) assert.ok(s.rtx > 0, `${s.user}: retransmissions arrived on RTX`);
+  }
+});
