@@ -19,6 +19,10 @@
 
 enum {
 	PLI_INTERVAL_US = 300000,
+	LOSS_HIGH = 26,             /* of 256: above 10 % the link is full */
+	LOSS_LOW = 5,               /* under 2 %: room, perhaps */
+	LOSS_HIGH_REPORTS = 2,      /* reports in a row before going down */
+	LAYER_UP_AFTER_US = 10000000, /* clean time before trying one up */
 	MISSING_MAX = 64,   /* sequence numbers a layer waits to be repaired */
 	MISSING_GAP = 100,  /* a longer jump is a restart, not a loss */
 	NACK_TRIES = 5,     /* asks for a packet, then gives up on it */
@@ -118,8 +122,11 @@ struct consumer {
 	uint16_t rtx_seq;
 	uint64_t packets, octets;
 	bool paused;
-	/* layer switching */
-	int current, target;
+	/* layer switching: the layer forwarded, the one the receiver prefers,
+	 * and the highest its link has shown it can take */
+	int current, target, cap;
+	unsigned lossy_reports;
+	uint64_t cap_changed_us;
 	bool started;                /* something was sent */
 	uint16_t seq_off, last_seq;  /* out = in + off */
 	uint32_t ts_off, last_ts;
@@ -341,6 +348,13 @@ static void request_keyframe(struct producer *p, int layer)
 		r->stats.pli_sent++;
 }
 
+/* The layer a consumer should have: its preferred one, as far as its
+ * link lets it. */
+static int wanted(const struct consumer *c)
+{
+	return c->target < c->cap ? c->target : c->cap;
+}
+
 /* The layer a consumer can have now: its preferred one if the sender is
  * sending it, else the best lower one that is flowing (a sender short of
  * bandwidth stops its top layers). */
@@ -359,7 +373,7 @@ static int layer_within(const struct producer *p, int target, uint64_t now)
 static void consumer_wants_keyframe(struct consumer *c)
 {
 	if (c->p)
-		request_keyframe(c->p, layer_within(c->p, c->target,
+		request_keyframe(c->p, layer_within(c->p, wanted(c),
 						    port_now_us()));
 }
 
@@ -399,7 +413,7 @@ int router_consume(struct consumer **cp, struct producer *p,
 	c->p = p;
 	c->t = t;
 	c->pt = pt;
-	c->target = (int)p->nlayers - 1;
+	c->target = c->cap = (int)p->nlayers - 1;
 	/* one layer: nothing to switch, forward from the first packet */
 	c->current = p->nlayers == 1 ? 0 : NO_LAYER;
 	do {
@@ -464,7 +478,7 @@ void consumer_set_preferred_layer(struct consumer *c, unsigned spatial)
 	if (spatial >= c->p->nlayers)
 		spatial = (unsigned)c->p->nlayers - 1;
 	c->target = (int)spatial;
-	if (c->target != c->current) {
+	if (wanted(c) != c->current) {
 		c->p->last_pli_us = 0; /* the switch waits on this keyframe */
 		consumer_wants_keyframe(c);
 	}
@@ -936,7 +950,7 @@ static void forward(struct router *r, struct producer *p, int layer,
 			 * on a keyframe of the layer it should have, or,
 			 * before anything was sent, of any layer (then climb
 			 * to the one it should have) */
-			int want = layer_within(p, c->target, now);
+			int want = layer_within(p, wanted(c), now);
 			bool key = vdp ? vdp->keyframe
 				       : p->h264 && h264_is_keyframe(
 							    v->payload,
@@ -1067,6 +1081,57 @@ static void on_sender_report(struct router *r,
 	}
 }
 
+/* A receiver's report on a consumer's stream: the share of packets its
+ * link lost. A link that keeps losing more than 10 % cannot take the layer
+ * it gets (a congested path drops what does not fit): go one down. After
+ * 10 s under 2 %, try one up again; if that is too much, the losses say
+ * so. */
+static void on_consumer_loss(struct router *r, struct consumer *c,
+			     uint8_t fraction)
+{
+	const uint64_t now = port_now_us();
+	const int top = c->p ? (int)c->p->nlayers - 1 : 0;
+	const int before = wanted(c);
+
+	if (!c->p || top == 0)
+		return;
+	if (fraction > LOSS_HIGH) {
+		if (++c->lossy_reports >= LOSS_HIGH_REPORTS &&
+		    c->current > 0) {
+			c->cap = c->current - 1;
+			c->cap_changed_us = now;
+			c->lossy_reports = 0;
+			r->stats.layer_down++;
+		}
+	}
+	else {
+		c->lossy_reports = 0;
+		if (fraction < LOSS_LOW && c->cap < top &&
+		    now - c->cap_changed_us >= LAYER_UP_AFTER_US) {
+			c->cap++;
+			c->cap_changed_us = now;
+			r->stats.layer_up++;
+		}
+	}
+	if (wanted(c) != before) {
+		c->p->last_pli_us = 0; /* the switch waits on this keyframe */
+		consumer_wants_keyframe(c);
+	}
+}
+
+/* Report blocks (RFC 3550 6.4.1) of an SR or RR a receiver sent: those
+ * about our consumers' streams. */
+static void on_report_blocks(struct router *r,
+			     const struct webrtc_transport *t,
+			     const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++, b += 24) {
+		struct consumer *c = consumer_of(r, t, be32(b));
+		if (c)
+			on_consumer_loss(r, c, b[4]);
+	}
+}
+
 /* Reads a compound RTCP packet for what concerns our streams: keyframe
  * requests and NACKs. */
 static void on_rtcp(struct router *r, struct webrtc_transport *t,
@@ -1080,8 +1145,13 @@ static void on_rtcp(struct router *r, struct webrtc_transport *t,
 			r->stats.drop_malformed++;
 			return;
 		}
-		if (pt == 200 && plen >= 28)
+		if (pt == 200 && plen >= 28) {
 			on_sender_report(r, t, b);
+			if (plen >= 28 + 24 * (size_t)(b[0] & 0x1f))
+				on_report_blocks(r, t, b + 28, b[0] & 0x1f);
+		}
+		if (pt == 201 && plen >= 8 + 24 * (size_t)(b[0] & 0x1f))
+			on_report_blocks(r, t, b + 8, b[0] & 0x1f);
 		if (pt == 205 && fmt == 1 && plen >= 16) {
 			struct consumer *c = consumer_of(r, t, be32(b + 8));
 			if (c && !c->paused)

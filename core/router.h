@@ -34,6 +34,7 @@ struct router_stats {
 	uint64_t drop_unknown_ssrc, drop_malformed, pli_sent, send_errors;
 	uint64_t nack_requested, nack_resent, nack_missed;
 	uint64_t rr_sent, sr_sent, twcc_sent, rtx_in, rtx_probe, nack_sent;
+	uint64_t layer_down, layer_up; /* by receivers' loss */
 };
 
 struct router;

@@ -179,6 +179,15 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 			      " their way in");
 		err |= re_hprintf(pf, "meeshy_media_nack_sent_total %llu\n",
 				  (unsigned long long)rs.nack_sent);
+		err |= header(pf, "meeshy_media_layer_changes_total",
+			      "counter", "Simulcast layer caps changed by"
+			      " receivers' reported loss");
+		err |= re_hprintf(pf, "meeshy_media_layer_changes_total"
+				  "{direction=\"down\"} %llu\n"
+				  "meeshy_media_layer_changes_total"
+				  "{direction=\"up\"} %llu\n",
+				  (unsigned long long)rs.layer_down,
+				  (unsigned long long)rs.layer_up);
 		err |= header(pf, "meeshy_media_rtx_received_total", "counter",
 			      "Retransmissions (RTX) received from producers");
 		err |= re_hprintf(pf, "meeshy_media_rtx_received_total %llu\n",

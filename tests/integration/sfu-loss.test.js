@@ -5,17 +5,20 @@
 // answers from its buffer on the receiver's RTX stream. One sender uses
 // simulcast (RTX found by repaired-rid), one a single encoding (RTX by
 // SSRC). The receiver must keep decoding both.
+// Then a receiver behind a 600 kbit/s downlink: the loss it reports takes
+// its consumer down the simulcast layers until what it gets fits, and it
+// keeps decoding.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { start } = require('./lib/server');
 const { launch, until } = require('./lib/browser');
-const { openPage, enter } = require('./lib/sfu-page');
+const { openPage, enter, firstVideo, sentLayers } = require('./lib/sfu-page');
 const { lossyRelay, freeUdpPort } = require('./lib/lossy-udp');
 
 async function metric(url, name) {
   const text = await (await fetch(url + '/metrics')).text();
-  const m = text.match(new RegExp(`^${name} (\\d+)`, 'm'));
+  const m = text.match(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm'));
   assert.ok(m, `/metrics has ${name}`);
   return Number(m[1]);
 }
@@ -73,4 +76,32 @@ test('SFU over a lossy path: NACK and RTX both ways keep video flowing', { timeo
     assert.ok(s.nacks > 0, `${s.user}: the receiver asked for what it lost`);
     if (s.rtx !== undefined) assert.ok(s.rtx > 0, `${s.user}: retransmissions arrived on RTX`);
   }
+});
+
+test('a receiver behind a slow downlink gets a lower layer and keeps decoding', { timeout: 180000 }, async (t) => {
+  const rtcPort = await freeUdpPort();
+  const relay = await lossyRelay({ target: rtcPort, downKbps: 600 });
+  t.after(() => relay.close());
+  const srv = await start({ args: ['--dev-auth', '--announced-port', String(relay.port)], rtcListen: `127.0.0.1:${rtcPort}` });
+  t.after(() => srv.stop());
+  const browser = await launch();
+  t.after(() => browser.close());
+  const sender = await openPage(browser, srv.url, 'sender');
+  const rx = await openPage(browser, srv.url, 'rx');
+  const callId = await sender.evaluate(enter, { token: 'snd', conversationId: 'slow-link', send: true, simulcast: true, width: 1280, height: 720 });
+  await rx.evaluate(enter, { token: 'rx', callId });
+  await until(async () => (await sender.evaluate(sentLayers)).layers.filter((l) => l.width > 0).length === 3,
+    'the sender (unconstrained uplink) sends all three layers', 45000);
+  const fitted = await until(async () => {
+    const v = await rx.evaluate(firstVideo);
+    const down = await metric(srv.url, 'meeshy_media_layer_changes_total{direction="down"}');
+    return down > 0 && v.width > 0 && v.width < 1280 ? { v, down } : null;
+  }, 'the slow receiver is moved to a lower layer', 60000);
+  const before = (await rx.evaluate(firstVideo)).frames;
+  await new Promise((r) => setTimeout(r, 5000));
+  const after = await rx.evaluate(firstVideo);
+  console.log(`slow downlink: ${fitted.down} layer changes down, decoding ${after.width} px, ` +
+    `${((after.frames - before) / 5).toFixed(1)} frames/s; relay dropped ${relay.stats.capped} packets over 600 kbit/s`);
+  assert.ok(after.width < 1280, `still on a lower layer (${after.width} px)`);
+  assert.ok(after.frames - before >= 50, `frames keep coming at 10/s or more (${before} -> ${after.frames})`);
 });

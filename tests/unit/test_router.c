@@ -721,7 +721,86 @@ static void test_nack_generator(void)
 	mem_deref(r);
 }
 
+/* A receiver report with one block: fraction lost (of 256) of ssrc. */
+static size_t rr_of(uint8_t *b, uint32_t ssrc, uint8_t fraction)
+{
+	memset(b, 0, 32);
+	b[0] = 0x81;
+	b[1] = 201;
+	b[3] = 7;
+	b[8] = (uint8_t)(ssrc >> 24);
+	b[9] = (uint8_t)(ssrc >> 16);
+	b[10] = (uint8_t)(ssrc >> 8);
+	b[11] = (uint8_t)ssrc;
+	b[12] = fraction;
+	return 32;
+}
+
+static void test_layer_down_on_loss(void)
+{
+	const char *rids[] = {"r0", "r1"};
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	struct router_stats st;
+	uint8_t in[1500], rr[32];
+	uint16_t seq0 = 10, seq1 = 3000;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
+						       NULL, rids, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 9000, 1,
+					       true), sizeof(in), false);
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 9000, 1,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL_FATAL(consumer_current_layer(c), 1);
+
+	/* one lossy report is noise; a second in a row: one layer down, at
+	 * r0's next keyframe (asked for at once) */
+	router_packet(r, TB, rr, rr_of(rr, consumer_ssrc(c), 80), sizeof(rr),
+		      true);
+	nsent = 0;
+	router_packet(r, TB, rr, rr_of(rr, consumer_ssrc(c), 80), sizeof(rr),
+		      true);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_EQUAL(sent[0].buf[1], 206);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), 500);
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 12000, 2,
+					       false), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 1);
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 12000, 2,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
+	/* r1's keyframes no longer move it up while the link is poor,
+	 * whatever it prefers */
+	consumer_set_preferred_layer(c, 1);
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 15000, 3,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
+	/* a clean report before 10 s have passed changes nothing */
+	router_packet(r, TB, rr, rr_of(rr, consumer_ssrc(c), 0), sizeof(rr),
+		      true);
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 18000, 4,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.layer_down, 1);
+	CU_ASSERT_EQUAL(st.layer_up, 0);
+	/* reports about someone else's stream are not this consumer's */
+	router_packet(r, TA, rr, rr_of(rr, consumer_ssrc(c), 200), sizeof(rr),
+		      true);
+	router_packet(r, TA, rr, rr_of(rr, consumer_ssrc(c), 200), sizeof(rr),
+		      true);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.layer_down, 1);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"a lossy receiver link takes the layer down", test_layer_down_on_loss},
 	{"NACKs to the sender for what it lost on the way in",
 	 test_nack_generator},
 	{"RTX: repairs forwarded, NACKs answered on RTX", test_rtx},

@@ -1,6 +1,7 @@
 // A lossy path for media: a UDP relay between the browsers and the SFU that
 // drops a share of the RTP packets both ways (never STUN, DTLS or RTCP), as
-// a congested link would. The SFU announces the relay's port
+// a congested link would, and can cap each browser's downlink (a token
+// bucket: RTP beyond the rate is dropped, as a full queue would). The SFU announces the relay's port
 // (--announced-port), so browsers send to it without knowing. The drops
 // come from a seeded generator: a run can be repeated.
 'use strict';
@@ -38,10 +39,22 @@ async function freeUdpPort() {
 }
 
 // Relays 127.0.0.1:<port> <-> 127.0.0.1:<target>, one upstream socket per
-// client address, dropping `loss` (0..1) of the RTP packets.
-async function lossyRelay({ target, loss, seed = 7 }) {
+// client address, dropping `loss` (0..1) of the RTP packets, and RTP to a
+// client beyond `downKbps` (0: no cap).
+async function lossyRelay({ target, loss = 0, downKbps = 0, seed = 7 }) {
   const rand = prng(seed);
-  const stats = { rtp: 0, dropped: 0, other: 0 };
+  const stats = { rtp: 0, dropped: 0, other: 0, capped: 0 };
+  // a bucket per client, holding 100 ms worth of bytes
+  const bucket = () => ({ tokens: downKbps * 12.5, at: Date.now() });
+  const fits = (b, len) => {
+    if (!downKbps) return true;
+    const now = Date.now();
+    b.tokens = Math.min(downKbps * 12.5, b.tokens + (now - b.at) * downKbps / 8);
+    b.at = now;
+    if (b.tokens < len) { stats.capped++; return false; }
+    b.tokens -= len;
+    return true;
+  };
   const front = dgram.createSocket('udp4');
   const port = await bind(front);
   const peers = new Map();
@@ -57,7 +70,10 @@ async function lossyRelay({ target, loss, seed = 7 }) {
     if (!up) {
       up = dgram.createSocket('udp4');
       peers.set(key, up);
-      up.on('message', (b) => { if (pass(b)) front.send(b, from.port, from.address); });
+      const down = bucket();
+      up.on('message', (b) => {
+        if (pass(b) && (!isRtp(b) || fits(down, b.length))) front.send(b, from.port, from.address);
+      });
       up.bind(0, '127.0.0.1');
     }
     if (pass(buf)) up.send(buf, target, '127.0.0.1');
