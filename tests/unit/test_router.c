@@ -577,7 +577,8 @@ static size_t plain_rtp(uint8_t *b, uint8_t pt, uint16_t seq, uint32_t ssrc,
 	b[9] = (uint8_t)(ssrc >> 16);
 	b[10] = (uint8_t)(ssrc >> 8);
 	b[11] = (uint8_t)ssrc;
-	memcpy(b + 12, payload, len);
+	if (len)
+		memcpy(b + 12, payload, len);
 	return 12 + len;
 }
 
