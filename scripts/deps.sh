@@ -11,7 +11,8 @@ pkgs=(build-essential cmake pkg-config libre-dev libmbedtls-dev libsrtp2-dev
       libcjson-dev libsqlite3-dev sqlite3 curl)
 if [ "$what" = test ]; then
   pkgs+=(libcunit1-dev qemu-user gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
-         libc6-dev-arm64-cross libc6-dev-armhf-cross chromium iproute2 util-linux)
+         libc6-dev-arm64-cross libc6-dev-armhf-cross chromium iproute2 util-linux
+         coturn redis-server nginx-light prometheus)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -280,16 +280,25 @@ static cJSON *joined_json(const struct live_call *c)
 	return a;
 }
 
-/* The body of initiate and join acks: what a client needs to start media. */
-static cJSON *call_ack(struct gateway *gw, const struct live_call *c)
+/* The body of initiate and join acks: what a client needs to start media,
+ * with the configured ICE servers and TURN credentials of its own. */
+static cJSON *call_ack(struct gateway *gw, const struct live_call *c,
+		       const struct client *cl)
 {
-	cJSON *o = ok_body(), *ice;
+	cJSON *o = ok_body(), *ice, *turn, *t;
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "mode", c->rec.mode);
 	cJSON_AddItemToObject(o, "call", store_call_json(&c->rec));
 	cJSON_AddItemToObject(o, "participants", joined_json(c));
 	ice = cJSON_Parse(gw->ice_servers);
-	cJSON_AddItemToObject(o, "iceServers", ice ? ice : cJSON_CreateArray());
+	if (!ice)
+		ice = cJSON_CreateArray();
+	turn = turn_ice_servers(&gw->cfg.turn, cl->user_id, NULL,
+				port_wallclock_ms() / 1000);
+	while ((t = cJSON_DetachItemFromArray(turn, 0)))
+		cJSON_AddItemToArray(ice, t);
+	cJSON_Delete(turn);
+	cJSON_AddItemToObject(o, "iceServers", ice);
 	return o;
 }
 
@@ -840,7 +849,7 @@ static void on_initiate(struct ev *e)
 		if (q)
 			record_part(gw, q);
 	}
-	ack_send(cl, e->ack, call_ack(gw, c));
+	ack_send(cl, e->ack, call_ack(gw, c, cl));
 	emit_incoming(c, cl, invite);
 }
 
@@ -920,7 +929,7 @@ static void on_join(struct ev *e)
 	if (!was_in && gw->rtc && gw->cfg.sfu_from &&
 	    joined_count(c) >= gw->cfg.sfu_from)
 		switch_mode(c, "sfu", "participants");
-	ack_send(cl, e->ack, call_ack(gw, c));
+	ack_send(cl, e->ack, call_ack(gw, c, cl));
 	if (was_in)
 		return; /* a second join (or another device) changes no one */
 	o = cJSON_CreateObject();

@@ -23,6 +23,7 @@ void gateway_config_defaults(struct gateway_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ice_servers = "[]";
+	cfg->turn.ttl_s = 86400;
 	cfg->ping_interval_ms = 25000;
 	cfg->ping_timeout_ms = 20000;
 	cfg->max_payload = 100000;
@@ -309,6 +310,66 @@ static void serve_quality(struct gateway *gw, struct http_conn *conn,
 	cJSON_Delete(o);
 }
 
+/* The client's continent, from the country a CDN in front names
+ * (CF-IPCountry, as the seed's frontend expects), or NULL. */
+static const char *client_continent(const struct http_msg *msg,
+				    char *country, size_t size)
+{
+	const struct http_hdr *h = http_msg_xhdr(msg, "CF-IPCountry");
+	country[0] = '\0';
+	if (h)
+		pl_strcpy(&h->val, country, size);
+	return turn_continent(country);
+}
+
+/* GET /api/region: where the client is and its nearest TURN servers. */
+static void serve_region(struct gateway *gw, struct http_conn *conn,
+			 const struct http_msg *msg)
+{
+	char country[8];
+	const char *continent = client_continent(msg, country, sizeof(country));
+	cJSON *o = cJSON_CreateObject();
+
+	if (continent)
+		cJSON_AddStringToObject(o, "country", country);
+	else
+		cJSON_AddNullToObject(o, "country");
+	cJSON_AddStringToObject(o, "continent",
+				continent ? continent : "default");
+	cJSON_AddItemToObject(o, "turnServers",
+			      turn_uris(&gw->cfg.turn, continent));
+	gw_reply_json(conn, 200, "OK", o);
+	cJSON_Delete(o);
+}
+
+/* GET /api/turn-credentials: the TURN REST API's answer for this user. */
+static void serve_turn(struct gateway *gw, struct http_conn *conn,
+		       const struct http_msg *msg, const char *user)
+{
+	char username[TURN_USERNAME_MAX], credential[TURN_CREDENTIAL_MAX];
+	char country[8];
+	const char *continent = client_continent(msg, country, sizeof(country));
+	const uint64_t now_s = port_wallclock_ms() / 1000;
+	cJSON *o;
+
+	if (turn_credentials(&gw->cfg.turn, user, now_s, username,
+			     credential)) {
+		reply_error(conn, 404, "Not Found", "NOT_FOUND",
+			    "TURN is not configured on this server");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "username", username);
+	cJSON_AddStringToObject(o, "password", credential);
+	cJSON_AddNumberToObject(o, "ttl", gw->cfg.turn.ttl_s);
+	cJSON_AddItemToObject(o, "uris", turn_uris(&gw->cfg.turn, continent));
+	cJSON_AddItemToObject(o, "iceServers",
+			      turn_ice_servers(&gw->cfg.turn, user, continent,
+					       now_s));
+	gw_reply_json(conn, 200, "OK", o);
+	cJSON_Delete(o);
+}
+
 static void serve_api(struct gateway *gw, struct http_conn *conn,
 		      const struct http_msg *msg)
 {
@@ -316,9 +377,18 @@ static void serve_api(struct gateway *gw, struct http_conn *conn,
 	char idbuf[STORE_ID_MAX + 1], user[STORE_ID_MAX + 1];
 	bool get = !pl_strcmp(&msg->met, "GET");
 
+	/* public: the seed's frontend asks before it has a token */
+	if (get && !pl_strcmp(&msg->path, "/api/region")) {
+		serve_region(gw, conn, msg);
+		return;
+	}
 	if (calls_http_auth(gw, msg, user, sizeof(user))) {
 		reply_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
 			    "send Authorization: Bearer <token>");
+		return;
+	}
+	if (get && !pl_strcmp(&msg->path, "/api/turn-credentials")) {
+		serve_turn(gw, conn, msg, user);
 		return;
 	}
 	if (!re_regex(msg->path.p, msg->path.l, "/api/calls/[^/]+[^]*", &id,
@@ -465,6 +535,8 @@ static void gateway_destructor(void *arg)
 	mem_deref(gw->web_root);
 	mem_deref(gw->ice_servers);
 	mem_deref(gw->jwt_secret);
+	mem_deref(gw->turn_secret);
+	mem_deref(gw->turn_servers);
 }
 
 int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
@@ -495,12 +567,25 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 			memcpy(gw->jwt_secret, cfg->jwt_secret,
 			       cfg->jwt_secret_len);
 	}
+	if (!err && cfg->turn.secret) {
+		gw->turn_secret = mem_alloc(cfg->turn.secret_len, NULL);
+		if (!gw->turn_secret)
+			err = ENOMEM;
+		else
+			memcpy(gw->turn_secret, cfg->turn.secret,
+			       cfg->turn.secret_len);
+	}
+	if (!err)
+		err = str_dup(&gw->turn_servers,
+			      cfg->turn.servers ? cfg->turn.servers : "");
 	if (err)
 		goto out;
 	/* Pointers into the caller's config must not outlive the call. */
 	gw->cfg.jwt_secret = gw->jwt_secret;
 	gw->cfg.web_root = gw->web_root;
 	gw->cfg.ice_servers = gw->ice_servers;
+	gw->cfg.turn.secret = gw->turn_secret;
+	gw->cfg.turn.servers = gw->turn_servers;
 	gw->cfg.node_id = gw->node_id;
 	gw->cfg.listen = NULL;
 

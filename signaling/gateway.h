@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "turn.h"
 
 struct sa;
 struct store;
@@ -23,6 +24,8 @@ struct gateway_config {
 	bool dev_auth;             /* any token is a guest id: demos only */
 	const char *web_root;      /* folder served at /, or NULL */
 	const char *ice_servers;   /* JSON array for the join ack */
+	struct turn_config turn;   /* TURN credentials in the join ack and
+				    * /api/turn-credentials */
 	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
 	uint32_t max_connections;
 	uint32_t max_participants; /* per call */

@@ -36,7 +36,8 @@ struct gw_metrics {
 struct gateway {
 	struct gateway_config cfg;
 	char *node_id, *web_root, *ice_servers;
-	uint8_t *jwt_secret;
+	uint8_t *jwt_secret, *turn_secret;
+	char *turn_servers;
 	struct store *store;
 	struct http_sock *http;
 	struct sio_server *sio;

@@ -82,7 +82,9 @@ function hideUser(userId) {
 function peer(userId) {
   let pc = state.peers.get(userId);
   if (pc) return pc;
-  pc = new RTCPeerConnection({ iceServers: state.ice });
+  // ?relay in the URL: media only through TURN (to check a TURN set-up)
+  const relayOnly = new URLSearchParams(location.search).has('relay');
+  pc = new RTCPeerConnection({ iceServers: state.ice, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
   state.peers.set(userId, pc);
   state.stream.getTracks().forEach((t) => pc.addTrack(t, state.stream));
   pc.onicecandidate = (e) => state.socket.emit('call:signal',

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include <re.h>
+#include "turn.h"
 #include "config.h"
 #include "gateway.h"
 
@@ -62,6 +63,14 @@ static const struct option options[] = {
 	 "debug | info | warn | error (default info)"},
 	{"jwt-secret-file", "MEESHY_JWT_SECRET_FILE", STR(jwt_secret_file),
 	 "file holding the HS256 secret (or set MEESHY_JWT_SECRET)"},
+	{"turn-servers", "MEESHY_TURN_SERVERS", STR(turn_servers),
+	 "TURN URIs handed out with credentials: a JSON array, or an object"
+	 " of arrays by continent (NA, SA, EU, AF, AS, OC, AN, default)"},
+	{"turn-secret-file", "MEESHY_TURN_SECRET_FILE", STR(turn_secret_file),
+	 "file holding coturn's static-auth-secret (or set"
+	 " MEESHY_TURN_SECRET)"},
+	{"turn-ttl", "MEESHY_TURN_TTL", UINT(turn_ttl_s, 60, 604800),
+	 "seconds TURN credentials stay valid (default 86400)"},
 	{"dev-auth", "MEESHY_DEV_AUTH", BOOL(dev_auth),
 	 "accept any token as a guest id: demos and load tests only"},
 	{"sfu-from", "MEESHY_SFU_FROM", UINT(sfu_from, 0, 1000),
@@ -108,6 +117,7 @@ static void defaults(struct app_config *c)
 	c->workers = 1;
 	/* the gateway's own defaults, so they are written in one place */
 	gateway_config_defaults(&gw);
+	c->turn_ttl_s = gw.turn.ttl_s;
 	c->ping_interval_ms = gw.ping_interval_ms;
 	c->ping_timeout_ms = gw.ping_timeout_ms;
 	c->max_payload = gw.max_payload;
@@ -258,6 +268,33 @@ static int load_file(struct app_config *c, const char *path)
 	return err;
 }
 
+/* A secret from its file (trailing newlines dropped) or else from the
+ * environment; returns 0, or 2 after saying why on stderr. */
+static int load_secret(const char *file, const char *env, const char *flag,
+		       uint8_t *buf, size_t size, size_t *len)
+{
+	*len = 0;
+	if (file[0]) {
+		FILE *f = fopen(file, "rb");
+		size_t n;
+		if (!f) {
+			fprintf(stderr, "meeshy-call: %s: cannot open '%s': %s\n",
+				flag, file, strerror(errno));
+			return 2;
+		}
+		n = fread(buf, 1, size, f);
+		fclose(f);
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			n--;
+		*len = n;
+	}
+	else if (env) {
+		*len = strlen(env) < size ? strlen(env) : size;
+		memcpy(buf, env, *len);
+	}
+	return 0;
+}
+
 static int check(struct app_config *c)
 {
 	static const char *const levels[] = {"debug", "info", "warn", "error"};
@@ -265,6 +302,8 @@ static int check(struct app_config *c)
 	bool level_ok = false;
 	cJSON *ice;
 	const char *secret = getenv("MEESHY_JWT_SECRET");
+	const char *turn_secret = getenv("MEESHY_TURN_SECRET");
+	char why[512];
 
 	if (strcmp(c->role, "all") && strcmp(c->role, "gateway") &&
 	    strcmp(c->role, "media")) {
@@ -320,27 +359,24 @@ static int check(struct app_config *c)
 			c->ping_timeout_ms, c->ping_interval_ms);
 		return 2;
 	}
-	if (c->jwt_secret_file[0]) {
-		FILE *f = fopen(c->jwt_secret_file, "rb");
-		size_t n;
-		if (!f) {
-			fprintf(stderr, "meeshy-call: --jwt-secret-file: cannot"
-				" open '%s': %s\n", c->jwt_secret_file,
-				strerror(errno));
-			return 2;
-		}
-		n = fread(c->jwt_secret, 1, sizeof(c->jwt_secret), f);
-		fclose(f);
-		while (n && (c->jwt_secret[n - 1] == '\n' ||
-			     c->jwt_secret[n - 1] == '\r'))
-			n--;
-		c->jwt_secret_len = n;
+	if (load_secret(c->jwt_secret_file, secret, "--jwt-secret-file",
+			c->jwt_secret, sizeof(c->jwt_secret),
+			&c->jwt_secret_len))
+		return 2;
+	if (load_secret(c->turn_secret_file, turn_secret,
+			"--turn-secret-file", c->turn_secret,
+			sizeof(c->turn_secret), &c->turn_secret_len))
+		return 2;
+	if (turn_servers_check(c->turn_servers, why, sizeof(why))) {
+		fprintf(stderr, "meeshy-call: --turn-servers: %s\n", why);
+		return 2;
 	}
-	else if (secret) {
-		c->jwt_secret_len = strlen(secret);
-		if (c->jwt_secret_len > sizeof(c->jwt_secret))
-			c->jwt_secret_len = sizeof(c->jwt_secret);
-		memcpy(c->jwt_secret, secret, c->jwt_secret_len);
+	if (c->turn_servers[0] && !c->turn_secret_len) {
+		fprintf(stderr, "meeshy-call: --turn-servers: '%s' is set but"
+			" no TURN secret is (MEESHY_TURN_SECRET or"
+			" --turn-secret-file): no credentials could be given"
+			"\n", c->turn_servers);
+		return 2;
 	}
 	if (c->jwt_secret_file[0] || secret) {
 		if (c->jwt_secret_len < 16) {

@@ -33,6 +33,11 @@ struct app_config {
 	 * flag (it would show in ps) and never logged. */
 	uint8_t jwt_secret[256];
 	size_t jwt_secret_len;
+	char turn_servers[2048];
+	char turn_secret_file[512];
+	uint32_t turn_ttl_s;
+	uint8_t turn_secret[256]; /* as the JWT secret: env or file only */
+	size_t turn_secret_len;
 };
 
 /* Returns 0, 1 when --help or --version was printed (exit 0), or 2 after

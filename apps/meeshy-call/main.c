@@ -90,6 +90,10 @@ int main(int argc, char *argv[])
 	gc.dev_auth = cfg.dev_auth;
 	gc.web_root = cfg.web_root[0] ? cfg.web_root : NULL;
 	gc.ice_servers = cfg.ice_servers;
+	gc.turn.secret = cfg.turn_secret_len ? cfg.turn_secret : NULL;
+	gc.turn.secret_len = cfg.turn_secret_len;
+	gc.turn.ttl_s = cfg.turn_ttl_s;
+	gc.turn.servers = cfg.turn_servers;
 	gc.node_id = cfg.node_id;
 	gc.ping_interval_ms = cfg.ping_interval_ms;
 	gc.ping_timeout_ms = cfg.ping_timeout_ms;
