@@ -19,7 +19,7 @@ pkgs="libc6 libc6-dev linux-libc-dev libgcc-s1
       libmbedcrypto7 libmbedtls14 libmbedx509-1 libmbedtls-dev
       libsrtp2-1 libsrtp2-dev libnspr4 libnss3
       libcjson1 libcjson-dev libsqlite3-0 libsqlite3-dev
-      libcunit1 libcunit1-dev"
+      libcunit1 libcunit1-dev libhiredis0.14 libhiredis-dev"
 
 stamp="$out/.stamp"
 want="$(echo $pkgs | tr ' ' '\n' | sort | tr '\n' ' ')"
