@@ -26,8 +26,7 @@
 #include "gateway_impl.h"
 #include "validate.h"
 #include "router.h"
-#include "media.h"
-#include "ortc.h"
+#include "sfu_call.h"
 #include "webrtc_transport.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
@@ -52,9 +51,8 @@ struct live_call {
 	struct list parts;
 	char room[STORE_ID_MAX + 8];
 	int conv_type; /* 0 direct, 1 group */
-	struct router *router; /* the SFU's, made at the first media request */
-	struct ortc_room *ortc; /* mediasoup-client peers of the call */
-	char speaker[40];       /* producer id of the active speaker */
+	struct sfu_call *sfu;   /* its media on our SFU, from the first
+				 * media request */
 };
 
 struct live_part {
@@ -63,8 +61,6 @@ struct live_part {
 	struct call_participant rec;
 	struct client *client; /* the socket in the call, NULL if none */
 	char name[NAME_MAX_LEN + 1];
-	struct media_session *media; /* its plain-SDP session, or NULL */
-	struct ortc_peer *ortc;      /* its mediasoup-client side, or NULL */
 };
 
 /* Helpers */
@@ -195,24 +191,16 @@ static void part_destructor(void *arg)
 	struct live_part *p = arg;
 	list_unlink(&p->le);
 	list_unlink(&p->le_client);
-	mem_deref(p->media);
-	mem_deref(p->ortc);
 }
 
 /* Releases what the SFU holds for a call (its routers, transports). */
 static void sfu_release(struct live_call *c)
 {
 	struct router_stats rs;
-	for (struct le *le = c->parts.head; le; le = le->next) {
-		struct live_part *p = le->data;
-		p->media = mem_deref(p->media);
-		p->ortc = mem_deref(p->ortc);
-	}
-	c->ortc = mem_deref(c->ortc);
-	if (c->router) {
-		router_stats(c->router, &rs);
+	if (c->sfu) {
+		sfu_call_stats(c->sfu, &rs);
 		router_stats_add(&c->gw->m.media_ended, &rs);
-		c->router = mem_deref(c->router);
+		c->sfu = mem_deref(c->sfu);
 	}
 }
 
@@ -347,10 +335,9 @@ static void part_leave(struct live_part *p, uint64_t now)
 		sio_leave(p->client->sock, p->call->room);
 	list_unlink(&p->le_client);
 	p->client = NULL;
-	p->media = mem_deref(p->media);
-	if (p->ortc) {
-		cJSON *ids = ortc_peer_producer_ids(p->ortc), *id;
-		p->ortc = mem_deref(p->ortc);
+	if (p->call->sfu) {
+		cJSON *ids = cJSON_CreateArray(), *id;
+		sfu_call_leave(p->call->sfu, p->rec.userId, ids);
 		cJSON_ArrayForEach(id, ids)
 		{
 			cJSON *o = cJSON_CreateObject();
@@ -1101,15 +1088,16 @@ static void on_transcription(struct ev *e)
 	ack_send(cl, e->ack, o);
 }
 
-/* The call's router, made on first use; false after acking why not. */
-static bool want_router(struct ev *e, struct live_call *c)
+/* The call's media on our SFU, made on first use; false after acking why
+ * not. */
+static bool want_sfu(struct ev *e, struct live_call *c)
 {
 	if (!e->cl->gw->rtc) {
 		ack_error(e->cl, e->ack, e->name, "CONFLICT",
 			  "this server runs no SFU (--rtc-listen is not set)");
 		return false;
 	}
-	if (!c->router && router_alloc(&c->router, webrtc_transport_send)) {
+	if (!c->sfu && sfu_call_alloc(&c->sfu, e->cl->gw->rtc)) {
 		ack_error(e->cl, e->ack, e->name, "INTERNAL",
 			  "out of resources");
 		return false;
@@ -1117,105 +1105,30 @@ static bool want_router(struct ev *e, struct live_call *c)
 	return true;
 }
 
-/* The plain-SDP path to the SFU: {callId, sdp} -> {sdp}. A new offer
- * from the same participant replaces its previous media session. */
-static void on_media_offer(struct ev *e)
-{
-	struct client *cl = e->cl;
-	struct gateway *gw = cl->gw;
-	struct live_call *c = want_call(e, NULL);
-	struct live_part *p;
-	const char *sdp;
-	char *answer = NULL, why[160] = "";
-	cJSON *news, *o;
-	int err;
-
-	if (!c || !(p = want_joined(e, c)) ||
-	    !want_text(e, "sdp", SDP_MAX, &sdp))
-		return;
-	if (!want_router(e, c))
-		return;
-	p->media = mem_deref(p->media);
-	news = cJSON_CreateArray();
-	err = media_session_offer(&p->media, gw->rtc, c->router,
-				  cl->user_id, sdp, &answer, news, why,
-				  sizeof(why));
-	if (err) {
-		cJSON_Delete(news);
-		ack_error(cl, e->ack, e->name,
-			  err == EBADMSG ? "VALIDATION_ERROR" : "INTERNAL",
-			  "sdp: %s", why[0] ? why : "the offer was refused");
-		return;
-	}
-	o = ok_body();
-	cJSON_AddStringToObject(o, "sdp", answer);
-	mem_deref(answer);
-	ack_send(cl, e->ack, o);
-	/* the others may re-offer to receive what is new */
-	for (int i = 0; i < cJSON_GetArraySize(news); i++) {
-		cJSON *np = cJSON_Duplicate(cJSON_GetArrayItem(news, i), 1);
-		cJSON_AddStringToObject(np, "callId", c->rec.id);
-		cJSON_AddStringToObject(np, "userId", cl->user_id);
-		(void)sio_room_emit(gw->sio, c->room, cl->sock,
-				    "media:new-producer", np);
-		cJSON_Delete(np);
-	}
-	cJSON_Delete(news);
-}
-
-/* The caller's mediasoup-client peer in the call, made on first use. */
-static struct ortc_peer *want_peer(struct ev *e, struct live_call *c,
-				   struct live_part *p)
-{
-	if (!want_router(e, c))
-		return NULL;
-	if ((!c->ortc &&
-	     ortc_room_alloc(&c->ortc, e->cl->gw->rtc, c->router)) ||
-	    (!p->ortc && ortc_peer_alloc(&p->ortc, c->ortc, p->rec.userId))) {
-		ack_error(e->cl, e->ack, e->name, "INTERNAL",
-			  "out of resources");
-		return NULL;
-	}
-	return p->ortc;
-}
-
-/* media:get-capabilities {callId}: the router's RTP capabilities and the
- * producers already in the call. */
-static void on_media_capabilities(struct ev *e)
-{
-	struct live_call *c = want_call(e, NULL);
-	struct live_part *p;
-	cJSON *o;
-
-	if (!c || !(p = want_joined(e, c)) || !want_peer(e, c, p))
-		return;
-	o = ok_body();
-	cJSON_AddItemToObject(o, "rtpCapabilities", ortc_capabilities());
-	cJSON_AddItemToObject(o, "producers",
-			      ortc_room_producers(c->ortc, p->ortc));
-	ack_send(e->cl, e->ack, o);
-}
-
-/* The other media:* requests. Those that name no call act in the call
- * where the caller already has its mediasoup-client peer. */
-static void on_media_request(struct ev *e)
+/* Every media:* request: the plain-SDP offer, the capabilities and the
+ * mediasoup-client requests. Those that name no call act in the call
+ * where the caller already has media. New producers are announced to the
+ * others, who may then consume (or re-offer) them. */
+static void on_media(struct ev *e)
 {
 	struct client *cl = e->cl;
 	struct live_part *p = NULL;
 	struct live_call *c;
 	const char *code = "INTERNAL";
 	char why[200] = "";
-	cJSON *o;
+	cJSON *o, *news, *np;
 
 	if (cJSON_GetObjectItemCaseSensitive(e->data, "callId")) {
 		if (!(c = want_call(e, NULL)) || !(p = want_joined(e, c)) ||
-		    !want_peer(e, c, p))
+		    !want_sfu(e, c))
 			return;
 	}
 	else {
-		for (struct le *le = cl->parts.head; le && !p; le = le->next)
-			if (((struct live_part *)le->data)->ortc)
-				p = le->data;
+		for (struct le *le = cl->parts.head; le && !p; le = le->next) {
+			struct live_part *q = le->data;
+			if (sfu_call_has(q->call->sfu, cl->user_id))
+				p = q;
+		}
 		if (!p) {
 			ack_error(cl, e->ack, e->name, "NOT_FOUND",
 				  "no media session: send media:get-capabilities"
@@ -1226,52 +1139,46 @@ static void on_media_request(struct ev *e)
 		c = p->call;
 	}
 	o = ok_body();
-	if (ortc_request(p->ortc, e->name, e->data, o, &code, why,
-			 sizeof(why))) {
+	news = cJSON_CreateArray();
+	if (sfu_call_request(c->sfu, cl->user_id, e->name, e->data, o, news,
+			     &code, why, sizeof(why))) {
 		cJSON_Delete(o);
+		cJSON_Delete(news);
 		ack_error(cl, e->ack, e->name, code, "%s", why);
 		return;
 	}
-	if (!strcmp(e->name, "media:produce")) {
-		cJSON *np = cJSON_CreateObject();
+	ack_send(cl, e->ack, o);
+	cJSON_ArrayForEach(np, news)
+	{
 		cJSON_AddStringToObject(np, "callId", c->rec.id);
-		cJSON_AddStringToObject(
-			np, "producerId",
-			cJSON_GetObjectItem(o, "id")->valuestring);
 		cJSON_AddStringToObject(np, "userId", cl->user_id);
-		cJSON_AddStringToObject(
-			np, "kind", cJSON_GetObjectItem(o, "kind")->valuestring);
-		ack_send(cl, e->ack, o);
 		(void)sio_room_emit(cl->gw->sio, c->room, cl->sock,
 				    "media:new-producer", np);
-		cJSON_Delete(np);
-		return;
 	}
-	ack_send(cl, e->ack, o);
+	cJSON_Delete(news);
 }
 
 static bool add_router(struct le *le, void *arg)
 {
 	const struct live_call *c = le->data;
 	struct router_stats *sum = arg, rs;
-	if (c->router) {
-		router_stats(c->router, &rs);
+	if (c->sfu) {
+		sfu_call_stats(c->sfu, &rs);
 		router_stats_add(sum, &rs);
 	}
 	return false;
 }
 
-/* Active speaker: whoever was loudest over the last window, announced
- * when it changes. */
-static void speaker_update(struct live_call *c)
+/* The SFU's periodic work; the active speaker is announced when it
+ * changes. */
+static bool media_tick(struct le *le, void *arg)
 {
+	struct live_call *c = le->data;
 	const char *pid, *uid;
 	cJSON *o;
 
-	if (!c->ortc || ortc_room_loudest(c->ortc, &pid, &uid) ||
-	    !strcmp(c->speaker, pid))
-		return;
-	str_ncpy(c->speaker, pid, sizeof(c->speaker));
+	if (!sfu_call_tick(c->sfu, *(const unsigned *)arg, &pid, &uid))
+		return false;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "producerId", pid);
@@ -1279,20 +1186,6 @@ static void speaker_update(struct live_call *c)
 	(void)sio_room_emit(c->gw->sio, c->room, NULL, "media:active-speaker",
 			    o);
 	cJSON_Delete(o);
-}
-
-static bool media_tick(struct le *le, void *arg)
-{
-	struct live_call *c = le->data;
-	const unsigned tick = *(const unsigned *)arg;
-
-	if (c->router) {
-		router_feedback(c->router);
-		if (tick % 10 == 0)
-			router_report(c->router);
-	}
-	if (tick % 5 == 0)
-		speaker_update(c);
 	return false;
 }
 
@@ -1325,16 +1218,16 @@ static const struct handler handlers[] = {
 	{"call:signal", on_signal, true},
 	{"call:media-state", on_media_state, true},
 	{"call:transcription", on_transcription, true},
-	{"media:offer", on_media_offer, true},
-	{"media:get-capabilities", on_media_capabilities, true},
-	{"media:create-transport", on_media_request, true},
-	{"media:connect-transport", on_media_request, true},
-	{"media:produce", on_media_request, true},
-	{"media:consume", on_media_request, true},
-	{"media:resume-consumer", on_media_request, true},
-	{"media:pause-producer", on_media_request, true},
-	{"media:resume-producer", on_media_request, true},
-	{"media:set-preferred-layers", on_media_request, true},
+	{"media:offer", on_media, true},
+	{"media:get-capabilities", on_media, true},
+	{"media:create-transport", on_media, true},
+	{"media:connect-transport", on_media, true},
+	{"media:produce", on_media, true},
+	{"media:consume", on_media, true},
+	{"media:resume-consumer", on_media, true},
+	{"media:pause-producer", on_media, true},
+	{"media:resume-producer", on_media, true},
+	{"media:set-preferred-layers", on_media, true},
 };
 
 /* Token bucket: events_per_sec sustained, twice that in a burst. */
