@@ -599,7 +599,7 @@ static int ws_accept(struct eio_sock *s, struct http_conn *conn,
 
 /* Requests */
 
-static void reply_error(struct eio_server *srv, struct http_conn *conn,
+static void eio_reply_error(struct eio_server *srv, struct http_conn *conn,
 			int code, const char *message)
 {
 	char body[128];
@@ -686,7 +686,7 @@ static void handshake(struct eio_server *srv, struct http_conn *conn,
 	if (websocket) {
 		if (ws_accept(s, conn, msg, &s->ws)) {
 			mem_deref(s);
-			reply_error(srv, conn, 3, "Bad request");
+			eio_reply_error(srv, conn, 3, "Bad request");
 			return;
 		}
 		s->transport = T_WEBSOCKET;
@@ -706,7 +706,7 @@ static void poll_get(struct eio_sock *s, struct http_conn *conn)
 {
 	if (s->poll) {
 		/* Two GETs at once break the protocol: close the session. */
-		reply_error(s->srv, conn, 3, "Overlap from client");
+		eio_reply_error(s->srv, conn, 3, "Overlap from client");
 		eio_close(s, "multiple poll requests");
 		return;
 	}
@@ -751,11 +751,11 @@ void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
 	if (!srv || !conn || !msg)
 		return;
 	if (!query_get(msg, "EIO", &eio) || pl_strcmp(&eio, "4")) {
-		reply_error(srv, conn, 5, "Unsupported protocol version");
+		eio_reply_error(srv, conn, 5, "Unsupported protocol version");
 		return;
 	}
 	if (!query_get(msg, "transport", &transport)) {
-		reply_error(srv, conn, 0, "Transport unknown");
+		eio_reply_error(srv, conn, 0, "Transport unknown");
 		return;
 	}
 	if (!pl_strcmp(&transport, "websocket"))
@@ -763,17 +763,17 @@ void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
 	else if (!pl_strcmp(&transport, "polling"))
 		websocket = false;
 	else {
-		reply_error(srv, conn, 0, "Transport unknown");
+		eio_reply_error(srv, conn, 0, "Transport unknown");
 		return;
 	}
 	if (websocket && !is_ws_upgrade(msg)) {
-		reply_error(srv, conn, 3, "Bad request");
+		eio_reply_error(srv, conn, 3, "Bad request");
 		return;
 	}
 
 	if (!query_get(msg, "sid", &sid)) {
 		if (pl_strcmp(&msg->met, "GET")) {
-			reply_error(srv, conn, 2, "Bad handshake method");
+			eio_reply_error(srv, conn, 2, "Bad handshake method");
 			return;
 		}
 		handshake(srv, conn, msg, websocket);
@@ -782,23 +782,23 @@ void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
 
 	s = sock_find(srv, &sid);
 	if (!s) {
-		reply_error(srv, conn, 1, "Session ID unknown");
+		eio_reply_error(srv, conn, 1, "Session ID unknown");
 		return;
 	}
 	if (websocket) {
 		if (s->transport == T_WEBSOCKET || s->probe) {
-			reply_error(srv, conn, 3, "Bad request");
+			eio_reply_error(srv, conn, 3, "Bad request");
 			return;
 		}
 		if (ws_accept(s, conn, msg, &s->probe))
-			reply_error(srv, conn, 3, "Bad request");
+			eio_reply_error(srv, conn, 3, "Bad request");
 		else
 			port_log(PORT_LOG_DEBUG, "eio %s: probing websocket",
 				 s->sid);
 		return;
 	}
 	if (s->transport != T_POLLING) {
-		reply_error(srv, conn, 3, "Bad request");
+		eio_reply_error(srv, conn, 3, "Bad request");
 		return;
 	}
 	port_log(PORT_LOG_DEBUG, "eio %s: %r poll (%zu bytes)", s->sid,
@@ -808,5 +808,5 @@ void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
 	else if (!pl_strcmp(&msg->met, "POST"))
 		poll_post(s, conn, msg);
 	else
-		reply_error(srv, conn, 2, "Bad request method");
+		eio_reply_error(srv, conn, 2, "Bad request method");
 }

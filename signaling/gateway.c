@@ -13,6 +13,7 @@
 #include "eio.h"
 #include "sio.h"
 #include "gateway_impl.h"
+#include "http_json.h"
 #include "webrtc_transport.h"
 #include "validate.h"
 
@@ -36,44 +37,6 @@ void gateway_config_defaults(struct gateway_config *cfg)
 }
 
 /* A complete response with a body of a given type. */
-static void reply_body(struct http_conn *conn, uint16_t scode,
-		       const char *reason, const char *ctype, const void *body,
-		       size_t len)
-{
-	(void)http_reply(conn, scode, reason,
-			 "Content-Type: %s\r\n"
-			 "Content-Length: %zu\r\n"
-			 "Cache-Control: no-store\r\n"
-			 "\r\n"
-			 "%b",
-			 ctype, len, body, len);
-}
-
-void gw_reply_json(struct http_conn *conn, uint16_t scode, const char *reason,
-		   const cJSON *body)
-{
-	char *json = cJSON_PrintUnformatted(body);
-	if (!json) {
-		(void)http_ereply(conn, 500, "Internal Server Error");
-		return;
-	}
-	reply_body(conn, scode, reason, "application/json", json,
-		   strlen(json));
-	cJSON_free(json);
-}
-
-static void reply_error(struct http_conn *conn, uint16_t scode,
-			const char *reason, const char *code, const char *msg)
-{
-	cJSON *o = cJSON_CreateObject(), *e = cJSON_CreateObject();
-	cJSON_AddFalseToObject(o, "ok");
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	cJSON_AddItemToObject(o, "error", e);
-	gw_reply_json(conn, scode, reason, o);
-	cJSON_Delete(o);
-}
-
 /* /health: the store answers, the signaling server runs. */
 static void serve_health(struct gateway *gw, struct http_conn *conn)
 {
@@ -97,7 +60,7 @@ static void serve_health(struct gateway *gw, struct http_conn *conn)
 	cJSON_AddNumberToObject(o, "uptimeSeconds",
 				(double)(port_wallclock_ms() -
 					 gw->started_ms) / 1000.0);
-	gw_reply_json(conn, db && sio ? 200 : 503,
+	http_json_reply(conn, db && sio ? 200 : 503,
 		      db && sio ? "OK" : "Service Unavailable", o);
 	cJSON_Delete(o);
 }
@@ -110,7 +73,7 @@ static void serve_metrics(struct gateway *gw, struct http_conn *conn)
 		(void)http_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
-	reply_body(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+	http_body_reply(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
 		   mb->buf, mb->end);
 	mem_deref(mb);
 }
@@ -152,12 +115,12 @@ static void serve_call(struct gateway *gw, struct http_conn *conn,
 	int err = store_call_get(gw->store, id, &c);
 
 	if (err == ENOENT) {
-		reply_error(conn, 404, "Not Found", "NOT_FOUND",
+		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
 			    "no call with this id");
 		return;
 	}
 	if (err) {
-		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
+		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
 			    "the store is not answering");
 		return;
 	}
@@ -166,7 +129,7 @@ static void serve_call(struct gateway *gw, struct http_conn *conn,
 	cJSON_AddItemToObject(o, "call", store_call_json(&c));
 	parts = cJSON_AddArrayToObject(o, "participants");
 	(void)store_participants(gw->store, id, add_part, parts);
-	gw_reply_json(conn, 200, "OK", o);
+	http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
 }
 
@@ -184,10 +147,10 @@ static cJSON *listing(const char *name, cJSON **list)
 static void reply_listing(struct http_conn *conn, cJSON *o, int store_err)
 {
 	if (store_err)
-		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
+		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
 			    "the store is not answering");
 	else
-		gw_reply_json(conn, 200, "OK", o);
+		http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
 }
 
@@ -211,7 +174,7 @@ static void serve_conversation_calls(struct gateway *gw,
 					  "status: '%r' is not initiated,"
 					  " active, ended or failed",
 					  &v);
-			reply_error(conn, 400, "Bad Request",
+			http_json_error(conn, 400, "Bad Request",
 				    "VALIDATION_ERROR", m);
 			return;
 		}
@@ -258,7 +221,7 @@ static void serve_quality(struct gateway *gw, struct http_conn *conn,
 	char m[128];
 
 	if (store_call_get(gw->store, id, &c)) {
-		reply_error(conn, 404, "Not Found", "NOT_FOUND",
+		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
 			    "no call with this id");
 		return;
 	}
@@ -266,7 +229,7 @@ static void serve_quality(struct gateway *gw, struct http_conn *conn,
 				     mbuf_get_left(msg->mb));
 	if (!cJSON_IsObject(body)) {
 		cJSON_Delete(body);
-		reply_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
+		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
 			    "the body is not a JSON object");
 		return;
 	}
@@ -276,7 +239,7 @@ static void serve_quality(struct gateway *gw, struct http_conn *conn,
 					  "%s: must be a number >= 0",
 					  fields[i]);
 			cJSON_Delete(body);
-			reply_error(conn, 400, "Bad Request",
+			http_json_error(conn, 400, "Bad Request",
 				    "VALIDATION_ERROR", m);
 			return;
 		}
@@ -300,13 +263,13 @@ static void serve_quality(struct gateway *gw, struct http_conn *conn,
 	q.frameHeight = (int32_t)v[7];
 	cJSON_Delete(body);
 	if (store_quality_put(gw->store, &q)) {
-		reply_error(conn, 503, "Service Unavailable", "INTERNAL",
+		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
 			    "the store refused the metric");
 		return;
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddTrueToObject(o, "ok");
-	gw_reply_json(conn, 201, "Created", o);
+	http_json_reply(conn, 201, "Created", o);
 	cJSON_Delete(o);
 }
 
@@ -338,7 +301,7 @@ static void serve_region(struct gateway *gw, struct http_conn *conn,
 				continent ? continent : "default");
 	cJSON_AddItemToObject(o, "turnServers",
 			      turn_uris(&gw->cfg.turn, continent));
-	gw_reply_json(conn, 200, "OK", o);
+	http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
 }
 
@@ -354,7 +317,7 @@ static void serve_turn(struct gateway *gw, struct http_conn *conn,
 
 	if (turn_credentials(&gw->cfg.turn, user, now_s, username,
 			     credential)) {
-		reply_error(conn, 404, "Not Found", "NOT_FOUND",
+		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
 			    "TURN is not configured on this server");
 		return;
 	}
@@ -366,7 +329,7 @@ static void serve_turn(struct gateway *gw, struct http_conn *conn,
 	cJSON_AddItemToObject(o, "iceServers",
 			      turn_ice_servers(&gw->cfg.turn, user, continent,
 					       now_s));
-	gw_reply_json(conn, 200, "OK", o);
+	http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
 }
 
@@ -383,7 +346,7 @@ static void serve_api(struct gateway *gw, struct http_conn *conn,
 		return;
 	}
 	if (calls_http_auth(gw, msg, user, sizeof(user))) {
-		reply_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
+		http_json_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
 			    "send Authorization: Bearer <token>");
 		return;
 	}
@@ -403,7 +366,7 @@ static void serve_api(struct gateway *gw, struct http_conn *conn,
 			 !pl_strcmp(&rest, "/quality-metrics"))
 			serve_quality(gw, conn, idbuf, msg, user);
 		else
-			reply_error(conn, 404, "Not Found", "NOT_FOUND",
+			http_json_error(conn, 404, "Not Found", "NOT_FOUND",
 				    "no such resource");
 		return;
 	}
@@ -415,7 +378,7 @@ static void serve_api(struct gateway *gw, struct http_conn *conn,
 		serve_conversation_calls(gw, conn, idbuf, msg);
 		return;
 	}
-	reply_error(conn, 404, "Not Found", "NOT_FOUND", "no such resource");
+	http_json_error(conn, 404, "Not Found", "NOT_FOUND", "no such resource");
 }
 
 /* Static files of the demo page: no "..", a short list of types. */
@@ -469,7 +432,7 @@ static void serve_static(struct gateway *gw, struct http_conn *conn,
 		(void)http_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
-	reply_body(conn, 200, "OK", type, mb->buf, mb->end);
+	http_body_reply(conn, 200, "OK", type, mb->buf, mb->end);
 	mem_deref(mb);
 }
 

@@ -79,7 +79,5 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw);
 
 /* Helpers */
 int gw_uuid(char *buf, size_t size);
-void gw_reply_json(struct http_conn *conn, uint16_t scode, const char *reason,
-		   const struct cJSON *body);
 
 #endif

@@ -11,6 +11,7 @@
 #include "gateway_impl.h"
 #include "router.h"
 #include "webrtc_transport.h"
+#include "metrics.h"
 
 static double cpu_seconds(void)
 {
@@ -58,6 +59,94 @@ static int histogram(struct re_printf *pf, const char *name,
 			  (unsigned long long)n);
 	err |= re_hprintf(pf, "%s_sum %f\n%s_count %llu\n", name, sum, name,
 			  (unsigned long long)n);
+	return err;
+}
+
+int metrics_media(struct re_printf *pf, const struct router_stats *rs,
+		  const struct webrtc_server_stats *ws)
+{
+	int err = 0;
+	err |= header(pf, "meeshy_media_packets_received_total",
+		      "counter", "RTP packets the SFU received");
+	err |= re_hprintf(pf, "meeshy_media_packets_received_total"
+			  " %llu\n",
+			  (unsigned long long)ws->rx_rtp);
+	err |= header(pf, "meeshy_media_packets_forwarded_total",
+		      "counter", "RTP packets the SFU forwarded");
+	err |= re_hprintf(pf, "meeshy_media_packets_forwarded_total"
+			  " %llu\n",
+			  (unsigned long long)rs->rtp_forwarded);
+	err |= header(pf, "meeshy_media_bytes_forwarded_total",
+		      "counter", "RTP bytes the SFU forwarded");
+	err |= re_hprintf(pf, "meeshy_media_bytes_forwarded_total"
+			  " %llu\n",
+			  (unsigned long long)rs->bytes_forwarded);
+	err |= header(pf, "meeshy_media_pli_total", "counter",
+		      "Keyframe requests (PLI) sent to producers");
+	err |= re_hprintf(pf, "meeshy_media_pli_total %llu\n",
+			  (unsigned long long)rs->pli_sent);
+	err |= header(pf, "meeshy_media_nack_total", "counter",
+		      "Packets resent to answer receivers' NACKs");
+	err |= re_hprintf(pf, "meeshy_media_nack_total %llu\n",
+			  (unsigned long long)rs->nack_resent);
+	err |= header(pf, "meeshy_media_nack_sent_total", "counter",
+		      "NACKs sent to producers for packets lost on"
+		      " their way in");
+	err |= re_hprintf(pf, "meeshy_media_nack_sent_total %llu\n",
+			  (unsigned long long)rs->nack_sent);
+	err |= header(pf, "meeshy_media_layer_changes_total",
+		      "counter", "Simulcast layer caps changed by"
+		      " receivers' reported loss");
+	err |= re_hprintf(pf, "meeshy_media_layer_changes_total"
+			  "{direction=\"down\"} %llu\n"
+			  "meeshy_media_layer_changes_total"
+			  "{direction=\"up\"} %llu\n",
+			  (unsigned long long)rs->layer_down,
+			  (unsigned long long)rs->layer_up);
+	err |= header(pf, "meeshy_media_rtx_received_total", "counter",
+		      "Retransmissions (RTX) received from producers");
+	err |= re_hprintf(pf, "meeshy_media_rtx_received_total %llu\n",
+			  (unsigned long long)rs->rtx_in);
+	err |= header(pf, "meeshy_media_twcc_feedback_total", "counter",
+		      "Transport-wide feedback packets sent to"
+		      " producers");
+	err |= re_hprintf(pf, "meeshy_media_twcc_feedback_total %llu\n",
+			  (unsigned long long)rs->twcc_sent);
+	err |= header(pf, "meeshy_media_dropped_total", "counter",
+		      "Media packets dropped, by reason");
+	err |= re_hprintf(
+		pf,
+		"meeshy_media_dropped_total{reason=\"malformed\"}"
+		" %llu\n"
+		"meeshy_media_dropped_total{reason=\"unknown_tuple\"}"
+		" %llu\n"
+		"meeshy_media_dropped_total{reason=\"srtp\"} %llu\n"
+		"meeshy_media_dropped_total{reason=\"no_srtp\"}"
+		" %llu\n"
+		"meeshy_media_dropped_total{reason=\"unknown_ssrc\"}"
+		" %llu\n",
+		(unsigned long long)ws->drop_malformed,
+		(unsigned long long)ws->drop_unknown_tuple,
+		(unsigned long long)ws->drop_srtp,
+		(unsigned long long)ws->drop_no_srtp,
+		(unsigned long long)rs->drop_unknown_ssrc);
+	return err;
+}
+
+int metrics_process(struct re_printf *pf, uint64_t started_ms)
+{
+	int err = 0;
+	err |= header(pf, "process_cpu_seconds_total", "counter",
+		      "Total user and system CPU time spent in seconds");
+	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n", cpu_seconds());
+	err |= header(pf, "process_resident_memory_bytes", "gauge",
+		      "Resident memory size in bytes");
+	err |= re_hprintf(pf, "process_resident_memory_bytes %llu\n",
+			  resident_bytes());
+	err |= header(pf, "process_start_time_seconds", "gauge",
+		      "Start time of the process since the Unix epoch");
+	err |= re_hprintf(pf, "process_start_time_seconds %llu\n",
+			  (unsigned long long)(started_ms / 1000));
 	return err;
 }
 
@@ -151,81 +240,8 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		struct webrtc_server_stats ws;
 		calls_media_stats(gw, &rs);
 		webrtc_server_stats(gw->rtc, &ws);
-		err |= header(pf, "meeshy_media_packets_received_total",
-			      "counter", "RTP packets the SFU received");
-		err |= re_hprintf(pf, "meeshy_media_packets_received_total"
-				  " %llu\n",
-				  (unsigned long long)ws.rx_rtp);
-		err |= header(pf, "meeshy_media_packets_forwarded_total",
-			      "counter", "RTP packets the SFU forwarded");
-		err |= re_hprintf(pf, "meeshy_media_packets_forwarded_total"
-				  " %llu\n",
-				  (unsigned long long)rs.rtp_forwarded);
-		err |= header(pf, "meeshy_media_bytes_forwarded_total",
-			      "counter", "RTP bytes the SFU forwarded");
-		err |= re_hprintf(pf, "meeshy_media_bytes_forwarded_total"
-				  " %llu\n",
-				  (unsigned long long)rs.bytes_forwarded);
-		err |= header(pf, "meeshy_media_pli_total", "counter",
-			      "Keyframe requests (PLI) sent to producers");
-		err |= re_hprintf(pf, "meeshy_media_pli_total %llu\n",
-				  (unsigned long long)rs.pli_sent);
-		err |= header(pf, "meeshy_media_nack_total", "counter",
-			      "Packets resent to answer receivers' NACKs");
-		err |= re_hprintf(pf, "meeshy_media_nack_total %llu\n",
-				  (unsigned long long)rs.nack_resent);
-		err |= header(pf, "meeshy_media_nack_sent_total", "counter",
-			      "NACKs sent to producers for packets lost on"
-			      " their way in");
-		err |= re_hprintf(pf, "meeshy_media_nack_sent_total %llu\n",
-				  (unsigned long long)rs.nack_sent);
-		err |= header(pf, "meeshy_media_layer_changes_total",
-			      "counter", "Simulcast layer caps changed by"
-			      " receivers' reported loss");
-		err |= re_hprintf(pf, "meeshy_media_layer_changes_total"
-				  "{direction=\"down\"} %llu\n"
-				  "meeshy_media_layer_changes_total"
-				  "{direction=\"up\"} %llu\n",
-				  (unsigned long long)rs.layer_down,
-				  (unsigned long long)rs.layer_up);
-		err |= header(pf, "meeshy_media_rtx_received_total", "counter",
-			      "Retransmissions (RTX) received from producers");
-		err |= re_hprintf(pf, "meeshy_media_rtx_received_total %llu\n",
-				  (unsigned long long)rs.rtx_in);
-		err |= header(pf, "meeshy_media_twcc_feedback_total", "counter",
-			      "Transport-wide feedback packets sent to"
-			      " producers");
-		err |= re_hprintf(pf, "meeshy_media_twcc_feedback_total %llu\n",
-				  (unsigned long long)rs.twcc_sent);
-		err |= header(pf, "meeshy_media_dropped_total", "counter",
-			      "Media packets dropped, by reason");
-		err |= re_hprintf(
-			pf,
-			"meeshy_media_dropped_total{reason=\"malformed\"}"
-			" %llu\n"
-			"meeshy_media_dropped_total{reason=\"unknown_tuple\"}"
-			" %llu\n"
-			"meeshy_media_dropped_total{reason=\"srtp\"} %llu\n"
-			"meeshy_media_dropped_total{reason=\"no_srtp\"}"
-			" %llu\n"
-			"meeshy_media_dropped_total{reason=\"unknown_ssrc\"}"
-			" %llu\n",
-			(unsigned long long)ws.drop_malformed,
-			(unsigned long long)ws.drop_unknown_tuple,
-			(unsigned long long)ws.drop_srtp,
-			(unsigned long long)ws.drop_no_srtp,
-			(unsigned long long)rs.drop_unknown_ssrc);
+		err |= metrics_media(pf, &rs, &ws);
 	}
-	err |= header(pf, "process_cpu_seconds_total", "counter",
-		      "Total user and system CPU time spent in seconds");
-	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n", cpu_seconds());
-	err |= header(pf, "process_resident_memory_bytes", "gauge",
-		      "Resident memory size in bytes");
-	err |= re_hprintf(pf, "process_resident_memory_bytes %llu\n",
-			  resident_bytes());
-	err |= header(pf, "process_start_time_seconds", "gauge",
-		      "Start time of the process since the Unix epoch");
-	err |= re_hprintf(pf, "process_start_time_seconds %llu\n",
-			  (unsigned long long)(gw->started_ms / 1000));
+	err |= metrics_process(pf, gw->started_ms);
 	return err;
 }

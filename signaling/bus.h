@@ -1,0 +1,44 @@
+/*
+ * bus.h - emits to a room reach its sockets in every process of a cluster
+ * (what the seed's Socket.IO Redis adapter does, in small).
+ *
+ * One Redis channel per room, "meeshy:room:<room>", subscribed while this
+ * process has a stake in the room (a call it serves). A message is JSON
+ * {"node", "event", "data", "except"}: except is the socket id the emit
+ * leaves out. A process skips its own messages: it delivered them to its
+ * sockets when it published. Media nodes publish too (the active speaker).
+ * Without Redis (role all) there is no bus and emits stay in the process.
+ */
+#ifndef MEESHY_BUS_H
+#define MEESHY_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+struct redis;
+struct bus;
+
+typedef void(bus_deliver_h)(const char *room, const char *event,
+			    const cJSON *data, const char *except_sid,
+			    void *arg);
+
+int bus_alloc(struct bus **bp, struct redis *redis, const char *node_id,
+	      bus_deliver_h *deliverh, void *arg);
+/* Takes (or drops) this process's interest in the room's messages. */
+int bus_join(struct bus *b, const char *room);
+void bus_leave(struct bus *b, const char *room);
+/* Sends to the room's sockets in the other processes; ENOTCONN while
+ * Redis is down (the local sockets got it anyway). */
+int bus_publish(struct bus *b, const char *room, const char *event,
+		const cJSON *data, const char *except_sid);
+/* A Redis message: true if it was the bus's (and was delivered). */
+bool bus_message(struct bus *b, const char *channel, const char *msg,
+		 size_t len);
+
+struct bus_stats {
+	uint64_t published, publish_failed, delivered, own, malformed;
+};
+void bus_stats(const struct bus *b, struct bus_stats *st);
+
+#endif
