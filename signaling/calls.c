@@ -27,6 +27,12 @@
 #include "validate.h"
 #include "router.h"
 #include "sfu_call.h"
+#include "placement.h"
+#ifdef MEESHY_WITH_REDIS
+#include "redis.h"
+#include "bus.h"
+#include "media_remote.h"
+#endif
 #include "webrtc_transport.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
@@ -53,6 +59,8 @@ struct live_call {
 	int conv_type; /* 0 direct, 1 group */
 	struct sfu_call *sfu;   /* its media on our SFU, from the first
 				 * media request */
+	struct node_load node;  /* role gateway: its media node */
+	bool placed;
 };
 
 struct live_part {
@@ -61,6 +69,7 @@ struct live_part {
 	struct call_participant rec;
 	struct client *client; /* the socket in the call, NULL if none */
 	char name[NAME_MAX_LEN + 1];
+	bool media;            /* made a media request in this call */
 };
 
 /* Helpers */
@@ -202,6 +211,16 @@ static void sfu_release(struct live_call *c)
 		router_stats_add(&c->gw->m.media_ended, &rs);
 		c->sfu = mem_deref(c->sfu);
 	}
+#ifdef MEESHY_WITH_REDIS
+	if (c->placed) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "callId", c->rec.id);
+		(void)media_remote_post(c->gw->remote, c->node.url,
+					"/internal/close", o, NULL, NULL);
+		cJSON_Delete(o);
+		c->placed = false;
+	}
+#endif
 }
 
 static void call_destructor(void *arg)
@@ -209,6 +228,9 @@ static void call_destructor(void *arg)
 	struct live_call *c = arg;
 	hash_unlink(&c->le);
 	sfu_release(c);
+#ifdef MEESHY_WITH_REDIS
+	bus_leave(c->gw->bus, c->room);
+#endif
 	list_flush(&c->parts);
 }
 
@@ -321,6 +343,106 @@ static void observe_duration(struct gateway *gw, const struct live_call *c)
 	gw->m.duration_sum += secs;
 }
 
+/* A participant's producers are gone: the others stop consuming them. */
+static void producers_closed(struct live_call *c, const char *user,
+			     const cJSON *ids)
+{
+	const cJSON *id;
+	cJSON_ArrayForEach(id, ids)
+	{
+		cJSON *o;
+		if (!cJSON_IsString(id))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "callId", c->rec.id);
+		cJSON_AddStringToObject(o, "producerId", id->valuestring);
+		cJSON_AddStringToObject(o, "userId", user);
+		gw_room_emit(c->gw, c->room, NULL, "media:producer-closed", o);
+		cJSON_Delete(o);
+	}
+}
+
+#ifdef MEESHY_WITH_REDIS
+/* Role gateway: a request to the call's media node, answered later. The
+ * client is held; its socket may be gone by then (sock NULL). */
+struct remote_req {
+	struct gateway *gw;
+	struct client *cl;
+	int64_t ack;
+	char event[48];
+	char call[STORE_ID_MAX + 1];
+	char user[STORE_ID_MAX + 1];
+};
+
+static void remote_req_destructor(void *arg)
+{
+	struct remote_req *rr = arg;
+	mem_deref(rr->cl);
+}
+
+static struct remote_req *remote_req_new(struct gateway *gw,
+					 struct client *cl, int64_t ack,
+					 const char *event, const char *call,
+					 const char *user)
+{
+	struct remote_req *rr = mem_zalloc(sizeof(*rr), remote_req_destructor);
+	if (!rr)
+		return NULL;
+	rr->gw = gw;
+	rr->cl = mem_ref(cl);
+	rr->ack = ack;
+	str_ncpy(rr->event, event ? event : "", sizeof(rr->event));
+	str_ncpy(rr->call, call, sizeof(rr->call));
+	str_ncpy(rr->user, user, sizeof(rr->user));
+	return rr;
+}
+
+static void on_remote_left(int err, const cJSON *body, void *arg)
+{
+	struct remote_req *rr = arg;
+	struct live_call *c = call_find(rr->gw, rr->call);
+	if (!err && c)
+		producers_closed(c, rr->user,
+				 cJSON_GetObjectItem(body, "producerIds"));
+	mem_deref(rr);
+}
+
+static void remote_leave(struct live_call *c, const char *user)
+{
+	struct remote_req *rr = remote_req_new(c->gw, NULL, SIO_ACK_NONE,
+					       NULL, c->rec.id, user);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "userId", user);
+	if (rr && media_remote_post(c->gw->remote, c->node.url,
+				    "/internal/leave", o, on_remote_left, rr))
+		mem_deref(rr);
+	cJSON_Delete(o);
+}
+
+/* The call's media node: the least loaded alive one, chosen once. */
+static int place_call(struct live_call *c)
+{
+	struct gateway *gw = c->gw;
+	if (c->placed)
+		return 0;
+	if (media_remote_place(gw->remote, joined_count(c), &c->node)) {
+		port_log(PORT_LOG_WARN, "call %s: no media node is alive",
+			 c->rec.id);
+		return ENOENT;
+	}
+	c->placed = true;
+	str_ncpy(c->rec.mediaServerId, c->node.id,
+		 sizeof(c->rec.mediaServerId));
+	(void)redis_cmd(gw->redis, NULL, NULL,
+			"SET call:%s:media-server %s EX 3600", c->rec.id,
+			c->node.id);
+	port_log(PORT_LOG_INFO, "call %s: media on node %s (%s)", c->rec.id,
+		 c->node.id, c->node.url);
+	return 0;
+}
+#endif
+
 /* A participant leaves the call's room and its state; the record stays. */
 static void part_leave(struct live_part *p, uint64_t now)
 {
@@ -336,21 +458,16 @@ static void part_leave(struct live_part *p, uint64_t now)
 	list_unlink(&p->le_client);
 	p->client = NULL;
 	if (p->call->sfu) {
-		cJSON *ids = cJSON_CreateArray(), *id;
+		cJSON *ids = cJSON_CreateArray();
 		sfu_call_leave(p->call->sfu, p->rec.userId, ids);
-		cJSON_ArrayForEach(id, ids)
-		{
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "callId", p->call->rec.id);
-			cJSON_AddStringToObject(o, "producerId",
-						id->valuestring);
-			cJSON_AddStringToObject(o, "userId", p->rec.userId);
-			(void)sio_room_emit(gw->sio, p->call->room, NULL,
-					    "media:producer-closed", o);
-			cJSON_Delete(o);
-		}
+		producers_closed(p->call, p->rec.userId, ids);
 		cJSON_Delete(ids);
 	}
+#ifdef MEESHY_WITH_REDIS
+	if (p->call->placed && p->media)
+		remote_leave(p->call, p->rec.userId);
+#endif
+	p->media = false;
 }
 
 static void call_end(struct live_call *c, const char *status,
@@ -365,7 +482,7 @@ static void call_end(struct live_call *c, const char *status,
 	cJSON_AddStringToObject(o, "reason", reason);
 	if (by)
 		cJSON_AddStringToObject(o, "endedBy", by);
-	(void)sio_room_emit(gw->sio, c->room, NULL, "call:ended", o);
+	gw_room_emit(gw, c->room, NULL, "call:ended", o);
 	cJSON_Delete(o);
 
 	for (struct le *le = c->parts.head; le; le = le->next)
@@ -553,11 +670,16 @@ static void switch_mode(struct live_call *c, const char *mode,
 
 	if (!strcmp(c->rec.mode, mode))
 		return;
+#ifdef MEESHY_WITH_REDIS
+	/* no media node alive: the call stays peer to peer */
+	if (!strcmp(mode, "sfu") && gw->remote && place_call(c))
+		return;
+#endif
 	str_ncpy(c->rec.mode, mode, sizeof(c->rec.mode));
-	if (!strcmp(mode, "sfu"))
+	if (!strcmp(mode, "sfu") && !gw->remote)
 		str_ncpy(c->rec.mediaServerId, gw->node_id,
 			 sizeof(c->rec.mediaServerId));
-	else
+	else if (strcmp(mode, "sfu"))
 		sfu_release(c);
 	record_call(gw, c);
 	o = cJSON_CreateObject();
@@ -565,7 +687,7 @@ static void switch_mode(struct live_call *c, const char *mode,
 	cJSON_AddStringToObject(o, "mode", mode);
 	cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddNumberToObject(o, "participants", (double)joined_count(c));
-	(void)sio_room_emit(gw->sio, c->room, NULL, "call:mode-switch", o);
+	gw_room_emit(gw, c->room, NULL, "call:mode-switch", o);
 	cJSON_Delete(o);
 }
 
@@ -581,7 +703,7 @@ static void after_leave(struct live_call *c, struct live_part *p,
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "userId", p->rec.userId);
 	cJSON_AddStringToObject(o, "reason", reason);
-	(void)sio_room_emit(gw->sio, c->room, NULL, "call:participant-left",
+	gw_room_emit(gw, c->room, NULL, "call:participant-left",
 			    o);
 	cJSON_Delete(o);
 	if (n == 0)
@@ -609,6 +731,7 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 	}
 	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s",
 		 sio_socket_id(sock), cl->user_id, reason);
+	cl->sock = NULL; /* answers still due from media nodes are dropped */
 	mem_deref(cl);
 }
 
@@ -717,7 +840,7 @@ static void emit_incoming(struct live_call *c, struct client *from,
 		{
 			(void)re_snprintf(room, sizeof(room), "user:%s",
 					  it->valuestring);
-			(void)sio_room_emit(gw->sio, room, NULL,
+			gw_room_emit(gw, room, NULL,
 					    "call:incoming", o);
 		}
 	}
@@ -816,6 +939,10 @@ static void on_initiate(struct ev *e)
 	c->conv_type = !strcmp(conv_type, "group");
 	call_room(c->room, sizeof(c->room), c->rec.id);
 	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
+#ifdef MEESHY_WITH_REDIS
+	if (gw->bus) /* its media node's events come over the bus */
+		(void)bus_join(gw->bus, c->room);
+#endif
 	gw->ncalls++;
 	gw->m.calls_total[!strcmp(type, "video")][c->conv_type]++;
 	record_call(gw, c);
@@ -913,7 +1040,7 @@ static void on_join(struct ev *e)
 		record_call(gw, c);
 	}
 	/* decided before the ack, so the joiner is told the mode to use */
-	if (!was_in && gw->rtc && gw->cfg.sfu_from &&
+	if (!was_in && (gw->rtc || gw->remote) && gw->cfg.sfu_from &&
 	    joined_count(c) >= gw->cfg.sfu_from)
 		switch_mode(c, "sfu", "participants");
 	ack_send(cl, e->ack, call_ack(gw, c, cl));
@@ -922,7 +1049,7 @@ static void on_join(struct ev *e)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddItemToObject(o, "participant", part_json(p));
-	(void)sio_room_emit(gw->sio, c->room, cl->sock,
+	gw_room_emit(gw, c->room, cl->sock,
 			    "call:participant-joined", o);
 	cJSON_Delete(o);
 }
@@ -1027,7 +1154,7 @@ static void on_media_state(struct ev *e)
 	cJSON_AddStringToObject(o, "userId", cl->user_id);
 	cJSON_AddBoolToObject(o, "audio", p->rec.audioEnabled);
 	cJSON_AddBoolToObject(o, "video", p->rec.videoEnabled);
-	(void)sio_room_emit(cl->gw->sio, c->room, cl->sock, "call:media-state",
+	gw_room_emit(cl->gw, c->room, cl->sock, "call:media-state",
 			    o);
 	cJSON_Delete(o);
 }
@@ -1080,7 +1207,7 @@ static void on_transcription(struct ev *e)
 	o = store_transcription_json(&t);
 	cJSON_AddStringToObject(o, "userId", cl->user_id);
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	(void)sio_room_emit(cl->gw->sio, c->room, cl->sock,
+	gw_room_emit(cl->gw, c->room, cl->sock,
 			    "call:transcription", o);
 	cJSON_Delete(o);
 	o = ok_body();
@@ -1088,16 +1215,27 @@ static void on_transcription(struct ev *e)
 	ack_send(cl, e->ack, o);
 }
 
-/* The call's media on our SFU, made on first use; false after acking why
- * not. */
+/* The call's media: on our SFU (made on first use) or, role gateway, on
+ * its media node (placed on first use); false after acking why not. */
 static bool want_sfu(struct ev *e, struct live_call *c)
 {
-	if (!e->cl->gw->rtc) {
+	struct gateway *gw = e->cl->gw;
+#ifdef MEESHY_WITH_REDIS
+	if (gw->remote) {
+		if (!place_call(c))
+			return true;
+		ack_error(e->cl, e->ack, e->name, "INTERNAL",
+			  "no media node is available for call %s",
+			  c->rec.id);
+		return false;
+	}
+#endif
+	if (!gw->rtc) {
 		ack_error(e->cl, e->ack, e->name, "CONFLICT",
 			  "this server runs no SFU (--rtc-listen is not set)");
 		return false;
 	}
-	if (!c->sfu && sfu_call_alloc(&c->sfu, e->cl->gw->rtc)) {
+	if (!c->sfu && sfu_call_alloc(&c->sfu, gw->rtc)) {
 		ack_error(e->cl, e->ack, e->name, "INTERNAL",
 			  "out of resources");
 		return false;
@@ -1105,10 +1243,95 @@ static bool want_sfu(struct ev *e, struct live_call *c)
 	return true;
 }
 
+/* New producers: the others may consume (or re-offer for) them. */
+static void announce_producers(struct live_call *c, struct client *cl,
+			       const cJSON *news)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, news)
+	{
+		cJSON *np = cJSON_Duplicate(it, 1);
+		cJSON_AddStringToObject(np, "callId", c->rec.id);
+		cJSON_AddStringToObject(np, "userId", cl->user_id);
+		gw_room_emit(c->gw, c->room, cl->sock, "media:new-producer",
+			     np);
+		cJSON_Delete(np);
+	}
+}
+
+#ifdef MEESHY_WITH_REDIS
+/* The media node's answer to a client's media:* request. */
+static void on_remote_media(int err, const cJSON *body, void *arg)
+{
+	struct remote_req *rr = arg;
+	struct client *cl = rr->cl;
+	const cJSON *ok = cJSON_GetObjectItem(body, "ok");
+	const cJSON *er = cJSON_GetObjectItem(body, "error");
+	const cJSON *code = cJSON_GetObjectItem(er, "code");
+	const cJSON *msg = cJSON_GetObjectItem(er, "message");
+	struct live_call *c;
+	cJSON *o;
+
+	if (!cl->sock) { /* gone meanwhile */
+		mem_deref(rr);
+		return;
+	}
+	if (err) {
+		ack_error(cl, rr->ack, rr->event, "INTERNAL",
+			  "the call's media node did not answer (%m)", err);
+	}
+	else if (!cJSON_IsTrue(ok)) {
+		ack_error(cl, rr->ack, rr->event,
+			  cJSON_IsString(code) ? code->valuestring
+					       : "INTERNAL",
+			  "%s",
+			  cJSON_IsString(msg) ? msg->valuestring
+					      : "the media node refused");
+	}
+	else {
+		o = cJSON_Duplicate(cJSON_GetObjectItem(body, "reply"), 1);
+		if (!cJSON_IsObject(o)) {
+			cJSON_Delete(o);
+			o = cJSON_CreateObject();
+		}
+		cJSON_AddTrueToObject(o, "ok");
+		ack_send(cl, rr->ack, o);
+		c = call_find(rr->gw, rr->call);
+		if (c)
+			announce_producers(c, cl,
+					   cJSON_GetObjectItem(body, "news"));
+	}
+	mem_deref(rr);
+}
+
+static void remote_media(struct ev *e, struct live_call *c)
+{
+	struct client *cl = e->cl;
+	struct remote_req *rr = remote_req_new(cl->gw, cl, e->ack, e->name,
+					       c->rec.id, cl->user_id);
+	cJSON *o = cJSON_CreateObject();
+	int err;
+
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "userId", cl->user_id);
+	cJSON_AddStringToObject(o, "event", e->name);
+	cJSON_AddItemToObject(o, "data", e->data ? cJSON_Duplicate(e->data, 1)
+						 : cJSON_CreateObject());
+	err = rr ? media_remote_post(cl->gw->remote, c->node.url,
+				     "/internal/media", o, on_remote_media, rr)
+		 : ENOMEM;
+	cJSON_Delete(o);
+	if (err) {
+		mem_deref(rr);
+		ack_error(cl, e->ack, e->name, "INTERNAL",
+			  "media node %s: %m", c->node.id, err);
+	}
+}
+#endif
+
 /* Every media:* request: the plain-SDP offer, the capabilities and the
  * mediasoup-client requests. Those that name no call act in the call
- * where the caller already has media. New producers are announced to the
- * others, who may then consume (or re-offer) them. */
+ * where the caller already has media. */
 static void on_media(struct ev *e)
 {
 	struct client *cl = e->cl;
@@ -1116,7 +1339,7 @@ static void on_media(struct ev *e)
 	struct live_call *c;
 	const char *code = "INTERNAL";
 	char why[200] = "";
-	cJSON *o, *news, *np;
+	cJSON *o, *news;
 
 	if (cJSON_GetObjectItemCaseSensitive(e->data, "callId")) {
 		if (!(c = want_call(e, NULL)) || !(p = want_joined(e, c)) ||
@@ -1124,11 +1347,9 @@ static void on_media(struct ev *e)
 			return;
 	}
 	else {
-		for (struct le *le = cl->parts.head; le && !p; le = le->next) {
-			struct live_part *q = le->data;
-			if (sfu_call_has(q->call->sfu, cl->user_id))
-				p = q;
-		}
+		for (struct le *le = cl->parts.head; le && !p; le = le->next)
+			if (((struct live_part *)le->data)->media)
+				p = le->data;
 		if (!p) {
 			ack_error(cl, e->ack, e->name, "NOT_FOUND",
 				  "no media session: send media:get-capabilities"
@@ -1137,6 +1358,18 @@ static void on_media(struct ev *e)
 			return;
 		}
 		c = p->call;
+	}
+	p->media = true;
+#ifdef MEESHY_WITH_REDIS
+	if (c->placed) {
+		remote_media(e, c);
+		return;
+	}
+#endif
+	if (!c->sfu) { /* its media was released (back to P2P) */
+		ack_error(cl, e->ack, e->name, "CONFLICT",
+			  "call %s is peer to peer now", c->rec.id);
+		return;
 	}
 	o = ok_body();
 	news = cJSON_CreateArray();
@@ -1148,13 +1381,7 @@ static void on_media(struct ev *e)
 		return;
 	}
 	ack_send(cl, e->ack, o);
-	cJSON_ArrayForEach(np, news)
-	{
-		cJSON_AddStringToObject(np, "callId", c->rec.id);
-		cJSON_AddStringToObject(np, "userId", cl->user_id);
-		(void)sio_room_emit(cl->gw->sio, c->room, cl->sock,
-				    "media:new-producer", np);
-	}
+	announce_producers(c, cl, news);
 	cJSON_Delete(news);
 }
 
@@ -1183,7 +1410,7 @@ static bool media_tick(struct le *le, void *arg)
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "producerId", pid);
 	cJSON_AddStringToObject(o, "userId", uid);
-	(void)sio_room_emit(c->gw->sio, c->room, NULL, "media:active-speaker",
+	gw_room_emit(c->gw, c->room, NULL, "media:active-speaker",
 			    o);
 	cJSON_Delete(o);
 	return false;

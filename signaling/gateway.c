@@ -14,6 +14,11 @@
 #include "sio.h"
 #include "gateway_impl.h"
 #include "http_json.h"
+#ifdef MEESHY_WITH_REDIS
+#include "redis.h"
+#include "bus.h"
+#include "media_remote.h"
+#endif
 #include "webrtc_transport.h"
 #include "validate.h"
 
@@ -47,10 +52,24 @@ static void serve_health(struct gateway *gw, struct http_conn *conn)
 	store_get_stats(gw->store, &st);
 	/* Writes waiting for the store mean it is not keeping up. */
 	db = db && st.queued_now == 0;
-	cJSON_AddStringToObject(o, "status",
-				db && sio ? "healthy" : "unhealthy");
 	cJSON_AddBoolToObject(checks, "database", db);
 	cJSON_AddBoolToObject(checks, "socketio", sio);
+#ifdef MEESHY_WITH_REDIS
+	if (gw->redis) {
+		/* role gateway: without Redis no room crosses gateways and no
+		 * call can be placed on a media node */
+		const struct node_load *nodes;
+		size_t n = media_remote_nodes(gw->remote, &nodes), alive = 0;
+		bool redis = redis_up(gw->redis);
+		for (size_t i = 0; i < n; i++)
+			alive += nodes[i].alive;
+		cJSON_AddBoolToObject(checks, "redis", redis);
+		cJSON_AddNumberToObject(o, "mediaNodes", (double)alive);
+		sio = sio && redis;
+	}
+#endif
+	cJSON_AddStringToObject(o, "status",
+				db && sio ? "healthy" : "unhealthy");
 	cJSON_AddItemToObject(o, "checks", checks);
 	cJSON_AddStringToObject(o, "store", store_backend_name(gw->store));
 	cJSON_AddNumberToObject(o, "queuedWrites", (double)st.queued_now);
@@ -484,6 +503,37 @@ static void media_timer(void *arg)
 	port_timer_start(gw->media_tmr, MEDIA_TICK_MS, media_timer, gw);
 }
 
+void gw_room_emit(struct gateway *gw, const char *room,
+		  const struct sio_socket *except, const char *event,
+		  const cJSON *data)
+{
+	(void)sio_room_emit(gw->sio, room, except, event, data);
+#ifdef MEESHY_WITH_REDIS
+	if (gw->bus)
+		(void)bus_publish(gw->bus, room, event, data,
+				  except ? sio_socket_id(except) : NULL);
+#endif
+}
+
+#ifdef MEESHY_WITH_REDIS
+/* A room emit from another process: to our sockets in the room (the
+ * socket it leaves out is that process's, never one of ours). */
+static void bus_deliver(const char *room, const char *event,
+			const cJSON *data, const char *except_sid, void *arg)
+{
+	struct gateway *gw = arg;
+	(void)except_sid;
+	(void)sio_room_emit(gw->sio, room, NULL, event, data);
+}
+
+static void redis_msg_handler(const char *channel, const char *msg,
+			      size_t len, void *arg)
+{
+	struct gateway *gw = arg;
+	(void)bus_message(gw->bus, channel, msg, len);
+}
+#endif
+
 static void gateway_destructor(void *arg)
 {
 	struct gateway *gw = arg;
@@ -492,6 +542,9 @@ static void gateway_destructor(void *arg)
 	gateway_shutdown(gw, "server shutdown");
 	gw->sio = mem_deref(gw->sio);
 	gw->rtc = mem_deref(gw->rtc);
+	gw->remote = mem_deref(gw->remote);
+	gw->bus = mem_deref(gw->bus);
+	gw->redis = mem_deref(gw->redis);
 	hash_flush(gw->calls);
 	mem_deref(gw->calls);
 	mem_deref(gw->node_id);
@@ -571,6 +624,21 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		if (err)
 			goto out;
 		port_timer_start(gw->media_tmr, MEDIA_TICK_MS, media_timer, gw);
+	}
+	else if (cfg->redis_host) {
+#ifdef MEESHY_WITH_REDIS
+		err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
+				  redis_msg_handler, NULL, gw);
+		if (!err)
+			err = bus_alloc(&gw->bus, gw->redis, gw->node_id,
+					bus_deliver, gw);
+		if (!err)
+			err = media_remote_alloc(&gw->remote, gw->redis);
+#else
+		err = ENOTSUP;
+#endif
+		if (err)
+			goto out;
 	}
 	err = http_listen(&gw->http, cfg->listen, http_handler, gw);
 out:

@@ -36,6 +36,9 @@ struct gateway_config {
 	const char *node_id;       /* this process's id in records */
 	const struct sa *rtc_listen;    /* the SFU's UDP port, NULL: no SFU */
 	const struct sa *rtc_announced; /* the address in candidates, or NULL */
+	const char *redis_host;    /* role gateway: Redis, for the bus and
+				    * the media nodes (rtc_listen is NULL) */
+	uint16_t redis_port;
 };
 
 void gateway_config_defaults(struct gateway_config *cfg);

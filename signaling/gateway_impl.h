@@ -42,6 +42,10 @@ struct gateway {
 	struct http_sock *http;
 	struct sio_server *sio;
 	struct webrtc_server *rtc; /* the SFU's media port, or NULL */
+	/* role gateway: calls' media on media nodes, rooms over Redis */
+	struct redis *redis;
+	struct bus *bus;
+	struct media_remote *remote;
 	struct port_timer *media_tmr; /* every MEDIA_TICK_MS */
 	unsigned ticks;
 	struct hash *calls;      /* live calls by id */
@@ -79,5 +83,10 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw);
 
 /* Helpers */
 int gw_uuid(char *buf, size_t size);
+/* Emits to a room's sockets here and, over the bus, on the other
+ * gateways. */
+void gw_room_emit(struct gateway *gw, const char *room,
+		  const struct sio_socket *except, const char *event,
+		  const struct cJSON *data);
 
 #endif

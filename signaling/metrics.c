@@ -13,7 +13,7 @@
 #include "webrtc_transport.h"
 #include "metrics.h"
 
-static double cpu_seconds(void)
+double metrics_cpu_seconds(void)
 {
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru))
@@ -138,7 +138,7 @@ int metrics_process(struct re_printf *pf, uint64_t started_ms)
 	int err = 0;
 	err |= header(pf, "process_cpu_seconds_total", "counter",
 		      "Total user and system CPU time spent in seconds");
-	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n", cpu_seconds());
+	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n", metrics_cpu_seconds());
 	err |= header(pf, "process_resident_memory_bytes", "gauge",
 		      "Resident memory size in bytes");
 	err |= re_hprintf(pf, "process_resident_memory_bytes %llu\n",

@@ -16,5 +16,7 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 /* process_cpu_seconds_total, process_resident_memory_bytes and
  * process_start_time_seconds (started_ms: wall clock at start). */
 int metrics_process(struct re_printf *pf, uint64_t started_ms);
+/* User and system CPU time of this process so far, in seconds. */
+double metrics_cpu_seconds(void);
 
 #endif

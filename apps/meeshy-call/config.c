@@ -9,6 +9,9 @@
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "turn.h"
+#ifdef MEESHY_WITH_REDIS
+#include "redis.h"
+#endif
 #include "config.h"
 #include "gateway.h"
 
@@ -49,6 +52,12 @@ static const struct option options[] = {
 	{"announced-port", "MEESHY_ANNOUNCED_PORT", UINT(announced_port, 0, 65535),
 	 "the UDP port browsers send media to, when a NAT or load balancer"
 	 " maps --rtc-listen's port to another (default 0: the same)"},
+	{"redis", "MEESHY_REDIS_URL", STR(redis_url),
+	 "roles gateway and media: redis://host:port (default"
+	 " redis://127.0.0.1:6379)"},
+	{"api-url", "MEESHY_API_URL", STR(api_url),
+	 "role media: the URL gateways reach this node's internal API at"
+	 " (default http://<--listen>)"},
 	{"db", "MEESHY_DB", STR(db),
 	 "store: a SQLite file, sqlite:PATH (default meeshy.db)"},
 	{"archive-dir", "MEESHY_ARCHIVE_DIR", STR(archive_dir),
@@ -106,6 +115,7 @@ static void defaults(struct app_config *c)
 
 	memset(c, 0, sizeof(*c));
 	str_ncpy(c->role, "all", sizeof(c->role));
+	str_ncpy(c->redis_url, "redis://127.0.0.1:6379", sizeof(c->redis_url));
 	str_ncpy(c->listen, "127.0.0.1:4000", sizeof(c->listen));
 	str_ncpy(c->rtc_listen, "127.0.0.1:40000", sizeof(c->rtc_listen));
 	str_ncpy(c->db, "meeshy.db", sizeof(c->db));
@@ -337,6 +347,21 @@ static int check(struct app_config *c)
 			" --announced-ip\n", c->rtc_listen);
 		return 2;
 	}
+	if (strcmp(c->role, "all")) {
+		char host[256];
+		uint16_t p;
+#ifndef MEESHY_WITH_REDIS
+		fprintf(stderr, "meeshy-call: --role %s needs Redis, and this"
+			" build has none (configure with"
+			" -DMEESHY_WITH_REDIS=ON)\n", c->role);
+		return 2;
+#endif
+		if (redis_parse_url(c->redis_url, host, sizeof(host), &p)) {
+			fprintf(stderr, "meeshy-call: --redis: '%s' is not"
+				" redis://host:port\n", c->redis_url);
+			return 2;
+		}
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
 		level_ok |= !strcmp(c->log_level, levels[i]);
 	if (!level_ok) {
@@ -386,7 +411,7 @@ static int check(struct app_config *c)
 			return 2;
 		}
 	}
-	else if (!c->dev_auth) {
+	else if (!c->dev_auth && strcmp(c->role, "media")) {
 		fprintf(stderr, "meeshy-call: no way to authenticate anyone:"
 			" set MEESHY_JWT_SECRET (or --jwt-secret-file), or"
 			" pass --dev-auth for a demo\n");

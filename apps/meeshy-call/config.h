@@ -14,6 +14,8 @@ struct app_config {
 	char role[16];
 	char listen[128];
 	char rtc_listen[128];
+	char redis_url[300];
+	char api_url[300];
 	char announced_ip[64];
 	uint32_t announced_port;
 	char db[512];

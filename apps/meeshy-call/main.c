@@ -12,6 +12,10 @@
 #include "gateway.h"
 #include "config.h"
 #include "srtp_pair.h"
+#ifdef MEESHY_WITH_REDIS
+#include "redis.h"
+#include "media_node.h"
+#endif
 
 static void signal_handler(int sig)
 {
@@ -30,6 +34,53 @@ static enum port_log_level level_of(const char *s)
 	return PORT_LOG_INFO;
 }
 
+#ifdef MEESHY_WITH_REDIS
+/* Role media: an SFU node gateways place calls on. No store, no sockets
+ * of clients: the internal API, the media port and Redis. */
+static int run_media(const struct app_config *cfg)
+{
+	struct media_node_config mc = {0};
+	struct media_node *m = NULL;
+	struct sa laddr, rtc_laddr, rtc_ip;
+	char host[256];
+	int err;
+
+	(void)redis_parse_url(cfg->redis_url, host, sizeof(host),
+			      &mc.redis_port);
+	mc.redis_host = host;
+	(void)sa_decode(&laddr, cfg->listen, strlen(cfg->listen));
+	(void)sa_decode(&rtc_laddr, cfg->rtc_listen, strlen(cfg->rtc_listen));
+	mc.listen = &laddr;
+	mc.rtc_listen = &rtc_laddr;
+	if (cfg->announced_ip[0] || cfg->announced_port) {
+		if (!cfg->announced_ip[0] ||
+		    sa_set_str(&rtc_ip, cfg->announced_ip, 0))
+			rtc_ip = rtc_laddr;
+		sa_set_port(&rtc_ip, (uint16_t)cfg->announced_port);
+		mc.rtc_announced = &rtc_ip;
+	}
+	mc.node_id = cfg->node_id;
+	mc.api_url = cfg->api_url[0] ? cfg->api_url : NULL;
+	err = media_node_alloc(&m, &mc);
+	if (err) {
+		fprintf(stderr, "meeshy-call: --listen %s / --rtc-listen %s:"
+			" cannot listen: %s\n", cfg->listen, cfg->rtc_listen,
+			strerror(err));
+		return 1;
+	}
+	(void)media_node_local(m, &laddr);
+	port_log(PORT_LOG_INFO, "role media, node %s, redis %s",
+		 cfg->node_id, cfg->redis_url);
+	(void)re_fprintf(stdout, "meeshy-call: serving http://%J/ (media"
+			 " node %s: internal API, /health, /metrics)\n",
+			 &laddr, cfg->node_id);
+	fflush(stdout);
+	err = re_main(signal_handler);
+	mem_deref(m);
+	return err ? 1 : 0;
+}
+#endif
+
 int main(int argc, char *argv[])
 {
 	struct app_config cfg;
@@ -37,17 +88,12 @@ int main(int argc, char *argv[])
 	struct gateway *gw = NULL;
 	struct store *store = NULL;
 	struct sa laddr, rtc_laddr, rtc_ip;
+	char redis_host[256];
 	int err, rc;
 
 	rc = app_config_load(&cfg, argc, argv);
 	if (rc)
 		return rc == 1 ? 0 : 2;
-	if (strcmp(cfg.role, "all")) {
-		fprintf(stderr, "meeshy-call: --role: '%s' is not available in"
-			" this build yet; run --role all (the scale-out roles"
-			" come with the Redis cluster bus)\n", cfg.role);
-		return 2;
-	}
 	port_log_set_level(level_of(cfg.log_level));
 	(void)signal(SIGPIPE, SIG_IGN);
 
@@ -62,6 +108,12 @@ int main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+#ifdef MEESHY_WITH_REDIS
+	if (!strcmp(cfg.role, "media")) {
+		rc = run_media(&cfg);
+		goto out;
+	}
+#endif
 	err = store_open(&store, cfg.db);
 	if (err) {
 		fprintf(stderr, "meeshy-call: --db: cannot open '%s': %s\n",
@@ -78,6 +130,15 @@ int main(int argc, char *argv[])
 	gc.listen = &laddr;
 	(void)sa_decode(&rtc_laddr, cfg.rtc_listen, strlen(cfg.rtc_listen));
 	gc.rtc_listen = &rtc_laddr;
+#ifdef MEESHY_WITH_REDIS
+	if (!strcmp(cfg.role, "gateway")) {
+		/* media goes to media nodes; rooms cross gateways by Redis */
+		gc.rtc_listen = NULL;
+		(void)redis_parse_url(cfg.redis_url, redis_host,
+				      sizeof(redis_host), &gc.redis_port);
+		gc.redis_host = redis_host;
+	}
+#endif
 	if (cfg.announced_ip[0] || cfg.announced_port) {
 		if (!cfg.announced_ip[0] ||
 		    sa_set_str(&rtc_ip, cfg.announced_ip, 0))

@@ -1,0 +1,441 @@
+/*
+ * media_node.c - the media role's server: calls placed here, the internal
+ * API gateways drive them with, and the heartbeat in Redis.
+ *
+ * Internal API (JSON in, JSON out; application errors are 200 with
+ * {ok:false, error:{code, message}}, a body that is not JSON is 400):
+ *   POST /internal/media {callId, userId, event, data}
+ *        -> {ok, reply, news}: the media:* request of a participant; the
+ *        call is made here by its first request.
+ *   POST /internal/leave {callId, userId} -> {ok, producerIds}
+ *   POST /internal/close {callId} -> {ok}
+ *   GET  /internal/calls -> {node, calls: [{callId, participants}]}
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include "port.h"
+#include "redis.h"
+#include "bus.h"
+#include "router.h"
+#include "webrtc_transport.h"
+#include "sfu_call.h"
+#include "validate.h"
+#include "http_json.h"
+#include "metrics.h"
+#include "media_node.h"
+
+enum { TICK_MS = 100, ID_MAX = 128, LOAD_TTL_S = 3 };
+
+struct node_call {
+	struct le le;
+	char id[ID_MAX + 1];
+	char room[ID_MAX + 8];
+	struct sfu_call *sfu;
+};
+
+struct media_node {
+	char *node_id, *api_url;
+	struct http_sock *http;
+	struct webrtc_server *rtc;
+	struct redis *redis;
+	struct bus *bus;
+	struct hash *calls;
+	size_t ncalls;
+	struct port_timer *tick_tmr;
+	unsigned ticks;
+	uint64_t started_ms;
+	struct router_stats ended;   /* counts of calls closed */
+	/* load, measured each heartbeat */
+	double cpu_s, cpu;           /* process CPU seconds, share of a core */
+	uint64_t bytes, load_at_ms;
+	double bandwidth_bps;
+};
+
+static bool call_cmp(struct le *le, void *arg)
+{
+	const struct node_call *c = le->data;
+	return !strcmp(c->id, arg);
+}
+
+static struct node_call *call_find(const struct media_node *m, const char *id)
+{
+	struct le *le = hash_lookup(m->calls, hash_joaat_str(id), call_cmp,
+				    (void *)id);
+	return le ? le->data : NULL;
+}
+
+static void call_destructor(void *arg)
+{
+	struct node_call *c = arg;
+	hash_unlink(&c->le);
+	mem_deref(c->sfu);
+}
+
+static void call_close(struct media_node *m, struct node_call *c)
+{
+	struct router_stats rs;
+	sfu_call_stats(c->sfu, &rs);
+	router_stats_add(&m->ended, &rs);
+	m->ncalls--;
+	mem_deref(c);
+}
+
+static struct node_call *call_want(struct media_node *m, const char *id)
+{
+	struct node_call *c = call_find(m, id);
+	if (c)
+		return c;
+	c = mem_zalloc(sizeof(*c), call_destructor);
+	if (!c)
+		return NULL;
+	str_ncpy(c->id, id, sizeof(c->id));
+	(void)re_snprintf(c->room, sizeof(c->room), "call:%s", id);
+	if (sfu_call_alloc(&c->sfu, m->rtc)) {
+		mem_deref(c);
+		return NULL;
+	}
+	hash_append(m->calls, hash_joaat_str(id), &c->le, c);
+	m->ncalls++;
+	port_log(PORT_LOG_INFO, "media node %s: call %s placed here",
+		 m->node_id, id);
+	return c;
+}
+
+/* Totals over the calls here now and those closed. */
+static bool add_stats(struct le *le, void *arg)
+{
+	const struct node_call *c = le->data;
+	struct router_stats rs;
+	sfu_call_stats(c->sfu, &rs);
+	router_stats_add(arg, &rs);
+	return false;
+}
+
+static void node_stats(const struct media_node *m, struct router_stats *st)
+{
+	*st = m->ended;
+	(void)hash_apply(m->calls, add_stats, st);
+}
+
+static bool count_peers(struct le *le, void *arg)
+{
+	const struct node_call *c = le->data;
+	*(size_t *)arg += sfu_call_peers(c->sfu);
+	return false;
+}
+
+static size_t participants(const struct media_node *m)
+{
+	size_t n = 0;
+	(void)hash_apply(m->calls, count_peers, &n);
+	return n;
+}
+
+/* Heartbeat: alive, and how loaded (placement picks the least loaded). */
+static void heartbeat(struct media_node *m)
+{
+	struct router_stats rs;
+	const uint64_t now = port_wallclock_ms();
+	const double cpu_s = metrics_cpu_seconds();
+	char key[ID_MAX + 16], *text;
+	cJSON *o;
+
+	node_stats(m, &rs);
+	if (m->load_at_ms && now > m->load_at_ms) {
+		double dt = (double)(now - m->load_at_ms) / 1000.0;
+		m->cpu = (cpu_s - m->cpu_s) / dt;
+		m->bandwidth_bps = (double)(rs.bytes_forwarded - m->bytes) *
+				   8.0 / dt;
+	}
+	m->cpu_s = cpu_s;
+	m->bytes = rs.bytes_forwarded;
+	m->load_at_ms = now;
+	if (!redis_up(m->redis))
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "url", m->api_url);
+	cJSON_AddNumberToObject(o, "participants", (double)participants(m));
+	cJSON_AddNumberToObject(o, "calls", (double)m->ncalls);
+	cJSON_AddNumberToObject(o, "cpu", m->cpu);
+	cJSON_AddNumberToObject(o, "bandwidthBps", m->bandwidth_bps);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text)
+		return;
+	(void)re_snprintf(key, sizeof(key), "media:%s:load", m->node_id);
+	(void)redis_cmd(m->redis, NULL, NULL, "HSET media:nodes %s %s",
+			m->node_id, m->api_url);
+	(void)redis_cmd(m->redis, NULL, NULL, "SET %s %s EX %d", key, text,
+			LOAD_TTL_S);
+	cJSON_free(text);
+}
+
+static bool call_tick(struct le *le, void *arg)
+{
+	struct node_call *c = le->data;
+	struct media_node *m = arg;
+	const char *pid, *uid;
+	cJSON *o;
+
+	if (!sfu_call_tick(c->sfu, m->ticks, &pid, &uid))
+		return false;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->id);
+	cJSON_AddStringToObject(o, "producerId", pid);
+	cJSON_AddStringToObject(o, "userId", uid);
+	(void)bus_publish(m->bus, c->room, "media:active-speaker", o, NULL);
+	cJSON_Delete(o);
+	return false;
+}
+
+static void tick(void *arg)
+{
+	struct media_node *m = arg;
+	(void)hash_apply(m->calls, call_tick, m);
+	if (m->ticks % 10 == 0)
+		heartbeat(m);
+	m->ticks++;
+	port_timer_start(m->tick_tmr, TICK_MS, tick, m);
+}
+
+/* Internal API */
+
+static const char *str_field(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void reply_ok(struct http_conn *conn, cJSON *o)
+{
+	cJSON_AddTrueToObject(o, "ok");
+	http_json_reply(conn, 200, "OK", o);
+	cJSON_Delete(o);
+}
+
+static void api_media(struct media_node *m, struct http_conn *conn,
+		      const cJSON *body)
+{
+	const char *call = str_field(body, "callId");
+	const char *user = str_field(body, "userId");
+	const char *event = str_field(body, "event");
+	const char *code = "INTERNAL";
+	char why[200] = "";
+	struct node_call *c;
+	cJSON *reply, *news, *o;
+
+	if (!validate_is_id(call) || !validate_is_id(user) ||
+	    !sfu_call_handles(event)) {
+		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
+				"callId, userId (ids) and event (media:*)"
+				" are needed");
+		return;
+	}
+	c = call_want(m, call);
+	if (!c) {
+		http_json_error(conn, 200, "OK", "INTERNAL",
+				"out of resources");
+		return;
+	}
+	reply = cJSON_CreateObject();
+	news = cJSON_CreateArray();
+	if (sfu_call_request(c->sfu, user, event,
+			     cJSON_GetObjectItemCaseSensitive(body, "data"),
+			     reply, news, &code, why, sizeof(why))) {
+		cJSON_Delete(reply);
+		cJSON_Delete(news);
+		http_json_error(conn, 200, "OK", code, why);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "reply", reply);
+	cJSON_AddItemToObject(o, "news", news);
+	reply_ok(conn, o);
+}
+
+static void api_leave(struct media_node *m, struct http_conn *conn,
+		      const cJSON *body, bool close)
+{
+	const char *call = str_field(body, "callId");
+	const char *user = str_field(body, "userId");
+	struct node_call *c = validate_is_id(call) ? call_find(m, call) : NULL;
+	cJSON *o = cJSON_CreateObject(), *ids;
+
+	ids = cJSON_AddArrayToObject(o, "producerIds");
+	if (c && close)
+		call_close(m, c);
+	else if (c && validate_is_id(user))
+		sfu_call_leave(c->sfu, user, ids);
+	reply_ok(conn, o);
+}
+
+static bool list_call(struct le *le, void *arg)
+{
+	const struct node_call *c = le->data;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->id);
+	cJSON_AddNumberToObject(o, "participants",
+				(double)sfu_call_peers(c->sfu));
+	cJSON_AddItemToArray(arg, o);
+	return false;
+}
+
+static int print_metrics(struct re_printf *pf, const struct media_node *m)
+{
+	struct router_stats rs;
+	struct webrtc_server_stats ws;
+	int err;
+
+	node_stats(m, &rs);
+	webrtc_server_stats(m->rtc, &ws);
+	err = re_hprintf(pf,
+			 "# HELP meeshy_media_calls Calls placed on this node\n"
+			 "# TYPE meeshy_media_calls gauge\n"
+			 "meeshy_media_calls %zu\n"
+			 "# HELP meeshy_active_participants Participants with"
+			 " media on this node\n"
+			 "# TYPE meeshy_active_participants gauge\n"
+			 "meeshy_active_participants %zu\n",
+			 m->ncalls, participants(m));
+	err |= metrics_media(pf, &rs, &ws);
+	err |= metrics_process(pf, m->started_ms);
+	return err;
+}
+
+static void http_handler(struct http_conn *conn, const struct http_msg *msg,
+			 void *arg)
+{
+	struct media_node *m = arg;
+	bool post = !pl_strcmp(&msg->met, "POST");
+	cJSON *body = NULL;
+
+	if (!pl_strcmp(&msg->path, "/health")) {
+		cJSON *o = cJSON_CreateObject(), *checks;
+		checks = cJSON_AddObjectToObject(o, "checks");
+		cJSON_AddBoolToObject(checks, "sfu", m->rtc != NULL);
+		cJSON_AddBoolToObject(checks, "redis", redis_up(m->redis));
+		/* without Redis no gateway can place a call here, but the
+		 * calls here go on: degraded, not dead */
+		cJSON_AddStringToObject(o, "status", redis_up(m->redis)
+						     ? "healthy"
+						     : "degraded");
+		cJSON_AddStringToObject(o, "role", "media");
+		cJSON_AddStringToObject(o, "node", m->node_id);
+		cJSON_AddNumberToObject(o, "calls", (double)m->ncalls);
+		http_json_reply(conn, 200, "OK", o);
+		cJSON_Delete(o);
+		return;
+	}
+	if (!pl_strcmp(&msg->path, "/metrics")) {
+		struct mbuf *mb = mbuf_alloc(8192);
+		if (!mb || mbuf_printf(mb, "%H", print_metrics, m))
+			(void)http_ereply(conn, 500, "Internal Server Error");
+		else
+			http_body_reply(conn, 200, "OK",
+					"text/plain; version=0.0.4", mb->buf,
+					mb->end);
+		mem_deref(mb);
+		return;
+	}
+	if (!pl_strcmp(&msg->path, "/internal/calls")) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "node", m->node_id);
+		(void)hash_apply(m->calls, list_call,
+				 cJSON_AddArrayToObject(o, "calls"));
+		reply_ok(conn, o);
+		return;
+	}
+	if (post)
+		body = cJSON_ParseWithLength((const char *)mbuf_buf(msg->mb),
+					     mbuf_get_left(msg->mb));
+	if (post && !cJSON_IsObject(body)) {
+		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
+				"the body is not a JSON object");
+	}
+	else if (post && !pl_strcmp(&msg->path, "/internal/media"))
+		api_media(m, conn, body);
+	else if (post && !pl_strcmp(&msg->path, "/internal/leave"))
+		api_leave(m, conn, body, false);
+	else if (post && !pl_strcmp(&msg->path, "/internal/close"))
+		api_leave(m, conn, body, true);
+	else
+		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
+				"no such resource");
+	cJSON_Delete(body);
+}
+
+static void on_redis_msg(const char *channel, const char *msg, size_t len,
+			 void *arg)
+{
+	/* a media node subscribes to nothing; whatever comes is not ours */
+	(void)channel;
+	(void)msg;
+	(void)len;
+	(void)arg;
+}
+
+static void node_destructor(void *arg)
+{
+	struct media_node *m = arg;
+	m->tick_tmr = mem_deref(m->tick_tmr);
+	m->http = mem_deref(m->http);
+	hash_flush(m->calls);
+	mem_deref(m->calls);
+	mem_deref(m->bus);
+	mem_deref(m->redis);
+	mem_deref(m->rtc);
+	mem_deref(m->node_id);
+	mem_deref(m->api_url);
+}
+
+int media_node_alloc(struct media_node **mp,
+		     const struct media_node_config *cfg)
+{
+	struct media_node *m;
+	struct sa laddr;
+	int err;
+
+	if (!mp || !cfg || !cfg->listen || !cfg->rtc_listen ||
+	    !cfg->node_id || !cfg->redis_host)
+		return EINVAL;
+	m = mem_zalloc(sizeof(*m), node_destructor);
+	if (!m)
+		return ENOMEM;
+	m->started_ms = port_wallclock_ms();
+	err = str_dup(&m->node_id, cfg->node_id);
+	if (!err)
+		err = hash_alloc(&m->calls, 256);
+	if (!err)
+		err = webrtc_server_alloc(&m->rtc, cfg->rtc_listen,
+					  cfg->rtc_announced);
+	if (!err)
+		err = http_listen(&m->http, cfg->listen, http_handler, m);
+	if (!err)
+		err = tcp_sock_local_get(http_sock_tcp(m->http), &laddr);
+	if (!err)
+		err = cfg->api_url ? str_dup(&m->api_url, cfg->api_url)
+				   : re_sdprintf(&m->api_url, "http://%J",
+						 &laddr);
+	if (!err)
+		err = redis_alloc(&m->redis, cfg->redis_host, cfg->redis_port,
+				  on_redis_msg, NULL, m);
+	if (!err)
+		err = bus_alloc(&m->bus, m->redis, m->node_id, NULL, NULL);
+	if (!err)
+		err = port_timer_alloc(&m->tick_tmr);
+	if (err) {
+		mem_deref(m);
+		return err;
+	}
+	port_timer_start(m->tick_tmr, TICK_MS, tick, m);
+	*mp = m;
+	return 0;
+}
+
+int media_node_local(const struct media_node *m, struct sa *laddr)
+{
+	if (!m || !laddr)
+		return EINVAL;
+	return tcp_sock_local_get(http_sock_tcp(m->http), laddr);
+}

@@ -1,0 +1,278 @@
+/*
+ * media_remote.c - media nodes as a gateway sees them.
+ *
+ * Every second: HGETALL media:nodes (id -> API URL), then GET
+ * media:<id>:load for each; a node whose load key expired (no heartbeat
+ * for 3 s) is not alive and gets no new call.
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include "port.h"
+#include "redis.h"
+#include "media_remote.h"
+
+enum {
+	MAX_NODES = 64,
+	REFRESH_MS = 1000,
+	MAX_RECENT = 32,
+	/* a node's heartbeat may not count a call placed this long ago yet */
+	RECENT_MS = 2500,
+};
+
+/* Calls placed on a node lately: counted on top of what it reports. */
+struct recent {
+	uint64_t at_ms;
+	double participants;
+};
+
+struct media_remote {
+	struct redis *redis;
+	struct http_cli *http;
+	struct dnsc *dnsc;
+	struct tmr refresh;
+	struct node_load nodes[MAX_NODES];
+	double reported[MAX_NODES];   /* participants by heartbeat */
+	struct recent recent[MAX_NODES][MAX_RECENT];
+	size_t n;
+	bool closing;
+};
+
+struct load_req {
+	struct media_remote *mr;
+	char id[PLACEMENT_ID_MAX];
+};
+
+struct post {
+	struct media_remote *mr;
+	media_remote_h *h;
+	void *arg;
+};
+
+static struct node_load *node_find(struct media_remote *mr, const char *id)
+{
+	for (size_t i = 0; i < mr->n; i++)
+		if (!strcmp(mr->nodes[i].id, id))
+			return &mr->nodes[i];
+	return NULL;
+}
+
+/* What a node carries: what it reported, plus the calls placed on it too
+ * lately for its report to show them. */
+static double estimate(const struct media_remote *mr, size_t i)
+{
+	const uint64_t now = port_wallclock_ms();
+	double n = mr->reported[i];
+	for (size_t k = 0; k < MAX_RECENT; k++) {
+		const struct recent *r = &mr->recent[i][k];
+		if (r->at_ms && now - r->at_ms < RECENT_MS)
+			n += r->participants;
+	}
+	return n;
+}
+
+static void on_load(int err, const redisReply *reply, void *arg)
+{
+	struct load_req *lr = arg;
+	struct node_load *nl = lr->mr->closing ? NULL
+					       : node_find(lr->mr, lr->id);
+	cJSON *o;
+
+	if (nl) {
+		nl->alive = false;
+		nl->participants = estimate(lr->mr, (size_t)(nl - lr->mr->nodes));
+		if (!err && reply && reply->type == REDIS_REPLY_STRING) {
+			o = cJSON_ParseWithLength(reply->str, reply->len);
+			if (cJSON_IsObject(o)) {
+				const cJSON *p = cJSON_GetObjectItem(
+					o, "participants");
+				const cJSON *c = cJSON_GetObjectItem(o, "cpu");
+				const cJSON *d = cJSON_GetObjectItem(
+					o, "draining");
+				lr->mr->reported[nl - lr->mr->nodes] =
+					cJSON_IsNumber(p) ? p->valuedouble : 0;
+				nl->cpu = cJSON_IsNumber(c) ? c->valuedouble
+							    : 0;
+				nl->draining = cJSON_IsTrue(d);
+				nl->alive = true;
+				nl->participants = estimate(
+					lr->mr, (size_t)(nl - lr->mr->nodes));
+			}
+			cJSON_Delete(o);
+		}
+	}
+	mem_deref(lr);
+}
+
+static void on_nodes(int err, const redisReply *reply, void *arg)
+{
+	struct media_remote *mr = arg;
+	struct node_load next[MAX_NODES];
+	double reported[MAX_NODES];
+	struct recent recent[MAX_NODES][MAX_RECENT]; /* 32 kB */
+	size_t n = 0;
+
+	if (mr->closing || err || !reply || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i + 1 < reply->elements && n < MAX_NODES;
+	     i += 2) {
+		const redisReply *id = reply->element[i];
+		const redisReply *url = reply->element[i + 1];
+		const struct node_load *old;
+		if (id->type != REDIS_REPLY_STRING ||
+		    url->type != REDIS_REPLY_STRING ||
+		    id->len >= PLACEMENT_ID_MAX || url->len >= PLACEMENT_URL_MAX)
+			continue;
+		memset(&next[n], 0, sizeof(next[n]));
+		str_ncpy(next[n].id, id->str, sizeof(next[n].id));
+		str_ncpy(next[n].url, url->str, sizeof(next[n].url));
+		/* keep what we knew until its load is read again */
+		old = node_find(mr, next[n].id);
+		memset(recent[n], 0, sizeof(recent[n]));
+		reported[n] = 0;
+		if (old) {
+			size_t o = (size_t)(old - mr->nodes);
+			reported[n] = mr->reported[o];
+			memcpy(recent[n], mr->recent[o], sizeof(recent[n]));
+			next[n].participants = old->participants;
+			next[n].cpu = old->cpu;
+			next[n].alive = old->alive;
+			next[n].draining = old->draining;
+		}
+		n++;
+	}
+	memcpy(mr->nodes, next, n * sizeof(next[0]));
+	memcpy(mr->reported, reported, n * sizeof(reported[0]));
+	memcpy(mr->recent, recent, n * sizeof(recent[0]));
+	mr->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct load_req *lr = mem_zalloc(sizeof(*lr), NULL);
+		if (!lr)
+			break;
+		lr->mr = mr;
+		str_ncpy(lr->id, mr->nodes[i].id, sizeof(lr->id));
+		if (redis_cmd(mr->redis, on_load, lr, "GET media:%s:load",
+			      lr->id))
+			mem_deref(lr);
+	}
+}
+
+static void refresh(void *arg)
+{
+	struct media_remote *mr = arg;
+	(void)redis_cmd(mr->redis, on_nodes, mr, "HGETALL media:nodes");
+	tmr_start(&mr->refresh, REFRESH_MS, refresh, mr);
+}
+
+static void remote_destructor(void *arg)
+{
+	struct media_remote *mr = arg;
+	mr->closing = true;
+	tmr_cancel(&mr->refresh);
+	mem_deref(mr->http); /* answers still due come now, and are dropped */
+	mem_deref(mr->dnsc);
+}
+
+int media_remote_alloc(struct media_remote **mrp, struct redis *redis)
+{
+	struct media_remote *mr;
+	int err;
+
+	if (!mrp || !redis)
+		return EINVAL;
+	mr = mem_zalloc(sizeof(*mr), remote_destructor);
+	if (!mr)
+		return ENOMEM;
+	mr->redis = redis;
+	tmr_init(&mr->refresh);
+	/* node URLs carry addresses: no name server is needed */
+	err = dnsc_alloc(&mr->dnsc, NULL, NULL, 0);
+	if (!err)
+		err = http_client_alloc(&mr->http, mr->dnsc);
+	if (err) {
+		mem_deref(mr);
+		return err;
+	}
+	tmr_start(&mr->refresh, 0, refresh, mr);
+	*mrp = mr;
+	return 0;
+}
+
+int media_remote_place(struct media_remote *mr, size_t participants,
+		       struct node_load *chosen)
+{
+	int i = mr ? placement_pick(mr->nodes, mr->n) : -1;
+	struct recent *oldest;
+	if (i < 0 || !chosen)
+		return ENOENT;
+	/* counted at once, and until the node's own reports include it */
+	oldest = &mr->recent[i][0];
+	for (size_t k = 1; k < MAX_RECENT; k++)
+		if (mr->recent[i][k].at_ms < oldest->at_ms)
+			oldest = &mr->recent[i][k];
+	oldest->at_ms = port_wallclock_ms();
+	oldest->participants = (double)participants;
+	mr->nodes[i].participants = estimate(mr, (size_t)i);
+	*chosen = mr->nodes[i];
+	return 0;
+}
+
+static void on_response(int err, const struct http_msg *msg, void *arg)
+{
+	struct post *p = arg;
+	cJSON *body = NULL;
+
+	if (!err && msg && msg->mb)
+		body = cJSON_ParseWithLength((const char *)mbuf_buf(msg->mb),
+					     mbuf_get_left(msg->mb));
+	if (!err && !cJSON_IsObject(body))
+		err = EPROTO;
+	if (p->h && !p->mr->closing)
+		p->h(err, err ? NULL : body, p->arg);
+	cJSON_Delete(body);
+	mem_deref(p);
+}
+
+int media_remote_post(struct media_remote *mr, const char *url,
+		      const char *path, const cJSON *body, media_remote_h *h,
+		      void *arg)
+{
+	char uri[PLACEMENT_URL_MAX + 64], *text;
+	struct post *p;
+	int err;
+
+	if (!mr || !url || !path || !body)
+		return EINVAL;
+	if (re_snprintf(uri, sizeof(uri), "%s%s", url, path) < 0)
+		return EINVAL;
+	text = cJSON_PrintUnformatted(body);
+	p = mem_zalloc(sizeof(*p), NULL);
+	if (!text || !p) {
+		cJSON_free(text);
+		mem_deref(p);
+		return ENOMEM;
+	}
+	p->mr = mr;
+	p->h = h;
+	p->arg = arg;
+	err = http_request(NULL, mr->http, "POST", uri, on_response, NULL, p,
+			   "Content-Type: application/json\r\n"
+			   "Content-Length: %zu\r\n"
+			   "\r\n"
+			   "%s",
+			   strlen(text), text);
+	cJSON_free(text);
+	if (err)
+		mem_deref(p);
+	return err;
+}
+
+size_t media_remote_nodes(const struct media_remote *mr,
+			  const struct node_load **nodes)
+{
+	if (!mr)
+		return 0;
+	if (nodes)
+		*nodes = mr->nodes;
+	return mr->n;
+}

@@ -1,0 +1,36 @@
+/*
+ * media_remote.h - the gateway's side of media nodes (role gateway): what
+ * nodes are alive and how loaded (read from Redis every second), where a
+ * call goes (placement), and requests to a node's internal API.
+ *
+ * A placed call counts towards its node's load at once, before the node's
+ * next heartbeat says so, so that calls placed in the same second spread.
+ */
+#ifndef MEESHY_MEDIA_REMOTE_H
+#define MEESHY_MEDIA_REMOTE_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "placement.h"
+
+struct redis;
+struct media_remote;
+
+/* A node's answer: err (transport: the node did not answer) or its JSON
+ * body (owned by the caller of the handler only during the call). */
+typedef void(media_remote_h)(int err, const cJSON *body, void *arg);
+
+int media_remote_alloc(struct media_remote **mrp, struct redis *redis);
+/* Picks the node for a call of `participants` and counts them on it;
+ * returns 0 with its id and URL, or ENOENT when no node is alive. */
+int media_remote_place(struct media_remote *mr, size_t participants,
+		       struct node_load *chosen);
+/* POSTs body to url + path; h (may be NULL) gets the answer. */
+int media_remote_post(struct media_remote *mr, const char *url,
+		      const char *path, const cJSON *body, media_remote_h *h,
+		      void *arg);
+/* The nodes as last read (for /health and tests). */
+size_t media_remote_nodes(const struct media_remote *mr,
+			  const struct node_load **nodes);
+
+#endif

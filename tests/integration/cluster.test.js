@@ -1,0 +1,97 @@
+// Role gateway with media nodes, all real processes on 127.0.0.1: a
+// redis-server, one gateway (--role gateway) and two media nodes (--role
+// media). Calls that reach the SFU are placed on the least-loaded node,
+// and the media:* requests of socket.io-client participants are answered
+// by that node through the gateway.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { io } = require('socket.io-client');
+const { start } = require('./lib/server');
+const { startRedis } = require('./lib/redis');
+const { until } = require('./lib/browser');
+
+async function json(url) {
+  return (await fetch(url)).json();
+}
+
+function connect(url, token) {
+  const s = io(url, { auth: { token }, transports: ['websocket'], forceNew: true });
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve(s));
+    s.once('connect_error', reject);
+  });
+}
+
+// One call of three: the third join moves it to the SFU, then each asks
+// for the router's capabilities (its peer is made on the media node).
+async function sfuCall(url, name, sockets) {
+  const [a, b, c] = await Promise.all([0, 1, 2].map((i) => connect(url, `${name}-${i}`)));
+  sockets.push(a, b, c);
+  const init = await a.emitWithAck('call:initiate', { conversationId: `conv-${name}`, type: 'video' });
+  assert.equal(init.ok, true, JSON.stringify(init));
+  const switched = new Promise((r) => a.once('call:mode-switch', r));
+  assert.equal((await b.emitWithAck('call:join', { callId: init.callId })).ok, true);
+  assert.equal((await c.emitWithAck('call:join', { callId: init.callId })).ok, true);
+  assert.equal((await switched).mode, 'sfu');
+  for (const s of [a, b, c]) {
+    const caps = await s.emitWithAck('media:get-capabilities', { callId: init.callId });
+    assert.equal(caps.ok, true, JSON.stringify(caps));
+    assert.ok(caps.rtpCapabilities.codecs.length >= 3);
+  }
+  return init.callId;
+}
+
+test('gateway + two media nodes: placement by load, media requests on the node', { timeout: 120000 }, async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const sockets = [];
+  t.after(() => sockets.forEach((s) => s.close()));
+  const mediaA = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-a'] });
+  t.after(() => mediaA.stop());
+  const gw = await start({ args: ['--role', 'gateway', '--redis', redis.url, '--node-id', 'gw-1', '--dev-auth'] });
+  t.after(() => gw.stop());
+  await until(async () => (await json(gw.url + '/health')).mediaNodes >= 1, 'the gateway sees media-a', 10000);
+
+  // four calls while media-a is the only node: it carries 12 participants
+  const early = [];
+  for (let i = 0; i < 4; i++) early.push(await sfuCall(gw.url, `early${i}`, sockets));
+  const a0 = await json(mediaA.url + '/internal/calls');
+  assert.deepEqual(a0.calls.map((c) => c.callId).sort(), [...early].sort());
+
+  // a second node joins; 20 more calls go by the least-loaded rule
+  const mediaB = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-b'] });
+  t.after(() => mediaB.stop());
+  await until(async () => (await json(gw.url + '/health')).mediaNodes >= 2, 'the gateway sees media-b', 10000);
+  const later = [];
+  for (let i = 0; i < 20; i++) later.push(await sfuCall(gw.url, `later${i}`, sockets));
+  const onA = (await json(mediaA.url + '/internal/calls')).calls;
+  const onB = (await json(mediaB.url + '/internal/calls')).calls;
+  const newOnA = onA.filter((c) => later.includes(c.callId)).length;
+  const newOnB = onB.filter((c) => later.includes(c.callId)).length;
+  console.log(`placement: media-a ${onA.length} calls (${newOnA} new), media-b ${onB.length} calls (${newOnB} new)`);
+  assert.equal(newOnA + newOnB, 20, 'every call is on one node');
+  // least loaded: media-b catches up with media-a's 4 calls, then they
+  // alternate; the two end within a call or two of each other
+  assert.ok(newOnB >= 11, `media-b, empty at first, takes most new calls (${newOnB})`);
+  assert.ok(Math.abs(onA.length - onB.length) <= 2, `balanced: ${onA.length} vs ${onB.length}`);
+  for (const c of [...onA, ...onB]) assert.equal(c.participants, 3);
+
+  // the record names the node; a media request for a transport works
+  const rec = await json(`${gw.url}/api/calls/${later[0]}`).catch(() => null);
+  const s = sockets[sockets.length - 1];
+  const tr = await s.emitWithAck('media:create-transport', { callId: later[19], direction: 'send' });
+  assert.equal(tr.ok, true, JSON.stringify(tr));
+  assert.equal(tr.iceParameters.iceLite, true);
+  const bad = await s.emitWithAck('media:create-transport', { callId: later[19], direction: 'sideways' });
+  assert.equal(bad.ok, false);
+  assert.equal(bad.error.code, 'VALIDATION_ERROR');
+  assert.match(bad.error.message, /sideways/);
+  void rec;
+
+  // a call that ends is closed on its node
+  const ender = sockets[0];
+  assert.equal((await ender.emitWithAck('call:end', { callId: early[0] })).ok, true);
+  await until(async () => !(await json(mediaA.url + '/internal/calls')).calls.some((c) => c.callId === early[0]),
+    'the ended call is closed on media-a', 5000);
+});
