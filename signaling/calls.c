@@ -443,6 +443,52 @@ static int place_call(struct live_call *c)
 }
 #endif
 
+#ifdef MEESHY_WITH_REDIS
+void calls_node_draining(struct gateway *gw, const cJSON *data)
+{
+	const cJSON *id = cJSON_GetObjectItem(data, "callId");
+	const cJSON *node = cJSON_GetObjectItem(data, "node");
+	struct live_call *c;
+	struct node_load old;
+	cJSON *o;
+
+	if (!cJSON_IsString(id) || !cJSON_IsString(node) || !gw->remote)
+		return;
+	media_remote_draining(gw->remote, node->valuestring);
+	c = call_find(gw, id->valuestring);
+	if (!c || !c->placed || strcmp(c->node.id, node->valuestring))
+		return;
+	old = c->node;
+	c->placed = false;
+	for (struct le *le = c->parts.head; le; le = le->next)
+		((struct live_part *)le->data)->media = false;
+	if (place_call(c)) {
+		port_log(PORT_LOG_WARN, "call %s: its media node %s drains and"
+			 " no other is alive", c->rec.id, old.id);
+		return;
+	}
+	record_call(gw, c);
+	/* the old node lets go of the call: its transports close */
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	(void)media_remote_post(gw->remote, old.url, "/internal/close", o,
+				NULL, NULL);
+	cJSON_Delete(o);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "from", old.id);
+	cJSON_AddStringToObject(o, "to", c->node.id);
+	gw_room_emit(gw, c->room, NULL, "call:media-moved", o);
+	cJSON_Delete(o);
+}
+#else
+void calls_node_draining(struct gateway *gw, const cJSON *data)
+{
+	(void)gw;
+	(void)data;
+}
+#endif
+
 /* A participant leaves the call's room and its state; the record stays. */
 static void part_leave(struct live_part *p, uint64_t now)
 {

@@ -523,6 +523,11 @@ static void bus_deliver(const char *room, const char *event,
 {
 	struct gateway *gw = arg;
 	(void)except_sid;
+	if (!strcmp(event, "media:node-draining")) {
+		/* for the gateway, not the clients: move the call */
+		calls_node_draining(gw, data);
+		return;
+	}
 	(void)sio_room_emit(gw->sio, room, NULL, event, data);
 }
 

@@ -63,6 +63,9 @@ void calls_event(struct gateway *gw, struct sio_socket *sock,
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 		      const char *reason);
 void calls_end_all(struct gateway *gw, const char *reason);
+/* Role gateway: a media node drains ({callId, node}): the call goes to
+ * another node and its participants are told (call:media-moved). */
+void calls_node_draining(struct gateway *gw, const struct cJSON *data);
 size_t calls_count_mode(const struct gateway *gw, const char *mode);
 /* Media counters: ended calls' plus the live routers'. */
 struct router_stats;

@@ -50,6 +50,11 @@ struct media_node {
 	double cpu_s, cpu;           /* process CPU seconds, share of a core */
 	uint64_t bytes, load_at_ms;
 	double bandwidth_bps;
+	/* draining */
+	bool draining;
+	uint64_t drain_until_ms;
+	media_node_drained_h *drainedh;
+	void *drained_arg;
 };
 
 static bool call_cmp(struct le *le, void *arg)
@@ -159,6 +164,8 @@ static void heartbeat(struct media_node *m)
 	cJSON_AddNumberToObject(o, "calls", (double)m->ncalls);
 	cJSON_AddNumberToObject(o, "cpu", m->cpu);
 	cJSON_AddNumberToObject(o, "bandwidthBps", m->bandwidth_bps);
+	if (m->draining)
+		cJSON_AddTrueToObject(o, "draining");
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!text)
@@ -195,6 +202,12 @@ static void tick(void *arg)
 	(void)hash_apply(m->calls, call_tick, m);
 	if (m->ticks % 10 == 0)
 		heartbeat(m);
+	if (m->draining && m->drainedh &&
+	    (!m->ncalls || port_wallclock_ms() >= m->drain_until_ms)) {
+		media_node_drained_h *h = m->drainedh;
+		m->drainedh = NULL;
+		h(m->ncalls, m->drained_arg);
+	}
 	m->ticks++;
 	port_timer_start(m->tick_tmr, TICK_MS, tick, m);
 }
@@ -431,6 +444,33 @@ int media_node_alloc(struct media_node **mp,
 	port_timer_start(m->tick_tmr, TICK_MS, tick, m);
 	*mp = m;
 	return 0;
+}
+
+static bool hand_back(struct le *le, void *arg)
+{
+	const struct node_call *c = le->data;
+	struct media_node *m = arg;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->id);
+	cJSON_AddStringToObject(o, "node", m->node_id);
+	(void)bus_publish(m->bus, c->room, "media:node-draining", o, NULL);
+	cJSON_Delete(o);
+	return false;
+}
+
+void media_node_drain(struct media_node *m, uint32_t timeout_ms,
+		      media_node_drained_h *done, void *arg)
+{
+	if (!m)
+		return;
+	port_log(PORT_LOG_INFO, "media node %s: draining %zu calls",
+		 m->node_id, m->ncalls);
+	m->draining = true;
+	m->drain_until_ms = port_wallclock_ms() + timeout_ms;
+	m->drainedh = done;
+	m->drained_arg = arg;
+	heartbeat(m); /* no new calls from now on */
+	(void)hash_apply(m->calls, hand_back, m);
 }
 
 int media_node_local(const struct media_node *m, struct sa *laddr)

@@ -31,4 +31,12 @@ int media_node_alloc(struct media_node **mp,
 		     const struct media_node_config *cfg);
 int media_node_local(const struct media_node *m, struct sa *laddr);
 
+/* Draining (SIGTERM): no new calls (the heartbeat says draining), and each
+ * call here is handed back to its gateways ("media:node-draining" on the
+ * call's room), which place it on another node and move its participants.
+ * done() runs once no call is left here, or after timeout_ms. */
+typedef void(media_node_drained_h)(size_t calls_left, void *arg);
+void media_node_drain(struct media_node *m, uint32_t timeout_ms,
+		      media_node_drained_h *done, void *arg);
+
 #endif

@@ -217,6 +217,13 @@ int media_remote_place(struct media_remote *mr, size_t participants,
 	return 0;
 }
 
+void media_remote_draining(struct media_remote *mr, const char *node_id)
+{
+	struct node_load *nl = mr && node_id ? node_find(mr, node_id) : NULL;
+	if (nl)
+		nl->draining = true;
+}
+
 static void on_response(int err, const struct http_msg *msg, void *arg)
 {
 	struct post *p = arg;

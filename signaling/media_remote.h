@@ -25,6 +25,8 @@ int media_remote_alloc(struct media_remote **mrp, struct redis *redis);
  * returns 0 with its id and URL, or ENOENT when no node is alive. */
 int media_remote_place(struct media_remote *mr, size_t participants,
 		       struct node_load *chosen);
+/* The node said it drains: no new call goes there. */
+void media_remote_draining(struct media_remote *mr, const char *node_id);
 /* POSTs body to url + path; h (may be NULL) gets the answer. */
 int media_remote_post(struct media_remote *mr, const char *url,
 		      const char *path, const cJSON *body, media_remote_h *h,

@@ -222,6 +222,13 @@ $('connect').onclick = () => {
     hideUser(d.userId);
   });
   socket.on('call:mode-switch', (d) => { if (d.callId === state.callId) useMode(d.mode); });
+  // the call's media node is going away: join the SFU again on the new one
+  socket.on('call:media-moved', async (d) => {
+    if (d.callId !== state.callId || !state.sfu) return;
+    log(`media moved from ${d.from} to ${d.to}`);
+    stopSfu();
+    await startSfu();
+  });
   socket.on('call:ended', left);
   socket.on('call:signal', async (d) => {
     if (state.mode !== 'p2p') return;

@@ -58,6 +58,9 @@ static const struct option options[] = {
 	{"api-url", "MEESHY_API_URL", STR(api_url),
 	 "role media: the URL gateways reach this node's internal API at"
 	 " (default http://<--listen>)"},
+	{"drain-timeout", "MEESHY_DRAIN_TIMEOUT", UINT(drain_timeout_ms, 0, 600000),
+	 "role media: ms SIGTERM waits for calls to move to other nodes"
+	 " (default 30000; 0: exit at once)"},
 	{"db", "MEESHY_DB", STR(db),
 	 "store: a SQLite file, sqlite:PATH (default meeshy.db)"},
 	{"archive-dir", "MEESHY_ARCHIVE_DIR", STR(archive_dir),
@@ -128,6 +131,7 @@ static void defaults(struct app_config *c)
 	/* the gateway's own defaults, so they are written in one place */
 	gateway_config_defaults(&gw);
 	c->turn_ttl_s = gw.turn.ttl_s;
+	c->drain_timeout_ms = 30000;
 	c->ping_interval_ms = gw.ping_interval_ms;
 	c->ping_timeout_ms = gw.ping_timeout_ms;
 	c->max_payload = gw.max_payload;

@@ -18,6 +18,7 @@ struct app_config {
 	char api_url[300];
 	char announced_ip[64];
 	uint32_t announced_port;
+	uint32_t drain_timeout_ms;
 	char db[512];
 	char archive_dir[512];
 	char web_root[512];

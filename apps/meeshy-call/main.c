@@ -17,9 +17,12 @@
 #include "media_node.h"
 #endif
 
+static volatile int signals; /* SIGINT/SIGTERM seen */
+
 static void signal_handler(int sig)
 {
-	port_log(PORT_LOG_INFO, "signal %d: shutting down", sig);
+	(void)sig;
+	signals++;
 	re_cancel();
 }
 
@@ -35,6 +38,17 @@ static enum port_log_level level_of(const char *s)
 }
 
 #ifdef MEESHY_WITH_REDIS
+static void drained(size_t calls_left, void *arg)
+{
+	(void)arg;
+	if (calls_left)
+		port_log(PORT_LOG_WARN, "drain timed out with %zu calls still"
+			 " here", calls_left);
+	else
+		port_log(PORT_LOG_INFO, "drained: every call moved");
+	re_cancel();
+}
+
 /* Role media: an SFU node gateways place calls on. No store, no sockets
  * of clients: the internal API, the media port and Redis. */
 static int run_media(const struct app_config *cfg)
@@ -76,6 +90,12 @@ static int run_media(const struct app_config *cfg)
 			 &laddr, cfg->node_id);
 	fflush(stdout);
 	err = re_main(signal_handler);
+	if (!err && signals == 1 && cfg->drain_timeout_ms) {
+		/* the first signal drains: the calls move to other nodes
+		 * first; a second signal cuts it short */
+		media_node_drain(m, cfg->drain_timeout_ms, drained, NULL);
+		err = re_main(signal_handler);
+	}
 	mem_deref(m);
 	return err ? 1 : 0;
 }
@@ -195,6 +215,7 @@ int main(int argc, char *argv[])
 	fflush(stdout);
 
 	err = re_main(signal_handler);
+	port_log(PORT_LOG_INFO, "shutting down");
 	gateway_shutdown(gw, "server-shutdown");
 	store_flush(store);
 	rc = 0;

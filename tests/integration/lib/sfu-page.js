@@ -22,7 +22,7 @@ async function enter({ token, callId, conversationId, send, audio, simulcast, vi
   else await socket.emitWithAck('call:join', { callId: id });
   const stream = send ? await navigator.mediaDevices.getUserMedia({ audio: !!audio, video: { width, height } }) : null;
   window.t0 = performance.now();
-  window.sfu = await MeeshySfu.join(socket, id, {
+  const opts = {
     stream, simulcast, videoCodec,
     onTrack: ({ track, kind }) => {
       const el = document.createElement(kind);
@@ -30,6 +30,16 @@ async function enter({ token, callId, conversationId, send, audio, simulcast, vi
       el.srcObject = new MediaStream([track]);
       document.body.append(el);
     },
+  };
+  window.sfu = await MeeshySfu.join(socket, id, opts);
+  // the call's media node drains: join again on the node it moved to
+  window.moves = [];
+  socket.on('call:media-moved', async (d) => {
+    if (d.callId !== id) return;
+    const at = performance.now();
+    window.sfu.close();
+    window.sfu = await MeeshySfu.join(socket, id, opts);
+    window.moves.push({ from: d.from, to: d.to, at, joinedMs: performance.now() - at });
   });
   return id;
 }
