@@ -400,8 +400,8 @@ static struct remote_req *remote_req_new(struct gateway *gw,
 static void on_remote_left(int err, const cJSON *body, void *arg)
 {
 	struct remote_req *rr = arg;
-	struct live_call *c = call_find(rr->gw, rr->call);
-	if (!err && c)
+	struct live_call *c = err ? NULL : call_find(rr->gw, rr->call);
+	if (c)
 		producers_closed(c, rr->user,
 				 cJSON_GetObjectItem(body, "producerIds"));
 	mem_deref(rr);
@@ -1318,7 +1318,7 @@ static void on_remote_media(int err, const cJSON *body, void *arg)
 	struct live_call *c;
 	cJSON *o;
 
-	if (!cl->sock) { /* gone meanwhile */
+	if (err == ECANCELED || !cl->sock) { /* closing, or gone meanwhile */
 		mem_deref(rr);
 		return;
 	}

@@ -234,7 +234,11 @@ static void on_response(int err, const struct http_msg *msg, void *arg)
 					     mbuf_get_left(msg->mb));
 	if (!err && !cJSON_IsObject(body))
 		err = EPROTO;
-	if (p->h && !p->mr->closing)
+	/* the handler always runs: it owns arg. While we close, it gets
+	 * ECANCELED and must not touch anything but arg. */
+	if (p->mr->closing)
+		err = ECANCELED;
+	if (p->h)
 		p->h(err, err ? NULL : body, p->arg);
 	cJSON_Delete(body);
 	mem_deref(p);

@@ -16,8 +16,9 @@
 struct redis;
 struct media_remote;
 
-/* A node's answer: err (transport: the node did not answer) or its JSON
- * body (owned by the caller of the handler only during the call). */
+/* A node's answer: err (the node did not answer; ECANCELED: we are
+ * closing, touch nothing but arg) or its JSON body (valid during the
+ * call). Every request gets exactly one answer. */
 typedef void(media_remote_h)(int err, const cJSON *body, void *arg);
 
 int media_remote_alloc(struct media_remote **mrp, struct redis *redis);

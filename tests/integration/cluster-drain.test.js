@@ -9,6 +9,7 @@ const assert = require('node:assert/strict');
 const { start } = require('./lib/server');
 const { startRedis } = require('./lib/redis');
 const { launch, until } = require('./lib/browser');
+const { cleanup } = require('./lib/cleanup');
 const { openPage, enter } = require('./lib/sfu-page');
 
 // Frames decoded per video consumer of the page's current session.
@@ -30,18 +31,19 @@ async function video(page) {
 const json = async (url) => (await fetch(url)).json();
 
 test('SIGTERM on a media node moves its call to the other node', { timeout: 180000 }, async (t) => {
+  const atEnd = cleanup(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  atEnd(() => redis.stop());
   const nodes = {};
   for (const id of ['media-1', 'media-2']) {
-    nodes[id] = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', id, '--drain-timeout', '15000'] });
-    t.after(() => nodes[id].stop());
+    nodes[id] = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', id, '--drain-timeout', '5000'] });
+    atEnd(() => nodes[id].stop());
   }
   const gw = await start({ args: ['--role', 'gateway', '--redis', redis.url, '--node-id', 'gw-1', '--dev-auth'] });
-  t.after(() => gw.stop());
+  atEnd(() => gw.stop());
   await until(async () => (await json(gw.url + '/health')).mediaNodes >= 2, 'the gateway sees both nodes', 10000);
   const browser = await launch();
-  t.after(() => browser.close());
+  atEnd(() => browser.close());
 
   const pages = [];
   let callId = null;

@@ -10,6 +10,7 @@ const assert = require('node:assert/strict');
 const { start } = require('./lib/server');
 const { startRedis } = require('./lib/redis');
 const { launch, until } = require('./lib/browser');
+const { cleanup } = require('./lib/cleanup');
 const { openPage, enter } = require('./lib/sfu-page');
 
 async function counts(page) {
@@ -27,15 +28,16 @@ async function counts(page) {
 }
 
 test('three pages through a gateway and a media node', { timeout: 180000 }, async (t) => {
+  const atEnd = cleanup(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
-  const media = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-1'] });
-  t.after(() => media.stop());
+  atEnd(() => redis.stop());
+  const media = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-1', '--drain-timeout', '0'] });
+  atEnd(() => media.stop());
   const gw = await start({ args: ['--role', 'gateway', '--redis', redis.url, '--node-id', 'gw-1', '--dev-auth'] });
-  t.after(() => gw.stop());
+  atEnd(() => gw.stop());
   await until(async () => (await (await fetch(gw.url + '/health')).json()).mediaNodes >= 1, 'the gateway sees the node', 10000);
   const browser = await launch();
-  t.after(() => browser.close());
+  atEnd(() => browser.close());
 
   const names = ['ana', 'ben', 'cleo'];
   const pages = [];

@@ -10,6 +10,7 @@ const { io } = require('socket.io-client');
 const { start } = require('./lib/server');
 const { startRedis } = require('./lib/redis');
 const { until } = require('./lib/browser');
+const { cleanup } = require('./lib/cleanup');
 
 async function json(url) {
   return (await fetch(url)).json();
@@ -43,14 +44,15 @@ async function sfuCall(url, name, sockets) {
 }
 
 test('gateway + two media nodes: placement by load, media requests on the node', { timeout: 120000 }, async (t) => {
+  const atEnd = cleanup(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  atEnd(() => redis.stop());
   const sockets = [];
-  t.after(() => sockets.forEach((s) => s.close()));
-  const mediaA = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-a'] });
-  t.after(() => mediaA.stop());
+  atEnd(() => sockets.forEach((s) => s.close()));
+  const mediaA = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-a', '--drain-timeout', '0'] });
+  atEnd(() => mediaA.stop());
   const gw = await start({ args: ['--role', 'gateway', '--redis', redis.url, '--node-id', 'gw-1', '--dev-auth'] });
-  t.after(() => gw.stop());
+  atEnd(() => gw.stop());
   await until(async () => (await json(gw.url + '/health')).mediaNodes >= 1, 'the gateway sees media-a', 10000);
 
   // four calls while media-a is the only node: it carries 12 participants
@@ -60,8 +62,8 @@ test('gateway + two media nodes: placement by load, media requests on the node',
   assert.deepEqual(a0.calls.map((c) => c.callId).sort(), [...early].sort());
 
   // a second node joins; 20 more calls go by the least-loaded rule
-  const mediaB = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-b'] });
-  t.after(() => mediaB.stop());
+  const mediaB = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-b', '--drain-timeout', '0'] });
+  atEnd(() => mediaB.stop());
   await until(async () => (await json(gw.url + '/health')).mediaNodes >= 2, 'the gateway sees media-b', 10000);
   const later = [];
   for (let i = 0; i < 20; i++) later.push(await sfuCall(gw.url, `later${i}`, sockets));
