@@ -8,6 +8,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { start } = require('./lib/server');
 const { launch, until } = require('./lib/browser');
+const { openDemo } = require('./lib/demo-page');
 
 async function framesDecoded(page) {
   return page.evaluate(async () => {
@@ -28,16 +29,7 @@ test('demo page: a P2P video call between two Chromium pages', { timeout: 120000
   t.after(() => browser.close());
 
   const pages = [];
-  for (const name of ['ana', 'ben']) {
-    const page = await (await browser.newContext()).newPage();
-    page.on('pageerror', (e) => console.log(`${name} page error: ${e.message}`));
-    await page.goto(srv.url + '/');
-    await page.fill('#token', name);
-    await page.fill('#conversation', 'demo-p2p');
-    await page.click('#connect');
-    await until(() => page.textContent('#status').then((s) => s.startsWith('connected')), `${name} connects`);
-    pages.push(page);
-  }
+  for (const name of ['ana', 'ben']) pages.push(await openDemo(browser, srv.url, { name, conversation: 'demo-p2p' }));
   const [ana, ben] = pages;
   await ana.click('#start');
   await until(() => ana.evaluate(() => state.callId), 'ana in a call');

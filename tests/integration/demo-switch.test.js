@@ -7,6 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { start } = require('./lib/server');
 const { launch, until } = require('./lib/browser');
+const { openDemo } = require('./lib/demo-page');
 
 const stats = (page) => page.evaluate(() => window.meeshyStats());
 
@@ -23,16 +24,7 @@ test('demo page: P2P for two, the SFU from the third, P2P again', { timeout: 180
   t.after(() => browser.close());
   const names = ['ana', 'ben', 'cleo'];
   const pages = {};
-  for (const name of names) {
-    const page = await (await browser.newContext()).newPage();
-    page.on('pageerror', (e) => console.log(`${name} page error: ${e.message}`));
-    await page.goto(srv.url + '/');
-    await page.fill('#token', name);
-    await page.fill('#conversation', 'demo-switch');
-    await page.click('#connect');
-    await until(() => page.textContent('#status').then((s) => s.startsWith('connected')), `${name} connects`);
-    pages[name] = page;
-  }
+  for (const name of names) pages[name] = await openDemo(browser, srv.url, { name, conversation: 'demo-switch' });
   await pages.ana.click('#start');
   await until(() => pages.ana.evaluate(() => state.callId), 'ana in a call');
   await pages.ben.click('#join');

@@ -7,6 +7,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { start } = require('./lib/server');
 const { launch, until } = require('./lib/browser');
+const { openDemo } = require('./lib/demo-page');
 const { startCoturn } = require('./lib/coturn');
 
 const SECRET = 'turn-secret-for-the-relay-test';
@@ -39,16 +40,7 @@ test('P2P through coturn only (iceTransportPolicy relay)', { timeout: 120000 }, 
   const browser = await launch();
   t.after(() => browser.close());
   const pages = [];
-  for (const name of ['ana', 'ben']) {
-    const page = await (await browser.newContext()).newPage();
-    page.on('pageerror', (e) => console.log(`${name} page error: ${e.message}`));
-    await page.goto(srv.url + '/?relay');
-    await page.fill('#token', name);
-    await page.fill('#conversation', 'relay');
-    await page.click('#connect');
-    await until(() => page.textContent('#status').then((s) => s.startsWith('connected')), `${name} connects`);
-    pages.push(page);
-  }
+  for (const name of ['ana', 'ben']) pages.push(await openDemo(browser, srv.url, { name, conversation: 'relay', query: '?relay' }));
   const [ana, ben] = pages;
   await ana.click('#start');
   await until(() => ana.evaluate(() => state.callId), 'ana in a call');
