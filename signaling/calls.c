@@ -40,7 +40,14 @@ enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
 /* One connected socket. */
 struct client {
 	struct gateway *gw;
-	struct sio_socket *sock;
+	struct sio_socket *sock;   /* NULL: gone, or a remote client */
+	/* role gateway, across gateways: a remote client is a socket of
+	 * gateway `node` in a call of ours; a local client in a call of
+	 * another gateway has that gateway in `owner` */
+	char node[STORE_ID_MAX + 1], sid[48];
+	char owner[STORE_ID_MAX + 1], owned_call[STORE_ID_MAX + 1];
+	struct le le_remote;
+	bool gone;                 /* disconnected: answers due are dropped */
 	bool authed;
 	char user_id[STORE_ID_MAX + 1];
 	char name[NAME_MAX_LEN + 1];
@@ -99,6 +106,116 @@ static void call_room(char *buf, size_t size, const char *call_id)
 
 /* Acks */
 
+/* A client's socket, here or (role gateway) on another gateway. */
+
+#ifdef MEESHY_WITH_REDIS
+static void node_send(struct gateway *gw, const char *node, const char *type,
+		      const char *sid, cJSON *msg);
+#endif
+
+static void client_ack(struct client *cl, int64_t ack, const cJSON *body)
+{
+	if (cl->sock) {
+		(void)sio_ack(cl->sock, ack, body);
+		return;
+	}
+#ifdef MEESHY_WITH_REDIS
+	if (cl->node[0] && ack != SIO_ACK_NONE) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddNumberToObject(m, "ack", (double)ack);
+		cJSON_AddItemToObject(m, "body", cJSON_Duplicate(body, 1));
+		node_send(cl->gw, cl->node, "ack", cl->sid, m);
+	}
+#endif
+}
+
+static void client_emit(struct client *cl, const char *event,
+			const cJSON *data)
+{
+	if (!cl)
+		return;
+	if (cl->sock) {
+		(void)sio_emit(cl->sock, event, data);
+		return;
+	}
+#ifdef MEESHY_WITH_REDIS
+	if (cl->node[0]) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "event", event);
+		cJSON_AddItemToObject(m, "data", data ? cJSON_Duplicate(data, 1)
+						      : cJSON_CreateNull());
+		node_send(cl->gw, cl->node, "emit", cl->sid, m);
+	}
+#endif
+}
+
+/* Rooms: a local socket joins here and, role gateway, the bus carries the
+ * room's emits from other gateways to it; a remote client's gateway is
+ * told to put its socket in the room. */
+static void client_join(struct client *cl, const char *room)
+{
+	if (!cl)
+		return;
+	if (cl->sock) {
+		(void)sio_join(cl->sock, room);
+#ifdef MEESHY_WITH_REDIS
+		(void)bus_join(cl->gw->bus, room);
+#endif
+		return;
+	}
+#ifdef MEESHY_WITH_REDIS
+	if (cl->node[0]) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "room", room);
+		node_send(cl->gw, cl->node, "join", cl->sid, m);
+	}
+#endif
+}
+
+static struct live_call *call_find(struct gateway *gw, const char *id);
+
+/* Drops the bus subscription of a room nobody here needs any more. */
+static void room_release(struct gateway *gw, const char *room)
+{
+#ifdef MEESHY_WITH_REDIS
+	if (gw->bus && !sio_room_size(gw->sio, room) &&
+	    !(strncmp(room, "call:", 5) == 0 && call_find(gw, room + 5)))
+		bus_leave(gw->bus, room);
+#else
+	(void)gw;
+	(void)room;
+#endif
+}
+
+static void client_leave(struct client *cl, const char *room)
+{
+	if (!cl)
+		return;
+	if (cl->sock) {
+		sio_leave(cl->sock, room);
+		room_release(cl->gw, room);
+		return;
+	}
+#ifdef MEESHY_WITH_REDIS
+	if (cl->node[0]) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "room", room);
+		node_send(cl->gw, cl->node, "leave", cl->sid, m);
+	}
+#endif
+}
+
+/* A room emit that leaves out the client's own socket (wherever it is). */
+static void emit_except(struct gateway *gw, const char *room,
+			const struct client *except, const char *event,
+			const cJSON *data)
+{
+	gw_room_emit(gw, room, except ? except->sock : NULL,
+		     except && !except->sock && except->sid[0] ? except->sid
+							       : NULL,
+		     event, data);
+}
+
 static cJSON *ok_body(void)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -109,7 +226,7 @@ static cJSON *ok_body(void)
 static void ack_send(struct client *cl, int64_t ack_id, cJSON *body)
 {
 	if (ack_id != SIO_ACK_NONE)
-		(void)sio_ack(cl->sock, ack_id, body);
+		client_ack(cl, ack_id, body);
 	cJSON_Delete(body);
 	cl->gw->m.events[0]++;
 }
@@ -133,11 +250,11 @@ static void ack_error(struct client *cl, int64_t ack_id, const char *event,
 	if (ack_id != SIO_ACK_NONE) {
 		cJSON_AddFalseToObject(o, "ok");
 		cJSON_AddItemToObject(o, "error", e);
-		(void)sio_ack(cl->sock, ack_id, o);
+		client_ack(cl, ack_id, o);
 	}
 	else {
 		cJSON_AddStringToObject(e, "event", event);
-		(void)sio_emit(cl->sock, "exception", e);
+		client_emit(cl, "exception", e);
 		cJSON_Delete(e);
 	}
 	cJSON_Delete(o);
@@ -357,7 +474,7 @@ static void producers_closed(struct live_call *c, const char *user,
 		cJSON_AddStringToObject(o, "callId", c->rec.id);
 		cJSON_AddStringToObject(o, "producerId", id->valuestring);
 		cJSON_AddStringToObject(o, "userId", user);
-		gw_room_emit(c->gw, c->room, NULL, "media:producer-closed", o);
+		emit_except(c->gw, c->room, NULL, "media:producer-closed", o);
 		cJSON_Delete(o);
 	}
 }
@@ -478,7 +595,7 @@ void calls_node_draining(struct gateway *gw, const cJSON *data)
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "from", old.id);
 	cJSON_AddStringToObject(o, "to", c->node.id);
-	gw_room_emit(gw, c->room, NULL, "call:media-moved", o);
+	emit_except(gw, c->room, NULL, "call:media-moved", o);
 	cJSON_Delete(o);
 }
 #else
@@ -500,7 +617,7 @@ static void part_leave(struct live_part *p, uint64_t now)
 		record_part(gw, p);
 	}
 	if (p->client)
-		sio_leave(p->client->sock, p->call->room);
+		client_leave(p->client, p->call->room);
 	list_unlink(&p->le_client);
 	p->client = NULL;
 	if (p->call->sfu) {
@@ -528,7 +645,7 @@ static void call_end(struct live_call *c, const char *status,
 	cJSON_AddStringToObject(o, "reason", reason);
 	if (by)
 		cJSON_AddStringToObject(o, "endedBy", by);
-	gw_room_emit(gw, c->room, NULL, "call:ended", o);
+	emit_except(gw, c->room, NULL, "call:ended", o);
 	cJSON_Delete(o);
 
 	for (struct le *le = c->parts.head; le; le = le->next)
@@ -627,14 +744,14 @@ static void client_signin(struct client *cl, const char *user_id,
 
 	if (cl->authed) {
 		(void)re_snprintf(room, sizeof(room), "user:%s", cl->user_id);
-		sio_leave(cl->sock, room);
+		client_leave(cl, room);
 		cJSON_ArrayForEach(it, cl->conversations)
 		{
 			if (!cJSON_IsString(it))
 				continue;
 			(void)re_snprintf(room, sizeof(room),
 					  "conversation:%s", it->valuestring);
-			sio_leave(cl->sock, room);
+			client_leave(cl, room);
 		}
 	}
 	cJSON_Delete(cl->conversations);
@@ -643,14 +760,14 @@ static void client_signin(struct client *cl, const char *user_id,
 	str_ncpy(cl->name, name, sizeof(cl->name));
 	cl->authed = true;
 	(void)re_snprintf(room, sizeof(room), "user:%s", user_id);
-	(void)sio_join(cl->sock, room);
+	client_join(cl, room);
 	cJSON_ArrayForEach(it, conversations)
 	{
 		if (!cJSON_IsString(it) || !validate_is_id(it->valuestring))
 			continue;
 		(void)re_snprintf(room, sizeof(room), "conversation:%s",
 				  it->valuestring);
-		(void)sio_join(cl->sock, room);
+		client_join(cl, room);
 	}
 }
 
@@ -733,7 +850,7 @@ static void switch_mode(struct live_call *c, const char *mode,
 	cJSON_AddStringToObject(o, "mode", mode);
 	cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddNumberToObject(o, "participants", (double)joined_count(c));
-	gw_room_emit(gw, c->room, NULL, "call:mode-switch", o);
+	emit_except(gw, c->room, NULL, "call:mode-switch", o);
 	cJSON_Delete(o);
 }
 
@@ -749,7 +866,7 @@ static void after_leave(struct live_call *c, struct live_part *p,
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "userId", p->rec.userId);
 	cJSON_AddStringToObject(o, "reason", reason);
-	gw_room_emit(gw, c->room, NULL, "call:participant-left",
+	emit_except(gw, c->room, NULL, "call:participant-left",
 			    o);
 	cJSON_Delete(o);
 	if (n == 0)
@@ -777,7 +894,13 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 	}
 	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s",
 		 sio_socket_id(sock), cl->user_id, reason);
-	cl->sock = NULL; /* answers still due from media nodes are dropped */
+#ifdef MEESHY_WITH_REDIS
+	if (cl->owner[0]) /* its call's gateway lets it go */
+		node_send(gw, cl->owner, "disconnect", sio_socket_id(sock),
+			  cJSON_CreateObject());
+#endif
+	cl->sock = NULL;
+	cl->gone = true; /* answers still due from media nodes are dropped */
 	mem_deref(cl);
 }
 
@@ -804,7 +927,7 @@ static void on_authenticate(struct ev *e)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "userId", user_id);
 	cJSON_AddStringToObject(o, "name", name);
-	(void)sio_emit(cl->sock, "authenticated", o);
+	client_emit(cl, "authenticated", o);
 	cJSON_Delete(o);
 	o = ok_body();
 	cJSON_AddStringToObject(o, "userId", user_id);
@@ -837,12 +960,12 @@ static void part_join(struct live_part *p, struct client *cl)
 {
 	struct gateway *gw = cl->gw;
 	if (p->client && p->client != cl)
-		sio_leave(p->client->sock, p->call->room);
+		client_leave(p->client, p->call->room);
 	list_unlink(&p->le_client);
 	p->client = cl;
 	list_append(&cl->parts, &p->le_client, p);
 	str_ncpy(p->name, cl->name, sizeof(p->name));
-	(void)sio_join(cl->sock, p->call->room);
+	client_join(cl, p->call->room);
 	if (strcmp(p->rec.status, "joined")) {
 		str_ncpy(p->rec.status, "joined", sizeof(p->rec.status));
 		p->rec.joinedAt = port_wallclock_ms();
@@ -886,7 +1009,7 @@ static void emit_incoming(struct live_call *c, struct client *from,
 		{
 			(void)re_snprintf(room, sizeof(room), "user:%s",
 					  it->valuestring);
-			gw_room_emit(gw, room, NULL,
+			emit_except(gw, room, NULL,
 					    "call:incoming", o);
 		}
 	}
@@ -991,6 +1114,12 @@ static void on_initiate(struct ev *e)
 #endif
 	gw->ncalls++;
 	gw->m.calls_total[!strcmp(type, "video")][c->conv_type]++;
+#ifdef MEESHY_WITH_REDIS
+	if (gw->redis) /* this gateway holds the call */
+		(void)redis_cmd(gw->redis, NULL, NULL,
+				"SET call:%s:gateway %s EX 3600", c->rec.id,
+				gw->node_id);
+#endif
 	record_call(gw, c);
 
 	p = part_add(c, cl, cl->user_id, "invited");
@@ -1095,7 +1224,7 @@ static void on_join(struct ev *e)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddItemToObject(o, "participant", part_json(p));
-	gw_room_emit(gw, c->room, cl->sock,
+	emit_except(gw, c->room, cl,
 			    "call:participant-joined", o);
 	cJSON_Delete(o);
 }
@@ -1167,7 +1296,7 @@ static void on_signal(struct ev *e)
 		cJSON_AddStringToObject(o, "sdp", sdp);
 	else
 		cJSON_AddItemToObject(o, "candidate", cJSON_Duplicate(cand, 1));
-	(void)sio_emit(to->client->sock, "call:signal", o);
+	client_emit(to->client, "call:signal", o);
 	cJSON_Delete(o);
 	ack_send(cl, e->ack, ok_body());
 }
@@ -1200,7 +1329,7 @@ static void on_media_state(struct ev *e)
 	cJSON_AddStringToObject(o, "userId", cl->user_id);
 	cJSON_AddBoolToObject(o, "audio", p->rec.audioEnabled);
 	cJSON_AddBoolToObject(o, "video", p->rec.videoEnabled);
-	gw_room_emit(cl->gw, c->room, cl->sock, "call:media-state",
+	emit_except(cl->gw, c->room, cl, "call:media-state",
 			    o);
 	cJSON_Delete(o);
 }
@@ -1253,7 +1382,7 @@ static void on_transcription(struct ev *e)
 	o = store_transcription_json(&t);
 	cJSON_AddStringToObject(o, "userId", cl->user_id);
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	gw_room_emit(cl->gw, c->room, cl->sock,
+	emit_except(cl->gw, c->room, cl,
 			    "call:transcription", o);
 	cJSON_Delete(o);
 	o = ok_body();
@@ -1299,7 +1428,7 @@ static void announce_producers(struct live_call *c, struct client *cl,
 		cJSON *np = cJSON_Duplicate(it, 1);
 		cJSON_AddStringToObject(np, "callId", c->rec.id);
 		cJSON_AddStringToObject(np, "userId", cl->user_id);
-		gw_room_emit(c->gw, c->room, cl->sock, "media:new-producer",
+		emit_except(c->gw, c->room, cl, "media:new-producer",
 			     np);
 		cJSON_Delete(np);
 	}
@@ -1318,7 +1447,7 @@ static void on_remote_media(int err, const cJSON *body, void *arg)
 	struct live_call *c;
 	cJSON *o;
 
-	if (err == ECANCELED || !cl->sock) { /* closing, or gone meanwhile */
+	if (err == ECANCELED || cl->gone) { /* closing, or gone meanwhile */
 		mem_deref(rr);
 		return;
 	}
@@ -1456,7 +1585,7 @@ static bool media_tick(struct le *le, void *arg)
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "producerId", pid);
 	cJSON_AddStringToObject(o, "userId", uid);
-	gw_room_emit(c->gw, c->room, NULL, "media:active-speaker",
+	emit_except(c->gw, c->room, NULL, "media:active-speaker",
 			    o);
 	cJSON_Delete(o);
 	return false;
@@ -1518,25 +1647,16 @@ static bool rate_ok(struct client *cl)
 	return true;
 }
 
-void calls_event(struct gateway *gw, struct sio_socket *sock,
-		 const char *event, const cJSON *args, int64_t ack_id)
+/* One event of a client (of ours, or remote), checked and handled. */
+static void handle(struct client *cl, const char *event, const cJSON *data,
+		   int64_t ack_id)
 {
-	struct client *cl = sio_socket_user(sock);
-	struct ev e = {cl, event, ack_id, cJSON_GetArrayItem(args, 0)};
+	struct ev e = {cl, event, ack_id, data};
 	const struct handler *h = NULL;
 
-	if (!cl)
-		return;
 	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
 		if (!strcmp(handlers[i].event, event))
 			h = &handlers[i];
-	if (gw->cfg.events_per_sec && !rate_ok(cl)) {
-		gw->m.rate_limited++;
-		ack_error(cl, ack_id, event, "RATE_LIMITED",
-			  "more than %u events per second: slow down",
-			  gw->cfg.events_per_sec);
-		return;
-	}
 	if (!h) {
 		ack_error(cl, ack_id, event, "NOT_FOUND",
 			  "'%s' is not an event this server handles", event);
@@ -1554,6 +1674,33 @@ void calls_event(struct gateway *gw, struct sio_socket *sock,
 		return;
 	}
 	h->fn(&e);
+}
+
+#ifdef MEESHY_WITH_REDIS
+static bool route_remote(struct client *cl, const char *event,
+			 const cJSON *data, int64_t ack_id);
+#endif
+
+void calls_event(struct gateway *gw, struct sio_socket *sock,
+		 const char *event, const cJSON *args, int64_t ack_id)
+{
+	struct client *cl = sio_socket_user(sock);
+	const cJSON *data = cJSON_GetArrayItem(args, 0);
+
+	if (!cl)
+		return;
+	if (gw->cfg.events_per_sec && !rate_ok(cl)) {
+		gw->m.rate_limited++;
+		ack_error(cl, ack_id, event, "RATE_LIMITED",
+			  "more than %u events per second: slow down",
+			  gw->cfg.events_per_sec);
+		return;
+	}
+#ifdef MEESHY_WITH_REDIS
+	if (route_remote(cl, event, data, ack_id))
+		return;
+#endif
+	handle(cl, event, data, ack_id);
 }
 
 static bool any_call(struct le *le, void *arg)
@@ -1660,3 +1807,377 @@ int gateway_recover(struct gateway *gw, size_t *recovered)
 		*recovered = n;
 	return err;
 }
+
+/* Across gateways (role gateway).
+ *
+ * A call lives on the gateway that created it, its owner
+ * (call:<id>:gateway in Redis). A client connected to another gateway
+ * takes part through its own gateway: that gateway forwards the client's
+ * events to the owner on the owner's channel (meeshy:node:<owner>), and the
+ * owner treats it as a remote client: acks, emits and room changes for its
+ * socket go back on the forwarding gateway's channel. Room broadcasts go
+ * over the bus as usual. Gateways say every second that they are alive
+ * (gateway:<id>:alive EX 3); the first gateway to hear from a participant
+ * of a call whose owner is gone takes the call over, from the store (its
+ * record and participants) and its media node, whose transports never
+ * noticed. */
+#ifdef MEESHY_WITH_REDIS
+
+#define NODE_CHANNEL "meeshy:node:"
+
+/* The owner of a call, claimed by `me` when its owner is gone: KEYS[1] is
+ * call:<id>:gateway, ARGV[1] me. Nil when the call has no owner at all. */
+static const char claim_script[] =
+	"local o = redis.call('GET', KEYS[1]) "
+	"if not o then return false end "
+	"if o == ARGV[1] or "
+	"redis.call('EXISTS', 'gateway:' .. o .. ':alive') == 1 then "
+	"return o end "
+	"redis.call('SET', KEYS[1], ARGV[1], 'EX', 3600) "
+	"return ARGV[1]";
+
+static void node_send(struct gateway *gw, const char *node, const char *type,
+		      const char *sid, cJSON *msg)
+{
+	char ch[STORE_ID_MAX + 16], *text;
+
+	(void)re_snprintf(ch, sizeof(ch), NODE_CHANNEL "%s", node);
+	cJSON_AddStringToObject(msg, "type", type);
+	cJSON_AddStringToObject(msg, "from", gw->node_id);
+	if (sid)
+		cJSON_AddStringToObject(msg, "sid", sid);
+	text = cJSON_PrintUnformatted(msg);
+	cJSON_Delete(msg);
+	if (!text)
+		return;
+	if (redis_cmd(gw->redis, NULL, NULL, "PUBLISH %s %s", ch, text))
+		port_log(PORT_LOG_WARN, "to gateway %s: Redis is down, %s"
+			 " dropped", node, type);
+	cJSON_free(text);
+}
+
+/* Owner side: the remote clients of our calls, by gateway and socket. */
+static struct client *remote_find(struct gateway *gw, const char *node,
+				  const char *sid)
+{
+	for (struct le *le = gw->remote_clients.head; le; le = le->next) {
+		struct client *cl = le->data;
+		if (!strcmp(cl->node, node) && !strcmp(cl->sid, sid))
+			return cl;
+	}
+	return NULL;
+}
+
+static void remote_gone(struct gateway *gw, struct client *cl)
+{
+	const uint64_t now = port_wallclock_ms();
+	struct le *le;
+	while ((le = list_head(&cl->parts))) {
+		struct live_part *p = le->data;
+		part_leave(p, now);
+		after_leave(p->call, p, "disconnected");
+	}
+	list_unlink(&cl->le_remote);
+	cl->gone = true;
+	(void)gw;
+	mem_deref(cl);
+}
+
+/* Takes over a call whose owner is gone: its record and participants from
+ * the store, its media node from the record. */
+static int adopt_part(const struct call_participant *rec, void *arg)
+{
+	struct live_call *c = arg;
+	struct live_part *p;
+	if (strcmp(rec->status, "joined") && strcmp(rec->status, "invited"))
+		return 0;
+	p = mem_zalloc(sizeof(*p), part_destructor);
+	if (!p)
+		return ENOMEM;
+	p->call = c;
+	p->rec = *rec;
+	str_ncpy(p->name, rec->userId, sizeof(p->name));
+	list_append(&c->parts, &p->le, p);
+	if (!strcmp(rec->status, "joined"))
+		c->gw->nparticipants++;
+	return 0;
+}
+
+static void attach_local(struct sio_socket *sock, void *arg)
+{
+	struct live_call *c = arg;
+	struct client *cl = sio_socket_user(sock);
+	struct live_part *p = cl ? part_find(c, cl->user_id) : NULL;
+	if (!p || p->client)
+		return;
+	p->client = cl;
+	list_append(&cl->parts, &p->le_client, p);
+	cl->owner[0] = cl->owned_call[0] = '\0';
+}
+
+static struct live_call *adopt_call(struct gateway *gw, const char *id)
+{
+	struct live_call *c;
+	const struct node_load *nodes;
+	size_t n;
+
+	c = mem_zalloc(sizeof(*c), call_destructor);
+	if (!c)
+		return NULL;
+	c->gw = gw;
+	if (store_call_get(gw->store, id, &c->rec) ||
+	    (strcmp(c->rec.status, "initiated") &&
+	     strcmp(c->rec.status, "active"))) {
+		mem_deref(c);
+		return NULL;
+	}
+	call_room(c->room, sizeof(c->room), c->rec.id);
+	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
+	gw->ncalls++;
+	(void)bus_join(gw->bus, c->room);
+	(void)store_participants(gw->store, id, adopt_part, c);
+	n = media_remote_nodes(gw->remote, &nodes);
+	for (size_t i = 0; i < n && !strcmp(c->rec.mode, "sfu"); i++) {
+		if (!strcmp(nodes[i].id, c->rec.mediaServerId)) {
+			c->node = nodes[i];
+			c->placed = true;
+		}
+	}
+	/* our sockets already in its room were its remote clients: they are
+	 * ours to serve now */
+	sio_room_apply(gw->sio, c->room, attach_local, c);
+	port_log(PORT_LOG_INFO, "call %s: taken over (%s, %zu participants,"
+		 " media %s)", id, c->rec.mode, list_count(&c->parts),
+		 c->placed ? c->node.id : "none");
+	return c;
+}
+
+/* Forwarding side: an event of our client for a call we do not hold. */
+struct routed {
+	struct client *cl;   /* held */
+	char event[64];
+	cJSON *data;
+	int64_t ack;
+	char call[STORE_ID_MAX + 1];
+};
+
+static void routed_destructor(void *arg)
+{
+	struct routed *r = arg;
+	mem_deref(r->cl);
+	cJSON_Delete(r->data);
+}
+
+static void forward(struct client *cl, const char *owner, const char *event,
+		    const cJSON *data, int64_t ack)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "user", cl->user_id);
+	cJSON_AddStringToObject(m, "name", cl->name);
+	if (cl->conversations)
+		cJSON_AddItemToObject(m, "conversations",
+				      cJSON_Duplicate(cl->conversations, 1));
+	cJSON_AddStringToObject(m, "event", event);
+	cJSON_AddItemToObject(m, "data", data ? cJSON_Duplicate(data, 1)
+					      : cJSON_CreateNull());
+	cJSON_AddNumberToObject(m, "ack", (double)ack);
+	node_send(cl->gw, owner, "event", sio_socket_id(cl->sock), m);
+}
+
+static void on_owner(int err, const redisReply *reply, void *arg)
+{
+	struct routed *r = arg;
+	struct client *cl = r->cl;
+	struct gateway *gw = cl->gw;
+	const char *owner = !err && reply && reply->type == REDIS_REPLY_STRING
+				    ? reply->str
+				    : NULL;
+
+	if (cl->gone) {
+		mem_deref(r);
+		return;
+	}
+	if (owner && strcmp(owner, gw->node_id)) {
+		str_ncpy(cl->owner, owner, sizeof(cl->owner));
+		str_ncpy(cl->owned_call, r->call, sizeof(cl->owned_call));
+		forward(cl, owner, r->event, r->data, r->ack);
+	}
+	else {
+		/* ours now (its owner is gone), or nobody's: from the store */
+		if (owner && !call_find(gw, r->call))
+			(void)adopt_call(gw, r->call);
+		handle(cl, r->event, r->data, r->ack);
+	}
+	mem_deref(r);
+}
+
+static bool route_remote(struct client *cl, const char *event,
+			 const cJSON *data, int64_t ack_id)
+{
+	struct gateway *gw = cl->gw;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "callId");
+	struct routed *r;
+	char key[STORE_ID_MAX + 24];
+
+	if (!gw->redis || !cl->authed || !strcmp(event, "authenticate") ||
+	    !strcmp(event, "call:initiate"))
+		return false;
+	if (!cJSON_IsString(id) || !validate_is_id(id->valuestring)) {
+		/* media requests naming no call: the call the client is in
+		 * on another gateway, if that is where it is */
+		if (cl->owner[0] && !strncmp(event, "media:", 6) &&
+		    !list_count(&cl->parts)) {
+			forward(cl, cl->owner, event, data, ack_id);
+			return true;
+		}
+		return false;
+	}
+	if (call_find(gw, id->valuestring))
+		return false;
+	if (!strcmp(cl->owned_call, id->valuestring) && cl->owner[0]) {
+		forward(cl, cl->owner, event, data, ack_id);
+		return true;
+	}
+	r = mem_zalloc(sizeof(*r), routed_destructor);
+	if (!r)
+		return false;
+	r->cl = mem_ref(cl);
+	str_ncpy(r->event, event, sizeof(r->event));
+	r->data = data ? cJSON_Duplicate(data, 1) : NULL;
+	r->ack = ack_id;
+	str_ncpy(r->call, id->valuestring, sizeof(r->call));
+	(void)re_snprintf(key, sizeof(key), "call:%s:gateway", r->call);
+	if (redis_cmd(gw->redis, on_owner, r, "EVAL %s 1 %s %s", claim_script,
+		      key, gw->node_id)) {
+		mem_deref(r);
+		return false; /* Redis down: only our own calls */
+	}
+	return true;
+}
+
+void calls_node_message(struct gateway *gw, const char *channel,
+			const char *msg, size_t len)
+{
+	const size_t plen = sizeof(NODE_CHANNEL) - 1;
+	cJSON *m;
+	const char *type, *from, *sid;
+	struct sio_socket *sock;
+
+	if (strncmp(channel, NODE_CHANNEL, plen) ||
+	    strcmp(channel + plen, gw->node_id))
+		return;
+	m = cJSON_ParseWithLength(msg, len);
+	type = cJSON_GetStringValue(cJSON_GetObjectItem(m, "type"));
+	from = cJSON_GetStringValue(cJSON_GetObjectItem(m, "from"));
+	sid = cJSON_GetStringValue(cJSON_GetObjectItem(m, "sid"));
+	if (!type || !from || !sid || !validate_is_id(from) ||
+	    strlen(sid) >= sizeof(((struct client *)0)->sid)) {
+		port_log(PORT_LOG_WARN, "gateway channel: dropped a malformed"
+			 " message");
+		cJSON_Delete(m);
+		return;
+	}
+	sock = sio_socket_find(gw->sio, sid);
+	if (!strcmp(type, "event")) {
+		/* a client of gateway `from`, in a call of ours */
+		const char *user = cJSON_GetStringValue(
+			cJSON_GetObjectItem(m, "user"));
+		const char *event = cJSON_GetStringValue(
+			cJSON_GetObjectItem(m, "event"));
+		const cJSON *ack = cJSON_GetObjectItem(m, "ack");
+		struct client *cl = remote_find(gw, from, sid);
+		if (!cl && user && validate_is_id(user)) {
+			cl = mem_zalloc(sizeof(*cl), client_destructor);
+			if (cl) {
+				const cJSON *convs = cJSON_GetObjectItem(
+					m, "conversations");
+				cl->gw = gw;
+				str_ncpy(cl->node, from, sizeof(cl->node));
+				str_ncpy(cl->sid, sid, sizeof(cl->sid));
+				str_ncpy(cl->user_id, user,
+					 sizeof(cl->user_id));
+				const char *name = cJSON_GetStringValue(
+					cJSON_GetObjectItem(m, "name"));
+				str_ncpy(cl->name, name ? name : user,
+					 sizeof(cl->name));
+				cl->conversations =
+					cJSON_IsArray(convs)
+						? cJSON_Duplicate(convs, 1)
+						: NULL;
+				cl->authed = true;
+				list_append(&gw->remote_clients, &cl->le_remote,
+					    cl);
+			}
+		}
+		if (cl && event)
+			handle(cl, event, cJSON_GetObjectItem(m, "data"),
+			       cJSON_IsNumber(ack) ? (int64_t)ack->valuedouble
+						   : SIO_ACK_NONE);
+	}
+	else if (!strcmp(type, "disconnect")) {
+		struct client *cl = remote_find(gw, from, sid);
+		if (cl)
+			remote_gone(gw, cl);
+	}
+	else if (!strcmp(type, "ack") && sock) {
+		const cJSON *ack = cJSON_GetObjectItem(m, "ack");
+		if (cJSON_IsNumber(ack))
+			(void)sio_ack(sock, (int64_t)ack->valuedouble,
+				      cJSON_GetObjectItem(m, "body"));
+	}
+	else if (!strcmp(type, "emit") && sock) {
+		const char *event = cJSON_GetStringValue(
+			cJSON_GetObjectItem(m, "event"));
+		if (event)
+			(void)sio_emit(sock, event,
+				       cJSON_GetObjectItem(m, "data"));
+	}
+	else if ((!strcmp(type, "join") || !strcmp(type, "leave")) && sock) {
+		const char *room = cJSON_GetStringValue(
+			cJSON_GetObjectItem(m, "room"));
+		if (room && !strcmp(type, "join")) {
+			(void)sio_join(sock, room);
+			(void)bus_join(gw->bus, room);
+		}
+		else if (room) {
+			sio_leave(sock, room);
+			room_release(gw, room);
+		}
+	}
+	cJSON_Delete(m);
+}
+
+static bool refresh_owner(struct le *le, void *arg)
+{
+	const struct live_call *c = le->data;
+	struct gateway *gw = arg;
+	(void)redis_cmd(gw->redis, NULL, NULL, "SET call:%s:gateway %s EX 3600",
+			c->rec.id, gw->node_id);
+	return false;
+}
+
+void calls_cluster_tick(struct gateway *gw)
+{
+	if (!gw->redis)
+		return;
+	(void)redis_cmd(gw->redis, NULL, NULL, "SET gateway:%s:alive 1 EX 3",
+			gw->node_id);
+	if (gw->ticks % 600 == 0) /* every 10 minutes */
+		(void)hash_apply(gw->calls, refresh_owner, gw);
+	gw->ticks++;
+}
+#else
+void calls_node_message(struct gateway *gw, const char *channel,
+			const char *msg, size_t len)
+{
+	(void)gw;
+	(void)channel;
+	(void)msg;
+	(void)len;
+}
+
+void calls_cluster_tick(struct gateway *gw)
+{
+	(void)gw;
+}
+#endif

@@ -504,14 +504,16 @@ static void media_timer(void *arg)
 }
 
 void gw_room_emit(struct gateway *gw, const char *room,
-		  const struct sio_socket *except, const char *event,
-		  const cJSON *data)
+		  const struct sio_socket *except, const char *except_sid,
+		  const char *event, const cJSON *data)
 {
 	(void)sio_room_emit(gw->sio, room, except, event, data);
 #ifdef MEESHY_WITH_REDIS
 	if (gw->bus)
 		(void)bus_publish(gw->bus, room, event, data,
-				  except ? sio_socket_id(except) : NULL);
+				  except ? sio_socket_id(except) : except_sid);
+#else
+	(void)except_sid;
 #endif
 }
 
@@ -522,22 +524,31 @@ static void bus_deliver(const char *room, const char *event,
 			const cJSON *data, const char *except_sid, void *arg)
 {
 	struct gateway *gw = arg;
-	(void)except_sid;
 	if (!strcmp(event, "media:node-draining")) {
 		/* for the gateway, not the clients: move the call */
 		calls_node_draining(gw, data);
 		return;
 	}
-	(void)sio_room_emit(gw->sio, room, NULL, event, data);
+	/* the socket left out may be one of ours (a remote client's) */
+	(void)sio_room_emit(gw->sio, room, sio_socket_find(gw->sio, except_sid),
+			    event, data);
 }
 
 static void redis_msg_handler(const char *channel, const char *msg,
 			      size_t len, void *arg)
 {
 	struct gateway *gw = arg;
-	(void)bus_message(gw->bus, channel, msg, len);
+	if (!bus_message(gw->bus, channel, msg, len))
+		calls_node_message(gw, channel, msg, len);
 }
 #endif
+
+static void cluster_timer(void *arg)
+{
+	struct gateway *gw = arg;
+	calls_cluster_tick(gw);
+	port_timer_start(gw->media_tmr, 1000, cluster_timer, gw);
+}
 
 static void gateway_destructor(void *arg)
 {
@@ -639,6 +650,18 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 					bus_deliver, gw);
 		if (!err)
 			err = media_remote_alloc(&gw->remote, gw->redis);
+		if (!err) {
+			/* our channel: other gateways' clients in our calls */
+			char ch[256];
+			(void)re_snprintf(ch, sizeof(ch), "meeshy:node:%s",
+					  gw->node_id);
+			err = redis_subscribe(gw->redis, ch);
+		}
+		if (!err)
+			err = port_timer_alloc(&gw->media_tmr);
+		if (!err)
+			port_timer_start(gw->media_tmr, 1000, cluster_timer,
+					 gw);
 #else
 		err = ENOTSUP;
 #endif

@@ -46,6 +46,7 @@ struct gateway {
 	struct redis *redis;
 	struct bus *bus;
 	struct media_remote *remote;
+	struct list remote_clients; /* other gateways' sockets in our calls */
 	struct port_timer *media_tmr; /* every MEDIA_TICK_MS */
 	unsigned ticks;
 	struct hash *calls;      /* live calls by id */
@@ -66,6 +67,14 @@ void calls_end_all(struct gateway *gw, const char *reason);
 /* Role gateway: a media node drains ({callId, node}): the call goes to
  * another node and its participants are told (call:media-moved). */
 void calls_node_draining(struct gateway *gw, const struct cJSON *data);
+/* Role gateway: a message on this gateway's own Redis channel
+ * (meeshy:node:<id>): events of remote clients in our calls, and acks,
+ * emits and room changes for our sockets in other gateways' calls. */
+void calls_node_message(struct gateway *gw, const char *channel,
+			const char *msg, size_t len);
+/* Role gateway, every second: this gateway is alive (gateway:<id>:alive
+ * EX 3); its calls are its own (call:<id>:gateway). */
+void calls_cluster_tick(struct gateway *gw);
 size_t calls_count_mode(const struct gateway *gw, const char *mode);
 /* Media counters: ended calls' plus the live routers'. */
 struct router_stats;
@@ -89,7 +98,7 @@ int gw_uuid(char *buf, size_t size);
 /* Emits to a room's sockets here and, over the bus, on the other
  * gateways. */
 void gw_room_emit(struct gateway *gw, const char *room,
-		  const struct sio_socket *except, const char *event,
-		  const struct cJSON *data);
+		  const struct sio_socket *except, const char *except_sid,
+		  const char *event, const struct cJSON *data);
 
 #endif

@@ -17,6 +17,7 @@
 struct sio_server {
 	struct eio_server *eio;
 	struct hash *rooms;
+	struct hash *sockets;  /* by id */
 	sio_connect_h *connh;
 	sio_event_h *eventh;
 	sio_disconnect_h *disch;
@@ -26,6 +27,7 @@ struct sio_server {
 };
 
 struct sio_socket {
+	struct le le;          /* in srv->sockets */
 	struct sio_server *srv;
 	struct eio_sock *eio;
 	char id[32];
@@ -377,7 +379,24 @@ size_t sio_room_emit(struct sio_server *srv, const char *name,
 static void socket_destructor(void *arg)
 {
 	struct sio_socket *sock = arg;
+	hash_unlink(&sock->le);
 	list_flush(&sock->memberships);
+}
+
+static bool socket_cmp(struct le *le, void *arg)
+{
+	const struct sio_socket *sock = le->data;
+	return !strcmp(sock->id, arg);
+}
+
+struct sio_socket *sio_socket_find(const struct sio_server *srv,
+				   const char *id)
+{
+	struct le *le = srv && id ? hash_lookup(srv->sockets,
+						hash_joaat_str(id), socket_cmp,
+						(void *)id)
+				  : NULL;
+	return le ? le->data : NULL;
 }
 
 const char *sio_socket_id(const struct sio_socket *sock)
@@ -441,6 +460,7 @@ static void eio_open_handler(struct eio_sock *es, void *arg)
 		eio_close(es, "no randomness");
 		return;
 	}
+	hash_append(srv->sockets, hash_joaat_str(sock->id), &sock->le, sock);
 	eio_set_user(es, sock);
 }
 
@@ -549,6 +569,8 @@ static void server_destructor(void *arg)
 	mem_deref(srv->eio); /* closes every session first */
 	hash_flush(srv->rooms);
 	mem_deref(srv->rooms);
+	hash_clear(srv->sockets); /* unlinks, the sockets are not ours */
+	mem_deref(srv->sockets);
 }
 
 int sio_server_alloc(struct sio_server **srvp, const struct eio_config *cfg,
@@ -568,6 +590,8 @@ int sio_server_alloc(struct sio_server **srvp, const struct eio_config *cfg,
 	srv->disch = disch;
 	srv->arg = arg;
 	err = hash_alloc(&srv->rooms, 1024);
+	if (!err)
+		err = hash_alloc(&srv->sockets, 1024);
 	if (!err)
 		err = eio_server_alloc(&srv->eio, cfg, eio_open_handler,
 				       eio_message_handler, eio_close_handler,
