@@ -2016,28 +2016,25 @@ static bool route_remote(struct client *cl, const char *event,
 {
 	struct gateway *gw = cl->gw;
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "callId");
+	const char *call = cJSON_IsString(id) && validate_is_id(id->valuestring)
+				   ? id->valuestring
+				   : NULL;
 	struct routed *r;
 	char key[STORE_ID_MAX + 24];
 
 	if (!gw->redis || !cl->authed || !strcmp(event, "authenticate") ||
 	    !strcmp(event, "call:initiate"))
 		return false;
-	if (!cJSON_IsString(id) || !validate_is_id(id->valuestring)) {
-		/* media requests naming no call: the call the client is in
-		 * on another gateway, if that is where it is */
-		if (cl->owner[0] && !strncmp(event, "media:", 6) &&
-		    !list_count(&cl->parts)) {
-			forward(cl, cl->owner, event, data, ack_id);
-			return true;
-		}
+
+	/* media requests naming no call act in the call the client is in on
+	 * another gateway, if that is where it is */
+	if (!call && cl->owned_call[0] && !strncmp(event, "media:", 6) &&
+	    !list_count(&cl->parts))
+		call = cl->owned_call;
+	if (!call || call_find(gw, call))
 		return false;
-	}
-	if (call_find(gw, id->valuestring))
-		return false;
-	if (!strcmp(cl->owned_call, id->valuestring) && cl->owner[0]) {
-		forward(cl, cl->owner, event, data, ack_id);
-		return true;
-	}
+	/* asked each time: the owner may be gone since, and then this
+	 * event is what makes us take the call over */
 	r = mem_zalloc(sizeof(*r), routed_destructor);
 	if (!r)
 		return false;
@@ -2045,7 +2042,7 @@ static bool route_remote(struct client *cl, const char *event,
 	str_ncpy(r->event, event, sizeof(r->event));
 	r->data = data ? cJSON_Duplicate(data, 1) : NULL;
 	r->ack = ack_id;
-	str_ncpy(r->call, id->valuestring, sizeof(r->call));
+	str_ncpy(r->call, call, sizeof(r->call));
 	(void)re_snprintf(key, sizeof(key), "call:%s:gateway", r->call);
 	if (redis_cmd(gw->redis, on_owner, r, "EVAL %s 1 %s %s", claim_script,
 		      key, gw->node_id)) {
