@@ -557,6 +557,7 @@ static void gateway_destructor(void *arg)
 	gw->http = mem_deref(gw->http);
 	gateway_shutdown(gw, "server shutdown");
 	gw->sio = mem_deref(gw->sio);
+	list_flush(&gw->remote_clients);
 	gw->rtc = mem_deref(gw->rtc);
 	gw->remote = mem_deref(gw->remote);
 	gw->bus = mem_deref(gw->bus);

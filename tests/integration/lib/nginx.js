@@ -11,7 +11,10 @@ const { freeTcpPort } = require('./redis');
 const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const LOCATIONS = path.resolve(__dirname, '../../../deploy/nginx/meeshy-locations.conf');
 
-async function startNginx(gateways) {
+// backup: gateways nginx turns to only when the others fail (nginx allows
+// that without ip_hash only: the sticky rule is then "the first that
+// answers"), so a test can put clients on a gateway of its choosing.
+async function startNginx(gateways, { backup = [] } = {}) {
   const dir = tmpdir('meeshy-nginx-');
   const port = await freeTcpPort();
   const conf = path.join(dir, 'nginx.conf');
@@ -29,8 +32,9 @@ http {
   scgi_temp_path ${dir}/scgi;
   map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
   upstream gateway {
-    ip_hash;
+${backup.length ? '' : '    ip_hash;'}
 ${gateways.map((g) => `    server ${g} max_fails=1 fail_timeout=2s;`).join('\n')}
+${backup.map((g) => `    server ${g} backup;`).join('\n')}
   }
   server {
     listen 127.0.0.1:${port};
