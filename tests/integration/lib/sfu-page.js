@@ -54,21 +54,6 @@ async function enter({ token, callId, conversationId, send, audio, simulcast, vi
     const at = performance.now();
     window.sfu.close();
     window.sfu = await MeeshySfu.join(socket, id, opts);
-  // the gateway went away and socket.io-client reconnected (through nginx,
-  // to another gateway): join the call again; until the new gateway holds
-  // the call (its old one's heartbeat lapses) the join may go unanswered
-  window.rejoins = [];
-  socket.io.on('reconnect', async () => {
-    const at = performance.now();
-    for (let tries = 1; tries <= 20; tries++) {
-      try {
-        const r = await socket.timeout(1500).emitWithAck('call:join', { callId: id });
-        if (r.ok) { window.rejoins.push({ tries, ms: performance.now() - at, mode: r.mode }); return; }
-      } catch (e) { /* no answer yet */ }
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    window.rejoins.push({ failed: true });
-  });
     window.moves.push({ from: d.from, to: d.to, at, joinedMs: performance.now() - at });
   });
   return id;
