@@ -149,6 +149,22 @@ static void client_emit(struct client *cl, const char *event,
 #endif
 }
 
+/* A remote client's gateway puts its socket in (or out of) a room. */
+static void remote_room(struct client *cl, const char *type, const char *room)
+{
+#ifdef MEESHY_WITH_REDIS
+	if (cl->node[0]) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "room", room);
+		node_send(cl->gw, cl->node, type, cl->sid, m);
+	}
+#else
+	(void)cl;
+	(void)type;
+	(void)room;
+#endif
+}
+
 /* Rooms: a local socket joins here and, role gateway, the bus carries the
  * room's emits from other gateways to it; a remote client's gateway is
  * told to put its socket in the room. */
@@ -163,13 +179,7 @@ static void client_join(struct client *cl, const char *room)
 #endif
 		return;
 	}
-#ifdef MEESHY_WITH_REDIS
-	if (cl->node[0]) {
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "room", room);
-		node_send(cl->gw, cl->node, "join", cl->sid, m);
-	}
-#endif
+	remote_room(cl, "join", room);
 }
 
 static struct live_call *call_find(struct gateway *gw, const char *id);
@@ -196,13 +206,7 @@ static void client_leave(struct client *cl, const char *room)
 		room_release(cl->gw, room);
 		return;
 	}
-#ifdef MEESHY_WITH_REDIS
-	if (cl->node[0]) {
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "room", room);
-		node_send(cl->gw, cl->node, "leave", cl->sid, m);
-	}
-#endif
+	remote_room(cl, "leave", room);
 }
 
 /* A room emit that leaves out the client's own socket (wherever it is). */
