@@ -109,6 +109,15 @@ static void call_room(char *buf, size_t size, const char *call_id)
 /* A client's socket, here or (role gateway) on another gateway. */
 
 #ifdef MEESHY_WITH_REDIS
+/* Keeps KEYS[1] (call:<id>:gateway) ours for another hour, or makes it ours
+ * again after Redis lost it; never takes it back from a gateway that took
+ * the call over while we were cut off. */
+static const char refresh_script[] =
+	"local o = redis.call('GET', KEYS[1]) "
+	"if o and o ~= ARGV[1] then return o end "
+	"redis.call('SET', KEYS[1], ARGV[1], 'EX', 3600) "
+	"return ARGV[1]";
+
 static void node_send(struct gateway *gw, const char *node, const char *type,
 		      const char *sid, cJSON *msg);
 #endif
@@ -1997,7 +2006,7 @@ static void on_owner(int err, const redisReply *reply, void *arg)
 				    ? reply->str
 				    : NULL;
 
-	if (cl->gone) {
+	if (err == ECANCELED || cl->gone) {
 		mem_deref(r);
 		return;
 	}
@@ -2152,8 +2161,10 @@ static bool refresh_owner(struct le *le, void *arg)
 {
 	const struct live_call *c = le->data;
 	struct gateway *gw = arg;
-	(void)redis_cmd(gw->redis, NULL, NULL, "SET call:%s:gateway %s EX 3600",
-			c->rec.id, gw->node_id);
+	char key[STORE_ID_MAX + 24];
+	(void)re_snprintf(key, sizeof(key), "call:%s:gateway", c->rec.id);
+	(void)redis_cmd(gw->redis, NULL, NULL, "EVAL %s 1 %s %s",
+			refresh_script, key, gw->node_id);
 	return false;
 }
 
@@ -2167,6 +2178,16 @@ void calls_cluster_tick(struct gateway *gw)
 		(void)hash_apply(gw->calls, refresh_owner, gw);
 	gw->ticks++;
 }
+
+void calls_cluster_up(struct gateway *gw)
+{
+	if (!gw->redis)
+		return;
+	(void)redis_cmd(gw->redis, NULL, NULL, "SET gateway:%s:alive 1 EX 3",
+			gw->node_id);
+	/* a Redis that restarted empty has forgotten whose calls are ours */
+	(void)hash_apply(gw->calls, refresh_owner, gw);
+}
 #else
 void calls_node_message(struct gateway *gw, const char *channel,
 			const char *msg, size_t len)
@@ -2178,6 +2199,11 @@ void calls_node_message(struct gateway *gw, const char *channel,
 }
 
 void calls_cluster_tick(struct gateway *gw)
+{
+	(void)gw;
+}
+
+void calls_cluster_up(struct gateway *gw)
 {
 	(void)gw;
 }

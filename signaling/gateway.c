@@ -534,6 +534,16 @@ static void bus_deliver(const char *room, const char *event,
 			    event, data);
 }
 
+/* Redis (back) up: say at once that we are alive, or another gateway
+ * hearing from a client of one of our calls within the first second would
+ * take the call over from us. */
+static void redis_state_handler(bool up, void *arg)
+{
+	struct gateway *gw = arg;
+	if (up)
+		calls_cluster_up(gw);
+}
+
 static void redis_msg_handler(const char *channel, const char *msg,
 			      size_t len, void *arg)
 {
@@ -645,7 +655,7 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	else if (cfg->redis_host) {
 #ifdef MEESHY_WITH_REDIS
 		err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
-				  redis_msg_handler, NULL, gw);
+				  redis_msg_handler, redis_state_handler, gw);
 		if (!err)
 			err = bus_alloc(&gw->bus, gw->redis, gw->node_id,
 					bus_deliver, gw);

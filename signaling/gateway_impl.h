@@ -75,6 +75,8 @@ void calls_node_message(struct gateway *gw, const char *channel,
 /* Role gateway, every second: this gateway is alive (gateway:<id>:alive
  * EX 3); its calls are its own (call:<id>:gateway). */
 void calls_cluster_tick(struct gateway *gw);
+/* Redis came (back) up: alive now, and our calls' ownership restated. */
+void calls_cluster_up(struct gateway *gw);
 size_t calls_count_mode(const struct gateway *gw, const char *mode);
 /* Media counters: ended calls' plus the live routers'. */
 struct router_stats;

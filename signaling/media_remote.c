@@ -74,9 +74,14 @@ static double estimate(const struct media_remote *mr, size_t i)
 static void on_load(int err, const redisReply *reply, void *arg)
 {
 	struct load_req *lr = arg;
-	struct node_load *nl = lr->mr->closing ? NULL
-					       : node_find(lr->mr, lr->id);
+	struct node_load *nl;
 	cJSON *o;
+
+	if (err == ECANCELED) {
+		mem_deref(lr);
+		return;
+	}
+	nl = lr->mr->closing ? NULL : node_find(lr->mr, lr->id);
 
 	if (nl) {
 		nl->alive = false;
@@ -112,7 +117,7 @@ static void on_nodes(int err, const redisReply *reply, void *arg)
 	struct recent recent[MAX_NODES][MAX_RECENT]; /* 32 kB */
 	size_t n = 0;
 
-	if (mr->closing || err || !reply || reply->type != REDIS_REPLY_ARRAY)
+	if (err || mr->closing || !reply || reply->type != REDIS_REPLY_ARRAY)
 		return;
 	for (size_t i = 0; i + 1 < reply->elements && n < MAX_NODES;
 	     i += 2) {

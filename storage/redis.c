@@ -304,8 +304,11 @@ static void cmd_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (c->outstanding)
 		c->outstanding--;
 	c->progress_us = port_now_us();
-	if (pd->h && !c->r->closing) {
-		if (!rep)
+	/* exactly once per command, so whoever waits can free what it holds */
+	if (pd->h) {
+		if (c->r->closing)
+			pd->h(ECANCELED, NULL, pd->arg);
+		else if (!rep)
 			pd->h(ENOTCONN, NULL, pd->arg);
 		else if (rep->type == REDIS_REPLY_ERROR)
 			pd->h(EPROTO, rep, pd->arg);

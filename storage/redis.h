@@ -19,9 +19,10 @@
 
 struct redis;
 
-/* A command's answer: err 0 and the reply, or err (ENOTCONN: the
- * connection dropped before the answer; EPROTO: Redis answered an error,
- * in reply) and reply possibly NULL. */
+/* A command's answer, called exactly once: err 0 and the reply, or err
+ * (ENOTCONN: the connection dropped before the answer; EPROTO: Redis
+ * answered an error, in reply; ECANCELED: the redis client is being freed,
+ * so free what arg holds and touch nothing else) and reply possibly NULL. */
 typedef void(redis_reply_h)(int err, const redisReply *reply, void *arg);
 /* A message on a subscribed channel. */
 typedef void(redis_msg_h)(const char *channel, const char *msg, size_t len,

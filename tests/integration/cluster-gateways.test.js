@@ -46,6 +46,7 @@ test('a call held by one gateway, with clients on another; takeover when it dies
   const dir = tmpdir('meeshy-gws-'); // one store for both gateways
   const gwArgs = (id) => ['--role', 'gateway', '--redis', redis.url, '--node-id', id, '--dev-auth'];
   const gwA = await start({ args: gwArgs('gw-a'), dir });
+  atEnd(() => gwA.stop()); // killed by the test; stopped here if it failed first
   const gwB = await start({ args: gwArgs('gw-b'), dir });
   atEnd(() => gwB.stop());
   t.after(() => { if (t.passed === false) console.log(`gw-a:\n${gwA.log()}\ngw-b:\n${gwB.log()}`); });

@@ -191,6 +191,24 @@ static void test_server_hung(void)
 	CU_ASSERT(wait_for(is_up, 8000));
 }
 
+static struct redis *r2;
+static bool r2_up(void) { return redis_up(r2); }
+
+static void test_freed_with_command_waiting(void)
+{
+	/* a second client: what waits on it is told, so it can free its
+	 * argument, and nothing is told twice */
+	CU_ASSERT_EQUAL_FATAL(redis_alloc(&r2, "127.0.0.1", port, NULL, NULL,
+					  NULL), 0);
+	CU_ASSERT_FATAL(wait_for(r2_up, 5000));
+	replies = 0;
+	reply_err = 0;
+	CU_ASSERT_EQUAL(redis_cmd(r2, on_reply, NULL, "GET %s", "k"), 0);
+	r2 = mem_deref(r2);
+	CU_ASSERT_EQUAL(replies, 1);
+	CU_ASSERT_EQUAL(reply_err, ECANCELED);
+}
+
 static void test_url(void)
 {
 	char host[64];
@@ -231,6 +249,7 @@ static CU_TestInfo tests[] = {
 	{"commands and pub/sub", test_commands_and_pubsub},
 	{"server killed, then back", test_server_gone_and_back},
 	{"server hung: the watchdog reconnects", test_server_hung},
+	{"freed with a command waiting: ECANCELED", test_freed_with_command_waiting},
 	{"redis URLs", test_url},
 	CU_TEST_INFO_NULL,
 };

@@ -20,6 +20,7 @@ function start({ args = [], env = {}, dir, rtcListen = '127.0.0.1:0' } = {}) {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
+  let crashed = false; // kill9() was called: no exit status to check
   proc.stderr.on('data', (d) => { log += d; });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -39,13 +40,18 @@ function start({ args = [], env = {}, dir, rtcListen = '127.0.0.1:0' } = {}) {
         // A clean shutdown exits 0; under AddressSanitizer a leak or a
         // memory error makes it non-zero, and the test fails.
         stop: () => new Promise((res, rej) => {
-          if (proc.exitCode === 0) return res(); // stopped by the test itself
+          if (proc.exitCode === 0 || crashed) return res(); // stopped by the test itself
           if (proc.exitCode !== null) return rej(new Error(`meeshy-call had already exited with ${proc.exitCode}:\n${log}`));
           proc.once('exit', (code, sig) => (code === 0 ? res()
             : rej(new Error(`meeshy-call exited with ${code ?? sig} on SIGTERM:\n${log}`))));
           proc.kill('SIGTERM');
         }),
-        kill9: () => new Promise((res) => { proc.once('exit', res); proc.kill('SIGKILL'); }),
+        kill9: () => new Promise((res) => {
+          crashed = true;
+          if (proc.exitCode !== null || proc.signalCode !== null) return res();
+          proc.once('exit', res);
+          proc.kill('SIGKILL');
+        }),
         // SIGTERM, resolving with the exit code (a media node drains first)
         term: () => new Promise((res) => { proc.once('exit', (code) => res(code)); proc.kill('SIGTERM'); }),
         exited: () => proc.exitCode !== null || proc.signalCode !== null,
