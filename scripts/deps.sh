@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 what=${1:-run}
 
 pkgs=(build-essential cmake pkg-config libre-dev libmbedtls-dev libsrtp2-dev
-      libcjson-dev libsqlite3-dev sqlite3 libhiredis-dev curl)
+      libcjson-dev libsqlite3-dev sqlite3 libhiredis-dev libmongoc-dev
+      libbson-dev curl)
 if [ "$what" = test ]; then
   pkgs+=(libcunit1-dev qemu-user gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
          libc6-dev-arm64-cross libc6-dev-armhf-cross chromium iproute2 util-linux

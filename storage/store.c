@@ -81,6 +81,7 @@ static void lat_observe(struct store *s, uint64_t t0)
 
 int store_open(struct store **sp, const char *location)
 {
+	const struct store_backend *be = &store_sqlite;
 	struct store *s;
 	const char *path = location;
 	int err;
@@ -88,15 +89,20 @@ int store_open(struct store **sp, const char *location)
 	if (!sp || !location || !*location)
 		return EINVAL;
 	if (!strncmp(location, "mongodb://", 10) ||
-	    !strncmp(location, "mongodb+srv://", 14))
+	    !strncmp(location, "mongodb+srv://", 14)) {
+#ifdef MEESHY_WITH_MONGO
+		be = &store_mongo;
+#else
 		return ENOSYS; /* the Mongo backend is not in this build */
-	if (!strncmp(location, "sqlite:", 7))
+#endif
+	}
+	else if (!strncmp(location, "sqlite:", 7))
 		path = location + 7;
 
 	s = mem_zalloc(sizeof(*s), store_destructor);
 	if (!s)
 		return ENOMEM;
-	s->be = &store_sqlite;
+	s->be = be;
 	err = port_timer_alloc(&s->retry);
 	err |= port_timer_alloc(&s->archive_tmr);
 	if (err)
@@ -108,6 +114,22 @@ out:
 	else
 		*sp = s;
 	return err;
+}
+
+void store_location_safe(char *buf, size_t size, const char *location)
+{
+	const char *scheme = strstr(location, "://");
+	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+
+	if (!size)
+		return;
+	if (!at || !colon || colon > at) { /* no user:password@ */
+		str_ncpy(buf, location, size);
+		return;
+	}
+	(void)re_snprintf(buf, size, "%b:***%s", location,
+			  (size_t)(colon - location), at);
 }
 
 const char *store_backend_name(const struct store *s)

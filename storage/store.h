@@ -109,6 +109,7 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite;
+extern const struct store_backend store_mongo; /* MEESHY_WITH_MONGO */
 
 /* Latency of backend calls, for meeshy_db_query_duration_seconds. */
 enum { STORE_LAT_BUCKETS = 8 };
@@ -126,6 +127,8 @@ struct store;
  * with MEESHY_WITH_MONGO. */
 int store_open(struct store **sp, const char *location);
 const char *store_backend_name(const struct store *s);
+/* location as it may be logged: a password in a URI becomes "***". */
+void store_location_safe(char *buf, size_t size, const char *location);
 int store_ping(struct store *s);
 
 int store_call_put(struct store *s, const struct call_session *c);

@@ -62,7 +62,8 @@ static const struct option options[] = {
 	 "role media: ms SIGTERM waits for calls to move to other nodes"
 	 " (default 30000; 0: exit at once)"},
 	{"db", "MEESHY_DB", STR(db),
-	 "store: a SQLite file, sqlite:PATH (default meeshy.db)"},
+	 "store: a SQLite file, sqlite:PATH (default meeshy.db), or a"
+	 " mongodb:// URI (replica set, pool, timeouts from the URI)"},
 	{"archive-dir", "MEESHY_ARCHIVE_DIR", STR(archive_dir),
 	 "where calls past the 90-day retention go (default archive)"},
 	{"web-root", "MEESHY_WEB_ROOT", STR(web_root),

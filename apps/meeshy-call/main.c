@@ -3,6 +3,7 @@
  * store, starts the gateway, runs libre's main loop until SIGINT/SIGTERM,
  * then closes calls and sockets and lets queued store writes land.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,7 +109,7 @@ int main(int argc, char *argv[])
 	struct gateway *gw = NULL;
 	struct store *store = NULL;
 	struct sa laddr, rtc_laddr, rtc_ip;
-	char redis_host[256];
+	char redis_host[256], db_safe[sizeof(cfg.db)];
 	int err, rc;
 
 	rc = app_config_load(&cfg, argc, argv);
@@ -134,10 +135,13 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 #endif
+	store_location_safe(db_safe, sizeof(db_safe), cfg.db);
 	err = store_open(&store, cfg.db);
 	if (err) {
-		fprintf(stderr, "meeshy-call: --db: cannot open '%s': %s\n",
-			cfg.db, strerror(err));
+		fprintf(stderr, "meeshy-call: --db: cannot open '%s': %s%s\n",
+			db_safe, strerror(err),
+			err == ENOSYS ? " (built without MEESHY_WITH_MONGO)"
+				      : "");
 		rc = 1;
 		goto out;
 	}
@@ -209,7 +213,7 @@ int main(int argc, char *argv[])
 		port_log(PORT_LOG_WARN, "--dev-auth: any token is accepted as"
 			 " a guest id; never use this in production");
 	port_log(PORT_LOG_INFO, "role %s, store %s (%s), archive %s",
-		 cfg.role, store_backend_name(store), cfg.db,
+		 cfg.role, store_backend_name(store), db_safe,
 		 cfg.archive_dir);
 	/* The one line a person starting the server looks for. */
 	(void)re_fprintf(stdout, "meeshy-call: serving http://%J/ (demo page"

@@ -50,7 +50,9 @@ test('a call held by one gateway, with clients on another; takeover when it dies
   const gwB = await start({ args: gwArgs('gw-b'), dir });
   atEnd(() => gwB.stop());
   t.after(() => { if (t.passed === false) console.log(`gw-a:\n${gwA.log()}\ngw-b:\n${gwB.log()}`); });
-  await until(async () => (await (await fetch(gwB.url + '/health')).json()).mediaNodes >= 1, 'gw-b sees the media node', 10000);
+  for (const g of [gwA, gwB]) { // each reads the node table on its own
+    await until(async () => (await (await fetch(g.url + '/health')).json()).mediaNodes >= 1, 'the gateways see the media node', 10000);
+  }
   const socks = [];
   atEnd(() => socks.forEach((s) => s.close()));
 

@@ -1,0 +1,66 @@
+/*
+ * mongo_map.h - the records of store.h as MongoDB documents.
+ *
+ * Documents look the way Prisma keeps the seed's models: one collection per
+ * model (CallSession, CallParticipant, CallTranscription, QualityMetric),
+ * the record id as _id, times as BSON dates (null when not set),
+ * translations as a sub-document. No server is needed for any of this, so
+ * the mapping is unit-tested on every build; store_mongo.c does the I/O.
+ */
+#ifndef MEESHY_MONGO_MAP_H
+#define MEESHY_MONGO_MAP_H
+
+#include <bson/bson.h>
+#include "store.h"
+
+/* Collection names, as the seed's models. */
+#define MONGO_CALLS "CallSession"
+#define MONGO_PARTICIPANTS "CallParticipant"
+#define MONGO_TRANSCRIPTIONS "CallTranscription"
+#define MONGO_QUALITY "QualityMetric"
+
+/* Records -> documents (doc initialised by the caller, appended to). */
+void mongo_call_to_bson(const struct call_session *c, bson_t *doc);
+void mongo_participant_to_bson(const struct call_participant *p,
+			       bson_t *doc);
+/* EINVAL when t->translations is not a JSON object. */
+int mongo_transcription_to_bson(const struct call_transcription *t,
+				bson_t *doc);
+void mongo_quality_to_bson(const struct quality_metric *q, bson_t *doc);
+
+/* Documents -> records. Missing fields read as empty/0; EINVAL when a
+ * document has no string _id (a record another program wrote badly). */
+int mongo_call_from_bson(const bson_t *doc, struct call_session *c);
+int mongo_participant_from_bson(const bson_t *doc, struct call_participant *p);
+/* t->text and t->translations are allocated (mem_alloc): free both with
+ * mongo_transcription_clear(). */
+int mongo_transcription_from_bson(const bson_t *doc,
+				  struct call_transcription *t);
+void mongo_transcription_clear(struct call_transcription *t);
+int mongo_quality_from_bson(const bson_t *doc, struct quality_metric *q);
+
+/* The seed's indexes (DESIGN.md "Records"), created at start. */
+struct mongo_index {
+	const char *collection;
+	const char *name;
+	const char *keys; /* JSON, field order is the index's */
+};
+extern const struct mongo_index mongo_indexes[];
+extern const size_t mongo_index_count;
+
+/* Where each query class reads (the seed's "query routing"): the state of
+ * live calls from the primary, history and transcriptions from a secondary
+ * when there is one. Writes always go to the primary. */
+enum mongo_query {
+	MONGO_Q_CALL,          /* one call by id: a live call's state */
+	MONGO_Q_CALLS_STATUS,  /* calls in a status: recovery, takeover */
+	MONGO_Q_PARTICIPANTS,  /* who is in a live call */
+	MONGO_Q_HISTORY,       /* a conversation's calls */
+	MONGO_Q_TRANSCRIPTS,   /* a call's transcriptions */
+	MONGO_Q_QUALITY,       /* a call's quality reports */
+	MONGO_Q_ARCHIVE,       /* what to archive, then delete */
+};
+enum mongo_read { MONGO_READ_PRIMARY, MONGO_READ_SECONDARY_PREFERRED };
+enum mongo_read mongo_read_for(enum mongo_query q);
+
+#endif

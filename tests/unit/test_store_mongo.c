@@ -1,0 +1,389 @@
+/*
+ * The MongoDB store. Always: the records as BSON documents (field names,
+ * BSON types, round trips, documents other programs wrote), the seed's
+ * indexes and read routing, and a Mongo that cannot be reached (writes
+ * queue, nothing is lost). With MEESHY_MONGODB_URI set: the backend
+ * contract (store_contract.c) live, in a database of its own, dropped after.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <mongoc/mongoc.h>
+#include <re.h>
+#include "port.h"
+#include "store.h"
+#include "mongo_map.h"
+#include "store_contract.h"
+#include <CUnit/Basic.h>
+
+static bson_type_t type_of(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	return bson_iter_init_find(&it, doc, key) ? bson_iter_type(&it)
+						  : BSON_TYPE_EOD;
+}
+
+static void test_call_document(void)
+{
+	struct call_session c, r;
+	bson_t doc = BSON_INITIALIZER;
+
+	memset(&c, 0, sizeof(c));
+	str_ncpy(c.id, "call-1", sizeof(c.id));
+	str_ncpy(c.conversationId, "conv-1", sizeof(c.conversationId));
+	str_ncpy(c.initiatorId, "alice", sizeof(c.initiatorId));
+	str_ncpy(c.type, "video", sizeof(c.type));
+	str_ncpy(c.mode, "sfu", sizeof(c.mode));
+	str_ncpy(c.status, "active", sizeof(c.status));
+	str_ncpy(c.mediaServerId, "media-1", sizeof(c.mediaServerId));
+	c.createdAt = 1700000000123ULL;
+	c.startedAt = 1700000001000ULL;
+	mongo_call_to_bson(&c, &doc);
+	/* as Prisma keeps it: id as _id, dates as dates, unset as null */
+	CU_ASSERT_EQUAL(type_of(&doc, "_id"), BSON_TYPE_UTF8);
+	CU_ASSERT_EQUAL(type_of(&doc, "id"), BSON_TYPE_EOD);
+	CU_ASSERT_EQUAL(type_of(&doc, "createdAt"), BSON_TYPE_DATE_TIME);
+	CU_ASSERT_EQUAL(type_of(&doc, "endedAt"), BSON_TYPE_NULL);
+	CU_ASSERT_EQUAL(type_of(&doc, "endReason"), BSON_TYPE_NULL);
+	CU_ASSERT_EQUAL(type_of(&doc, "conversationId"), BSON_TYPE_UTF8);
+	CU_ASSERT_EQUAL(mongo_call_from_bson(&doc, &r), 0);
+	CU_ASSERT_STRING_EQUAL(r.id, "call-1");
+	CU_ASSERT_STRING_EQUAL(r.conversationId, "conv-1");
+	CU_ASSERT_STRING_EQUAL(r.initiatorId, "alice");
+	CU_ASSERT_STRING_EQUAL(r.mode, "sfu");
+	CU_ASSERT_STRING_EQUAL(r.status, "active");
+	CU_ASSERT_STRING_EQUAL(r.mediaServerId, "media-1");
+	CU_ASSERT_EQUAL(r.createdAt, c.createdAt);
+	CU_ASSERT_EQUAL(r.startedAt, c.startedAt);
+	CU_ASSERT_EQUAL(r.endedAt, 0);
+	CU_ASSERT_STRING_EQUAL(r.endReason, "");
+	bson_destroy(&doc);
+}
+
+static void test_participant_and_quality_documents(void)
+{
+	struct call_participant p, rp;
+	struct quality_metric q, rq;
+	bson_t doc = BSON_INITIALIZER;
+
+	memset(&p, 0, sizeof(p));
+	str_ncpy(p.id, "p1", sizeof(p.id));
+	str_ncpy(p.callSessionId, "call-1", sizeof(p.callSessionId));
+	str_ncpy(p.userId, "bob", sizeof(p.userId));
+	str_ncpy(p.status, "left", sizeof(p.status));
+	p.joinedAt = 10;
+	p.leftAt = 20;
+	p.videoEnabled = true;
+	mongo_participant_to_bson(&p, &doc);
+	CU_ASSERT_EQUAL(type_of(&doc, "audioEnabled"), BSON_TYPE_BOOL);
+	CU_ASSERT_EQUAL(mongo_participant_from_bson(&doc, &rp), 0);
+	CU_ASSERT_STRING_EQUAL(rp.id, "p1");
+	CU_ASSERT_STRING_EQUAL(rp.userId, "bob");
+	CU_ASSERT_STRING_EQUAL(rp.status, "left");
+	CU_ASSERT_EQUAL(rp.joinedAt, 10);
+	CU_ASSERT_EQUAL(rp.leftAt, 20);
+	CU_ASSERT_FALSE(rp.audioEnabled);
+	CU_ASSERT_TRUE(rp.videoEnabled);
+	bson_reinit(&doc);
+
+	memset(&q, 0, sizeof(q));
+	str_ncpy(q.callSessionId, "call-1", sizeof(q.callSessionId));
+	str_ncpy(q.participantId, "p1", sizeof(q.participantId));
+	q.at = 1700000000000ULL;
+	q.packetsLost = 12;
+	q.packetsReceived = 5000000000LL; /* past 32 bits */
+	q.packetLossRate = 0.0024;
+	q.jitter = 0.013;
+	q.frameWidth = 1280;
+	q.frameHeight = 720;
+	mongo_quality_to_bson(&q, &doc);
+	CU_ASSERT_EQUAL(type_of(&doc, "_id"), BSON_TYPE_EOD); /* driver's */
+	CU_ASSERT_EQUAL(type_of(&doc, "packetsReceived"), BSON_TYPE_INT64);
+	CU_ASSERT_EQUAL(type_of(&doc, "jitter"), BSON_TYPE_DOUBLE);
+	CU_ASSERT_EQUAL(mongo_quality_from_bson(&doc, &rq), 0);
+	CU_ASSERT_EQUAL(rq.at, q.at);
+	CU_ASSERT_EQUAL(rq.packetsLost, 12);
+	CU_ASSERT_EQUAL(rq.packetsReceived, 5000000000LL);
+	CU_ASSERT_DOUBLE_EQUAL(rq.packetLossRate, 0.0024, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(rq.jitter, 0.013, 1e-12);
+	CU_ASSERT_EQUAL(rq.frameWidth, 1280);
+	CU_ASSERT_EQUAL(rq.frameHeight, 720);
+	bson_destroy(&doc);
+}
+
+static void test_transcription_document(void)
+{
+	struct call_transcription t, r;
+	bson_t doc = BSON_INITIALIZER;
+	cJSON *want, *got;
+
+	memset(&t, 0, sizeof(t));
+	str_ncpy(t.id, "t1", sizeof(t.id));
+	str_ncpy(t.callSessionId, "call-1", sizeof(t.callSessionId));
+	str_ncpy(t.participantId, "p1", sizeof(t.participantId));
+	str_ncpy(t.language, "fr", sizeof(t.language));
+	t.text = "bonjour \"à\" tous";
+	t.isFinal = true;
+	t.timestamp = 1700000000123ULL;
+	t.translations = "{\"en\":\"hello \\\"all\\\"\",\"de\":\"hallo\"}";
+	CU_ASSERT_EQUAL_FATAL(mongo_transcription_to_bson(&t, &doc), 0);
+	/* a sub-document, so Mongo queries can reach translations.en */
+	CU_ASSERT_EQUAL(type_of(&doc, "translations"), BSON_TYPE_DOCUMENT);
+	CU_ASSERT_EQUAL_FATAL(mongo_transcription_from_bson(&doc, &r), 0);
+	CU_ASSERT_STRING_EQUAL(r.text, "bonjour \"à\" tous");
+	CU_ASSERT_TRUE(r.isFinal);
+	CU_ASSERT_EQUAL(r.timestamp, t.timestamp);
+	want = cJSON_Parse(t.translations);
+	got = cJSON_Parse(r.translations);
+	CU_ASSERT_TRUE(cJSON_Compare(want, got, true));
+	cJSON_Delete(want);
+	cJSON_Delete(got);
+	mongo_transcription_clear(&r);
+	CU_ASSERT_PTR_NULL(r.text);
+	bson_reinit(&doc);
+
+	/* no translations: null, read back as NULL */
+	t.translations = NULL;
+	CU_ASSERT_EQUAL(mongo_transcription_to_bson(&t, &doc), 0);
+	CU_ASSERT_EQUAL(type_of(&doc, "translations"), BSON_TYPE_NULL);
+	CU_ASSERT_EQUAL(mongo_transcription_from_bson(&doc, &r), 0);
+	CU_ASSERT_PTR_NULL(r.translations);
+	mongo_transcription_clear(&r);
+	bson_reinit(&doc);
+	/* translations that are not JSON: refused, nothing written */
+	t.translations = "{en: hello";
+	CU_ASSERT_EQUAL(mongo_transcription_to_bson(&t, &doc), EINVAL);
+	CU_ASSERT_EQUAL(bson_count_keys(&doc), 0);
+	bson_destroy(&doc);
+}
+
+/* What another writer (a migration, the Node service) may have stored. */
+static void test_foreign_documents(void)
+{
+	struct call_session c;
+	bson_error_t e;
+	bson_t *doc;
+
+	/* times as plain milliseconds, fields missing: read, not refused */
+	doc = bson_new_from_json(
+		(const uint8_t *)"{\"_id\":\"c9\",\"status\":\"ended\","
+				 "\"createdAt\":1700000000000,"
+				 "\"endedAt\":{\"$date\":\"2023-11-14T22:13:21Z\"}}",
+		-1, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(mongo_call_from_bson(doc, &c), 0);
+	CU_ASSERT_EQUAL(c.createdAt, 1700000000000ULL);
+	CU_ASSERT_EQUAL(c.endedAt, 1700000001000ULL);
+	CU_ASSERT_STRING_EQUAL(c.conversationId, "");
+	bson_destroy(doc);
+	/* no string _id (an ObjectId): not a record of ours */
+	doc = bson_new_from_json(
+		(const uint8_t *)"{\"_id\":{\"$oid\":\"0123456789abcdef01234567\"},"
+				 "\"status\":\"ended\"}",
+		-1, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(mongo_call_from_bson(doc, &c), EINVAL);
+	bson_destroy(doc);
+}
+
+static void test_indexes_and_routing(void)
+{
+	/* the seed's compound indexes, keys in the seed's order */
+	static const char *const seed[][2] = {
+		{MONGO_CALLS, "{\"conversationId\":1,\"status\":1,"
+			      "\"createdAt\":-1}"},
+		{MONGO_CALLS, "{\"mode\":1,\"status\":1}"},
+		{MONGO_CALLS, "{\"createdAt\":1}"},
+		{MONGO_PARTICIPANTS, "{\"callSessionId\":1,\"status\":1}"},
+		{MONGO_PARTICIPANTS, "{\"userId\":1,\"status\":1}"},
+		{MONGO_TRANSCRIPTIONS, "{\"callSessionId\":1,\"timestamp\":1}"},
+		{MONGO_TRANSCRIPTIONS, "{\"participantId\":1,\"language\":1}"},
+	};
+	for (size_t i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
+		bool found = false;
+		for (size_t j = 0; j < mongo_index_count; j++) {
+			bson_error_t e;
+			bson_t *k = bson_new_from_json(
+				(const uint8_t *)mongo_indexes[j].keys, -1, &e);
+			bson_t *w = bson_new_from_json(
+				(const uint8_t *)seed[i][1], -1, &e);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+			if (!strcmp(mongo_indexes[j].collection, seed[i][0]) &&
+			    bson_equal(k, w))
+				found = true;
+			bson_destroy(k);
+			bson_destroy(w);
+		}
+		if (!found)
+			fprintf(stderr, "missing index %s %s\n", seed[i][0],
+				seed[i][1]);
+		CU_ASSERT_TRUE(found);
+	}
+	for (size_t i = 0; i < mongo_index_count; i++)
+		for (size_t j = i + 1; j < mongo_index_count; j++)
+			CU_ASSERT(strcmp(mongo_indexes[i].name,
+					 mongo_indexes[j].name) ||
+				  strcmp(mongo_indexes[i].collection,
+					 mongo_indexes[j].collection));
+	/* the seed's query routing */
+	CU_ASSERT_EQUAL(mongo_read_for(MONGO_Q_CALL), MONGO_READ_PRIMARY);
+	CU_ASSERT_EQUAL(mongo_read_for(MONGO_Q_CALLS_STATUS),
+			MONGO_READ_PRIMARY);
+	CU_ASSERT_EQUAL(mongo_read_for(MONGO_Q_PARTICIPANTS),
+			MONGO_READ_PRIMARY);
+	CU_ASSERT_EQUAL(mongo_read_for(MONGO_Q_ARCHIVE), MONGO_READ_PRIMARY);
+	CU_ASSERT_EQUAL(mongo_read_for(MONGO_Q_HISTORY),
+			MONGO_READ_SECONDARY_PREFERRED);
+	CU_ASSERT_EQUAL(mongo_read_for(MONGO_Q_TRANSCRIPTS),
+			MONGO_READ_SECONDARY_PREFERRED);
+	CU_ASSERT_EQUAL(mongo_read_for(MONGO_Q_QUALITY),
+			MONGO_READ_SECONDARY_PREFERRED);
+}
+
+/* Nothing listens on the port: the store opens, writes queue in order,
+ * reads say "try later", and none of it takes long. */
+static void test_unreachable(void)
+{
+	struct store *s = NULL;
+	struct store_stats ss;
+	struct call_session c, r;
+	uint64_t t0;
+
+	CU_ASSERT_EQUAL(store_open(&s, "mongodb://"), EINVAL);
+	CU_ASSERT_EQUAL(store_open(&s, "mongodb://127.0.0.1:1/meeshy_none"),
+			0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(store_backend_name(s), "mongodb");
+	contract_make_call(&c, "call-away", "conv", "initiated", 1000);
+	t0 = port_now_us();
+	CU_ASSERT_EQUAL(store_call_put(s, &c), 0); /* accepted: queued */
+	str_ncpy(c.status, "ended", sizeof(c.status));
+	CU_ASSERT_EQUAL(store_call_put(s, &c), 0);
+	store_get_stats(s, &ss);
+	CU_ASSERT_EQUAL(ss.queued_now, 2);
+	CU_ASSERT_EQUAL(store_call_get(s, "call-away", &r), EAGAIN);
+	CU_ASSERT_EQUAL(store_ping(s), EAGAIN);
+	store_flush(s);
+	store_get_stats(s, &ss);
+	CU_ASSERT_EQUAL(ss.queued_now, 2); /* still there, in order */
+	printf("\n  unreachable Mongo: 2 writes queued, a read and a ping"
+	       " refused, in %.0f ms\n", (double)(port_now_us() - t0) / 1000);
+	mem_deref(s); /* logs the two writes it could not land */
+}
+
+/* --- live: the contract on a real MongoDB --- */
+
+static char live_uri[1024];
+static char live_db[64];
+
+static int live_setup(void)
+{
+	const char *env = getenv("MEESHY_MONGODB_URI");
+	mongoc_uri_t *uri;
+	char *s;
+
+	if (libre_init())
+		return 1;
+	(void)snprintf(live_db, sizeof(live_db), "meeshy_test_%d_%u",
+		       (int)getpid(), (unsigned)(port_wallclock_ms() % 100000));
+	uri = mongoc_uri_new(env);
+	if (!uri || !mongoc_uri_set_database(uri, live_db))
+		return 1;
+	s = (char *)mongoc_uri_get_string(uri);
+	(void)snprintf(live_uri, sizeof(live_uri), "%s", s);
+	mongoc_uri_destroy(uri);
+	(void)snprintf(contract_dir, sizeof(contract_dir),
+		       "/tmp/meeshy-mongo-XXXXXX");
+	if (!mkdtemp(contract_dir))
+		return 1;
+	return store_open(&contract_st, live_uri);
+}
+
+static int live_teardown(void)
+{
+	mongoc_client_t *cl = mongoc_client_new(live_uri);
+	mongoc_database_t *db;
+	char cmd[300];
+	bson_error_t e;
+
+	contract_st = mem_deref(contract_st);
+	if (cl) {
+		db = mongoc_client_get_database(cl, live_db);
+		(void)mongoc_database_drop(db, &e);
+		mongoc_database_destroy(db);
+		mongoc_client_destroy(cl);
+	}
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", contract_dir);
+	libre_close();
+	return system(cmd) != 0;
+}
+
+static void test_live_indexes(void)
+{
+	mongoc_client_t *cl = mongoc_client_new(live_uri);
+	mongoc_collection_t *c;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	unsigned n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+	c = mongoc_client_get_collection(cl, live_db, MONGO_CALLS);
+	cur = mongoc_collection_find_indexes_with_opts(c, NULL);
+	while (mongoc_cursor_next(cur, &doc))
+		n++;
+	CU_ASSERT_EQUAL(n, 4); /* _id and the seed's three */
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(c);
+	mongoc_client_destroy(cl);
+}
+
+static CU_TestInfo map_tests[] = {
+	{"a call as a document", test_call_document},
+	{"participants and quality reports", test_participant_and_quality_documents},
+	{"transcriptions and their translations", test_transcription_document},
+	{"documents other programs wrote", test_foreign_documents},
+	{"the seed's indexes and read routing", test_indexes_and_routing},
+	{"Mongo unreachable: writes queue", test_unreachable},
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo live_tests[] = {
+	{"call round trip and upsert", contract_call_roundtrip},
+	{"participants and transcriptions",
+	 contract_participants_and_transcriptions},
+	{"archive: JSON lines, then delete", contract_archive},
+	{"indexes created at start", test_live_indexes},
+	CU_TEST_INFO_NULL,
+};
+
+static int map_setup(void) { return libre_init(); }
+static int map_teardown(void) { libre_close(); return 0; }
+
+int main(void)
+{
+	CU_SuiteInfo suites[] = {
+		{"mongo: documents", map_setup, map_teardown, NULL, NULL,
+		 map_tests},
+		{"mongo: contract, live", live_setup, live_teardown, NULL, NULL,
+		 live_tests},
+		CU_SUITE_INFO_NULL,
+	};
+	unsigned failed;
+
+	if (!getenv("MEESHY_MONGODB_URI")) {
+		printf("MEESHY_MONGODB_URI not set: the live contract suite"
+		       " does not run (no MongoDB server here)\n");
+		suites[1] = suites[2];
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS ||
+	    CU_register_suites(suites) != CUE_SUCCESS)
+		return 2;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
