@@ -28,6 +28,8 @@
 #include "router.h"
 #include "sfu_call.h"
 #include "placement.h"
+#include "cache.h"
+#include "translator.h"
 #ifdef MEESHY_WITH_REDIS
 #include "redis.h"
 #include "bus.h"
@@ -36,6 +38,8 @@
 #include "webrtc_transport.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
+/* the seed's cache lifetimes */
+enum { CALL_STATE_TTL_S = 300, PRESENCE_TTL_S = 7200 };
 
 /* One connected socket. */
 struct client {
@@ -76,6 +80,7 @@ struct live_part {
 	struct call_participant rec;
 	struct client *client; /* the socket in the call, NULL if none */
 	char name[NAME_MAX_LEN + 1];
+	char language[16];     /* what the participant hears ("": as said) */
 	bool media;            /* made a media request in this call */
 };
 
@@ -323,6 +328,24 @@ static bool want_text(struct ev *e, const char *field, size_t max,
 	return false;
 }
 
+/* An optional language tag ("" when not given). */
+static bool want_language(struct ev *e, const char **out)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(e->data, "language");
+	*out = "";
+	if (!l)
+		return true;
+	if (cJSON_IsString(l) && strlen(l->valuestring) < 16 &&
+	    validate_is_language(l->valuestring)) {
+		*out = l->valuestring;
+		return true;
+	}
+	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+		  "language: '%s' is not a language tag (like en or pt-BR)",
+		  cJSON_IsString(l) ? l->valuestring : "(not a string)");
+	return false;
+}
+
 /* Live calls */
 
 static void part_destructor(void *arg)
@@ -442,12 +465,60 @@ static cJSON *call_ack(struct gateway *gw, const struct live_call *c,
 	return o;
 }
 
+/* The seed's call state cache (call:<id>:state, 5 minutes): what
+ * GET /api/calls/:id answers, kept while the call is live so that reading
+ * it costs no store query; gone, with the presence set, once it ends. */
+static void cache_call_state(struct gateway *gw, struct live_call *c)
+{
+	char key[STORE_ID_MAX + 32], *text;
+	cJSON *o, *parts;
+
+	(void)re_snprintf(key, sizeof(key), "call:%s:state", c->rec.id);
+	if (strcmp(c->rec.status, "initiated") &&
+	    strcmp(c->rec.status, "active")) {
+		(void)cache_del(gw->cache, key);
+		(void)re_snprintf(key, sizeof(key), "call:%s:participants",
+				  c->rec.id);
+		(void)cache_del(gw->cache, key);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	cJSON_AddItemToObject(o, "call", store_call_json(&c->rec));
+	parts = cJSON_AddArrayToObject(o, "participants");
+	for (struct le *le = c->parts.head; le; le = le->next) {
+		const struct live_part *p = le->data;
+		cJSON_AddItemToArray(parts, store_participant_json(&p->rec));
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text)
+		(void)cache_set(gw->cache, key, text, CALL_STATE_TTL_S);
+	cJSON_free(text);
+}
+
+/* The seed's presence set (call:<id>:participants, 2 hours). */
+static void cache_presence(struct gateway *gw, const struct live_part *p,
+			   bool in)
+{
+	char key[STORE_ID_MAX + 32];
+	(void)re_snprintf(key, sizeof(key), "call:%s:participants",
+			  p->rec.callSessionId);
+	if (in)
+		(void)cache_sadd(gw->cache, key, p->rec.userId,
+				 PRESENCE_TTL_S);
+	else
+		(void)cache_srem(gw->cache, key, p->rec.userId,
+				 PRESENCE_TTL_S);
+}
+
 static void record_call(struct gateway *gw, struct live_call *c)
 {
 	int err = store_call_put(gw->store, &c->rec);
 	if (err)
 		port_log(PORT_LOG_ERROR, "call %s: store refused the record:"
 			 " %m", c->rec.id, err);
+	cache_call_state(gw, c);
 }
 
 static void record_part(struct gateway *gw, struct live_part *p)
@@ -456,6 +527,7 @@ static void record_part(struct gateway *gw, struct live_part *p)
 	if (err)
 		port_log(PORT_LOG_ERROR, "participant %s: store refused the"
 			 " record: %m", p->rec.id, err);
+	cache_call_state(gw, p->call);
 }
 
 static void observe_duration(struct gateway *gw, const struct live_call *c)
@@ -627,6 +699,7 @@ static void part_leave(struct live_part *p, uint64_t now)
 		str_ncpy(p->rec.status, "left", sizeof(p->rec.status));
 		p->rec.leftAt = now;
 		gw->nparticipants--;
+		cache_presence(gw, p, false);
 		record_part(gw, p);
 	}
 	if (p->client)
@@ -984,6 +1057,7 @@ static void part_join(struct live_part *p, struct client *cl)
 		p->rec.joinedAt = port_wallclock_ms();
 		p->rec.leftAt = 0;
 		gw->nparticipants++;
+		cache_presence(gw, p, true);
 		record_part(gw, p);
 	}
 }
@@ -1064,7 +1138,7 @@ static void on_initiate(struct ev *e)
 	static const char *const convs[] = {"direct", "group", NULL};
 	struct client *cl = e->cl;
 	struct gateway *gw = cl->gw;
-	const char *conv, *type, *conv_type;
+	const char *conv, *type, *conv_type, *lang;
 	const cJSON *invite, *it;
 	struct live_call *c;
 	struct live_part *p;
@@ -1072,7 +1146,8 @@ static void on_initiate(struct ev *e)
 
 	if (!want_id(e, "conversationId", &conv) ||
 	    !want_enum(e, "type", types, NULL, &type) ||
-	    !want_enum(e, "conversationType", convs, "group", &conv_type))
+	    !want_enum(e, "conversationType", convs, "group", &conv_type) ||
+	    !want_language(e, &lang))
 		return;
 	invite = cJSON_GetObjectItemCaseSensitive(e->data, "participants");
 	if (invite) {
@@ -1141,6 +1216,7 @@ static void on_initiate(struct ev *e)
 		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
 		return;
 	}
+	str_ncpy(p->language, lang, sizeof(p->language));
 	part_join(p, cl);
 	cJSON_ArrayForEach(it, invite)
 	{
@@ -1196,10 +1272,11 @@ static void on_join(struct ev *e)
 	struct gateway *gw = cl->gw;
 	struct live_call *c = want_call(e, NULL);
 	struct live_part *p;
+	const char *lang;
 	bool was_in;
 	cJSON *o;
 
-	if (!c)
+	if (!c || !want_language(e, &lang))
 		return;
 	if (!member_of(cl, c->rec.conversationId)) {
 		ack_error(cl, e->ack, e->name, "FORBIDDEN",
@@ -1221,6 +1298,8 @@ static void on_join(struct ev *e)
 		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
 		return;
 	}
+	if (*lang)
+		str_ncpy(p->language, lang, sizeof(p->language));
 	part_join(p, cl);
 	if (!strcmp(c->rec.status, "initiated") && joined_count(c) >= 2) {
 		str_ncpy(c->rec.status, "active", sizeof(c->rec.status));
@@ -1347,14 +1426,95 @@ static void on_media_state(struct ev *e)
 	cJSON_Delete(o);
 }
 
+/* A final transcription waiting for its translations. */
+struct pending_tr {
+	struct gateway *gw;
+	struct client *cl; /* held: the speaker, left out of the broadcast */
+	struct call_transcription t;
+	char *text;
+	char room[STORE_ID_MAX + 16];
+};
+
+static void pending_tr_destructor(void *arg)
+{
+	struct pending_tr *pt = arg;
+	mem_deref(pt->cl);
+	mem_deref(pt->text);
+}
+
+/* Stores the transcription (finals only) and tells the room. */
+static int transcription_out(struct gateway *gw, struct client *speaker,
+			     const char *room, struct call_transcription *t)
+{
+	cJSON *o;
+	int err = 0;
+
+	if (t->isFinal)
+		err = store_transcription_put(gw->store, t);
+	if (err)
+		return err;
+	o = store_transcription_json(t);
+	cJSON_AddStringToObject(o, "userId", speaker->user_id);
+	cJSON_AddStringToObject(o, "callId", t->callSessionId);
+	emit_except(gw, room, speaker->gone ? NULL : speaker,
+		    "call:transcription", o);
+	cJSON_Delete(o);
+	return err;
+}
+
+static void on_translations(int err, const cJSON *translations, void *arg)
+{
+	struct pending_tr *pt = arg;
+	char *json;
+
+	if (err == ECANCELED) { /* shutting down: the gateway is going */
+		mem_deref(pt);
+		return;
+	}
+	json = cJSON_PrintUnformatted(translations);
+	pt->t.text = pt->text;
+	pt->t.translations = json ? json : "{}";
+	err = transcription_out(pt->gw, pt->cl, pt->room, &pt->t);
+	if (err)
+		port_log(PORT_LOG_ERROR, "transcription %s: the store refused"
+			 " it: %m", pt->t.id, err);
+	cJSON_free(json);
+	mem_deref(pt);
+}
+
+/* The languages the call's other participants hear, other than `from`. */
+static size_t listener_languages(const struct live_call *c,
+				 const struct live_part *speaker,
+				 const char *from, const char **langs,
+				 size_t max)
+{
+	size_t n = 0;
+	for (struct le *le = c->parts.head; le && n < max; le = le->next) {
+		const struct live_part *p = le->data;
+		bool seen = false;
+		if (p == speaker || !p->language[0] ||
+		    strcmp(p->rec.status, "joined") ||
+		    !strcasecmp(p->language, from))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			seen = seen || !strcasecmp(langs[i], p->language);
+		if (!seen)
+			langs[n++] = p->language;
+	}
+	return n;
+}
+
 static void on_transcription(struct ev *e)
 {
 	struct client *cl = e->cl;
+	struct gateway *gw = cl->gw;
 	struct live_call *c = want_call(e, NULL);
 	struct call_transcription t;
 	struct live_part *p;
-	const char *text, *lang;
+	struct pending_tr *pt;
+	const char *text, *lang, *to[32];
 	bool is_final = false, given;
+	size_t n = 0;
 	cJSON *o;
 	int err;
 
@@ -1382,9 +1542,32 @@ static void on_transcription(struct ev *e)
 	t.isFinal = is_final;
 	t.timestamp = port_wallclock_ms();
 	t.translations = "{}";
-	/* Interim results are only broadcast; final ones are the record. */
-	if (is_final) {
-		err = store_transcription_put(cl->gw->store, &t);
+	/* Finals are translated for listeners of other languages before
+	 * they go out (at most TRANSLATOR_WAIT_MS); interim results go out
+	 * at once, as said. */
+	if (is_final && gw->translator)
+		n = listener_languages(c, p, lang, to, ARRAY_SIZE(to));
+	if (n) {
+		pt = mem_zalloc(sizeof(*pt), pending_tr_destructor);
+		if (!pt || str_dup(&pt->text, text)) {
+			mem_deref(pt);
+			ack_error(cl, e->ack, e->name, "INTERNAL",
+				  "out of resources");
+			return;
+		}
+		pt->gw = gw;
+		pt->cl = mem_ref(cl);
+		pt->t = t;
+		str_ncpy(pt->room, c->room, sizeof(pt->room));
+		err = translator_translate(gw->translator, text, lang, to, n,
+					   on_translations, pt);
+		if (err) {
+			mem_deref(pt);
+			n = 0; /* untranslated, then */
+		}
+	}
+	if (!n) {
+		err = transcription_out(gw, cl, c->room, &t);
 		if (err) {
 			ack_error(cl, e->ack, e->name, "INTERNAL",
 				  "the store refused the transcription: %m",
@@ -1392,12 +1575,6 @@ static void on_transcription(struct ev *e)
 			return;
 		}
 	}
-	o = store_transcription_json(&t);
-	cJSON_AddStringToObject(o, "userId", cl->user_id);
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	emit_except(cl->gw, c->room, cl,
-			    "call:transcription", o);
-	cJSON_Delete(o);
 	o = ok_body();
 	cJSON_AddStringToObject(o, "id", t.id);
 	ack_send(cl, e->ack, o);

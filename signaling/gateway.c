@@ -14,6 +14,8 @@
 #include "sio.h"
 #include "gateway_impl.h"
 #include "http_json.h"
+#include "cache.h"
+#include "translator.h"
 #ifdef MEESHY_WITH_REDIS
 #include "redis.h"
 #include "bus.h"
@@ -126,8 +128,8 @@ static bool id_ok(const struct pl *id)
 	return validate_is_id(buf);
 }
 
-static void serve_call(struct gateway *gw, struct http_conn *conn,
-		       const char *id)
+static void serve_call_stored(struct gateway *gw, struct http_conn *conn,
+			      const char *id)
 {
 	struct call_session c;
 	cJSON *o, *parts;
@@ -150,6 +152,51 @@ static void serve_call(struct gateway *gw, struct http_conn *conn,
 	(void)store_participants(gw->store, id, add_part, parts);
 	http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
+}
+
+/* GET /api/calls/:id of a live call is answered from the call state
+ * cache (call:<id>:state, kept by calls.c); a miss reads the store. */
+struct call_read {
+	struct gateway *gw;
+	struct http_conn *conn; /* held */
+	char id[STORE_ID_MAX + 1];
+};
+
+static void call_read_destructor(void *arg)
+{
+	struct call_read *r = arg;
+	mem_deref(r->conn);
+}
+
+static void on_call_state(int err, const char *val, size_t len, void *arg)
+{
+	struct call_read *r = arg;
+	if (err == ECANCELED)
+		;
+	else if (!err)
+		http_body_reply(r->conn, 200, "OK", "application/json", val,
+				len);
+	else
+		serve_call_stored(r->gw, r->conn, r->id);
+	mem_deref(r);
+}
+
+static void serve_call(struct gateway *gw, struct http_conn *conn,
+		       const char *id)
+{
+	struct call_read *r = mem_zalloc(sizeof(*r), call_read_destructor);
+	char key[STORE_ID_MAX + 16];
+
+	if (r) {
+		r->gw = gw;
+		r->conn = mem_ref(conn);
+		str_ncpy(r->id, id, sizeof(r->id));
+		(void)re_snprintf(key, sizeof(key), "call:%s:state", id);
+		if (!cache_get(gw->cache, key, on_call_state, r))
+			return;
+		mem_deref(r);
+	}
+	serve_call_stored(gw, conn, id);
 }
 
 /* {ok: true, <name>: []}, with the array to fill. */
@@ -569,6 +616,10 @@ static void gateway_destructor(void *arg)
 	gw->sio = mem_deref(gw->sio);
 	list_flush(&gw->remote_clients);
 	gw->rtc = mem_deref(gw->rtc);
+	/* the translator before the cache it reads, both before Redis */
+	gw->translator = mem_deref(gw->translator);
+	gw->cache = mem_deref(gw->cache);
+	mem_deref(gw->translator_url);
 	gw->remote = mem_deref(gw->remote);
 	gw->bus = mem_deref(gw->bus);
 	gw->redis = mem_deref(gw->redis);
@@ -679,6 +730,21 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		if (err)
 			goto out;
 	}
+#ifdef MEESHY_WITH_REDIS
+	if (gw->redis)
+		err = cache_alloc_redis(&gw->cache, gw->redis);
+	else
+#endif
+		err = cache_alloc_memory(&gw->cache);
+	if (!err && cfg->translator_url && *cfg->translator_url) {
+		err = str_dup(&gw->translator_url, cfg->translator_url);
+		if (!err)
+			err = translator_alloc(&gw->translator,
+					       gw->translator_url, gw->cache);
+	}
+	gw->cfg.translator_url = gw->translator_url;
+	if (err)
+		goto out;
 	err = http_listen(&gw->http, cfg->listen, http_handler, gw);
 out:
 	if (err)

@@ -47,6 +47,9 @@ struct gateway {
 	struct bus *bus;
 	struct media_remote *remote;
 	struct list remote_clients; /* other gateways' sockets in our calls */
+	struct cache *cache;           /* Redis when there is one, else memory */
+	struct translator *translator; /* NULL: transcriptions untranslated */
+	char *translator_url;
 	struct port_timer *media_tmr; /* every MEDIA_TICK_MS */
 	unsigned ticks;
 	struct hash *calls;      /* live calls by id */

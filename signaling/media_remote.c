@@ -10,6 +10,7 @@
 #include <re.h>
 #include "port.h"
 #include "redis.h"
+#include "json_client.h"
 #include "media_remote.h"
 
 enum {
@@ -28,8 +29,7 @@ struct recent {
 
 struct media_remote {
 	struct redis *redis;
-	struct http_cli *http;
-	struct dnsc *dnsc;
+	struct json_client *http;
 	struct tmr refresh;
 	struct node_load nodes[MAX_NODES];
 	double reported[MAX_NODES];   /* participants by heartbeat */
@@ -41,12 +41,6 @@ struct media_remote {
 struct load_req {
 	struct media_remote *mr;
 	char id[PLACEMENT_ID_MAX];
-};
-
-struct post {
-	struct media_remote *mr;
-	media_remote_h *h;
-	void *arg;
 };
 
 static struct node_load *node_find(struct media_remote *mr, const char *id)
@@ -174,8 +168,7 @@ static void remote_destructor(void *arg)
 	struct media_remote *mr = arg;
 	mr->closing = true;
 	tmr_cancel(&mr->refresh);
-	mem_deref(mr->http); /* answers still due come now, and are dropped */
-	mem_deref(mr->dnsc);
+	mem_deref(mr->http); /* answers still due come now, as ECANCELED */
 }
 
 int media_remote_alloc(struct media_remote **mrp, struct redis *redis)
@@ -190,10 +183,7 @@ int media_remote_alloc(struct media_remote **mrp, struct redis *redis)
 		return ENOMEM;
 	mr->redis = redis;
 	tmr_init(&mr->refresh);
-	/* node URLs carry addresses: no name server is needed */
-	err = dnsc_alloc(&mr->dnsc, NULL, NULL, 0);
-	if (!err)
-		err = http_client_alloc(&mr->http, mr->dnsc);
+	err = json_client_alloc(&mr->http);
 	if (err) {
 		mem_deref(mr);
 		return err;
@@ -229,58 +219,17 @@ void media_remote_draining(struct media_remote *mr, const char *node_id)
 		nl->draining = true;
 }
 
-static void on_response(int err, const struct http_msg *msg, void *arg)
-{
-	struct post *p = arg;
-	cJSON *body = NULL;
-
-	if (!err && msg && msg->mb)
-		body = cJSON_ParseWithLength((const char *)mbuf_buf(msg->mb),
-					     mbuf_get_left(msg->mb));
-	if (!err && !cJSON_IsObject(body))
-		err = EPROTO;
-	/* the handler always runs: it owns arg. While we close, it gets
-	 * ECANCELED and must not touch anything but arg. */
-	if (p->mr->closing)
-		err = ECANCELED;
-	if (p->h)
-		p->h(err, err ? NULL : body, p->arg);
-	cJSON_Delete(body);
-	mem_deref(p);
-}
-
 int media_remote_post(struct media_remote *mr, const char *url,
 		      const char *path, const cJSON *body, media_remote_h *h,
 		      void *arg)
 {
-	char uri[PLACEMENT_URL_MAX + 64], *text;
-	struct post *p;
-	int err;
+	char uri[PLACEMENT_URL_MAX + 64];
 
 	if (!mr || !url || !path || !body)
 		return EINVAL;
 	if (re_snprintf(uri, sizeof(uri), "%s%s", url, path) < 0)
 		return EINVAL;
-	text = cJSON_PrintUnformatted(body);
-	p = mem_zalloc(sizeof(*p), NULL);
-	if (!text || !p) {
-		cJSON_free(text);
-		mem_deref(p);
-		return ENOMEM;
-	}
-	p->mr = mr;
-	p->h = h;
-	p->arg = arg;
-	err = http_request(NULL, mr->http, "POST", uri, on_response, NULL, p,
-			   "Content-Type: application/json\r\n"
-			   "Content-Length: %zu\r\n"
-			   "\r\n"
-			   "%s",
-			   strlen(text), text);
-	cJSON_free(text);
-	if (err)
-		mem_deref(p);
-	return err;
+	return json_client_post(mr->http, uri, body, h, arg);
 }
 
 size_t media_remote_nodes(const struct media_remote *mr,

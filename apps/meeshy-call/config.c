@@ -76,6 +76,9 @@ static const struct option options[] = {
 	 "debug | info | warn | error (default info)"},
 	{"jwt-secret-file", "MEESHY_JWT_SECRET_FILE", STR(jwt_secret_file),
 	 "file holding the HS256 secret (or set MEESHY_JWT_SECRET)"},
+	{"translator-url", "MEESHY_TRANSLATOR_URL", STR(translator_url),
+	 "translator service (POST {text, from, to} -> {translation}):"
+	 " final transcriptions go out in each listener's language"},
 	{"turn-servers", "MEESHY_TURN_SERVERS", STR(turn_servers),
 	 "TURN URIs handed out with credentials: a JSON array, or an object"
 	 " of arrays by continent (NA, SA, EU, AF, AS, OC, AN, default)"},
@@ -397,6 +400,12 @@ static int check(struct app_config *c)
 			"--turn-secret-file", c->turn_secret,
 			sizeof(c->turn_secret), &c->turn_secret_len))
 		return 2;
+	if (c->translator_url[0] && strncmp(c->translator_url, "http://", 7) &&
+	    strncmp(c->translator_url, "https://", 8)) {
+		fprintf(stderr, "meeshy-call: --translator-url: '%s' is not an"
+			" http:// or https:// URL\n", c->translator_url);
+		return 2;
+	}
 	if (turn_servers_check(c->turn_servers, why, sizeof(why))) {
 		fprintf(stderr, "meeshy-call: --turn-servers: %s\n", why);
 		return 2;

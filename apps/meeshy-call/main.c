@@ -179,6 +179,7 @@ int main(int argc, char *argv[])
 	gc.turn.secret_len = cfg.turn_secret_len;
 	gc.turn.ttl_s = cfg.turn_ttl_s;
 	gc.turn.servers = cfg.turn_servers;
+	gc.translator_url = cfg.translator_url[0] ? cfg.translator_url : NULL;
 	gc.node_id = cfg.node_id;
 	gc.ping_interval_ms = cfg.ping_interval_ms;
 	gc.ping_timeout_ms = cfg.ping_timeout_ms;

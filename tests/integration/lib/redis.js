@@ -2,7 +2,7 @@
 // persistence (a test's data dies with it). kill() stops it hard, as a
 // crash would; start() again brings it back on the same port.
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const net = require('node:net');
 
 function freeTcpPort() {
@@ -30,6 +30,8 @@ async function startRedis() {
   await up();
   return {
     port, url: `redis://127.0.0.1:${port}`,
+    // a command through redis-cli, its raw answer (lines) as a string
+    cli: (...args) => execFileSync('redis-cli', ['-p', String(port), '--raw', ...args], { encoding: 'utf8' }).trim(),
     kill: () => new Promise((res) => { proc.removeAllListeners('exit'); proc.once('exit', res); proc.kill('SIGKILL'); }),
     start: up,
     stop: () => new Promise((res) => {
