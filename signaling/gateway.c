@@ -706,7 +706,9 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	else if (cfg->redis_host) {
 #ifdef MEESHY_WITH_REDIS
 		err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
-				  redis_msg_handler, redis_state_handler, gw);
+				  cfg->redis_password, redis_msg_handler,
+				  redis_state_handler, gw);
+		gw->cfg.redis_password = NULL; /* the caller's; redis has it */
 		if (!err)
 			err = bus_alloc(&gw->bus, gw->redis, gw->node_id,
 					bus_deliver, gw);

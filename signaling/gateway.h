@@ -39,6 +39,7 @@ struct gateway_config {
 	const char *redis_host;    /* role gateway: Redis, for the bus and
 				    * the media nodes (rtc_listen is NULL) */
 	uint16_t redis_port;
+	const char *redis_password; /* NULL or "": none */
 	const char *translator_url; /* POST {text, from, to}; NULL: none */
 };
 

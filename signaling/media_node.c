@@ -432,7 +432,7 @@ int media_node_alloc(struct media_node **mp,
 						 &laddr);
 	if (!err)
 		err = redis_alloc(&m->redis, cfg->redis_host, cfg->redis_port,
-				  on_redis_msg, NULL, m);
+				  cfg->redis_password, on_redis_msg, NULL, m);
 	if (!err)
 		err = bus_alloc(&m->bus, m->redis, m->node_id, NULL, NULL);
 	if (!err)

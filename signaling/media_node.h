@@ -23,6 +23,7 @@ struct media_node_config {
 	const char *node_id;
 	const char *redis_host;
 	uint16_t redis_port;
+	const char *redis_password; /* NULL or "": none */
 	const char *api_url;            /* how gateways reach the API; NULL:
 					 * http://<listen address> */
 };

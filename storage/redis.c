@@ -40,6 +40,7 @@ struct chan {
 struct redis {
 	char host[256];
 	uint16_t port;
+	char password[REDIS_PASSWORD_MAX + 1]; /* "": none */
 	struct conn cmd, sub;
 	struct list chans;
 	redis_msg_h *msgh;
@@ -132,18 +133,11 @@ static void schedule_retry(struct conn *c)
 
 static void sub_reply(redisAsyncContext *ac, void *reply, void *priv);
 
-static void on_connect(const redisAsyncContext *ac, int status)
+/* Connected (and, with a password, let in): commands may flow. */
+static void conn_ready(struct conn *c)
 {
-	struct conn *c = ac->data;
 	struct redis *r = c->r;
 
-	if (status != REDIS_OK) {
-		/* hiredis frees the context after this callback */
-		c->ac = NULL;
-		if (!r->closing)
-			schedule_retry(c);
-		return;
-	}
 	c->up = true;
 	c->backoff_ms = BACKOFF_FIRST_MS;
 	c->outstanding = 0;
@@ -161,6 +155,45 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		if (r->stateh)
 			r->stateh(true, r->arg);
 	}
+}
+
+static void auth_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct conn *c = priv;
+	const redisReply *rep = reply;
+
+	if (!rep || c->r->closing)
+		return; /* the connection went meanwhile */
+	if (rep->type == REDIS_REPLY_ERROR) {
+		/* a wrong password is not fixed by retrying fast: the
+		 * backoff grows to 5 s, and each failure says why */
+		port_log(PORT_LOG_ERROR, "redis: %s:%u refused our password:"
+			 " %s", c->r->host, c->r->port, rep->str);
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	conn_ready(c);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct conn *c = ac->data;
+	struct redis *r = c->r;
+
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this callback */
+		c->ac = NULL;
+		if (!r->closing)
+			schedule_retry(c);
+		return;
+	}
+	if (r->password[0]) {
+		/* first on the wire: nothing else is sent before we are up */
+		(void)redisAsyncCommand(c->ac, auth_reply, c, "AUTH %s",
+					r->password);
+		return;
+	}
+	conn_ready(c);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -241,7 +274,8 @@ static void redis_destructor(void *arg)
 }
 
 int redis_alloc(struct redis **rp, const char *host, uint16_t port,
-		redis_msg_h *msgh, redis_state_h *stateh, void *arg)
+		const char *password, redis_msg_h *msgh, redis_state_h *stateh,
+		void *arg)
 {
 	struct redis *r;
 
@@ -252,6 +286,8 @@ int redis_alloc(struct redis **rp, const char *host, uint16_t port,
 		return ENOMEM;
 	str_ncpy(r->host, host, sizeof(r->host));
 	r->port = port;
+	if (password)
+		str_ncpy(r->password, password, sizeof(r->password));
 	r->msgh = msgh;
 	r->stateh = stateh;
 	r->arg = arg;
@@ -270,15 +306,30 @@ int redis_alloc(struct redis **rp, const char *host, uint16_t port,
 }
 
 int redis_parse_url(const char *url, char *host, size_t hostsize,
-		    uint16_t *port)
+		    uint16_t *port, char *password, size_t pwsize)
 {
 	struct pl h, p;
-	const char *s = url;
+	const char *s = url, *at;
 
 	if (!s || !host || !port)
 		return EINVAL;
+	if (password && pwsize)
+		password[0] = '\0';
 	if (!strncmp(s, "redis://", 8))
 		s += 8;
+	/* redis://:password@host:port (the user part is not used) */
+	at = strchr(s, '@');
+	if (at) {
+		const char *colon = memchr(s, ':', (size_t)(at - s));
+		size_t len = colon ? (size_t)(at - colon - 1) : 0;
+		if (!colon || (password && len >= pwsize))
+			return EINVAL;
+		if (password) {
+			memcpy(password, colon + 1, len);
+			password[len] = '\0';
+		}
+		s = at + 1;
+	}
 	if (re_regex(s, strlen(s), "[^:/]+:[0-9]+[/]*", &h, &p, NULL) ||
 	    h.p != s || h.l >= hostsize)
 		return EINVAL;

@@ -30,11 +30,17 @@ typedef void(redis_msg_h)(const char *channel, const char *msg, size_t len,
 /* The command connection came up (up) or went down. */
 typedef void(redis_state_h)(bool up, void *arg);
 
+enum { REDIS_PASSWORD_MAX = 255 };
+
+/* password: sent (AUTH) before anything else on each connection; NULL or
+ * "" for none. A refused password is logged and retried with backoff. */
 int redis_alloc(struct redis **rp, const char *host, uint16_t port,
-		redis_msg_h *msgh, redis_state_h *stateh, void *arg);
-/* "host:port" (or "redis://host:port") into host and port. */
+		const char *password, redis_msg_h *msgh, redis_state_h *stateh,
+		void *arg);
+/* "host:port", "redis://host:port" or "redis://:password@host:port" into
+ * host, port and password ("" when none; NULL: not wanted). */
 int redis_parse_url(const char *url, char *host, size_t hostsize,
-		    uint16_t *port);
+		    uint16_t *port, char *password, size_t pwsize);
 bool redis_up(const struct redis *r);
 /* Sends a command (hiredis format: %s strings, %b binary + length, %d
  * ints); h may be NULL. Returns 0, ENOTCONN while down, or ENOMEM. */

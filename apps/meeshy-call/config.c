@@ -11,6 +11,7 @@
 #include "turn.h"
 #ifdef MEESHY_WITH_REDIS
 #include "redis.h"
+#include "store.h"
 #endif
 #include "config.h"
 #include "gateway.h"
@@ -54,7 +55,8 @@ static const struct option options[] = {
 	 " maps --rtc-listen's port to another (default 0: the same)"},
 	{"redis", "MEESHY_REDIS_URL", STR(redis_url),
 	 "roles gateway and media: redis://host:port (default"
-	 " redis://127.0.0.1:6379)"},
+	 " redis://127.0.0.1:6379); a password as redis://:pw@host:port"
+	 " or in MEESHY_REDIS_PASSWORD"},
 	{"api-url", "MEESHY_API_URL", STR(api_url),
 	 "role media: the URL gateways reach this node's internal API at"
 	 " (default http://<--listen>)"},
@@ -364,11 +366,20 @@ static int check(struct app_config *c)
 			" -DMEESHY_WITH_REDIS=ON)\n", c->role);
 		return 2;
 #endif
-		if (redis_parse_url(c->redis_url, host, sizeof(host), &p)) {
+		const char *pw = getenv("MEESHY_REDIS_PASSWORD");
+		if (redis_parse_url(c->redis_url, host, sizeof(host), &p,
+				    c->redis_password,
+				    sizeof(c->redis_password))) {
+			char safe[sizeof(c->redis_url)];
+			store_location_safe(safe, sizeof(safe), c->redis_url);
 			fprintf(stderr, "meeshy-call: --redis: '%s' is not"
-				" redis://host:port\n", c->redis_url);
+				" redis://[:password@]host:port\n", safe);
 			return 2;
 		}
+		/* the environment keeps the password off the command line */
+		if (!c->redis_password[0] && pw)
+			str_ncpy(c->redis_password, pw,
+				 sizeof(c->redis_password));
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
 		level_ok |= !strcmp(c->log_level, levels[i]);

@@ -61,8 +61,9 @@ static int run_media(const struct app_config *cfg)
 	int err;
 
 	(void)redis_parse_url(cfg->redis_url, host, sizeof(host),
-			      &mc.redis_port);
+			      &mc.redis_port, NULL, 0);
 	mc.redis_host = host;
+	mc.redis_password = cfg->redis_password;
 	(void)sa_decode(&laddr, cfg->listen, strlen(cfg->listen));
 	(void)sa_decode(&rtc_laddr, cfg->rtc_listen, strlen(cfg->rtc_listen));
 	mc.listen = &laddr;
@@ -159,8 +160,10 @@ int main(int argc, char *argv[])
 		/* media goes to media nodes; rooms cross gateways by Redis */
 		gc.rtc_listen = NULL;
 		(void)redis_parse_url(cfg.redis_url, redis_host,
-				      sizeof(redis_host), &gc.redis_port);
+				      sizeof(redis_host), &gc.redis_port,
+				      NULL, 0);
 		gc.redis_host = redis_host;
+		gc.redis_password = cfg.redis_password;
 	}
 #endif
 	if (cfg.announced_ip[0] || cfg.announced_port) {
