@@ -12,6 +12,8 @@
 #include "router.h"
 #include "webrtc_transport.h"
 #include "metrics.h"
+#include "cache.h"
+#include "translator.h"
 
 double metrics_cpu_seconds(void)
 {
@@ -150,6 +152,40 @@ int metrics_process(struct re_printf *pf, uint64_t started_ms)
 	return err;
 }
 
+/* The seed's caches and the translator behind one of them. */
+static int metrics_caches(struct re_printf *pf, const struct gateway *gw)
+{
+	struct cache_stats cs = {0};
+	struct translator_stats ts = {0};
+	int err = 0;
+
+	cache_stats(gw->cache, &cs);
+	translator_stats(gw->translator, &ts);
+	err |= header(pf, "meeshy_cache_reads_total", "counter",
+		      "Cache reads (call state, translations), by result");
+	err |= re_hprintf(pf,
+			  "meeshy_cache_reads_total{result=\"hit\"} %llu\n"
+			  "meeshy_cache_reads_total{result=\"miss\"} %llu\n",
+			  cs.hits, cs.misses);
+	err |= header(pf, "meeshy_translations_total", "counter",
+		      "Translations of transcriptions, by where they came"
+		      " from");
+	err |= re_hprintf(
+		pf,
+		"meeshy_translations_total{source=\"cache\"} %llu\n"
+		"meeshy_translations_total{source=\"translator\"} %llu\n",
+		ts.cached, ts.requests);
+	err |= header(pf, "meeshy_translation_failures_total", "counter",
+		      "Translator requests that failed or came too late");
+	err |= re_hprintf(pf,
+			  "meeshy_translation_failures_total{reason=\"error\"}"
+			  " %llu\n"
+			  "meeshy_translation_failures_total{reason=\"late\"}"
+			  " %llu\n",
+			  ts.failed, ts.late);
+	return err;
+}
+
 int metrics_print(struct re_printf *pf, const struct gateway *gw)
 {
 	static const char *const types[] = {"audio", "video"};
@@ -235,6 +271,7 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		      "Writes the store refused outright");
 	err |= re_hprintf(pf, "meeshy_db_write_errors_total %llu\n",
 			  (unsigned long long)st.write_errors);
+	err |= metrics_caches(pf, gw);
 	if (gw->rtc) {
 		struct router_stats rs;
 		struct webrtc_server_stats ws;

@@ -84,6 +84,9 @@ test('translations, call state and presence in Redis', { timeout: 60000 }, async
   heard = await say(c, 'bonjour à tous');
   for (const h of heard) assert.deepEqual(h.translations, want);
   assert.equal(tr.requests.length, 2, 'the second time comes from the cache');
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(metrics, /^meeshy_translations_total\{source="translator"\} 2$/m);
+  assert.match(metrics, /^meeshy_translations_total\{source="cache"\} 2$/m);
   // interim results go out at once, untranslated
   heard = await say(c, 'bonj', false);
   for (const h of heard) assert.deepEqual(h.translations, {});
