@@ -65,8 +65,9 @@ void bus_leave(struct bus *b, const char *room)
 		(void)redis_unsubscribe(b->redis, ch);
 }
 
-int bus_publish(struct bus *b, const char *room, const char *event,
-		const cJSON *data, const char *except_sid)
+static int publish(struct bus *b, const char *room, const char *event,
+		   const cJSON *data, const char *except_sid,
+		   const char *except_user)
 {
 	char ch[256], *text;
 	cJSON *m;
@@ -81,6 +82,8 @@ int bus_publish(struct bus *b, const char *room, const char *event,
 					      : cJSON_CreateNull());
 	if (except_sid)
 		cJSON_AddStringToObject(m, "except", except_sid);
+	if (except_user)
+		cJSON_AddStringToObject(m, "exceptUser", except_user);
 	text = cJSON_PrintUnformatted(m);
 	cJSON_Delete(m);
 	if (!text)
@@ -94,10 +97,23 @@ int bus_publish(struct bus *b, const char *room, const char *event,
 	return err;
 }
 
+int bus_publish(struct bus *b, const char *room, const char *event,
+		const cJSON *data, const char *except_sid)
+{
+	return publish(b, room, event, data, except_sid, NULL);
+}
+
+int bus_publish_except_user(struct bus *b, const char *room,
+			    const char *event, const cJSON *data,
+			    const char *user)
+{
+	return publish(b, room, event, data, NULL, user);
+}
+
 bool bus_message(struct bus *b, const char *ch, const char *msg, size_t len)
 {
 	const size_t plen = sizeof(PREFIX) - 1;
-	const cJSON *node, *event, *except;
+	const cJSON *node, *event, *except, *except_user;
 	cJSON *m;
 
 	if (!b || !ch || strncmp(ch, PREFIX, plen))
@@ -106,6 +122,7 @@ bool bus_message(struct bus *b, const char *ch, const char *msg, size_t len)
 	node = cJSON_GetObjectItemCaseSensitive(m, "node");
 	event = cJSON_GetObjectItemCaseSensitive(m, "event");
 	except = cJSON_GetObjectItemCaseSensitive(m, "except");
+	except_user = cJSON_GetObjectItemCaseSensitive(m, "exceptUser");
 	if (!cJSON_IsString(node) || !cJSON_IsString(event)) {
 		b->stats.malformed++;
 		port_log(PORT_LOG_WARN, "bus: dropped a malformed message on"
@@ -120,6 +137,9 @@ bool bus_message(struct bus *b, const char *ch, const char *msg, size_t len)
 				    cJSON_GetObjectItemCaseSensitive(m, "data"),
 				    cJSON_IsString(except) ? except->valuestring
 							   : NULL,
+				    cJSON_IsString(except_user)
+					    ? except_user->valuestring
+					    : NULL,
 				    b->arg);
 	}
 	cJSON_Delete(m);

@@ -4,8 +4,8 @@
  *
  * One Redis channel per room, "meeshy:room:<room>", subscribed while this
  * process has a stake in the room (a call it serves). A message is JSON
- * {"node", "event", "data", "except"}: except is the socket id the emit
- * leaves out. A process skips its own messages: it delivered them to its
+ * {"node", "event", "data", "except", "exceptUser"}: except is the socket
+ * id the emit leaves out, exceptUser a user whose sockets it leaves out. A process skips its own messages: it delivered them to its
  * sockets when it published. Media nodes publish too (the active speaker).
  * Without Redis (role all) there is no bus and emits stay in the process.
  */
@@ -19,9 +19,11 @@
 struct redis;
 struct bus;
 
+/* A room's emit from another process: except_sid, the socket it leaves
+ * out, or except_user, whose sockets it leaves out (either may be NULL). */
 typedef void(bus_deliver_h)(const char *room, const char *event,
 			    const cJSON *data, const char *except_sid,
-			    void *arg);
+			    const char *except_user, void *arg);
 
 int bus_alloc(struct bus **bp, struct redis *redis, const char *node_id,
 	      bus_deliver_h *deliverh, void *arg);
@@ -32,6 +34,10 @@ void bus_leave(struct bus *b, const char *room);
  * Redis is down (the local sockets got it anyway). */
 int bus_publish(struct bus *b, const char *room, const char *event,
 		const cJSON *data, const char *except_sid);
+/* The same, leaving out every socket of a user (a caller's own devices). */
+int bus_publish_except_user(struct bus *b, const char *room,
+			    const char *event, const cJSON *data,
+			    const char *user);
 /* A Redis message: true if it was the bus's (and was delivered). */
 bool bus_message(struct bus *b, const char *channel, const char *msg,
 		 size_t len);

@@ -1062,17 +1062,26 @@ static void part_join(struct live_part *p, struct client *cl)
 	}
 }
 
-struct incoming {
+struct unless_user {
 	const char *skip_user;
+	const char *event;
 	const cJSON *payload;
 };
 
 static void emit_unless_user(struct sio_socket *sock, void *arg)
 {
-	const struct incoming *k = arg;
+	const struct unless_user *k = arg;
 	const struct client *cl = sio_socket_user(sock);
 	if (cl && strcmp(cl->user_id, k->skip_user))
-		(void)sio_emit(sock, "call:incoming", k->payload);
+		(void)sio_emit(sock, k->event, k->payload);
+}
+
+void calls_emit_unless_user(struct gateway *gw, const char *room,
+			    const char *user, const char *event,
+			    const cJSON *data)
+{
+	struct unless_user k = {user, event, data};
+	sio_room_apply(gw->sio, room, emit_unless_user, &k);
 }
 
 static void emit_incoming(struct live_call *c, struct client *from,
@@ -1102,11 +1111,17 @@ static void emit_incoming(struct live_call *c, struct client *from,
 	}
 	else {
 		/* Everyone in the conversation but the caller's own
-		 * devices. */
+		 * devices, on every gateway. */
 		(void)re_snprintf(room, sizeof(room), "conversation:%s",
 				  c->rec.conversationId);
-		struct incoming k = {from->user_id, o};
-		sio_room_apply(gw->sio, room, emit_unless_user, &k);
+		calls_emit_unless_user(gw, room, from->user_id,
+				       "call:incoming", o);
+#ifdef MEESHY_WITH_REDIS
+		if (gw->bus)
+			(void)bus_publish_except_user(gw->bus, room,
+						      "call:incoming", o,
+						      from->user_id);
+#endif
 	}
 	cJSON_Delete(o);
 }

@@ -568,12 +568,17 @@ void gw_room_emit(struct gateway *gw, const char *room,
 /* A room emit from another process: to our sockets in the room (the
  * socket it leaves out is that process's, never one of ours). */
 static void bus_deliver(const char *room, const char *event,
-			const cJSON *data, const char *except_sid, void *arg)
+			const cJSON *data, const char *except_sid,
+			const char *except_user, void *arg)
 {
 	struct gateway *gw = arg;
 	if (!strcmp(event, "media:node-draining")) {
 		/* for the gateway, not the clients: move the call */
 		calls_node_draining(gw, data);
+		return;
+	}
+	if (except_user) {
+		calls_emit_unless_user(gw, room, except_user, event, data);
 		return;
 	}
 	/* the socket left out may be one of ours (a remote client's) */

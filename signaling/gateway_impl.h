@@ -81,6 +81,10 @@ void calls_cluster_tick(struct gateway *gw);
 /* Redis came (back) up: alive now, and our calls' ownership restated. */
 void calls_cluster_up(struct gateway *gw);
 size_t calls_count_mode(const struct gateway *gw, const char *mode);
+/* A room's emit to this gateway's sockets, but not to the user's. */
+void calls_emit_unless_user(struct gateway *gw, const char *room,
+			    const char *user, const char *event,
+			    const struct cJSON *data);
 /* Media counters: ended calls' plus the live routers'. */
 struct router_stats;
 void calls_media_stats(const struct gateway *gw, struct router_stats *st);

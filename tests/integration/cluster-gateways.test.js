@@ -13,8 +13,8 @@ const { startRedis } = require('./lib/redis');
 const { until } = require('./lib/browser');
 const { cleanup } = require('./lib/cleanup');
 
-function connect(url, token) {
-  const s = io(url, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+function connect(url, token, conversations) {
+  const s = io(url, { auth: { token, conversations }, transports: ['websocket'], forceNew: true, reconnection: false });
   return new Promise((resolve, reject) => {
     s.once('connect', () => resolve(s));
     s.once('connect_error', reject);
@@ -59,10 +59,20 @@ test('a call held by one gateway, with clients on another; takeover when it dies
   const alice = await connect(gwA.url, 'alice');
   const bob = await connect(gwB.url, 'bob');
   const carol = await connect(gwB.url, 'carol');
-  socks.push(alice, bob, carol);
+  // erin (on B) is in the conversation; alice's phone (on B) is alice
+  const erin = await connect(gwB.url, 'erin', ['two-gateways']);
+  const alicePhone = await connect(gwB.url, 'alice', ['two-gateways']);
+  socks.push(alice, bob, carol, erin, alicePhone);
+  let phoneRang = false;
+  alicePhone.on('call:incoming', () => { phoneRang = true; });
 
+  // the conversation rings on every gateway, but not the caller's devices
+  const ringing = next(erin, 'call:incoming');
   const call = await ask(alice, 'call:initiate', { conversationId: 'two-gateways', type: 'video' });
   assert.equal(call.ok, true);
+  const ring = await ringing;
+  assert.equal(ring.callId, call.callId);
+  assert.equal(ring.initiator.userId, 'alice');
   // bob, on B, joins A's call: A answers through B
   const joinedAtAlice = next(alice, 'call:participant-joined');
   const bj = await ask(bob, 'call:join', { callId: call.callId });
@@ -92,6 +102,7 @@ test('a call held by one gateway, with clients on another; takeover when it dies
   // a bad request is refused by the node, the reason reaches carol
   const bad = await ask(carol, 'media:create-transport', { callId: call.callId, direction: 'up' });
   assert.equal(bad.error.code, 'VALIDATION_ERROR');
+  assert.equal(phoneRang, false, "the caller's own phone does not ring");
   // A dies. Once its heartbeat has lapsed, alice comes back through B
   const tKill = Date.now();
   await gwA.kill9();
