@@ -2360,6 +2360,61 @@ static bool refresh_owner(struct le *le, void *arg)
 	return false;
 }
 
+/* Is the gateway of some of our remote clients still there? If not (it
+ * died and they never came back through another), they leave our calls,
+ * as a socket that closes does. */
+struct alive_check {
+	struct gateway *gw;
+	char node[STORE_ID_MAX + 1];
+};
+
+static void on_alive(int err, const redisReply *reply, void *arg)
+{
+	struct alive_check *a = arg;
+	struct gateway *gw = a->gw;
+	struct le *le;
+
+	if (!err && reply && reply->type == REDIS_REPLY_INTEGER &&
+	    reply->integer == 0) {
+		le = gw->remote_clients.head;
+		while (le) {
+			struct client *cl = le->data;
+			le = le->next;
+			if (strcmp(cl->node, a->node))
+				continue;
+			port_log(PORT_LOG_INFO, "gateway %s is gone: %s leaves"
+				 " its calls", a->node, cl->user_id);
+			remote_gone(gw, cl);
+		}
+	}
+	mem_deref(a);
+}
+
+static void check_remote_gateways(struct gateway *gw)
+{
+	for (struct le *le = gw->remote_clients.head; le; le = le->next) {
+		const struct client *cl = le->data;
+		struct alive_check *a;
+		bool asked = false;
+		/* once per gateway */
+		for (struct le *k = gw->remote_clients.head; k != le;
+		     k = k->next)
+			asked = asked ||
+				!strcmp(((struct client *)k->data)->node,
+					cl->node);
+		if (asked)
+			continue;
+		a = mem_zalloc(sizeof(*a), NULL);
+		if (!a)
+			return;
+		a->gw = gw;
+		str_ncpy(a->node, cl->node, sizeof(a->node));
+		if (redis_cmd(gw->redis, on_alive, a, "EXISTS gateway:%s:alive",
+			      a->node))
+			mem_deref(a);
+	}
+}
+
 void calls_cluster_tick(struct gateway *gw)
 {
 	if (!gw->redis)
@@ -2368,6 +2423,8 @@ void calls_cluster_tick(struct gateway *gw)
 			gw->node_id);
 	if (gw->ticks % 600 == 0) /* every 10 minutes */
 		(void)hash_apply(gw->calls, refresh_owner, gw);
+	if (gw->ticks % 5 == 0)
+		check_remote_gateways(gw);
 	gw->ticks++;
 }
 

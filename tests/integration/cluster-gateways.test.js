@@ -130,3 +130,36 @@ test('a call held by one gateway, with clients on another; takeover when it dies
   await until(async () => (await (await fetch(media.url + '/internal/calls')).json()).calls.length === 0,
     'the call is closed on the media node', 5000);
 });
+
+test('clients of a gateway that dies leave the calls held elsewhere', { timeout: 60000 }, async (t) => {
+  const atEnd = cleanup(t);
+  const redis = await startRedis();
+  atEnd(() => redis.stop());
+  const dir = tmpdir('meeshy-gws-');
+  const gwArgs = (id) => ['--role', 'gateway', '--redis', redis.url, '--node-id', id, '--dev-auth'];
+  const gwA = await start({ args: gwArgs('gw-a'), dir });
+  atEnd(() => gwA.stop());
+  const gwB = await start({ args: gwArgs('gw-b'), dir });
+  atEnd(() => gwB.stop()); // killed by the test; stopped here if it failed first
+  t.after(() => { if (t.passed === false) console.log(`gw-a:\n${gwA.log()}`); });
+  for (const g of [gwA, gwB]) { // ready (Redis connected), as a load balancer would wait
+    await until(async () => (await fetch(g.url + '/health')).status === 200, 'the gateways are ready', 10000);
+  }
+  const alice = await connect(gwA.url, 'alice');
+  const bob = await connect(gwB.url, 'bob');
+  atEnd(() => [alice, bob].forEach((s) => s.close()));
+  const call = await ask(alice, 'call:initiate', { conversationId: 'reaper', type: 'audio' });
+  assert.equal(call.ok, true, JSON.stringify(call));
+  const j = await ask(bob, 'call:join', { callId: call.callId });
+  assert.equal(j.ok, true, JSON.stringify(j));
+  // B dies with bob's socket; nobody tells A but B's silence
+  const left = next(alice, 'call:participant-left', 15000);
+  const tKill = Date.now();
+  await gwB.kill9();
+  const l = await left;
+  assert.equal(l.userId, 'bob');
+  assert.equal(l.reason, 'disconnected');
+  console.log(`reaper: bob left alice's call ${Date.now() - tKill} ms after his gateway was killed`);
+  const rec = await (await fetch(`${gwA.url}/api/calls/${call.callId}`, { headers: { authorization: 'Bearer alice' } })).json();
+  assert.equal(rec.participants.find((p) => p.userId === 'bob').status, 'left');
+});
