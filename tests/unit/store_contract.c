@@ -36,6 +36,19 @@ static int count_call(const struct call_session *c, void *arg)
 	return 0;
 }
 
+void contract_make_transcription(struct call_transcription *t)
+{
+	memset(t, 0, sizeof(*t));
+	str_ncpy(t->id, "t1", sizeof(t->id));
+	str_ncpy(t->callSessionId, "call-1", sizeof(t->callSessionId));
+	str_ncpy(t->participantId, "p1", sizeof(t->participantId));
+	str_ncpy(t->language, "fr", sizeof(t->language));
+	t->text = "bonjour \"à\" tous";
+	t->isFinal = true;
+	t->timestamp = 1700000000123ULL;
+	t->translations = "{\"en\":\"hello everyone\"}";
+}
+
 void contract_call_roundtrip(void)
 {
 	struct call_session c, r;
@@ -107,15 +120,7 @@ void contract_participants_and_transcriptions(void)
 	CU_ASSERT_EQUAL(store_participants(contract_st, "call-1", collect_part, out), 0);
 	CU_ASSERT_STRING_EQUAL(out, "alice+bob-");
 
-	memset(&t, 0, sizeof(t));
-	str_ncpy(t.id, "t1", sizeof(t.id));
-	str_ncpy(t.callSessionId, "call-1", sizeof(t.callSessionId));
-	str_ncpy(t.participantId, "p1", sizeof(t.participantId));
-	str_ncpy(t.language, "fr", sizeof(t.language));
-	t.text = "bonjour \"à\" tous";
-	t.isFinal = true;
-	t.timestamp = 1700000000123ULL;
-	t.translations = "{\"en\":\"hello everyone\"}";
+	contract_make_transcription(&t);
 	CU_ASSERT_EQUAL(store_transcription_put(contract_st, &t), 0);
 	out[0] = '\0';
 	CU_ASSERT_EQUAL(store_transcriptions(contract_st, "call-1", collect_trans, out),

@@ -120,14 +120,7 @@ static void test_transcription_document(void)
 	bson_t doc = BSON_INITIALIZER;
 	cJSON *want, *got;
 
-	memset(&t, 0, sizeof(t));
-	str_ncpy(t.id, "t1", sizeof(t.id));
-	str_ncpy(t.callSessionId, "call-1", sizeof(t.callSessionId));
-	str_ncpy(t.participantId, "p1", sizeof(t.participantId));
-	str_ncpy(t.language, "fr", sizeof(t.language));
-	t.text = "bonjour \"à\" tous";
-	t.isFinal = true;
-	t.timestamp = 1700000000123ULL;
+	contract_make_transcription(&t);
 	t.translations = "{\"en\":\"hello \\\"all\\\"\",\"de\":\"hallo\"}";
 	CU_ASSERT_EQUAL_FATAL(mongo_transcription_to_bson(&t, &doc), 0);
 	/* a sub-document, so Mongo queries can reach translations.en */
