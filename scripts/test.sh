@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test, after installing what is missing:
-#   1. the x86-64 build: CUnit suites and the integration tests (real
+#   1. the x86-64 build: CUnit suites, the integration tests (real
 #      socket.io-client, ws and Artillery against real meeshy-call processes)
+#      and the ns-3 harness checking itself (sim_small)
 #   2. all of them again with AddressSanitizer, LeakSanitizer and UBSan
 #      (a leak or memory error at meeshy-call's exit fails its test)
 #   3. the aarch64 build over a Debian sysroot, unit tests under qemu
@@ -24,7 +25,8 @@ fi
 echo "ok"
 
 step "x86-64: build, unit and integration tests"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEESHY_INTEGRATION=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEESHY_INTEGRATION=ON \
+      -DMEESHY_WITH_NS3=ON >/dev/null
 cmake --build build -j"$jobs"
 # A failing test runs once more before it fails the run: the browser tests
 # time real media on a loaded 2-core machine. A test that needed the second

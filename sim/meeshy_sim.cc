@@ -1,0 +1,896 @@
+/*
+ * meeshy_sim.cc - meeshy-sim: a scenario (a JSON file of sim/scenarios) played on
+ * ns-3, with the real SFU core on the media nodes and the real placement
+ * rule choosing them, through port/ns3. It writes a JSON report.
+ *
+ *   meeshy-sim sim/scenarios/small.json [--out report.json]
+ *
+ * What is real and what is modelled:
+ * - real: core/router.c forwards every RTP/RTCP packet (SSRC rewriting,
+ *   simulcast layer choice on keyframes, PLI towards senders, receiver
+ *   reports), signaling/placement.c picks the media node of each SFU call,
+ *   and every packet crosses a simulated network (ns-3 point-to-point links
+ *   with the region's delay, loss and bandwidth).
+ * - modelled (sim/ only, no copy of core logic): clients (RTP senders with
+ *   the seed's Opus and simulcast rates, one packet per video frame and
+ *   layer), the signaling exchanges of a join (request/answer round trips
+ *   to a gateway node with a service time), ICE and DTLS as two round trips
+ *   to the media node, and a media node's CPU: a FIFO server whose service
+ *   time is rx_us per packet in plus tx_us per packet out, with a bounded
+ *   queue, so overload shows as queueing delay and loss.
+ */
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ns3/core-module.h"
+#include "ns3/internet-module.h"
+#include "ns3/network-module.h"
+#include "ns3/point-to-point-module.h"
+
+extern "C" {
+#include <cjson/cJSON.h>
+#include <re.h>
+#include "placement.h"
+#include "port.h"
+#include "router.h"
+}
+#include "port_ns3.h"
+
+using namespace ns3;
+
+namespace {
+
+/* --- the scenario --- */
+
+struct Region {
+	std::string name;
+	double share, delay_ms, jitter_ms, loss, mbps;
+};
+
+struct Scenario {
+	std::string name;
+	uint64_t seed = 1;
+	double duration_s = 10;
+	std::vector<Region> regions;
+	unsigned media_nodes = 1;
+	double rx_us = 8, tx_us = 4; /* media node CPU per packet */
+	unsigned queue_packets = 5000;
+	unsigned calls = 4;
+	double two_share = 0.75, group_mean = 4;
+	double arrival_window_s = 2;
+	double join_spacing_s = 0.3; /* between participants of one call */
+	double audio_bytes = 80, audio_ms = 20;
+	double video_fps = 30;
+	double video_kbps[3] = {500, 1000, 2500}; /* the seed's simulcast */
+	unsigned consume_layer = 1;
+	double gateway_ms = 2, signaling_rounds = 6;
+	unsigned sfu_from = 3;
+	/* the seed's SLA table (p95) */
+	double sla_join_ms = 2000, sla_p2p_rtt_ms = 100, sla_sfu_rtt_ms = 150,
+	       sla_event_ms = 50, sla_switch_ms = 2000;
+};
+
+double num(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+bool load_scenario(const char *path, Scenario &s, std::string &why)
+{
+	std::ifstream f(path);
+	std::stringstream ss;
+	if (!f) {
+		why = std::string("cannot read ") + path;
+		return false;
+	}
+	ss << f.rdbuf();
+	cJSON *j = cJSON_Parse(ss.str().c_str());
+	if (!cJSON_IsObject(j)) {
+		why = std::string(path) + " is not a JSON object";
+		cJSON_Delete(j);
+		return false;
+	}
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+	s.name = cJSON_IsString(name) ? name->valuestring : path;
+	s.seed = (uint64_t)num(j, "seed", 1);
+	s.duration_s = num(j, "duration_s", s.duration_s);
+	s.media_nodes = (unsigned)num(j, "media_nodes", s.media_nodes);
+	const cJSON *mn = cJSON_GetObjectItemCaseSensitive(j, "media_node");
+	s.rx_us = num(mn, "rx_us", s.rx_us);
+	s.tx_us = num(mn, "tx_us", s.tx_us);
+	s.queue_packets = (unsigned)num(mn, "queue_packets", s.queue_packets);
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "calls");
+	s.calls = (unsigned)num(c, "count", s.calls);
+	s.two_share = num(c, "two_person_share", s.two_share);
+	s.group_mean = num(c, "group_mean", s.group_mean);
+	s.arrival_window_s = num(c, "arrival_window_s", s.arrival_window_s);
+	s.join_spacing_s = num(c, "join_spacing_s", s.join_spacing_s);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "media");
+	s.audio_bytes = num(m, "audio_bytes", s.audio_bytes);
+	s.video_fps = num(m, "video_fps", s.video_fps);
+	s.consume_layer = (unsigned)num(m, "consume_layer", s.consume_layer);
+	const cJSON *vk = cJSON_GetObjectItemCaseSensitive(m, "video_kbps");
+	for (int i = 0; i < 3 && cJSON_IsArray(vk); i++)
+		s.video_kbps[i] = cJSON_GetArrayItem(vk, i)
+					  ? cJSON_GetArrayItem(vk, i)->valuedouble
+					  : s.video_kbps[i];
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gateway");
+	s.gateway_ms = num(g, "service_ms", s.gateway_ms);
+	s.signaling_rounds = num(g, "signaling_rounds", s.signaling_rounds);
+	s.sfu_from = (unsigned)num(g, "sfu_from", s.sfu_from);
+	const cJSON *sla = cJSON_GetObjectItemCaseSensitive(j, "sla_p95_ms");
+	s.sla_join_ms = num(sla, "join", s.sla_join_ms);
+	s.sla_p2p_rtt_ms = num(sla, "p2p_rtt", s.sla_p2p_rtt_ms);
+	s.sla_sfu_rtt_ms = num(sla, "sfu_rtt", s.sla_sfu_rtt_ms);
+	s.sla_event_ms = num(sla, "event", s.sla_event_ms);
+	s.sla_switch_ms = num(sla, "mode_switch", s.sla_switch_ms);
+	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "regions");
+	const cJSON *r;
+	cJSON_ArrayForEach(r, rs)
+	{
+		const cJSON *rn = cJSON_GetObjectItemCaseSensitive(r, "name");
+		s.regions.push_back({cJSON_IsString(rn) ? rn->valuestring : "",
+				     num(r, "share", 1), num(r, "delay_ms", 10),
+				     num(r, "jitter_ms", 0), num(r, "loss", 0),
+				     num(r, "mbps", 50)});
+	}
+	cJSON_Delete(j);
+	if (s.regions.empty()) {
+		why = "regions: at least one is needed";
+		return false;
+	}
+	if (!s.media_nodes || !s.calls || s.duration_s <= 0) {
+		why = "media_nodes, calls.count and duration_s must be > 0";
+		return false;
+	}
+	return true;
+}
+
+/* --- measurements --- */
+
+struct Samples {
+	std::vector<double> v;
+	void add(double x) { v.push_back(x); }
+	double pct(double p)
+	{
+		if (v.empty())
+			return NAN;
+		std::sort(v.begin(), v.end());
+		size_t i = (size_t)std::ceil(p / 100.0 * (double)v.size());
+		return v[std::min(v.size() - 1, i ? i - 1 : 0)];
+	}
+};
+
+struct Results {
+	Samples join_ms, p2p_rtt_ms, sfu_rtt_ms, event_ms, switch_ms;
+	uint64_t media_in = 0, media_dropped = 0;
+} results;
+
+/* --- packets --- */
+
+enum : uint8_t { PT_OPUS = 111, PT_VP8 = 96 };
+enum { STAMP_OFF = 2 }; /* after the VP8 descriptor and payload header */
+
+struct Client;
+struct MediaNode;
+
+struct Call {
+	unsigned id;
+	std::vector<Client *> parts;
+	bool sfu = false;
+	MediaNode *mn = nullptr;
+	struct router *router = nullptr;
+	double switch_at = -1;
+};
+
+void next_round(Client *c);
+void handshake(Client *c);
+
+/* A client's transport on a media node: what the router calls `t`. */
+struct SimTransport {
+	struct sa peer;
+	struct MediaNode *mn;
+	Call *call;
+	Client *client;
+};
+
+struct Out {
+	std::vector<uint8_t> buf;
+	struct sa peer;
+};
+
+struct Job {
+	std::vector<uint8_t> buf;
+	SimTransport *t;
+	bool rtcp;
+};
+
+struct MediaNode {
+	unsigned idx;
+	Ptr<Node> node;
+	Ipv4Address addr;
+	struct port_udp *udp = nullptr;
+	uint16_t port = 40000;
+	std::map<uint64_t, SimTransport *> by_peer;
+	std::deque<Job> queue;
+	bool busy = false;
+	double busy_s = 0; /* CPU time spent */
+	uint64_t in = 0, dropped = 0, forwarded = 0;
+	std::vector<Out> out; /* what the router sends while it runs */
+	struct node_load load;
+};
+
+std::vector<MediaNode *> media_nodes;
+Scenario sc;
+
+uint64_t peer_key(const struct sa *a)
+{
+	return ((uint64_t)sa_in(a) << 16) | sa_port(a);
+}
+
+int sim_send(struct webrtc_transport *t, uint8_t *buf, size_t len,
+	     size_t size, bool rtcp)
+{
+	SimTransport *st = reinterpret_cast<SimTransport *>(t);
+	(void)size;
+	(void)rtcp;
+	st->mn->out.push_back({std::vector<uint8_t>(buf, buf + len), st->peer});
+	return 0;
+}
+
+void mn_flush(MediaNode *mn, std::vector<Out> *out)
+{
+	for (Out &o : *out) {
+		struct port_pkt p = {o.buf.data(), o.buf.size(), o.buf.size(),
+				     &o.peer};
+		size_t sent = 0;
+		(void)port_udp_send_batch(mn->udp, &p, 1, &sent);
+		mn->forwarded += sent;
+	}
+	delete out;
+}
+
+/* The CPU: one packet at a time, rx_us in + tx_us per packet out. */
+void mn_next(MediaNode *mn);
+
+void mn_run(MediaNode *mn, Job &j)
+{
+	Call *call = j.t->call;
+	mn->out.clear();
+	router_packet(call->router,
+		      reinterpret_cast<struct webrtc_transport *>(j.t),
+		      j.buf.data(), j.buf.size(), j.buf.size(), j.rtcp);
+	double service = (sc.rx_us + sc.tx_us * (double)mn->out.size()) / 1e6;
+	mn->busy_s += service;
+	auto *out = new std::vector<Out>(std::move(mn->out));
+	mn->out.clear();
+	mn->busy = true;
+	Simulator::Schedule(Seconds(service), &mn_flush, mn, out);
+	Simulator::Schedule(Seconds(service), &mn_next, mn);
+}
+
+void mn_next(MediaNode *mn)
+{
+	mn->busy = false;
+	if (mn->queue.empty())
+		return;
+	Job j = std::move(mn->queue.front());
+	mn->queue.pop_front();
+	mn_run(mn, j);
+}
+
+/* Handshake packets ('H', ICE and DTLS as round trips) are echoed at
+ * once; RTP and RTCP go to the CPU queue, then the router. */
+void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
+{
+	MediaNode *mn = static_cast<MediaNode *>(arg);
+	for (size_t i = 0; i < n; i++) {
+		const struct port_pkt &p = pkts[i];
+		if (p.len == 2 && p.buf[0] == 'H') {
+			struct port_pkt echo = p;
+			(void)port_udp_send_batch(mn->udp, &echo, 1, nullptr);
+			continue;
+		}
+		auto it = mn->by_peer.find(peer_key(p.peer));
+		if (it == mn->by_peer.end() || p.len < 8)
+			continue;
+		mn->in++;
+		results.media_in++;
+		if (mn->queue.size() >= sc.queue_packets) {
+			mn->dropped++;
+			results.media_dropped++;
+			continue;
+		}
+		Job j{std::vector<uint8_t>(p.buf, p.buf + p.len), it->second,
+		      p.buf[1] >= 192 && p.buf[1] <= 223};
+		if (mn->busy)
+			mn->queue.push_back(std::move(j));
+		else
+			mn_run(mn, j);
+	}
+}
+
+/* --- calls and clients --- */
+
+struct Client {
+	unsigned id;
+	const Region *region;
+	Ptr<Node> node;
+	Ipv4Address addr;
+	Ptr<Socket> sock;
+	Call *call = nullptr;
+	bool joined = false, on_sfu = false, media_on = false;
+	double join_start = 0, switch_start = -1;
+	bool join_measured = false;
+	bool measure_join = false; /* someone was there to see */
+	uint32_t ssrc_audio = 0, ssrc_video[3] = {0, 0, 0};
+	uint16_t seq[4] = {0, 0, 0, 0};
+	bool want_key[3] = {true, true, true};
+	unsigned rounds_left = 0;
+	double round_sent = 0;
+	unsigned hs_left = 0;
+	SimTransport *transport = nullptr;
+	std::vector<struct producer *> producers;
+	std::map<unsigned, double> last_oneway_from; /* sender -> ms */
+};
+
+std::vector<Client *> clients;
+std::vector<Call *> calls;
+Ptr<Node> gateway;
+Ipv4Address gateway_addr;
+Ptr<Socket> gateway_sock;
+Ptr<UniformRandomVariable> urand;
+Ptr<ExponentialRandomVariable> gw_service;
+
+/* RTP: 12-byte header, then (video) the VP8 descriptor and payload
+ * header, then the send time and the sender's id. */
+void send_rtp(Client *c, Address to, uint8_t pt, uint32_t ssrc, uint16_t &seq,
+	      size_t size, bool key)
+{
+	std::vector<uint8_t> b(std::max<size_t>(size, 28), 0);
+	uint64_t now = (uint64_t)Simulator::Now().GetMicroSeconds();
+	uint32_t ts = (uint32_t)(now * 90 / 1000);
+	b[0] = 0x80;
+	b[1] = pt;
+	b[2] = (uint8_t)(seq >> 8);
+	b[3] = (uint8_t)seq;
+	seq++;
+	b[4] = (uint8_t)(ts >> 24);
+	b[5] = (uint8_t)(ts >> 16);
+	b[6] = (uint8_t)(ts >> 8);
+	b[7] = (uint8_t)ts;
+	b[8] = (uint8_t)(ssrc >> 24);
+	b[9] = (uint8_t)(ssrc >> 16);
+	b[10] = (uint8_t)(ssrc >> 8);
+	b[11] = (uint8_t)ssrc;
+	b[12] = 0x10;              /* VP8: start of partition 0 */
+	b[13] = key ? 0x00 : 0x01; /* P bit: 0 on keyframes */
+	memcpy(&b[12 + STAMP_OFF], &now, 8);
+	memcpy(&b[12 + STAMP_OFF + 8], &c->id, 4);
+	c->sock->SendTo(Create<Packet>(b.data(), (uint32_t)b.size()), 0, to);
+}
+
+Address media_target(Client *c, Client **peer)
+{
+	*peer = nullptr;
+	if (c->on_sfu)
+		return InetSocketAddress(c->call->mn->addr, c->call->mn->port);
+	for (Client *o : c->call->parts)
+		if (o != c && o->joined)
+			*peer = o;
+	return *peer ? Address(InetSocketAddress((*peer)->addr, 5000))
+		     : Address();
+}
+
+void audio_tick(Client *c)
+{
+	Client *peer;
+	if (!c->media_on)
+		return;
+	Address to = media_target(c, &peer);
+	if (c->on_sfu || peer)
+		send_rtp(c, to, PT_OPUS, c->ssrc_audio, c->seq[3],
+			 (size_t)sc.audio_bytes + 12, false);
+	Simulator::Schedule(MilliSeconds(sc.audio_ms), &audio_tick, c);
+}
+
+void video_tick(Client *c)
+{
+	Client *peer;
+	if (!c->media_on)
+		return;
+	Address to = media_target(c, &peer);
+	/* P2P sends its top layer only; to the SFU all three (simulcast) */
+	for (int l = c->on_sfu ? 0 : 2; l < 3 && (c->on_sfu || peer); l++) {
+		size_t bytes = (size_t)(sc.video_kbps[l] * 1000 / 8 / sc.video_fps);
+		bool key = c->want_key[l];
+		c->want_key[l] = false;
+		/* a frame larger than a packet goes as several */
+		for (size_t sent = 0; sent < bytes; sent += 1200)
+			send_rtp(c, to, PT_VP8, c->ssrc_video[l], c->seq[l],
+				 std::min<size_t>(1200, bytes - sent) + 12,
+				 key && sent == 0);
+	}
+	Simulator::Schedule(Seconds(1.0 / sc.video_fps), &video_tick, c);
+}
+
+void start_media(Client *c)
+{
+	if (c->media_on)
+		return;
+	c->media_on = true;
+	Simulator::ScheduleNow(&audio_tick, c);
+	Simulator::ScheduleNow(&video_tick, c);
+}
+
+/* A receiver: RTCP from the SFU (a PLI asks for a keyframe), RTP from a
+ * peer or the SFU (latency samples; the first video frame ends a join or a
+ * mode switch). */
+void client_recv(Client *c, Ptr<Socket> s)
+{
+	Ptr<Packet> p;
+	Address from;
+	uint8_t b[1500];
+	while ((p = s->RecvFrom(from))) {
+		uint32_t len = std::min<uint32_t>(p->GetSize(), sizeof(b));
+		p->CopyData(b, len);
+		InetSocketAddress in = InetSocketAddress::ConvertFrom(from);
+		if (in.GetIpv4() == gateway_addr) { /* a signaling answer */
+			results.event_ms.add(
+				(Simulator::Now().GetSeconds() - c->round_sent) *
+				1000);
+			next_round(c);
+			continue;
+		}
+		if (len == 2 && b[0] == 'H') { /* handshake round trip */
+			handshake(c);
+			continue;
+		}
+		if (len >= 8 && b[1] >= 192 && b[1] <= 223) {
+			/* RTCP: PLI (PSFB, FMT 1) for one of our SSRCs */
+			for (uint32_t o = 0; o + 12 <= len;) {
+				uint16_t words = (uint16_t)((b[o + 2] << 8) | b[o + 3]);
+				if (b[o + 1] == 206 && (b[o] & 0x1f) == 1) {
+					uint32_t media = ((uint32_t)b[o + 8] << 24) |
+							 ((uint32_t)b[o + 9] << 16) |
+							 ((uint32_t)b[o + 10] << 8) | b[o + 11];
+					for (int l = 0; l < 3; l++)
+						if (media == c->ssrc_video[l])
+							c->want_key[l] = true;
+				}
+				o += 4u * (words + 1u);
+			}
+			continue;
+		}
+		if (len < 12 + STAMP_OFF + 12)
+			continue;
+		uint64_t sent;
+		uint32_t sender;
+		memcpy(&sent, &b[12 + STAMP_OFF], 8);
+		memcpy(&sender, &b[12 + STAMP_OFF + 8], 4);
+		double now_us = (double)Simulator::Now().GetMicroSeconds();
+		double oneway = (now_us - (double)sent) / 1000;
+		bool video = (b[1] & 0x7f) != PT_OPUS;
+		bool via_sfu = c->call->mn && in.GetIpv4() == c->call->mn->addr;
+		if (sender < clients.size()) {
+			Client *o = clients[sender];
+			auto back = o->last_oneway_from.find(c->id);
+			if (back != o->last_oneway_from.end() && !video)
+				(via_sfu ? results.sfu_rtt_ms
+					 : results.p2p_rtt_ms)
+					.add(oneway + back->second);
+			c->last_oneway_from[sender] = oneway;
+		}
+		if (video && !c->join_measured && c->joined &&
+		    c->measure_join) {
+			c->join_measured = true;
+			results.join_ms.add(
+				(Simulator::Now().GetSeconds() - c->join_start) *
+				1000);
+		}
+		if (video && via_sfu && c->switch_start >= 0) {
+			results.switch_ms.add(
+				(Simulator::Now().GetSeconds() - c->switch_start) *
+				1000);
+			c->switch_start = -1;
+		}
+	}
+}
+
+/* The gateway: answers each request after its service time. */
+void gateway_answer(Address to)
+{
+	uint8_t a = 'A';
+	gateway_sock->SendTo(Create<Packet>(&a, 1), 0, to);
+}
+
+void gateway_recv(Ptr<Socket> s)
+{
+	Ptr<Packet> p;
+	Address from;
+	while ((p = s->RecvFrom(from)))
+		Simulator::Schedule(MilliSeconds(gw_service->GetValue()),
+				    &gateway_answer, from);
+}
+
+void request(Client *c)
+{
+	uint8_t q = 'Q';
+	c->round_sent = Simulator::Now().GetSeconds();
+	c->sock->SendTo(Create<Packet>(&q, 1), 0,
+			InetSocketAddress(gateway_addr, 4000));
+}
+
+void go_sfu(Client *c);
+
+/* The orchestration a gateway does through the node's API once the
+ * client's transport is up: its producers, and consumers both ways. */
+void sfu_connected(Client *c)
+{
+	Call *call = c->call;
+	MediaNode *mn = call->mn;
+	auto *t = reinterpret_cast<struct webrtc_transport *>(c->transport);
+	struct producer *p;
+	c->on_sfu = true;
+	mn->by_peer[peer_key(&c->transport->peer)] = c->transport;
+	if (!router_produce(&p, call->router, t, MEDIA_AUDIO, c->ssrc_audio,
+			    PT_OPUS, "opus"))
+		c->producers.push_back(p);
+	if (!router_produce_simulcast(&p, call->router, t, PT_VP8, "VP8", 3,
+				      c->ssrc_video, nullptr, 0))
+		c->producers.push_back(p);
+	for (Client *o : call->parts) {
+		if (o == c || !o->on_sfu)
+			continue;
+		for (struct producer *op : o->producers) {
+			struct consumer *k;
+			if (!router_consume(&k, op, t,
+					    producer_kind(op) == MEDIA_AUDIO
+						    ? PT_OPUS
+						    : PT_VP8) &&
+			    producer_kind(op) == MEDIA_VIDEO)
+				consumer_set_preferred_layer(k, sc.consume_layer);
+		}
+		for (struct producer *mp : c->producers) {
+			struct consumer *k;
+			auto *ot = reinterpret_cast<struct webrtc_transport *>(
+				o->transport);
+			if (!router_consume(&k, mp, ot,
+					    producer_kind(mp) == MEDIA_AUDIO
+						    ? PT_OPUS
+						    : PT_VP8) &&
+			    producer_kind(mp) == MEDIA_VIDEO)
+				consumer_set_preferred_layer(k, sc.consume_layer);
+		}
+	}
+	start_media(c);
+}
+
+void handshake(Client *c)
+{
+	if (c->hs_left == 0)
+		return;
+	if (--c->hs_left == 0) {
+		sfu_connected(c);
+		return;
+	}
+	uint8_t h[2] = {'H', 0};
+	c->sock->SendTo(Create<Packet>(h, 2), 0,
+			InetSocketAddress(c->call->mn->addr, c->call->mn->port));
+}
+
+/* Moves a client's media to the call's SFU: ICE + DTLS, two round trips. */
+void go_sfu(Client *c)
+{
+	if (c->on_sfu || c->hs_left)
+		return;
+	if (!c->transport) {
+		c->transport = new SimTransport();
+		sa_set_in(&c->transport->peer, c->addr.Get(), 5000);
+		c->transport->mn = c->call->mn;
+		c->transport->call = c->call;
+		c->transport->client = c;
+	}
+	c->hs_left = 3;
+	handshake(c);
+}
+
+/* A call reaches the SFU: the real placement picks the node. */
+void place(Call *call)
+{
+	std::vector<struct node_load> loads;
+	for (MediaNode *m : media_nodes)
+		loads.push_back(m->load);
+	int i = placement_pick(loads.data(), loads.size());
+	call->mn = media_nodes[i < 0 ? 0 : i];
+	call->mn->load.participants += (double)call->parts.size();
+	port_ns3_set_node(call->mn->node);
+	(void)router_alloc(&call->router, sim_send);
+	call->sfu = true;
+}
+
+void next_round(Client *c)
+{
+	if (c->rounds_left == 0)
+		return;
+	if (--c->rounds_left > 0) {
+		request(c);
+		return;
+	}
+	/* the join is acked: this participant is in */
+	Call *call = c->call;
+	unsigned joined = 0;
+	for (Client *o : call->parts)
+		joined += o->joined;
+	/* a join ends when media from the others flows: the first one in
+	 * has no one to see yet */
+	c->measure_join = joined > 0;
+	c->joined = true;
+	joined++;
+	if (!call->sfu && joined >= sc.sfu_from) {
+		place(call);
+		call->switch_at = Simulator::Now().GetSeconds();
+		for (Client *o : call->parts)
+			if (o->joined) {
+				if (o != c)
+					o->switch_start = call->switch_at;
+				go_sfu(o);
+			}
+		return;
+	}
+	if (call->sfu)
+		go_sfu(c);
+	else
+		start_media(c);
+}
+
+void join(Client *c)
+{
+	c->join_start = Simulator::Now().GetSeconds();
+	c->rounds_left = (unsigned)sc.signaling_rounds;
+	request(c);
+}
+
+/* --- the network --- */
+
+struct Net {
+	Ptr<Node> core;
+	Ipv4AddressHelper addr;
+	unsigned subnet = 0;
+};
+
+Ipv4Address attach(Net &net, Ptr<Node> n, double mbps, double delay_ms,
+		   double loss)
+{
+	PointToPointHelper p2p;
+	std::ostringstream rate;
+	rate << mbps << "Mbps";
+	p2p.SetDeviceAttribute("DataRate", StringValue(rate.str()));
+	p2p.SetChannelAttribute("Delay", TimeValue(MicroSeconds(
+						 (int64_t)(delay_ms * 1000))));
+	p2p.SetQueue("ns3::DropTailQueue", "MaxSize",
+		     StringValue("1000p"));
+	NetDeviceContainer d = p2p.Install(n, net.core);
+	if (loss > 0) {
+		for (uint32_t i = 0; i < 2; i++) {
+			Ptr<RateErrorModel> em = CreateObject<RateErrorModel>();
+			em->SetAttribute("ErrorRate", DoubleValue(loss));
+			em->SetAttribute("ErrorUnit",
+					 StringValue("ERROR_UNIT_PACKET"));
+			d.Get(i)->SetAttribute("ReceiveErrorModel",
+					       PointerValue(em));
+		}
+	}
+	unsigned s = net.subnet++;
+	std::ostringstream base;
+	base << "10." << ((s >> 14) & 0xff) << "." << ((s >> 6) & 0xff) << "."
+	     << ((s & 0x3f) << 2);
+	net.addr.SetBase(base.str().c_str(), "255.255.255.252");
+	Ipv4InterfaceContainer ifs = net.addr.Assign(d);
+	/* the node reaches everything through the core */
+	Ipv4StaticRoutingHelper sr;
+	Ptr<Ipv4StaticRouting> r = sr.GetStaticRouting(n->GetObject<Ipv4>());
+	r->SetDefaultRoute(ifs.GetAddress(1), 1);
+	return ifs.GetAddress(0);
+}
+
+Ptr<Node> new_host(Net &net, double mbps, double delay_ms, double loss,
+		   Ipv4Address *a)
+{
+	Ptr<Node> n = CreateObject<Node>();
+	InternetStackHelper stack;
+	stack.Install(n);
+	*a = attach(net, n, mbps, delay_ms, loss);
+	return n;
+}
+
+/* --- the report --- */
+
+cJSON *pct_json(Samples &s, double sla)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "samples", (double)s.v.size());
+	if (s.v.empty()) {
+		cJSON_AddNullToObject(o, "p50");
+		return o;
+	}
+	cJSON_AddNumberToObject(o, "p50", s.pct(50));
+	cJSON_AddNumberToObject(o, "p95", s.pct(95));
+	cJSON_AddNumberToObject(o, "p99", s.pct(99));
+	cJSON_AddNumberToObject(o, "sla_p95", sla);
+	cJSON_AddBoolToObject(o, "pass", s.pct(95) < sla);
+	return o;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	const char *out_path = nullptr;
+	std::string why;
+
+	if (argc < 2 || !strcmp(argv[1], "--help")) {
+		fprintf(stderr, "usage: meeshy-sim SCENARIO.json [--out REPORT.json]\n");
+		return argc < 2 ? 2 : 0;
+	}
+	for (int i = 2; i + 1 < argc; i += 2)
+		if (!strcmp(argv[i], "--out"))
+			out_path = argv[i + 1];
+	if (!load_scenario(argv[1], sc, why)) {
+		fprintf(stderr, "meeshy-sim: %s\n", why.c_str());
+		return 2;
+	}
+	if (libre_init())
+		return 1;
+	RngSeedManager::SetSeed((uint32_t)(sc.seed ? sc.seed : 1));
+	port_ns3_seed(sc.seed);
+	port_log_set_level(PORT_LOG_ERROR);
+	urand = CreateObject<UniformRandomVariable>();
+	gw_service = CreateObject<ExponentialRandomVariable>();
+	gw_service->SetAttribute("Mean", DoubleValue(sc.gateway_ms));
+
+	Net net;
+	net.core = CreateObject<Node>();
+	InternetStackHelper stack;
+	stack.Install(net.core);
+
+	/* the data centre: gateway and media nodes, 10 Gbit/s, 0.25 ms */
+	gateway = new_host(net, 10000, 0.25, 0, &gateway_addr);
+	gateway_sock = Socket::CreateSocket(gateway, UdpSocketFactory::GetTypeId());
+	gateway_sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 4000));
+	gateway_sock->SetRecvCallback(MakeCallback(&gateway_recv));
+	for (unsigned i = 0; i < sc.media_nodes; i++) {
+		MediaNode *m = new MediaNode();
+		m->idx = i;
+		m->node = new_host(net, 10000, 0.25, 0, &m->addr);
+		memset(&m->load, 0, sizeof(m->load));
+		snprintf(m->load.id, sizeof(m->load.id), "media-%u", i);
+		m->load.alive = true;
+		port_ns3_set_node(m->node);
+		struct sa la;
+		sa_set_in(&la, 0, m->port);
+		if (port_udp_listen(&m->udp, &la, mn_recv, m)) {
+			fprintf(stderr, "meeshy-sim: media node %u: no socket\n", i);
+			return 1;
+		}
+		media_nodes.push_back(m);
+	}
+
+	/* the calls and their participants, arriving over the window */
+	Ptr<UniformRandomVariable> u = CreateObject<UniformRandomVariable>();
+	/* group calls: 3 plus a Poisson number more (mean group_mean) */
+	std::mt19937_64 gen(sc.seed);
+	std::poisson_distribution<unsigned> extra(
+		std::max(0.001, sc.group_mean - 3));
+	for (unsigned k = 0; k < sc.calls; k++) {
+		Call *call = new Call();
+		call->id = k;
+		unsigned n = u->GetValue() < sc.two_share
+				     ? 2
+				     : 3 + extra(gen);
+		double t0 = u->GetValue() * sc.arrival_window_s;
+		for (unsigned i = 0; i < n; i++) {
+			Client *c = new Client();
+			c->id = (unsigned)clients.size();
+			/* the region by its share */
+			double pick = u->GetValue(), acc = 0;
+			c->region = &sc.regions.back();
+			for (const Region &r : sc.regions) {
+				acc += r.share;
+				if (pick <= acc) {
+					c->region = &r;
+					break;
+				}
+			}
+			double d = std::max(0.1, c->region->delay_ms +
+							 (u->GetValue() * 2 - 1) *
+								 c->region->jitter_ms);
+			c->node = new_host(net, c->region->mbps, d,
+					   c->region->loss, &c->addr);
+			c->sock = Socket::CreateSocket(c->node,
+						       UdpSocketFactory::GetTypeId());
+			c->sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 5000));
+			c->sock->SetRecvCallback(MakeBoundCallback(&client_recv, c));
+			c->call = call;
+			c->ssrc_audio = 0x10000000u + c->id * 8;
+			for (int l = 0; l < 3; l++)
+				c->ssrc_video[l] = c->ssrc_audio + 1 + (uint32_t)l;
+			call->parts.push_back(c);
+			clients.push_back(c);
+			Simulator::Schedule(Seconds(t0 + i * sc.join_spacing_s),
+					    &join, c);
+		}
+		calls.push_back(call);
+	}
+	/* no global routing: hosts default to the core, which is connected
+	 * to every subnet */
+
+	fprintf(stderr, "meeshy-sim: %s: %zu participants in %zu calls, %u media"
+		" nodes, %.0f s\n", sc.name.c_str(), clients.size(), calls.size(),
+		sc.media_nodes, sc.duration_s);
+	Simulator::Stop(Seconds(sc.duration_s));
+	Simulator::Run();
+
+	/* the report */
+	cJSON *rep = cJSON_CreateObject();
+	cJSON_AddStringToObject(rep, "scenario", sc.name.c_str());
+	cJSON_AddNumberToObject(rep, "participants", (double)clients.size());
+	cJSON_AddNumberToObject(rep, "calls", (double)calls.size());
+	unsigned sfu_calls = 0;
+	for (Call *c : calls)
+		sfu_calls += c->sfu;
+	cJSON_AddNumberToObject(rep, "sfu_calls", sfu_calls);
+	cJSON *m = cJSON_AddObjectToObject(rep, "ms");
+	cJSON_AddItemToObject(m, "join", pct_json(results.join_ms, sc.sla_join_ms));
+	cJSON_AddItemToObject(m, "p2p_rtt", pct_json(results.p2p_rtt_ms, sc.sla_p2p_rtt_ms));
+	cJSON_AddItemToObject(m, "sfu_rtt", pct_json(results.sfu_rtt_ms, sc.sla_sfu_rtt_ms));
+	cJSON_AddItemToObject(m, "event", pct_json(results.event_ms, sc.sla_event_ms));
+	cJSON_AddItemToObject(m, "mode_switch", pct_json(results.switch_ms, sc.sla_switch_ms));
+	cJSON *nodes = cJSON_AddArrayToObject(rep, "media_nodes");
+	for (MediaNode *mn : media_nodes) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", mn->load.id);
+		cJSON_AddNumberToObject(o, "participants", mn->load.participants);
+		cJSON_AddNumberToObject(o, "packets_in", (double)mn->in);
+		cJSON_AddNumberToObject(o, "packets_out", (double)mn->forwarded);
+		cJSON_AddNumberToObject(o, "dropped", (double)mn->dropped);
+		cJSON_AddNumberToObject(o, "cpu", mn->busy_s / sc.duration_s);
+		cJSON_AddItemToArray(nodes, o);
+	}
+	bool pass = true;
+	cJSON *it;
+	cJSON_ArrayForEach(it, m)
+	{
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "pass");
+		if (cJSON_IsBool(p))
+			pass = pass && cJSON_IsTrue(p);
+	}
+	cJSON_AddBoolToObject(rep, "sla_pass", pass);
+	char *text = cJSON_Print(rep);
+	if (out_path) {
+		FILE *f = fopen(out_path, "w");
+		if (!f) {
+			fprintf(stderr, "meeshy-sim: --out: cannot write %s\n", out_path);
+			return 1;
+		}
+		fputs(text, f);
+		fputc('\n', f);
+		fclose(f);
+	}
+	printf("%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(rep);
+	Simulator::Destroy();
+	return 0;
+}
