@@ -107,6 +107,30 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.duration_s = num(j, "duration_s", s.duration_s);
 	s.media_nodes = (unsigned)num(j, "media_nodes", s.media_nodes);
 	const cJSON *mn = cJSON_GetObjectItemCaseSensitive(j, "media_node");
+	const cJSON *cal = cJSON_GetObjectItemCaseSensitive(mn, "calibration");
+	if (cJSON_IsString(cal)) {
+		/* measured by bench/media_cost.c, next to the scenario */
+		std::string dir(path), cp;
+		size_t slash = dir.rfind('/');
+		cp = (slash == std::string::npos ? std::string()
+						 : dir.substr(0, slash + 1)) +
+		     cal->valuestring;
+		std::ifstream cf(cp);
+		std::stringstream cs;
+		cs << cf.rdbuf();
+		cJSON *cj = cJSON_Parse(cs.str().c_str());
+		if (!cJSON_IsNumber(cJSON_GetObjectItem(cj, "rx_us")) ||
+		    !cJSON_IsNumber(cJSON_GetObjectItem(cj, "tx_us"))) {
+			why = "media_node.calibration: " + cp +
+			      " has no rx_us and tx_us";
+			cJSON_Delete(cj);
+			cJSON_Delete(j);
+			return false;
+		}
+		s.rx_us = num(cj, "rx_us", s.rx_us);
+		s.tx_us = num(cj, "tx_us", s.tx_us);
+		cJSON_Delete(cj);
+	}
 	s.rx_us = num(mn, "rx_us", s.rx_us);
 	s.tx_us = num(mn, "tx_us", s.tx_us);
 	s.queue_packets = (unsigned)num(mn, "queue_packets", s.queue_packets);
@@ -851,6 +875,10 @@ int main(int argc, char **argv)
 	for (Call *c : calls)
 		sfu_calls += c->sfu;
 	cJSON_AddNumberToObject(rep, "sfu_calls", sfu_calls);
+	cJSON_AddNumberToObject(rep, "duration_s", sc.duration_s);
+	cJSON *cpu = cJSON_AddObjectToObject(rep, "media_node_cpu_model");
+	cJSON_AddNumberToObject(cpu, "rx_us", sc.rx_us);
+	cJSON_AddNumberToObject(cpu, "tx_us", sc.tx_us);
 	cJSON *m = cJSON_AddObjectToObject(rep, "ms");
 	cJSON_AddItemToObject(m, "join", pct_json(results.join_ms, sc.sla_join_ms));
 	cJSON_AddItemToObject(m, "p2p_rtt", pct_json(results.p2p_rtt_ms, sc.sla_p2p_rtt_ms));

@@ -47,6 +47,13 @@ check("mode switches", ms["mode_switch"]["samples"] >= 3, f"{ms['mode_switch']['
 check("SLA met when not overloaded", rep["sla_pass"] is True, json.dumps({k: v.get("pass") for k, v in ms.items()}))
 node = rep["media_nodes"][0]
 check("no drops", node["dropped"] == 0, f"{node['dropped']} dropped, cpu {node['cpu']:.3f}")
+# the CPU model is what the calibration says: rx per packet in, tx per copy out
+model = rep["media_node_cpu_model"]
+with open(f"{scenarios}/calibration.json") as f:
+    cal = json.load(f)
+check("calibration used", model == {"rx_us": cal["rx_us"], "tx_us": cal["tx_us"]}, json.dumps(model))
+busy = (node["packets_in"] * model["rx_us"] + node["packets_out"] * model["tx_us"]) / 1e6
+near("media node busy time", node["cpu"] * rep["duration_s"] * 1000, busy * 1000, 0.02)
 
 over, _ = run("small-overload.json")
 onode = over["media_nodes"][0]
