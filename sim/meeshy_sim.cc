@@ -69,6 +69,9 @@ struct Scenario {
 	double two_share = 0.75, group_mean = 4;
 	double arrival_window_s = 2;
 	double join_spacing_s = 0.3; /* between participants of one call */
+	/* the share of calls whose media runs packet by packet through the
+	 * real router; the others load their media node as a fluid */
+	double media_sample_share = 1;
 	double audio_bytes = 80, audio_ms = 20;
 	double video_fps = 30;
 	double video_kbps[3] = {500, 1000, 2500}; /* the seed's simulcast */
@@ -144,6 +147,7 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.audio_bytes = num(m, "audio_bytes", s.audio_bytes);
 	s.video_fps = num(m, "video_fps", s.video_fps);
 	s.consume_layer = (unsigned)num(m, "consume_layer", s.consume_layer);
+	s.media_sample_share = num(m, "sample_share", s.media_sample_share);
 	const cJSON *vk = cJSON_GetObjectItemCaseSensitive(m, "video_kbps");
 	for (int i = 0; i < 3 && cJSON_IsArray(vk); i++)
 		s.video_kbps[i] = cJSON_GetArrayItem(vk, i)
@@ -201,6 +205,8 @@ struct Results {
 	uint64_t media_in = 0, media_dropped = 0;
 } results;
 
+double urand_value();
+
 /* --- packets --- */
 
 enum : uint8_t { PT_OPUS = 111, PT_VP8 = 96 };
@@ -216,6 +222,8 @@ struct Call {
 	MediaNode *mn = nullptr;
 	struct router *router = nullptr;
 	double switch_at = -1;
+	bool sampled = true;   /* its media runs packet by packet */
+	double fluid_us_per_s = 0; /* else: its CPU load on the node */
 };
 
 void next_round(Client *c);
@@ -249,7 +257,9 @@ struct MediaNode {
 	std::map<uint64_t, SimTransport *> by_peer;
 	std::deque<Job> queue;
 	bool busy = false;
-	double busy_s = 0; /* CPU time spent */
+	double busy_s = 0; /* CPU time spent on sampled packets */
+	/* the fluid calls' CPU load (us per s) and its integral */
+	double fluid_us_per_s = 0, fluid_s = 0, fluid_since = 0;
 	uint64_t in = 0, dropped = 0, forwarded = 0;
 	std::vector<Out> out; /* what the router sends while it runs */
 	struct node_load load;
@@ -297,6 +307,8 @@ void mn_run(MediaNode *mn, Job &j)
 		      j.buf.data(), j.buf.size(), j.buf.size(), j.rtcp);
 	double service = (sc.rx_us + sc.tx_us * (double)mn->out.size()) / 1e6;
 	mn->busy_s += service;
+	/* the fluid calls share the CPU: what is left runs this packet */
+	service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6);
 	auto *out = new std::vector<Out>(std::move(mn->out));
 	mn->out.clear();
 	mn->busy = true;
@@ -331,7 +343,9 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 			continue;
 		mn->in++;
 		results.media_in++;
-		if (mn->queue.size() >= sc.queue_packets) {
+		double rho = mn->fluid_us_per_s / 1e6;
+		if (mn->queue.size() >= sc.queue_packets ||
+		    (rho >= 1 && urand_value() > 1 / rho)) {
 			mn->dropped++;
 			results.media_dropped++;
 			continue;
@@ -375,6 +389,11 @@ Ptr<Node> gateway;
 Ipv4Address gateway_addr;
 Ptr<Socket> gateway_sock;
 Ptr<UniformRandomVariable> urand;
+
+double urand_value()
+{
+	return urand->GetValue();
+}
 Ptr<ExponentialRandomVariable> gw_service;
 
 /* RTP: 12-byte header, then (video) the VP8 descriptor and payload
@@ -451,7 +470,7 @@ void video_tick(Client *c)
 
 void start_media(Client *c)
 {
-	if (c->media_on)
+	if (c->media_on || !c->call->sampled)
 		return;
 	c->media_on = true;
 	Simulator::ScheduleNow(&audio_tick, c);
@@ -558,6 +577,39 @@ void request(Client *c)
 
 void go_sfu(Client *c);
 
+/* Packets a second a participant sends to the SFU, and per receiver. */
+double pps_in()
+{
+	double v = 0;
+	for (int l = 0; l < 3; l++)
+		v += std::ceil(sc.video_kbps[l] * 1000 / 8 / sc.video_fps /
+			       1200) * sc.video_fps;
+	return v + 1000 / sc.audio_ms;
+}
+
+double pps_out()
+{
+	unsigned l = std::min(2u, sc.consume_layer);
+	return std::ceil(sc.video_kbps[l] * 1000 / 8 / sc.video_fps / 1200) *
+		       sc.video_fps +
+	       1000 / sc.audio_ms;
+}
+
+/* A fluid call's load on its node follows who is on the SFU. */
+void fluid_update(Call *call)
+{
+	MediaNode *mn = call->mn;
+	double now = Simulator::Now().GetSeconds(), n = 0;
+	for (Client *o : call->parts)
+		n += o->on_sfu;
+	mn->fluid_s += mn->fluid_us_per_s / 1e6 * (now - mn->fluid_since);
+	mn->fluid_since = now;
+	mn->fluid_us_per_s -= call->fluid_us_per_s;
+	call->fluid_us_per_s = n * (pps_in() * sc.rx_us +
+				    pps_out() * (n - 1) * sc.tx_us);
+	mn->fluid_us_per_s += call->fluid_us_per_s;
+}
+
 /* The orchestration a gateway does through the node's API once the
  * client's transport is up: its producers, and consumers both ways. */
 void sfu_connected(Client *c)
@@ -567,6 +619,10 @@ void sfu_connected(Client *c)
 	auto *t = reinterpret_cast<struct webrtc_transport *>(c->transport);
 	struct producer *p;
 	c->on_sfu = true;
+	if (!call->sampled) {
+		fluid_update(call);
+		return;
+	}
 	mn->by_peer[peer_key(&c->transport->peer)] = c->transport;
 	if (!router_produce(&p, call->router, t, MEDIA_AUDIO, c->ssrc_audio,
 			    PT_OPUS, "opus"))
@@ -640,7 +696,8 @@ void place(Call *call)
 	call->mn = media_nodes[i < 0 ? 0 : i];
 	call->mn->load.participants += (double)call->parts.size();
 	port_ns3_set_node(call->mn->node);
-	(void)router_alloc(&call->router, sim_send);
+	if (call->sampled)
+		(void)router_alloc(&call->router, sim_send);
 	call->sfu = true;
 }
 
@@ -659,7 +716,7 @@ void next_round(Client *c)
 		joined += o->joined;
 	/* a join ends when media from the others flows: the first one in
 	 * has no one to see yet */
-	c->measure_join = joined > 0;
+	c->measure_join = joined > 0 && call->sampled;
 	c->joined = true;
 	joined++;
 	if (!call->sfu && joined >= sc.sfu_from) {
@@ -686,26 +743,47 @@ void join(Client *c)
 	request(c);
 }
 
-/* --- the network --- */
+/* --- the network ---
+ *
+ * Data-centre hosts (gateway, media nodes) hang off the core on 10.0/16.
+ * Clients hang off access routers, 64 each (access router k holds
+ * 10.k/16), which hang off the core: every routing table stays short (the
+ * core has one route per access router), so lookups stay cheap with
+ * thousands of clients. A client's own link carries its region's delay,
+ * loss and bandwidth; the others are data-centre links. */
+
+enum { CLIENTS_PER_ACCESS = 64, MAX_ACCESS = 254 };
 
 struct Net {
 	Ptr<Node> core;
-	Ipv4AddressHelper addr;
-	unsigned subnet = 0;
+	unsigned dc_hosts = 0;
+	Ptr<Node> access;         /* the access router being filled */
+	unsigned access_n = 0;    /* access routers made */
+	unsigned access_used = 0; /* clients on the current one */
 };
 
-Ipv4Address attach(Net &net, Ptr<Node> n, double mbps, double delay_ms,
-		   double loss)
+Ptr<Node> new_node()
+{
+	Ptr<Node> n = CreateObject<Node>();
+	InternetStackHelper stack;
+	stack.Install(n);
+	return n;
+}
+
+/* a, b on a point-to-point link in subnet base/30: a gets .1, b .2 */
+NetDeviceContainer link(Ptr<Node> a, Ptr<Node> b, double mbps,
+			double delay_ms, double loss, const std::string &base,
+			Ipv4InterfaceContainer *ifs)
 {
 	PointToPointHelper p2p;
+	Ipv4AddressHelper addr;
 	std::ostringstream rate;
 	rate << mbps << "Mbps";
 	p2p.SetDeviceAttribute("DataRate", StringValue(rate.str()));
 	p2p.SetChannelAttribute("Delay", TimeValue(MicroSeconds(
 						 (int64_t)(delay_ms * 1000))));
-	p2p.SetQueue("ns3::DropTailQueue", "MaxSize",
-		     StringValue("1000p"));
-	NetDeviceContainer d = p2p.Install(n, net.core);
+	p2p.SetQueue("ns3::DropTailQueue", "MaxSize", StringValue("1000p"));
+	NetDeviceContainer d = p2p.Install(a, b);
 	if (loss > 0) {
 		for (uint32_t i = 0; i < 2; i++) {
 			Ptr<RateErrorModel> em = CreateObject<RateErrorModel>();
@@ -716,26 +794,64 @@ Ipv4Address attach(Net &net, Ptr<Node> n, double mbps, double delay_ms,
 					       PointerValue(em));
 		}
 	}
-	unsigned s = net.subnet++;
-	std::ostringstream base;
-	base << "10." << ((s >> 14) & 0xff) << "." << ((s >> 6) & 0xff) << "."
-	     << ((s & 0x3f) << 2);
-	net.addr.SetBase(base.str().c_str(), "255.255.255.252");
-	Ipv4InterfaceContainer ifs = net.addr.Assign(d);
-	/* the node reaches everything through the core */
-	Ipv4StaticRoutingHelper sr;
-	Ptr<Ipv4StaticRouting> r = sr.GetStaticRouting(n->GetObject<Ipv4>());
-	r->SetDefaultRoute(ifs.GetAddress(1), 1);
-	return ifs.GetAddress(0);
+	addr.SetBase(base.c_str(), "255.255.255.252");
+	*ifs = addr.Assign(d);
+	return d;
 }
 
-Ptr<Node> new_host(Net &net, double mbps, double delay_ms, double loss,
-		   Ipv4Address *a)
+std::string subnet(unsigned second, unsigned n)
 {
-	Ptr<Node> n = CreateObject<Node>();
-	InternetStackHelper stack;
-	stack.Install(n);
-	*a = attach(net, n, mbps, delay_ms, loss);
+	std::ostringstream b;
+	b << "10." << second << "." << ((n >> 6) & 0xff) << "."
+	  << ((n & 0x3f) << 2);
+	return b.str();
+}
+
+void default_route(Ptr<Node> n, Ipv4Address via)
+{
+	Ipv4StaticRoutingHelper sr;
+	sr.GetStaticRouting(n->GetObject<Ipv4>())->SetDefaultRoute(via, 1);
+}
+
+/* A data-centre host, 10 Gbit/s and 0.25 ms from the core. */
+Ptr<Node> new_dc_host(Net &net, Ipv4Address *a)
+{
+	Ipv4InterfaceContainer ifs;
+	Ptr<Node> n = new_node();
+	link(n, net.core, 10000, 0.25, 0, subnet(0, net.dc_hosts++), &ifs);
+	default_route(n, ifs.GetAddress(1));
+	*a = ifs.GetAddress(0);
+	return n;
+}
+
+/* A client on its access link; NULL when the address plan is full. */
+Ptr<Node> new_client(Net &net, double mbps, double delay_ms, double loss,
+		     Ipv4Address *a)
+{
+	Ipv4InterfaceContainer ifs;
+	if (!net.access || net.access_used == CLIENTS_PER_ACCESS) {
+		if (net.access_n == MAX_ACCESS)
+			return nullptr;
+		unsigned k = ++net.access_n;
+		net.access = new_node();
+		net.access_used = 0;
+		NetDeviceContainer d = link(net.access, net.core, 100000, 0.01,
+					    0, subnet(255, k), &ifs);
+		default_route(net.access, ifs.GetAddress(1));
+		Ptr<Ipv4> core_ip = net.core->GetObject<Ipv4>();
+		Ipv4StaticRoutingHelper sr;
+		std::ostringstream dst;
+		dst << "10." << k << ".0.0";
+		sr.GetStaticRouting(core_ip)->AddNetworkRouteTo(
+			Ipv4Address(dst.str().c_str()), Ipv4Mask("255.255.0.0"),
+			ifs.GetAddress(0),
+			(uint32_t)core_ip->GetInterfaceForDevice(d.Get(1)));
+	}
+	Ptr<Node> n = new_node();
+	link(n, net.access, mbps, delay_ms, loss,
+	     subnet(net.access_n, net.access_used++), &ifs);
+	default_route(n, ifs.GetAddress(1));
+	*a = ifs.GetAddress(0);
 	return n;
 }
 
@@ -785,19 +901,17 @@ int main(int argc, char **argv)
 	gw_service->SetAttribute("Mean", DoubleValue(sc.gateway_ms));
 
 	Net net;
-	net.core = CreateObject<Node>();
-	InternetStackHelper stack;
-	stack.Install(net.core);
+	net.core = new_node();
 
 	/* the data centre: gateway and media nodes, 10 Gbit/s, 0.25 ms */
-	gateway = new_host(net, 10000, 0.25, 0, &gateway_addr);
+	gateway = new_dc_host(net, &gateway_addr);
 	gateway_sock = Socket::CreateSocket(gateway, UdpSocketFactory::GetTypeId());
 	gateway_sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 4000));
 	gateway_sock->SetRecvCallback(MakeCallback(&gateway_recv));
 	for (unsigned i = 0; i < sc.media_nodes; i++) {
 		MediaNode *m = new MediaNode();
 		m->idx = i;
-		m->node = new_host(net, 10000, 0.25, 0, &m->addr);
+		m->node = new_dc_host(net, &m->addr);
 		memset(&m->load, 0, sizeof(m->load));
 		snprintf(m->load.id, sizeof(m->load.id), "media-%u", i);
 		m->load.alive = true;
@@ -820,6 +934,7 @@ int main(int argc, char **argv)
 	for (unsigned k = 0; k < sc.calls; k++) {
 		Call *call = new Call();
 		call->id = k;
+		call->sampled = k == 0 || u->GetValue() < sc.media_sample_share;
 		unsigned n = u->GetValue() < sc.two_share
 				     ? 2
 				     : 3 + extra(gen);
@@ -840,8 +955,15 @@ int main(int argc, char **argv)
 			double d = std::max(0.1, c->region->delay_ms +
 							 (u->GetValue() * 2 - 1) *
 								 c->region->jitter_ms);
-			c->node = new_host(net, c->region->mbps, d,
-					   c->region->loss, &c->addr);
+			c->node = new_client(net, c->region->mbps, d,
+					     c->region->loss, &c->addr);
+			if (!c->node) {
+				fprintf(stderr, "meeshy-sim: more than %u"
+					" participants: the address plan is"
+					" full\n",
+					CLIENTS_PER_ACCESS * MAX_ACCESS);
+				return 2;
+			}
 			c->sock = Socket::CreateSocket(c->node,
 						       UdpSocketFactory::GetTypeId());
 			c->sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 5000));
@@ -875,6 +997,10 @@ int main(int argc, char **argv)
 	for (Call *c : calls)
 		sfu_calls += c->sfu;
 	cJSON_AddNumberToObject(rep, "sfu_calls", sfu_calls);
+	unsigned sampled = 0;
+	for (Call *c : calls)
+		sampled += c->sampled;
+	cJSON_AddNumberToObject(rep, "sampled_calls", sampled);
 	cJSON_AddNumberToObject(rep, "duration_s", sc.duration_s);
 	cJSON *cpu = cJSON_AddObjectToObject(rep, "media_node_cpu_model");
 	cJSON_AddNumberToObject(cpu, "rx_us", sc.rx_us);
@@ -893,7 +1019,11 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "packets_in", (double)mn->in);
 		cJSON_AddNumberToObject(o, "packets_out", (double)mn->forwarded);
 		cJSON_AddNumberToObject(o, "dropped", (double)mn->dropped);
-		cJSON_AddNumberToObject(o, "cpu", mn->busy_s / sc.duration_s);
+		mn->fluid_s += mn->fluid_us_per_s / 1e6 *
+			       (sc.duration_s - mn->fluid_since);
+		mn->fluid_since = sc.duration_s;
+		cJSON_AddNumberToObject(o, "cpu", (mn->busy_s + mn->fluid_s) /
+							  sc.duration_s);
 		cJSON_AddItemToArray(nodes, o);
 	}
 	bool pass = true;
