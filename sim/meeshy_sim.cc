@@ -63,6 +63,10 @@ struct Scenario {
 	double duration_s = 10;
 	std::vector<Region> regions;
 	unsigned media_nodes = 1;
+	unsigned cores = 1; /* per media node: one meeshy-call worker each */
+	int fail_node = -1; /* this media node dies at fail_at_s */
+	double fail_at_s = 0;
+	double fail_detect_s = 3; /* its heartbeat key expires (EX 3) */
 	double rx_us = 8, tx_us = 4; /* media node CPU per packet */
 	unsigned queue_packets = 5000;
 	unsigned calls = 4;
@@ -137,6 +141,11 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.rx_us = num(mn, "rx_us", s.rx_us);
 	s.tx_us = num(mn, "tx_us", s.tx_us);
 	s.queue_packets = (unsigned)num(mn, "queue_packets", s.queue_packets);
+	s.cores = std::max(1u, (unsigned)num(mn, "cores", s.cores));
+	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(j, "fail");
+	s.fail_node = (int)num(fail, "media_node", -1);
+	s.fail_at_s = num(fail, "at_s", 0);
+	s.fail_detect_s = num(fail, "detect_s", s.fail_detect_s);
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "calls");
 	s.calls = (unsigned)num(c, "count", s.calls);
 	s.two_share = num(c, "two_person_share", s.two_share);
@@ -202,6 +211,7 @@ struct Samples {
 
 struct Results {
 	Samples join_ms, p2p_rtt_ms, sfu_rtt_ms, event_ms, switch_ms;
+	Samples recovery_ms; /* a dead node's calls, until media flows again */
 	uint64_t media_in = 0, media_dropped = 0;
 } results;
 
@@ -256,7 +266,8 @@ struct MediaNode {
 	uint16_t port = 40000;
 	std::map<uint64_t, SimTransport *> by_peer;
 	std::deque<Job> queue;
-	bool busy = false;
+	unsigned busy = 0; /* cores at work */
+	bool dead = false;
 	double busy_s = 0; /* CPU time spent on sampled packets */
 	/* the fluid calls' CPU load (us per s) and its integral */
 	double fluid_us_per_s = 0, fluid_s = 0, fluid_since = 0;
@@ -286,6 +297,8 @@ int sim_send(struct webrtc_transport *t, uint8_t *buf, size_t len,
 void mn_flush(MediaNode *mn, std::vector<Out> *out)
 {
 	for (Out &o : *out) {
+		if (mn->dead)
+			break;
 		struct port_pkt p = {o.buf.data(), o.buf.size(), o.buf.size(),
 				     &o.peer};
 		size_t sent = 0;
@@ -307,19 +320,19 @@ void mn_run(MediaNode *mn, Job &j)
 		      j.buf.data(), j.buf.size(), j.buf.size(), j.rtcp);
 	double service = (sc.rx_us + sc.tx_us * (double)mn->out.size()) / 1e6;
 	mn->busy_s += service;
-	/* the fluid calls share the CPU: what is left runs this packet */
-	service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6);
+	/* the fluid calls share the CPUs: what is left runs this packet */
+	service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
 	auto *out = new std::vector<Out>(std::move(mn->out));
 	mn->out.clear();
-	mn->busy = true;
+	mn->busy++;
 	Simulator::Schedule(Seconds(service), &mn_flush, mn, out);
 	Simulator::Schedule(Seconds(service), &mn_next, mn);
 }
 
 void mn_next(MediaNode *mn)
 {
-	mn->busy = false;
-	if (mn->queue.empty())
+	mn->busy--;
+	if (mn->queue.empty() || mn->dead)
 		return;
 	Job j = std::move(mn->queue.front());
 	mn->queue.pop_front();
@@ -331,6 +344,8 @@ void mn_next(MediaNode *mn)
 void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 {
 	MediaNode *mn = static_cast<MediaNode *>(arg);
+	if (mn->dead)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		const struct port_pkt &p = pkts[i];
 		if (p.len == 2 && p.buf[0] == 'H') {
@@ -343,7 +358,7 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 			continue;
 		mn->in++;
 		results.media_in++;
-		double rho = mn->fluid_us_per_s / 1e6;
+		double rho = mn->fluid_us_per_s / 1e6 / sc.cores;
 		if (mn->queue.size() >= sc.queue_packets ||
 		    (rho >= 1 && urand_value() > 1 / rho)) {
 			mn->dropped++;
@@ -352,7 +367,7 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 		}
 		Job j{std::vector<uint8_t>(p.buf, p.buf + p.len), it->second,
 		      p.buf[1] >= 192 && p.buf[1] <= 223};
-		if (mn->busy)
+		if (mn->busy == sc.cores)
 			mn->queue.push_back(std::move(j));
 		else
 			mn_run(mn, j);
@@ -372,6 +387,7 @@ struct Client {
 	double join_start = 0, switch_start = -1;
 	bool join_measured = false;
 	bool measure_join = false; /* someone was there to see */
+	bool recovering = false;   /* its media node died */
 	uint32_t ssrc_audio = 0, ssrc_video[3] = {0, 0, 0};
 	uint16_t seq[4] = {0, 0, 0, 0};
 	bool want_key[3] = {true, true, true};
@@ -442,6 +458,8 @@ void audio_tick(Client *c)
 	if (!c->media_on)
 		return;
 	Address to = media_target(c, &peer);
+	if (c->call->sfu && !c->on_sfu)
+		peer = nullptr; /* between P2P and the SFU: nothing to send to */
 	if (c->on_sfu || peer)
 		send_rtp(c, to, PT_OPUS, c->ssrc_audio, c->seq[3],
 			 (size_t)sc.audio_bytes + 12, false);
@@ -454,6 +472,8 @@ void video_tick(Client *c)
 	if (!c->media_on)
 		return;
 	Address to = media_target(c, &peer);
+	if (c->call->sfu && !c->on_sfu)
+		peer = nullptr;
 	/* P2P sends its top layer only; to the SFU all three (simulcast) */
 	for (int l = c->on_sfu ? 0 : 2; l < 3 && (c->on_sfu || peer); l++) {
 		size_t bytes = (size_t)(sc.video_kbps[l] * 1000 / 8 / sc.video_fps);
@@ -543,10 +563,12 @@ void client_recv(Client *c, Ptr<Socket> s)
 				1000);
 		}
 		if (video && via_sfu && c->switch_start >= 0) {
-			results.switch_ms.add(
-				(Simulator::Now().GetSeconds() - c->switch_start) *
-				1000);
+			(c->recovering ? results.recovery_ms : results.switch_ms)
+				.add((Simulator::Now().GetSeconds() -
+				      c->switch_start) *
+				     1000);
 			c->switch_start = -1;
+			c->recovering = false;
 		}
 	}
 }
@@ -699,6 +721,47 @@ void place(Call *call)
 	if (call->sampled)
 		(void)router_alloc(&call->router, sim_send);
 	call->sfu = true;
+}
+
+/* A media node dies. Gateways notice when its heartbeat expires; each of
+ * its calls is placed again and its participants connect to the new node
+ * (what call:media-moved does), counted from the moment of the failure. */
+void replace_calls(MediaNode *dead)
+{
+	for (Call *call : calls) {
+		if (call->mn != dead)
+			continue;
+		if (!call->sampled) { /* its load leaves with the node */
+			dead->fluid_us_per_s -= call->fluid_us_per_s;
+			call->fluid_us_per_s = 0;
+		}
+		if (call->router)
+			call->router = (struct router *)mem_deref(call->router);
+		place(call);
+		for (Client *c : call->parts) {
+			if (!c->joined)
+				continue;
+			c->on_sfu = false;
+			c->hs_left = 0;
+			c->producers.clear();
+			if (c->transport)
+				c->transport->mn = call->mn;
+			c->recovering = true;
+			c->switch_start = sc.fail_at_s;
+			go_sfu(c);
+		}
+	}
+}
+
+void fail_node(MediaNode *mn)
+{
+	double now = Simulator::Now().GetSeconds();
+	mn->fluid_s += mn->fluid_us_per_s / 1e6 * (now - mn->fluid_since);
+	mn->fluid_since = now;
+	mn->dead = true;
+	mn->load.alive = false;
+	mn->queue.clear();
+	Simulator::Schedule(Seconds(sc.fail_detect_s), &replace_calls, mn);
 }
 
 void next_round(Client *c)
@@ -925,6 +988,10 @@ int main(int argc, char **argv)
 		media_nodes.push_back(m);
 	}
 
+	if (sc.fail_node >= 0 && (unsigned)sc.fail_node < media_nodes.size())
+		Simulator::Schedule(Seconds(sc.fail_at_s), &fail_node,
+				    media_nodes[(unsigned)sc.fail_node]);
+
 	/* the calls and their participants, arriving over the window */
 	Ptr<UniformRandomVariable> u = CreateObject<UniformRandomVariable>();
 	/* group calls: 3 plus a Poisson number more (mean group_mean) */
@@ -1011,6 +1078,8 @@ int main(int argc, char **argv)
 	cJSON_AddItemToObject(m, "sfu_rtt", pct_json(results.sfu_rtt_ms, sc.sla_sfu_rtt_ms));
 	cJSON_AddItemToObject(m, "event", pct_json(results.event_ms, sc.sla_event_ms));
 	cJSON_AddItemToObject(m, "mode_switch", pct_json(results.switch_ms, sc.sla_switch_ms));
+	if (sc.fail_node >= 0) /* held to the join SLA: media back within it */
+		cJSON_AddItemToObject(m, "recovery", pct_json(results.recovery_ms, sc.sla_join_ms + sc.fail_detect_s * 1000));
 	cJSON *nodes = cJSON_AddArrayToObject(rep, "media_nodes");
 	for (MediaNode *mn : media_nodes) {
 		cJSON *o = cJSON_CreateObject();
