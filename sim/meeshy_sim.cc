@@ -510,9 +510,11 @@ void client_recv(Client *c, Ptr<Socket> s)
 		p->CopyData(b, len);
 		InetSocketAddress in = InetSocketAddress::ConvertFrom(from);
 		if (in.GetIpv4() == gateway_addr) { /* a signaling answer */
-			results.event_ms.add(
-				(Simulator::Now().GetSeconds() - c->round_sent) *
-				1000);
+			uint64_t handled = 0;
+			if (len >= 9)
+				memcpy(&handled, &b[1], 8);
+			results.event_ms.add((double)handled / 1000 -
+					     c->round_sent * 1000);
 			next_round(c);
 			continue;
 		}
@@ -574,10 +576,14 @@ void client_recv(Client *c, Ptr<Socket> s)
 }
 
 /* The gateway: answers each request after its service time. */
+/* The answer says when the event was handled: the client's emit to that
+ * moment is the event's delivery (the seed's "Socket.IO latency"). */
 void gateway_answer(Address to)
 {
-	uint8_t a = 'A';
-	gateway_sock->SendTo(Create<Packet>(&a, 1), 0, to);
+	uint8_t a[9] = {'A'};
+	uint64_t now = (uint64_t)Simulator::Now().GetMicroSeconds();
+	memcpy(&a[1], &now, 8);
+	gateway_sock->SendTo(Create<Packet>(a, sizeof(a)), 0, to);
 }
 
 void gateway_recv(Ptr<Socket> s)
@@ -933,6 +939,10 @@ cJSON *pct_json(Samples &s, double sla)
 	cJSON_AddNumberToObject(o, "p99", s.pct(99));
 	cJSON_AddNumberToObject(o, "sla_p95", sla);
 	cJSON_AddBoolToObject(o, "pass", s.pct(95) < sla);
+	/* the distribution, for the report's CDF plots */
+	cJSON *cdf = cJSON_AddArrayToObject(o, "cdf_5");
+	for (int q = 5; q <= 100; q += 5)
+		cJSON_AddItemToArray(cdf, cJSON_CreateNumber(s.pct(q)));
 	return o;
 }
 
@@ -1095,6 +1105,27 @@ int main(int argc, char **argv)
 							  sc.duration_s);
 		cJSON_AddItemToArray(nodes, o);
 	}
+	/* capacity: what the SFU participants cost at the end of the run */
+	double cores_busy = 0, sfu_parts = 0, egress_bps = 0;
+	for (MediaNode *mn : media_nodes)
+		cores_busy += (mn->busy_s + mn->fluid_s) / sc.duration_s;
+	for (Call *c : calls) {
+		double n = 0;
+		for (Client *o : c->parts)
+			n += o->on_sfu;
+		sfu_parts += n;
+		unsigned l = std::min(2u, sc.consume_layer);
+		egress_bps += n * (n - 1) *
+			      (sc.video_kbps[l] * 1000 + sc.audio_bytes * 8 *
+								 1000 / sc.audio_ms);
+	}
+	cJSON *cap = cJSON_AddObjectToObject(rep, "capacity");
+	cJSON_AddNumberToObject(cap, "sfu_participants", sfu_parts);
+	cJSON_AddNumberToObject(cap, "media_cores_busy", cores_busy);
+	cJSON_AddNumberToObject(cap, "cores_per_node", sc.cores);
+	cJSON_AddNumberToObject(cap, "core_share_per_sfu_participant",
+				sfu_parts ? cores_busy / sfu_parts : 0);
+	cJSON_AddNumberToObject(cap, "sfu_egress_mbps", egress_bps / 1e6);
 	bool pass = true;
 	cJSON *it;
 	cJSON_ArrayForEach(it, m)
