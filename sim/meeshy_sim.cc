@@ -52,6 +52,8 @@ namespace {
 
 /* --- the scenario --- */
 
+enum { FAIL_BUSIEST_SAMPLED = -2 };
+
 struct Region {
 	std::string name;
 	double share, delay_ms, jitter_ms, loss, mbps;
@@ -64,7 +66,9 @@ struct Scenario {
 	std::vector<Region> regions;
 	unsigned media_nodes = 1;
 	unsigned cores = 1; /* per media node: one meeshy-call worker each */
-	int fail_node = -1; /* this media node dies at fail_at_s */
+	/* this media node dies at fail_at_s ("busiest": the one with the
+	 * most packet-by-packet calls then) */
+	int fail_node = -1;
 	double fail_at_s = 0;
 	double fail_detect_s = 3; /* its heartbeat key expires (EX 3) */
 	double rx_us = 8, tx_us = 4; /* media node CPU per packet */
@@ -143,7 +147,10 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.queue_packets = (unsigned)num(mn, "queue_packets", s.queue_packets);
 	s.cores = std::max(1u, (unsigned)num(mn, "cores", s.cores));
 	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(j, "fail");
-	s.fail_node = (int)num(fail, "media_node", -1);
+	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(fail, "media_node");
+	s.fail_node = cJSON_IsString(fn) && !strcmp(fn->valuestring, "busiest")
+			      ? FAIL_BUSIEST_SAMPLED
+			      : (int)num(fail, "media_node", -1);
 	s.fail_at_s = num(fail, "at_s", 0);
 	s.fail_detect_s = num(fail, "detect_s", s.fail_detect_s);
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "calls");
@@ -770,6 +777,19 @@ void fail_node(MediaNode *mn)
 	Simulator::Schedule(Seconds(sc.fail_detect_s), &replace_calls, mn);
 }
 
+/* The node with the most packet-by-packet calls: losing it is measured
+ * on the most calls. */
+void fail_busiest()
+{
+	std::map<MediaNode *, unsigned> n;
+	MediaNode *worst = nullptr;
+	for (Call *c : calls)
+		if (c->sfu && c->sampled && c->mn && ++n[c->mn] >= n[worst])
+			worst = c->mn;
+	if (worst)
+		fail_node(worst);
+}
+
 void next_round(Client *c)
 {
 	if (c->rounds_left == 0)
@@ -1001,6 +1021,8 @@ int main(int argc, char **argv)
 	if (sc.fail_node >= 0 && (unsigned)sc.fail_node < media_nodes.size())
 		Simulator::Schedule(Seconds(sc.fail_at_s), &fail_node,
 				    media_nodes[(unsigned)sc.fail_node]);
+	else if (sc.fail_node == FAIL_BUSIEST_SAMPLED)
+		Simulator::Schedule(Seconds(sc.fail_at_s), &fail_busiest);
 
 	/* the calls and their participants, arriving over the window */
 	Ptr<UniformRandomVariable> u = CreateObject<UniformRandomVariable>();
@@ -1088,7 +1110,7 @@ int main(int argc, char **argv)
 	cJSON_AddItemToObject(m, "sfu_rtt", pct_json(results.sfu_rtt_ms, sc.sla_sfu_rtt_ms));
 	cJSON_AddItemToObject(m, "event", pct_json(results.event_ms, sc.sla_event_ms));
 	cJSON_AddItemToObject(m, "mode_switch", pct_json(results.switch_ms, sc.sla_switch_ms));
-	if (sc.fail_node >= 0) /* held to the join SLA: media back within it */
+	if (sc.fail_node != -1) /* held to the join SLA: media back within it */
 		cJSON_AddItemToObject(m, "recovery", pct_json(results.recovery_ms, sc.sla_join_ms + sc.fail_detect_s * 1000));
 	cJSON *nodes = cJSON_AddArrayToObject(rep, "media_nodes");
 	for (MediaNode *mn : media_nodes) {
