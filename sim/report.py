@@ -64,6 +64,10 @@ def svg_cdf(path, title, xlabel, series, sla=None):
     xmax = max((max(v) for _, v in series if v), default=1) * 1.05
     if sla:
         xmax = max(xmax, sla * 1.1)
+    # a round axis: 1, 2 or 5 times a power of ten per tick
+    step = 10 ** math.floor(math.log10(xmax / 5))
+    step *= next(m for m in (1, 2, 5, 10) if xmax / (step * m) <= 6)
+    xmax = step * math.ceil(xmax / step)
     px = lambda x: l + (w - l - r) * x / xmax
     py = lambda q: h - b - (h - t - b) * q
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
@@ -72,8 +76,8 @@ def svg_cdf(path, title, xlabel, series, sla=None):
          f'<line x1="{l}" y1="{t}" x2="{l}" y2="{h-b}" stroke="black"/>',
          f'<text x="{(l+w-r)/2}" y="{h-8}" text-anchor="middle">{xlabel}</text>',
          f'<text x="14" y="{(t+h-b)/2}" transform="rotate(-90 14 {(t+h-b)/2})" text-anchor="middle">share of samples</text>']
-    for i in range(6):
-        x = xmax * i / 5
+    for i in range(int(round(xmax / step)) + 1):
+        x = step * i
         o.append(f'<text x="{px(x)}" y="{h-b+15}" text-anchor="middle">{x:.0f}</text>')
     for q in (0, 0.5, 0.95, 1):
         o.append(f'<text x="{l-5}" y="{py(q)+4}" text-anchor="end">{q:g}</text>')
@@ -223,7 +227,7 @@ def main():
     svg_cdf(os.path.join(OUT, "sfu-rtt-cdf.svg"), "SFU round trip (audio, both ways)", "ms", series_rtt, 150)
     if bars:
         svg_bars(os.path.join(OUT, "media-instances.svg"), "Media instances per month", bars,
-                 ["seed's growth table", "needed (measured, 70 % of 4 cores)"])
+                 ["seed's table", "needed (measured)"])
     md += ["", "## Plots", "", "![join time](sla-report/join-cdf.svg)", "",
            "![SFU round trip](sla-report/sfu-rtt-cdf.svg)", "",
            "![media instances per month](sla-report/media-instances.svg)", ""]
