@@ -76,6 +76,7 @@ struct Scenario {
 	unsigned calls = 4;
 	double two_share = 0.75, group_mean = 4;
 	double arrival_window_s = 2;
+	double mean_call_s = 0; /* 0: calls last the whole run */
 	double join_spacing_s = 0.3; /* between participants of one call */
 	/* the share of calls whose media runs packet by packet through the
 	 * real router; the others load their media node as a fluid */
@@ -158,6 +159,7 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.two_share = num(c, "two_person_share", s.two_share);
 	s.group_mean = num(c, "group_mean", s.group_mean);
 	s.arrival_window_s = num(c, "arrival_window_s", s.arrival_window_s);
+	s.mean_call_s = num(c, "mean_duration_s", s.mean_call_s);
 	s.join_spacing_s = num(c, "join_spacing_s", s.join_spacing_s);
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "media");
 	s.audio_bytes = num(m, "audio_bytes", s.audio_bytes);
@@ -219,6 +221,7 @@ struct Samples {
 struct Results {
 	Samples join_ms, p2p_rtt_ms, sfu_rtt_ms, event_ms, switch_ms;
 	Samples recovery_ms; /* a dead node's calls, until media flows again */
+	unsigned calls_ended = 0;
 	uint64_t media_in = 0, media_dropped = 0;
 } results;
 
@@ -240,6 +243,7 @@ struct Call {
 	struct router *router = nullptr;
 	double switch_at = -1;
 	bool sampled = true;   /* its media runs packet by packet */
+	bool ended = false;
 	double fluid_us_per_s = 0; /* else: its CPU load on the node */
 };
 
@@ -742,7 +746,7 @@ void place(Call *call)
 void replace_calls(MediaNode *dead)
 {
 	for (Call *call : calls) {
-		if (call->mn != dead)
+		if (call->mn != dead || call->ended)
 			continue;
 		if (!call->sampled) { /* its load leaves with the node */
 			dead->fluid_us_per_s -= call->fluid_us_per_s;
@@ -784,7 +788,8 @@ void fail_busiest()
 	std::map<MediaNode *, unsigned> n;
 	MediaNode *worst = nullptr;
 	for (Call *c : calls)
-		if (c->sfu && c->sampled && c->mn && ++n[c->mn] >= n[worst])
+		if (c->sfu && c->sampled && !c->ended && c->mn &&
+		    ++n[c->mn] >= n[worst])
 			worst = c->mn;
 	if (worst)
 		fail_node(worst);
@@ -792,7 +797,7 @@ void fail_busiest()
 
 void next_round(Client *c)
 {
-	if (c->rounds_left == 0)
+	if (c->rounds_left == 0 || c->call->ended)
 		return;
 	if (--c->rounds_left > 0) {
 		request(c);
@@ -827,6 +832,8 @@ void next_round(Client *c)
 
 void join(Client *c)
 {
+	if (c->call->ended)
+		return;
 	c->join_start = Simulator::Now().GetSeconds();
 	c->rounds_left = (unsigned)sc.signaling_rounds;
 	request(c);
@@ -966,6 +973,110 @@ cJSON *pct_json(Samples &s, double sla)
 	return o;
 }
 
+/* --- calls coming and going --- */
+
+void end_call(Call *call);
+
+struct World {
+	Net *net;
+	Ptr<UniformRandomVariable> u;
+	std::mt19937_64 gen;
+} world;
+
+/* A call and its participants, the first joining at t0 (s from now). */
+Call *new_call(double t0)
+{
+	Ptr<UniformRandomVariable> u = world.u;
+	/* group calls: 3 plus a Poisson number more (mean group_mean) */
+	std::poisson_distribution<unsigned> extra(
+		std::max(0.001, sc.group_mean - 3));
+	Call *call = new Call();
+	call->id = (unsigned)calls.size();
+	call->sampled = call->id == 0 || u->GetValue() < sc.media_sample_share;
+	unsigned n = u->GetValue() < sc.two_share ? 2 : 3 + extra(world.gen);
+	for (unsigned i = 0; i < n; i++) {
+		Client *c = new Client();
+		c->id = (unsigned)clients.size();
+		/* the region by its share */
+		double pick = u->GetValue(), acc = 0;
+		c->region = &sc.regions.back();
+		for (const Region &r : sc.regions) {
+			acc += r.share;
+			if (pick <= acc) {
+				c->region = &r;
+				break;
+			}
+		}
+		double d = std::max(0.1, c->region->delay_ms +
+						 (u->GetValue() * 2 - 1) *
+							 c->region->jitter_ms);
+		c->node = new_client(*world.net, c->region->mbps, d,
+				     c->region->loss, &c->addr);
+		if (!c->node) {
+			fprintf(stderr, "meeshy-sim: more than %u participants:"
+				" the address plan is full\n",
+				CLIENTS_PER_ACCESS * MAX_ACCESS);
+			return nullptr;
+		}
+		c->sock = Socket::CreateSocket(c->node,
+					       UdpSocketFactory::GetTypeId());
+		c->sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 5000));
+		c->sock->SetRecvCallback(MakeBoundCallback(&client_recv, c));
+		c->call = call;
+		c->ssrc_audio = 0x10000000u + c->id * 8;
+		for (int l = 0; l < 3; l++)
+			c->ssrc_video[l] = c->ssrc_audio + 1 + (uint32_t)l;
+		call->parts.push_back(c);
+		clients.push_back(c);
+		Simulator::Schedule(Seconds(t0 + i * sc.join_spacing_s), &join,
+				    c);
+	}
+	calls.push_back(call);
+	if (sc.mean_call_s > 0) {
+		double len = -std::log(1 - u->GetValue()) * sc.mean_call_s;
+		Simulator::Schedule(Seconds(t0 + len), &end_call, call);
+	}
+	return call;
+}
+
+/* The call ends: everyone leaves, its media goes from its node. */
+void end_call(Call *call)
+{
+	unsigned on = 0;
+	call->ended = true;
+	for (Client *c : call->parts) {
+		on += c->on_sfu;
+		c->media_on = false; /* its ticks stop */
+		c->joined = false;
+		c->rounds_left = 0;
+		c->hs_left = 0;
+		if (c->transport && call->mn)
+			call->mn->by_peer.erase(peer_key(&c->transport->peer));
+		c->on_sfu = false;
+	}
+	results.calls_ended++;
+	if (!call->mn)
+		return;
+	call->mn->load.participants -= (double)call->parts.size();
+	if (call->sampled) {
+		if (call->router)
+			call->router = (struct router *)mem_deref(call->router);
+	}
+	else {
+		fluid_update(call); /* nobody on the SFU: no load */
+	}
+}
+
+/* Seconds to the next new call: a Poisson process at the rate that keeps
+ * `calls` in progress with the mean duration. */
+double next_arrival()
+{
+	if (sc.mean_call_s <= 0)
+		return INFINITY;
+	double rate = sc.calls / sc.mean_call_s; /* calls a second */
+	return -std::log(1 - world.u->GetValue()) / rate;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -1024,60 +1135,21 @@ int main(int argc, char **argv)
 	else if (sc.fail_node == FAIL_BUSIEST_SAMPLED)
 		Simulator::Schedule(Seconds(sc.fail_at_s), &fail_busiest);
 
-	/* the calls and their participants, arriving over the window */
-	Ptr<UniformRandomVariable> u = CreateObject<UniformRandomVariable>();
-	/* group calls: 3 plus a Poisson number more (mean group_mean) */
-	std::mt19937_64 gen(sc.seed);
-	std::poisson_distribution<unsigned> extra(
-		std::max(0.001, sc.group_mean - 3));
-	for (unsigned k = 0; k < sc.calls; k++) {
-		Call *call = new Call();
-		call->id = k;
-		call->sampled = k == 0 || u->GetValue() < sc.media_sample_share;
-		unsigned n = u->GetValue() < sc.two_share
-				     ? 2
-				     : 3 + extra(gen);
-		double t0 = u->GetValue() * sc.arrival_window_s;
-		for (unsigned i = 0; i < n; i++) {
-			Client *c = new Client();
-			c->id = (unsigned)clients.size();
-			/* the region by its share */
-			double pick = u->GetValue(), acc = 0;
-			c->region = &sc.regions.back();
-			for (const Region &r : sc.regions) {
-				acc += r.share;
-				if (pick <= acc) {
-					c->region = &r;
-					break;
-				}
-			}
-			double d = std::max(0.1, c->region->delay_ms +
-							 (u->GetValue() * 2 - 1) *
-								 c->region->jitter_ms);
-			c->node = new_client(net, c->region->mbps, d,
-					     c->region->loss, &c->addr);
-			if (!c->node) {
-				fprintf(stderr, "meeshy-sim: more than %u"
-					" participants: the address plan is"
-					" full\n",
-					CLIENTS_PER_ACCESS * MAX_ACCESS);
-				return 2;
-			}
-			c->sock = Socket::CreateSocket(c->node,
-						       UdpSocketFactory::GetTypeId());
-			c->sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 5000));
-			c->sock->SetRecvCallback(MakeBoundCallback(&client_recv, c));
-			c->call = call;
-			c->ssrc_audio = 0x10000000u + c->id * 8;
-			for (int l = 0; l < 3; l++)
-				c->ssrc_video[l] = c->ssrc_audio + 1 + (uint32_t)l;
-			call->parts.push_back(c);
-			clients.push_back(c);
-			Simulator::Schedule(Seconds(t0 + i * sc.join_spacing_s),
-					    &join, c);
-		}
-		calls.push_back(call);
-	}
+	/* the calls in progress at the start, arriving over the window;
+	 * with a mean duration, calls end and new ones keep arriving (a
+	 * Poisson process at the rate that keeps their number steady) */
+	world.net = &net;
+	world.u = CreateObject<UniformRandomVariable>();
+	world.gen.seed(sc.seed);
+	for (unsigned k = 0; k < sc.calls; k++)
+		if (!new_call(world.u->GetValue() * sc.arrival_window_s))
+			return 2;
+	/* the arrivals of the whole run are drawn now: ns-3 wants every node
+	 * and link to exist before it starts */
+	for (double t = next_arrival(); sc.mean_call_s > 0 && t < sc.duration_s;
+	     t += next_arrival())
+		if (!new_call(t))
+			return 2;
 	/* no global routing: hosts default to the core, which is connected
 	 * to every subnet */
 
@@ -1092,6 +1164,7 @@ int main(int argc, char **argv)
 	cJSON_AddStringToObject(rep, "scenario", sc.name.c_str());
 	cJSON_AddNumberToObject(rep, "participants", (double)clients.size());
 	cJSON_AddNumberToObject(rep, "calls", (double)calls.size());
+	cJSON_AddNumberToObject(rep, "calls_ended", results.calls_ended);
 	unsigned sfu_calls = 0;
 	for (Call *c : calls)
 		sfu_calls += c->sfu;
