@@ -389,6 +389,21 @@ static void consumer_lost_picture(struct consumer *c)
 		consumer_wants_keyframe(c);
 }
 
+void router_transport_secured(struct router *r, struct webrtc_transport *t)
+{
+	for (struct le *le = r ? r->producers.head : NULL; le; le = le->next) {
+		struct producer *p = le->data;
+		for (struct le *cl = p->consumers.head; cl; cl = cl->next) {
+			struct consumer *c = cl->data;
+			if (c->t != t || c->paused || c->started ||
+			    p->kind != MEDIA_VIDEO)
+				continue;
+			p->last_pli_us = 0;
+			consumer_wants_keyframe(c);
+		}
+	}
+}
+
 void producer_request_keyframe(struct producer *p)
 {
 	if (p)

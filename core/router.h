@@ -85,6 +85,11 @@ uint64_t producer_packets(const struct producer *p);
 struct producer *router_producer_next(const struct router *r,
 				      const struct producer *after);
 
+/* t's DTLS is done: its consumers that have had nothing yet ask for a
+ * keyframe now (one sent while DTLS was under way could not reach them,
+ * and the next request would wait out the PLI interval). */
+void router_transport_secured(struct router *r, struct webrtc_transport *t);
+
 /* Sends p's stream to t with a fresh SSRC and the receiver's payload type.
  * Asks the producer for a keyframe so the receiver can start. */
 int router_consume(struct consumer **cp, struct producer *p,

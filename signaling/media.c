@@ -49,9 +49,10 @@ static void on_state(struct webrtc_transport *t,
 		     void *arg)
 {
 	struct media_session *ms = arg;
-	(void)t;
 	port_log(st == WEBRTC_CLOSED ? PORT_LOG_WARN : PORT_LOG_DEBUG,
 		 "media %s: %s", ms->owner, why);
+	if (st == WEBRTC_SECURED)
+		router_transport_secured(ms->router, t);
 }
 
 /* The codec the SFU forwards for a kind: Opus for audio, VP8 for video. */

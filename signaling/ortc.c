@@ -298,10 +298,11 @@ static void on_state(struct webrtc_transport *t,
 		     void *arg)
 {
 	struct o_transport *ot = arg;
-	(void)t;
 	port_log(st == WEBRTC_CLOSED ? PORT_LOG_WARN : PORT_LOG_DEBUG,
 		 "transport %s of %s: %s", ot->id,
 		 ot->peer ? ot->peer->user : "?", why);
+	if (st == WEBRTC_SECURED && ot->peer && ot->peer->room)
+		router_transport_secured(ot->peer->room->router, t);
 }
 
 static int create_transport(struct req *r)
