@@ -911,6 +911,14 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 
 /* P2P for two, the SFU from --sfu-from participants on: everyone in the
  * call hears call:mode-switch and moves its media. */
+/* A call of n participants belongs on the SFU (--sfu-from), when this
+ * gateway has one or media nodes. */
+static bool sfu_wanted(const struct gateway *gw, size_t n)
+{
+	return (gw->rtc || gw->remote) && gw->cfg.sfu_from &&
+	       n >= gw->cfg.sfu_from;
+}
+
 static void switch_mode(struct live_call *c, const char *mode,
 			const char *reason)
 {
@@ -957,7 +965,8 @@ static void after_leave(struct live_call *c, struct live_part *p,
 	cJSON_Delete(o);
 	if (n == 0)
 		call_end(c, "ended", "all-left", NULL);
-	else if (n <= 2 && gw->cfg.p2p_back && !strcmp(c->rec.mode, "sfu"))
+	else if (n <= 2 && !sfu_wanted(gw, n) && gw->cfg.p2p_back &&
+		 !strcmp(c->rec.mode, "sfu"))
 		switch_mode(c, "p2p", "two-participants");
 }
 
@@ -1232,6 +1241,10 @@ static void on_initiate(struct ev *e)
 		return;
 	}
 	str_ncpy(p->language, lang, sizeof(p->language));
+	/* --sfu-from 1: on the SFU from the start (switched before the
+	 * initiator is in the room: its ack says so, no event needed) */
+	if (sfu_wanted(gw, 1))
+		switch_mode(c, "sfu", "participants");
 	part_join(p, cl);
 	cJSON_ArrayForEach(it, invite)
 	{
@@ -1322,8 +1335,7 @@ static void on_join(struct ev *e)
 		record_call(gw, c);
 	}
 	/* decided before the ack, so the joiner is told the mode to use */
-	if (!was_in && (gw->rtc || gw->remote) && gw->cfg.sfu_from &&
-	    joined_count(c) >= gw->cfg.sfu_from)
+	if (!was_in && sfu_wanted(gw, joined_count(c)))
 		switch_mode(c, "sfu", "participants");
 	ack_send(cl, e->ack, call_ack(gw, c, cl));
 	if (was_in)

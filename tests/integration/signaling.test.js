@@ -259,3 +259,28 @@ test('JWT: CONNECT auth, the authenticate event, refusals, REST bearer', async (
   assert.equal((await fetch(`${srv.url}/api/calls/${r.callId}`)).status, 401);
   assert.equal((await rest(srv.url, `/api/calls/${r.callId}`, good)).body.call.status, 'active');
 });
+
+test('--sfu-from 1: a call is on the SFU from its start and stays there', async (t) => {
+  const srv = await start({ args: ['--dev-auth', '--sfu-from', '1'] });
+  t.after(() => srv.stop());
+  const ann = await connect(srv.url, 'ann', { transports: ['websocket'], conversations: ['sfu-1'] });
+  const bea = await connect(srv.url, 'bea', { transports: ['websocket'], conversations: ['sfu-1'] });
+  const cid = await connect(srv.url, 'cid', { transports: ['websocket'], conversations: ['sfu-1'] });
+  t.after(() => [ann, bea, cid].forEach((s) => s.close()));
+  const init = await ack(ann, 'call:initiate', { conversationId: 'sfu-1', type: 'video' });
+  assert.equal(init.ok, true);
+  assert.equal(init.mode, 'sfu', 'the initiator is told to use the SFU');
+  const caps = await ack(ann, 'media:get-capabilities', { callId: init.callId });
+  assert.equal(caps.ok, true, 'the SFU is there for the initiator alone');
+  for (const s of [bea, cid]) {
+    const j = await ack(s, 'call:join', { callId: init.callId });
+    assert.equal(j.mode, 'sfu');
+  }
+  await ack(cid, 'call:leave', { callId: init.callId });
+  await ack(bea, 'call:leave', { callId: init.callId });
+  await sleep(200);
+  // never a switch: not at the start, and not back to P2P with two or one
+  for (const s of [ann, bea, cid]) assert.ok(!names(s).includes('call:mode-switch'), `${names(s)}`);
+  const call = await rest(srv.url, `/api/calls/${init.callId}`, 'ann');
+  assert.equal(call.body.call.mode, 'sfu');
+});
