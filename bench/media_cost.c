@@ -10,14 +10,31 @@
  * rx_us + tx_us * K, by least squares; each run is repeated and its
  * fastest pass kept, so a busy machine skews less.
  *
+ * Socket I/O is measured apart, as the server does it on loopback: each
+ * packet out its own sendmmsg (the router sends as it forwards), packets
+ * in by recvmmsg batches of PORT_UDP_BATCH; the kernel's work on the
+ * sender's behalf (loopback delivery) counts as the sender's CPU
+ * ("io_tx_us", "io_rx_us"; the simulator adds them to rx_us and tx_us).
+ *
+ * It also times the DTLS handshake of a transport (ICE-lite answers cost
+ * next to nothing): the real dtls_srtp.c on both sides in memory, the CPU
+ * time of each side kept apart, since the server's share loads the media
+ * node and the client's delays the joiner ("dtls_server_ms",
+ * "dtls_client_ms").
+ *
  *   build/bench/media-cost [--packets N] [--out sim/scenarios/calibration.json]
  */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <re.h>
+#include "dtls_srtp.h"
 #include "port.h"
 #include "router.h"
 #include "srtp_pair.h"
@@ -54,8 +71,9 @@ static void keys(struct srtp_keys *k, uint8_t local, uint8_t remote)
 	memset(k->remote, remote, 30);
 }
 
-/* CPU seconds per incoming packet with `fanout` receivers. */
-static double run(unsigned fanout, unsigned packets)
+/* CPU seconds per incoming packet of `size` bytes with `fanout`
+ * receivers. */
+static double run(unsigned fanout, unsigned packets, size_t size)
 {
 	struct srtp_keys ks, kr;
 	struct srtp_pair *sender = NULL;
@@ -113,7 +131,7 @@ static double run(unsigned fanout, unsigned packets)
 				b[11] = 0x34;
 				b[12] = 0x10;
 				b[13] = ((done + i) % 300) ? 0x01 : 0x00;
-				blen[i] = 1200;
+				blen[i] = size;
 				if (srtp_pair_protect_rtp(sender, b, &blen[i], 1500))
 					exit(1);
 			}
@@ -149,13 +167,238 @@ static double run(unsigned fanout, unsigned packets)
 	return best;
 }
 
-int main(int argc, char **argv)
+/* --- the DTLS handshake, both ends in memory --- */
+
+struct hs_end {
+	struct dtls_srtp *dc;
+	struct hs_end *peer;
+	uint8_t q[16][1500]; /* datagrams on their way to this end */
+	size_t qlen[16], n;
+	bool up;
+	double cpu; /* seconds this end spent */
+};
+
+static int hs_send(const uint8_t *buf, size_t len, void *arg)
+{
+	struct hs_end *to = ((struct hs_end *)arg)->peer;
+	if (to->n == 16 || len > 1500)
+		return ENOBUFS;
+	memcpy(to->q[to->n], buf, len);
+	to->qlen[to->n++] = len;
+	return 0;
+}
+
+static void hs_estab(const struct srtp_keys *k, void *arg)
+{
+	(void)k;
+	((struct hs_end *)arg)->up = true;
+}
+
+static void hs_close(int err, const char *why, void *arg)
+{
+	(void)err;
+	(void)arg;
+	fprintf(stderr, "media-cost: DTLS handshake failed: %s\n", why);
+	exit(1);
+}
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Delivers what is queued for e, charging its CPU to e. */
+static bool hs_pump(struct hs_end *e)
+{
+	size_t n = e->n;
+	static uint8_t in[16][1500];
+	static size_t inlen[16];
+	if (!n)
+		return false;
+	memcpy(in, e->q, sizeof(in));
+	memcpy(inlen, e->qlen, sizeof(inlen));
+	e->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		double t0 = thread_cpu_s();
+		(void)dtls_srtp_recv(e->dc, in[i], inlen[i]);
+		e->cpu += thread_cpu_s() - t0;
+	}
+	return true;
+}
+
+/* --- socket I/O on loopback --- */
+
+static int udp_socket(struct sockaddr_in *a)
+{
+	socklen_t alen = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), big = 4 << 20;
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof(*a)) ||
+	    getsockname(fd, (struct sockaddr *)a, &alen)) {
+		fprintf(stderr, "media-cost: no loopback socket\n");
+		exit(1);
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	return fd;
+}
+
+/* CPU microseconds per packet of `size` bytes: sent one per sendmmsg,
+ * and received in batches of PORT_UDP_BATCH; the fastest of three passes. */
+static void io_cost(unsigned packets, size_t size, double *tx_us,
+		    double *rx_us)
+{
+	struct sockaddr_in a, b;
+	int tx = udp_socket(&a), rx = udp_socket(&b);
+	static uint8_t buf[PORT_UDP_BATCH][1500];
+	struct mmsghdr m[PORT_UDP_BATCH];
+	struct iovec iov[PORT_UDP_BATCH];
+	*tx_us = *rx_us = 1e9;
+	for (int pass = 0; pass < 3; pass++) {
+		double ts = 0, rs = 0;
+		unsigned got = 0;
+		for (unsigned done = 0; done < packets; done += PORT_UDP_BATCH) {
+			/* a batch's worth out, one call each, then in */
+			double t0 = thread_cpu_s();
+			for (unsigned i = 0; i < PORT_UDP_BATCH; i++) {
+				struct mmsghdr one;
+				struct iovec v = {buf[i], size};
+				memset(&one, 0, sizeof(one));
+				one.msg_hdr.msg_name = &b;
+				one.msg_hdr.msg_namelen = sizeof(b);
+				one.msg_hdr.msg_iov = &v;
+				one.msg_hdr.msg_iovlen = 1;
+				(void)sendmmsg(tx, &one, 1, MSG_DONTWAIT);
+			}
+			double t1 = thread_cpu_s();
+			for (unsigned i = 0; i < PORT_UDP_BATCH; i++) {
+				iov[i].iov_base = buf[i];
+				iov[i].iov_len = sizeof(buf[i]);
+				memset(&m[i], 0, sizeof(m[i]));
+				m[i].msg_hdr.msg_iov = &iov[i];
+				m[i].msg_hdr.msg_iovlen = 1;
+			}
+			int n = recvmmsg(rx, m, PORT_UDP_BATCH, MSG_DONTWAIT,
+					 NULL);
+			double t2 = thread_cpu_s();
+			got += n > 0 ? (unsigned)n : 0;
+			ts += t1 - t0;
+			rs += t2 - t1;
+		}
+		if (got < packets / 2) {
+			fprintf(stderr, "media-cost: loopback lost %u of %u\n",
+				packets - got, packets);
+			exit(1);
+		}
+		if (ts / packets * 1e6 < *tx_us)
+			*tx_us = ts / packets * 1e6;
+		if (rs / got * 1e6 < *rx_us)
+			*rx_us = rs / got * 1e6;
+	}
+	close(tx);
+	close(rx);
+}
+
+/* CPU seconds of one handshake on each side, the fastest of `runs`. */
+static void handshake_cost(unsigned runs, double *server_s, double *client_s)
+{
+	struct dtls_cert *sc = NULL, *cc = NULL;
+	*server_s = *client_s = 1e9;
+	if (dtls_cert_generate(&sc, "server") ||
+	    dtls_cert_generate(&cc, "client")) {
+		fprintf(stderr, "media-cost: no certificates\n");
+		exit(1);
+	}
+	for (unsigned r = 0; r < runs; r++) {
+		static struct hs_end srv, cli;
+		memset(&srv, 0, sizeof(srv));
+		memset(&cli, 0, sizeof(cli));
+		srv.peer = &cli;
+		cli.peer = &srv;
+		if (dtls_srtp_alloc(&srv.dc, sc, DTLS_ROLE_SERVER,
+				    dtls_cert_fingerprint(cc), hs_send,
+				    hs_estab, hs_close, &srv) ||
+		    dtls_srtp_alloc(&cli.dc, cc, DTLS_ROLE_CLIENT,
+				    dtls_cert_fingerprint(sc), hs_send,
+				    hs_estab, hs_close, &cli)) {
+			fprintf(stderr, "media-cost: DTLS set-up failed\n");
+			exit(1);
+		}
+		double t0 = thread_cpu_s();
+		(void)dtls_srtp_start(cli.dc);
+		cli.cpu += thread_cpu_s() - t0;
+		while (hs_pump(&srv) | hs_pump(&cli))
+			;
+		if (!srv.up || !cli.up) {
+			fprintf(stderr, "media-cost: DTLS handshake stalled\n");
+			exit(1);
+		}
+		if (srv.cpu < *server_s)
+			*server_s = srv.cpu;
+		if (cli.cpu < *client_s)
+			*client_s = cli.cpu;
+		mem_deref(srv.dc);
+		mem_deref(cli.dc);
+	}
+	mem_deref(sc);
+	mem_deref(cc);
+}
+
+/* What a packet of one size costs: rx_us + tx_us per receiver, fitted by
+ * least squares over fanouts 1, 2, 4 and 8, and its socket I/O. */
+struct cost {
+	size_t bytes;
+	double rx_us, tx_us, io_rx_us, io_tx_us;
+	double measured_us[4];
+};
+
+static void measure(struct cost *c, size_t bytes, unsigned packets)
 {
 	static const unsigned fanouts[] = {1, 2, 4, 8};
 	const size_t nf = sizeof(fanouts) / sizeof(fanouts[0]);
+	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+
+	c->bytes = bytes;
+	for (size_t i = 0; i < nf; i++) {
+		double x = fanouts[i];
+		double y = run(fanouts[i], packets, bytes) * 1e6;
+		c->measured_us[i] = y;
+		printf("%zu bytes, fanout %u: %.2f us per packet in\n", bytes,
+		       fanouts[i], y);
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+	}
+	c->tx_us = (nf * sxy - sx * sy) / (nf * sxx - sx * sx);
+	c->rx_us = (sy - c->tx_us * sx) / nf;
+	io_cost(packets, bytes, &c->io_tx_us, &c->io_rx_us);
+	printf("%zu bytes: rx_us %.2f + tx_us %.2f per receiver; socket I/O"
+	       " %.2f us a packet in, %.2f out\n", bytes, c->rx_us, c->tx_us,
+	       c->io_rx_us, c->io_tx_us);
+}
+
+static void write_cost(FILE *f, const struct cost *c, const char *indent)
+{
+	fprintf(f,
+		"%s\"bytes\": %zu,\n%s\"rx_us\": %.3f,\n%s\"tx_us\": %.3f,\n"
+		"%s\"io_rx_us\": %.3f,\n%s\"io_tx_us\": %.3f,\n"
+		"%s\"measured_us\": {\"1\": %.3f, \"2\": %.3f, \"4\": %.3f,"
+		" \"8\": %.3f}",
+		indent, c->bytes, indent, c->rx_us, indent, c->tx_us, indent,
+		c->io_rx_us, indent, c->io_tx_us, indent, c->measured_us[0],
+		c->measured_us[1], c->measured_us[2], c->measured_us[3]);
+}
+
+int main(int argc, char **argv)
+{
 	unsigned packets = 20000;
 	const char *out = NULL;
-	double x[4], y[4], sx = 0, sy = 0, sxx = 0, sxy = 0, rx, tx;
+	struct cost video, audio;
+	double hs_srv, hs_cli;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--packets"))
@@ -171,18 +414,13 @@ int main(int argc, char **argv)
 	if (libre_init() || srtp_pair_library_init())
 		return 1;
 	port_log_set_level(PORT_LOG_ERROR);
-	for (size_t i = 0; i < nf; i++) {
-		x[i] = fanouts[i];
-		y[i] = run(fanouts[i], packets) * 1e6;
-		printf("fanout %u: %.2f us per packet in\n", fanouts[i], y[i]);
-		sx += x[i];
-		sy += y[i];
-		sxx += x[i] * x[i];
-		sxy += x[i] * y[i];
-	}
-	tx = (nf * sxy - sx * sy) / (nf * sxx - sx * sx);
-	rx = (sy - tx * sx) / nf;
-	printf("fit: rx_us %.2f + tx_us %.2f per receiver\n", rx, tx);
+	/* a full video packet, and an Opus one (the cost is near linear in
+	 * the size between them: SRTP's cipher and MAC run over the bytes) */
+	measure(&video, 1200, packets);
+	measure(&audio, 100, packets);
+	handshake_cost(20, &hs_srv, &hs_cli);
+	printf("DTLS handshake: server %.2f ms, client %.2f ms of CPU\n",
+	       hs_srv * 1e3, hs_cli * 1e3);
 	if (out) {
 		FILE *f = fopen(out, "w");
 		if (!f) {
@@ -190,13 +428,15 @@ int main(int argc, char **argv)
 				out);
 			return 1;
 		}
-		fprintf(f,
-			"{\n  \"what\": \"CPU per media packet of the real"
-			" server (SRTP + router), from bench/media_cost.c\",\n"
-			"  \"rx_us\": %.3f,\n  \"tx_us\": %.3f,\n"
-			"  \"measured_us\": {\"1\": %.3f, \"2\": %.3f,"
-			" \"4\": %.3f, \"8\": %.3f}\n}\n",
-			rx, tx, y[0], y[1], y[2], y[3]);
+		fprintf(f, "{\n  \"what\": \"CPU of the real server per media"
+			   " packet (SRTP + router, and socket I/O) and per DTLS"
+			   " handshake, from bench/media_cost.c\",\n");
+		write_cost(f, &video, "  ");
+		fprintf(f, ",\n  \"small\": {\n");
+		write_cost(f, &audio, "    ");
+		fprintf(f, "\n  },\n  \"dtls_server_ms\": %.3f,\n"
+			   "  \"dtls_client_ms\": %.3f\n}\n",
+			hs_srv * 1e3, hs_cli * 1e3);
 		fclose(f);
 	}
 	libre_close();

@@ -71,9 +71,20 @@ struct Scenario {
 	int fail_node = -1;
 	double fail_at_s = 0;
 	double fail_detect_s = 3; /* its heartbeat key expires (EX 3) */
-	double rx_us = 8, tx_us = 4; /* media node CPU per packet */
+	/* media node CPU per packet in, and per copy out, at cost_bytes;
+	 * *_small_us at small_bytes; between and around, linear in the size
+	 * (SRTP's cipher and MAC run over the bytes) */
+	double rx_us = 8, tx_us = 4, cost_bytes = 1200;
+	double rx_small_us = -1, tx_small_us = -1, small_bytes = 100;
+	/* CPU of one transport's DTLS handshake, on each side */
+	double dtls_server_ms = 0, dtls_client_ms = 0;
+	double dc_delay_ms = 0.25; /* gateway and media nodes to the core */
+	/* a client's SRTP protect and send of one packet: < 0, what a copy
+	 * out costs the node (the same libsrtp2 and socket calls) */
+	double client_tx_us = -1;
 	unsigned queue_packets = 5000;
 	unsigned calls = 4;
+	unsigned participants = 0; /* per call; 0: drawn (two_share...) */
 	double two_share = 0.75, group_mean = 4;
 	double arrival_window_s = 2;
 	double mean_call_s = 0; /* 0: calls last the whole run */
@@ -85,7 +96,15 @@ struct Scenario {
 	double video_fps = 30;
 	double video_kbps[3] = {500, 1000, 2500}; /* the seed's simulcast */
 	unsigned consume_layer = 1;
-	double gateway_ms = 2, signaling_rounds = 6;
+	/* a join's request/answer round trips to the gateway, as
+	 * web/src/sfu-client.js makes them: signaling_rounds before the
+	 * transports can connect (join, capabilities, two create-transport,
+	 * connect), then, while ICE and DTLS run, sfu_rounds_fixed (two
+	 * produce, connect of the receive transport) and sfu_rounds_per_peer
+	 * for the first other participant on the SFU (consume and resume,
+	 * audio and video) */
+	double gateway_ms = 2, signaling_rounds = 5;
+	unsigned sfu_rounds_fixed = 3, sfu_rounds_per_peer = 4;
 	unsigned sfu_from = 3;
 	/* the seed's SLA table (p95) */
 	double sla_join_ms = 2000, sla_p2p_rtt_ms = 100, sla_sfu_rtt_ms = 150,
@@ -139,12 +158,35 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 			cJSON_Delete(j);
 			return false;
 		}
-		s.rx_us = num(cj, "rx_us", s.rx_us);
-		s.tx_us = num(cj, "tx_us", s.tx_us);
+		/* the router's work and the socket I/O around it */
+		s.rx_us = num(cj, "rx_us", s.rx_us) + num(cj, "io_rx_us", 0);
+		s.tx_us = num(cj, "tx_us", s.tx_us) + num(cj, "io_tx_us", 0);
+		s.cost_bytes = num(cj, "bytes", s.cost_bytes);
+		const cJSON *sm = cJSON_GetObjectItemCaseSensitive(cj, "small");
+		if (cJSON_IsObject(sm)) {
+			s.rx_small_us = num(sm, "rx_us", 0) + num(sm, "io_rx_us", 0);
+			s.tx_small_us = num(sm, "tx_us", 0) + num(sm, "io_tx_us", 0);
+			s.small_bytes = num(sm, "bytes", s.small_bytes);
+		}
+		s.dtls_server_ms = num(cj, "dtls_server_ms", s.dtls_server_ms);
+		s.dtls_client_ms = num(cj, "dtls_client_ms", s.dtls_client_ms);
 		cJSON_Delete(cj);
 	}
+	/* numbers given in the scenario are the same at every size */
+	if (cJSON_IsNumber(cJSON_GetObjectItem(mn, "rx_us")))
+		s.rx_small_us = -1;
+	if (cJSON_IsNumber(cJSON_GetObjectItem(mn, "tx_us")))
+		s.tx_small_us = -1;
 	s.rx_us = num(mn, "rx_us", s.rx_us);
 	s.tx_us = num(mn, "tx_us", s.tx_us);
+	s.rx_small_us = num(mn, "rx_small_us", s.rx_small_us);
+	s.tx_small_us = num(mn, "tx_small_us", s.tx_small_us);
+	s.dtls_server_ms = num(mn, "dtls_server_ms", s.dtls_server_ms);
+	s.dtls_client_ms = num(mn, "dtls_client_ms", s.dtls_client_ms);
+	s.dc_delay_ms = num(cJSON_GetObjectItemCaseSensitive(j, "datacenter"),
+			    "delay_ms", s.dc_delay_ms);
+	s.client_tx_us = num(cJSON_GetObjectItemCaseSensitive(j, "clients"),
+			     "tx_us", s.client_tx_us);
 	s.queue_packets = (unsigned)num(mn, "queue_packets", s.queue_packets);
 	s.cores = std::max(1u, (unsigned)num(mn, "cores", s.cores));
 	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(j, "fail");
@@ -156,6 +198,7 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.fail_detect_s = num(fail, "detect_s", s.fail_detect_s);
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "calls");
 	s.calls = (unsigned)num(c, "count", s.calls);
+	s.participants = (unsigned)num(c, "participants", 0);
 	s.two_share = num(c, "two_person_share", s.two_share);
 	s.group_mean = num(c, "group_mean", s.group_mean);
 	s.arrival_window_s = num(c, "arrival_window_s", s.arrival_window_s);
@@ -174,6 +217,9 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gateway");
 	s.gateway_ms = num(g, "service_ms", s.gateway_ms);
 	s.signaling_rounds = num(g, "signaling_rounds", s.signaling_rounds);
+	s.sfu_rounds_fixed = (unsigned)num(g, "sfu_rounds_fixed", s.sfu_rounds_fixed);
+	s.sfu_rounds_per_peer = (unsigned)num(g, "sfu_rounds_per_peer",
+					      s.sfu_rounds_per_peer);
 	s.sfu_from = (unsigned)num(g, "sfu_from", s.sfu_from);
 	const cJSON *sla = cJSON_GetObjectItemCaseSensitive(j, "sla_p95_ms");
 	s.sla_join_ms = num(sla, "join", s.sla_join_ms);
@@ -220,6 +266,8 @@ struct Samples {
 
 struct Results {
 	Samples join_ms, p2p_rtt_ms, sfu_rtt_ms, event_ms, switch_ms;
+	/* one way through the SFU: sender -> node -> receiver */
+	Samples sfu_oneway_audio_ms, sfu_oneway_video_ms;
 	Samples recovery_ms; /* a dead node's calls, until media flows again */
 	unsigned calls_ended = 0;
 	uint64_t media_in = 0, media_dropped = 0;
@@ -256,6 +304,7 @@ struct SimTransport {
 	struct MediaNode *mn;
 	Call *call;
 	Client *client;
+	bool secured = false; /* DTLS done: what the router sends leaves */
 };
 
 struct Out {
@@ -265,8 +314,9 @@ struct Out {
 
 struct Job {
 	std::vector<uint8_t> buf;
-	SimTransport *t;
+	SimTransport *t; /* NULL: a DTLS flight to answer from `from` */
 	bool rtcp;
+	struct sa from;
 };
 
 struct MediaNode {
@@ -283,12 +333,39 @@ struct MediaNode {
 	/* the fluid calls' CPU load (us per s) and its integral */
 	double fluid_us_per_s = 0, fluid_s = 0, fluid_since = 0;
 	uint64_t in = 0, dropped = 0, forwarded = 0;
+	uint64_t flights = 0; /* DTLS flights handled (their CPU in busy_s) */
+	uint64_t bytes_in = 0, bytes_out = 0;
 	std::vector<Out> out; /* what the router sends while it runs */
 	struct node_load load;
 };
 
 std::vector<MediaNode *> media_nodes;
 Scenario sc;
+
+/* CPU microseconds of a packet of len bytes: the line through the two
+ * calibrated sizes (or flat when only one is known). */
+double size_cost(double big_us, double small_us, double len)
+{
+	if (small_us < 0 || sc.cost_bytes == sc.small_bytes)
+		return big_us;
+	double per_byte = (big_us - small_us) / (sc.cost_bytes - sc.small_bytes);
+	return std::max(0.0, small_us + per_byte * (len - sc.small_bytes));
+}
+
+double rx_cost_us(double len)
+{
+	return size_cost(sc.rx_us, sc.rx_small_us, len);
+}
+
+double tx_cost_us(double len)
+{
+	return size_cost(sc.tx_us, sc.tx_small_us, len);
+}
+
+double client_tx_cost_us(double len)
+{
+	return sc.client_tx_us >= 0 ? sc.client_tx_us : tx_cost_us(len);
+}
 
 uint64_t peer_key(const struct sa *a)
 {
@@ -301,6 +378,8 @@ int sim_send(struct webrtc_transport *t, uint8_t *buf, size_t len,
 	SimTransport *st = reinterpret_cast<SimTransport *>(t);
 	(void)size;
 	(void)rtcp;
+	if (!st->secured)
+		return ENOTCONN; /* no SRTP keys yet, as webrtc_transport */
 	st->mn->out.push_back({std::vector<uint8_t>(buf, buf + len), st->peer});
 	return 0;
 }
@@ -315,6 +394,7 @@ void mn_flush(MediaNode *mn, std::vector<Out> *out)
 		size_t sent = 0;
 		(void)port_udp_send_batch(mn->udp, &p, 1, &sent);
 		mn->forwarded += sent;
+		mn->bytes_out += sent * o.buf.size();
 	}
 	delete out;
 }
@@ -322,14 +402,38 @@ void mn_flush(MediaNode *mn, std::vector<Out> *out)
 /* The CPU: one packet at a time, rx_us in + tx_us per packet out. */
 void mn_next(MediaNode *mn);
 
+void mn_echo(MediaNode *mn, std::vector<uint8_t> *b, struct sa from)
+{
+	struct port_pkt echo = {b->data(), b->size(), b->size(), &from};
+	if (!mn->dead)
+		(void)port_udp_send_batch(mn->udp, &echo, 1, nullptr);
+	delete b;
+}
+
 void mn_run(MediaNode *mn, Job &j)
 {
+	if (!j.t) { /* a DTLS flight: the server's share of the handshake,
+		     * for both transports of the participant */
+		double service = sc.dtls_server_ms / 1e3;
+		mn->busy_s += service;
+		mn->flights++;
+		service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
+		mn->busy++;
+		Simulator::Schedule(Seconds(service), &mn_echo, mn,
+				    new std::vector<uint8_t>(std::move(j.buf)),
+				    j.from);
+		Simulator::Schedule(Seconds(service), &mn_next, mn);
+		return;
+	}
 	Call *call = j.t->call;
 	mn->out.clear();
 	router_packet(call->router,
 		      reinterpret_cast<struct webrtc_transport *>(j.t),
 		      j.buf.data(), j.buf.size(), j.buf.size(), j.rtcp);
-	double service = (sc.rx_us + sc.tx_us * (double)mn->out.size()) / 1e6;
+	double service = rx_cost_us((double)j.buf.size());
+	for (const Out &o : mn->out)
+		service += tx_cost_us((double)o.buf.size());
+	service /= 1e6;
 	mn->busy_s += service;
 	/* the fluid calls share the CPUs: what is left runs this packet */
 	service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
@@ -350,8 +454,9 @@ void mn_next(MediaNode *mn)
 	mn_run(mn, j);
 }
 
-/* Handshake packets ('H', ICE and DTLS as round trips) are echoed at
- * once; RTP and RTCP go to the CPU queue, then the router. */
+/* Handshake packets ('H', then the flight: 0 ICE, 1 and 2 DTLS): the
+ * ICE check is answered at once, DTLS flights after their CPU time in the
+ * node's queue; RTP and RTCP go to the CPU queue, then the router. */
 void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 {
 	MediaNode *mn = static_cast<MediaNode *>(arg);
@@ -360,14 +465,25 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		const struct port_pkt &p = pkts[i];
 		if (p.len == 2 && p.buf[0] == 'H') {
-			struct port_pkt echo = p;
-			(void)port_udp_send_batch(mn->udp, &echo, 1, nullptr);
+			if (p.buf[1] == 0 || sc.dtls_server_ms <= 0) {
+				struct port_pkt echo = p;
+				(void)port_udp_send_batch(mn->udp, &echo, 1,
+							  nullptr);
+				continue;
+			}
+			Job hj{std::vector<uint8_t>(p.buf, p.buf + p.len),
+			       nullptr, false, *p.peer};
+			if (mn->busy == sc.cores)
+				mn->queue.push_back(std::move(hj));
+			else
+				mn_run(mn, hj);
 			continue;
 		}
 		auto it = mn->by_peer.find(peer_key(p.peer));
 		if (it == mn->by_peer.end() || p.len < 8)
 			continue;
 		mn->in++;
+		mn->bytes_in += p.len;
 		results.media_in++;
 		double rho = mn->fluid_us_per_s / 1e6 / sc.cores;
 		if (mn->queue.size() >= sc.queue_packets ||
@@ -377,7 +493,7 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 			continue;
 		}
 		Job j{std::vector<uint8_t>(p.buf, p.buf + p.len), it->second,
-		      p.buf[1] >= 192 && p.buf[1] <= 223};
+		      p.buf[1] >= 192 && p.buf[1] <= 223, *p.peer};
 		if (mn->busy == sc.cores)
 			mn->queue.push_back(std::move(j));
 		else
@@ -402,12 +518,19 @@ struct Client {
 	uint32_t ssrc_audio = 0, ssrc_video[3] = {0, 0, 0};
 	uint16_t seq[4] = {0, 0, 0, 0};
 	bool want_key[3] = {true, true, true};
-	unsigned rounds_left = 0;
+	unsigned rounds_left = 0;     /* of the join, before the SFU */
+	unsigned sfu_rounds_left = 0; /* while the transports connect */
 	double round_sent = 0;
-	unsigned hs_left = 0;
+	unsigned hs_left = 0; /* handshake flights still to answer */
+	bool hs_done = false;
+	bool made = false; /* its producers and consumers are on the router */
 	SimTransport *transport = nullptr;
 	std::vector<struct producer *> producers;
 	std::map<unsigned, double> last_oneway_from; /* sender -> ms */
+	/* its network thread (a browser's, the probe's loop) protects and
+	 * sends, and receives and unprotects, one packet at a time: busy
+	 * until then (simulated seconds) */
+	double cpu_free_at = 0;
 };
 
 std::vector<Client *> clients;
@@ -423,8 +546,25 @@ double urand_value()
 }
 Ptr<ExponentialRandomVariable> gw_service;
 
+void send_packet(Client *c, Ptr<Packet> p, Address to)
+{
+	if (c->media_on)
+		c->sock->SendTo(p, 0, to);
+}
+
+/* The client's thread takes us microseconds from when it is free;
+ * returns when it is done, in seconds from now. */
+double client_cpu(Client *c, double us)
+{
+	double now = Simulator::Now().GetSeconds();
+	c->cpu_free_at = std::max(now, c->cpu_free_at) + us / 1e6;
+	return c->cpu_free_at - now;
+}
+
 /* RTP: 12-byte header, then (video) the VP8 descriptor and payload
- * header, then the send time and the sender's id. */
+ * header, then the time its frame was taken and the sender's id. It
+ * leaves once the client's thread has protected and sent it, after what
+ * it was doing (the packets before it in the frame). */
 void send_rtp(Client *c, Address to, uint8_t pt, uint32_t ssrc, uint16_t &seq,
 	      size_t size, bool key)
 {
@@ -448,7 +588,12 @@ void send_rtp(Client *c, Address to, uint8_t pt, uint32_t ssrc, uint16_t &seq,
 	b[13] = key ? 0x00 : 0x01; /* P bit: 0 on keyframes */
 	memcpy(&b[12 + STAMP_OFF], &now, 8);
 	memcpy(&b[12 + STAMP_OFF + 8], &c->id, 4);
-	c->sock->SendTo(Create<Packet>(b.data(), (uint32_t)b.size()), 0, to);
+	Ptr<Packet> p = Create<Packet>(b.data(), (uint32_t)b.size());
+	double after = client_cpu(c, client_tx_cost_us((double)b.size()));
+	if (after <= 0)
+		c->sock->SendTo(p, 0, to);
+	else
+		Simulator::Schedule(Seconds(after), &send_packet, c, p, to);
 }
 
 Address media_target(Client *c, Client **peer)
@@ -505,7 +650,9 @@ void start_media(Client *c)
 		return;
 	c->media_on = true;
 	Simulator::ScheduleNow(&audio_tick, c);
-	Simulator::ScheduleNow(&video_tick, c);
+	/* the camera runs on its own clock, not in step with the join */
+	Simulator::Schedule(Seconds(urand->GetValue() / sc.video_fps),
+			    &video_tick, c);
 }
 
 /* A receiver: RTCP from the SFU (a PLI asks for a keyframe), RTP from a
@@ -555,10 +702,16 @@ void client_recv(Client *c, Ptr<Socket> s)
 		uint32_t sender;
 		memcpy(&sent, &b[12 + STAMP_OFF], 8);
 		memcpy(&sender, &b[12 + STAMP_OFF + 8], 4);
-		double now_us = (double)Simulator::Now().GetMicroSeconds();
-		double oneway = (now_us - (double)sent) / 1000;
+		/* seen once the client's thread has unprotected it */
+		double seen_s = Simulator::Now().GetSeconds() +
+				client_cpu(c, rx_cost_us((double)len));
+		double oneway = (seen_s * 1e6 - (double)sent) / 1000;
 		bool video = (b[1] & 0x7f) != PT_OPUS;
 		bool via_sfu = c->call->mn && in.GetIpv4() == c->call->mn->addr;
+		if (via_sfu)
+			(video ? results.sfu_oneway_video_ms
+			       : results.sfu_oneway_audio_ms)
+				.add(oneway);
 		if (sender < clients.size()) {
 			Client *o = clients[sender];
 			auto back = o->last_oneway_from.find(c->id);
@@ -571,15 +724,11 @@ void client_recv(Client *c, Ptr<Socket> s)
 		if (video && !c->join_measured && c->joined &&
 		    c->measure_join) {
 			c->join_measured = true;
-			results.join_ms.add(
-				(Simulator::Now().GetSeconds() - c->join_start) *
-				1000);
+			results.join_ms.add((seen_s - c->join_start) * 1000);
 		}
 		if (video && via_sfu && c->switch_start >= 0) {
 			(c->recovering ? results.recovery_ms : results.switch_ms)
-				.add((Simulator::Now().GetSeconds() -
-				      c->switch_start) *
-				     1000);
+				.add((seen_s - c->switch_start) * 1000);
 			c->switch_start = -1;
 			c->recovering = false;
 		}
@@ -602,7 +751,8 @@ void gateway_recv(Ptr<Socket> s)
 	Ptr<Packet> p;
 	Address from;
 	while ((p = s->RecvFrom(from)))
-		Simulator::Schedule(MilliSeconds(gw_service->GetValue()),
+		/* in seconds: MilliSeconds() would take whole milliseconds */
+		Simulator::Schedule(Seconds(gw_service->GetValue() / 1e3),
 				    &gateway_answer, from);
 }
 
@@ -616,22 +766,35 @@ void request(Client *c)
 
 void go_sfu(Client *c);
 
-/* Packets a second a participant sends to the SFU, and per receiver. */
-double pps_in()
+/* CPU microseconds a second of one video layer's packets, as video_tick
+ * cuts its frames (1200-byte packets, the rest in the last), with cost(). */
+double layer_us_per_s(unsigned l, double (*cost)(double))
 {
-	double v = 0;
-	for (int l = 0; l < 3; l++)
-		v += std::ceil(sc.video_kbps[l] * 1000 / 8 / sc.video_fps /
-			       1200) * sc.video_fps;
-	return v + 1000 / sc.audio_ms;
+	double bytes = sc.video_kbps[l] * 1000 / 8 / sc.video_fps, us = 0;
+	for (double sent = 0; sent < bytes; sent += 1200)
+		us += cost(std::min(1200.0, bytes - sent) + 12);
+	return us * sc.video_fps;
 }
 
-double pps_out()
+double audio_us_per_s(double (*cost)(double))
 {
-	unsigned l = std::min(2u, sc.consume_layer);
-	return std::ceil(sc.video_kbps[l] * 1000 / 8 / sc.video_fps / 1200) *
-		       sc.video_fps +
-	       1000 / sc.audio_ms;
+	return cost(sc.audio_bytes + 12) * 1000 / sc.audio_ms;
+}
+
+/* A participant's packets into the SFU (all three layers and audio), and
+ * what one receiver of it costs (its layer and audio). */
+double in_us_per_s()
+{
+	double v = 0;
+	for (unsigned l = 0; l < 3; l++)
+		v += layer_us_per_s(l, rx_cost_us);
+	return v + audio_us_per_s(rx_cost_us);
+}
+
+double out_us_per_s()
+{
+	return layer_us_per_s(std::min(2u, sc.consume_layer), tx_cost_us) +
+	       audio_us_per_s(tx_cost_us);
 }
 
 /* A fluid call's load on its node follows who is on the SFU. */
@@ -644,24 +807,34 @@ void fluid_update(Call *call)
 	mn->fluid_s += mn->fluid_us_per_s / 1e6 * (now - mn->fluid_since);
 	mn->fluid_since = now;
 	mn->fluid_us_per_s -= call->fluid_us_per_s;
-	call->fluid_us_per_s = n * (pps_in() * sc.rx_us +
-				    pps_out() * (n - 1) * sc.tx_us);
+	call->fluid_us_per_s = n * (in_us_per_s() + out_us_per_s() * (n - 1));
 	mn->fluid_us_per_s += call->fluid_us_per_s;
 }
 
+/* What the router sent meanwhile (keyframe requests) leaves now, as the
+ * node's API answers. */
+void mn_flush_now(MediaNode *mn)
+{
+	if (!mn->out.empty()) {
+		mn_flush(mn, new std::vector<Out>(std::move(mn->out)));
+		mn->out.clear();
+	}
+}
+
 /* The orchestration a gateway does through the node's API once the
- * client's transport is up: its producers, and consumers both ways. */
-void sfu_connected(Client *c)
+ * join's requests are answered: the client's producers, and consumers
+ * both ways with everyone else made so far. Its transport may still be
+ * shaking hands: the keyframes asked for then cannot reach it, and
+ * router_transport_secured() asks again (as on the real server). */
+void sfu_made(Client *c)
 {
 	Call *call = c->call;
 	MediaNode *mn = call->mn;
 	auto *t = reinterpret_cast<struct webrtc_transport *>(c->transport);
 	struct producer *p;
-	c->on_sfu = true;
-	if (!call->sampled) {
-		fluid_update(call);
+	c->made = true;
+	if (!call->sampled)
 		return;
-	}
 	mn->by_peer[peer_key(&c->transport->peer)] = c->transport;
 	if (!router_produce(&p, call->router, t, MEDIA_AUDIO, c->ssrc_audio,
 			    PT_OPUS, "opus"))
@@ -670,7 +843,7 @@ void sfu_connected(Client *c)
 				      c->ssrc_video, nullptr, 0))
 		c->producers.push_back(p);
 	for (Client *o : call->parts) {
-		if (o == c || !o->on_sfu)
+		if (o == c || !o->made || !o->joined)
 			continue;
 		for (struct producer *op : o->producers) {
 			struct consumer *k;
@@ -693,23 +866,71 @@ void sfu_connected(Client *c)
 				consumer_set_preferred_layer(k, sc.consume_layer);
 		}
 	}
-	start_media(c);
+	mn_flush_now(mn);
 }
 
+/* Media flows through the SFU once the transport is up and the requests
+ * that make producers and consumers are answered. */
+void maybe_connected(Client *c)
+{
+	if (!c->hs_done || c->sfu_rounds_left || c->on_sfu)
+		return;
+	c->on_sfu = true;
+	if (c->call->sampled)
+		start_media(c);
+	else
+		fluid_update(c->call);
+}
+
+/* ICE and DTLS are done: the router's packets reach the client now. */
+void sfu_secured(Client *c)
+{
+	Call *call = c->call;
+	c->hs_done = true;
+	c->transport->secured = true;
+	if (c->made && call->router) {
+		router_transport_secured(
+			call->router,
+			reinterpret_cast<struct webrtc_transport *>(c->transport));
+		mn_flush_now(call->mn);
+	}
+	maybe_connected(c);
+}
+
+enum { HS_FLIGHTS = 3 }; /* ICE check, then DTLS flights 1 and 3 */
+
+void send_flight(Client *c, uint8_t flight)
+{
+	if (c->hs_left == 0 || c->call->ended)
+		return;
+	uint8_t h[2] = {'H', flight};
+	c->sock->SendTo(Create<Packet>(h, 2), 0,
+			InetSocketAddress(c->call->mn->addr, c->call->mn->port));
+}
+
+/* The next step of ICE + DTLS 1.2 (no cookie): three round trips; the
+ * client's CPU (verifying the server, its key share and signature) goes
+ * before its second DTLS flight, twice: its send and receive transports
+ * shake hands at the same time on one thread (a browser's network thread,
+ * the probe's loop). */
 void handshake(Client *c)
 {
 	if (c->hs_left == 0)
 		return;
 	if (--c->hs_left == 0) {
-		sfu_connected(c);
+		sfu_secured(c);
 		return;
 	}
-	uint8_t h[2] = {'H', 0};
-	c->sock->SendTo(Create<Packet>(h, 2), 0,
-			InetSocketAddress(c->call->mn->addr, c->call->mn->port));
+	uint8_t flight = (uint8_t)(HS_FLIGHTS - c->hs_left);
+	if (flight == 2 && sc.dtls_client_ms > 0)
+		Simulator::Schedule(MicroSeconds((int64_t)(2e3 * sc.dtls_client_ms)),
+				    &send_flight, c, flight);
+	else
+		send_flight(c, flight);
 }
 
-/* Moves a client's media to the call's SFU: ICE + DTLS, two round trips. */
+/* Moves a client's media to the call's SFU: ICE + DTLS, and meanwhile the
+ * requests for its producers and for consumers of the others. */
 void go_sfu(Client *c)
 {
 	if (c->on_sfu || c->hs_left)
@@ -721,8 +942,22 @@ void go_sfu(Client *c)
 		c->transport->call = c->call;
 		c->transport->client = c;
 	}
-	c->hs_left = 3;
+	unsigned peers = 0;
+	for (Client *o : c->call->parts)
+		peers += o != c && o->joined;
+	c->hs_left = HS_FLIGHTS + 1;
+	c->hs_done = false;
+	c->made = false;
+	c->transport->secured = false;
 	handshake(c);
+	/* media flows once the first peer's consumers are made; the
+	 * others' follow a few round trips later, not modelled apart */
+	c->sfu_rounds_left = sc.sfu_rounds_fixed +
+			     sc.sfu_rounds_per_peer * (peers ? 1 : 0);
+	if (c->sfu_rounds_left)
+		request(c);
+	else
+		sfu_made(c);
 }
 
 /* A call reaches the SFU: the real placement picks the node. */
@@ -760,6 +995,7 @@ void replace_calls(MediaNode *dead)
 				continue;
 			c->on_sfu = false;
 			c->hs_left = 0;
+			c->sfu_rounds_left = 0;
 			c->producers.clear();
 			if (c->transport)
 				c->transport->mn = call->mn;
@@ -797,8 +1033,18 @@ void fail_busiest()
 
 void next_round(Client *c)
 {
-	if (c->rounds_left == 0 || c->call->ended)
+	if (c->call->ended)
 		return;
+	if (c->rounds_left == 0) { /* a request made while on the way to the SFU */
+		if (c->sfu_rounds_left && --c->sfu_rounds_left) {
+			request(c);
+			return;
+		}
+		if (!c->made)
+			sfu_made(c);
+		maybe_connected(c);
+		return;
+	}
 	if (--c->rounds_left > 0) {
 		request(c);
 		return;
@@ -909,12 +1155,12 @@ void default_route(Ptr<Node> n, Ipv4Address via)
 	sr.GetStaticRouting(n->GetObject<Ipv4>())->SetDefaultRoute(via, 1);
 }
 
-/* A data-centre host, 10 Gbit/s and 0.25 ms from the core. */
+/* A data-centre host, 10 Gbit/s and dc_delay_ms (0.25) from the core. */
 Ptr<Node> new_dc_host(Net &net, Ipv4Address *a)
 {
 	Ipv4InterfaceContainer ifs;
 	Ptr<Node> n = new_node();
-	link(n, net.core, 10000, 0.25, 0, subnet(0, net.dc_hosts++), &ifs);
+	link(n, net.core, 10000, sc.dc_delay_ms, 0, subnet(0, net.dc_hosts++), &ifs);
 	default_route(n, ifs.GetAddress(1));
 	*a = ifs.GetAddress(0);
 	return n;
@@ -964,8 +1210,10 @@ cJSON *pct_json(Samples &s, double sla)
 	cJSON_AddNumberToObject(o, "p50", s.pct(50));
 	cJSON_AddNumberToObject(o, "p95", s.pct(95));
 	cJSON_AddNumberToObject(o, "p99", s.pct(99));
-	cJSON_AddNumberToObject(o, "sla_p95", sla);
-	cJSON_AddBoolToObject(o, "pass", s.pct(95) < sla);
+	if (sla > 0) {
+		cJSON_AddNumberToObject(o, "sla_p95", sla);
+		cJSON_AddBoolToObject(o, "pass", s.pct(95) < sla);
+	}
 	/* the distribution, for the report's CDF plots */
 	cJSON *cdf = cJSON_AddArrayToObject(o, "cdf_5");
 	for (int q = 5; q <= 100; q += 5)
@@ -993,7 +1241,8 @@ Call *new_call(double t0)
 	Call *call = new Call();
 	call->id = (unsigned)calls.size();
 	call->sampled = call->id == 0 || u->GetValue() < sc.media_sample_share;
-	unsigned n = u->GetValue() < sc.two_share ? 2 : 3 + extra(world.gen);
+	unsigned n = sc.participants ? sc.participants
+		   : u->GetValue() < sc.two_share ? 2 : 3 + extra(world.gen);
 	for (unsigned i = 0; i < n; i++) {
 		Client *c = new Client();
 		c->id = (unsigned)clients.size();
@@ -1007,7 +1256,8 @@ Call *new_call(double t0)
 				break;
 			}
 		}
-		double d = std::max(0.1, c->region->delay_ms +
+		/* at least 1 us: jitter never makes a link instantaneous */
+		double d = std::max(0.001, c->region->delay_ms +
 						 (u->GetValue() * 2 - 1) *
 							 c->region->jitter_ms);
 		c->node = new_client(*world.net, c->region->mbps, d,
@@ -1049,6 +1299,7 @@ void end_call(Call *call)
 		c->media_on = false; /* its ticks stop */
 		c->joined = false;
 		c->rounds_left = 0;
+		c->sfu_rounds_left = 0;
 		c->hs_left = 0;
 		if (c->transport && call->mn)
 			call->mn->by_peer.erase(peer_key(&c->transport->peer));
@@ -1177,12 +1428,23 @@ int main(int argc, char **argv)
 	cJSON *cpu = cJSON_AddObjectToObject(rep, "media_node_cpu_model");
 	cJSON_AddNumberToObject(cpu, "rx_us", sc.rx_us);
 	cJSON_AddNumberToObject(cpu, "tx_us", sc.tx_us);
+	cJSON_AddNumberToObject(cpu, "bytes", sc.cost_bytes);
+	cJSON_AddNumberToObject(cpu, "rx_small_us", sc.rx_small_us);
+	cJSON_AddNumberToObject(cpu, "tx_small_us", sc.tx_small_us);
+	cJSON_AddNumberToObject(cpu, "small_bytes", sc.small_bytes);
+	cJSON_AddNumberToObject(cpu, "dtls_server_ms", sc.dtls_server_ms);
+	cJSON_AddNumberToObject(cpu, "dtls_client_ms", sc.dtls_client_ms);
+	cJSON_AddNumberToObject(cpu, "client_tx_us", sc.client_tx_us);
 	cJSON *m = cJSON_AddObjectToObject(rep, "ms");
 	cJSON_AddItemToObject(m, "join", pct_json(results.join_ms, sc.sla_join_ms));
 	cJSON_AddItemToObject(m, "p2p_rtt", pct_json(results.p2p_rtt_ms, sc.sla_p2p_rtt_ms));
 	cJSON_AddItemToObject(m, "sfu_rtt", pct_json(results.sfu_rtt_ms, sc.sla_sfu_rtt_ms));
 	cJSON_AddItemToObject(m, "event", pct_json(results.event_ms, sc.sla_event_ms));
 	cJSON_AddItemToObject(m, "mode_switch", pct_json(results.switch_ms, sc.sla_switch_ms));
+	/* forwarding latency, not held to an SLA (the RTTs are) */
+	cJSON *fwd = cJSON_AddObjectToObject(rep, "sfu_oneway_ms");
+	cJSON_AddItemToObject(fwd, "audio", pct_json(results.sfu_oneway_audio_ms, 0));
+	cJSON_AddItemToObject(fwd, "video", pct_json(results.sfu_oneway_video_ms, 0));
 	if (sc.fail_node != -1) /* held to the join SLA: media back within it */
 		cJSON_AddItemToObject(m, "recovery", pct_json(results.recovery_ms, sc.sla_join_ms + sc.fail_detect_s * 1000));
 	cJSON *nodes = cJSON_AddArrayToObject(rep, "media_nodes");
@@ -1193,6 +1455,9 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "packets_in", (double)mn->in);
 		cJSON_AddNumberToObject(o, "packets_out", (double)mn->forwarded);
 		cJSON_AddNumberToObject(o, "dropped", (double)mn->dropped);
+		cJSON_AddNumberToObject(o, "dtls_flights", (double)mn->flights);
+		cJSON_AddNumberToObject(o, "bytes_in", (double)mn->bytes_in);
+		cJSON_AddNumberToObject(o, "bytes_out", (double)mn->bytes_out);
 		mn->fluid_s += mn->fluid_us_per_s / 1e6 *
 			       (sc.duration_s - mn->fluid_since);
 		mn->fluid_since = sc.duration_s;
