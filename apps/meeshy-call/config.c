@@ -97,8 +97,6 @@ static const struct option options[] = {
 	{"stay-sfu", "MEESHY_STAY_SFU", BOOL(stay_sfu),
 	 "keep a call on the SFU when it is down to two (default: back to"
 	 " P2P)"},
-	{"workers", "MEESHY_WORKERS", UINT(workers, 1, 256),
-	 "media worker threads (role all: 1)"},
 	{"ping-interval", "MEESHY_PING_INTERVAL", UINT(ping_interval_ms, 100,
 						      600000),
 	 "Engine.IO ping interval in ms (default 25000)"},
@@ -133,7 +131,6 @@ static void defaults(struct app_config *c)
 	str_ncpy(c->ice_servers, "[]", sizeof(c->ice_servers));
 	str_ncpy(c->node_id, "meeshy-1", sizeof(c->node_id));
 	str_ncpy(c->log_level, "info", sizeof(c->log_level));
-	c->workers = 1;
 	/* the gateway's own defaults, so they are written in one place */
 	gateway_config_defaults(&gw);
 	c->turn_ttl_s = gw.turn.ttl_s;

@@ -28,7 +28,6 @@ struct app_config {
 	bool dev_auth;
 	bool stay_sfu;
 	uint32_t sfu_from;
-	uint32_t workers;
 	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
 	uint32_t max_connections, max_participants, events_per_sec;
 	char jwt_secret_file[512];
