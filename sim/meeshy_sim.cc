@@ -105,6 +105,10 @@ struct Scenario {
 	 * audio and video) */
 	double gateway_ms = 2, signaling_rounds = 5;
 	unsigned sfu_rounds_fixed = 3, sfu_rounds_per_peer = 4;
+	bool gateway_on_media = false; /* role all: one process, one CPU */
+	/* a client's transports shaking hands on one thread (a browser's
+	 * network thread: 2) or apart (1) */
+	unsigned client_serial_handshakes = 2;
 	unsigned sfu_from = 3;
 	/* the seed's SLA table (p95) */
 	double sla_join_ms = 2000, sla_p2p_rtt_ms = 100, sla_sfu_rtt_ms = 150,
@@ -185,8 +189,10 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.dtls_client_ms = num(mn, "dtls_client_ms", s.dtls_client_ms);
 	s.dc_delay_ms = num(cJSON_GetObjectItemCaseSensitive(j, "datacenter"),
 			    "delay_ms", s.dc_delay_ms);
-	s.client_tx_us = num(cJSON_GetObjectItemCaseSensitive(j, "clients"),
-			     "tx_us", s.client_tx_us);
+	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(j, "clients");
+	s.client_tx_us = num(cl, "tx_us", s.client_tx_us);
+	s.client_serial_handshakes = (unsigned)num(cl, "serial_handshakes",
+						   s.client_serial_handshakes);
 	s.queue_packets = (unsigned)num(mn, "queue_packets", s.queue_packets);
 	s.cores = std::max(1u, (unsigned)num(mn, "cores", s.cores));
 	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(j, "fail");
@@ -221,6 +227,8 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.sfu_rounds_per_peer = (unsigned)num(g, "sfu_rounds_per_peer",
 					      s.sfu_rounds_per_peer);
 	s.sfu_from = (unsigned)num(g, "sfu_from", s.sfu_from);
+	s.gateway_on_media = cJSON_IsTrue(
+		cJSON_GetObjectItemCaseSensitive(g, "on_media_node"));
 	const cJSON *sla = cJSON_GetObjectItemCaseSensitive(j, "sla_p95_ms");
 	s.sla_join_ms = num(sla, "join", s.sla_join_ms);
 	s.sla_p2p_rtt_ms = num(sla, "p2p_rtt", s.sla_p2p_rtt_ms);
@@ -312,11 +320,18 @@ struct Out {
 	struct sa peer;
 };
 
+/* What a media node's CPU does: a packet for the router, a DTLS flight
+ * to answer, or (role all: the gateway in the same process) a signaling
+ * request to answer. */
+enum JobKind { JOB_MEDIA, JOB_FLIGHT, JOB_REQUEST };
+
 struct Job {
+	JobKind kind;
 	std::vector<uint8_t> buf;
-	SimTransport *t; /* NULL: a DTLS flight to answer from `from` */
+	SimTransport *t; /* JOB_MEDIA: whose packet */
 	bool rtcp;
-	struct sa from;
+	struct sa from;   /* JOB_FLIGHT: who to answer */
+	Address reply_to; /* JOB_REQUEST: who to answer */
 };
 
 struct MediaNode {
@@ -334,6 +349,7 @@ struct MediaNode {
 	double fluid_us_per_s = 0, fluid_s = 0, fluid_since = 0;
 	uint64_t in = 0, dropped = 0, forwarded = 0;
 	uint64_t flights = 0; /* DTLS flights handled (their CPU in busy_s) */
+	uint64_t requests = 0; /* signaling requests (role all) */
 	uint64_t bytes_in = 0, bytes_out = 0;
 	std::vector<Out> out; /* what the router sends while it runs */
 	struct node_load load;
@@ -410,10 +426,23 @@ void mn_echo(MediaNode *mn, std::vector<uint8_t> *b, struct sa from)
 	delete b;
 }
 
+void gateway_answer(Address to);
+double gateway_service_s();
+
 void mn_run(MediaNode *mn, Job &j)
 {
-	if (!j.t) { /* a DTLS flight: the server's share of the handshake,
-		     * for both transports of the participant */
+	if (j.kind == JOB_REQUEST) {
+		double service = gateway_service_s();
+		mn->busy_s += service;
+		mn->requests++;
+		service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
+		mn->busy++;
+		Simulator::Schedule(Seconds(service), &gateway_answer, j.reply_to);
+		Simulator::Schedule(Seconds(service), &mn_next, mn);
+		return;
+	}
+	if (j.kind == JOB_FLIGHT) { /* the server's share of the handshake,
+				     * for both transports of the participant */
 		double service = sc.dtls_server_ms / 1e3;
 		mn->busy_s += service;
 		mn->flights++;
@@ -454,6 +483,15 @@ void mn_next(MediaNode *mn)
 	mn_run(mn, j);
 }
 
+/* To a free core, else to the queue (the caller has checked its room). */
+void mn_enqueue(MediaNode *mn, Job &&j)
+{
+	if (mn->busy == sc.cores)
+		mn->queue.push_back(std::move(j));
+	else
+		mn_run(mn, j);
+}
+
 /* Handshake packets ('H', then the flight: 0 ICE, 1 and 2 DTLS): the
  * ICE check is answered at once, DTLS flights after their CPU time in the
  * node's queue; RTP and RTCP go to the CPU queue, then the router. */
@@ -471,12 +509,9 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 							  nullptr);
 				continue;
 			}
-			Job hj{std::vector<uint8_t>(p.buf, p.buf + p.len),
-			       nullptr, false, *p.peer};
-			if (mn->busy == sc.cores)
-				mn->queue.push_back(std::move(hj));
-			else
-				mn_run(mn, hj);
+			mn_enqueue(mn, Job{JOB_FLIGHT,
+					   std::vector<uint8_t>(p.buf, p.buf + p.len),
+					   nullptr, false, *p.peer, Address()});
 			continue;
 		}
 		auto it = mn->by_peer.find(peer_key(p.peer));
@@ -492,12 +527,10 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 			results.media_dropped++;
 			continue;
 		}
-		Job j{std::vector<uint8_t>(p.buf, p.buf + p.len), it->second,
-		      p.buf[1] >= 192 && p.buf[1] <= 223, *p.peer};
-		if (mn->busy == sc.cores)
-			mn->queue.push_back(std::move(j));
-		else
-			mn_run(mn, j);
+		mn_enqueue(mn, Job{JOB_MEDIA,
+				   std::vector<uint8_t>(p.buf, p.buf + p.len),
+				   it->second, p.buf[1] >= 192 && p.buf[1] <= 223,
+				   *p.peer, Address()});
 	}
 }
 
@@ -746,14 +779,27 @@ void gateway_answer(Address to)
 	gateway_sock->SendTo(Create<Packet>(a, sizeof(a)), 0, to);
 }
 
+/* in seconds: MilliSeconds() would take whole milliseconds */
+double gateway_service_s()
+{
+	return gw_service->GetValue() / 1e3;
+}
+
+/* A gateway of its own answers after its service time; in role all
+ * (gateway.on_media_node) the request waits its turn on the media node's
+ * CPU, behind packets and DTLS flights, as on the real single loop. */
 void gateway_recv(Ptr<Socket> s)
 {
 	Ptr<Packet> p;
 	Address from;
-	while ((p = s->RecvFrom(from)))
-		/* in seconds: MilliSeconds() would take whole milliseconds */
-		Simulator::Schedule(Seconds(gw_service->GetValue() / 1e3),
-				    &gateway_answer, from);
+	while ((p = s->RecvFrom(from))) {
+		if (sc.gateway_on_media && !media_nodes[0]->dead)
+			mn_enqueue(media_nodes[0], Job{JOB_REQUEST, {}, nullptr,
+						       false, {}, from});
+		else
+			Simulator::Schedule(Seconds(gateway_service_s()),
+					    &gateway_answer, from);
+	}
 }
 
 void request(Client *c)
@@ -910,9 +956,9 @@ void send_flight(Client *c, uint8_t flight)
 
 /* The next step of ICE + DTLS 1.2 (no cookie): three round trips; the
  * client's CPU (verifying the server, its key share and signature) goes
- * before its second DTLS flight, twice: its send and receive transports
- * shake hands at the same time on one thread (a browser's network thread,
- * the probe's loop). */
+ * before its second DTLS flight, twice when its send and receive
+ * transports shake hands at the same time on one thread (a browser's
+ * network thread: clients.serial_handshakes). */
 void handshake(Client *c)
 {
 	if (c->hs_left == 0)
@@ -923,7 +969,8 @@ void handshake(Client *c)
 	}
 	uint8_t flight = (uint8_t)(HS_FLIGHTS - c->hs_left);
 	if (flight == 2 && sc.dtls_client_ms > 0)
-		Simulator::Schedule(MicroSeconds((int64_t)(2e3 * sc.dtls_client_ms)),
+		Simulator::Schedule(MicroSeconds((int64_t)(1e3 * sc.dtls_client_ms *
+							   sc.client_serial_handshakes)),
 				    &send_flight, c, flight);
 	else
 		send_flight(c, flight);
@@ -1456,6 +1503,7 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "packets_out", (double)mn->forwarded);
 		cJSON_AddNumberToObject(o, "dropped", (double)mn->dropped);
 		cJSON_AddNumberToObject(o, "dtls_flights", (double)mn->flights);
+		cJSON_AddNumberToObject(o, "requests", (double)mn->requests);
 		cJSON_AddNumberToObject(o, "bytes_in", (double)mn->bytes_in);
 		cJSON_AddNumberToObject(o, "bytes_out", (double)mn->bytes_out);
 		mn->fluid_s += mn->fluid_us_per_s / 1e6 *
