@@ -23,6 +23,8 @@ enum {
 	LOSS_LOW = 5,               /* under 2 %: room, perhaps */
 	LOSS_HIGH_REPORTS = 2,      /* reports in a row before going down */
 	LAYER_UP_AFTER_US = 10000000, /* clean time before trying one up */
+	BW_DOWN_HOLD_US = 1000000, /* between two steps down by estimate */
+	RATE_WINDOW_US = 1000000,  /* a layer's bitrate, measured over */
 	MISSING_MAX = 64,   /* sequence numbers a layer waits to be repaired */
 	MISSING_GAP = 100,  /* a longer jump is a restart, not a loss */
 	NACK_TRIES = 5,     /* asks for a packet, then gives up on it */
@@ -70,6 +72,9 @@ struct layer {
 	struct rx_stats rx;
 	struct missing miss[MISSING_MAX];
 	size_t nmiss;
+	/* its bitrate as it arrives, over the last RATE_WINDOW_US */
+	uint64_t win_bytes, win_start_us;
+	uint32_t bps;
 };
 
 /* A transport that sends to the router: the arrival times of its packets,
@@ -127,6 +132,11 @@ struct consumer {
 	int current, target, cap;
 	unsigned lossy_reports;
 	uint64_t cap_changed_us;
+	/* and the highest the receiver's bandwidth estimate (REMB) lets it
+	 * have, which takes abs-send-time on what it gets */
+	int bw_cap;
+	uint64_t bw_changed_us, remb_prev;
+	uint8_t ast_id;
 	bool started;                /* something was sent */
 	uint16_t seq_off, last_seq;  /* out = in + off */
 	uint32_t ts_off, last_ts;
@@ -352,7 +362,8 @@ static void request_keyframe(struct producer *p, int layer)
  * link lets it. */
 static int wanted(const struct consumer *c)
 {
-	return c->target < c->cap ? c->target : c->cap;
+	int w = c->target < c->cap ? c->target : c->cap;
+	return w < c->bw_cap ? w : c->bw_cap;
 }
 
 /* The layer a consumer can have now: its preferred one if the sender is
@@ -428,7 +439,7 @@ int router_consume(struct consumer **cp, struct producer *p,
 	c->p = p;
 	c->t = t;
 	c->pt = pt;
-	c->target = c->cap = (int)p->nlayers - 1;
+	c->target = c->cap = c->bw_cap = (int)p->nlayers - 1;
 	/* one layer: nothing to switch, forward from the first packet */
 	c->current = p->nlayers == 1 ? 0 : NO_LAYER;
 	do {
@@ -452,6 +463,14 @@ int producer_set_rtx(struct producer *p, uint8_t rtx_pt,
 	p->rrid_ext_id = rrid_ext_id;
 	for (size_t i = 0; rtx_ssrcs && i < p->nlayers; i++)
 		p->layers[i].rtx_ssrc = rtx_ssrcs[i];
+	return 0;
+}
+
+int consumer_set_abs_send_time(struct consumer *c, uint8_t ext_id)
+{
+	if (!c || !ext_id || ext_id > 14)
+		return EINVAL;
+	c->ast_id = ext_id;
 	return 0;
 }
 
@@ -865,19 +884,36 @@ static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
 		    size_t len, const struct vp8_desc *vd, bool resend)
 {
 	const bool rtx = resend && c->rtx_ssrc;
-	const size_t hdr = rtx ? 14 : 12, n = hdr + len;
+	/* the fixed header, abs-send-time when the receiver estimates its
+	 * bandwidth with it, RTX's original sequence number */
+	const size_t base = c->ast_id ? 20 : 12;
+	const size_t hdr = rtx ? base + 2 : base, n = hdr + len;
 	uint8_t *o = r->out;
 	uint16_t oseq = (uint16_t)(seq + c->seq_off);
 	uint32_t ots = ts + c->ts_off;
 
 	if (n + SRTP_PAIR_TRAILER > sizeof(r->out))
 		return EMSGSIZE;
-	o[0] = 0x80;
+	o[0] = c->ast_id ? 0x90 : 0x80;
+	if (c->ast_id) {
+		/* RFC 8285 one-byte block of one word: send time in seconds,
+		 * 6.18 fixed point, 24 bits */
+		uint32_t ast = (uint32_t)(((port_now_us() << 18) / 1000000) &
+					  0xffffff);
+		o[12] = 0xbe;
+		o[13] = 0xde;
+		o[14] = 0;
+		o[15] = 1;
+		o[16] = (uint8_t)((c->ast_id << 4) | 2);
+		o[17] = (uint8_t)(ast >> 16);
+		o[18] = (uint8_t)(ast >> 8);
+		o[19] = (uint8_t)ast;
+	}
 	if (rtx) {
 		o[1] = (uint8_t)((marker << 7) | (c->rtx_pt & 0x7f));
 		put16(o + 2, c->rtx_seq++);
 		put32(o + 8, c->rtx_ssrc);
-		put16(o + 12, oseq);
+		put16(o + base, oseq);
 	}
 	else {
 		o[1] = (uint8_t)((marker << 7) | (c->pt & 0x7f));
@@ -1096,6 +1132,95 @@ static void on_sender_report(struct router *r,
 	}
 }
 
+/* A layer's bitrate as it arrives, over windows of RATE_WINDOW_US. */
+static void layer_rate(struct layer *l, size_t len, uint64_t now)
+{
+	if (!l->win_start_us)
+		l->win_start_us = now;
+	l->win_bytes += len;
+	if (now - l->win_start_us >= RATE_WINDOW_US) {
+		l->bps = (uint32_t)(l->win_bytes * 8 * 1000000 /
+				    (now - l->win_start_us));
+		l->win_bytes = 0;
+		l->win_start_us = now;
+	}
+}
+
+/* What a consumer gets now, in bit/s. */
+static uint32_t consumer_bps(const struct consumer *c)
+{
+	if (!c->p || c->paused || c->current < 0 ||
+	    (size_t)c->current >= c->p->nlayers)
+		return 0;
+	return c->p->layers[c->current].bps;
+}
+
+/* A receiver's bandwidth estimate (REMB) for all it gets on t. A browser
+ * lowers its estimate only when its path fills up (the delay grows:
+ * it drops to 85 % of what arrives, before losses); otherwise it climbs
+ * slowly towards 1.5 times what arrives, so a layer just switched up is
+ * above the estimate for a while without being too much. So: an estimate
+ * that fell, and is under 95 % of what t gets, takes the video consumer
+ * on the highest layer one down, at most one step a second so the
+ * estimate can follow. 10 s without such a step lets it try one up again,
+ * as after losses. */
+static void on_remb(struct router *r, const struct webrtc_transport *t,
+		    uint64_t bps)
+{
+	const uint64_t now = port_now_us();
+	uint64_t getting = 0;
+	struct consumer *top = NULL;
+
+	bool fell = false;
+
+	r->stats.remb_in++;
+	for (struct le *le = r->producers.head; le; le = le->next) {
+		struct producer *p = le->data;
+		for (struct le *cl = p->consumers.head; cl; cl = cl->next) {
+			struct consumer *c = cl->data;
+			if (c->t != t)
+				continue;
+			/* a drop of 3 % or more (a browser reports one at once) */
+			fell = fell || bps * 100 < c->remb_prev * 97;
+			c->remb_prev = bps;
+			getting += consumer_bps(c);
+			if (p->kind == MEDIA_VIDEO && c->current > 0 &&
+			    (!top || consumer_bps(c) > consumer_bps(top)))
+				top = c;
+		}
+	}
+	port_log(PORT_LOG_DEBUG, "router: REMB %llu bit/s, getting %llu",
+		 (unsigned long long)bps, (unsigned long long)getting);
+	if (fell && getting && bps * 100 < getting * 95) {
+		if (top && now - top->bw_changed_us >= BW_DOWN_HOLD_US) {
+			top->bw_cap = top->current - 1;
+			top->bw_changed_us = now;
+			r->stats.layer_down_bw++;
+			top->p->last_pli_us = 0; /* the switch waits on it */
+			consumer_wants_keyframe(top);
+		}
+		return;
+	}
+	for (struct le *le = r->producers.head; le; le = le->next) {
+		struct producer *p = le->data;
+		for (struct le *cl = p->consumers.head; cl; cl = cl->next) {
+			struct consumer *c = cl->data;
+			int before;
+			if (c->t != t || c->bw_cap >= (int)p->nlayers - 1 ||
+			    now - c->bw_changed_us < LAYER_UP_AFTER_US)
+				continue;
+			before = wanted(c);
+			c->bw_cap++;
+			c->bw_changed_us = now;
+			r->stats.layer_up_bw++;
+			if (wanted(c) != before) {
+				p->last_pli_us = 0;
+				consumer_wants_keyframe(c);
+			}
+		}
+	}
+}
+
 /* A receiver's report on a consumer's stream: the share of packets its
  * link lost. A link that keeps losing more than 10 % cannot take the layer
  * it gets (a congested path drops what does not fit): go one down. After
@@ -1171,6 +1296,17 @@ static void on_rtcp(struct router *r, struct webrtc_transport *t,
 			struct consumer *c = consumer_of(r, t, be32(b + 8));
 			if (c && !c->paused)
 				on_nack(r, c, b + 12, plen - 12);
+		}
+		/* REMB (draft-alvestrand-rmcat-remb): PSFB FMT 15, "REMB",
+		 * the SSRC count, then a 6-bit exponent and an 18-bit
+		 * mantissa */
+		if (pt == 206 && fmt == 15 && plen >= 20 &&
+		    !memcmp(b + 12, "REMB", 4)) {
+			uint32_t mant = ((uint32_t)(b[17] & 0x03) << 16) |
+					((uint32_t)b[18] << 8) | b[19];
+			unsigned exp = b[17] >> 2;
+			on_remb(r, t, exp > 40 ? UINT64_MAX >> 8
+					       : (uint64_t)mant << exp);
 		}
 		if (pt == 206 && (fmt == 1 || fmt == 4) && plen >= 12) {
 			/* PLI names the stream in "media SSRC"; FIR in its
@@ -1248,6 +1384,7 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 	p->packets++;
 	p->layers[layer].packets++;
 	p->layers[layer].last_us = port_now_us();
+	layer_rate(&p->layers[layer], len, p->layers[layer].last_us);
 	rx_update(&p->layers[layer].rx, &v,
 		  p->kind == MEDIA_VIDEO ? 90000 : 48000,
 		  p->layers[layer].last_us);

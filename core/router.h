@@ -35,6 +35,7 @@ struct router_stats {
 	uint64_t nack_requested, nack_resent, nack_missed;
 	uint64_t rr_sent, sr_sent, twcc_sent, rtx_in, rtx_probe, nack_sent;
 	uint64_t layer_down, layer_up; /* by receivers' loss */
+	uint64_t remb_in, layer_down_bw, layer_up_bw; /* by their estimate */
 };
 
 struct router;
@@ -98,6 +99,10 @@ uint32_t consumer_ssrc(const struct consumer *c);
 /* The receiver takes RTX with payload type rtx_pt: NACKs are answered on
  * a stream of its own, whose SSRC consumer_rtx_ssrc() gives. */
 int consumer_set_rtx(struct consumer *c, uint8_t rtx_pt);
+/* The receiver estimates its bandwidth from abs-send-time (extension id
+ * 1-14) and reports it by REMB: what it gets carries the send time, and
+ * its estimate caps its simulcast layer. */
+int consumer_set_abs_send_time(struct consumer *c, uint8_t ext_id);
 uint32_t consumer_rtx_ssrc(const struct consumer *c);
 uint64_t consumer_packets(const struct consumer *c);
 /* The simulcast layer the consumer should forward (clamped to what the

@@ -105,6 +105,19 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 			  "{direction=\"up\"} %llu\n",
 			  (unsigned long long)rs->layer_down,
 			  (unsigned long long)rs->layer_up);
+	err |= header(pf, "meeshy_media_remb_received_total", "counter",
+		      "Receivers' bandwidth estimates (REMB) received");
+	err |= re_hprintf(pf, "meeshy_media_remb_received_total %llu\n",
+			  (unsigned long long)rs->remb_in);
+	err |= header(pf, "meeshy_media_bandwidth_layer_changes_total",
+		      "counter", "Simulcast layer caps changed by"
+		      " receivers' bandwidth estimates");
+	err |= re_hprintf(pf, "meeshy_media_bandwidth_layer_changes_total"
+			  "{direction=\"down\"} %llu\n"
+			  "meeshy_media_bandwidth_layer_changes_total"
+			  "{direction=\"up\"} %llu\n",
+			  (unsigned long long)rs->layer_down_bw,
+			  (unsigned long long)rs->layer_up_bw);
 	err |= header(pf, "meeshy_media_rtx_received_total", "counter",
 		      "Retransmissions (RTX) received from producers");
 	err |= re_hprintf(pf, "meeshy_media_rtx_received_total %llu\n",

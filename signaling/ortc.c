@@ -21,6 +21,9 @@
 
 enum { ID_LEN = 37, MAX_PER_PEER = 32 };
 
+#define ABS_SEND_TIME_URI \
+	"http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
 static const char capabilities_json[] =
 	"{\"codecs\":["
 	"{\"kind\":\"audio\",\"mimeType\":\"audio/opus\","
@@ -33,6 +36,7 @@ static const char capabilities_json[] =
 	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
 	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
 	"{\"type\":\"ccm\",\"parameter\":\"fir\"},"
+	"{\"type\":\"goog-remb\",\"parameter\":\"\"},"
 	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
 	"{\"kind\":\"video\",\"mimeType\":\"video/rtx\","
 	"\"preferredPayloadType\":102,\"clockRate\":90000,"
@@ -44,6 +48,7 @@ static const char capabilities_json[] =
 	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
 	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
 	"{\"type\":\"ccm\",\"parameter\":\"fir\"},"
+	"{\"type\":\"goog-remb\",\"parameter\":\"\"},"
 	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
 	"{\"kind\":\"video\",\"mimeType\":\"video/rtx\","
 	"\"preferredPayloadType\":104,\"clockRate\":90000,"
@@ -72,7 +77,11 @@ static const char capabilities_json[] =
 	"\"direction\":\"recvonly\"},"
 	"{\"kind\":\"video\",\"uri\":\"" SDP_EXT_TWCC "\","
 	"\"preferredId\":5,\"preferredEncrypt\":false,"
-	"\"direction\":\"recvonly\"}]}";
+	"\"direction\":\"recvonly\"},"
+	/* on what receivers get: their bandwidth estimate (REMB) */
+	"{\"kind\":\"video\",\"uri\":\"" ABS_SEND_TIME_URI "\","
+	"\"preferredId\":4,\"preferredEncrypt\":false,"
+	"\"direction\":\"sendonly\"}]}";
 
 struct ortc_room {
 	struct webrtc_server *srv;
@@ -615,6 +624,23 @@ static bool can_receive(const cJSON *caps, const char *mime)
 	return false;
 }
 
+/* The id the receiver gives abs-send-time on video, or 0. */
+static uint8_t abs_send_time_id(const cJSON *caps)
+{
+	const cJSON *x;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(caps,
+							       "headerExtensions"))
+	{
+		const char *uri = str_field(x, "uri"), *kind = str_field(x, "kind");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "preferredId");
+		if (uri && !strcmp(uri, ABS_SEND_TIME_URI) &&
+		    (!kind || !strcmp(kind, "video")) && cJSON_IsNumber(id) &&
+		    id->valuedouble >= 1 && id->valuedouble <= 14)
+			return (uint8_t)id->valuedouble;
+	}
+	return 0;
+}
+
 static int consume(struct req *r)
 {
 	struct ortc_peer *peer = r->peer, *owner = NULL;
@@ -625,7 +651,8 @@ static int consume(struct req *r)
 	struct o_producer *op = producer_by_id(peer->room, pid, &owner);
 	const cJSON *caps = cJSON_GetObjectItemCaseSensitive(r->data,
 							     "rtpCapabilities");
-	cJSON *rtp, *codecs, *codec, *encs, *enc, *rtcp, *all;
+	cJSON *rtp, *codecs, *codec, *encs, *enc, *rtcp, *all, *exts;
+	uint8_t ast_id;
 	struct o_consumer *oc;
 	const char *mime;
 	int err, ci;
@@ -710,7 +737,17 @@ static int consume(struct req *r)
 		cJSON_AddNumberToObject(cJSON_AddObjectToObject(enc, "rtx"),
 					"ssrc", consumer_rtx_ssrc(oc->c));
 	}
-	cJSON_AddArrayToObject(rtp, "headerExtensions");
+	exts = cJSON_AddArrayToObject(rtp, "headerExtensions");
+	ast_id = abs_send_time_id(caps);
+	if (op->kind == MEDIA_VIDEO && ast_id &&
+	    !consumer_set_abs_send_time(oc->c, ast_id)) {
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "uri", ABS_SEND_TIME_URI);
+		cJSON_AddNumberToObject(x, "id", ast_id);
+		cJSON_AddFalseToObject(x, "encrypt");
+		cJSON_AddObjectToObject(x, "parameters");
+		cJSON_AddItemToArray(exts, x);
+	}
 	cJSON_AddItemToObject(rtp, "encodings", encs);
 	{
 		/* the receiver's m-line: unique on its transport, so that

@@ -7,7 +7,9 @@
 // SSRC). The receiver must keep decoding both.
 // Then a receiver behind a 600 kbit/s downlink: the loss it reports takes
 // its consumer down the simulcast layers until what it gets fits, and it
-// keeps decoding.
+// keeps decoding. And one behind 600 kbit/s with a deep buffer: there the
+// delay grows before anything is lost, and its bandwidth estimate (REMB)
+// takes the consumer down.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -94,14 +96,55 @@ test('a receiver behind a slow downlink gets a lower layer and keeps decoding', 
     'the sender (unconstrained uplink) sends all three layers', 45000);
   const fitted = await until(async () => {
     const v = await rx.evaluate(firstVideo);
-    const down = await metric(srv.url, 'meeshy_media_layer_changes_total{direction="down"}');
+    const down = await metric(srv.url, 'meeshy_media_layer_changes_total{direction="down"}') +
+      await metric(srv.url, 'meeshy_media_bandwidth_layer_changes_total{direction="down"}');
     return down > 0 && v.width > 0 && v.width < 1280 ? { v, down } : null;
   }, 'the slow receiver is moved to a lower layer', 60000);
   const before = (await rx.evaluate(firstVideo)).frames;
   await new Promise((r) => setTimeout(r, 5000));
   const after = await rx.evaluate(firstVideo);
-  console.log(`slow downlink: ${fitted.down} layer changes down, decoding ${after.width} px, ` +
+  const remb = await metric(srv.url, 'meeshy_media_remb_received_total');
+  const bwDown = await metric(srv.url, 'meeshy_media_bandwidth_layer_changes_total{direction="down"}');
+  const lossDown = await metric(srv.url, 'meeshy_media_layer_changes_total{direction="down"}');
+  console.log(`slow downlink: ${lossDown} layer changes down by loss, ${bwDown} by the receiver's estimate ` +
+    `(${remb} REMBs), decoding ${after.width} px, ` +
     `${((after.frames - before) / 5).toFixed(1)} frames/s; relay dropped ${relay.stats.capped} packets over 600 kbit/s`);
+  // the receiver estimates its bandwidth from abs-send-time and says so
+  assert.ok(remb > 0, `REMBs received (${remb})`);
   assert.ok(after.width < 1280, `still on a lower layer (${after.width} px)`);
+  assert.ok(after.frames - before >= 50, `frames keep coming at 10/s or more (${before} -> ${after.frames})`);
+});
+
+test('a receiver behind a slow link with a deep buffer: its bandwidth estimate takes the layer down', { timeout: 180000 }, async (t) => {
+  // 600 kbit/s that queues up to a second before it drops: the delay grows
+  // long before anything is lost, and the receiver's estimate (REMB, from
+  // the abs-send-time its packets carry) falls with it
+  const rtcPort = await freeUdpPort();
+  const relay = await lossyRelay({ target: rtcPort, downKbps: 600, downQueueMs: 1000 });
+  t.after(() => relay.close());
+  const srv = await start({ args: ['--dev-auth', '--announced-port', String(relay.port)], rtcListen: `127.0.0.1:${rtcPort}` });
+  t.after(() => srv.stop());
+  const browser = await launch();
+  t.after(() => browser.close());
+  const sender = await openPage(browser, srv.url, 'sender');
+  const rx = await openPage(browser, srv.url, 'rx');
+  const callId = await sender.evaluate(enter, { token: 'snd', conversationId: 'deep-buffer', send: true, simulcast: true, width: 1280, height: 720 });
+  await rx.evaluate(enter, { token: 'rx', callId });
+  await until(async () => (await sender.evaluate(sentLayers)).layers.filter((l) => l.width > 0).length === 3,
+    'the sender (unconstrained uplink) sends all three layers', 45000);
+  const bwDown = await until(async () => {
+    const n = await metric(srv.url, 'meeshy_media_bandwidth_layer_changes_total{direction="down"}');
+    return n > 0 ? n : null;
+  }, "the receiver's falling estimate takes its consumer down", 60000);
+  await until(async () => (await rx.evaluate(firstVideo)).width < 1280, 'the receiver decodes a lower layer', 30000);
+  const before = (await rx.evaluate(firstVideo)).frames;
+  await new Promise((r) => setTimeout(r, 5000));
+  const after = await rx.evaluate(firstVideo);
+  const remb = await metric(srv.url, 'meeshy_media_remb_received_total');
+  const lossDown = await metric(srv.url, 'meeshy_media_layer_changes_total{direction="down"}');
+  console.log(`deep buffer: ${bwDown}+ layer changes down by the estimate (${remb} REMBs), ${lossDown} by loss; ` +
+    `queue up to ${Math.round(relay.stats.queuedMax)} ms, ${relay.stats.capped} dropped; decoding ${after.width} px, ` +
+    `${((after.frames - before) / 5).toFixed(1)} frames/s`);
+  assert.ok(after.width < 1280, `on a lower layer (${after.width} px)`);
   assert.ok(after.frames - before >= 50, `frames keep coming at 10/s or more (${before} -> ${after.frames})`);
 });

@@ -800,6 +800,112 @@ static void test_layer_down_on_loss(void)
 	mem_deref(r);
 }
 
+/* A REMB from TB (draft-alvestrand-rmcat-remb) with its bitrate as
+ * exponent and mantissa. */
+static size_t remb_of(uint8_t *b, uint64_t bps, uint32_t ssrc)
+{
+	unsigned exp = 0;
+	while (bps >> exp > 0x3ffff)
+		exp++;
+	uint32_t mant = (uint32_t)(bps >> exp);
+	memset(b, 0, 24);
+	b[0] = 0x8f; /* FMT 15 */
+	b[1] = 206;
+	b[3] = 5;    /* 6 words */
+	memcpy(b + 12, "REMB", 4);
+	b[16] = 1;
+	b[17] = (uint8_t)((exp << 2) | (mant >> 16));
+	b[18] = (uint8_t)(mant >> 8);
+	b[19] = (uint8_t)mant;
+	b[20] = (uint8_t)(ssrc >> 24);
+	b[21] = (uint8_t)(ssrc >> 16);
+	b[22] = (uint8_t)(ssrc >> 8);
+	b[23] = (uint8_t)ssrc;
+	return 24;
+}
+
+static void test_layer_down_on_bandwidth(void)
+{
+	const char *rids[] = {"r0", "r1"};
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	struct router_stats st;
+	uint8_t in[1500], remb[24];
+	uint16_t seq0 = 10, seq1 = 3000;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
+						       NULL, rids, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	CU_ASSERT_EQUAL(consumer_set_abs_send_time(c, 15), EINVAL);
+	CU_ASSERT_EQUAL_FATAL(consumer_set_abs_send_time(c, 4), 0);
+	/* r1 keyframes reach the consumer, carrying abs-send-time */
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 9000, 1,
+					       true), sizeof(in), false);
+	nsent = 0;
+	n = simulcast_rtp(in, 700, "r1", seq1++, 9000, 1, true);
+	router_packet(r, TA, in, n, sizeof(in), false);
+	CU_ASSERT_EQUAL_FATAL(consumer_current_layer(c), 1);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_EQUAL(sent[0].buf[0], 0x90);
+	CU_ASSERT_EQUAL(sent[0].buf[12], 0xbe);
+	CU_ASSERT_EQUAL(sent[0].buf[13], 0xde);
+	CU_ASSERT_EQUAL(sent[0].buf[15], 1);
+	CU_ASSERT_EQUAL(sent[0].buf[16], (4 << 4) | 2);
+	CU_ASSERT_EQUAL(sent[0].buf[20], 0x90); /* then the VP8 payload */
+	/* a second of both layers, so the router knows their bitrates */
+	usleep_ms(1050);
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 12000, 2,
+					       false), sizeof(in), false);
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 12000, 2,
+					       false), sizeof(in), false);
+
+	/* an estimate under what it gets that did not fall (the first, or
+	 * climbing, as after a switch up) changes nothing; nor one well over
+	 * it */
+	nsent = 0;
+	router_packet(r, TB, remb, remb_of(remb, 10, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	router_packet(r, TB, remb, remb_of(remb, 20, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	router_packet(r, TB, remb, remb_of(remb, 10000000, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	CU_ASSERT_EQUAL(nsent, 0);
+	/* one that fell under it: a layer down, at r0's next keyframe
+	 * (asked at once) */
+	router_packet(r, TB, remb, remb_of(remb, 10, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_EQUAL(sent[0].buf[1], 206);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), 500);
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 15000, 3,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
+	/* r1's keyframes no longer take it up, and a good estimate does
+	 * not either before 10 s */
+	router_packet(r, TB, remb, remb_of(remb, 10000000, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 15000, 3,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
+	/* a REMB on the sender's transport, or cut short, is not about c */
+	router_packet(r, TA, remb, remb_of(remb, 10, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	remb_of(remb, 10, consumer_ssrc(c));
+	remb[3] = 3; /* 16 bytes: no room for the bitrate */
+	router_packet(r, TB, remb, 16, sizeof(remb), true);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.remb_in, 6);
+	CU_ASSERT_EQUAL(st.layer_down_bw, 1);
+	CU_ASSERT_EQUAL(st.layer_up_bw, 0);
+	CU_ASSERT_EQUAL(st.layer_down, 0); /* nothing by loss */
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 /* TB's DTLS is not done yet: what goes to it fails, as the transport's
  * send does before SRTP keys exist. */
 static bool tb_secured;
@@ -858,6 +964,9 @@ static void test_keyframe_when_secured(void)
 	nsent = 0;
 	router_transport_secured(r, TB);
 	CU_ASSERT_EQUAL(plis_to(TA), 0);
+	mem_deref(c2);
+	mem_deref(c);
+	mem_deref(p);
 	mem_deref(r);
 }
 
@@ -865,6 +974,8 @@ static CU_TestInfo tests[] = {
 	{"a consumer asks for a keyframe when its transport is secured",
 	 test_keyframe_when_secured},
 	{"a lossy receiver link takes the layer down", test_layer_down_on_loss},
+	{"a receiver's bandwidth estimate takes the layer down",
+	 test_layer_down_on_bandwidth},
 	{"NACKs to the sender for what it lost on the way in",
 	 test_nack_generator},
 	{"RTX: repairs forwarded, NACKs answered on RTX", test_rtx},

@@ -1,7 +1,9 @@
 // A lossy path for media: a UDP relay between the browsers and the SFU that
 // drops a share of the RTP packets both ways (never STUN, DTLS or RTCP), as
-// a congested link would, and can cap each browser's downlink (a token
-// bucket: RTP beyond the rate is dropped, as a full queue would). The SFU announces the relay's port
+// a congested link would, and can cap each browser's downlink: a token
+// bucket (RTP beyond the rate is dropped, as a full queue would), or with
+// `downQueueMs` a queue that drains at the rate and drops only past that
+// much delay (a deep buffer: the delay grows first). The SFU announces the relay's port
 // (--announced-port), so browsers send to it without knowing. The drops
 // come from a seeded generator: a run can be repeated.
 'use strict';
@@ -40,8 +42,8 @@ async function freeUdpPort() {
 
 // Relays 127.0.0.1:<port> <-> 127.0.0.1:<target>, one upstream socket per
 // client address, dropping `loss` (0..1) of the RTP packets, and RTP to a
-// client beyond `downKbps` (0: no cap).
-async function lossyRelay({ target, loss = 0, downKbps = 0, seed = 7 }) {
+// client beyond `downKbps` (0: no cap), or queued up to `downQueueMs`.
+async function lossyRelay({ target, loss = 0, downKbps = 0, downQueueMs = 0, seed = 7 }) {
   const rand = prng(seed);
   const stats = { rtp: 0, dropped: 0, other: 0, capped: 0 };
   // a bucket per client, holding 100 ms worth of bytes
@@ -58,6 +60,7 @@ async function lossyRelay({ target, loss = 0, downKbps = 0, seed = 7 }) {
   const front = dgram.createSocket('udp4');
   const port = await bind(front);
   const peers = new Map();
+  let closed = false;
   const pass = (buf) => {
     if (!isRtp(buf)) { stats.other++; return true; }
     stats.rtp++;
@@ -71,8 +74,23 @@ async function lossyRelay({ target, loss = 0, downKbps = 0, seed = 7 }) {
       up = dgram.createSocket('udp4');
       peers.set(key, up);
       const down = bucket();
+      let freeAt = 0; // the queue's: when it has sent what it holds
+      const queued = (b) => {
+        const now = Date.now();
+        freeAt = Math.max(now, freeAt) + b.length * 8 / downKbps;
+        if (freeAt - now > downQueueMs) {
+          freeAt -= b.length * 8 / downKbps;
+          stats.capped++;
+          return;
+        }
+        stats.queuedMax = Math.max(stats.queuedMax || 0, freeAt - now);
+        // what is still queued when the relay closes is lost with it
+        setTimeout(() => { if (!closed) front.send(b, from.port, from.address); }, freeAt - now);
+      };
       up.on('message', (b) => {
-        if (pass(b) && (!isRtp(b) || fits(down, b.length))) front.send(b, from.port, from.address);
+        if (!pass(b)) return;
+        if (isRtp(b) && downKbps && downQueueMs) queued(b);
+        else if (!isRtp(b) || fits(down, b.length)) front.send(b, from.port, from.address);
       });
       up.bind(0, '127.0.0.1');
     }
@@ -80,7 +98,7 @@ async function lossyRelay({ target, loss = 0, downKbps = 0, seed = 7 }) {
   });
   return {
     port, stats,
-    close: () => { for (const s of peers.values()) s.close(); front.close(); },
+    close: () => { closed = true; for (const s of peers.values()) s.close(); front.close(); },
   };
 }
 
