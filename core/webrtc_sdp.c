@@ -296,7 +296,7 @@ static const char *dir_name(enum media_dir d)
 static bool ext_kept(const char *uri)
 {
 	return !strcmp(uri, SDP_EXT_MID) || !strcmp(uri, SDP_EXT_AUDIO_LEVEL) ||
-	       !strcmp(uri, SDP_EXT_TWCC);
+	       !strcmp(uri, SDP_EXT_TWCC) || !strcmp(uri, SDP_EXT_ABS_SEND_TIME);
 }
 
 uint8_t sdp_media_ext_id(const struct sdp_media *m, const char *uri)
@@ -322,6 +322,8 @@ static int print_codec(struct mbuf *mb, const struct sdp_codec *c)
 		err |= mbuf_printf(mb, "a=rtcp-fb:%u nack pli\r\n", c->pt);
 	if (c->ccm_fir)
 		err |= mbuf_printf(mb, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
+	if (c->remb)
+		err |= mbuf_printf(mb, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
 	if (c->transport_cc)
 		err |= mbuf_printf(mb, "a=rtcp-fb:%u transport-cc\r\n",
 				   c->pt);

@@ -81,6 +81,10 @@ const struct sdp_codec *sdp_media_codec(const struct sdp_media *m,
 #define SDP_EXT_TWCC                                                          \
 	"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-"       \
 	"extensions-01"
+/* ... and writes: the send time on video to receivers, whose bandwidth
+ * estimate (REMB) it feeds */
+#define SDP_EXT_ABS_SEND_TIME                                                 \
+	"http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 /* The id of an offered header extension, or 0. */
 uint8_t sdp_media_ext_id(const struct sdp_media *m, const char *uri);
 

@@ -1651,6 +1651,33 @@ static void announce_producers(struct live_call *c, struct client *cl,
 	}
 }
 
+/* A joiner's capabilities reply names the active speaker (when there is
+ * one): after the ack, the joiner gets the event the others had. Takes
+ * what speaker_of() kept. */
+static cJSON *speaker_of(const cJSON *reply)
+{
+	return cJSON_Duplicate(cJSON_GetObjectItem(reply, "activeSpeaker"), 1);
+}
+
+static void tell_speaker(struct live_call *c, struct client *cl,
+			 cJSON *speaker)
+{
+	const cJSON *pid = cJSON_GetObjectItem(speaker, "producerId");
+	const cJSON *uid = cJSON_GetObjectItem(speaker, "userId");
+	cJSON *o;
+	if (!cJSON_IsString(pid) || !cJSON_IsString(uid)) {
+		cJSON_Delete(speaker);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "producerId", pid->valuestring);
+	cJSON_AddStringToObject(o, "userId", uid->valuestring);
+	client_emit(cl, "media:active-speaker", o);
+	cJSON_Delete(o);
+	cJSON_Delete(speaker);
+}
+
 #ifdef MEESHY_WITH_REDIS
 /* The media node's answer to a client's media:* request. */
 static void on_remote_media(int err, const cJSON *body, void *arg)
@@ -1686,12 +1713,18 @@ static void on_remote_media(int err, const cJSON *body, void *arg)
 			cJSON_Delete(o);
 			o = cJSON_CreateObject();
 		}
+		cJSON *speaker = speaker_of(o);
 		cJSON_AddTrueToObject(o, "ok");
 		ack_send(cl, rr->ack, o);
 		c = call_find(rr->gw, rr->call);
-		if (c)
+		if (c) {
 			announce_producers(c, cl,
 					   cJSON_GetObjectItem(body, "news"));
+			tell_speaker(c, cl, speaker);
+		}
+		else {
+			cJSON_Delete(speaker);
+		}
 	}
 	mem_deref(rr);
 }
@@ -1731,7 +1764,7 @@ static void on_media(struct ev *e)
 	struct live_call *c;
 	const char *code = "INTERNAL";
 	char why[200] = "";
-	cJSON *o, *news;
+	cJSON *o, *news, *speaker;
 
 	if (cJSON_GetObjectItemCaseSensitive(e->data, "callId")) {
 		if (!(c = want_call(e, NULL)) || !(p = want_joined(e, c)) ||
@@ -1772,8 +1805,10 @@ static void on_media(struct ev *e)
 		ack_error(cl, e->ack, e->name, code, "%s", why);
 		return;
 	}
+	speaker = speaker_of(o);
 	ack_send(cl, e->ack, o);
 	announce_producers(c, cl, news);
+	tell_speaker(c, cl, speaker);
 	cJSON_Delete(news);
 }
 

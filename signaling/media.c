@@ -182,6 +182,11 @@ int media_session_offer(struct media_session **msp,
 			struct producer *p = find_producer(ms, m, codec);
 			struct consumer **cp = &ms->cons[ms->ncons];
 			if (p && !router_consume(cp, p, ms->t, codec->pt)) {
+				/* the receiver's estimate, when it makes one */
+				uint8_t ast = sdp_media_ext_id(
+					m, SDP_EXT_ABS_SEND_TIME);
+				if (m->kind == MEDIA_VIDEO && codec->remb && ast)
+					(void)consumer_set_abs_send_time(*cp, ast);
 				ms->consumed[ms->ncons++] = p;
 				we_send = true;
 				am->send_ssrc = consumer_ssrc(*cp);

@@ -21,8 +21,7 @@
 
 enum { ID_LEN = 37, MAX_PER_PEER = 32 };
 
-#define ABS_SEND_TIME_URI \
-	"http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+#define ABS_SEND_TIME_URI SDP_EXT_ABS_SEND_TIME
 
 static const char capabilities_json[] =
 	"{\"codecs\":["

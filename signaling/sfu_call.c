@@ -161,6 +161,17 @@ int sfu_call_request(struct sfu_call *sc, const char *user,
 				      ortc_capabilities());
 		cJSON_AddItemToObject(reply, "producers",
 				      ortc_room_producers(sc->ortc, p->ortc));
+		/* the speaker now: media:active-speaker only says changes,
+		 * and a joiner would not hear of one that holds the floor */
+		if (sc->speaker[0]) {
+			const char *pid, *uid;
+			if (!ortc_room_loudest(sc->ortc, &pid, &uid)) {
+				cJSON *a = cJSON_AddObjectToObject(
+					reply, "activeSpeaker");
+				cJSON_AddStringToObject(a, "producerId", pid);
+				cJSON_AddStringToObject(a, "userId", uid);
+			}
+		}
 		return 0;
 	}
 	err = ortc_request(p->ortc, event, data, reply, code, why, whysize);

@@ -91,11 +91,14 @@ static void test_answer(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "m=video 40000 UDP/TLS/RTP/SAVPF 96\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=ssrc:12345678 msid:peer-a track-a\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n"));
-	/* transport-wide feedback is answered (the SFU sends it), abs-send-time
-	 * and the rest are not */
+	/* transport-wide feedback is answered (the SFU sends it), and so are
+	 * abs-send-time and goog-remb (the SFU stamps what it sends; the
+	 * receiver's estimate comes back), the rest are not */
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=rtcp-fb:96 transport-cc\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=extmap:3 " SDP_EXT_TWCC "\r\n"));
-	CU_ASSERT_PTR_NULL(strstr(text, "abs-send-time"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=extmap:2 " SDP_EXT_ABS_SEND_TIME "\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=rtcp-fb:96 goog-remb\r\n"));
+	CU_ASSERT_PTR_NULL(strstr(text, "rtp-hdrext:toffset"));
 	CU_ASSERT_EQUAL(sdp_media_ext_id(&o.media[1], SDP_EXT_TWCC), 3);
 	CU_ASSERT_EQUAL(sdp_media_ext_id(&o.media[1], "urn:x"), 0);
 	/* the answer is itself well-formed SDP for our parser */
