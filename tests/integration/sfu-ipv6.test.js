@@ -42,9 +42,10 @@ test('SFU over IPv6: media flows through an IPv6-only media port', { timeout: 12
     const x = await rx.evaluate(firstVideo);
     return x.frames > 10 ? x : null;
   }, 'the receiver decodes video over IPv6', 30000);
-  const p = await rx.evaluate(pair);
+  // the stats can show the pair a moment after the first frames (CI saw
+  // none once right after 11 frames): ask until they do
+  const p = await until(() => rx.evaluate(pair), 'a nominated, succeeded candidate pair', 10000);
   console.log(`ipv6: ${v.frames} frames at ${v.width} px; candidate pair ${JSON.stringify(p)}`);
-  assert.ok(p, 'a nominated candidate pair');
   assert.equal(p.remote, ADDR, 'the SFU candidate is its IPv6 address');
   assert.ok(p.local.includes(':'), `the browser side is IPv6 too (${p.local})`);
 });

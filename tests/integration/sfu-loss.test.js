@@ -80,9 +80,12 @@ test('SFU over a lossy path: NACK and RTX both ways keep video flowing', { timeo
   }
 });
 
-test('a receiver behind a slow downlink gets a lower layer and keeps decoding', { timeout: 180000 }, async (t) => {
+// A simulcast sender on a clean uplink and a receiver whose downlink goes
+// through a relay with `down` (lossyRelay's downKbps, downQueueMs); waits
+// until all three layers are sent.
+async function slowReceiver(t, down, conversationId) {
   const rtcPort = await freeUdpPort();
-  const relay = await lossyRelay({ target: rtcPort, downKbps: 600 });
+  const relay = await lossyRelay({ target: rtcPort, ...down });
   t.after(() => relay.close());
   const srv = await start({ args: ['--dev-auth', '--announced-port', String(relay.port)], rtcListen: `127.0.0.1:${rtcPort}` });
   t.after(() => srv.stop());
@@ -90,10 +93,15 @@ test('a receiver behind a slow downlink gets a lower layer and keeps decoding', 
   t.after(() => browser.close());
   const sender = await openPage(browser, srv.url, 'sender');
   const rx = await openPage(browser, srv.url, 'rx');
-  const callId = await sender.evaluate(enter, { token: 'snd', conversationId: 'slow-link', send: true, simulcast: true, width: 1280, height: 720 });
+  const callId = await sender.evaluate(enter, { token: 'snd', conversationId, send: true, simulcast: true, width: 1280, height: 720 });
   await rx.evaluate(enter, { token: 'rx', callId });
   await until(async () => (await sender.evaluate(sentLayers)).layers.filter((l) => l.width > 0).length === 3,
     'the sender (unconstrained uplink) sends all three layers', 45000);
+  return { relay, srv, rx };
+}
+
+test('a receiver behind a slow downlink gets a lower layer and keeps decoding', { timeout: 180000 }, async (t) => {
+  const { relay, srv, rx } = await slowReceiver(t, { downKbps: 600 }, 'slow-link');
   const fitted = await until(async () => {
     const v = await rx.evaluate(firstVideo);
     const down = await metric(srv.url, 'meeshy_media_layer_changes_total{direction="down"}') +
@@ -119,19 +127,7 @@ test('a receiver behind a slow link with a deep buffer: its bandwidth estimate t
   // 600 kbit/s that queues up to a second before it drops: the delay grows
   // long before anything is lost, and the receiver's estimate (REMB, from
   // the abs-send-time its packets carry) falls with it
-  const rtcPort = await freeUdpPort();
-  const relay = await lossyRelay({ target: rtcPort, downKbps: 600, downQueueMs: 1000 });
-  t.after(() => relay.close());
-  const srv = await start({ args: ['--dev-auth', '--announced-port', String(relay.port)], rtcListen: `127.0.0.1:${rtcPort}` });
-  t.after(() => srv.stop());
-  const browser = await launch();
-  t.after(() => browser.close());
-  const sender = await openPage(browser, srv.url, 'sender');
-  const rx = await openPage(browser, srv.url, 'rx');
-  const callId = await sender.evaluate(enter, { token: 'snd', conversationId: 'deep-buffer', send: true, simulcast: true, width: 1280, height: 720 });
-  await rx.evaluate(enter, { token: 'rx', callId });
-  await until(async () => (await sender.evaluate(sentLayers)).layers.filter((l) => l.width > 0).length === 3,
-    'the sender (unconstrained uplink) sends all three layers', 45000);
+  const { relay, srv, rx } = await slowReceiver(t, { downKbps: 600, downQueueMs: 1000 }, 'deep-buffer');
   const bwDown = await until(async () => {
     const n = await metric(srv.url, 'meeshy_media_bandwidth_layer_changes_total{direction="down"}');
     return n > 0 ? n : null;
