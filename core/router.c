@@ -898,7 +898,9 @@ static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
 	if (c->ast_id) {
 		/* RFC 8285 one-byte block of one word: send time in seconds,
 		 * 6.18 fixed point, 24 bits */
-		uint32_t ast = (uint32_t)(((port_now_us() << 18) / 1000000) &
+		const uint64_t now = port_now_us();
+		uint32_t ast = (uint32_t)((((now / 1000000) << 18) |
+					   (((now % 1000000) << 18) / 1000000)) &
 					  0xffffff);
 		o[12] = 0xbe;
 		o[13] = 0xde;

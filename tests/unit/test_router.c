@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
+#include "port.h"
 #include "router.h"
 #include "unit.h"
 
@@ -855,6 +856,16 @@ static void test_layer_down_on_bandwidth(void)
 	CU_ASSERT_EQUAL(sent[0].buf[15], 1);
 	CU_ASSERT_EQUAL(sent[0].buf[16], (4 << 4) | 2);
 	CU_ASSERT_EQUAL(sent[0].buf[20], 0x90); /* then the VP8 payload */
+	{
+		/* the send time: seconds in 6.18 fixed point, mod 64 s */
+		uint64_t now = port_now_us();
+		uint32_t want = (uint32_t)(((now / 1000000) << 18) |
+					   (((now % 1000000) << 18) / 1000000)) &
+				0xffffff;
+		uint32_t got = ((uint32_t)sent[0].buf[17] << 16) |
+			       ((uint32_t)sent[0].buf[18] << 8) | sent[0].buf[19];
+		CU_ASSERT_TRUE(((want - got) & 0xffffff) < (1u << 18) / 100);
+	}
 	/* a second of both layers, so the router knows their bitrates */
 	usleep_ms(1050);
 	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 12000, 2,
