@@ -909,8 +909,6 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 	return 0;
 }
 
-/* P2P for two, the SFU from --sfu-from participants on: everyone in the
- * call hears call:mode-switch and moves its media. */
 /* A call of n participants belongs on the SFU (--sfu-from), when this
  * gateway has one or media nodes. */
 static bool sfu_wanted(const struct gateway *gw, size_t n)
@@ -919,6 +917,8 @@ static bool sfu_wanted(const struct gateway *gw, size_t n)
 	       n >= gw->cfg.sfu_from;
 }
 
+/* P2P for two, the SFU from --sfu-from participants on: everyone in the
+ * call hears call:mode-switch and moves its media. */
 static void switch_mode(struct live_call *c, const char *mode,
 			const char *reason)
 {
