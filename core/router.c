@@ -388,6 +388,17 @@ static void consumer_wants_keyframe(struct consumer *c)
 						    port_now_us()));
 }
 
+/* The same, past the PLI interval: a consumer that starts, or whose layer
+ * must change, waits on this keyframe, not on another receiver's
+ * request. */
+static void consumer_wants_keyframe_now(struct consumer *c)
+{
+	if (!c->p)
+		return;
+	c->p->last_pli_us = 0;
+	consumer_wants_keyframe(c);
+}
+
 /* A receiver that lost its picture needs a keyframe of what it receives
  * now (a layer the sender stopped sending would never answer). */
 static void consumer_lost_picture(struct consumer *c)
@@ -409,8 +420,7 @@ void router_transport_secured(struct router *r, struct webrtc_transport *t)
 			if (c->t != t || c->paused || c->started ||
 			    p->kind != MEDIA_VIDEO)
 				continue;
-			p->last_pli_us = 0;
-			consumer_wants_keyframe(c);
+			consumer_wants_keyframe_now(c);
 		}
 	}
 }
@@ -512,10 +522,8 @@ void consumer_set_preferred_layer(struct consumer *c, unsigned spatial)
 	if (spatial >= c->p->nlayers)
 		spatial = (unsigned)c->p->nlayers - 1;
 	c->target = (int)spatial;
-	if (wanted(c) != c->current) {
-		c->p->last_pli_us = 0; /* the switch waits on this keyframe */
-		consumer_wants_keyframe(c);
-	}
+	if (wanted(c) != c->current)
+		consumer_wants_keyframe_now(c);
 }
 
 static void uplink_destructor(void *arg)
@@ -815,8 +823,7 @@ void consumer_set_paused(struct consumer *c, bool paused)
 		return;
 	if (c->paused && !paused && c->p) {
 		/* a receiver starting now needs its keyframe now */
-		c->p->last_pli_us = 0;
-		consumer_wants_keyframe(c);
+		consumer_wants_keyframe_now(c);
 	}
 	c->paused = paused;
 }
@@ -1172,7 +1179,6 @@ static void on_remb(struct router *r, const struct webrtc_transport *t,
 	const uint64_t now = port_now_us();
 	uint64_t getting = 0;
 	struct consumer *top = NULL;
-
 	bool fell = false;
 
 	r->stats.remb_in++;
@@ -1198,8 +1204,7 @@ static void on_remb(struct router *r, const struct webrtc_transport *t,
 			top->bw_cap = top->current - 1;
 			top->bw_changed_us = now;
 			r->stats.layer_down_bw++;
-			top->p->last_pli_us = 0; /* the switch waits on it */
-			consumer_wants_keyframe(top);
+			consumer_wants_keyframe_now(top);
 		}
 		return;
 	}
@@ -1215,10 +1220,8 @@ static void on_remb(struct router *r, const struct webrtc_transport *t,
 			c->bw_cap++;
 			c->bw_changed_us = now;
 			r->stats.layer_up_bw++;
-			if (wanted(c) != before) {
-				p->last_pli_us = 0;
-				consumer_wants_keyframe(c);
-			}
+			if (wanted(c) != before)
+				consumer_wants_keyframe_now(c);
 		}
 	}
 }
@@ -1255,10 +1258,8 @@ static void on_consumer_loss(struct router *r, struct consumer *c,
 			r->stats.layer_up++;
 		}
 	}
-	if (wanted(c) != before) {
-		c->p->last_pli_us = 0; /* the switch waits on this keyframe */
-		consumer_wants_keyframe(c);
-	}
+	if (wanted(c) != before)
+		consumer_wants_keyframe_now(c);
 }
 
 /* Report blocks (RFC 3550 6.4.1) of an SR or RR a receiver sent: those
