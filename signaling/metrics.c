@@ -43,6 +43,25 @@ static int header(struct re_printf *pf, const char *name, const char *type,
 			  type);
 }
 
+/* A counter without labels. */
+static int counter(struct re_printf *pf, const char *name, const char *help,
+		   uint64_t value)
+{
+	return header(pf, name, "counter", help) |
+	       re_hprintf(pf, "%s %llu\n", name, (unsigned long long)value);
+}
+
+/* A counter of layer changes, by direction. */
+static int up_down(struct re_printf *pf, const char *name, const char *help,
+		   uint64_t down, uint64_t up)
+{
+	return header(pf, name, "counter", help) |
+	       re_hprintf(pf, "%s{direction=\"down\"} %llu\n"
+			  "%s{direction=\"up\"} %llu\n",
+			  name, (unsigned long long)down, name,
+			  (unsigned long long)up);
+}
+
 static int histogram(struct re_printf *pf, const char *name,
 		     const double *bounds, size_t nb, const uint64_t *counts,
 		     uint64_t n, double sum)
@@ -68,65 +87,36 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		  const struct webrtc_server_stats *ws)
 {
 	int err = 0;
-	err |= header(pf, "meeshy_media_packets_received_total",
-		      "counter", "RTP packets the SFU received");
-	err |= re_hprintf(pf, "meeshy_media_packets_received_total"
-			  " %llu\n",
-			  (unsigned long long)ws->rx_rtp);
-	err |= header(pf, "meeshy_media_packets_forwarded_total",
-		      "counter", "RTP packets the SFU forwarded");
-	err |= re_hprintf(pf, "meeshy_media_packets_forwarded_total"
-			  " %llu\n",
-			  (unsigned long long)rs->rtp_forwarded);
-	err |= header(pf, "meeshy_media_bytes_forwarded_total",
-		      "counter", "RTP bytes the SFU forwarded");
-	err |= re_hprintf(pf, "meeshy_media_bytes_forwarded_total"
-			  " %llu\n",
-			  (unsigned long long)rs->bytes_forwarded);
-	err |= header(pf, "meeshy_media_pli_total", "counter",
-		      "Keyframe requests (PLI) sent to producers");
-	err |= re_hprintf(pf, "meeshy_media_pli_total %llu\n",
-			  (unsigned long long)rs->pli_sent);
-	err |= header(pf, "meeshy_media_nack_total", "counter",
-		      "Packets resent to answer receivers' NACKs");
-	err |= re_hprintf(pf, "meeshy_media_nack_total %llu\n",
-			  (unsigned long long)rs->nack_resent);
-	err |= header(pf, "meeshy_media_nack_sent_total", "counter",
-		      "NACKs sent to producers for packets lost on"
-		      " their way in");
-	err |= re_hprintf(pf, "meeshy_media_nack_sent_total %llu\n",
-			  (unsigned long long)rs->nack_sent);
-	err |= header(pf, "meeshy_media_layer_changes_total",
-		      "counter", "Simulcast layer caps changed by"
-		      " receivers' reported loss");
-	err |= re_hprintf(pf, "meeshy_media_layer_changes_total"
-			  "{direction=\"down\"} %llu\n"
-			  "meeshy_media_layer_changes_total"
-			  "{direction=\"up\"} %llu\n",
-			  (unsigned long long)rs->layer_down,
-			  (unsigned long long)rs->layer_up);
-	err |= header(pf, "meeshy_media_remb_received_total", "counter",
-		      "Receivers' bandwidth estimates (REMB) received");
-	err |= re_hprintf(pf, "meeshy_media_remb_received_total %llu\n",
-			  (unsigned long long)rs->remb_in);
-	err |= header(pf, "meeshy_media_bandwidth_layer_changes_total",
-		      "counter", "Simulcast layer caps changed by"
-		      " receivers' bandwidth estimates");
-	err |= re_hprintf(pf, "meeshy_media_bandwidth_layer_changes_total"
-			  "{direction=\"down\"} %llu\n"
-			  "meeshy_media_bandwidth_layer_changes_total"
-			  "{direction=\"up\"} %llu\n",
-			  (unsigned long long)rs->layer_down_bw,
-			  (unsigned long long)rs->layer_up_bw);
-	err |= header(pf, "meeshy_media_rtx_received_total", "counter",
-		      "Retransmissions (RTX) received from producers");
-	err |= re_hprintf(pf, "meeshy_media_rtx_received_total %llu\n",
-			  (unsigned long long)rs->rtx_in);
-	err |= header(pf, "meeshy_media_twcc_feedback_total", "counter",
-		      "Transport-wide feedback packets sent to"
-		      " producers");
-	err |= re_hprintf(pf, "meeshy_media_twcc_feedback_total %llu\n",
-			  (unsigned long long)rs->twcc_sent);
+	err |= counter(pf, "meeshy_media_packets_received_total",
+		       "RTP packets the SFU received", ws->rx_rtp);
+	err |= counter(pf, "meeshy_media_packets_forwarded_total",
+		       "RTP packets the SFU forwarded", rs->rtp_forwarded);
+	err |= counter(pf, "meeshy_media_bytes_forwarded_total",
+		       "RTP bytes the SFU forwarded", rs->bytes_forwarded);
+	err |= counter(pf, "meeshy_media_pli_total",
+		       "Keyframe requests (PLI) sent to producers",
+		       rs->pli_sent);
+	err |= counter(pf, "meeshy_media_nack_total",
+		       "Packets resent to answer receivers' NACKs",
+		       rs->nack_resent);
+	err |= counter(pf, "meeshy_media_nack_sent_total",
+		       "NACKs sent to producers for packets lost on"
+		       " their way in", rs->nack_sent);
+	err |= up_down(pf, "meeshy_media_layer_changes_total",
+		       "Simulcast layer caps changed by receivers' reported"
+		       " loss", rs->layer_down, rs->layer_up);
+	err |= counter(pf, "meeshy_media_remb_received_total",
+		       "Receivers' bandwidth estimates (REMB) received",
+		       rs->remb_in);
+	err |= up_down(pf, "meeshy_media_bandwidth_layer_changes_total",
+		       "Simulcast layer caps changed by receivers' bandwidth"
+		       " estimates", rs->layer_down_bw, rs->layer_up_bw);
+	err |= counter(pf, "meeshy_media_rtx_received_total",
+		       "Retransmissions (RTX) received from producers",
+		       rs->rtx_in);
+	err |= counter(pf, "meeshy_media_twcc_feedback_total",
+		       "Transport-wide feedback packets sent to producers",
+		       rs->twcc_sent);
 	err |= header(pf, "meeshy_media_dropped_total", "counter",
 		      "Media packets dropped, by reason");
 	err |= re_hprintf(

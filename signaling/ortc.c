@@ -21,8 +21,6 @@
 
 enum { ID_LEN = 37, MAX_PER_PEER = 32 };
 
-#define ABS_SEND_TIME_URI SDP_EXT_ABS_SEND_TIME
-
 static const char capabilities_json[] =
 	"{\"codecs\":["
 	"{\"kind\":\"audio\",\"mimeType\":\"audio/opus\","
@@ -78,7 +76,7 @@ static const char capabilities_json[] =
 	"\"preferredId\":5,\"preferredEncrypt\":false,"
 	"\"direction\":\"recvonly\"},"
 	/* on what receivers get: their bandwidth estimate (REMB) */
-	"{\"kind\":\"video\",\"uri\":\"" ABS_SEND_TIME_URI "\","
+	"{\"kind\":\"video\",\"uri\":\"" SDP_EXT_ABS_SEND_TIME "\","
 	"\"preferredId\":4,\"preferredEncrypt\":false,"
 	"\"direction\":\"sendonly\"}]}";
 
@@ -632,7 +630,7 @@ static uint8_t abs_send_time_id(const cJSON *caps)
 	{
 		const char *uri = str_field(x, "uri"), *kind = str_field(x, "kind");
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "preferredId");
-		if (uri && !strcmp(uri, ABS_SEND_TIME_URI) &&
+		if (uri && !strcmp(uri, SDP_EXT_ABS_SEND_TIME) &&
 		    (!kind || !strcmp(kind, "video")) && cJSON_IsNumber(id) &&
 		    id->valuedouble >= 1 && id->valuedouble <= 14)
 			return (uint8_t)id->valuedouble;
@@ -741,7 +739,7 @@ static int consume(struct req *r)
 	if (op->kind == MEDIA_VIDEO && ast_id &&
 	    !consumer_set_abs_send_time(oc->c, ast_id)) {
 		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "uri", ABS_SEND_TIME_URI);
+		cJSON_AddStringToObject(x, "uri", SDP_EXT_ABS_SEND_TIME);
 		cJSON_AddNumberToObject(x, "id", ast_id);
 		cJSON_AddFalseToObject(x, "encrypt");
 		cJSON_AddObjectToObject(x, "parameters");
