@@ -202,13 +202,6 @@ static void hs_close(int err, const char *why, void *arg)
 	exit(1);
 }
 
-static double thread_cpu_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Delivers what is queued for e, charging its CPU to e. */
 static bool hs_pump(struct hs_end *e)
 {
@@ -221,9 +214,9 @@ static bool hs_pump(struct hs_end *e)
 	memcpy(inlen, e->qlen, sizeof(inlen));
 	e->n = 0;
 	for (size_t i = 0; i < n; i++) {
-		double t0 = thread_cpu_s();
+		double t0 = cpu_s();
 		(void)dtls_srtp_recv(e->dc, in[i], inlen[i]);
-		e->cpu += thread_cpu_s() - t0;
+		e->cpu += cpu_s() - t0;
 	}
 	return true;
 }
@@ -262,7 +255,7 @@ static void io_cost(unsigned packets, size_t size, double *tx_us,
 		unsigned got = 0;
 		for (unsigned done = 0; done < packets; done += PORT_UDP_BATCH) {
 			/* a batch's worth out, one call each, then in */
-			double t0 = thread_cpu_s();
+			double t0 = cpu_s();
 			for (unsigned i = 0; i < PORT_UDP_BATCH; i++) {
 				struct mmsghdr one;
 				struct iovec v = {buf[i], size};
@@ -273,7 +266,7 @@ static void io_cost(unsigned packets, size_t size, double *tx_us,
 				one.msg_hdr.msg_iovlen = 1;
 				(void)sendmmsg(tx, &one, 1, MSG_DONTWAIT);
 			}
-			double t1 = thread_cpu_s();
+			double t1 = cpu_s();
 			for (unsigned i = 0; i < PORT_UDP_BATCH; i++) {
 				iov[i].iov_base = buf[i];
 				iov[i].iov_len = sizeof(buf[i]);
@@ -283,7 +276,7 @@ static void io_cost(unsigned packets, size_t size, double *tx_us,
 			}
 			int n = recvmmsg(rx, m, PORT_UDP_BATCH, MSG_DONTWAIT,
 					 NULL);
-			double t2 = thread_cpu_s();
+			double t2 = cpu_s();
 			got += n > 0 ? (unsigned)n : 0;
 			ts += t1 - t0;
 			rs += t2 - t1;
@@ -327,9 +320,9 @@ static void handshake_cost(unsigned runs, double *server_s, double *client_s)
 			fprintf(stderr, "media-cost: DTLS set-up failed\n");
 			exit(1);
 		}
-		double t0 = thread_cpu_s();
+		double t0 = cpu_s();
 		(void)dtls_srtp_start(cli.dc);
-		cli.cpu += thread_cpu_s() - t0;
+		cli.cpu += cpu_s() - t0;
 		while (hs_pump(&srv) | hs_pump(&cli))
 			;
 		if (!srv.up || !cli.up) {

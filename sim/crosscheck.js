@@ -171,19 +171,23 @@ async function participant(url, k, callIdRef, conversationId) {
   return me;
 }
 
-function pooled(reports, key) {
-  // each probe's percentiles stand for its share of the samples
+// Percentiles of several runs pooled from the quantiles each reports:
+// every value of a part stands for an equal share of its n samples.
+function pool(parts, scale = 1) {
   const all = [];
-  for (const r of reports) for (const q of r[key].q || []) all.push([q, r[key].n / 101]);
-  all.sort((a, b) => a[0] - b[0]);
-  const total = all.reduce((s, [, w]) => s + w, 0);
-  const pct = (p) => {
+  for (const { values, n } of parts) for (const v of values) all.push([v * scale, n / values.length]);
+  all.sort((x, y) => x[0] - y[0]);
+  const total = all.reduce((t, [, w]) => t + w, 0);
+  const pct = (q) => {
     let acc = 0;
-    for (const [v, w] of all) { acc += w; if (acc >= p / 100 * total) return v / 1000; }
+    for (const [v, w] of all) { acc += w; if (acc >= q / 100 * total - 1e-9) return v; }
     return NaN;
   };
   return { samples: Math.round(total), p50: pct(50), p95: pct(95), p99: pct(99) };
 }
+
+// The probes' figures of `key` (101 quantiles each, in µs), in ms.
+const pooled = (reports, key) => pool(reports.map((r) => ({ values: r[key].q || [], n: r[key].n })), 1 / 1000);
 
 function pcts(v) {
   const s = [...v].sort((a, b) => a - b);
@@ -289,19 +293,8 @@ function simScenario(real) {
   return s;
 }
 
-// Percentiles of several sim runs pooled from their 5 % steps (cdf_5).
-function pooledCdf(parts) {
-  const all = [];
-  for (const p of parts) for (const v of p.cdf_5 || []) all.push([v, p.samples / 20]);
-  all.sort((a, b) => a[0] - b[0]);
-  const total = all.reduce((t, [, w]) => t + w, 0);
-  const pct = (q) => {
-    let acc = 0;
-    for (const [v, w] of all) { acc += w; if (acc >= q / 100 * total - 1e-9) return v; }
-    return NaN;
-  };
-  return { samples: Math.round(total), p50: pct(50), p95: pct(95), p99: pct(99) };
-}
+// The sim runs' figures (their 5 % steps, cdf_5, in ms).
+const pooledCdf = (parts) => pool(parts.map((p) => ({ values: p.cdf_5 || [], n: p.samples })));
 
 // As the real calls, one after the other: one sim run per call, each with
 // its own seed.

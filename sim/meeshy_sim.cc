@@ -429,29 +429,34 @@ void mn_echo(MediaNode *mn, std::vector<uint8_t> *b, struct sa from)
 void gateway_answer(Address to);
 double gateway_service_s();
 
+/* A core takes cpu_s of work: it counts as busy time, and on the wall it
+ * lasts longer by the share the fluid calls take. Returns that wall time;
+ * the core takes its next job then. */
+double mn_occupy(MediaNode *mn, double cpu_s)
+{
+	mn->busy_s += cpu_s;
+	double wall = cpu_s /
+		      std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
+	mn->busy++;
+	Simulator::Schedule(Seconds(wall), &mn_next, mn);
+	return wall;
+}
+
 void mn_run(MediaNode *mn, Job &j)
 {
 	if (j.kind == JOB_REQUEST) {
-		double service = gateway_service_s();
-		mn->busy_s += service;
 		mn->requests++;
-		service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
-		mn->busy++;
-		Simulator::Schedule(Seconds(service), &gateway_answer, j.reply_to);
-		Simulator::Schedule(Seconds(service), &mn_next, mn);
+		Simulator::Schedule(Seconds(mn_occupy(mn, gateway_service_s())),
+				    &gateway_answer, j.reply_to);
 		return;
 	}
 	if (j.kind == JOB_FLIGHT) { /* the server's share of the handshake,
 				     * for both transports of the participant */
-		double service = sc.dtls_server_ms / 1e3;
-		mn->busy_s += service;
 		mn->flights++;
-		service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
-		mn->busy++;
-		Simulator::Schedule(Seconds(service), &mn_echo, mn,
+		Simulator::Schedule(Seconds(mn_occupy(mn, sc.dtls_server_ms / 1e3)),
+				    &mn_echo, mn,
 				    new std::vector<uint8_t>(std::move(j.buf)),
 				    j.from);
-		Simulator::Schedule(Seconds(service), &mn_next, mn);
 		return;
 	}
 	Call *call = j.t->call;
@@ -462,15 +467,10 @@ void mn_run(MediaNode *mn, Job &j)
 	double service = rx_cost_us((double)j.buf.size());
 	for (const Out &o : mn->out)
 		service += tx_cost_us((double)o.buf.size());
-	service /= 1e6;
-	mn->busy_s += service;
-	/* the fluid calls share the CPUs: what is left runs this packet */
-	service /= std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
 	auto *out = new std::vector<Out>(std::move(mn->out));
 	mn->out.clear();
-	mn->busy++;
-	Simulator::Schedule(Seconds(service), &mn_flush, mn, out);
-	Simulator::Schedule(Seconds(service), &mn_next, mn);
+	Simulator::Schedule(Seconds(mn_occupy(mn, service / 1e6)), &mn_flush, mn,
+			    out);
 }
 
 void mn_next(MediaNode *mn)
