@@ -45,7 +45,7 @@ struct ws_link {
 	 * link's pointer to it; releasing the helper unregisters it. */
 	struct tcp_conn *tc;
 	struct tcp_helper *guard;
-	uint8_t hdr[14];
+	uint8_t hdr[14]; /* a header's first bytes, held back from libre */
 	size_t hlen;
 	uint64_t left; /* payload bytes of the current frame still to come */
 };
@@ -481,51 +481,91 @@ static void link_destructor(void *arg)
 }
 
 /* Frame guard. libre 1.1.0's websocket parser trusts the 64-bit payload
- * length: with the mask bit set, a length near 2^64 wraps its bounds check
- * and it writes past the buffer (one 18-byte frame crashed the server). So
- * we watch the byte stream below it, frame header by frame header, and
- * close the connection on any frame longer than the payload limit before
- * libre sees that header. */
+ * length: it starts decoding as soon as 4 + length bytes are buffered, a
+ * sum that wraps for a length near 2^64, and then unmasks far past its
+ * buffer (ten bytes crashed the server before any token was asked for). So
+ * a helper below it sees the byte stream first, frame header by frame
+ * header: the bytes of a header that is not complete yet are held back
+ * from libre until the rest arrives, and a frame longer than the payload
+ * limit closes the connection before libre has seen any of its header. */
+
+/* What the frame header at p says, as far as it has arrived: *len is the
+ * payload length once its bytes are here (else UINT64_MAX); the return is
+ * the header's length once all of it is here (else 0). */
+static size_t ws_header_len(const uint8_t *p, size_t avail, uint64_t *len)
+{
+	size_t ext, need;
+
+	*len = UINT64_MAX;
+	if (avail < 2)
+		return 0;
+	ext = (p[1] & 0x7f) == 126 ? 2 : (p[1] & 0x7f) == 127 ? 8 : 0;
+	if (avail < 2 + ext)
+		return 0;
+	*len = p[1] & 0x7f;
+	if (ext == 2)
+		*len = (uint64_t)p[2] << 8 | p[3];
+	else if (ext == 8)
+		for (int i = 0; i < 8; i++)
+			*len = (i ? *len << 8 : 0) | p[2 + i];
+	need = 2 + ext + ((p[1] & 0x80) ? 4 : 0);
+	return avail < need ? 0 : need;
+}
+
+/* Puts the header bytes held back from the last segment in front of this
+ * one. */
+static int guard_unhold(struct ws_link *l, struct mbuf *mb)
+{
+	size_t left = mbuf_get_left(mb);
+
+	if (mb->pos + left + l->hlen > mb->size &&
+	    mbuf_resize(mb, mb->pos + left + l->hlen))
+		return ENOMEM;
+	memmove(mb->buf + mb->pos + l->hlen, mb->buf + mb->pos, left);
+	memcpy(mb->buf + mb->pos, l->hdr, l->hlen);
+	mb->end = mb->pos + left + l->hlen;
+	l->hlen = 0;
+	return 0;
+}
+
 static bool guard_recv(int *err, struct mbuf *mb, bool *estab, void *arg)
 {
 	struct ws_link *l = arg;
-	const uint8_t *p = mbuf_buf(mb);
-	size_t n = mbuf_get_left(mb);
+	const uint8_t *p;
+	size_t n, i = 0;
 	(void)estab;
 
-	while (n) {
-		size_t need;
-		uint64_t len;
+	if (l->hlen && (*err = guard_unhold(l, mb)))
+		return true;
+	p = mbuf_buf(mb);
+	n = mbuf_get_left(mb);
+	while (i < n) {
+		uint64_t len = 0;
+		size_t hl;
 
 		if (l->left) {
-			size_t k = n < l->left ? n : (size_t)l->left;
-			p += k;
-			n -= k;
+			size_t k = n - i < l->left ? n - i : (size_t)l->left;
+			i += k;
 			l->left -= k;
 			continue;
 		}
-		l->hdr[l->hlen++] = *p++;
-		n--;
-		if (l->hlen < 2)
-			continue;
-		len = l->hdr[1] & 0x7f;
-		need = 2 + (len == 126 ? 2 : len == 127 ? 8 : 0) +
-		       ((l->hdr[1] & 0x80) ? 4 : 0);
-		if (l->hlen < need)
-			continue;
-		if (len == 126)
-			len = (uint64_t)l->hdr[2] << 8 | l->hdr[3];
-		else if (len == 127)
-			for (int i = 0; i < 8; i++)
-				len = (i ? len << 8 : 0) | l->hdr[2 + i];
-		l->hlen = 0;
-		if (len > l->s->srv->cfg.max_payload) {
+		hl = ws_header_len(p + i, n - i, &len);
+		if (len != UINT64_MAX && len > l->s->srv->cfg.max_payload) {
 			l->s->srv->stats.dropped_too_large++;
 			*err = EOVERFLOW;
 			return true;
 		}
+		if (!hl) {
+			/* at most 13 bytes: hold them, libre sees none */
+			l->hlen = n - i;
+			memcpy(l->hdr, p + i, l->hlen);
+			mb->end = mb->pos + i;
+			break;
+		}
+		i += hl;
 		l->left = len;
 	}
+	/* an empty buffer is not handed up */
 	return false;
 }
 
