@@ -1016,6 +1016,16 @@ static void on_authenticate(struct ev *e)
 			  msg + strlen("UNAUTHENTICATED: "));
 		return;
 	}
+	if (cl->authed && strcmp(cl->user_id, user_id)) {
+		/* its rooms, calls and answers in flight are the first
+		 * user's: a socket never changes hands */
+		cJSON_Delete(convs);
+		ack_error(cl, e->ack, e->name, "FORBIDDEN",
+			  "this socket is signed in as '%s': connect again to"
+			  " sign in as '%s'",
+			  cl->user_id, user_id);
+		return;
+	}
 	if (!convs)
 		convs = dev_conversations(cl->gw, e->data);
 	client_signin(cl, user_id, name, convs);
@@ -1093,6 +1103,37 @@ void calls_emit_unless_user(struct gateway *gw, const char *room,
 	sio_room_apply(gw->sio, room, emit_unless_user, &k);
 }
 
+/* Whether the client's token lets it into the conversation (a token that
+ * lists no conversations limits nothing). */
+static bool member_of(const struct client *cl, const char *conv)
+{
+	const cJSON *it;
+	if (!cl->conversations)
+		return true;
+	cJSON_ArrayForEach(it, cl->conversations)
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, conv))
+			return true;
+	}
+	return false;
+}
+
+static void ring_member(struct sio_socket *sock, void *arg)
+{
+	const cJSON *incoming = arg;
+	const struct client *cl = sio_socket_user(sock);
+	const cJSON *conv =
+		cJSON_GetObjectItemCaseSensitive(incoming, "conversationId");
+	if (cl && cJSON_IsString(conv) && member_of(cl, conv->valuestring))
+		(void)sio_emit(sock, "call:incoming", incoming);
+}
+
+void calls_ring_members(struct gateway *gw, const char *room,
+			const cJSON *incoming)
+{
+	sio_room_apply(gw->sio, room, ring_member, (void *)incoming);
+}
+
 static void emit_incoming(struct live_call *c, struct client *from,
 			  const cJSON *invite)
 {
@@ -1114,8 +1155,12 @@ static void emit_incoming(struct live_call *c, struct client *from,
 		{
 			(void)re_snprintf(room, sizeof(room), "user:%s",
 					  it->valuestring);
-			emit_except(gw, room, NULL,
-					    "call:incoming", o);
+			calls_ring_members(gw, room, o);
+#ifdef MEESHY_WITH_REDIS
+			if (gw->bus)
+				(void)bus_publish(gw->bus, room,
+						  "call:incoming", o, NULL);
+#endif
 		}
 	}
 	else {
@@ -1135,20 +1180,6 @@ static void emit_incoming(struct live_call *c, struct client *from,
 	cJSON_Delete(o);
 }
 
-/* Whether the client's token lets it into the conversation (a token that
- * lists no conversations limits nothing). */
-static bool member_of(const struct client *cl, const char *conv)
-{
-	const cJSON *it;
-	if (!cl->conversations)
-		return true;
-	cJSON_ArrayForEach(it, cl->conversations)
-	{
-		if (cJSON_IsString(it) && !strcmp(it->valuestring, conv))
-			return true;
-	}
-	return false;
-}
 
 static bool conv_cmp(struct le *le, void *arg)
 {
@@ -1970,7 +2001,7 @@ void calls_end_all(struct gateway *gw, const char *reason)
 }
 
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
-		    char *user_id, size_t size)
+		    char *user_id, size_t size, cJSON **conversations)
 {
 	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
 	char token[JWT_MAX + 1], uid[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
@@ -1984,10 +2015,38 @@ int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
 	(void)re_snprintf(token, sizeof(token), "%b", h->val.p + 7,
 			  h->val.l - 7);
 	e = authenticate(gw, token, uid, name, &convs, err, sizeof(err));
-	cJSON_Delete(convs);
-	if (!e)
-		str_ncpy(user_id, uid, size);
-	return e;
+	if (e)
+		return e;
+	str_ncpy(user_id, uid, size);
+	*conversations = convs;
+	return 0;
+}
+
+int calls_live_get(struct gateway *gw, const char *call_id,
+		   struct call_session *rec)
+{
+	const struct live_call *c = call_find(gw, call_id);
+	if (!c)
+		return ENOENT;
+	*rec = c->rec;
+	return 0;
+}
+
+bool calls_live_participant(struct gateway *gw, const char *call_id,
+			    const char *user_id, char *part_id, size_t size)
+{
+	struct live_call *c = call_find(gw, call_id);
+	const struct live_part *p = c ? part_find(c, user_id) : NULL;
+	if (p && part_id)
+		str_ncpy(part_id, p->rec.id, size);
+	return p != NULL;
+}
+
+bool calls_live_in_conversation(struct gateway *gw, const char *conv,
+				const char *user_id)
+{
+	struct le *le = hash_apply(gw->calls, conv_cmp, (void *)conv);
+	return le && part_find(le->data, user_id);
 }
 
 /* Recovery: calls a previous run left open. In role all the process that

@@ -20,6 +20,7 @@
 #include "redis.h"
 #include "bus.h"
 #include "media_remote.h"
+#include "internal_auth.h"
 #endif
 #include "webrtc_transport.h"
 #include "validate.h"
@@ -128,6 +129,116 @@ static bool id_ok(const struct pl *id)
 	return validate_is_id(buf);
 }
 
+/* Who may read and write a call's records: the participants of the call
+ * (invited ones included), and the members of its conversation as the
+ * caller's token lists them. A token that lists no conversation proves no
+ * membership here: such a caller sees the calls it takes part in. */
+struct rest_caller {
+	char user[STORE_ID_MAX + 1];
+	cJSON *conversations; /* the token's list, NULL if none */
+};
+
+static bool lists_conversation(const struct rest_caller *rc, const char *conv)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, rc->conversations)
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, conv))
+			return true;
+	}
+	return false;
+}
+
+struct part_lookup {
+	const char *user;
+	char id[STORE_ID_MAX + 1]; /* the user's participant id, "" if none */
+};
+
+static int find_part(const struct call_participant *p, void *arg)
+{
+	struct part_lookup *f = arg;
+	if (!f->id[0] && !strcmp(p->userId, f->user))
+		str_ncpy(f->id, p->id, sizeof(f->id));
+	return 0;
+}
+
+/* The user's participant id in the call ("" if none): live or stored. */
+static void participation(struct gateway *gw, const char *call_id,
+			  const char *user, char *id, size_t size)
+{
+	struct part_lookup f = {user, ""};
+	id[0] = '\0';
+	if (calls_live_participant(gw, call_id, user, id, size))
+		return;
+	(void)store_participants(gw->store, call_id, find_part, &f);
+	str_ncpy(id, f.id, size);
+}
+
+/* 0 when the caller may see the call (its record in *c), or ENOENT, EACCES,
+ * or another errno value when the store did not answer. */
+static int call_access(struct gateway *gw, const struct rest_caller *rc,
+		       const char *id, struct call_session *c)
+{
+	char part[STORE_ID_MAX + 1];
+	int err = calls_live_get(gw, id, c);
+
+	if (err)
+		err = store_call_get(gw->store, id, c);
+	if (err)
+		return err;
+	if (lists_conversation(rc, c->conversationId))
+		return 0;
+	participation(gw, id, rc->user, part, sizeof(part));
+	return part[0] ? 0 : EACCES;
+}
+
+struct conv_scan {
+	struct gateway *gw;
+	const char *user;
+	bool found;
+};
+
+static int call_has_user(const struct call_session *c, void *arg)
+{
+	struct conv_scan *k = arg;
+	char part[STORE_ID_MAX + 1];
+	if (!k->found) {
+		participation(k->gw, c->id, k->user, part, sizeof(part));
+		k->found = part[0] != '\0';
+	}
+	return 0;
+}
+
+/* Whether the caller may see the conversation's calls: listed by its
+ * token, or it took part in one of the conversation's last 100 calls. */
+static bool conversation_access(struct gateway *gw,
+				const struct rest_caller *rc, const char *conv)
+{
+	struct conv_scan k = {gw, rc->user, false};
+	if (lists_conversation(rc, conv) ||
+	    calls_live_in_conversation(gw, conv, rc->user))
+		return true;
+	(void)store_calls_by_conversation(gw->store, conv, NULL, 100,
+					  call_has_user, &k);
+	return k.found;
+}
+
+/* Answers a refused access: 404, 403 or 503; false when access is given. */
+static bool refused(struct http_conn *conn, int err)
+{
+	if (err == ENOENT)
+		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
+				"no call with this id");
+	else if (err == EACCES)
+		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
+				"you take no part in this call or its"
+				" conversation");
+	else if (err)
+		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
+				"the store is not answering");
+	return err != 0;
+}
+
 static void serve_call_stored(struct gateway *gw, struct http_conn *conn,
 			      const char *id)
 {
@@ -182,11 +293,15 @@ static void on_call_state(int err, const char *val, size_t len, void *arg)
 }
 
 static void serve_call(struct gateway *gw, struct http_conn *conn,
-		       const char *id)
+		       const struct rest_caller *rc, const char *id)
 {
-	struct call_read *r = mem_zalloc(sizeof(*r), call_read_destructor);
+	struct call_read *r;
+	struct call_session c;
 	char key[STORE_ID_MAX + 16];
 
+	if (refused(conn, call_access(gw, rc, id, &c)))
+		return;
+	r = mem_zalloc(sizeof(*r), call_read_destructor);
 	if (r) {
 		r->gw = gw;
 		r->conn = mem_ref(conn);
@@ -221,7 +336,9 @@ static void reply_listing(struct http_conn *conn, cJSON *o, int store_err)
 }
 
 static void serve_conversation_calls(struct gateway *gw,
-				     struct http_conn *conn, const char *conv,
+				     struct http_conn *conn,
+				     const struct rest_caller *rc,
+				     const char *conv,
 				     const struct http_msg *msg)
 {
 	static const char *const statuses[] = {"initiated", "active", "ended",
@@ -245,6 +362,11 @@ static void serve_conversation_calls(struct gateway *gw,
 			return;
 		}
 	}
+	if (!conversation_access(gw, rc, conv)) {
+		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
+				"you are not a member of this conversation");
+		return;
+	}
 	o = listing("calls", &calls);
 	reply_listing(conn, o,
 		      store_calls_by_conversation(gw->store, conv, status, 100,
@@ -252,9 +374,14 @@ static void serve_conversation_calls(struct gateway *gw,
 }
 
 static void serve_transcriptions(struct gateway *gw, struct http_conn *conn,
-				 const char *id)
+				 const struct rest_caller *rc, const char *id)
 {
-	cJSON *list, *o = listing("transcriptions", &list);
+	struct call_session c;
+	cJSON *list, *o;
+
+	if (refused(conn, call_access(gw, rc, id, &c)))
+		return;
+	o = listing("transcriptions", &list);
 	reply_listing(conn, o,
 		      store_transcriptions(gw->store, id, add_trans, list));
 }
@@ -275,6 +402,7 @@ static void serve_quality(struct gateway *gw, struct http_conn *conn,
 			  const char *id, const struct http_msg *msg,
 			  const char *user_id)
 {
+	char own[STORE_ID_MAX + 1];
 	static const char *const fields[] = {
 		"packetsLost",   "packetsReceived", "packetLossRate",
 		"jitter",        "bytesReceived",   "framesDecoded",
@@ -286,9 +414,16 @@ static void serve_quality(struct gateway *gw, struct http_conn *conn,
 	const cJSON *pid;
 	char m[128];
 
-	if (store_call_get(gw->store, id, &c)) {
+	if (calls_live_get(gw, id, &c) && store_call_get(gw->store, id, &c)) {
 		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
 			    "no call with this id");
+		return;
+	}
+	/* only the caller's own participation is measured */
+	participation(gw, id, user_id, own, sizeof(own));
+	if (!own[0]) {
+		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
+				"you take no part in this call");
 		return;
 	}
 	body = cJSON_ParseWithLength((const char *)mbuf_buf(msg->mb),
@@ -310,13 +445,20 @@ static void serve_quality(struct gateway *gw, struct http_conn *conn,
 			return;
 		}
 	}
+	pid = cJSON_GetObjectItemCaseSensitive(body, "participantId");
+	if (pid && !(cJSON_IsString(pid) && (!strcmp(pid->valuestring, own) ||
+					     !strcmp(pid->valuestring,
+						     user_id)))) {
+		cJSON_Delete(body);
+		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
+				"participantId: not your participation in"
+				" this call (yours is your user id or the"
+				" participant id of your join)");
+		return;
+	}
 	memset(&q, 0, sizeof(q));
 	str_ncpy(q.callSessionId, id, sizeof(q.callSessionId));
-	pid = cJSON_GetObjectItemCaseSensitive(body, "participantId");
-	str_ncpy(q.participantId,
-		 cJSON_IsString(pid) && strlen(pid->valuestring) <= STORE_ID_MAX
-			 ? pid->valuestring
-			 : user_id,
+	str_ncpy(q.participantId, pid ? pid->valuestring : user_id,
 		 sizeof(q.participantId));
 	q.at = port_wallclock_ms();
 	q.packetsLost = (int64_t)v[0];
@@ -399,25 +541,17 @@ static void serve_turn(struct gateway *gw, struct http_conn *conn,
 	cJSON_Delete(o);
 }
 
-static void serve_api(struct gateway *gw, struct http_conn *conn,
-		      const struct http_msg *msg)
+/* The API behind authentication, for the caller rc. */
+static void serve_api_as(struct gateway *gw, struct http_conn *conn,
+			 const struct http_msg *msg,
+			 const struct rest_caller *rc)
 {
 	struct pl id, rest;
-	char idbuf[STORE_ID_MAX + 1], user[STORE_ID_MAX + 1];
+	char idbuf[STORE_ID_MAX + 1];
 	bool get = !pl_strcmp(&msg->met, "GET");
 
-	/* public: the seed's frontend asks before it has a token */
-	if (get && !pl_strcmp(&msg->path, "/api/region")) {
-		serve_region(gw, conn, msg);
-		return;
-	}
-	if (calls_http_auth(gw, msg, user, sizeof(user))) {
-		http_json_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
-			    "send Authorization: Bearer <token>");
-		return;
-	}
 	if (get && !pl_strcmp(&msg->path, "/api/turn-credentials")) {
-		serve_turn(gw, conn, msg, user);
+		serve_turn(gw, conn, msg, rc->user);
 		return;
 	}
 	if (!re_regex(msg->path.p, msg->path.l, "/api/calls/[^/]+[^]*", &id,
@@ -425,12 +559,12 @@ static void serve_api(struct gateway *gw, struct http_conn *conn,
 	    id_ok(&id)) {
 		pl_strcpy(&id, idbuf, sizeof(idbuf));
 		if (get && !rest.l)
-			serve_call(gw, conn, idbuf);
+			serve_call(gw, conn, rc, idbuf);
 		else if (get && !pl_strcmp(&rest, "/transcriptions"))
-			serve_transcriptions(gw, conn, idbuf);
+			serve_transcriptions(gw, conn, rc, idbuf);
 		else if (!pl_strcmp(&msg->met, "POST") &&
 			 !pl_strcmp(&rest, "/quality-metrics"))
-			serve_quality(gw, conn, idbuf, msg, user);
+			serve_quality(gw, conn, idbuf, msg, rc->user);
 		else
 			http_json_error(conn, 404, "Not Found", "NOT_FOUND",
 				    "no such resource");
@@ -441,10 +575,31 @@ static void serve_api(struct gateway *gw, struct http_conn *conn,
 		      "/api/conversations/[^/]+/calls", &id) &&
 	    id_ok(&id)) {
 		pl_strcpy(&id, idbuf, sizeof(idbuf));
-		serve_conversation_calls(gw, conn, idbuf, msg);
+		serve_conversation_calls(gw, conn, rc, idbuf, msg);
 		return;
 	}
 	http_json_error(conn, 404, "Not Found", "NOT_FOUND", "no such resource");
+}
+
+static void serve_api(struct gateway *gw, struct http_conn *conn,
+		      const struct http_msg *msg)
+{
+	struct rest_caller rc = {"", NULL};
+	bool get = !pl_strcmp(&msg->met, "GET");
+
+	/* public: the seed's frontend asks before it has a token */
+	if (get && !pl_strcmp(&msg->path, "/api/region")) {
+		serve_region(gw, conn, msg);
+		return;
+	}
+	if (calls_http_auth(gw, msg, rc.user, sizeof(rc.user),
+			    &rc.conversations)) {
+		http_json_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
+			    "send Authorization: Bearer <token>");
+		return;
+	}
+	serve_api_as(gw, conn, msg, &rc);
+	cJSON_Delete(rc.conversations);
 }
 
 /* Static files of the demo page: no "..", a short list of types. */
@@ -581,6 +736,11 @@ static void bus_deliver(const char *room, const char *event,
 		calls_emit_unless_user(gw, room, except_user, event, data);
 		return;
 	}
+	if (!strcmp(event, "call:incoming")) {
+		/* an invite: to the user's sockets that are members */
+		calls_ring_members(gw, room, data);
+		return;
+	}
 	/* the socket left out may be one of ours (a remote client's) */
 	(void)sio_room_emit(gw->sio, room, sio_socket_find(gw->sio, except_sid),
 			    event, data);
@@ -626,6 +786,7 @@ static void gateway_destructor(void *arg)
 	gw->cache = mem_deref(gw->cache);
 	mem_deref(gw->translator_url);
 	gw->remote = mem_deref(gw->remote);
+	gw->internal_auth = mem_deref(gw->internal_auth);
 	gw->bus = mem_deref(gw->bus);
 	gw->redis = mem_deref(gw->redis);
 	hash_flush(gw->calls);
@@ -718,7 +879,13 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 			err = bus_alloc(&gw->bus, gw->redis, gw->node_id,
 					bus_deliver, gw);
 		if (!err)
-			err = media_remote_alloc(&gw->remote, gw->redis);
+			err = internal_auth_alloc(&gw->internal_auth,
+						  cfg->internal_secret,
+						  cfg->internal_secret_len);
+		gw->cfg.internal_secret = NULL; /* the caller's; copied */
+		if (!err)
+			err = media_remote_alloc(&gw->remote, gw->redis,
+						 gw->internal_auth);
 		if (!err) {
 			/* our channel: other gateways' clients in our calls */
 			char ch[256];

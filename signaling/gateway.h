@@ -40,6 +40,9 @@ struct gateway_config {
 				    * the media nodes (rtc_listen is NULL) */
 	uint16_t redis_port;
 	const char *redis_password; /* NULL or "": none */
+	/* role gateway: signs requests to media nodes (internal_auth.h) */
+	const uint8_t *internal_secret;
+	size_t internal_secret_len;
 	const char *translator_url; /* POST {text, from, to}; NULL: none */
 };
 

@@ -46,6 +46,7 @@ struct gateway {
 	struct redis *redis;
 	struct bus *bus;
 	struct media_remote *remote;
+	struct internal_auth *internal_auth; /* signs media node requests */
 	struct list remote_clients; /* other gateways' sockets in our calls */
 	struct cache *cache;           /* Redis when there is one, else memory */
 	struct translator *translator; /* NULL: transcriptions untranslated */
@@ -85,6 +86,11 @@ size_t calls_count_mode(const struct gateway *gw, const char *mode);
 void calls_emit_unless_user(struct gateway *gw, const char *room,
 			    const char *user, const char *event,
 			    const struct cJSON *data);
+/* call:incoming to a room's sockets here (a user's devices) whose token
+ * lets them into the call's conversation: an invite list rings members
+ * only. */
+void calls_ring_members(struct gateway *gw, const char *room,
+			const struct cJSON *incoming);
 /* Media counters: ended calls' plus the live routers'. */
 struct router_stats;
 void calls_media_stats(const struct gateway *gw, struct router_stats *st);
@@ -95,9 +101,20 @@ enum { MEDIA_TICK_MS = 100 };
  * active speaker every 5th, RTCP receiver reports every 10th. */
 void calls_media_tick(struct gateway *gw);
 /* Authenticates a REST request (Authorization: Bearer <token>); fills the
- * user id or returns an errno value. */
+ * user id and the conversations its token lists (NULL when it lists none;
+ * the caller owns it) or returns an errno value. */
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
-		    char *user_id, size_t size);
+		    char *user_id, size_t size, struct cJSON **conversations);
+/* The live call's record (ENOENT: not live here). */
+int calls_live_get(struct gateway *gw, const char *call_id,
+		   struct call_session *rec);
+/* Whether the user is a participant (any status) of the live call; its
+ * participant id in part_id when given. */
+bool calls_live_participant(struct gateway *gw, const char *call_id,
+			    const char *user_id, char *part_id, size_t size);
+/* Whether the user takes part in the conversation's live call. */
+bool calls_live_in_conversation(struct gateway *gw, const char *conv,
+				const char *user_id);
 
 /* metrics.c */
 int metrics_print(struct re_printf *pf, const struct gateway *gw);

@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
+#include "port.h"
+#include "internal_auth.h"
 #include "json_client.h"
 
 struct json_client {
 	struct http_cli *http;
 	struct dnsc *dnsc;
+	const struct internal_auth *auth; /* borrowed: signs each request */
 	bool closing;
 };
 
@@ -71,9 +74,38 @@ static void on_response(int err, const struct http_msg *msg, void *arg)
 	mem_deref(p);
 }
 
+void json_client_set_auth(struct json_client *jc,
+			  const struct internal_auth *auth)
+{
+	if (jc)
+		jc->auth = auth;
+}
+
+/* "X-Meeshy-Auth: ...\r\n" for a POST of text to url, or "" without a
+ * credential to give. */
+static int auth_line(const struct json_client *jc, const char *url,
+		     const char *text, char *line, size_t size)
+{
+	const char *host = strstr(url, "://"), *path;
+	char cred[INTERNAL_AUTH_HDR_MAX];
+	int err;
+
+	line[0] = '\0';
+	if (!jc->auth)
+		return 0;
+	path = host ? strchr(host + 3, '/') : NULL;
+	err = internal_auth_sign(jc->auth, "POST", path ? path : "/", text,
+				 strlen(text), port_wallclock_ms(), cred);
+	if (!err && re_snprintf(line, size, "%s: %s\r\n",
+				INTERNAL_AUTH_HEADER, cred) < 0)
+		err = ENOMEM;
+	return err;
+}
+
 int json_client_post(struct json_client *jc, const char *url,
 		     const cJSON *body, json_client_h *h, void *arg)
 {
+	char auth[INTERNAL_AUTH_HDR_MAX + 32];
 	struct post *p;
 	char *text;
 	int err;
@@ -90,12 +122,16 @@ int json_client_post(struct json_client *jc, const char *url,
 	p->jc = jc;
 	p->h = h;
 	p->arg = arg;
-	err = http_request(NULL, jc->http, "POST", url, on_response, NULL, p,
-			   "Content-Type: application/json\r\n"
-			   "Content-Length: %zu\r\n"
-			   "\r\n"
-			   "%s",
-			   strlen(text), text);
+	err = auth_line(jc, url, text, auth, sizeof(auth));
+	if (!err)
+		err = http_request(NULL, jc->http, "POST", url, on_response,
+				   NULL, p,
+				   "%s"
+				   "Content-Type: application/json\r\n"
+				   "Content-Length: %zu\r\n"
+				   "\r\n"
+				   "%s",
+				   auth, strlen(text), text);
 	cJSON_free(text);
 	if (err)
 		mem_deref(p);

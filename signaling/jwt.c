@@ -2,6 +2,7 @@
  * jwt.c - HS256 verification and signing with mbedTLS.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include <mbedtls/md.h>
@@ -108,10 +109,20 @@ static void claims_destructor(void *arg)
 	cJSON_Delete(c->conversations);
 }
 
-static int64_t num_claim(const cJSON *o, const char *name)
+/* A NumericDate claim (RFC 7519 section 2): whole seconds since the epoch.
+ * false when present but not such a number (a string, a negative or a
+ * huge one: casting past int64_t's range is undefined behaviour). */
+static bool time_claim(const cJSON *o, const char *name, int64_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	*out = 0;
+	if (!v)
+		return true;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    v->valuedouble > JWT_TIME_MAX)
+		return false;
+	*out = (int64_t)v->valuedouble;
+	return true;
 }
 
 int jwt_verify(struct jwt_claims **claimsp, const char *token,
@@ -174,10 +185,18 @@ int jwt_verify(struct jwt_claims **claimsp, const char *token,
 		err = ENOMEM;
 		goto out;
 	}
-	c->exp = num_claim(body, "exp");
-	c->iat = num_claim(body, "iat");
-	if (c->exp && now_s > c->exp + (int64_t)skew_s) {
+	if (!time_claim(body, "exp", &c->exp) ||
+	    !time_claim(body, "iat", &c->iat) ||
+	    !time_claim(body, "nbf", &c->nbf) || !c->exp) {
+		err = EPROTO; /* a token that never expires is not taken */
+		goto out;
+	}
+	if (now_s > c->exp + (int64_t)skew_s) {
 		err = ETIMEDOUT;
+		goto out;
+	}
+	if (c->nbf && now_s + (int64_t)skew_s < c->nbf) {
+		err = EAGAIN;
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(body, "sub");
@@ -218,6 +237,11 @@ const char *jwt_strerror(int err)
 		return "token has expired";
 	case ENOENT:
 		return "token has no subject (sub)";
+	case EPROTO:
+		return "token has no exp, or exp, nbf or iat is not a number"
+		       " of seconds";
+	case EAGAIN:
+		return "token is not valid yet (nbf is in the future)";
 	default:
 		return "token could not be verified";
 	}

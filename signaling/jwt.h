@@ -12,18 +12,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* JWT_TIME_MAX: the latest exp/nbf/iat taken (year 33658), far inside
+ * int64_t, so a huge number is refused rather than cast. */
 enum { JWT_MAX = 8192, JWT_SKEW_S = 30 };
+#define JWT_TIME_MAX 1e12
 
 struct jwt_claims {
 	char sub[129];           /* the user id */
 	char name[129];          /* display name, may be empty */
-	int64_t exp, iat;        /* seconds since the epoch; 0 if absent */
+	int64_t exp;             /* seconds since the epoch; required */
+	int64_t iat, nbf;        /* seconds since the epoch; 0 if absent */
 	struct cJSON *conversations; /* array of ids the user belongs to, or
 				      * NULL when the token does not say */
 };
 
 /* Returns 0, or: EBADMSG (not a well-formed JWT), ENOTSUP (alg not HS256),
- * EACCES (bad signature), ETIMEDOUT (expired), ENOENT (no "sub"). */
+ * EACCES (bad signature), EPROTO (no exp, or exp, nbf or iat not a
+ * NumericDate), ETIMEDOUT (expired), EAGAIN (nbf still ahead), ENOENT (no
+ * "sub"). exp and nbf are judged with skew_s seconds of clock skew. */
 int jwt_verify(struct jwt_claims **claimsp, const char *token,
 	       const uint8_t *secret, size_t secret_len, int64_t now_s,
 	       unsigned skew_s);

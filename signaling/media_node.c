@@ -10,6 +10,9 @@
  *   POST /internal/leave {callId, userId} -> {ok, producerIds}
  *   POST /internal/close {callId} -> {ok}
  *   GET  /internal/calls -> {node, calls: [{callId, participants}]}
+ * Each of them carries the cluster's credential (internal_auth.h): one
+ * without it, with a wrong one or with one already used is answered 401
+ * and counted. /health and /metrics are open, as for any operator.
  */
 #include <errno.h>
 #include <string.h>
@@ -24,6 +27,7 @@
 #include "http_json.h"
 #include "metrics.h"
 #include "media_node.h"
+#include "internal_auth.h"
 
 enum { TICK_MS = 100, ID_MAX = 128, LOAD_TTL_S = 3 };
 
@@ -40,6 +44,8 @@ struct media_node {
 	struct webrtc_server *rtc;
 	struct redis *redis;
 	struct bus *bus;
+	struct internal_auth *auth;  /* checks /internal/ requests */
+	uint64_t refused;            /* requests without a valid one */
 	struct hash *calls;
 	size_t ncalls;
 	struct port_timer *tick_tmr;
@@ -309,11 +315,44 @@ static int print_metrics(struct re_printf *pf, const struct media_node *m)
 			 "# HELP meeshy_active_participants Participants with"
 			 " media on this node\n"
 			 "# TYPE meeshy_active_participants gauge\n"
-			 "meeshy_active_participants %zu\n",
-			 m->ncalls, participants(m));
+			 "meeshy_active_participants %zu\n"
+			 "# HELP meeshy_internal_api_refused_total Internal"
+			 " API requests without a valid credential\n"
+			 "# TYPE meeshy_internal_api_refused_total counter\n"
+			 "meeshy_internal_api_refused_total %llu\n",
+			 m->ncalls, participants(m),
+			 (unsigned long long)m->refused);
 	err |= metrics_media(pf, &rs, &ws);
 	err |= metrics_process(pf, m->started_ms);
 	return err;
+}
+
+/* Whether a request to the internal API carries a valid credential;
+ * answers 401 when not. */
+static bool internal_ok(struct media_node *m, struct http_conn *conn,
+			const struct http_msg *msg)
+{
+	const struct http_hdr *h = http_msg_xhdr(msg, INTERNAL_AUTH_HEADER);
+	char method[16], path[256];
+	int err = EACCES;
+
+	if (h && msg->met.l < sizeof(method) && msg->path.l < sizeof(path)) {
+		pl_strcpy(&msg->met, method, sizeof(method));
+		pl_strcpy(&msg->path, path, sizeof(path));
+		err = internal_auth_check(m->auth, h->val.p, h->val.l, method,
+					  path, mbuf_buf(msg->mb),
+					  mbuf_get_left(msg->mb),
+					  port_wallclock_ms());
+	}
+	if (!err)
+		return true;
+	m->refused++;
+	port_log(PORT_LOG_WARN, "internal API: %r %r from %J refused: %s",
+		 &msg->met, &msg->path, http_conn_peer(conn),
+		 internal_auth_strerror(err));
+	http_json_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
+			internal_auth_strerror(err));
+	return false;
 }
 
 static void http_handler(struct http_conn *conn, const struct http_msg *msg,
@@ -351,6 +390,8 @@ static void http_handler(struct http_conn *conn, const struct http_msg *msg,
 		mem_deref(mb);
 		return;
 	}
+	if (!internal_ok(m, conn, msg))
+		return;
 	if (!pl_strcmp(&msg->path, "/internal/calls")) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "node", m->node_id);
@@ -396,6 +437,7 @@ static void node_destructor(void *arg)
 	hash_flush(m->calls);
 	mem_deref(m->calls);
 	mem_deref(m->bus);
+	mem_deref(m->auth);
 	mem_deref(m->redis);
 	mem_deref(m->rtc);
 	mem_deref(m->node_id);
@@ -416,7 +458,10 @@ int media_node_alloc(struct media_node **mp,
 	if (!m)
 		return ENOMEM;
 	m->started_ms = port_wallclock_ms();
-	err = str_dup(&m->node_id, cfg->node_id);
+	err = internal_auth_alloc(&m->auth, cfg->internal_secret,
+				  cfg->internal_secret_len);
+	if (!err)
+		err = str_dup(&m->node_id, cfg->node_id);
 	if (!err)
 		err = hash_alloc(&m->calls, 256);
 	if (!err)

@@ -26,6 +26,10 @@ struct media_node_config {
 	const char *redis_password; /* NULL or "": none */
 	const char *api_url;            /* how gateways reach the API; NULL:
 					 * http://<listen address> */
+	/* what every /internal/ request is signed with (internal_auth.h);
+	 * at least 16 bytes, copied */
+	const uint8_t *internal_secret;
+	size_t internal_secret_len;
 };
 
 int media_node_alloc(struct media_node **mp,

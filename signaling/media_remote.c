@@ -171,7 +171,8 @@ static void remote_destructor(void *arg)
 	mem_deref(mr->http); /* answers still due come now, as ECANCELED */
 }
 
-int media_remote_alloc(struct media_remote **mrp, struct redis *redis)
+int media_remote_alloc(struct media_remote **mrp, struct redis *redis,
+		       const struct internal_auth *auth)
 {
 	struct media_remote *mr;
 	int err;
@@ -188,6 +189,7 @@ int media_remote_alloc(struct media_remote **mrp, struct redis *redis)
 		mem_deref(mr);
 		return err;
 	}
+	json_client_set_auth(mr->http, auth);
 	tmr_start(&mr->refresh, 0, refresh, mr);
 	*mrp = mr;
 	return 0;

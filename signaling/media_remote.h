@@ -21,7 +21,10 @@ struct media_remote;
  * call). Every request gets exactly one answer. */
 typedef void(media_remote_h)(int err, const cJSON *body, void *arg);
 
-int media_remote_alloc(struct media_remote **mrp, struct redis *redis);
+/* auth (borrowed, outliving the client) signs every request to a node. */
+struct internal_auth;
+int media_remote_alloc(struct media_remote **mrp, struct redis *redis,
+		       const struct internal_auth *auth);
 /* Picks the node for a call of `participants` and counts them on it;
  * returns 0 with its id and URL, or ENOENT when no node is alive. */
 int media_remote_place(struct media_remote *mr, size_t participants,

@@ -78,6 +78,11 @@ static const struct option options[] = {
 	 "debug | info | warn | error (default info)"},
 	{"jwt-secret-file", "MEESHY_JWT_SECRET_FILE", STR(jwt_secret_file),
 	 "file holding the HS256 secret (or set MEESHY_JWT_SECRET)"},
+	{"internal-secret-file", "MEESHY_INTERNAL_SECRET_FILE",
+	 STR(internal_secret_file),
+	 "roles gateway and media: file holding the secret that signs the"
+	 " media nodes' internal API requests (or set"
+	 " MEESHY_INTERNAL_SECRET); the same on every node"},
 	{"translator-url", "MEESHY_TRANSLATOR_URL", STR(translator_url),
 	 "translator service (POST {text, from, to} -> {translation}):"
 	 " final transcriptions go out in each listener's language"},
@@ -320,6 +325,7 @@ static int check(struct app_config *c)
 	cJSON *ice;
 	const char *secret = getenv("MEESHY_JWT_SECRET");
 	const char *turn_secret = getenv("MEESHY_TURN_SECRET");
+	const char *internal_secret = getenv("MEESHY_INTERNAL_SECRET");
 	char why[512];
 
 	if (strcmp(c->role, "all") && strcmp(c->role, "gateway") &&
@@ -408,6 +414,18 @@ static int check(struct app_config *c)
 			"--turn-secret-file", c->turn_secret,
 			sizeof(c->turn_secret), &c->turn_secret_len))
 		return 2;
+	if (load_secret(c->internal_secret_file, internal_secret,
+			"--internal-secret-file", c->internal_secret,
+			sizeof(c->internal_secret), &c->internal_secret_len))
+		return 2;
+	if (strcmp(c->role, "all") && c->internal_secret_len < 16) {
+		fprintf(stderr, "meeshy-call: --role %s: the internal API's"
+			" secret has %zu bytes, it needs at least 16: set"
+			" MEESHY_INTERNAL_SECRET (or --internal-secret-file),"
+			" the same on every gateway and media node\n",
+			c->role, c->internal_secret_len);
+		return 2;
+	}
 	if (c->translator_url[0] && strncmp(c->translator_url, "http://", 7) &&
 	    strncmp(c->translator_url, "https://", 8)) {
 		fprintf(stderr, "meeshy-call: --translator-url: '%s' is not an"

@@ -42,6 +42,11 @@ struct app_config {
 	uint32_t turn_ttl_s;
 	uint8_t turn_secret[256]; /* as the JWT secret: env or file only */
 	size_t turn_secret_len;
+	/* roles gateway and media: what signs the internal API's requests
+	 * (MEESHY_INTERNAL_SECRET or the file; as the JWT secret) */
+	char internal_secret_file[512];
+	uint8_t internal_secret[256];
+	size_t internal_secret_len;
 };
 
 /* Returns 0, 1 when --help or --version was printed (exit 0), or 2 after

@@ -77,6 +77,13 @@ static int run_media(const struct app_config *cfg)
 	}
 	mc.node_id = cfg->node_id;
 	mc.api_url = cfg->api_url[0] ? cfg->api_url : NULL;
+	mc.internal_secret = cfg->internal_secret;
+	mc.internal_secret_len = cfg->internal_secret_len;
+	if (sa_is_any(&laddr))
+		port_log(PORT_LOG_WARN, "--listen %s: the internal API answers"
+			 " on every address of this host; give it the"
+			 " private address gateways reach it at",
+			 cfg->listen);
 	err = media_node_alloc(&m, &mc);
 	if (err) {
 		fprintf(stderr, "meeshy-call: --listen %s / --rtc-listen %s:"
@@ -164,6 +171,8 @@ int main(int argc, char *argv[])
 				      NULL, 0);
 		gc.redis_host = redis_host;
 		gc.redis_password = cfg.redis_password;
+		gc.internal_secret = cfg.internal_secret;
+		gc.internal_secret_len = cfg.internal_secret_len;
 	}
 #endif
 	if (cfg.announced_ip[0] || cfg.announced_port) {

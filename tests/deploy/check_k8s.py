@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks deploy/k8s: every file parses, and the pieces that the servers
 rely on are there (the seed's HPA on the media StatefulSet, media pods on
-the host network announcing the host's address, a drain window longer than
+the host network announcing the host's address, their internal API on the
+pod's address and signed with a Secret, a drain window longer than
 the drain timeout, probes on /health)."""
 import glob
 import os
@@ -35,6 +36,12 @@ c = pod["containers"][0]
 env = {e["name"]: e for e in c["env"]}
 if env.get("MEESHY_ANNOUNCED_IP", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "status.hostIP":
     fail("media pods must announce their host's address")
+listen = env.get("MEESHY_LISTEN", {}).get("value", "")
+if not listen.startswith("$(POD_IP):"):
+    fail(f"the media node's internal API listens on {listen!r}: bind the pod's address, not every one")
+e = env.get("MEESHY_INTERNAL_SECRET", {})
+if "secretKeyRef" not in e.get("valueFrom", {}):
+    fail("media pods take MEESHY_INTERNAL_SECRET from a Secret")
 args = c["args"]
 drain_ms = int(args[args.index("--drain-timeout") + 1])
 if pod["terminationGracePeriodSeconds"] * 1000 <= drain_ms:
@@ -43,7 +50,7 @@ gw = docs.get(("Deployment", "meeshy-gateway")) or fail("no gateway Deployment")
 gc = gw["spec"]["template"]["spec"]["containers"][0]
 if gc["readinessProbe"]["httpGet"]["path"] != "/health":
     fail("gateways are ready by /health")
-for name in ("MEESHY_JWT_SECRET", "MEESHY_TURN_SECRET"):
+for name in ("MEESHY_JWT_SECRET", "MEESHY_TURN_SECRET", "MEESHY_INTERNAL_SECRET"):
     e = next((e for e in gc["env"] if e["name"] == name), None)
     if not e or "secretKeyRef" not in e.get("valueFrom", {}):
         fail(f"{name} comes from a Secret, never a literal")

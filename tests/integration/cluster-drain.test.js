@@ -7,6 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { start } = require('./lib/server');
+const { nodeCalls } = require('./lib/internal');
 const { startRedis } = require('./lib/redis');
 const { launch, until } = require('./lib/browser');
 const { cleanup } = require('./lib/cleanup');
@@ -57,7 +58,7 @@ test('SIGTERM on a media node moves its call to the other node', { timeout: 1800
 
   let host = null;
   for (const [id, n] of Object.entries(nodes)) {
-    if ((await json(n.url + '/internal/calls')).calls.some((c) => c.callId === callId)) host = id;
+    if ((await nodeCalls(n.url)).some((c) => c.callId === callId)) host = id;
   }
   assert.ok(host, 'the call is on one of the nodes');
   const other = host === 'media-1' ? 'media-2' : 'media-1';
@@ -78,7 +79,7 @@ test('SIGTERM on a media node moves its call to the other node', { timeout: 1800
     ` (rejoin ${moves.map((m) => Math.round(m.joinedMs)).join('/')} ms); ${host} exited ${code} after ${drainMs} ms`);
   assert.equal(code, 0, 'the drained node exits cleanly');
   for (const m of moves) assert.deepEqual([m.from, m.to], [host, other]);
-  assert.deepEqual((await json(nodes[other].url + '/internal/calls')).calls, [{ callId, participants: 3 }]);
+  assert.deepEqual(await nodeCalls(nodes[other].url), [{ callId, participants: 3 }]);
   const before = await Promise.all(pages.map(video));
   await new Promise((r) => setTimeout(r, 2000));
   const after = await Promise.all(pages.map(video));

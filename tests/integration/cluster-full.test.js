@@ -14,6 +14,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { execFile } = require('node:child_process');
 const { start, tmpdir } = require('./lib/server');
+const { nodeCalls } = require('./lib/internal');
 const { startRedis } = require('./lib/redis');
 const { startCoturn } = require('./lib/coturn');
 const { startNginx } = require('./lib/nginx');
@@ -93,7 +94,7 @@ test('nginx, two gateways, two media nodes, coturn: drain and gateway loss', { t
   // 2. the call's media node drains
   let host = null;
   for (const [id, n] of Object.entries(nodes)) {
-    if ((await json(n.url + '/internal/calls')).calls.some((c) => c.callId === callId)) host = id;
+    if ((await nodeCalls(n.url)).some((c) => c.callId === callId)) host = id;
   }
   assert.ok(host, 'the call is on a media node');
   const t0 = Date.now();

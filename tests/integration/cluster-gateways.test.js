@@ -9,6 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { io } = require('socket.io-client');
 const { start, tmpdir } = require('./lib/server');
+const { nodeCalls } = require('./lib/internal');
 const { startRedis } = require('./lib/redis');
 const { until } = require('./lib/browser');
 const { cleanup } = require('./lib/cleanup');
@@ -97,7 +98,7 @@ test('a call held by one gateway, with clients on another; takeover when it dies
   assert.equal(caps.ok, true, JSON.stringify(caps));
   const tr = await ask(carol, 'media:create-transport', { callId: call.callId, direction: 'recv' });
   assert.equal(tr.ok, true);
-  const onNode = (await (await fetch(media.url + '/internal/calls')).json()).calls;
+  const onNode = await nodeCalls(media.url);
   assert.deepEqual(onNode, [{ callId: call.callId, participants: 1 }]);
   // a bad request is refused by the node, the reason reaches carol
   const bad = await ask(carol, 'media:create-transport', { callId: call.callId, direction: 'up' });
@@ -120,14 +121,14 @@ test('a call held by one gateway, with clients on another; takeover when it dies
   assert.deepEqual(await state, { callId: call.callId, userId: 'alice', audio: false, video: true });
   const again = await ask(carol, 'media:create-transport', { callId: call.callId, direction: 'send' });
   assert.equal(again.ok, true, 'the media node still has the call');
-  assert.deepEqual((await (await fetch(media.url + '/internal/calls')).json()).calls, [{ callId: call.callId, participants: 1 }]);
+  assert.deepEqual(await nodeCalls(media.url), [{ callId: call.callId, participants: 1 }]);
   // bob leaves: alice and carol hear it, and two left go back to P2P
   const left = [alice2, carol].map((x) => next(x, 'call:participant-left'));
   const p2p = [alice2, carol].map((x) => next(x, 'call:mode-switch'));
   assert.equal((await ask(bob, 'call:leave', { callId: call.callId })).ok, true);
   for (const l of await Promise.all(left)) assert.equal(l.userId, 'bob');
   for (const m of await Promise.all(p2p)) assert.equal(m.mode, 'p2p');
-  await until(async () => (await (await fetch(media.url + '/internal/calls')).json()).calls.length === 0,
+  await until(async () => (await nodeCalls(media.url)).length === 0,
     'the call is closed on the media node', 5000);
 });
 

@@ -8,6 +8,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { start } = require('./lib/server');
+const { nodeCalls } = require('./lib/internal');
 const { startRedis } = require('./lib/redis');
 const { launch, until } = require('./lib/browser');
 const { cleanup } = require('./lib/cleanup');
@@ -60,7 +61,7 @@ test('three pages through a gateway and a media node', { timeout: 180000 }, asyn
       assert.ok(o.n > was, `${names[i]}: ${o.kind} from ${o.user} still rising (${was} -> ${o.n})`);
     }
   }
-  const calls = (await (await fetch(media.url + '/internal/calls')).json()).calls;
+  const calls = await nodeCalls(media.url);
   assert.deepEqual(calls, [{ callId, participants: 3 }], 'the call is on the media node');
   const metrics = await (await fetch(media.url + '/metrics')).text();
   const forwarded = Number(metrics.match(/^meeshy_media_packets_forwarded_total (\d+)/m)[1]);

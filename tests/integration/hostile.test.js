@@ -6,7 +6,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const { start } = require('./lib/server');
-const { connect, ack, sleep } = require('./lib/clients');
+const { connect, ack, waitFor, sleep, names } = require('./lib/clients');
+const { jwt } = require('./lib/jwt');
 
 // A raw websocket upgrade on the Engine.IO path; resolves with the socket
 // once the 101 has arrived (and with any bytes sent after the request in
@@ -112,4 +113,120 @@ test('websocket frames announcing a huge length: closed and counted, whatever wa
   const r = await ack(c, 'call:initiate', { conversationId: 'c-after', type: 'audio' });
   c.close();
   assert.equal(r.ok, true);
+});
+
+const SECRET = 'hostile-test-secret-0123456789';
+
+async function rest(url, path, token, init = {}) {
+  const r = await fetch(`${url}${path}`, {
+    ...init, headers: { ...(init.headers || {}), authorization: `Bearer ${token}` },
+  });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+test('REST with real tokens: a call\'s records are its participants\' and its conversation\'s members\', no one else\'s', async (t) => {
+  const srv = await start({ env: { MEESHY_JWT_SECRET: SECRET } });
+  t.after(() => srv.stop());
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const tok = (sub, conversations) => jwt({ sub, exp, ...(conversations ? { conversations } : {}) }, SECRET);
+  const alice = tok('alice', ['conv-a']);
+  const bob = tok('bob', ['conv-a']);
+  const carol = tok('carol', ['conv-a']); // a member who never joined
+  const eve = tok('eve', ['conv-e']);
+  const mallory = tok('mallory'); // lists no conversation
+  const a = await connect(srv.url, alice, { transports: ['websocket'] });
+  const b = await connect(srv.url, bob, { transports: ['websocket'] });
+  t.after(() => { a.close(); b.close(); });
+  const init = await ack(a, 'call:initiate', { conversationId: 'conv-a', type: 'audio' });
+  assert.equal(init.ok, true);
+  const joined = await ack(b, 'call:join', { callId: init.callId });
+  assert.equal(joined.ok, true);
+  assert.equal((await ack(b, 'call:transcription', { callId: init.callId, text: 'secret words', language: 'en', isFinal: true })).ok, true);
+  const bobPart = joined.participants.find((p) => p.userId === 'bob');
+  const alicePart = joined.participants.find((p) => p.userId === 'alice');
+  assert.ok(bobPart && alicePart, JSON.stringify(joined.participants));
+  const call = `/api/calls/${init.callId}`;
+  const quality = (token, participantId) => rest(srv.url, `${call}/quality-metrics`, token, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ participantId, packetsLost: 1, packetsReceived: 99, jitter: 0.01 }),
+  });
+
+  for (const [who, token] of [['eve', eve], ['mallory', mallory]]) {
+    assert.equal((await rest(srv.url, call, token)).status, 403, `${who}: the call`);
+    assert.equal((await rest(srv.url, `${call}/transcriptions`, token)).status, 403, `${who}: its transcriptions`);
+    assert.equal((await rest(srv.url, '/api/conversations/conv-a/calls', token)).status, 403, `${who}: the history`);
+    const q = await quality(token, bobPart.participantId);
+    assert.equal(q.status, 403, `${who}: quality into a foreign call`);
+    assert.equal(q.body.error.code, 'FORBIDDEN');
+  }
+  // another participant's id, by someone in the call, is refused too
+  assert.equal((await quality(alice, bobPart.participantId)).status, 403);
+  assert.equal((await quality(alice, 'bob')).status, 403);
+
+  // their own: the participants, and a member of the conversation
+  for (const token of [alice, bob, carol]) {
+    const c = await rest(srv.url, call, token);
+    assert.equal(c.status, 200);
+    const tr = await rest(srv.url, `${call}/transcriptions`, token);
+    assert.deepEqual(tr.body.transcriptions.map((x) => x.text), ['secret words']);
+    const h = await rest(srv.url, '/api/conversations/conv-a/calls', token);
+    assert.equal(h.status, 200);
+    assert.ok(h.body.calls.some((x) => x.id === init.callId));
+  }
+  assert.equal((await quality(bob, bobPart.participantId)).status, 201);
+  assert.equal((await quality(alice, 'alice')).status, 201);
+  assert.equal((await quality(alice)).status, 201);
+  assert.equal((await quality(carol)).status, 403, 'a member who took no part has no quality to report');
+  assert.equal((await rest(srv.url, '/api/calls/no-such-call', alice)).status, 404);
+  // a participant whose token lists nothing still sees the call it is in
+  const m = await connect(srv.url, mallory, { transports: ['websocket'] });
+  t.after(() => m.close());
+  assert.equal((await ack(m, 'call:join', { callId: init.callId })).ok, true);
+  assert.equal((await rest(srv.url, call, mallory)).status, 200);
+  assert.equal((await rest(srv.url, '/api/conversations/conv-a/calls', mallory)).status, 200);
+});
+
+test('tokens: no exp, exp as a string, nbf ahead are refused; a socket never changes user; invites ring members only', async (t) => {
+  const srv = await start({ env: { MEESHY_JWT_SECRET: SECRET } });
+  t.after(() => srv.stop());
+  const now = Math.floor(Date.now() / 1000);
+  const bad = {
+    'no exp': jwt({ sub: 'x' }, SECRET),
+    'exp as a string': jwt({ sub: 'x', exp: String(now + 600) }, SECRET),
+    'nbf an hour ahead': jwt({ sub: 'x', exp: now + 7200, nbf: now + 3600 }, SECRET),
+    'huge exp': jwt({ sub: 'x', exp: 1e300 }, SECRET),
+  };
+  for (const [name, token] of Object.entries(bad)) {
+    await assert.rejects(connect(srv.url, token, { transports: ['websocket'] }), /UNAUTHENTICATED/, name);
+    assert.equal((await rest(srv.url, '/api/turn-credentials', token)).status, 401, name);
+  }
+  const { io } = require('socket.io-client');
+  const late = io(srv.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  t.after(() => late.close());
+  await new Promise((res) => late.once('connect', res));
+  for (const [name, token] of Object.entries(bad)) {
+    const r = await late.timeout(5000).emitWithAck('authenticate', { token });
+    assert.equal(r.error.code, 'UNAUTHENTICATED', name);
+  }
+
+  const tok = (sub, conversations) => jwt({ sub, exp: now + 600, conversations }, SECRET);
+  const alice = await connect(srv.url, tok('alice', ['conv-a']), { transports: ['websocket'] });
+  const bob = await connect(srv.url, tok('bob', ['conv-a']), { transports: ['websocket'] });
+  const eve = await connect(srv.url, tok('eve', ['conv-e']), { transports: ['websocket'] });
+  t.after(() => [alice, bob, eve].forEach((s) => s.close()));
+  // eve's socket tries to become alice's
+  const sw = await ack(eve, 'authenticate', { token: tok('alice', ['conv-a']) });
+  assert.equal(sw.ok, false);
+  assert.equal(sw.error.code, 'FORBIDDEN');
+  assert.match(sw.error.message, /signed in as 'eve'/);
+  // the same user again (a refreshed token) is fine
+  assert.equal((await ack(eve, 'authenticate', { token: tok('eve', ['conv-e']) })).ok, true);
+  // an invite list naming a non-member rings the members only
+  const init = await ack(alice, 'call:initiate', { conversationId: 'conv-a', type: 'audio', participants: ['bob', 'eve'] });
+  assert.equal(init.ok, true);
+  await waitFor(bob, 'call:incoming');
+  assert.equal((await ack(eve, 'call:join', { callId: init.callId })).error.code, 'FORBIDDEN');
+  await sleep(300);
+  assert.ok(!names(eve).includes('call:incoming'), 'eve was rung');
+  assert.ok(!names(eve).includes('call:participant-joined'));
 });

@@ -10,6 +10,7 @@ const net = require('node:net');
 const WebSocket = require('ws');
 const { start } = require('./lib/server');
 const { connect, ack, waitFor, sleep, names } = require('./lib/clients');
+const { jwt } = require('./lib/jwt');
 
 const CALL_EVENTS = /^call:/;
 
@@ -220,12 +221,6 @@ test('bad frames are dropped and counted; the server keeps serving', async (t) =
   assert.deepEqual(await u.json(), { code: 1, message: 'Session ID unknown' });
 });
 
-function jwt(claims, secret) {
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
-  return `${head}.${crypto.createHmac('sha256', secret).update(head).digest('base64url')}`;
-}
-
 test('JWT: CONNECT auth, the authenticate event, refusals, REST bearer', async (t) => {
   const secret = 'test-secret-0123456789abcdef';
   const srv = await start({ env: { MEESHY_JWT_SECRET: secret } });
@@ -239,7 +234,7 @@ test('JWT: CONNECT auth, the authenticate event, refusals, REST bearer', async (
   assert.equal((await ack(s, 'call:initiate', { conversationId: 'c-2', type: 'audio' })).error.code, 'FORBIDDEN');
 
   await assert.rejects(connect(srv.url, jwt({ sub: 'u-2', exp: now - 3600 }, secret)), /expired/);
-  await assert.rejects(connect(srv.url, jwt({ sub: 'u-2' }, 'another-secret-abcdefghijkl')), /signature/);
+  await assert.rejects(connect(srv.url, jwt({ sub: 'u-2', exp: now + 600 }, 'another-secret-abcdefghijkl')), /signature/);
   await assert.rejects(connect(srv.url, 'guest-without-jwt'), /UNAUTHENTICATED/);
 
   // no auth at connect: only "authenticate" is allowed until it succeeds
@@ -249,7 +244,7 @@ test('JWT: CONNECT auth, the authenticate event, refusals, REST bearer', async (
   await new Promise((res) => late.once('connect', res));
   assert.equal((await late.timeout(5000).emitWithAck('call:join', { callId: r.callId })).error.code, 'UNAUTHENTICATED');
   const authed = new Promise((res) => late.once('authenticated', res));
-  const a = await late.timeout(5000).emitWithAck('authenticate', { token: jwt({ sub: 'u-3', conversations: ['c-1'] }, secret) });
+  const a = await late.timeout(5000).emitWithAck('authenticate', { token: jwt({ sub: 'u-3', exp: now + 600, conversations: ['c-1'] }, secret) });
   assert.deepEqual(a, { ok: true, userId: 'u-3' });
   assert.equal((await authed).userId, 'u-3');
   const j = await late.timeout(5000).emitWithAck('call:join', { callId: r.callId });

@@ -1,5 +1,6 @@
 /* JWT HS256: what the gateway trusts and what it refuses. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <re.h>
 #include "jwt.h"
@@ -93,7 +94,7 @@ static void test_alg_none_refused(void)
 static void test_malformed(void)
 {
 	struct jwt_claims *c = NULL;
-	char *nosub = sign("{\"name\":\"x\"}");
+	char *nosub = sign("{\"name\":\"x\",\"exp\":1800000100}");
 	CU_ASSERT_EQUAL(verify("", &c), EBADMSG);
 	CU_ASSERT_EQUAL(verify("abc", &c), EBADMSG);
 	CU_ASSERT_EQUAL(verify("a.b", &c), EBADMSG);
@@ -102,6 +103,42 @@ static void test_malformed(void)
 	CU_ASSERT_EQUAL(verify(nosub, &c), ENOENT);
 	CU_ASSERT_STRING_EQUAL(jwt_strerror(ETIMEDOUT), "token has expired");
 	mem_deref(nosub);
+}
+
+/* Time claims: exp is required and a number of seconds; nbf ahead of now
+ * (beyond the skew) is not valid yet; huge numbers are refused, not cast. */
+static void test_time_claims(void)
+{
+	static const struct {
+		const char *claims;
+		int want;
+	} cases[] = {
+		{"{\"sub\":\"u\"}", EPROTO},
+		{"{\"sub\":\"u\",\"exp\":\"1800000100\"}", EPROTO},
+		{"{\"sub\":\"u\",\"exp\":-5}", EPROTO},
+		{"{\"sub\":\"u\",\"exp\":1e300}", EPROTO},
+		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":\"x\"}", EPROTO},
+		{"{\"sub\":\"u\",\"exp\":1800000100,\"iat\":1e30}", EPROTO},
+		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":1800000060}", EAGAIN},
+		/* 20 s ahead is inside the 30 s skew */
+		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":1800000020}", 0},
+		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":1799999000,"
+		 "\"iat\":1799999000}", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jwt_claims *c = NULL;
+		char *tok = sign(cases[i].claims);
+		int err = verify(tok, &c);
+		if (err != cases[i].want)
+			printf("\n%s: %d, want %d\n", cases[i].claims, err,
+			       cases[i].want);
+		CU_ASSERT_EQUAL(err, cases[i].want);
+		CU_ASSERT_EQUAL(c == NULL, cases[i].want != 0);
+		mem_deref(c);
+		mem_deref(tok);
+	}
+	CU_ASSERT_STRING_EQUAL(jwt_strerror(EAGAIN),
+			       "token is not valid yet (nbf is in the future)");
 }
 
 static void test_b64url(void)
@@ -127,6 +164,7 @@ static CU_TestInfo tests[] = {
 	{"bad signature", test_bad_signature},
 	{"alg none and others refused", test_alg_none_refused},
 	{"malformed tokens", test_malformed},
+	{"exp required, nbf, numeric dates", test_time_claims},
 	{"base64url", test_b64url},
 	CU_TEST_INFO_NULL,
 };

@@ -6,6 +6,10 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+// What signs the media nodes' internal API in a test cluster (every process
+// a test starts gets it, unless the test says otherwise).
+const CLUSTER_SECRET = 'test-cluster-secret-0123456789';
+
 const BIN = process.env.MEESHY_BIN ||
   path.resolve(__dirname, '../../../build/apps/meeshy-call/meeshy-call');
 
@@ -17,7 +21,7 @@ function start({ args = [], env = {}, dir, rtcListen = '127.0.0.1:0' } = {}) {
   dir = dir || tmpdir('meeshy-it-');
   const proc = spawn(BIN, ['--listen', '127.0.0.1:0', '--rtc-listen', rtcListen, '--db', path.join(dir, 'calls.db'),
     '--archive-dir', path.join(dir, 'archive'), ...args], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MEESHY_INTERNAL_SECRET: CLUSTER_SECRET, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
   let crashed = false; // kill9() was called: no exit status to check
@@ -60,4 +64,4 @@ function start({ args = [], env = {}, dir, rtcListen = '127.0.0.1:0' } = {}) {
   });
 }
 
-module.exports = { start, tmpdir, BIN };
+module.exports = { start, tmpdir, BIN, CLUSTER_SECRET };
