@@ -8,13 +8,51 @@
 #   3. the aarch64 build over a Debian sysroot, unit tests under qemu
 #   4. the armhf build, unit tests under qemu
 #   5. the rule that core/ includes no OS header
-# Exits non-zero on the first failure.
+# Exits non-zero on the first failure, and on a phase that finds no test.
+# Its build folders are its own (scripts/run.sh builds in build-run/), and
+# every configure states each option it relies on, so nothing left by
+# another command changes what runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 scripts/deps.sh test
 
 step() { printf '\n=== %s\n' "$*"; }
+
+# ctest for one phase: no test found is a failure, a failing test runs once
+# more (the browser tests time real media on a loaded 2-core machine), and
+# the output is kept so the end of the run can name every test that needed
+# its second run: a flake is never silent.
+logs=()
+run_ctest() {
+  local dir=$1; shift
+  local log="$PWD/$dir/ctest-output.log"
+  logs+=("$log")
+  (cd "$dir" && ctest -j"$jobs" --output-on-failure --no-tests=error "$@") 2>&1 | tee "$log"
+}
+# Tests with a failed attempt ("***Failed", "***Timeout"...) and a later
+# "Passed" in the same log.
+retried() {
+  awk '/Test +#[0-9]+: / {
+         n = $0; sub(/.*Test +#[0-9]+: /, "", n); sub(/ .*/, "", n)
+         if ($0 ~ /\*\*\*/) bad[n] = 1; else if ($0 ~ / Passed /) ok[n] = 1
+       }
+       END { for (n in bad) if (n in ok) print n }' "$1"
+}
+report_retries() {
+  local log any=0
+  [ ${#logs[@]} -gt 0 ] || return 0
+  step "tests that passed only on their second run"
+  for log in "${logs[@]}"; do
+    [ -f "$log" ] || continue
+    while read -r t; do
+      [ -n "$t" ] || continue
+      echo "RETRIED: $t ($(basename "$(dirname "$log")"))"; any=1
+    done < <(retried "$log")
+  done
+  [ $any = 1 ] || echo "none"
+}
+trap report_retries EXIT
 
 step "core/ includes no OS header and calls no OS function"
 if grep -nE '#include <(sys/|unistd|fcntl|netinet/|arpa/|pthread|time\.h|signal|poll|dlfcn|net/)' core/*.[ch] ||
@@ -25,19 +63,18 @@ fi
 echo "ok"
 
 step "x86-64: build, unit and integration tests"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEESHY_INTEGRATION=ON \
-      -DMEESHY_WITH_NS3=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON \
+      -DMEESHY_INTEGRATION=ON -DMEESHY_WITH_NS3=ON -DMEESHY_SANITIZE= >/dev/null
 cmake --build build -j"$jobs"
-# A failing test runs once more before it fails the run: the browser tests
-# time real media on a loaded 2-core machine. A test that needed the second
-# run still shows its first failure in the log above the summary.
-(cd build && ctest -j"$jobs" --output-on-failure --repeat until-pass:2)
+run_ctest build --repeat until-pass:2
 
 step "x86-64 with AddressSanitizer and UndefinedBehaviorSanitizer: all tests"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMEESHY_SANITIZE=address,undefined \
-      -DMEESHY_INTEGRATION=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
+      -DMEESHY_SANITIZE=address,undefined -DMEESHY_INTEGRATION=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -j"$jobs" --output-on-failure --repeat until-pass:2)
+export ASAN_OPTIONS=detect_leaks=1
+run_ctest build-asan --repeat until-pass:2
+unset ASAN_OPTIONS
 
 for arch in aarch64:arm64 armhf:armhf; do
   name=${arch%%:*}; deb=${arch##*:}
@@ -45,8 +82,9 @@ for arch in aarch64:arm64 armhf:armhf; do
   toolchains/make-sysroot.sh "$deb" "$PWD/build-$name/sysroot"
   # The edge build keeps its calls in SQLite: no mongo-c-driver in the sysroot.
   cmake -S . -B "build-$name" -DCMAKE_TOOLCHAIN_FILE="toolchains/$name.cmake" \
-        -DMEESHY_SYSROOT="$PWD/build-$name/sysroot" -DMEESHY_WITH_MONGO=OFF >/dev/null
+        -DMEESHY_SYSROOT="$PWD/build-$name/sysroot" -DMEESHY_WITH_MONGO=OFF \
+        -DBUILD_TESTING=ON >/dev/null
   cmake --build "build-$name" -j"$jobs"
-  (cd "build-$name" && ctest -j"$jobs" --output-on-failure)
+  run_ctest "build-$name"
 done
 step "all tests passed"
