@@ -143,15 +143,15 @@ static void client_ack(struct client *cl, int64_t ack, const cJSON *body)
 #endif
 }
 
-static void client_emit(struct client *cl, const char *event,
-			const cJSON *data)
+/* 0, or why the client's socket here could not take the event (it is
+ * then being closed). */
+static int client_emit(struct client *cl, const char *event,
+		       const cJSON *data)
 {
 	if (!cl)
-		return;
-	if (cl->sock) {
-		(void)sio_emit(cl->sock, event, data);
-		return;
-	}
+		return 0;
+	if (cl->sock)
+		return sio_emit(cl->sock, event, data);
 #ifdef MEESHY_WITH_REDIS
 	if (cl->node[0]) {
 		cJSON *m = cJSON_CreateObject();
@@ -161,6 +161,7 @@ static void client_emit(struct client *cl, const char *event,
 		node_send(cl->gw, cl->node, "emit", cl->sid, m);
 	}
 #endif
+	return 0;
 }
 
 /* A remote client's gateway puts its socket in (or out of) a room. */
@@ -1446,7 +1447,14 @@ static void on_signal(struct ev *e)
 		cJSON_AddStringToObject(o, "sdp", sdp);
 	else
 		cJSON_AddItemToObject(o, "candidate", cJSON_Duplicate(cand, 1));
-	client_emit(to->client, "call:signal", o);
+	if (client_emit(to->client, "call:signal", o)) {
+		cJSON_Delete(o);
+		ack_error(cl, e->ack, e->name, "NOT_FOUND",
+			  "to: '%s' cannot take more: its connection stopped"
+			  " reading and is being closed",
+			  to_id);
+		return;
+	}
 	cJSON_Delete(o);
 	ack_send(cl, e->ack, ok_body());
 }

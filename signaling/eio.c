@@ -63,6 +63,11 @@ struct eio_sock {
 	size_t outq_bytes;
 	struct tmr ping_tmr;
 	bool awaiting_pong;
+	/* a session that could not take a packet is closed from the loop,
+	 * never inside the send that found out (a room emit may be walking
+	 * the sockets); until then nothing more is sent to it */
+	struct tmr doom_tmr;
+	const char *doom_reason;
 	void *user;
 };
 
@@ -152,6 +157,7 @@ static void sock_destructor(void *arg)
 	struct eio_sock *s = arg;
 	hash_unlink(&s->le);
 	tmr_cancel(&s->ping_tmr);
+	tmr_cancel(&s->doom_tmr);
 	list_flush(&s->outq);
 	mem_deref(s->poll);
 	mem_deref(s->ws);
@@ -286,6 +292,24 @@ static void outpkt_destructor(void *arg)
 	list_unlink(&o->le);
 }
 
+static void doom_handler(void *arg)
+{
+	struct eio_sock *s = arg;
+	eio_close(s, s->doom_reason);
+}
+
+/* The client stopped reading (its send queue is full): what it was sent
+ * is not dropped while it looks alive, the session is closed, soon. */
+static void doom(struct eio_sock *s, const char *reason)
+{
+	if (s->doom_reason)
+		return;
+	s->doom_reason = reason;
+	s->srv->stats.closed_send_overflow++;
+	port_log(PORT_LOG_INFO, "eio %s: %s: closing", s->sid, reason);
+	tmr_start(&s->doom_tmr, 0, doom_handler, s);
+}
+
 /* Sends one packet: type, then an optional one-character prefix (0 for
  * none; Socket.IO's packet type, so callers need not copy), then data. */
 static int send_packet(struct eio_sock *s, char type, char prefix,
@@ -293,17 +317,22 @@ static int send_packet(struct eio_sock *s, char type, char prefix,
 {
 	size_t plen = prefix ? 1 : 0;
 	struct outpkt *o;
+	int err;
 
 	if (!data)
 		data = "";
-	if (s->closed)
+	if (s->closed || s->doom_reason)
 		return ENOTCONN;
-	if (s->transport == T_WEBSOCKET && s->ws)
-		return websock_send(s->ws->wsc, WEBSOCK_TEXT, "%c%b%b", type,
-				    &prefix, plen, data, len);
+	if (s->transport == T_WEBSOCKET && s->ws) {
+		/* libre refuses (ENOSPC) once 512 kB wait in the socket */
+		err = websock_send(s->ws->wsc, WEBSOCK_TEXT, "%c%b%b", type,
+				   &prefix, plen, data, len);
+		if (err)
+			doom(s, "send buffer overflow");
+		return err;
+	}
 	if (s->outq_bytes + len + 2 > OUTQ_MAX) {
-		/* The client stopped reading: drop it, not the server. */
-		eio_close(s, "send buffer overflow");
+		doom(s, "send buffer overflow");
 		return ENOBUFS;
 	}
 	o = mem_alloc(sizeof(*o) + len + 2, outpkt_destructor);
@@ -346,6 +375,7 @@ void eio_close(struct eio_sock *s, const char *reason)
 	srv = s->srv;
 	s->closed = true;
 	tmr_cancel(&s->ping_tmr);
+	tmr_cancel(&s->doom_tmr);
 	if (s->poll) {
 		(void)reply_text(s->poll, "1", 1);
 		s->poll = mem_deref(s->poll);
@@ -680,6 +710,7 @@ static int sock_new(struct eio_server *srv, struct eio_sock **sp)
 		return ENOMEM;
 	s->srv = srv;
 	tmr_init(&s->ping_tmr);
+	tmr_init(&s->doom_tmr);
 	err = port_random(raw, sizeof(raw));
 	if (!err)
 		err = jwt_b64url_encode(raw, sizeof(raw), s->sid, &n);

@@ -39,6 +39,7 @@ struct eio_config {
 
 struct eio_stats {
 	uint64_t handshakes, upgrades, closed_ping_timeout;
+	uint64_t closed_send_overflow; /* could not take what was sent */
 	uint64_t dropped_malformed, dropped_too_large, refused_requests;
 };
 

@@ -257,6 +257,14 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		(unsigned long long)es.dropped_too_large,
 		(unsigned long long)ss.dropped_binary,
 		(unsigned long long)gw->m.rate_limited);
+	err |= header(pf, "meeshy_socketio_closed_total", "counter",
+		      "Sessions the server closed, by reason");
+	err |= re_hprintf(
+		pf,
+		"meeshy_socketio_closed_total{reason=\"ping_timeout\"} %llu\n"
+		"meeshy_socketio_closed_total{reason=\"send_overflow\"} %llu\n",
+		(unsigned long long)es.closed_ping_timeout,
+		(unsigned long long)es.closed_send_overflow);
 	err |= header(pf, "meeshy_auth_failures_total", "counter",
 		      "Tokens refused");
 	err |= re_hprintf(pf, "meeshy_auth_failures_total %llu\n",

@@ -230,3 +230,37 @@ test('tokens: no exp, exp as a string, nbf ahead are refused; a socket never cha
   assert.ok(!names(eve).includes('call:incoming'), 'eve was rung');
   assert.ok(!names(eve).includes('call:participant-joined'));
 });
+
+test('a websocket client that stops reading: its session is closed and counted, its sender is told, nothing is lost silently', async (t) => {
+  const srv = await start({ args: ['--dev-auth', '--events-per-sec', '0'] });
+  t.after(() => srv.stop());
+  const alice = await connect(srv.url, 'alice', { transports: ['websocket'] });
+  const bob = await connect(srv.url, 'bob', { transports: ['websocket'] });
+  t.after(() => { alice.close(); bob.close(); });
+  const init = await ack(alice, 'call:initiate', { conversationId: 'c-slow', type: 'video' });
+  assert.equal((await ack(bob, 'call:join', { callId: init.callId })).ok, true);
+  // bob's client stops reading its TCP socket
+  bob.io.engine.transport.ws._socket.pause();
+  const sdp = 'v=0\r\n' + 'a=x-pad:'.padEnd(60000, 'x') + '\r\n';
+  const acks = [];
+  for (let i = 0; i < 200; i++) {
+    acks.push(await ack(alice, 'call:signal', { callId: init.callId, to: 'bob', type: 'offer', sdp }));
+  }
+  const ok = acks.filter((a) => a.ok).length;
+  const refused = acks.filter((a) => !a.ok);
+  console.log(`signals acked ok: ${ok}, refused: ${refused.length} (${refused[0] && refused[0].error.message})`);
+  assert.ok(refused.length > 0, 'every signal was acked ok although bob reads nothing');
+  assert.match(refused[0].error.message, /bob/);
+  // bob is gone from the call, and the server says why
+  await waitFor(alice, 'call:participant-left', (d) => d.userId === 'bob');
+  const m = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.match(m, /meeshy_socketio_closed_total\{reason="send_overflow"\} 1\n/);
+  assert.equal((await fetch(`${srv.url}/health`)).status, 200);
+  // what bob was sent before the close is all there when it reads again
+  const got = [];
+  bob.on('call:signal', (d) => got.push(d));
+  const closed = new Promise((res) => bob.once('disconnect', res));
+  bob.io.engine.transport.ws._socket.resume();
+  await closed;
+  assert.equal(got.length, ok, `bob read ${got.length} of the ${ok} signals acked ok`);
+});
