@@ -25,6 +25,7 @@
 #include "sio.h"
 #include "gateway_impl.h"
 #include "validate.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "sfu_call.h"
 #include "placement.h"
@@ -1188,6 +1189,69 @@ static bool conv_cmp(struct le *le, void *arg)
 	return !strcmp(c->rec.conversationId, arg);
 }
 
+/* The initiator's ack and the ringing, once the call is known to be this
+ * gateway's: whoever hears of the call may join it through another
+ * gateway at once, and that gateway asks Redis who holds it. */
+struct initiating {
+	struct client *cl; /* held */
+	char call[STORE_ID_MAX + 1];
+	int64_t ack;
+	cJSON *invite;
+};
+
+static void initiating_destructor(void *arg)
+{
+	struct initiating *in = arg;
+	mem_deref(in->cl);
+	cJSON_Delete(in->invite);
+}
+
+static void announce(struct initiating *in)
+{
+	struct live_call *c = call_find(in->cl->gw, in->call);
+	if (!c || in->cl->gone)
+		return; /* ended, or its initiator left, meanwhile */
+	ack_send(in->cl, in->ack, call_ack(in->cl->gw, c, in->cl));
+	emit_incoming(c, in->cl, in->invite);
+}
+
+#ifdef MEESHY_WITH_REDIS
+static void on_held(int err, const redisReply *reply, void *arg)
+{
+	struct initiating *in = arg;
+	(void)reply;
+	if (err != ECANCELED)
+		announce(in);
+	mem_deref(in);
+}
+#endif
+
+static void initiated(struct live_call *c, struct client *cl, int64_t ack,
+		      const cJSON *invite)
+{
+	struct initiating *in = mem_zalloc(sizeof(*in), initiating_destructor);
+
+	if (!in) {
+		ack_error(cl, ack, "call:initiate", "INTERNAL",
+			  "out of resources");
+		return;
+	}
+	in->cl = mem_ref(cl);
+	str_ncpy(in->call, c->rec.id, sizeof(in->call));
+	in->ack = ack;
+	in->invite = invite ? cJSON_Duplicate(invite, 1) : NULL;
+#ifdef MEESHY_WITH_REDIS
+	/* Redis down: nobody can ask it either; the call is ours anyway */
+	if (c->gw->redis &&
+	    !redis_cmd(c->gw->redis, on_held, in,
+		       "SET call:%s:gateway %s EX 3600", c->rec.id,
+		       c->gw->node_id))
+		return;
+#endif
+	announce(in);
+	mem_deref(in);
+}
+
 static void on_initiate(struct ev *e)
 {
 	static const char *const types[] = {"audio", "video", NULL};
@@ -1258,12 +1322,6 @@ static void on_initiate(struct ev *e)
 #endif
 	gw->ncalls++;
 	gw->m.calls_total[!strcmp(type, "video")][c->conv_type]++;
-#ifdef MEESHY_WITH_REDIS
-	if (gw->redis) /* this gateway holds the call */
-		(void)redis_cmd(gw->redis, NULL, NULL,
-				"SET call:%s:gateway %s EX 3600", c->rec.id,
-				gw->node_id);
-#endif
 	record_call(gw, c);
 
 	p = part_add(c, cl, cl->user_id, "invited");
@@ -1287,8 +1345,7 @@ static void on_initiate(struct ev *e)
 		if (q)
 			record_part(gw, q);
 	}
-	ack_send(cl, e->ack, call_ack(gw, c, cl));
-	emit_incoming(c, cl, invite);
+	initiated(c, cl, e->ack, invite);
 }
 
 /* The call named by callId, or an error ack. */
@@ -1634,6 +1691,12 @@ static void on_transcription(struct ev *e)
 	}
 	if (!n) {
 		err = transcription_out(gw, cl, c->room, &t);
+		if (err == ENOSPC) {
+			ack_error(cl, e->ack, e->name, "RATE_LIMITED",
+				  "the store is not keeping up (its write"
+				  " queue is full): send it again later");
+			return;
+		}
 		if (err) {
 			ack_error(cl, e->ack, e->name, "INTERNAL",
 				  "the store refused the transcription: %m",
@@ -1938,6 +2001,42 @@ static bool rate_ok(struct client *cl)
 	return true;
 }
 
+/* The socket's, its user's and its address's limits (the last two hold
+ * however many sockets a user or an address opens); false when one is
+ * spent, after the RATE_LIMITED answer. */
+static bool rates_ok(struct gateway *gw, struct client *cl,
+		     const struct sio_socket *sock, const char *event,
+		     int64_t ack_id)
+{
+	const uint64_t now = port_now_us();
+	const char *which = NULL;
+	char ip[64];
+	unsigned rate = 0;
+
+	if (gw->cfg.events_per_sec && !rate_ok(cl)) {
+		which = "this socket";
+		rate = gw->cfg.events_per_sec;
+	}
+	else if (cl->authed && gw->user_rate &&
+		 !ratelimit_take(gw->user_rate, cl->user_id, now)) {
+		which = "your user, on all its sockets,";
+		rate = USER_RATE_FACTOR * gw->cfg.events_per_sec;
+	}
+	else if (gw->ip_rate &&
+		 re_snprintf(ip, sizeof(ip), "%j", sio_socket_peer(sock)) > 0 &&
+		 !ratelimit_take(gw->ip_rate, ip, now)) {
+		which = "your address, on all its sockets,";
+		rate = gw->cfg.events_per_sec_per_ip;
+	}
+	if (!which)
+		return true;
+	gw->m.rate_limited++;
+	ack_error(cl, ack_id, event, "RATE_LIMITED",
+		  "%s sent more than %u events per second: slow down", which,
+		  rate);
+	return false;
+}
+
 /* One event of a client (of ours, or remote), checked and handled. */
 static void handle(struct client *cl, const char *event, const cJSON *data,
 		   int64_t ack_id)
@@ -1980,13 +2079,8 @@ void calls_event(struct gateway *gw, struct sio_socket *sock,
 
 	if (!cl)
 		return;
-	if (gw->cfg.events_per_sec && !rate_ok(cl)) {
-		gw->m.rate_limited++;
-		ack_error(cl, ack_id, event, "RATE_LIMITED",
-			  "more than %u events per second: slow down",
-			  gw->cfg.events_per_sec);
+	if (!rates_ok(gw, cl, sock, event, ack_id))
 		return;
-	}
 #ifdef MEESHY_WITH_REDIS
 	if (route_remote(cl, event, data, ack_id))
 		return;

@@ -1,5 +1,6 @@
 /*
- * eio.c - Engine.IO v4 server over libre's HTTP and websocket code.
+ * eio.c - Engine.IO v4 server over our HTTP server and websockets (httpd.h,
+ * ws.h).
  *
  * A session (eio_sock) lives in the server's table from the handshake until
  * eio_close(). It has one active transport: long-polling (a held GET that is
@@ -11,15 +12,20 @@
 #include <string.h>
 #include <re.h>
 #include "port.h"
+#include "httpd.h"
+#include "ws.h"
 #include "eio.h"
 #include "jwt.h"
 
 enum transport { T_POLLING, T_WEBSOCKET };
-enum { SID_BYTES = 15, OUTQ_MAX = 4 * 1024 * 1024 };
+/* a websocket frame begun must be whole within this */
+enum { WS_FRAME_MS = 20000 };
+/* OUTQ_MAX: unread polling answers one session may hold */
+enum { SID_BYTES = 15, OUTQ_MAX = 1024 * 1024 };
 
 struct eio_server {
 	struct hash *socks;
-	struct websock *ws;
+	struct hash *ips; /* struct tally by address: live sessions */
 	struct eio_config cfg;
 	eio_open_h *openh;
 	eio_message_h *msgh;
@@ -36,27 +42,30 @@ struct outpkt {
 };
 
 /* A websocket of a session. The session owns its links; a link owns its
- * libre websocket and points back to its session. */
+ * websocket and points back to its session. */
 struct ws_link {
 	struct eio_sock *s;
-	struct websock_conn *wsc;
-	/* frame guard: see guard_recv(). The link holds the TCP connection
-	 * so the helper, which the connection owns, lives as long as the
-	 * link's pointer to it; releasing the helper unregisters it. */
-	struct tcp_conn *tc;
-	struct tcp_helper *guard;
-	uint8_t hdr[14]; /* a header's first bytes, held back from libre */
-	size_t hlen;
-	uint64_t left; /* payload bytes of the current frame still to come */
+	struct ws *ws;
+};
+
+/* Live sessions opened from one TCP connection (the connection's user
+ * object) or one address (in the server's table); each session holds a
+ * reference to both. */
+struct tally {
+	struct le le;
+	struct sa addr;
+	size_t n;
 };
 
 struct eio_sock {
 	struct le le;
 	struct eio_server *srv;
+	struct sa peer;
+	struct tally *conn_tally, *ip_tally;
 	char sid[32];
 	enum transport transport;
 	bool closed;
-	struct http_conn *poll;    /* held GET, polling transport */
+	struct httpd_conn *poll;   /* held GET, polling transport */
 	struct ws_link *ws;    /* active websocket */
 	struct ws_link *probe; /* websocket being probed for upgrade */
 	struct list outq;
@@ -152,13 +161,33 @@ static bool query_get(const struct http_msg *msg, const char *key,
 
 static void ping_handler(void *arg);
 
+static void outq_clear(struct eio_sock *s);
+
+static void tally_destructor(void *arg)
+{
+	struct tally *t = arg;
+	hash_unlink(&t->le);
+}
+
+/* Counts the session out of its connection's and address's tallies. */
+static void tally_release(struct eio_sock *s)
+{
+	if (s->conn_tally)
+		s->conn_tally->n--;
+	if (s->ip_tally)
+		s->ip_tally->n--;
+	s->conn_tally = mem_deref(s->conn_tally);
+	s->ip_tally = mem_deref(s->ip_tally);
+}
+
 static void sock_destructor(void *arg)
 {
 	struct eio_sock *s = arg;
 	hash_unlink(&s->le);
 	tmr_cancel(&s->ping_tmr);
 	tmr_cancel(&s->doom_tmr);
-	list_flush(&s->outq);
+	outq_clear(s);
+	tally_release(s);
 	mem_deref(s->poll);
 	mem_deref(s->ws);
 	mem_deref(s->probe);
@@ -170,7 +199,7 @@ static void server_destructor(void *arg)
 	eio_server_close_all(srv, "server shutdown");
 	hash_flush(srv->socks);
 	mem_deref(srv->socks);
-	mem_deref(srv->ws);
+	mem_deref(srv->ips);
 }
 
 int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
@@ -192,7 +221,7 @@ int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
 	srv->arg = arg;
 	err = hash_alloc(&srv->socks, 256);
 	if (!err)
-		err = websock_alloc(&srv->ws, NULL, NULL);
+		err = hash_alloc(&srv->ips, 256);
 	if (err)
 		mem_deref(srv);
 	else
@@ -238,6 +267,11 @@ const char *eio_transport_name(const struct eio_sock *s)
 	return s && s->transport == T_WEBSOCKET ? "websocket" : "polling";
 }
 
+const struct sa *eio_peer(const struct eio_sock *s)
+{
+	return s ? &s->peer : NULL;
+}
+
 void eio_set_user(struct eio_sock *s, void *user)
 {
 	if (s)
@@ -251,9 +285,9 @@ void *eio_user(const struct eio_sock *s)
 
 /* Output */
 
-static int reply_text(struct http_conn *conn, const char *body, size_t len)
+static int reply_text(struct httpd_conn *conn, const char *body, size_t len)
 {
-	return http_reply(conn, 200, "OK",
+	return httpd_reply(conn, 200, "OK",
 			  "Content-Type: %s\r\n"
 			  "Content-Length: %zu\r\n"
 			  "Cache-Control: no-store\r\n"
@@ -280,6 +314,8 @@ static void poll_flush(struct eio_sock *s)
 		(void)mbuf_write_mem(mb, (const uint8_t *)o->data, o->len);
 		mem_deref(o);
 	}
+	if (s->srv->cfg.budget)
+		httpd_budget_give(s->srv->cfg.budget, s->outq_bytes);
 	s->outq_bytes = 0;
 	(void)reply_text(s->poll, (const char *)mb->buf, mb->end);
 	s->poll = mem_deref(s->poll);
@@ -290,6 +326,15 @@ static void outpkt_destructor(void *arg)
 {
 	struct outpkt *o = arg;
 	list_unlink(&o->le);
+}
+
+/* Drops what waits for a poll, and its charge. */
+static void outq_clear(struct eio_sock *s)
+{
+	list_flush(&s->outq);
+	if (s->outq_bytes && s->srv->cfg.budget)
+		httpd_budget_give(s->srv->cfg.budget, s->outq_bytes);
+	s->outq_bytes = 0;
 }
 
 static void doom_handler(void *arg)
@@ -324,15 +369,23 @@ static int send_packet(struct eio_sock *s, char type, char prefix,
 	if (s->closed || s->doom_reason)
 		return ENOTCONN;
 	if (s->transport == T_WEBSOCKET && s->ws) {
-		/* libre refuses (ENOSPC) once 512 kB wait in the socket */
-		err = websock_send(s->ws->wsc, WEBSOCK_TEXT, "%c%b%b", type,
-				   &prefix, plen, data, len);
+		/* refused (ENOSPC) once 512 kB wait for the socket */
+		const struct ws_part parts[3] = {
+			{&type, 1}, {&prefix, plen}, {data, len}};
+		err = ws_send(s->ws->ws, WS_TEXT, parts, 3);
 		if (err)
 			doom(s, "send buffer overflow");
 		return err;
 	}
 	if (s->outq_bytes + len + 2 > OUTQ_MAX) {
 		doom(s, "send buffer overflow");
+		return ENOBUFS;
+	}
+	/* all sessions' unread answers together stay within the budget */
+	if (s->srv->cfg.budget &&
+	    !httpd_budget_take(s->srv->cfg.budget, len + 1 + plen)) {
+		s->srv->stats.closed_budget++;
+		doom(s, "server send budget spent");
 		return ENOBUFS;
 	}
 	o = mem_alloc(sizeof(*o) + len + 2, outpkt_destructor);
@@ -381,9 +434,11 @@ void eio_close(struct eio_sock *s, const char *reason)
 		s->poll = mem_deref(s->poll);
 	}
 	if (s->ws)
-		(void)websock_close(s->ws->wsc, WEBSOCK_NORMAL_CLOSURE, NULL);
+		ws_close(s->ws->ws, WS_NORMAL, NULL);
 	s->ws = mem_deref(s->ws);
 	s->probe = mem_deref(s->probe);
+	outq_clear(s);
+	tally_release(s);
 	hash_unlink(&s->le);
 	srv->count--;
 	srv->closeh(s, reason, srv->arg);
@@ -441,8 +496,8 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 	/* The probing websocket speaks only the upgrade dialogue. */
 	if (ctx->via && ctx->via == s->probe) {
 		if (type == EIO_PING && len == 5) {
-			(void)websock_send(s->probe->wsc, WEBSOCK_TEXT,
-					   "3probe");
+			const struct ws_part pong = {"3probe", 6};
+			(void)ws_send(s->probe->ws, WS_TEXT, &pong, 1);
 			/* Let the held GET return so the client can pause
 			 * polling before it sends "5". */
 			if (s->poll && list_isempty(&s->outq))
@@ -462,11 +517,11 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 			/* What was queued for polling goes out in order. */
 			while (!list_isempty(&s->outq) && !s->closed) {
 				struct outpkt *o = list_head(&s->outq)->data;
-				(void)websock_send(s->ws->wsc, WEBSOCK_TEXT, "%b",
-						   o->data, o->len);
+				const struct ws_part part = {o->data, o->len};
+				(void)ws_send(s->ws->ws, WS_TEXT, &part, 1);
 				mem_deref(o);
 			}
-			s->outq_bytes = 0;
+			outq_clear(s);
 		}
 		else {
 			srv->stats.dropped_malformed++;
@@ -496,129 +551,27 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 	}
 }
 
-static void ws_recv_handler(const struct websock_hdr *hdr, struct mbuf *mb,
-			    void *arg);
-static void ws_close_handler(int err, void *arg);
-
 static void link_destructor(void *arg)
 {
 	struct ws_link *l = arg;
-	mem_deref(l->guard);
-	/* A libre websocket released while open sends its close frame and
-	 * finishes the closing handshake on its own, without our handlers. */
-	mem_deref(l->wsc);
-	mem_deref(l->tc);
+	ws_close(l->ws, WS_NORMAL, NULL); /* if still open */
+	mem_deref(l->ws);
 }
 
-/* Frame guard. libre 1.1.0's websocket parser trusts the 64-bit payload
- * length: it starts decoding as soon as 4 + length bytes are buffered, a
- * sum that wraps for a length near 2^64, and then unmasks far past its
- * buffer (ten bytes crashed the server before any token was asked for). So
- * a helper below it sees the byte stream first, frame header by frame
- * header: the bytes of a header that is not complete yet are held back
- * from libre until the rest arrives, and a frame longer than the payload
- * limit closes the connection before libre has seen any of its header. */
-
-/* What the frame header at p says, as far as it has arrived: *len is the
- * payload length once its bytes are here (else UINT64_MAX); the return is
- * the header's length once all of it is here (else 0). */
-static size_t ws_header_len(const uint8_t *p, size_t avail, uint64_t *len)
-{
-	size_t ext, need;
-
-	*len = UINT64_MAX;
-	if (avail < 2)
-		return 0;
-	ext = (p[1] & 0x7f) == 126 ? 2 : (p[1] & 0x7f) == 127 ? 8 : 0;
-	if (avail < 2 + ext)
-		return 0;
-	*len = p[1] & 0x7f;
-	if (ext == 2)
-		*len = (uint64_t)p[2] << 8 | p[3];
-	else if (ext == 8)
-		for (int i = 0; i < 8; i++)
-			*len = (i ? *len << 8 : 0) | p[2 + i];
-	need = 2 + ext + ((p[1] & 0x80) ? 4 : 0);
-	return avail < need ? 0 : need;
-}
-
-/* Puts the header bytes held back from the last segment in front of this
- * one. */
-static int guard_unhold(struct ws_link *l, struct mbuf *mb)
-{
-	size_t left = mbuf_get_left(mb);
-
-	if (mb->pos + left + l->hlen > mb->size &&
-	    mbuf_resize(mb, mb->pos + left + l->hlen))
-		return ENOMEM;
-	memmove(mb->buf + mb->pos + l->hlen, mb->buf + mb->pos, left);
-	memcpy(mb->buf + mb->pos, l->hdr, l->hlen);
-	mb->end = mb->pos + left + l->hlen;
-	l->hlen = 0;
-	return 0;
-}
-
-static bool guard_recv(int *err, struct mbuf *mb, bool *estab, void *arg)
-{
-	struct ws_link *l = arg;
-	const uint8_t *p;
-	size_t n, i = 0;
-	(void)estab;
-
-	if (l->hlen && (*err = guard_unhold(l, mb)))
-		return true;
-	p = mbuf_buf(mb);
-	n = mbuf_get_left(mb);
-	while (i < n) {
-		uint64_t len = 0;
-		size_t hl;
-
-		if (l->left) {
-			size_t k = n - i < l->left ? n - i : (size_t)l->left;
-			i += k;
-			l->left -= k;
-			continue;
-		}
-		hl = ws_header_len(p + i, n - i, &len);
-		if (len != UINT64_MAX && len > l->s->srv->cfg.max_payload) {
-			l->s->srv->stats.dropped_too_large++;
-			*err = EOVERFLOW;
-			return true;
-		}
-		if (!hl) {
-			/* at most 13 bytes: hold them, libre sees none */
-			l->hlen = n - i;
-			memcpy(l->hdr, p + i, l->hlen);
-			mb->end = mb->pos + i;
-			break;
-		}
-		i += hl;
-		l->left = len;
-	}
-	/* an empty buffer is not handed up */
-	return false;
-}
-
-static void ws_recv_handler(const struct websock_hdr *hdr, struct mbuf *mb,
-			    void *arg)
+static void ws_recv_handler(struct ws *ws, enum ws_opcode op,
+			    const uint8_t *data, size_t len, void *arg)
 {
 	struct ws_link *l = arg;
 	struct eio_sock *s = l->s;
 	struct recv_ctx ctx = {s, l};
-	const char *p = (const char *)mbuf_buf(mb);
-	size_t len = mbuf_get_left(mb);
+	const char *p = (const char *)data;
+	(void)ws;
 
 	if (s->closed)
 		return;
-	port_log(PORT_LOG_DEBUG, "eio %s: ws frame op %u len %zu", s->sid,
-		 hdr->opcode, len);
-	if (len > s->srv->cfg.max_payload) {
-		s->srv->stats.dropped_too_large++;
-		eio_close(s, "payload too large");
-		return;
-	}
-	if (hdr->opcode != WEBSOCK_TEXT || !hdr->fin ||
-	    !eio_packet_valid(p, len)) {
+	port_log(PORT_LOG_DEBUG, "eio %s: ws message op %u len %zu", s->sid,
+		 op, len);
+	if (op != WS_TEXT || !eio_packet_valid(p, len)) {
 		s->srv->stats.dropped_malformed++;
 		return;
 	}
@@ -631,20 +584,23 @@ static void ws_close_handler(int err, void *arg)
 {
 	struct ws_link *l = arg;
 	struct eio_sock *s = l->s;
-	(void)err;
 
+	if (err == EOVERFLOW)
+		s->srv->stats.dropped_too_large++;
 	if (l == s->probe) {
 		s->probe = mem_deref(s->probe); /* upgrade abandoned */
 	}
 	else if (l == s->ws) {
 		s->ws = mem_deref(s->ws);
-		eio_close(s, "transport close");
+		eio_close(s, err == EOVERFLOW ? "payload too large"
+					      : "transport close");
 	}
 }
 
-static int ws_accept(struct eio_sock *s, struct http_conn *conn,
-		     const struct http_msg *msg, struct ws_link **linkp)
+static int ws_link_accept(struct eio_sock *s, struct httpd_conn *conn,
+			  const struct http_msg *msg, struct ws_link **linkp)
 {
+	const struct ws_config wc = {s->srv->cfg.max_payload, WS_FRAME_MS};
 	struct ws_link *l;
 	int err;
 
@@ -652,13 +608,8 @@ static int ws_accept(struct eio_sock *s, struct http_conn *conn,
 	if (!l)
 		return ENOMEM;
 	l->s = s;
-	err = websock_accept(&l->wsc, s->srv->ws, conn, msg, 0,
-			     ws_recv_handler, ws_close_handler, l);
-	if (!err) {
-		l->tc = mem_ref(websock_tcp(l->wsc));
-		err = tcp_register_helper(&l->guard, l->tc, 0, NULL, NULL,
-					  guard_recv, l);
-	}
+	err = ws_accept(&l->ws, conn, msg, &wc, s->srv->cfg.budget,
+			ws_recv_handler, ws_close_handler, l);
 	if (err) {
 		mem_deref(l);
 		return err;
@@ -669,7 +620,7 @@ static int ws_accept(struct eio_sock *s, struct http_conn *conn,
 
 /* Requests */
 
-static void eio_reply_error(struct eio_server *srv, struct http_conn *conn,
+static void eio_reply_error(struct eio_server *srv, struct httpd_conn *conn,
 			int code, const char *message)
 {
 	char body[128];
@@ -677,7 +628,7 @@ static void eio_reply_error(struct eio_server *srv, struct http_conn *conn,
 			    "{\"code\":%d,\"message\":\"%s\"}", code,
 			    message);
 	srv->stats.refused_requests++;
-	(void)http_reply(conn, 400, "Bad Request",
+	(void)httpd_reply(conn, 400, "Bad Request",
 			 "Content-Type: application/json\r\n"
 			 "Content-Length: %d\r\n"
 			 "\r\n"
@@ -737,33 +688,104 @@ static bool is_ws_upgrade(const struct http_msg *msg)
 	return http_msg_hdr_has_value(msg, HTTP_HDR_UPGRADE, "websocket");
 }
 
-static void handshake(struct eio_server *srv, struct http_conn *conn,
+/* 503 with the Engine.IO error body, naming the limit. */
+static void refuse_handshake(struct eio_server *srv, struct httpd_conn *conn,
+			     const char *why)
+{
+	char body[160];
+	int n = re_snprintf(body, sizeof(body),
+			    "{\"code\":3,\"message\":\"%s\"}", why);
+	srv->stats.refused_requests++;
+	(void)httpd_reply(conn, 503, "Service Unavailable",
+			  "Retry-After: 5\r\n"
+			  "Content-Type: application/json\r\n"
+			  "Content-Length: %d\r\n"
+			  "\r\n"
+			  "%s",
+			  n, body);
+}
+
+static bool addr_cmp(struct le *le, void *arg)
+{
+	const struct tally *t = le->data;
+	return sa_cmp(&t->addr, arg, SA_ADDR);
+}
+
+/* The tallies of the connection and of its address (new ones when there
+ * are none yet); false if either is out of memory. */
+static bool tallies(struct eio_server *srv, struct httpd_conn *conn,
+		    struct tally **ct, struct tally **it)
+{
+	const struct sa *peer = httpd_conn_peer(conn);
+	uint32_t h = sa_hash(peer, SA_ADDR);
+	struct le *le = hash_lookup(srv->ips, h, addr_cmp, (void *)peer);
+
+	*ct = httpd_conn_user(conn);
+	if (!*ct) {
+		*ct = mem_zalloc(sizeof(**ct), NULL);
+		if (!*ct)
+			return false;
+		httpd_conn_set_user(conn, *ct); /* the connection's ref */
+		mem_deref(*ct);
+	}
+	*it = le ? mem_ref(le->data) : mem_zalloc(sizeof(**it),
+						   tally_destructor);
+	if (!*it)
+		return false;
+	if (!le) {
+		(*it)->addr = *peer;
+		hash_append(srv->ips, h, &(*it)->le, *it);
+	}
+	return true;
+}
+
+static void handshake(struct eio_server *srv, struct httpd_conn *conn,
 		      const struct http_msg *msg, bool websocket)
 {
+	struct tally *ct = NULL, *it = NULL;
 	struct eio_sock *s;
 	char open[256];
 	int n;
 
 	if (srv->cfg.max_sessions && srv->count >= srv->cfg.max_sessions) {
-		srv->stats.refused_requests++;
-		(void)http_reply(conn, 503, "Service Unavailable",
-				 "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
+		refuse_handshake(srv, conn, "the server is full");
 		return;
 	}
-	if (sock_new(srv, &s)) {
-		(void)http_ereply(conn, 500, "Internal Server Error");
+	if (!tallies(srv, conn, &ct, &it) || sock_new(srv, &s)) {
+		mem_deref(it);
+		(void)httpd_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
+	s->conn_tally = mem_ref(ct);
+	s->ip_tally = it;
+	ct->n++;
+	it->n++;
+	if (ct->n > EIO_SESSIONS_PER_CONN) {
+		srv->stats.refused_per_conn++;
+		mem_deref(s);
+		refuse_handshake(srv, conn, "too many sessions opened on this"
+				 " connection");
+		return;
+	}
+	if (srv->cfg.max_sessions_per_ip &&
+	    it->n > srv->cfg.max_sessions_per_ip) {
+		srv->stats.refused_per_ip++;
+		mem_deref(s);
+		refuse_handshake(srv, conn, "too many sessions from this"
+				 " address");
+		return;
+	}
+	s->peer = *httpd_conn_peer(conn);
 	if (websocket) {
-		if (ws_accept(s, conn, msg, &s->ws)) {
+		if (ws_link_accept(s, conn, msg, &s->ws)) {
 			mem_deref(s);
 			eio_reply_error(srv, conn, 3, "Bad request");
 			return;
 		}
 		s->transport = T_WEBSOCKET;
 		n = open_packet(s, false, open, sizeof(open));
-		(void)websock_send(s->ws->wsc, WEBSOCK_TEXT, "%b", open,
-				   (size_t)n);
+		const struct ws_part part = {open, (size_t)n};
+		(void)ws_send(s->ws->ws, WS_TEXT, &part, 1);
 	}
 	else {
 		s->transport = T_POLLING;
@@ -773,7 +795,7 @@ static void handshake(struct eio_server *srv, struct http_conn *conn,
 	sock_register(srv, s);
 }
 
-static void poll_get(struct eio_sock *s, struct http_conn *conn)
+static void poll_get(struct eio_sock *s, struct httpd_conn *conn)
 {
 	if (s->poll) {
 		/* Two GETs at once break the protocol: close the session. */
@@ -789,7 +811,7 @@ static void poll_get(struct eio_sock *s, struct http_conn *conn)
 	poll_flush(s);
 }
 
-static void poll_post(struct eio_sock *s, struct http_conn *conn,
+static void poll_post(struct eio_sock *s, struct httpd_conn *conn,
 		      const struct http_msg *msg)
 {
 	struct eio_server *srv = s->srv;
@@ -798,7 +820,7 @@ static void poll_post(struct eio_sock *s, struct http_conn *conn,
 
 	if (len > srv->cfg.max_payload) {
 		srv->stats.dropped_too_large++;
-		(void)http_reply(conn, 413, "Payload Too Large",
+		(void)httpd_reply(conn, 413, "Payload Too Large",
 				 "Content-Length: 0\r\n\r\n");
 		eio_close(s, "payload too large");
 		return;
@@ -812,7 +834,7 @@ static void poll_post(struct eio_sock *s, struct http_conn *conn,
 	mem_deref(s);
 }
 
-void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
+void eio_server_handle(struct eio_server *srv, struct httpd_conn *conn,
 		       const struct http_msg *msg)
 {
 	struct pl eio, transport, sid;
@@ -861,7 +883,7 @@ void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
 			eio_reply_error(srv, conn, 3, "Bad request");
 			return;
 		}
-		if (ws_accept(s, conn, msg, &s->probe))
+		if (ws_link_accept(s, conn, msg, &s->probe))
 			eio_reply_error(srv, conn, 3, "Bad request");
 		else
 			port_log(PORT_LOG_DEBUG, "eio %s: probing websocket",

@@ -7,8 +7,8 @@
  * closes a session whose pong does not come within pingTimeout. Malformed
  * packets are dropped and counted, oversized payloads close the session.
  *
- * Runs on libre's HTTP server and websocket code; the HTTP router hands it
- * every request under /socket.io/.
+ * Runs on httpd.h and ws.h; the HTTP router hands it every request under
+ * /socket.io/.
  */
 #ifndef MEESHY_EIO_H
 #define MEESHY_EIO_H
@@ -17,7 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct http_conn;
+struct httpd_conn;
+struct httpd_budget;
 struct http_msg;
 
 enum eio_packet_type {
@@ -35,11 +36,23 @@ struct eio_config {
 	uint32_t ping_timeout_ms;  /* 20000 */
 	uint32_t max_payload;      /* bytes per POST or websocket frame */
 	uint32_t max_sessions;     /* refuse handshakes beyond this */
+	uint32_t max_sessions_per_ip; /* live sessions of one address (0:
+				       * no limit); EIO_SESSIONS_PER_CONN
+				       * of one TCP connection */
+	struct httpd_budget *budget; /* what websockets' partial frames and
+				      * unread polling answers are charged
+				      * to (the HTTP server's), or NULL */
 };
+
+/* Live sessions a TCP connection may open: a browser opens one; pipelined
+ * handshakes on one connection must not fill the table. */
+enum { EIO_SESSIONS_PER_CONN = 8 };
 
 struct eio_stats {
 	uint64_t handshakes, upgrades, closed_ping_timeout;
 	uint64_t closed_send_overflow; /* could not take what was sent */
+	uint64_t closed_budget;  /* answers queued past the global budget */
+	uint64_t refused_per_conn, refused_per_ip; /* handshakes refused */
 	uint64_t dropped_malformed, dropped_too_large, refused_requests;
 };
 
@@ -56,7 +69,7 @@ int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
 		     eio_open_h *openh, eio_message_h *msgh,
 		     eio_close_h *closeh, void *arg);
 /* Serves one HTTP request for the Engine.IO path. */
-void eio_server_handle(struct eio_server *srv, struct http_conn *conn,
+void eio_server_handle(struct eio_server *srv, struct httpd_conn *conn,
 		       const struct http_msg *msg);
 size_t eio_server_count(const struct eio_server *srv);
 void eio_server_stats(const struct eio_server *srv, struct eio_stats *st);
@@ -70,6 +83,8 @@ int eio_send_prefixed(struct eio_sock *s, char prefix, const char *data,
 void eio_close(struct eio_sock *s, const char *reason);
 const char *eio_sid(const struct eio_sock *s);
 const char *eio_transport_name(const struct eio_sock *s);
+/* The address the session was opened from. */
+const struct sa *eio_peer(const struct eio_sock *s);
 void eio_set_user(struct eio_sock *s, void *user);
 void *eio_user(const struct eio_sock *s);
 

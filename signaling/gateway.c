@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "port.h"
+#include "httpd.h"
 #include "eio.h"
 #include "sio.h"
 #include "gateway_impl.h"
@@ -24,6 +25,7 @@
 #endif
 #include "webrtc_transport.h"
 #include "validate.h"
+#include "ratelimit.h"
 
 const double gw_duration_bounds[DURATION_BUCKETS] = {60,   300,  600,
 						     1800, 3600, 7200};
@@ -39,6 +41,10 @@ void gateway_config_defaults(struct gateway_config *cfg)
 	cfg->max_connections = 10000;
 	cfg->max_participants = 50;
 	cfg->events_per_sec = 50;
+	cfg->events_per_sec_per_ip = 1000;
+	cfg->max_sessions_per_ip = 1000;
+	cfg->max_buffered = 64u * 1024 * 1024;
+	cfg->request_timeout_ms = 20000;
 	cfg->sfu_from = 3;
 	cfg->p2p_back = true;
 	cfg->node_id = "meeshy-1";
@@ -46,7 +52,7 @@ void gateway_config_defaults(struct gateway_config *cfg)
 
 /* A complete response with a body of a given type. */
 /* /health: the store answers, the signaling server runs. */
-static void serve_health(struct gateway *gw, struct http_conn *conn)
+static void serve_health(struct gateway *gw, struct httpd_conn *conn)
 {
 	struct store_stats st;
 	bool db = store_ping(gw->store) == 0, sio = gw->sio != NULL;
@@ -87,12 +93,12 @@ static void serve_health(struct gateway *gw, struct http_conn *conn)
 	cJSON_Delete(o);
 }
 
-static void serve_metrics(struct gateway *gw, struct http_conn *conn)
+static void serve_metrics(struct gateway *gw, struct httpd_conn *conn)
 {
 	struct mbuf *mb = mbuf_alloc(8192);
 	if (!mb || mbuf_printf(mb, "%H", metrics_print, gw)) {
 		mem_deref(mb);
-		(void)http_ereply(conn, 500, "Internal Server Error");
+		(void)httpd_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
 	http_body_reply(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
@@ -224,7 +230,7 @@ static bool conversation_access(struct gateway *gw,
 }
 
 /* Answers a refused access: 404, 403 or 503; false when access is given. */
-static bool refused(struct http_conn *conn, int err)
+static bool refused(struct httpd_conn *conn, int err)
 {
 	if (err == ENOENT)
 		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
@@ -239,7 +245,7 @@ static bool refused(struct http_conn *conn, int err)
 	return err != 0;
 }
 
-static void serve_call_stored(struct gateway *gw, struct http_conn *conn,
+static void serve_call_stored(struct gateway *gw, struct httpd_conn *conn,
 			      const char *id)
 {
 	struct call_session c;
@@ -269,7 +275,7 @@ static void serve_call_stored(struct gateway *gw, struct http_conn *conn,
  * cache (call:<id>:state, kept by calls.c); a miss reads the store. */
 struct call_read {
 	struct gateway *gw;
-	struct http_conn *conn; /* held */
+	struct httpd_conn *conn; /* held */
 	char id[STORE_ID_MAX + 1];
 };
 
@@ -292,7 +298,7 @@ static void on_call_state(int err, const char *val, size_t len, void *arg)
 	mem_deref(r);
 }
 
-static void serve_call(struct gateway *gw, struct http_conn *conn,
+static void serve_call(struct gateway *gw, struct httpd_conn *conn,
 		       const struct rest_caller *rc, const char *id)
 {
 	struct call_read *r;
@@ -325,7 +331,7 @@ static cJSON *listing(const char *name, cJSON **list)
 
 /* Sends a listing the store filled, or 503 when the store did not answer;
  * releases it either way. */
-static void reply_listing(struct http_conn *conn, cJSON *o, int store_err)
+static void reply_listing(struct httpd_conn *conn, cJSON *o, int store_err)
 {
 	if (store_err)
 		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
@@ -336,7 +342,7 @@ static void reply_listing(struct http_conn *conn, cJSON *o, int store_err)
 }
 
 static void serve_conversation_calls(struct gateway *gw,
-				     struct http_conn *conn,
+				     struct httpd_conn *conn,
 				     const struct rest_caller *rc,
 				     const char *conv,
 				     const struct http_msg *msg)
@@ -373,7 +379,7 @@ static void serve_conversation_calls(struct gateway *gw,
 						  add_call, calls));
 }
 
-static void serve_transcriptions(struct gateway *gw, struct http_conn *conn,
+static void serve_transcriptions(struct gateway *gw, struct httpd_conn *conn,
 				 const struct rest_caller *rc, const char *id)
 {
 	struct call_session c;
@@ -398,7 +404,7 @@ static bool num_field(const cJSON *o, const char *name, double *out)
 	return true;
 }
 
-static void serve_quality(struct gateway *gw, struct http_conn *conn,
+static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 			  const char *id, const struct http_msg *msg,
 			  const char *user_id)
 {
@@ -494,7 +500,7 @@ static const char *client_continent(const struct http_msg *msg,
 }
 
 /* GET /api/region: where the client is and its nearest TURN servers. */
-static void serve_region(struct gateway *gw, struct http_conn *conn,
+static void serve_region(struct gateway *gw, struct httpd_conn *conn,
 			 const struct http_msg *msg)
 {
 	char country[8];
@@ -514,7 +520,7 @@ static void serve_region(struct gateway *gw, struct http_conn *conn,
 }
 
 /* GET /api/turn-credentials: the TURN REST API's answer for this user. */
-static void serve_turn(struct gateway *gw, struct http_conn *conn,
+static void serve_turn(struct gateway *gw, struct httpd_conn *conn,
 		       const struct http_msg *msg, const char *user)
 {
 	char username[TURN_USERNAME_MAX], credential[TURN_CREDENTIAL_MAX];
@@ -542,7 +548,7 @@ static void serve_turn(struct gateway *gw, struct http_conn *conn,
 }
 
 /* The API behind authentication, for the caller rc. */
-static void serve_api_as(struct gateway *gw, struct http_conn *conn,
+static void serve_api_as(struct gateway *gw, struct httpd_conn *conn,
 			 const struct http_msg *msg,
 			 const struct rest_caller *rc)
 {
@@ -581,7 +587,7 @@ static void serve_api_as(struct gateway *gw, struct http_conn *conn,
 	http_json_error(conn, 404, "Not Found", "NOT_FOUND", "no such resource");
 }
 
-static void serve_api(struct gateway *gw, struct http_conn *conn,
+static void serve_api(struct gateway *gw, struct httpd_conn *conn,
 		      const struct http_msg *msg)
 {
 	struct rest_caller rc = {"", NULL};
@@ -603,7 +609,7 @@ static void serve_api(struct gateway *gw, struct http_conn *conn,
 }
 
 /* Static files of the demo page: no "..", a short list of types. */
-static void serve_static(struct gateway *gw, struct http_conn *conn,
+static void serve_static(struct gateway *gw, struct httpd_conn *conn,
 			 const struct http_msg *msg)
 {
 	static const struct {
@@ -620,12 +626,12 @@ static void serve_static(struct gateway *gw, struct http_conn *conn,
 	size_t n;
 
 	if (!gw->web_root || msg->path.l >= sizeof(rel)) {
-		(void)http_ereply(conn, 404, "Not Found");
+		(void)httpd_ereply(conn, 404, "Not Found");
 		return;
 	}
 	pl_strcpy(&msg->path, rel, sizeof(rel));
 	if (strstr(rel, "..")) {
-		(void)http_ereply(conn, 404, "Not Found");
+		(void)httpd_ereply(conn, 404, "Not Found");
 		return;
 	}
 	if (!strcmp(rel, "/"))
@@ -638,7 +644,7 @@ static void serve_static(struct gateway *gw, struct http_conn *conn,
 	if (!type ||
 	    re_snprintf(path, sizeof(path), "%s%s", gw->web_root, rel) < 0 ||
 	    !(f = fopen(path, "rb"))) {
-		(void)http_ereply(conn, 404, "Not Found");
+		(void)httpd_ereply(conn, 404, "Not Found");
 		return;
 	}
 	mb = mbuf_alloc(65536);
@@ -650,14 +656,14 @@ static void serve_static(struct gateway *gw, struct http_conn *conn,
 	}
 	fclose(f);
 	if (!mb) {
-		(void)http_ereply(conn, 500, "Internal Server Error");
+		(void)httpd_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
 	http_body_reply(conn, 200, "OK", type, mb->buf, mb->end);
 	mem_deref(mb);
 }
 
-static void http_handler(struct http_conn *conn, const struct http_msg *msg,
+static void http_handler(struct httpd_conn *conn, const struct http_msg *msg,
 			 void *arg)
 {
 	struct gateway *gw = arg;
@@ -675,7 +681,7 @@ static void http_handler(struct http_conn *conn, const struct http_msg *msg,
 	else if (!pl_strcmp(&msg->met, "GET"))
 		serve_static(gw, conn, msg);
 	else
-		(void)http_ereply(conn, 405, "Method Not Allowed");
+		(void)httpd_ereply(conn, 405, "Method Not Allowed");
 }
 
 /* Socket.IO hooks */
@@ -787,6 +793,8 @@ static void gateway_destructor(void *arg)
 	mem_deref(gw->translator_url);
 	gw->remote = mem_deref(gw->remote);
 	gw->internal_auth = mem_deref(gw->internal_auth);
+	gw->user_rate = mem_deref(gw->user_rate);
+	gw->ip_rate = mem_deref(gw->ip_rate);
 	gw->bus = mem_deref(gw->bus);
 	gw->redis = mem_deref(gw->redis);
 	hash_flush(gw->calls);
@@ -799,10 +807,32 @@ static void gateway_destructor(void *arg)
 	mem_deref(gw->turn_servers);
 }
 
+/* The HTTP port. Requests wait for the loop, so nothing is served before
+ * gateway_alloc has built the rest. */
+static int gateway_listen(struct gateway *gw, const struct gateway_config *cfg)
+{
+	struct httpd_config hc;
+
+	httpd_config_defaults(&hc);
+	hc.max_body = cfg->max_payload;
+	hc.budget = cfg->max_buffered;
+	hc.request_ms = cfg->request_timeout_ms;
+	/* a long-poll is held up to a ping interval */
+	hc.answer_ms = 2 * cfg->ping_interval_ms + cfg->ping_timeout_ms;
+	if (hc.answer_ms < 60000)
+		hc.answer_ms = 60000;
+	/* a session takes up to two connections while it upgrades; the
+	 * margin answers those beyond with a 503 */
+	hc.max_conns = cfg->max_connections ? 2 * cfg->max_connections + 64
+					    : 0;
+	return httpd_listen(&gw->http, cfg->listen, &hc, http_handler, gw);
+}
+
 int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		  struct store *store)
 {
 	struct eio_config ec;
+
 	struct gateway *gw;
 	int err;
 
@@ -849,7 +879,22 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	gw->cfg.node_id = gw->node_id;
 	gw->cfg.listen = NULL;
 
+	memset(&ec, 0, sizeof(ec));
 	err = hash_alloc(&gw->calls, 1024);
+	if (!err)
+		err = gateway_listen(gw, cfg);
+	if (err)
+		goto out;
+	ec.budget = httpd_budget(gw->http);
+	ec.max_sessions_per_ip = cfg->max_sessions_per_ip;
+	if (cfg->events_per_sec)
+		err = ratelimit_alloc(&gw->user_rate,
+				      USER_RATE_FACTOR * cfg->events_per_sec,
+				      2.0 * USER_RATE_FACTOR *
+					      cfg->events_per_sec);
+	if (!err && cfg->events_per_sec_per_ip)
+		err = ratelimit_alloc(&gw->ip_rate, cfg->events_per_sec_per_ip,
+				      2.0 * cfg->events_per_sec_per_ip);
 	if (err)
 		goto out;
 	ec.ping_interval_ms = cfg->ping_interval_ms;
@@ -919,7 +964,6 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	gw->cfg.translator_url = gw->translator_url;
 	if (err)
 		goto out;
-	err = http_listen(&gw->http, cfg->listen, http_handler, gw);
 out:
 	if (err)
 		mem_deref(gw);
@@ -932,7 +976,7 @@ int gateway_local(const struct gateway *gw, struct sa *laddr)
 {
 	if (!gw || !gw->http)
 		return EINVAL;
-	return tcp_sock_local_get(http_sock_tcp(gw->http), laddr);
+	return httpd_local(gw->http, laddr);
 }
 
 void gateway_shutdown(struct gateway *gw, const char *reason)

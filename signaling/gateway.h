@@ -29,7 +29,16 @@ struct gateway_config {
 	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
 	uint32_t max_connections;
 	uint32_t max_participants; /* per call */
-	uint32_t events_per_sec;   /* per socket, burst twice that */
+	uint32_t events_per_sec;   /* per socket, burst twice that; a user's
+				    * sockets together USER_RATE_FACTOR
+				    * times that */
+	uint32_t events_per_sec_per_ip; /* an address's sockets together
+					 * (0: no limit) */
+	uint32_t max_sessions_per_ip;   /* live sessions of an address */
+	uint32_t max_buffered;      /* bytes clients may make us hold: partial
+				     * requests and frames, unread answers */
+	uint32_t request_timeout_ms; /* a request or frame begun must be
+				      * whole by then */
 	uint32_t sfu_from;         /* participants that move a call to the
 				    * SFU (0: never) */
 	bool p2p_back;             /* back to P2P when two remain */
@@ -45,6 +54,10 @@ struct gateway_config {
 	size_t internal_secret_len;
 	const char *translator_url; /* POST {text, from, to}; NULL: none */
 };
+
+/* A user may have a few devices: its sockets together may send this many
+ * times what one socket may. */
+enum { USER_RATE_FACTOR = 4 };
 
 void gateway_config_defaults(struct gateway_config *cfg);
 

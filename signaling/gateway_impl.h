@@ -12,7 +12,7 @@
 
 struct cJSON;
 struct sio_socket;
-struct http_conn;
+struct httpd_conn;
 struct http_msg;
 
 enum { DURATION_BUCKETS = 6 };
@@ -39,7 +39,7 @@ struct gateway {
 	uint8_t *jwt_secret, *turn_secret;
 	char *turn_servers;
 	struct store *store;
-	struct http_sock *http;
+	struct httpd *http;
 	struct sio_server *sio;
 	struct webrtc_server *rtc; /* the SFU's media port, or NULL */
 	/* role gateway: calls' media on media nodes, rooms over Redis */
@@ -47,6 +47,7 @@ struct gateway {
 	struct bus *bus;
 	struct media_remote *remote;
 	struct internal_auth *internal_auth; /* signs media node requests */
+	struct ratelimit *user_rate, *ip_rate; /* NULL: no such limit */
 	struct list remote_clients; /* other gateways' sockets in our calls */
 	struct cache *cache;           /* Redis when there is one, else memory */
 	struct translator *translator; /* NULL: transcriptions untranslated */

@@ -3,13 +3,14 @@
  */
 #include <string.h>
 #include <re.h>
+#include "httpd.h"
 #include "http_json.h"
 
-void http_body_reply(struct http_conn *conn, uint16_t scode,
+void http_body_reply(struct httpd_conn *conn, uint16_t scode,
 		     const char *reason, const char *ctype, const void *body,
 		     size_t len)
 {
-	(void)http_reply(conn, scode, reason,
+	(void)httpd_reply(conn, scode, reason,
 			 "Content-Type: %s\r\n"
 			 "Content-Length: %zu\r\n"
 			 "Cache-Control: no-store\r\n"
@@ -18,12 +19,12 @@ void http_body_reply(struct http_conn *conn, uint16_t scode,
 			 ctype, len, body, len);
 }
 
-void http_json_reply(struct http_conn *conn, uint16_t scode,
+void http_json_reply(struct httpd_conn *conn, uint16_t scode,
 		     const char *reason, const cJSON *body)
 {
 	char *json = cJSON_PrintUnformatted(body);
 	if (!json) {
-		(void)http_ereply(conn, 500, "Internal Server Error");
+		(void)httpd_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
 	http_body_reply(conn, scode, reason, "application/json", json,
@@ -31,7 +32,7 @@ void http_json_reply(struct http_conn *conn, uint16_t scode,
 	cJSON_free(json);
 }
 
-void http_json_error(struct http_conn *conn, uint16_t scode,
+void http_json_error(struct httpd_conn *conn, uint16_t scode,
 		     const char *reason, const char *code, const char *msg)
 {
 	cJSON *o = cJSON_CreateObject(), *e = cJSON_CreateObject();

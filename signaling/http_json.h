@@ -9,14 +9,14 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-struct http_conn;
+struct httpd_conn;
 
-void http_body_reply(struct http_conn *conn, uint16_t scode,
+void http_body_reply(struct httpd_conn *conn, uint16_t scode,
 		     const char *reason, const char *ctype, const void *body,
 		     size_t len);
-void http_json_reply(struct http_conn *conn, uint16_t scode,
+void http_json_reply(struct httpd_conn *conn, uint16_t scode,
 		     const char *reason, const cJSON *body);
-void http_json_error(struct http_conn *conn, uint16_t scode,
+void http_json_error(struct httpd_conn *conn, uint16_t scode,
 		     const char *reason, const char *code, const char *msg);
 
 #endif

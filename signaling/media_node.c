@@ -18,6 +18,7 @@
 #include <string.h>
 #include <re.h>
 #include "port.h"
+#include "httpd.h"
 #include "redis.h"
 #include "bus.h"
 #include "router.h"
@@ -40,7 +41,7 @@ struct node_call {
 
 struct media_node {
 	char *node_id, *api_url;
-	struct http_sock *http;
+	struct httpd *http;
 	struct webrtc_server *rtc;
 	struct redis *redis;
 	struct bus *bus;
@@ -226,14 +227,14 @@ static const char *str_field(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static void reply_ok(struct http_conn *conn, cJSON *o)
+static void reply_ok(struct httpd_conn *conn, cJSON *o)
 {
 	cJSON_AddTrueToObject(o, "ok");
 	http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
 }
 
-static void api_media(struct media_node *m, struct http_conn *conn,
+static void api_media(struct media_node *m, struct httpd_conn *conn,
 		      const cJSON *body)
 {
 	const char *call = str_field(body, "callId");
@@ -273,7 +274,7 @@ static void api_media(struct media_node *m, struct http_conn *conn,
 	reply_ok(conn, o);
 }
 
-static void api_leave(struct media_node *m, struct http_conn *conn,
+static void api_leave(struct media_node *m, struct httpd_conn *conn,
 		      const cJSON *body, bool close)
 {
 	const char *call = str_field(body, "callId");
@@ -329,7 +330,7 @@ static int print_metrics(struct re_printf *pf, const struct media_node *m)
 
 /* Whether a request to the internal API carries a valid credential;
  * answers 401 when not. */
-static bool internal_ok(struct media_node *m, struct http_conn *conn,
+static bool internal_ok(struct media_node *m, struct httpd_conn *conn,
 			const struct http_msg *msg)
 {
 	const struct http_hdr *h = http_msg_xhdr(msg, INTERNAL_AUTH_HEADER);
@@ -348,14 +349,14 @@ static bool internal_ok(struct media_node *m, struct http_conn *conn,
 		return true;
 	m->refused++;
 	port_log(PORT_LOG_WARN, "internal API: %r %r from %J refused: %s",
-		 &msg->met, &msg->path, http_conn_peer(conn),
+		 &msg->met, &msg->path, httpd_conn_peer(conn),
 		 internal_auth_strerror(err));
 	http_json_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
 			internal_auth_strerror(err));
 	return false;
 }
 
-static void http_handler(struct http_conn *conn, const struct http_msg *msg,
+static void http_handler(struct httpd_conn *conn, const struct http_msg *msg,
 			 void *arg)
 {
 	struct media_node *m = arg;
@@ -382,7 +383,7 @@ static void http_handler(struct http_conn *conn, const struct http_msg *msg,
 	if (!pl_strcmp(&msg->path, "/metrics")) {
 		struct mbuf *mb = mbuf_alloc(8192);
 		if (!mb || mbuf_printf(mb, "%H", print_metrics, m))
-			(void)http_ereply(conn, 500, "Internal Server Error");
+			(void)httpd_ereply(conn, 500, "Internal Server Error");
 		else
 			http_body_reply(conn, 200, "OK",
 					"text/plain; version=0.0.4", mb->buf,
@@ -444,6 +445,15 @@ static void node_destructor(void *arg)
 	mem_deref(m->api_url);
 }
 
+static int node_listen(struct media_node *m,
+		       const struct media_node_config *cfg)
+{
+	struct httpd_config hc;
+	httpd_config_defaults(&hc);
+	hc.max_body = 262144; /* an SDP-sized media request, with room */
+	return httpd_listen(&m->http, cfg->listen, &hc, http_handler, m);
+}
+
 int media_node_alloc(struct media_node **mp,
 		     const struct media_node_config *cfg)
 {
@@ -468,9 +478,9 @@ int media_node_alloc(struct media_node **mp,
 		err = webrtc_server_alloc(&m->rtc, cfg->rtc_listen,
 					  cfg->rtc_announced);
 	if (!err)
-		err = http_listen(&m->http, cfg->listen, http_handler, m);
+		err = node_listen(m, cfg);
 	if (!err)
-		err = tcp_sock_local_get(http_sock_tcp(m->http), &laddr);
+		err = httpd_local(m->http, &laddr);
 	if (!err)
 		err = cfg->api_url ? str_dup(&m->api_url, cfg->api_url)
 				   : re_sdprintf(&m->api_url, "http://%J",
@@ -522,5 +532,5 @@ int media_node_local(const struct media_node *m, struct sa *laddr)
 {
 	if (!m || !laddr)
 		return EINVAL;
-	return tcp_sock_local_get(http_sock_tcp(m->http), laddr);
+	return httpd_local(m->http, laddr);
 }

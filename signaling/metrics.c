@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <re.h>
+#include "httpd.h"
 #include "eio.h"
 #include "sio.h"
 #include "gateway_impl.h"
@@ -156,6 +157,41 @@ int metrics_process(struct re_printf *pf, uint64_t started_ms)
 }
 
 /* The seed's caches and the translator behind one of them. */
+/* What the HTTP server holds and sheds (httpd.h). */
+static int metrics_http(struct re_printf *pf, const struct gateway *gw)
+{
+	const struct httpd_budget *b = httpd_budget(gw->http);
+	struct httpd_stats hs;
+	int err;
+
+	httpd_stats(gw->http, &hs);
+	err = header(pf, "meeshy_http_connections", "gauge",
+		     "Open HTTP and websocket connections being read as HTTP");
+	err |= re_hprintf(pf, "meeshy_http_connections %llu\n",
+			  (unsigned long long)hs.conns_now);
+	err |= header(pf, "meeshy_http_buffered_bytes", "gauge",
+		      "Bytes held for clients: partial requests and frames,"
+		      " unread answers");
+	err |= re_hprintf(pf, "meeshy_http_buffered_bytes %zu\n",
+			  b ? b->used : 0);
+	err |= header(pf, "meeshy_http_shed_total", "counter",
+		      "Connections and requests shed, by reason");
+	err |= re_hprintf(
+		pf,
+		"meeshy_http_shed_total{reason=\"too_many_connections\"}"
+		" %llu\n"
+		"meeshy_http_shed_total{reason=\"budget\"} %llu\n"
+		"meeshy_http_shed_total{reason=\"too_large\"} %llu\n"
+		"meeshy_http_shed_total{reason=\"bad_request\"} %llu\n"
+		"meeshy_http_shed_total{reason=\"timeout\"} %llu\n",
+		(unsigned long long)hs.refused_conns,
+		(unsigned long long)(b ? b->shed : 0),
+		(unsigned long long)hs.too_large,
+		(unsigned long long)hs.bad_requests,
+		(unsigned long long)hs.timeouts);
+	return err;
+}
+
 static int metrics_caches(struct re_printf *pf, const struct gateway *gw)
 {
 	struct cache_stats cs = {0};
@@ -262,9 +298,21 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 	err |= re_hprintf(
 		pf,
 		"meeshy_socketio_closed_total{reason=\"ping_timeout\"} %llu\n"
-		"meeshy_socketio_closed_total{reason=\"send_overflow\"} %llu\n",
+		"meeshy_socketio_closed_total{reason=\"send_overflow\"} %llu\n"
+		"meeshy_socketio_closed_total{reason=\"budget\"} %llu\n",
 		(unsigned long long)es.closed_ping_timeout,
-		(unsigned long long)es.closed_send_overflow);
+		(unsigned long long)es.closed_send_overflow,
+		(unsigned long long)es.closed_budget);
+	err |= header(pf, "meeshy_socketio_refused_total", "counter",
+		      "Handshakes refused, by the limit they hit");
+	err |= re_hprintf(
+		pf,
+		"meeshy_socketio_refused_total{reason=\"per_connection\"}"
+		" %llu\n"
+		"meeshy_socketio_refused_total{reason=\"per_address\"} %llu\n",
+		(unsigned long long)es.refused_per_conn,
+		(unsigned long long)es.refused_per_ip);
+	err |= metrics_http(pf, gw);
 	err |= header(pf, "meeshy_auth_failures_total", "counter",
 		      "Tokens refused");
 	err |= re_hprintf(pf, "meeshy_auth_failures_total %llu\n",
@@ -278,6 +326,10 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		      "Writes waiting for the store to take them");
 	err |= re_hprintf(pf, "meeshy_db_queued_writes %llu\n",
 			  (unsigned long long)st.queued_now);
+	err |= header(pf, "meeshy_db_refused_writes_total", "counter",
+		      "Writes refused because the write queue was full");
+	err |= re_hprintf(pf, "meeshy_db_refused_writes_total %llu\n",
+			  (unsigned long long)st.refused_full);
 	err |= header(pf, "meeshy_db_write_errors_total", "counter",
 		      "Writes the store refused outright");
 	err |= re_hprintf(pf, "meeshy_db_write_errors_total %llu\n",

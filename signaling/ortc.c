@@ -161,6 +161,20 @@ int ortc_room_loudest(const struct ortc_room *room, const char **producer_id,
 	return ENOENT;
 }
 
+const char *ortc_room_producer_user(const struct ortc_room *room,
+				    const char *producer_id)
+{
+	for (struct le *le = room ? room->peers.head : NULL; le; le = le->next) {
+		const struct ortc_peer *peer = le->data;
+		for (struct le *pl = peer->producers.head; pl; pl = pl->next) {
+			const struct o_producer *op = pl->data;
+			if (!strcmp(op->id, producer_id))
+				return peer->user;
+		}
+	}
+	return NULL;
+}
+
 cJSON *ortc_capabilities(void)
 {
 	return cJSON_Parse(capabilities_json);

@@ -34,6 +34,9 @@ struct cJSON *ortc_peer_producer_ids(const struct ortc_peer *peer);
  * nobody speaking (ENOENT). */
 int ortc_room_loudest(const struct ortc_room *room, const char **producer_id,
 		      const char **user_id);
+/* The user whose producer this is, or NULL. */
+const char *ortc_room_producer_user(const struct ortc_room *room,
+				    const char *producer_id);
 
 /* The router's RTP capabilities (mediasoup RtpCapabilities). */
 struct cJSON *ortc_capabilities(void);

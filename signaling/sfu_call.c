@@ -161,16 +161,20 @@ int sfu_call_request(struct sfu_call *sc, const char *user,
 				      ortc_capabilities());
 		cJSON_AddItemToObject(reply, "producers",
 				      ortc_room_producers(sc->ortc, p->ortc));
-		/* the speaker now: media:active-speaker only says changes,
-		 * and a joiner would not hear of one that holds the floor */
-		if (sc->speaker[0]) {
-			const char *pid, *uid;
-			if (!ortc_room_loudest(sc->ortc, &pid, &uid)) {
-				cJSON *a = cJSON_AddObjectToObject(
-					reply, "activeSpeaker");
-				cJSON_AddStringToObject(a, "producerId", pid);
-				cJSON_AddStringToObject(a, "userId", uid);
-			}
+		/* the speaker announced last: media:active-speaker only
+		 * says changes, and a joiner would not hear of one that
+		 * holds the floor. (Not the loudest now: asking the router
+		 * takes its level window from the tick, which then sees no
+		 * one and announces nothing more.) */
+		const char *uid = sc->speaker[0]
+					  ? ortc_room_producer_user(sc->ortc,
+								    sc->speaker)
+					  : NULL;
+		if (uid) {
+			cJSON *a = cJSON_AddObjectToObject(reply,
+							   "activeSpeaker");
+			cJSON_AddStringToObject(a, "producerId", sc->speaker);
+			cJSON_AddStringToObject(a, "userId", uid);
 		}
 		return 0;
 	}

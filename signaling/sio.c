@@ -404,6 +404,11 @@ const char *sio_socket_id(const struct sio_socket *sock)
 	return sock ? sock->id : "";
 }
 
+const struct sa *sio_socket_peer(const struct sio_socket *sock)
+{
+	return sock ? eio_peer(sock->eio) : NULL;
+}
+
 const char *sio_socket_transport(const struct sio_socket *sock)
 {
 	return sock ? eio_transport_name(sock->eio) : "";

@@ -74,6 +74,9 @@ size_t sio_server_count(const struct sio_server *srv);
 void sio_server_stats(const struct sio_server *srv, struct sio_stats *st);
 
 const char *sio_socket_id(const struct sio_socket *sock);
+/* The address the socket's session was opened from. */
+struct sa;
+const struct sa *sio_socket_peer(const struct sio_socket *sock);
 /* The connected socket with this id, or NULL. */
 struct sio_socket *sio_socket_find(const struct sio_server *srv,
 				   const char *id);

@@ -4,7 +4,14 @@
  * now in an ordered queue that a timer retries every second.
  *
  * Order matters (a participant's "left" must not land before its "joined"),
- * so while anything is queued, new writes queue behind it.
+ * so while anything is queued, new writes queue behind it. A call's or a
+ * participant's record already queued is replaced where it stands (writes
+ * are upserts: only its last state has to land), so those take one place
+ * per record; appended records (transcriptions, metrics) are refused with
+ * ENOSPC once the queue holds STORE_QUEUE_MAX writes or
+ * STORE_QUEUE_MAX_BYTES. The queue lands in slices of STORE_FLUSH_SLICE
+ * writes, each its own turn of the event loop, so a long one never holds
+ * the loop (and /health) for long.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +30,7 @@ enum rec_kind { REC_CALL, REC_PART, REC_TRANS, REC_QUAL };
 
 struct pending {
 	struct le le;
+	struct le he; /* calls and participants: in the store's byid */
 	enum rec_kind kind;
 	union {
 		struct call_session c;
@@ -31,12 +39,16 @@ struct pending {
 		struct quality_metric q;
 	} u;
 	char *text, *translations; /* owned copies for REC_TRANS */
+	size_t bytes;              /* what it holds, for the queue's bound */
 };
 
 struct store {
 	const struct store_backend *be;
 	void *state;
 	struct list queue;
+	struct hash *byid; /* queued calls and participants, by record id */
+	size_t queued_bytes;
+	size_t max_writes, max_bytes; /* the queue's bounds */
 	struct port_timer *retry;
 	struct port_timer *archive_tmr;
 	char *archive_dir;
@@ -47,6 +59,7 @@ static void pending_destructor(void *arg)
 {
 	struct pending *w = arg;
 	list_unlink(&w->le);
+	hash_unlink(&w->he);
 	mem_deref(w->text);
 	mem_deref(w->translations);
 }
@@ -59,6 +72,7 @@ static void store_destructor(void *arg)
 			 "store: closing with %u queued writes not landed",
 			 list_count(&s->queue));
 	list_flush(&s->queue);
+	mem_deref(s->byid);
 	mem_deref(s->retry);
 	mem_deref(s->archive_tmr);
 	mem_deref(s->archive_dir);
@@ -103,7 +117,10 @@ int store_open(struct store **sp, const char *location)
 	if (!s)
 		return ENOMEM;
 	s->be = be;
-	err = port_timer_alloc(&s->retry);
+	s->max_writes = STORE_QUEUE_MAX;
+	s->max_bytes = STORE_QUEUE_MAX_BYTES;
+	err = hash_alloc(&s->byid, 256);
+	err |= port_timer_alloc(&s->retry);
 	err |= port_timer_alloc(&s->archive_tmr);
 	if (err)
 		goto out;
@@ -173,18 +190,23 @@ static int backend_write(struct store *s, const struct pending *w)
 
 static void retry_handler(void *arg);
 
-/* Lands queued writes in order; stops at the first one that still fails. */
-void store_flush(struct store *s)
+static void dequeue(struct store *s, struct pending *w)
+{
+	s->queued_bytes -= w->bytes;
+	mem_deref(w); /* unlinks it */
+}
+
+/* Lands up to max queued writes in order; false when the backend still
+ * cannot take them (EAGAIN). */
+static bool flush_slice(struct store *s, unsigned max)
 {
 	struct le *le;
 
-	if (!s)
-		return;
-	while ((le = list_head(&s->queue))) {
+	while (max-- && (le = list_head(&s->queue))) {
 		struct pending *w = le->data;
 		int err = backend_write(s, w);
 		if (err == EAGAIN)
-			break;
+			return false;
 		if (err) {
 			/* Not retryable (the record itself is refused): say
 			 * so loudly rather than spin on it forever. */
@@ -196,18 +218,92 @@ void store_flush(struct store *s)
 		else {
 			s->stats.writes++;
 		}
-		mem_deref(w);
+		dequeue(s, w);
 	}
+	return true;
+}
+
+/* The next slice: at once while the backend takes them, in a second when
+ * it cannot. */
+static void flush_next(struct store *s, bool taking)
+{
 	s->stats.queued_now = list_count(&s->queue);
-	if (s->stats.queued_now)
-		port_timer_start(s->retry, 1000, retry_handler, s);
-	else
+	if (!s->stats.queued_now)
 		port_timer_cancel(s->retry);
+	else
+		port_timer_start(s->retry, taking ? 0 : 1000, retry_handler,
+				 s);
+}
+
+void store_set_queue_limits(struct store *s, size_t writes, size_t bytes)
+{
+	if (!s)
+		return;
+	s->max_writes = writes;
+	s->max_bytes = bytes;
+}
+
+void store_flush(struct store *s)
+{
+	bool taking = true;
+
+	if (!s)
+		return;
+	while (taking && !list_isempty(&s->queue))
+		taking = flush_slice(s, STORE_FLUSH_SLICE);
+	flush_next(s, taking);
 }
 
 static void retry_handler(void *arg)
 {
-	store_flush(arg);
+	struct store *s = arg;
+	flush_next(s, flush_slice(s, STORE_FLUSH_SLICE));
+}
+
+static const char *record_id(const struct pending *w)
+{
+	return w->kind == REC_CALL ? w->u.c.id : w->u.p.id;
+}
+
+static bool same_record(struct le *le, void *arg)
+{
+	const struct pending *q = le->data, *w = arg;
+	return q->kind == w->kind && !strcmp(record_id(q), record_id(w));
+}
+
+/* Queues w behind the others (taking ownership), in place of the queued
+ * write of the same call or participant if there is one; ENOSPC when the
+ * queue is full. */
+static int enqueue(struct store *s, struct pending *w)
+{
+	const bool upsert = w->kind == REC_CALL || w->kind == REC_PART;
+	struct le *le = NULL;
+	uint32_t h = 0;
+
+	if (upsert) {
+		h = hash_joaat_str(record_id(w));
+		le = hash_lookup(s->byid, h, same_record, w);
+	}
+	if (le) {
+		struct pending *q = le->data;
+		q->u = w->u; /* the record's last state, where it stood */
+		mem_deref(w);
+		s->stats.queued_total++;
+		return 0;
+	}
+	if (list_count(&s->queue) >= s->max_writes ||
+	    s->queued_bytes + w->bytes > s->max_bytes) {
+		s->stats.refused_full++;
+		mem_deref(w);
+		return ENOSPC;
+	}
+	list_append(&s->queue, &w->le, w);
+	if (upsert)
+		hash_append(s->byid, h, &w->he, w);
+	s->queued_bytes += w->bytes;
+	s->stats.queued_total++;
+	s->stats.queued_now = list_count(&s->queue);
+	return 0;
 }
 
 /* Takes ownership of w. */
@@ -215,27 +311,24 @@ static int submit(struct store *s, struct pending *w)
 {
 	int err;
 
+	w->bytes = sizeof(*w) + (w->text ? strlen(w->text) : 0) +
+		   (w->translations ? strlen(w->translations) : 0);
 	if (!list_isempty(&s->queue)) {
 		/* Behind the queue, and no new attempt now: each attempt on
 		 * a locked database can wait out the busy timeout, and the
 		 * event loop must not pay that per event. The timer retries. */
-		list_append(&s->queue, &w->le, w);
-		s->stats.queued_total++;
-		s->stats.queued_now = list_count(&s->queue);
-		return 0;
+		return enqueue(s, w);
 	}
 	err = backend_write(s, w);
 	if (err == EAGAIN) {
-		list_append(&s->queue, &w->le, w);
-		s->stats.queued_total++;
-		s->stats.queued_now = list_count(&s->queue);
-		if (s->stats.queued_now == 1)
+		err = enqueue(s, w);
+		if (!err)
 			port_log(PORT_LOG_WARN,
 				 "store: %s cannot take writes now; queueing"
 				 " them and retrying every second",
 				 s->be->name);
 		port_timer_start(s->retry, 1000, retry_handler, s);
-		return 0;
+		return err;
 	}
 	if (err)
 		s->stats.write_errors++;

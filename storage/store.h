@@ -8,7 +8,9 @@
  * gateway never knows which one it talks to.
  *
  * Nothing is lost when the backend cannot take a write: the write is kept in
- * an ordered queue in memory and retried every second until it lands. Reads
+ * an ordered queue in memory and retried every second until it lands. The
+ * queue is bounded: once full, a put answers ENOSPC and the caller says so
+ * (nothing is dropped silently). Reads
  * see the backend only (a queued write is not visible to a read until it has
  * landed).
  *
@@ -24,6 +26,11 @@
 enum {
 	STORE_ID_MAX = 128, /* longest id, user id or conversation id */
 	STORE_RETENTION_DAYS = 90,
+	/* the write queue (while the backend cannot take writes): beyond
+	 * these, new records are refused with ENOSPC and counted */
+	STORE_QUEUE_MAX = 20000,
+	STORE_QUEUE_MAX_BYTES = 16 * 1024 * 1024,
+	STORE_FLUSH_SLICE = 200, /* writes landed per turn of the loop */
 };
 
 struct call_session {
@@ -119,6 +126,7 @@ struct store_stats {
 	uint64_t lat_n;
 	double lat_sum;
 	uint64_t writes, write_errors, queued_now, queued_total, ops;
+	uint64_t refused_full; /* writes refused: the queue was full */
 };
 
 struct store;
@@ -159,6 +167,9 @@ int store_archive_schedule(struct store *s, const char *dir);
 /* Milliseconds from now_ms until the next 02:00 UTC. */
 uint64_t store_archive_next_delay(uint64_t now_ms);
 
+/* The write queue's bounds (STORE_QUEUE_MAX, STORE_QUEUE_MAX_BYTES by
+ * default). */
+void store_set_queue_limits(struct store *s, size_t writes, size_t bytes);
 /* Retries queued writes now (the timer also does, every second). */
 void store_flush(struct store *s);
 void store_get_stats(const struct store *s, struct store_stats *st);

@@ -118,7 +118,24 @@ static const struct option options[] = {
 	 "participants per call (default 50)"},
 	{"events-per-sec", "MEESHY_EVENTS_PER_SEC",
 	 UINT(events_per_sec, 0, 100000),
-	 "events per socket per second, 0 for no limit (default 50)"},
+	 "events per socket per second, 0 for no limit (default 50; a"
+	 " user's sockets together 4 times that)"},
+	{"events-per-sec-per-ip", "MEESHY_EVENTS_PER_SEC_PER_IP",
+	 UINT(events_per_sec_per_ip, 0, 10000000),
+	 "events per second from one address, all its sockets together, 0"
+	 " for no limit (default 1000)"},
+	{"max-sessions-per-ip", "MEESHY_MAX_SESSIONS_PER_IP",
+	 UINT(max_sessions_per_ip, 0, 10000000),
+	 "live Socket.IO sessions from one address, 0 for no limit (default"
+	 " 1000; behind a proxy every client has the proxy's address)"},
+	{"max-buffered", "MEESHY_MAX_BUFFERED",
+	 UINT(max_buffered, 65536, 4000000000u),
+	 "bytes all clients together may make the server hold: requests and"
+	 " frames not yet whole, answers not yet read (default 67108864)"},
+	{"request-timeout", "MEESHY_REQUEST_TIMEOUT",
+	 UINT(request_timeout_ms, 100, 600000),
+	 "ms a request or websocket frame, once begun, has to arrive whole"
+	 " (default 20000)"},
 };
 
 static void defaults(struct app_config *c)
@@ -146,6 +163,10 @@ static void defaults(struct app_config *c)
 	c->max_connections = gw.max_connections;
 	c->max_participants = gw.max_participants;
 	c->events_per_sec = gw.events_per_sec;
+	c->events_per_sec_per_ip = gw.events_per_sec_per_ip;
+	c->max_sessions_per_ip = gw.max_sessions_per_ip;
+	c->max_buffered = gw.max_buffered;
+	c->request_timeout_ms = gw.request_timeout_ms;
 	c->sfu_from = gw.sfu_from;
 	c->stay_sfu = !gw.p2p_back;
 }

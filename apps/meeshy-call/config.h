@@ -30,6 +30,8 @@ struct app_config {
 	uint32_t sfu_from;
 	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
 	uint32_t max_connections, max_participants, events_per_sec;
+	uint32_t events_per_sec_per_ip, max_sessions_per_ip, max_buffered;
+	uint32_t request_timeout_ms;
 	char jwt_secret_file[512];
 	/* The secret itself: from MEESHY_JWT_SECRET or the file, never a
 	 * flag (it would show in ps) and never logged. */

@@ -199,6 +199,10 @@ int main(int argc, char *argv[])
 	gc.max_connections = cfg.max_connections;
 	gc.max_participants = cfg.max_participants;
 	gc.events_per_sec = cfg.events_per_sec;
+	gc.events_per_sec_per_ip = cfg.events_per_sec_per_ip;
+	gc.max_sessions_per_ip = cfg.max_sessions_per_ip;
+	gc.max_buffered = cfg.max_buffered;
+	gc.request_timeout_ms = cfg.request_timeout_ms;
 	gc.sfu_from = cfg.sfu_from;
 	gc.p2p_back = !cfg.stay_sfu;
 	err = gateway_alloc(&gw, &gc, store);

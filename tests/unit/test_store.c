@@ -87,12 +87,13 @@ static void test_queue_when_busy(void)
 	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0); /* accepted, queued */
 	str_ncpy(c.status, "ended", sizeof(c.status));
 	c.endedAt = 6000;
-	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0); /* queued behind it */
+	/* the same record again: its queued write takes the new state */
+	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0);
 	store_get_stats(contract_st, &ss);
-	CU_ASSERT_EQUAL(ss.queued_now, 2);
+	CU_ASSERT_EQUAL(ss.queued_now, 1);
 	store_flush(contract_st); /* still locked: nothing lands, nothing lost */
 	store_get_stats(contract_st, &ss);
-	CU_ASSERT_EQUAL(ss.queued_now, 2);
+	CU_ASSERT_EQUAL(ss.queued_now, 1);
 
 	CU_ASSERT_EQUAL(sqlite3_exec(db, "COMMIT", 0, 0, 0), SQLITE_OK);
 	sqlite3_close(db);
@@ -102,6 +103,68 @@ static void test_queue_when_busy(void)
 	CU_ASSERT_EQUAL(store_call_get(contract_st, "call-q", &r), 0);
 	CU_ASSERT_STRING_EQUAL(r.status, "ended"); /* order kept */
 	CU_ASSERT_EQUAL(r.endedAt, 6000);
+}
+
+static int count_trans(const struct call_transcription *t, void *arg)
+{
+	(void)t;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* A queue that is full refuses new records (ENOSPC, counted) rather than
+ * grow; what it took lands, in order, once the store is back. */
+static void test_queue_bounded(void)
+{
+	struct call_transcription t;
+	struct call_session c;
+	struct store_stats ss;
+	int n = 0, refused = 0;
+	size_t count = 0;
+	sqlite3 *db;
+
+	store_set_queue_limits(contract_st, 10, STORE_QUEUE_MAX_BYTES);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db, "BEGIN EXCLUSIVE", 0, 0, 0),
+			      SQLITE_OK);
+	contract_make_call(&c, "call-b", "conv-b", "active", 7000);
+	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0);
+	memset(&t, 0, sizeof(t));
+	str_ncpy(t.callSessionId, "call-b", sizeof(t.callSessionId));
+	str_ncpy(t.participantId, "p-b", sizeof(t.participantId));
+	str_ncpy(t.language, "en", sizeof(t.language));
+	t.text = "words";
+	t.isFinal = true;
+	for (int i = 0; i < 15; i++) {
+		int err;
+		snprintf(t.id, sizeof(t.id), "tr-b-%02d", i);
+		t.timestamp = 7000 + (uint64_t)i;
+		err = store_transcription_put(contract_st, &t);
+		n += !err;
+		refused += err == ENOSPC;
+	}
+	CU_ASSERT_EQUAL(n, 9); /* the call's write and nine fill the ten */
+	CU_ASSERT_EQUAL(refused, 6);
+	/* a queued call's new state still fits: it takes its old place */
+	str_ncpy(c.status, "ended", sizeof(c.status));
+	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0);
+	store_get_stats(contract_st, &ss);
+	CU_ASSERT_EQUAL(ss.queued_now, 10);
+	CU_ASSERT_EQUAL(ss.refused_full, 6);
+
+	CU_ASSERT_EQUAL(sqlite3_exec(db, "COMMIT", 0, 0, 0), SQLITE_OK);
+	sqlite3_close(db);
+	store_flush(contract_st);
+	store_get_stats(contract_st, &ss);
+	CU_ASSERT_EQUAL(ss.queued_now, 0);
+	CU_ASSERT_EQUAL(store_transcriptions(contract_st, "call-b", count_trans,
+					     &count),
+			0);
+	CU_ASSERT_EQUAL(count, 9);
+	CU_ASSERT_EQUAL(store_call_get(contract_st, "call-b", &c), 0);
+	CU_ASSERT_STRING_EQUAL(c.status, "ended");
+	store_set_queue_limits(contract_st, STORE_QUEUE_MAX,
+			       STORE_QUEUE_MAX_BYTES);
 }
 
 static void test_schedule_and_time(void)
@@ -140,6 +203,8 @@ static CU_TestInfo tests[] = {
 	{"seed indexes serve the queries", test_indexes_used},
 	{"locked store: writes queued, then land in order",
 	 test_queue_when_busy},
+	{"a full write queue refuses new records, lands what it took",
+	 test_queue_bounded},
 	{"archive: JSON lines, then delete", contract_archive},
 	{"archive schedule, ISO times", test_schedule_and_time},
 	CU_TEST_INFO_NULL,

@@ -254,6 +254,8 @@ static void test_unreachable(void)
 	t0 = port_now_us();
 	CU_ASSERT_EQUAL(store_call_put(s, &c), 0); /* accepted: queued */
 	str_ncpy(c.status, "ended", sizeof(c.status));
+	CU_ASSERT_EQUAL(store_call_put(s, &c), 0); /* takes the queued one's place */
+	contract_make_call(&c, "call-away-2", "conv", "initiated", 1001);
 	CU_ASSERT_EQUAL(store_call_put(s, &c), 0);
 	store_get_stats(s, &ss);
 	CU_ASSERT_EQUAL(ss.queued_now, 2);
