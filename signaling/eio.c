@@ -25,6 +25,7 @@ enum { SID_BYTES = 15, OUTQ_MAX = 1024 * 1024 };
 
 struct eio_server {
 	struct hash *socks;
+	struct httpd_budget answers; /* unread polling answers, all sessions */
 	struct hash *ips; /* struct tally by address: live sessions */
 	struct eio_config cfg;
 	eio_open_h *openh;
@@ -215,6 +216,7 @@ int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
 	if (!srv)
 		return ENOMEM;
 	srv->cfg = *cfg;
+	srv->answers.limit = cfg->answer_budget;
 	srv->openh = openh;
 	srv->msgh = msgh;
 	srv->closeh = closeh;
@@ -253,8 +255,10 @@ size_t eio_server_count(const struct eio_server *srv)
 
 void eio_server_stats(const struct eio_server *srv, struct eio_stats *st)
 {
-	if (srv && st)
+	if (srv && st) {
 		*st = srv->stats;
+		st->unread_bytes = srv->answers.used;
+	}
 }
 
 const char *eio_sid(const struct eio_sock *s)
@@ -314,8 +318,7 @@ static void poll_flush(struct eio_sock *s)
 		(void)mbuf_write_mem(mb, (const uint8_t *)o->data, o->len);
 		mem_deref(o);
 	}
-	if (s->srv->cfg.budget)
-		httpd_budget_give(s->srv->cfg.budget, s->outq_bytes);
+	httpd_budget_give(&s->srv->answers, s->outq_bytes);
 	s->outq_bytes = 0;
 	(void)reply_text(s->poll, (const char *)mb->buf, mb->end);
 	s->poll = mem_deref(s->poll);
@@ -332,8 +335,8 @@ static void outpkt_destructor(void *arg)
 static void outq_clear(struct eio_sock *s)
 {
 	list_flush(&s->outq);
-	if (s->outq_bytes && s->srv->cfg.budget)
-		httpd_budget_give(s->srv->cfg.budget, s->outq_bytes);
+	if (s->outq_bytes)
+		httpd_budget_give(&s->srv->answers, s->outq_bytes);
 	s->outq_bytes = 0;
 }
 
@@ -382,8 +385,7 @@ static int send_packet(struct eio_sock *s, char type, char prefix,
 		return ENOBUFS;
 	}
 	/* all sessions' unread answers together stay within the budget */
-	if (s->srv->cfg.budget &&
-	    !httpd_budget_take(s->srv->cfg.budget, len + 1 + plen)) {
+	if (!httpd_budget_take(&s->srv->answers, len + 1 + plen)) {
 		s->srv->stats.closed_budget++;
 		doom(s, "server send budget spent");
 		return ENOBUFS;

@@ -39,9 +39,11 @@ struct eio_config {
 	uint32_t max_sessions_per_ip; /* live sessions of one address (0:
 				       * no limit); EIO_SESSIONS_PER_CONN
 				       * of one TCP connection */
-	struct httpd_budget *budget; /* what websockets' partial frames and
-				      * unread polling answers are charged
-				      * to (the HTTP server's), or NULL */
+	struct httpd_budget *budget; /* what websockets' partial frames are
+				      * charged to (the HTTP server's), or
+				      * NULL */
+	size_t answer_budget;      /* unread polling answers, all sessions
+				    * together (0: no limit) */
 };
 
 /* Live sessions a TCP connection may open: a browser opens one; pipelined
@@ -53,6 +55,7 @@ struct eio_stats {
 	uint64_t closed_send_overflow; /* could not take what was sent */
 	uint64_t closed_budget;  /* answers queued past the global budget */
 	uint64_t refused_per_conn, refused_per_ip; /* handshakes refused */
+	uint64_t unread_bytes;   /* polling answers waiting for a poll now */
 	uint64_t dropped_malformed, dropped_too_large, refused_requests;
 };
 

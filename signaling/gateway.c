@@ -886,6 +886,7 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	if (err)
 		goto out;
 	ec.budget = httpd_budget(gw->http);
+	ec.answer_budget = cfg->max_buffered;
 	ec.max_sessions_per_ip = cfg->max_sessions_per_ip;
 	if (cfg->events_per_sec)
 		err = ratelimit_alloc(&gw->user_rate,

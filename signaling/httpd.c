@@ -18,7 +18,7 @@
 #include "port.h"
 #include "httpd.h"
 
-enum { HEAD_MAX = 8192 };
+enum { HEAD_MAX = 8192, REPLY_QUEUE_MAX = 8 * 1024 * 1024 };
 
 struct httpd {
 	struct tcp_sock *ts;
@@ -273,7 +273,10 @@ static void recv_handler(struct mbuf *mb, void *arg)
 		return;
 	}
 	if (!httpd_budget_take(srv->budget, n)) { /* counted as shed */
-		conn_close(conn);
+		if (conn->busy)
+			conn_close(conn);
+		else
+			refuse(conn, 503, "Service Unavailable");
 		return;
 	}
 	conn->charged += n;
@@ -321,6 +324,8 @@ static void connect_handler(const struct sa *peer, void *arg)
 		return;
 	}
 	nodelay(conn->tc);
+	/* an answer may be larger than libre's default queue (512 kB) */
+	tcp_conn_txqsz_set(conn->tc, REPLY_QUEUE_MAX);
 	conn->srv = srv;
 	conn->peer = *peer;
 	tmr_init(&conn->tmr);

@@ -170,8 +170,8 @@ static int metrics_http(struct re_printf *pf, const struct gateway *gw)
 	err |= re_hprintf(pf, "meeshy_http_connections %llu\n",
 			  (unsigned long long)hs.conns_now);
 	err |= header(pf, "meeshy_http_buffered_bytes", "gauge",
-		      "Bytes held for clients: partial requests and frames,"
-		      " unread answers");
+		      "Bytes held of requests and websocket frames not yet"
+		      " whole");
 	err |= re_hprintf(pf, "meeshy_http_buffered_bytes %zu\n",
 			  b ? b->used : 0);
 	err |= header(pf, "meeshy_http_shed_total", "counter",
@@ -312,6 +312,10 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		"meeshy_socketio_refused_total{reason=\"per_address\"} %llu\n",
 		(unsigned long long)es.refused_per_conn,
 		(unsigned long long)es.refused_per_ip);
+	err |= header(pf, "meeshy_socketio_unread_bytes", "gauge",
+		      "Polling answers waiting for their client to poll");
+	err |= re_hprintf(pf, "meeshy_socketio_unread_bytes %llu\n",
+			  (unsigned long long)es.unread_bytes);
 	err |= metrics_http(pf, gw);
 	err |= header(pf, "meeshy_auth_failures_total", "counter",
 		      "Tokens refused");

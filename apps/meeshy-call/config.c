@@ -130,8 +130,9 @@ static const struct option options[] = {
 	 " 1000; behind a proxy every client has the proxy's address)"},
 	{"max-buffered", "MEESHY_MAX_BUFFERED",
 	 UINT(max_buffered, 65536, 4000000000u),
-	 "bytes all clients together may make the server hold: requests and"
-	 " frames not yet whole, answers not yet read (default 67108864)"},
+	 "bytes all clients together may make the server hold, for each of:"
+	 " requests and frames not yet whole; answers not yet polled for"
+	 " (default 67108864)"},
 	{"request-timeout", "MEESHY_REQUEST_TIMEOUT",
 	 UINT(request_timeout_ms, 100, 600000),
 	 "ms a request or websocket frame, once begun, has to arrive whole"
