@@ -630,7 +630,8 @@ static int place_call(struct live_call *c)
 	struct gateway *gw = c->gw;
 	if (c->placed)
 		return 0;
-	if (media_remote_place(gw->remote, joined_count(c), &c->node)) {
+	if (media_remote_place(gw->remote, c->rec.id, joined_count(c),
+			       &c->node)) {
 		port_log(PORT_LOG_WARN, "call %s: no media node is alive",
 			 c->rec.id);
 		return ENOENT;

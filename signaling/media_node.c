@@ -30,10 +30,13 @@
 #include "media_node.h"
 #include "internal_auth.h"
 
-enum { TICK_MS = 100, ID_MAX = 128, LOAD_TTL_S = 3 };
+/* FRESH_MS: calls made this lately are named in the heartbeat (longer
+ * than a gateway counts a placement on its own) */
+enum { TICK_MS = 100, ID_MAX = 128, LOAD_TTL_S = 3, FRESH_MS = 5000 };
 
 struct node_call {
 	struct le le;
+	uint64_t created_ms;
 	char id[ID_MAX + 1];
 	char room[ID_MAX + 8];
 	struct sfu_call *sfu;
@@ -102,6 +105,7 @@ static struct node_call *call_want(struct media_node *m, const char *id)
 	if (!c)
 		return NULL;
 	str_ncpy(c->id, id, sizeof(c->id));
+	c->created_ms = port_wallclock_ms();
 	(void)re_snprintf(c->room, sizeof(c->room), "call:%s", id);
 	if (sfu_call_alloc(&c->sfu, m->rtc)) {
 		mem_deref(c);
@@ -144,6 +148,14 @@ static size_t participants(const struct media_node *m)
 	return n;
 }
 
+static bool add_fresh(struct le *le, void *arg)
+{
+	const struct node_call *c = le->data;
+	if (port_wallclock_ms() - c->created_ms < FRESH_MS)
+		cJSON_AddItemToArray(arg, cJSON_CreateString(c->id));
+	return false;
+}
+
 /* Heartbeat: alive, and how loaded (placement picks the least loaded). */
 static void heartbeat(struct media_node *m)
 {
@@ -173,6 +185,10 @@ static void heartbeat(struct media_node *m)
 	cJSON_AddNumberToObject(o, "bandwidthBps", m->bandwidth_bps);
 	if (m->draining)
 		cJSON_AddTrueToObject(o, "draining");
+	/* the calls made here lately: gateways that placed them stop
+	 * counting them on their own, as this count has them now */
+	(void)hash_apply(m->calls, add_fresh,
+			 cJSON_AddArrayToObject(o, "fresh"));
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!text)

@@ -22,9 +22,13 @@ enum {
 };
 
 /* Calls placed on a node lately: counted on top of what it reports. */
+/* A call placed on a node lately: counted on it until the node's report
+ * names it among the calls it made lately (then its report counts it). */
 struct recent {
 	uint64_t at_ms;
 	double participants;
+	uint32_t call_hash; /* of the call id */
+	bool reported;
 };
 
 struct media_remote {
@@ -59,10 +63,26 @@ static double estimate(const struct media_remote *mr, size_t i)
 	double n = mr->reported[i];
 	for (size_t k = 0; k < MAX_RECENT; k++) {
 		const struct recent *r = &mr->recent[i][k];
-		if (r->at_ms && now - r->at_ms < RECENT_MS)
+		if (r->at_ms && now - r->at_ms < RECENT_MS && !r->reported)
 			n += r->participants;
 	}
 	return n;
+}
+
+/* The calls a node's report names as made lately are in its count. */
+static void mark_reported(struct recent *recent, const cJSON *fresh)
+{
+	const cJSON *id;
+	cJSON_ArrayForEach(id, fresh)
+	{
+		uint32_t h;
+		if (!cJSON_IsString(id))
+			continue;
+		h = hash_joaat_str(id->valuestring);
+		for (size_t k = 0; k < MAX_RECENT; k++)
+			if (recent[k].at_ms && recent[k].call_hash == h)
+				recent[k].reported = true;
+	}
 }
 
 static void on_load(int err, const redisReply *reply, void *arg)
@@ -94,6 +114,8 @@ static void on_load(int err, const redisReply *reply, void *arg)
 							    : 0;
 				nl->draining = cJSON_IsTrue(d);
 				nl->alive = true;
+				mark_reported(lr->mr->recent[nl - lr->mr->nodes],
+					      cJSON_GetObjectItem(o, "fresh"));
 				nl->participants = estimate(
 					lr->mr, (size_t)(nl - lr->mr->nodes));
 			}
@@ -195,8 +217,8 @@ int media_remote_alloc(struct media_remote **mrp, struct redis *redis,
 	return 0;
 }
 
-int media_remote_place(struct media_remote *mr, size_t participants,
-		       struct node_load *chosen)
+int media_remote_place(struct media_remote *mr, const char *call_id,
+		       size_t participants, struct node_load *chosen)
 {
 	int i = mr ? placement_pick(mr->nodes, mr->n) : -1;
 	struct recent *oldest;
@@ -209,6 +231,8 @@ int media_remote_place(struct media_remote *mr, size_t participants,
 			oldest = &mr->recent[i][k];
 	oldest->at_ms = port_wallclock_ms();
 	oldest->participants = (double)participants;
+	oldest->call_hash = call_id ? hash_joaat_str(call_id) : 0;
+	oldest->reported = false;
 	mr->nodes[i].participants = estimate(mr, (size_t)i);
 	*chosen = mr->nodes[i];
 	return 0;

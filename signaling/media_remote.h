@@ -25,10 +25,11 @@ typedef void(media_remote_h)(int err, const cJSON *body, void *arg);
 struct internal_auth;
 int media_remote_alloc(struct media_remote **mrp, struct redis *redis,
 		       const struct internal_auth *auth);
-/* Picks the node for a call of `participants` and counts them on it;
+/* Picks the node for the call of `participants` and counts them on it
+ * until the node's own heartbeat names the call (among its "fresh" ones);
  * returns 0 with its id and URL, or ENOENT when no node is alive. */
-int media_remote_place(struct media_remote *mr, size_t participants,
-		       struct node_load *chosen);
+int media_remote_place(struct media_remote *mr, const char *call_id,
+		       size_t participants, struct node_load *chosen);
 /* The node said it drains: no new call goes there. */
 void media_remote_draining(struct media_remote *mr, const char *node_id);
 /* POSTs body to url + path; h (may be NULL) gets the answer. */

@@ -441,6 +441,8 @@ int ws_accept(struct ws **wsp, struct httpd_conn *conn,
 		return err;
 	}
 	tcp_set_handlers(ws->tc, NULL, recv_handler, close_handler, ws);
+	/* what a client that stops reading may make us hold */
+	tcp_conn_txqsz_set(ws->tc, WS_SEND_QUEUE_MAX);
 	ws->state = WS_OPEN;
 	if (rest) {
 		/* admitted by httpd already: counted, never refused here */

@@ -39,6 +39,10 @@ enum ws_status {
 	WS_TRY_AGAIN = 1013,
 };
 
+/* Bytes a websocket's unsent frames may take before ws_send says ENOSPC:
+ * the most a client that stops reading makes the server hold for it. */
+enum { WS_SEND_QUEUE_MAX = 512 * 1024 };
+
 struct ws_config {
 	size_t max_payload; /* bytes of one message */
 	uint32_t frame_ms;  /* a started frame or message must be whole */
