@@ -24,6 +24,7 @@ enum {
 	LOSS_HIGH_REPORTS = 2,      /* reports in a row before going down */
 	LAYER_UP_AFTER_US = 10000000, /* clean time before trying one up */
 	BW_DOWN_HOLD_US = 1000000, /* between two steps down by estimate */
+	REMB_TREND_US = 2000000,   /* how far back an estimate's trend looks */
 	RATE_WINDOW_US = 1000000,  /* a layer's bitrate, measured over */
 	MISSING_MAX = 64,   /* sequence numbers a layer waits to be repaired */
 	MISSING_GAP = 100,  /* a longer jump is a restart, not a loss */
@@ -136,6 +137,10 @@ struct consumer {
 	 * have, which takes abs-send-time on what it gets */
 	int bw_cap;
 	uint64_t bw_changed_us, remb_prev;
+	/* the estimate's trend: its value REMB_TREND_US ago, and whether it
+	 * has not risen since (flat counts as not rising) */
+	uint64_t remb_ref, remb_ref_us, switched_us;
+	bool remb_stalled;
 	uint8_t ast_id;
 	bool started;                /* something was sent */
 	uint16_t seq_off, last_seq;  /* out = in + off */
@@ -980,6 +985,8 @@ static void switch_layer(struct consumer *c, int layer,
 			c->tl0_off = (uint8_t)(c->last_tl0 + 1 -
 					       vd->tl0picidx);
 	}
+	if (c->current != layer)
+		c->switched_us = port_now_us();
 	c->current = layer;
 }
 
@@ -1164,15 +1171,35 @@ static uint32_t consumer_bps(const struct consumer *c)
 	return c->p->layers[c->current].bps;
 }
 
+/* Whether the estimate has stopped rising: not above its value of
+ * REMB_TREND_US ago, the consumer's layer not switched meanwhile (after a
+ * switch up a browser's estimate climbs towards the new rate). */
+static bool remb_stalled(struct consumer *c, uint64_t bps, uint64_t now)
+{
+	if (now - c->switched_us < REMB_TREND_US) {
+		c->remb_ref_us = 0;
+		c->remb_stalled = false;
+	}
+	if (!c->remb_ref_us || now - c->remb_ref_us >= REMB_TREND_US) {
+		c->remb_stalled = c->remb_ref_us &&
+				  bps * 100 <= c->remb_ref * 102;
+		c->remb_ref = bps;
+		c->remb_ref_us = now;
+	}
+	return c->remb_stalled;
+}
+
 /* A receiver's bandwidth estimate (REMB) for all it gets on t. A browser
  * lowers its estimate only when its path fills up (the delay grows:
- * it drops to 85 % of what arrives, before losses); otherwise it climbs
- * slowly towards 1.5 times what arrives, so a layer just switched up is
- * above the estimate for a while without being too much. So: an estimate
- * that fell, and is under 95 % of what t gets, takes the video consumer
- * on the highest layer one down, at most one step a second so the
- * estimate can follow. 10 s without such a step lets it try one up again,
- * as after losses. */
+ * it drops to 85 % of what arrives, before losses), or holds it there;
+ * otherwise it climbs slowly towards 1.5 times what arrives, so a layer
+ * just switched up is above the estimate for a while without being too
+ * much. So: an estimate that fell, or has not risen for 2 s, and is under
+ * 95 % of what t gets, takes the video consumer on the highest layer one
+ * down, at most one step a second so the estimate can follow. (A fall
+ * alone is not enough: behind a deep buffer the estimate may sit flat
+ * below what is sent for a minute, never falling by a step.) 10 s without
+ * such a step lets it try one up again, as after losses. */
 static void on_remb(struct router *r, const struct webrtc_transport *t,
 		    uint64_t bps)
 {
@@ -1188,9 +1215,12 @@ static void on_remb(struct router *r, const struct webrtc_transport *t,
 			struct consumer *c = cl->data;
 			if (c->t != t)
 				continue;
-			/* a drop of 3 % or more (a browser reports one at once) */
+			/* a drop of 3 % or more (a browser reports one at
+			 * once), or no rise for a while */
 			fell = fell || bps * 100 < c->remb_prev * 97;
 			c->remb_prev = bps;
+			if (p->kind == MEDIA_VIDEO && remb_stalled(c, bps, now))
+				fell = true;
 			getting += consumer_bps(c);
 			if (p->kind == MEDIA_VIDEO && c->current > 0 &&
 			    (!top || consumer_bps(c) > consumer_bps(top)))

@@ -917,6 +917,56 @@ static void test_layer_down_on_bandwidth(void)
 	mem_deref(r);
 }
 
+/* Behind a deep buffer a browser's estimate may sit flat under what it
+ * gets for a long time without ever falling by a step: not rising for 2 s
+ * counts as falling; rising does not. */
+static void test_layer_down_on_flat_estimate(void)
+{
+	const char *rids[] = {"r0", "r1"};
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	struct router_stats st;
+	uint8_t in[1500], remb[24];
+	uint16_t seq0 = 10, seq1 = 3000;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
+						       NULL, rids, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 9000, 1,
+					       true), sizeof(in), false);
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 9000, 1,
+					       true), sizeof(in), false);
+	CU_ASSERT_EQUAL_FATAL(consumer_current_layer(c), 1);
+	usleep_ms(1050); /* the layers' bitrates are known */
+	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 12000, 2,
+					       false), sizeof(in), false);
+	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 12000, 2,
+					       false), sizeof(in), false);
+	nsent = 0;
+	router_packet(r, TB, remb, remb_of(remb, 10, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	usleep_ms(2050);
+	/* rising for 2 s (10 -> 15), though still far under: nothing */
+	router_packet(r, TB, remb, remb_of(remb, 15, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	CU_ASSERT_EQUAL(nsent, 0);
+	usleep_ms(2050);
+	/* flat for 2 s under what it gets: one layer down (r0's keyframe
+	 * asked for at once) */
+	router_packet(r, TB, remb, remb_of(remb, 15, consumer_ssrc(c)),
+		      sizeof(remb), true);
+	CU_ASSERT_EQUAL_FATAL(nsent, 1);
+	CU_ASSERT_EQUAL(sent[0].buf[1], 206);
+	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), 500);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.layer_down_bw, 1);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 /* TB's DTLS is not done yet: what goes to it fails, as the transport's
  * send does before SRTP keys exist. */
 static bool tb_secured;
@@ -987,6 +1037,8 @@ static CU_TestInfo tests[] = {
 	{"a lossy receiver link takes the layer down", test_layer_down_on_loss},
 	{"a receiver's bandwidth estimate takes the layer down",
 	 test_layer_down_on_bandwidth},
+	{"an estimate flat under what it gets takes the layer down",
+	 test_layer_down_on_flat_estimate},
 	{"NACKs to the sender for what it lost on the way in",
 	 test_nack_generator},
 	{"RTX: repairs forwarded, NACKs answered on RTX", test_rtx},
