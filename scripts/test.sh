@@ -19,14 +19,14 @@ scripts/deps.sh test
 
 step() { printf '\n=== %s\n' "$*"; }
 
-# ctest for one phase: no test found is a failure, a failing test runs once
+# One phase's tests: finding none is a failure, a failing test runs once
 # more (the browser tests time real media on a loaded 2-core machine), and
 # the output is kept so the end of the run can name every test that needed
 # its second run: a flake is never silent.
 logs=()
 run_ctest() {
   local dir=$1; shift
-  local log="$PWD/$dir/ctest-output.log"
+  local log="$PWD/$dir/test-output.log"
   logs+=("$log")
   (cd "$dir" && ctest -j"$jobs" --output-on-failure --no-tests=error "$@") 2>&1 | tee "$log"
 }

@@ -242,6 +242,8 @@ static void process(struct httpd_conn *conn)
 			break;
 		}
 		conn->busy = true;
+		conn->receiving = false; /* the next request's clock starts
+					  * with its first byte */
 		conn->close_after = wants_close(msg);
 		tmr_start(&conn->tmr, srv->cfg.answer_ms, timeout_handler,
 			  conn);

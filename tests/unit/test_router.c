@@ -738,9 +738,31 @@ static size_t rr_of(uint8_t *b, uint32_t ssrc, uint8_t fraction)
 	return 32;
 }
 
-static void test_layer_down_on_loss(void)
+/* A two-layer simulcast producer on TA (r0 SSRC 500, r1 SSRC 700) and its
+ * consumer on TB, forwarding r1 after a keyframe of each. */
+static void two_layers_on_r1(struct router **rp, struct producer **pp,
+			     struct consumer **cp, uint16_t *seq0,
+			     uint16_t *seq1)
 {
 	const char *rids[] = {"r0", "r1"};
+	uint8_t in[1500];
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(rp, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(pp, *rp, TA, 96, "VP8",
+						       2, NULL, rids, 10),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(cp, *pp, TB, 101), 0);
+	router_packet(*rp, TA, in,
+		      simulcast_rtp(in, 500, "r0", (*seq0)++, 9000, 1, true),
+		      sizeof(in), false);
+	router_packet(*rp, TA, in,
+		      simulcast_rtp(in, 700, "r1", (*seq1)++, 9000, 1, true),
+		      sizeof(in), false);
+	CU_ASSERT_EQUAL_FATAL(consumer_current_layer(*cp), 1);
+}
+
+static void test_layer_down_on_loss(void)
+{
 	struct router *r = NULL;
 	struct producer *p = NULL;
 	struct consumer *c = NULL;
@@ -748,15 +770,7 @@ static void test_layer_down_on_loss(void)
 	uint8_t in[1500], rr[32];
 	uint16_t seq0 = 10, seq1 = 3000;
 
-	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
-						       NULL, rids, 10), 0);
-	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 9000, 1,
-					       true), sizeof(in), false);
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 9000, 1,
-					       true), sizeof(in), false);
-	CU_ASSERT_EQUAL_FATAL(consumer_current_layer(c), 1);
+	two_layers_on_r1(&r, &p, &c, &seq0, &seq1);
 
 	/* one lossy report is noise; a second in a row: one layer down, at
 	 * r0's next keyframe (asked for at once) */
@@ -922,7 +936,6 @@ static void test_layer_down_on_bandwidth(void)
  * counts as falling; rising does not. */
 static void test_layer_down_on_flat_estimate(void)
 {
-	const char *rids[] = {"r0", "r1"};
 	struct router *r = NULL;
 	struct producer *p = NULL;
 	struct consumer *c = NULL;
@@ -930,15 +943,7 @@ static void test_layer_down_on_flat_estimate(void)
 	uint8_t in[1500], remb[24];
 	uint16_t seq0 = 10, seq1 = 3000;
 
-	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
-						       NULL, rids, 10), 0);
-	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 9000, 1,
-					       true), sizeof(in), false);
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 9000, 1,
-					       true), sizeof(in), false);
-	CU_ASSERT_EQUAL_FATAL(consumer_current_layer(c), 1);
+	two_layers_on_r1(&r, &p, &c, &seq0, &seq1);
 	usleep_ms(1050); /* the layers' bitrates are known */
 	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 12000, 2,
 					       false), sizeof(in), false);
