@@ -825,6 +825,11 @@ static int gateway_listen(struct gateway *gw, const struct gateway_config *cfg)
 	 * margin answers those beyond with a 503 */
 	hc.max_conns = cfg->max_connections ? 2 * cfg->max_connections + 64
 					    : 0;
+	/* beyond what descriptors allow, a connection could not even be
+	 * answered: keep room for the store, Redis, UDP and the 503s */
+	if (cfg->max_fds > 512 && (!hc.max_conns ||
+				   hc.max_conns > cfg->max_fds - 256))
+		hc.max_conns = cfg->max_fds - 256;
 	return httpd_listen(&gw->http, cfg->listen, &hc, http_handler, gw);
 }
 

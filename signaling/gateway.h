@@ -28,6 +28,8 @@ struct gateway_config {
 				    * /api/turn-credentials */
 	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
 	uint32_t max_connections;
+	uint32_t max_fds;          /* descriptors the loop watches (0: as
+				    * many as connections need) */
 	uint32_t max_participants; /* per call */
 	uint32_t events_per_sec;   /* per socket, burst twice that; a user's
 				    * sockets together USER_RATE_FACTOR

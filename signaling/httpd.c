@@ -18,7 +18,11 @@
 #include "port.h"
 #include "httpd.h"
 
-enum { HEAD_MAX = 8192, REPLY_QUEUE_MAX = 8 * 1024 * 1024 };
+enum {
+	HEAD_MAX = 8192,
+	REPLY_QUEUE_MAX = 8 * 1024 * 1024,
+	LISTEN_BACKLOG = 4096, /* the kernel caps it at net.core.somaxconn */
+};
 
 struct httpd {
 	struct tcp_sock *ts;
@@ -375,7 +379,13 @@ int httpd_listen(struct httpd **hp, const struct sa *laddr,
 		return ENOMEM;
 	}
 	h->budget->limit = cfg->budget;
-	err = tcp_listen(&h->ts, laddr, connect_handler, h);
+	/* not tcp_listen(): its backlog of 5 drops the SYNs of a burst of
+	 * clients, who then wait out their retransmission (1 s, 3 s...) */
+	err = tcp_sock_alloc(&h->ts, laddr, connect_handler, h);
+	if (!err)
+		err = tcp_sock_bind(h->ts, laddr);
+	if (!err)
+		err = tcp_sock_listen(h->ts, LISTEN_BACKLOG);
 	if (err)
 		mem_deref(h);
 	else

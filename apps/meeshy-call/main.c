@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <re.h>
@@ -25,6 +26,31 @@ static void signal_handler(int sig)
 	(void)sig;
 	signals++;
 	re_cancel();
+}
+
+/* Descriptors for every connection the settings allow, with room for the
+ * store, Redis, UDP and the connections answered 503 beyond the limit:
+ * the soft limit goes up towards the hard one, and libre's loop (which
+ * watches 1,024 by default, and fails the next socket silently) is sized
+ * to it. Before any socket exists: libre sizes its loop once. */
+static uint32_t raise_descriptors(uint32_t max_connections)
+{
+	const rlim_t want = (rlim_t)max_connections * 2 + 1024;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 1024;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur > want)
+		rl.rlim_cur = want;
+	(void)fd_setsize(0);
+	if (fd_setsize((int)rl.rlim_cur))
+		return 1024;
+	return (uint32_t)rl.rlim_cur;
 }
 
 static enum port_log_level level_of(const char *s)
@@ -118,6 +144,7 @@ int main(int argc, char *argv[])
 	struct store *store = NULL;
 	struct sa laddr, rtc_laddr, rtc_ip;
 	char redis_host[256], db_safe[sizeof(cfg.db)];
+	uint32_t fds;
 	int err, rc;
 
 	rc = app_config_load(&cfg, argc, argv);
@@ -131,6 +158,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "meeshy-call: libre: %s\n", strerror(err));
 		return 1;
 	}
+	fds = raise_descriptors(cfg.max_connections);
 	err = srtp_pair_library_init();
 	if (err) {
 		fprintf(stderr, "meeshy-call: libsrtp2 did not initialise\n");
@@ -199,6 +227,7 @@ int main(int argc, char *argv[])
 	gc.max_connections = cfg.max_connections;
 	gc.max_participants = cfg.max_participants;
 	gc.events_per_sec = cfg.events_per_sec;
+	gc.max_fds = fds;
 	gc.events_per_sec_per_ip = cfg.events_per_sec_per_ip;
 	gc.max_sessions_per_ip = cfg.max_sessions_per_ip;
 	gc.max_buffered = cfg.max_buffered;
@@ -232,6 +261,14 @@ int main(int argc, char *argv[])
 	port_log(PORT_LOG_INFO, "role %s, store %s (%s), archive %s",
 		 cfg.role, store_backend_name(store), db_safe,
 		 cfg.archive_dir);
+	port_log(fds < cfg.max_connections + 256 ? PORT_LOG_WARN
+						 : PORT_LOG_INFO,
+		 "descriptors: %u (--max-connections %u)%s", fds,
+		 cfg.max_connections,
+		 fds < cfg.max_connections + 256
+			 ? ": fewer than the connections allowed; raise the"
+			   " hard limit (ulimit -Hn, LimitNOFILE)"
+			 : "");
 	/* The one line a person starting the server looks for. */
 	(void)re_fprintf(stdout, "meeshy-call: serving http://%J/ (demo page"
 			 " at /, health at /health)\n", &laddr);
