@@ -2,7 +2,13 @@
  * webrtc_transport.c - the shared media port and its transports.
  *
  * Everything here runs on the worker's loop; the receive path takes a batch
- * of datagrams from port_udp and never allocates for RTP or RTCP.
+ * of datagrams from port_udp and never allocates for RTP or RTCP. What the
+ * handling of one receive batch sends (every copy of every packet, the
+ * RTCP it answers with) is gathered and leaves in one port_udp_send_batch
+ * when the batch is done, or as soon as PORT_UDP_BATCH are waiting: one
+ * system call for many datagrams, never held past the batch that made
+ * them. What is sent outside a receive batch (timers, the start of a DTLS
+ * handshake) leaves at once.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,8 +19,18 @@
 #include "srtp_pair.h"
 #include "webrtc_transport.h"
 
+/* Datagrams waiting for the end of the receive batch that produced them. */
+struct egress {
+	struct port_pkt pkts[PORT_UDP_BATCH];
+	struct sa dst[PORT_UDP_BATCH];
+	uint8_t buf[PORT_UDP_BATCH][PORT_UDP_MTU];
+	size_t n;
+	bool open; /* a receive batch is being handled */
+};
+
 struct webrtc_server {
 	struct port_udp *udp;
+	struct egress *egress;
 	struct sa candidate;
 	struct dtls_cert *cert;
 	struct hash *by_ufrag;
@@ -50,20 +66,43 @@ static void set_state(struct webrtc_transport *t,
 		t->stateh(t, st, why, t->arg);
 }
 
+static int send_now(struct webrtc_server *srv, const struct port_pkt *pkts,
+		    size_t n)
+{
+	size_t sent = 0;
+	int err = port_udp_send_batch(srv->udp, pkts, n, &sent);
+	for (size_t i = 0; i < sent; i++)
+		srv->stats.tx_bytes += pkts[i].len;
+	srv->stats.tx_pkts += sent;
+	srv->stats.tx_dropped += n - sent;
+	srv->stats.tx_calls++;
+	return err ? err : sent == n ? 0 : EAGAIN;
+}
+
+static void egress_flush(struct webrtc_server *srv)
+{
+	struct egress *eg = srv->egress;
+	if (eg->n)
+		(void)send_now(srv, eg->pkts, eg->n);
+	eg->n = 0;
+}
+
 static int send_raw(struct webrtc_server *srv, const struct sa *dst,
 		    uint8_t *buf, size_t len)
 {
+	struct egress *eg = srv->egress;
 	struct port_pkt pkt = {buf, len, len, (struct sa *)dst};
-	size_t sent = 0;
-	int err = port_udp_send_batch(srv->udp, &pkt, 1, &sent);
-	if (sent) {
-		srv->stats.tx_pkts++;
-		srv->stats.tx_bytes += len;
-	}
-	else {
-		srv->stats.tx_dropped++;
-	}
-	return err ? err : sent ? 0 : EAGAIN;
+
+	if (!eg->open || len > PORT_UDP_MTU)
+		return send_now(srv, &pkt, 1);
+	/* the caller's buffer is reused for the next copy: keep this one */
+	memcpy(eg->buf[eg->n], buf, len);
+	eg->dst[eg->n] = *dst;
+	eg->pkts[eg->n] = (struct port_pkt){eg->buf[eg->n], len, PORT_UDP_MTU,
+					    &eg->dst[eg->n]};
+	if (++eg->n == PORT_UDP_BATCH)
+		egress_flush(srv);
+	return 0;
 }
 
 static bool ufrag_cmp(struct le *le, void *arg)
@@ -136,10 +175,22 @@ static void on_stun(struct webrtc_server *srv, const struct port_pkt *p)
 	mem_deref(req);
 }
 
+static void handle_batch(struct webrtc_server *srv,
+			 const struct port_pkt *pkts, size_t n);
+
 static void recv_batch(const struct port_pkt *pkts, size_t n, void *arg)
 {
 	struct webrtc_server *srv = arg;
 
+	srv->egress->open = true;
+	handle_batch(srv, pkts, n);
+	egress_flush(srv);
+	srv->egress->open = false;
+}
+
+static void handle_batch(struct webrtc_server *srv,
+			 const struct port_pkt *pkts, size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
 		const struct port_pkt *p = &pkts[i];
 		enum packet_class cls = packet_classify(p->buf, p->len);
@@ -217,6 +268,7 @@ static void server_destructor(void *arg)
 	mem_deref(srv->by_ufrag);
 	mem_deref(srv->by_tuple);
 	mem_deref(srv->cert);
+	mem_deref(srv->egress);
 }
 
 int webrtc_server_alloc(struct webrtc_server **srvp, const struct sa *laddr,
@@ -230,6 +282,11 @@ int webrtc_server_alloc(struct webrtc_server **srvp, const struct sa *laddr,
 	srv = mem_zalloc(sizeof(*srv), server_destructor);
 	if (!srv)
 		return ENOMEM;
+	srv->egress = mem_zalloc(sizeof(*srv->egress), NULL);
+	if (!srv->egress) {
+		mem_deref(srv);
+		return ENOMEM;
+	}
 	err = hash_alloc(&srv->by_ufrag, 256);
 	err |= hash_alloc(&srv->by_tuple, 256);
 	if (!err)

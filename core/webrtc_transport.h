@@ -27,6 +27,8 @@ struct webrtc_server_stats {
 	uint64_t rx_stun, rx_dtls, rx_rtp, rx_rtcp;
 	uint64_t drop_unknown_tuple, drop_malformed, drop_srtp, drop_no_srtp;
 	uint64_t ice_refused, tx_pkts, tx_bytes, tx_dropped;
+	uint64_t tx_calls; /* send system calls: tx_pkts / tx_calls is how
+			    * well egress is batched */
 };
 
 struct webrtc_server;

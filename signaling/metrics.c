@@ -92,6 +92,11 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		       "RTP packets the SFU received", ws->rx_rtp);
 	err |= counter(pf, "meeshy_media_packets_forwarded_total",
 		       "RTP packets the SFU forwarded", rs->rtp_forwarded);
+	err |= counter(pf, "meeshy_media_datagrams_sent_total",
+		       "UDP datagrams the SFU sent", ws->tx_pkts);
+	err |= counter(pf, "meeshy_media_send_calls_total",
+		       "Send system calls for them (sendmmsg: one a batch)",
+		       ws->tx_calls);
 	err |= counter(pf, "meeshy_media_bytes_forwarded_total",
 		       "RTP bytes the SFU forwarded", rs->bytes_forwarded);
 	err |= counter(pf, "meeshy_media_pli_total",

@@ -73,4 +73,10 @@ test('SFU with mediasoup-client: three pages hear and see each other', { timeout
   }
   const m = await (await fetch(`${srv.url}/metrics`)).text();
   console.log(m.split('\n').filter((l) => l.startsWith('meeshy_media')).join('\n'));
+  // each packet in goes to two receivers: the copies of a receive batch
+  // leave together, two or more datagrams a send call
+  const num = (name) => Number(m.match(new RegExp(`^${name} (\\d+)$`, 'm'))[1]);
+  const perCall = num('meeshy_media_datagrams_sent_total') / num('meeshy_media_send_calls_total');
+  console.log(`egress: ${perCall.toFixed(2)} datagrams a send call`);
+  assert.ok(perCall >= 1.8, `${perCall.toFixed(2)} datagrams a send call: egress is not batched`);
 });
