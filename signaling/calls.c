@@ -774,14 +774,17 @@ size_t calls_count_mode(const struct gateway *gw, const char *mode)
 /* Authentication */
 
 /* Verifies a token; with --dev-auth a token that is not a valid JWT names
- * a guest (the token itself when it looks like an id). */
+ * a guest (the token itself when it looks like an id), and *guest (when
+ * asked) says so. */
 static int authenticate(struct gateway *gw, const char *token, char *user_id,
-			char *name, cJSON **conversations, char *errmsg,
-			size_t errsize)
+			char *name, cJSON **conversations, bool *guest,
+			char *errmsg, size_t errsize)
 {
 	struct jwt_claims *claims = NULL;
 	int err = EACCES;
 
+	if (guest)
+		*guest = false;
 	if (gw->jwt_secret)
 		err = jwt_verify(&claims, token, gw->jwt_secret,
 				 gw->cfg.jwt_secret_len,
@@ -799,6 +802,8 @@ static int authenticate(struct gateway *gw, const char *token, char *user_id,
 		return 0;
 	}
 	if (gw->cfg.dev_auth && token[0]) {
+		if (guest)
+			*guest = true;
 		if (validate_is_id(token) && strlen(token) <= 64) {
 			str_ncpy(user_id, token, STORE_ID_MAX + 1);
 		}
@@ -890,7 +895,7 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 	}
 	if (tok) {
 		err = authenticate(gw, tok->valuestring, user_id, name, &convs,
-				   errmsg, errsize);
+				   NULL, errmsg, errsize);
 		if (err)
 			return err;
 		if (!convs)
@@ -1013,7 +1018,7 @@ static void on_authenticate(struct ev *e)
 
 	if (!want_text(e, "token", JWT_MAX, &token))
 		return;
-	if (authenticate(cl->gw, token, user_id, name, &convs, msg,
+	if (authenticate(cl->gw, token, user_id, name, &convs, NULL, msg,
 			 sizeof(msg))) {
 		ack_error(cl, e->ack, e->name, "UNAUTHENTICATED", "%s",
 			  msg + strlen("UNAUTHENTICATED: "));
@@ -2104,7 +2109,8 @@ void calls_end_all(struct gateway *gw, const char *reason)
 }
 
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
-		    char *user_id, size_t size, cJSON **conversations)
+		    char *user_id, size_t size, cJSON **conversations,
+		    bool *guest)
 {
 	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
 	char token[JWT_MAX + 1], uid[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
@@ -2117,7 +2123,8 @@ int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
 		return EACCES;
 	(void)re_snprintf(token, sizeof(token), "%b", h->val.p + 7,
 			  h->val.l - 7);
-	e = authenticate(gw, token, uid, name, &convs, err, sizeof(err));
+	e = authenticate(gw, token, uid, name, &convs, guest, err,
+			 sizeof(err));
 	if (e)
 		return e;
 	str_ncpy(user_id, uid, size);

@@ -103,9 +103,11 @@ enum { MEDIA_TICK_MS = 100 };
 void calls_media_tick(struct gateway *gw);
 /* Authenticates a REST request (Authorization: Bearer <token>); fills the
  * user id and the conversations its token lists (NULL when it lists none;
- * the caller owns it) or returns an errno value. */
+ * the caller owns it), and whether it is a --dev-auth guest rather than a
+ * verified token; or returns an errno value. */
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
-		    char *user_id, size_t size, struct cJSON **conversations);
+		    char *user_id, size_t size, struct cJSON **conversations,
+		    bool *guest);
 /* The live call's record (ENOENT: not live here). */
 int calls_live_get(struct gateway *gw, const char *call_id,
 		   struct call_session *rec);

@@ -279,3 +279,16 @@ test('--sfu-from 1: a call is on the SFU from its start and stays there', async 
   const call = await rest(srv.url, `/api/calls/${init.callId}`, 'ann');
   assert.equal(call.body.call.mode, 'sfu');
 });
+
+test('--dev-auth: a guest finds the call in progress in a conversation (the demo page joins so)', async (t) => {
+  const srv = await start({ args: ['--dev-auth'] });
+  t.after(() => srv.stop());
+  const ann = await connect(srv.url, 'ann', { transports: ['websocket'], conversations: ['demo-conv'] });
+  t.after(() => ann.close());
+  const init = await ack(ann, 'call:initiate', { conversationId: 'demo-conv', type: 'audio' });
+  const found = await rest(srv.url, '/api/conversations/demo-conv/calls?status=initiated', 'bob');
+  assert.equal(found.status, 200);
+  assert.deepEqual(found.body.calls.map((c) => c.id), [init.callId]);
+  // the call's own records stay its participants'
+  assert.equal((await rest(srv.url, `/api/calls/${init.callId}`, 'bob')).status, 403);
+});
