@@ -346,14 +346,16 @@ static void doom_handler(void *arg)
 	eio_close(s, s->doom_reason);
 }
 
-/* The client stopped reading (its send queue is full): what it was sent
- * is not dropped while it looks alive, the session is closed, soon. */
-static void doom(struct eio_sock *s, const char *reason)
+/* The session cannot take what is sent to it (its client stopped reading,
+ * or the answers waiting for all polls are too many): what it was sent is
+ * not dropped while it looks alive, the session is closed, soon, and
+ * counted once, in *counter. */
+static void doom(struct eio_sock *s, const char *reason, uint64_t *counter)
 {
 	if (s->doom_reason)
 		return;
 	s->doom_reason = reason;
-	s->srv->stats.closed_send_overflow++;
+	(*counter)++;
 	port_log(PORT_LOG_INFO, "eio %s: %s: closing", s->sid, reason);
 	tmr_start(&s->doom_tmr, 0, doom_handler, s);
 }
@@ -377,17 +379,19 @@ static int send_packet(struct eio_sock *s, char type, char prefix,
 			{&type, 1}, {&prefix, plen}, {data, len}};
 		err = ws_send(s->ws->ws, WS_TEXT, parts, 3);
 		if (err)
-			doom(s, "send buffer overflow");
+			doom(s, "send buffer overflow",
+			     &s->srv->stats.closed_send_overflow);
 		return err;
 	}
 	if (s->outq_bytes + len + 2 > OUTQ_MAX) {
-		doom(s, "send buffer overflow");
+		doom(s, "send buffer overflow",
+		     &s->srv->stats.closed_send_overflow);
 		return ENOBUFS;
 	}
 	/* all sessions' unread answers together stay within the budget */
 	if (!httpd_budget_take(&s->srv->answers, len + 1 + plen)) {
-		s->srv->stats.closed_budget++;
-		doom(s, "server send budget spent");
+		doom(s, "server send budget spent",
+		     &s->srv->stats.closed_budget);
 		return ENOBUFS;
 	}
 	o = mem_alloc(sizeof(*o) + len + 2, outpkt_destructor);
