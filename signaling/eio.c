@@ -104,21 +104,29 @@ bool eio_packet_valid(const char *p, size_t len)
 	}
 }
 
+bool eio_payload_valid(const char *p, size_t len)
+{
+	size_t start = 0;
+
+	if (!p)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || p[i] == 0x1e) {
+			if (!eio_packet_valid(p + start, i - start))
+				return false;
+			start = i + 1;
+		}
+	}
+	return true;
+}
+
 int eio_payload_decode(const char *p, size_t len, eio_packet_h *h, void *arg)
 {
 	size_t start = 0, n = 0;
 
-	if (!p || !h)
-		return -1;
 	/* Check the whole payload first so a bad one is dropped whole. */
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || p[i] == 0x1e) {
-			if (!eio_packet_valid(p + start, i - start))
-				return -1;
-			start = i + 1;
-		}
-	}
-	start = 0;
+	if (!h || !eio_payload_valid(p, len))
+		return -1;
 	for (size_t i = 0; i <= len; i++) {
 		if (i == len || p[i] == 0x1e) {
 			h(p[start], p + start + 1, i - start - 1, arg);
@@ -425,7 +433,11 @@ int eio_send_prefixed(struct eio_sock *s, char prefix, const char *data,
 	return send_packet(s, EIO_MESSAGE, prefix, data, len);
 }
 
-void eio_close(struct eio_sock *s, const char *reason)
+/* Closes the session; a held GET is answered poll_answer: "1" (close)
+ * when the server closes, "6" (noop, to end the request cleanly) when the
+ * client did. */
+static void sock_close(struct eio_sock *s, const char *reason,
+		       const char *poll_answer)
 {
 	struct eio_server *srv;
 
@@ -436,7 +448,7 @@ void eio_close(struct eio_sock *s, const char *reason)
 	tmr_cancel(&s->ping_tmr);
 	tmr_cancel(&s->doom_tmr);
 	if (s->poll) {
-		(void)reply_text(s->poll, "1", 1);
+		(void)reply_text(s->poll, poll_answer, 1);
 		s->poll = mem_deref(s->poll);
 	}
 	if (s->ws)
@@ -449,6 +461,11 @@ void eio_close(struct eio_sock *s, const char *reason)
 	srv->count--;
 	srv->closeh(s, reason, srv->arg);
 	mem_deref(s); /* the table's reference */
+}
+
+void eio_close(struct eio_sock *s, const char *reason)
+{
+	sock_close(s, reason, "1");
 }
 
 static bool first_one(struct le *le, void *arg)
@@ -547,7 +564,7 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 		srv->msgh(s, data, len, srv->arg);
 		break;
 	case EIO_CLOSE:
-		eio_close(s, "client close");
+		sock_close(s, "client close", "6");
 		break;
 	case EIO_NOOP:
 		break;
@@ -831,12 +848,18 @@ static void poll_post(struct eio_sock *s, struct httpd_conn *conn,
 		eio_close(s, "payload too large");
 		return;
 	}
+	/* a payload that is not Engine.IO ends the session (protocol) */
+	if (!eio_payload_valid((const char *)mbuf_buf(msg->mb), len)) {
+		srv->stats.dropped_malformed++;
+		eio_reply_error(srv, conn, 3, "Bad request");
+		eio_close(s, "parse error");
+		return;
+	}
 	/* Answer first: handlers may send, and sending flushes the GET. */
 	(void)reply_text(conn, "ok", 2);
 	mem_ref(s);
-	if (eio_payload_decode((const char *)mbuf_buf(msg->mb), len,
-			       recv_packet, &ctx) < 0)
-		srv->stats.dropped_malformed++;
+	(void)eio_payload_decode((const char *)mbuf_buf(msg->mb), len,
+				 recv_packet, &ctx);
 	mem_deref(s);
 }
 

@@ -97,6 +97,8 @@ void *eio_user(const struct eio_sock *s);
 typedef void(eio_packet_h)(char type, const char *data, size_t len,
 			   void *arg);
 int eio_payload_decode(const char *p, size_t len, eio_packet_h *h, void *arg);
+/* Whether every packet of a polling payload is one the server takes. */
+bool eio_payload_valid(const char *p, size_t len);
 bool eio_packet_valid(const char *p, size_t len);
 
 #endif

@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <hiredis/async.h>
 #include <re.h>
 #include "port.h"
@@ -231,6 +234,13 @@ static void conn_start(struct conn *c)
 	c->ac = ac;
 	c->fd = ac->c.fd;
 	c->flags = 0;
+	{
+		/* a command written in two pieces must not wait for Redis's
+		 * delayed ACK */
+		int one = 1;
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
+	}
 	ac->data = c;
 	ac->ev.data = c;
 	ac->ev.addRead = ev_add_read;

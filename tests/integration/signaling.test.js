@@ -292,3 +292,32 @@ test('--dev-auth: a guest finds the call in progress in a conversation (the demo
   // the call's own records stay its participants'
   assert.equal((await rest(srv.url, `/api/calls/${init.callId}`, 'bob')).status, 403);
 });
+
+// The Engine.IO protocol's own rules for a polling session's end (its
+// test-suite checks the same): a payload that is not Engine.IO ends the
+// session with a 400; a client's close packet ends the held GET with a noop.
+async function pollingSession(url) {
+  const r = await fetch(`${url}/socket.io/?EIO=4&transport=polling`);
+  return JSON.parse((await r.text()).slice(1)).sid;
+}
+
+test('Engine.IO polling: an invalid packet closes the session (400); a close packet answers the held GET with a noop', async (t) => {
+  const srv = await start({ args: ['--dev-auth'] });
+  t.after(() => srv.stop());
+  const sid = await pollingSession(srv.url);
+  const path = `${srv.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+  const bad = await fetch(path, { method: 'POST', body: 'abc' });
+  assert.equal(bad.status, 400);
+  assert.equal((await fetch(path)).status, 400, 'the session is gone');
+
+  const sid2 = await pollingSession(srv.url);
+  const path2 = `${srv.url}/socket.io/?EIO=4&transport=polling&sid=${sid2}`;
+  const held = fetch(path2);
+  await sleep(50);
+  const close = await fetch(path2, { method: 'POST', body: '1' });
+  assert.equal(close.status, 200);
+  const pulled = await held;
+  assert.equal(pulled.status, 200);
+  assert.equal(await pulled.text(), '6');
+  assert.equal((await fetch(path2)).status, 400, 'the session is gone');
+});
