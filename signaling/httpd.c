@@ -478,11 +478,6 @@ const struct sa *httpd_conn_peer(const struct httpd_conn *conn)
 	return conn ? &conn->peer : NULL;
 }
 
-bool httpd_conn_open(const struct httpd_conn *conn)
-{
-	return conn && conn->tc;
-}
-
 void httpd_conn_set_user(struct httpd_conn *conn, void *obj)
 {
 	if (!conn)

@@ -74,7 +74,6 @@ int httpd_reply(struct httpd_conn *conn, uint16_t scode, const char *reason,
 /* A bodiless answer (Content-Length: 0). */
 int httpd_ereply(struct httpd_conn *conn, uint16_t scode, const char *reason);
 const struct sa *httpd_conn_peer(const struct httpd_conn *conn);
-bool httpd_conn_open(const struct httpd_conn *conn);
 /* Something of the caller's that lives as long as the connection: the
  * connection keeps a reference to obj (a mem object) and drops it at its
  * end. */

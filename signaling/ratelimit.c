@@ -110,8 +110,3 @@ bool ratelimit_take(struct ratelimit *rl, const char *key, uint64_t now_us)
 	b->tokens -= 1.0;
 	return true;
 }
-
-uint32_t ratelimit_keys(const struct ratelimit *rl)
-{
-	return rl ? list_count(&rl->lru) : 0;
-}

@@ -18,7 +18,5 @@ struct ratelimit;
 int ratelimit_alloc(struct ratelimit **rlp, double rate, double burst);
 /* Takes one token from key's bucket at now_us; false when it is empty. */
 bool ratelimit_take(struct ratelimit *rl, const char *key, uint64_t now_us);
-/* Keys held now. */
-uint32_t ratelimit_keys(const struct ratelimit *rl);
 
 #endif

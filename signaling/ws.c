@@ -19,7 +19,6 @@ enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
 struct ws {
 	struct tcp_conn *tc;
-	struct sa peer;
 	struct ws_config cfg;
 	struct httpd_budget *budget;
 	struct mbuf *rx;     /* bytes of frames not yet whole */
@@ -173,11 +172,6 @@ static void fail(struct ws *ws, int err, enum ws_status code)
 	finish(ws);
 	if (closeh)
 		closeh(err, arg);
-}
-
-const struct sa *ws_peer(const struct ws *ws)
-{
-	return ws ? &ws->peer : NULL;
 }
 
 /* Frames */
@@ -426,7 +420,6 @@ int ws_accept(struct ws **wsp, struct httpd_conn *conn,
 	ws->recvh = recvh;
 	ws->closeh = closeh;
 	ws->arg = arg;
-	ws->peer = *httpd_conn_peer(conn);
 	tmr_init(&ws->tmr);
 	err = httpd_reply(conn, 101, "Switching Protocols",
 			  "Upgrade: websocket\r\n"

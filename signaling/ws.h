@@ -19,7 +19,6 @@
 struct http_msg;
 struct httpd_conn;
 struct httpd_budget;
-struct sa;
 struct ws;
 
 enum ws_opcode {
@@ -74,6 +73,5 @@ int ws_send(struct ws *ws, enum ws_opcode op, const struct ws_part *parts,
 /* Sends a close frame and closes once it has left (2 s at most); no
  * handler is called after this. */
 void ws_close(struct ws *ws, enum ws_status code, const char *reason);
-const struct sa *ws_peer(const struct ws *ws);
 
 #endif
