@@ -643,20 +643,30 @@ static int ws_link_accept(struct eio_sock *s, struct httpd_conn *conn,
 
 /* Requests */
 
-static void eio_reply_error(struct eio_server *srv, struct httpd_conn *conn,
-			int code, const char *message)
+/* An Engine.IO error answer: {code, message} with the HTTP status given
+ * (extra: header lines before the body's, or ""). */
+static void reply_error_as(struct eio_server *srv, struct httpd_conn *conn,
+			   uint16_t scode, const char *reason,
+			   const char *extra, int code, const char *message)
 {
-	char body[128];
+	char body[160];
 	int n = re_snprintf(body, sizeof(body),
 			    "{\"code\":%d,\"message\":\"%s\"}", code,
 			    message);
 	srv->stats.refused_requests++;
-	(void)httpd_reply(conn, 400, "Bad Request",
-			 "Content-Type: application/json\r\n"
-			 "Content-Length: %d\r\n"
-			 "\r\n"
-			 "%s",
-			 n, body);
+	(void)httpd_reply(conn, scode, reason,
+			  "%s"
+			  "Content-Type: application/json\r\n"
+			  "Content-Length: %d\r\n"
+			  "\r\n"
+			  "%s",
+			  extra, n, body);
+}
+
+static void eio_reply_error(struct eio_server *srv, struct httpd_conn *conn,
+			int code, const char *message)
+{
+	reply_error_as(srv, conn, 400, "Bad Request", "", code, message);
 }
 
 static int open_packet(struct eio_sock *s, bool upgrades, char *buf,
@@ -715,17 +725,8 @@ static bool is_ws_upgrade(const struct http_msg *msg)
 static void refuse_handshake(struct eio_server *srv, struct httpd_conn *conn,
 			     const char *why)
 {
-	char body[160];
-	int n = re_snprintf(body, sizeof(body),
-			    "{\"code\":3,\"message\":\"%s\"}", why);
-	srv->stats.refused_requests++;
-	(void)httpd_reply(conn, 503, "Service Unavailable",
-			  "Retry-After: 5\r\n"
-			  "Content-Type: application/json\r\n"
-			  "Content-Length: %d\r\n"
-			  "\r\n"
-			  "%s",
-			  n, body);
+	reply_error_as(srv, conn, 503, "Service Unavailable",
+		       "Retry-After: 5\r\n", 3, why);
 }
 
 static bool addr_cmp(struct le *le, void *arg)
