@@ -10,11 +10,17 @@
  * rx_us + tx_us * K, by least squares; each run is repeated and its
  * fastest pass kept, so a busy machine skews less.
  *
- * Socket I/O is measured apart, as the server does it on loopback: each
- * packet out its own sendmmsg (the router sends as it forwards), packets
- * in by recvmmsg batches of PORT_UDP_BATCH; the kernel's work on the
- * sender's behalf (loopback delivery) counts as the sender's CPU
- * ("io_tx_us", "io_rx_us"; the simulator adds them to rx_us and tx_us).
+ * Socket I/O is measured apart, as the server does it on loopback: the
+ * copies one receive batch produced leave in one sendmmsg of up to
+ * PORT_UDP_BATCH (core/webrtc_transport.c), packets come in by recvmmsg
+ * batches of PORT_UDP_BATCH; the kernel's work on the sender's behalf
+ * (loopback delivery) counts as the sender's CPU ("io_tx_us", "io_rx_us";
+ * the simulator adds them to rx_us and tx_us). A datagram a call, what a
+ * lightly loaded server does, is kept beside it ("io_tx_single_us").
+ *
+ * The raw relay (unprotect, then copy and protect per receiver, no routing)
+ * runs the same way: the floor our router is compared with
+ * ("raw_relay_rx_us", "raw_relay_tx_us").
  *
  * It also times the DTLS handshake of a transport (ICE-lite answers cost
  * next to nothing): the real dtls_srtp.c on both sides in memory, the CPU
@@ -71,9 +77,53 @@ static void keys(struct srtp_keys *k, uint8_t local, uint8_t remote)
 	memset(k->remote, remote, 30);
 }
 
+/* `n` packets as the browser sends them: RTP of `size` bytes, numbered
+ * from `first`, a keyframe start every 300, SRTP-protected by `sender`. */
+static void browser_batch(struct srtp_pair *sender, uint8_t (*batch)[1500],
+			  size_t *blen, unsigned n, unsigned first, size_t size)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t seq = (uint16_t)(40000 + first + i);
+		uint32_t ts = (uint32_t)(seq / 10) * 3000;
+		uint8_t *b = batch[i];
+		memset(b, 0, 1500);
+		b[0] = 0x80;
+		b[1] = 96;
+		b[2] = (uint8_t)(seq >> 8);
+		b[3] = (uint8_t)seq;
+		b[4] = (uint8_t)(ts >> 24);
+		b[5] = (uint8_t)(ts >> 16);
+		b[6] = (uint8_t)(ts >> 8);
+		b[7] = (uint8_t)ts;
+		b[10] = 0x12;
+		b[11] = 0x34;
+		b[12] = 0x10;
+		b[13] = ((first + i) % 300) ? 0x01 : 0x00;
+		blen[i] = size;
+		if (srtp_pair_protect_rtp(sender, b, &blen[i], 1500))
+			exit(1);
+	}
+}
+
+/* The raw relay, the floor any SFU is measured against: unprotect, then a
+ * copy protected per receiver, with no routing at all. */
+static void raw_relay(struct bench_transport *in, struct bench_transport *out,
+		      unsigned fanout, uint8_t *pkt, size_t len)
+{
+	static uint8_t copy[1500];
+	if (srtp_pair_unprotect_rtp(in->srtp, pkt, &len))
+		return;
+	for (unsigned k = 0; k < fanout; k++) {
+		size_t clen = len;
+		memcpy(copy, pkt, len);
+		(void)bench_send((struct webrtc_transport *)(void *)&out[k],
+				 copy, clen, sizeof(copy), false);
+	}
+}
+
 /* CPU seconds per incoming packet of `size` bytes with `fanout`
- * receivers. */
-static double run(unsigned fanout, unsigned packets, size_t size)
+ * receivers, through the real router or (`raw`) the raw relay. */
+static double run(unsigned fanout, unsigned packets, size_t size, bool raw)
 {
 	struct srtp_keys ks, kr;
 	struct srtp_pair *sender = NULL;
@@ -106,49 +156,29 @@ static double run(unsigned fanout, unsigned packets, size_t size)
 	}
 	/* server side only, in batches; the browser's protect is outside
 	 * the measured time */
-	for (int pass = 0; pass < 3; pass++) {
+	for (unsigned pass = 0; pass < 3; pass++) {
 		static uint8_t batch[256][1500];
 		static size_t blen[256];
 		double total = 0;
 		unsigned done = 0;
 		while (done < packets) {
 			unsigned n = packets - done < 256 ? packets - done : 256;
+			browser_batch(sender, batch, blen, n,
+				      pass * packets + done, size);
+			double s0 = cpu_s();
 			for (unsigned i = 0; i < n; i++) {
-				uint16_t seq = (uint16_t)(40000 + pass * packets +
-							  done + i);
-				uint32_t ts = (uint32_t)(seq / 10) * 3000;
-				uint8_t *b = batch[i];
-				memset(b, 0, 1500);
-				b[0] = 0x80;
-				b[1] = 96;
-				b[2] = (uint8_t)(seq >> 8);
-				b[3] = (uint8_t)seq;
-				b[4] = (uint8_t)(ts >> 24);
-				b[5] = (uint8_t)(ts >> 16);
-				b[6] = (uint8_t)(ts >> 8);
-				b[7] = (uint8_t)ts;
-				b[10] = 0x12;
-				b[11] = 0x34;
-				b[12] = 0x10;
-				b[13] = ((done + i) % 300) ? 0x01 : 0x00;
-				blen[i] = size;
-				if (srtp_pair_protect_rtp(sender, b, &blen[i], 1500))
-					exit(1);
+				if (raw)
+					raw_relay(&in, out, fanout, batch[i],
+						  blen[i]);
+				else if (!srtp_pair_unprotect_rtp(
+						 in.srtp, batch[i], &blen[i]))
+					router_packet(
+						r,
+						(struct webrtc_transport
+							 *)(void *)&in,
+						batch[i], blen[i], 1500, false);
 			}
-			{
-				double s0 = cpu_s();
-				for (unsigned i = 0; i < n; i++)
-					if (!srtp_pair_unprotect_rtp(in.srtp,
-								     batch[i],
-								     &blen[i]))
-						router_packet(
-							r,
-							(struct webrtc_transport
-								 *)(void *)&in,
-							batch[i], blen[i], 1500,
-							false);
-				total += cpu_s() - s0;
-			}
+			total += cpu_s() - s0;
 			done += n;
 		}
 		if (total / packets < best)
@@ -347,41 +377,59 @@ static void handshake_cost(unsigned runs, double *server_s, double *client_s)
 }
 
 /* What a packet of one size costs: rx_us + tx_us per receiver, fitted by
- * least squares over fanouts 1, 2, 4 and 8, and its socket I/O. */
+ * least squares over fanouts 1, 2, 4 and 8, for our router and for the raw
+ * relay, and its socket I/O. */
 struct cost {
 	size_t bytes;
 	double rx_us, tx_us, io_rx_us, io_tx_us;
-	double io_tx_batched_us; /* a whole batch a sendmmsg */
+	double io_tx_single_us; /* one datagram a sendmmsg */
+	double raw_rx_us, raw_tx_us;
 	double measured_us[4];
 };
 
-static void measure(struct cost *c, size_t bytes, unsigned packets)
-{
-	static const unsigned fanouts[] = {1, 2, 4, 8};
-	const size_t nf = sizeof(fanouts) / sizeof(fanouts[0]);
-	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+static const unsigned fanouts[] = {1, 2, 4, 8};
+#define NFANOUTS (sizeof(fanouts) / sizeof(fanouts[0]))
 
-	c->bytes = bytes;
-	for (size_t i = 0; i < nf; i++) {
+static void fit(size_t bytes, unsigned packets, bool raw, double *measured,
+		double *rx_us, double *tx_us)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+	for (size_t i = 0; i < NFANOUTS; i++) {
 		double x = fanouts[i];
-		double y = run(fanouts[i], packets, bytes) * 1e6;
-		c->measured_us[i] = y;
-		printf("%zu bytes, fanout %u: %.2f us per packet in\n", bytes,
-		       fanouts[i], y);
+		double y = run(fanouts[i], packets, bytes, raw) * 1e6;
+		measured[i] = y;
+		printf("%zu bytes, fanout %u%s: %.2f us per packet in\n", bytes,
+		       fanouts[i], raw ? " (raw relay)" : "", y);
 		sx += x;
 		sy += y;
 		sxx += x * x;
 		sxy += x * y;
 	}
-	c->tx_us = (nf * sxy - sx * sy) / (nf * sxx - sx * sx);
-	c->rx_us = (sy - c->tx_us * sx) / nf;
-	io_cost(packets, bytes, 1, &c->io_tx_us, &c->io_rx_us);
-	io_cost(packets, bytes, PORT_UDP_BATCH, &c->io_tx_batched_us,
-		&c->io_rx_us);
+	*tx_us = (NFANOUTS * sxy - sx * sy) / (NFANOUTS * sxx - sx * sx);
+	*rx_us = (sy - *tx_us * sx) / NFANOUTS;
+}
+
+static void measure(struct cost *c, size_t bytes, unsigned packets)
+{
+	double raw_measured[NFANOUTS], rx_single;
+
+	c->bytes = bytes;
+	fit(bytes, packets, false, c->measured_us, &c->rx_us, &c->tx_us);
+	fit(bytes, packets, true, raw_measured, &c->raw_rx_us, &c->raw_tx_us);
+	io_cost(packets, bytes, 1, &c->io_tx_single_us, &rx_single);
+	io_cost(packets, bytes, PORT_UDP_BATCH, &c->io_tx_us, &c->io_rx_us);
+	if (rx_single < c->io_rx_us)
+		c->io_rx_us = rx_single;
 	printf("%zu bytes: rx_us %.2f + tx_us %.2f per receiver; socket I/O"
-	       " %.2f us a packet in, %.2f out (%.2f in batches of %d)\n",
+	       " %.2f us a packet in, %.2f out in batches of %d (%.2f one a"
+	       " call)\n",
 	       bytes, c->rx_us, c->tx_us, c->io_rx_us, c->io_tx_us,
-	       c->io_tx_batched_us, PORT_UDP_BATCH);
+	       PORT_UDP_BATCH, c->io_tx_single_us);
+	double ours = c->tx_us + c->io_tx_us;
+	double raw = c->raw_tx_us + c->io_tx_us;
+	printf("%zu bytes: a copy out, socket I/O included: %.2f us; the raw"
+	       " relay's %.2f us (ours at %.0f %% of its speed)\n",
+	       bytes, ours, raw, 100.0 * raw / ours);
 }
 
 static void write_cost(FILE *f, const struct cost *c, const char *indent)
@@ -389,10 +437,14 @@ static void write_cost(FILE *f, const struct cost *c, const char *indent)
 	fprintf(f,
 		"%s\"bytes\": %zu,\n%s\"rx_us\": %.3f,\n%s\"tx_us\": %.3f,\n"
 		"%s\"io_rx_us\": %.3f,\n%s\"io_tx_us\": %.3f,\n"
+		"%s\"io_tx_single_us\": %.3f,\n"
+		"%s\"raw_relay_rx_us\": %.3f,\n%s\"raw_relay_tx_us\": %.3f,\n"
 		"%s\"measured_us\": {\"1\": %.3f, \"2\": %.3f, \"4\": %.3f,"
 		" \"8\": %.3f}",
 		indent, c->bytes, indent, c->rx_us, indent, c->tx_us, indent,
-		c->io_rx_us, indent, c->io_tx_us, indent, c->measured_us[0],
+		c->io_rx_us, indent, c->io_tx_us, indent, c->io_tx_single_us,
+		indent, c->raw_rx_us, indent, c->raw_tx_us, indent,
+		c->measured_us[0],
 		c->measured_us[1], c->measured_us[2], c->measured_us[3]);
 }
 

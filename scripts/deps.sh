@@ -9,7 +9,7 @@ what=${1:-run}
 
 pkgs=(build-essential cmake pkg-config libre-dev libmbedtls-dev libsrtp2-dev
       libcjson-dev libsqlite3-dev sqlite3 libhiredis-dev libmongoc-dev
-      libbson-dev curl)
+      libbson-dev libssl-dev dpkg-dev curl)
 if [ "$what" = test ]; then
   pkgs+=(libcunit1-dev qemu-user gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
          libc6-dev-arm64-cross libc6-dev-armhf-cross chromium iproute2 util-linux
@@ -28,6 +28,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# libsrtp2 on OpenSSL from Debian's source package (cmake/srtp2.cmake).
+scripts/build-srtp.sh
 
 # npm packages, exactly as locked; again only when the lock changed.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -80,6 +80,7 @@ for arch in aarch64:arm64 armhf:armhf; do
   name=${arch%%:*}; deb=${arch##*:}
   step "$name: cross build, unit tests under qemu"
   toolchains/make-sysroot.sh "$deb" "$PWD/build-$name/sysroot"
+  scripts/build-srtp.sh "$deb" "$PWD/build-$name/sysroot"
   # The edge build keeps its calls in SQLite: no mongo-c-driver in the sysroot.
   cmake -S . -B "build-$name" -DCMAKE_TOOLCHAIN_FILE="toolchains/$name.cmake" \
         -DMEESHY_SYSROOT="$PWD/build-$name/sysroot" -DMEESHY_WITH_MONGO=OFF \
