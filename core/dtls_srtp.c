@@ -2,10 +2,16 @@
  * dtls_srtp.c - DTLS-SRTP endpoints over mbedTLS, fed and drained by the caller.
  *
  * mbedTLS talks to "the network" through two callbacks (bio_send,
- * bio_recv): bio_send hands each datagram to the transport's send handler,
- * bio_recv returns the one datagram dtls_srtp_recv() is currently feeding.
- * Its retransmission timer runs on a port timer, so the same code runs on
- * libre's loop and inside the ns-3 simulator.
+ * bio_recv): bio_recv returns the one datagram being fed, bio_send collects
+ * what mbedTLS writes. Its retransmission timer runs on a port timer, so the
+ * same code runs on libre's loop and inside the ns-3 simulator.
+ *
+ * A handshake step is milliseconds of ECDHE and ECDSA: it runs as a
+ * port_work job, off the packet loop when the platform has worker threads.
+ * A step may touch only the mbedTLS state and the job's own effects (the
+ * datagrams to send, the timer to set, the keys or the failure); the loop
+ * applies those when the job comes back (apply()). One job at a time per
+ * connection; datagrams that arrive meanwhile wait in `pending`.
  */
 #include <errno.h>
 #include <string.h>
@@ -28,26 +34,50 @@ struct dtls_cert {
 	char fingerprint[DTLS_FP_LEN + 1];
 };
 
+/* What one handshake step asks of the loop. */
+enum { FX_DGRAMS = 16, FX_BYTES = 16384, PENDING_MAX = 16 };
+
+struct dtls_effects {
+	uint8_t out[FX_BYTES]; /* datagrams to send, back to back */
+	uint16_t out_len[FX_DGRAMS];
+	unsigned n_out;
+	size_t used;
+	bool timer_set;
+	uint32_t timer_ms; /* 0: cancel */
+	bool up;
+	struct srtp_keys keys;
+	int err; /* non-zero: the connection failed, for `why` */
+	char why[160];
+};
+
 struct dtls_srtp {
+	/* the loop's side */
 	struct dtls_cert *cert;
-	mbedtls_ssl_config conf;
-	mbedtls_ssl_context ssl;
 	enum dtls_role role;
-	char remote_fp[DTLS_FP_LEN + 1];
 	dtls_srtp_send_h *sendh;
 	dtls_srtp_estab_h *estabh;
 	dtls_srtp_close_h *closeh;
 	void *arg;
+	struct port_timer *tmr;
+	struct list pending;       /* datagrams waiting for the next step */
+	bool start_pending, tick_pending;
+	bool busy;                 /* a step is running */
+	bool up, closed;           /* as signaled to the owner */
+	struct hello_reasm *hello; /* server: ClientHello fragments so far */
+	bool hello_whole;          /* server: a whole ClientHello went in */
+
+	/* the step's side: touched only by the one step running */
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	char remote_fp[DTLS_FP_LEN + 1];
 	const uint8_t *in; /* the datagram being fed to mbedTLS */
 	size_t in_len;
-	struct port_timer *tmr;
+	struct dtls_effects *fx;
 	uint64_t tmr_start_us;
 	uint32_t int_ms, fin_ms;
 	uint8_t master[48], randoms[64]; /* for the SRTP key export */
 	mbedtls_tls_prf_types prf;
-	bool have_master, established, closed;
-	struct hello_reasm *hello; /* server: ClientHello fragments so far */
-	bool hello_whole;          /* server: a whole ClientHello went in */
+	bool have_master, established, dead;
 };
 
 /* A ClientHello that arrived in fragments, put back together. Browsers now
@@ -183,11 +213,16 @@ const char *dtls_cert_fingerprint(const struct dtls_cert *cert)
 
 /* mbedTLS plumbing */
 
+/* Collected, sent by the loop when the step is back. A flight is a few
+ * datagrams of at most the MTU (1200): FX_DGRAMS of them is room to spare. */
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-	struct dtls_srtp *dc = ctx;
-	if (dc->sendh(buf, len, dc->arg))
+	struct dtls_effects *fx = ((struct dtls_srtp *)ctx)->fx;
+	if (fx->n_out == FX_DGRAMS || fx->used + len > FX_BYTES)
 		return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+	memcpy(fx->out + fx->used, buf, len);
+	fx->out_len[fx->n_out++] = (uint16_t)len;
+	fx->used += len;
 	return (int)len;
 }
 
@@ -205,33 +240,34 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return (int)n;
 }
 
-static void drive(struct dtls_srtp *dc);
-
+static void kick(struct dtls_srtp *dc);
 static int timer_get(void *ctx);
 
+/* On the loop. Timers may fire a fraction of a millisecond early: mbedTLS
+ * must see the delay as passed, or it would wait for a datagram forever.
+ * The step's timer fields are read only while no step runs. */
 static void timer_expired(void *arg)
 {
 	struct dtls_srtp *dc = arg;
-	/* timers may fire a fraction of a millisecond early: mbedTLS must
-	 * see the delay as passed, or it would wait for a datagram forever */
-	if (timer_get(dc) != 2) {
+	if (!dc->busy && timer_get(dc) != 2) {
 		port_timer_start(dc->tmr, 1, timer_expired, dc);
 		return;
 	}
-	drive(dc);
+	dc->tick_pending = true;
+	kick(dc);
 }
 
+/* In a step: the loop arms the port timer when the step is back. */
 static void timer_set(void *ctx, uint32_t int_ms, uint32_t fin_ms)
 {
 	struct dtls_srtp *dc = ctx;
 	dc->int_ms = int_ms;
 	dc->fin_ms = fin_ms;
-	if (!fin_ms) {
-		port_timer_cancel(dc->tmr);
-		return;
-	}
 	dc->tmr_start_us = port_now_us();
-	port_timer_start(dc->tmr, fin_ms, timer_expired, dc);
+	if (!dc->fx)
+		return; /* mbedtls_ssl_set_timer_cb() resets it: none runs */
+	dc->fx->timer_set = true;
+	dc->fx->timer_ms = fin_ms;
 }
 
 static int timer_get(void *ctx)
@@ -277,21 +313,21 @@ static int verify_any(void *ctx, mbedtls_x509_crt *crt, int depth,
 	return 0;
 }
 
+/* In a step: the loop tells the owner when the step is back. */
 static void fail(struct dtls_srtp *dc, int err, const char *why)
 {
-	if (dc->closed)
+	if (dc->dead)
 		return;
-	dc->closed = true;
-	port_timer_cancel(dc->tmr);
-	if (dc->closeh)
-		dc->closeh(err, why, dc->arg);
+	dc->dead = true;
+	dc->fx->err = err;
+	str_ncpy(dc->fx->why, why, sizeof(dc->fx->why));
 }
 
 static void established(struct dtls_srtp *dc)
 {
 	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&dc->ssl);
 	mbedtls_dtls_srtp_info srtp;
-	struct srtp_keys keys;
+	struct srtp_keys *keys = &dc->fx->keys;
 	uint8_t km[2 * SRTP_MASTER_MAX];
 	char fp[DTLS_FP_LEN + 1];
 	size_t kl, sl;
@@ -307,13 +343,13 @@ static void established(struct dtls_srtp *dc)
 		return;
 	}
 	mbedtls_ssl_get_dtls_srtp_negotiation_result(&dc->ssl, &srtp);
-	memset(&keys, 0, sizeof(keys));
+	memset(keys, 0, sizeof(*keys));
 	switch (srtp.chosen_dtls_srtp_profile) {
 	case MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_80:
-		keys.profile = SRTP_AES128_CM_SHA1_80;
+		keys->profile = SRTP_AES128_CM_SHA1_80;
 		break;
 	case MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_32:
-		keys.profile = SRTP_AES128_CM_SHA1_32;
+		keys->profile = SRTP_AES128_CM_SHA1_32;
 		break;
 	default:
 		fail(dc, EPROTO, "no SRTP profile was negotiated (use_srtp)");
@@ -323,8 +359,8 @@ static void established(struct dtls_srtp *dc)
 		fail(dc, EPROTO, "the TLS master secret was not exported");
 		return;
 	}
-	kl = keys.key_len = 16;
-	sl = keys.salt_len = 14;
+	kl = keys->key_len = 16;
+	sl = keys->salt_len = 14;
 	/* RFC 5764 4.2: client key, server key, client salt, server salt */
 	if (mbedtls_ssl_tls_prf(dc->prf, dc->master, sizeof(dc->master),
 				"EXTRACTOR-dtls_srtp", dc->randoms,
@@ -336,28 +372,25 @@ static void established(struct dtls_srtp *dc)
 		const uint8_t *ck = km, *sk = km + kl, *cs = km + 2 * kl,
 			      *ss = km + 2 * kl + sl;
 		bool client = dc->role == DTLS_ROLE_CLIENT;
-		memcpy(keys.local, client ? ck : sk, kl);
-		memcpy(keys.local + kl, client ? cs : ss, sl);
-		memcpy(keys.remote, client ? sk : ck, kl);
-		memcpy(keys.remote + kl, client ? ss : cs, sl);
+		memcpy(keys->local, client ? ck : sk, kl);
+		memcpy(keys->local + kl, client ? cs : ss, sl);
+		memcpy(keys->remote, client ? sk : ck, kl);
+		memcpy(keys->remote + kl, client ? ss : cs, sl);
 	}
 	mbedtls_platform_zeroize(km, sizeof(km));
 	mbedtls_platform_zeroize(dc->master, sizeof(dc->master));
 	dc->established = true;
-	port_timer_cancel(dc->tmr);
-	if (dc->estabh)
-		dc->estabh(&keys, dc->arg);
-	mbedtls_platform_zeroize(&keys, sizeof(keys));
+	dc->fx->up = true;
 }
 
-/* Runs the handshake (or, once established, reads alerts) as far as the
- * datagrams fed so far allow. */
+/* In a step: runs the handshake (or, once established, reads alerts) as
+ * far as the datagrams fed so far allow. */
 static void drive(struct dtls_srtp *dc)
 {
 	unsigned char sink[256];
 	int r;
 
-	if (dc->closed)
+	if (dc->dead)
 		return;
 	if (!dc->established) {
 		r = mbedtls_ssl_handshake(&dc->ssl);
@@ -384,6 +417,120 @@ static void drive(struct dtls_srtp *dc)
 		fail(dc, ECONNRESET, "the peer closed DTLS");
 }
 
+/* --- steps as port_work jobs --- */
+
+struct dtls_datagram {
+	struct le le;
+	size_t len;
+	uint8_t buf[];
+};
+
+struct dtls_job {
+	struct dtls_srtp *dc; /* referenced while the job lives */
+	struct list in;       /* datagrams to feed, in order */
+	bool start, tick;
+	struct dtls_effects fx;
+};
+
+static void job_destructor(void *arg)
+{
+	struct dtls_job *j = arg;
+	mbedtls_platform_zeroize(&j->fx.keys, sizeof(j->fx.keys));
+	list_flush(&j->in);
+	mem_deref(j->dc);
+}
+
+/* On a worker thread (or inline): no libre call but list walking. */
+static void job_run(void *arg)
+{
+	struct dtls_job *j = arg;
+	struct dtls_srtp *dc = j->dc;
+	dc->fx = &j->fx;
+	if (j->start)
+		drive(dc);
+	for (struct le *le = j->in.head; le; le = le->next) {
+		struct dtls_datagram *d = le->data;
+		dc->in = d->buf;
+		dc->in_len = d->len;
+		drive(dc);
+		dc->in = NULL;
+		dc->in_len = 0;
+	}
+	if (j->tick)
+		drive(dc);
+	dc->fx = NULL;
+}
+
+/* The owner let go while the step ran: only the job holds it now. */
+static bool orphaned(const struct dtls_srtp *dc)
+{
+	return mem_nrefs(dc) <= 1;
+}
+
+/* On the loop: what the step asked for, in the order mbedTLS did it. */
+static void apply(struct dtls_srtp *dc, const struct dtls_effects *fx)
+{
+	const uint8_t *p = fx->out;
+	for (unsigned i = 0; i < fx->n_out && !orphaned(dc); i++) {
+		(void)dc->sendh(p, fx->out_len[i], dc->arg);
+		p += fx->out_len[i];
+	}
+	if (orphaned(dc) || dc->closed)
+		return;
+	if (fx->timer_set && fx->timer_ms)
+		port_timer_start(dc->tmr, fx->timer_ms, timer_expired, dc);
+	else if (fx->timer_set)
+		port_timer_cancel(dc->tmr);
+	if (fx->up && !dc->up) {
+		dc->up = true;
+		port_timer_cancel(dc->tmr);
+		if (dc->estabh)
+			dc->estabh(&fx->keys, dc->arg);
+	} else if (fx->err) {
+		dc->closed = true;
+		port_timer_cancel(dc->tmr);
+		if (dc->closeh)
+			dc->closeh(fx->err, fx->why, dc->arg);
+	}
+}
+
+static void job_done(void *arg)
+{
+	struct dtls_job *j = arg;
+	struct dtls_srtp *dc = j->dc;
+	dc->busy = false;
+	apply(dc, &j->fx);
+	if (!orphaned(dc))
+		kick(dc);
+	mem_deref(j);
+}
+
+/* Starts a step with all that waits, unless one is running. */
+static void kick(struct dtls_srtp *dc)
+{
+	struct dtls_job *j;
+	if (dc->busy || dc->closed ||
+	    (!dc->start_pending && !dc->tick_pending && !dc->pending.head))
+		return;
+	j = mem_zalloc(sizeof(*j), job_destructor);
+	if (!j)
+		return; /* the next datagram or retransmission tries again */
+	j->dc = mem_ref(dc);
+	j->start = dc->start_pending;
+	j->tick = dc->tick_pending;
+	while (dc->pending.head) {
+		struct le *le = dc->pending.head;
+		list_unlink(le);
+		list_append(&j->in, le, le->data);
+	}
+	dc->start_pending = dc->tick_pending = false;
+	dc->busy = true;
+	if (port_work_submit(job_run, job_done, j)) {
+		job_run(j);
+		job_done(j);
+	}
+}
+
 static void conn_destructor(void *arg)
 {
 	struct dtls_srtp *dc = arg;
@@ -392,6 +539,7 @@ static void conn_destructor(void *arg)
 	mem_deref(dc->tmr);
 	mem_deref(dc->cert);
 	mem_deref(dc->hello);
+	list_flush(&dc->pending);
 }
 
 int dtls_srtp_alloc(struct dtls_srtp **dcp, struct dtls_cert *cert,
@@ -464,8 +612,10 @@ int dtls_srtp_start(struct dtls_srtp *dc)
 {
 	if (!dc)
 		return EINVAL;
-	if (dc->role == DTLS_ROLE_CLIENT)
-		drive(dc);
+	if (dc->role == DTLS_ROLE_CLIENT) {
+		dc->start_pending = true;
+		kick(dc);
+	}
 	return 0;
 }
 
@@ -550,9 +700,7 @@ int dtls_srtp_recv(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
 	if (dc->closed)
 		return ENOTCONN;
 	if (dc->role == DTLS_ROLE_SERVER && !dc->hello_whole) {
-		mem_ref(dc);
 		bool took = hello_fragments(dc, buf, len);
-		mem_deref(dc);
 		if (took)
 			return 0;
 		dc->hello_whole = true;
@@ -561,18 +709,24 @@ int dtls_srtp_recv(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Queues a copy for the next step. A peer that sends faster than steps
+ * run loses the excess: DTLS retransmits what mattered. */
 static void feed(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
 {
-	dc->in = buf;
-	dc->in_len = len;
-	mem_ref(dc); /* a handler may release the connection */
-	drive(dc);
-	dc->in = NULL;
-	dc->in_len = 0;
-	mem_deref(dc);
+	struct dtls_datagram *d;
+	if (list_count(&dc->pending) >= PENDING_MAX)
+		return;
+	d = mem_alloc(sizeof(*d) + len, NULL);
+	if (!d)
+		return;
+	memset(&d->le, 0, sizeof(d->le));
+	d->len = len;
+	memcpy(d->buf, buf, len);
+	list_append(&dc->pending, &d->le, d);
+	kick(dc); /* its job holds dc while a handler may release it */
 }
 
 bool dtls_srtp_established(const struct dtls_srtp *dc)
 {
-	return dc && dc->established;
+	return dc && dc->up;
 }

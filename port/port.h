@@ -67,6 +67,26 @@ struct port_udp_stats {
 };
 void port_udp_stats(const struct port_udp *udp, struct port_udp_stats *st);
 
+/* Work off the loop: a self-contained computation that would hold the
+ * packet loop for milliseconds (a DTLS handshake's public-key steps) runs
+ * on a pool of threads, and its result comes back to the loop. run() may
+ * touch only what the job owns (it runs on another thread); done() runs on
+ * the loop, after run(), in submission order per thread. Without threads
+ * (port_work_init(0), and the ns-3 port) run() and done() both run inside
+ * port_work_submit(), so a caller must cope with done() before it returns. */
+typedef void(port_work_h)(void *arg);
+/* Starts `threads` worker threads (0: run jobs inline on the loop). */
+int port_work_init(unsigned threads);
+/* Stops the workers; jobs not run yet are run inline first. */
+void port_work_close(void);
+int port_work_submit(port_work_h *run, port_work_h *done, void *arg);
+struct port_work_stats {
+	uint64_t submitted, completed;
+	uint64_t wait_us_max; /* longest a job waited for a thread */
+	unsigned threads, queued;
+};
+void port_work_stats(struct port_work_stats *st);
+
 /* Random bytes from the platform's cryptographic source. */
 int port_random(void *buf, size_t len);
 

@@ -10,6 +10,7 @@
 #include "eio.h"
 #include "sio.h"
 #include "gateway_impl.h"
+#include "port.h"
 #include "router.h"
 #include "webrtc_transport.h"
 #include "metrics.h"
@@ -84,6 +85,28 @@ static int histogram(struct re_printf *pf, const char *name,
 	return err;
 }
 
+/* DTLS handshake steps, run off the packet loop (port_work). */
+static int metrics_dtls_steps(struct re_printf *pf)
+{
+	struct port_work_stats st;
+	int err;
+	port_work_stats(&st);
+	err = counter(pf, "meeshy_dtls_steps_total",
+		      "DTLS handshake steps run (each datagram's share of"
+		      " ECDHE and ECDSA)", st.completed);
+	err |= header(pf, "meeshy_dtls_steps_queued", "gauge",
+		      "Steps waiting for a handshake thread");
+	err |= re_hprintf(pf, "meeshy_dtls_steps_queued %u\n", st.queued);
+	err |= header(pf, "meeshy_dtls_threads", "gauge",
+		      "Handshake threads (0: steps run on the packet loop)");
+	err |= re_hprintf(pf, "meeshy_dtls_threads %u\n", st.threads);
+	err |= header(pf, "meeshy_dtls_step_wait_seconds_max", "gauge",
+		      "Longest a step has waited for a handshake thread");
+	err |= re_hprintf(pf, "meeshy_dtls_step_wait_seconds_max %f\n",
+			  (double)st.wait_us_max / 1e6);
+	return err;
+}
+
 int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		  const struct webrtc_server_stats *ws)
 {
@@ -141,7 +164,7 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		(unsigned long long)ws->drop_srtp,
 		(unsigned long long)ws->drop_no_srtp,
 		(unsigned long long)rs->drop_unknown_ssrc);
-	return err;
+	return err | metrics_dtls_steps(pf);
 }
 
 int metrics_process(struct re_printf *pf, uint64_t started_ms)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "turn.h"
@@ -137,6 +138,9 @@ static const struct option options[] = {
 	 UINT(request_timeout_ms, 100, 600000),
 	 "ms a request or websocket frame, once begun, has to arrive whole"
 	 " (default 20000)"},
+	{"dtls-threads", "MEESHY_DTLS_THREADS", UINT(dtls_threads, 0, 64),
+	 "threads for DTLS handshakes, off the packet loop; 0 runs them on"
+	 " the loop (default: cores - 1, at least 1)"},
 };
 
 static void defaults(struct app_config *c)
@@ -168,6 +172,10 @@ static void defaults(struct app_config *c)
 	c->max_sessions_per_ip = gw.max_sessions_per_ip;
 	c->max_buffered = gw.max_buffered;
 	c->request_timeout_ms = gw.request_timeout_ms;
+	{
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		c->dtls_threads = cores > 2 ? (uint32_t)(cores - 1) : 1;
+	}
 	c->sfu_from = gw.sfu_from;
 	c->stay_sfu = !gw.p2p_back;
 }

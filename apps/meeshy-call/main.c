@@ -159,6 +159,13 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	fds = raise_descriptors(cfg.max_connections);
+	err = port_work_init(cfg.dtls_threads);
+	if (err) {
+		fprintf(stderr, "meeshy-call: --dtls-threads %u: %s\n",
+			cfg.dtls_threads, strerror(err));
+		rc = 1;
+		goto out;
+	}
 	err = srtp_pair_library_init();
 	if (err) {
 		fprintf(stderr, "meeshy-call: libsrtp2 did not initialise\n");
@@ -286,6 +293,7 @@ fail:
 out:
 	mem_deref(gw);
 	mem_deref(store);
+	port_work_close();
 	libre_close();
 	return rc;
 }

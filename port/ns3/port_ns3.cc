@@ -242,6 +242,38 @@ void port_udp_stats(const struct port_udp *udp, struct port_udp_stats *st)
 		*st = udp->stats;
 }
 
+/* Work: a simulation has one thread and models CPU time itself (the media
+ * node's handshake cost, sim/meeshy_sim.cc): jobs run inline. */
+
+static struct port_work_stats work_stats;
+
+int port_work_init(unsigned threads)
+{
+	(void)threads;
+	return 0;
+}
+
+void port_work_close(void)
+{
+}
+
+int port_work_submit(port_work_h *run, port_work_h *done, void *arg)
+{
+	if (!run || !done)
+		return EINVAL;
+	work_stats.submitted++;
+	run(arg);
+	done(arg);
+	work_stats.completed++;
+	return 0;
+}
+
+void port_work_stats(struct port_work_stats *st)
+{
+	if (st)
+		*st = work_stats;
+}
+
 /* Random: xorshift64*, seeded per run (port_ns3_seed) */
 
 int port_random(void *buf, size_t len)

@@ -1,5 +1,6 @@
 /* DTLS-SRTP: certificates, the handshake, key export, SRTP with the keys. */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <re.h>
 #include "port.h"
@@ -8,9 +9,18 @@
 #include "unit.h"
 
 static struct dtls_cert *cert_a, *cert_b;
+static pthread_t loop_thread;
+static int off_loop_callbacks; /* handlers must all run on the loop */
+
+static void on_loop(void)
+{
+	if (!pthread_equal(pthread_self(), loop_thread))
+		off_loop_callbacks++;
+}
 
 static int setup(void)
 {
+	loop_thread = pthread_self();
 	if (libre_init() || srtp_pair_library_init())
 		return 1;
 	return dtls_cert_generate(&cert_a, "a") ||
@@ -109,6 +119,7 @@ static int send_h(const uint8_t *buf, size_t len, void *arg)
 {
 	struct end *e = arg;
 	struct dgram *d;
+	on_loop();
 	e->sent++;
 	if (e->split_hello && split_client_hello(e, buf, len)) {
 		e->split_hello = 0;
@@ -130,6 +141,7 @@ static int send_h(const uint8_t *buf, size_t len, void *arg)
 static void estab_h(const struct srtp_keys *keys, void *arg)
 {
 	struct end *e = arg;
+	on_loop();
 	e->keys = *keys;
 	e->established++;
 }
@@ -138,6 +150,7 @@ static void close_h(int err, const char *why, void *arg)
 {
 	struct end *e = arg;
 	(void)why;
+	on_loop();
 	e->closed++;
 	e->close_err = err;
 }
@@ -326,6 +339,100 @@ static void test_garbage_refused(void)
 	end_reset(&b);
 }
 
+/* Many handshakes at once, every step on one of two worker threads
+ * sharing the certificates (and their random generator), as the server
+ * runs a join storm. */
+enum { MANY = 12 };
+
+struct many {
+	struct end a[MANY], b[MANY];
+	struct port_timer *tick;
+	int rounds;
+};
+
+static void many_tick(void *arg)
+{
+	struct many *m = arg;
+	int done = 0;
+	for (int i = 0; i < MANY; i++) {
+		deliver(&m->a[i]);
+		deliver(&m->b[i]);
+		done += m->a[i].established && m->b[i].established;
+	}
+	if (done == MANY || ++m->rounds > 2000) {
+		re_cancel();
+		return;
+	}
+	port_timer_start(m->tick, 1, many_tick, m);
+}
+
+static void many_at_once(void)
+{
+	static struct many m;
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < MANY; i++) {
+		struct end *a = &m.a[i], *b = &m.b[i];
+		a->peer = b;
+		b->peer = a;
+		CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&a->dc, cert_a,
+			DTLS_ROLE_CLIENT, dtls_cert_fingerprint(cert_b),
+			send_h, estab_h, close_h, a), 0);
+		CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&b->dc, cert_b,
+			DTLS_ROLE_SERVER, dtls_cert_fingerprint(cert_a),
+			send_h, estab_h, close_h, b), 0);
+		CU_ASSERT_EQUAL(dtls_srtp_start(a->dc), 0);
+	}
+	port_timer_alloc(&m.tick);
+	port_timer_start(m.tick, 1, many_tick, &m);
+	re_main(NULL);
+	mem_deref(m.tick);
+	for (int i = 0; i < MANY; i++) {
+		CU_ASSERT_EQUAL(m.a[i].established, 1);
+		CU_ASSERT_EQUAL(m.b[i].established, 1);
+		CU_ASSERT_EQUAL(memcmp(m.a[i].keys.local, m.b[i].keys.remote,
+				       30), 0);
+		end_reset(&m.a[i]);
+		end_reset(&m.b[i]);
+	}
+}
+
+/* A connection released while its step runs on a thread: the step's
+ * result is dropped, no handler runs. */
+static void released_mid_step(void)
+{
+	struct end a = {0}, b = {0};
+	a.peer = &b;
+	b.peer = &a;
+	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&a.dc, cert_a, DTLS_ROLE_CLIENT,
+		dtls_cert_fingerprint(cert_b), send_h, estab_h, close_h, &a), 0);
+	CU_ASSERT_EQUAL(dtls_srtp_start(a.dc), 0);
+	a.dc = mem_deref(a.dc); /* the ClientHello step may be running */
+	port_work_close(); /* waits for it, and runs what it left */
+	CU_ASSERT_EQUAL(a.sent + a.established + a.closed, 0);
+	list_flush(&b.inbox);
+}
+
+static void test_steps_on_threads(void)
+{
+	struct port_work_stats before, after;
+	CU_ASSERT_EQUAL_FATAL(port_work_init(2), 0);
+	port_work_stats(&before);
+	off_loop_callbacks = 0;
+	test_handshake_and_srtp();
+	test_fingerprint_mismatch();
+	test_lost_client_hello_is_resent();
+	test_fragmented_client_hello();
+	many_at_once();
+	port_work_stats(&after);
+	CU_ASSERT_EQUAL(after.threads, 2);
+	/* a handshake is at least two steps a side */
+	CU_ASSERT_TRUE(after.completed - before.completed >= 4 * (4 + MANY));
+	CU_ASSERT_EQUAL(off_loop_callbacks, 0);
+	released_mid_step();
+	port_work_stats(&after);
+	CU_ASSERT_EQUAL(after.threads, 0);
+}
+
 static CU_TestInfo tests[] = {
 	{"certificate fingerprint", test_cert},
 	{"handshake, key export, SRTP and SRTCP", test_handshake_and_srtp},
@@ -333,6 +440,7 @@ static CU_TestInfo tests[] = {
 	{"lost ClientHello is resent", test_lost_client_hello_is_resent},
 	{"fragmented ClientHello reassembled", test_fragmented_client_hello},
 	{"garbage and bad arguments refused", test_garbage_refused},
+	{"handshake steps on worker threads", test_steps_on_threads},
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,4 +1,6 @@
 /* port.h on POSIX: clock, timers, batched UDP, random. */
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <re.h>
 #include "port.h"
@@ -161,12 +163,83 @@ static void test_udp_batch_ipv6(void)
 	udp_batch("::1");
 }
 
+/* port_work: run() on a worker thread, done() back on the loop. */
+struct job_seen {
+	pthread_t run_on, done_on;
+	int runs, dones;
+	int *left; /* jobs not done yet; the loop stops at 0 */
+};
+
+static void job_run(void *arg)
+{
+	struct job_seen *j = arg;
+	j->run_on = pthread_self();
+	j->runs++;
+}
+
+static void job_done(void *arg)
+{
+	struct job_seen *j = arg;
+	j->done_on = pthread_self();
+	j->dones++;
+	if (j->left && --*j->left == 0)
+		re_cancel();
+}
+
+static void test_work_threads(void)
+{
+	enum { JOBS = 50 };
+	static struct job_seen jobs[JOBS];
+	struct port_work_stats st;
+	pthread_t loop = pthread_self();
+	int left = JOBS, off_loop = 0;
+
+	memset(jobs, 0, sizeof(jobs));
+	CU_ASSERT_EQUAL_FATAL(port_work_init(2), 0);
+	CU_ASSERT_EQUAL(port_work_init(2), EALREADY);
+	for (int i = 0; i < JOBS; i++) {
+		jobs[i].left = &left;
+		CU_ASSERT_EQUAL(port_work_submit(job_run, job_done, &jobs[i]), 0);
+	}
+	CU_ASSERT_EQUAL(port_work_submit(NULL, job_done, &jobs[0]), EINVAL);
+	(void)re_main(NULL);
+	for (int i = 0; i < JOBS; i++) {
+		CU_ASSERT_EQUAL(jobs[i].runs, 1);
+		CU_ASSERT_EQUAL(jobs[i].dones, 1);
+		CU_ASSERT_TRUE(pthread_equal(jobs[i].done_on, loop));
+		off_loop += !pthread_equal(jobs[i].run_on, loop);
+	}
+	CU_ASSERT_EQUAL(off_loop, JOBS);
+	port_work_stats(&st);
+	CU_ASSERT_EQUAL(st.threads, 2);
+	CU_ASSERT_EQUAL(st.completed, st.submitted);
+	CU_ASSERT_EQUAL(st.queued, 0);
+	port_work_close();
+	port_work_stats(&st);
+	CU_ASSERT_EQUAL(st.threads, 0);
+}
+
+static void test_work_inline(void)
+{
+	struct job_seen j;
+	memset(&j, 0, sizeof(j));
+	/* no threads: both halves before submit returns, on this thread */
+	CU_ASSERT_EQUAL(port_work_init(0), 0);
+	CU_ASSERT_EQUAL(port_work_submit(job_run, job_done, &j), 0);
+	CU_ASSERT_EQUAL(j.runs, 1);
+	CU_ASSERT_EQUAL(j.dones, 1);
+	CU_ASSERT_TRUE(pthread_equal(j.run_on, pthread_self()));
+	port_work_close();
+}
+
 static CU_TestInfo tests[] = {
 	{"clock", test_clock},
 	{"random", test_random},
 	{"timers fire in order, cancel works", test_timers},
 	{"UDP batch send and receive", test_udp_batch},
 	{"UDP batch over IPv6", test_udp_batch_ipv6},
+	{"work runs on threads, finishes on the loop", test_work_threads},
+	{"work runs inline without threads", test_work_inline},
 	CU_TEST_INFO_NULL,
 };
 
