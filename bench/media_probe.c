@@ -25,9 +25,15 @@
  *       "key_requests":N,...}
  *   <- {"cmd":"quit"}
  *
- *   build/bench/media-probe
+ * A receive transport counts what it gets from the RTP header (sequence
+ * numbers per SSRC, in the clear): "expected" and "received" give the loss.
+ * With --sample K it decrypts only every K-th packet, for its delay, so one
+ * probe can stand for thousands of subscribers (bench/load.js).
+ *
+ *   build/bench/media-probe [--transports N] [--consent-ms MS] [--sample K]
  */
 #include <errno.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +47,15 @@
 #include "srtp_pair.h"
 
 enum {
-	MAX_TRANSPORTS = 4,
+	MAX_TRANSPORTS = 8192,
 	MAX_SENDERS = 64,
 	MAX_SAMPLES = 1 << 19, /* per kind: ~20 minutes of a 4-way call */
 	PAYLOAD_MAX = 1200,
 	STAMP_OFF = 2, /* after the VP8 descriptor and payload header */
 	AUDIO_MS = 20,
 	/* consent checks (the server drops a transport after 30 s without),
-	 * often enough that their round trips measure the loopback hop */
+	 * by default often enough that their round trips measure the
+	 * loopback hop (--consent-ms) */
 	CONSENT_MS = 200,
 	ICE_PWD_MAX = 256,
 	PT_AUDIO = 100, PT_VIDEO = 101, /* the router's, which we consume */
@@ -61,8 +68,18 @@ struct layer {
 	bool want_key;
 };
 
+/* Sequence numbers of one received SSRC, extended (RFC 3550 A.1). */
+struct seq_track {
+	uint32_t ssrc;
+	uint32_t first, highest; /* extended */
+	uint64_t received;
+	bool on;
+};
+
 struct transport {
 	char id[64];
+	struct seq_track seq[2]; /* the audio and the video we consume */
+	uint64_t rtp_seen;       /* for --sample */
 	char ufrag[ICE_UFRAG_LEN + 1], pwd[ICE_PWD_LEN + 1]; /* ours */
 	char remote_ufrag[ICE_UFRAG_MAX + 1], remote_pwd[ICE_PWD_MAX + 1];
 	struct sa server;
@@ -90,8 +107,9 @@ struct samples {
 
 static struct {
 	struct dtls_cert *cert;
-	struct transport *t[MAX_TRANSPORTS];
-	size_t nt;
+	struct transport **t;
+	size_t nt, max_transports;
+	unsigned consent_ms, sample_every;
 	char line[1 << 16];
 	size_t line_len;
 	struct samples audio, video, video_first, stun_rtt;
@@ -317,6 +335,42 @@ static void on_stun(struct transport *t, const uint8_t *buf, size_t len)
 		emit_error("dtls", t->id);
 }
 
+/* Counts a packet of ours (audio or video, not a retransmission) by its
+ * sequence number: what was expected of each SSRC and what came. */
+static void count_seq(struct transport *t, const uint8_t *b, size_t len)
+{
+	struct seq_track *st = NULL;
+	if (len < 12)
+		return;
+	uint8_t pt = b[1] & 0x7f;
+	uint16_t seq = (uint16_t)((b[2] << 8) | b[3]);
+	uint32_t ssrc = ((uint32_t)b[8] << 24) | ((uint32_t)b[9] << 16) |
+			((uint32_t)b[10] << 8) | b[11];
+	if (pt != PT_AUDIO && pt != PT_VIDEO)
+		return;
+	for (size_t i = 0; i < 2 && !st; i++)
+		if (t->seq[i].on && t->seq[i].ssrc == ssrc)
+			st = &t->seq[i];
+	for (size_t i = 0; i < 2 && !st; i++)
+		if (!t->seq[i].on) {
+			st = &t->seq[i];
+			st->on = true;
+			st->ssrc = ssrc;
+			st->first = st->highest = seq;
+		}
+	if (!st)
+		return;
+	st->received++;
+	/* the extended number nearest the highest so far */
+	uint32_t ext = (st->highest & 0xffff0000u) | seq;
+	if (ext + 0x8000u < st->highest)
+		ext += 0x10000u;
+	else if (ext > st->highest + 0x8000u && ext >= 0x10000u)
+		ext -= 0x10000u;
+	if (ext > st->highest)
+		st->highest = ext;
+}
+
 static void on_udp(const struct port_pkt *pkts, size_t n, void *arg)
 {
 	struct transport *t = arg;
@@ -331,7 +385,16 @@ static void on_udp(const struct port_pkt *pkts, size_t n, void *arg)
 			(void)dtls_srtp_recv(t->dtls, b, len);
 			break;
 		case PACKET_RTP:
-			if (!t->srtp || srtp_pair_unprotect_rtp(t->srtp, b, &len))
+			if (!t->srtp) {
+				probe.bad++;
+				break;
+			}
+			count_seq(t, b, len);
+			if (t->rtp_seen++ % probe.sample_every) {
+				probe.rtp_in++;
+				break;
+			}
+			if (srtp_pair_unprotect_rtp(t->srtp, b, &len))
 				probe.bad++;
 			else
 				on_rtp(b, len);
@@ -377,7 +440,8 @@ static void ice_check(void *arg)
 	}
 	mem_deref(mb);
 	/* every 50 ms until answered, then for consent */
-	port_timer_start(t->ice_tmr, t->ice_ok ? CONSENT_MS : 50, ice_check, t);
+	port_timer_start(t->ice_tmr, t->ice_ok ? probe.consent_ms : 50,
+			 ice_check, t);
 }
 
 static int probe_dtls_send(const uint8_t *buf, size_t len, void *arg)
@@ -443,7 +507,7 @@ static void cmd_transport(const cJSON *c)
 	struct transport *t;
 	struct sa local;
 	if (!id || !ufrag || !pwd || !ip || !fp || !cJSON_IsNumber(port) ||
-	    probe.nt == MAX_TRANSPORTS || find(id)) {
+	    probe.nt == probe.max_transports || find(id)) {
 		emit_error("transport", "needs a new id, ufrag, pwd, ip, port"
 					" and fingerprint");
 		return;
@@ -559,6 +623,20 @@ static void cmd_report(void)
 	cJSON_AddNumberToObject(o, "rtp_out", (double)probe.rtp_out);
 	cJSON_AddNumberToObject(o, "bad", (double)probe.bad);
 	cJSON_AddNumberToObject(o, "key_requests", (double)probe.key_requests);
+	{
+		uint64_t expected = 0, received = 0;
+		for (size_t i = 0; i < probe.nt; i++)
+			for (size_t k = 0; k < 2; k++) {
+				const struct seq_track *st = &probe.t[i]->seq[k];
+				if (!st->on)
+					continue;
+				expected += st->highest - st->first + 1;
+				received += st->received;
+			}
+		cJSON_AddNumberToObject(o, "expected", (double)expected);
+		cJSON_AddNumberToObject(o, "received", (double)received);
+	}
+	cJSON_AddNumberToObject(o, "transports", (double)probe.nt);
 	emit(o);
 }
 
@@ -572,8 +650,12 @@ static void command(const char *line)
 		cmd_transport(c);
 	else if (!strcmp(cmd, "send"))
 		cmd_send(c);
-	else if (!strcmp(cmd, "report"))
+	else if (!strcmp(cmd, "report")) {
 		cmd_report();
+		/* "reset": the next report's delays start from here */
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "reset")))
+			probe.audio.n = probe.video.n = probe.video_first.n = 0;
+	}
 	else if (!strcmp(cmd, "quit"))
 		re_cancel();
 	else
@@ -607,20 +689,66 @@ static void on_stdin(int flags, void *arg)
 		probe.line_len = 0; /* a line too long for any command */
 }
 
+/* A descriptor a transport: the soft limit up to what they need, and
+ * libre's loop sized to it before any socket exists. */
+static void raise_descriptors(size_t transports)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)transports + 64;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	(void)fd_setsize(0);
+	(void)fd_setsize((int)want);
+}
+
+/* --name N with N in [lo, hi], or exit 2 naming the bad value. */
+static unsigned long arg_num(const char *name, const char *v,
+			     unsigned long lo, unsigned long hi)
+{
+	char *end = NULL;
+	unsigned long n = v ? strtoul(v, &end, 10) : 0;
+	if (!v || *end || n < lo || n > hi) {
+		fprintf(stderr, "media-probe: %s: '%s' is not a number from"
+			" %lu to %lu\n", name, v ? v : "", lo, hi);
+		exit(2);
+	}
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	int err;
 	cJSON *o;
-	if (argc > 1) {
-		fprintf(stderr, "usage: media-probe (JSON lines on stdin; see"
-				" bench/media_probe.c)\n");
-		return 2;
+	probe.max_transports = 4;
+	probe.consent_ms = CONSENT_MS;
+	probe.sample_every = 1;
+	for (int i = 1; i < argc; i += 2) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(argv[i], "--transports"))
+			probe.max_transports = arg_num(argv[i], v, 1,
+						       MAX_TRANSPORTS);
+		else if (!strcmp(argv[i], "--consent-ms"))
+			probe.consent_ms = (unsigned)arg_num(argv[i], v, 50,
+							     20000);
+		else if (!strcmp(argv[i], "--sample"))
+			probe.sample_every = (unsigned)arg_num(argv[i], v, 1,
+							       1000);
+		else {
+			fprintf(stderr, "usage: media-probe [--transports N]"
+				" [--consent-ms MS] [--sample K] (JSON lines"
+				" on stdin; see bench/media_probe.c)\n");
+			return 2;
+		}
 	}
+	probe.t = calloc(probe.max_transports, sizeof(*probe.t));
+	raise_descriptors(probe.max_transports);
 	probe.audio.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
 	probe.video.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
 	probe.stun_rtt.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
 	probe.video_first.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
-	if (!probe.audio.us || !probe.video.us || !probe.stun_rtt.us ||
+	if (!probe.t || !probe.audio.us || !probe.video.us || !probe.stun_rtt.us ||
 	    !probe.video_first.us || libre_init() ||
 	    srtp_pair_library_init() ||
 	    dtls_cert_generate(&probe.cert, "media-probe")) {
@@ -647,6 +775,7 @@ int main(int argc, char **argv)
 	free(probe.video.us);
 	free(probe.stun_rtt.us);
 	free(probe.video_first.us);
+	free(probe.t);
 	libre_close();
 	return 0;
 }

@@ -416,14 +416,19 @@ static void consumer_lost_picture(struct consumer *c)
 		consumer_wants_keyframe(c);
 }
 
+/* Keyframe requests sent before a transport was secured were lost, both
+ * ways: its consumers' requests to their senders (the PLI went out, the
+ * keyframe could not come in), and requests to its own producers (the PLI
+ * itself could not go out). Ask again for whoever still waits. */
 void router_transport_secured(struct router *r, struct webrtc_transport *t)
 {
 	for (struct le *le = r ? r->producers.head : NULL; le; le = le->next) {
 		struct producer *p = le->data;
+		if (p->kind != MEDIA_VIDEO)
+			continue;
 		for (struct le *cl = p->consumers.head; cl; cl = cl->next) {
 			struct consumer *c = cl->data;
-			if (c->t != t || c->paused || c->started ||
-			    p->kind != MEDIA_VIDEO)
+			if ((c->t != t && p->t != t) || c->paused || c->started)
 				continue;
 			consumer_wants_keyframe_now(c);
 		}

@@ -1036,9 +1036,45 @@ static void test_keyframe_when_secured(void)
 	mem_deref(r);
 }
 
+/* The sender's own transport is the late one: the PLI that a new consumer
+ * sent could not leave; it goes when that transport is secured. */
+static void test_keyframe_when_sender_secured(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	uint8_t in[1500];
+	size_t n;
+
+	tb_secured = false;
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture_secured), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TB, MEDIA_VIDEO, 2222, 96,
+					     "VP8"), 0);
+	nsent = 0;
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TA, 101), 0);
+	CU_ASSERT_EQUAL(plis_to(TB), 0); /* could not go out */
+	nsent = 0;
+	tb_secured = true;
+	router_transport_secured(r, TB);
+	CU_ASSERT_EQUAL(plis_to(TB), 1);
+	CU_ASSERT_EQUAL(nsent ? be32(sent[0].buf + 8) : 0, 2222);
+	n = browser_rtp(in, 8, 2222);
+	router_packet(r, TB, in, n, sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_packets(c), 1);
+	/* started: nothing more to ask */
+	nsent = 0;
+	router_transport_secured(r, TB);
+	CU_ASSERT_EQUAL(plis_to(TB), 0);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
 	{"a consumer asks for a keyframe when its transport is secured",
 	 test_keyframe_when_secured},
+	{"a sender is asked for a keyframe when its transport is secured",
+	 test_keyframe_when_sender_secured},
 	{"a lossy receiver link takes the layer down", test_layer_down_on_loss},
 	{"a receiver's bandwidth estimate takes the layer down",
 	 test_layer_down_on_bandwidth},
