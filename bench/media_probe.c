@@ -14,8 +14,15 @@
  *
  * Its driver speaks JSON lines: commands on stdin, events on stdout.
  *   -> {"event":"ready","fingerprint":"AB:..."}
+ *   <- {"cmd":"prepare","id":T[,"ip":A]} (optional) our side first, for
+ *                                   an SDP; A: where to bind (127.0.0.1)
+ *   -> {"event":"local","id":T,"ufrag":..,"pwd":..,"ip":..,"port":N}
  *   <- {"cmd":"transport","id":T,"ufrag":..,"pwd":..,"ip":..,"port":N,
- *       "fingerprint":..}           ICE + DTLS towards the server
+ *       "fingerprint":..[,"dtls":"server"][,"ice":"controlled"]
+ *       [,"pt_audio":P,"pt_video":P]}
+ *                                   ICE + DTLS towards the server
+ * Towards a full-ICE server (Janus) it also answers the server's own
+ * connectivity checks, and takes the DTLS server role when the SDP says so.
  *   -> {"event":"connected","id":T,"us":N}     SRTP ready
  *   <- {"cmd":"send","id":T,"sender":K,"audio":SSRC,"video":[S0,S1,S2],
  *       "kbps":[500,1000,2500],"fps":30,"audio_bytes":80}
@@ -30,7 +37,11 @@
  * With --sample K it decrypts only every K-th packet, for its delay, so one
  * probe can stand for thousands of subscribers (bench/load.js).
  *
+ * --stamp-on-send stamps each packet as it leaves, not at its frame's
+ * capture: the delay is then the network's and the SFU's alone.
+ *
  *   build/bench/media-probe [--transports N] [--consent-ms MS] [--sample K]
+ *                           [--stamp-on-send]
  */
 #include <errno.h>
 #include <sys/resource.h>
@@ -80,6 +91,10 @@ struct transport {
 	char id[64];
 	struct seq_track seq[2]; /* the audio and the video we consume */
 	uint64_t rtp_seen;       /* for --sample */
+	uint8_t pt_audio, pt_video; /* what we receive (the SFU's choice) */
+	bool started;            /* remote side given, ICE under way */
+	bool controlled;         /* the server offered (full ICE): it nominates */
+	enum dtls_role dtls_role;
 	char ufrag[ICE_UFRAG_LEN + 1], pwd[ICE_PWD_LEN + 1]; /* ours */
 	char remote_ufrag[ICE_UFRAG_MAX + 1], remote_pwd[ICE_PWD_MAX + 1];
 	struct sa server;
@@ -110,6 +125,7 @@ static struct {
 	struct transport **t;
 	size_t nt, max_transports;
 	unsigned consent_ms, sample_every;
+	bool stamp_on_send; /* delay from the send, not the frame's capture */
 	char line[1 << 16];
 	size_t line_len;
 	struct samples audio, video, video_first, stun_rtt;
@@ -181,6 +197,10 @@ static void send_packets(struct transport *t, uint8_t bufs[][PORT_UDP_MTU],
 		struct port_pkt pk = {bufs[i], lens[i], PORT_UDP_MTU,
 				      &t->server};
 		size_t sent = 0;
+		if (probe.stamp_on_send) {
+			uint64_t now = port_now_us();
+			memcpy(bufs[i] + 12 + STAMP_OFF, &now, 8);
+		}
 		if (srtp_pair_protect_rtp(t->srtp, bufs[i], &pk.len,
 					  PORT_UDP_MTU))
 			continue;
@@ -264,7 +284,7 @@ static void sample(struct samples *s, uint64_t us)
 		s->us[s->n++] = (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
 }
 
-static void on_rtp(uint8_t *buf, size_t len)
+static void on_rtp(const struct transport *t, uint8_t *buf, size_t len)
 {
 	struct rtp_view v;
 	uint64_t now = port_now_us(), sent;
@@ -277,9 +297,9 @@ static void on_rtp(uint8_t *buf, size_t len)
 	probe.rtp_in++;
 	memcpy(&sent, v.payload + STAMP_OFF, 8);
 	memcpy(&sender, v.payload + STAMP_OFF + 8, 4);
-	if (v.pt != PT_AUDIO && v.pt != PT_VIDEO)
+	if (v.pt != t->pt_audio && v.pt != t->pt_video)
 		return; /* a retransmission: not a delay sample */
-	bool video = v.pt == PT_VIDEO;
+	bool video = v.pt == t->pt_video;
 	sample(video ? &probe.video : &probe.audio, now > sent ? now - sent : 0);
 	/* a frame's first packet: no wait behind the frame's others */
 	if (video && (v.payload[0] & 0x10))
@@ -313,12 +333,41 @@ static void on_rtcp(const uint8_t *b, size_t len)
 	}
 }
 
-static void on_stun(struct transport *t, const uint8_t *buf, size_t len)
+/* A full-ICE server checks our candidate too: answer what carries our
+ * password, with the address it came from. */
+static void answer_check(struct transport *t, struct stun_msg *req,
+			 const struct sa *from)
+{
+	struct mbuf *mb;
+	if (stun_msg_chk_mi(req, (const uint8_t *)t->pwd, strlen(t->pwd))) {
+		probe.bad++;
+		return;
+	}
+	mb = mbuf_alloc(256);
+	if (mb && !stun_msg_encode(mb, STUN_METHOD_BINDING,
+				   STUN_CLASS_SUCCESS_RESP, stun_msg_tid(req),
+				   NULL, (const uint8_t *)t->pwd,
+				   strlen(t->pwd), true, 0x20, 1,
+				   STUN_ATTR_XOR_MAPPED_ADDR, from)) {
+		struct port_pkt p = {mb->buf, mb->end, mb->size,
+				     (struct sa *)from};
+		(void)port_udp_send_batch(t->udp, &p, 1, NULL);
+	}
+	mem_deref(mb);
+}
+
+static void on_stun(struct transport *t, const uint8_t *buf, size_t len,
+		    const struct sa *from)
 {
 	struct mbuf mb = {(uint8_t *)buf, len, 0, len};
 	struct stun_msg *msg = NULL;
-	if (stun_msg_decode(&msg, &mb, NULL) ||
-	    stun_msg_class(msg) != STUN_CLASS_SUCCESS_RESP ||
+	if (!stun_msg_decode(&msg, &mb, NULL) &&
+	    stun_msg_class(msg) == STUN_CLASS_REQUEST) {
+		answer_check(t, msg, from);
+		mem_deref(msg);
+		return;
+	}
+	if (!msg || stun_msg_class(msg) != STUN_CLASS_SUCCESS_RESP ||
 	    memcmp(stun_msg_tid(msg), t->tid, 12) ||
 	    stun_msg_chk_mi(msg, (const uint8_t *)t->remote_pwd,
 			    strlen(t->remote_pwd))) {
@@ -331,7 +380,7 @@ static void on_stun(struct transport *t, const uint8_t *buf, size_t len)
 	if (t->ice_ok)
 		return;
 	t->ice_ok = true;
-	if (dtls_srtp_start(t->dtls))
+	if (t->dtls_role == DTLS_ROLE_CLIENT && dtls_srtp_start(t->dtls))
 		emit_error("dtls", t->id);
 }
 
@@ -346,7 +395,7 @@ static void count_seq(struct transport *t, const uint8_t *b, size_t len)
 	uint16_t seq = (uint16_t)((b[2] << 8) | b[3]);
 	uint32_t ssrc = ((uint32_t)b[8] << 24) | ((uint32_t)b[9] << 16) |
 			((uint32_t)b[10] << 8) | b[11];
-	if (pt != PT_AUDIO && pt != PT_VIDEO)
+	if (pt != t->pt_audio && pt != t->pt_video)
 		return;
 	for (size_t i = 0; i < 2 && !st; i++)
 		if (t->seq[i].on && t->seq[i].ssrc == ssrc)
@@ -379,7 +428,7 @@ static void on_udp(const struct port_pkt *pkts, size_t n, void *arg)
 		size_t len = pkts[i].len;
 		switch (packet_classify(b, len)) {
 		case PACKET_STUN:
-			on_stun(t, b, len);
+			on_stun(t, b, len, pkts[i].peer);
 			break;
 		case PACKET_DTLS:
 			(void)dtls_srtp_recv(t->dtls, b, len);
@@ -397,7 +446,7 @@ static void on_udp(const struct port_pkt *pkts, size_t n, void *arg)
 			if (srtp_pair_unprotect_rtp(t->srtp, b, &len))
 				probe.bad++;
 			else
-				on_rtp(b, len);
+				on_rtp(t, b, len);
 			break;
 		case PACKET_RTCP:
 			if (!t->srtp || srtp_pair_unprotect_rtcp(t->srtp, b, &len))
@@ -423,17 +472,32 @@ static void ice_check(void *arg)
 	uint32_t prio = 1853817087;
 	uint64_t tiebreak = 0x6d65657368790001ULL;
 	uint8_t flag = 1; /* libre skips attributes whose value is NULL */
+	int err;
 	if (!mb)
 		return;
 	(void)port_random(t->tid, sizeof(t->tid));
 	(void)re_snprintf(user, sizeof(user), "%s:%s", t->remote_ufrag,
 			  t->ufrag);
-	if (!stun_msg_encode(mb, STUN_METHOD_BINDING, STUN_CLASS_REQUEST,
-			     t->tid, NULL, (const uint8_t *)t->remote_pwd,
-			     strlen(t->remote_pwd), true, 0x20, 4,
-			     STUN_ATTR_USERNAME, user, STUN_ATTR_CONTROLLING,
-			     &tiebreak, STUN_ATTR_PRIORITY, &prio,
-			     STUN_ATTR_USE_CAND, &flag)) {
+	/* as the answerer to a full-ICE offerer we are controlled: the
+	 * server nominates */
+	if (t->controlled)
+		err = stun_msg_encode(mb, STUN_METHOD_BINDING,
+				      STUN_CLASS_REQUEST, t->tid, NULL,
+				      (const uint8_t *)t->remote_pwd,
+				      strlen(t->remote_pwd), true, 0x20, 3,
+				      STUN_ATTR_USERNAME, user,
+				      STUN_ATTR_CONTROLLED, &tiebreak,
+				      STUN_ATTR_PRIORITY, &prio);
+	else
+		err = stun_msg_encode(mb, STUN_METHOD_BINDING,
+				      STUN_CLASS_REQUEST, t->tid, NULL,
+				      (const uint8_t *)t->remote_pwd,
+				      strlen(t->remote_pwd), true, 0x20, 4,
+				      STUN_ATTR_USERNAME, user,
+				      STUN_ATTR_CONTROLLING, &tiebreak,
+				      STUN_ATTR_PRIORITY, &prio,
+				      STUN_ATTR_USE_CAND, &flag);
+	if (!err) {
 		struct port_pkt p = {mb->buf, mb->end, mb->size, &t->server};
 		t->check_sent_us = port_now_us();
 		(void)port_udp_send_batch(t->udp, &p, 1, NULL);
@@ -498,45 +562,96 @@ static struct transport *find(const char *id)
 	return NULL;
 }
 
+/* Our side of a transport: a socket on loopback and ICE credentials. */
+static struct transport *transport_new(const char *id, const char *ip)
+{
+	struct transport *t;
+	struct sa local;
+	if (probe.nt == probe.max_transports)
+		return NULL;
+	t = mem_zalloc(sizeof(*t), transport_destructor);
+	if (!t)
+		return NULL;
+	str_ncpy(t->id, id, sizeof(t->id));
+	t->pt_audio = PT_AUDIO;
+	t->pt_video = PT_VIDEO;
+	if (sa_set_str(&local, ip, 0))
+		return mem_deref(t);
+	if (ice_lite_credentials(t->ufrag, t->pwd) ||
+	    port_udp_listen(&t->udp, &local, on_udp, t) ||
+	    port_timer_alloc(&t->ice_tmr) || port_timer_alloc(&t->audio_tmr) ||
+	    port_timer_alloc(&t->video_tmr))
+		return mem_deref(t);
+	probe.t[probe.nt++] = t;
+	return t;
+}
+
+static void cmd_prepare(const cJSON *c)
+{
+	const char *id = str(c, "id"), *ip = str(c, "ip");
+	struct transport *t = id && !find(id)
+				      ? transport_new(id, ip ? ip : "127.0.0.1")
+				      : NULL;
+	struct sa local;
+	cJSON *o;
+	if (!t) {
+		emit_error("prepare", "needs a new id, an address of this"
+				      " machine if any (or no room left)");
+		return;
+	}
+	(void)port_udp_local(t->udp, &local);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "event", "local");
+	cJSON_AddStringToObject(o, "id", t->id);
+	cJSON_AddStringToObject(o, "ufrag", t->ufrag);
+	cJSON_AddStringToObject(o, "pwd", t->pwd);
+	cJSON_AddStringToObject(o, "ip", ip ? ip : "127.0.0.1");
+	cJSON_AddNumberToObject(o, "port", sa_port(&local));
+	emit(o);
+}
+
 static void cmd_transport(const cJSON *c)
 {
 	const char *id = str(c, "id"), *ufrag = str(c, "ufrag"),
 		   *pwd = str(c, "pwd"), *ip = str(c, "ip"),
-		   *fp = str(c, "fingerprint");
+		   *fp = str(c, "fingerprint"), *role = str(c, "dtls"),
+		   *ice = str(c, "ice");
 	const cJSON *port = cJSON_GetObjectItemCaseSensitive(c, "port");
-	struct transport *t;
-	struct sa local;
+	const cJSON *pta = cJSON_GetObjectItemCaseSensitive(c, "pt_audio");
+	const cJSON *ptv = cJSON_GetObjectItemCaseSensitive(c, "pt_video");
+	struct transport *t = find(id);
+	struct sa server;
 	if (!id || !ufrag || !pwd || !ip || !fp || !cJSON_IsNumber(port) ||
-	    probe.nt == probe.max_transports || find(id)) {
-		emit_error("transport", "needs a new id, ufrag, pwd, ip, port"
-					" and fingerprint");
+	    (t && t->started) ||
+	    sa_set_str(&server, ip, (uint16_t)port->valueint)) {
+		emit_error("transport", "needs a new or prepared id, ufrag,"
+					" pwd, ip, port and fingerprint");
 		return;
 	}
-	t = mem_zalloc(sizeof(*t), transport_destructor);
 	if (!t)
+		t = transport_new(id, sa_af(&server) == AF_INET6 ? "::1"
+								 : "127.0.0.1");
+	if (!t) {
+		emit_error("transport", "cannot set it up");
 		return;
-	str_ncpy(t->id, id, sizeof(t->id));
+	}
+	t->server = server;
 	str_ncpy(t->remote_ufrag, ufrag, sizeof(t->remote_ufrag));
 	str_ncpy(t->remote_pwd, pwd, sizeof(t->remote_pwd));
-	if (sa_set_str(&t->server, ip, (uint16_t)port->valueint)) {
-		emit_error("transport", ip);
-		mem_deref(t);
+	if (cJSON_IsNumber(pta))
+		t->pt_audio = (uint8_t)pta->valueint;
+	if (cJSON_IsNumber(ptv))
+		t->pt_video = (uint8_t)ptv->valueint;
+	t->dtls_role = role && !strcmp(role, "server") ? DTLS_ROLE_SERVER
+						       : DTLS_ROLE_CLIENT;
+	t->controlled = ice && !strcmp(ice, "controlled");
+	if (dtls_srtp_alloc(&t->dtls, probe.cert, t->dtls_role, fp,
+			    probe_dtls_send, probe_dtls_estab, probe_dtls_close,
+			    t)) {
+		emit_error("transport", "bad fingerprint");
 		return;
 	}
-	sa_init(&local, sa_af(&t->server));
-	sa_set_str(&local, sa_af(&t->server) == AF_INET6 ? "::1" : "127.0.0.1",
-		   0);
-	if (ice_lite_credentials(t->ufrag, t->pwd) ||
-	    port_udp_listen(&t->udp, &local, on_udp, t) ||
-	    port_timer_alloc(&t->ice_tmr) || port_timer_alloc(&t->audio_tmr) ||
-	    port_timer_alloc(&t->video_tmr) ||
-	    dtls_srtp_alloc(&t->dtls, probe.cert, DTLS_ROLE_CLIENT, fp,
-			    probe_dtls_send, probe_dtls_estab, probe_dtls_close, t)) {
-		emit_error("transport", "cannot set it up");
-		mem_deref(t);
-		return;
-	}
-	probe.t[probe.nt++] = t;
+	t->started = true;
 	ice_check(t);
 }
 
@@ -646,6 +761,8 @@ static void command(const char *line)
 	const char *cmd = str(c, "cmd");
 	if (!cmd)
 		emit_error("command", line);
+	else if (!strcmp(cmd, "prepare"))
+		cmd_prepare(c);
 	else if (!strcmp(cmd, "transport"))
 		cmd_transport(c);
 	else if (!strcmp(cmd, "send"))
@@ -732,12 +849,16 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--consent-ms"))
 			probe.consent_ms = (unsigned)arg_num(argv[i], v, 50,
 							     20000);
-		else if (!strcmp(argv[i], "--sample"))
+		else if (!strcmp(argv[i], "--stamp-on-send")) {
+			probe.stamp_on_send = true;
+			i--; /* takes no value */
+		} else if (!strcmp(argv[i], "--sample"))
 			probe.sample_every = (unsigned)arg_num(argv[i], v, 1,
 							       1000);
 		else {
 			fprintf(stderr, "usage: media-probe [--transports N]"
-				" [--consent-ms MS] [--sample K] (JSON lines"
+				" [--consent-ms MS] [--sample K]"
+				" [--stamp-on-send] (JSON lines"
 				" on stdin; see bench/media_probe.c)\n");
 			return 2;
 		}
