@@ -23,6 +23,8 @@
 // Forwarded packets per CPU-second: what the subscribers received over the
 // SFU process's CPU time, the same count for both.
 //
+// Janus comes from `scripts/deps.sh bench`.
+//
 //   node bench/load.js [--target meeshy|janus|both] [--build DIR]
 //                      [--calls 10] [--steps 100,250,...] [--step-s 8]
 //                      [--sample 16] [--out FILE.json]
@@ -246,6 +248,7 @@ function ourTransportLines(local, fp, setup) {
 }
 
 async function janusTarget() {
+  if (!fs.existsSync('/usr/bin/janus')) throw new Error('janus is not installed: scripts/deps.sh bench (Debian package janus), or --target meeshy');
   const dir = janusConfig();
   const proc = spawn('janus', ['-F', dir, '-E', 'v0', '-d', process.env.LOAD_DEBUG ? '5' : '2'],
     { stdio: ['ignore', process.env.LOAD_DEBUG ? 'inherit' : 'ignore', 'pipe'] });

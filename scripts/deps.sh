@@ -2,19 +2,21 @@
 # Installs what the build (and, with "test", the tests) need on Debian 12,
 # only what is missing: apt packages, Node.js if there is none, and the
 # pinned npm packages of package-lock.json.
-#   scripts/deps.sh run|test
+#   scripts/deps.sh run|test|bench   (bench: test's, and Janus for bench/load.js)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-run}
+case "$what" in run|test|bench) ;; *) echo "deps: '$what' is not run, test or bench" >&2; exit 2;; esac
 
 pkgs=(build-essential cmake pkg-config libre-dev libmbedtls-dev libsrtp2-dev
       libcjson-dev libsqlite3-dev sqlite3 libhiredis-dev libmongoc-dev
       libbson-dev libssl-dev dpkg-dev curl)
-if [ "$what" = test ]; then
+if [ "$what" = test ] || [ "$what" = bench ]; then
   pkgs+=(libcunit1-dev qemu-user gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
          libc6-dev-arm64-cross libc6-dev-armhf-cross chromium iproute2 util-linux
          coturn redis-server nginx-light prometheus libns3-dev python3)
 fi
+[ "$what" = bench ] && pkgs+=(janus)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
