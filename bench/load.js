@@ -33,7 +33,6 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
 
 const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
@@ -56,6 +55,7 @@ process.env.MEESHY_BIN = process.env.MEESHY_BIN || path.join(build, 'apps/meeshy
 const { start } = require(path.join(root, 'tests/integration/lib/server'));
 const { io } = require(path.join(root, 'node_modules/socket.io-client'));
 const WebSocket = require(path.join(root, 'node_modules/ws'));
+const { spawnProbe } = require('./lib/probe');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pin = (pid, core) => execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 // SCHED_FIFO (as root), as sim/crosscheck.js does: the SFU above the
@@ -67,38 +67,12 @@ const realtime = (() => {
 const PRIO = { sfu: '20', recv: '15', send: '10' };
 const fifo = (pid, prio) => { if (realtime) execFileSync('chrt', ['-a', '-f', '-p', prio, String(pid)], { stdio: 'ignore' }); };
 
-// --- a probe process: many transports, JSON lines both ways ---
+// --- a probe process: many transports, on core 1 ---
 function probe(extra, prio) {
-  const proc = spawn('taskset', ['-c', '1', path.join(build, 'bench/media-probe'), ...extra],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
-  fifo(proc.pid, prio);
-  const waiting = [];
-  const events = [];
-  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
-    const ev = JSON.parse(line);
-    // (a peer that closes DTLS is the SFU stopping at the end of a run)
-    if (ev.event === 'error' && !/closed DTLS/.test(ev.detail)) console.error(`media-probe: ${ev.what}: ${ev.detail}`);
-    // an event goes to the first waiter that wants it, else waits for one
-    const i = waiting.findIndex((w) => w(ev));
-    if (i >= 0) waiting.splice(i, 1);
-    else events.push(ev);
-  });
-  return {
-    proc,
-    cmd: (o) => proc.stdin.write(`${JSON.stringify(o)}\n`),
-    wait: (event, pred = () => true, ms = 30000) => new Promise((resolve, reject) => {
-      const i = events.findIndex((e) => e.event === event && pred(e));
-      if (i >= 0) return resolve(events.splice(i, 1)[0]);
-      const t = setTimeout(() => reject(new Error(`media-probe: no ${event} within ${ms} ms`)), ms);
-      waiting.push((e) => {
-        if (e.event !== event || !pred(e)) return false;
-        clearTimeout(t);
-        resolve(e);
-        return true;
-      });
-    }),
-    quit: () => new Promise((r) => { proc.once('exit', r); proc.stdin.end(); }),
-  };
+  // (a peer that closes DTLS is the SFU stopping at the end of a run)
+  const p = spawnProbe(['taskset', '-c', '1', path.join(build, 'bench/media-probe'), ...extra], { quietErrors: /closed DTLS/ });
+  fifo(p.proc.pid, prio);
+  return p;
 }
 
 async function connectSocket(url, user, conversationId) {

@@ -29,11 +29,10 @@
 // too (the gateway's answer time, the handshake time), so a difference can
 // be traced to the piece that makes it.
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
 
 const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
@@ -50,6 +49,7 @@ const realtime = !args.includes('--no-realtime') && (() => {
 process.env.MEESHY_BIN = process.env.MEESHY_BIN || path.join(build, 'apps/meeshy-call/meeshy-call');
 const { start } = require(path.join(root, 'tests/integration/lib/server'));
 const { io } = require(path.join(root, 'node_modules/socket.io-client'));
+const { spawnProbe } = require(path.join(root, 'bench/lib/probe'));
 
 const scenarioPath = path.join(__dirname, 'scenarios/crosscheck.json');
 const sc = JSON.parse(fs.readFileSync(scenarioPath, 'utf8'));
@@ -63,33 +63,7 @@ const PRIO = { server: '20', recv: '15', send: '10' };
 // --- a probe: one transport's media, JSON lines both ways ---
 function probe(prio) {
   const bin = path.join(build, 'bench/media-probe');
-  const proc = realtime ? spawn('chrt', ['-f', prio, bin], { stdio: ['pipe', 'pipe', 'inherit'] })
-    : spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = [];
-  const events = [];
-  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
-    const ev = JSON.parse(line);
-    if (ev.event === 'error') console.error(`media-probe: ${ev.what}: ${ev.detail}`);
-    events.push(ev);
-    for (const w of waiting.splice(0)) if (!w(ev)) waiting.push(w);
-  });
-  const p = {
-    proc,
-    cmd: (o) => proc.stdin.write(`${JSON.stringify(o)}\n`),
-    wait: (event, pred = () => true, ms = 10000) => new Promise((resolve, reject) => {
-      const hit = events.find((e) => e.event === event && pred(e));
-      if (hit) return resolve(hit);
-      const t = setTimeout(() => reject(new Error(`media-probe: no ${event} within ${ms} ms`)), ms);
-      waiting.push((e) => {
-        if (e.event !== event || !pred(e)) return false;
-        clearTimeout(t);
-        resolve(e);
-        return true;
-      });
-    }),
-    quit: () => new Promise((r) => { proc.once('exit', r); p.cmd({ cmd: 'quit' }); }),
-  };
-  return p;
+  return spawnProbe(realtime ? ['chrt', '-f', prio, bin] : [bin]);
 }
 
 // --- one participant: the join as web/src/sfu-client.js makes it ---
