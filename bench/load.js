@@ -104,7 +104,6 @@ async function meeshyTarget() {
   return {
     name: 'meeshy',
     pid: srv.proc.pid,
-    url,
     // One call's publisher: the send transport, an audio and a video producer.
     async publisher(c, pub, fp) {
       const conv = `load-${c}`;
@@ -212,7 +211,7 @@ function parseSdp(sdp) {
   };
 }
 
-function ourSdpHead(local, fp, mids) {
+function ourSdpHead(mids) {
   return ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', `a=group:BUNDLE ${mids.join(' ')}`, 'a=msid-semantic: WMS'];
 }
 function ourTransportLines(local, fp, setup) {
@@ -262,7 +261,7 @@ async function janusTarget() {
       pub.cmd({ cmd: 'prepare', id, ip: JANUS_PEER_IP });
       const local = await pub.wait('local', (e) => e.id === id);
       const ssrc = 0x20000000 + c * 8;
-      const sdp = [...ourSdpHead(local, fp, ['0', '1']),
+      const sdp = [...ourSdpHead(['0', '1']),
         'm=audio 9 UDP/TLS/RTP/SAVPF 100', ...ourTransportLines(local, fp, 'actpass'), 'a=mid:0', 'a=sendonly',
         'a=rtpmap:100 opus/48000/2', `a=ssrc:${ssrc} cname:load`,
         'm=video 9 UDP/TLS/RTP/SAVPF 101', ...ourTransportLines(local, fp, 'actpass'), 'a=mid:1', 'a=sendonly',
@@ -283,7 +282,7 @@ async function janusTarget() {
       sub.cmd({ cmd: 'prepare', id, ip: JANUS_PEER_IP });
       const local = await sub.wait('local', (e) => e.id === id);
       const mids = offer.media.map((m) => (m.attrs.find((a) => a.startsWith('a=mid:')) || 'a=mid:0').slice(6));
-      const lines = ourSdpHead(local, fp, mids);
+      const lines = ourSdpHead(mids);
       offer.media.forEach((m, i) => {
         if (m.kind !== 'audio' && m.kind !== 'video') { lines.push(`m=${m.kind} 0 ${m.proto} ${m.pts.join(' ')}`, `a=mid:${mids[i]}`); return; }
         const pt = m.pts[0];
@@ -328,7 +327,6 @@ async function measure(target, sub, subscribers) {
   const expected = r1.expected - r0.expected;
   const received = r1.received - r0.received;
   const v = r1.video_oneway_us;
-  if (process.env.LOAD_DEBUG) console.error(`samples: audio ${r1.audio_oneway_us.n} video ${v.n}, rtp_in ${r1.rtp_in - r0.rtp_in}, bad ${r1.bad}`);
   return {
     subscribers,
     loss_pct: expected ? (100 * Math.max(0, expected - received)) / expected : 0,
@@ -361,10 +359,6 @@ async function runTarget(make) {
     const calls = [];
     for (let c = 0; c < CALLS; c++) calls.push(await target.publisher(c, pub, pubFp));
     const idle = await measure(target, sub, 0);
-    if (process.env.LOAD_DEBUG && target.url) {
-      const t = await (await fetch(`${target.url}/metrics`)).text();
-      console.error(t.split('\n').filter((l) => /^meeshy_media_(packets|datagrams|pli|dropped)/.test(l)).join('\n'));
-    }
     console.log(`${target.name}: ${CALLS} publishers x ${KBPS} kbit/s; idle CPU ${(idle.server_cpu * 100).toFixed(1)} %, RSS ${idle.server_rss_kb} kB`);
     results.push(idle);
     let k = 0;
@@ -379,10 +373,6 @@ async function runTarget(make) {
       process.stdout.write(` (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       await sleep(2000);
       const m = await measure(target, sub, target_n);
-      if (process.env.LOAD_DEBUG && target.url) {
-        const t = await (await fetch(`${target.url}/metrics`)).text();
-        console.error(t.split('\n').filter((l) => /^meeshy_media_(packets|datagrams|pli|dropped|send)/.test(l)).join('\n'));
-      }
       results.push(m);
       console.log(`${target.name} ${String(target_n).padStart(5)} subscribers: loss ${m.loss_pct.toFixed(3)} %, video delay p50 ${m.video_ms.p50.toFixed(3)} ms p99 ${m.video_ms.p99.toFixed(3)} ms, CPU ${(m.server_cpu * 100).toFixed(0)} %, ${Math.round(m.forwarded_per_s)} packets/s received, ${Math.round(m.forwarded_per_cpu_s)} per CPU-s, RSS ${m.server_rss_kb} kB, load CPU ${(m.load_cpu * 100).toFixed(0)} %`);
       // the delay limit is noted and the ramp goes on, to find where the

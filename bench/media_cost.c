@@ -114,10 +114,9 @@ static void raw_relay(struct bench_transport *in, struct bench_transport *out,
 	if (srtp_pair_unprotect_rtp(in->srtp, pkt, &len))
 		return;
 	for (unsigned k = 0; k < fanout; k++) {
-		size_t clen = len;
 		memcpy(copy, pkt, len);
 		(void)bench_send((struct webrtc_transport *)(void *)&out[k],
-				 copy, clen, sizeof(copy), false);
+				 copy, len, sizeof(copy), false);
 	}
 }
 

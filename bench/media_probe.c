@@ -479,24 +479,15 @@ static void ice_check(void *arg)
 	(void)re_snprintf(user, sizeof(user), "%s:%s", t->remote_ufrag,
 			  t->ufrag);
 	/* as the answerer to a full-ICE offerer we are controlled: the
-	 * server nominates */
-	if (t->controlled)
-		err = stun_msg_encode(mb, STUN_METHOD_BINDING,
-				      STUN_CLASS_REQUEST, t->tid, NULL,
-				      (const uint8_t *)t->remote_pwd,
-				      strlen(t->remote_pwd), true, 0x20, 3,
-				      STUN_ATTR_USERNAME, user,
-				      STUN_ATTR_CONTROLLED, &tiebreak,
-				      STUN_ATTR_PRIORITY, &prio);
-	else
-		err = stun_msg_encode(mb, STUN_METHOD_BINDING,
-				      STUN_CLASS_REQUEST, t->tid, NULL,
-				      (const uint8_t *)t->remote_pwd,
-				      strlen(t->remote_pwd), true, 0x20, 4,
-				      STUN_ATTR_USERNAME, user,
-				      STUN_ATTR_CONTROLLING, &tiebreak,
-				      STUN_ATTR_PRIORITY, &prio,
-				      STUN_ATTR_USE_CAND, &flag);
+	 * server nominates (USE-CANDIDATE left out) */
+	err = stun_msg_encode(mb, STUN_METHOD_BINDING, STUN_CLASS_REQUEST,
+			      t->tid, NULL, (const uint8_t *)t->remote_pwd,
+			      strlen(t->remote_pwd), true, 0x20, 4,
+			      STUN_ATTR_USERNAME, user,
+			      t->controlled ? STUN_ATTR_CONTROLLED
+					    : STUN_ATTR_CONTROLLING,
+			      &tiebreak, STUN_ATTR_PRIORITY, &prio,
+			      STUN_ATTR_USE_CAND, t->controlled ? NULL : &flag);
 	if (!err) {
 		struct port_pkt p = {mb->buf, mb->end, mb->size, &t->server};
 		t->check_sent_us = port_now_us();
