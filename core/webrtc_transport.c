@@ -333,6 +333,18 @@ void webrtc_server_stats(const struct webrtc_server *srv,
 		*st = srv->stats;
 }
 
+void webrtc_server_stats_add(struct webrtc_server_stats *sum,
+			     const struct webrtc_server_stats *x)
+{
+	/* the struct is all uint64_t counters */
+	uint64_t *d = (uint64_t *)sum;
+	const uint64_t *a = (const uint64_t *)x;
+	if (!sum || !x)
+		return;
+	for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
+		d[i] += a[i];
+}
+
 /* Transports */
 
 static int dtls_out(const uint8_t *buf, size_t len, void *arg)

@@ -42,6 +42,9 @@ int webrtc_server_candidate(const struct webrtc_server *srv, struct sa *addr);
 const char *webrtc_server_fingerprint(const struct webrtc_server *srv);
 void webrtc_server_stats(const struct webrtc_server *srv,
 			 struct webrtc_server_stats *st);
+/* Adds every count of x to sum (a process's total over its servers). */
+void webrtc_server_stats_add(struct webrtc_server_stats *sum,
+			     const struct webrtc_server_stats *x);
 
 enum webrtc_transport_state {
 	WEBRTC_NEW,       /* waiting for the browser's ICE checks */

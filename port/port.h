@@ -79,6 +79,10 @@ typedef void(port_work_h)(void *arg);
 int port_work_init(unsigned threads);
 /* Stops the workers; jobs not run yet are run inline first. */
 void port_work_close(void);
+/* A loop of its own on another thread (a media worker) gets its jobs'
+ * done() on that loop. Before that loop stops, the thread calls this: it
+ * waits for the thread's jobs still running and runs their done(). */
+void port_work_thread_close(void);
 int port_work_submit(port_work_h *run, port_work_h *done, void *arg);
 struct port_work_stats {
 	uint64_t submitted, completed;

@@ -27,7 +27,7 @@
 #include "validate.h"
 #include "ratelimit.h"
 #include "router.h"
-#include "sfu_call.h"
+#include "media_workers.h"
 #include "placement.h"
 #include "cache.h"
 #include "translator.h"
@@ -69,7 +69,7 @@ struct live_call {
 	struct list parts;
 	char room[STORE_ID_MAX + 8];
 	int conv_type; /* 0 direct, 1 group */
-	struct sfu_call *sfu;   /* its media on our SFU, from the first
+	struct media_call *sfu;   /* its media on our SFU, from the first
 				 * media request */
 	struct node_load node;  /* role gateway: its media node */
 	bool placed;
@@ -360,12 +360,7 @@ static void part_destructor(void *arg)
 /* Releases what the SFU holds for a call (its routers, transports). */
 static void sfu_release(struct live_call *c)
 {
-	struct router_stats rs;
-	if (c->sfu) {
-		sfu_call_stats(c->sfu, &rs);
-		router_stats_add(&c->gw->m.media_ended, &rs);
-		c->sfu = mem_deref(c->sfu);
-	}
+	c->sfu = mem_deref(c->sfu);
 #ifdef MEESHY_WITH_REDIS
 	if (c->placed) {
 		cJSON *o = cJSON_CreateObject();
@@ -711,7 +706,7 @@ static void part_leave(struct live_part *p, uint64_t now)
 	p->client = NULL;
 	if (p->call->sfu) {
 		cJSON *ids = cJSON_CreateArray();
-		sfu_call_leave(p->call->sfu, p->rec.userId, ids);
+		media_call_leave(p->call->sfu, p->rec.userId, ids);
 		producers_closed(p->call, p->rec.userId, ids);
 		cJSON_Delete(ids);
 	}
@@ -921,7 +916,7 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
  * gateway has one or media nodes. */
 static bool sfu_wanted(const struct gateway *gw, size_t n)
 {
-	return (gw->rtc || gw->remote) && gw->cfg.sfu_from &&
+	return (gw->media || gw->remote) && gw->cfg.sfu_from &&
 	       n >= gw->cfg.sfu_from;
 }
 
@@ -1730,12 +1725,12 @@ static bool want_sfu(struct ev *e, struct live_call *c)
 		return false;
 	}
 #endif
-	if (!gw->rtc) {
+	if (!gw->media) {
 		ack_error(e->cl, e->ack, e->name, "CONFLICT",
 			  "this server runs no SFU (--rtc-listen is not set)");
 		return false;
 	}
-	if (!c->sfu && sfu_call_alloc(&c->sfu, gw->rtc)) {
+	if (!c->sfu && media_call_alloc(&c->sfu, gw->media, c->rec.id)) {
 		ack_error(e->cl, e->ack, e->name, "INTERNAL",
 			  "out of resources");
 		return false;
@@ -1906,7 +1901,7 @@ static void on_media(struct ev *e)
 	}
 	o = ok_body();
 	news = cJSON_CreateArray();
-	if (sfu_call_request(c->sfu, cl->user_id, e->name, e->data, o, news,
+	if (media_call_request(c->sfu, cl->user_id, e->name, e->data, o, news,
 			     &code, why, sizeof(why))) {
 		cJSON_Delete(o);
 		cJSON_Delete(news);
@@ -1920,47 +1915,21 @@ static void on_media(struct ev *e)
 	cJSON_Delete(news);
 }
 
-static bool add_router(struct le *le, void *arg)
+/* A call's active speaker changed (media_workers' speakerh). */
+void calls_speaker(struct gateway *gw, const char *call_id,
+		   const char *producer_id, const char *user_id)
 {
-	const struct live_call *c = le->data;
-	struct router_stats *sum = arg, rs;
-	if (c->sfu) {
-		sfu_call_stats(c->sfu, &rs);
-		router_stats_add(sum, &rs);
-	}
-	return false;
-}
-
-/* The SFU's periodic work; the active speaker is announced when it
- * changes. */
-static bool media_tick(struct le *le, void *arg)
-{
-	struct live_call *c = le->data;
-	const char *pid, *uid;
+	struct live_call *c = call_find(gw, call_id);
 	cJSON *o;
 
-	if (!sfu_call_tick(c->sfu, *(const unsigned *)arg, &pid, &uid))
-		return false;
+	if (!c || !c->sfu)
+		return; /* ended, or back to P2P, meanwhile */
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "producerId", pid);
-	cJSON_AddStringToObject(o, "userId", uid);
-	emit_except(c->gw, c->room, NULL, "media:active-speaker",
-			    o);
+	cJSON_AddStringToObject(o, "producerId", producer_id);
+	cJSON_AddStringToObject(o, "userId", user_id);
+	emit_except(c->gw, c->room, NULL, "media:active-speaker", o);
 	cJSON_Delete(o);
-	return false;
-}
-
-void calls_media_tick(struct gateway *gw)
-{
-	(void)hash_apply(gw->calls, media_tick, &gw->ticks);
-	gw->ticks++;
-}
-
-void calls_media_stats(const struct gateway *gw, struct router_stats *st)
-{
-	*st = gw->m.media_ended;
-	(void)hash_apply(gw->calls, add_router, st);
 }
 
 /* Dispatch */

@@ -24,6 +24,7 @@
 #include "internal_auth.h"
 #endif
 #include "webrtc_transport.h"
+#include "media_workers.h"
 #include "validate.h"
 #include "ratelimit.h"
 
@@ -707,11 +708,33 @@ static void sio_disconnect_handler(struct sio_socket *sock,
 	calls_disconnect(arg, sock, reason);
 }
 
-static void media_timer(void *arg)
+/* Where media goes: what a firewall rule or a profile needs to know. */
+static void log_workers(struct media_workers *mw, unsigned threads)
 {
-	struct gateway *gw = arg;
-	calls_media_tick(gw);
-	port_timer_start(gw->media_tmr, MEDIA_TICK_MS, media_timer, gw);
+	char ports[64 * 7] = "";
+	size_t used = 0;
+	for (unsigned i = 0; i < media_workers_count(mw); i++) {
+		struct media_worker_stats st;
+		int n;
+		media_workers_stats(mw, i, &st);
+		n = re_snprintf(ports + used, sizeof(ports) - used, "%s%u",
+				i ? " " : "", st.port);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	if (!threads)
+		port_log(PORT_LOG_INFO, "media: on the signaling loop, UDP"
+			 " port %s", ports);
+	else
+		port_log(PORT_LOG_INFO, "media: %u worker threads, UDP ports"
+			 " %s", threads, ports);
+}
+
+static void speaker_handler(const char *call_id, const char *producer_id,
+			    const char *user_id, void *arg)
+{
+	calls_speaker(arg, call_id, producer_id, user_id);
 }
 
 void gw_room_emit(struct gateway *gw, const char *room,
@@ -789,7 +812,7 @@ static void gateway_destructor(void *arg)
 	gateway_shutdown(gw, "server shutdown");
 	gw->sio = mem_deref(gw->sio);
 	list_flush(&gw->remote_clients);
-	gw->rtc = mem_deref(gw->rtc);
+	gw->media = mem_deref(gw->media);
 	/* the translator before the cache it reads, both before Redis */
 	gw->translator = mem_deref(gw->translator);
 	gw->cache = mem_deref(gw->cache);
@@ -915,13 +938,14 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	if (err)
 		goto out;
 	if (cfg->rtc_listen) {
-		err = webrtc_server_alloc(&gw->rtc, cfg->rtc_listen,
-					  cfg->rtc_announced);
-		if (!err)
-			err = port_timer_alloc(&gw->media_tmr);
+		struct media_workers_config mc = {cfg->media_workers,
+						  cfg->rtc_listen,
+						  cfg->rtc_announced};
+		err = media_workers_alloc(&gw->media, &mc, speaker_handler,
+					  gw);
 		if (err)
 			goto out;
-		port_timer_start(gw->media_tmr, MEDIA_TICK_MS, media_timer, gw);
+		log_workers(gw->media, cfg->media_workers);
 	}
 	else if (cfg->redis_host) {
 #ifdef MEESHY_WITH_REDIS

@@ -47,6 +47,9 @@ struct gateway_config {
 	const char *node_id;       /* this process's id in records */
 	const struct sa *rtc_listen;    /* the SFU's UDP port, NULL: no SFU */
 	const struct sa *rtc_announced; /* the address in candidates, or NULL */
+	/* media worker threads, worker i on rtc_listen's port + i (0: the
+	 * media on the signaling loop) */
+	unsigned media_workers;
 	const char *redis_host;    /* role gateway: Redis, for the bus and
 				    * the media nodes (rtc_listen is NULL) */
 	uint16_t redis_port;

@@ -29,8 +29,6 @@ struct gw_metrics {
 	uint64_t rate_limited;
 	uint64_t auth_failures;
 	uint64_t http_requests;
-	/* the media plane: counts of routers of calls that have ended */
-	struct router_stats media_ended;
 };
 
 struct gateway {
@@ -41,7 +39,7 @@ struct gateway {
 	struct store *store;
 	struct httpd *http;
 	struct sio_server *sio;
-	struct webrtc_server *rtc; /* the SFU's media port, or NULL */
+	struct media_workers *media; /* the SFU's workers, or NULL */
 	/* role gateway: calls' media on media nodes, rooms over Redis */
 	struct redis *redis;
 	struct bus *bus;
@@ -52,7 +50,7 @@ struct gateway {
 	struct cache *cache;           /* Redis when there is one, else memory */
 	struct translator *translator; /* NULL: transcriptions untranslated */
 	char *translator_url;
-	struct port_timer *media_tmr; /* every MEDIA_TICK_MS */
+	struct port_timer *media_tmr; /* the cluster's, every second */
 	unsigned ticks;
 	struct hash *calls;      /* live calls by id */
 	size_t ncalls;
@@ -92,15 +90,9 @@ void calls_emit_unless_user(struct gateway *gw, const char *room,
  * only. */
 void calls_ring_members(struct gateway *gw, const char *room,
 			const struct cJSON *incoming);
-/* Media counters: ended calls' plus the live routers'. */
-struct router_stats;
-void calls_media_stats(const struct gateway *gw, struct router_stats *st);
-/* Announces changes of active speaker (every 500 ms); sends the routers'
- * RTCP receiver reports (every second). */
-enum { MEDIA_TICK_MS = 100 };
-/* The calls' periodic media work: transport-wide feedback every tick,
- * active speaker every 5th, RTCP receiver reports every 10th. */
-void calls_media_tick(struct gateway *gw);
+/* A call's active speaker changed: media:active-speaker to its room. */
+void calls_speaker(struct gateway *gw, const char *call_id,
+		   const char *producer_id, const char *user_id);
 /* Authenticates a REST request (Authorization: Bearer <token>); fills the
  * user id and the conversations its token lists (NULL when it lists none;
  * the caller owns it), and whether it is a --dev-auth guest rather than a

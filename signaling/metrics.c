@@ -3,6 +3,7 @@
  * seed's metric names with the values the gateway and the store count.
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <re.h>
@@ -14,6 +15,7 @@
 #include "router.h"
 #include "webrtc_transport.h"
 #include "metrics.h"
+#include "media_workers.h"
 #include "cache.h"
 #include "translator.h"
 
@@ -165,6 +167,78 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		(unsigned long long)ws->drop_no_srtp,
 		(unsigned long long)rs->drop_unknown_ssrc);
 	return err | metrics_dtls_steps(pf);
+}
+
+/* One gauge or counter per media worker, labelled with its index. */
+static int per_worker(struct re_printf *pf, const char *name,
+		      const char *type, const char *help,
+		      const struct media_worker_stats *st, unsigned n,
+		      uint64_t (*value)(const struct media_worker_stats *))
+{
+	int err = header(pf, name, type, help);
+	for (unsigned i = 0; i < n; i++)
+		err |= re_hprintf(pf, "%s{worker=\"%u\"} %llu\n", name, i,
+				  (unsigned long long)value(&st[i]));
+	return err;
+}
+
+static uint64_t w_calls(const struct media_worker_stats *st)
+{
+	return st->calls;
+}
+
+static uint64_t w_peers(const struct media_worker_stats *st)
+{
+	return st->peers;
+}
+
+static uint64_t w_received(const struct media_worker_stats *st)
+{
+	return st->udp.rx_rtp;
+}
+
+static uint64_t w_forwarded(const struct media_worker_stats *st)
+{
+	return st->router.rtp_forwarded;
+}
+
+/* The media plane: every worker's sum, then each worker's share (a call
+ * lives on one worker; these show how they spread). */
+static int metrics_workers(struct re_printf *pf, struct media_workers *mw)
+{
+	unsigned n = media_workers_count(mw);
+	struct media_worker_stats *st = mem_zalloc(n * sizeof(*st), NULL);
+	struct router_stats rs;
+	struct webrtc_server_stats ws;
+	int err = 0;
+
+	if (!st)
+		return ENOMEM;
+	memset(&rs, 0, sizeof(rs));
+	memset(&ws, 0, sizeof(ws));
+	for (unsigned i = 0; i < n; i++) {
+		media_workers_stats(mw, i, &st[i]);
+		router_stats_add(&rs, &st[i].router);
+		webrtc_server_stats_add(&ws, &st[i].udp);
+	}
+	err |= metrics_media(pf, &rs, &ws);
+	err |= header(pf, "meeshy_media_workers", "gauge",
+		      "Media worker loops (each its own thread and UDP port)");
+	err |= re_hprintf(pf, "meeshy_media_workers %u\n", n);
+	err |= per_worker(pf, "meeshy_media_worker_calls", "gauge",
+			  "Calls whose media this worker holds", st, n,
+			  w_calls);
+	err |= per_worker(pf, "meeshy_media_worker_peers", "gauge",
+			  "Participants with media on this worker", st, n,
+			  w_peers);
+	err |= per_worker(pf, "meeshy_media_worker_packets_received_total",
+			  "counter", "RTP packets this worker received", st,
+			  n, w_received);
+	err |= per_worker(pf, "meeshy_media_worker_packets_forwarded_total",
+			  "counter", "RTP packets this worker forwarded", st,
+			  n, w_forwarded);
+	mem_deref(st);
+	return err;
 }
 
 int metrics_process(struct re_printf *pf, uint64_t started_ms)
@@ -367,13 +441,8 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 	err |= re_hprintf(pf, "meeshy_db_write_errors_total %llu\n",
 			  (unsigned long long)st.write_errors);
 	err |= metrics_caches(pf, gw);
-	if (gw->rtc) {
-		struct router_stats rs;
-		struct webrtc_server_stats ws;
-		calls_media_stats(gw, &rs);
-		webrtc_server_stats(gw->rtc, &ws);
-		err |= metrics_media(pf, &rs, &ws);
-	}
+	if (gw->media)
+		err |= metrics_workers(pf, gw->media);
 	err |= metrics_process(pf, gw->started_ms);
 	return err;
 }

@@ -141,6 +141,11 @@ static const struct option options[] = {
 	{"dtls-threads", "MEESHY_DTLS_THREADS", UINT(dtls_threads, 0, 64),
 	 "threads for DTLS handshakes, off the packet loop; 0 runs them on"
 	 " the loop (default: cores - 1, at least 1)"},
+	{"media-workers", "MEESHY_MEDIA_WORKERS", UINT(media_workers, 0, 64),
+	 "media worker threads (role all), each with its own loop and UDP"
+	 " port: worker i listens on --rtc-listen's port + i; a call's media"
+	 " stays on one; 0 runs the media on the signaling loop"
+	 " (default: cores - 1, at least 1)"},
 };
 
 static void defaults(struct app_config *c)
@@ -175,6 +180,7 @@ static void defaults(struct app_config *c)
 	{
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		c->dtls_threads = cores > 2 ? (uint32_t)(cores - 1) : 1;
+		c->media_workers = c->dtls_threads;
 	}
 	c->sfu_from = gw.sfu_from;
 	c->stay_sfu = !gw.p2p_back;
@@ -374,6 +380,14 @@ static int check(struct app_config *c)
 		fprintf(stderr, "meeshy-call: --rtc-listen: '%s' is not an"
 			" address:port (like 127.0.0.1:40000)\n",
 			c->rtc_listen);
+		return 2;
+	}
+	if (sa_port(&sa) && c->media_workers > 1 &&
+	    sa_port(&sa) + c->media_workers - 1 > 65535) {
+		fprintf(stderr, "meeshy-call: --rtc-listen: port %u and"
+			" --media-workers %u would need ports past 65535 (worker"
+			" i listens on port + i)\n", sa_port(&sa),
+			c->media_workers);
 		return 2;
 	}
 	if (c->announced_ip[0]) {

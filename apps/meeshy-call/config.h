@@ -33,6 +33,7 @@ struct app_config {
 	uint32_t events_per_sec_per_ip, max_sessions_per_ip, max_buffered;
 	uint32_t request_timeout_ms;
 	uint32_t dtls_threads;
+	uint32_t media_workers;
 	char jwt_secret_file[512];
 	/* The secret itself: from MEESHY_JWT_SECRET or the file, never a
 	 * flag (it would show in ps) and never logged. */

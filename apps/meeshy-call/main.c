@@ -197,6 +197,7 @@ int main(int argc, char *argv[])
 	gc.listen = &laddr;
 	(void)sa_decode(&rtc_laddr, cfg.rtc_listen, strlen(cfg.rtc_listen));
 	gc.rtc_listen = &rtc_laddr;
+	gc.media_workers = cfg.media_workers;
 #ifdef MEESHY_WITH_REDIS
 	if (!strcmp(cfg.role, "gateway")) {
 		/* media goes to media nodes; rooms cross gateways by Redis */

@@ -257,6 +257,10 @@ void port_work_close(void)
 {
 }
 
+void port_work_thread_close(void)
+{
+}
+
 int port_work_submit(port_work_h *run, port_work_h *done, void *arg)
 {
 	if (!run || !done)
