@@ -359,9 +359,16 @@ static void answer_check(struct transport *t, struct stun_msg *req,
 static void on_stun(struct transport *t, const uint8_t *buf, size_t len,
 		    const struct sa *from)
 {
-	struct mbuf mb = {(uint8_t *)buf, len, 0, len};
+	/* a heap mbuf: the decoded message keeps a reference to it */
+	struct mbuf *mb = mbuf_alloc(len);
 	struct stun_msg *msg = NULL;
-	if (!stun_msg_decode(&msg, &mb, NULL) &&
+	int err = !mb || mbuf_write_mem(mb, buf, len);
+	if (mb)
+		mb->pos = 0;
+	if (!err)
+		err = stun_msg_decode(&msg, mb, NULL);
+	mem_deref(mb);
+	if (!err &&
 	    stun_msg_class(msg) == STUN_CLASS_REQUEST) {
 		answer_check(t, msg, from);
 		mem_deref(msg);

@@ -48,13 +48,12 @@ const realtime = !args.includes('--no-realtime') && (() => {
 })();
 process.env.MEESHY_BIN = process.env.MEESHY_BIN || path.join(build, 'apps/meeshy-call/meeshy-call');
 const { start } = require(path.join(root, 'tests/integration/lib/server'));
-const { io } = require(path.join(root, 'node_modules/socket.io-client'));
 const { spawnProbe } = require(path.join(root, 'bench/lib/probe'));
+const { join, nowUs } = require(path.join(root, 'bench/lib/participant'));
 
 const scenarioPath = path.join(__dirname, 'scenarios/crosscheck.json');
 const sc = JSON.parse(fs.readFileSync(scenarioPath, 'utf8'));
 const N = sc.calls.participants;
-const nowUs = () => Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC, as the probe
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // SCHED_FIFO priorities: the server's forwarding, then what receives it
@@ -72,76 +71,14 @@ const answerByEvent = {};
 const handshakeUs = []; // ICE + DTLS: transport given to the probe -> SRTP up
 
 async function participant(url, k, callIdRef, conversationId) {
-  const user = `xc-${k}`;
-  const socket = io(url, { auth: { token: user, conversations: [conversationId] }, transports: ['websocket'], reconnection: false, forceNew: true });
-  await new Promise((res, rej) => { socket.once('connect', res); socket.once('connect_error', rej); });
-  // what sends and what receives, apart (see the top of this file)
-  const probes = { send: probe(PRIO.send), recv: probe(PRIO.recv) };
-  const fingerprint = {
-    send: (await probes.send.wait('ready')).fingerprint,
-    recv: (await probes.recv.wait('ready')).fingerprint,
-  };
-  let rounds = 0;
-  const req = async (event, data) => {
-    const t0 = nowUs();
-    const r = await socket.timeout(10000).emitWithAck(event, data);
-    answerUs.push(nowUs() - t0);
-    (answerByEvent[event] = answerByEvent[event] || []).push((nowUs() - t0) / 1000);
-    rounds++;
-    if (!r.ok) throw new Error(`${user}: ${event}: ${r.error.code}: ${r.error.message}`);
-    return r;
-  };
-  const me = { k, user, socket, probes, rounds: 0, marks: {} };
-  const early = [];
-  let consume = (p) => early.push(p);
-  socket.on('media:new-producer', (d) => consume(d));
-
-  me.joinStartUs = nowUs();
-  const joined = callIdRef.id
-    ? await req('call:join', { callId: callIdRef.id })
-    : await req('call:initiate', { conversationId, type: 'video' });
-  callIdRef.id = joined.callId;
-  if (joined.mode !== 'sfu') throw new Error(`${user}: the call is in ${joined.mode} mode (want --sfu-from 1)`);
-  const callId = joined.callId;
-  const caps = await req('media:get-capabilities', { callId });
-  const send = await req('media:create-transport', { callId, direction: 'send' });
-  const recv = await req('media:create-transport', { callId, direction: 'recv' });
-  // id: 'send' or 'recv', the transport and the probe that runs it
-  const connect = async (t, id) => {
-    const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: fingerprint[id] }] };
-    await req('media:connect-transport', { transportId: t.id, dtlsParameters: dtls });
-    const c = t.iceCandidates[0];
-    const given = nowUs();
-    probes[id].cmd({ cmd: 'transport', id, ufrag: t.iceParameters.usernameFragment, pwd: t.iceParameters.password, ip: c.ip, port: c.port, fingerprint: t.dtlsParameters.fingerprints[0].value });
-    me.marks[`${id}-given`] = given;
-    probes[id].wait('connected', (e) => e.id === id).then((e) => { handshakeUs.push(e.us - given); me.marks[`${id}-secured`] = e.us; });
-  };
-  // the send transport connects before its first produce, as mediasoup-client does
-  await connect(send, 'send');
-  const ssrc = 0x10000000 + k * 8;
-  await req('media:produce', { transportId: send.id, kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc }] } });
-  await req('media:produce', { transportId: send.id, kind: 'video', rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }], encodings: [1, 2, 3].map((i) => ({ ssrc: ssrc + i })) } });
-  probes.send.cmd({ cmd: 'send', id: 'send', sender: k, audio: ssrc, video: [ssrc + 1, ssrc + 2, ssrc + 3], kbps: sc.media.video_kbps, fps: sc.media.video_fps, audio_bytes: sc.media.audio_bytes });
-  // consumers, one at a time; the receive transport connects on the first
-  let queue = Promise.resolve();
-  let recvConnected = false;
-  const asked = new Set();
-  const consumeNow = async ({ producerId, userId }) => {
-    if (asked.has(producerId) || userId === user) return;
-    asked.add(producerId);
-    const r = await req('media:consume', { transportId: recv.id, producerId, rtpCapabilities: caps.rtpCapabilities });
-    if (!recvConnected) {
-      recvConnected = true;
-      await connect(recv, 'recv');
-    }
-    await req('media:resume-consumer', { consumerId: r.id });
-    if (r.kind === 'video' && !me.marks['video-resumed']) me.marks['video-resumed'] = nowUs();
-    if (r.kind === 'video') await req('media:set-preferred-layers', { consumerId: r.id, spatialLayer: sc.media.consume_layer });
-  };
-  consume = (p) => { queue = queue.then(() => consumeNow(p)); return queue; };
-  for (const p of [...caps.producers, ...early]) consume(p);
-  await queue;
-  me.rounds = rounds;
+  const me = await join({
+    url, k, callIdRef, conversationId, media: sc.media,
+    probe: (kind) => probe(kind === 'send' ? PRIO.send : PRIO.recv),
+    onAnswer: (event, us) => {
+      answerUs.push(us);
+      (answerByEvent[event] = answerByEvent[event] || []).push(us / 1000);
+    },
+  });
   return me;
 }
 
@@ -187,6 +124,11 @@ async function oneCall(url, c) {
       reports.push(await p.probes.recv.wait('report'));
       p.probes.send.cmd({ cmd: 'report' });
       sent.push(await p.probes.send.wait('report'));
+    }
+    for (const p of parts) {
+      for (const id of ['send', 'recv']) {
+        if (p.marks[`${id}-secured`]) handshakeUs.push(p.marks[`${id}-secured`] - p.marks[`${id}-given`]);
+      }
     }
     const join = [];
     const steps = [];

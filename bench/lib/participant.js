@@ -1,0 +1,93 @@
+// One SFU participant as web/src/sfu-client.js joins (the mediasoup-client
+// request flow over a real socket.io-client), its two transports run by two
+// bench/media-probe processes (ICE, DTLS, SRTP, Opus and three VP8
+// simulcast layers): for sim/crosscheck.js and the media worker test.
+//
+//   join({ url, k, callIdRef, conversationId, probe, media, onAnswer })
+//
+// probe(kind) spawns a probe for 'send' or 'recv' (bench/lib/probe.js);
+// media: { video_kbps, video_fps, audio_bytes, consume_layer }; onAnswer
+// (event, us) hears each request's emit -> ack time. Resolves once every
+// producer known so far is consumed, with the participant: { k, user,
+// socket, probes, rounds, marks (µs, CLOCK_MONOTONIC), joinStartUs,
+// callId }.
+'use strict';
+const path = require('node:path');
+const { io } = require(path.resolve(__dirname, '../../node_modules/socket.io-client'));
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC, as the probe
+
+async function join({ url, k, callIdRef, conversationId, probe, media, onAnswer = () => {} }) {
+  const user = `xc-${k}`;
+  const socket = io(url, { auth: { token: user, conversations: [conversationId] }, transports: ['websocket'], reconnection: false, forceNew: true });
+  await new Promise((res, rej) => { socket.once('connect', res); socket.once('connect_error', rej); });
+  // what sends and what receives, apart: a receiver never waits behind a
+  // sender's frame burst
+  const probes = { send: probe('send'), recv: probe('recv') };
+  const fingerprint = {
+    send: (await probes.send.wait('ready')).fingerprint,
+    recv: (await probes.recv.wait('ready')).fingerprint,
+  };
+  const me = { k, user, socket, probes, rounds: 0, marks: {} };
+  const req = async (event, data) => {
+    const t0 = nowUs();
+    const r = await socket.timeout(10000).emitWithAck(event, data);
+    onAnswer(event, nowUs() - t0);
+    me.rounds++;
+    if (!r.ok) throw new Error(`${user}: ${event}: ${r.error.code}: ${r.error.message}`);
+    return r;
+  };
+  const early = [];
+  let consume = (p) => early.push(p);
+  socket.on('media:new-producer', (d) => consume(d));
+
+  me.joinStartUs = nowUs();
+  const joined = callIdRef.id
+    ? await req('call:join', { callId: callIdRef.id })
+    : await req('call:initiate', { conversationId, type: 'video' });
+  callIdRef.id = joined.callId;
+  if (joined.mode !== 'sfu') throw new Error(`${user}: the call is in ${joined.mode} mode (want --sfu-from 1)`);
+  const callId = joined.callId;
+  me.callId = callId;
+  const caps = await req('media:get-capabilities', { callId });
+  const send = await req('media:create-transport', { callId, direction: 'send' });
+  const recv = await req('media:create-transport', { callId, direction: 'recv' });
+  // id: 'send' or 'recv', the transport and the probe that runs it
+  const connect = async (t, id) => {
+    const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: fingerprint[id] }] };
+    await req('media:connect-transport', { transportId: t.id, dtlsParameters: dtls });
+    const c = t.iceCandidates[0];
+    me.marks[`${id}-given`] = nowUs();
+    probes[id].cmd({ cmd: 'transport', id, ufrag: t.iceParameters.usernameFragment, pwd: t.iceParameters.password, ip: c.ip, port: c.port, fingerprint: t.dtlsParameters.fingerprints[0].value });
+    probes[id].wait('connected', (e) => e.id === id).then((e) => { me.marks[`${id}-secured`] = e.us; }, () => {});
+  };
+  // the send transport connects before its first produce, as mediasoup-client does
+  await connect(send, 'send');
+  const ssrc = 0x10000000 + k * 8;
+  await req('media:produce', { transportId: send.id, kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc }] } });
+  await req('media:produce', { transportId: send.id, kind: 'video', rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }], encodings: [1, 2, 3].map((i) => ({ ssrc: ssrc + i })) } });
+  probes.send.cmd({ cmd: 'send', id: 'send', sender: k, audio: ssrc, video: [ssrc + 1, ssrc + 2, ssrc + 3], kbps: media.video_kbps, fps: media.video_fps, audio_bytes: media.audio_bytes });
+  // consumers, one at a time; the receive transport connects on the first
+  let queue = Promise.resolve();
+  let recvConnected = false;
+  const asked = new Set();
+  const consumeNow = async ({ producerId, userId }) => {
+    if (asked.has(producerId) || userId === user) return;
+    asked.add(producerId);
+    const r = await req('media:consume', { transportId: recv.id, producerId, rtpCapabilities: caps.rtpCapabilities });
+    if (!recvConnected) {
+      recvConnected = true;
+      await connect(recv, 'recv');
+    }
+    await req('media:resume-consumer', { consumerId: r.id });
+    if (r.kind === 'video' && !me.marks['video-resumed']) me.marks['video-resumed'] = nowUs();
+    if (r.kind === 'video') await req('media:set-preferred-layers', { consumerId: r.id, spatialLayer: media.consume_layer });
+  };
+  consume = (p) => { queue = queue.then(() => consumeNow(p)); return queue; };
+  for (const p of [...caps.producers, ...early]) consume(p);
+  await queue;
+  // later producers (the next joiners') are consumed as they come
+  return me;
+}
+
+module.exports = { join, nowUs };
