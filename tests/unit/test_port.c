@@ -219,6 +219,54 @@ static void test_work_threads(void)
 	CU_ASSERT_EQUAL(st.threads, 0);
 }
 
+/* A loop of its own on another thread (as a media worker's). */
+struct other_loop {
+	struct job_seen jobs[20];
+	int left;
+	pthread_t self;
+	int err;
+};
+
+static void *other_loop_main(void *arg)
+{
+	struct other_loop *o = arg;
+	o->self = pthread_self();
+	o->err = re_thread_init();
+	if (o->err)
+		return NULL;
+	o->left = 20;
+	for (int i = 0; i < 20; i++) {
+		o->jobs[i].left = &o->left;
+		o->err |= port_work_submit(job_run, job_done, &o->jobs[i]);
+	}
+	if (!o->err)
+		(void)re_main(NULL);
+	/* submitted again, then closed before their done(): close runs it */
+	o->jobs[0].left = NULL;
+	o->err |= port_work_submit(job_run, job_done, &o->jobs[0]);
+	port_work_thread_close();
+	re_thread_close();
+	return NULL;
+}
+
+static void test_work_other_loop(void)
+{
+	static struct other_loop o;
+	pthread_t th;
+	memset(&o, 0, sizeof(o));
+	CU_ASSERT_EQUAL_FATAL(port_work_init(1), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, other_loop_main, &o),
+			      0);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(o.err, 0);
+	for (int i = 0; i < 20; i++) {
+		CU_ASSERT_TRUE(pthread_equal(o.jobs[i].done_on, o.self));
+		CU_ASSERT_FALSE(pthread_equal(o.jobs[i].run_on, o.self));
+		CU_ASSERT_EQUAL(o.jobs[i].dones, i ? 1 : 2);
+	}
+	port_work_close();
+}
+
 static void test_work_inline(void)
 {
 	struct job_seen j;
@@ -239,6 +287,8 @@ static CU_TestInfo tests[] = {
 	{"UDP batch send and receive", test_udp_batch},
 	{"UDP batch over IPv6", test_udp_batch_ipv6},
 	{"work runs on threads, finishes on the loop", test_work_threads},
+	{"work from another thread's loop finishes on that loop",
+	 test_work_other_loop},
 	{"work runs inline without threads", test_work_inline},
 	CU_TEST_INFO_NULL,
 };
