@@ -58,7 +58,7 @@ struct media_worker {
 	/* Others */
 	struct inbox inbox;
 	pthread_t thread;
-	bool threaded, started, ready; /* ready: under inbox.lock */
+	bool threaded, ready; /* ready: under inbox.lock */
 	int start_err;
 	size_t ncalls; /* the creator's count, for placement */
 };
@@ -141,15 +141,24 @@ static int inbox_listen(struct inbox *ib)
 	return err;
 }
 
-/* On the inbox's loop: what is left runs now (a closing owner's tasks
- * only free themselves). */
-static void inbox_close(struct inbox *ib)
+/* On the inbox's loop: no more wake-ups; what is left runs now (a
+ * closing owner's tasks only free themselves). */
+static void inbox_unlisten(struct inbox *ib)
 {
 	if (ib->efd < 0)
 		return;
-	inbox_handler(0, ib);
 	if (ib->listening)
 		fd_close(ib->efd);
+	ib->listening = false;
+	inbox_handler(0, ib);
+}
+
+/* Once no thread can touch it: a waiter in run_on may still hold the lock
+ * just after its task ran, so a worker's inbox goes after the join. */
+static void inbox_destroy(struct inbox *ib)
+{
+	if (ib->efd < 0)
+		return;
 	close(ib->efd);
 	ib->efd = -1;
 	pthread_cond_destroy(&ib->done);
@@ -300,7 +309,7 @@ static void *worker_main(void *arg)
 	worker_shut(w); /* after a failed start */
 	/* DTLS steps of its transports still on the pool come back here */
 	port_work_thread_close();
-	inbox_close(&w->inbox);
+	inbox_unlisten(&w->inbox);
 	re_thread_close();
 	return NULL;
 }
@@ -321,11 +330,10 @@ static int worker_start(struct media_worker *w)
 	err = pthread_create(&w->thread, NULL, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		close(w->inbox.efd);
-		w->inbox.efd = -1;
+		inbox_destroy(&w->inbox);
 		return err;
 	}
-	w->threaded = w->started = true;
+	w->threaded = true;
 	pthread_mutex_lock(&w->inbox.lock);
 	while (!w->ready)
 		pthread_cond_wait(&w->inbox.done, &w->inbox.lock);
@@ -333,7 +341,8 @@ static int worker_start(struct media_worker *w)
 	pthread_mutex_unlock(&w->inbox.lock);
 	if (err) {
 		pthread_join(w->thread, NULL);
-		w->threaded = w->started = false;
+		w->threaded = false;
+		inbox_destroy(&w->inbox);
 	}
 	return err;
 }
@@ -344,6 +353,7 @@ static void worker_stop(struct media_worker *w)
 		run_on(w, worker_stop_task, w);
 		pthread_join(w->thread, NULL);
 		w->threaded = false;
+		inbox_destroy(&w->inbox);
 	}
 	else {
 		worker_shut(w);
@@ -357,7 +367,8 @@ static void workers_destructor(void *arg)
 		worker_stop(&mw->workers[i]);
 	free(mw->workers);
 	mw->closing = true;
-	inbox_close(&mw->inbox);
+	inbox_unlisten(&mw->inbox);
+	inbox_destroy(&mw->inbox);
 }
 
 static void worker_addr(struct media_worker *w,
