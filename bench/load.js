@@ -27,7 +27,7 @@
 //
 //   node bench/load.js [--target meeshy|janus|both] [--build DIR]
 //                      [--calls 10] [--steps 100,250,...] [--step-s 8]
-//                      [--sample 16] [--out FILE.json]
+//                      [--sample 16] [--media-workers 1] [--out FILE.json]
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -46,6 +46,8 @@ const STEPS = opt('--steps', '100,250,500,1000,1500,2000,2500,3000,3500').split(
 const STEP_S = Number(opt('--step-s', '8'));
 const SAMPLE = Number(opt('--sample', '16'));
 const outPath = opt('--out', null);
+// our SFU's media worker threads (all pinned to the SFU's core)
+const MEDIA_WORKERS = opt('--media-workers', '1');
 const TARGETS = opt('--target', 'both') === 'both' ? ['meeshy', 'janus'] : [opt('--target')];
 const LOSS_MAX = 0.5; // %
 const P99_MAX_MS = 5;
@@ -96,7 +98,8 @@ const probeTransport = (p, id, t) => {
 
 async function meeshyTarget() {
   const srv = await start({ args: ['--dev-auth', '--sfu-from', '1', '--max-participants', '1000', '--max-connections', '20000',
-    '--events-per-sec', '0', '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--log-level', 'warn'] });
+    '--events-per-sec', '0', '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--log-level', 'warn',
+    '--media-workers', MEDIA_WORKERS] });
   pin(srv.proc.pid, 0);
   fifo(srv.proc.pid, PRIO.sfu);
   const url = srv.url;
