@@ -92,6 +92,7 @@ struct uplink {
 
 struct router {
 	router_send_h *sendh;
+	router_ready_h *readyh; /* NULL: every transport can receive */
 	struct list producers;
 	struct list uplinks;
 	uint32_t rtcp_ssrc; /* sender SSRC of the router's own RTCP */
@@ -207,6 +208,12 @@ int router_alloc(struct router **rp, router_send_h *sendh)
 	}
 	*rp = r;
 	return 0;
+}
+
+void router_set_ready_handler(struct router *r, router_ready_h *readyh)
+{
+	if (r)
+		r->readyh = readyh;
 }
 
 void router_stats(const struct router *r, struct router_stats *st)
@@ -384,11 +391,20 @@ static int layer_within(const struct producer *p, int target, uint64_t now)
 	return 0;
 }
 
+/* Whether a keyframe sent now could reach c's receiver. One that cannot
+ * is worse than none: Chromium ignores a request within 300 ms of the last
+ * it took, so it would also cost the one router_transport_secured() asks
+ * for once the receiver's DTLS is done. */
+static bool can_receive(const struct consumer *c)
+{
+	return !c->p->r->readyh || c->p->r->readyh(c->t);
+}
+
 /* A consumer starting or changing layer needs a keyframe of the layer it
  * should have: its preferred one, or the best one being sent. */
 static void consumer_wants_keyframe(struct consumer *c)
 {
-	if (c->p)
+	if (c->p && !c->paused && can_receive(c))
 		request_keyframe(c->p, layer_within(c->p, wanted(c),
 						    port_now_us()));
 }
@@ -398,7 +414,7 @@ static void consumer_wants_keyframe(struct consumer *c)
  * request. */
 static void consumer_wants_keyframe_now(struct consumer *c)
 {
-	if (!c->p)
+	if (!c->p || c->paused || !can_receive(c))
 		return;
 	c->p->last_pli_us = 0;
 	consumer_wants_keyframe(c);
@@ -447,8 +463,8 @@ static void consumer_destructor(void *arg)
 	list_unlink(&c->le);
 }
 
-int router_consume(struct consumer **cp, struct producer *p,
-		   struct webrtc_transport *t, uint8_t pt)
+static int consume(struct consumer **cp, struct producer *p,
+		   struct webrtc_transport *t, uint8_t pt, bool paused)
 {
 	struct consumer *c;
 	if (!cp || !p || !t)
@@ -468,10 +484,23 @@ int router_consume(struct consumer **cp, struct producer *p,
 			return EIO;
 		}
 	} while (!c->ssrc);
+	c->paused = paused;
 	list_append(&p->consumers, &c->le, c);
 	*cp = c;
 	consumer_wants_keyframe(c);
 	return 0;
+}
+
+int router_consume(struct consumer **cp, struct producer *p,
+		   struct webrtc_transport *t, uint8_t pt)
+{
+	return consume(cp, p, t, pt, false);
+}
+
+int router_consume_paused(struct consumer **cp, struct producer *p,
+			  struct webrtc_transport *t, uint8_t pt)
+{
+	return consume(cp, p, t, pt, true);
 }
 
 int producer_set_rtx(struct producer *p, uint8_t rtx_pt,
@@ -833,6 +862,7 @@ void consumer_set_paused(struct consumer *c, bool paused)
 		return;
 	if (c->paused && !paused && c->p) {
 		/* a receiver starting now needs its keyframe now */
+		c->paused = false;
 		consumer_wants_keyframe_now(c);
 	}
 	c->paused = paused;

@@ -48,6 +48,11 @@ typedef int(router_send_h)(struct webrtc_transport *t, uint8_t *buf,
 			   size_t len, size_t size, bool rtcp);
 
 int router_alloc(struct router **rp, router_send_h *sendh);
+/* Whether a transport can receive now (its DTLS is done): keyframes are
+ * asked for a consumer only then (router_transport_secured() asks when it
+ * becomes so). Without a handler every transport can. */
+typedef bool(router_ready_h)(const struct webrtc_transport *t);
+void router_set_ready_handler(struct router *r, router_ready_h *readyh);
 void router_stats(const struct router *r, struct router_stats *st);
 /* Adds every count of x to sum (a node's total over its routers). */
 void router_stats_add(struct router_stats *sum, const struct router_stats *x);
@@ -95,6 +100,12 @@ void router_transport_secured(struct router *r, struct webrtc_transport *t);
  * Asks the producer for a keyframe so the receiver can start. */
 int router_consume(struct consumer **cp, struct producer *p,
 		   struct webrtc_transport *t, uint8_t pt);
+/* The same, paused: no keyframe is asked until consumer_set_paused(c,
+ * false) (mediasoup's flow: the client resumes once its receiver is set up;
+ * a keyframe asked before would arrive to a paused consumer, and cost the
+ * one asked at resume, see router_ready_h). */
+int router_consume_paused(struct consumer **cp, struct producer *p,
+			  struct webrtc_transport *t, uint8_t pt);
 uint32_t consumer_ssrc(const struct consumer *c);
 /* The receiver takes RTX with payload type rtx_pt: NACKs are answered on
  * a stream of its own, whose SSRC consumer_rtx_ssrc() gives. */

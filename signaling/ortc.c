@@ -690,16 +690,15 @@ static int consume(struct req *r)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
 	err = gw_uuid(oc->id, sizeof(oc->id));
 	if (!err)
-		err = router_consume(&oc->c, op->p, ot->t,
-				     (uint8_t)forwarded[ci].pt);
+		err = router_consume_paused(&oc->c, op->p, ot->t,
+					    (uint8_t)forwarded[ci].pt);
 	if (err) {
 		mem_deref(oc);
 		return fail(r, "INTERNAL", err, "no consumer: %s",
 			    "out of resources");
 	}
-	/* as mediasoup: start paused; media:resume-consumer once the
+	/* as mediasoup: it starts paused; media:resume-consumer once the
 	 * client has set up its receiver */
-	consumer_set_paused(oc->c, true);
 	list_append(&peer->consumers, &oc->le, oc);
 
 	all = ortc_capabilities();

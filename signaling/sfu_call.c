@@ -45,6 +45,11 @@ static void call_destructor(void *arg)
 	mem_deref(sc->router);
 }
 
+static bool transport_secured(const struct webrtc_transport *t)
+{
+	return webrtc_transport_state(t) == WEBRTC_SECURED;
+}
+
 int sfu_call_alloc(struct sfu_call **scp, struct webrtc_server *srv)
 {
 	struct sfu_call *sc;
@@ -57,6 +62,8 @@ int sfu_call_alloc(struct sfu_call **scp, struct webrtc_server *srv)
 		return ENOMEM;
 	sc->srv = srv;
 	err = router_alloc(&sc->router, webrtc_transport_send);
+	if (!err)
+		router_set_ready_handler(sc->router, transport_secured);
 	if (!err)
 		err = ortc_room_alloc(&sc->ortc, srv, sc->router);
 	if (err) {

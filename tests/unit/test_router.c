@@ -1070,7 +1070,50 @@ static void test_keyframe_when_sender_secured(void)
 	mem_deref(r);
 }
 
+static bool tb_ready(const struct webrtc_transport *t)
+{
+	return t != TB || tb_secured;
+}
+
+/* mediasoup's flow with a transport that knows when it can receive: no
+ * keyframe is asked for a consumer before it can get it (Chromium would
+ * ignore the one asked once it can, within 300 ms of the first). */
+static void test_keyframe_only_when_receivable(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+
+	tb_secured = false;
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture_secured), 0);
+	router_set_ready_handler(r, tb_ready);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
+					     "VP8"), 0);
+	nsent = 0;
+	/* made paused: nothing asked */
+	CU_ASSERT_EQUAL_FATAL(router_consume_paused(&c, p, TB, 101), 0);
+	CU_ASSERT_EQUAL(plis_to(TA), 0);
+	/* resumed while TB's DTLS is under way: still nothing */
+	consumer_set_paused(c, false);
+	CU_ASSERT_EQUAL(plis_to(TA), 0);
+	/* TB secured: the one request, at once */
+	tb_secured = true;
+	router_transport_secured(r, TB);
+	CU_ASSERT_EQUAL(plis_to(TA), 1);
+	mem_deref(c);
+	/* on a transport that can receive, resuming asks at once */
+	CU_ASSERT_EQUAL_FATAL(router_consume_paused(&c, p, TB, 101), 0);
+	nsent = 0;
+	consumer_set_paused(c, false);
+	CU_ASSERT_EQUAL(plis_to(TA), 1);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"a keyframe is asked only when the receiver can get it",
+	 test_keyframe_only_when_receivable},
 	{"a consumer asks for a keyframe when its transport is secured",
 	 test_keyframe_when_secured},
 	{"a sender is asked for a keyframe when its transport is secured",

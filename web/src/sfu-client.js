@@ -18,7 +18,9 @@ export const SIMULCAST = [
   { rid: 'r2', maxBitrate: 2500000 },
 ];
 
-export async function join(socket, callId, { stream, onTrack, onTrackEnded, simulcast, videoCodec } = {}) {
+// onStep(name), if given, hears each step of the join as it completes (for
+// bench/join.js's breakdown).
+export async function join(socket, callId, { stream, onTrack, onTrackEnded, simulcast, videoCodec, onStep = () => {} } = {}) {
   const req = requester(socket);
   // producers announced while we set up are kept, not missed
   const early = [];
@@ -26,14 +28,18 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded, simu
   const onNewProducer = (d) => { if (d.callId === callId) consume(d); };
   socket.on('media:new-producer', onNewProducer);
   const caps = await req('media:get-capabilities', { callId });
+  onStep('capabilities');
   const device = new Device();
   await device.load({ routerRtpCapabilities: caps.rtpCapabilities });
+  onStep('device-loaded');
 
   async function transport(direction) {
     const p = await req('media:create-transport', { callId, direction });
     const opts = { id: p.id, iceParameters: p.iceParameters, iceCandidates: p.iceCandidates, dtlsParameters: p.dtlsParameters };
     const t = direction === 'send' ? device.createSendTransport(opts) : device.createRecvTransport(opts);
+    t.on('connectionstatechange', (state) => onStep(`${direction}-${state}`));
     t.on('connect', ({ dtlsParameters }, ok, fail) => {
+      onStep(`${direction}-connect`);
       req('media:connect-transport', { transportId: t.id, dtlsParameters }).then(() => ok(), fail);
     });
     if (direction === 'send') {
@@ -45,28 +51,56 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded, simu
     return t;
   }
 
-  const send = await transport('send');
-  const recv = await transport('recv');
+  const [send, recv] = await Promise.all([transport('send'), transport('recv')]);
+  onStep('transports');
   const consumers = new Map(); // producerId -> consumer
   const asked = new Set();
 
-  // one consume at a time: each renegotiates the receive transport
-  let queue = Promise.resolve();
-  consume = (p) => {
-    queue = queue.then(() => consumeNow(p)).catch((e) => console.error(e));
-    return queue;
-  };
-
-  async function consumeNow({ producerId, userId, kind }) {
-    if (asked.has(producerId)) return;
-    asked.add(producerId);
-    const r = await req('media:consume', { transportId: recv.id, producerId, rtpCapabilities: device.rtpCapabilities });
-    const consumer = await recv.consume({ id: r.id, producerId: r.producerId, kind: r.kind, rtpParameters: r.rtpParameters });
-    consumer.appData.userId = userId;
-    consumers.set(producerId, consumer);
-    await req('media:resume-consumer', { consumerId: consumer.id });
-    if (onTrack) onTrack({ userId, kind, track: consumer.track, consumer });
+  // Producers are consumed in batches: every media:consume of a batch asked
+  // at once, then every recv.consume() in the same tick, which
+  // mediasoup-client answers with one renegotiation of the receive
+  // transport, then every resume at once. Video first: it is what a joiner
+  // waits for.
+  async function consumeBatch(list) {
+    const fresh = list.filter((p) => !asked.has(p.producerId));
+    fresh.forEach((p) => asked.add(p.producerId));
+    fresh.sort((a, b) => (b.kind === 'video') - (a.kind === 'video'));
+    // one that fails (its producer closed meanwhile) leaves the others be
+    const settled = async (promises) => (await Promise.allSettled(promises)).map((s) => {
+      if (s.status === 'rejected') console.error(s.reason);
+      return s.status === 'fulfilled' ? s.value : null;
+    });
+    const answers = await settled(fresh.map((p) => req('media:consume', { transportId: recv.id, producerId: p.producerId, rtpCapabilities: device.rtpCapabilities })));
+    answers.forEach((r) => r && onStep(`consume-answered-${r.kind}`));
+    const made = await settled(answers.map((r) => r && recv.consume({ id: r.id, producerId: r.producerId, kind: r.kind, rtpParameters: r.rtpParameters })));
+    made.forEach((c) => c && onStep(`consumed-${c.kind}`));
+    await settled(made.map(async (consumer, i) => {
+      if (!consumer) return;
+      consumer.appData.userId = fresh[i].userId;
+      consumers.set(consumer.producerId, consumer);
+      await req('media:resume-consumer', { consumerId: consumer.id });
+      onStep(`resumed-${consumer.kind}`);
+      if (onTrack) onTrack({ userId: fresh[i].userId, kind: consumer.kind, track: consumer.track, consumer });
+    }));
   }
+  // producers announced meanwhile wait for the batch in flight, then go
+  // together in the next
+  const pending = [];
+  let draining = null;
+  async function drain() {
+    while (pending.length) await consumeBatch(pending.splice(0));
+    draining = null;
+  }
+  consume = (p) => {
+    pending.push(p);
+    // after this tick: the producers named together go together
+    if (!draining) draining = Promise.resolve().then(drain);
+    return draining;
+  };
+  // what the joiner receives starts before, and goes on beside, what it
+  // sends: the two transports connect at the same time
+  for (const p of [...caps.producers, ...early]) consume(p);
+  const receiving = draining || Promise.resolve();
 
   const onProducerClosed = (d) => {
     const c = consumers.get(d.producerId);
@@ -78,7 +112,9 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded, simu
   socket.on('media:producer-closed', onProducerClosed);
 
   const producers = [];
-  for (const track of stream ? stream.getTracks() : []) {
+  // video first, as for receiving
+  const tracks = stream ? [...stream.getVideoTracks(), ...stream.getAudioTracks()] : [];
+  for (const track of tracks) {
     // the page keeps its tracks: they go on to P2P if the call goes back
     const opts = { track, stopTracks: false };
     if (simulcast && track.kind === 'video') {
@@ -91,9 +127,9 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded, simu
       if (!opts.codec) throw new Error(`${videoCodec} is not supported here`);
     }
     producers.push(await send.produce(opts));
+    onStep(`produced-${track.kind}`);
   }
-  for (const p of [...caps.producers, ...early]) consume(p);
-  await queue;
+  await receiving;
   const close = () => {
     socket.off('media:new-producer', onNewProducer);
     socket.off('media:producer-closed', onProducerClosed);

@@ -6,6 +6,7 @@
 async function openPage(browser, url, name) {
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (e) => console.log(`${name} page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`${name} console: ${m.text()}`); });
   await page.goto(url + '/sfu.html');
   return page;
 }
@@ -17,18 +18,27 @@ async function enter({ token, callId, conversationId, send, audio, simulcast, vi
   await new Promise((r) => socket.on('connect', r));
   window.speakers = [];
   socket.on('media:active-speaker', (d) => window.speakers.push(d.userId));
+  const stream = send ? await navigator.mediaDevices.getUserMedia({ audio: !!audio, video: { width, height } }) : null;
+  // the join starts here: call:join (or initiate), then the SFU's
+  window.t0 = performance.now();
+  // each step's first time (ms from t0), and the first video frame shown
+  window.steps = {};
+  const step = (name) => { if (!(name in window.steps)) window.steps[name] = performance.now() - window.t0; };
   let id = callId;
   if (!id) id = (await socket.emitWithAck('call:initiate', { conversationId, type: 'video' })).callId;
   else await socket.emitWithAck('call:join', { callId: id });
-  const stream = send ? await navigator.mediaDevices.getUserMedia({ audio: !!audio, video: { width, height } }) : null;
-  window.t0 = performance.now();
+  step('call-joined');
+  // the first video frame painted (requestVideoFrameCallback: no polling,
+  // which would slow the page it measures)
+  const watchFirstFrame = (el) => el.requestVideoFrameCallback(() => step('first-frame'));
   const opts = {
-    stream, simulcast, videoCodec,
+    stream, simulcast, videoCodec, onStep: step,
     onTrack: ({ track, kind }) => {
       const el = document.createElement(kind);
       el.autoplay = true; el.muted = true; el.playsInline = true;
       el.srcObject = new MediaStream([track]);
       document.body.append(el);
+      if (kind === 'video') watchFirstFrame(el);
     },
   };
   window.sfu = await MeeshySfu.join(socket, id, opts);
