@@ -28,6 +28,7 @@
 #include "ratelimit.h"
 #include "router.h"
 #include "media_workers.h"
+#include "ortc.h"
 #include "placement.h"
 #include "cache.h"
 #include "translator.h"
@@ -1878,6 +1879,15 @@ static void on_media(struct ev *e)
 		for (struct le *le = cl->parts.head; le && !p; le = le->next)
 			if (((struct live_part *)le->data)->media)
 				p = le->data;
+		if (!p && !strcmp(e->name, "media:get-capabilities")) {
+			/* before any call: what every router here takes, so
+			 * a client can load its device ahead of a join */
+			o = ok_body();
+			cJSON_AddItemToObject(o, "rtpCapabilities",
+					      ortc_capabilities());
+			ack_send(cl, e->ack, o);
+			return;
+		}
 		if (!p) {
 			ack_error(cl, e->ack, e->name, "NOT_FOUND",
 				  "no media session: send media:get-capabilities"

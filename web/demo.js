@@ -208,6 +208,9 @@ $('connect').onclick = () => {
     showTransport();
     socket.io.engine.once('upgrade', showTransport);
     enable(true, false);
+    // the SFU's device, ready before a call needs it (a failure here
+    // leaves it to the join, which says why)
+    MeeshySfu.prepare(socket).catch(() => {});
   });
   socket.on('connect_error', (e) => log(`cannot connect: ${e.message}`));
   socket.on('disconnect', (r) => { $('status').textContent = `disconnected: ${r}`; left(); enable(false, false); });

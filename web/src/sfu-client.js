@@ -18,6 +18,29 @@ export const SIMULCAST = [
   { rid: 'r2', maxBitrate: 2500000 },
 ];
 
+// Device.load() costs a browser 100-200 ms (it builds a peer connection to
+// learn what it can send and receive), and every router of this server
+// takes the same capabilities: a page loads its device once, ahead of a
+// join with prepare(socket) when it can (when it connects), else in the
+// first join, and keeps it.
+let loaded = null; // { caps: JSON text, device: Promise<Device> }
+
+function deviceFor(rtpCapabilities) {
+  const caps = JSON.stringify(rtpCapabilities);
+  if (!loaded || loaded.caps !== caps) {
+    const device = new Device();
+    const ready = device.load({ routerRtpCapabilities: rtpCapabilities }).then(() => device);
+    loaded = { caps, device: ready };
+    ready.catch(() => { if (loaded && loaded.device === ready) loaded = null; });
+  }
+  return loaded.device;
+}
+
+export async function prepare(socket) {
+  const r = await requester(socket)('media:get-capabilities', {});
+  return deviceFor(r.rtpCapabilities);
+}
+
 // onStep(name), if given, hears each step of the join as it completes (for
 // bench/join.js's breakdown).
 export async function join(socket, callId, { stream, onTrack, onTrackEnded, simulcast, videoCodec, onStep = () => {} } = {}) {
@@ -29,8 +52,7 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded, simu
   socket.on('media:new-producer', onNewProducer);
   const caps = await req('media:get-capabilities', { callId });
   onStep('capabilities');
-  const device = new Device();
-  await device.load({ routerRtpCapabilities: caps.rtpCapabilities });
+  const device = await deviceFor(caps.rtpCapabilities);
   onStep('device-loaded');
 
   async function transport(direction) {

@@ -16,6 +16,8 @@ async function openPage(browser, url, name) {
 async function enter({ token, callId, conversationId, send, audio, simulcast, videoCodec, width = 640, height = 360 }) {
   const socket = io({ auth: { token }, transports: ['websocket'] });
   await new Promise((r) => socket.on('connect', r));
+  // as an app does when it connects: the device is ready before a join
+  await MeeshySfu.prepare(socket);
   window.speakers = [];
   socket.on('media:active-speaker', (d) => window.speakers.push(d.userId));
   const stream = send ? await navigator.mediaDevices.getUserMedia({ audio: !!audio, video: { width, height } }) : null;
