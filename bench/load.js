@@ -141,6 +141,14 @@ async function meeshyTarget() {
       await sub.wait('connected', (e) => e.id === id, 60000);
       for (const c of consumers) await req('media:resume-consumer', { consumerId: c.id });
     },
+    // the server's own view: each copy of an RTP packet, from the
+    // packet's arrival at its socket to the copy's send (/metrics)
+    async forwardDelay() {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const buckets = [...text.matchAll(/^meeshy_media_forward_delay_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)]
+        .map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), n: Number(m[2]) }));
+      return buckets;
+    },
     async stop() {
       for (const s of sockets) s.close();
       await srv.stop();
@@ -315,9 +323,20 @@ function cpuSeconds(pid) {
 }
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
+// A quantile from the difference of two cumulative histograms: the bound
+// of the first bucket that reaches it (an upper bound, in ms).
+function histQuantile(h0, h1, q) {
+  if (!h0 || !h1 || !h1.length) return null;
+  const total = h1[h1.length - 1].n - h0[h0.length - 1].n;
+  if (!total) return null;
+  const hit = h1.find((b, i) => b.n - h0[i].n >= q * total);
+  return hit.le * 1000;
+}
+
 async function measure(target, sub, subscribers) {
   sub.cmd({ cmd: 'report', reset: true });
   const r0 = await sub.wait('report');
+  const d0 = target.forwardDelay ? await target.forwardDelay() : null;
   const t0 = Date.now();
   const c0 = cpuSeconds(target.pid);
   const l0 = cpuSeconds(sub.proc.pid);
@@ -327,6 +346,7 @@ async function measure(target, sub, subscribers) {
   const wall = (Date.now() - t0) / 1000;
   sub.cmd({ cmd: 'report' });
   const r1 = await sub.wait('report');
+  const d1 = target.forwardDelay ? await target.forwardDelay() : null;
   const expected = r1.expected - r0.expected;
   const received = r1.received - r0.received;
   const v = r1.video_oneway_us;
@@ -334,6 +354,8 @@ async function measure(target, sub, subscribers) {
     subscribers,
     loss_pct: expected ? (100 * Math.max(0, expected - received)) / expected : 0,
     video_ms: { n: v.n, p50: v.p50 / 1000, p99: v.p99 / 1000 },
+    // ours only: socket in -> copy out, bucket bounds (ms)
+    server_delay_ms: d1 ? { p50_le: histQuantile(d0, d1, 0.5), p99_le: histQuantile(d0, d1, 0.99) } : null,
     server_cpu: (c1 - c0) / wall,
     load_cpu: (l1 - l0) / wall,
     forwarded_per_s: received / wall,
@@ -377,7 +399,7 @@ async function runTarget(make) {
       await sleep(2000);
       const m = await measure(target, sub, target_n);
       results.push(m);
-      console.log(`${target.name} ${String(target_n).padStart(5)} subscribers: loss ${m.loss_pct.toFixed(3)} %, video delay p50 ${m.video_ms.p50.toFixed(3)} ms p99 ${m.video_ms.p99.toFixed(3)} ms, CPU ${(m.server_cpu * 100).toFixed(0)} %, ${Math.round(m.forwarded_per_s)} packets/s received, ${Math.round(m.forwarded_per_cpu_s)} per CPU-s, RSS ${m.server_rss_kb} kB, load CPU ${(m.load_cpu * 100).toFixed(0)} %`);
+      console.log(`${target.name} ${String(target_n).padStart(5)} subscribers: loss ${m.loss_pct.toFixed(3)} %, video delay p50 ${m.video_ms.p50.toFixed(3)} ms p99 ${m.video_ms.p99.toFixed(3)} ms, ${m.server_delay_ms ? `in->out p50 <= ${m.server_delay_ms.p50_le} ms p99 <= ${m.server_delay_ms.p99_le} ms, ` : ''}CPU ${(m.server_cpu * 100).toFixed(0)} %, ${Math.round(m.forwarded_per_s)} packets/s received, ${Math.round(m.forwarded_per_cpu_s)} per CPU-s, RSS ${m.server_rss_kb} kB, load CPU ${(m.load_cpu * 100).toFixed(0)} %`);
       // the delay limit is noted and the ramp goes on, to find where the
       // loss starts too (a delay tail on this shared machine is partly the
       // rig's)

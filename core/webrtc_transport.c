@@ -38,6 +38,8 @@ struct webrtc_server {
 	struct list transports;
 	struct port_timer *consent_tmr;
 	struct webrtc_server_stats stats;
+	uint64_t rtp_rx_us; /* arrival of the RTP packet being handled, or 0:
+			     * what it makes to send carries it */
 };
 
 struct webrtc_transport {
@@ -66,13 +68,37 @@ static void set_state(struct webrtc_transport *t,
 		t->stateh(t, st, why, t->arg);
 }
 
+const uint32_t webrtc_delay_bounds_us[WEBRTC_DELAY_BUCKETS] = {
+	50, 100, 150, 250, 500, 1000, 2500, 5000, 10000, 25000};
+
+/* A copy of an RTP packet left: the time since the packet reached our
+ * socket (queued there, and in this loop turn). */
+static void count_delay(struct webrtc_server *srv, uint64_t rx_us,
+			uint64_t now)
+{
+	uint64_t d = now > rx_us ? now - rx_us : 0;
+	unsigned b = 0;
+	while (b < WEBRTC_DELAY_BUCKETS && d > webrtc_delay_bounds_us[b])
+		b++;
+	srv->stats.delay[b]++;
+	srv->stats.delay_n++;
+	srv->stats.delay_sum_us += d;
+}
+
 static int send_now(struct webrtc_server *srv, const struct port_pkt *pkts,
 		    size_t n)
 {
 	size_t sent = 0;
 	int err = port_udp_send_batch(srv->udp, pkts, n, &sent);
-	for (size_t i = 0; i < sent; i++)
+	uint64_t now = 0;
+	for (size_t i = 0; i < sent; i++) {
 		srv->stats.tx_bytes += pkts[i].len;
+		if (!pkts[i].rx_us)
+			continue;
+		if (!now)
+			now = port_now_us();
+		count_delay(srv, pkts[i].rx_us, now);
+	}
 	srv->stats.tx_pkts += sent;
 	srv->stats.tx_dropped += n - sent;
 	srv->stats.tx_calls++;
@@ -91,7 +117,8 @@ static int send_raw(struct webrtc_server *srv, const struct sa *dst,
 		    uint8_t *buf, size_t len)
 {
 	struct egress *eg = srv->egress;
-	struct port_pkt pkt = {buf, len, len, (struct sa *)dst};
+	struct port_pkt pkt = {buf, len, len, (struct sa *)dst,
+			       srv->rtp_rx_us};
 
 	if (!eg->open || len > PORT_UDP_MTU)
 		return send_now(srv, &pkt, 1);
@@ -99,7 +126,7 @@ static int send_raw(struct webrtc_server *srv, const struct sa *dst,
 	memcpy(eg->buf[eg->n], buf, len);
 	eg->dst[eg->n] = *dst;
 	eg->pkts[eg->n] = (struct port_pkt){eg->buf[eg->n], len, PORT_UDP_MTU,
-					    &eg->dst[eg->n]};
+					    &eg->dst[eg->n], srv->rtp_rx_us};
 	if (++eg->n == PORT_UDP_BATCH)
 		egress_flush(srv);
 	return 0;
@@ -227,6 +254,7 @@ static void handle_batch(struct webrtc_server *srv,
 				srv->stats.drop_srtp++;
 				continue;
 			}
+			srv->rtp_rx_us = p->rx_us;
 		}
 		else {
 			srv->stats.rx_rtcp++;
@@ -238,6 +266,7 @@ static void handle_batch(struct webrtc_server *srv,
 		if (t->pkth)
 			t->pkth(t, p->buf, len, p->size, cls == PACKET_RTCP,
 				t->arg);
+		srv->rtp_rx_us = 0;
 	}
 }
 

@@ -23,12 +23,22 @@ struct sa;
 
 enum { WEBRTC_CONSENT_TIMEOUT_MS = 30000 };
 
+/* Forwarding delay buckets (µs): an RTP packet's arrival at the socket
+ * (the kernel's stamp) to the send call of each copy made of it. */
+enum { WEBRTC_DELAY_BUCKETS = 10 };
+extern const uint32_t webrtc_delay_bounds_us[WEBRTC_DELAY_BUCKETS];
+
 struct webrtc_server_stats {
 	uint64_t rx_stun, rx_dtls, rx_rtp, rx_rtcp;
 	uint64_t drop_unknown_tuple, drop_malformed, drop_srtp, drop_no_srtp;
 	uint64_t ice_refused, tx_pkts, tx_bytes, tx_dropped;
 	uint64_t tx_calls; /* send system calls: tx_pkts / tx_calls is how
 			    * well egress is batched */
+	/* copies sent of RTP packets, by delay: delay[i] counts those within
+	 * webrtc_delay_bounds_us[i] (and over the one before), the last
+	 * those over every bound */
+	uint64_t delay[WEBRTC_DELAY_BUCKETS + 1];
+	uint64_t delay_n, delay_sum_us;
 };
 
 struct webrtc_server;

@@ -47,6 +47,9 @@ struct port_pkt {
 	size_t len;     /* bytes used */
 	size_t size;    /* bytes available at buf */
 	struct sa *peer; /* source on receive, destination on send */
+	/* receive: when the packet reached the socket (the kernel's stamp,
+	 * on port_now_us's clock), so time spent queued counts; 0: unknown */
+	uint64_t rx_us;
 };
 
 struct port_udp;

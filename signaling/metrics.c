@@ -109,6 +109,22 @@ static int metrics_dtls_steps(struct re_printf *pf)
 	return err;
 }
 
+/* Socket in (the kernel's arrival stamp) to socket out (the send call),
+ * per copy of an RTP packet. */
+static int metrics_forward_delay(struct re_printf *pf,
+				 const struct webrtc_server_stats *ws)
+{
+	double bounds[WEBRTC_DELAY_BUCKETS];
+	for (size_t i = 0; i < WEBRTC_DELAY_BUCKETS; i++)
+		bounds[i] = webrtc_delay_bounds_us[i] / 1e6;
+	return header(pf, "meeshy_media_forward_delay_seconds", "histogram",
+		      "Copies of RTP packets, from the packet's arrival at"
+		      " the SFU's socket to the copy's send call") |
+	       histogram(pf, "meeshy_media_forward_delay_seconds", bounds,
+			 WEBRTC_DELAY_BUCKETS, ws->delay, ws->delay_n,
+			 (double)ws->delay_sum_us / 1e6);
+}
+
 int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		  const struct webrtc_server_stats *ws)
 {
@@ -124,6 +140,7 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		       ws->tx_calls);
 	err |= counter(pf, "meeshy_media_bytes_forwarded_total",
 		       "RTP bytes the SFU forwarded", rs->bytes_forwarded);
+	err |= metrics_forward_delay(pf, ws);
 	err |= counter(pf, "meeshy_media_pli_total",
 		       "Keyframe requests (PLI) sent to producers",
 		       rs->pli_sent);

@@ -159,6 +159,7 @@ static void udp_readable(struct port_udp *u, Ptr<Socket> s)
 		pkts[n].len = len;
 		pkts[n].size = PORT_UDP_MTU;
 		pkts[n].peer = &u->peer[n];
+		pkts[n].rx_us = port_now_us(); /* delivered now */
 		if (++n == PORT_UDP_BATCH) {
 			u->stats.rx_pkts += n;
 			u->stats.rx_batches++;

@@ -90,7 +90,40 @@ struct port_udp {
 	struct port_pkt pkts[PORT_UDP_BATCH];
 	struct mmsghdr msgs[PORT_UDP_BATCH];
 	struct iovec iovs[PORT_UDP_BATCH];
+	/* SO_TIMESTAMPNS: each packet's arrival, for rx_us */
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
+	} ctrl[PORT_UDP_BATCH];
 };
+
+/* The kernel stamps arrivals on the wall clock; rx_us is on the monotonic
+ * one. The offset between them is read once a batch (two vDSO calls). */
+static uint64_t wall_to_mono_us(const struct msghdr *h, int64_t offset_us)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c;
+	     c = CMSG_NXTHDR((struct msghdr *)h, c)) {
+		struct timespec ts;
+		int64_t us;
+		if (c->cmsg_level != SOL_SOCKET ||
+		    c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+		us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 -
+		     offset_us;
+		return us > 0 ? (uint64_t)us : 0;
+	}
+	return 0;
+}
+
+static int64_t wall_minus_mono_us(void)
+{
+	struct timespec w, m;
+	clock_gettime(CLOCK_REALTIME, &w);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)w.tv_sec - (int64_t)m.tv_sec) * 1000000 +
+	       (w.tv_nsec - m.tv_nsec) / 1000;
+}
 
 static void udp_destructor(void *arg)
 {
@@ -104,6 +137,7 @@ static void udp_destructor(void *arg)
 static void udp_read_handler(int flags, void *arg)
 {
 	struct port_udp *u = arg;
+	int64_t offset;
 	int i, n;
 	(void)flags;
 
@@ -118,12 +152,18 @@ static void udp_read_handler(int flags, void *arg)
 			u->msgs[i].msg_hdr.msg_iovlen = 1;
 			u->msgs[i].msg_hdr.msg_name = &u->peers[i].u;
 			u->msgs[i].msg_hdr.msg_namelen = sizeof(u->peers[i].u);
+			u->msgs[i].msg_hdr.msg_control = u->ctrl[i].buf;
+			u->msgs[i].msg_hdr.msg_controllen =
+				sizeof(u->ctrl[i].buf);
 		}
 		n = recvmmsg(u->fd, u->msgs, PORT_UDP_BATCH, MSG_DONTWAIT,
 			     NULL);
 		if (n <= 0)
 			return;
+		offset = wall_minus_mono_us();
 		for (i = 0; i < n; i++) {
+			u->pkts[i].rx_us =
+				wall_to_mono_us(&u->msgs[i].msg_hdr, offset);
 			u->peers[i].len = u->msgs[i].msg_hdr.msg_namelen;
 			u->pkts[i].buf = u->bufs[i];
 			u->pkts[i].len = u->msgs[i].msg_len;
@@ -142,7 +182,7 @@ int port_udp_listen(struct port_udp **udpp, const struct sa *laddr,
 		    port_udp_recv_h *recvh, void *arg)
 {
 	struct port_udp *u;
-	int err = 0, on = 1;
+	int err = 0, on = 1, bufsize = 4 << 20;
 
 	if (!udpp || !laddr || !recvh)
 		return EINVAL;
@@ -160,6 +200,13 @@ int port_udp_listen(struct port_udp **udpp, const struct sa *laddr,
 	if (sa_af(laddr) == AF_INET6)
 		(void)setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
 				 sizeof(on));
+	(void)setsockopt(u->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+	/* room for bursts (a keyframe to many subscribers); the kernel caps
+	 * it at net.core.rmem_max / wmem_max */
+	(void)setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &bufsize,
+			 sizeof(bufsize));
+	(void)setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &bufsize,
+			 sizeof(bufsize));
 	if (bind(u->fd, &laddr->u.sa, laddr->len) < 0) {
 		err = errno;
 		goto out;

@@ -76,6 +76,9 @@ test('two media workers share the calls and each forwards its own', { timeout: 1
     assert.ok(m.get('meeshy_media_worker_packets_received_total', w) > 100, `worker ${w} received media`);
     assert.ok(m.get('meeshy_media_worker_packets_forwarded_total', w) > 100, `worker ${w} forwarded media`);
   }
+  // every forwarded packet's time from the socket in to its last copy out
+  const delayed = Number(m.text.match(/^meeshy_media_forward_delay_seconds_count (\d+)$/m)[1]);
+  assert.ok(delayed > 100, `forwarding delays measured: ${delayed}`);
   const total = Number(m.text.match(/^meeshy_media_packets_forwarded_total (\d+)$/m)[1]);
   assert.ok(total >= m.get('meeshy_media_worker_packets_forwarded_total', 0) + m.get('meeshy_media_worker_packets_forwarded_total', 1),
     'the total counts every worker');

@@ -82,6 +82,8 @@ static void test_timers(void)
 
 struct rx {
 	size_t pkts, batches, bytes_ok;
+	uint64_t sent_us; /* before the send */
+	size_t stamped;   /* rx_us between the send and the handler */
 };
 
 static void recv_h(const struct port_pkt *pkts, size_t n, void *arg)
@@ -90,6 +92,9 @@ static void recv_h(const struct port_pkt *pkts, size_t n, void *arg)
 	rx->batches++;
 	for (size_t i = 0; i < n; i++) {
 		rx->pkts++;
+		if (pkts[i].rx_us >= rx->sent_us &&
+		    pkts[i].rx_us <= port_now_us())
+			rx->stamped++;
 		/* each packet carries its index in every byte */
 		if (pkts[i].len == 200 &&
 		    pkts[i].buf[0] == pkts[i].buf[199])
@@ -135,6 +140,7 @@ static void udp_batch(const char *ip)
 		pkts[i].size = sizeof(bufs[i]);
 		pkts[i].peer = &dst;
 	}
+	rx.sent_us = port_now_us();
 	CU_ASSERT_EQUAL(port_udp_send_batch(a, pkts, 100, &sent), 0);
 	CU_ASSERT_EQUAL(sent, 100);
 	port_timer_alloc(&guard);
@@ -142,6 +148,8 @@ static void udp_batch(const char *ip)
 	re_main(NULL);
 	CU_ASSERT_EQUAL(rx.pkts, 100);
 	CU_ASSERT_EQUAL(rx.bytes_ok, 100);
+	/* each arrival stamped by the kernel, on port_now_us's clock */
+	CU_ASSERT_EQUAL(rx.stamped, 100);
 	port_udp_stats(a, &sa_st);
 	port_udp_stats(b, &sb_st);
 	/* batching: 100 packets in at most 4 sendmmsg calls of 32 */
