@@ -72,7 +72,7 @@ const uint32_t webrtc_delay_bounds_us[WEBRTC_DELAY_BUCKETS] = {
 	50, 100, 150, 250, 500, 1000, 2500, 5000, 10000, 25000};
 
 /* A copy of an RTP packet left: the time since the packet reached our
- * socket (queued there, and in this loop turn). */
+ * socket: queued there, and in this loop turn. */
 static void count_delay(struct webrtc_server *srv, uint64_t rx_us,
 			uint64_t now)
 {

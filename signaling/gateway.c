@@ -708,29 +708,6 @@ static void sio_disconnect_handler(struct sio_socket *sock,
 	calls_disconnect(arg, sock, reason);
 }
 
-/* Where media goes: what a firewall rule or a profile needs to know. */
-static void log_workers(struct media_workers *mw, unsigned threads)
-{
-	char ports[64 * 7] = "";
-	size_t used = 0;
-	for (unsigned i = 0; i < media_workers_count(mw); i++) {
-		struct media_worker_stats st;
-		int n;
-		media_workers_stats(mw, i, &st);
-		n = re_snprintf(ports + used, sizeof(ports) - used, "%s%u",
-				i ? " " : "", st.port);
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
-	if (!threads)
-		port_log(PORT_LOG_INFO, "media: on the signaling loop, UDP"
-			 " port %s", ports);
-	else
-		port_log(PORT_LOG_INFO, "media: %u worker threads, UDP ports"
-			 " %s", threads, ports);
-}
-
 static void speaker_handler(const char *call_id, const char *producer_id,
 			    const char *user_id, void *arg)
 {
@@ -945,7 +922,7 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 					  gw);
 		if (err)
 			goto out;
-		log_workers(gw->media, cfg->media_workers);
+		media_workers_log(gw->media);
 	}
 	else if (cfg->redis_host) {
 #ifdef MEESHY_WITH_REDIS

@@ -24,6 +24,7 @@
 #include "router.h"
 #include "webrtc_transport.h"
 #include "sfu_call.h"
+#include "media_workers.h"
 #include "validate.h"
 #include "http_json.h"
 #include "metrics.h"
@@ -39,13 +40,13 @@ struct node_call {
 	uint64_t created_ms;
 	char id[ID_MAX + 1];
 	char room[ID_MAX + 8];
-	struct sfu_call *sfu;
+	struct media_call *sfu; /* on one of the node's media workers */
 };
 
 struct media_node {
 	char *node_id, *api_url;
 	struct httpd *http;
-	struct webrtc_server *rtc;
+	struct media_workers *media;
 	struct redis *redis;
 	struct bus *bus;
 	struct internal_auth *auth;  /* checks /internal/ requests */
@@ -55,7 +56,6 @@ struct media_node {
 	struct port_timer *tick_tmr;
 	unsigned ticks;
 	uint64_t started_ms;
-	struct router_stats ended;   /* counts of calls closed */
 	/* load, measured each heartbeat */
 	double cpu_s, cpu;           /* process CPU seconds, share of a core */
 	uint64_t bytes, load_at_ms;
@@ -89,9 +89,6 @@ static void call_destructor(void *arg)
 
 static void call_close(struct media_node *m, struct node_call *c)
 {
-	struct router_stats rs;
-	sfu_call_stats(c->sfu, &rs);
-	router_stats_add(&m->ended, &rs);
 	m->ncalls--;
 	mem_deref(c);
 }
@@ -107,7 +104,7 @@ static struct node_call *call_want(struct media_node *m, const char *id)
 	str_ncpy(c->id, id, sizeof(c->id));
 	c->created_ms = port_wallclock_ms();
 	(void)re_snprintf(c->room, sizeof(c->room), "call:%s", id);
-	if (sfu_call_alloc(&c->sfu, m->rtc)) {
+	if (media_call_alloc(&c->sfu, m->media, id)) {
 		mem_deref(c);
 		return NULL;
 	}
@@ -118,34 +115,18 @@ static struct node_call *call_want(struct media_node *m, const char *id)
 	return c;
 }
 
-/* Totals over the calls here now and those closed. */
-static bool add_stats(struct le *le, void *arg)
+/* Totals over the workers: the calls here now and those closed. */
+static void node_stats(const struct media_node *m, struct router_stats *st,
+		       size_t *peers)
 {
-	const struct node_call *c = le->data;
-	struct router_stats rs;
-	sfu_call_stats(c->sfu, &rs);
-	router_stats_add(arg, &rs);
-	return false;
-}
-
-static void node_stats(const struct media_node *m, struct router_stats *st)
-{
-	*st = m->ended;
-	(void)hash_apply(m->calls, add_stats, st);
-}
-
-static bool count_peers(struct le *le, void *arg)
-{
-	const struct node_call *c = le->data;
-	*(size_t *)arg += sfu_call_peers(c->sfu);
-	return false;
-}
-
-static size_t participants(const struct media_node *m)
-{
-	size_t n = 0;
-	(void)hash_apply(m->calls, count_peers, &n);
-	return n;
+	memset(st, 0, sizeof(*st));
+	*peers = 0;
+	for (unsigned i = 0; i < media_workers_count(m->media); i++) {
+		struct media_worker_stats ws;
+		media_workers_stats(m->media, i, &ws);
+		router_stats_add(st, &ws.router);
+		*peers += ws.peers;
+	}
 }
 
 static bool add_fresh(struct le *le, void *arg)
@@ -163,9 +144,10 @@ static void heartbeat(struct media_node *m)
 	const uint64_t now = port_wallclock_ms();
 	const double cpu_s = metrics_cpu_seconds();
 	char key[ID_MAX + 16], *text;
+	size_t peers;
 	cJSON *o;
 
-	node_stats(m, &rs);
+	node_stats(m, &rs, &peers);
 	if (m->load_at_ms && now > m->load_at_ms) {
 		double dt = (double)(now - m->load_at_ms) / 1000.0;
 		m->cpu = (cpu_s - m->cpu_s) / dt;
@@ -179,7 +161,7 @@ static void heartbeat(struct media_node *m)
 		return;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "url", m->api_url);
-	cJSON_AddNumberToObject(o, "participants", (double)participants(m));
+	cJSON_AddNumberToObject(o, "participants", (double)peers);
 	cJSON_AddNumberToObject(o, "calls", (double)m->ncalls);
 	cJSON_AddNumberToObject(o, "cpu", m->cpu);
 	cJSON_AddNumberToObject(o, "bandwidthBps", m->bandwidth_bps);
@@ -201,28 +183,28 @@ static void heartbeat(struct media_node *m)
 	cJSON_free(text);
 }
 
-static bool call_tick(struct le *le, void *arg)
+/* A call's active speaker changed (from its media worker): to the
+ * call's room, through the bus to its gateways. */
+static void speaker_handler(const char *call_id, const char *producer_id,
+			    const char *user_id, void *arg)
 {
-	struct node_call *c = le->data;
 	struct media_node *m = arg;
-	const char *pid, *uid;
+	struct node_call *c = call_find(m, call_id);
 	cJSON *o;
 
-	if (!sfu_call_tick(c->sfu, m->ticks, &pid, &uid))
-		return false;
+	if (!c)
+		return; /* closed meanwhile */
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->id);
-	cJSON_AddStringToObject(o, "producerId", pid);
-	cJSON_AddStringToObject(o, "userId", uid);
+	cJSON_AddStringToObject(o, "producerId", producer_id);
+	cJSON_AddStringToObject(o, "userId", user_id);
 	(void)bus_publish(m->bus, c->room, "media:active-speaker", o, NULL);
 	cJSON_Delete(o);
-	return false;
 }
 
 static void tick(void *arg)
 {
 	struct media_node *m = arg;
-	(void)hash_apply(m->calls, call_tick, m);
 	if (m->ticks % 10 == 0)
 		heartbeat(m);
 	if (m->draining && m->drainedh &&
@@ -276,7 +258,7 @@ static void api_media(struct media_node *m, struct httpd_conn *conn,
 	}
 	reply = cJSON_CreateObject();
 	news = cJSON_CreateArray();
-	if (sfu_call_request(c->sfu, user, event,
+	if (media_call_request(c->sfu, user, event,
 			     cJSON_GetObjectItemCaseSensitive(body, "data"),
 			     reply, news, &code, why, sizeof(why))) {
 		cJSON_Delete(reply);
@@ -302,17 +284,17 @@ static void api_leave(struct media_node *m, struct httpd_conn *conn,
 	if (c && close)
 		call_close(m, c);
 	else if (c && validate_is_id(user))
-		sfu_call_leave(c->sfu, user, ids);
+		media_call_leave(c->sfu, user, ids);
 	reply_ok(conn, o);
 }
 
 static bool list_call(struct le *le, void *arg)
 {
-	const struct node_call *c = le->data;
+	struct node_call *c = le->data;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->id);
 	cJSON_AddNumberToObject(o, "participants",
-				(double)sfu_call_peers(c->sfu));
+				(double)media_call_peers(c->sfu));
 	cJSON_AddItemToArray(arg, o);
 	return false;
 }
@@ -320,11 +302,10 @@ static bool list_call(struct le *le, void *arg)
 static int print_metrics(struct re_printf *pf, const struct media_node *m)
 {
 	struct router_stats rs;
-	struct webrtc_server_stats ws;
+	size_t peers;
 	int err;
 
-	node_stats(m, &rs);
-	webrtc_server_stats(m->rtc, &ws);
+	node_stats(m, &rs, &peers);
 	err = re_hprintf(pf,
 			 "# HELP meeshy_media_calls Calls placed on this node\n"
 			 "# TYPE meeshy_media_calls gauge\n"
@@ -337,9 +318,8 @@ static int print_metrics(struct re_printf *pf, const struct media_node *m)
 			 " API requests without a valid credential\n"
 			 "# TYPE meeshy_internal_api_refused_total counter\n"
 			 "meeshy_internal_api_refused_total %llu\n",
-			 m->ncalls, participants(m),
-			 (unsigned long long)m->refused);
-	err |= metrics_media(pf, &rs, &ws);
+			 m->ncalls, peers, (unsigned long long)m->refused);
+	err |= metrics_media_workers(pf, m->media);
 	err |= metrics_process(pf, m->started_ms);
 	return err;
 }
@@ -382,7 +362,7 @@ static void http_handler(struct httpd_conn *conn, const struct http_msg *msg,
 	if (!pl_strcmp(&msg->path, "/health")) {
 		cJSON *o = cJSON_CreateObject(), *checks;
 		checks = cJSON_AddObjectToObject(o, "checks");
-		cJSON_AddBoolToObject(checks, "sfu", m->rtc != NULL);
+		cJSON_AddBoolToObject(checks, "sfu", m->media != NULL);
 		cJSON_AddBoolToObject(checks, "redis", redis_up(m->redis));
 		/* without Redis no gateway can place a call here, but the
 		 * calls here go on: degraded, not dead */
@@ -456,7 +436,7 @@ static void node_destructor(void *arg)
 	mem_deref(m->bus);
 	mem_deref(m->auth);
 	mem_deref(m->redis);
-	mem_deref(m->rtc);
+	mem_deref(m->media);
 	mem_deref(m->node_id);
 	mem_deref(m->api_url);
 }
@@ -490,9 +470,12 @@ int media_node_alloc(struct media_node **mp,
 		err = str_dup(&m->node_id, cfg->node_id);
 	if (!err)
 		err = hash_alloc(&m->calls, 256);
-	if (!err)
-		err = webrtc_server_alloc(&m->rtc, cfg->rtc_listen,
-					  cfg->rtc_announced);
+	if (!err) {
+		struct media_workers_config wc = {cfg->media_workers,
+						  cfg->rtc_listen,
+						  cfg->rtc_announced};
+		err = media_workers_alloc(&m->media, &wc, speaker_handler, m);
+	}
 	if (!err)
 		err = node_listen(m, cfg);
 	if (!err)
@@ -513,6 +496,7 @@ int media_node_alloc(struct media_node **mp,
 		return err;
 	}
 	port_timer_start(m->tick_tmr, TICK_MS, tick, m);
+	media_workers_log(m->media);
 	*mp = m;
 	return 0;
 }

@@ -20,6 +20,8 @@ struct media_node_config {
 	const struct sa *listen;        /* internal API, /health, /metrics */
 	const struct sa *rtc_listen;    /* the SFU's UDP port */
 	const struct sa *rtc_announced; /* the address in candidates, or NULL */
+	unsigned media_workers; /* threads, worker i on rtc_listen's port + i
+				 * (0: the media on this loop) */
 	const char *node_id;
 	const char *redis_host;
 	uint16_t redis_port;

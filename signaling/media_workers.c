@@ -442,6 +442,31 @@ unsigned media_workers_count(const struct media_workers *mw)
 	return mw ? mw->n : 0;
 }
 
+/* Where media goes: what a firewall rule or a profile needs to know. */
+void media_workers_log(struct media_workers *mw)
+{
+	char ports[64 * 7] = "";
+	size_t used = 0;
+	for (unsigned i = 0; mw && i < mw->n; i++) {
+		struct media_worker_stats st;
+		int k;
+		media_workers_stats(mw, i, &st);
+		k = re_snprintf(ports + used, sizeof(ports) - used, "%s%u",
+				i ? " " : "", st.port);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+	if (!mw)
+		return;
+	if (!mw->workers[0].threaded)
+		port_log(PORT_LOG_INFO, "media: on the signaling loop, UDP"
+			 " port %s", ports);
+	else
+		port_log(PORT_LOG_INFO, "media: %u worker threads, UDP ports"
+			 " %s", mw->n, ports);
+}
+
 /* Figures */
 
 struct stats_req {
@@ -572,6 +597,27 @@ int media_call_alloc(struct media_call **mcp, struct media_workers *mw,
 unsigned media_call_worker(const struct media_call *mc)
 {
 	return mc ? mc->w->index : 0;
+}
+
+struct peers_req {
+	struct worker_call *wc;
+	size_t n;
+};
+
+static void peers_task(void *arg)
+{
+	struct peers_req *r = arg;
+	r->n = sfu_call_peers(r->wc->sc);
+}
+
+size_t media_call_peers(struct media_call *mc)
+{
+	struct peers_req r = {NULL, 0};
+	if (!mc)
+		return 0;
+	r.wc = mc->wc;
+	run_on(mc->w, peers_task, &r);
+	return r.n;
 }
 
 struct request_req {

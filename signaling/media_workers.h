@@ -48,6 +48,8 @@ int media_workers_alloc(struct media_workers **mwp,
 			media_speaker_h *speakerh, void *arg);
 /* How many media loops: the workers, or 1 for the creator's own. */
 unsigned media_workers_count(const struct media_workers *mw);
+/* Logs the workers and their UDP ports (at info). */
+void media_workers_log(struct media_workers *mw);
 
 struct media_worker_stats {
 	size_t calls, peers;
@@ -64,6 +66,8 @@ int media_call_alloc(struct media_call **mcp, struct media_workers *mw,
 		     const char *call_id);
 /* Which worker holds it (0 ..count-1). */
 unsigned media_call_worker(const struct media_call *mc);
+/* Participants with media in it (sfu_call_peers). */
+size_t media_call_peers(struct media_call *mc);
 /* sfu_call_request and sfu_call_leave (sfu_call.h) on the call's worker. */
 int media_call_request(struct media_call *mc, const char *user,
 		       const char *event, const cJSON *data, cJSON *reply,

@@ -221,7 +221,7 @@ static uint64_t w_forwarded(const struct media_worker_stats *st)
 
 /* The media plane: every worker's sum, then each worker's share (a call
  * lives on one worker; these show how they spread). */
-static int metrics_workers(struct re_printf *pf, struct media_workers *mw)
+int metrics_media_workers(struct re_printf *pf, struct media_workers *mw)
 {
 	unsigned n = media_workers_count(mw);
 	struct media_worker_stats *st = mem_zalloc(n * sizeof(*st), NULL);
@@ -459,7 +459,7 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 			  (unsigned long long)st.write_errors);
 	err |= metrics_caches(pf, gw);
 	if (gw->media)
-		err |= metrics_workers(pf, gw->media);
+		err |= metrics_media_workers(pf, gw->media);
 	err |= metrics_process(pf, gw->started_ms);
 	return err;
 }

@@ -13,6 +13,9 @@ struct webrtc_server_stats;
 
 int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		  const struct webrtc_server_stats *ws);
+/* metrics_media over every media worker, then each worker's share. */
+struct media_workers;
+int metrics_media_workers(struct re_printf *pf, struct media_workers *mw);
 /* process_cpu_seconds_total, process_resident_memory_bytes and
  * process_start_time_seconds (started_ms: wall clock at start). */
 int metrics_process(struct re_printf *pf, uint64_t started_ms);

@@ -142,9 +142,9 @@ static const struct option options[] = {
 	 "threads for DTLS handshakes, off the packet loop; 0 runs them on"
 	 " the loop (default: cores - 1, at least 1)"},
 	{"media-workers", "MEESHY_MEDIA_WORKERS", UINT(media_workers, 0, 64),
-	 "media worker threads (role all), each with its own loop and UDP"
-	 " port: worker i listens on --rtc-listen's port + i; a call's media"
-	 " stays on one; 0 runs the media on the signaling loop"
+	 "media worker threads (roles all and media), each with its own"
+	 " loop and UDP port: worker i listens on --rtc-listen's port + i; a"
+	 " call's media stays on one; 0 runs the media on the signaling loop"
 	 " (default: cores - 1, at least 1)"},
 };
 

@@ -94,6 +94,7 @@ static int run_media(const struct app_config *cfg)
 	(void)sa_decode(&rtc_laddr, cfg->rtc_listen, strlen(cfg->rtc_listen));
 	mc.listen = &laddr;
 	mc.rtc_listen = &rtc_laddr;
+	mc.media_workers = cfg->media_workers;
 	if (cfg->announced_ip[0] || cfg->announced_port) {
 		if (!cfg->announced_ip[0] ||
 		    sa_set_str(&rtc_ip, cfg->announced_ip, 0))
