@@ -14,14 +14,9 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-};
+const { opt, inOwnNetns } = require('./lib/cli');
 const build = path.resolve(opt('--build', path.join(root, 'build')));
 const RUNS = Number(opt('--runs', '10'));
 const outPath = opt('--out', null);
@@ -29,11 +24,7 @@ const outPath = opt('--out', null);
 const serverLog = opt('--server-log', null);
 const logLevel = opt('--log-level', 'warn');
 
-if (!process.env.MEESHY_JOIN_NETNS) {
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, __filename, ...args],
-    { stdio: 'inherit', env: { ...process.env, MEESHY_JOIN_NETNS: '1' } });
-  process.exit(r.status === null ? 1 : r.status);
-}
+inOwnNetns('ip link set lo up', 'MEESHY_JOIN_NETNS');
 process.env.MEESHY_BIN = process.env.MEESHY_BIN || path.join(build, 'apps/meeshy-call/meeshy-call');
 const { start } = require(path.join(root, 'tests/integration/lib/server'));
 const { launch, until } = require(path.join(root, 'tests/integration/lib/browser'));

@@ -35,11 +35,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-};
+const { opt, inOwnNetns } = require('./lib/cli');
 const build = path.resolve(opt('--build', path.join(root, 'build')));
 const CALLS = Number(opt('--calls', '10'));
 const STEPS = opt('--steps', '100,250,500,1000,1500,2000,2500,3000,3500').split(',').map(Number);
@@ -437,15 +433,9 @@ const NETNS_SETUP = ['ip link set lo up', 'ip link add v0 type veth peer name v1
   'sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.v0.rp_filter=0 net.ipv4.conf.v1.rp_filter=0',
   'sysctl -qw net.ipv4.conf.v0.accept_local=1 net.ipv4.conf.v1.accept_local=1'].join(' && ');
 const JANUS_PEER_IP = '10.99.0.2';
-function inOwnNetns() {
-  if (process.env.MEESHY_LOAD_NETNS) return false;
-  const r = require('node:child_process').spawnSync('unshare', ['-n', 'sh', '-c', `${NETNS_SETUP} && exec "$0" "$@"`, process.execPath, __filename, ...args],
-    { stdio: 'inherit', env: { ...process.env, MEESHY_LOAD_NETNS: '1' } });
-  process.exit(r.status === null ? 1 : r.status);
-}
 
 async function main() {
-  if (TARGETS.includes('janus')) inOwnNetns();
+  if (TARGETS.includes('janus')) inOwnNetns(NETNS_SETUP, 'MEESHY_LOAD_NETNS');
   pin(process.pid, 1);
   const out = {};
   for (const t of TARGETS) {

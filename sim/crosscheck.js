@@ -35,15 +35,11 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-};
+const { opt, flag } = require(path.join(root, 'bench/lib/cli'));
 const build = path.resolve(opt('--build', path.join(root, 'build')));
 const outPath = opt('--out', null);
-const checking = args.includes('--check');
-const realtime = !args.includes('--no-realtime') && (() => {
+const checking = flag('--check');
+const realtime = !flag('--no-realtime') && (() => {
   try { execFileSync('chrt', ['-f', '10', 'true'], { stdio: 'ignore' }); return true; } catch { return false; }
 })();
 process.env.MEESHY_BIN = process.env.MEESHY_BIN || path.join(build, 'apps/meeshy-call/meeshy-call');

@@ -84,6 +84,7 @@ struct rx {
 	size_t pkts, batches, bytes_ok;
 	uint64_t sent_us; /* before the send */
 	size_t stamped;   /* rx_us between the send and the handler */
+	size_t unstamped; /* rx_us 0: the platform gives no stamp */
 };
 
 static void recv_h(const struct port_pkt *pkts, size_t n, void *arg)
@@ -92,8 +93,10 @@ static void recv_h(const struct port_pkt *pkts, size_t n, void *arg)
 	rx->batches++;
 	for (size_t i = 0; i < n; i++) {
 		rx->pkts++;
-		if (pkts[i].rx_us >= rx->sent_us &&
-		    pkts[i].rx_us <= port_now_us())
+		if (!pkts[i].rx_us)
+			rx->unstamped++;
+		else if (pkts[i].rx_us >= rx->sent_us &&
+			 pkts[i].rx_us <= port_now_us())
 			rx->stamped++;
 		/* each packet carries its index in every byte */
 		if (pkts[i].len == 200 &&
@@ -148,8 +151,11 @@ static void udp_batch(const char *ip)
 	re_main(NULL);
 	CU_ASSERT_EQUAL(rx.pkts, 100);
 	CU_ASSERT_EQUAL(rx.bytes_ok, 100);
-	/* each arrival stamped by the kernel, on port_now_us's clock */
-	CU_ASSERT_EQUAL(rx.stamped, 100);
+	/* each arrival stamped by the kernel, on port_now_us's clock; or
+	 * none where the platform gives no stamp (qemu-user passes no
+	 * SCM_TIMESTAMPNS): never a wrong one. integration_media_workers
+	 * checks that the server counts delays on x86. */
+	CU_ASSERT_TRUE(rx.stamped == 100 || rx.unstamped == 100);
 	port_udp_stats(a, &sa_st);
 	port_udp_stats(b, &sb_st);
 	/* batching: 100 packets in at most 4 sendmmsg calls of 32 */
