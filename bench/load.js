@@ -15,7 +15,9 @@
 // subscribers join as mediasoup-client does (join, capabilities, a receive
 // transport, consume, connect, resume) and are added round-robin over the
 // calls in steps. At each step, over --step-s seconds: what the subscribers
-// lost (RTP sequence numbers), the forwarding delay of every --sample-th
+// lost (the larger of the gaps in their RTP sequence numbers and what they
+// got short of what the publishers sent them: a stalled stream has no
+// gaps), the forwarding delay of every --sample-th
 // packet (decrypted for its send stamp), the server's CPU and datagrams
 // sent (forwarded packets per CPU-second), its RSS, and the load side's
 // CPU (a load-bound step is said so, not counted against the server).
@@ -329,7 +331,14 @@ function histQuantile(h0, h1, q) {
   return hit.le * 1000;
 }
 
-async function measure(target, sub, subscribers) {
+// What the publishers sent, all of them (cumulative).
+async function sentSoFar(pub) {
+  pub.cmd({ cmd: 'report' });
+  return (await pub.wait('report')).rtp_out;
+}
+
+async function measure(target, sub, subscribers, pub) {
+  const s0 = await sentSoFar(pub);
   sub.cmd({ cmd: 'report', reset: true });
   const r0 = await sub.wait('report');
   const d0 = target.forwardDelay ? await target.forwardDelay() : null;
@@ -340,15 +349,25 @@ async function measure(target, sub, subscribers) {
   const c1 = cpuSeconds(target.pid);
   const l1 = cpuSeconds(sub.proc.pid);
   const wall = (Date.now() - t0) / 1000;
+  // in the same order as at the start (publishers, then subscribers), so
+  // both windows are the same length
+  const s1 = await sentSoFar(pub);
   sub.cmd({ cmd: 'report' });
   const r1 = await sub.wait('report');
   const d1 = target.forwardDelay ? await target.forwardDelay() : null;
   const expected = r1.expected - r0.expected;
   const received = r1.received - r0.received;
+  // Sequence gaps miss a stream that stalled (or never started): what
+  // every subscriber was due (each publisher's packets to its call's
+  // subscribers, round robin over the calls) catches it.
+  const due = ((s1 - s0) * subscribers) / CALLS;
   const v = r1.video_oneway_us;
   return {
     subscribers,
-    loss_pct: expected ? (100 * Math.max(0, expected - received)) / expected : 0,
+    loss_pct: Math.max(expected ? (100 * Math.max(0, expected - received)) / expected : 0,
+      due ? (100 * Math.max(0, due - received)) / due : 0),
+    gap_loss_pct: expected ? (100 * Math.max(0, expected - received)) / expected : 0,
+    shortfall_pct: due ? (100 * Math.max(0, due - received)) / due : 0,
     video_ms: { n: v.n, p50: v.p50 / 1000, p99: v.p99 / 1000 },
     // ours only: socket in -> copy out, bucket bounds (ms)
     server_delay_ms: d1 ? { p50_le: histQuantile(d0, d1, 0.5), p99_le: histQuantile(d0, d1, 0.99) } : null,
@@ -379,7 +398,7 @@ async function runTarget(make) {
   try {
     const calls = [];
     for (let c = 0; c < CALLS; c++) calls.push(await target.publisher(c, pub, pubFp));
-    const idle = await measure(target, sub, 0);
+    const idle = await measure(target, sub, 0, pub);
     console.log(`${target.name}: ${CALLS} publishers x ${KBPS} kbit/s; idle CPU ${(idle.server_cpu * 100).toFixed(1)} %, RSS ${idle.server_rss_kb} kB`);
     results.push(idle);
     let k = 0;
@@ -393,9 +412,9 @@ async function runTarget(make) {
       }
       process.stdout.write(` (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       await sleep(2000);
-      const m = await measure(target, sub, target_n);
+      const m = await measure(target, sub, target_n, pub);
       results.push(m);
-      console.log(`${target.name} ${String(target_n).padStart(5)} subscribers: loss ${m.loss_pct.toFixed(3)} %, video delay p50 ${m.video_ms.p50.toFixed(3)} ms p99 ${m.video_ms.p99.toFixed(3)} ms, ${m.server_delay_ms ? `in->out p50 <= ${m.server_delay_ms.p50_le} ms p99 <= ${m.server_delay_ms.p99_le} ms, ` : ''}CPU ${(m.server_cpu * 100).toFixed(0)} %, ${Math.round(m.forwarded_per_s)} packets/s received, ${Math.round(m.forwarded_per_cpu_s)} per CPU-s, RSS ${m.server_rss_kb} kB, load CPU ${(m.load_cpu * 100).toFixed(0)} %`);
+      console.log(`${target.name} ${String(target_n).padStart(5)} subscribers: loss ${m.loss_pct.toFixed(3)} % (gaps ${m.gap_loss_pct.toFixed(3)}, short of due ${m.shortfall_pct.toFixed(3)}), video delay p50 ${m.video_ms.p50.toFixed(3)} ms p99 ${m.video_ms.p99.toFixed(3)} ms, ${m.server_delay_ms ? `in->out p50 <= ${m.server_delay_ms.p50_le} ms p99 <= ${m.server_delay_ms.p99_le} ms, ` : ''}CPU ${(m.server_cpu * 100).toFixed(0)} %, ${Math.round(m.forwarded_per_s)} packets/s received, ${Math.round(m.forwarded_per_cpu_s)} per CPU-s, RSS ${m.server_rss_kb} kB, load CPU ${(m.load_cpu * 100).toFixed(0)} %`);
       // the delay limit is noted and the ramp goes on, to find where the
       // loss starts too (a delay tail on this shared machine is partly the
       // rig's)
