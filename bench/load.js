@@ -29,7 +29,8 @@
 //
 //   node bench/load.js [--target meeshy|janus|both] [--build DIR]
 //                      [--calls 10] [--steps 100,250,...] [--step-s 8]
-//                      [--sample 16] [--media-workers 1] [--out FILE.json]
+//                      [--sample 16] [--media-workers 1] [--storm 200]
+//                      [--out FILE.json]
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -46,6 +47,9 @@ const SAMPLE = Number(opt('--sample', '16'));
 const outPath = opt('--out', null);
 // our SFU's media worker threads (all pinned to the SFU's core)
 const MEDIA_WORKERS = opt('--media-workers', '1');
+// after the last step: this many more subscribers join all at once (a join
+// storm) while the others are fed
+const STORM = Number(opt('--storm', '0'));
 const TARGETS = opt('--target', 'both') === 'both' ? ['meeshy', 'janus'] : [opt('--target')];
 const LOSS_MAX = 0.5; // %
 const P99_MAX_MS = 5;
@@ -75,11 +79,16 @@ function probe(extra, prio) {
   return p;
 }
 
+// While set, every request's emit -> ack time (ms) goes here.
+let ackLog = null;
+
 async function connectSocket(url, user, conversationId) {
   const socket = io(url, { auth: { token: user, conversations: [conversationId] }, transports: ['websocket'], reconnection: false, forceNew: true });
   await new Promise((res, rej) => { socket.once('connect', res); socket.once('connect_error', rej); });
   const req = async (event, data) => {
+    const t0 = process.hrtime.bigint();
     const r = await socket.timeout(30000).emitWithAck(event, data);
+    if (ackLog) ackLog.push(Number(process.hrtime.bigint() - t0) / 1e6);
     if (!r.ok) throw new Error(`${user}: ${event}: ${r.error.code}: ${r.error.message}`);
     return r;
   };
@@ -379,6 +388,49 @@ async function measure(target, sub, subscribers, pub) {
   };
 }
 
+const pct = (v, q) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN;
+};
+
+// A join storm: `n` more subscribers join at once (their own probe) while
+// the `fed` ones are fed; what the fed ones see meanwhile (loss, delay,
+// the server's socket in -> copy out) and how fast the gateway answers the
+// storm's requests.
+async function storm(target, calls, sub, pub, fed, n) {
+  const sp = probe(['--transports', String(n + 16), '--consent-ms', '5000', '--sample', String(SAMPLE)], PRIO.recv);
+  const fp = (await sp.wait('ready')).fingerprint;
+  const d0 = target.forwardDelay ? await target.forwardDelay() : null;
+  const s0 = await sentSoFar(pub);
+  sub.cmd({ cmd: 'report', reset: true });
+  const r0 = await sub.wait('report');
+  const acks = [];
+  ackLog = acks;
+  const t0 = Date.now();
+  try {
+    await Promise.all(Array.from({ length: n }, (_, i) => target.subscriber(fed + i, calls[(fed + i) % CALLS], sp, fp)));
+  } finally {
+    ackLog = null;
+  }
+  const took = (Date.now() - t0) / 1000;
+  const s1 = await sentSoFar(pub);
+  sub.cmd({ cmd: 'report' });
+  const r1 = await sub.wait('report');
+  const d1 = target.forwardDelay ? await target.forwardDelay() : null;
+  await sp.quit();
+  const due = ((s1 - s0) * fed) / CALLS;
+  const received = r1.received - r0.received;
+  const r = {
+    joiners: n, fed, took_s: took,
+    ack_ms: { n: acks.length, p50: pct(acks, 0.5), p95: pct(acks, 0.95), max: Math.max(...acks) },
+    fed_loss_pct: due ? (100 * Math.max(0, due - received)) / due : 0,
+    fed_video_ms: { p50: r1.video_oneway_us.p50 / 1000, p99: r1.video_oneway_us.p99 / 1000 },
+    server_delay_ms: d1 ? { p50_le: histQuantile(d0, d1, 0.5), p99_le: histQuantile(d0, d1, 0.99) } : null,
+  };
+  console.log(`${target.name} storm: ${n} joined in ${took.toFixed(1)} s while ${fed} were fed; acks p50 ${r.ack_ms.p50.toFixed(1)} ms p95 ${r.ack_ms.p95.toFixed(1)} ms max ${r.ack_ms.max.toFixed(0)} ms; the fed: loss ${r.fed_loss_pct.toFixed(3)} %, delay p50 ${r.fed_video_ms.p50.toFixed(2)} ms p99 ${r.fed_video_ms.p99.toFixed(2)} ms${r.server_delay_ms ? `, in->out p99 <= ${r.server_delay_ms.p99_le} ms` : ''}`);
+  return r;
+}
+
 function rssSlope(results) {
   const pts = results.filter((r) => r.subscribers > 0);
   if (pts.length < 2) return NaN;
@@ -395,6 +447,7 @@ async function runTarget(make) {
   const target = await make();
   const results = [];
   let verdict = `all ${STEPS.length} steps held`;
+  let stormResult = null;
   try {
     const calls = [];
     for (let c = 0; c < CALLS; c++) calls.push(await target.publisher(c, pub, pubFp));
@@ -421,6 +474,7 @@ async function runTarget(make) {
       if (m.load_cpu > 0.9) { verdict = `load-bound at ${target_n}: the load side used ${(m.load_cpu * 100).toFixed(0)} % of its core`; break; }
       if (m.loss_pct > LOSS_MAX) { verdict = `loss over ${LOSS_MAX} % at ${target_n}`; break; }
     }
+    if (STORM) stormResult = await storm(target, calls, sub, pub, k, STORM);
   } finally {
     await target.stop();
     await pub.quit();
@@ -435,7 +489,7 @@ async function runTarget(make) {
   };
   const max = heldUpTo((r) => r.loss_pct <= LOSS_MAX && r.video_ms.p99 <= P99_MAX_MS && r.load_cpu <= 0.9);
   const maxLoss = heldUpTo((r) => r.loss_pct <= LOSS_MAX && r.load_cpu <= 0.9);
-  const summary = { target: target.name, calls: CALLS, kbps: KBPS, max_subscribers: max, max_subscribers_loss_only: maxLoss, verdict, rss_per_subscription_kb: rssSlope(results), steps: results };
+  const summary = { target: target.name, calls: CALLS, kbps: KBPS, max_subscribers: max, max_subscribers_loss_only: maxLoss, verdict, rss_per_subscription_kb: rssSlope(results), steps: results, storm: stormResult };
   console.log(`${target.name}: ${max} subscribers held within loss ${LOSS_MAX} % and p99 ${P99_MAX_MS} ms, ${maxLoss} within the loss limit alone (${verdict}); RSS ${summary.rss_per_subscription_kb.toFixed(1)} kB per subscription`);
   return summary;
 }

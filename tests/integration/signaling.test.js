@@ -262,6 +262,14 @@ test('--sfu-from 1: a call is on the SFU from its start and stays there', async 
   const bea = await connect(srv.url, 'bea', { transports: ['websocket'], conversations: ['sfu-1'] });
   const cid = await connect(srv.url, 'cid', { transports: ['websocket'], conversations: ['sfu-1'] });
   t.after(() => [ann, bea, cid].forEach((s) => s.close()));
+  // before any call: the routers' capabilities alone (a client loads its
+  // device ahead of a join), no producers, no call made
+  const early = await ack(ann, 'media:get-capabilities', {});
+  assert.equal(early.ok, true);
+  assert.ok(early.rtpCapabilities.codecs.some((c) => c.mimeType === 'video/VP8'), 'VP8 among the codecs');
+  assert.equal(early.producers, undefined);
+  assert.equal((await ack(ann, 'media:create-transport', { direction: 'recv' })).error.code, 'NOT_FOUND',
+    'other media requests still need a call');
   const init = await ack(ann, 'call:initiate', { conversationId: 'sfu-1', type: 'video' });
   assert.equal(init.ok, true);
   assert.equal(init.mode, 'sfu', 'the initiator is told to use the SFU');
