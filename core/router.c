@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
+#include "counters.h"
 #include "port.h"
 #include "packet.h"
 #include "srtp_pair.h"
@@ -225,12 +226,9 @@ void router_stats(const struct router *r, struct router_stats *st)
 void router_stats_add(struct router_stats *sum, const struct router_stats *x)
 {
 	/* the struct is all uint64_t counters */
-	uint64_t *d = (uint64_t *)sum;
-	const uint64_t *a = (const uint64_t *)x;
-	if (!sum || !x)
-		return;
-	for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
-		d[i] += a[i];
+	if (sum && x)
+		counters_add((uint64_t *)sum, (const uint64_t *)x,
+			     sizeof(*sum) / sizeof(uint64_t));
 }
 
 static void producer_destructor(void *arg)

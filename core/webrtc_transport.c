@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
+#include "counters.h"
 #include "port.h"
 #include "packet.h"
 #include "ice_lite.h"
@@ -366,12 +367,9 @@ void webrtc_server_stats_add(struct webrtc_server_stats *sum,
 			     const struct webrtc_server_stats *x)
 {
 	/* the struct is all uint64_t counters */
-	uint64_t *d = (uint64_t *)sum;
-	const uint64_t *a = (const uint64_t *)x;
-	if (!sum || !x)
-		return;
-	for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
-		d[i] += a[i];
+	if (sum && x)
+		counters_add((uint64_t *)sum, (const uint64_t *)x,
+			     sizeof(*sum) / sizeof(uint64_t));
 }
 
 /* Transports */

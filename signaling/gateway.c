@@ -778,13 +778,13 @@ static void cluster_timer(void *arg)
 {
 	struct gateway *gw = arg;
 	calls_cluster_tick(gw);
-	port_timer_start(gw->media_tmr, 1000, cluster_timer, gw);
+	port_timer_start(gw->cluster_tmr, 1000, cluster_timer, gw);
 }
 
 static void gateway_destructor(void *arg)
 {
 	struct gateway *gw = arg;
-	gw->media_tmr = mem_deref(gw->media_tmr);
+	gw->cluster_tmr = mem_deref(gw->cluster_tmr);
 	gw->http = mem_deref(gw->http);
 	gateway_shutdown(gw, "server shutdown");
 	gw->sio = mem_deref(gw->sio);
@@ -949,9 +949,9 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 			err = redis_subscribe(gw->redis, ch);
 		}
 		if (!err)
-			err = port_timer_alloc(&gw->media_tmr);
+			err = port_timer_alloc(&gw->cluster_tmr);
 		if (!err)
-			port_timer_start(gw->media_tmr, 1000, cluster_timer,
+			port_timer_start(gw->cluster_tmr, 1000, cluster_timer,
 					 gw);
 #else
 		err = ENOTSUP;

@@ -50,7 +50,7 @@ struct gateway {
 	struct cache *cache;           /* Redis when there is one, else memory */
 	struct translator *translator; /* NULL: transcriptions untranslated */
 	char *translator_url;
-	struct port_timer *media_tmr; /* the cluster's, every second */
+	struct port_timer *cluster_tmr; /* the cluster tick, every second */
 	unsigned ticks;
 	struct hash *calls;      /* live calls by id */
 	size_t ncalls;
