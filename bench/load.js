@@ -445,6 +445,7 @@ async function runTarget(make) {
   const pubFp = (await pub.wait('ready')).fingerprint;
   const subFp = (await sub.wait('ready')).fingerprint;
   const target = await make();
+  const bareRssKb = rssKb(target.pid); // before any participant
   const results = [];
   let verdict = `all ${STEPS.length} steps held`;
   let stormResult = null;
@@ -452,7 +453,8 @@ async function runTarget(make) {
     const calls = [];
     for (let c = 0; c < CALLS; c++) calls.push(await target.publisher(c, pub, pubFp));
     const idle = await measure(target, sub, 0, pub);
-    console.log(`${target.name}: ${CALLS} publishers x ${KBPS} kbit/s; idle CPU ${(idle.server_cpu * 100).toFixed(1)} %, RSS ${idle.server_rss_kb} kB`);
+    idle.rss_per_publisher_kb = (idle.server_rss_kb - bareRssKb) / CALLS;
+    console.log(`${target.name}: ${CALLS} publishers x ${KBPS} kbit/s; idle CPU ${(idle.server_cpu * 100).toFixed(1)} %, RSS ${bareRssKb} kB before them, ${idle.server_rss_kb} kB after (${idle.rss_per_publisher_kb.toFixed(0)} kB per publisher)`);
     results.push(idle);
     let k = 0;
     for (const target_n of STEPS) {
@@ -489,7 +491,7 @@ async function runTarget(make) {
   };
   const max = heldUpTo((r) => r.loss_pct <= LOSS_MAX && r.video_ms.p99 <= P99_MAX_MS && r.load_cpu <= 0.9);
   const maxLoss = heldUpTo((r) => r.loss_pct <= LOSS_MAX && r.load_cpu <= 0.9);
-  const summary = { target: target.name, calls: CALLS, kbps: KBPS, max_subscribers: max, max_subscribers_loss_only: maxLoss, verdict, rss_per_subscription_kb: rssSlope(results), steps: results, storm: stormResult };
+  const summary = { target: target.name, calls: CALLS, kbps: KBPS, max_subscribers: max, max_subscribers_loss_only: maxLoss, verdict, rss_per_publisher_kb: results[0].rss_per_publisher_kb, rss_per_subscription_kb: rssSlope(results), steps: results, storm: stormResult };
   console.log(`${target.name}: ${max} subscribers held within loss ${LOSS_MAX} % and p99 ${P99_MAX_MS} ms, ${maxLoss} within the loss limit alone (${verdict}); RSS ${summary.rss_per_subscription_kb.toFixed(1)} kB per subscription`);
   return summary;
 }

@@ -68,6 +68,9 @@ enum {
 	 * by default often enough that their round trips measure the
 	 * loopback hop (--consent-ms) */
 	CONSENT_MS = 200,
+	/* a receiver report a second per transport that receives, as
+	 * Chromium sends for video */
+	RR_MS = 1000,
 	ICE_PWD_MAX = 256,
 	PT_AUDIO = 100, PT_VIDEO = 101, /* the router's, which we consume */
 };
@@ -103,7 +106,8 @@ struct transport {
 	struct dtls_srtp *dtls;
 	struct srtp_pair *srtp;
 	uint8_t tid[12];
-	uint64_t check_sent_us;
+	uint64_t check_sent_us, rr_sent_us;
+	uint32_t rr_ssrc; /* ours, as the reports' sender */
 	bool ice_ok;
 	/* sending, once asked to and SRTP is up */
 	bool sending;
@@ -450,21 +454,61 @@ static void on_udp(const struct port_pkt *pkts, size_t n, void *arg)
 				probe.rtp_in++;
 				break;
 			}
-			if (srtp_pair_unprotect_rtp(t->srtp, b, &len))
+			if (srtp_pair_unprotect_rtp(t->srtp, b, &len)) {
 				probe.bad++;
-			else
-				on_rtp(t, b, len);
+				break;
+			}
+			dtls_srtp_peer_confirmed(t->dtls);
+			on_rtp(t, b, len);
 			break;
 		case PACKET_RTCP:
-			if (!t->srtp || srtp_pair_unprotect_rtcp(t->srtp, b, &len))
+			if (!t->srtp ||
+			    srtp_pair_unprotect_rtcp(t->srtp, b, &len)) {
 				probe.bad++;
-			else
-				on_rtcp(b, len);
+				break;
+			}
+			dtls_srtp_peer_confirmed(t->dtls);
+			on_rtcp(b, len);
 			break;
 		default:
 			probe.bad++;
 		}
 	}
+}
+
+/* RFC 3550 6.4.2: one report block per stream we receive. */
+static void send_receiver_report(struct transport *t)
+{
+	uint8_t b[8 + 2 * 24 + SRTP_PAIR_TRAILER];
+	size_t len = 8, blocks = 0;
+	for (size_t i = 0; i < 2; i++) {
+		const struct seq_track *st = &t->seq[i];
+		uint64_t expected;
+		uint32_t lost;
+		uint8_t *r = b + len;
+		if (!st->on)
+			continue;
+		expected = (uint64_t)st->highest - st->first + 1;
+		lost = expected > st->received
+			       ? (uint32_t)(expected - st->received)
+			       : 0;
+		memset(r, 0, 24);
+		put32(r, st->ssrc);
+		put32(r + 4, lost > 0x7fffff ? 0x7fffff : lost);
+		put32(r + 8, st->highest);
+		len += 24;
+		blocks++;
+	}
+	if (!blocks)
+		return;
+	b[0] = (uint8_t)(0x80 | blocks);
+	b[1] = 201;
+	b[2] = 0;
+	b[3] = (uint8_t)(len / 4 - 1);
+	put32(b + 4, t->rr_ssrc);
+	struct port_pkt p = {b, len, sizeof(b), &t->server};
+	if (!srtp_pair_protect_rtcp(t->srtp, b, &p.len, sizeof(b)))
+		(void)port_udp_send_batch(t->udp, &p, 1, NULL);
 }
 
 /* --- ICE and DTLS --- */
@@ -501,6 +545,10 @@ static void ice_check(void *arg)
 		(void)port_udp_send_batch(t->udp, &p, 1, NULL);
 	}
 	mem_deref(mb);
+	if (t->srtp && t->check_sent_us - t->rr_sent_us >= RR_MS * 1000ULL) {
+		t->rr_sent_us = t->check_sent_us;
+		send_receiver_report(t);
+	}
 	/* every 50 ms until answered, then for consent */
 	port_timer_start(t->ice_tmr, t->ice_ok ? probe.consent_ms : 50,
 			 ice_check, t);
@@ -575,6 +623,7 @@ static struct transport *transport_new(const char *id, const char *ip)
 	t->pt_video = PT_VIDEO;
 	if (sa_set_str(&local, ip, 0))
 		return mem_deref(t);
+	(void)port_random(&t->rr_ssrc, sizeof(t->rr_ssrc));
 	if (ice_lite_credentials(t->ufrag, t->pwd) ||
 	    port_udp_listen(&t->udp, &local, on_udp, t) ||
 	    port_timer_alloc(&t->ice_tmr) || port_timer_alloc(&t->audio_tmr) ||

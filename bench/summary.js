@@ -69,6 +69,7 @@ if (load) {
       out(`| forwarded packets per CPU-second at ${at} subscribers | ${fmt(a)} | ${fmt(b)} | ${ratio(a, b)} |`);
     }
     out(`| RSS per subscription | ${fmt(m.rss_per_subscription_kb, 1)} kB | ${fmt(j.rss_per_subscription_kb, 1)} kB | |`);
+    out(`| RSS per publishing participant (10 publishers) | ${fmt(m.rss_per_publisher_kb, 0)} kB | ${fmt(j.rss_per_publisher_kb, 0)} kB | |`);
   }
   out();
   out('| subscribers | ours: loss, delay p50 / p99, socket in -> copy out p50 / p99 (<=), CPU | Janus: loss, delay p50 / p99, CPU |');

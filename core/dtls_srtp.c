@@ -63,6 +63,8 @@ struct dtls_srtp {
 	bool start_pending, tick_pending;
 	bool busy;                 /* a step is running */
 	bool up, closed;           /* as signaled to the owner */
+	bool confirmed;            /* the peer's SRTP authenticated */
+	bool forgotten;            /* mbedTLS's state is freed */
 	struct hello_reasm *hello; /* server: ClientHello fragments so far */
 	bool hello_whole;          /* server: a whole ClientHello went in */
 
@@ -249,6 +251,8 @@ static int timer_get(void *ctx);
 static void timer_expired(void *arg)
 {
 	struct dtls_srtp *dc = arg;
+	if (dc->forgotten)
+		return;
 	if (!dc->busy && timer_get(dc) != 2) {
 		port_timer_start(dc->tmr, 1, timer_expired, dc);
 		return;
@@ -494,12 +498,36 @@ static void apply(struct dtls_srtp *dc, const struct dtls_effects *fx)
 	}
 }
 
+/* On the loop, no step running. What mbedTLS keeps of an established
+ * connection is its two 16 kB record buffers, the last flight kept for a
+ * resend (mbedTLS frees it on the peer's first application record, which
+ * WebRTC without data channels never sends) and the peer's certificate:
+ * most of a subscription's memory. Once the peer's SRTP authenticates,
+ * the peer has finished the handshake, so no record it sends will need
+ * an answer. Its close_notify goes unread from then on: ICE consent (30
+ * s) and the signaling end the transport instead. */
+static void forget(struct dtls_srtp *dc)
+{
+	if (dc->forgotten)
+		return;
+	mbedtls_ssl_free(&dc->ssl);
+	mbedtls_ssl_config_free(&dc->conf);
+	mbedtls_ssl_init(&dc->ssl); /* the destructor frees them again */
+	mbedtls_ssl_config_init(&dc->conf);
+	port_timer_cancel(dc->tmr);
+	list_flush(&dc->pending);
+	dc->hello = mem_deref(dc->hello);
+	dc->forgotten = true;
+}
+
 static void job_done(void *arg)
 {
 	struct dtls_job *j = arg;
 	struct dtls_srtp *dc = j->dc;
 	dc->busy = false;
 	apply(dc, &j->fx);
+	if (!orphaned(dc) && dc->confirmed)
+		forget(dc);
 	if (!orphaned(dc))
 		kick(dc);
 	mem_deref(j);
@@ -509,7 +537,7 @@ static void job_done(void *arg)
 static void kick(struct dtls_srtp *dc)
 {
 	struct dtls_job *j;
-	if (dc->busy || dc->closed ||
+	if (dc->busy || dc->closed || dc->forgotten ||
 	    (!dc->start_pending && !dc->tick_pending && !dc->pending.head))
 		return;
 	j = mem_zalloc(sizeof(*j), job_destructor);
@@ -699,6 +727,8 @@ int dtls_srtp_recv(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
 		return EINVAL;
 	if (dc->closed)
 		return ENOTCONN;
+	if (dc->forgotten)
+		return 0; /* a late resend or an alert: nothing to answer */
 	if (dc->role == DTLS_ROLE_SERVER && !dc->hello_whole) {
 		bool took = hello_fragments(dc, buf, len);
 		if (took)
@@ -729,4 +759,18 @@ static void feed(struct dtls_srtp *dc, const uint8_t *buf, size_t len)
 bool dtls_srtp_established(const struct dtls_srtp *dc)
 {
 	return dc && dc->up;
+}
+
+void dtls_srtp_peer_confirmed(struct dtls_srtp *dc)
+{
+	if (!dc || !dc->up || dc->confirmed)
+		return;
+	dc->confirmed = true;
+	if (!dc->busy)
+		forget(dc);
+}
+
+bool dtls_srtp_forgotten(const struct dtls_srtp *dc)
+{
+	return dc && dc->forgotten;
 }

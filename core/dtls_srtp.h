@@ -66,5 +66,12 @@ int dtls_srtp_start(struct dtls_srtp *dc);
 /* One datagram from the peer (first byte 20-63, see packet_classify). */
 int dtls_srtp_recv(struct dtls_srtp *dc, const uint8_t *buf, size_t len);
 bool dtls_srtp_established(const struct dtls_srtp *dc);
+/* The peer's SRTP or SRTCP authenticated with the exported keys, so it
+ * has finished the handshake: the connection frees mbedTLS's state (about
+ * 40 kB) and ignores DTLS from then on, the peer's close_notify included
+ * (ICE consent ends the transport). Safe while a step runs: it frees
+ * when the step is back. */
+void dtls_srtp_peer_confirmed(struct dtls_srtp *dc);
+bool dtls_srtp_forgotten(const struct dtls_srtp *dc);
 
 #endif

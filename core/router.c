@@ -31,7 +31,12 @@ enum {
 	MISSING_GAP = 100,  /* a longer jump is a restart, not a loss */
 	NACK_TRIES = 5,     /* asks for a packet, then gives up on it */
 	NACK_RETRY_US = 90000, /* a tick of router_feedback, or so */
-	RING_SIZE = 256,    /* video packets kept for NACK: ~1.5 s at HD */
+	/* Video kept to answer NACKs: a second of each layer, sized to its
+	 * packet rate (a slot holds a whole packet: 1.2 kB) */
+	RING_KEEP_MS = 1000,
+	RING_FIRST = 64,    /* slots until the layer's rate is known */
+	RING_MIN = 32,
+	RING_MAX = 1024,
 	RING_PAYLOAD = 1200,
 	NO_LAYER = -1,
 };
@@ -70,13 +75,15 @@ struct layer {
 	uint32_t rtx_ssrc;            /* its retransmissions (RFC 4588), or 0 */
 	char rid[ROUTER_RID_MAX];
 	uint64_t packets, last_us;
-	struct ring_slot *ring;       /* video only */
+	struct ring_slot *ring;       /* video only, from its first packet */
+	uint16_t ring_size;           /* slots: RING_KEEP_MS of packets */
 	struct rx_stats rx;
 	struct missing miss[MISSING_MAX];
 	size_t nmiss;
 	/* its bitrate as it arrives, over the last RATE_WINDOW_US */
 	uint64_t win_bytes, win_start_us;
-	uint32_t bps;
+	uint32_t win_packets;
+	uint32_t bps, pps;
 };
 
 /* A transport that sends to the router: the arrival times of its packets,
@@ -278,14 +285,6 @@ int router_produce_simulcast(struct producer **pp, struct router *r,
 		if (!l->ssrc && !l->rid[0]) {
 			mem_deref(p);
 			return EINVAL;
-		}
-		if (p->kind == MEDIA_VIDEO) {
-			l->ring = mem_zalloc(RING_SIZE * sizeof(*l->ring),
-					     NULL);
-			if (!l->ring) {
-				mem_deref(p);
-				return ENOMEM;
-			}
 		}
 	}
 	list_append(&r->producers, &p->le, p);
@@ -1023,6 +1022,63 @@ static void switch_layer(struct consumer *c, int layer,
 	c->current = layer;
 }
 
+/* The ring in `size` slots, the packets it holds kept where they fit
+ * (the newest, where two meet). Slots are seq % size: a size that does not
+ * divide 65536 loses a few packets' history once per wrap, no more. */
+static void ring_resize(struct layer *l, uint16_t size)
+{
+	struct ring_slot *ring = mem_zalloc(size * sizeof(*ring), NULL);
+	if (!ring)
+		return; /* the old one serves on */
+	for (uint16_t i = 0; l->ring && i < l->ring_size; i++) {
+		const struct ring_slot *s = &l->ring[i];
+		struct ring_slot *d = &ring[s->seq % size];
+		if (s->used && (!d->used || (int16_t)(s->seq - d->seq) > 0))
+			*d = *s;
+	}
+	mem_deref(l->ring);
+	l->ring = ring;
+	l->ring_size = size;
+}
+
+/* RING_KEEP_MS of the layer at its measured packet rate; resized when
+ * that is more than the ring holds, or under half of it. */
+static void ring_fit(struct layer *l)
+{
+	uint32_t want = (l->pps * RING_KEEP_MS + 999) / 1000;
+	if (want < RING_MIN)
+		want = RING_MIN;
+	if (want > RING_MAX)
+		want = RING_MAX;
+	if (want > l->ring_size || 2 * want < l->ring_size)
+		ring_resize(l, (uint16_t)want);
+}
+
+static void ring_keep(struct layer *l, const struct rtp_view *v)
+{
+	struct ring_slot *s;
+	if (!l->ring)
+		ring_resize(l, RING_FIRST);
+	if (!l->ring || v->payload_len > RING_PAYLOAD)
+		return;
+	s = &l->ring[v->seq % l->ring_size];
+	s->used = true;
+	s->seq = v->seq;
+	s->ts = v->ts;
+	s->marker = v->marker;
+	s->len = (uint16_t)v->payload_len;
+	memcpy(s->payload, v->payload, v->payload_len);
+}
+
+static const struct ring_slot *ring_find(const struct layer *l, uint16_t seq)
+{
+	const struct ring_slot *s;
+	if (!l || !l->ring)
+		return NULL;
+	s = &l->ring[seq % l->ring_size];
+	return s->used && s->seq == seq ? s : NULL;
+}
+
 static void forward(struct router *r, struct producer *p, int layer,
 		    const struct rtp_view *v)
 {
@@ -1030,15 +1086,8 @@ static void forward(struct router *r, struct producer *p, int layer,
 	struct layer *l = &p->layers[layer];
 	struct vp8_desc vd, *vdp = NULL;
 
-	if (l->ring && v->payload_len <= RING_PAYLOAD) {
-		struct ring_slot *s = &l->ring[v->seq % RING_SIZE];
-		s->used = true;
-		s->seq = v->seq;
-		s->ts = v->ts;
-		s->marker = v->marker;
-		s->len = (uint16_t)v->payload_len;
-		memcpy(s->payload, v->payload, v->payload_len);
-	}
+	if (p->kind == MEDIA_VIDEO)
+		ring_keep(l, v);
 	if (p->vp8 && !vp8_desc_parse(&vd, v->payload, v->payload_len))
 		vdp = &vd;
 	for (struct le *le = p->consumers.head; le; le = le->next) {
@@ -1106,8 +1155,8 @@ static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
 				continue;
 			seq = (uint16_t)(pid + (i + 1) - c->seq_off);
 			r->stats.nack_requested++;
-			s = l && l->ring ? &l->ring[seq % RING_SIZE] : NULL;
-			if (!s || !s->used || s->seq != seq) {
+			s = ring_find(l, seq);
+			if (!s) {
 				r->stats.nack_missed++;
 				continue;
 			}
@@ -1187,11 +1236,17 @@ static void layer_rate(struct layer *l, size_t len, uint64_t now)
 	if (!l->win_start_us)
 		l->win_start_us = now;
 	l->win_bytes += len;
+	l->win_packets++;
 	if (now - l->win_start_us >= RATE_WINDOW_US) {
 		l->bps = (uint32_t)(l->win_bytes * 8 * 1000000 /
 				    (now - l->win_start_us));
+		l->pps = (uint32_t)((uint64_t)l->win_packets * 1000000 /
+				    (now - l->win_start_us));
 		l->win_bytes = 0;
+		l->win_packets = 0;
 		l->win_start_us = now;
+		if (l->ring)
+			ring_fit(l);
 	}
 }
 

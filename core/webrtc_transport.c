@@ -264,6 +264,8 @@ static void handle_batch(struct webrtc_server *srv,
 				continue;
 			}
 		}
+		/* its SRTP proves the peer done with the handshake */
+		dtls_srtp_peer_confirmed(t->dtls);
 		if (t->pkth)
 			t->pkth(t, p->buf, len, p->size, cls == PACKET_RTCP,
 				t->arg);

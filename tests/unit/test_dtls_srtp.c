@@ -1,5 +1,6 @@
 /* DTLS-SRTP: certificates, the handshake, key export, SRTP with the keys. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <string.h>
 #include <re.h>
@@ -60,6 +61,7 @@ struct end {
 	int drop_next; /* datagrams to lose on the way to the peer */
 	int split_hello; /* send the ClientHello in two fragments, 2 datagrams */
 	int sent;
+	struct port_timer *tick;
 };
 
 struct dgram {
@@ -339,6 +341,81 @@ static void test_garbage_refused(void)
 	end_reset(&b);
 }
 
+/* Bytes the C heap holds (mbedTLS allocates there, not through libre).
+ * Under AddressSanitizer malloc is its own and mallinfo2 says nothing. */
+static long heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return -1;
+#else
+	return (long)mallinfo2().uordblks;
+#endif
+}
+
+static void until_forgotten_h(void *arg)
+{
+	struct end *e = arg;
+	static int rounds;
+	if (dtls_srtp_forgotten(e->dc) || ++rounds > 1000) {
+		rounds = 0;
+		re_cancel();
+		return;
+	}
+	port_timer_start(e->tick, 1, until_forgotten_h, e);
+}
+
+/* The loop runs until e's connection has let go of mbedTLS (a step that
+ * was running when it was told must come back first). */
+static void until_forgotten(struct end *e)
+{
+	port_timer_alloc(&e->tick);
+	port_timer_start(e->tick, 0, until_forgotten_h, e);
+	re_main(NULL);
+	e->tick = mem_deref(e->tick);
+}
+
+static void test_forget_after_peer_srtp(void)
+{
+	struct end a = {0}, b = {0};
+	uint8_t resend[64];
+	long before, after;
+	int sent;
+
+	handshake(&a, &b, dtls_cert_fingerprint(cert_a));
+	CU_ASSERT_EQUAL_FATAL(b.established, 1);
+	before = heap_in_use();
+	dtls_srtp_peer_confirmed(b.dc);
+	until_forgotten(&b);
+	after = heap_in_use();
+	CU_ASSERT_TRUE(dtls_srtp_forgotten(b.dc));
+	CU_ASSERT_TRUE(dtls_srtp_established(b.dc));
+	/* two 16 kB record buffers and the kept flight at least */
+	if (before >= 0)
+		CU_ASSERT_TRUE(before - after >= 32 * 1024);
+	/* a record from the peer now gets no answer and closes nothing */
+	memset(resend, 0, sizeof(resend));
+	resend[0] = 22;
+	sent = b.sent;
+	CU_ASSERT_EQUAL(dtls_srtp_recv(b.dc, resend, sizeof(resend)), 0);
+	resend[0] = 21; /* an alert, close_notify or not */
+	CU_ASSERT_EQUAL(dtls_srtp_recv(b.dc, resend, sizeof(resend)), 0);
+	until_forgotten(&b);
+	CU_ASSERT_EQUAL(b.sent, sent);
+	CU_ASSERT_EQUAL(b.closed, 0);
+	/* the client side too, and only once up */
+	dtls_srtp_peer_confirmed(a.dc);
+	until_forgotten(&a);
+	CU_ASSERT_TRUE(dtls_srtp_forgotten(a.dc));
+	end_reset(&a);
+	end_reset(&b);
+	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&a.dc, cert_a, DTLS_ROLE_CLIENT,
+		dtls_cert_fingerprint(cert_b), send_h, estab_h, close_h, &a), 0);
+	dtls_srtp_peer_confirmed(a.dc);
+	CU_ASSERT_FALSE(dtls_srtp_forgotten(a.dc));
+	dtls_srtp_peer_confirmed(NULL);
+	end_reset(&a);
+}
+
 /* Many handshakes at once, every step on one of two worker threads
  * sharing the certificates (and their random generator), as the server
  * runs a join storm. */
@@ -422,6 +499,7 @@ static void test_steps_on_threads(void)
 	test_fingerprint_mismatch();
 	test_lost_client_hello_is_resent();
 	test_fragmented_client_hello();
+	test_forget_after_peer_srtp();
 	many_at_once();
 	port_work_stats(&after);
 	CU_ASSERT_EQUAL(after.threads, 2);
@@ -440,6 +518,8 @@ static CU_TestInfo tests[] = {
 	{"lost ClientHello is resent", test_lost_client_hello_is_resent},
 	{"fragmented ClientHello reassembled", test_fragmented_client_hello},
 	{"garbage and bad arguments refused", test_garbage_refused},
+	{"mbedTLS state freed once the peer's SRTP proves it done",
+	 test_forget_after_peer_srtp},
 	{"handshake steps on worker threads", test_steps_on_threads},
 	CU_TEST_INFO_NULL,
 };

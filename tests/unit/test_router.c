@@ -219,6 +219,61 @@ static void test_pli_relay_and_nack(void)
 	mem_deref(r);
 }
 
+/* A NACK from TB for one sequence number of consumer ssrc cs: how many
+ * packets it brought back. */
+static size_t nack_one(struct router *r, uint32_t cs, uint16_t seq)
+{
+	uint8_t rtcp[16] = {0x81, 205, 0, 3};
+	rtcp[8] = (uint8_t)(cs >> 24);
+	rtcp[9] = (uint8_t)(cs >> 16);
+	rtcp[10] = (uint8_t)(cs >> 8);
+	rtcp[11] = (uint8_t)cs;
+	rtcp[12] = (uint8_t)(seq >> 8);
+	rtcp[13] = (uint8_t)seq;
+	nsent = 0;
+	router_packet(r, TB, rtcp, sizeof(rtcp), sizeof(rtcp), true);
+	return nsent;
+}
+
+static void send_video(struct router *r, uint16_t from, uint16_t to)
+{
+	uint8_t in[1500];
+	for (uint16_t seq = from; seq != to; seq++)
+		router_packet(r, TA, in, browser_rtp(in, seq, 1111),
+			      sizeof(in), false);
+}
+
+/* The NACK history keeps a second of the layer at the rate it comes:
+ * RING_FIRST (64) packets until the rate is known, then as many as a
+ * second brings, the packets it had kept kept. */
+static void test_nack_history_sized_to_rate(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	uint32_t cs;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
+					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	cs = consumer_ssrc(c);
+	send_video(r, 65500, 64); /* 100 packets, across the wrap */
+	CU_ASSERT_EQUAL(nack_one(r, cs, 0), 1);
+	CU_ASSERT_EQUAL(nack_one(r, cs, 63), 1);
+	CU_ASSERT_EQUAL(nack_one(r, cs, 65500), 0); /* 100 back: gone */
+	/* a second on: 101 packets in 1.05 s, so about 96 slots */
+	usleep_ms(1050);
+	send_video(r, 64, 65);
+	CU_ASSERT_EQUAL(nack_one(r, cs, 20), 1); /* kept through the resize */
+	send_video(r, 65, 65 + 95);
+	CU_ASSERT_EQUAL(nack_one(r, cs, 65 + 95 - 90), 1); /* 90 back */
+	CU_ASSERT_EQUAL(nack_one(r, cs, 65 + 95 - 120), 0);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 /* A VP8 packet of a RID layer: one-byte extension with the RID (id 10),
  * descriptor with a 15-bit picture ID, key or delta frame. */
 static size_t simulcast_rtp(uint8_t *b, uint32_t ssrc, const char *rid,
@@ -1136,6 +1191,8 @@ static CU_TestInfo tests[] = {
 	{"forwarding rewrites SSRC and PT, strips the rest",
 	 test_forward_rewrites},
 	{"PLI relay and NACK answers", test_pli_relay_and_nack},
+	{"NACK history: a second of the layer at its rate",
+	 test_nack_history_sized_to_rate},
 	CU_TEST_INFO_NULL,
 };
 
