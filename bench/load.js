@@ -68,14 +68,18 @@ const pin = (pid, core) => execFileSync('taskset', ['-a', '-p', '-c', String(cor
 const realtime = (() => {
   try { execFileSync('chrt', ['-f', '10', 'true'], { stdio: 'ignore' }); return true; } catch { return false; }
 })();
-const PRIO = { sfu: '20', recv: '15', send: '10' };
+// (a storm's joiners below the fed subscribers: their handshakes must not
+// delay the receipt whose delay is measured)
+const PRIO = { sfu: '20', recv: '15', send: '10', storm: '5' };
 const fifo = (pid, prio) => { if (realtime) execFileSync('chrt', ['-a', '-f', '-p', prio, String(pid)], { stdio: 'ignore' }); };
 
 // --- a probe process: many transports, on core 1 ---
 function probe(extra, prio) {
   // (a peer that closes DTLS is the SFU stopping at the end of a run)
-  const p = spawnProbe(['taskset', '-c', '1', path.join(build, 'bench/media-probe'), ...extra], { quietErrors: /closed DTLS/ });
-  fifo(p.proc.pid, prio);
+  // started under its policy. Its handshakes run inline, as a browser's
+  // network thread reads the DTLS Finished before the SRTP behind it
+  const p = spawnProbe(['taskset', '-c', '1', ...(realtime ? ['chrt', '-f', prio] : []),
+    path.join(build, 'bench/media-probe'), ...extra], { quietErrors: /closed DTLS/ });
   return p;
 }
 
@@ -106,9 +110,10 @@ const probeTransport = (p, id, t) => {
 async function meeshyTarget() {
   const srv = await start({ args: ['--dev-auth', '--sfu-from', '1', '--max-participants', '1000', '--max-connections', '20000',
     '--events-per-sec', '0', '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--log-level', 'warn',
-    '--media-workers', MEDIA_WORKERS] });
-  pin(srv.proc.pid, 0);
-  fifo(srv.proc.pid, PRIO.sfu);
+    '--media-workers', MEDIA_WORKERS],
+    // from its start, so that its threads inherit core 0 and SCHED_FIFO and
+    // its handshake threads can leave it for below the media (port_work.c)
+    wrap: ['taskset', '-c', '0', ...(realtime ? ['chrt', '-f', PRIO.sfu] : [])] });
   const url = srv.url;
   const sockets = [];
   return {
@@ -398,7 +403,7 @@ const pct = (v, q) => {
 // the server's socket in -> copy out) and how fast the gateway answers the
 // storm's requests.
 async function storm(target, calls, sub, pub, fed, n) {
-  const sp = probe(['--transports', String(n + 16), '--consent-ms', '5000', '--sample', String(SAMPLE)], PRIO.recv);
+  const sp = probe(['--transports', String(n + 16), '--consent-ms', '5000', '--sample', String(SAMPLE)], PRIO.storm);
   const fp = (await sp.wait('ready')).fingerprint;
   const d0 = target.forwardDelay ? await target.forwardDelay() : null;
   const s0 = await sentSoFar(pub);

@@ -94,6 +94,15 @@ struct port_work_stats {
 };
 void port_work_stats(struct port_work_stats *st);
 
+/* Priorities, relative to what the process was started with: the media
+ * loops keep it; the signaling loop, once it has started them, calls this
+ * to step below them; the work pool's threads run below both (nicer by 10,
+ * and out of any real-time policy). Under a real-time policy (SCHED_FIFO,
+ * SCHED_RR) this takes one priority step down, so a burst of signaling
+ * never holds a media loop off its core; under the ordinary policy it
+ * changes nothing (CFS already shares a core). */
+void port_thread_below_media(void);
+
 /* Random bytes from the platform's cryptographic source. */
 int port_random(void *buf, size_t len);
 

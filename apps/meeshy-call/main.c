@@ -118,6 +118,7 @@ static int run_media(const struct app_config *cfg)
 			strerror(err));
 		return 1;
 	}
+	port_thread_below_media(); /* its media workers run now */
 	(void)media_node_local(m, &laddr);
 	port_log(PORT_LOG_INFO, "role media, node %s, redis %s",
 		 cfg->node_id, cfg->redis_url);
@@ -263,6 +264,7 @@ int main(int argc, char *argv[])
 			port_log(PORT_LOG_INFO, "closed %zu calls left open by"
 				 " a previous run", n);
 	}
+	port_thread_below_media(); /* its media workers run now */
 	(void)gateway_local(gw, &laddr);
 	if (cfg.dev_auth)
 		port_log(PORT_LOG_WARN, "--dev-auth: any token is accepted as"

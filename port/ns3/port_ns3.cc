@@ -279,6 +279,11 @@ void port_work_stats(struct port_work_stats *st)
 		*st = work_stats;
 }
 
+/* One thread, simulated time: nothing to rank. */
+void port_thread_below_media(void)
+{
+}
+
 /* Random: xorshift64*, seeded per run (port_ns3_seed) */
 
 int port_random(void *buf, size_t len)

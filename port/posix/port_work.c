@@ -15,8 +15,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <re.h>
 #include "port.h"
@@ -94,9 +97,54 @@ static void job_finished(struct work_job *j)
 	pthread_cond_broadcast(&pool.finished);
 }
 
+enum { BELOW_LOOPS_NICE = 10 };
+
+/* A handshake can wait; a packet cannot. A pool thread runs below the
+ * loops that carry media and signaling: under a real-time policy (which a
+ * thread inherits from its creator) it leaves it for SCHED_OTHER, and it
+ * takes BELOW_LOOPS_NICE more niceness, so a join storm gets the CPU the
+ * calls leave (CFS gives a nice-10 thread about a tenth of a contended
+ * core) instead of taking theirs. Lowering needs no privilege. */
+static void run_below_loops(void)
+{
+#ifdef __linux__
+	struct sched_param sp;
+	int policy;
+	if (!pthread_getschedparam(pthread_self(), &policy, &sp) &&
+	    policy != SCHED_OTHER) {
+		sp.sched_priority = 0;
+		(void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+	}
+	{
+		/* Linux: a thread id names one thread's niceness */
+		id_t tid = (id_t)syscall(SYS_gettid);
+		int now;
+		errno = 0;
+		now = getpriority(PRIO_PROCESS, tid);
+		if (errno == 0)
+			(void)setpriority(PRIO_PROCESS, tid,
+					  now + BELOW_LOOPS_NICE);
+	}
+	(void)pthread_setname_np(pthread_self(), "meeshy-handshk");
+#endif
+}
+
+void port_thread_below_media(void)
+{
+	struct sched_param sp;
+	int policy;
+	if (pthread_getschedparam(pthread_self(), &policy, &sp) ||
+	    (policy != SCHED_FIFO && policy != SCHED_RR) ||
+	    sp.sched_priority <= sched_get_priority_min(policy))
+		return;
+	sp.sched_priority--;
+	(void)pthread_setschedparam(pthread_self(), policy, &sp);
+}
+
 static void *worker_main(void *arg)
 {
 	(void)arg;
+	run_below_loops();
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		struct work_job *j;

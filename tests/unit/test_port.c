@@ -1,7 +1,12 @@
-/* port.h on POSIX: clock, timers, batched UDP, random. */
+/* port.h on POSIX: clock, timers, batched UDP, random, the work pool. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <re.h>
 #include "port.h"
 #include "unit.h"
@@ -177,18 +182,27 @@ static void test_udp_batch_ipv6(void)
 	udp_batch("::1");
 }
 
+static int thread_nice(void)
+{
+	return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+}
+
 /* port_work: run() on a worker thread, done() back on the loop. */
 struct job_seen {
 	pthread_t run_on, done_on;
 	int runs, dones;
+	int nice, policy; /* the running thread's */
 	int *left; /* jobs not done yet; the loop stops at 0 */
 };
 
 static void job_run(void *arg)
 {
 	struct job_seen *j = arg;
+	struct sched_param sp;
 	j->run_on = pthread_self();
 	j->runs++;
+	j->nice = thread_nice();
+	(void)pthread_getschedparam(pthread_self(), &j->policy, &sp);
 }
 
 static void job_done(void *arg)
@@ -224,6 +238,12 @@ static void test_work_threads(void)
 		off_loop += !pthread_equal(jobs[i].run_on, loop);
 	}
 	CU_ASSERT_EQUAL(off_loop, JOBS);
+	/* handshakes run below the loops: ordinary policy, nicer by 10 */
+	{
+		int want = thread_nice() + 10;
+		CU_ASSERT_EQUAL(jobs[0].nice, want > 19 ? 19 : want);
+		CU_ASSERT_EQUAL(jobs[0].policy, SCHED_OTHER);
+	}
 	port_work_stats(&st);
 	CU_ASSERT_EQUAL(st.threads, 2);
 	CU_ASSERT_EQUAL(st.completed, st.submitted);

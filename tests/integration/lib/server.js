@@ -17,9 +17,12 @@ function tmpdir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function start({ args = [], env = {}, dir, rtcListen = '127.0.0.1:0' } = {}) {
+// `wrap`: a command that execs the server (taskset, chrt), so it starts
+// with their settings and its threads inherit them.
+function start({ args = [], env = {}, dir, rtcListen = '127.0.0.1:0', wrap = [] } = {}) {
   dir = dir || tmpdir('meeshy-it-');
-  const proc = spawn(BIN, ['--listen', '127.0.0.1:0', '--rtc-listen', rtcListen, '--db', path.join(dir, 'calls.db'),
+  const [cmd, ...pre] = [...wrap, BIN];
+  const proc = spawn(cmd, [...pre, '--listen', '127.0.0.1:0', '--rtc-listen', rtcListen, '--db', path.join(dir, 'calls.db'),
     '--archive-dir', path.join(dir, 'archive'), ...args], {
     env: { ...process.env, MEESHY_INTERNAL_SECRET: CLUSTER_SECRET, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
