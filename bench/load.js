@@ -25,9 +25,14 @@
 // Forwarded packets per CPU-second: what the subscribers received over the
 // SFU process's CPU time, the same count for both.
 //
+// The third target, relay, is bench/raw-relay under the same load: the
+// same ICE-lite, DTLS-SRTP and batched sends, with no SFU in between
+// (unprotect once, a protected copy per subscriber): what forwarding costs
+// by itself, the line ours is measured against.
+//
 // Janus comes from `scripts/deps.sh bench`.
 //
-//   node bench/load.js [--target meeshy|janus|both] [--build DIR]
+//   node bench/load.js [--target meeshy|janus|relay|both|all|A,B] [--build DIR]
 //                      [--calls 10] [--steps 100,250,...] [--step-s 8]
 //                      [--sample 16] [--media-workers 1] [--storm 200]
 //                      [--out FILE.json]
@@ -50,7 +55,7 @@ const MEDIA_WORKERS = opt('--media-workers', '1');
 // after the last step: this many more subscribers join all at once (a join
 // storm) while the others are fed
 const STORM = Number(opt('--storm', '0'));
-const TARGETS = opt('--target', 'both') === 'both' ? ['meeshy', 'janus'] : [opt('--target')];
+const TARGETS = { both: ['meeshy', 'janus'], all: ['meeshy', 'janus', 'relay'] }[opt('--target', 'both')] || opt('--target').split(',');
 const LOSS_MAX = 0.5; // %
 const P99_MAX_MS = 5;
 const KBPS = 1500;
@@ -165,6 +170,37 @@ async function meeshyTarget() {
       for (const s of sockets) s.close();
       await srv.stop();
     },
+  };
+}
+
+// --- the raw relay: the same transports with no SFU in them ---
+
+// bench/raw-relay: unprotect, a protected copy per subscriber of the call,
+// batched sends; no rewrite, no layers, no NACK history, no RTCP. What
+// forwarding costs by itself on this machine, under the same load.
+async function relayTarget() {
+  const relay = spawnProbe(['taskset', '-c', '0', ...(realtime ? ['chrt', '-f', PRIO.sfu] : []),
+    path.join(build, 'bench/raw-relay'), '--transports', String(Math.max(...STEPS) + CALLS + STORM + 16)]);
+  await relay.wait('ready');
+  const open = async (p, id, call, publisher, fp) => {
+    relay.cmd({ cmd: 'transport', id, call, publisher, fingerprint: fp });
+    const t = await relay.wait('transport', (e) => e.id === id);
+    p.cmd({ cmd: 'transport', id, ufrag: t.ufrag, pwd: t.pwd, ip: t.ip, port: t.port, fingerprint: t.fingerprint });
+    await p.wait('connected', (e) => e.id === id, 60000);
+  };
+  return {
+    name: 'relay',
+    pid: relay.proc.pid,
+    async publisher(c, pub, fp) {
+      await open(pub, `pub-${c}`, c, true, fp);
+      const ssrc = 0x20000000 + c * 8;
+      pub.cmd({ cmd: 'send', id: `pub-${c}`, sender: c, audio: ssrc, video: [ssrc + 1], kbps: [KBPS], fps: FPS, audio_bytes: 80 });
+      return { call: c };
+    },
+    async subscriber(k, call, sub, fp) {
+      await open(sub, `sub-${k}`, call.call, false, fp);
+    },
+    async stop() { await relay.quit(); },
   };
 }
 
@@ -521,7 +557,8 @@ async function main() {
   for (const t of TARGETS) {
     if (t === 'meeshy') out.meeshy = await runTarget(meeshyTarget);
     else if (t === 'janus') out.janus = await runTarget(janusTarget);
-    else throw new Error(`--target: '${t}' is not meeshy, janus or both`);
+    else if (t === 'relay') out.relay = await runTarget(relayTarget);
+    else throw new Error(`--target: '${t}' is not meeshy, janus, relay, both or all`);
   }
   if (out.meeshy && out.janus) {
     const ratio = (a, b) => (b ? (a / b).toFixed(2) : 'n/a');

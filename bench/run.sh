@@ -41,8 +41,8 @@ for i in $(seq 1 $RUNS); do
 	taskset -c 0 "$BUILD/bench/media-cost" --packets $PACKETS --out "$OUT/media-cost-$i.json" > "$OUT/media-cost-$i.log"
 done
 
-echo "== meeshy-load: ours and Janus, steps $STEPS"
-node bench/load.js --build "$BUILD" --target both --calls 10 --steps $STEPS --step-s 6 --out "$OUT/load.json" | tee "$OUT/load.log"
+echo "== meeshy-load: ours, Janus and the raw relay, steps $STEPS"
+node bench/load.js --build "$BUILD" --target all --calls 10 --steps $STEPS --step-s 6 --out "$OUT/load.json" | tee "$OUT/load.log"
 
 echo "== meeshy-load: one media worker against two, x$RUNS"
 for i in $(seq 1 $RUNS); do

@@ -47,7 +47,7 @@ out(`| 1200 B | ${fmt(copy1200, 2)} us | ${fmt(raw1200, 2)} us | ${fmt(100 * raw
 out(`| 100 B | ${fmt(copy100, 2)} us | ${fmt(raw100, 2)} us | ${fmt(100 * raw100 / copy100)} % |`);
 out();
 
-// meeshy-load, both targets
+// meeshy-load: ours, Janus, and the raw relay when it ran
 const load = read('load.json');
 const series = [];
 if (load) {
@@ -71,6 +71,18 @@ if (load) {
     out(`| RSS per subscription | ${fmt(m.rss_per_subscription_kb, 1)} kB | ${fmt(j.rss_per_subscription_kb, 1)} kB | |`);
     out(`| RSS per publishing participant (10 publishers) | ${fmt(m.rss_per_publisher_kb, 0)} kB | ${fmt(j.rss_per_publisher_kb, 0)} kB | |`);
   }
+  const rl = load.relay;
+  if (m && rl) {
+    // ours against the raw relay (bench/raw-relay) at each step both ran
+    out();
+    out('| subscribers | ours, forwarded packets per CPU-second | raw relay | ours against the relay |');
+    out('|---|---|---|---|');
+    for (const r of m.steps.filter((x) => x.subscribers > 0)) {
+      const x = rl.steps.find((y) => y.subscribers === r.subscribers);
+      if (x) out(`| ${r.subscribers} | ${fmt(r.forwarded_per_cpu_s)} | ${fmt(x.forwarded_per_cpu_s)} | ${fmt((100 * r.forwarded_per_cpu_s) / x.forwarded_per_cpu_s)} % |`);
+    }
+    out(`| held, loss <= 0.5 % | ${m.max_subscribers_loss_only} | ${rl.max_subscribers_loss_only} | |`);
+  }
   out();
   out('| subscribers | ours: loss, delay p50 / p99, socket in -> copy out p50 / p99 (<=), CPU | Janus: loss, delay p50 / p99, CPU |');
   out('|---|---|---|');
@@ -84,6 +96,7 @@ if (load) {
   out();
   if (m) series.push({ name: 'ours (meeshy-load)', color: '#1f77b4', pts: m.steps.filter((r) => r.subscribers > 0).map((r) => [r.subscribers, r.forwarded_per_cpu_s]) });
   if (j) series.push({ name: 'Janus VideoRoom (meeshy-load)', color: '#d62728', pts: j.steps.filter((r) => r.subscribers > 0).map((r) => [r.subscribers, r.forwarded_per_cpu_s]) });
+  if (rl) series.push({ name: 'raw relay (meeshy-load)', color: '#2ca02c', pts: rl.steps.filter((r) => r.subscribers > 0).map((r) => [r.subscribers, r.forwarded_per_cpu_s]) });
   if (m && Number.isFinite(raw1200)) {
     // As bench/media-cost prices a copy: its protect and send, plus 1/K
     // of its packet's receive (K subscribers a call). The raw relay and
