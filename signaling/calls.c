@@ -74,6 +74,7 @@ struct live_call {
 				 * media request */
 	struct node_load node;  /* role gateway: its media node */
 	bool placed;
+	struct le le_behind;    /* in gw->state_behind */
 };
 
 struct live_part {
@@ -378,6 +379,7 @@ static void call_destructor(void *arg)
 {
 	struct live_call *c = arg;
 	hash_unlink(&c->le);
+	list_unlink(&c->le_behind);
 	sfu_release(c);
 #ifdef MEESHY_WITH_REDIS
 	bus_leave(c->gw->bus, c->room);
@@ -510,13 +512,43 @@ static void cache_presence(struct gateway *gw, const struct live_part *p,
 				 PRESENCE_TTL_S);
 }
 
+/* At the end of the loop's turn: the calls' cached states, each once. */
+static void cache_behind_states(void *arg)
+{
+	struct gateway *gw = arg;
+	struct le *le;
+	while ((le = list_head(&gw->state_behind))) {
+		struct live_call *c = le->data;
+		list_unlink(le);
+		cache_call_state(gw, c);
+	}
+}
+
+/* A live call's cached state is written at the end of the turn (a burst
+ * of media-state events rebuilds it once, not per event); an ended one's
+ * is deleted now. */
+static void cache_call_changed(struct gateway *gw, struct live_call *c)
+{
+	if (strcmp(c->rec.status, "initiated") &&
+	    strcmp(c->rec.status, "active")) {
+		list_unlink(&c->le_behind);
+		cache_call_state(gw, c);
+		return;
+	}
+	if (c->le_behind.list)
+		return;
+	list_append(&gw->state_behind, &c->le_behind, c);
+	if (!port_timer_isrunning(gw->state_tmr))
+		port_timer_start(gw->state_tmr, 0, cache_behind_states, gw);
+}
+
 static void record_call(struct gateway *gw, struct live_call *c)
 {
 	int err = store_call_put(gw->store, &c->rec);
 	if (err)
 		port_log(PORT_LOG_ERROR, "call %s: store refused the record:"
 			 " %m", c->rec.id, err);
-	cache_call_state(gw, c);
+	cache_call_changed(gw, c);
 }
 
 static void record_part(struct gateway *gw, struct live_part *p)
@@ -525,7 +557,7 @@ static void record_part(struct gateway *gw, struct live_part *p)
 	if (err)
 		port_log(PORT_LOG_ERROR, "participant %s: store refused the"
 			 " record: %m", p->rec.id, err);
-	cache_call_state(gw, p->call);
+	cache_call_changed(gw, p->call);
 }
 
 static void observe_duration(struct gateway *gw, const struct live_call *c)

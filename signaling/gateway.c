@@ -787,6 +787,7 @@ static void gateway_destructor(void *arg)
 	gw->cluster_tmr = mem_deref(gw->cluster_tmr);
 	gw->http = mem_deref(gw->http);
 	gateway_shutdown(gw, "server shutdown");
+	gw->state_tmr = mem_deref(gw->state_tmr);
 	gw->sio = mem_deref(gw->sio);
 	list_flush(&gw->remote_clients);
 	gw->media = mem_deref(gw->media);
@@ -889,6 +890,8 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 
 	memset(&ec, 0, sizeof(ec));
 	err = hash_alloc(&gw->calls, 1024);
+	if (!err)
+		err = port_timer_alloc(&gw->state_tmr);
 	if (!err)
 		err = gateway_listen(gw, cfg);
 	if (err)

@@ -51,6 +51,10 @@ struct gateway {
 	struct translator *translator; /* NULL: transcriptions untranslated */
 	char *translator_url;
 	struct port_timer *cluster_tmr; /* the cluster tick, every second */
+	/* calls whose cached state (call:<id>:state) is behind: written once
+	 * at the end of the loop's turn, however many events changed it */
+	struct list state_behind;
+	struct port_timer *state_tmr;
 	unsigned ticks;
 	struct hash *calls;      /* live calls by id */
 	size_t ncalls;

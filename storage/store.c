@@ -12,6 +12,13 @@
  * STORE_QUEUE_MAX_BYTES. The queue lands in slices of STORE_FLUSH_SLICE
  * writes, each its own turn of the event loop, so a long one never holds
  * the loop (and /health) for long.
+ *
+ * Every write goes through the queue: it lands at the end of the loop's
+ * turn, with the turn's other writes in one transaction where the backend
+ * has them (SQLite: one commit instead of one a write, its file lock and
+ * WAL append paid once). A burst of events about one participant lands as
+ * its last state only. A read lands what is queued first, so it sees every
+ * write made before it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +47,8 @@ struct pending {
 	} u;
 	char *text, *translations; /* owned copies for REC_TRANS */
 	size_t bytes;              /* what it holds, for the queue's bound */
+	bool landed;  /* written in the slice under way */
+	bool refused; /* and refused for good by the backend */
 };
 
 struct store {
@@ -49,7 +58,8 @@ struct store {
 	struct hash *byid; /* queued calls and participants, by record id */
 	size_t queued_bytes;
 	size_t max_writes, max_bytes; /* the queue's bounds */
-	struct port_timer *retry;
+	struct port_timer *retry; /* the turn's flush, or the retry */
+	bool down; /* the last flush found the backend unable to write */
 	struct port_timer *archive_tmr;
 	char *archive_dir;
 	struct store_stats stats;
@@ -196,31 +206,61 @@ static void dequeue(struct store *s, struct pending *w)
 	mem_deref(w); /* unlinks it */
 }
 
-/* Lands up to max queued writes in order; false when the backend still
- * cannot take them (EAGAIN). */
-static bool flush_slice(struct store *s, unsigned max)
+/* Writes up to max queued records in order, marking each w->landed;
+ * EAGAIN at the first the backend cannot take now. */
+static int write_slice(struct store *s, unsigned max)
 {
-	struct le *le;
-
-	while (max-- && (le = list_head(&s->queue))) {
+	for (struct le *le = list_head(&s->queue); le && max--;
+	     le = le->next) {
 		struct pending *w = le->data;
 		int err = backend_write(s, w);
 		if (err == EAGAIN)
-			return false;
-		if (err) {
-			/* Not retryable (the record itself is refused): say
-			 * so loudly rather than spin on it forever. */
-			s->stats.write_errors++;
+			return EAGAIN;
+		/* Not retryable (the record itself is refused): said loudly
+		 * rather than spun on forever. */
+		if (err)
 			port_log(PORT_LOG_ERROR,
 				 "store: %s refused a queued write: %m",
 				 s->be->name, err);
-		}
-		else {
+		w->landed = true;
+		w->refused = err != 0;
+	}
+	return 0;
+}
+
+/* Lands up to max queued writes in order, in one transaction where the
+ * backend has them; false when the backend still cannot take them
+ * (EAGAIN: then, in a transaction, none of them landed). */
+static bool flush_slice(struct store *s, unsigned max)
+{
+	const bool tx = s->be->begin && s->be->commit && s->be->rollback;
+	int err = 0;
+
+	if (list_isempty(&s->queue))
+		return true;
+	if (tx)
+		err = s->be->begin(s->state);
+	if (!err)
+		err = write_slice(s, max);
+	if (!err && tx)
+		err = s->be->commit(s->state);
+	if (err && tx) {
+		s->be->rollback(s->state);
+		for (struct le *le = list_head(&s->queue); le; le = le->next)
+			((struct pending *)le->data)->landed = false;
+	}
+	/* what landed leaves the queue; the rest waits, in order */
+	while (!list_isempty(&s->queue)) {
+		struct pending *w = list_head(&s->queue)->data;
+		if (!w->landed)
+			break;
+		if (w->refused)
+			s->stats.write_errors++;
+		else
 			s->stats.writes++;
-		}
 		dequeue(s, w);
 	}
-	return true;
+	return !err;
 }
 
 /* The next slice: at once while the backend takes them, in a second when
@@ -257,7 +297,21 @@ void store_flush(struct store *s)
 static void retry_handler(void *arg)
 {
 	struct store *s = arg;
-	flush_next(s, flush_slice(s, STORE_FLUSH_SLICE));
+	bool taking = flush_slice(s, STORE_FLUSH_SLICE);
+	if (!taking && !s->down) {
+		port_log(PORT_LOG_WARN, "store: %s cannot take writes now;"
+			 " queueing them and retrying every second",
+			 s->be->name);
+	}
+	s->down = !taking;
+	flush_next(s, taking);
+}
+
+/* Before a read: what was written before it lands first. */
+static void land_queued(struct store *s)
+{
+	if (!list_isempty(&s->queue) && !s->down)
+		store_flush(s);
 }
 
 static const char *record_id(const struct pending *w)
@@ -306,36 +360,18 @@ static int enqueue(struct store *s, struct pending *w)
 	return 0;
 }
 
-/* Takes ownership of w. */
+/* Takes ownership of w: queued behind the others, landing at the end of
+ * this turn of the loop (or, while the backend cannot take writes, when
+ * the retry timer finds it can). No attempt is made here: each on a
+ * locked database can wait out the busy timeout, and the event loop must
+ * not pay that per event. */
 static int submit(struct store *s, struct pending *w)
 {
-	int err;
-
 	w->bytes = sizeof(*w) + (w->text ? strlen(w->text) : 0) +
 		   (w->translations ? strlen(w->translations) : 0);
-	if (!list_isempty(&s->queue)) {
-		/* Behind the queue, and no new attempt now: each attempt on
-		 * a locked database can wait out the busy timeout, and the
-		 * event loop must not pay that per event. The timer retries. */
-		return enqueue(s, w);
-	}
-	err = backend_write(s, w);
-	if (err == EAGAIN) {
-		err = enqueue(s, w);
-		if (!err)
-			port_log(PORT_LOG_WARN,
-				 "store: %s cannot take writes now; queueing"
-				 " them and retrying every second",
-				 s->be->name);
-		port_timer_start(s->retry, 1000, retry_handler, s);
-		return err;
-	}
-	if (err)
-		s->stats.write_errors++;
-	else
-		s->stats.writes++;
-	mem_deref(w);
-	return err;
+	if (!port_timer_isrunning(s->retry))
+		port_timer_start(s->retry, 0, retry_handler, s);
+	return enqueue(s, w);
 }
 
 static struct pending *pending_alloc(enum rec_kind kind)
@@ -413,6 +449,7 @@ int store_call_get(struct store *s, const char *id, struct call_session *c)
 	int err;
 	if (!s || !id || !c)
 		return EINVAL;
+	land_queued(s);
 	err = s->be->call_get(s->state, id, c);
 	lat_observe(s, t0);
 	return err;
@@ -426,6 +463,7 @@ int store_calls_by_conversation(struct store *s, const char *conv,
 	int err;
 	if (!s || !conv || !h)
 		return EINVAL;
+	land_queued(s);
 	err = s->be->calls_by_conversation(s->state, conv, status, limit, h,
 					   arg);
 	lat_observe(s, t0);
@@ -439,6 +477,7 @@ int store_calls_by_status(struct store *s, const char *status, unsigned limit,
 	int err;
 	if (!s || !status || !h)
 		return EINVAL;
+	land_queued(s);
 	err = s->be->calls_by_status(s->state, status, limit, h, arg);
 	lat_observe(s, t0);
 	return err;
@@ -451,6 +490,7 @@ int store_participants(struct store *s, const char *call_id,
 	int err;
 	if (!s || !call_id || !h)
 		return EINVAL;
+	land_queued(s);
 	err = s->be->participants(s->state, call_id, h, arg);
 	lat_observe(s, t0);
 	return err;
@@ -463,6 +503,7 @@ int store_transcriptions(struct store *s, const char *call_id,
 	int err;
 	if (!s || !call_id || !h)
 		return EINVAL;
+	land_queued(s);
 	err = s->be->transcriptions(s->state, call_id, h, arg);
 	lat_observe(s, t0);
 	return err;
@@ -475,6 +516,7 @@ int store_quality(struct store *s, const char *call_id, store_quality_h *h,
 	int err;
 	if (!s || !call_id || !h)
 		return EINVAL;
+	land_queued(s);
 	err = s->be->quality(s->state, call_id, h, arg);
 	lat_observe(s, t0);
 	return err;
@@ -638,6 +680,7 @@ int store_archive(struct store *s, uint64_t before_ms, const char *dir,
 
 	if (!s || !dir)
 		return EINVAL;
+	land_queued(s);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return errno;
 	store_iso_time(day, sizeof(day), port_wallclock_ms());

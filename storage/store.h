@@ -26,8 +26,9 @@
 enum {
 	STORE_ID_MAX = 128, /* longest id, user id or conversation id */
 	STORE_RETENTION_DAYS = 90,
-	/* the write queue (while the backend cannot take writes): beyond
-	 * these, new records are refused with ENOSPC and counted */
+	/* the write queue (a turn's writes, and all of them while the
+	 * backend cannot take writes): beyond these, new records are refused
+	 * with ENOSPC and counted */
 	STORE_QUEUE_MAX = 20000,
 	STORE_QUEUE_MAX_BYTES = 16 * 1024 * 1024,
 	STORE_FLUSH_SLICE = 200, /* writes landed per turn of the loop */
@@ -113,6 +114,11 @@ struct store_backend {
 	int (*archive)(void *state, uint64_t before_ms,
 		       int (*emit)(const char *line, void *arg), void *arg,
 		       size_t *archived);
+	/* Optional: the writes between begin and commit land together
+	 * (SQLite: one transaction, one WAL commit); rollback undoes them. */
+	int (*begin)(void *state);
+	int (*commit)(void *state);
+	void (*rollback)(void *state);
 };
 
 extern const struct store_backend store_sqlite;

@@ -209,6 +209,25 @@ static int sq_ping(void *state)
 	return map_err(sqlite3_exec(s->db, "SELECT 1", NULL, NULL, NULL));
 }
 
+/* A turn's writes in one transaction (store.c): one commit, one lock. */
+static int sq_begin(void *state)
+{
+	struct sqlite_store *s = state;
+	return map_err(sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL));
+}
+
+static int sq_commit(void *state)
+{
+	struct sqlite_store *s = state;
+	return map_err(sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL));
+}
+
+static void sq_rollback(void *state)
+{
+	struct sqlite_store *s = state;
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /* Binding helpers: 0 stands for "not set" and is stored as NULL. */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
@@ -603,4 +622,7 @@ const struct store_backend store_sqlite = {
 	.quality_put = sq_quality_put,
 	.quality = sq_quality,
 	.archive = sq_archive,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
 };
