@@ -24,7 +24,8 @@ test('kill -9 mid-call loses no committed record', async (t) => {
     assert.equal(r.ok, true);
     texts.push(text);
   }
-  // acked means committed: crash now, with the call in full swing
+  // acked means committed (by the end of the turn the ack left in): crash
+  // now, with the call in full swing
   await first.kill9();
   a.close();
   b.close();
