@@ -14,10 +14,13 @@
 //     with the others connected and quiet;
 //  3. paced broadcasts: --rate call:media-state events a second from the
 //     sockets in turn (one outstanding per socket), each told to the three
-//     others of its call, for --phase-s: fan-out delay from the emit to
-//     each receipt (p50 / p95) and how many arrived;
+//     others of its call, for --paced-s (by default long enough for every
+//     socket to send once): fan-out delay from the emit to each receipt
+//     (p50 / p95), how many arrived, how many sockets heard one;
 //  4. saturation: one socket a call emits again as soon as it is
-//     answered, for --phase-s: events delivered per server CPU-second.
+//     answered, for --phase-s: events delivered per server CPU-second;
+//  5. ours: sockets past --max-connections (the sockets + 2) until one is
+//     refused, which must be a 503 naming the limit, /health still 200.
 //
 //   node bench/gateway.js [--target meeshy|node|both] [--sockets 1000]
 //                         [--concurrency 25] [--rate 1000] [--phase-s 5]
@@ -42,6 +45,8 @@ const RATE = Number(opt('--rate', '1000'));
 const PHASE_S = Number(opt('--phase-s', '5'));
 const RUNS = Number(opt('--runs', '1'));
 const JOINS = Number(opt('--joins', '100'));
+// long enough by default for every socket to send once, so every one hears
+const PACED_S = Number(opt('--paced-s', String(Math.max(PHASE_S, Math.ceil(SOCKETS / RATE) + 3))));
 const TARGETS = opt('--target', 'both') === 'both' ? ['meeshy', 'node'] : [opt('--target')];
 const outPath = opt('--out', null);
 
@@ -58,13 +63,34 @@ const cpuSeconds = (pid) => {
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
+// Connections ours allows: the sockets and the quiet joins' pairs, and the
+// one past them must be told 503 (checked at the end of its run).
+const MAX_CONNECTIONS = SOCKETS + 2;
+
 async function meeshyTarget() {
   const srv = await start({
-    args: ['--dev-auth', '--max-connections', String(SOCKETS + 100), '--events-per-sec', '0',
+    args: ['--dev-auth', '--max-connections', String(MAX_CONNECTIONS), '--events-per-sec', '0',
       '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--log-level', 'warn'],
     wrap: ['taskset', '-c', '0'],
   });
-  return { name: 'meeshy', url: srv.url, pid: srv.proc.pid, stop: () => srv.stop() };
+  return {
+    name: 'meeshy', url: srv.url, pid: srv.proc.pid, stop: () => srv.stop(),
+    // Past --max-connections: sockets are opened until one is refused; the
+    // refusal must be Engine.IO's 503 naming the limit, the server healthy.
+    async full() {
+      const extra = [];
+      let refused = null;
+      for (let i = 0; i < 10 && !refused; i++) {
+        try { extra.push(await connect(srv.url, `gw-extra-${i}`, 'gw-extra')); } catch (e) { refused = e; }
+      }
+      const more = await fetch(`${srv.url}/socket.io/?EIO=4&transport=polling`);
+      const body = await more.json().catch(() => null);
+      const health = (await fetch(`${srv.url}/health`)).status;
+      const live = extra.length;
+      for (const x of extra) x.close();
+      return { accepted_past_sockets: live, refused: !!refused, status: more.status, body, health };
+    },
+  };
 }
 
 async function nodeTarget() {
@@ -140,6 +166,7 @@ async function quietJoins(t) {
     ms.push(nowMs() - j0);
     a.close();
     b.close();
+    await sleep(20); // the server lets their connections go
   }
   return ms;
 }
@@ -151,6 +178,7 @@ function listen(calls, sentAt, sink) {
     for (const s of socks) {
       s.on('call:media-state', (d) => {
         sink.delivered++;
+        if (sink.heard) sink.heard.add(s);
         const i = Number(String(d.userId).slice(3));
         if (sink.delays && sentAt[i]) sink.delays.push(nowMs() - sentAt[i]);
       });
@@ -168,7 +196,8 @@ async function paced(t, calls, sentAt, sink) {
   let skipped = 0;
   sink.delivered = 0;
   sink.delays = [];
-  const end = nowMs() + PHASE_S * 1000;
+  sink.heard = new Set();
+  const end = nowMs() + PACED_S * 1000;
   while (nowMs() < end) {
     credit += perTick;
     for (; credit >= 1; credit--) {
@@ -184,7 +213,9 @@ async function paced(t, calls, sentAt, sink) {
   }
   await sleep(500); // the last ones' deliveries
   const expected = all.filter((p) => p.idx >= 0).length ? sent * (GROUP - 1) : 0;
-  const r = { sent, skipped, delivered: sink.delivered, expected, fanout_ms: { p50: pct(sink.delays, 0.5), p95: pct(sink.delays, 0.95), p99: pct(sink.delays, 0.99) } };
+  const heard = sink.heard.size;
+  sink.heard = null;
+  const r = { sent, skipped, heard, delivered: sink.delivered, expected, fanout_ms: { p50: pct(sink.delays, 0.5), p95: pct(sink.delays, 0.95), p99: pct(sink.delays, 0.99) } };
   sink.delays = null;
   return r;
 }
@@ -235,8 +266,12 @@ async function runTarget(make) {
     };
     console.log(`${t.name}: ${SOCKETS} sockets connected and joined in ${wallS.toFixed(1)} s; call:join p50 ${r.join_ms.p50.toFixed(2)} ms p95 ${r.join_ms.p95.toFixed(2)} ms; RSS ${(r.rss_per_connection_kb).toFixed(1)} kB per connection`);
     console.log(`${t.name}: call:join with ${SOCKETS} connected and quiet, ${JOINS} one after another: p50 ${r.quiet_join_ms.p50.toFixed(2)} ms p95 ${r.quiet_join_ms.p95.toFixed(2)} ms`);
-    console.log(`${t.name}: ${RATE} events/s paced: ${p.delivered} of ${p.expected} delivered, fan-out p50 ${p.fanout_ms.p50.toFixed(2)} ms p95 ${p.fanout_ms.p95.toFixed(2)} ms p99 ${p.fanout_ms.p99.toFixed(2)} ms (${p.skipped} skipped: their sender still waited)`);
+    console.log(`${t.name}: ${RATE} events/s paced for ${PACED_S} s: ${p.delivered} of ${p.expected} delivered, ${p.heard} of ${SOCKETS} sockets heard one, fan-out p50 ${p.fanout_ms.p50.toFixed(2)} ms p95 ${p.fanout_ms.p95.toFixed(2)} ms p99 ${p.fanout_ms.p99.toFixed(2)} ms (${p.skipped} skipped: their sender still waited)`);
     console.log(`${t.name}: saturation: ${Math.round(s.delivered_per_s)} events delivered/s, server CPU ${(100 * s.server_cpu).toFixed(0)} %, ${Math.round(s.delivered_per_cpu_s)} per server CPU-second, load CPU ${(100 * s.load_cpu).toFixed(0)} %`);
+    if (t.full) {
+      r.full = await t.full();
+      console.log(`${t.name}: past --max-connections ${MAX_CONNECTIONS}: ${r.full.accepted_past_sockets} more accepted, then ${r.full.refused ? 'refused' : 'NOT refused'}; a new handshake got ${r.full.status} ${JSON.stringify(r.full.body)}; /health ${r.full.health}`);
+    }
     for (const { socks } of calls) for (const so of socks) so.close();
     return r;
   } finally {

@@ -55,6 +55,7 @@ struct store {
 	const struct store_backend *be;
 	void *state;
 	struct list queue;
+	size_t nqueued;    /* its length: list_count walks the list */
 	struct hash *byid; /* queued calls and participants, by record id */
 	size_t queued_bytes;
 	size_t max_writes, max_bytes; /* the queue's bounds */
@@ -203,6 +204,7 @@ static void retry_handler(void *arg);
 static void dequeue(struct store *s, struct pending *w)
 {
 	s->queued_bytes -= w->bytes;
+	s->nqueued--;
 	mem_deref(w); /* unlinks it */
 }
 
@@ -267,7 +269,7 @@ static bool flush_slice(struct store *s, unsigned max)
  * it cannot. */
 static void flush_next(struct store *s, bool taking)
 {
-	s->stats.queued_now = list_count(&s->queue);
+	s->stats.queued_now = s->nqueued;
 	if (!s->stats.queued_now)
 		port_timer_cancel(s->retry);
 	else
@@ -345,7 +347,7 @@ static int enqueue(struct store *s, struct pending *w)
 		s->stats.queued_total++;
 		return 0;
 	}
-	if (list_count(&s->queue) >= s->max_writes ||
+	if (s->nqueued >= s->max_writes ||
 	    s->queued_bytes + w->bytes > s->max_bytes) {
 		s->stats.refused_full++;
 		mem_deref(w);
@@ -355,8 +357,9 @@ static int enqueue(struct store *s, struct pending *w)
 	if (upsert)
 		hash_append(s->byid, h, &w->he, w);
 	s->queued_bytes += w->bytes;
+	s->nqueued++;
 	s->stats.queued_total++;
-	s->stats.queued_now = list_count(&s->queue);
+	s->stats.queued_now = s->nqueued;
 	return 0;
 }
 
