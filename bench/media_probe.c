@@ -54,6 +54,7 @@
 #include "dtls_srtp.h"
 #include "ice_lite.h"
 #include "packet.h"
+#include "jsonl.h"
 #include "port.h"
 #include "srtp_pair.h"
 
@@ -130,32 +131,10 @@ static struct {
 	size_t nt, max_transports;
 	unsigned consent_ms, sample_every;
 	bool stamp_on_send; /* delay from the send, not the frame's capture */
-	char line[1 << 16];
-	size_t line_len;
 	struct samples audio, video, video_first, stun_rtt;
 	uint64_t first_video_us[MAX_SENDERS];
 	uint64_t rtp_in, rtcp_in, bad, key_requests, rtp_out;
 } probe;
-
-static void emit(cJSON *o)
-{
-	char *s = cJSON_PrintUnformatted(o);
-	if (s) {
-		printf("%s\n", s);
-		fflush(stdout);
-		cJSON_free(s);
-	}
-	cJSON_Delete(o);
-}
-
-static void emit_error(const char *what, const char *detail)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "event", "error");
-	cJSON_AddStringToObject(o, "what", what);
-	cJSON_AddStringToObject(o, "detail", detail ? detail : "");
-	emit(o);
-}
 
 /* --- sending --- */
 
@@ -392,7 +371,7 @@ static void on_stun(struct transport *t, const uint8_t *buf, size_t len,
 		return;
 	t->ice_ok = true;
 	if (t->dtls_role == DTLS_ROLE_CLIENT && dtls_srtp_start(t->dtls))
-		emit_error("dtls", t->id);
+		jsonl_error("dtls", t->id);
 }
 
 /* Counts a packet of ours (audio or video, not a retransmission) by its
@@ -565,14 +544,14 @@ static void probe_dtls_estab(const struct srtp_keys *keys, void *arg)
 {
 	struct transport *t = arg;
 	if (srtp_pair_alloc(&t->srtp, keys)) {
-		emit_error("srtp", t->id);
+		jsonl_error("srtp", t->id);
 		return;
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "event", "connected");
 	cJSON_AddStringToObject(o, "id", t->id);
 	cJSON_AddNumberToObject(o, "us", (double)port_now_us());
-	emit(o);
+	jsonl_emit(o);
 	start_sending(t);
 }
 
@@ -580,7 +559,7 @@ static void probe_dtls_close(int err, const char *why, void *arg)
 {
 	struct transport *t = arg;
 	(void)err;
-	emit_error(t->id, why);
+	jsonl_error(t->id, why);
 }
 
 static void transport_destructor(void *arg)
@@ -642,7 +621,7 @@ static void cmd_prepare(const cJSON *c)
 	struct sa local;
 	cJSON *o;
 	if (!t) {
-		emit_error("prepare", "needs a new id, an address of this"
+		jsonl_error("prepare", "needs a new id, an address of this"
 				      " machine if any (or no room left)");
 		return;
 	}
@@ -654,7 +633,7 @@ static void cmd_prepare(const cJSON *c)
 	cJSON_AddStringToObject(o, "pwd", t->pwd);
 	cJSON_AddStringToObject(o, "ip", ip ? ip : "127.0.0.1");
 	cJSON_AddNumberToObject(o, "port", sa_port(&local));
-	emit(o);
+	jsonl_emit(o);
 }
 
 static void cmd_transport(const cJSON *c)
@@ -671,7 +650,7 @@ static void cmd_transport(const cJSON *c)
 	if (!id || !ufrag || !pwd || !ip || !fp || !cJSON_IsNumber(port) ||
 	    (t && t->started) ||
 	    sa_set_str(&server, ip, (uint16_t)port->valueint)) {
-		emit_error("transport", "needs a new or prepared id, ufrag,"
+		jsonl_error("transport", "needs a new or prepared id, ufrag,"
 					" pwd, ip, port and fingerprint");
 		return;
 	}
@@ -679,7 +658,7 @@ static void cmd_transport(const cJSON *c)
 		t = transport_new(id, sa_af(&server) == AF_INET6 ? "::1"
 								 : "127.0.0.1");
 	if (!t) {
-		emit_error("transport", "cannot set it up");
+		jsonl_error("transport", "cannot set it up");
 		return;
 	}
 	t->server = server;
@@ -695,7 +674,7 @@ static void cmd_transport(const cJSON *c)
 	if (dtls_srtp_alloc(&t->dtls, probe.cert, t->dtls_role, fp,
 			    probe_dtls_send, probe_dtls_estab, probe_dtls_close,
 			    t)) {
-		emit_error("transport", "bad fingerprint");
+		jsonl_error("transport", "bad fingerprint");
 		return;
 	}
 	t->started = true;
@@ -717,7 +696,7 @@ static void cmd_send(const cJSON *c)
 	if (!t || !cJSON_IsArray(video) || cJSON_GetArraySize(video) < 1 ||
 	    cJSON_GetArraySize(video) > 3 ||
 	    cJSON_GetArraySize(kbps) != cJSON_GetArraySize(video)) {
-		emit_error("send", "needs a transport id, 1-3 video SSRCs and"
+		jsonl_error("send", "needs a transport id, 1-3 video SSRCs and"
 				   " as many kbps");
 		return;
 	}
@@ -799,7 +778,7 @@ static void cmd_report(void)
 		cJSON_AddNumberToObject(o, "received", (double)received);
 	}
 	cJSON_AddNumberToObject(o, "transports", (double)probe.nt);
-	emit(o);
+	jsonl_emit(o);
 }
 
 static void command(const char *line)
@@ -807,7 +786,7 @@ static void command(const char *line)
 	cJSON *c = cJSON_Parse(line);
 	const char *cmd = str(c, "cmd");
 	if (!cmd)
-		emit_error("command", line);
+		jsonl_error("command", line);
 	else if (!strcmp(cmd, "prepare"))
 		cmd_prepare(c);
 	else if (!strcmp(cmd, "transport"))
@@ -823,34 +802,8 @@ static void command(const char *line)
 	else if (!strcmp(cmd, "quit"))
 		re_cancel();
 	else
-		emit_error("command", cmd);
+		jsonl_error("command", cmd);
 	cJSON_Delete(c);
-}
-
-static void on_stdin(int flags, void *arg)
-{
-	ssize_t n;
-	(void)flags;
-	(void)arg;
-	n = read(STDIN_FILENO, probe.line + probe.line_len,
-		 sizeof(probe.line) - 1 - probe.line_len);
-	if (n <= 0) { /* the driver went away */
-		re_cancel();
-		return;
-	}
-	probe.line_len += (size_t)n;
-	probe.line[probe.line_len] = '\0';
-	char *start = probe.line, *nl;
-	while ((nl = strchr(start, '\n'))) {
-		*nl = '\0';
-		if (nl > start)
-			command(start);
-		start = nl + 1;
-	}
-	probe.line_len -= (size_t)(start - probe.line);
-	memmove(probe.line, start, probe.line_len);
-	if (probe.line_len == sizeof(probe.line) - 1)
-		probe.line_len = 0; /* a line too long for any command */
 }
 
 /* A descriptor a transport: the soft limit up to what they need, and
@@ -924,7 +877,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	port_log_set_level(PORT_LOG_WARN);
-	err = fd_listen(STDIN_FILENO, FD_READ, on_stdin, NULL);
+	err = jsonl_listen(command);
 	if (err) {
 		fprintf(stderr, "media-probe: stdin: %s\n", strerror(err));
 		return 1;
@@ -933,9 +886,9 @@ int main(int argc, char **argv)
 	cJSON_AddStringToObject(o, "event", "ready");
 	cJSON_AddStringToObject(o, "fingerprint",
 				dtls_cert_fingerprint(probe.cert));
-	emit(o);
+	jsonl_emit(o);
 	(void)re_main(NULL);
-	fd_close(STDIN_FILENO);
+	jsonl_close();
 	for (size_t i = 0; i < probe.nt; i++)
 		mem_deref(probe.t[i]);
 	mem_deref(probe.cert);

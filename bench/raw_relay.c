@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <re.h>
+#include "jsonl.h"
 #include "port.h"
 #include "srtp_pair.h"
 #include "webrtc_transport.h"
@@ -46,30 +47,8 @@ static struct {
 	size_t n, max;
 	struct list subs[CALLS_MAX]; /* each call's, in the order they came */
 	uint64_t rtp_in, copies_out, copy_errors;
-	char line[1 << 16];
-	size_t line_len;
 	uint8_t copy[COPY_ROOM];
 } relay;
-
-static void emit(cJSON *o)
-{
-	char *s = cJSON_PrintUnformatted(o);
-	if (s) {
-		printf("%s\n", s);
-		fflush(stdout);
-		cJSON_free(s);
-	}
-	cJSON_Delete(o);
-}
-
-static void emit_error(const char *what, const char *detail)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "event", "error");
-	cJSON_AddStringToObject(o, "what", what);
-	cJSON_AddStringToObject(o, "detail", detail ? detail : "");
-	emit(o);
-}
 
 /* A publisher's RTP: a protected copy to each subscriber of its call. */
 static void on_packet(struct webrtc_transport *t, uint8_t *buf, size_t len,
@@ -99,7 +78,7 @@ static void on_state(struct webrtc_transport *t,
 	struct relay_transport *rt = arg;
 	(void)t;
 	if (state == WEBRTC_CLOSED)
-		emit_error(rt->id, why);
+		jsonl_error(rt->id, why);
 }
 
 static void cmd_transport(const cJSON *c)
@@ -117,7 +96,7 @@ static void cmd_transport(const cJSON *c)
 	if (!cJSON_IsString(id) || !cJSON_IsNumber(call) ||
 	    call->valueint < 0 || call->valueint >= CALLS_MAX ||
 	    !cJSON_IsString(fp) || relay.n == relay.max) {
-		emit_error("transport", "needs an id, a call 0-255, the peer's"
+		jsonl_error("transport", "needs an id, a call 0-255, the peer's"
 					" fingerprint (or no room left)");
 		return;
 	}
@@ -126,7 +105,7 @@ static void cmd_transport(const cJSON *c)
 					  on_state, rt) ||
 	    webrtc_transport_connect(rt->t, fp->valuestring,
 				     DTLS_ROLE_SERVER)) {
-		emit_error("transport", "cannot set it up (bad fingerprint?)");
+		jsonl_error("transport", "cannot set it up (bad fingerprint?)");
 		mem_deref(rt ? rt->t : NULL);
 		mem_deref(rt);
 		return;
@@ -148,7 +127,7 @@ static void cmd_transport(const cJSON *c)
 	cJSON_AddNumberToObject(o, "port", sa_port(&cand));
 	cJSON_AddStringToObject(o, "fingerprint",
 				webrtc_server_fingerprint(relay.srv));
-	emit(o);
+	jsonl_emit(o);
 }
 
 static void cmd_stats(void)
@@ -163,7 +142,7 @@ static void cmd_stats(void)
 	cJSON_AddNumberToObject(o, "tx_pkts", (double)st.tx_pkts);
 	cJSON_AddNumberToObject(o, "tx_calls", (double)st.tx_calls);
 	cJSON_AddNumberToObject(o, "tx_dropped", (double)st.tx_dropped);
-	emit(o);
+	jsonl_emit(o);
 }
 
 static void command(const char *line)
@@ -171,7 +150,7 @@ static void command(const char *line)
 	cJSON *c = cJSON_Parse(line);
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(c, "cmd");
 	if (!cJSON_IsString(cmd))
-		emit_error("command", "not a JSON object with a \"cmd\"");
+		jsonl_error("command", "not a JSON object with a \"cmd\"");
 	else if (!strcmp(cmd->valuestring, "transport"))
 		cmd_transport(c);
 	else if (!strcmp(cmd->valuestring, "stats"))
@@ -179,35 +158,8 @@ static void command(const char *line)
 	else if (!strcmp(cmd->valuestring, "quit"))
 		re_cancel();
 	else
-		emit_error("command", cmd->valuestring);
+		jsonl_error("command", cmd->valuestring);
 	cJSON_Delete(c);
-}
-
-static void on_stdin(int flags, void *arg)
-{
-	ssize_t n;
-	(void)flags;
-	(void)arg;
-	n = read(STDIN_FILENO, relay.line + relay.line_len,
-		 sizeof(relay.line) - 1 - relay.line_len);
-	if (n <= 0) {
-		re_cancel();
-		return;
-	}
-	relay.line_len += (size_t)n;
-	for (;;) {
-		char *nl = memchr(relay.line, '\n', relay.line_len);
-		size_t used;
-		if (!nl)
-			break;
-		*nl = '\0';
-		command(relay.line);
-		used = (size_t)(nl - relay.line) + 1;
-		memmove(relay.line, relay.line + used, relay.line_len - used);
-		relay.line_len -= used;
-	}
-	if (relay.line_len == sizeof(relay.line) - 1)
-		relay.line_len = 0; /* a line too long: dropped */
 }
 
 int main(int argc, char **argv)
@@ -241,7 +193,7 @@ int main(int argc, char **argv)
 	port_log_set_level(PORT_LOG_WARN);
 	err = webrtc_server_alloc(&relay.srv, &laddr, NULL);
 	if (!err)
-		err = fd_listen(STDIN_FILENO, FD_READ, on_stdin, NULL);
+		err = jsonl_listen(command);
 	if (err) {
 		fprintf(stderr, "raw-relay: --listen %s: %s\n", listen,
 			strerror(err));
@@ -249,9 +201,9 @@ int main(int argc, char **argv)
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "event", "ready");
-	emit(o);
+	jsonl_emit(o);
 	(void)re_main(NULL);
-	fd_close(STDIN_FILENO);
+	jsonl_close();
 	for (size_t i = 0; i < relay.n; i++) {
 		mem_deref(relay.all[i]->t);
 		mem_deref(relay.all[i]);
