@@ -468,14 +468,20 @@ static cJSON *call_ack(struct gateway *gw, const struct live_call *c,
 /* The seed's call state cache (call:<id>:state, 5 minutes): what
  * GET /api/calls/:id answers, kept while the call is live so that reading
  * it costs no store query; gone, with the presence set, once it ends. */
+/* Initiated or active: not ended, missed, rejected or failed. */
+static bool call_open(const struct call_session *rec)
+{
+	return !strcmp(rec->status, "initiated") ||
+	       !strcmp(rec->status, "active");
+}
+
 static void cache_call_state(struct gateway *gw, struct live_call *c)
 {
 	char key[STORE_ID_MAX + 32], *text;
 	cJSON *o, *parts;
 
 	(void)re_snprintf(key, sizeof(key), "call:%s:state", c->rec.id);
-	if (strcmp(c->rec.status, "initiated") &&
-	    strcmp(c->rec.status, "active")) {
+	if (!call_open(&c->rec)) {
 		(void)cache_del(gw->cache, key);
 		(void)re_snprintf(key, sizeof(key), "call:%s:participants",
 				  c->rec.id);
@@ -529,8 +535,7 @@ static void cache_behind_states(void *arg)
  * is deleted now. */
 static void cache_call_changed(struct gateway *gw, struct live_call *c)
 {
-	if (strcmp(c->rec.status, "initiated") &&
-	    strcmp(c->rec.status, "active")) {
+	if (!call_open(&c->rec)) {
 		list_unlink(&c->le_behind);
 		cache_call_state(gw, c);
 		return;
@@ -2357,9 +2362,7 @@ static struct live_call *adopt_call(struct gateway *gw, const char *id)
 	if (!c)
 		return NULL;
 	c->gw = gw;
-	if (store_call_get(gw->store, id, &c->rec) ||
-	    (strcmp(c->rec.status, "initiated") &&
-	     strcmp(c->rec.status, "active"))) {
+	if (store_call_get(gw->store, id, &c->rec) || !call_open(&c->rec)) {
 		mem_deref(c);
 		return NULL;
 	}

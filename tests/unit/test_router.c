@@ -141,6 +141,25 @@ static void test_forward_rewrites(void)
 	mem_deref(r);
 }
 
+/* A generic NACK (RTCP 205, FMT 1) for consumer ssrc cs: pid and the
+ * bitmask of the 16 after it. 16 bytes. */
+static size_t nack_of(uint8_t *b, uint32_t cs, uint16_t pid, uint16_t blp)
+{
+	memset(b, 0, 16);
+	b[0] = 0x81;
+	b[1] = 205;
+	b[3] = 3; /* 4 words */
+	b[8] = (uint8_t)(cs >> 24);
+	b[9] = (uint8_t)(cs >> 16);
+	b[10] = (uint8_t)(cs >> 8);
+	b[11] = (uint8_t)cs;
+	b[12] = (uint8_t)(pid >> 8);
+	b[13] = (uint8_t)pid;
+	b[14] = (uint8_t)(blp >> 8);
+	b[15] = (uint8_t)blp;
+	return 16;
+}
+
 static void test_pli_relay_and_nack(void)
 {
 	struct router *r = NULL;
@@ -178,17 +197,7 @@ static void test_pli_relay_and_nack(void)
 
 	/* NACK for 101 and (BLP bit 2) 104, plus 50 which is gone */
 	memset(rtcp, 0, sizeof(rtcp));
-	rtcp[0] = 0x81;
-	rtcp[1] = 205;
-	rtcp[3] = 3; /* 4 words */
-	rtcp[8] = (uint8_t)(cs >> 24);
-	rtcp[9] = (uint8_t)(cs >> 16);
-	rtcp[10] = (uint8_t)(cs >> 8);
-	rtcp[11] = (uint8_t)cs;
-	rtcp[12] = 0;
-	rtcp[13] = 101;
-	rtcp[14] = 0;
-	rtcp[15] = 0x04;
+	nack_of(rtcp, cs, 101, 0x04);
 	nsent = 0;
 	router_packet(r, TB, rtcp, 16, sizeof(rtcp), true);
 	CU_ASSERT_EQUAL_FATAL(nsent, 2);
@@ -196,8 +205,7 @@ static void test_pli_relay_and_nack(void)
 	CU_ASSERT_EQUAL(sent[1].buf[3], 104);
 	CU_ASSERT_EQUAL(be32(sent[1].buf + 8), cs);
 	CU_ASSERT_EQUAL(memcmp(sent[1].buf + 12, "vp8", 3), 0);
-	rtcp[13] = 50;
-	rtcp[15] = 0;
+	nack_of(rtcp, cs, 50, 0);
 	nsent = 0;
 	router_packet(r, TB, rtcp, 16, sizeof(rtcp), true);
 	CU_ASSERT_EQUAL(nsent, 0);
@@ -223,13 +231,8 @@ static void test_pli_relay_and_nack(void)
  * packets it brought back. */
 static size_t nack_one(struct router *r, uint32_t cs, uint16_t seq)
 {
-	uint8_t rtcp[16] = {0x81, 205, 0, 3};
-	rtcp[8] = (uint8_t)(cs >> 24);
-	rtcp[9] = (uint8_t)(cs >> 16);
-	rtcp[10] = (uint8_t)(cs >> 8);
-	rtcp[11] = (uint8_t)cs;
-	rtcp[12] = (uint8_t)(seq >> 8);
-	rtcp[13] = (uint8_t)seq;
+	uint8_t rtcp[16];
+	nack_of(rtcp, cs, seq, 0);
 	nsent = 0;
 	router_packet(r, TB, rtcp, sizeof(rtcp), sizeof(rtcp), true);
 	return nsent;
