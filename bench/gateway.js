@@ -56,10 +56,14 @@ const pct = (v, p) => {
   const s = [...v].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
-const cpuSeconds = (pid) => {
+// utime and stime, in ticks of 10 ms: { user, sys, all } in seconds
+const cpuTimes = (pid) => {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in ticks of 10 ms
+  const user = Number(f[11]) / 100;
+  const sys = Number(f[12]) / 100;
+  return { user, sys, all: user + sys };
 };
+const cpuSeconds = (pid) => cpuTimes(pid).all;
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -225,7 +229,7 @@ async function saturate(t, calls, sink) {
   let stop = false;
   let sent = 0;
   sink.delivered = 0;
-  const c0 = cpuSeconds(t.pid);
+  const c0 = cpuTimes(t.pid);
   const l0 = cpuSeconds(process.pid);
   const t0 = nowMs();
   const loops = calls.map(async ({ callId, socks }) => {
@@ -236,12 +240,13 @@ async function saturate(t, calls, sink) {
   });
   await sleep(PHASE_S * 1000);
   const delivered = sink.delivered;
-  const cpu = cpuSeconds(t.pid) - c0;
+  const c1 = cpuTimes(t.pid);
+  const cpu = c1.all - c0.all;
   const wall = (nowMs() - t0) / 1000;
   const load = (cpuSeconds(process.pid) - l0) / wall;
   stop = true;
   await Promise.all(loops);
-  return { sent, delivered, server_cpu: cpu / wall, delivered_per_s: delivered / wall, delivered_per_cpu_s: delivered / cpu, load_cpu: load };
+  return { sent, delivered, server_cpu: cpu / wall, server_sys_share: (c1.sys - c0.sys) / cpu, delivered_per_s: delivered / wall, delivered_per_cpu_s: delivered / cpu, load_cpu: load };
 }
 
 async function runTarget(make) {
@@ -267,7 +272,7 @@ async function runTarget(make) {
     console.log(`${t.name}: ${SOCKETS} sockets connected and joined in ${wallS.toFixed(1)} s; call:join p50 ${r.join_ms.p50.toFixed(2)} ms p95 ${r.join_ms.p95.toFixed(2)} ms; RSS ${(r.rss_per_connection_kb).toFixed(1)} kB per connection`);
     console.log(`${t.name}: call:join with ${SOCKETS} connected and quiet, ${JOINS} one after another: p50 ${r.quiet_join_ms.p50.toFixed(2)} ms p95 ${r.quiet_join_ms.p95.toFixed(2)} ms`);
     console.log(`${t.name}: ${RATE} events/s paced for ${PACED_S} s: ${p.delivered} of ${p.expected} delivered, ${p.heard} of ${SOCKETS} sockets heard one, fan-out p50 ${p.fanout_ms.p50.toFixed(2)} ms p95 ${p.fanout_ms.p95.toFixed(2)} ms p99 ${p.fanout_ms.p99.toFixed(2)} ms (${p.skipped} skipped: their sender still waited)`);
-    console.log(`${t.name}: saturation: ${Math.round(s.delivered_per_s)} events delivered/s, server CPU ${(100 * s.server_cpu).toFixed(0)} %, ${Math.round(s.delivered_per_cpu_s)} per server CPU-second, load CPU ${(100 * s.load_cpu).toFixed(0)} %`);
+    console.log(`${t.name}: saturation: ${Math.round(s.delivered_per_s)} events delivered/s, server CPU ${(100 * s.server_cpu).toFixed(0)} % (${(100 * s.server_sys_share).toFixed(0)} % of it in the kernel), ${Math.round(s.delivered_per_cpu_s)} per server CPU-second, load CPU ${(100 * s.load_cpu).toFixed(0)} %`);
     if (t.full) {
       r.full = await t.full();
       console.log(`${t.name}: past --max-connections ${MAX_CONNECTIONS}: ${r.full.accepted_past_sockets} more accepted, then ${r.full.refused ? 'refused' : 'NOT refused'}; a new handshake got ${r.full.status} ${JSON.stringify(r.full.body)}; /health ${r.full.health}`);

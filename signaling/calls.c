@@ -42,6 +42,9 @@
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
 /* the seed's cache lifetimes */
 enum { CALL_STATE_TTL_S = 300, PRESENCE_TTL_S = 7200 };
+/* How stale a call's cached media flags may be: a client toggling them
+ * many times a second costs one rebuild of its call's state per this. */
+enum { CALL_STATE_SOON_MS = 100 };
 
 /* One connected socket. */
 struct client {
@@ -518,11 +521,13 @@ static void cache_presence(struct gateway *gw, const struct live_part *p,
 				 PRESENCE_TTL_S);
 }
 
-/* At the end of the loop's turn: the calls' cached states, each once. */
+/* At the end of the loop's turn (or CALL_STATE_SOON_MS on): the calls'
+ * cached states, each once. */
 static void cache_behind_states(void *arg)
 {
 	struct gateway *gw = arg;
 	struct le *le;
+	gw->state_soon = false;
 	while ((le = list_head(&gw->state_behind))) {
 		struct live_call *c = le->data;
 		list_unlink(le);
@@ -530,21 +535,26 @@ static void cache_behind_states(void *arg)
 	}
 }
 
-/* A live call's cached state is written at the end of the turn (a burst
- * of media-state events rebuilds it once, not per event); an ended one's
- * is deleted now. */
-static void cache_call_changed(struct gateway *gw, struct live_call *c)
+/* A live call's cached state is written at the end of the turn, or within
+ * CALL_STATE_SOON_MS when only its media flags moved (a burst of
+ * media-state events rebuilds it once, not per event); an ended one's is
+ * deleted now. */
+static void cache_call_changed(struct gateway *gw, struct live_call *c,
+			       bool soon)
 {
 	if (!call_open(&c->rec)) {
 		list_unlink(&c->le_behind);
 		cache_call_state(gw, c);
 		return;
 	}
-	if (c->le_behind.list)
-		return;
-	list_append(&gw->state_behind, &c->le_behind, c);
-	if (!port_timer_isrunning(gw->state_tmr))
-		port_timer_start(gw->state_tmr, 0, cache_behind_states, gw);
+	if (!c->le_behind.list)
+		list_append(&gw->state_behind, &c->le_behind, c);
+	if (!port_timer_isrunning(gw->state_tmr) ||
+	    (gw->state_soon && !soon)) {
+		port_timer_start(gw->state_tmr, soon ? CALL_STATE_SOON_MS : 0,
+				 cache_behind_states, gw);
+		gw->state_soon = soon;
+	}
 }
 
 static void record_call(struct gateway *gw, struct live_call *c)
@@ -553,7 +563,7 @@ static void record_call(struct gateway *gw, struct live_call *c)
 	if (err)
 		port_log(PORT_LOG_ERROR, "call %s: store refused the record:"
 			 " %m", c->rec.id, err);
-	cache_call_changed(gw, c);
+	cache_call_changed(gw, c, false);
 }
 
 static void record_part(struct gateway *gw, struct live_part *p)
@@ -562,7 +572,17 @@ static void record_part(struct gateway *gw, struct live_part *p)
 	if (err)
 		port_log(PORT_LOG_ERROR, "participant %s: store refused the"
 			 " record: %m", p->rec.id, err);
-	cache_call_changed(gw, p->call);
+	cache_call_changed(gw, p->call, false);
+}
+
+/* Its media flags: they may wait a little to land with others. */
+static void record_part_flags(struct gateway *gw, struct live_part *p)
+{
+	int err = store_participant_put_soon(gw->store, &p->rec);
+	if (err)
+		port_log(PORT_LOG_ERROR, "participant %s: store refused the"
+			 " record: %m", p->rec.id, err);
+	cache_call_changed(gw, p->call, true);
 }
 
 static void observe_duration(struct gateway *gw, const struct live_call *c)
@@ -1576,7 +1596,7 @@ static void on_media_state(struct ev *e)
 		p->rec.audioEnabled = audio;
 	if (has_v)
 		p->rec.videoEnabled = video;
-	record_part(cl->gw, p);
+	record_part_flags(cl->gw, p);
 	ack_send(cl, e->ack, ok_body());
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);

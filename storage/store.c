@@ -60,6 +60,7 @@ struct store {
 	size_t queued_bytes;
 	size_t max_writes, max_bytes; /* the queue's bounds */
 	struct port_timer *retry; /* the turn's flush, or the retry */
+	bool soon; /* retry is armed for STORE_SOON_MS, no write waits sooner */
 	bool down; /* the last flush found the backend unable to write */
 	struct port_timer *archive_tmr;
 	char *archive_dir;
@@ -269,6 +270,7 @@ static bool flush_slice(struct store *s, unsigned max)
  * it cannot. */
 static void flush_next(struct store *s, bool taking)
 {
+	s->soon = false;
 	s->stats.queued_now = s->nqueued;
 	if (!s->stats.queued_now)
 		port_timer_cancel(s->retry);
@@ -364,16 +366,25 @@ static int enqueue(struct store *s, struct pending *w)
 }
 
 /* Takes ownership of w: queued behind the others, landing at the end of
- * this turn of the loop (or, while the backend cannot take writes, when
- * the retry timer finds it can). No attempt is made here: each on a
- * locked database can wait out the busy timeout, and the event loop must
- * not pay that per event. */
-static int submit(struct store *s, struct pending *w)
+ * this turn of the loop, or within STORE_SOON_MS when soon (or, while the
+ * backend cannot take writes, when the retry timer finds it can). No
+ * attempt is made here: each on a locked database can wait out the busy
+ * timeout, and the event loop must not pay that per event. A write that
+ * may wait rides in the same ordered queue: whichever lands first takes
+ * all before it. */
+static int submit(struct store *s, struct pending *w, bool soon)
 {
 	w->bytes = sizeof(*w) + (w->text ? strlen(w->text) : 0) +
 		   (w->translations ? strlen(w->translations) : 0);
-	if (!port_timer_isrunning(s->retry))
+	if (!port_timer_isrunning(s->retry)) {
+		port_timer_start(s->retry, soon ? STORE_SOON_MS : 0,
+				 retry_handler, s);
+		s->soon = soon;
+	}
+	else if (s->soon && !soon) {
 		port_timer_start(s->retry, 0, retry_handler, s);
+		s->soon = false;
+	}
 	return enqueue(s, w);
 }
 
@@ -394,10 +405,11 @@ int store_call_put(struct store *s, const struct call_session *c)
 	if (!w)
 		return ENOMEM;
 	w->u.c = *c;
-	return submit(s, w);
+	return submit(s, w, false);
 }
 
-int store_participant_put(struct store *s, const struct call_participant *p)
+static int participant_put(struct store *s, const struct call_participant *p,
+			   bool soon)
 {
 	struct pending *w;
 	if (!s || !p || !p->id[0])
@@ -406,7 +418,18 @@ int store_participant_put(struct store *s, const struct call_participant *p)
 	if (!w)
 		return ENOMEM;
 	w->u.p = *p;
-	return submit(s, w);
+	return submit(s, w, soon);
+}
+
+int store_participant_put(struct store *s, const struct call_participant *p)
+{
+	return participant_put(s, p, false);
+}
+
+int store_participant_put_soon(struct store *s,
+			       const struct call_participant *p)
+{
+	return participant_put(s, p, true);
 }
 
 int store_transcription_put(struct store *s,
@@ -429,7 +452,7 @@ int store_transcription_put(struct store *s,
 	}
 	w->u.t.text = w->text;
 	w->u.t.translations = w->translations;
-	return submit(s, w);
+	return submit(s, w, false);
 }
 
 int store_quality_put(struct store *s, const struct quality_metric *q)
@@ -441,7 +464,7 @@ int store_quality_put(struct store *s, const struct quality_metric *q)
 	if (!w)
 		return ENOMEM;
 	w->u.q = *q;
-	return submit(s, w);
+	return submit(s, w, false);
 }
 
 /* Reads: timed, passed through. */

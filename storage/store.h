@@ -32,6 +32,8 @@ enum {
 	STORE_QUEUE_MAX = 20000,
 	STORE_QUEUE_MAX_BYTES = 16 * 1024 * 1024,
 	STORE_FLUSH_SLICE = 200, /* writes landed per turn of the loop */
+	/* how long a write put "soon" may wait for others to land with */
+	STORE_SOON_MS = 100,
 };
 
 struct call_session {
@@ -154,6 +156,11 @@ int store_calls_by_conversation(struct store *s, const char *conversationId,
 int store_calls_by_status(struct store *s, const char *status, unsigned limit,
 			  store_call_h *h, void *arg);
 int store_participant_put(struct store *s, const struct call_participant *p);
+/* The same, for state a client may change many times a second (its media
+ * flags): the write may wait up to STORE_SOON_MS, so that a burst of them
+ * lands in one transaction instead of one per turn of the loop. */
+int store_participant_put_soon(struct store *s,
+			       const struct call_participant *p);
 int store_participants(struct store *s, const char *callSessionId,
 		       store_participant_h *h, void *arg);
 int store_transcription_put(struct store *s,

@@ -183,6 +183,90 @@ static void test_schedule_and_time(void)
 	CU_ASSERT_STRING_EQUAL(buf, "");
 }
 
+/* What another connection to the database sees: rows of a table with id. */
+static int rows_with_id(const char *table, const char *id)
+{
+	char sql[256];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE id='%s'",
+		 table, id);
+	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+struct soon_seen {
+	int after_turn, after_soon; /* the soon write's rows at each look */
+	int eager_turn;             /* both, once an eager write followed */
+	struct tmr tmr;
+};
+
+static void look_after_soon(void *arg)
+{
+	struct soon_seen *v = arg;
+	v->after_soon = rows_with_id("CallParticipant", "part-soon-1");
+	re_cancel();
+}
+
+static void look_after_turn(void *arg)
+{
+	struct soon_seen *v = arg;
+	v->after_turn = rows_with_id("CallParticipant", "part-soon-1");
+	tmr_start(&v->tmr, STORE_SOON_MS + 50, look_after_soon, v);
+}
+
+static void look_after_eager(void *arg)
+{
+	struct soon_seen *v = arg;
+	v->eager_turn = rows_with_id("CallParticipant", "part-soon-2") +
+			rows_with_id("CallSession", "call-soon-2");
+	re_cancel();
+}
+
+static void make_part(struct call_participant *p, const char *id)
+{
+	memset(p, 0, sizeof(*p));
+	str_ncpy(p->id, id, sizeof(p->id));
+	str_ncpy(p->callSessionId, "call-soon", sizeof(p->callSessionId));
+	str_ncpy(p->userId, "u-soon", sizeof(p->userId));
+	str_ncpy(p->status, "joined", sizeof(p->status));
+	p->audioEnabled = true;
+}
+
+/* A write put "soon" waits for STORE_SOON_MS, not the end of the turn;
+ * an ordinary write behind it takes it along at the end of its turn. */
+static void test_soon_lands_within_its_window(void)
+{
+	struct soon_seen v;
+	struct call_participant p;
+	struct call_session c;
+
+	v.after_turn = v.after_soon = v.eager_turn = -1;
+	tmr_init(&v.tmr);
+	make_part(&p, "part-soon-1");
+	CU_ASSERT_EQUAL(store_participant_put_soon(contract_st, &p), 0);
+	tmr_start(&v.tmr, 0, look_after_turn, &v);
+	CU_ASSERT_EQUAL(re_main(NULL), 0);
+	CU_ASSERT_EQUAL(v.after_turn, 0);  /* still waiting for company */
+	CU_ASSERT_EQUAL(v.after_soon, 1);  /* landed within the window */
+
+	make_part(&p, "part-soon-2");
+	CU_ASSERT_EQUAL(store_participant_put_soon(contract_st, &p), 0);
+	contract_make_call(&c, "call-soon-2", "conv-soon", "active", 7000);
+	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0);
+	tmr_start(&v.tmr, 0, look_after_eager, &v);
+	CU_ASSERT_EQUAL(re_main(NULL), 0);
+	CU_ASSERT_EQUAL(v.eager_turn, 2); /* both, at the end of the turn */
+	tmr_cancel(&v.tmr);
+}
+
 static void test_location_safe(void)
 {
 	char buf[128];
@@ -205,6 +289,8 @@ static CU_TestInfo tests[] = {
 	 test_queue_when_busy},
 	{"a full write queue refuses new records, lands what it took",
 	 test_queue_bounded},
+	{"a write put soon lands within its window, or with the next",
+	 test_soon_lands_within_its_window},
 	{"archive: JSON lines, then delete", contract_archive},
 	{"archive schedule, ISO times", test_schedule_and_time},
 	CU_TEST_INFO_NULL,
