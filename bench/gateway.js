@@ -12,20 +12,25 @@
 //  2. RSS per connection: the server's RSS with them all, less before any;
 //     then --joins calls of two one after another: call:join's round trip
 //     with the others connected and quiet;
-//  3. paced broadcasts: --rate call:media-state events a second from the
+//  3. ours: sockets past --max-connections (the sockets + 2) until one is
+//     refused, which must be a 503 naming the limit, /health still 200;
+//     then the socket.io-client sockets close;
+//  4. paced broadcasts: --rate call:media-state events a second from the
 //     sockets in turn (one outstanding per socket), each told to the three
 //     others of its call, for --paced-s (by default long enough for every
 //     socket to send once): fan-out delay from the emit to each receipt
 //     (p50 / p95), how many arrived, how many sockets heard one;
-//  4. saturation: one socket a call emits again as soon as it is
-//     answered, for --phase-s: events delivered per server CPU-second;
-//  5. ours: sockets past --max-connections (the sockets + 2) until one is
-//     refused, which must be a 503 naming the limit, /health still 200.
+//  5. saturation: one socket a call emits again as soon as it is
+//     answered, for --phase-s: events delivered per server CPU-second.
+// Steps 4 and 5 are driven by bench/gateway-load (C: --sockets of its own,
+// the same calls of 4) unless --driver js, which drives them with the
+// socket.io-client sockets of step 1 instead (on this machine that load's
+// core is the limit long before either server's).
 //
 //   node bench/gateway.js [--target meeshy|node|both] [--sockets 1000]
 //                         [--concurrency 25] [--rate 1000] [--phase-s 5]
-//                         [--joins 100] [--runs 1] [--build DIR]
-//                         [--out FILE.json]
+//                         [--joins 100] [--runs 1] [--driver c|js]
+//                         [--build DIR] [--out FILE.json]
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -49,6 +54,9 @@ const JOINS = Number(opt('--joins', '100'));
 const PACED_S = Number(opt('--paced-s', String(Math.max(PHASE_S, Math.ceil(SOCKETS / RATE) + 3))));
 const TARGETS = opt('--target', 'both') === 'both' ? ['meeshy', 'node'] : [opt('--target')];
 const outPath = opt('--out', null);
+// who drives steps 3 and 4: c (bench/gateway-load) or js (socket.io-client)
+const DRIVER = opt('--driver', 'c');
+if (DRIVER !== 'c' && DRIVER !== 'js') throw new Error(`--driver: '${DRIVER}' is not c or js`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (v, p) => {
@@ -249,6 +257,18 @@ async function saturate(t, calls, sink) {
   return { sent, delivered, server_cpu: cpu / wall, server_sys_share: (c1.sys - c0.sys) / cpu, delivered_per_s: delivered / wall, delivered_per_cpu_s: delivered / cpu, load_cpu: load };
 }
 
+// Steps 3 and 4 by bench/gateway-load (C, its own sockets, the same
+// calls of 4): socket.io-client costs more to receive an event than either
+// server does to send it, so with it the load, not the server, is the limit.
+function cLoad(t) {
+  const port = new URL(t.url).port;
+  const bin = path.join(build, 'bench/gateway-load');
+  const out = execFileSync('taskset', ['-c', '1', bin, '--port', port, '--sockets', String(SOCKETS),
+    '--rate', String(RATE), '--paced-s', String(PACED_S), '--phase-s', String(PHASE_S),
+    '--pid', String(t.pid), '--prefix', 'gwl'], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  return JSON.parse(out.toString());
+}
+
 async function runTarget(make) {
   const t = await make();
   try {
@@ -258,26 +278,35 @@ async function runTarget(make) {
     await sleep(1000);
     const rss1 = rssKb(t.pid);
     const quiet = await quietJoins(t);
-    const sentAt = new Array(SOCKETS).fill(0);
-    const sink = { delivered: 0, delays: null };
-    listen(calls, sentAt, sink);
-    const p = await paced(t, calls, sentAt, sink);
-    const s = await saturate(t, calls, sink);
+    let p;
+    let s;
+    if (DRIVER === 'js') {
+      const sentAt = new Array(SOCKETS).fill(0);
+      const sink = { delivered: 0, delays: null };
+      listen(calls, sentAt, sink);
+      p = await paced(t, calls, sentAt, sink);
+      s = await saturate(t, calls, sink);
+    }
+    const full = t.full ? await t.full() : null;
+    for (const { socks } of calls) for (const so of socks) so.close();
+    if (DRIVER === 'c') {
+      await sleep(1500); // the server lets the socket.io-client ones go
+      ({ paced: p, saturation: s } = cLoad(t));
+    }
     const r = {
-      target: t.name, sockets: SOCKETS, connect_join_s: wallS,
+      target: t.name, sockets: SOCKETS, driver: DRIVER, connect_join_s: wallS,
       join_ms: { n: joinMs.length, p50: pct(joinMs, 0.5), p95: pct(joinMs, 0.95), max: Math.max(...joinMs) },
       quiet_join_ms: { n: quiet.length, p50: pct(quiet, 0.5), p95: pct(quiet, 0.95), max: Math.max(...quiet) },
       rss_per_connection_kb: (rss1 - rss0) / SOCKETS, rss_kb: rss1, paced: p, saturation: s,
     };
     console.log(`${t.name}: ${SOCKETS} sockets connected and joined in ${wallS.toFixed(1)} s; call:join p50 ${r.join_ms.p50.toFixed(2)} ms p95 ${r.join_ms.p95.toFixed(2)} ms; RSS ${(r.rss_per_connection_kb).toFixed(1)} kB per connection`);
     console.log(`${t.name}: call:join with ${SOCKETS} connected and quiet, ${JOINS} one after another: p50 ${r.quiet_join_ms.p50.toFixed(2)} ms p95 ${r.quiet_join_ms.p95.toFixed(2)} ms`);
-    console.log(`${t.name}: ${RATE} events/s paced for ${PACED_S} s: ${p.delivered} of ${p.expected} delivered, ${p.heard} of ${SOCKETS} sockets heard one, fan-out p50 ${p.fanout_ms.p50.toFixed(2)} ms p95 ${p.fanout_ms.p95.toFixed(2)} ms p99 ${p.fanout_ms.p99.toFixed(2)} ms (${p.skipped} skipped: their sender still waited)`);
-    console.log(`${t.name}: saturation: ${Math.round(s.delivered_per_s)} events delivered/s, server CPU ${(100 * s.server_cpu).toFixed(0)} % (${(100 * s.server_sys_share).toFixed(0)} % of it in the kernel), ${Math.round(s.delivered_per_cpu_s)} per server CPU-second, load CPU ${(100 * s.load_cpu).toFixed(0)} %`);
-    if (t.full) {
-      r.full = await t.full();
-      console.log(`${t.name}: past --max-connections ${MAX_CONNECTIONS}: ${r.full.accepted_past_sockets} more accepted, then ${r.full.refused ? 'refused' : 'NOT refused'}; a new handshake got ${r.full.status} ${JSON.stringify(r.full.body)}; /health ${r.full.health}`);
+    console.log(`${t.name}: ${RATE} events/s paced for ${PACED_S} s (${DRIVER} load): ${p.delivered} of ${p.expected} delivered, ${p.heard} of ${SOCKETS} sockets heard one, fan-out p50 ${p.fanout_ms.p50.toFixed(2)} ms p95 ${p.fanout_ms.p95.toFixed(2)} ms p99 ${p.fanout_ms.p99.toFixed(2)} ms (${p.skipped} skipped: their sender still waited)`);
+    console.log(`${t.name}: saturation (${DRIVER} load): ${Math.round(s.delivered_per_s)} events delivered/s, server CPU ${(100 * s.server_cpu).toFixed(0)} % (${(100 * s.server_sys_share).toFixed(0)} % of it in the kernel), ${Math.round(s.delivered_per_cpu_s)} per server CPU-second, load CPU ${(100 * s.load_cpu).toFixed(0)} %`);
+    if (full) {
+      r.full = full;
+      console.log(`${t.name}: past --max-connections ${MAX_CONNECTIONS}: ${full.accepted_past_sockets} more accepted, then ${full.refused ? 'refused' : 'NOT refused'}; a new handshake got ${full.status} ${JSON.stringify(full.body)}; /health ${full.health}`);
     }
-    for (const { socks } of calls) for (const so of socks) so.close();
     return r;
   } finally {
     await t.stop().catch(() => {});
