@@ -634,6 +634,8 @@ int main(int argc, char **argv)
 	if (l.dead)
 		return 1;
 
+	fprintf(stderr, "gateway-load: paced phase, %.0f events/s for %.1f s\n",
+		l.rate, l.paced_s);
 	l.phase = P_PACED;
 	pace.t0 = now_ns();
 	run(&l, pace.t0 + (uint64_t)(l.paced_s * 1e9), paced_tick);
@@ -650,6 +652,7 @@ int main(int argc, char **argv)
 
 	/* saturation: the first of each call, again as soon as answered (one
 	 * still waiting from the paced phase starts on its answer) */
+	fprintf(stderr, "gateway-load: saturation phase, %.1f s\n", l.phase_s);
 	l.phase = P_SATURATE;
 	l.sent = l.delivered = 0;
 	if (l.pid)

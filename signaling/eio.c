@@ -15,6 +15,7 @@
 #include "httpd.h"
 #include "ws.h"
 #include "eio.h"
+#include "tmrq.h"
 #include "jwt.h"
 
 enum transport { T_POLLING, T_WEBSOCKET };
@@ -34,6 +35,8 @@ struct eio_server {
 	void *arg;
 	size_t count;
 	struct eio_stats stats;
+	/* the sessions' heartbeats: the next ping, the pong awaited */
+	struct tmrq *ping_q, *pong_q;
 };
 
 struct outpkt {
@@ -71,7 +74,7 @@ struct eio_sock {
 	struct ws_link *probe; /* websocket being probed for upgrade */
 	struct list outq;
 	size_t outq_bytes;
-	struct tmr ping_tmr;
+	struct tmrq_entry ping_tmr; /* in srv->ping_q or srv->pong_q */
 	bool awaiting_pong;
 	/* a session that could not take a packet is closed from the loop,
 	 * never inside the send that found out (a room emit may be walking
@@ -193,7 +196,7 @@ static void sock_destructor(void *arg)
 {
 	struct eio_sock *s = arg;
 	hash_unlink(&s->le);
-	tmr_cancel(&s->ping_tmr);
+	tmrq_cancel(&s->ping_tmr);
 	tmr_cancel(&s->doom_tmr);
 	outq_clear(s);
 	tally_release(s);
@@ -209,6 +212,16 @@ static void server_destructor(void *arg)
 	hash_flush(srv->socks);
 	mem_deref(srv->socks);
 	mem_deref(srv->ips);
+	mem_deref(srv->ping_q);
+	mem_deref(srv->pong_q);
+}
+
+uint32_t eio_hash_buckets(uint64_t entries)
+{
+	const uint64_t lo = 256, hi = 65536;
+	entries /= 2;
+	return hash_valid_size((uint32_t)(entries < lo ? lo
+					  : entries > hi ? hi : entries));
 }
 
 int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
@@ -229,9 +242,14 @@ int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
 	srv->msgh = msgh;
 	srv->closeh = closeh;
 	srv->arg = arg;
-	err = hash_alloc(&srv->socks, 256);
+	err = tmrq_alloc(&srv->ping_q, cfg->ping_interval_ms);
 	if (!err)
-		err = hash_alloc(&srv->ips, 256);
+		err = tmrq_alloc(&srv->pong_q, cfg->ping_timeout_ms);
+	if (!err)
+		err = hash_alloc(&srv->socks,
+				 eio_hash_buckets(cfg->max_sessions));
+	if (!err)
+		err = hash_alloc(&srv->ips, eio_hash_buckets(cfg->max_sessions));
 	if (err)
 		mem_deref(srv);
 	else
@@ -445,7 +463,7 @@ static void sock_close(struct eio_sock *s, const char *reason,
 		return;
 	srv = s->srv;
 	s->closed = true;
-	tmr_cancel(&s->ping_tmr);
+	tmrq_cancel(&s->ping_tmr);
 	tmr_cancel(&s->doom_tmr);
 	if (s->poll) {
 		(void)reply_text(s->poll, poll_answer, 1);
@@ -497,7 +515,7 @@ static void ping_handler(void *arg)
 		return;
 	}
 	s->awaiting_pong = true;
-	tmr_start(&s->ping_tmr, s->srv->cfg.ping_timeout_ms, ping_handler, s);
+	tmrq_start(s->srv->pong_q, &s->ping_tmr, ping_handler, s);
 	(void)send_packet(s, EIO_PING, 0, NULL, 0);
 }
 
@@ -556,8 +574,8 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 	case EIO_PONG:
 		if (s->awaiting_pong) {
 			s->awaiting_pong = false;
-			tmr_start(&s->ping_tmr, srv->cfg.ping_interval_ms,
-				  ping_handler, s);
+			tmrq_start(srv->ping_q, &s->ping_tmr, ping_handler,
+				   s);
 		}
 		break;
 	case EIO_MESSAGE:
@@ -693,7 +711,6 @@ static int sock_new(struct eio_server *srv, struct eio_sock **sp)
 	if (!s)
 		return ENOMEM;
 	s->srv = srv;
-	tmr_init(&s->ping_tmr);
 	tmr_init(&s->doom_tmr);
 	err = port_random(raw, sizeof(raw));
 	if (!err)
@@ -711,7 +728,7 @@ static void sock_register(struct eio_server *srv, struct eio_sock *s)
 	hash_append(srv->socks, hash_joaat_str(s->sid), &s->le, s);
 	srv->count++;
 	srv->stats.handshakes++;
-	tmr_start(&s->ping_tmr, srv->cfg.ping_interval_ms, ping_handler, s);
+	tmrq_start(srv->ping_q, &s->ping_tmr, ping_handler, s);
 	if (srv->openh)
 		srv->openh(s, srv->arg);
 }

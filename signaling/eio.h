@@ -68,6 +68,11 @@ typedef void(eio_message_h)(struct eio_sock *s, const char *data, size_t len,
 /* The session is gone after this returns: drop every pointer to it. */
 typedef void(eio_close_h)(struct eio_sock *s, const char *reason, void *arg);
 
+/* Buckets for a table of about `entries` entries (sessions, rooms): a
+ * power of two near half of them, 256 to 65,536, so that a lookup compares
+ * a couple of keys whether 100 or 15,000 clients are connected. */
+uint32_t eio_hash_buckets(uint64_t entries);
+
 int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
 		     eio_open_h *openh, eio_message_h *msgh,
 		     eio_close_h *closeh, void *arg);

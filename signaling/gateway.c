@@ -889,7 +889,7 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	gw->cfg.listen = NULL;
 
 	memset(&ec, 0, sizeof(ec));
-	err = hash_alloc(&gw->calls, 1024);
+	err = hash_alloc(&gw->calls, eio_hash_buckets(cfg->max_connections));
 	if (!err)
 		err = port_timer_alloc(&gw->state_tmr);
 	if (!err)

@@ -17,6 +17,7 @@
 #include <re.h>
 #include "port.h"
 #include "httpd.h"
+#include "tmrq.h"
 
 enum {
 	HEAD_MAX = 8192,
@@ -32,6 +33,8 @@ struct httpd {
 	struct list conns;
 	struct httpd_budget *budget; /* shared with the websockets */
 	struct httpd_stats stats;
+	/* the connections' deadlines, one queue per length */
+	struct tmrq *request_q, *idle_q, *answer_q;
 };
 
 struct httpd_conn {
@@ -41,7 +44,7 @@ struct httpd_conn {
 	struct sa peer;
 	struct mbuf *mb;     /* received bytes not yet taken as a request */
 	size_t charged;      /* of them, counted in the budget */
-	struct tmr tmr;
+	struct tmrq_entry tmr; /* its deadline, in one of srv's queues */
 	bool busy;           /* a request waits for its answer */
 	bool receiving;      /* the request deadline is running */
 	bool in_process;     /* process() is on the stack */
@@ -97,7 +100,7 @@ static void conn_close(struct httpd_conn *conn)
 		return;
 	conn->mb = mem_deref(conn->mb);
 	recharge(conn);
-	tmr_cancel(&conn->tmr);
+	tmrq_cancel(&conn->tmr);
 	conn->tc = mem_deref(conn->tc);
 	list_unlink(&conn->le);
 	conn->srv->stats.conns_now--;
@@ -108,7 +111,7 @@ static void conn_close(struct httpd_conn *conn)
 static void conn_destructor(void *arg)
 {
 	struct httpd_conn *conn = arg;
-	tmr_cancel(&conn->tmr);
+	tmrq_cancel(&conn->tmr);
 	mem_deref(conn->tc);
 	mem_deref(conn->mb);
 	mem_deref(conn->user);
@@ -137,13 +140,13 @@ static void arm(struct httpd_conn *conn)
 		return;
 	if (conn->mb && mbuf_get_left(conn->mb)) {
 		if (!conn->receiving)
-			tmr_start(&conn->tmr, conn->srv->cfg.request_ms,
-				  timeout_handler, conn);
+			tmrq_start(conn->srv->request_q, &conn->tmr,
+				   timeout_handler, conn);
 		conn->receiving = true;
 		return;
 	}
 	conn->receiving = false;
-	tmr_start(&conn->tmr, conn->srv->cfg.idle_ms, timeout_handler, conn);
+	tmrq_start(conn->srv->idle_q, &conn->tmr, timeout_handler, conn);
 }
 
 /* Answers and closes: the request cannot be taken. */
@@ -249,8 +252,7 @@ static void process(struct httpd_conn *conn)
 		conn->receiving = false; /* the next request's clock starts
 					  * with its first byte */
 		conn->close_after = wants_close(msg);
-		tmr_start(&conn->tmr, srv->cfg.answer_ms, timeout_handler,
-			  conn);
+		tmrq_start(srv->answer_q, &conn->tmr, timeout_handler, conn);
 		srv->reqh(conn, msg, srv->arg);
 		mem_deref(msg);
 	}
@@ -334,7 +336,6 @@ static void connect_handler(const struct sa *peer, void *arg)
 	tcp_conn_txqsz_set(conn->tc, REPLY_QUEUE_MAX);
 	conn->srv = srv;
 	conn->peer = *peer;
-	tmr_init(&conn->tmr);
 	/* beyond the limit the client is still read and answered (503), so
 	 * it is told, not cut off; the margin of a few connections is what
 	 * that takes */
@@ -346,7 +347,7 @@ static void connect_handler(const struct sa *peer, void *arg)
 	srv->stats.conns_now++;
 	/* the first request must come as any other would */
 	conn->receiving = true;
-	tmr_start(&conn->tmr, srv->cfg.request_ms, timeout_handler, conn);
+	tmrq_start(srv->request_q, &conn->tmr, timeout_handler, conn);
 }
 
 static void httpd_destructor(void *arg)
@@ -357,6 +358,9 @@ static void httpd_destructor(void *arg)
 	while ((le = list_head(&h->conns)))
 		conn_close(le->data);
 	mem_deref(h->budget);
+	mem_deref(h->request_q);
+	mem_deref(h->idle_q);
+	mem_deref(h->answer_q);
 }
 
 int httpd_listen(struct httpd **hp, const struct sa *laddr,
@@ -379,6 +383,13 @@ int httpd_listen(struct httpd **hp, const struct sa *laddr,
 		return ENOMEM;
 	}
 	h->budget->limit = cfg->budget;
+	err = tmrq_alloc(&h->request_q, cfg->request_ms);
+	err |= tmrq_alloc(&h->idle_q, cfg->idle_ms);
+	err |= tmrq_alloc(&h->answer_q, cfg->answer_ms);
+	if (err) {
+		mem_deref(h);
+		return ENOMEM;
+	}
 	/* not tcp_listen(): its backlog of 5 drops the SYNs of a burst of
 	 * clients, who then wait out their retransmission (1 s, 3 s...) */
 	err = tcp_sock_alloc(&h->ts, laddr, connect_handler, h);
@@ -456,7 +467,7 @@ int httpd_reply(struct httpd_conn *conn, uint16_t scode, const char *reason,
 			conn->tc = mem_deref(conn->tc); /* process() ends it */
 		return err;
 	}
-	tmr_cancel(&conn->tmr);
+	tmrq_cancel(&conn->tmr);
 	if (!conn->in_process) {
 		/* a held request was answered: the next one may be here */
 		if (conn->mb && mbuf_get_left(conn->mb))
@@ -505,7 +516,7 @@ int httpd_conn_detach(struct httpd_conn *conn, struct tcp_conn **tcp,
 		mem_deref(conn->mb);
 	conn->mb = NULL;
 	recharge(conn); /* the new owner charges what it keeps */
-	tmr_cancel(&conn->tmr);
+	tmrq_cancel(&conn->tmr);
 	tcp_set_handlers(*tcp, NULL, NULL, NULL, NULL);
 	if (!conn->in_process)
 		conn_close(conn);

@@ -594,9 +594,11 @@ int sio_server_alloc(struct sio_server **srvp, const struct eio_config *cfg,
 	srv->eventh = eventh;
 	srv->disch = disch;
 	srv->arg = arg;
-	err = hash_alloc(&srv->rooms, 1024);
+	/* rooms: a user's own, its calls' and its conversations' */
+	err = hash_alloc(&srv->rooms, eio_hash_buckets(4 * (uint64_t)cfg->max_sessions));
 	if (!err)
-		err = hash_alloc(&srv->sockets, 1024);
+		err = hash_alloc(&srv->sockets,
+				 eio_hash_buckets(cfg->max_sessions));
 	if (!err)
 		err = eio_server_alloc(&srv->eio, cfg, eio_open_handler,
 				       eio_message_handler, eio_close_handler,

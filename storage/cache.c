@@ -13,7 +13,8 @@
 #include "redis.h"
 #endif
 
-enum { SWEEP_MS = 10000 };
+/* buckets of the memory cache: a call state and presence set per call */
+enum { SWEEP_MS = 10000, CACHE_BUCKETS = 4096 };
 
 struct entry {
 	struct le le;
@@ -167,7 +168,7 @@ int cache_alloc_memory(struct cache **cp)
 	c = mem_zalloc(sizeof(*c), cache_destructor);
 	if (!c)
 		return ENOMEM;
-	err = hash_alloc(&c->ht, 256);
+	err = hash_alloc(&c->ht, CACHE_BUCKETS);
 	if (err) {
 		mem_deref(c);
 		return err;

@@ -35,6 +35,10 @@ const double store_lat_bounds[STORE_LAT_BUCKETS] = {
 
 enum rec_kind { REC_CALL, REC_PART, REC_TRANS, REC_QUAL };
 
+/* buckets of the queue's index by record id: a burst of a few thousand
+ * participants' flags finds its queued write in one or two compares */
+enum { QUEUE_BUCKETS = 4096 };
+
 struct pending {
 	struct le le;
 	struct le he; /* calls and participants: in the store's byid */
@@ -131,7 +135,7 @@ int store_open(struct store **sp, const char *location)
 	s->be = be;
 	s->max_writes = STORE_QUEUE_MAX;
 	s->max_bytes = STORE_QUEUE_MAX_BYTES;
-	err = hash_alloc(&s->byid, 256);
+	err = hash_alloc(&s->byid, QUEUE_BUCKETS);
 	err |= port_timer_alloc(&s->retry);
 	err |= port_timer_alloc(&s->archive_tmr);
 	if (err)
