@@ -34,9 +34,10 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const { io } = require('socket.io-client');
 const { opt } = require('./lib/cli');
+const { startTwin } = require('./lib/twin');
 
 const root = path.resolve(__dirname, '..');
 const build = path.resolve(opt('--build', path.join(root, 'build')));
@@ -102,24 +103,6 @@ async function meeshyTarget() {
       for (const x of extra) x.close();
       return { accepted_past_sockets: live, refused: !!refused, status: more.status, body, health };
     },
-  };
-}
-
-async function nodeTarget() {
-  const proc = spawn('taskset', ['-c', '0', process.execPath, path.join(__dirname, 'socketio-twin.js')],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`socketio-twin exited with ${code}`)));
-  });
-  return {
-    name: 'node', url: `http://127.0.0.1:${port}`, pid: proc.pid,
-    stop: () => new Promise((r) => { proc.removeAllListeners('exit'); proc.once('exit', r); proc.kill('SIGTERM'); }),
   };
 }
 
@@ -319,7 +302,7 @@ async function main() {
   for (let run = 0; run < RUNS; run++) {
     for (const name of TARGETS) {
       if (name !== 'meeshy' && name !== 'node') throw new Error(`--target: '${name}' is not meeshy, node or both`);
-      (out[name] = out[name] || []).push(await runTarget(name === 'meeshy' ? meeshyTarget : nodeTarget));
+      (out[name] = out[name] || []).push(await runTarget(name === 'meeshy' ? meeshyTarget : startTwin));
     }
   }
   if (out.meeshy && out.node) {

@@ -2,7 +2,9 @@
 // The Node socket.io 4.8 server bench/gateway.js measures ours against:
 // the same events, as little more as they need. call:initiate makes a call
 // and puts the caller in its room; call:join puts a joiner in it and tells
-// the others; call:media-state is told to the rest of the room. Every
+// the others; call:media-state is told to the rest of the room;
+// authenticate is answered ok and call:leave takes the socket out of the
+// call's room (for the seed's Artillery scenario, bench/artillery.js). Every
 // event is acknowledged with { ok: true, ... } as ours does. No storage,
 // no authentication: whatever ours does beyond this is its own cost.
 //
@@ -33,6 +35,17 @@ io.on('connection', (socket) => {
     socket.join(`call:${d.callId}`);
     socket.to(`call:${d.callId}`).emit('call:participant-joined', { callId: d.callId, userId: user });
     ack({ ok: true, callId: d.callId });
+  });
+  socket.on('authenticate', (d, ack) => {
+    if (typeof ack !== 'function') return;
+    if (!d || typeof d.token !== 'string') return ack({ ok: false, error: { code: 'VALIDATION_ERROR', message: 'token' } });
+    ack({ ok: true, userId: d.token });
+  });
+  socket.on('call:leave', (d, ack) => {
+    if (typeof ack !== 'function') return;
+    if (!d || !calls.has(d.callId) || !socket.rooms.has(`call:${d.callId}`)) return ack({ ok: false, error: { code: 'NOT_FOUND', message: 'callId' } });
+    socket.leave(`call:${d.callId}`);
+    ack({ ok: true });
   });
   socket.on('call:media-state', (d, ack) => {
     if (!d || !calls.has(d.callId) || !socket.rooms.has(`call:${d.callId}`)) {
