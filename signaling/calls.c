@@ -478,10 +478,30 @@ static bool call_open(const struct call_session *rec)
 	       !strcmp(rec->status, "active");
 }
 
+/* What GET /api/calls/:id answers for a live call. */
+static cJSON *call_state_json(const struct live_call *c)
+{
+	cJSON *o = cJSON_CreateObject(), *parts;
+	cJSON_AddTrueToObject(o, "ok");
+	cJSON_AddItemToObject(o, "call", store_call_json(&c->rec));
+	parts = cJSON_AddArrayToObject(o, "participants");
+	for (struct le *le = c->parts.head; le; le = le->next) {
+		const struct live_part *p = le->data;
+		cJSON_AddItemToArray(parts, store_participant_json(&p->rec));
+	}
+	return o;
+}
+
+cJSON *calls_state_json(struct gateway *gw, const char *id)
+{
+	const struct live_call *c = call_find(gw, id);
+	return c && call_open(&c->rec) ? call_state_json(c) : NULL;
+}
+
 static void cache_call_state(struct gateway *gw, struct live_call *c)
 {
 	char key[STORE_ID_MAX + 32], *text;
-	cJSON *o, *parts;
+	cJSON *o;
 
 	(void)re_snprintf(key, sizeof(key), "call:%s:state", c->rec.id);
 	if (!call_open(&c->rec)) {
@@ -491,14 +511,7 @@ static void cache_call_state(struct gateway *gw, struct live_call *c)
 		(void)cache_del(gw->cache, key);
 		return;
 	}
-	o = cJSON_CreateObject();
-	cJSON_AddTrueToObject(o, "ok");
-	cJSON_AddItemToObject(o, "call", store_call_json(&c->rec));
-	parts = cJSON_AddArrayToObject(o, "participants");
-	for (struct le *le = c->parts.head; le; le = le->next) {
-		const struct live_part *p = le->data;
-		cJSON_AddItemToArray(parts, store_participant_json(&p->rec));
-	}
+	o = call_state_json(c);
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text)
@@ -511,6 +524,8 @@ static void cache_presence(struct gateway *gw, const struct live_part *p,
 			   bool in)
 {
 	char key[STORE_ID_MAX + 32];
+	if (!gw->cache_shared)
+		return; /* for other processes: none sees this one's memory */
 	(void)re_snprintf(key, sizeof(key), "call:%s:participants",
 			  p->rec.callSessionId);
 	if (in)
@@ -542,6 +557,10 @@ static void cache_behind_states(void *arg)
 static void cache_call_changed(struct gateway *gw, struct live_call *c,
 			       bool soon)
 {
+	/* In Redis only: in this process's memory it would be a second copy
+	 * of the live call, which calls_state_json() reads directly. */
+	if (!gw->cache_shared)
+		return;
 	if (!call_open(&c->rec)) {
 		list_unlink(&c->le_behind);
 		cache_call_state(gw, c);

@@ -276,7 +276,8 @@ static void serve_call_stored(struct gateway *gw, struct httpd_conn *conn,
 }
 
 /* GET /api/calls/:id of a live call is answered from the call state
- * cache (call:<id>:state, kept by calls.c); a miss reads the store. */
+ * cache (call:<id>:state in Redis, kept by calls.c), or without Redis from
+ * the live call itself; a miss reads the store. */
 struct call_read {
 	struct gateway *gw;
 	struct httpd_conn *conn; /* held */
@@ -311,6 +312,16 @@ static void serve_call(struct gateway *gw, struct httpd_conn *conn,
 
 	if (refused(conn, call_access(gw, rc, id, &c)))
 		return;
+	if (!gw->cache_shared) {
+		cJSON *o = calls_state_json(gw, id);
+		if (o) {
+			http_json_reply(conn, 200, "OK", o);
+			cJSON_Delete(o);
+			return;
+		}
+		serve_call_stored(gw, conn, id);
+		return;
+	}
 	r = mem_zalloc(sizeof(*r), call_read_destructor);
 	if (r) {
 		r->gw = gw;
@@ -968,6 +979,7 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	else
 #endif
 		err = cache_alloc_memory(&gw->cache);
+	gw->cache_shared = gw->cache && !strcmp(cache_kind(gw->cache), "redis");
 	if (!err && cfg->translator_url && *cfg->translator_url) {
 		err = str_dup(&gw->translator_url, cfg->translator_url);
 		if (!err)

@@ -48,6 +48,7 @@ struct gateway {
 	struct ratelimit *user_rate, *ip_rate; /* NULL: no such limit */
 	struct list remote_clients; /* other gateways' sockets in our calls */
 	struct cache *cache;           /* Redis when there is one, else memory */
+	bool cache_shared;             /* it is Redis: call states go there */
 	struct translator *translator; /* NULL: transcriptions untranslated */
 	char *translator_url;
 	struct port_timer *cluster_tmr; /* the cluster tick, every second */
@@ -72,6 +73,8 @@ void calls_event(struct gateway *gw, struct sio_socket *sock,
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 		      const char *reason);
 void calls_end_all(struct gateway *gw, const char *reason);
+/* GET /api/calls/:id of a call live here, or NULL. */
+struct cJSON *calls_state_json(struct gateway *gw, const char *id);
 /* Role gateway: a media node drains ({callId, node}): the call goes to
  * another node and its participants are told (call:media-moved). */
 void calls_node_draining(struct gateway *gw, const struct cJSON *data);

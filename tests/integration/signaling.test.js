@@ -176,6 +176,27 @@ test('two calls, five users, three transports: events reach exactly their audien
   assert.match(metrics, /meeshy_active_participants 0\n/);
 });
 
+// Without Redis no copy of a live call's state is cached: GET reads the
+// live call itself, so a media flag just changed shows at once, and an
+// outsider is still refused.
+test('GET /api/calls/:id of a live call answers its state as it is now', async (t) => {
+  const srv = await start({ args: ['--dev-auth'] });
+  t.after(() => srv.stop());
+  const U = srv.url;
+  const a = await connect(U, 'alice', { transports: ['websocket'], conversations: ['conv-live'] });
+  const b = await connect(U, 'bob', { transports: ['websocket'], conversations: ['conv-live'] });
+  t.after(() => { a.close(); b.close(); });
+  const { callId } = await ack(a, 'call:initiate', { conversationId: 'conv-live', type: 'video' });
+  assert.equal((await ack(b, 'call:join', { callId })).ok, true);
+  assert.equal((await ack(b, 'call:media-state', { callId, audio: false, video: true })).ok, true);
+  const r = await rest(U, `/api/calls/${callId}`, 'alice');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.call.status, 'active');
+  assert.deepEqual(r.body.participants.map((p) => [p.userId, p.status, p.audioEnabled]).sort(),
+    [['alice', 'joined', true], ['bob', 'joined', false]]);
+  assert.equal((await rest(U, `/api/calls/${callId}`, 'mallory')).status, 403);
+});
+
 test('bad frames are dropped and counted; the server keeps serving', async (t) => {
   const srv = await start({ args: ['--dev-auth'] });
   t.after(() => srv.stop());
