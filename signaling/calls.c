@@ -38,6 +38,7 @@
 #include "media_remote.h"
 #endif
 #include "webrtc_transport.h"
+#include "uuid.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
 /* the seed's cache lifetimes */
@@ -91,24 +92,6 @@ struct live_part {
 };
 
 /* Helpers */
-
-int gw_uuid(char *buf, size_t size)
-{
-	uint8_t b[16];
-	int err = port_random(b, sizeof(b));
-	if (err)
-		return err;
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	return re_snprintf(buf, size,
-			   "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-			   "%02x%02x%02x%02x%02x%02x",
-			   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-			   b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-			   b[15]) < 0
-		       ? ENOMEM
-		       : 0;
-}
 
 static void call_room(char *buf, size_t size, const char *call_id)
 {
@@ -1126,7 +1109,7 @@ static struct live_part *part_add(struct live_call *c, struct client *cl,
 	if (!p)
 		return NULL;
 	p->call = c;
-	if (gw_uuid(p->rec.id, sizeof(p->rec.id))) {
+	if (uuid_random(p->rec.id, sizeof(p->rec.id))) {
 		mem_deref(p);
 		return NULL;
 	}
@@ -1379,7 +1362,7 @@ static void on_initiate(struct ev *e)
 	}
 
 	c = mem_zalloc(sizeof(*c), call_destructor);
-	if (!c || gw_uuid(c->rec.id, sizeof(c->rec.id))) {
+	if (!c || uuid_random(c->rec.id, sizeof(c->rec.id))) {
 		mem_deref(c);
 		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
 		return;
@@ -1732,7 +1715,7 @@ static void on_transcription(struct ev *e)
 		return;
 	}
 	memset(&t, 0, sizeof(t));
-	if (gw_uuid(t.id, sizeof(t.id))) {
+	if (uuid_random(t.id, sizeof(t.id))) {
 		ack_error(cl, e->ack, e->name, "INTERNAL", "no randomness");
 		return;
 	}

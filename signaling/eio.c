@@ -16,7 +16,7 @@
 #include "ws.h"
 #include "eio.h"
 #include "tmrq.h"
-#include "jwt.h"
+#include "base64url.h"
 
 enum transport { T_POLLING, T_WEBSOCKET };
 /* a websocket frame begun must be whole within this */
@@ -714,7 +714,7 @@ static int sock_new(struct eio_server *srv, struct eio_sock **sp)
 	tmr_init(&s->doom_tmr);
 	err = port_random(raw, sizeof(raw));
 	if (!err)
-		err = jwt_b64url_encode(raw, sizeof(raw), s->sid, &n);
+		err = base64url_encode(raw, sizeof(raw), s->sid, &n);
 	if (err) {
 		mem_deref(s);
 		return err;

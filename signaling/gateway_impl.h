@@ -123,7 +123,6 @@ bool calls_live_in_conversation(struct gateway *gw, const char *conv,
 int metrics_print(struct re_printf *pf, const struct gateway *gw);
 
 /* Helpers */
-int gw_uuid(char *buf, size_t size);
 /* Emits to a room's sockets here and, over the bus, on the other
  * gateways. */
 void gw_room_emit(struct gateway *gw, const char *room,

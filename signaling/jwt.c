@@ -7,79 +7,8 @@
 #include <cjson/cJSON.h>
 #include <mbedtls/md.h>
 #include <re.h>
+#include "base64url.h"
 #include "jwt.h"
-
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-int jwt_b64url_decode(const char *in, size_t len, uint8_t *out,
-		      size_t *outlen)
-{
-	uint32_t acc = 0;
-	size_t n = 0, bits = 0;
-
-	if (!in || !out || !outlen)
-		return EINVAL;
-	if (len % 4 == 1)
-		return EBADMSG;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64val(in[i]);
-		if (v < 0)
-			return EBADMSG;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= *outlen)
-				return EOVERFLOW;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	*outlen = n;
-	return 0;
-}
-
-int jwt_b64url_encode(const uint8_t *in, size_t len, char *out,
-		      size_t *outlen)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-				  "opqrstuvwxyz0123456789-_";
-	uint32_t acc = 0;
-	size_t n = 0, bits = 0;
-
-	if ((!in && len) || !out || !outlen)
-		return EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			if (n + 1 >= *outlen)
-				return EOVERFLOW;
-			out[n++] = tbl[(acc >> bits) & 0x3f];
-		}
-	}
-	if (bits) {
-		if (n + 1 >= *outlen)
-			return EOVERFLOW;
-		out[n++] = tbl[(acc << (6 - bits)) & 0x3f];
-	}
-	out[n] = '\0';
-	*outlen = n;
-	return 0;
-}
 
 static int hs256(const uint8_t *key, size_t keylen, const char *data,
 		 size_t len, uint8_t mac[32])
@@ -97,7 +26,7 @@ static cJSON *segment_json(const char *p, size_t len)
 {
 	uint8_t buf[JWT_MAX];
 	size_t n = sizeof(buf) - 1;
-	if (jwt_b64url_decode(p, len, buf, &n))
+	if (base64url_decode(p, len, buf, &n))
 		return NULL;
 	buf[n] = '\0';
 	return cJSON_ParseWithLength((const char *)buf, n);
@@ -157,7 +86,7 @@ int jwt_verify(struct jwt_claims **claimsp, const char *token,
 		err = ENOTSUP;
 		goto out;
 	}
-	if (jwt_b64url_decode(dot2 + 1, strlen(dot2 + 1), sig, &siglen) ||
+	if (base64url_decode(dot2 + 1, strlen(dot2 + 1), sig, &siglen) ||
 	    siglen != sizeof(mac)) {
 		err = EACCES;
 		goto out;
@@ -264,13 +193,13 @@ int jwt_sign(char **tokenp, const char *claims_json, const uint8_t *secret,
 	if (!tok)
 		return ENOMEM;
 	n = cap;
-	err = jwt_b64url_encode((const uint8_t *)hdr, sizeof(hdr) - 1, tok, &n);
+	err = base64url_encode((const uint8_t *)hdr, sizeof(hdr) - 1, tok, &n);
 	if (err)
 		goto out;
 	pos = n;
 	tok[pos++] = '.';
 	n = cap - pos;
-	err = jwt_b64url_encode((const uint8_t *)claims_json, len, tok + pos,
+	err = base64url_encode((const uint8_t *)claims_json, len, tok + pos,
 				&n);
 	if (err)
 		goto out;
@@ -280,7 +209,7 @@ int jwt_sign(char **tokenp, const char *claims_json, const uint8_t *secret,
 		goto out;
 	tok[pos++] = '.';
 	n = cap - pos;
-	err = jwt_b64url_encode(mac, sizeof(mac), tok + pos, &n);
+	err = base64url_encode(mac, sizeof(mac), tok + pos, &n);
 out:
 	if (err)
 		mem_deref(tok);

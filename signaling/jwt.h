@@ -39,10 +39,4 @@ const char *jwt_strerror(int err);
 int jwt_sign(char **tokenp, const char *claims_json, const uint8_t *secret,
 	     size_t secret_len);
 
-/* base64url without padding (RFC 4648 section 5). */
-int jwt_b64url_decode(const char *in, size_t len, uint8_t *out,
-		      size_t *outlen);
-int jwt_b64url_encode(const uint8_t *in, size_t len, char *out,
-		      size_t *outlen);
-
 #endif

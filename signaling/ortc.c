@@ -18,6 +18,7 @@
 #include "webrtc_transport.h"
 #include "gateway_impl.h"
 #include "ortc.h"
+#include "uuid.h"
 
 enum { ID_LEN = 37, MAX_PER_PEER = 32 };
 
@@ -347,7 +348,7 @@ static int create_transport(struct req *r)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
 	ot->peer = peer;
 	ot->recv = !strcmp(dir, "recv");
-	err = gw_uuid(ot->id, sizeof(ot->id));
+	err = uuid_random(ot->id, sizeof(ot->id));
 	if (!err)
 		err = webrtc_transport_alloc(&ot->t, peer->room->srv, on_packet,
 					     on_state, ot);
@@ -577,7 +578,7 @@ static int produce(struct req *r)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
 	op->kind = k;
 	op->codec = ci;
-	err = gw_uuid(op->id, sizeof(op->id));
+	err = uuid_random(op->id, sizeof(op->id));
 	if (!err)
 		err = router_produce_simulcast(&op->p, peer->room->router,
 					       ot->t, (uint8_t)pt->valuedouble,
@@ -688,7 +689,7 @@ static int consume(struct req *r)
 	oc = mem_zalloc(sizeof(*oc), o_consumer_destructor);
 	if (!oc)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
-	err = gw_uuid(oc->id, sizeof(oc->id));
+	err = uuid_random(oc->id, sizeof(oc->id));
 	if (!err)
 		err = router_consume_paused(&oc->c, op->p, ot->t,
 					    (uint8_t)forwarded[ci].pt);

@@ -11,7 +11,7 @@
 #include <re.h>
 #include "port.h"
 #include "eio.h"
-#include "jwt.h"
+#include "base64url.h"
 #include "sio.h"
 
 struct sio_server {
@@ -460,7 +460,7 @@ static void eio_open_handler(struct eio_sock *es, void *arg)
 	sock->srv = srv;
 	sock->eio = es;
 	if (port_random(raw, sizeof(raw)) ||
-	    jwt_b64url_encode(raw, sizeof(raw), sock->id, &n)) {
+	    base64url_encode(raw, sizeof(raw), sock->id, &n)) {
 		mem_deref(sock);
 		eio_close(es, "no randomness");
 		return;

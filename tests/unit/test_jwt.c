@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <re.h>
+#include "base64url.h"
 #include "jwt.h"
 #include "unit.h"
 
@@ -75,10 +76,10 @@ static void test_alg_none_refused(void)
 	size_t n = sizeof(hdr);
 	const char *h = "{\"alg\":\"none\",\"typ\":\"JWT\"}";
 	const char *b = "{\"sub\":\"admin\"}";
-	CU_ASSERT_EQUAL(jwt_b64url_encode((const uint8_t *)h, strlen(h), hdr,
+	CU_ASSERT_EQUAL(base64url_encode((const uint8_t *)h, strlen(h), hdr,
 					  &n), 0);
 	n = sizeof(body);
-	CU_ASSERT_EQUAL(jwt_b64url_encode((const uint8_t *)b, strlen(b), body,
+	CU_ASSERT_EQUAL(base64url_encode((const uint8_t *)b, strlen(b), body,
 					  &n), 0);
 	re_snprintf(tok, sizeof(tok), "%s.%s.", hdr, body);
 	CU_ASSERT_EQUAL(verify(tok, &c), ENOTSUP);
@@ -86,7 +87,7 @@ static void test_alg_none_refused(void)
 	/* HS512 header is refused too, whatever the signature */
 	h = "{\"alg\":\"HS512\"}";
 	n = sizeof(hdr);
-	jwt_b64url_encode((const uint8_t *)h, strlen(h), hdr, &n);
+	base64url_encode((const uint8_t *)h, strlen(h), hdr, &n);
 	re_snprintf(tok, sizeof(tok), "%s.%s.abc", hdr, body);
 	CU_ASSERT_EQUAL(verify(tok, &c), ENOTSUP);
 }
@@ -147,15 +148,15 @@ static void test_b64url(void)
 	uint8_t out[8];
 	char enc[16];
 	size_t n = sizeof(enc), m = sizeof(out);
-	CU_ASSERT_EQUAL(jwt_b64url_encode(in, sizeof(in), enc, &n), 0);
+	CU_ASSERT_EQUAL(base64url_encode(in, sizeof(in), enc, &n), 0);
 	CU_ASSERT_STRING_EQUAL(enc, "-_8AED4");
-	CU_ASSERT_EQUAL(jwt_b64url_decode(enc, n, out, &m), 0);
+	CU_ASSERT_EQUAL(base64url_decode(enc, n, out, &m), 0);
 	CU_ASSERT_EQUAL(m, sizeof(in));
 	CU_ASSERT_EQUAL(memcmp(in, out, sizeof(in)), 0);
 	m = sizeof(out);
-	CU_ASSERT_EQUAL(jwt_b64url_decode("a", 1, out, &m), EBADMSG);
+	CU_ASSERT_EQUAL(base64url_decode("a", 1, out, &m), EBADMSG);
 	m = 2;
-	CU_ASSERT_EQUAL(jwt_b64url_decode("AAAAAA", 6, out, &m), EOVERFLOW);
+	CU_ASSERT_EQUAL(base64url_decode("AAAAAA", 6, out, &m), EOVERFLOW);
 }
 
 static CU_TestInfo tests[] = {
