@@ -218,10 +218,10 @@ static void emit_except(struct gateway *gw, const char *room,
 			const struct client *except, const char *event,
 			const cJSON *data)
 {
-	gw_room_emit(gw, room, except ? except->sock : NULL,
-		     except && !except->sock && except->sid[0] ? except->sid
-							       : NULL,
-		     event, data);
+	gw->room_emit(gw, room, except ? except->sock : NULL,
+		      except && !except->sock && except->sid[0] ? except->sid
+								: NULL,
+		      event, data);
 }
 
 static cJSON *ok_body(void)
@@ -587,6 +587,9 @@ static void record_part_flags(struct gateway *gw, struct live_part *p)
 	cache_call_changed(gw, p->call, true);
 }
 
+const double calls_duration_bounds[DURATION_BUCKETS] = {60,   300,  600,
+							1800, 3600, 7200};
+
 static void observe_duration(struct gateway *gw, const struct live_call *c)
 {
 	uint64_t from = c->rec.startedAt ? c->rec.startedAt : c->rec.createdAt;
@@ -595,7 +598,7 @@ static void observe_duration(struct gateway *gw, const struct live_call *c)
 			      : 0.0;
 	int i;
 	for (i = 0; i < DURATION_BUCKETS; i++)
-		if (secs <= gw_duration_bounds[i])
+		if (secs <= calls_duration_bounds[i])
 			break;
 	gw->m.duration_count[i]++;
 	gw->m.duration_n++;

@@ -28,9 +28,6 @@
 #include "validate.h"
 #include "ratelimit.h"
 
-const double gw_duration_bounds[DURATION_BUCKETS] = {60,   300,  600,
-						     1800, 3600, 7200};
-
 void gateway_config_defaults(struct gateway_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -725,9 +722,10 @@ static void speaker_handler(const char *call_id, const char *producer_id,
 	calls_speaker(arg, call_id, producer_id, user_id);
 }
 
-void gw_room_emit(struct gateway *gw, const char *room,
-		  const struct sio_socket *except, const char *except_sid,
-		  const char *event, const cJSON *data)
+/* gw_room_emit_h: our sockets in the room, then the bus for the rest. */
+static void room_emit(struct gateway *gw, const char *room,
+		      const struct sio_socket *except, const char *except_sid,
+		      const char *event, const cJSON *data)
 {
 	(void)sio_room_emit(gw->sio, room, except, event, data);
 #ifdef MEESHY_WITH_REDIS
@@ -862,6 +860,7 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	if (!gw)
 		return ENOMEM;
 	gw->cfg = *cfg;
+	gw->room_emit = room_emit;
 	gw->store = store;
 	gw->started_ms = port_wallclock_ms();
 	err = str_dup(&gw->node_id, cfg->node_id ? cfg->node_id : "meeshy-1");

@@ -15,8 +15,17 @@ struct sio_socket;
 struct httpd_conn;
 struct http_msg;
 
+/* Call durations' histogram (calls.c observes, metrics.c prints). */
 enum { DURATION_BUCKETS = 6 };
-extern const double gw_duration_bounds[DURATION_BUCKETS];
+extern const double calls_duration_bounds[DURATION_BUCKETS];
+
+/* Emits to a room's sockets here and, over the bus, on the other
+ * gateways: how the call code reaches clients without knowing who
+ * carries the emit (gateway.c sets it). */
+typedef void(gw_room_emit_h)(struct gateway *gw, const char *room,
+			     const struct sio_socket *except,
+			     const char *except_sid, const char *event,
+			     const struct cJSON *data);
 
 /* Counters behind /metrics (the seed's names; see metrics.c). */
 struct gw_metrics {
@@ -33,6 +42,7 @@ struct gw_metrics {
 
 struct gateway {
 	struct gateway_config cfg;
+	gw_room_emit_h *room_emit;
 	char *node_id, *web_root, *ice_servers;
 	uint8_t *jwt_secret, *turn_secret;
 	char *turn_servers;
@@ -122,11 +132,5 @@ bool calls_live_in_conversation(struct gateway *gw, const char *conv,
 /* metrics.c */
 int metrics_print(struct re_printf *pf, const struct gateway *gw);
 
-/* Helpers */
-/* Emits to a room's sockets here and, over the bus, on the other
- * gateways. */
-void gw_room_emit(struct gateway *gw, const char *room,
-		  const struct sio_socket *except, const char *except_sid,
-		  const char *event, const struct cJSON *data);
 
 #endif

@@ -374,7 +374,7 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 	err |= header(pf, "meeshy_call_duration_seconds", "histogram",
 		      "Call duration in seconds");
 	err |= histogram(pf, "meeshy_call_duration_seconds",
-			 gw_duration_bounds, DURATION_BUCKETS,
+			 calls_duration_bounds, DURATION_BUCKETS,
 			 gw->m.duration_count, gw->m.duration_n,
 			 gw->m.duration_sum);
 	err |= header(pf, "meeshy_active_participants", "gauge",
