@@ -40,32 +40,40 @@
 #include <unistd.h>
 
 enum {
-	GROUP = 4,          /* sockets a call */
+	GROUP = 4,            /* sockets a call */
 	CONNECTING_MAX = 200, /* handshakes in flight */
-	RX_MAX = 16384,     /* a socket's unparsed bytes */
+	RX_MAX = 16384,       /* a socket's unparsed bytes */
 	EVENTS_MAX = 256,
 };
 
-enum state { S_IDLE, S_TCP, S_UPGRADE, S_EIO_OPEN, S_SIO_OPEN, S_READY, S_DEAD };
+enum state {
+	S_IDLE,
+	S_TCP,
+	S_UPGRADE,
+	S_EIO_OPEN,
+	S_SIO_OPEN,
+	S_READY,
+	S_DEAD
+};
 enum phase { P_SETUP, P_PACED, P_SATURATE };
 
 struct conn {
 	int fd;
 	enum state state;
-	int idx;            /* PREFIX-idx, its user id */
-	bool busy;          /* an emit waits for its ack */
-	bool heard;         /* told one call:media-state in the paced phase */
+	int idx;    /* PREFIX-idx, its user id */
+	bool busy;  /* an emit waits for its ack */
+	bool heard; /* told one call:media-state in the paced phase */
 	unsigned ack_id;
-	uint64_t sent_ns;   /* its outstanding emit */
+	uint64_t sent_ns; /* its outstanding emit */
 	size_t rxlen;
-	char *tx;           /* what the kernel did not take yet */
+	char *tx; /* what the kernel did not take yet */
 	size_t txlen;
 	char rx[RX_MAX];
 };
 
 struct call {
 	char id[96];
-	int joined;         /* members whose join (or initiate) was answered */
+	int joined; /* members whose join (or initiate) was answered */
 };
 
 struct load {
@@ -115,8 +123,10 @@ static double cpu_seconds(int pid, double *sys)
 	p = strrchr(buf, ')');
 	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
 	 * majflt cmajflt utime stime */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u"
-			 " %lu %lu", &ut, &st) != 2)
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u"
+			 " %lu %lu",
+			 &ut, &st) != 2)
 		return 0;
 	if (sys)
 		*sys = (double)st / (double)sysconf(_SC_CLK_TCK);
@@ -200,8 +210,7 @@ static void send_text(struct load *l, struct conn *c, const char *text)
 	frame[h++] = 0x81;
 	if (len < 126) {
 		frame[h++] = 0x80 | (uint8_t)len;
-	}
-	else {
+	} else {
 		frame[h++] = 0x80 | 126;
 		frame[h++] = (uint8_t)(len >> 8);
 		frame[h++] = (uint8_t)len;
@@ -358,7 +367,8 @@ static void on_sio(struct load *l, struct conn *c, const char *p)
 			if (from >= 0 && from < l->nsock &&
 			    l->conns[from].sent_ns)
 				add_delay(l, (double)(now_ns() -
-					      l->conns[from].sent_ns) / 1e6);
+						      l->conns[from].sent_ns) /
+						     1e6);
 		}
 	}
 }
@@ -404,8 +414,7 @@ static void parse_frames(struct load *l, struct conn *c)
 				break;
 			len = ((uint64_t)b[2] << 8) | b[3];
 			h = 4;
-		}
-		else if (len == 127) {
+		} else if (len == 127) {
 			if (c->rxlen - pos < 10)
 				break;
 			len = 0;
@@ -414,7 +423,8 @@ static void parse_frames(struct load *l, struct conn *c)
 			h = 10;
 		}
 		if (len > RX_MAX - 16) {
-			conn_dead(l, c, "a frame larger than this client takes");
+			conn_dead(l, c,
+				  "a frame larger than this client takes");
 			return;
 		}
 		if (c->rxlen - pos < h + len)
@@ -424,8 +434,7 @@ static void parse_frames(struct load *l, struct conn *c)
 			c->rx[pos + h + len] = '\0'; /* rx has room past it */
 			on_eio(l, c, c->rx + pos + h);
 			c->rx[pos + h + len] = save;
-		}
-		else if ((b[0] & 0x0f) == 0x8) {
+		} else if ((b[0] & 0x0f) == 0x8) {
 			conn_dead(l, c, "websocket closed by the server");
 			return;
 		}
@@ -455,12 +464,13 @@ static void on_upgrade(struct load *l, struct conn *c)
 static void on_readable(struct load *l, struct conn *c)
 {
 	for (;;) {
-		ssize_t n = recv(c->fd, c->rx + c->rxlen,
-				 RX_MAX - 1 - c->rxlen, 0);
+		ssize_t n =
+			recv(c->fd, c->rx + c->rxlen, RX_MAX - 1 - c->rxlen, 0);
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			conn_dead(l, c, n ? "recv failed" : "closed by the server");
+			conn_dead(l, c,
+				  n ? "recv failed" : "closed by the server");
 			return;
 		}
 		c->rxlen += (size_t)n;
@@ -483,17 +493,20 @@ static void on_writable(struct load *l, struct conn *c)
 		char req[512];
 		int err = 0;
 		socklen_t len = sizeof(err);
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) ||
+		    err) {
 			errno = err;
 			conn_dead(l, c, strerror(err));
 			return;
 		}
-		snprintf(req, sizeof(req),
-			 "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-			 "Host: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-			 "Connection: Upgrade\r\n"
-			 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			 "Sec-WebSocket-Version: 13\r\n\r\n", l->port);
+		snprintf(
+			req, sizeof(req),
+			"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+			"Host: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+			"Connection: Upgrade\r\n"
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			"Sec-WebSocket-Version: 13\r\n\r\n",
+			l->port);
 		c->state = S_UPGRADE;
 		want_out(l, c, false);
 		conn_write(l, c, req, strlen(req));
@@ -545,8 +558,8 @@ static struct {
 
 static void paced_tick(struct load *l)
 {
-	const uint64_t want = (uint64_t)((double)(now_ns() - pace.t0) / 1e9 *
-					 l->rate);
+	const uint64_t want =
+		(uint64_t)((double)(now_ns() - pace.t0) / 1e9 * l->rate);
 	while (pace.due < want) {
 		struct conn *c = &l->conns[pace.next++ % l->nsock];
 		pace.due++;
@@ -573,8 +586,7 @@ static double pct(struct load *l, double p)
 	return l->delays[i < l->ndelays ? i : l->ndelays - 1];
 }
 
-static const char *arg(int argc, char **argv, const char *name,
-		       const char *def)
+static const char *arg(int argc, char **argv, const char *name, const char *def)
 {
 	for (int i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], name))
@@ -592,11 +604,12 @@ static void setup(struct load *l, int argc, char **argv)
 	l->phase_s = atof(arg(argc, argv, "--phase-s", "5"));
 	l->pid = atoi(arg(argc, argv, "--pid", "0"));
 	l->prefix = arg(argc, argv, "--prefix", "gwl");
-	if (l->port <= 0 || l->port > 65535 || l->nsock <= 0 ||
-	    l->rate <= 0) {
-		fprintf(stderr, "gateway-load: --port (1-65535), --sockets and"
+	if (l->port <= 0 || l->port > 65535 || l->nsock <= 0 || l->rate <= 0) {
+		fprintf(stderr,
+			"gateway-load: --port (1-65535), --sockets and"
 			" --rate (> 0) are required; got port '%s', sockets"
-			" '%s', rate '%s'\n", arg(argc, argv, "--port", ""),
+			" '%s', rate '%s'\n",
+			arg(argc, argv, "--port", ""),
 			arg(argc, argv, "--sockets", ""),
 			arg(argc, argv, "--rate", ""));
 		exit(2);
@@ -629,7 +642,8 @@ int main(int argc, char **argv)
 	setup(&l, argc, argv);
 	t0 = now_ns();
 	run(&l, 0, setup_tick);
-	fprintf(stderr, "gateway-load: %d sockets in calls in %.2f s (%d failed)\n",
+	fprintf(stderr,
+		"gateway-load: %d sockets in calls in %.2f s (%d failed)\n",
 		l.ready, (double)(now_ns() - t0) / 1e9, l.dead);
 	if (l.dead)
 		return 1;
@@ -681,9 +695,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)paced_skipped,
 	       (unsigned long long)paced_delivered,
 	       (unsigned long long)(paced_sent * (GROUP - 1)), heard, p50, p95,
-	       p99, (unsigned long long)l.sent,
-	       (unsigned long long)l.delivered, wall, cpu / wall,
-	       cpu > 0 ? (s1 - s0) / cpu : 0,
+	       p99, (unsigned long long)l.sent, (unsigned long long)l.delivered,
+	       wall, cpu / wall, cpu > 0 ? (s1 - s0) / cpu : 0,
 	       (double)l.delivered / wall,
 	       cpu > 0 ? (double)l.delivered / cpu : 0, (me1 - me0) / wall);
 	return 0;

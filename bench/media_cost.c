@@ -161,7 +161,8 @@ static double run(unsigned fanout, unsigned packets, size_t size, bool raw)
 		double total = 0;
 		unsigned done = 0;
 		while (done < packets) {
-			unsigned n = packets - done < 256 ? packets - done : 256;
+			unsigned n =
+				packets - done < 256 ? packets - done : 256;
 			browser_batch(sender, batch, blen, n,
 				      pass * packets + done, size);
 			double s0 = cpu_s();
@@ -171,11 +172,11 @@ static double run(unsigned fanout, unsigned packets, size_t size, bool raw)
 						  blen[i]);
 				else if (!srtp_pair_unprotect_rtp(
 						 in.srtp, batch[i], &blen[i]))
-					router_packet(
-						r,
-						(struct webrtc_transport
-							 *)(void *)&in,
-						batch[i], blen[i], 1500, false);
+					router_packet(r,
+						      (struct webrtc_transport
+							       *)(void *)&in,
+						      batch[i], blen[i], 1500,
+						      false);
 			}
 			total += cpu_s() - s0;
 			done += n;
@@ -185,7 +186,8 @@ static double run(unsigned fanout, unsigned packets, size_t size, bool raw)
 	}
 	for (unsigned k = 0; k < fanout; k++) {
 		if (!out[k].sent) {
-			fprintf(stderr, "media-cost: receiver %u got nothing\n", k);
+			fprintf(stderr, "media-cost: receiver %u got nothing\n",
+				k);
 			exit(1);
 		}
 		mem_deref(out[k].srtp);
@@ -284,7 +286,8 @@ static void io_cost(unsigned packets, size_t size, unsigned per_call,
 	for (int pass = 0; pass < 3; pass++) {
 		double ts = 0, rs = 0;
 		unsigned got = 0;
-		for (unsigned done = 0; done < packets; done += PORT_UDP_BATCH) {
+		for (unsigned done = 0; done < packets;
+		     done += PORT_UDP_BATCH) {
 			/* a batch's worth out, per_call a call, then in */
 			struct mmsghdr out[PORT_UDP_BATCH];
 			struct iovec v[PORT_UDP_BATCH];
@@ -443,8 +446,8 @@ static void write_cost(FILE *f, const struct cost *c, const char *indent)
 		indent, c->bytes, indent, c->rx_us, indent, c->tx_us, indent,
 		c->io_rx_us, indent, c->io_tx_us, indent, c->io_tx_single_us,
 		indent, c->raw_rx_us, indent, c->raw_tx_us, indent,
-		c->measured_us[0],
-		c->measured_us[1], c->measured_us[2], c->measured_us[3]);
+		c->measured_us[0], c->measured_us[1], c->measured_us[2],
+		c->measured_us[3]);
 }
 
 int main(int argc, char **argv)
@@ -461,8 +464,10 @@ int main(int argc, char **argv)
 			out = argv[i + 1];
 	}
 	if (packets < 1000) {
-		fprintf(stderr, "media-cost: --packets: %u is too few (1000 at"
-			" least)\n", packets);
+		fprintf(stderr,
+			"media-cost: --packets: %u is too few (1000 at"
+			" least)\n",
+			packets);
 		return 2;
 	}
 	if (libre_init() || srtp_pair_library_init())
@@ -482,14 +487,16 @@ int main(int argc, char **argv)
 				out);
 			return 1;
 		}
-		fprintf(f, "{\n  \"what\": \"CPU of the real server per media"
-			   " packet (SRTP + router, and socket I/O) and per DTLS"
-			   " handshake, from bench/media_cost.c\",\n");
+		fprintf(f,
+			"{\n  \"what\": \"CPU of the real server per media"
+			" packet (SRTP + router, and socket I/O) and per DTLS"
+			" handshake, from bench/media_cost.c\",\n");
 		write_cost(f, &video, "  ");
 		fprintf(f, ",\n  \"small\": {\n");
 		write_cost(f, &audio, "    ");
-		fprintf(f, "\n  },\n  \"dtls_server_ms\": %.3f,\n"
-			   "  \"dtls_client_ms\": %.3f\n}\n",
+		fprintf(f,
+			"\n  },\n  \"dtls_server_ms\": %.3f,\n"
+			"  \"dtls_client_ms\": %.3f\n}\n",
 			hs_srv * 1e3, hs_cli * 1e3);
 		fclose(f);
 	}

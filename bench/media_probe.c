@@ -73,7 +73,8 @@ enum {
 	 * Chromium sends for video */
 	RR_MS = 1000,
 	ICE_PWD_MAX = 256,
-	PT_AUDIO = 100, PT_VIDEO = 101, /* the router's, which we consume */
+	PT_AUDIO = 100,
+	PT_VIDEO = 101, /* the router's, which we consume */
 };
 
 struct layer {
@@ -93,11 +94,11 @@ struct seq_track {
 
 struct transport {
 	char id[64];
-	struct seq_track seq[2]; /* the audio and the video we consume */
-	uint64_t rtp_seen;       /* for --sample */
+	struct seq_track seq[2];    /* the audio and the video we consume */
+	uint64_t rtp_seen;          /* for --sample */
 	uint8_t pt_audio, pt_video; /* what we receive (the SFU's choice) */
-	bool started;            /* remote side given, ICE under way */
-	bool controlled;         /* the server offered (full ICE): it nominates */
+	bool started;               /* remote side given, ICE under way */
+	bool controlled; /* the server offered (full ICE): it nominates */
 	enum dtls_role dtls_role;
 	char ufrag[ICE_UFRAG_LEN + 1], pwd[ICE_PWD_LEN + 1]; /* ours */
 	char remote_ufrag[ICE_UFRAG_MAX + 1], remote_pwd[ICE_PWD_MAX + 1];
@@ -218,9 +219,8 @@ static void video_tick(void *arg)
 		bool key = l->want_key;
 		l->want_key = false;
 		for (size_t off = 0; off < bytes; off += PAYLOAD_MAX) {
-			size_t part = bytes - off < PAYLOAD_MAX
-					      ? bytes - off
-					      : PAYLOAD_MAX;
+			size_t part = bytes - off < PAYLOAD_MAX ? bytes - off
+								: PAYLOAD_MAX;
 			bool first = off == 0;
 			if (n == PORT_UDP_BATCH) {
 				send_packets(t, bufs, lens, n);
@@ -228,10 +228,10 @@ static void video_tick(void *arg)
 			}
 			/* VP8 descriptor: S on the frame's first packet,
 			 * whose payload header's P bit is 0 on keyframes */
-			lens[n] = rtp_build(bufs[n], t, l, PT_VIDEO, ts, part,
-					    off + part >= bytes,
-					    first ? 0x10 : 0x00,
-					    first ? (key ? 0x00 : 0x01) : 0, now);
+			lens[n] = rtp_build(
+				bufs[n], t, l, PT_VIDEO, ts, part,
+				off + part >= bytes, first ? 0x10 : 0x00,
+				first ? (key ? 0x00 : 0x01) : 0, now);
 			n++;
 		}
 	}
@@ -253,7 +253,8 @@ static void start_sending(struct transport *t)
 	 * random point of a frame interval, not in step with the join */
 	uint32_t r = 0;
 	(void)port_random(&r, sizeof(r));
-	uint64_t phase_ms = (uint64_t)((double)(r % 1000) / 1000 * 1e3 / t->fps);
+	uint64_t phase_ms =
+		(uint64_t)((double)(r % 1000) / 1000 * 1e3 / t->fps);
 	t->video_start_us = port_now_us() + phase_ms * 1000;
 	audio_tick(t);
 	port_timer_start(t->video_tmr, phase_ms, video_tick, t);
@@ -272,8 +273,7 @@ static void on_rtp(const struct transport *t, uint8_t *buf, size_t len)
 	struct rtp_view v;
 	uint64_t now = port_now_us(), sent;
 	uint32_t sender;
-	if (rtp_view_parse(&v, buf, len) ||
-	    v.payload_len < STAMP_OFF + 12) {
+	if (rtp_view_parse(&v, buf, len) || v.payload_len < STAMP_OFF + 12) {
 		probe.bad++;
 		return;
 	}
@@ -283,7 +283,8 @@ static void on_rtp(const struct transport *t, uint8_t *buf, size_t len)
 	if (v.pt != t->pt_audio && v.pt != t->pt_video)
 		return; /* a retransmission: not a delay sample */
 	bool video = v.pt == t->pt_video;
-	sample(video ? &probe.video : &probe.audio, now > sent ? now - sent : 0);
+	sample(video ? &probe.video : &probe.audio,
+	       now > sent ? now - sent : 0);
 	/* a frame's first packet: no wait behind the frame's others */
 	if (video && (v.payload[0] & 0x10))
 		sample(&probe.video_first, now > sent ? now - sent : 0);
@@ -307,8 +308,10 @@ static void on_rtcp(const uint8_t *b, size_t len)
 					 ((uint32_t)b[at + 2] << 8) | b[at + 3];
 			for (size_t i = 0; i < probe.nt; i++)
 				for (unsigned l = 0; l < 3; l++)
-					if (probe.t[i]->video[l].ssrc == media) {
-						probe.t[i]->video[l].want_key = true;
+					if (probe.t[i]->video[l].ssrc ==
+					    media) {
+						probe.t[i]->video[l].want_key =
+							true;
 						probe.key_requests++;
 					}
 		}
@@ -327,11 +330,11 @@ static void answer_check(struct transport *t, struct stun_msg *req,
 		return;
 	}
 	mb = mbuf_alloc(256);
-	if (mb && !stun_msg_encode(mb, STUN_METHOD_BINDING,
-				   STUN_CLASS_SUCCESS_RESP, stun_msg_tid(req),
-				   NULL, (const uint8_t *)t->pwd,
-				   strlen(t->pwd), true, 0x20, 1,
-				   STUN_ATTR_XOR_MAPPED_ADDR, from)) {
+	if (mb &&
+	    !stun_msg_encode(mb, STUN_METHOD_BINDING, STUN_CLASS_SUCCESS_RESP,
+			     stun_msg_tid(req), NULL, (const uint8_t *)t->pwd,
+			     strlen(t->pwd), true, 0x20, 1,
+			     STUN_ATTR_XOR_MAPPED_ADDR, from)) {
 		struct port_pkt p = {mb->buf, mb->end, mb->size,
 				     (struct sa *)from};
 		(void)port_udp_send_batch(t->udp, &p, 1, NULL);
@@ -351,8 +354,7 @@ static void on_stun(struct transport *t, const uint8_t *buf, size_t len,
 	if (!err)
 		err = stun_msg_decode(&msg, mb, NULL);
 	mem_deref(mb);
-	if (!err &&
-	    stun_msg_class(msg) == STUN_CLASS_REQUEST) {
+	if (!err && stun_msg_class(msg) == STUN_CLASS_REQUEST) {
 		answer_check(t, msg, from);
 		mem_deref(msg);
 		return;
@@ -510,14 +512,13 @@ static void ice_check(void *arg)
 			  t->ufrag);
 	/* as the answerer to a full-ICE offerer we are controlled: the
 	 * server nominates (USE-CANDIDATE left out) */
-	err = stun_msg_encode(mb, STUN_METHOD_BINDING, STUN_CLASS_REQUEST,
-			      t->tid, NULL, (const uint8_t *)t->remote_pwd,
-			      strlen(t->remote_pwd), true, 0x20, 4,
-			      STUN_ATTR_USERNAME, user,
-			      t->controlled ? STUN_ATTR_CONTROLLED
-					    : STUN_ATTR_CONTROLLING,
-			      &tiebreak, STUN_ATTR_PRIORITY, &prio,
-			      STUN_ATTR_USE_CAND, t->controlled ? NULL : &flag);
+	err = stun_msg_encode(
+		mb, STUN_METHOD_BINDING, STUN_CLASS_REQUEST, t->tid, NULL,
+		(const uint8_t *)t->remote_pwd, strlen(t->remote_pwd), true,
+		0x20, 4, STUN_ATTR_USERNAME, user,
+		t->controlled ? STUN_ATTR_CONTROLLED : STUN_ATTR_CONTROLLING,
+		&tiebreak, STUN_ATTR_PRIORITY, &prio, STUN_ATTR_USE_CAND,
+		t->controlled ? NULL : &flag);
 	if (!err) {
 		struct port_pkt p = {mb->buf, mb->end, mb->size, &t->server};
 		t->check_sent_us = port_now_us();
@@ -622,7 +623,7 @@ static void cmd_prepare(const cJSON *c)
 	cJSON *o;
 	if (!t) {
 		jsonl_error("prepare", "needs a new id, an address of this"
-				      " machine if any (or no room left)");
+				       " machine if any (or no room left)");
 		return;
 	}
 	(void)port_udp_local(t->udp, &local);
@@ -651,7 +652,7 @@ static void cmd_transport(const cJSON *c)
 	    (t && t->started) ||
 	    sa_set_str(&server, ip, (uint16_t)port->valueint)) {
 		jsonl_error("transport", "needs a new or prepared id, ufrag,"
-					" pwd, ip, port and fingerprint");
+					 " pwd, ip, port and fingerprint");
 		return;
 	}
 	if (!t)
@@ -697,7 +698,7 @@ static void cmd_send(const cJSON *c)
 	    cJSON_GetArraySize(video) > 3 ||
 	    cJSON_GetArraySize(kbps) != cJSON_GetArraySize(video)) {
 		jsonl_error("send", "needs a transport id, 1-3 video SSRCs and"
-				   " as many kbps");
+				    " as many kbps");
 		return;
 	}
 	t->sender = u32(cJSON_GetObjectItemCaseSensitive(c, "sender"));
@@ -705,7 +706,8 @@ static void cmd_send(const cJSON *c)
 	t->layers = (unsigned)cJSON_GetArraySize(video);
 	for (unsigned i = 0; i < t->layers; i++) {
 		t->video[i].ssrc = u32(cJSON_GetArrayItem(video, (int)i));
-		t->video[i].kbps = cJSON_GetArrayItem(kbps, (int)i)->valuedouble;
+		t->video[i].kbps =
+			cJSON_GetArrayItem(kbps, (int)i)->valuedouble;
 		t->video[i].want_key = true;
 	}
 	t->fps = cJSON_IsNumber(fps) && fps->valuedouble > 0 ? fps->valuedouble
@@ -738,8 +740,8 @@ static cJSON *pcts(struct samples *s)
 	/* every percentile, so a driver can pool several probes */
 	cJSON *q = cJSON_AddArrayToObject(o, "q");
 	for (size_t p = 0; p <= 100; p++)
-		cJSON_AddItemToArray(q, cJSON_CreateNumber(
-					     s->us[p * (s->n - 1) / 100]));
+		cJSON_AddItemToArray(
+			q, cJSON_CreateNumber(s->us[p * (s->n - 1) / 100]));
 	return o;
 }
 
@@ -752,12 +754,13 @@ static void cmd_report(void)
 		if (probe.first_video_us[i]) {
 			char k[16];
 			snprintf(k, sizeof(k), "%u", i);
-			cJSON_AddNumberToObject(fv, k,
-						(double)probe.first_video_us[i]);
+			cJSON_AddNumberToObject(
+				fv, k, (double)probe.first_video_us[i]);
 		}
 	cJSON_AddItemToObject(o, "audio_oneway_us", pcts(&probe.audio));
 	cJSON_AddItemToObject(o, "video_oneway_us", pcts(&probe.video));
-	cJSON_AddItemToObject(o, "video_first_oneway_us", pcts(&probe.video_first));
+	cJSON_AddItemToObject(o, "video_first_oneway_us",
+			      pcts(&probe.video_first));
 	cJSON_AddItemToObject(o, "stun_rtt_us", pcts(&probe.stun_rtt));
 	cJSON_AddNumberToObject(o, "rtp_in", (double)probe.rtp_in);
 	cJSON_AddNumberToObject(o, "rtcp_in", (double)probe.rtcp_in);
@@ -768,7 +771,8 @@ static void cmd_report(void)
 		uint64_t expected = 0, received = 0;
 		for (size_t i = 0; i < probe.nt; i++)
 			for (size_t k = 0; k < 2; k++) {
-				const struct seq_track *st = &probe.t[i]->seq[k];
+				const struct seq_track *st =
+					&probe.t[i]->seq[k];
 				if (!st->on)
 					continue;
 				expected += st->highest - st->first + 1;
@@ -798,8 +802,7 @@ static void command(const char *line)
 		/* "reset": the next report's delays start from here */
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "reset")))
 			probe.audio.n = probe.video.n = probe.video_first.n = 0;
-	}
-	else if (!strcmp(cmd, "quit"))
+	} else if (!strcmp(cmd, "quit"))
 		re_cancel();
 	else
 		jsonl_error("command", cmd);
@@ -821,14 +824,16 @@ static void raise_descriptors(size_t transports)
 }
 
 /* --name N with N in [lo, hi], or exit 2 naming the bad value. */
-static unsigned long arg_num(const char *name, const char *v,
-			     unsigned long lo, unsigned long hi)
+static unsigned long arg_num(const char *name, const char *v, unsigned long lo,
+			     unsigned long hi)
 {
 	char *end = NULL;
 	unsigned long n = v ? strtoul(v, &end, 10) : 0;
 	if (!v || *end || n < lo || n > hi) {
-		fprintf(stderr, "media-probe: %s: '%s' is not a number from"
-			" %lu to %lu\n", name, v ? v : "", lo, hi);
+		fprintf(stderr,
+			"media-probe: %s: '%s' is not a number from"
+			" %lu to %lu\n",
+			name, v ? v : "", lo, hi);
 		exit(2);
 	}
 	return n;
@@ -844,19 +849,20 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(argv[i], "--transports"))
-			probe.max_transports = arg_num(argv[i], v, 1,
-						       MAX_TRANSPORTS);
+			probe.max_transports =
+				arg_num(argv[i], v, 1, MAX_TRANSPORTS);
 		else if (!strcmp(argv[i], "--consent-ms"))
-			probe.consent_ms = (unsigned)arg_num(argv[i], v, 50,
-							     20000);
+			probe.consent_ms =
+				(unsigned)arg_num(argv[i], v, 50, 20000);
 		else if (!strcmp(argv[i], "--stamp-on-send")) {
 			probe.stamp_on_send = true;
 			i--; /* takes no value */
 		} else if (!strcmp(argv[i], "--sample"))
-			probe.sample_every = (unsigned)arg_num(argv[i], v, 1,
-							       1000);
+			probe.sample_every =
+				(unsigned)arg_num(argv[i], v, 1, 1000);
 		else {
-			fprintf(stderr, "usage: media-probe [--transports N]"
+			fprintf(stderr,
+				"usage: media-probe [--transports N]"
 				" [--consent-ms MS] [--sample K]"
 				" [--stamp-on-send] (JSON lines"
 				" on stdin; see bench/media_probe.c)\n");
@@ -869,8 +875,8 @@ int main(int argc, char **argv)
 	probe.video.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
 	probe.stun_rtt.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
 	probe.video_first.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
-	if (!probe.t || !probe.audio.us || !probe.video.us || !probe.stun_rtt.us ||
-	    !probe.video_first.us || libre_init() ||
+	if (!probe.t || !probe.audio.us || !probe.video.us ||
+	    !probe.stun_rtt.us || !probe.video_first.us || libre_init() ||
 	    srtp_pair_library_init() ||
 	    dtls_cert_generate(&probe.cert, "media-probe")) {
 		fprintf(stderr, "media-probe: cannot start\n");

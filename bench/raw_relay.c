@@ -86,8 +86,8 @@ static void cmd_transport(const cJSON *c)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
 	const cJSON *call = cJSON_GetObjectItemCaseSensitive(c, "call");
 	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(c, "fingerprint");
-	bool publisher = cJSON_IsTrue(
-		cJSON_GetObjectItemCaseSensitive(c, "publisher"));
+	bool publisher =
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "publisher"));
 	struct relay_transport *rt;
 	struct sa cand;
 	char ip[64];
@@ -97,12 +97,13 @@ static void cmd_transport(const cJSON *c)
 	    call->valueint < 0 || call->valueint >= CALLS_MAX ||
 	    !cJSON_IsString(fp) || relay.n == relay.max) {
 		jsonl_error("transport", "needs an id, a call 0-255, the peer's"
-					" fingerprint (or no room left)");
+					 " fingerprint (or no room left)");
 		return;
 	}
 	rt = mem_zalloc(sizeof(*rt), NULL);
-	if (!rt || webrtc_transport_alloc(&rt->t, relay.srv, on_packet,
-					  on_state, rt) ||
+	if (!rt ||
+	    webrtc_transport_alloc(&rt->t, relay.srv, on_packet, on_state,
+				   rt) ||
 	    webrtc_transport_connect(rt->t, fp->valuestring,
 				     DTLS_ROLE_SERVER)) {
 		jsonl_error("transport", "cannot set it up (bad fingerprint?)");
@@ -180,9 +181,11 @@ int main(int argc, char **argv)
 	}
 	if (argc % 2 == 0 || relay.max < 1 || relay.max > MAX_TRANSPORTS ||
 	    sa_decode(&laddr, listen, strlen(listen))) {
-		fprintf(stderr, "usage: raw-relay [--listen IP:PORT]"
-				" [--transports 1-%d] (JSON lines on stdin;"
-				" see bench/raw_relay.c)\n", MAX_TRANSPORTS);
+		fprintf(stderr,
+			"usage: raw-relay [--listen IP:PORT]"
+			" [--transports 1-%d] (JSON lines on stdin;"
+			" see bench/raw_relay.c)\n",
+			MAX_TRANSPORTS);
 		return 2;
 	}
 	relay.all = calloc(relay.max, sizeof(*relay.all));

@@ -19,8 +19,7 @@ static int b64val(char c)
 	return -1;
 }
 
-int base64url_decode(const char *in, size_t len, uint8_t *out,
-		     size_t *outlen)
+int base64url_decode(const char *in, size_t len, uint8_t *out, size_t *outlen)
 {
 	uint32_t acc = 0;
 	size_t n = 0, bits = 0;
@@ -46,8 +45,7 @@ int base64url_decode(const char *in, size_t len, uint8_t *out,
 	return 0;
 }
 
-int base64url_encode(const uint8_t *in, size_t len, char *out,
-		     size_t *outlen)
+int base64url_encode(const uint8_t *in, size_t len, char *out, size_t *outlen)
 {
 	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
 				  "opqrstuvwxyz0123456789-_";

@@ -22,9 +22,8 @@ int uuid_random(char *buf, size_t size)
 	return re_snprintf(buf, size,
 			   "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 			   "%02x%02x%02x%02x%02x%02x",
-			   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-			   b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-			   b[15]) < 0
+			   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8],
+			   b[9], b[10], b[11], b[12], b[13], b[14], b[15]) < 0
 		       ? ENOMEM
 		       : 0;
 }

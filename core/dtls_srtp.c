@@ -1,5 +1,6 @@
 /*
- * dtls_srtp.c - DTLS-SRTP endpoints over mbedTLS, fed and drained by the caller.
+ * dtls_srtp.c - DTLS-SRTP endpoints over mbedTLS, fed and drained by the
+ * caller.
  *
  * mbedTLS talks to "the network" through two callbacks (bio_send,
  * bio_recv): bio_recv returns the one datagram being fed, bio_send collects
@@ -59,7 +60,7 @@ struct dtls_srtp {
 	dtls_srtp_close_h *closeh;
 	void *arg;
 	struct port_timer *tmr;
-	struct list pending;       /* datagrams waiting for the next step */
+	struct list pending; /* datagrams waiting for the next step */
 	bool start_pending, tick_pending;
 	bool busy;                 /* a step is running */
 	bool up, closed;           /* as signaled to the owner */
@@ -91,17 +92,17 @@ struct dtls_srtp {
 enum { HELLO_MAX = 8192, REC_HDR = 13, HS_HDR = 12 };
 
 struct hello_reasm {
-	uint8_t rec[REC_HDR];   /* the first fragment's record header */
-	uint8_t hs[HS_HDR];     /* and its handshake header */
-	uint32_t len;           /* the whole message's length */
-	uint32_t have;          /* bytes received (no overlap counted) */
+	uint8_t rec[REC_HDR]; /* the first fragment's record header */
+	uint8_t hs[HS_HDR];   /* and its handshake header */
+	uint32_t len;         /* the whole message's length */
+	uint32_t have;        /* bytes received (no overlap counted) */
 	uint8_t body[HELLO_MAX];
 	uint8_t got[HELLO_MAX]; /* which bytes have arrived */
 };
 
-static const uint16_t srtp_profiles[] = {MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_80,
-					 MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_32,
-					 MBEDTLS_TLS_SRTP_UNSET};
+static const uint16_t srtp_profiles[] = {
+	MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_80,
+	MBEDTLS_TLS_SRTP_AES128_CM_HMAC_SHA1_32, MBEDTLS_TLS_SRTP_UNSET};
 
 /* Key exchange groups, fastest first. mbedTLS's default list puts the
  * largest curves first and a server takes the first the client also
@@ -115,8 +116,9 @@ static const mbedtls_ecp_group_id key_exchange_groups[] = {
 static int entropy(void *ctx, unsigned char *out, size_t len)
 {
 	(void)ctx;
-	return port_random(out, len) ? MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED
-				     : 0;
+	return port_random(out, len)
+		       ? MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED
+		       : 0;
 }
 
 static void fingerprint_of(const uint8_t *der, size_t len, char *out)
@@ -161,9 +163,8 @@ int dtls_cert_generate(struct dtls_cert **certp, const char *common_name)
 				  (const unsigned char *)pers, sizeof(pers)) ||
 	    mbedtls_pk_setup(&c->key,
 			     mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) ||
-	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1,
-				mbedtls_pk_ec(c->key), mbedtls_ctr_drbg_random,
-				&c->drbg)) {
+	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(c->key),
+				mbedtls_ctr_drbg_random, &c->drbg)) {
 		err = EPROTO;
 		goto out;
 	}
@@ -191,9 +192,8 @@ int dtls_cert_generate(struct dtls_cert **certp, const char *common_name)
 	}
 	n = mbedtls_x509write_crt_der(&w, buf, sizeof(buf),
 				      mbedtls_ctr_drbg_random, &c->drbg);
-	if (n <= 0 ||
-	    mbedtls_x509_crt_parse_der(&c->crt, buf + sizeof(buf) - n,
-				       (size_t)n)) {
+	if (n <= 0 || mbedtls_x509_crt_parse_der(&c->crt, buf + sizeof(buf) - n,
+						 (size_t)n)) {
 		err = EPROTO;
 		goto out;
 	}
@@ -342,8 +342,9 @@ static void established(struct dtls_srtp *dc)
 	}
 	fingerprint_of(peer->raw.p, peer->raw.len, fp);
 	if (str_casecmp(fp, dc->remote_fp)) {
-		fail(dc, EACCES, "the peer's certificate does not match the"
-				 " fingerprint it signaled");
+		fail(dc, EACCES,
+		     "the peer's certificate does not match the"
+		     " fingerprint it signaled");
 		return;
 	}
 	mbedtls_ssl_get_dtls_srtp_negotiation_result(&dc->ssl, &srtp);
@@ -668,8 +669,8 @@ static bool hello_fragments(struct dtls_srtp *dc, const uint8_t *buf,
 		size_t rlen = ((size_t)r[11] << 8) | r[12];
 		uint32_t mlen, off, flen;
 
-		if (r[0] != 22 || pos + REC_HDR + rlen > len ||
-		    rlen < HS_HDR || hs[0] != 1 || r[3] != 0 || r[4] != 0)
+		if (r[0] != 22 || pos + REC_HDR + rlen > len || rlen < HS_HDR ||
+		    hs[0] != 1 || r[3] != 0 || r[4] != 0)
 			return took; /* not a ClientHello record of epoch 0 */
 		mlen = be24(hs + 1);
 		off = be24(hs + 6);

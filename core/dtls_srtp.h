@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 enum {
-	DTLS_FP_LEN = 95,      /* "AB:CD:..." for 32 bytes */
-	SRTP_MASTER_MAX = 46,  /* key + salt, largest profile */
+	DTLS_FP_LEN = 95,     /* "AB:CD:..." for 32 bytes */
+	SRTP_MASTER_MAX = 46, /* key + salt, largest profile */
 };
 
 /* SRTP protection profiles, with their IANA numbers (RFC 5764, 7714). */

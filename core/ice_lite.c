@@ -79,7 +79,8 @@ int ice_lite_parse(struct ice_lite_request **reqp, const uint8_t *buf,
 	memcpy(req->local_ufrag, user->v.username,
 	       (size_t)(colon - user->v.username));
 	str_ncpy(req->remote_ufrag, colon + 1, sizeof(req->remote_ufrag));
-	req->use_candidate = stun_msg_attr(req->msg, STUN_ATTR_USE_CAND) != NULL;
+	req->use_candidate =
+		stun_msg_attr(req->msg, STUN_ATTR_USE_CAND) != NULL;
 	prio = stun_msg_attr(req->msg, STUN_ATTR_PRIORITY);
 	req->priority = prio ? prio->v.priority : 0;
 out:
@@ -101,10 +102,9 @@ int ice_lite_respond(const struct ice_lite_request *req, const char *local_pwd,
 	keylen = strlen(local_pwd);
 	if (stun_msg_chk_mi(req->msg, key, keylen)) {
 		struct stun_errcode ec = {401, "Unauthorized"};
-		(void)stun_msg_encode(mb, STUN_METHOD_BINDING,
-				      STUN_CLASS_ERROR_RESP,
-				      stun_msg_tid(req->msg), &ec, NULL, 0,
-				      true, 0x20, 0);
+		(void)stun_msg_encode(
+			mb, STUN_METHOD_BINDING, STUN_CLASS_ERROR_RESP,
+			stun_msg_tid(req->msg), &ec, NULL, 0, true, 0x20, 0);
 		return EACCES;
 	}
 	return stun_msg_encode(mb, STUN_METHOD_BINDING, STUN_CLASS_SUCCESS_RESP,

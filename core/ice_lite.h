@@ -30,8 +30,8 @@ struct ice_lite_request {
 	char remote_ufrag[ICE_UFRAG_MAX + 1]; /* the browser's */
 	bool use_candidate;                   /* nomination */
 	uint32_t priority;
-	struct stun_msg *msg;                 /* owned */
-	struct mbuf *mb;                      /* what msg points into */
+	struct stun_msg *msg; /* owned */
+	struct mbuf *mb;      /* what msg points into */
 };
 
 /* Parses a STUN binding request for ICE: USERNAME, MESSAGE-INTEGRITY and

@@ -29,10 +29,10 @@ struct rtp_view {
 	uint8_t version, padding, extension, csrc_count, marker, pt;
 	uint16_t seq;
 	uint32_t ts, ssrc;
-	uint16_t ext_profile;       /* 0xBEDE one-byte, 0x100x two-byte */
-	const uint8_t *ext;         /* extension data, ext_len bytes */
+	uint16_t ext_profile; /* 0xBEDE one-byte, 0x100x two-byte */
+	const uint8_t *ext;   /* extension data, ext_len bytes */
 	size_t ext_len;
-	const uint8_t *payload;     /* after header, before padding */
+	const uint8_t *payload; /* after header, before padding */
 	size_t payload_len;
 	size_t header_len;
 };

@@ -20,21 +20,21 @@
 
 enum {
 	PLI_INTERVAL_US = 300000,
-	LOSS_HIGH = 26,             /* of 256: above 10 % the link is full */
-	LOSS_LOW = 5,               /* under 2 %: room, perhaps */
-	LOSS_HIGH_REPORTS = 2,      /* reports in a row before going down */
+	LOSS_HIGH = 26,               /* of 256: above 10 % the link is full */
+	LOSS_LOW = 5,                 /* under 2 %: room, perhaps */
+	LOSS_HIGH_REPORTS = 2,        /* reports in a row before going down */
 	LAYER_UP_AFTER_US = 10000000, /* clean time before trying one up */
-	BW_DOWN_HOLD_US = 1000000, /* between two steps down by estimate */
-	REMB_TREND_US = 2000000,   /* how far back an estimate's trend looks */
-	RATE_WINDOW_US = 1000000,  /* a layer's bitrate, measured over */
-	MISSING_MAX = 64,   /* sequence numbers a layer waits to be repaired */
-	MISSING_GAP = 100,  /* a longer jump is a restart, not a loss */
-	NACK_TRIES = 5,     /* asks for a packet, then gives up on it */
+	BW_DOWN_HOLD_US = 1000000,    /* between two steps down by estimate */
+	REMB_TREND_US = 2000000,  /* how far back an estimate's trend looks */
+	RATE_WINDOW_US = 1000000, /* a layer's bitrate, measured over */
+	MISSING_MAX = 64,  /* sequence numbers a layer waits to be repaired */
+	MISSING_GAP = 100, /* a longer jump is a restart, not a loss */
+	NACK_TRIES = 5,    /* asks for a packet, then gives up on it */
 	NACK_RETRY_US = 90000, /* a tick of router_feedback, or so */
 	/* Video kept to answer NACKs: a second of each layer, sized to its
 	 * packet rate (a slot holds a whole packet: 1.2 kB) */
 	RING_KEEP_MS = 1000,
-	RING_FIRST = 64,    /* slots until the layer's rate is known */
+	RING_FIRST = 64, /* slots until the layer's rate is known */
 	RING_MIN = 32,
 	RING_MAX = 1024,
 	RING_PAYLOAD = 1200,
@@ -56,10 +56,10 @@ struct rx_stats {
 	uint16_t max_seq;
 	uint32_t cycles, base_seq, received;
 	uint32_t expected_prior, received_prior;
-	uint32_t jitter_q4;           /* in RTP units, times 16 */
+	uint32_t jitter_q4; /* in RTP units, times 16 */
 	int64_t transit;
-	bool fresh;                   /* packets since the last report */
-	uint32_t lsr;                 /* middle of the last SR's NTP time */
+	bool fresh;   /* packets since the last report */
+	uint32_t lsr; /* middle of the last SR's NTP time */
 	uint64_t lsr_at_us;
 };
 
@@ -71,12 +71,12 @@ struct missing {
 };
 
 struct layer {
-	uint32_t ssrc;                /* 0 until a RID layer's first packet */
-	uint32_t rtx_ssrc;            /* its retransmissions (RFC 4588), or 0 */
+	uint32_t ssrc;     /* 0 until a RID layer's first packet */
+	uint32_t rtx_ssrc; /* its retransmissions (RFC 4588), or 0 */
 	char rid[ROUTER_RID_MAX];
 	uint64_t packets, last_us;
-	struct ring_slot *ring;       /* video only, from its first packet */
-	uint16_t ring_size;           /* slots: RING_KEEP_MS of packets */
+	struct ring_slot *ring; /* video only, from its first packet */
+	uint16_t ring_size;     /* slots: RING_KEEP_MS of packets */
 	struct rx_stats rx;
 	struct missing miss[MISSING_MAX];
 	size_t nmiss;
@@ -94,7 +94,7 @@ struct uplink {
 	struct router *r;
 	const struct webrtc_transport *t;
 	uint8_t twcc_ext_id;
-	uint32_t media_ssrc;          /* a stream of it, for the feedback */
+	uint32_t media_ssrc; /* a stream of it, for the feedback */
 	struct twcc_recv tw;
 };
 
@@ -112,10 +112,10 @@ struct producer {
 	struct le le;
 	struct router *r;
 	struct webrtc_transport *t;
-	struct uplink *up;            /* with transport-wide numbering */
+	struct uplink *up; /* with transport-wide numbering */
 	enum media_kind kind;
 	uint8_t pt, rid_ext_id, level_ext_id;
-	uint8_t rtx_pt, rrid_ext_id;  /* RTX: payload type, repaired-rid */
+	uint8_t rtx_pt, rrid_ext_id; /* RTX: payload type, repaired-rid */
 	uint32_t level_sum, level_n; /* -dBov, averaged per window */
 	char codec[WEBRTC_SDP_TOKEN];
 	bool vp8, h264;
@@ -132,7 +132,7 @@ struct consumer {
 	struct webrtc_transport *t;
 	uint32_t ssrc;
 	uint8_t pt;
-	uint32_t rtx_ssrc;           /* NACK answers go apart, if non-zero */
+	uint32_t rtx_ssrc; /* NACK answers go apart, if non-zero */
 	uint8_t rtx_pt;
 	uint16_t rtx_seq;
 	uint64_t packets, octets;
@@ -151,8 +151,8 @@ struct consumer {
 	uint64_t remb_ref, remb_ref_us, switched_us;
 	bool remb_stalled;
 	uint8_t ast_id;
-	bool started;                /* something was sent */
-	uint16_t seq_off, last_seq;  /* out = in + off */
+	bool started;               /* something was sent */
+	uint16_t seq_off, last_seq; /* out = in + off */
 	uint32_t ts_off, last_ts;
 	uint64_t last_us;
 	uint16_t pid_off, last_pid;
@@ -299,8 +299,7 @@ int router_produce(struct producer **pp, struct router *r,
 	int err;
 	if (!ssrc)
 		return EINVAL;
-	err = router_produce_simulcast(pp, r, t, pt, codec, 1, &ssrc, NULL,
-				       0);
+	err = router_produce_simulcast(pp, r, t, pt, codec, 1, &ssrc, NULL, 0);
 	if (!err)
 		(*pp)->kind = kind;
 	return err;
@@ -402,8 +401,8 @@ static bool can_receive(const struct consumer *c)
 static void consumer_wants_keyframe(struct consumer *c)
 {
 	if (c->p && !c->paused && can_receive(c))
-		request_keyframe(c->p, layer_within(c->p, wanted(c),
-						    port_now_us()));
+		request_keyframe(c->p,
+				 layer_within(c->p, wanted(c), port_now_us()));
 }
 
 /* The same, past the PLI interval: a consumer that starts, or whose layer
@@ -579,8 +578,7 @@ static struct uplink *uplink_of(const struct router *r,
 	return NULL;
 }
 
-static void ask_missing(struct router *r, struct producer *p,
-			struct layer *l);
+static void ask_missing(struct router *r, struct producer *p, struct layer *l);
 
 int producer_set_twcc_ext(struct producer *p, uint8_t ext_id)
 {
@@ -620,10 +618,9 @@ void router_feedback(struct router *r)
 		size_t n;
 		/* a long gap may take more than one packet */
 		for (int i = 0; i < 4; i++) {
-			n = twcc_recv_feedback(&up->tw, r->rtcp_ssrc,
-					       up->media_ssrc, r->out,
-					       sizeof(r->out) -
-						       SRTP_PAIR_TRAILER);
+			n = twcc_recv_feedback(
+				&up->tw, r->rtcp_ssrc, up->media_ssrc, r->out,
+				sizeof(r->out) - SRTP_PAIR_TRAILER);
 			if (!n)
 				break;
 			if (r->sendh((struct webrtc_transport *)up->t, r->out,
@@ -665,8 +662,7 @@ struct producer *router_loudest(struct router *r)
 /* Asks the sender of layer l for what is still missing and was not asked
  * for in the last NACK_RETRY_US, as one generic NACK (RFC 4585 6.2.1);
  * forgets what was asked NACK_TRIES times. */
-static void ask_missing(struct router *r, struct producer *p,
-			struct layer *l)
+static void ask_missing(struct router *r, struct producer *p, struct layer *l)
 {
 	const uint64_t now = port_now_us();
 	uint8_t *b = r->out;
@@ -684,8 +680,7 @@ static void ask_missing(struct router *r, struct producer *p,
 		if (pid >= 0 && d >= 1 && d <= 16) {
 			b[n - 2 + (d > 8 ? 0 : 1)] |=
 				(uint8_t)(1u << ((d - 1) % 8));
-		}
-		else {
+		} else {
 			put16(b + n, m->seq);
 			b[n + 2] = b[n + 3] = 0;
 			pid = m->seq;
@@ -726,8 +721,8 @@ static bool close_missing(struct layer *l, uint16_t seq)
 /* Keeps track of the holes in a video layer's sequence numbers: a jump
  * forward opens them (and asks for them at once), a late packet closes
  * one. */
-static void track_missing(struct router *r, struct producer *p,
-			  struct layer *l, uint16_t seq)
+static void track_missing(struct router *r, struct producer *p, struct layer *l,
+			  uint16_t seq)
 {
 	uint16_t gap;
 
@@ -768,8 +763,7 @@ static void rx_update(struct rx_stats *s, const struct rtp_view *v,
 		s->base_seq = v->seq;
 		s->max_seq = v->seq;
 		s->transit = arrival - v->ts;
-	}
-	else if (rtp_seq_newer(v->seq, s->max_seq)) {
+	} else if (rtp_seq_newer(v->seq, s->max_seq)) {
 		if (v->seq < s->max_seq)
 			s->cycles += 1u << 16; /* wrapped */
 		s->max_seq = v->seq;
@@ -795,13 +789,13 @@ static void report_block(uint8_t *b, struct layer *l, uint64_t now_us)
 	uint32_t exp_int = expected - s->expected_prior;
 	uint32_t rec_int = s->received - s->received_prior;
 	int32_t lost_int = (int32_t)(exp_int - rec_int);
-	uint8_t fraction = exp_int && lost_int > 0
-				   ? (uint8_t)(((uint32_t)lost_int << 8) /
-					       exp_int)
-				   : 0;
-	uint32_t dlsr = s->lsr ? (uint32_t)((now_us - s->lsr_at_us) * 65536 /
-					    1000000u)
-			       : 0;
+	uint8_t fraction =
+		exp_int && lost_int > 0
+			? (uint8_t)(((uint32_t)lost_int << 8) / exp_int)
+			: 0;
+	uint32_t dlsr =
+		s->lsr ? (uint32_t)((now_us - s->lsr_at_us) * 65536 / 1000000u)
+		       : 0;
 
 	s->expected_prior = expected;
 	s->received_prior = s->received;
@@ -903,14 +897,12 @@ static struct producer *layer_of(struct router *r,
 			if (!l->ssrc && names_rid(v, p->rid_ext_id, l->rid)) {
 				l->ssrc = v->ssrc;
 				*rtx = false;
-			}
-			else if (!l->rtx_ssrc && p->rtx_pt &&
-				 v->pt == p->rtx_pt &&
-				 names_rid(v, p->rrid_ext_id, l->rid)) {
+			} else if (!l->rtx_ssrc && p->rtx_pt &&
+				   v->pt == p->rtx_pt &&
+				   names_rid(v, p->rrid_ext_id, l->rid)) {
 				l->rtx_ssrc = v->ssrc;
 				*rtx = true;
-			}
-			else
+			} else
 				continue;
 			*layer = (int)i;
 			return p;
@@ -943,9 +935,10 @@ static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
 		/* RFC 8285 one-byte block of one word: send time in seconds,
 		 * 6.18 fixed point, 24 bits */
 		const uint64_t now = port_now_us();
-		uint32_t ast = (uint32_t)((((now / 1000000) << 18) |
-					   (((now % 1000000) << 18) / 1000000)) &
-					  0xffffff);
+		uint32_t ast =
+			(uint32_t)((((now / 1000000) << 18) |
+				    (((now % 1000000) << 18) / 1000000)) &
+				   0xffffff);
 		o[12] = 0xbe;
 		o[13] = 0xde;
 		o[14] = 0;
@@ -960,8 +953,7 @@ static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
 		put16(o + 2, c->rtx_seq++);
 		put32(o + 8, c->rtx_ssrc);
 		put16(o + base, oseq);
-	}
-	else {
+	} else {
 		o[1] = (uint8_t)((marker << 7) | (c->pt & 0x7f));
 		put16(o + 2, oseq);
 		put32(o + 8, c->ssrc);
@@ -969,9 +961,9 @@ static int send_rtp(struct router *r, struct consumer *c, uint16_t seq,
 	put32(o + 4, ots);
 	memcpy(o + hdr, payload, len);
 	if (vd && (vd->has_picture_id || vd->has_tl0)) {
-		uint16_t pid = (uint16_t)((vd->picture_id + c->pid_off) &
-					  (vd->picture_id_15bit ? 0x7fff
-								: 0x7f));
+		uint16_t pid =
+			(uint16_t)((vd->picture_id + c->pid_off) &
+				   (vd->picture_id_15bit ? 0x7fff : 0x7f));
 		uint8_t tl0 = (uint8_t)(vd->tl0picidx + c->tl0_off);
 		vp8_desc_rewrite(o + hdr, vd, pid, tl0);
 		if (!resend) {
@@ -1011,11 +1003,10 @@ static void switch_layer(struct consumer *c, int layer,
 		c->seq_off = (uint16_t)(c->last_seq + 1 - v->seq);
 		c->ts_off = c->last_ts + step - v->ts;
 		if (vd && vd->has_picture_id)
-			c->pid_off = (uint16_t)(c->last_pid + 1 -
-						vd->picture_id);
+			c->pid_off =
+				(uint16_t)(c->last_pid + 1 - vd->picture_id);
 		if (vd && vd->has_tl0)
-			c->tl0_off = (uint8_t)(c->last_tl0 + 1 -
-					       vd->tl0picidx);
+			c->tl0_off = (uint8_t)(c->last_tl0 + 1 - vd->tl0picidx);
 	}
 	if (c->current != layer)
 		c->switched_us = port_now_us();
@@ -1144,8 +1135,8 @@ static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
 		    size_t len)
 {
 	struct producer *p = c->p;
-	const struct layer *l = p && c->current >= 0 ? &p->layers[c->current]
-						     : NULL;
+	const struct layer *l =
+		p && c->current >= 0 ? &p->layers[c->current] : NULL;
 	for (; len >= 4; fci += 4, len -= 4) {
 		uint16_t pid = be16(fci), blp = be16(fci + 2);
 		for (int i = -1; i < 16; i++) {
@@ -1162,9 +1153,9 @@ static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
 			}
 			{
 				struct vp8_desc vd;
-				bool has = p->vp8 && !vp8_desc_parse(
-							     &vd, s->payload,
-							     s->len);
+				bool has = p->vp8 &&
+					   !vp8_desc_parse(&vd, s->payload,
+							   s->len);
 				if (!send_rtp(r, c, s->seq, s->ts, s->marker,
 					      s->payload, s->len,
 					      has ? &vd : NULL, true))
@@ -1174,9 +1165,8 @@ static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
 	}
 }
 
-static struct consumer *consumer_of(struct router *r,
-				    const struct webrtc_transport *t,
-				    uint32_t ssrc)
+static struct consumer *
+consumer_of(struct router *r, const struct webrtc_transport *t, uint32_t ssrc)
 {
 	for (struct le *pl = r->producers.head; pl; pl = pl->next) {
 		struct producer *p = pl->data;
@@ -1192,8 +1182,7 @@ static struct consumer *consumer_of(struct router *r,
 /* A sender's SR: kept for our receiver reports' LSR/DLSR, and passed to
  * the receivers of that layer in their terms (RFC 3550 6.4.1), which lets
  * them line the stream up with others on the sender's clock. */
-static void on_sender_report(struct router *r,
-			     const struct webrtc_transport *t,
+static void on_sender_report(struct router *r, const struct webrtc_transport *t,
 			     const uint8_t *b)
 {
 	const uint32_t ssrc = be32(b + 4);
@@ -1269,8 +1258,8 @@ static bool remb_stalled(struct consumer *c, uint64_t bps, uint64_t now)
 		c->remb_stalled = false;
 	}
 	if (!c->remb_ref_us || now - c->remb_ref_us >= REMB_TREND_US) {
-		c->remb_stalled = c->remb_ref_us &&
-				  bps * 100 <= c->remb_ref * 102;
+		c->remb_stalled =
+			c->remb_ref_us && bps * 100 <= c->remb_ref * 102;
 		c->remb_ref = bps;
 		c->remb_ref_us = now;
 	}
@@ -1359,15 +1348,13 @@ static void on_consumer_loss(struct router *r, struct consumer *c,
 	if (!c->p || top == 0)
 		return;
 	if (fraction > LOSS_HIGH) {
-		if (++c->lossy_reports >= LOSS_HIGH_REPORTS &&
-		    c->current > 0) {
+		if (++c->lossy_reports >= LOSS_HIGH_REPORTS && c->current > 0) {
 			c->cap = c->current - 1;
 			c->cap_changed_us = now;
 			c->lossy_reports = 0;
 			r->stats.layer_down++;
 		}
-	}
-	else {
+	} else {
 		c->lossy_reports = 0;
 		if (fraction < LOSS_LOW && c->cap < top &&
 		    now - c->cap_changed_us >= LAYER_UP_AFTER_US) {
@@ -1382,8 +1369,7 @@ static void on_consumer_loss(struct router *r, struct consumer *c,
 
 /* Report blocks (RFC 3550 6.4.1) of an SR or RR a receiver sent: those
  * about our consumers' streams. */
-static void on_report_blocks(struct router *r,
-			     const struct webrtc_transport *t,
+static void on_report_blocks(struct router *r, const struct webrtc_transport *t,
 			     const uint8_t *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++, b += 24) {
@@ -1426,8 +1412,9 @@ static void on_rtcp(struct router *r, struct webrtc_transport *t,
 			uint32_t mant = ((uint32_t)(b[17] & 0x03) << 16) |
 					((uint32_t)b[18] << 8) | b[19];
 			unsigned exp = b[17] >> 2;
-			on_remb(r, t, exp > 40 ? UINT64_MAX >> 8
-					       : (uint64_t)mant << exp);
+			on_remb(r, t,
+				exp > 40 ? UINT64_MAX >> 8
+					 : (uint64_t)mant << exp);
 		}
 		if (pt == 206 && (fmt == 1 || fmt == 4) && plen >= 12) {
 			/* PLI names the stream in "media SSRC"; FIR in its

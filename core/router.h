@@ -16,8 +16,9 @@
  * 300 ms; its NACKs are answered from a buffer of each layer's last 256
  * packets, on an RTX stream when the receiver has one. What a sender's
  * video stream lost on its way in is asked for with NACKs (again every
- * ~100 ms, at most 5 times), and its retransmissions are forwarded. Every sender gets RTCP receiver reports once a second, and
- * transport-wide congestion control feedback ten times a second.
+ * ~100 ms, at most 5 times), and its retransmissions are forwarded. Every
+ * sender gets RTCP receiver reports once a second, and transport-wide
+ * congestion control feedback ten times a second.
  */
 #ifndef MEESHY_CORE_ROUTER_H
 #define MEESHY_CORE_ROUTER_H
@@ -34,7 +35,7 @@ struct router_stats {
 	uint64_t drop_unknown_ssrc, drop_malformed, pli_sent, send_errors;
 	uint64_t nack_requested, nack_resent, nack_missed;
 	uint64_t rr_sent, sr_sent, twcc_sent, rtx_in, rtx_probe, nack_sent;
-	uint64_t layer_down, layer_up; /* by receivers' loss */
+	uint64_t layer_down, layer_up;                /* by receivers' loss */
 	uint64_t remb_in, layer_down_bw, layer_up_bw; /* by their estimate */
 };
 
@@ -44,8 +45,8 @@ struct consumer;
 
 /* How the router sends a packet on a transport: webrtc_transport_send in
  * the server; the simulator and the tests plug in their own. */
-typedef int(router_send_h)(struct webrtc_transport *t, uint8_t *buf,
-			   size_t len, size_t size, bool rtcp);
+typedef int(router_send_h)(struct webrtc_transport *t, uint8_t *buf, size_t len,
+			   size_t size, bool rtcp);
 
 int router_alloc(struct router **rp, router_send_h *sendh);
 /* Whether a transport can receive now (its DTLS is done): keyframes are

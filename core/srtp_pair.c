@@ -103,8 +103,8 @@ static int run(srtp_fn *fn, srtp_t s, uint8_t *buf, size_t *len)
 }
 
 /* Protects in place: the tag (and SRTCP index) must fit after the packet. */
-static int protect(srtp_fn *fn, struct srtp_pair *p, uint8_t *buf,
-		   size_t *len, size_t size)
+static int protect(srtp_fn *fn, struct srtp_pair *p, uint8_t *buf, size_t *len,
+		   size_t size)
 {
 	if (!p || !len || *len + SRTP_PAIR_TRAILER > size)
 		return ENOBUFS;

@@ -13,12 +13,12 @@
 
 enum {
 	UNIT_US = 250,
-	REF_UNITS = 256,       /* 64 ms in 250 us units */
+	REF_UNITS = 256, /* 64 ms in 250 us units */
 	HEADER = 20,
 	SYM_LOST = 0,
-	SYM_SMALL = 1,         /* delta 0..63.75 ms, one byte */
-	SYM_LARGE = 2,         /* signed 16-bit delta, two bytes */
-	RUN_MIN = 7,           /* shorter runs go in a status vector */
+	SYM_SMALL = 1, /* delta 0..63.75 ms, one byte */
+	SYM_LARGE = 2, /* signed 16-bit delta, two bytes */
+	RUN_MIN = 7,   /* shorter runs go in a status vector */
 	RUN_MAX = 8191,
 };
 
@@ -49,14 +49,12 @@ void twcc_recv_packet(struct twcc_recv *tw, uint16_t seq, uint64_t at_us)
 	if (!tw->started) {
 		tw->started = true;
 		tw->base = tw->max = seq;
-	}
-	else if (rtp_seq_newer(seq, tw->max)) {
+	} else if (rtp_seq_newer(seq, tw->max)) {
 		tw->max = seq;
 		/* more than the window unreported: the oldest go unreported */
 		if ((uint16_t)(tw->max - tw->base) >= TWCC_WINDOW)
 			tw->base = (uint16_t)(tw->max - TWCC_WINDOW + 1);
-	}
-	else if (rtp_seq_newer(tw->base, seq)) {
+	} else if (rtp_seq_newer(tw->base, seq)) {
 		return; /* reported already (as lost): too late to matter */
 	}
 	a = &tw->slot[seq % TWCC_WINDOW];
@@ -86,8 +84,7 @@ static size_t write_chunks(uint8_t *p, const uint8_t *sym, size_t count)
 		if (run >= RUN_MIN) {
 			chunk = (uint16_t)((sym[i] << 13) | run);
 			i += run;
-		}
-		else {
+		} else {
 			chunk = 0xc000; /* status vector of 7 two-bit symbols */
 			for (size_t k = 0; k < 7; k++)
 				if (i + k < count)
@@ -123,8 +120,8 @@ size_t twcc_recv_feedback(struct twcc_recv *tw, uint32_t sender_ssrc,
 	ref = (int64_t)(first->at_us / (REF_UNITS * UNIT_US));
 	prev = ref * REF_UNITS;
 	for (uint16_t i = 0; i < span; i++) {
-		const struct twcc_arrival *a = arrival(tw,
-						       (uint16_t)(tw->base + i));
+		const struct twcc_arrival *a =
+			arrival(tw, (uint16_t)(tw->base + i));
 		int64_t units = 0, d = 0;
 		uint8_t s = SYM_LOST;
 		size_t need;

@@ -28,10 +28,10 @@ struct twcc_arrival {
 };
 
 struct twcc_recv {
-	bool started, pending;  /* pending: arrivals not reported yet */
-	uint16_t base;          /* first sequence number not yet reported */
-	uint16_t max;           /* newest sequence number seen */
-	uint8_t fb_count;       /* feedback packet count, wraps */
+	bool started, pending; /* pending: arrivals not reported yet */
+	uint16_t base;         /* first sequence number not yet reported */
+	uint16_t max;          /* newest sequence number seen */
+	uint8_t fb_count;      /* feedback packet count, wraps */
 	struct twcc_arrival slot[TWCC_WINDOW];
 };
 

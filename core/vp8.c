@@ -27,11 +27,11 @@ int vp8_desc_parse(struct vp8_desc *d, const uint8_t *p, size_t len)
 				if (i + 1 >= len)
 					return EBADMSG;
 				d->picture_id_15bit = true;
-				d->picture_id = (uint16_t)(((p[i] & 0x7f) << 8) |
-							   p[i + 1]);
+				d->picture_id =
+					(uint16_t)(((p[i] & 0x7f) << 8) |
+						   p[i + 1]);
 				i += 2;
-			}
-			else {
+			} else {
 				d->picture_id = p[i] & 0x7f;
 				i += 1;
 			}
@@ -50,13 +50,13 @@ int vp8_desc_parse(struct vp8_desc *d, const uint8_t *p, size_t len)
 	}
 	d->len = i;
 	/* the VP8 payload header's P bit is 0 on key frames */
-	d->keyframe = d->start && d->partition == 0 && len > i &&
-		      (p[i] & 0x01) == 0;
+	d->keyframe =
+		d->start && d->partition == 0 && len > i && (p[i] & 0x01) == 0;
 	return 0;
 }
 
-void vp8_desc_rewrite(uint8_t *p, const struct vp8_desc *d,
-		      uint16_t picture_id, uint8_t tl0picidx)
+void vp8_desc_rewrite(uint8_t *p, const struct vp8_desc *d, uint16_t picture_id,
+		      uint8_t tl0picidx)
 {
 	size_t i = 2;
 	if (!p || !d || !(p[0] & 0x80))
@@ -66,8 +66,7 @@ void vp8_desc_rewrite(uint8_t *p, const struct vp8_desc *d,
 			p[i] = (uint8_t)(0x80 | ((picture_id >> 8) & 0x7f));
 			p[i + 1] = (uint8_t)picture_id;
 			i += 2;
-		}
-		else {
+		} else {
 			p[i] = picture_id & 0x7f;
 			i += 1;
 		}

@@ -12,14 +12,14 @@
 #include <stdint.h>
 
 struct vp8_desc {
-	size_t len;          /* descriptor bytes before the VP8 payload */
-	bool start;          /* S: first packet of a partition */
-	uint8_t partition;   /* PID */
+	size_t len;        /* descriptor bytes before the VP8 payload */
+	bool start;        /* S: first packet of a partition */
+	uint8_t partition; /* PID */
 	bool has_picture_id, picture_id_15bit;
 	uint16_t picture_id;
 	bool has_tl0;
 	uint8_t tl0picidx;
-	bool keyframe;       /* start of partition 0 of a key frame */
+	bool keyframe; /* start of partition 0 of a key frame */
 };
 
 /* Returns 0, or EBADMSG when the payload is too short for what it says. */

@@ -65,7 +65,8 @@ static int media_line(struct parser *p, const struct pl *v)
 
 	if (re_regex(v->p, v->l, "[a-z]+ [0-9]+[^ ]* [^ ]+ [^]*", &kind, &port,
 		     NULL, &proto, &fmts))
-		return bad(p, "m= line '%r' is not 'kind port proto formats'", v);
+		return bad(p, "m= line '%r' is not 'kind port proto formats'",
+			   v);
 	if (p->o->nmedia >= WEBRTC_SDP_MAX_MEDIA) {
 		(void)re_snprintf(p->why, p->whysize, "more than %d m= lines",
 				  WEBRTC_SDP_MAX_MEDIA);
@@ -78,9 +79,10 @@ static int media_line(struct parser *p, const struct pl *v)
 	    copy(p, m->proto, sizeof(m->proto), &proto, "m= protocol"))
 		return EBADMSG;
 	m->kind = !pl_strcmp(&kind, "video") ? MEDIA_VIDEO : MEDIA_AUDIO;
-	m->rejected = pl_u32(&port) == 0 ||
-		      (pl_strcmp(&kind, "audio") && pl_strcmp(&kind, "video")) ||
-		      pl_strcmp(&proto, "UDP/TLS/RTP/SAVPF");
+	m->rejected =
+		pl_u32(&port) == 0 ||
+		(pl_strcmp(&kind, "audio") && pl_strcmp(&kind, "video")) ||
+		pl_strcmp(&proto, "UDP/TLS/RTP/SAVPF");
 	/* formats: payload types, in preference order */
 	while (!re_regex(fmts.p, fmts.l, "[^ ]+", &f)) {
 		if (!m->first_fmt[0])
@@ -111,10 +113,10 @@ static int attribute(struct parser *p, const struct pl *name,
 
 	/* transport attributes: session or media level, first one wins */
 	if (!pl_strcmp(name, "ice-ufrag"))
-		return o->ice_ufrag[0] ? 0
-				       : copy(p, o->ice_ufrag,
-					      sizeof(o->ice_ufrag), val,
-					      "ice-ufrag");
+		return o->ice_ufrag[0]
+			       ? 0
+			       : copy(p, o->ice_ufrag, sizeof(o->ice_ufrag),
+				      val, "ice-ufrag");
 	if (!pl_strcmp(name, "ice-pwd"))
 		return o->ice_pwd[0] ? 0
 				     : copy(p, o->ice_pwd, sizeof(o->ice_pwd),
@@ -251,8 +253,7 @@ int webrtc_offer_parse(struct webrtc_offer *o, const char *sdp, size_t len,
 		if (line.p[0] == 'm') {
 			struct pl v = {line.p + 2, line.l - 2};
 			err = media_line(&p, &v);
-		}
-		else if (line.p[0] == 'a') {
+		} else if (line.p[0] == 'a') {
 			struct pl v = {line.p + 2, line.l - 2}, name, val;
 			const char *colon = memchr(v.p, ':', v.l);
 			name.p = v.p;
@@ -296,7 +297,8 @@ static const char *dir_name(enum media_dir d)
 static bool ext_kept(const char *uri)
 {
 	return !strcmp(uri, SDP_EXT_MID) || !strcmp(uri, SDP_EXT_AUDIO_LEVEL) ||
-	       !strcmp(uri, SDP_EXT_TWCC) || !strcmp(uri, SDP_EXT_ABS_SEND_TIME);
+	       !strcmp(uri, SDP_EXT_TWCC) ||
+	       !strcmp(uri, SDP_EXT_ABS_SEND_TIME);
 }
 
 uint8_t sdp_media_ext_id(const struct sdp_media *m, const char *uri)
@@ -309,8 +311,8 @@ uint8_t sdp_media_ext_id(const struct sdp_media *m, const char *uri)
 
 static int print_codec(struct mbuf *mb, const struct sdp_codec *c)
 {
-	int err = mbuf_printf(mb, "a=rtpmap:%u %s/%u", c->pt, c->name,
-			      c->clock);
+	int err =
+		mbuf_printf(mb, "a=rtpmap:%u %s/%u", c->pt, c->name, c->clock);
 	if (c->channels > 1)
 		err |= mbuf_printf(mb, "/%u", c->channels);
 	err |= mbuf_write_str(mb, "\r\n");
@@ -325,8 +327,7 @@ static int print_codec(struct mbuf *mb, const struct sdp_codec *c)
 	if (c->remb)
 		err |= mbuf_printf(mb, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
 	if (c->transport_cc)
-		err |= mbuf_printf(mb, "a=rtcp-fb:%u transport-cc\r\n",
-				   c->pt);
+		err |= mbuf_printf(mb, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
 	return err;
 }
 
@@ -348,7 +349,8 @@ int webrtc_answer_print(struct mbuf *mb, const struct answer_params *a)
 			  "a=ice-lite\r\na=group:BUNDLE",
 			  (unsigned long long)(((uint64_t)sid[0] << 24) |
 					       ((uint64_t)sid[1] << 16) |
-					       ((uint64_t)sid[2] << 8) | sid[3]),
+					       ((uint64_t)sid[2] << 8) |
+					       sid[3]),
 			  fam, a->ip);
 	for (size_t i = 0; i < a->nmedia; i++)
 		if (a->media[i].codec)
@@ -359,11 +361,10 @@ int webrtc_answer_print(struct mbuf *mb, const struct answer_params *a)
 		const struct answer_media *am = &a->media[i];
 		const struct sdp_media *om = am->offer;
 		if (!am->codec) {
-			err |= mbuf_printf(mb,
-					   "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n",
-					   om->kind_name, om->proto,
-					   om->first_fmt[0] ? om->first_fmt
-							    : "0");
+			err |= mbuf_printf(
+				mb, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n",
+				om->kind_name, om->proto,
+				om->first_fmt[0] ? om->first_fmt : "0");
 			if (om->mid[0])
 				err |= mbuf_printf(mb, "a=mid:%s\r\n", om->mid);
 			err |= mbuf_write_str(mb, "a=inactive\r\n");
@@ -377,10 +378,9 @@ int webrtc_answer_print(struct mbuf *mb, const struct answer_params *a)
 				   "a=fingerprint:sha-256 %s\r\n"
 				   "a=setup:%s\r\n"
 				   "a=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n",
-				   om->kind_name, a->port, am->codec->pt, fam, a->ip,
-				   om->mid, a->ice_ufrag, a->ice_pwd,
-				   a->fingerprint, a->setup,
-				   dir_name(am->dir));
+				   om->kind_name, a->port, am->codec->pt, fam,
+				   a->ip, om->mid, a->ice_ufrag, a->ice_pwd,
+				   a->fingerprint, a->setup, dir_name(am->dir));
 		for (size_t k = 0; k < om->nexts; k++)
 			if (ext_kept(om->exts[k].uri))
 				err |= mbuf_printf(mb, "a=extmap:%u %s\r\n",
@@ -389,7 +389,8 @@ int webrtc_answer_print(struct mbuf *mb, const struct answer_params *a)
 		err |= print_codec(mb, am->codec);
 		if (am->send_ssrc &&
 		    (am->dir == DIR_SENDONLY || am->dir == DIR_SENDRECV)) {
-			err |= mbuf_printf(mb, "a=msid:%s\r\n"
+			err |= mbuf_printf(mb,
+					   "a=msid:%s\r\n"
 					   "a=ssrc:%u cname:meeshy-sfu\r\n"
 					   "a=ssrc:%u msid:%s\r\n",
 					   am->send_msid, am->send_ssrc,

@@ -45,12 +45,12 @@ struct sdp_ext {
 
 struct sdp_media {
 	enum media_kind kind;
-	char kind_name[16];     /* as offered: "audio", "video", "application" */
+	char kind_name[16]; /* as offered: "audio", "video", "application" */
 	char proto[40];
-	char first_fmt[16];     /* to echo in a rejected m-line */
+	char first_fmt[16]; /* to echo in a rejected m-line */
 	char mid[WEBRTC_SDP_TOKEN];
-	enum media_dir dir;     /* as the offerer sees it */
-	bool rejected;          /* port 0, or not UDP/TLS/RTP/SAVPF */
+	enum media_dir dir; /* as the offerer sees it */
+	bool rejected;      /* port 0, or not UDP/TLS/RTP/SAVPF */
 	size_t ncodecs;
 	struct sdp_codec codecs[WEBRTC_SDP_MAX_CODECS];
 	size_t nexts;
@@ -61,8 +61,8 @@ struct sdp_media {
 
 struct webrtc_offer {
 	char ice_ufrag[257], ice_pwd[257];
-	char fingerprint[96];   /* sha-256 */
-	char setup[16];         /* actpass | active | passive */
+	char fingerprint[96]; /* sha-256 */
+	char setup[16];       /* actpass | active | passive */
 	size_t nmedia;
 	struct sdp_media media[WEBRTC_SDP_MAX_MEDIA];
 };
@@ -78,29 +78,29 @@ const struct sdp_codec *sdp_media_codec(const struct sdp_media *m,
 /* Header extensions the SFU reads. */
 #define SDP_EXT_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
 #define SDP_EXT_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-#define SDP_EXT_TWCC                                                          \
-	"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-"       \
+#define SDP_EXT_TWCC                                                           \
+	"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-"         \
 	"extensions-01"
 /* ... and writes: the send time on video to receivers, whose bandwidth
  * estimate (REMB) it feeds */
-#define SDP_EXT_ABS_SEND_TIME                                                 \
+#define SDP_EXT_ABS_SEND_TIME                                                  \
 	"http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 /* The id of an offered header extension, or 0. */
 uint8_t sdp_media_ext_id(const struct sdp_media *m, const char *uri);
 
 /* What the SFU answers for one m-line. */
 struct answer_media {
-	const struct sdp_media *offer;  /* the offered section */
-	const struct sdp_codec *codec;  /* chosen codec, NULL to reject */
-	enum media_dir dir;             /* as the SFU sees it */
-	uint32_t send_ssrc;             /* when the SFU sends on it */
+	const struct sdp_media *offer; /* the offered section */
+	const struct sdp_codec *codec; /* chosen codec, NULL to reject */
+	enum media_dir dir;            /* as the SFU sees it */
+	uint32_t send_ssrc;            /* when the SFU sends on it */
 	char send_msid[2 * WEBRTC_SDP_TOKEN + 2];
 };
 
 struct answer_params {
 	const char *ice_ufrag, *ice_pwd, *fingerprint;
-	const char *setup;          /* "passive" or "active" */
-	const char *ip;             /* the announced address */
+	const char *setup; /* "passive" or "active" */
+	const char *ip;    /* the announced address */
 	uint16_t port;
 	size_t nmedia;
 	struct answer_media media[WEBRTC_SDP_MAX_MEDIA];

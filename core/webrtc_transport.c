@@ -74,8 +74,7 @@ const uint32_t webrtc_delay_bounds_us[WEBRTC_DELAY_BUCKETS] = {
 
 /* A copy of an RTP packet left: the time since the packet reached our
  * socket: queued there, and in this loop turn. */
-static void count_delay(struct webrtc_server *srv, uint64_t rx_us,
-			uint64_t now)
+static void count_delay(struct webrtc_server *srv, uint64_t rx_us, uint64_t now)
 {
 	uint64_t d = now > rx_us ? now - rx_us : 0;
 	unsigned b = 0;
@@ -118,8 +117,7 @@ static int send_raw(struct webrtc_server *srv, const struct sa *dst,
 		    uint8_t *buf, size_t len)
 {
 	struct egress *eg = srv->egress;
-	struct port_pkt pkt = {buf, len, len, (struct sa *)dst,
-			       srv->rtp_rx_us};
+	struct port_pkt pkt = {buf, len, len, (struct sa *)dst, srv->rtp_rx_us};
 
 	if (!eg->open || len > PORT_UDP_MTU)
 		return send_now(srv, &pkt, 1);
@@ -187,8 +185,8 @@ static void on_stun(struct webrtc_server *srv, const struct port_pkt *p)
 	t->consent_us = port_now_us();
 	/* The browser (controlling) nominates; until it does, the first
 	 * working tuple carries DTLS. */
-	if (!t->has_tuple || (req->use_candidate &&
-			      !sa_cmp(&t->tuple, p->peer, SA_ALL))) {
+	if (!t->has_tuple ||
+	    (req->use_candidate && !sa_cmp(&t->tuple, p->peer, SA_ALL))) {
 		hash_unlink(&t->le_tuple);
 		t->tuple = *p->peer;
 		t->has_tuple = true;
@@ -203,8 +201,8 @@ static void on_stun(struct webrtc_server *srv, const struct port_pkt *p)
 	mem_deref(req);
 }
 
-static void handle_batch(struct webrtc_server *srv,
-			 const struct port_pkt *pkts, size_t n);
+static void handle_batch(struct webrtc_server *srv, const struct port_pkt *pkts,
+			 size_t n);
 
 static void recv_batch(const struct port_pkt *pkts, size_t n, void *arg)
 {
@@ -216,8 +214,8 @@ static void recv_batch(const struct port_pkt *pkts, size_t n, void *arg)
 	srv->egress->open = false;
 }
 
-static void handle_batch(struct webrtc_server *srv,
-			 const struct port_pkt *pkts, size_t n)
+static void handle_batch(struct webrtc_server *srv, const struct port_pkt *pkts,
+			 size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct port_pkt *p = &pkts[i];
@@ -256,8 +254,7 @@ static void handle_batch(struct webrtc_server *srv,
 				continue;
 			}
 			srv->rtp_rx_us = p->rx_us;
-		}
-		else {
+		} else {
 			srv->stats.rx_rtcp++;
 			if (srtp_pair_unprotect_rtcp(t->srtp, p->buf, &len)) {
 				srv->stats.drop_srtp++;
@@ -468,16 +465,15 @@ int webrtc_transport_connect(struct webrtc_transport *t,
 	if (t->dtls)
 		return EALREADY;
 	t->role = role;
-	err = dtls_srtp_alloc(&t->dtls, t->srv->cert, role,
-			      remote_fingerprint, dtls_out, dtls_secured,
-			      dtls_closed, t);
+	err = dtls_srtp_alloc(&t->dtls, t->srv->cert, role, remote_fingerprint,
+			      dtls_out, dtls_secured, dtls_closed, t);
 	if (!err && role == DTLS_ROLE_CLIENT && t->state == WEBRTC_CONNECTED)
 		err = dtls_srtp_start(t->dtls);
 	return err;
 }
 
-int webrtc_transport_send(struct webrtc_transport *t, uint8_t *buf,
-			  size_t len, size_t size, bool rtcp)
+int webrtc_transport_send(struct webrtc_transport *t, uint8_t *buf, size_t len,
+			  size_t size, bool rtcp)
 {
 	int err;
 	if (!t || !buf)

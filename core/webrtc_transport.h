@@ -85,7 +85,7 @@ int webrtc_transport_connect(struct webrtc_transport *t,
 			     const char *remote_fingerprint,
 			     enum dtls_role role);
 /* Protects in place (buf has size bytes of room) and sends. */
-int webrtc_transport_send(struct webrtc_transport *t, uint8_t *buf,
-			  size_t len, size_t size, bool rtcp);
+int webrtc_transport_send(struct webrtc_transport *t, uint8_t *buf, size_t len,
+			  size_t size, bool rtcp);
 
 #endif

@@ -43,9 +43,9 @@ int port_timer_isrunning(const struct port_timer *timer);
 enum { PORT_UDP_BATCH = 32, PORT_UDP_MTU = 1500 };
 
 struct port_pkt {
-	uint8_t *buf;   /* payload */
-	size_t len;     /* bytes used */
-	size_t size;    /* bytes available at buf */
+	uint8_t *buf;    /* payload */
+	size_t len;      /* bytes used */
+	size_t size;     /* bytes available at buf */
 	struct sa *peer; /* source on receive, destination on send */
 	/* receive: when the packet reached the socket (the kernel's stamp,
 	 * on port_now_us's clock), so time spent queued counts; 0: unknown */
@@ -55,8 +55,7 @@ struct port_pkt {
 struct port_udp;
 /* Called with up to PORT_UDP_BATCH packets that arrived together. The
  * buffers belong to the socket and are reused after the handler returns. */
-typedef void(port_udp_recv_h)(const struct port_pkt *pkts, size_t n,
-			      void *arg);
+typedef void(port_udp_recv_h)(const struct port_pkt *pkts, size_t n, void *arg);
 
 int port_udp_listen(struct port_udp **udpp, const struct sa *laddr,
 		    port_udp_recv_h *recvh, void *arg);

@@ -14,7 +14,8 @@ pkgs=(build-essential cmake pkg-config libre-dev libmbedtls-dev libsrtp2-dev
 if [ "$what" = test ] || [ "$what" = bench ]; then
   pkgs+=(libcunit1-dev qemu-user gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
          libc6-dev-arm64-cross libc6-dev-armhf-cross chromium iproute2 util-linux
-         coturn redis-server nginx-light prometheus libns3-dev python3)
+         coturn redis-server nginx-light prometheus libns3-dev python3
+         clang-format)
 fi
 [ "$what" = bench ] && pkgs+=(janus)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

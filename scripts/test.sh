@@ -7,7 +7,8 @@
 #      (a leak or memory error at meeshy-call's exit fails its test)
 #   3. the aarch64 build over a Debian sysroot, unit tests under qemu
 #   4. the armhf build, unit tests under qemu
-#   5. the rule that core/ includes no OS header
+#   5. the rule that core/ includes no OS header, and every C file as
+#      .clang-format lays it out
 # Exits non-zero on the first failure, and on a phase that finds no test.
 # Its build folders are its own (scripts/run.sh builds in build-run/), and
 # every configure states each option it relies on, so nothing left by
@@ -61,6 +62,17 @@ if grep -nE '#include <(sys/|unistd|fcntl|netinet/|arpa/|pthread|time\.h|signal|
   exit 1
 fi
 echo "ok"
+
+step "every C file as .clang-format lays it out (clang-format $(clang-format --version | grep -oE '[0-9]+\.[0-9.]+' | head -1))"
+unformatted=()
+while read -r f; do
+  clang-format --style=file "$f" | cmp -s - "$f" || unformatted+=("$f")
+done < <(git ls-files '*.c' '*.h')
+if [ ${#unformatted[@]} -gt 0 ]; then
+  printf 'not formatted (clang-format -i --style=file FILE): %s\n' "${unformatted[@]}" >&2
+  exit 1
+fi
+echo "ok: $(git ls-files '*.c' '*.h' | wc -l) files"
 
 step "x86-64: build, unit and integration tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON \

@@ -78,8 +78,9 @@ static int publish(struct bus *b, const char *room, const char *event,
 	m = cJSON_CreateObject();
 	cJSON_AddStringToObject(m, "node", b->node);
 	cJSON_AddStringToObject(m, "event", event);
-	cJSON_AddItemToObject(m, "data", data ? cJSON_Duplicate(data, 1)
-					      : cJSON_CreateNull());
+	cJSON_AddItemToObject(m, "data",
+			      data ? cJSON_Duplicate(data, 1)
+				   : cJSON_CreateNull());
 	if (except_sid)
 		cJSON_AddStringToObject(m, "except", except_sid);
 	if (except_user)
@@ -103,9 +104,8 @@ int bus_publish(struct bus *b, const char *room, const char *event,
 	return publish(b, room, event, data, except_sid, NULL);
 }
 
-int bus_publish_except_user(struct bus *b, const char *room,
-			    const char *event, const cJSON *data,
-			    const char *user)
+int bus_publish_except_user(struct bus *b, const char *room, const char *event,
+			    const cJSON *data, const char *user)
 {
 	return publish(b, room, event, data, NULL, user);
 }
@@ -125,10 +125,11 @@ bool bus_message(struct bus *b, const char *ch, const char *msg, size_t len)
 	except_user = cJSON_GetObjectItemCaseSensitive(m, "exceptUser");
 	if (!cJSON_IsString(node) || !cJSON_IsString(event)) {
 		b->stats.malformed++;
-		port_log(PORT_LOG_WARN, "bus: dropped a malformed message on"
-			 " %s", ch);
-	}
-	else if (!strcmp(node->valuestring, b->node))
+		port_log(PORT_LOG_WARN,
+			 "bus: dropped a malformed message on"
+			 " %s",
+			 ch);
+	} else if (!strcmp(node->valuestring, b->node))
 		b->stats.own++;
 	else {
 		b->stats.delivered++;

@@ -5,9 +5,10 @@
  * One Redis channel per room, "meeshy:room:<room>", subscribed while this
  * process has a stake in the room (a call it serves). A message is JSON
  * {"node", "event", "data", "except", "exceptUser"}: except is the socket
- * id the emit leaves out, exceptUser a user whose sockets it leaves out. A process skips its own messages: it delivered them to its
- * sockets when it published. Media nodes publish too (the active speaker).
- * Without Redis (role all) there is no bus and emits stay in the process.
+ * id the emit leaves out, exceptUser a user whose sockets it leaves out. A
+ * process skips its own messages: it delivered them to its sockets when it
+ * published. Media nodes publish too (the active speaker). Without Redis (role
+ * all) there is no bus and emits stay in the process.
  */
 #ifndef MEESHY_BUS_H
 #define MEESHY_BUS_H
@@ -35,9 +36,8 @@ void bus_leave(struct bus *b, const char *room);
 int bus_publish(struct bus *b, const char *room, const char *event,
 		const cJSON *data, const char *except_sid);
 /* The same, leaving out every socket of a user (a caller's own devices). */
-int bus_publish_except_user(struct bus *b, const char *room,
-			    const char *event, const cJSON *data,
-			    const char *user);
+int bus_publish_except_user(struct bus *b, const char *room, const char *event,
+			    const cJSON *data, const char *user);
 /* A Redis message: true if it was the bus's (and was delivered). */
 bool bus_message(struct bus *b, const char *channel, const char *msg,
 		 size_t len);

@@ -50,14 +50,14 @@ enum { CALL_STATE_SOON_MS = 100 };
 /* One connected socket. */
 struct client {
 	struct gateway *gw;
-	struct sio_socket *sock;   /* NULL: gone, or a remote client */
+	struct sio_socket *sock; /* NULL: gone, or a remote client */
 	/* role gateway, across gateways: a remote client is a socket of
 	 * gateway `node` in a call of ours; a local client in a call of
 	 * another gateway has that gateway in `owner` */
 	char node[STORE_ID_MAX + 1], sid[48];
 	char owner[STORE_ID_MAX + 1], owned_call[STORE_ID_MAX + 1];
 	struct le le_remote;
-	bool gone;                 /* disconnected: answers due are dropped */
+	bool gone; /* disconnected: answers due are dropped */
 	bool authed;
 	char user_id[STORE_ID_MAX + 1];
 	char name[NAME_MAX_LEN + 1];
@@ -73,12 +73,12 @@ struct live_call {
 	struct call_session rec;
 	struct list parts;
 	char room[STORE_ID_MAX + 8];
-	int conv_type; /* 0 direct, 1 group */
-	struct media_call *sfu;   /* its media on our SFU, from the first
+	int conv_type;          /* 0 direct, 1 group */
+	struct media_call *sfu; /* its media on our SFU, from the first
 				 * media request */
 	struct node_load node;  /* role gateway: its media node */
 	bool placed;
-	struct le le_behind;    /* in gw->state_behind */
+	struct le le_behind; /* in gw->state_behind */
 };
 
 struct live_part {
@@ -87,8 +87,8 @@ struct live_part {
 	struct call_participant rec;
 	struct client *client; /* the socket in the call, NULL if none */
 	char name[NAME_MAX_LEN + 1];
-	char language[16];     /* what the participant hears ("": as said) */
-	bool media;            /* made a media request in this call */
+	char language[16]; /* what the participant hears ("": as said) */
+	bool media;        /* made a media request in this call */
 };
 
 /* Helpers */
@@ -134,8 +134,7 @@ static void client_ack(struct client *cl, int64_t ack, const cJSON *body)
 
 /* 0, or why the client's socket here could not take the event (it is
  * then being closed). */
-static int client_emit(struct client *cl, const char *event,
-		       const cJSON *data)
+static int client_emit(struct client *cl, const char *event, const cJSON *data)
 {
 	if (!cl)
 		return 0;
@@ -145,8 +144,9 @@ static int client_emit(struct client *cl, const char *event,
 	if (cl->node[0]) {
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "event", event);
-		cJSON_AddItemToObject(m, "data", data ? cJSON_Duplicate(data, 1)
-						      : cJSON_CreateNull());
+		cJSON_AddItemToObject(m, "data",
+				      data ? cJSON_Duplicate(data, 1)
+					   : cJSON_CreateNull());
 		node_send(cl->gw, cl->node, "emit", cl->sid, m);
 	}
 #endif
@@ -259,8 +259,7 @@ static void ack_error(struct client *cl, int64_t ack_id, const char *event,
 		cJSON_AddFalseToObject(o, "ok");
 		cJSON_AddItemToObject(o, "error", e);
 		client_ack(cl, ack_id, o);
-	}
-	else {
+	} else {
 		cJSON_AddStringToObject(e, "event", event);
 		client_emit(cl, "exception", e);
 		cJSON_Delete(e);
@@ -292,8 +291,7 @@ static bool want_enum(struct ev *e, const char *field,
 		      const char **out)
 {
 	char msg[256];
-	if (!validate_enum(e->data, field, allowed, def, out, msg,
-			   sizeof(msg)))
+	if (!validate_enum(e->data, field, allowed, def, out, msg, sizeof(msg)))
 		return true;
 	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
 	return false;
@@ -512,11 +510,9 @@ static void cache_presence(struct gateway *gw, const struct live_part *p,
 	(void)re_snprintf(key, sizeof(key), "call:%s:participants",
 			  p->rec.callSessionId);
 	if (in)
-		(void)cache_sadd(gw->cache, key, p->rec.userId,
-				 PRESENCE_TTL_S);
+		(void)cache_sadd(gw->cache, key, p->rec.userId, PRESENCE_TTL_S);
 	else
-		(void)cache_srem(gw->cache, key, p->rec.userId,
-				 PRESENCE_TTL_S);
+		(void)cache_srem(gw->cache, key, p->rec.userId, PRESENCE_TTL_S);
 }
 
 /* At the end of the loop's turn (or CALL_STATE_SOON_MS on): the calls'
@@ -551,8 +547,7 @@ static void cache_call_changed(struct gateway *gw, struct live_call *c,
 	}
 	if (!c->le_behind.list)
 		list_append(&gw->state_behind, &c->le_behind, c);
-	if (!port_timer_isrunning(gw->state_tmr) ||
-	    (gw->state_soon && !soon)) {
+	if (!port_timer_isrunning(gw->state_tmr) || (gw->state_soon && !soon)) {
 		port_timer_start(gw->state_tmr, soon ? CALL_STATE_SOON_MS : 0,
 				 cache_behind_states, gw);
 		gw->state_soon = soon;
@@ -563,8 +558,10 @@ static void record_call(struct gateway *gw, struct live_call *c)
 {
 	int err = store_call_put(gw->store, &c->rec);
 	if (err)
-		port_log(PORT_LOG_ERROR, "call %s: store refused the record:"
-			 " %m", c->rec.id, err);
+		port_log(PORT_LOG_ERROR,
+			 "call %s: store refused the record:"
+			 " %m",
+			 c->rec.id, err);
 	cache_call_changed(gw, c, false);
 }
 
@@ -572,8 +569,10 @@ static void record_part(struct gateway *gw, struct live_part *p)
 {
 	int err = store_participant_put(gw->store, &p->rec);
 	if (err)
-		port_log(PORT_LOG_ERROR, "participant %s: store refused the"
-			 " record: %m", p->rec.id, err);
+		port_log(PORT_LOG_ERROR,
+			 "participant %s: store refused the"
+			 " record: %m",
+			 p->rec.id, err);
 	cache_call_changed(gw, p->call, false);
 }
 
@@ -582,8 +581,10 @@ static void record_part_flags(struct gateway *gw, struct live_part *p)
 {
 	int err = store_participant_put_soon(gw->store, &p->rec);
 	if (err)
-		port_log(PORT_LOG_ERROR, "participant %s: store refused the"
-			 " record: %m", p->rec.id, err);
+		port_log(PORT_LOG_ERROR,
+			 "participant %s: store refused the"
+			 " record: %m",
+			 p->rec.id, err);
 	cache_call_changed(gw, p->call, true);
 }
 
@@ -642,10 +643,9 @@ static void remote_req_destructor(void *arg)
 	mem_deref(rr->cl);
 }
 
-static struct remote_req *remote_req_new(struct gateway *gw,
-					 struct client *cl, int64_t ack,
-					 const char *event, const char *call,
-					 const char *user)
+static struct remote_req *remote_req_new(struct gateway *gw, struct client *cl,
+					 int64_t ack, const char *event,
+					 const char *call, const char *user)
 {
 	struct remote_req *rr = mem_zalloc(sizeof(*rr), remote_req_destructor);
 	if (!rr)
@@ -671,8 +671,8 @@ static void on_remote_left(int err, const cJSON *body, void *arg)
 
 static void remote_leave(struct live_call *c, const char *user)
 {
-	struct remote_req *rr = remote_req_new(c->gw, NULL, SIO_ACK_NONE,
-					       NULL, c->rec.id, user);
+	struct remote_req *rr = remote_req_new(c->gw, NULL, SIO_ACK_NONE, NULL,
+					       c->rec.id, user);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "userId", user);
@@ -726,16 +726,18 @@ void calls_node_draining(struct gateway *gw, const cJSON *data)
 	for (struct le *le = c->parts.head; le; le = le->next)
 		((struct live_part *)le->data)->media = false;
 	if (place_call(c)) {
-		port_log(PORT_LOG_WARN, "call %s: its media node %s drains and"
-			 " no other is alive", c->rec.id, old.id);
+		port_log(PORT_LOG_WARN,
+			 "call %s: its media node %s drains and"
+			 " no other is alive",
+			 c->rec.id, old.id);
 		return;
 	}
 	record_call(gw, c);
 	/* the old node lets go of the call: its transports close */
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	(void)media_remote_post(gw->remote, old.url, "/internal/close", o,
-				NULL, NULL);
+	(void)media_remote_post(gw->remote, old.url, "/internal/close", o, NULL,
+				NULL);
 	cJSON_Delete(o);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
@@ -844,18 +846,17 @@ static int authenticate(struct gateway *gw, const char *token, char *user_id,
 	if (guest)
 		*guest = false;
 	if (gw->jwt_secret)
-		err = jwt_verify(&claims, token, gw->jwt_secret,
-				 gw->cfg.jwt_secret_len,
-				 (int64_t)(port_wallclock_ms() / 1000),
-				 JWT_SKEW_S);
+		err = jwt_verify(
+			&claims, token, gw->jwt_secret, gw->cfg.jwt_secret_len,
+			(int64_t)(port_wallclock_ms() / 1000), JWT_SKEW_S);
 	if (!err) {
 		str_ncpy(user_id, claims->sub, STORE_ID_MAX + 1);
 		str_ncpy(name, claims->name[0] ? claims->name : claims->sub,
 			 NAME_MAX_LEN + 1);
-		*conversations = claims->conversations
-					 ? cJSON_Duplicate(claims->conversations,
-							   1)
-					 : NULL;
+		*conversations =
+			claims->conversations
+				? cJSON_Duplicate(claims->conversations, 1)
+				: NULL;
 		mem_deref(claims);
 		return 0;
 	}
@@ -864,15 +865,14 @@ static int authenticate(struct gateway *gw, const char *token, char *user_id,
 			*guest = true;
 		if (validate_is_id(token) && strlen(token) <= 64) {
 			str_ncpy(user_id, token, STORE_ID_MAX + 1);
-		}
-		else {
+		} else {
 			uint8_t h[32];
-			const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
-				MBEDTLS_MD_SHA256);
+			const mbedtls_md_info_t *md =
+				mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 			mbedtls_md(md, (const unsigned char *)token,
 				   strlen(token), h);
-			(void)re_snprintf(user_id, STORE_ID_MAX + 1,
-					  "guest-%w", h, (size_t)8);
+			(void)re_snprintf(user_id, STORE_ID_MAX + 1, "guest-%w",
+					  h, (size_t)8);
 		}
 		str_ncpy(name, user_id, NAME_MAX_LEN + 1);
 		*conversations = NULL;
@@ -901,8 +901,8 @@ static void client_signin(struct client *cl, const char *user_id,
 		{
 			if (!cJSON_IsString(it))
 				continue;
-			(void)re_snprintf(room, sizeof(room),
-					  "conversation:%s", it->valuestring);
+			(void)re_snprintf(room, sizeof(room), "conversation:%s",
+					  it->valuestring);
 			client_leave(cl, room);
 		}
 	}
@@ -926,7 +926,8 @@ static void client_signin(struct client *cl, const char *user_id,
 /* With --dev-auth the auth object may list conversations to listen to. */
 static cJSON *dev_conversations(struct gateway *gw, const cJSON *auth)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(auth, "conversations");
+	const cJSON *v =
+		cJSON_GetObjectItemCaseSensitive(auth, "conversations");
 	return gw->cfg.dev_auth && cJSON_IsArray(v) ? cJSON_Duplicate(v, 1)
 						    : NULL;
 }
@@ -1026,8 +1027,7 @@ static void after_leave(struct live_call *c, struct live_part *p,
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "userId", p->rec.userId);
 	cJSON_AddStringToObject(o, "reason", reason);
-	emit_except(gw, c->room, NULL, "call:participant-left",
-			    o);
+	emit_except(gw, c->room, NULL, "call:participant-left", o);
 	cJSON_Delete(o);
 	if (n == 0)
 		call_end(c, "ended", "all-left", NULL);
@@ -1053,8 +1053,8 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 		part_leave(p, now);
 		after_leave(p->call, p, "disconnected");
 	}
-	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s",
-		 sio_socket_id(sock), cl->user_id, reason);
+	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s", sio_socket_id(sock),
+		 cl->user_id, reason);
 #ifdef MEESHY_WITH_REDIS
 	if (cl->owner[0]) /* its call's gateway lets it go */
 		node_send(gw, cl->owner, "disconnect", sio_socket_id(sock),
@@ -1228,14 +1228,13 @@ static void emit_incoming(struct live_call *c, struct client *from,
 						  "call:incoming", o, NULL);
 #endif
 		}
-	}
-	else {
+	} else {
 		/* Everyone in the conversation but the caller's own
 		 * devices, on every gateway. */
 		(void)re_snprintf(room, sizeof(room), "conversation:%s",
 				  c->rec.conversationId);
-		calls_emit_unless_user(gw, room, from->user_id,
-				       "call:incoming", o);
+		calls_emit_unless_user(gw, room, from->user_id, "call:incoming",
+				       o);
 #ifdef MEESHY_WITH_REDIS
 		if (gw->bus)
 			(void)bus_publish_except_user(gw->bus, room,
@@ -1245,7 +1244,6 @@ static void emit_incoming(struct live_call *c, struct client *from,
 	}
 	cJSON_Delete(o);
 }
-
 
 static bool conv_cmp(struct le *le, void *arg)
 {
@@ -1306,10 +1304,9 @@ static void initiated(struct live_call *c, struct client *cl, int64_t ack,
 	in->invite = invite ? cJSON_Duplicate(invite, 1) : NULL;
 #ifdef MEESHY_WITH_REDIS
 	/* Redis down: nobody can ask it either; the call is ours anyway */
-	if (c->gw->redis &&
-	    !redis_cmd(c->gw->redis, on_held, in,
-		       "SET call:%s:gateway %s EX 3600", c->rec.id,
-		       c->gw->node_id))
+	if (c->gw->redis && !redis_cmd(c->gw->redis, on_held, in,
+				       "SET call:%s:gateway %s EX 3600",
+				       c->rec.id, c->gw->node_id))
 		return;
 #endif
 	announce(in);
@@ -1338,8 +1335,9 @@ static void on_initiate(struct ev *e)
 		bool ok = cJSON_IsArray(invite) &&
 			  cJSON_GetArraySize(invite) <=
 				  (int)gw->cfg.max_participants;
-		cJSON_ArrayForEach(it, invite) ok = ok && cJSON_IsString(it) &&
-						    validate_is_id(it->valuestring);
+		cJSON_ArrayForEach(it, invite) ok =
+			ok && cJSON_IsString(it) &&
+			validate_is_id(it->valuestring);
 		if (!ok) {
 			ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
 				  "participants: must be an array of at most"
@@ -1350,8 +1348,7 @@ static void on_initiate(struct ev *e)
 	}
 	if (!member_of(cl, conv)) {
 		ack_error(cl, e->ack, e->name, "FORBIDDEN",
-			  "conversationId: you are not a member of '%s'",
-			  conv);
+			  "conversationId: you are not a member of '%s'", conv);
 		return;
 	}
 	le = hash_apply(gw->calls, conv_cmp, (void *)conv);
@@ -1428,8 +1425,8 @@ static struct live_call *want_call(struct ev *e, const char **idp)
 	if (c)
 		return c;
 	if (!store_call_get(gw->store, id, &rec))
-		ack_error(e->cl, e->ack, e->name, "CONFLICT",
-			  "call %s has %s", id, rec.status);
+		ack_error(e->cl, e->ack, e->name, "CONFLICT", "call %s has %s",
+			  id, rec.status);
 	else
 		ack_error(e->cl, e->ack, e->name, "NOT_FOUND",
 			  "callId: no call %s", id);
@@ -1496,8 +1493,7 @@ static void on_join(struct ev *e)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddItemToObject(o, "participant", part_json(p));
-	emit_except(gw, c->room, cl,
-			    "call:participant-joined", o);
+	emit_except(gw, c->room, cl, "call:participant-joined", o);
 	cJSON_Delete(o);
 }
 
@@ -1542,8 +1538,7 @@ static void on_signal(struct ev *e)
 	if (strcmp(type, "ice-candidate")) {
 		if (!want_text(e, "sdp", SDP_MAX, &sdp))
 			return;
-	}
-	else {
+	} else {
 		cand = cJSON_GetObjectItemCaseSensitive(e->data, "candidate");
 		/* null is the end-of-candidates marker */
 		if (!cand || !(cJSON_IsObject(cand) || cJSON_IsString(cand) ||
@@ -1608,8 +1603,7 @@ static void on_media_state(struct ev *e)
 	cJSON_AddStringToObject(o, "userId", cl->user_id);
 	cJSON_AddBoolToObject(o, "audio", p->rec.audioEnabled);
 	cJSON_AddBoolToObject(o, "video", p->rec.videoEnabled);
-	emit_except(cl->gw, c->room, cl, "call:media-state",
-			    o);
+	emit_except(cl->gw, c->room, cl, "call:media-state", o);
 	cJSON_Delete(o);
 }
 
@@ -1663,8 +1657,10 @@ static void on_translations(int err, const cJSON *translations, void *arg)
 	pt->t.translations = json ? json : "{}";
 	err = transcription_out(pt->gw, pt->cl, pt->room, &pt->t);
 	if (err)
-		port_log(PORT_LOG_ERROR, "transcription %s: the store refused"
-			 " it: %m", pt->t.id, err);
+		port_log(PORT_LOG_ERROR,
+			 "transcription %s: the store refused"
+			 " it: %m",
+			 pt->t.id, err);
 	cJSON_free(json);
 	mem_deref(pt);
 }
@@ -1783,8 +1779,7 @@ static bool want_sfu(struct ev *e, struct live_call *c)
 		if (!place_call(c))
 			return true;
 		ack_error(e->cl, e->ack, e->name, "INTERNAL",
-			  "no media node is available for call %s",
-			  c->rec.id);
+			  "no media node is available for call %s", c->rec.id);
 		return false;
 	}
 #endif
@@ -1811,8 +1806,7 @@ static void announce_producers(struct live_call *c, struct client *cl,
 		cJSON *np = cJSON_Duplicate(it, 1);
 		cJSON_AddStringToObject(np, "callId", c->rec.id);
 		cJSON_AddStringToObject(np, "userId", cl->user_id);
-		emit_except(c->gw, c->room, cl, "media:new-producer",
-			     np);
+		emit_except(c->gw, c->room, cl, "media:new-producer", np);
 		cJSON_Delete(np);
 	}
 }
@@ -1825,8 +1819,7 @@ static cJSON *speaker_of(const cJSON *reply)
 	return cJSON_Duplicate(cJSON_GetObjectItem(reply, "activeSpeaker"), 1);
 }
 
-static void tell_speaker(struct live_call *c, struct client *cl,
-			 cJSON *speaker)
+static void tell_speaker(struct live_call *c, struct client *cl, cJSON *speaker)
 {
 	const cJSON *pid = cJSON_GetObjectItem(speaker, "producerId");
 	const cJSON *uid = cJSON_GetObjectItem(speaker, "userId");
@@ -1864,16 +1857,13 @@ static void on_remote_media(int err, const cJSON *body, void *arg)
 	if (err) {
 		ack_error(cl, rr->ack, rr->event, "INTERNAL",
 			  "the call's media node did not answer (%m)", err);
-	}
-	else if (!cJSON_IsTrue(ok)) {
+	} else if (!cJSON_IsTrue(ok)) {
 		ack_error(cl, rr->ack, rr->event,
-			  cJSON_IsString(code) ? code->valuestring
-					       : "INTERNAL",
+			  cJSON_IsString(code) ? code->valuestring : "INTERNAL",
 			  "%s",
 			  cJSON_IsString(msg) ? msg->valuestring
 					      : "the media node refused");
-	}
-	else {
+	} else {
 		o = cJSON_Duplicate(cJSON_GetObjectItem(body, "reply"), 1);
 		if (!cJSON_IsObject(o)) {
 			cJSON_Delete(o);
@@ -1887,8 +1877,7 @@ static void on_remote_media(int err, const cJSON *body, void *arg)
 			announce_producers(c, cl,
 					   cJSON_GetObjectItem(body, "news"));
 			tell_speaker(c, cl, speaker);
-		}
-		else {
+		} else {
 			cJSON_Delete(speaker);
 		}
 	}
@@ -1906,16 +1895,17 @@ static void remote_media(struct ev *e, struct live_call *c)
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "userId", cl->user_id);
 	cJSON_AddStringToObject(o, "event", e->name);
-	cJSON_AddItemToObject(o, "data", e->data ? cJSON_Duplicate(e->data, 1)
-						 : cJSON_CreateObject());
+	cJSON_AddItemToObject(o, "data",
+			      e->data ? cJSON_Duplicate(e->data, 1)
+				      : cJSON_CreateObject());
 	err = rr ? media_remote_post(cl->gw->remote, c->node.url,
 				     "/internal/media", o, on_remote_media, rr)
 		 : ENOMEM;
 	cJSON_Delete(o);
 	if (err) {
 		mem_deref(rr);
-		ack_error(cl, e->ack, e->name, "INTERNAL",
-			  "media node %s: %m", c->node.id, err);
+		ack_error(cl, e->ack, e->name, "INTERNAL", "media node %s: %m",
+			  c->node.id, err);
 	}
 }
 #endif
@@ -1936,8 +1926,7 @@ static void on_media(struct ev *e)
 		if (!(c = want_call(e, NULL)) || !(p = want_joined(e, c)) ||
 		    !want_sfu(e, c))
 			return;
-	}
-	else {
+	} else {
 		for (struct le *le = cl->parts.head; le && !p; le = le->next)
 			if (((struct live_part *)le->data)->media)
 				p = le->data;
@@ -1951,10 +1940,11 @@ static void on_media(struct ev *e)
 			return;
 		}
 		if (!p) {
-			ack_error(cl, e->ack, e->name, "NOT_FOUND",
-				  "no media session: send media:get-capabilities"
-				  " or media:create-transport with your callId"
-				  " first");
+			ack_error(
+				cl, e->ack, e->name, "NOT_FOUND",
+				"no media session: send media:get-capabilities"
+				" or media:create-transport with your callId"
+				" first");
 			return;
 		}
 		c = p->call;
@@ -1974,7 +1964,7 @@ static void on_media(struct ev *e)
 	o = ok_body();
 	news = cJSON_CreateArray();
 	if (media_call_request(c->sfu, cl->user_id, e->name, e->data, o, news,
-			     &code, why, sizeof(why))) {
+			       &code, why, sizeof(why))) {
 		cJSON_Delete(o);
 		cJSON_Delete(news);
 		ack_error(cl, e->ack, e->name, code, "%s", why);
@@ -2063,15 +2053,14 @@ static bool rates_ok(struct gateway *gw, struct client *cl,
 	if (gw->cfg.events_per_sec && !rate_ok(cl)) {
 		which = "this socket";
 		rate = gw->cfg.events_per_sec;
-	}
-	else if (cl->authed && gw->user_rate &&
-		 !ratelimit_take(gw->user_rate, cl->user_id, now)) {
+	} else if (cl->authed && gw->user_rate &&
+		   !ratelimit_take(gw->user_rate, cl->user_id, now)) {
 		which = "your user, on all its sockets,";
 		rate = USER_RATE_FACTOR * gw->cfg.events_per_sec;
-	}
-	else if (gw->ip_rate &&
-		 re_snprintf(ip, sizeof(ip), "%j", sio_socket_peer(sock)) > 0 &&
-		 !ratelimit_take(gw->ip_rate, ip, now)) {
+	} else if (gw->ip_rate &&
+		   re_snprintf(ip, sizeof(ip), "%j", sio_socket_peer(sock)) >
+			   0 &&
+		   !ratelimit_take(gw->ip_rate, ip, now)) {
 		which = "your address, on all its sockets,";
 		rate = gw->cfg.events_per_sec_per_ip;
 	}
@@ -2118,8 +2107,8 @@ static bool route_remote(struct client *cl, const char *event,
 			 const cJSON *data, int64_t ack_id);
 #endif
 
-void calls_event(struct gateway *gw, struct sio_socket *sock,
-		 const char *event, const cJSON *args, int64_t ack_id)
+void calls_event(struct gateway *gw, struct sio_socket *sock, const char *event,
+		 const cJSON *args, int64_t ack_id)
 {
 	struct client *cl = sio_socket_user(sock);
 	const cJSON *data = cJSON_GetArrayItem(args, 0);
@@ -2164,8 +2153,7 @@ int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
 		return EACCES;
 	(void)re_snprintf(token, sizeof(token), "%b", h->val.p + 7,
 			  h->val.l - 7);
-	e = authenticate(gw, token, uid, name, &convs, guest, err,
-			 sizeof(err));
+	e = authenticate(gw, token, uid, name, &convs, guest, err, sizeof(err));
 	if (e)
 		return e;
 	str_ncpy(user_id, uid, size);
@@ -2249,8 +2237,8 @@ int gateway_recover(struct gateway *gw, size_t *recovered)
 		err = store_participants(gw->store, o->call.id, collect_joined,
 					 &parts);
 		for (struct le *pl = parts.head; pl && !err; pl = pl->next) {
-			struct call_participant *p = &((struct orphan *)
-							       pl->data)->part;
+			struct call_participant *p =
+				&((struct orphan *)pl->data)->part;
 			str_ncpy(p->status, "left", sizeof(p->status));
 			p->leftAt = now;
 			err = store_participant_put(gw->store, p);
@@ -2313,8 +2301,10 @@ static void node_send(struct gateway *gw, const char *node, const char *type,
 	if (!text)
 		return;
 	if (redis_cmd(gw->redis, NULL, NULL, "PUBLISH %s %s", ch, text))
-		port_log(PORT_LOG_WARN, "to gateway %s: Redis is down, %s"
-			 " dropped", node, type);
+		port_log(PORT_LOG_WARN,
+			 "to gateway %s: Redis is down, %s"
+			 " dropped",
+			 node, type);
 	cJSON_free(text);
 }
 
@@ -2406,15 +2396,17 @@ static struct live_call *adopt_call(struct gateway *gw, const char *id)
 	/* our sockets already in its room were its remote clients: they are
 	 * ours to serve now */
 	sio_room_apply(gw->sio, c->room, attach_local, c);
-	port_log(PORT_LOG_INFO, "call %s: taken over (%s, %zu participants,"
-		 " media %s)", id, c->rec.mode, list_count(&c->parts),
+	port_log(PORT_LOG_INFO,
+		 "call %s: taken over (%s, %zu participants,"
+		 " media %s)",
+		 id, c->rec.mode, list_count(&c->parts),
 		 c->placed ? c->node.id : "none");
 	return c;
 }
 
 /* Forwarding side: an event of our client for a call we do not hold. */
 struct routed {
-	struct client *cl;   /* held */
+	struct client *cl; /* held */
 	char event[64];
 	cJSON *data;
 	int64_t ack;
@@ -2438,8 +2430,9 @@ static void forward(struct client *cl, const char *owner, const char *event,
 		cJSON_AddItemToObject(m, "conversations",
 				      cJSON_Duplicate(cl->conversations, 1));
 	cJSON_AddStringToObject(m, "event", event);
-	cJSON_AddItemToObject(m, "data", data ? cJSON_Duplicate(data, 1)
-					      : cJSON_CreateNull());
+	cJSON_AddItemToObject(m, "data",
+			      data ? cJSON_Duplicate(data, 1)
+				   : cJSON_CreateNull());
 	cJSON_AddNumberToObject(m, "ack", (double)ack);
 	node_send(cl->gw, owner, "event", sio_socket_id(cl->sock), m);
 }
@@ -2461,8 +2454,7 @@ static void on_owner(int err, const redisReply *reply, void *arg)
 		str_ncpy(cl->owner, owner, sizeof(cl->owner));
 		str_ncpy(cl->owned_call, r->call, sizeof(cl->owned_call));
 		forward(cl, owner, r->event, r->data, r->ack);
-	}
-	else {
+	} else {
 		/* ours now (its owner is gone), or nobody's: from the store */
 		if (owner && !call_find(gw, r->call))
 			(void)adopt_call(gw, r->call);
@@ -2530,24 +2522,24 @@ void calls_node_message(struct gateway *gw, const char *channel,
 	if (!type || !from || !sid || !validate_is_id(from) ||
 	    strlen(sid) >= sizeof(((struct client *)0)->sid)) {
 		port_log(PORT_LOG_WARN, "gateway channel: dropped a malformed"
-			 " message");
+					" message");
 		cJSON_Delete(m);
 		return;
 	}
 	sock = sio_socket_find(gw->sio, sid);
 	if (!strcmp(type, "event")) {
 		/* a client of gateway `from`, in a call of ours */
-		const char *user = cJSON_GetStringValue(
-			cJSON_GetObjectItem(m, "user"));
-		const char *event = cJSON_GetStringValue(
-			cJSON_GetObjectItem(m, "event"));
+		const char *user =
+			cJSON_GetStringValue(cJSON_GetObjectItem(m, "user"));
+		const char *event =
+			cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
 		const cJSON *ack = cJSON_GetObjectItem(m, "ack");
 		struct client *cl = remote_find(gw, from, sid);
 		if (!cl && user && validate_is_id(user)) {
 			cl = mem_zalloc(sizeof(*cl), client_destructor);
 			if (cl) {
-				const cJSON *convs = cJSON_GetObjectItem(
-					m, "conversations");
+				const cJSON *convs =
+					cJSON_GetObjectItem(m, "conversations");
 				cl->gw = gw;
 				str_ncpy(cl->node, from, sizeof(cl->node));
 				str_ncpy(cl->sid, sid, sizeof(cl->sid));
@@ -2570,33 +2562,28 @@ void calls_node_message(struct gateway *gw, const char *channel,
 			handle(cl, event, cJSON_GetObjectItem(m, "data"),
 			       cJSON_IsNumber(ack) ? (int64_t)ack->valuedouble
 						   : SIO_ACK_NONE);
-	}
-	else if (!strcmp(type, "disconnect")) {
+	} else if (!strcmp(type, "disconnect")) {
 		struct client *cl = remote_find(gw, from, sid);
 		if (cl)
 			remote_gone(gw, cl);
-	}
-	else if (!strcmp(type, "ack") && sock) {
+	} else if (!strcmp(type, "ack") && sock) {
 		const cJSON *ack = cJSON_GetObjectItem(m, "ack");
 		if (cJSON_IsNumber(ack))
 			(void)sio_ack(sock, (int64_t)ack->valuedouble,
 				      cJSON_GetObjectItem(m, "body"));
-	}
-	else if (!strcmp(type, "emit") && sock) {
-		const char *event = cJSON_GetStringValue(
-			cJSON_GetObjectItem(m, "event"));
+	} else if (!strcmp(type, "emit") && sock) {
+		const char *event =
+			cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
 		if (event)
 			(void)sio_emit(sock, event,
 				       cJSON_GetObjectItem(m, "data"));
-	}
-	else if ((!strcmp(type, "join") || !strcmp(type, "leave")) && sock) {
-		const char *room = cJSON_GetStringValue(
-			cJSON_GetObjectItem(m, "room"));
+	} else if ((!strcmp(type, "join") || !strcmp(type, "leave")) && sock) {
+		const char *room =
+			cJSON_GetStringValue(cJSON_GetObjectItem(m, "room"));
 		if (room && !strcmp(type, "join")) {
 			(void)sio_join(sock, room);
 			(void)bus_join(gw->bus, room);
-		}
-		else if (room) {
+		} else if (room) {
 			sio_leave(sock, room);
 			room_release(gw, room);
 		}
@@ -2637,8 +2624,10 @@ static void on_alive(int err, const redisReply *reply, void *arg)
 			le = le->next;
 			if (strcmp(cl->node, a->node))
 				continue;
-			port_log(PORT_LOG_INFO, "gateway %s is gone: %s leaves"
-				 " its calls", a->node, cl->user_id);
+			port_log(PORT_LOG_INFO,
+				 "gateway %s is gone: %s leaves"
+				 " its calls",
+				 a->node, cl->user_id);
 			remote_gone(gw, cl);
 		}
 	}

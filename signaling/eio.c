@@ -69,9 +69,9 @@ struct eio_sock {
 	char sid[32];
 	enum transport transport;
 	bool closed;
-	struct httpd_conn *poll;   /* held GET, polling transport */
-	struct ws_link *ws;    /* active websocket */
-	struct ws_link *probe; /* websocket being probed for upgrade */
+	struct httpd_conn *poll; /* held GET, polling transport */
+	struct ws_link *ws;      /* active websocket */
+	struct ws_link *probe;   /* websocket being probed for upgrade */
 	struct list outq;
 	size_t outq_bytes;
 	struct tmrq_entry ping_tmr; /* in srv->ping_q or srv->pong_q */
@@ -220,8 +220,9 @@ uint32_t eio_hash_buckets(uint64_t entries)
 {
 	const uint64_t lo = 256, hi = 65536;
 	entries /= 2;
-	return hash_valid_size((uint32_t)(entries < lo ? lo
-					  : entries > hi ? hi : entries));
+	return hash_valid_size((uint32_t)(entries < lo   ? lo
+					  : entries > hi ? hi
+							 : entries));
 }
 
 int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
@@ -249,7 +250,8 @@ int eio_server_alloc(struct eio_server **srvp, const struct eio_config *cfg,
 		err = hash_alloc(&srv->socks,
 				 eio_hash_buckets(cfg->max_sessions));
 	if (!err)
-		err = hash_alloc(&srv->ips, eio_hash_buckets(cfg->max_sessions));
+		err = hash_alloc(&srv->ips,
+				 eio_hash_buckets(cfg->max_sessions));
 	if (err)
 		mem_deref(srv);
 	else
@@ -318,12 +320,12 @@ void *eio_user(const struct eio_sock *s)
 static int reply_text(struct httpd_conn *conn, const char *body, size_t len)
 {
 	return httpd_reply(conn, 200, "OK",
-			  "Content-Type: %s\r\n"
-			  "Content-Length: %zu\r\n"
-			  "Cache-Control: no-store\r\n"
-			  "\r\n"
-			  "%b",
-			  ctype_text, len, body, len);
+			   "Content-Type: %s\r\n"
+			   "Content-Length: %zu\r\n"
+			   "Cache-Control: no-store\r\n"
+			   "\r\n"
+			   "%b",
+			   ctype_text, len, body, len);
 }
 
 /* Answers the held GET with everything queued. */
@@ -543,14 +545,13 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 			 * polling before it sends "5". */
 			if (s->poll && list_isempty(&s->outq))
 				(void)send_packet(s, EIO_NOOP, 0, NULL, 0);
-		}
-		else if (type == EIO_UPGRADE) {
+		} else if (type == EIO_UPGRADE) {
 			s->ws = s->probe;
 			s->probe = NULL;
 			s->transport = T_WEBSOCKET;
 			srv->stats.upgrades++;
-			port_log(PORT_LOG_DEBUG, "eio %s: upgraded to websocket",
-				 s->sid);
+			port_log(PORT_LOG_DEBUG,
+				 "eio %s: upgraded to websocket", s->sid);
 			if (s->poll) {
 				(void)reply_text(s->poll, "6", 1);
 				s->poll = mem_deref(s->poll);
@@ -563,8 +564,7 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 				mem_deref(o);
 			}
 			outq_clear(s);
-		}
-		else {
+		} else {
 			srv->stats.dropped_malformed++;
 		}
 		return;
@@ -574,8 +574,7 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 	case EIO_PONG:
 		if (s->awaiting_pong) {
 			s->awaiting_pong = false;
-			tmrq_start(srv->ping_q, &s->ping_tmr, ping_handler,
-				   s);
+			tmrq_start(srv->ping_q, &s->ping_tmr, ping_handler, s);
 		}
 		break;
 	case EIO_MESSAGE:
@@ -610,8 +609,8 @@ static void ws_recv_handler(struct ws *ws, enum ws_opcode op,
 
 	if (s->closed)
 		return;
-	port_log(PORT_LOG_DEBUG, "eio %s: ws message op %u len %zu", s->sid,
-		 op, len);
+	port_log(PORT_LOG_DEBUG, "eio %s: ws message op %u len %zu", s->sid, op,
+		 len);
 	if (op != WS_TEXT || !eio_packet_valid(p, len)) {
 		s->srv->stats.dropped_malformed++;
 		return;
@@ -630,8 +629,7 @@ static void ws_close_handler(int err, void *arg)
 		s->srv->stats.dropped_too_large++;
 	if (l == s->probe) {
 		s->probe = mem_deref(s->probe); /* upgrade abandoned */
-	}
-	else if (l == s->ws) {
+	} else if (l == s->ws) {
 		s->ws = mem_deref(s->ws);
 		eio_close(s, err == EOVERFLOW ? "payload too large"
 					      : "transport close");
@@ -669,8 +667,7 @@ static void reply_error_as(struct eio_server *srv, struct httpd_conn *conn,
 {
 	char body[160];
 	int n = re_snprintf(body, sizeof(body),
-			    "{\"code\":%d,\"message\":\"%s\"}", code,
-			    message);
+			    "{\"code\":%d,\"message\":\"%s\"}", code, message);
 	srv->stats.refused_requests++;
 	(void)httpd_reply(conn, scode, reason,
 			  "%s"
@@ -682,7 +679,7 @@ static void reply_error_as(struct eio_server *srv, struct httpd_conn *conn,
 }
 
 static void eio_reply_error(struct eio_server *srv, struct httpd_conn *conn,
-			int code, const char *message)
+			    int code, const char *message)
 {
 	reply_error_as(srv, conn, 400, "Bad Request", "", code, message);
 }
@@ -769,8 +766,8 @@ static bool tallies(struct eio_server *srv, struct httpd_conn *conn,
 		httpd_conn_set_user(conn, *ct); /* the connection's ref */
 		mem_deref(*ct);
 	}
-	*it = le ? mem_ref(le->data) : mem_zalloc(sizeof(**it),
-						   tally_destructor);
+	*it = le ? mem_ref(le->data)
+		 : mem_zalloc(sizeof(**it), tally_destructor);
 	if (!*it)
 		return false;
 	if (!le) {
@@ -804,7 +801,8 @@ static void handshake(struct eio_server *srv, struct httpd_conn *conn,
 	if (ct->n > EIO_SESSIONS_PER_CONN) {
 		srv->stats.refused_per_conn++;
 		mem_deref(s);
-		refuse_handshake(srv, conn, "too many sessions opened on this"
+		refuse_handshake(srv, conn,
+				 "too many sessions opened on this"
 				 " connection");
 		return;
 	}
@@ -812,7 +810,8 @@ static void handshake(struct eio_server *srv, struct httpd_conn *conn,
 	    it->n > srv->cfg.max_sessions_per_ip) {
 		srv->stats.refused_per_ip++;
 		mem_deref(s);
-		refuse_handshake(srv, conn, "too many sessions from this"
+		refuse_handshake(srv, conn,
+				 "too many sessions from this"
 				 " address");
 		return;
 	}
@@ -827,8 +826,7 @@ static void handshake(struct eio_server *srv, struct httpd_conn *conn,
 		n = open_packet(s, false, open, sizeof(open));
 		const struct ws_part part = {open, (size_t)n};
 		(void)ws_send(s->ws->ws, WS_TEXT, &part, 1);
-	}
-	else {
+	} else {
 		s->transport = T_POLLING;
 		n = open_packet(s, true, open, sizeof(open));
 		(void)reply_text(conn, open, (size_t)n);
@@ -862,7 +860,7 @@ static void poll_post(struct eio_sock *s, struct httpd_conn *conn,
 	if (len > srv->cfg.max_payload) {
 		srv->stats.dropped_too_large++;
 		(void)httpd_reply(conn, 413, "Payload Too Large",
-				 "Content-Length: 0\r\n\r\n");
+				  "Content-Length: 0\r\n\r\n");
 		eio_close(s, "payload too large");
 		return;
 	}

@@ -32,18 +32,18 @@ enum eio_packet_type {
 };
 
 struct eio_config {
-	uint32_t ping_interval_ms; /* 25000, as socket.io's default */
-	uint32_t ping_timeout_ms;  /* 20000 */
-	uint32_t max_payload;      /* bytes per POST or websocket frame */
-	uint32_t max_sessions;     /* refuse handshakes beyond this */
+	uint32_t ping_interval_ms;    /* 25000, as socket.io's default */
+	uint32_t ping_timeout_ms;     /* 20000 */
+	uint32_t max_payload;         /* bytes per POST or websocket frame */
+	uint32_t max_sessions;        /* refuse handshakes beyond this */
 	uint32_t max_sessions_per_ip; /* live sessions of one address (0:
 				       * no limit); EIO_SESSIONS_PER_CONN
 				       * of one TCP connection */
-	struct httpd_budget *budget; /* what websockets' partial frames are
-				      * charged to (the HTTP server's), or
-				      * NULL */
-	size_t answer_budget;      /* unread polling answers, all sessions
-				    * together (0: no limit) */
+	struct httpd_budget *budget;  /* what websockets' partial frames are
+				       * charged to (the HTTP server's), or
+				       * NULL */
+	size_t answer_budget;         /* unread polling answers, all sessions
+				       * together (0: no limit) */
 };
 
 /* Live sessions a TCP connection may open: a browser opens one; pipelined
@@ -53,9 +53,9 @@ enum { EIO_SESSIONS_PER_CONN = 8 };
 struct eio_stats {
 	uint64_t handshakes, upgrades, closed_ping_timeout;
 	uint64_t closed_send_overflow; /* could not take what was sent */
-	uint64_t closed_budget;  /* answers queued past the global budget */
+	uint64_t closed_budget; /* answers queued past the global budget */
 	uint64_t refused_per_conn, refused_per_ip; /* handshakes refused */
-	uint64_t unread_bytes;   /* polling answers waiting for a poll now */
+	uint64_t unread_bytes; /* polling answers waiting for a poll now */
 	uint64_t dropped_malformed, dropped_too_large, refused_requests;
 };
 
@@ -99,8 +99,7 @@ void *eio_user(const struct eio_sock *s);
 /* Codec (pure; exposed for tests): splits a polling payload into packets and
  * checks each; returns the number of packets handed to h, or -1 if the
  * payload is malformed (then h saw none of it). */
-typedef void(eio_packet_h)(char type, const char *data, size_t len,
-			   void *arg);
+typedef void(eio_packet_h)(char type, const char *data, size_t len, void *arg);
 int eio_payload_decode(const char *p, size_t len, eio_packet_h *h, void *arg);
 /* Whether every packet of a polling payload is one the server takes. */
 bool eio_payload_valid(const char *p, size_t len);

@@ -84,10 +84,10 @@ static void serve_health(struct gateway *gw, struct httpd_conn *conn)
 				(double)sio_server_count(gw->sio));
 	cJSON_AddNumberToObject(o, "activeCalls", (double)gw->ncalls);
 	cJSON_AddNumberToObject(o, "uptimeSeconds",
-				(double)(port_wallclock_ms() -
-					 gw->started_ms) / 1000.0);
+				(double)(port_wallclock_ms() - gw->started_ms) /
+					1000.0);
 	http_json_reply(conn, db && sio ? 200 : 503,
-		      db && sio ? "OK" : "Service Unavailable", o);
+			db && sio ? "OK" : "Service Unavailable", o);
 	cJSON_Delete(o);
 }
 
@@ -99,8 +99,9 @@ static void serve_metrics(struct gateway *gw, struct httpd_conn *conn)
 		(void)httpd_ereply(conn, 500, "Internal Server Error");
 		return;
 	}
-	http_body_reply(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-		   mb->buf, mb->end);
+	http_body_reply(conn, 200, "OK",
+			"text/plain; version=0.0.4; charset=utf-8", mb->buf,
+			mb->end);
 	mem_deref(mb);
 }
 
@@ -140,7 +141,7 @@ static bool id_ok(const struct pl *id)
 struct rest_caller {
 	char user[STORE_ID_MAX + 1];
 	cJSON *conversations; /* the token's list, NULL if none */
-	bool guest; /* --dev-auth: a name, no proof of anything */
+	bool guest;           /* --dev-auth: a name, no proof of anything */
 };
 
 static bool lists_conversation(const struct rest_caller *rc, const char *conv)
@@ -255,12 +256,12 @@ static void serve_call_stored(struct gateway *gw, struct httpd_conn *conn,
 
 	if (err == ENOENT) {
 		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-			    "no call with this id");
+				"no call with this id");
 		return;
 	}
 	if (err) {
 		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
-			    "the store is not answering");
+				"the store is not answering");
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -347,7 +348,7 @@ static void reply_listing(struct httpd_conn *conn, cJSON *o, int store_err)
 {
 	if (store_err)
 		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
-			    "the store is not answering");
+				"the store is not answering");
 	else
 		http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
@@ -376,7 +377,7 @@ static void serve_conversation_calls(struct gateway *gw,
 					  " active, ended or failed",
 					  &v);
 			http_json_error(conn, 400, "Bad Request",
-				    "VALIDATION_ERROR", m);
+					"VALIDATION_ERROR", m);
 			return;
 		}
 	}
@@ -422,9 +423,9 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 {
 	char own[STORE_ID_MAX + 1];
 	static const char *const fields[] = {
-		"packetsLost",   "packetsReceived", "packetLossRate",
-		"jitter",        "bytesReceived",   "framesDecoded",
-		"frameWidth",    "frameHeight"};
+		"packetsLost", "packetsReceived", "packetLossRate",
+		"jitter",      "bytesReceived",   "framesDecoded",
+		"frameWidth",  "frameHeight"};
 	double v[ARRAY_SIZE(fields)] = {0};
 	struct quality_metric q;
 	struct call_session c;
@@ -434,7 +435,7 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 
 	if (calls_live_get(gw, id, &c) && store_call_get(gw->store, id, &c)) {
 		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-			    "no call with this id");
+				"no call with this id");
 		return;
 	}
 	/* only the caller's own participation is measured */
@@ -449,7 +450,7 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 	if (!cJSON_IsObject(body)) {
 		cJSON_Delete(body);
 		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
-			    "the body is not a JSON object");
+				"the body is not a JSON object");
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
@@ -459,14 +460,14 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 					  fields[i]);
 			cJSON_Delete(body);
 			http_json_error(conn, 400, "Bad Request",
-				    "VALIDATION_ERROR", m);
+					"VALIDATION_ERROR", m);
 			return;
 		}
 	}
 	pid = cJSON_GetObjectItemCaseSensitive(body, "participantId");
-	if (pid && !(cJSON_IsString(pid) && (!strcmp(pid->valuestring, own) ||
-					     !strcmp(pid->valuestring,
-						     user_id)))) {
+	if (pid &&
+	    !(cJSON_IsString(pid) && (!strcmp(pid->valuestring, own) ||
+				      !strcmp(pid->valuestring, user_id)))) {
 		cJSON_Delete(body);
 		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
 				"participantId: not your participation in"
@@ -490,7 +491,7 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 	cJSON_Delete(body);
 	if (store_quality_put(gw->store, &q)) {
 		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
-			    "the store refused the metric");
+				"the store refused the metric");
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -501,8 +502,8 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 
 /* The client's continent, from the country a CDN in front names
  * (CF-IPCountry, as the seed's frontend expects), or NULL. */
-static const char *client_continent(const struct http_msg *msg,
-				    char *country, size_t size)
+static const char *client_continent(const struct http_msg *msg, char *country,
+				    size_t size)
 {
 	const struct http_hdr *h = http_msg_xhdr(msg, "CF-IPCountry");
 	country[0] = '\0';
@@ -544,7 +545,7 @@ static void serve_turn(struct gateway *gw, struct httpd_conn *conn,
 	if (turn_credentials(&gw->cfg.turn, user, now_s, username,
 			     credential)) {
 		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-			    "TURN is not configured on this server");
+				"TURN is not configured on this server");
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -552,9 +553,9 @@ static void serve_turn(struct gateway *gw, struct httpd_conn *conn,
 	cJSON_AddStringToObject(o, "password", credential);
 	cJSON_AddNumberToObject(o, "ttl", gw->cfg.turn.ttl_s);
 	cJSON_AddItemToObject(o, "uris", turn_uris(&gw->cfg.turn, continent));
-	cJSON_AddItemToObject(o, "iceServers",
-			      turn_ice_servers(&gw->cfg.turn, user, continent,
-					       now_s));
+	cJSON_AddItemToObject(
+		o, "iceServers",
+		turn_ice_servers(&gw->cfg.turn, user, continent, now_s));
 	http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
 }
@@ -585,7 +586,7 @@ static void serve_api_as(struct gateway *gw, struct httpd_conn *conn,
 			serve_quality(gw, conn, idbuf, msg, rc->user);
 		else
 			http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-				    "no such resource");
+					"no such resource");
 		return;
 	}
 	if (get &&
@@ -596,7 +597,8 @@ static void serve_api_as(struct gateway *gw, struct httpd_conn *conn,
 		serve_conversation_calls(gw, conn, rc, idbuf, msg);
 		return;
 	}
-	http_json_error(conn, 404, "Not Found", "NOT_FOUND", "no such resource");
+	http_json_error(conn, 404, "Not Found", "NOT_FOUND",
+			"no such resource");
 }
 
 static void serve_api(struct gateway *gw, struct httpd_conn *conn,
@@ -613,7 +615,7 @@ static void serve_api(struct gateway *gw, struct httpd_conn *conn,
 	if (calls_http_auth(gw, msg, rc.user, sizeof(rc.user),
 			    &rc.conversations, &rc.guest)) {
 		http_json_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
-			    "send Authorization: Bearer <token>");
+				"send Authorization: Bearer <token>");
 		return;
 	}
 	serve_api_as(gw, conn, msg, &rc);
@@ -660,8 +662,7 @@ static void serve_static(struct gateway *gw, struct httpd_conn *conn,
 		return;
 	}
 	mb = mbuf_alloc(65536);
-	while (mb && (n = fread(mb->buf + mb->end, 1, mb->size - mb->end, f)))
-	{
+	while (mb && (n = fread(mb->buf + mb->end, 1, mb->size - mb->end, f))) {
 		mb->end += n;
 		if (mb->end == mb->size && mbuf_resize(mb, mb->size * 2))
 			break;
@@ -710,8 +711,8 @@ static void sio_event_handler(struct sio_socket *sock, const char *event,
 	calls_event(arg, sock, event, args, ack_id);
 }
 
-static void sio_disconnect_handler(struct sio_socket *sock,
-				   const char *reason, void *arg)
+static void sio_disconnect_handler(struct sio_socket *sock, const char *reason,
+				   void *arg)
 {
 	calls_disconnect(arg, sock, reason);
 }
@@ -740,9 +741,9 @@ static void room_emit(struct gateway *gw, const char *room,
 #ifdef MEESHY_WITH_REDIS
 /* A room emit from another process: to our sockets in the room (the
  * socket it leaves out is that process's, never one of ours). */
-static void bus_deliver(const char *room, const char *event,
-			const cJSON *data, const char *except_sid,
-			const char *except_user, void *arg)
+static void bus_deliver(const char *room, const char *event, const cJSON *data,
+			const char *except_sid, const char *except_user,
+			void *arg)
 {
 	struct gateway *gw = arg;
 	if (!strcmp(event, "media:node-draining")) {
@@ -774,8 +775,8 @@ static void redis_state_handler(bool up, void *arg)
 		calls_cluster_up(gw);
 }
 
-static void redis_msg_handler(const char *channel, const char *msg,
-			      size_t len, void *arg)
+static void redis_msg_handler(const char *channel, const char *msg, size_t len,
+			      void *arg)
 {
 	struct gateway *gw = arg;
 	if (!bus_message(gw->bus, channel, msg, len))
@@ -836,12 +837,11 @@ static int gateway_listen(struct gateway *gw, const struct gateway_config *cfg)
 		hc.answer_ms = 60000;
 	/* a session takes up to two connections while it upgrades; the
 	 * margin answers those beyond with a 503 */
-	hc.max_conns = cfg->max_connections ? 2 * cfg->max_connections + 64
-					    : 0;
+	hc.max_conns = cfg->max_connections ? 2 * cfg->max_connections + 64 : 0;
 	/* beyond what descriptors allow, a connection could not even be
 	 * answered: keep room for the store, Redis, UDP and the 503s */
-	if (cfg->max_fds > 512 && (!hc.max_conns ||
-				   hc.max_conns > cfg->max_fds - 256))
+	if (cfg->max_fds > 512 &&
+	    (!hc.max_conns || hc.max_conns > cfg->max_fds - 256))
 		hc.max_conns = cfg->max_fds - 256;
 	return httpd_listen(&gw->http, cfg->listen, &hc, http_handler, gw);
 }
@@ -910,10 +910,9 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	ec.answer_budget = cfg->max_buffered;
 	ec.max_sessions_per_ip = cfg->max_sessions_per_ip;
 	if (cfg->events_per_sec)
-		err = ratelimit_alloc(&gw->user_rate,
-				      USER_RATE_FACTOR * cfg->events_per_sec,
-				      2.0 * USER_RATE_FACTOR *
-					      cfg->events_per_sec);
+		err = ratelimit_alloc(
+			&gw->user_rate, USER_RATE_FACTOR * cfg->events_per_sec,
+			2.0 * USER_RATE_FACTOR * cfg->events_per_sec);
 	if (!err && cfg->events_per_sec_per_ip)
 		err = ratelimit_alloc(&gw->ip_rate, cfg->events_per_sec_per_ip,
 				      2.0 * cfg->events_per_sec_per_ip);
@@ -931,13 +930,11 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		struct media_workers_config mc = {cfg->media_workers,
 						  cfg->rtc_listen,
 						  cfg->rtc_announced};
-		err = media_workers_alloc(&gw->media, &mc, speaker_handler,
-					  gw);
+		err = media_workers_alloc(&gw->media, &mc, speaker_handler, gw);
 		if (err)
 			goto out;
 		media_workers_log(gw->media);
-	}
-	else if (cfg->redis_host) {
+	} else if (cfg->redis_host) {
 #ifdef MEESHY_WITH_REDIS
 		err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
 				  cfg->redis_password, redis_msg_handler,

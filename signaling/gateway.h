@@ -21,11 +21,11 @@ struct gateway_config {
 	const struct sa *listen;
 	const uint8_t *jwt_secret; /* NULL: only --dev-auth tokens work */
 	size_t jwt_secret_len;
-	bool dev_auth;             /* any token is a guest id: demos only */
-	const char *web_root;      /* folder served at /, or NULL */
-	const char *ice_servers;   /* JSON array for the join ack */
-	struct turn_config turn;   /* TURN credentials in the join ack and
-				    * /api/turn-credentials */
+	bool dev_auth;           /* any token is a guest id: demos only */
+	const char *web_root;    /* folder served at /, or NULL */
+	const char *ice_servers; /* JSON array for the join ack */
+	struct turn_config turn; /* TURN credentials in the join ack and
+				  * /api/turn-credentials */
 	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
 	uint32_t max_connections;
 	uint32_t max_fds;          /* descriptors the loop watches (0: as
@@ -37,21 +37,21 @@ struct gateway_config {
 	uint32_t events_per_sec_per_ip; /* an address's sockets together
 					 * (0: no limit) */
 	uint32_t max_sessions_per_ip;   /* live sessions of an address */
-	uint32_t max_buffered;      /* bytes clients may make us hold: partial
-				     * requests and frames, unread answers */
+	uint32_t max_buffered;       /* bytes clients may make us hold: partial
+				      * requests and frames, unread answers */
 	uint32_t request_timeout_ms; /* a request or frame begun must be
 				      * whole by then */
-	uint32_t sfu_from;         /* participants that move a call to the
-				    * SFU (0: never) */
-	bool p2p_back;             /* back to P2P when two remain */
-	const char *node_id;       /* this process's id in records */
-	const struct sa *rtc_listen;    /* the SFU's UDP port, NULL: no SFU */
+	uint32_t sfu_from;           /* participants that move a call to the
+				      * SFU (0: never) */
+	bool p2p_back;               /* back to P2P when two remain */
+	const char *node_id;         /* this process's id in records */
+	const struct sa *rtc_listen; /* the SFU's UDP port, NULL: no SFU */
 	const struct sa *rtc_announced; /* the address in candidates, or NULL */
 	/* media worker threads, worker i on rtc_listen's port + i (0: the
 	 * media on the signaling loop) */
 	unsigned media_workers;
-	const char *redis_host;    /* role gateway: Redis, for the bus and
-				    * the media nodes (rtc_listen is NULL) */
+	const char *redis_host; /* role gateway: Redis, for the bus and
+				 * the media nodes (rtc_listen is NULL) */
 	uint16_t redis_port;
 	const char *redis_password; /* NULL or "": none */
 	/* role gateway: signs requests to media nodes (internal_auth.h) */

@@ -54,11 +54,11 @@ struct gateway {
 	struct redis *redis;
 	struct bus *bus;
 	struct media_remote *remote;
-	struct internal_auth *internal_auth; /* signs media node requests */
+	struct internal_auth *internal_auth;   /* signs media node requests */
 	struct ratelimit *user_rate, *ip_rate; /* NULL: no such limit */
 	struct list remote_clients; /* other gateways' sockets in our calls */
-	struct cache *cache;           /* Redis when there is one, else memory */
-	bool cache_shared;             /* it is Redis: call states go there */
+	struct cache *cache;        /* Redis when there is one, else memory */
+	bool cache_shared;          /* it is Redis: call states go there */
 	struct translator *translator; /* NULL: transcriptions untranslated */
 	char *translator_url;
 	struct port_timer *cluster_tmr; /* the cluster tick, every second */
@@ -68,9 +68,9 @@ struct gateway {
 	struct port_timer *state_tmr;
 	bool state_soon; /* state_tmr waits CALL_STATE_SOON_MS, none sooner */
 	unsigned ticks;
-	struct hash *calls;      /* live calls by id */
+	struct hash *calls; /* live calls by id */
 	size_t ncalls;
-	size_t nparticipants;    /* joined, in live calls */
+	size_t nparticipants; /* joined, in live calls */
 	struct gw_metrics m;
 	uint64_t started_ms;
 };
@@ -78,8 +78,8 @@ struct gateway {
 /* calls.c */
 int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		  const struct cJSON *auth, char *errmsg, size_t errsize);
-void calls_event(struct gateway *gw, struct sio_socket *sock,
-		 const char *event, const struct cJSON *args, int64_t ack_id);
+void calls_event(struct gateway *gw, struct sio_socket *sock, const char *event,
+		 const struct cJSON *args, int64_t ack_id);
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 		      const char *reason);
 void calls_end_all(struct gateway *gw, const char *reason);
@@ -131,6 +131,5 @@ bool calls_live_in_conversation(struct gateway *gw, const char *conv,
 
 /* metrics.c */
 int metrics_print(struct re_printf *pf, const struct gateway *gw);
-
 
 #endif

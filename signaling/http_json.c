@@ -11,12 +11,12 @@ void http_body_reply(struct httpd_conn *conn, uint16_t scode,
 		     size_t len)
 {
 	(void)httpd_reply(conn, scode, reason,
-			 "Content-Type: %s\r\n"
-			 "Content-Length: %zu\r\n"
-			 "Cache-Control: no-store\r\n"
-			 "\r\n"
-			 "%b",
-			 ctype, len, body, len);
+			  "Content-Type: %s\r\n"
+			  "Content-Length: %zu\r\n"
+			  "Cache-Control: no-store\r\n"
+			  "\r\n"
+			  "%b",
+			  ctype, len, body, len);
 }
 
 void http_json_reply(struct httpd_conn *conn, uint16_t scode,

@@ -42,15 +42,15 @@ struct httpd_conn {
 	struct httpd *srv;
 	struct tcp_conn *tc; /* NULL: closed or detached */
 	struct sa peer;
-	struct mbuf *mb;     /* received bytes not yet taken as a request */
-	size_t charged;      /* of them, counted in the budget */
+	struct mbuf *mb;       /* received bytes not yet taken as a request */
+	size_t charged;        /* of them, counted in the budget */
 	struct tmrq_entry tmr; /* its deadline, in one of srv's queues */
-	bool busy;           /* a request waits for its answer */
-	bool receiving;      /* the request deadline is running */
-	bool in_process;     /* process() is on the stack */
-	bool close_after;    /* the client asked for Connection: close */
-	bool over_limit;     /* beyond max_conns: its request gets 503 */
-	void *user;          /* the caller's, released with the connection */
+	bool busy;             /* a request waits for its answer */
+	bool receiving;        /* the request deadline is running */
+	bool in_process;       /* process() is on the stack */
+	bool close_after;      /* the client asked for Connection: close */
+	bool over_limit;       /* beyond max_conns: its request gets 503 */
+	void *user;            /* the caller's, released with the connection */
 };
 
 static void process(struct httpd_conn *conn);
@@ -117,8 +117,7 @@ static void conn_destructor(void *arg)
 	mem_deref(conn->user);
 }
 
-static void refuse(struct httpd_conn *conn, uint16_t scode,
-		   const char *reason);
+static void refuse(struct httpd_conn *conn, uint16_t scode, const char *reason);
 
 static void timeout_handler(void *arg)
 {
@@ -163,8 +162,7 @@ static bool wants_close(const struct http_msg *msg)
 	if (http_msg_hdr_has_value(msg, HTTP_HDR_CONNECTION, "close"))
 		return true;
 	return !pl_strcmp(&msg->ver, "1.0") &&
-	       !http_msg_hdr_has_value(msg, HTTP_HDR_CONNECTION,
-				       "keep-alive");
+	       !http_msg_hdr_has_value(msg, HTTP_HDR_CONNECTION, "keep-alive");
 }
 
 /* Takes one whole request off the buffer into msg (its body in msg->mb);
@@ -290,8 +288,7 @@ static void recv_handler(struct mbuf *mb, void *arg)
 	conn->charged += n;
 	if (!conn->mb) {
 		conn->mb = mem_ref(mb);
-	}
-	else {
+	} else {
 		size_t pos = conn->mb->pos;
 		conn->mb->pos = conn->mb->end;
 		if (mbuf_write_mem(conn->mb, mbuf_buf(mb), n)) {
@@ -444,8 +441,7 @@ int httpd_reply(struct httpd_conn *conn, uint16_t scode, const char *reason,
 		return EALREADY; /* one answer per request */
 	mb = mbuf_alloc(512);
 	err = mb ? mbuf_printf(mb, "HTTP/1.1 %u %s\r\n%s", scode, reason,
-			       conn->close_after ? "Connection: close\r\n"
-						 : "")
+			       conn->close_after ? "Connection: close\r\n" : "")
 		 : ENOMEM;
 	if (!err) {
 		va_start(ap, fmt);
@@ -480,8 +476,7 @@ int httpd_reply(struct httpd_conn *conn, uint16_t scode, const char *reason,
 
 int httpd_ereply(struct httpd_conn *conn, uint16_t scode, const char *reason)
 {
-	return httpd_reply(conn, scode, reason,
-			   "Content-Length: 0\r\n\r\n");
+	return httpd_reply(conn, scode, reason, "Content-Length: 0\r\n\r\n");
 }
 
 const struct sa *httpd_conn_peer(const struct httpd_conn *conn)

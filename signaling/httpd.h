@@ -41,12 +41,12 @@ bool httpd_budget_take(struct httpd_budget *b, size_t n);
 void httpd_budget_give(struct httpd_budget *b, size_t n);
 
 struct httpd_config {
-	size_t max_body;        /* a larger Content-Length: 413, closed */
-	size_t budget;          /* all partial requests and frames (bytes) */
-	uint32_t request_ms;    /* a started request must be whole by then */
-	uint32_t idle_ms;       /* an idle keep-alive connection is closed */
-	uint32_t answer_ms;     /* a request not answered by then: closed */
-	uint32_t max_conns;     /* open connections (0: no limit) */
+	size_t max_body;     /* a larger Content-Length: 413, closed */
+	size_t budget;       /* all partial requests and frames (bytes) */
+	uint32_t request_ms; /* a started request must be whole by then */
+	uint32_t idle_ms;    /* an idle keep-alive connection is closed */
+	uint32_t answer_ms;  /* a request not answered by then: closed */
+	uint32_t max_conns;  /* open connections (0: no limit) */
 };
 
 struct httpd_stats {

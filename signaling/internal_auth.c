@@ -75,8 +75,8 @@ static int mac_hex(const struct internal_auth *ia, const char *t,
 		   const char *nonce, const char *method, const char *path,
 		   const void *body, size_t body_len, char hex[65])
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
-		MBEDTLS_MD_SHA256);
+	const mbedtls_md_info_t *md =
+		mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 	mbedtls_md_context_t ctx;
 	uint8_t mac[32];
 	char head[512];
@@ -88,8 +88,7 @@ static int mac_hex(const struct internal_auth *ia, const char *t,
 		return EINVAL;
 	mbedtls_md_init(&ctx);
 	rc = mbedtls_md_setup(&ctx, md, 1);
-	rc = rc ? rc
-		: mbedtls_md_hmac_starts(&ctx, ia->secret, ia->secret_len);
+	rc = rc ? rc : mbedtls_md_hmac_starts(&ctx, ia->secret, ia->secret_len);
 	rc = rc ? rc
 		: mbedtls_md_hmac_update(&ctx, (const uint8_t *)head,
 					 (size_t)n);

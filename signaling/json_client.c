@@ -96,14 +96,14 @@ static int auth_line(const struct json_client *jc, const char *url,
 	path = host ? strchr(host + 3, '/') : NULL;
 	err = internal_auth_sign(jc->auth, "POST", path ? path : "/", text,
 				 strlen(text), port_wallclock_ms(), cred);
-	if (!err && re_snprintf(line, size, "%s: %s\r\n",
-				INTERNAL_AUTH_HEADER, cred) < 0)
+	if (!err && re_snprintf(line, size, "%s: %s\r\n", INTERNAL_AUTH_HEADER,
+				cred) < 0)
 		err = ENOMEM;
 	return err;
 }
 
-int json_client_post(struct json_client *jc, const char *url,
-		     const cJSON *body, json_client_h *h, void *arg)
+int json_client_post(struct json_client *jc, const char *url, const cJSON *body,
+		     json_client_h *h, void *arg)
 {
 	char auth[INTERNAL_AUTH_HDR_MAX + 32];
 	struct post *p;

@@ -23,7 +23,7 @@ struct internal_auth;
 void json_client_set_auth(struct json_client *jc,
 			  const struct internal_auth *auth);
 /* POSTs body to url; h (may be NULL) gets the answer. */
-int json_client_post(struct json_client *jc, const char *url,
-		     const cJSON *body, json_client_h *h, void *arg);
+int json_client_post(struct json_client *jc, const char *url, const cJSON *body,
+		     json_client_h *h, void *arg);
 
 #endif

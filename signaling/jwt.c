@@ -13,8 +13,8 @@
 static int hs256(const uint8_t *key, size_t keylen, const char *data,
 		 size_t len, uint8_t mac[32])
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
-		MBEDTLS_MD_SHA256);
+	const mbedtls_md_info_t *md =
+		mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 	return mbedtls_md_hmac(md, key, keylen, (const unsigned char *)data,
 			       len, mac)
 		       ? EPROTO
@@ -200,7 +200,7 @@ int jwt_sign(char **tokenp, const char *claims_json, const uint8_t *secret,
 	tok[pos++] = '.';
 	n = cap - pos;
 	err = base64url_encode((const uint8_t *)claims_json, len, tok + pos,
-				&n);
+			       &n);
 	if (err)
 		goto out;
 	pos += n;

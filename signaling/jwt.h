@@ -18,10 +18,10 @@ enum { JWT_MAX = 8192, JWT_SKEW_S = 30 };
 #define JWT_TIME_MAX 1e12
 
 struct jwt_claims {
-	char sub[129];           /* the user id */
-	char name[129];          /* display name, may be empty */
-	int64_t exp;             /* seconds since the epoch; required */
-	int64_t iat, nbf;        /* seconds since the epoch; 0 if absent */
+	char sub[129];               /* the user id */
+	char name[129];              /* display name, may be empty */
+	int64_t exp;                 /* seconds since the epoch; required */
+	int64_t iat, nbf;            /* seconds since the epoch; 0 if absent */
 	struct cJSON *conversations; /* array of ids the user belongs to, or
 				      * NULL when the token does not say */
 };

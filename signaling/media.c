@@ -44,9 +44,8 @@ static void on_packet(struct webrtc_transport *t, uint8_t *buf, size_t len,
 	router_packet(ms->router, t, buf, len, size, rtcp);
 }
 
-static void on_state(struct webrtc_transport *t,
-		     enum webrtc_transport_state st, const char *why,
-		     void *arg)
+static void on_state(struct webrtc_transport *t, enum webrtc_transport_state st,
+		     const char *why, void *arg)
 {
 	struct media_session *ms = arg;
 	port_log(st == WEBRTC_CLOSED ? PORT_LOG_WARN : PORT_LOG_DEBUG,
@@ -88,10 +87,10 @@ static struct producer *find_producer(const struct media_session *ms,
 	return NULL;
 }
 
-int media_session_offer(struct media_session **msp,
-			struct webrtc_server *srv, struct router *router,
-			const char *owner, const char *sdp, char **answerp,
-			cJSON *new_producers, char *why, size_t whysize)
+int media_session_offer(struct media_session **msp, struct webrtc_server *srv,
+			struct router *router, const char *owner,
+			const char *sdp, char **answerp, cJSON *new_producers,
+			char *why, size_t whysize)
 {
 	struct webrtc_offer *o = NULL;
 	struct answer_params *a = NULL;
@@ -119,7 +118,7 @@ int media_session_offer(struct media_session **msp,
 		goto out;
 	/* JSEP: the offerer's actpass (or active) makes us the DTLS server */
 	role = !strcmp(o->setup, "passive") ? DTLS_ROLE_CLIENT
-					     : DTLS_ROLE_SERVER;
+					    : DTLS_ROLE_SERVER;
 	err = webrtc_transport_alloc(&ms->t, srv, on_packet, on_state, ms);
 	if (!err)
 		err = webrtc_transport_connect(ms->t, o->fingerprint, role);
@@ -142,12 +141,12 @@ int media_session_offer(struct media_session **msp,
 	for (size_t i = 0; i < o->nmedia; i++) {
 		const struct sdp_media *m = &o->media[i];
 		struct answer_media *am = &a->media[i];
-		const struct sdp_codec *codec = m->rejected ? NULL
-							    : pick_codec(m);
-		bool they_send = m->dir == DIR_SENDRECV ||
-				 m->dir == DIR_SENDONLY;
-		bool they_recv = m->dir == DIR_SENDRECV ||
-				 m->dir == DIR_RECVONLY;
+		const struct sdp_codec *codec =
+			m->rejected ? NULL : pick_codec(m);
+		bool they_send =
+			m->dir == DIR_SENDRECV || m->dir == DIR_SENDONLY;
+		bool they_recv =
+			m->dir == DIR_SENDRECV || m->dir == DIR_RECVONLY;
 		bool we_recv = false, we_send = false;
 
 		am->offer = m;
@@ -156,8 +155,8 @@ int media_session_offer(struct media_session **msp,
 			continue;
 		if (they_send && m->ssrc && ms->nprods < MAX_STREAMS) {
 			struct producer **pp = &ms->prods[ms->nprods];
-			if (!router_produce(pp, router, ms->t, m->kind,
-					    m->ssrc, codec->pt, codec->name)) {
+			if (!router_produce(pp, router, ms->t, m->kind, m->ssrc,
+					    codec->pt, codec->name)) {
 				char id[32];
 				cJSON *np = cJSON_CreateObject();
 				uint8_t tw = sdp_media_ext_id(m, SDP_EXT_TWCC);
@@ -171,10 +170,10 @@ int media_session_offer(struct media_session **msp,
 				(void)re_snprintf(id, sizeof(id), "%u",
 						  m->ssrc);
 				cJSON_AddStringToObject(np, "producerId", id);
-				cJSON_AddStringToObject(
-					np, "kind",
-					m->kind == MEDIA_VIDEO ? "video"
-							       : "audio");
+				cJSON_AddStringToObject(np, "kind",
+							m->kind == MEDIA_VIDEO
+								? "video"
+								: "audio");
 				cJSON_AddItemToArray(new_producers, np);
 			}
 		}
@@ -185,8 +184,10 @@ int media_session_offer(struct media_session **msp,
 				/* the receiver's estimate, when it makes one */
 				uint8_t ast = sdp_media_ext_id(
 					m, SDP_EXT_ABS_SEND_TIME);
-				if (m->kind == MEDIA_VIDEO && codec->remb && ast)
-					(void)consumer_set_abs_send_time(*cp, ast);
+				if (m->kind == MEDIA_VIDEO && codec->remb &&
+				    ast)
+					(void)consumer_set_abs_send_time(*cp,
+									 ast);
 				ms->consumed[ms->ncons++] = p;
 				we_send = true;
 				am->send_ssrc = consumer_ssrc(*cp);

@@ -18,11 +18,10 @@ struct media_session;
  * other participants' producers). *answerp is the SDP (mem string);
  * new_producers gets {producerId, kind} for each producer made. On a bad
  * offer returns EBADMSG with the reason in why. */
-int media_session_offer(struct media_session **msp,
-			struct webrtc_server *srv, struct router *router,
-			const char *owner, const char *sdp, char **answerp,
-			struct cJSON *new_producers, char *why,
-			size_t whysize);
+int media_session_offer(struct media_session **msp, struct webrtc_server *srv,
+			struct router *router, const char *owner,
+			const char *sdp, char **answerp,
+			struct cJSON *new_producers, char *why, size_t whysize);
 /* Counts for stats and tests. */
 size_t media_session_producers(const struct media_session *ms);
 size_t media_session_consumers(const struct media_session *ms);

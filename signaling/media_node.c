@@ -49,15 +49,15 @@ struct media_node {
 	struct media_workers *media;
 	struct redis *redis;
 	struct bus *bus;
-	struct internal_auth *auth;  /* checks /internal/ requests */
-	uint64_t refused;            /* requests without a valid one */
+	struct internal_auth *auth; /* checks /internal/ requests */
+	uint64_t refused;           /* requests without a valid one */
 	struct hash *calls;
 	size_t ncalls;
 	struct port_timer *tick_tmr;
 	unsigned ticks;
 	uint64_t started_ms;
 	/* load, measured each heartbeat */
-	double cpu_s, cpu;           /* process CPU seconds, share of a core */
+	double cpu_s, cpu; /* process CPU seconds, share of a core */
 	uint64_t bytes, load_at_ms;
 	double bandwidth_bps;
 	/* draining */
@@ -75,8 +75,8 @@ static bool call_cmp(struct le *le, void *arg)
 
 static struct node_call *call_find(const struct media_node *m, const char *id)
 {
-	struct le *le = hash_lookup(m->calls, hash_joaat_str(id), call_cmp,
-				    (void *)id);
+	struct le *le =
+		hash_lookup(m->calls, hash_joaat_str(id), call_cmp, (void *)id);
 	return le ? le->data : NULL;
 }
 
@@ -151,8 +151,8 @@ static void heartbeat(struct media_node *m)
 	if (m->load_at_ms && now > m->load_at_ms) {
 		double dt = (double)(now - m->load_at_ms) / 1000.0;
 		m->cpu = (cpu_s - m->cpu_s) / dt;
-		m->bandwidth_bps = (double)(rs.bytes_forwarded - m->bytes) *
-				   8.0 / dt;
+		m->bandwidth_bps =
+			(double)(rs.bytes_forwarded - m->bytes) * 8.0 / dt;
 	}
 	m->cpu_s = cpu_s;
 	m->bytes = rs.bytes_forwarded;
@@ -259,8 +259,8 @@ static void api_media(struct media_node *m, struct httpd_conn *conn,
 	reply = cJSON_CreateObject();
 	news = cJSON_CreateArray();
 	if (media_call_request(c->sfu, user, event,
-			     cJSON_GetObjectItemCaseSensitive(body, "data"),
-			     reply, news, &code, why, sizeof(why))) {
+			       cJSON_GetObjectItemCaseSensitive(body, "data"),
+			       reply, news, &code, why, sizeof(why))) {
 		cJSON_Delete(reply);
 		cJSON_Delete(news);
 		http_json_error(conn, 200, "OK", code, why);
@@ -366,9 +366,9 @@ static void http_handler(struct httpd_conn *conn, const struct http_msg *msg,
 		cJSON_AddBoolToObject(checks, "redis", redis_up(m->redis));
 		/* without Redis no gateway can place a call here, but the
 		 * calls here go on: degraded, not dead */
-		cJSON_AddStringToObject(o, "status", redis_up(m->redis)
-						     ? "healthy"
-						     : "degraded");
+		cJSON_AddStringToObject(o, "status",
+					redis_up(m->redis) ? "healthy"
+							   : "degraded");
 		cJSON_AddStringToObject(o, "role", "media");
 		cJSON_AddStringToObject(o, "node", m->node_id);
 		cJSON_AddNumberToObject(o, "calls", (double)m->ncalls);
@@ -403,8 +403,7 @@ static void http_handler(struct httpd_conn *conn, const struct http_msg *msg,
 	if (post && !cJSON_IsObject(body)) {
 		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
 				"the body is not a JSON object");
-	}
-	else if (post && !pl_strcmp(&msg->path, "/internal/media"))
+	} else if (post && !pl_strcmp(&msg->path, "/internal/media"))
 		api_media(m, conn, body);
 	else if (post && !pl_strcmp(&msg->path, "/internal/leave"))
 		api_leave(m, conn, body, false);
@@ -457,8 +456,8 @@ int media_node_alloc(struct media_node **mp,
 	struct sa laddr;
 	int err;
 
-	if (!mp || !cfg || !cfg->listen || !cfg->rtc_listen ||
-	    !cfg->node_id || !cfg->redis_host)
+	if (!mp || !cfg || !cfg->listen || !cfg->rtc_listen || !cfg->node_id ||
+	    !cfg->redis_host)
 		return EINVAL;
 	m = mem_zalloc(sizeof(*m), node_destructor);
 	if (!m)
@@ -481,9 +480,9 @@ int media_node_alloc(struct media_node **mp,
 	if (!err)
 		err = httpd_local(m->http, &laddr);
 	if (!err)
-		err = cfg->api_url ? str_dup(&m->api_url, cfg->api_url)
-				   : re_sdprintf(&m->api_url, "http://%J",
-						 &laddr);
+		err = cfg->api_url
+			      ? str_dup(&m->api_url, cfg->api_url)
+			      : re_sdprintf(&m->api_url, "http://%J", &laddr);
 	if (!err)
 		err = redis_alloc(&m->redis, cfg->redis_host, cfg->redis_port,
 				  cfg->redis_password, on_redis_msg, NULL, m);
@@ -518,8 +517,8 @@ void media_node_drain(struct media_node *m, uint32_t timeout_ms,
 {
 	if (!m)
 		return;
-	port_log(PORT_LOG_INFO, "media node %s: draining %zu calls",
-		 m->node_id, m->ncalls);
+	port_log(PORT_LOG_INFO, "media node %s: draining %zu calls", m->node_id,
+		 m->ncalls);
 	m->draining = true;
 	m->drain_until_ms = port_wallclock_ms() + timeout_ms;
 	m->drainedh = done;

@@ -26,8 +26,8 @@ struct media_node_config {
 	const char *redis_host;
 	uint16_t redis_port;
 	const char *redis_password; /* NULL or "": none */
-	const char *api_url;            /* how gateways reach the API; NULL:
-					 * http://<listen address> */
+	const char *api_url;        /* how gateways reach the API; NULL:
+				     * http://<listen address> */
 	/* what every /internal/ request is signed with (internal_auth.h);
 	 * at least 16 bytes, copied */
 	const uint8_t *internal_secret;

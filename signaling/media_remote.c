@@ -36,7 +36,7 @@ struct media_remote {
 	struct json_client *http;
 	struct tmr refresh;
 	struct node_load nodes[MAX_NODES];
-	double reported[MAX_NODES];   /* participants by heartbeat */
+	double reported[MAX_NODES]; /* participants by heartbeat */
 	struct recent recent[MAX_NODES][MAX_RECENT];
 	size_t n;
 	bool closing;
@@ -99,23 +99,25 @@ static void on_load(int err, const redisReply *reply, void *arg)
 
 	if (nl) {
 		nl->alive = false;
-		nl->participants = estimate(lr->mr, (size_t)(nl - lr->mr->nodes));
+		nl->participants =
+			estimate(lr->mr, (size_t)(nl - lr->mr->nodes));
 		if (!err && reply && reply->type == REDIS_REPLY_STRING) {
 			o = cJSON_ParseWithLength(reply->str, reply->len);
 			if (cJSON_IsObject(o)) {
-				const cJSON *p = cJSON_GetObjectItem(
-					o, "participants");
+				const cJSON *p =
+					cJSON_GetObjectItem(o, "participants");
 				const cJSON *c = cJSON_GetObjectItem(o, "cpu");
-				const cJSON *d = cJSON_GetObjectItem(
-					o, "draining");
+				const cJSON *d =
+					cJSON_GetObjectItem(o, "draining");
 				lr->mr->reported[nl - lr->mr->nodes] =
 					cJSON_IsNumber(p) ? p->valuedouble : 0;
-				nl->cpu = cJSON_IsNumber(c) ? c->valuedouble
-							    : 0;
+				nl->cpu =
+					cJSON_IsNumber(c) ? c->valuedouble : 0;
 				nl->draining = cJSON_IsTrue(d);
 				nl->alive = true;
-				mark_reported(lr->mr->recent[nl - lr->mr->nodes],
-					      cJSON_GetObjectItem(o, "fresh"));
+				mark_reported(
+					lr->mr->recent[nl - lr->mr->nodes],
+					cJSON_GetObjectItem(o, "fresh"));
 				nl->participants = estimate(
 					lr->mr, (size_t)(nl - lr->mr->nodes));
 			}
@@ -135,14 +137,14 @@ static void on_nodes(int err, const redisReply *reply, void *arg)
 
 	if (err || mr->closing || !reply || reply->type != REDIS_REPLY_ARRAY)
 		return;
-	for (size_t i = 0; i + 1 < reply->elements && n < MAX_NODES;
-	     i += 2) {
+	for (size_t i = 0; i + 1 < reply->elements && n < MAX_NODES; i += 2) {
 		const redisReply *id = reply->element[i];
 		const redisReply *url = reply->element[i + 1];
 		const struct node_load *old;
 		if (id->type != REDIS_REPLY_STRING ||
 		    url->type != REDIS_REPLY_STRING ||
-		    id->len >= PLACEMENT_ID_MAX || url->len >= PLACEMENT_URL_MAX)
+		    id->len >= PLACEMENT_ID_MAX ||
+		    url->len >= PLACEMENT_URL_MAX)
 			continue;
 		memset(&next[n], 0, sizeof(next[n]));
 		str_ncpy(next[n].id, id->str, sizeof(next[n].id));

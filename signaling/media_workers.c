@@ -65,7 +65,7 @@ struct media_worker {
 
 struct media_workers {
 	struct media_worker *workers;
-	unsigned n; /* workers[] entries: cfg.workers, or 1 */
+	unsigned n;         /* workers[] entries: cfg.workers, or 1 */
 	struct inbox inbox; /* active speakers, to the creator's loop */
 	media_speaker_h *speakerh;
 	void *arg;
@@ -354,8 +354,7 @@ static void worker_stop(struct media_worker *w)
 		pthread_join(w->thread, NULL);
 		w->threaded = false;
 		inbox_destroy(&w->inbox);
-	}
-	else {
+	} else {
 		worker_shut(w);
 	}
 }
@@ -460,11 +459,15 @@ void media_workers_log(struct media_workers *mw)
 	if (!mw)
 		return;
 	if (!mw->workers[0].threaded)
-		port_log(PORT_LOG_INFO, "media: on the signaling loop, UDP"
-			 " port %s", ports);
+		port_log(PORT_LOG_INFO,
+			 "media: on the signaling loop, UDP"
+			 " port %s",
+			 ports);
 	else
-		port_log(PORT_LOG_INFO, "media: %u worker threads, UDP ports"
-			 " %s", mw->n, ports);
+		port_log(PORT_LOG_INFO,
+			 "media: %u worker threads, UDP ports"
+			 " %s",
+			 mw->n, ports);
 }
 
 /* Figures */
@@ -533,8 +536,8 @@ struct call_req {
 static void call_alloc_task(void *arg)
 {
 	struct call_req *r = arg;
-	struct worker_call *wc = mem_zalloc(sizeof(*wc),
-					    worker_call_destructor);
+	struct worker_call *wc =
+		mem_zalloc(sizeof(*wc), worker_call_destructor);
 	if (!wc) {
 		r->err = ENOMEM;
 		return;
@@ -644,8 +647,8 @@ int media_call_request(struct media_call *mc, const char *user,
 		       cJSON *news, const char **code, char *why,
 		       size_t whysize)
 {
-	struct request_req r = {NULL, user, event, data, reply, news,
-				code, why, whysize, 0};
+	struct request_req r = {NULL, user, event, data,    reply,
+				news, code, why,   whysize, 0};
 	if (!mc)
 		return EINVAL;
 	r.wc = mc->wc;

@@ -73,7 +73,6 @@ int media_call_request(struct media_call *mc, const char *user,
 		       const char *event, const cJSON *data, cJSON *reply,
 		       cJSON *news, const char **code, char *why,
 		       size_t whysize);
-void media_call_leave(struct media_call *mc, const char *user,
-		      cJSON *closed);
+void media_call_leave(struct media_call *mc, const char *user, cJSON *closed);
 
 #endif

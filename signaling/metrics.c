@@ -37,7 +37,8 @@ static unsigned long long resident_bytes(void)
 	if (fscanf(f, "%lu %lu", &size, &rss) != 2)
 		rss = 0;
 	fclose(f);
-	return (unsigned long long)rss * (unsigned long long)sysconf(_SC_PAGESIZE);
+	return (unsigned long long)rss *
+	       (unsigned long long)sysconf(_SC_PAGESIZE);
 }
 
 static int header(struct re_printf *pf, const char *name, const char *type,
@@ -60,7 +61,8 @@ static int up_down(struct re_printf *pf, const char *name, const char *help,
 		   uint64_t down, uint64_t up)
 {
 	return header(pf, name, "counter", help) |
-	       re_hprintf(pf, "%s{direction=\"down\"} %llu\n"
+	       re_hprintf(pf,
+			  "%s{direction=\"down\"} %llu\n"
 			  "%s{direction=\"up\"} %llu\n",
 			  name, (unsigned long long)down, name,
 			  (unsigned long long)up);
@@ -95,7 +97,8 @@ static int metrics_dtls_steps(struct re_printf *pf)
 	port_work_stats(&st);
 	err = counter(pf, "meeshy_dtls_steps_total",
 		      "DTLS handshake steps run (each datagram's share of"
-		      " ECDHE and ECDSA)", st.completed);
+		      " ECDHE and ECDSA)",
+		      st.completed);
 	err |= header(pf, "meeshy_dtls_steps_queued", "gauge",
 		      "Steps waiting for a handshake thread");
 	err |= re_hprintf(pf, "meeshy_dtls_steps_queued %u\n", st.queued);
@@ -149,16 +152,19 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		       rs->nack_resent);
 	err |= counter(pf, "meeshy_media_nack_sent_total",
 		       "NACKs sent to producers for packets lost on"
-		       " their way in", rs->nack_sent);
+		       " their way in",
+		       rs->nack_sent);
 	err |= up_down(pf, "meeshy_media_layer_changes_total",
 		       "Simulcast layer caps changed by receivers' reported"
-		       " loss", rs->layer_down, rs->layer_up);
+		       " loss",
+		       rs->layer_down, rs->layer_up);
 	err |= counter(pf, "meeshy_media_remb_received_total",
 		       "Receivers' bandwidth estimates (REMB) received",
 		       rs->remb_in);
 	err |= up_down(pf, "meeshy_media_bandwidth_layer_changes_total",
 		       "Simulcast layer caps changed by receivers' bandwidth"
-		       " estimates", rs->layer_down_bw, rs->layer_up_bw);
+		       " estimates",
+		       rs->layer_down_bw, rs->layer_up_bw);
 	err |= counter(pf, "meeshy_media_rtx_received_total",
 		       "Retransmissions (RTX) received from producers",
 		       rs->rtx_in);
@@ -167,29 +173,28 @@ int metrics_media(struct re_printf *pf, const struct router_stats *rs,
 		       rs->twcc_sent);
 	err |= header(pf, "meeshy_media_dropped_total", "counter",
 		      "Media packets dropped, by reason");
-	err |= re_hprintf(
-		pf,
-		"meeshy_media_dropped_total{reason=\"malformed\"}"
-		" %llu\n"
-		"meeshy_media_dropped_total{reason=\"unknown_tuple\"}"
-		" %llu\n"
-		"meeshy_media_dropped_total{reason=\"srtp\"} %llu\n"
-		"meeshy_media_dropped_total{reason=\"no_srtp\"}"
-		" %llu\n"
-		"meeshy_media_dropped_total{reason=\"unknown_ssrc\"}"
-		" %llu\n",
-		(unsigned long long)ws->drop_malformed,
-		(unsigned long long)ws->drop_unknown_tuple,
-		(unsigned long long)ws->drop_srtp,
-		(unsigned long long)ws->drop_no_srtp,
-		(unsigned long long)rs->drop_unknown_ssrc);
+	err |= re_hprintf(pf,
+			  "meeshy_media_dropped_total{reason=\"malformed\"}"
+			  " %llu\n"
+			  "meeshy_media_dropped_total{reason=\"unknown_tuple\"}"
+			  " %llu\n"
+			  "meeshy_media_dropped_total{reason=\"srtp\"} %llu\n"
+			  "meeshy_media_dropped_total{reason=\"no_srtp\"}"
+			  " %llu\n"
+			  "meeshy_media_dropped_total{reason=\"unknown_ssrc\"}"
+			  " %llu\n",
+			  (unsigned long long)ws->drop_malformed,
+			  (unsigned long long)ws->drop_unknown_tuple,
+			  (unsigned long long)ws->drop_srtp,
+			  (unsigned long long)ws->drop_no_srtp,
+			  (unsigned long long)rs->drop_unknown_ssrc);
 	return err | metrics_dtls_steps(pf);
 }
 
 /* One gauge or counter per media worker, labelled with its index. */
-static int per_worker(struct re_printf *pf, const char *name,
-		      const char *type, const char *help,
-		      const struct media_worker_stats *st, unsigned n,
+static int per_worker(struct re_printf *pf, const char *name, const char *type,
+		      const char *help, const struct media_worker_stats *st,
+		      unsigned n,
 		      uint64_t (*value)(const struct media_worker_stats *))
 {
 	int err = header(pf, name, type, help);
@@ -249,11 +254,11 @@ int metrics_media_workers(struct re_printf *pf, struct media_workers *mw)
 			  "Participants with media on this worker", st, n,
 			  w_peers);
 	err |= per_worker(pf, "meeshy_media_worker_packets_received_total",
-			  "counter", "RTP packets this worker received", st,
-			  n, w_received);
+			  "counter", "RTP packets this worker received", st, n,
+			  w_received);
 	err |= per_worker(pf, "meeshy_media_worker_packets_forwarded_total",
-			  "counter", "RTP packets this worker forwarded", st,
-			  n, w_forwarded);
+			  "counter", "RTP packets this worker forwarded", st, n,
+			  w_forwarded);
 	mem_deref(st);
 	return err;
 }
@@ -263,7 +268,8 @@ int metrics_process(struct re_printf *pf, uint64_t started_ms)
 	int err = 0;
 	err |= header(pf, "process_cpu_seconds_total", "counter",
 		      "Total user and system CPU time spent in seconds");
-	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n", metrics_cpu_seconds());
+	err |= re_hprintf(pf, "process_cpu_seconds_total %f\n",
+			  metrics_cpu_seconds());
 	err |= header(pf, "process_resident_memory_bytes", "gauge",
 		      "Resident memory size in bytes");
 	err |= re_hprintf(pf, "process_resident_memory_bytes %llu\n",

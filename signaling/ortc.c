@@ -91,7 +91,7 @@ struct o_transport {
 	struct le le;
 	struct ortc_peer *peer;
 	char id[ID_LEN];
-	bool recv; /* created with direction "recv" */
+	bool recv;         /* created with direction "recv" */
 	unsigned next_mid; /* recv: each consumer gets its own mid */
 	struct webrtc_transport *t;
 };
@@ -165,7 +165,8 @@ int ortc_room_loudest(const struct ortc_room *room, const char **producer_id,
 const char *ortc_room_producer_user(const struct ortc_room *room,
 				    const char *producer_id)
 {
-	for (struct le *le = room ? room->peers.head : NULL; le; le = le->next) {
+	for (struct le *le = room ? room->peers.head : NULL; le;
+	     le = le->next) {
 		const struct ortc_peer *peer = le->data;
 		for (struct le *pl = peer->producers.head; pl; pl = pl->next) {
 			const struct o_producer *op = pl->data;
@@ -213,7 +214,8 @@ cJSON *ortc_peer_producer_ids(const struct ortc_peer *peer)
 	for (struct le *le = peer ? peer->producers.head : NULL; le;
 	     le = le->next)
 		cJSON_AddItemToArray(
-			a, cJSON_CreateString(((struct o_producer *)le->data)->id));
+			a, cJSON_CreateString(
+				   ((struct o_producer *)le->data)->id));
 	return a;
 }
 
@@ -314,9 +316,8 @@ static void on_packet(struct webrtc_transport *t, uint8_t *buf, size_t len,
 		router_packet(ot->peer->room->router, t, buf, len, size, rtcp);
 }
 
-static void on_state(struct webrtc_transport *t,
-		     enum webrtc_transport_state st, const char *why,
-		     void *arg)
+static void on_state(struct webrtc_transport *t, enum webrtc_transport_state st,
+		     const char *why, void *arg)
 {
 	struct o_transport *ot = arg;
 	port_log(st == WEBRTC_CLOSED ? PORT_LOG_WARN : PORT_LOG_DEBUG,
@@ -391,19 +392,19 @@ static int create_transport(struct req *r)
 
 static int connect_transport(struct req *r)
 {
-	struct o_transport *ot = transport_by_id(r->peer,
-						 str_field(r->data,
-							   "transportId"));
-	const cJSON *dtls = cJSON_GetObjectItemCaseSensitive(r->data,
-							     "dtlsParameters");
-	const cJSON *fps = cJSON_GetObjectItemCaseSensitive(dtls,
-							    "fingerprints");
+	struct o_transport *ot =
+		transport_by_id(r->peer, str_field(r->data, "transportId"));
+	const cJSON *dtls =
+		cJSON_GetObjectItemCaseSensitive(r->data, "dtlsParameters");
+	const cJSON *fps =
+		cJSON_GetObjectItemCaseSensitive(dtls, "fingerprints");
 	const char *role = str_field(dtls, "role"), *value = NULL;
 	const cJSON *fp;
 	int err;
 
 	if (!ot)
-		return fail(r, "NOT_FOUND", ENOENT, "transportId: %s is not"
+		return fail(r, "NOT_FOUND", ENOENT,
+			    "transportId: %s is not"
 			    " one of your transports",
 			    shown(str_field(r->data, "transportId")));
 	cJSON_ArrayForEach(fp, fps)
@@ -413,19 +414,23 @@ static int connect_transport(struct req *r)
 			value = str_field(fp, "value");
 	}
 	if (!value)
-		return fail(r, "VALIDATION_ERROR", EINVAL,
-			    "dtlsParameters: %s", "no sha-256 fingerprint");
+		return fail(r, "VALIDATION_ERROR", EINVAL, "dtlsParameters: %s",
+			    "no sha-256 fingerprint");
 	/* the browser's role decides ours; "client" is what it says */
 	err = webrtc_transport_connect(ot->t, value,
 				       role && !strcmp(role, "server")
 					       ? DTLS_ROLE_CLIENT
 					       : DTLS_ROLE_SERVER);
 	if (err == EALREADY)
-		return fail(r, "CONFLICT", err, "transport %s is already"
-			    " connected", ot->id);
+		return fail(r, "CONFLICT", err,
+			    "transport %s is already"
+			    " connected",
+			    ot->id);
 	if (err)
-		return fail(r, "VALIDATION_ERROR", err, "dtlsParameters: the"
-			    " fingerprint %s is not usable", value);
+		return fail(r, "VALIDATION_ERROR", err,
+			    "dtlsParameters: the"
+			    " fingerprint %s is not usable",
+			    value);
 	return 0;
 }
 
@@ -452,8 +457,8 @@ static uint8_t rtx_payload_type(const cJSON *codecs, double pt)
 		const cJSON *apt = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(c, "parameters"),
 			"apt");
-		const cJSON *rpt = cJSON_GetObjectItemCaseSensitive(
-			c, "payloadType");
+		const cJSON *rpt =
+			cJSON_GetObjectItemCaseSensitive(c, "payloadType");
 		if (m && !str_casecmp(m, "video/rtx") && cJSON_IsNumber(apt) &&
 		    apt->valuedouble == pt && cJSON_IsNumber(rpt) &&
 		    rpt->valuedouble >= 1 && rpt->valuedouble <= 127)
@@ -481,11 +486,10 @@ static int codec_index(const char *mime)
 static int produce(struct req *r)
 {
 	struct ortc_peer *peer = r->peer;
-	struct o_transport *ot = transport_by_id(peer,
-						 str_field(r->data,
-							   "transportId"));
-	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r->data,
-							   "rtpParameters");
+	struct o_transport *ot =
+		transport_by_id(peer, str_field(r->data, "transportId"));
+	const cJSON *rp =
+		cJSON_GetObjectItemCaseSensitive(r->data, "rtpParameters");
 	const cJSON *codec = cJSON_GetArrayItem(
 		cJSON_GetObjectItemCaseSensitive(rp, "codecs"), 0);
 	const cJSON *encs = cJSON_GetObjectItemCaseSensitive(rp, "encodings");
@@ -494,8 +498,8 @@ static int produce(struct req *r)
 	size_t nlayers;
 	uint8_t rid_ext = 0, rrid_ext = 0, level_ext = 0, twcc_ext = 0;
 	uint8_t rtx_pt;
-	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(codec,
-							   "payloadType");
+	const cJSON *pt =
+		cJSON_GetObjectItemCaseSensitive(codec, "payloadType");
 	const char *mime = str_field(codec, "mimeType");
 	const char *kind = str_field(r->data, "kind");
 	struct o_producer *op;
@@ -503,13 +507,13 @@ static int produce(struct req *r)
 	int err, ci;
 
 	if (!ot || ot->recv)
-		return fail(r, "NOT_FOUND", ENOENT, "transportId: %s is not"
+		return fail(r, "NOT_FOUND", ENOENT,
+			    "transportId: %s is not"
 			    " one of your send transports",
 			    shown(str_field(r->data, "transportId")));
 	if (!kind || (strcmp(kind, "audio") && strcmp(kind, "video")))
 		return fail(r, "VALIDATION_ERROR", EINVAL,
-			    "kind: %s is not audio or video",
-			    shown(kind));
+			    "kind: %s is not audio or video", shown(kind));
 	ci = codec_index(mime);
 	if (ci < 0 || strcmp(kind, kind_name(forwarded[ci].kind)))
 		return fail(r, "VALIDATION_ERROR", ENOTSUP,
@@ -518,8 +522,7 @@ static int produce(struct req *r)
 			    " kind",
 			    shown(mime));
 	k = forwarded[ci].kind;
-	if (!cJSON_IsNumber(pt) || pt->valuedouble < 0 ||
-	    pt->valuedouble > 127)
+	if (!cJSON_IsNumber(pt) || pt->valuedouble < 0 || pt->valuedouble > 127)
 		return fail(r, "VALIDATION_ERROR", EINVAL,
 			    "rtpParameters.codecs[0].payloadType: %s",
 			    "must be 0-127");
@@ -548,8 +551,8 @@ static int produce(struct req *r)
 					      rp, "headerExtensions"))
 		{
 			const char *uri = str_field(x, "uri");
-			const cJSON *id = cJSON_GetObjectItemCaseSensitive(
-				x, "id");
+			const cJSON *id =
+				cJSON_GetObjectItemCaseSensitive(x, "id");
 			if (uri && cJSON_IsNumber(id) &&
 			    !strcmp(uri, "urn:ietf:params:rtp-hdrext:sdes:"
 					 "rtp-stream-id"))
@@ -567,9 +570,10 @@ static int produce(struct req *r)
 		}
 	}
 	if (rids[0] && !ssrcs[0] && !rid_ext)
-		return fail(r, "VALIDATION_ERROR", EINVAL,
-			    "rtpParameters.headerExtensions: %s",
-			    "encodings by rid need the rtp-stream-id extension");
+		return fail(
+			r, "VALIDATION_ERROR", EINVAL,
+			"rtpParameters.headerExtensions: %s",
+			"encodings by rid need the rtp-stream-id extension");
 	if (list_count(&peer->producers) >= MAX_PER_PEER)
 		return fail(r, "CONFLICT", EALREADY, "%s",
 			    "too many producers");
@@ -606,8 +610,7 @@ static int produce(struct req *r)
 	return 0;
 }
 
-static struct o_producer *producer_by_id(struct ortc_room *room,
-					 const char *id,
+static struct o_producer *producer_by_id(struct ortc_room *room, const char *id,
 					 struct ortc_peer **owner)
 {
 	for (struct le *le = id ? room->peers.head : NULL; le; le = le->next) {
@@ -640,11 +643,13 @@ static bool can_receive(const cJSON *caps, const char *mime)
 static uint8_t abs_send_time_id(const cJSON *caps)
 {
 	const cJSON *x;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(caps,
-							       "headerExtensions"))
+	cJSON_ArrayForEach(
+		x, cJSON_GetObjectItemCaseSensitive(caps, "headerExtensions"))
 	{
-		const char *uri = str_field(x, "uri"), *kind = str_field(x, "kind");
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "preferredId");
+		const char *uri = str_field(x, "uri"),
+			   *kind = str_field(x, "kind");
+		const cJSON *id =
+			cJSON_GetObjectItemCaseSensitive(x, "preferredId");
 		if (uri && !strcmp(uri, SDP_EXT_ABS_SEND_TIME) &&
 		    (!kind || !strcmp(kind, "video")) && cJSON_IsNumber(id) &&
 		    id->valuedouble >= 1 && id->valuedouble <= 14)
@@ -656,13 +661,12 @@ static uint8_t abs_send_time_id(const cJSON *caps)
 static int consume(struct req *r)
 {
 	struct ortc_peer *peer = r->peer, *owner = NULL;
-	struct o_transport *ot = transport_by_id(peer,
-						 str_field(r->data,
-							   "transportId"));
+	struct o_transport *ot =
+		transport_by_id(peer, str_field(r->data, "transportId"));
 	const char *pid = str_field(r->data, "producerId");
 	struct o_producer *op = producer_by_id(peer->room, pid, &owner);
-	const cJSON *caps = cJSON_GetObjectItemCaseSensitive(r->data,
-							     "rtpCapabilities");
+	const cJSON *caps =
+		cJSON_GetObjectItemCaseSensitive(r->data, "rtpCapabilities");
 	cJSON *rtp, *codecs, *codec, *encs, *enc, *rtcp, *all, *exts;
 	uint8_t ast_id;
 	struct o_consumer *oc;
@@ -670,7 +674,8 @@ static int consume(struct req *r)
 	int err, ci;
 
 	if (!ot || !ot->recv)
-		return fail(r, "NOT_FOUND", ENOENT, "transportId: %s is not"
+		return fail(r, "NOT_FOUND", ENOENT,
+			    "transportId: %s is not"
 			    " one of your receive transports",
 			    shown(str_field(r->data, "transportId")));
 	if (!op)
@@ -678,8 +683,10 @@ static int consume(struct req *r)
 			    "producerId: no producer %s in this call",
 			    shown(pid));
 	if (owner == peer)
-		return fail(r, "CONFLICT", EINVAL, "producerId: %s is your"
-			    " own producer", pid);
+		return fail(r, "CONFLICT", EINVAL,
+			    "producerId: %s is your"
+			    " own producer",
+			    pid);
 	ci = op->codec;
 	mime = forwarded[ci].mime;
 	if (!can_receive(caps, mime))
@@ -712,8 +719,8 @@ static int consume(struct req *r)
 	cJSON_AddFalseToObject(r->reply, "producerPaused");
 	rtp = cJSON_AddObjectToObject(r->reply, "rtpParameters");
 	codecs = cJSON_AddArrayToObject(rtp, "codecs");
-	cJSON_ArrayForEach(codec, cJSON_GetObjectItemCaseSensitive(all,
-								   "codecs"))
+	cJSON_ArrayForEach(codec,
+			   cJSON_GetObjectItemCaseSensitive(all, "codecs"))
 	{
 		const char *m = str_field(codec, "mimeType");
 		if (!m || str_casecmp(m, mime))
@@ -776,10 +783,10 @@ static int consume(struct req *r)
 
 static int set_paused(struct req *r, bool consumer, bool paused)
 {
-	const char *id = str_field(r->data, consumer ? "consumerId"
-						     : "producerId");
-	struct le *le = consumer ? r->peer->consumers.head
-				 : r->peer->producers.head;
+	const char *id =
+		str_field(r->data, consumer ? "consumerId" : "producerId");
+	struct le *le =
+		consumer ? r->peer->consumers.head : r->peer->producers.head;
 	for (; le && id; le = le->next) {
 		if (consumer) {
 			struct o_consumer *oc = le->data;
@@ -787,8 +794,7 @@ static int set_paused(struct req *r, bool consumer, bool paused)
 				consumer_set_paused(oc->c, paused);
 				return 0;
 			}
-		}
-		else {
+		} else {
 			struct o_producer *op = le->data;
 			if (!strcmp(op->id, id)) {
 				producer_set_paused(op->p, paused);
@@ -796,21 +802,20 @@ static int set_paused(struct req *r, bool consumer, bool paused)
 			}
 		}
 	}
-	return fail(r, "NOT_FOUND", ENOENT, consumer
-		    ? "consumerId: %s is not one of your consumers"
-		    : "producerId: %s is not one of your producers",
+	return fail(r, "NOT_FOUND", ENOENT,
+		    consumer ? "consumerId: %s is not one of your consumers"
+			     : "producerId: %s is not one of your producers",
 		    shown(id));
 }
 
 static int set_layers(struct req *r)
 {
 	const char *id = str_field(r->data, "consumerId");
-	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(r->data,
-							   "spatialLayer");
-	if (!cJSON_IsNumber(sp) || sp->valuedouble < 0 ||
-	    sp->valuedouble > 15)
-		return fail(r, "VALIDATION_ERROR", EINVAL,
-			    "spatialLayer: %s", "must be a number 0-15");
+	const cJSON *sp =
+		cJSON_GetObjectItemCaseSensitive(r->data, "spatialLayer");
+	if (!cJSON_IsNumber(sp) || sp->valuedouble < 0 || sp->valuedouble > 15)
+		return fail(r, "VALIDATION_ERROR", EINVAL, "spatialLayer: %s",
+			    "must be a number 0-15");
 	for (struct le *le = id ? r->peer->consumers.head : NULL; le;
 	     le = le->next) {
 		struct o_consumer *oc = le->data;
@@ -824,9 +829,8 @@ static int set_layers(struct req *r)
 		    "consumerId: %s is not one of your consumers", shown(id));
 }
 
-int ortc_request(struct ortc_peer *peer, const char *event,
-		 const cJSON *data, cJSON *reply, const char **code,
-		 char *why, size_t whysize)
+int ortc_request(struct ortc_peer *peer, const char *event, const cJSON *data,
+		 cJSON *reply, const char **code, char *why, size_t whysize)
 {
 	struct req r = {peer, data, reply, code, why, whysize};
 

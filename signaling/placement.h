@@ -14,7 +14,7 @@ enum { PLACEMENT_ID_MAX = 64, PLACEMENT_URL_MAX = 256 };
 
 struct node_load {
 	char id[PLACEMENT_ID_MAX];
-	char url[PLACEMENT_URL_MAX];   /* its internal API */
+	char url[PLACEMENT_URL_MAX]; /* its internal API */
 	double participants, cpu;
 	bool alive, draining;
 };

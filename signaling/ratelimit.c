@@ -91,13 +91,13 @@ bool ratelimit_take(struct ratelimit *rl, const char *key, uint64_t now_us)
 	if (!b) {
 		b = mem_zalloc(sizeof(*b), bucket_destructor);
 		if (!b)
-			return true; /* out of memory is not the client's fault */
+			return true; /* out of memory is not the client's fault
+				      */
 		str_ncpy(b->key, key, sizeof(b->key));
 		b->tokens = rl->burst;
 		b->at_us = now_us;
 		hash_append(rl->buckets, h, &b->he, b);
-	}
-	else {
+	} else {
 		list_unlink(&b->le);
 		b->tokens += (double)(now_us - b->at_us) * rl->rate / 1e6;
 		if (b->tokens > rl->burst)

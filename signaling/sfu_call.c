@@ -25,7 +25,7 @@ struct sfu_call {
 	struct router *router;
 	struct ortc_room *ortc;
 	struct list peers;
-	char speaker[40];           /* producer id of the active speaker */
+	char speaker[40]; /* producer id of the active speaker */
 };
 
 static void peer_destructor(void *arg)
@@ -143,10 +143,9 @@ static int offer(struct sfu_call *sc, struct sfu_peer *p, const cJSON *data,
 	return 0;
 }
 
-int sfu_call_request(struct sfu_call *sc, const char *user,
-		     const char *event, const cJSON *data, cJSON *reply,
-		     cJSON *news, const char **code, char *why,
-		     size_t whysize)
+int sfu_call_request(struct sfu_call *sc, const char *user, const char *event,
+		     const cJSON *data, cJSON *reply, cJSON *news,
+		     const char **code, char *why, size_t whysize)
 {
 	struct sfu_peer *p;
 	int err;
@@ -173,13 +172,13 @@ int sfu_call_request(struct sfu_call *sc, const char *user,
 		 * holds the floor. (Not the loudest now: asking the router
 		 * takes its level window from the tick, which then sees no
 		 * one and announces nothing more.) */
-		const char *uid = sc->speaker[0]
-					  ? ortc_room_producer_user(sc->ortc,
-								    sc->speaker)
-					  : NULL;
+		const char *uid =
+			sc->speaker[0]
+				? ortc_room_producer_user(sc->ortc, sc->speaker)
+				: NULL;
 		if (uid) {
-			cJSON *a = cJSON_AddObjectToObject(reply,
-							   "activeSpeaker");
+			cJSON *a =
+				cJSON_AddObjectToObject(reply, "activeSpeaker");
 			cJSON_AddStringToObject(a, "producerId", sc->speaker);
 			cJSON_AddStringToObject(a, "userId", uid);
 		}
@@ -210,16 +209,16 @@ void sfu_call_leave(struct sfu_call *sc, const char *user, cJSON *closed)
 		ids = ortc_peer_producer_ids(p->ortc);
 		cJSON_ArrayForEach(id, ids)
 		{
-			cJSON_AddItemToArray(closed,
-					     cJSON_CreateString(id->valuestring));
+			cJSON_AddItemToArray(
+				closed, cJSON_CreateString(id->valuestring));
 		}
 		cJSON_Delete(ids);
 	}
 	mem_deref(p);
 }
 
-bool sfu_call_tick(struct sfu_call *sc, unsigned tick,
-		   const char **producer_id, const char **user_id)
+bool sfu_call_tick(struct sfu_call *sc, unsigned tick, const char **producer_id,
+		   const char **user_id)
 {
 	if (!sc)
 		return false;

@@ -26,10 +26,9 @@ bool sfu_call_handles(const char *event);
  * On success fills reply and appends {producerId, kind} to news for each
  * producer it made; else returns an errno value, with the protocol's error
  * code in *code and a sentence naming the bad value in why. */
-int sfu_call_request(struct sfu_call *sc, const char *user,
-		     const char *event, const cJSON *data, cJSON *reply,
-		     cJSON *news, const char **code, char *why,
-		     size_t whysize);
+int sfu_call_request(struct sfu_call *sc, const char *user, const char *event,
+		     const cJSON *data, cJSON *reply, cJSON *news,
+		     const char **code, char *why, size_t whysize);
 /* Whether user has media here (a mediasoup-client peer or an SDP session). */
 bool sfu_call_has(const struct sfu_call *sc, const char *user);
 /* User's media is gone; the ids of the producers that closed are appended
@@ -38,8 +37,8 @@ void sfu_call_leave(struct sfu_call *sc, const char *user, cJSON *closed);
 /* Call every 100 ms with a counter: transport feedback each time, receiver
  * reports every 10th. Every 5th, returns true when the active speaker
  * changed, with its producer and user. */
-bool sfu_call_tick(struct sfu_call *sc, unsigned tick,
-		   const char **producer_id, const char **user_id);
+bool sfu_call_tick(struct sfu_call *sc, unsigned tick, const char **producer_id,
+		   const char **user_id);
 size_t sfu_call_peers(const struct sfu_call *sc);
 void sfu_call_stats(const struct sfu_call *sc, struct router_stats *st);
 

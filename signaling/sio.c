@@ -17,7 +17,7 @@
 struct sio_server {
 	struct eio_server *eio;
 	struct hash *rooms;
-	struct hash *sockets;  /* by id */
+	struct hash *sockets; /* by id */
 	sio_connect_h *connh;
 	sio_event_h *eventh;
 	sio_disconnect_h *disch;
@@ -27,7 +27,7 @@ struct sio_server {
 };
 
 struct sio_socket {
-	struct le le;          /* in srv->sockets */
+	struct le le; /* in srv->sockets */
 	struct sio_server *srv;
 	struct eio_sock *eio;
 	char id[32];
@@ -146,8 +146,8 @@ bad:
 	return EBADMSG;
 }
 
-int sio_packet_encode(struct mbuf *mb, enum sio_packet_type type,
-		      int64_t id, const cJSON *data)
+int sio_packet_encode(struct mbuf *mb, enum sio_packet_type type, int64_t id,
+		      const cJSON *data)
 {
 	char *json = NULL;
 	int err;
@@ -389,13 +389,12 @@ static bool socket_cmp(struct le *le, void *arg)
 	return !strcmp(sock->id, arg);
 }
 
-struct sio_socket *sio_socket_find(const struct sio_server *srv,
-				   const char *id)
+struct sio_socket *sio_socket_find(const struct sio_server *srv, const char *id)
 {
-	struct le *le = srv && id ? hash_lookup(srv->sockets,
-						hash_joaat_str(id), socket_cmp,
-						(void *)id)
-				  : NULL;
+	struct le *le = srv && id
+				? hash_lookup(srv->sockets, hash_joaat_str(id),
+					      socket_cmp, (void *)id)
+				: NULL;
 	return le ? le->data : NULL;
 }
 
@@ -595,7 +594,8 @@ int sio_server_alloc(struct sio_server **srvp, const struct eio_config *cfg,
 	srv->disch = disch;
 	srv->arg = arg;
 	/* rooms: a user's own, its calls' and its conversations' */
-	err = hash_alloc(&srv->rooms, eio_hash_buckets(4 * (uint64_t)cfg->max_sessions));
+	err = hash_alloc(&srv->rooms,
+			 eio_hash_buckets(4 * (uint64_t)cfg->max_sessions));
 	if (!err)
 		err = hash_alloc(&srv->sockets,
 				 eio_hash_buckets(cfg->max_sessions));

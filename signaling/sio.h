@@ -35,9 +35,9 @@ enum { SIO_ACK_NONE = -1, SIO_EVENT_NAME_MAX = 64 };
 
 struct sio_packet {
 	enum sio_packet_type type;
-	char nsp[64];        /* "/" unless given */
-	int64_t id;          /* ack id, or SIO_ACK_NONE */
-	struct cJSON *data;  /* owned; NULL when absent */
+	char nsp[64];       /* "/" unless given */
+	int64_t id;         /* ack id, or SIO_ACK_NONE */
+	struct cJSON *data; /* owned; NULL when absent */
 };
 
 /* Codec (pure; exposed for tests). Decode validates the shape each type
@@ -45,8 +45,8 @@ struct sio_packet {
  * or nothing, ...); returns 0 or EBADMSG. */
 int sio_packet_decode(struct sio_packet *pkt, const char *p, size_t len);
 void sio_packet_reset(struct sio_packet *pkt);
-int sio_packet_encode(struct mbuf *mb, enum sio_packet_type type,
-		      int64_t id, const struct cJSON *data);
+int sio_packet_encode(struct mbuf *mb, enum sio_packet_type type, int64_t id,
+		      const struct cJSON *data);
 
 struct sio_server;
 struct sio_socket;

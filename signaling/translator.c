@@ -154,18 +154,17 @@ static void on_cached(int err, const char *val, size_t len, void *arg)
 		r->job->t->st.cached++;
 		got(r, v->valuestring);
 		mem_deref(r);
-	}
-	else {
+	} else {
 		ask_service(r); /* a miss, or a cache that could not answer */
 	}
 	cJSON_Delete(v);
 }
 
-void translator_key(char *buf, size_t size, const char *text,
-		    const char *from, const char *to)
+void translator_key(char *buf, size_t size, const char *text, const char *from,
+		    const char *to)
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
-		MBEDTLS_MD_SHA256);
+	const mbedtls_md_info_t *md =
+		mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 	mbedtls_md_context_t ctx;
 	uint8_t h[32];
 

@@ -37,10 +37,9 @@ int translator_translate(struct translator *t, const char *text,
 struct translator_stats {
 	unsigned long long requests, cached, failed, late;
 };
-void translator_stats(const struct translator *t,
-		      struct translator_stats *st);
+void translator_stats(const struct translator *t, struct translator_stats *st);
 /* The cache key of one translation (buf >= 78 bytes). */
-void translator_key(char *buf, size_t size, const char *text,
-		    const char *from, const char *to);
+void translator_key(char *buf, size_t size, const char *text, const char *from,
+		    const char *to);
 
 #endif

@@ -102,15 +102,13 @@ int turn_servers_check(const char *servers, char *why, size_t whysize)
 	if (cJSON_IsArray(j)) {
 		if (!uri_list(j))
 			err = EINVAL;
-	}
-	else if (cJSON_IsObject(j)) {
+	} else if (cJSON_IsObject(j)) {
 		cJSON_ArrayForEach(e, j)
 		{
 			if (!uri_list(e))
 				err = EINVAL;
 		}
-	}
-	else
+	} else
 		err = EINVAL;
 	if (err)
 		(void)re_snprintf(why, whysize,
@@ -156,8 +154,7 @@ cJSON *turn_ice_servers(const struct turn_config *cfg, const char *user,
 		cJSON_AddStringToObject(s, "username", username);
 		cJSON_AddStringToObject(s, "credential", credential);
 		cJSON_AddItemToArray(a, s);
-	}
-	else
+	} else
 		cJSON_Delete(uris);
 	return a;
 }

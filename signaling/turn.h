@@ -16,10 +16,10 @@
 #include <cjson/cJSON.h>
 
 struct turn_config {
-	const uint8_t *secret;  /* NULL: no credentials are handed out */
+	const uint8_t *secret; /* NULL: no credentials are handed out */
 	size_t secret_len;
-	uint32_t ttl_s;         /* how long credentials stay valid */
-	const char *servers;    /* JSON, see above; NULL or "" for none */
+	uint32_t ttl_s;      /* how long credentials stay valid */
+	const char *servers; /* JSON, see above; NULL or "" for none */
 };
 
 enum { TURN_USERNAME_MAX = 160, TURN_CREDENTIAL_MAX = 32 };

@@ -51,8 +51,8 @@ static const char *shown(const cJSON *v, char *buf, size_t size)
 	return buf;
 }
 
-int validate_id(const cJSON *o, const char *field, const char **out,
-		char *msg, size_t size)
+int validate_id(const cJSON *o, const char *field, const char **out, char *msg,
+		size_t size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 	char buf[48];
@@ -61,19 +61,21 @@ int validate_id(const cJSON *o, const char *field, const char **out,
 		return 0;
 	}
 	if (!v)
-		(void)re_snprintf(msg, size, "%s is required (an id of 1-%d"
-				  " characters)", field, VALIDATE_ID_MAX);
+		(void)re_snprintf(msg, size,
+				  "%s is required (an id of 1-%d"
+				  " characters)",
+				  field, VALIDATE_ID_MAX);
 	else
-		(void)re_snprintf(msg, size, "%s: %s is not an id (1-%d"
+		(void)re_snprintf(msg, size,
+				  "%s: %s is not an id (1-%d"
 				  " characters of A-Z a-z 0-9 _ - . : @)",
 				  field, shown(v, buf, sizeof(buf)),
 				  VALIDATE_ID_MAX);
 	return EINVAL;
 }
 
-int validate_enum(const cJSON *o, const char *field,
-		  const char *const *allowed, const char *def,
-		  const char **out, char *msg, size_t size)
+int validate_enum(const cJSON *o, const char *field, const char *const *allowed,
+		  const char *def, const char **out, char *msg, size_t size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 	char buf[48], list[128] = "";

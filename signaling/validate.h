@@ -21,8 +21,8 @@ int validate_id(const struct cJSON *o, const char *field, const char **out,
 		char *msg, size_t size);
 /* One of the NULL-terminated list `allowed`; def (may be NULL) if absent. */
 int validate_enum(const struct cJSON *o, const char *field,
-		  const char *const *allowed, const char *def,
-		  const char **out, char *msg, size_t size);
+		  const char *const *allowed, const char *def, const char **out,
+		  char *msg, size_t size);
 /* Optional boolean: *given tells whether it was there. */
 int validate_bool(const struct cJSON *o, const char *field, bool *out,
 		  bool *given, char *msg, size_t size);

@@ -21,12 +21,12 @@ struct ws {
 	struct tcp_conn *tc;
 	struct ws_config cfg;
 	struct httpd_budget *budget;
-	struct mbuf *rx;     /* bytes of frames not yet whole */
-	struct mbuf *msg;    /* a fragmented message being joined */
+	struct mbuf *rx;  /* bytes of frames not yet whole */
+	struct mbuf *msg; /* a fragmented message being joined */
 	enum ws_opcode msg_op;
-	size_t charged;      /* rx + msg, as counted in the budget */
-	struct tmr tmr;      /* frame deadline, or the close's linger */
-	bool timing;         /* the frame deadline runs */
+	size_t charged; /* rx + msg, as counted in the budget */
+	struct tmr tmr; /* frame deadline, or the close's linger */
+	bool timing;    /* the frame deadline runs */
 	enum ws_state state;
 	ws_recv_h *recvh;
 	ws_close_h *closeh;
@@ -111,12 +111,10 @@ static int send_frame(struct ws *ws, enum ws_opcode op,
 	err |= mbuf_write_u8(mb, (uint8_t)(0x80 | op));
 	if (len < 126) {
 		err |= mbuf_write_u8(mb, (uint8_t)len);
-	}
-	else if (len <= 0xffff) {
+	} else if (len <= 0xffff) {
 		err |= mbuf_write_u8(mb, 126);
 		err |= mbuf_write_u16(mb, htons((uint16_t)len));
-	}
-	else {
+	} else {
 		err |= mbuf_write_u8(mb, 127);
 		err |= mbuf_write_u64(mb, sys_htonll((uint64_t)len));
 	}
@@ -144,7 +142,8 @@ int ws_send(struct ws *ws, enum ws_opcode op, const struct ws_part *parts,
 static void send_close(struct ws *ws, enum ws_status code, const char *reason)
 {
 	uint8_t c[2] = {(uint8_t)(code >> 8), (uint8_t)(code & 0xff)};
-	struct ws_part parts[2] = {{c, 2}, {reason, reason ? strlen(reason) : 0}};
+	struct ws_part parts[2] = {{c, 2},
+				   {reason, reason ? strlen(reason) : 0}};
 	if (parts[1].len > 123)
 		parts[1].len = 123;
 	(void)send_frame(ws, WS_CLOSE, parts, 2);
@@ -243,8 +242,8 @@ static int frame_take(struct ws *ws, const struct frame *f, const uint8_t *p)
 	case WS_PONG:
 		return 0;
 	case WS_CLOSE:
-		fail(ws, 0, len >= 2 ? (enum ws_status)(p[0] << 8 | p[1])
-				     : WS_NORMAL);
+		fail(ws, 0,
+		     len >= 2 ? (enum ws_status)(p[0] << 8 | p[1]) : WS_NORMAL);
 		return 0;
 	case WS_CONT:
 		if (!ws->msg)
@@ -314,8 +313,7 @@ static void parse(struct ws *ws)
 	}
 	if (ws->rx && !mbuf_get_left(ws->rx)) {
 		ws->rx = mem_deref(ws->rx);
-	}
-	else if (ws->rx && ws->rx->pos) {
+	} else if (ws->rx && ws->rx->pos) {
 		size_t left = mbuf_get_left(ws->rx);
 		memmove(ws->rx->buf, mbuf_buf(ws->rx), left);
 		ws->rx->pos = 0;
@@ -327,8 +325,7 @@ static void parse(struct ws *ws)
 			tmr_start(&ws->tmr, ws->cfg.frame_ms, frame_timeout,
 				  ws);
 		ws->timing = true;
-	}
-	else if (ws->state == WS_OPEN) {
+	} else if (ws->state == WS_OPEN) {
 		tmr_cancel(&ws->tmr);
 		ws->timing = false;
 	}
@@ -349,8 +346,7 @@ static void recv_handler(struct mbuf *mb, void *arg)
 	ws->charged += n;
 	if (!ws->rx) {
 		ws->rx = mem_ref(mb);
-	}
-	else {
+	} else {
 		ws->rx->pos = ws->rx->end;
 		if (mbuf_write_mem(ws->rx, mbuf_buf(mb), n)) {
 			fail(ws, ENOMEM, WS_TRY_AGAIN);
@@ -377,8 +373,8 @@ static void parse_rest(void *arg)
 /* Sec-WebSocket-Accept: base64(SHA-1(key + GUID)). */
 static int accept_key(const struct pl *key, char *out, size_t *outlen)
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
-		MBEDTLS_MD_SHA1);
+	const mbedtls_md_info_t *md =
+		mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
 	uint8_t in[KEY_LEN + sizeof(guid)], h[20];
 
 	if (key->l != KEY_LEN)
@@ -392,8 +388,8 @@ static int accept_key(const struct pl *key, char *out, size_t *outlen)
 
 int ws_accept(struct ws **wsp, struct httpd_conn *conn,
 	      const struct http_msg *msg, const struct ws_config *cfg,
-	      struct httpd_budget *budget, ws_recv_h *recvh,
-	      ws_close_h *closeh, void *arg)
+	      struct httpd_budget *budget, ws_recv_h *recvh, ws_close_h *closeh,
+	      void *arg)
 {
 	const struct http_hdr *key;
 	char acc[32];

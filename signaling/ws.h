@@ -59,8 +59,8 @@ typedef void(ws_close_h)(int err, void *arg);
  * error nothing was answered: the caller answers (400). */
 int ws_accept(struct ws **wsp, struct httpd_conn *conn,
 	      const struct http_msg *msg, const struct ws_config *cfg,
-	      struct httpd_budget *budget, ws_recv_h *recvh,
-	      ws_close_h *closeh, void *arg);
+	      struct httpd_budget *budget, ws_recv_h *recvh, ws_close_h *closeh,
+	      void *arg);
 
 struct ws_part {
 	const void *p;

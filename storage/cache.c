@@ -20,7 +20,7 @@ struct entry {
 	struct le le;
 	struct cache *c;
 	char *key;
-	char *val;          /* a value, or NULL for a set */
+	char *val; /* a value, or NULL for a set */
 	size_t len;
 	struct list members; /* of struct member, for a set */
 	uint64_t expires_us;
@@ -115,8 +115,8 @@ static bool key_eq(struct le *le, void *arg)
 
 static struct entry *mem_find(struct cache *c, const char *key)
 {
-	struct le *le = hash_lookup(c->ht, hash_joaat_str(key), key_eq,
-				    (void *)key);
+	struct le *le =
+		hash_lookup(c->ht, hash_joaat_str(key), key_eq, (void *)key);
 	struct entry *e = le ? le->data : NULL;
 	if (e && e->expires_us <= port_now_us()) {
 		mem_deref(e);
@@ -185,8 +185,7 @@ static void answer_now(void *arg)
 	mem_deref(a);
 }
 
-static int mem_get(struct cache *c, const char *key, cache_get_h *h,
-		   void *arg)
+static int mem_get(struct cache *c, const char *key, cache_get_h *h, void *arg)
 {
 	struct entry *e = mem_find(c, key);
 	struct answer *a = mem_zalloc(sizeof(*a), answer_destructor);
@@ -204,8 +203,7 @@ static int mem_get(struct cache *c, const char *key, cache_get_h *h,
 		memcpy(a->val, e->val, e->len + 1);
 		a->len = e->len;
 		c->st.hits++;
-	}
-	else {
+	} else {
 		a->err = ENOENT;
 		c->st.misses++;
 	}
@@ -237,8 +235,8 @@ static bool member_eq(struct le *le, void *arg)
 	return !strcmp(m->name, arg);
 }
 
-static int mem_set_member(struct cache *c, const char *key,
-			  const char *member, unsigned ttl_s, bool add)
+static int mem_set_member(struct cache *c, const char *key, const char *member,
+			  unsigned ttl_s, bool add)
 {
 	struct entry *e = mem_entry(c, key);
 	struct le *le;
@@ -254,8 +252,7 @@ static int mem_set_member(struct cache *c, const char *key,
 			return ENOMEM;
 		}
 		list_append(&e->members, &m->le, m);
-	}
-	else if (!add && le) {
+	} else if (!add && le) {
 		mem_deref(le->data);
 	}
 	return 0;
@@ -275,15 +272,12 @@ static void redis_got(int err, const redisReply *reply, void *arg)
 	struct redis_get *g = arg;
 	if (err == ECANCELED || g->c->closing) {
 		g->h(ECANCELED, NULL, 0, g->arg);
-	}
-	else if (err) {
+	} else if (err) {
 		g->h(ENOTCONN, NULL, 0, g->arg);
-	}
-	else if (reply && reply->type == REDIS_REPLY_STRING) {
+	} else if (reply && reply->type == REDIS_REPLY_STRING) {
 		g->c->st.hits++;
 		g->h(0, reply->str, reply->len, g->arg);
-	}
-	else {
+	} else {
 		g->c->st.misses++;
 		g->h(ENOENT, NULL, 0, g->arg);
 	}
@@ -334,8 +328,7 @@ int cache_get(struct cache *c, const char *key, cache_get_h *h, void *arg)
 	return mem_get(c, key, h, arg);
 }
 
-int cache_set(struct cache *c, const char *key, const char *val,
-	      unsigned ttl_s)
+int cache_set(struct cache *c, const char *key, const char *val, unsigned ttl_s)
 {
 	if (!c || !key || !val || !ttl_s)
 		return EINVAL;

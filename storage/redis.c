@@ -31,8 +31,8 @@ struct conn {
 	bool up, sub;
 	struct tmr retry;
 	uint32_t backoff_ms;
-	unsigned outstanding;  /* commands sent, not answered yet */
-	uint64_t progress_us;  /* last answer, or first command waiting */
+	unsigned outstanding; /* commands sent, not answered yet */
+	uint64_t progress_us; /* last answer, or first command waiting */
 };
 
 struct chan {
@@ -151,8 +151,7 @@ static void conn_ready(struct conn *c)
 			(void)redisAsyncCommand(c->ac, sub_reply, r,
 						"SUBSCRIBE %s", ch->name);
 		}
-	}
-	else {
+	} else {
 		port_log(PORT_LOG_INFO, "redis: connected to %s:%u", r->host,
 			 r->port);
 		if (r->stateh)
@@ -170,8 +169,10 @@ static void auth_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (rep->type == REDIS_REPLY_ERROR) {
 		/* a wrong password is not fixed by retrying fast: the
 		 * backoff grows to 5 s, and each failure says why */
-		port_log(PORT_LOG_ERROR, "redis: %s:%u refused our password:"
-			 " %s", c->r->host, c->r->port, rep->str);
+		port_log(PORT_LOG_ERROR,
+			 "redis: %s:%u refused our password:"
+			 " %s",
+			 c->r->host, c->r->port, rep->str);
 		redisAsyncDisconnect(ac);
 		return;
 	}
@@ -262,8 +263,10 @@ static void watchdog(void *arg)
 
 	if (c->ac && c->up && c->outstanding &&
 	    port_now_us() - c->progress_us > ANSWER_WITHIN_US) {
-		port_log(PORT_LOG_WARN, "redis: %s:%u did not answer in 2 s,"
-			 " reconnecting", r->host, r->port);
+		port_log(PORT_LOG_WARN,
+			 "redis: %s:%u did not answer in 2 s,"
+			 " reconnecting",
+			 r->host, r->port);
 		redisAsyncFree(c->ac); /* answers waiting get ENOTCONN */
 	}
 	tmr_start(&r->watchdog, WATCHDOG_MS, watchdog, r);

@@ -30,8 +30,8 @@
 #include "port.h"
 #include "store.h"
 
-const double store_lat_bounds[STORE_LAT_BUCKETS] = {
-	0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0};
+const double store_lat_bounds[STORE_LAT_BUCKETS] = {0.0005, 0.001, 0.005, 0.01,
+						    0.05,   0.1,   0.5,   1.0};
 
 enum rec_kind { REC_CALL, REC_PART, REC_TRANS, REC_QUAL };
 
@@ -51,8 +51,8 @@ struct pending {
 	} u;
 	char *text, *translations; /* owned copies for REC_TRANS */
 	size_t bytes;              /* what it holds, for the queue's bound */
-	bool landed;  /* written in the slice under way */
-	bool refused; /* and refused for good by the backend */
+	bool landed;               /* written in the slice under way */
+	bool refused;              /* and refused for good by the backend */
 };
 
 struct store {
@@ -63,7 +63,7 @@ struct store {
 	struct hash *byid; /* queued calls and participants, by record id */
 	size_t queued_bytes;
 	size_t max_writes, max_bytes; /* the queue's bounds */
-	struct port_timer *retry; /* the turn's flush, or the retry */
+	struct port_timer *retry;     /* the turn's flush, or the retry */
 	bool soon; /* retry is armed for STORE_SOON_MS, no write waits sooner */
 	bool down; /* the last flush found the backend unable to write */
 	struct port_timer *archive_tmr;
@@ -125,8 +125,7 @@ int store_open(struct store **sp, const char *location)
 #else
 		return ENOSYS; /* the Mongo backend is not in this build */
 #endif
-	}
-	else if (!strncmp(location, "sqlite:", 7))
+	} else if (!strncmp(location, "sqlite:", 7))
 		path = location + 7;
 
 	s = mem_zalloc(sizeof(*s), store_destructor);
@@ -217,8 +216,7 @@ static void dequeue(struct store *s, struct pending *w)
  * EAGAIN at the first the backend cannot take now. */
 static int write_slice(struct store *s, unsigned max)
 {
-	for (struct le *le = list_head(&s->queue); le && max--;
-	     le = le->next) {
+	for (struct le *le = list_head(&s->queue); le && max--; le = le->next) {
 		struct pending *w = le->data;
 		int err = backend_write(s, w);
 		if (err == EAGAIN)
@@ -279,8 +277,7 @@ static void flush_next(struct store *s, bool taking)
 	if (!s->stats.queued_now)
 		port_timer_cancel(s->retry);
 	else
-		port_timer_start(s->retry, taking ? 0 : 1000, retry_handler,
-				 s);
+		port_timer_start(s->retry, taking ? 0 : 1000, retry_handler, s);
 }
 
 void store_set_queue_limits(struct store *s, size_t writes, size_t bytes)
@@ -307,7 +304,8 @@ static void retry_handler(void *arg)
 	struct store *s = arg;
 	bool taking = flush_slice(s, STORE_FLUSH_SLICE);
 	if (!taking && !s->down) {
-		port_log(PORT_LOG_WARN, "store: %s cannot take writes now;"
+		port_log(PORT_LOG_WARN,
+			 "store: %s cannot take writes now;"
 			 " queueing them and retrying every second",
 			 s->be->name);
 	}
@@ -384,8 +382,7 @@ static int submit(struct store *s, struct pending *w, bool soon)
 		port_timer_start(s->retry, soon ? STORE_SOON_MS : 0,
 				 retry_handler, s);
 		s->soon = soon;
-	}
-	else if (s->soon && !soon) {
+	} else if (s->soon && !soon) {
 		port_timer_start(s->retry, 0, retry_handler, s);
 		s->soon = false;
 	}
@@ -436,8 +433,7 @@ int store_participant_put_soon(struct store *s,
 	return participant_put(s, p, true);
 }
 
-int store_transcription_put(struct store *s,
-			    const struct call_transcription *t)
+int store_transcription_put(struct store *s, const struct call_transcription *t)
 {
 	struct pending *w;
 	int err = 0;
@@ -622,12 +618,15 @@ static void archive_handler(void *arg)
 
 	err = store_archive(s, before, s->archive_dir, &n);
 	if (err)
-		port_log(PORT_LOG_ERROR, "archive: to %s failed after %zu calls:"
-			 " %m", s->archive_dir, n, err);
+		port_log(PORT_LOG_ERROR,
+			 "archive: to %s failed after %zu calls:"
+			 " %m",
+			 s->archive_dir, n, err);
 	else
-		port_log(PORT_LOG_INFO, "archive: %zu calls ended before %d"
-			 " days ago moved to %s", n, STORE_RETENTION_DAYS,
-			 s->archive_dir);
+		port_log(PORT_LOG_INFO,
+			 "archive: %zu calls ended before %d"
+			 " days ago moved to %s",
+			 n, STORE_RETENTION_DAYS, s->archive_dir);
 	port_timer_start(s->archive_tmr,
 			 store_archive_next_delay(port_wallclock_ms()),
 			 archive_handler, s);

@@ -62,7 +62,7 @@ struct call_transcription {
 	char callSessionId[STORE_ID_MAX + 1];
 	char participantId[STORE_ID_MAX + 1];
 	char language[16];
-	const char *text;         /* UTF-8, borrowed by puts, owned by reads */
+	const char *text; /* UTF-8, borrowed by puts, owned by reads */
 	bool isFinal;
 	uint64_t timestamp;
 	const char *translations; /* JSON object text {"fr":"..."}, or NULL */

@@ -35,8 +35,9 @@ struct option {
 	const char *help;
 };
 
-#define STR(f) K_STR, offsetof(struct app_config, f), \
-	sizeof(((struct app_config *)0)->f), 0, 0
+#define STR(f)                                                                 \
+	K_STR, offsetof(struct app_config, f),                                 \
+		sizeof(((struct app_config *)0)->f), 0, 0
 #define UINT(f, lo, hi) K_UINT, offsetof(struct app_config, f), 0, lo, hi
 #define BOOL(f) K_BOOL, offsetof(struct app_config, f), 0, 0, 0
 
@@ -51,7 +52,8 @@ static const struct option options[] = {
 	 " (default 127.0.0.1:40000)"},
 	{"announced-ip", "MEESHY_ANNOUNCED_IP", STR(announced_ip),
 	 "the IP browsers send media to, when not --rtc-listen's (NAT, cloud)"},
-	{"announced-port", "MEESHY_ANNOUNCED_PORT", UINT(announced_port, 0, 65535),
+	{"announced-port", "MEESHY_ANNOUNCED_PORT",
+	 UINT(announced_port, 0, 65535),
 	 "the UDP port browsers send media to, when a NAT or load balancer"
 	 " maps --rtc-listen's port to another (default 0: the same)"},
 	{"redis", "MEESHY_REDIS_URL", STR(redis_url),
@@ -61,7 +63,8 @@ static const struct option options[] = {
 	{"api-url", "MEESHY_API_URL", STR(api_url),
 	 "role media: the URL gateways reach this node's internal API at"
 	 " (default http://<--listen>)"},
-	{"drain-timeout", "MEESHY_DRAIN_TIMEOUT", UINT(drain_timeout_ms, 0, 600000),
+	{"drain-timeout", "MEESHY_DRAIN_TIMEOUT",
+	 UINT(drain_timeout_ms, 0, 600000),
 	 "role media: ms SIGTERM waits for calls to move to other nodes"
 	 " (default 30000; 0: exit at once)"},
 	{"db", "MEESHY_DB", STR(db),
@@ -103,11 +106,11 @@ static const struct option options[] = {
 	{"stay-sfu", "MEESHY_STAY_SFU", BOOL(stay_sfu),
 	 "keep a call on the SFU when it is down to two (default: back to"
 	 " P2P)"},
-	{"ping-interval", "MEESHY_PING_INTERVAL", UINT(ping_interval_ms, 100,
-						      600000),
+	{"ping-interval", "MEESHY_PING_INTERVAL",
+	 UINT(ping_interval_ms, 100, 600000),
 	 "Engine.IO ping interval in ms (default 25000)"},
-	{"ping-timeout", "MEESHY_PING_TIMEOUT", UINT(ping_timeout_ms, 100,
-						    600000),
+	{"ping-timeout", "MEESHY_PING_TIMEOUT",
+	 UINT(ping_timeout_ms, 100, 600000),
 	 "Engine.IO pong timeout in ms (default 20000)"},
 	{"max-payload", "MEESHY_MAX_PAYLOAD", UINT(max_payload, 1024, 120000),
 	 "largest Engine.IO payload in bytes (default 100000)"},
@@ -115,8 +118,7 @@ static const struct option options[] = {
 	 UINT(max_connections, 1, 1000000),
 	 "Socket.IO sessions before new ones are refused (default 10000)"},
 	{"max-participants", "MEESHY_MAX_PARTICIPANTS",
-	 UINT(max_participants, 2, 1000),
-	 "participants per call (default 50)"},
+	 UINT(max_participants, 2, 1000), "participants per call (default 50)"},
 	{"events-per-sec", "MEESHY_EVENTS_PER_SEC",
 	 UINT(events_per_sec, 0, 100000),
 	 "events per socket per second, 0 for no limit (default 50; a"
@@ -215,8 +217,10 @@ static int set_opt(struct app_config *c, const struct option *o,
 	switch (o->kind) {
 	case K_STR:
 		if (strlen(val) >= o->size) {
-			fprintf(stderr, "meeshy-call: %s: value is longer than"
-				" %zu characters\n", from, o->size - 1);
+			fprintf(stderr,
+				"meeshy-call: %s: value is longer than"
+				" %zu characters\n",
+				from, o->size - 1);
 			return 2;
 		}
 		str_ncpy(p, val, o->size);
@@ -229,8 +233,10 @@ static int set_opt(struct app_config *c, const struct option *o,
 			 !strcmp(val, "no"))
 			*(bool *)p = false;
 		else {
-			fprintf(stderr, "meeshy-call: %s: '%s' is not true or"
-				" false\n", from, val);
+			fprintf(stderr,
+				"meeshy-call: %s: '%s' is not true or"
+				" false\n",
+				from, val);
 			return 2;
 		}
 		return 0;
@@ -239,8 +245,10 @@ static int set_opt(struct app_config *c, const struct option *o,
 		v = strtoul(val, &end, 10);
 		if (errno || end == val || *end || val[0] == '-' ||
 		    v < o->min || v > o->max) {
-			fprintf(stderr, "meeshy-call: %s: '%s' is not a number"
-				" from %u to %u\n", from, val, o->min, o->max);
+			fprintf(stderr,
+				"meeshy-call: %s: '%s' is not a number"
+				" from %u to %u\n",
+				from, val, o->min, o->max);
 			return 2;
 		}
 		*(uint32_t *)p = (uint32_t)v;
@@ -267,15 +275,16 @@ static int load_file(struct app_config *c, const char *path)
 	    (text = mem_zalloc((size_t)n + 1, NULL)) &&
 	    fread(text, 1, (size_t)n, f) == (size_t)n) {
 		doc = cJSON_Parse(text);
-	}
-	else {
+	} else {
 		doc = NULL;
 	}
 	fclose(f);
 	mem_deref(text);
 	if (!cJSON_IsObject(doc)) {
-		fprintf(stderr, "meeshy-call: --config: '%s' is not a JSON"
-			" object\n", path);
+		fprintf(stderr,
+			"meeshy-call: --config: '%s' is not a JSON"
+			" object\n",
+			path);
 		cJSON_Delete(doc);
 		return 2;
 	}
@@ -290,8 +299,10 @@ static int load_file(struct app_config *c, const char *path)
 		(void)re_snprintf(from, sizeof(from), "%s: \"%s\"", path,
 				  it->string);
 		if (!o) {
-			fprintf(stderr, "meeshy-call: %s is not a setting"
-				" (see --help)\n", from);
+			fprintf(stderr,
+				"meeshy-call: %s is not a setting"
+				" (see --help)\n",
+				from);
 			err = 2;
 			break;
 		}
@@ -303,8 +314,7 @@ static int load_file(struct app_config *c, const char *path)
 			(void)re_snprintf(num, sizeof(num), "%.0f",
 					  it->valuedouble);
 			val = num;
-		}
-		else if (cJSON_IsArray(it) && o->kind == K_STR) {
+		} else if (cJSON_IsArray(it) && o->kind == K_STR) {
 			char *s = cJSON_PrintUnformatted(it);
 			err = set_opt(c, o, s ? s : "", from);
 			cJSON_free(s);
@@ -313,8 +323,10 @@ static int load_file(struct app_config *c, const char *path)
 			continue;
 		}
 		if (!val) {
-			fprintf(stderr, "meeshy-call: %s has a value of the"
-				" wrong type\n", from);
+			fprintf(stderr,
+				"meeshy-call: %s has a value of the"
+				" wrong type\n",
+				from);
 			err = 2;
 			break;
 		}
@@ -336,8 +348,9 @@ static int load_secret(const char *file, const char *env, const char *flag,
 		FILE *f = fopen(file, "rb");
 		size_t n;
 		if (!f) {
-			fprintf(stderr, "meeshy-call: %s: cannot open '%s': %s\n",
-				flag, file, strerror(errno));
+			fprintf(stderr,
+				"meeshy-call: %s: cannot open '%s': %s\n", flag,
+				file, strerror(errno));
 			return 2;
 		}
 		n = fread(buf, 1, size, f);
@@ -345,8 +358,7 @@ static int load_secret(const char *file, const char *env, const char *flag,
 		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 			n--;
 		*len = n;
-	}
-	else if (env) {
+	} else if (env) {
 		*len = strlen(env) < size ? strlen(env) : size;
 		memcpy(buf, env, *len);
 	}
@@ -366,51 +378,63 @@ static int check(struct app_config *c)
 
 	if (strcmp(c->role, "all") && strcmp(c->role, "gateway") &&
 	    strcmp(c->role, "media")) {
-		fprintf(stderr, "meeshy-call: --role: '%s' is not all, gateway"
-			" or media\n", c->role);
+		fprintf(stderr,
+			"meeshy-call: --role: '%s' is not all, gateway"
+			" or media\n",
+			c->role);
 		return 2;
 	}
 	if (sa_decode(&sa, c->listen, strlen(c->listen))) {
-		fprintf(stderr, "meeshy-call: --listen: '%s' is not an"
+		fprintf(stderr,
+			"meeshy-call: --listen: '%s' is not an"
 			" address:port (like 127.0.0.1:4000 or [::1]:4000;"
-			" port 0 picks a free one)\n", c->listen);
+			" port 0 picks a free one)\n",
+			c->listen);
 		return 2;
 	}
 	if (sa_decode(&sa, c->rtc_listen, strlen(c->rtc_listen))) {
-		fprintf(stderr, "meeshy-call: --rtc-listen: '%s' is not an"
+		fprintf(stderr,
+			"meeshy-call: --rtc-listen: '%s' is not an"
 			" address:port (like 127.0.0.1:40000)\n",
 			c->rtc_listen);
 		return 2;
 	}
 	if (sa_port(&sa) && c->media_workers > 1 &&
 	    sa_port(&sa) + c->media_workers - 1 > 65535) {
-		fprintf(stderr, "meeshy-call: --rtc-listen: port %u and"
-			" --media-workers %u would need ports past 65535 (worker"
-			" i listens on port + i)\n", sa_port(&sa),
-			c->media_workers);
+		fprintf(stderr,
+			"meeshy-call: --rtc-listen: port %u and"
+			" --media-workers %u would need ports past 65535 "
+			"(worker"
+			" i listens on port + i)\n",
+			sa_port(&sa), c->media_workers);
 		return 2;
 	}
 	if (c->announced_ip[0]) {
 		struct sa ip;
 		if (sa_set_str(&ip, c->announced_ip, 0)) {
-			fprintf(stderr, "meeshy-call: --announced-ip: '%s' is"
-				" not an IP address\n", c->announced_ip);
+			fprintf(stderr,
+				"meeshy-call: --announced-ip: '%s' is"
+				" not an IP address\n",
+				c->announced_ip);
 			return 2;
 		}
-	}
-	else if (sa_is_any(&sa)) {
-		fprintf(stderr, "meeshy-call: --rtc-listen: '%s' listens on"
+	} else if (sa_is_any(&sa)) {
+		fprintf(stderr,
+			"meeshy-call: --rtc-listen: '%s' listens on"
 			" every address; say which one browsers reach with"
-			" --announced-ip\n", c->rtc_listen);
+			" --announced-ip\n",
+			c->rtc_listen);
 		return 2;
 	}
 	if (strcmp(c->role, "all")) {
 		char host[256];
 		uint16_t p;
 #ifndef MEESHY_WITH_REDIS
-		fprintf(stderr, "meeshy-call: --role %s needs Redis, and this"
+		fprintf(stderr,
+			"meeshy-call: --role %s needs Redis, and this"
 			" build has none (configure with"
-			" -DMEESHY_WITH_REDIS=ON)\n", c->role);
+			" -DMEESHY_WITH_REDIS=ON)\n",
+			c->role);
 		return 2;
 #endif
 		const char *pw = getenv("MEESHY_REDIS_PASSWORD");
@@ -419,8 +443,10 @@ static int check(struct app_config *c)
 				    sizeof(c->redis_password))) {
 			char safe[sizeof(c->redis_url)];
 			store_location_safe(safe, sizeof(safe), c->redis_url);
-			fprintf(stderr, "meeshy-call: --redis: '%s' is not"
-				" redis://[:password@]host:port\n", safe);
+			fprintf(stderr,
+				"meeshy-call: --redis: '%s' is not"
+				" redis://[:password@]host:port\n",
+				safe);
 			return 2;
 		}
 		/* the environment keeps the password off the command line */
@@ -431,13 +457,16 @@ static int check(struct app_config *c)
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
 		level_ok |= !strcmp(c->log_level, levels[i]);
 	if (!level_ok) {
-		fprintf(stderr, "meeshy-call: --log-level: '%s' is not debug,"
-			" info, warn or error\n", c->log_level);
+		fprintf(stderr,
+			"meeshy-call: --log-level: '%s' is not debug,"
+			" info, warn or error\n",
+			c->log_level);
 		return 2;
 	}
 	ice = cJSON_Parse(c->ice_servers);
 	if (!cJSON_IsArray(ice)) {
-		fprintf(stderr, "meeshy-call: --ice-servers: '%s' is not a"
+		fprintf(stderr,
+			"meeshy-call: --ice-servers: '%s' is not a"
 			" JSON array of RTCIceServer objects\n",
 			c->ice_servers);
 		cJSON_Delete(ice);
@@ -445,7 +474,8 @@ static int check(struct app_config *c)
 	}
 	cJSON_Delete(ice);
 	if (c->ping_timeout_ms >= c->ping_interval_ms * 10u) {
-		fprintf(stderr, "meeshy-call: --ping-timeout: %u ms is more"
+		fprintf(stderr,
+			"meeshy-call: --ping-timeout: %u ms is more"
 			" than ten ping intervals (%u ms)\n",
 			c->ping_timeout_ms, c->ping_interval_ms);
 		return 2;
@@ -454,16 +484,17 @@ static int check(struct app_config *c)
 			c->jwt_secret, sizeof(c->jwt_secret),
 			&c->jwt_secret_len))
 		return 2;
-	if (load_secret(c->turn_secret_file, turn_secret,
-			"--turn-secret-file", c->turn_secret,
-			sizeof(c->turn_secret), &c->turn_secret_len))
+	if (load_secret(c->turn_secret_file, turn_secret, "--turn-secret-file",
+			c->turn_secret, sizeof(c->turn_secret),
+			&c->turn_secret_len))
 		return 2;
 	if (load_secret(c->internal_secret_file, internal_secret,
 			"--internal-secret-file", c->internal_secret,
 			sizeof(c->internal_secret), &c->internal_secret_len))
 		return 2;
 	if (strcmp(c->role, "all") && c->internal_secret_len < 16) {
-		fprintf(stderr, "meeshy-call: --role %s: the internal API's"
+		fprintf(stderr,
+			"meeshy-call: --role %s: the internal API's"
 			" secret has %zu bytes, it needs at least 16: set"
 			" MEESHY_INTERNAL_SECRET (or --internal-secret-file),"
 			" the same on every gateway and media node\n",
@@ -472,8 +503,10 @@ static int check(struct app_config *c)
 	}
 	if (c->translator_url[0] && strncmp(c->translator_url, "http://", 7) &&
 	    strncmp(c->translator_url, "https://", 8)) {
-		fprintf(stderr, "meeshy-call: --translator-url: '%s' is not an"
-			" http:// or https:// URL\n", c->translator_url);
+		fprintf(stderr,
+			"meeshy-call: --translator-url: '%s' is not an"
+			" http:// or https:// URL\n",
+			c->translator_url);
 		return 2;
 	}
 	if (turn_servers_check(c->turn_servers, why, sizeof(why))) {
@@ -481,22 +514,26 @@ static int check(struct app_config *c)
 		return 2;
 	}
 	if (c->turn_servers[0] && !c->turn_secret_len) {
-		fprintf(stderr, "meeshy-call: --turn-servers: '%s' is set but"
+		fprintf(stderr,
+			"meeshy-call: --turn-servers: '%s' is set but"
 			" no TURN secret is (MEESHY_TURN_SECRET or"
 			" --turn-secret-file): no credentials could be given"
-			"\n", c->turn_servers);
+			"\n",
+			c->turn_servers);
 		return 2;
 	}
 	if (c->jwt_secret_file[0] || secret) {
 		if (c->jwt_secret_len < 16) {
-			fprintf(stderr, "meeshy-call: the JWT secret has %zu"
+			fprintf(stderr,
+				"meeshy-call: the JWT secret has %zu"
 				" bytes; HS256 needs at least 16 (32 or more"
-				" recommended)\n", c->jwt_secret_len);
+				" recommended)\n",
+				c->jwt_secret_len);
 			return 2;
 		}
-	}
-	else if (!c->dev_auth && strcmp(c->role, "media")) {
-		fprintf(stderr, "meeshy-call: no way to authenticate anyone:"
+	} else if (!c->dev_auth && strcmp(c->role, "media")) {
+		fprintf(stderr,
+			"meeshy-call: no way to authenticate anyone:"
 			" set MEESHY_JWT_SECRET (or --jwt-secret-file), or"
 			" pass --dev-auth for a demo\n");
 		return 2;
@@ -522,7 +559,7 @@ int app_config_load(struct app_config *c, int argc, char *const argv[])
 		if (!strcmp(argv[i], "--config")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "meeshy-call: --config needs a"
-					" file name\n");
+						" file name\n");
 				return 2;
 			}
 			file = argv[i + 1];
@@ -547,8 +584,10 @@ int app_config_load(struct app_config *c, int argc, char *const argv[])
 			    !strcmp(argv[i] + 2, options[k].name))
 				o = &options[k];
 		if (!o) {
-			fprintf(stderr, "meeshy-call: '%s' is not an option"
-				" (see --help)\n", argv[i]);
+			fprintf(stderr,
+				"meeshy-call: '%s' is not an option"
+				" (see --help)\n",
+				argv[i]);
 			return 2;
 		}
 		(void)re_snprintf(from, sizeof(from), "--%s", o->name);

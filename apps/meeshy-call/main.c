@@ -69,8 +69,10 @@ static void drained(size_t calls_left, void *arg)
 {
 	(void)arg;
 	if (calls_left)
-		port_log(PORT_LOG_WARN, "drain timed out with %zu calls still"
-			 " here", calls_left);
+		port_log(PORT_LOG_WARN,
+			 "drain timed out with %zu calls still"
+			 " here",
+			 calls_left);
 	else
 		port_log(PORT_LOG_INFO, "drained: every call moved");
 	re_cancel();
@@ -107,22 +109,25 @@ static int run_media(const struct app_config *cfg)
 	mc.internal_secret = cfg->internal_secret;
 	mc.internal_secret_len = cfg->internal_secret_len;
 	if (sa_is_any(&laddr))
-		port_log(PORT_LOG_WARN, "--listen %s: the internal API answers"
+		port_log(PORT_LOG_WARN,
+			 "--listen %s: the internal API answers"
 			 " on every address of this host; give it the"
 			 " private address gateways reach it at",
 			 cfg->listen);
 	err = media_node_alloc(&m, &mc);
 	if (err) {
-		fprintf(stderr, "meeshy-call: --listen %s / --rtc-listen %s:"
-			" cannot listen: %s\n", cfg->listen, cfg->rtc_listen,
-			strerror(err));
+		fprintf(stderr,
+			"meeshy-call: --listen %s / --rtc-listen %s:"
+			" cannot listen: %s\n",
+			cfg->listen, cfg->rtc_listen, strerror(err));
 		return 1;
 	}
 	port_thread_below_media(); /* its media workers run now */
 	(void)media_node_local(m, &laddr);
-	port_log(PORT_LOG_INFO, "role media, node %s, redis %s",
-		 cfg->node_id, cfg->redis_url);
-	(void)re_fprintf(stdout, "meeshy-call: serving http://%J/ (media"
+	port_log(PORT_LOG_INFO, "role media, node %s, redis %s", cfg->node_id,
+		 cfg->redis_url);
+	(void)re_fprintf(stdout,
+			 "meeshy-call: serving http://%J/ (media"
 			 " node %s: internal API, /health, /metrics)\n",
 			 &laddr, cfg->node_id);
 	fflush(stdout);
@@ -205,8 +210,8 @@ int main(int argc, char *argv[])
 		/* media goes to media nodes; rooms cross gateways by Redis */
 		gc.rtc_listen = NULL;
 		(void)redis_parse_url(cfg.redis_url, redis_host,
-				      sizeof(redis_host), &gc.redis_port,
-				      NULL, 0);
+				      sizeof(redis_host), &gc.redis_port, NULL,
+				      0);
 		gc.redis_host = redis_host;
 		gc.redis_password = cfg.redis_password;
 		gc.internal_secret = cfg.internal_secret;
@@ -246,9 +251,10 @@ int main(int argc, char *argv[])
 	gc.p2p_back = !cfg.stay_sfu;
 	err = gateway_alloc(&gw, &gc, store);
 	if (err) {
-		fprintf(stderr, "meeshy-call: --listen %s / --rtc-listen %s:"
-			" cannot listen: %s\n", cfg.listen, cfg.rtc_listen,
-			strerror(err));
+		fprintf(stderr,
+			"meeshy-call: --listen %s / --rtc-listen %s:"
+			" cannot listen: %s\n",
+			cfg.listen, cfg.rtc_listen, strerror(err));
 		rc = 1;
 		goto out;
 	}
@@ -258,20 +264,24 @@ int main(int argc, char *argv[])
 		size_t n = 0;
 		err = gateway_recover(gw, &n);
 		if (err)
-			port_log(PORT_LOG_ERROR, "closing calls left open by a"
-				 " previous run: %m", err);
+			port_log(PORT_LOG_ERROR,
+				 "closing calls left open by a"
+				 " previous run: %m",
+				 err);
 		else if (n)
-			port_log(PORT_LOG_INFO, "closed %zu calls left open by"
-				 " a previous run", n);
+			port_log(PORT_LOG_INFO,
+				 "closed %zu calls left open by"
+				 " a previous run",
+				 n);
 	}
 	port_thread_below_media(); /* its media workers run now */
 	(void)gateway_local(gw, &laddr);
 	if (cfg.dev_auth)
-		port_log(PORT_LOG_WARN, "--dev-auth: any token is accepted as"
+		port_log(PORT_LOG_WARN,
+			 "--dev-auth: any token is accepted as"
 			 " a guest id; never use this in production");
-	port_log(PORT_LOG_INFO, "role %s, store %s (%s), archive %s",
-		 cfg.role, store_backend_name(store), db_safe,
-		 cfg.archive_dir);
+	port_log(PORT_LOG_INFO, "role %s, store %s (%s), archive %s", cfg.role,
+		 store_backend_name(store), db_safe, cfg.archive_dir);
 	port_log(fds < cfg.max_connections + 256 ? PORT_LOG_WARN
 						 : PORT_LOG_INFO,
 		 "descriptors: %u (--max-connections %u)%s", fds,
@@ -281,8 +291,10 @@ int main(int argc, char *argv[])
 			   " hard limit (ulimit -Hn, LimitNOFILE)"
 			 : "");
 	/* The one line a person starting the server looks for. */
-	(void)re_fprintf(stdout, "meeshy-call: serving http://%J/ (demo page"
-			 " at /, health at /health)\n", &laddr);
+	(void)re_fprintf(stdout,
+			 "meeshy-call: serving http://%J/ (demo page"
+			 " at /, health at /health)\n",
+			 &laddr);
 	fflush(stdout);
 
 	err = re_main(signal_handler);

@@ -329,8 +329,8 @@ void port_vlog(enum port_log_level level, const char *fmt, va_list ap)
 	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n",
 		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-		names[level & 3], msg);
+		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, names[level & 3],
+		msg);
 }
 
 void port_log(enum port_log_level level, const char *fmt, ...)

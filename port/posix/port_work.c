@@ -40,9 +40,9 @@ struct job_list {
 
 /* One submitting loop: its finished jobs wait here for it. */
 struct work_home {
-	int efd;                 /* a worker's write wakes the loop */
+	int efd;                  /* a worker's write wakes the loop */
 	struct job_list finished; /* under pool.lock */
-	unsigned in_flight;      /* submitted, not finished; under pool.lock */
+	unsigned in_flight;       /* submitted, not finished; under pool.lock */
 };
 
 static struct {
@@ -54,8 +54,14 @@ static struct {
 	unsigned nthreads;
 	bool stop;
 	struct port_work_stats st; /* under lock */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-	  PTHREAD_COND_INITIALIZER, {0}, NULL, 0, false, {0}};
+} pool = {PTHREAD_MUTEX_INITIALIZER,
+	  PTHREAD_COND_INITIALIZER,
+	  PTHREAD_COND_INITIALIZER,
+	  {0},
+	  NULL,
+	  0,
+	  false,
+	  {0}};
 
 /* Each loop thread's home (see the top of this file). */
 static pthread_once_t home_once = PTHREAD_ONCE_INIT;

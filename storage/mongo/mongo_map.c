@@ -20,8 +20,8 @@ const struct mongo_index mongo_indexes[] = {
 	 "{\"participantId\":1,\"language\":1}"},
 	{MONGO_QUALITY, "callSessionId_at", "{\"callSessionId\":1,\"at\":1}"},
 };
-const size_t mongo_index_count = sizeof(mongo_indexes) /
-				 sizeof(mongo_indexes[0]);
+const size_t mongo_index_count =
+	sizeof(mongo_indexes) / sizeof(mongo_indexes[0]);
 
 enum mongo_read mongo_read_for(enum mongo_query q)
 {
@@ -84,8 +84,7 @@ void mongo_participant_to_bson(const struct call_participant *p, bson_t *doc)
 	(void)bson_append_bool(doc, "videoEnabled", -1, p->videoEnabled);
 }
 
-int mongo_transcription_to_bson(const struct call_transcription *t,
-				bson_t *doc)
+int mongo_transcription_to_bson(const struct call_transcription *t, bson_t *doc)
 {
 	bson_t *tr = NULL;
 
@@ -117,10 +116,8 @@ void mongo_quality_to_bson(const struct quality_metric *q, bson_t *doc)
 	put_str(doc, "participantId", q->participantId);
 	put_time(doc, "at", q->at);
 	(void)bson_append_int64(doc, "packetsLost", -1, q->packetsLost);
-	(void)bson_append_int64(doc, "packetsReceived", -1,
-				q->packetsReceived);
-	(void)bson_append_double(doc, "packetLossRate", -1,
-				 q->packetLossRate);
+	(void)bson_append_int64(doc, "packetsReceived", -1, q->packetsReceived);
+	(void)bson_append_double(doc, "packetLossRate", -1, q->packetLossRate);
 	(void)bson_append_double(doc, "jitter", -1, q->jitter);
 	(void)bson_append_int64(doc, "bytesReceived", -1, q->bytesReceived);
 	(void)bson_append_int64(doc, "framesDecoded", -1, q->framesDecoded);
@@ -130,8 +127,7 @@ void mongo_quality_to_bson(const struct quality_metric *q, bson_t *doc)
 
 /* --- reading --- */
 
-static void get_str(const bson_t *doc, const char *key, char *dst,
-		    size_t size)
+static void get_str(const bson_t *doc, const char *key, char *dst, size_t size)
 {
 	bson_iter_t it;
 	dst[0] = '\0';
@@ -156,8 +152,7 @@ static uint64_t get_time(const bson_t *doc, const char *key)
 static int64_t get_int(const bson_t *doc, const char *key)
 {
 	bson_iter_t it;
-	return bson_iter_init_find(&it, doc, key) &&
-			       BSON_ITER_HOLDS_NUMBER(&it)
+	return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it)
 		       ? bson_iter_as_int64(&it)
 		       : 0;
 }
@@ -165,8 +160,7 @@ static int64_t get_int(const bson_t *doc, const char *key)
 static double get_double(const bson_t *doc, const char *key)
 {
 	bson_iter_t it;
-	return bson_iter_init_find(&it, doc, key) &&
-			       BSON_ITER_HOLDS_NUMBER(&it)
+	return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it)
 		       ? bson_iter_as_double(&it)
 		       : 0;
 }

@@ -21,8 +21,7 @@
 
 /* Records -> documents (doc initialised by the caller, appended to). */
 void mongo_call_to_bson(const struct call_session *c, bson_t *doc);
-void mongo_participant_to_bson(const struct call_participant *p,
-			       bson_t *doc);
+void mongo_participant_to_bson(const struct call_participant *p, bson_t *doc);
 /* EINVAL when t->translations is not a JSON object. */
 int mongo_transcription_to_bson(const struct call_transcription *t,
 				bson_t *doc);
@@ -52,13 +51,13 @@ extern const size_t mongo_index_count;
  * live calls from the primary, history and transcriptions from a secondary
  * when there is one. Writes always go to the primary. */
 enum mongo_query {
-	MONGO_Q_CALL,          /* one call by id: a live call's state */
-	MONGO_Q_CALLS_STATUS,  /* calls in a status: recovery, takeover */
-	MONGO_Q_PARTICIPANTS,  /* who is in a live call */
-	MONGO_Q_HISTORY,       /* a conversation's calls */
-	MONGO_Q_TRANSCRIPTS,   /* a call's transcriptions */
-	MONGO_Q_QUALITY,       /* a call's quality reports */
-	MONGO_Q_ARCHIVE,       /* what to archive, then delete */
+	MONGO_Q_CALL,         /* one call by id: a live call's state */
+	MONGO_Q_CALLS_STATUS, /* calls in a status: recovery, takeover */
+	MONGO_Q_PARTICIPANTS, /* who is in a live call */
+	MONGO_Q_HISTORY,      /* a conversation's calls */
+	MONGO_Q_TRANSCRIPTS,  /* a call's transcriptions */
+	MONGO_Q_QUALITY,      /* a call's quality reports */
+	MONGO_Q_ARCHIVE,      /* what to archive, then delete */
 };
 enum mongo_read { MONGO_READ_PRIMARY, MONGO_READ_SECONDARY_PREFERRED };
 enum mongo_read mongo_read_for(enum mongo_query q);

@@ -29,8 +29,8 @@ struct mongo_store {
 	mongoc_uri_t *uri;
 	mongoc_client_pool_t *pool;
 	char db[64];
-	bool indexed;          /* the seed's indexes are there */
-	uint64_t index_try_ms; /* when we last tried to make them */
+	bool indexed;           /* the seed's indexes are there */
+	uint64_t index_try_ms;  /* when we last tried to make them */
 	uint64_t away_until_ms; /* Mongo failed us: EAGAIN until then */
 	bool away;              /* said so in the log; back when one works */
 	mongoc_read_prefs_t *primary, *secondary_preferred;
@@ -48,9 +48,22 @@ static int map_err(const bson_error_t *e)
 		return EAGAIN;
 	case MONGOC_ERROR_SERVER:
 		switch (e->code) {
-		case 6: case 7: case 89: case 91: case 189: case 262:
-		case 9001: case 10107: case 11600: case 11602: case 13435:
-		case 13436: case 63: case 150: case 13388: case 234:
+		case 6:
+		case 7:
+		case 89:
+		case 91:
+		case 189:
+		case 262:
+		case 9001:
+		case 10107:
+		case 11600:
+		case 11602:
+		case 13435:
+		case 13436:
+		case 63:
+		case 150:
+		case 13388:
+		case 234:
 			return EAGAIN; /* network, shutdown, not primary */
 		default:
 			return EIO;
@@ -69,9 +82,8 @@ static void log_err(const char *what, const bson_error_t *e)
 static const mongoc_read_prefs_t *prefs(struct mongo_store *s,
 					enum mongo_query q)
 {
-	return mongo_read_for(q) == MONGO_READ_PRIMARY
-		       ? s->primary
-		       : s->secondary_preferred;
+	return mongo_read_for(q) == MONGO_READ_PRIMARY ? s->primary
+						       : s->secondary_preferred;
 }
 
 static int ensure_indexes(struct mongo_store *s, mongoc_client_t *cl)
@@ -82,8 +94,8 @@ static int ensure_indexes(struct mongo_store *s, mongoc_client_t *cl)
 	for (size_t i = 0; i < mongo_index_count && !err; i++) {
 		const struct mongo_index *ix = &mongo_indexes[i];
 		bson_error_t e;
-		bson_t *keys = bson_new_from_json((const uint8_t *)ix->keys,
-						  -1, &e);
+		bson_t *keys =
+			bson_new_from_json((const uint8_t *)ix->keys, -1, &e);
 		bson_t cmd = BSON_INITIALIZER, arr, one;
 
 		if (!keys) {
@@ -163,12 +175,12 @@ static void push(struct mongo_store *s, mongoc_client_t *cl, int err)
 /* mongoc's own log lines, into ours: warnings and errors only (its
  * monitor reports each failed heartbeat at debug level). */
 static void log_from_mongoc(mongoc_log_level_t level, const char *domain,
-		       const char *msg, void *arg)
+			    const char *msg, void *arg)
 {
 	(void)arg;
 	if (level <= MONGOC_LOG_LEVEL_WARNING)
 		port_log(level <= MONGOC_LOG_LEVEL_CRITICAL ? PORT_LOG_ERROR
-							     : PORT_LOG_WARN,
+							    : PORT_LOG_WARN,
 			 "mongo (%s): %s", domain, msg);
 }
 
@@ -231,7 +243,8 @@ static int mo_open(void **statep, const char *location)
 		mongoc_client_t *cl = client_pop(s);
 		const mongoc_host_list_t *h = mongoc_uri_get_hosts(s->uri);
 		if (!s->indexed) /* hosts only: the URI may hold a password */
-			port_log(PORT_LOG_WARN, "mongo: %s not reachable yet;"
+			port_log(PORT_LOG_WARN,
+				 "mongo: %s not reachable yet;"
 				 " writes will queue until it is",
 				 h ? h->host_and_port : "(no host)");
 		if (cl)
@@ -307,8 +320,8 @@ static int find(struct mongo_store *s, enum mongo_query q, const char *coll,
 	c = mongoc_client_get_collection(cl, s->db, coll);
 
 	if (sort_json) {
-		bson_t *sort = bson_new_from_json((const uint8_t *)sort_json,
-						  -1, &e);
+		bson_t *sort =
+			bson_new_from_json((const uint8_t *)sort_json, -1, &e);
 		if (sort) {
 			BSON_APPEND_DOCUMENT(&opts, "sort", sort);
 			bson_destroy(sort);
@@ -355,8 +368,8 @@ static int mo_call_get(void *state, const char *id, struct call_session *c)
 	int err;
 	c->id[0] = '\0';
 	BSON_APPEND_UTF8(&filter, "_id", id);
-	err = find(state, MONGO_Q_CALL, MONGO_CALLS, &filter, NULL, 1,
-		   one_call, c);
+	err = find(state, MONGO_Q_CALL, MONGO_CALLS, &filter, NULL, 1, one_call,
+		   c);
 	bson_destroy(&filter);
 	if (!err && !c->id[0])
 		err = ENOENT;
@@ -439,9 +452,8 @@ static int each_participant(const bson_t *doc, void *arg)
 	return it->h(&p, it->arg) ? FIND_STOP : 0;
 }
 
-static int by_call(struct mongo_store *s, enum mongo_query q,
-		   const char *coll, const char *call_id, const char *sort,
-		   doc_h *h, void *arg)
+static int by_call(struct mongo_store *s, enum mongo_query q, const char *coll,
+		   const char *call_id, const char *sort, doc_h *h, void *arg)
 {
 	bson_t filter = BSON_INITIALIZER;
 	int err;
@@ -455,13 +467,11 @@ static int mo_participants(void *state, const char *call_id,
 			   store_participant_h *h, void *arg)
 {
 	struct parts_iter it = {h, arg};
-	return by_call(state, MONGO_Q_PARTICIPANTS, MONGO_PARTICIPANTS,
-		       call_id, "{\"joinedAt\":1,\"_id\":1}", each_participant,
-		       &it);
+	return by_call(state, MONGO_Q_PARTICIPANTS, MONGO_PARTICIPANTS, call_id,
+		       "{\"joinedAt\":1,\"_id\":1}", each_participant, &it);
 }
 
-static int mo_transcription_put(void *state,
-				const struct call_transcription *t)
+static int mo_transcription_put(void *state, const struct call_transcription *t)
 {
 	bson_t doc = BSON_INITIALIZER;
 	int err = mongo_transcription_to_bson(t, &doc);
@@ -590,9 +600,9 @@ static int arch_call(const bson_t *doc, void *arg)
 	err = mo_participants(a->s, c.id, arch_part,
 			      cJSON_AddArrayToObject(o, "participants"));
 	if (!err)
-		err = mo_transcriptions(a->s, c.id, arch_trans,
-					cJSON_AddArrayToObject(
-						o, "transcriptions"));
+		err = mo_transcriptions(
+			a->s, c.id, arch_trans,
+			cJSON_AddArrayToObject(o, "transcriptions"));
 	if (!err)
 		err = mo_quality(a->s, c.id, arch_qual,
 				 cJSON_AddArrayToObject(o, "qualityMetrics"));
@@ -661,10 +671,9 @@ static int mo_archive(void *state, uint64_t before_ms,
 				err = delete_many(s, cl, MONGO_PARTICIPANTS,
 						  "callSessionId", a.ids[i]);
 				err = err ? err
-					  : delete_many(s, cl,
-							MONGO_TRANSCRIPTIONS,
-							"callSessionId",
-							a.ids[i]);
+					  : delete_many(
+						    s, cl, MONGO_TRANSCRIPTIONS,
+						    "callSessionId", a.ids[i]);
 				err = err ? err
 					  : delete_many(s, cl, MONGO_QUALITY,
 							"callSessionId",

@@ -105,7 +105,8 @@ static const char *const sql[S_COUNT] = {
 			" translations=excluded.translations",
 	[S_TRANS] = "SELECT * FROM CallTranscription WHERE callSessionId=?"
 		    " ORDER BY timestamp, rowid",
-	[S_QUAL_PUT] = "INSERT INTO QualityMetric VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	[S_QUAL_PUT] =
+		"INSERT INTO QualityMetric VALUES(?,?,?,?,?,?,?,?,?,?,?)",
 	[S_QUAL] = "SELECT * FROM QualityMetric WHERE callSessionId=?"
 		   " ORDER BY at",
 	[S_ARCH_SELECT] = "SELECT * FROM CallSession WHERE status IN"
@@ -330,8 +331,7 @@ static int sq_call_get(void *state, const char *id, struct call_session *c)
 	if (rc == SQLITE_ROW) {
 		read_call(st, c);
 		err = 0;
-	}
-	else {
+	} else {
 		err = rc == SQLITE_DONE ? ENOENT : map_err(rc);
 	}
 	sqlite3_reset(st);
@@ -363,8 +363,8 @@ static int sq_calls_by_conversation(void *state, const char *conv,
 	return each_row(st, call_row, &cb);
 }
 
-static int sq_calls_by_status(void *state, const char *status,
-			      unsigned limit, store_call_h *h, void *arg)
+static int sq_calls_by_status(void *state, const char *status, unsigned limit,
+			      store_call_h *h, void *arg)
 {
 	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_CALLS_STATUS];
 	struct row_cb cb = {(any_fn *)h, arg};
@@ -418,8 +418,7 @@ static int sq_participants(void *state, const char *call_id,
 	return each_row(st, participant_row, &cb);
 }
 
-static int sq_transcription_put(void *state,
-				const struct call_transcription *t)
+static int sq_transcription_put(void *state, const struct call_transcription *t)
 {
 	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_TRANS_PUT];
 	bind_text(st, 1, t->id);
@@ -549,7 +548,7 @@ static int sq_archive(void *state, uint64_t before_ms,
 	struct sqlite_store *s = state;
 	sqlite3_stmt *sel = s->st[S_ARCH_SELECT];
 	struct call_session c;
-	char (*ids)[STORE_ID_MAX + 1] = NULL;
+	char(*ids)[STORE_ID_MAX + 1] = NULL;
 	size_t n, total = 0;
 	int rc, err = 0;
 
@@ -592,8 +591,8 @@ static int sq_archive(void *state, uint64_t before_ms,
 			for (size_t i = 0; i < n && !err; i++)
 				err = delete_call(s, ids[i]);
 			if (!err)
-				err = map_err(sqlite3_exec(s->db, "COMMIT", 0,
-							   0, 0));
+				err = map_err(
+					sqlite3_exec(s->db, "COMMIT", 0, 0, 0));
 			if (err)
 				sqlite3_exec(s->db, "ROLLBACK", 0, 0, 0);
 			else

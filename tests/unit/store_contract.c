@@ -17,7 +17,7 @@ struct store *contract_st;
 char contract_dir[256];
 
 void contract_make_call(struct call_session *c, const char *id,
-		      const char *conv, const char *status, uint64_t created)
+			const char *conv, const char *status, uint64_t created)
 {
 	memset(c, 0, sizeof(*c));
 	str_ncpy(c->id, id, sizeof(c->id));
@@ -67,15 +67,20 @@ void contract_call_roundtrip(void)
 	CU_ASSERT_STRING_EQUAL(r.status, "active");
 	CU_ASSERT_EQUAL(r.startedAt, 2000);
 	CU_ASSERT_EQUAL(store_call_get(contract_st, "nope", &r), ENOENT);
-	CU_ASSERT_EQUAL(store_calls_by_conversation(contract_st, "conv-1", "active", 10,
-						    count_call, &n), 0);
+	CU_ASSERT_EQUAL(store_calls_by_conversation(contract_st, "conv-1",
+						    "active", 10, count_call,
+						    &n),
+			0);
 	CU_ASSERT_EQUAL(n, 1);
 	n = 0;
-	CU_ASSERT_EQUAL(store_calls_by_conversation(contract_st, "conv-1", "ended", 10,
-						    count_call, &n), 0);
+	CU_ASSERT_EQUAL(store_calls_by_conversation(contract_st, "conv-1",
+						    "ended", 10, count_call,
+						    &n),
+			0);
 	CU_ASSERT_EQUAL(n, 0);
-	CU_ASSERT_EQUAL(store_calls_by_status(contract_st, "active", 10, count_call,
-					      &n), 0);
+	CU_ASSERT_EQUAL(store_calls_by_status(contract_st, "active", 10,
+					      count_call, &n),
+			0);
 	CU_ASSERT_EQUAL(n, 1);
 }
 
@@ -117,15 +122,19 @@ void contract_participants_and_transcriptions(void)
 	str_ncpy(p.status, "left", sizeof(p.status));
 	p.leftAt = 30;
 	CU_ASSERT_EQUAL(store_participant_put(contract_st, &p), 0);
-	CU_ASSERT_EQUAL(store_participants(contract_st, "call-1", collect_part, out), 0);
+	CU_ASSERT_EQUAL(
+		store_participants(contract_st, "call-1", collect_part, out),
+		0);
 	CU_ASSERT_STRING_EQUAL(out, "alice+bob-");
 
 	contract_make_transcription(&t);
 	CU_ASSERT_EQUAL(store_transcription_put(contract_st, &t), 0);
 	out[0] = '\0';
-	CU_ASSERT_EQUAL(store_transcriptions(contract_st, "call-1", collect_trans, out),
-			0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"text\":\"bonjour \\\"à\\\" tous\""));
+	CU_ASSERT_EQUAL(
+		store_transcriptions(contract_st, "call-1", collect_trans, out),
+		0);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(out, "\"text\":\"bonjour \\\"à\\\" tous\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"translations\":{\"en\":"
 					   "\"hello everyone\"}"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"timestamp\":"
@@ -150,16 +159,19 @@ void contract_archive(void)
 	str_ncpy(p.userId, "carol", sizeof(p.userId));
 	str_ncpy(p.status, "left", sizeof(p.status));
 	CU_ASSERT_EQUAL(store_participant_put(contract_st, &p), 0);
-	contract_make_call(&c, "recent-ended", "conv-a", "ended", now - 11 * day);
+	contract_make_call(&c, "recent-ended", "conv-a", "ended",
+			   now - 11 * day);
 	c.endedAt = now - 10 * day;
 	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0);
-	contract_make_call(&c, "old-active", "conv-a", "active", now - 100 * day);
+	contract_make_call(&c, "old-active", "conv-a", "active",
+			   now - 100 * day);
 	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0);
 
 	/* old-ended, and call-q when the suite wrote it (ended in 1970) */
 	expected = store_call_get(contract_st, "call-q", &r) ? 1 : 2;
 	snprintf(path, sizeof(path), "%s/archive", contract_dir);
-	CU_ASSERT_EQUAL(store_archive(contract_st, now - 90 * day, path, &n), 0);
+	CU_ASSERT_EQUAL(store_archive(contract_st, now - 90 * day, path, &n),
+			0);
 	CU_ASSERT_EQUAL(n, expected);
 	CU_ASSERT_EQUAL(store_call_get(contract_st, "call-q", &r), ENOENT);
 	CU_ASSERT_EQUAL(store_call_get(contract_st, "old-ended", &r), ENOENT);
@@ -168,7 +180,8 @@ void contract_archive(void)
 
 	store_iso_time(day_s, sizeof(day_s), now);
 	day_s[10] = '\0';
-	snprintf(path, sizeof(path), "%s/archive/calls-%s.jsonl", contract_dir, day_s);
+	snprintf(path, sizeof(path), "%s/archive/calls-%s.jsonl", contract_dir,
+		 day_s);
 	f = fopen(path, "r");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	n = 0;
@@ -178,8 +191,7 @@ void contract_archive(void)
 			CU_ASSERT_PTR_NOT_NULL(
 				strstr(line, "\"participants\":[{\"id\":"
 					     "\"old-p\""));
-		}
-		else {
+		} else {
 			CU_ASSERT_PTR_NOT_NULL(
 				strstr(line, "\"id\":\"call-q\""));
 		}
@@ -187,4 +199,3 @@ void contract_archive(void)
 	CU_ASSERT_EQUAL(n, expected); /* one line per archived call */
 	fclose(f);
 }
-

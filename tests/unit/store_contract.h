@@ -12,8 +12,7 @@ extern struct store *contract_st;
 extern char contract_dir[256];
 
 void contract_make_call(struct call_session *c, const char *id,
-			const char *conv, const char *status,
-			uint64_t created);
+			const char *conv, const char *status, uint64_t created);
 /* t1 of call-1 by p1, in French, translated into English */
 void contract_make_transcription(struct call_transcription *t);
 void contract_call_roundtrip(void);

@@ -64,8 +64,9 @@ static void test_values(void)
 	struct cache_stats st;
 	CU_ASSERT_STRING_EQUAL(cache_kind(c), "memory");
 	CU_ASSERT_EQUAL(get("call:1:state"), ENOENT);
-	CU_ASSERT_EQUAL(cache_set(c, "call:1:state", "{\"status\":\"active\"}",
-				  300), 0);
+	CU_ASSERT_EQUAL(
+		cache_set(c, "call:1:state", "{\"status\":\"active\"}", 300),
+		0);
 	CU_ASSERT_EQUAL(get("call:1:state"), 0);
 	CU_ASSERT_STRING_EQUAL(last_val, "{\"status\":\"active\"}");
 	CU_ASSERT_FALSE(answered_inside);
@@ -95,12 +96,10 @@ static void test_ttl(void)
 static void test_sets(void)
 {
 	struct cache_stats st;
-	CU_ASSERT_EQUAL(cache_sadd(c, "call:1:participants", "alice", 7200),
-			0);
+	CU_ASSERT_EQUAL(cache_sadd(c, "call:1:participants", "alice", 7200), 0);
 	CU_ASSERT_EQUAL(cache_sadd(c, "call:1:participants", "bob", 7200), 0);
 	CU_ASSERT_EQUAL(cache_sadd(c, "call:1:participants", "bob", 7200), 0);
-	CU_ASSERT_EQUAL(cache_srem(c, "call:1:participants", "alice", 7200),
-			0);
+	CU_ASSERT_EQUAL(cache_srem(c, "call:1:participants", "alice", 7200), 0);
 	cache_stats(c, &st);
 	CU_ASSERT_EQUAL(st.entries, 1);
 	/* a set is not a value */

@@ -43,9 +43,9 @@ static void test_cert(void)
 	for (size_t i = 0; i < strlen(fa); i++) {
 		if (i % 3 == 2) {
 			CU_ASSERT_EQUAL(fa[i], ':');
-		}
-		else {
-			CU_ASSERT_PTR_NOT_NULL(strchr("0123456789ABCDEF", fa[i]));
+		} else {
+			CU_ASSERT_PTR_NOT_NULL(
+				strchr("0123456789ABCDEF", fa[i]));
 		}
 	}
 	CU_ASSERT_STRING_NOT_EQUAL(fa, dtls_cert_fingerprint(cert_b));
@@ -58,8 +58,9 @@ struct end {
 	struct list inbox;
 	struct srtp_keys keys;
 	int established, closed, close_err;
-	int drop_next; /* datagrams to lose on the way to the peer */
-	int split_hello; /* send the ClientHello in two fragments, 2 datagrams */
+	int drop_next;   /* datagrams to lose on the way to the peer */
+	int split_hello; /* send the ClientHello in two fragments, 2 datagrams
+			  */
 	int sent;
 	struct port_timer *tick;
 };
@@ -188,17 +189,20 @@ static void tick_h(void *arg)
 	port_timer_start(n->tick, 2, tick_h, n);
 }
 
-static void handshake(struct end *a, struct end *b, const char *fp_of_a_seen_by_b)
+static void handshake(struct end *a, struct end *b,
+		      const char *fp_of_a_seen_by_b)
 {
 	struct net n = {a, b, NULL, 0};
 	a->peer = b;
 	b->peer = a;
 	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&a->dc, cert_a, DTLS_ROLE_CLIENT,
 					      dtls_cert_fingerprint(cert_b),
-					      send_h, estab_h, close_h, a), 0);
+					      send_h, estab_h, close_h, a),
+			      0);
 	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&b->dc, cert_b, DTLS_ROLE_SERVER,
 					      fp_of_a_seen_by_b, send_h,
-					      estab_h, close_h, b), 0);
+					      estab_h, close_h, b),
+			      0);
 	port_timer_alloc(&n.tick);
 	CU_ASSERT_EQUAL(dtls_srtp_start(b->dc), 0);
 	CU_ASSERT_EQUAL(dtls_srtp_start(a->dc), 0);
@@ -330,7 +334,8 @@ static void test_garbage_refused(void)
 	b.peer = &a;
 	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&b.dc, cert_b, DTLS_ROLE_SERVER,
 					      dtls_cert_fingerprint(cert_a),
-					      send_h, estab_h, close_h, &b), 0);
+					      send_h, estab_h, close_h, &b),
+			      0);
 	memset(junk, 22, sizeof(junk)); /* looks like a handshake record */
 	(void)dtls_srtp_recv(b.dc, junk, sizeof(junk));
 	CU_ASSERT_EQUAL(b.established, 0);
@@ -409,7 +414,9 @@ static void test_forget_after_peer_srtp(void)
 	end_reset(&a);
 	end_reset(&b);
 	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&a.dc, cert_a, DTLS_ROLE_CLIENT,
-		dtls_cert_fingerprint(cert_b), send_h, estab_h, close_h, &a), 0);
+					      dtls_cert_fingerprint(cert_b),
+					      send_h, estab_h, close_h, &a),
+			      0);
 	dtls_srtp_peer_confirmed(a.dc);
 	CU_ASSERT_FALSE(dtls_srtp_forgotten(a.dc));
 	dtls_srtp_peer_confirmed(NULL);
@@ -451,12 +458,16 @@ static void many_at_once(void)
 		struct end *a = &m.a[i], *b = &m.b[i];
 		a->peer = b;
 		b->peer = a;
-		CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&a->dc, cert_a,
-			DTLS_ROLE_CLIENT, dtls_cert_fingerprint(cert_b),
-			send_h, estab_h, close_h, a), 0);
-		CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&b->dc, cert_b,
-			DTLS_ROLE_SERVER, dtls_cert_fingerprint(cert_a),
-			send_h, estab_h, close_h, b), 0);
+		CU_ASSERT_EQUAL_FATAL(
+			dtls_srtp_alloc(&a->dc, cert_a, DTLS_ROLE_CLIENT,
+					dtls_cert_fingerprint(cert_b), send_h,
+					estab_h, close_h, a),
+			0);
+		CU_ASSERT_EQUAL_FATAL(
+			dtls_srtp_alloc(&b->dc, cert_b, DTLS_ROLE_SERVER,
+					dtls_cert_fingerprint(cert_a), send_h,
+					estab_h, close_h, b),
+			0);
 		CU_ASSERT_EQUAL(dtls_srtp_start(a->dc), 0);
 	}
 	port_timer_alloc(&m.tick);
@@ -466,8 +477,8 @@ static void many_at_once(void)
 	for (int i = 0; i < MANY; i++) {
 		CU_ASSERT_EQUAL(m.a[i].established, 1);
 		CU_ASSERT_EQUAL(m.b[i].established, 1);
-		CU_ASSERT_EQUAL(memcmp(m.a[i].keys.local, m.b[i].keys.remote,
-				       30), 0);
+		CU_ASSERT_EQUAL(
+			memcmp(m.a[i].keys.local, m.b[i].keys.remote, 30), 0);
 		end_reset(&m.a[i]);
 		end_reset(&m.b[i]);
 	}
@@ -481,10 +492,12 @@ static void released_mid_step(void)
 	a.peer = &b;
 	b.peer = &a;
 	CU_ASSERT_EQUAL_FATAL(dtls_srtp_alloc(&a.dc, cert_a, DTLS_ROLE_CLIENT,
-		dtls_cert_fingerprint(cert_b), send_h, estab_h, close_h, &a), 0);
+					      dtls_cert_fingerprint(cert_b),
+					      send_h, estab_h, close_h, &a),
+			      0);
 	CU_ASSERT_EQUAL(dtls_srtp_start(a.dc), 0);
 	a.dc = mem_deref(a.dc); /* the ClientHello step may be running */
-	port_work_close(); /* waits for it, and runs what it left */
+	port_work_close();      /* waits for it, and runs what it left */
 	CU_ASSERT_EQUAL(a.sent + a.established + a.closed, 0);
 	list_flush(&b.inbox);
 }

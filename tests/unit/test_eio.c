@@ -23,7 +23,9 @@ static void collect(char type, const char *data, size_t len, void *arg)
 static void test_payload_split(void)
 {
 	struct seen s = {0};
-	const char p[] = "40{\"token\":\"a\"}\x1e" "3\x1e" "42[\"x\",1]";
+	const char p[] = "40{\"token\":\"a\"}\x1e"
+			 "3\x1e"
+			 "42[\"x\",1]";
 	CU_ASSERT_EQUAL(eio_payload_decode(p, strlen(p), collect, &s), 3);
 	CU_ASSERT_EQUAL(s.n, 3);
 	CU_ASSERT_EQUAL(s.types[0], '4');
@@ -37,7 +39,9 @@ static void test_payload_malformed_dropped_whole(void)
 {
 	struct seen s = {0};
 	/* one bad packet (type 9) among good ones: nothing is delivered */
-	const char p[] = "3\x1e" "9hello\x1e" "42[\"x\"]";
+	const char p[] = "3\x1e"
+			 "9hello\x1e"
+			 "42[\"x\"]";
 	CU_ASSERT_EQUAL(eio_payload_decode(p, strlen(p), collect, &s), -1);
 	CU_ASSERT_EQUAL(s.n, 0);
 	CU_ASSERT_EQUAL(eio_payload_decode("", 0, collect, &s), -1);
@@ -62,7 +66,8 @@ static void test_packet_valid(void)
 
 static CU_TestInfo tests[] = {
 	{"payload split", test_payload_split},
-	{"malformed payload dropped whole", test_payload_malformed_dropped_whole},
+	{"malformed payload dropped whole",
+	 test_payload_malformed_dropped_whole},
 	{"packet checks", test_packet_valid},
 	CU_TEST_INFO_NULL,
 };

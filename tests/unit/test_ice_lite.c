@@ -21,22 +21,24 @@ static struct mbuf *browser_request(const char *pwd, bool nominate,
 	memset(tid, 0x5a, 12);
 	re_snprintf(user, sizeof(user), "%s:BrowserUfrag", srv_ufrag);
 	if (nominate)
-		CU_ASSERT_EQUAL(stun_msg_encode(mb, STUN_METHOD_BINDING,
-						STUN_CLASS_REQUEST, tid, NULL,
-						(const uint8_t *)pwd,
-						strlen(pwd), true, 0x20, 4,
-						STUN_ATTR_USERNAME, user,
-						STUN_ATTR_CONTROLLING, &tiebreak,
-						STUN_ATTR_PRIORITY, &prio,
-						STUN_ATTR_USE_CAND, &flag), 0)
+		CU_ASSERT_EQUAL(
+			stun_msg_encode(mb, STUN_METHOD_BINDING,
+					STUN_CLASS_REQUEST, tid, NULL,
+					(const uint8_t *)pwd, strlen(pwd), true,
+					0x20, 4, STUN_ATTR_USERNAME, user,
+					STUN_ATTR_CONTROLLING, &tiebreak,
+					STUN_ATTR_PRIORITY, &prio,
+					STUN_ATTR_USE_CAND, &flag),
+			0)
 	else
-		CU_ASSERT_EQUAL(stun_msg_encode(mb, STUN_METHOD_BINDING,
-						STUN_CLASS_REQUEST, tid, NULL,
-						(const uint8_t *)pwd,
-						strlen(pwd), true, 0x20, 3,
-						STUN_ATTR_USERNAME, user,
-						STUN_ATTR_CONTROLLING, &tiebreak,
-						STUN_ATTR_PRIORITY, &prio), 0)
+		CU_ASSERT_EQUAL(
+			stun_msg_encode(mb, STUN_METHOD_BINDING,
+					STUN_CLASS_REQUEST, tid, NULL,
+					(const uint8_t *)pwd, strlen(pwd), true,
+					0x20, 3, STUN_ATTR_USERNAME, user,
+					STUN_ATTR_CONTROLLING, &tiebreak,
+					STUN_ATTR_PRIORITY, &prio),
+			0)
 	return mb;
 }
 
@@ -50,7 +52,8 @@ static void test_credentials(void)
 	CU_ASSERT_EQUAL(strlen(p1), ICE_PWD_LEN);
 	CU_ASSERT_STRING_NOT_EQUAL(u1, u2);
 	CU_ASSERT_EQUAL(strspn(p1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-				   "qrstuvwxyz0123456789+/"), ICE_PWD_LEN);
+				   "qrstuvwxyz0123456789+/"),
+			ICE_PWD_LEN);
 }
 
 static void test_answer(void)
@@ -76,7 +79,8 @@ static void test_answer(void)
 	CU_ASSERT_EQUAL(stun_msg_class(resp), STUN_CLASS_SUCCESS_RESP);
 	CU_ASSERT_EQUAL(memcmp(stun_msg_tid(resp), tid, 12), 0);
 	CU_ASSERT_EQUAL(stun_msg_chk_mi(resp, (const uint8_t *)srv_pwd,
-					strlen(srv_pwd)), 0);
+					strlen(srv_pwd)),
+			0);
 	CU_ASSERT_EQUAL(stun_msg_chk_fingerprint(resp), 0);
 	xma = stun_msg_attr(resp, STUN_ATTR_XOR_MAPPED_ADDR);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(xma);
@@ -95,8 +99,8 @@ static void test_wrong_password(void)
 	struct stun_attr *ec;
 	struct sa src;
 	uint8_t tid[12];
-	struct mbuf *in = browser_request("not-the-password-at-all-00000000",
-					  false, tid);
+	struct mbuf *in =
+		browser_request("not-the-password-at-all-00000000", false, tid);
 	sa_set_str(&src, "::1", 4000);
 	CU_ASSERT_EQUAL_FATAL(ice_lite_parse(&req, in->buf, in->end), 0);
 	CU_ASSERT_FALSE(req->use_candidate);
@@ -130,7 +134,8 @@ static void test_malformed(void)
 	CU_ASSERT_EQUAL(stun_msg_encode(in, STUN_METHOD_BINDING,
 					STUN_CLASS_REQUEST, tid, NULL,
 					(const uint8_t *)srv_pwd,
-					strlen(srv_pwd), true, 0x20, 0), 0);
+					strlen(srv_pwd), true, 0x20, 0),
+			0);
 	CU_ASSERT_EQUAL(ice_lite_parse(&req, in->buf, in->end), EBADMSG);
 	CU_ASSERT_PTR_NULL(req);
 	mem_deref(in);

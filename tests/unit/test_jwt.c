@@ -26,8 +26,9 @@ static int verify(const char *tok, struct jwt_claims **c)
 static void test_valid(void)
 {
 	struct jwt_claims *c = NULL;
-	char *tok = sign("{\"sub\":\"user-42\",\"name\":\"Ada\",\"exp\":1800000100,"
-			 "\"conversations\":[\"c1\",\"c2\"]}");
+	char *tok =
+		sign("{\"sub\":\"user-42\",\"name\":\"Ada\",\"exp\":1800000100,"
+		     "\"conversations\":[\"c1\",\"c2\"]}");
 	CU_ASSERT_EQUAL(verify(tok, &c), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->sub, "user-42");
@@ -76,11 +77,11 @@ static void test_alg_none_refused(void)
 	size_t n = sizeof(hdr);
 	const char *h = "{\"alg\":\"none\",\"typ\":\"JWT\"}";
 	const char *b = "{\"sub\":\"admin\"}";
-	CU_ASSERT_EQUAL(base64url_encode((const uint8_t *)h, strlen(h), hdr,
-					  &n), 0);
+	CU_ASSERT_EQUAL(
+		base64url_encode((const uint8_t *)h, strlen(h), hdr, &n), 0);
 	n = sizeof(body);
-	CU_ASSERT_EQUAL(base64url_encode((const uint8_t *)b, strlen(b), body,
-					  &n), 0);
+	CU_ASSERT_EQUAL(
+		base64url_encode((const uint8_t *)b, strlen(b), body, &n), 0);
 	re_snprintf(tok, sizeof(tok), "%s.%s.", hdr, body);
 	CU_ASSERT_EQUAL(verify(tok, &c), ENOTSUP);
 	CU_ASSERT_PTR_NULL(c);
@@ -120,11 +121,13 @@ static void test_time_claims(void)
 		{"{\"sub\":\"u\",\"exp\":1e300}", EPROTO},
 		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":\"x\"}", EPROTO},
 		{"{\"sub\":\"u\",\"exp\":1800000100,\"iat\":1e30}", EPROTO},
-		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":1800000060}", EAGAIN},
+		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":1800000060}",
+		 EAGAIN},
 		/* 20 s ahead is inside the 30 s skew */
 		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":1800000020}", 0},
 		{"{\"sub\":\"u\",\"exp\":1800000100,\"nbf\":1799999000,"
-		 "\"iat\":1799999000}", 0},
+		 "\"iat\":1799999000}",
+		 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct jwt_claims *c = NULL;

@@ -104,8 +104,7 @@ static void recv_h(const struct port_pkt *pkts, size_t n, void *arg)
 			 pkts[i].rx_us <= port_now_us())
 			rx->stamped++;
 		/* each packet carries its index in every byte */
-		if (pkts[i].len == 200 &&
-		    pkts[i].buf[0] == pkts[i].buf[199])
+		if (pkts[i].len == 200 && pkts[i].buf[0] == pkts[i].buf[199])
 			rx->bytes_ok++;
 	}
 	if (rx->pkts >= 100)
@@ -192,7 +191,7 @@ struct job_seen {
 	pthread_t run_on, done_on;
 	int runs, dones;
 	int nice, policy; /* the running thread's */
-	int *left; /* jobs not done yet; the loop stops at 0 */
+	int *left;        /* jobs not done yet; the loop stops at 0 */
 };
 
 static void job_run(void *arg)
@@ -227,7 +226,8 @@ static void test_work_threads(void)
 	CU_ASSERT_EQUAL(port_work_init(2), EALREADY);
 	for (int i = 0; i < JOBS; i++) {
 		jobs[i].left = &left;
-		CU_ASSERT_EQUAL(port_work_submit(job_run, job_done, &jobs[i]), 0);
+		CU_ASSERT_EQUAL(port_work_submit(job_run, job_done, &jobs[i]),
+				0);
 	}
 	CU_ASSERT_EQUAL(port_work_submit(NULL, job_done, &jobs[0]), EINVAL);
 	(void)re_main(NULL);

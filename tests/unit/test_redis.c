@@ -97,8 +97,7 @@ static void on_state(bool up, void *arg)
 		downs++;
 }
 
-static void on_msg(const char *channel, const char *msg, size_t len,
-		   void *arg)
+static void on_msg(const char *channel, const char *msg, size_t len, void *arg)
 {
 	(void)arg;
 	(void)channel;
@@ -117,9 +116,18 @@ static void on_reply(int err, const redisReply *reply, void *arg)
 		snprintf(last_reply, sizeof(last_reply), "%s", reply->str);
 }
 
-static bool is_up(void) { return redis_up(r); }
-static bool is_down(void) { return !redis_up(r); }
-static bool got_reply(void) { return replies > 0; }
+static bool is_up(void)
+{
+	return redis_up(r);
+}
+static bool is_down(void)
+{
+	return !redis_up(r);
+}
+static bool got_reply(void)
+{
+	return replies > 0;
+}
 
 static int published;
 static bool got_message(void)
@@ -138,8 +146,7 @@ static void test_commands_and_pubsub(void)
 	CU_ASSERT_FATAL(wait_for(is_up, 5000));
 	CU_ASSERT_EQUAL(ups, 1);
 	replies = 0;
-	CU_ASSERT_EQUAL(redis_cmd(r, on_reply, NULL, "SET %s %s", "k", "v"),
-			0);
+	CU_ASSERT_EQUAL(redis_cmd(r, on_reply, NULL, "SET %s %s", "k", "v"), 0);
 	CU_ASSERT_FATAL(wait_for(got_reply, 2000));
 	CU_ASSERT_EQUAL(reply_err, 0);
 	CU_ASSERT_STRING_EQUAL(last_reply, "OK");
@@ -192,14 +199,17 @@ static void test_server_hung(void)
 }
 
 static struct redis *r2;
-static bool r2_up(void) { return redis_up(r2); }
+static bool r2_up(void)
+{
+	return redis_up(r2);
+}
 
 static void test_freed_with_command_waiting(void)
 {
 	/* a second client: what waits on it is told, so it can free its
 	 * argument, and nothing is told twice */
-	CU_ASSERT_EQUAL_FATAL(redis_alloc(&r2, "127.0.0.1", port, NULL, NULL,
-					  NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		redis_alloc(&r2, "127.0.0.1", port, NULL, NULL, NULL, NULL), 0);
 	CU_ASSERT_FATAL(wait_for(r2_up, 5000));
 	replies = 0;
 	reply_err = 0;
@@ -210,35 +220,42 @@ static void test_freed_with_command_waiting(void)
 }
 
 static struct redis *r3;
-static bool r3_up(void) { return redis_up(r3); }
+static bool r3_up(void)
+{
+	return redis_up(r3);
+}
 
 /* A server with a password: the right one lets us in, a wrong one never
  * does (and nothing is sent before AUTH). */
 static void test_password(void)
 {
 	replies = 0;
-	CU_ASSERT_EQUAL(redis_cmd(r, on_reply, NULL, "CONFIG SET requirepass %s",
-				  "pw-for-tests"), 0);
+	CU_ASSERT_EQUAL(redis_cmd(r, on_reply, NULL,
+				  "CONFIG SET requirepass %s", "pw-for-tests"),
+			0);
 	CU_ASSERT_FATAL(wait_for(got_reply, 2000));
 	CU_ASSERT_EQUAL_FATAL(reply_err, 0);
 
-	CU_ASSERT_EQUAL_FATAL(redis_alloc(&r3, "127.0.0.1", port, "wrong",
-					  NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		redis_alloc(&r3, "127.0.0.1", port, "wrong", NULL, NULL, NULL),
+		0);
 	CU_ASSERT_FALSE(wait_for(r3_up, 1000));
 	r3 = mem_deref(r3);
 
 	CU_ASSERT_EQUAL_FATAL(redis_alloc(&r3, "127.0.0.1", port,
-					  "pw-for-tests", NULL, NULL, NULL), 0);
+					  "pw-for-tests", NULL, NULL, NULL),
+			      0);
 	CU_ASSERT_FATAL(wait_for(r3_up, 3000));
 	replies = 0;
-	CU_ASSERT_EQUAL(redis_cmd(r3, on_reply, NULL, "SET %s %s", "authed",
-				  "yes"), 0);
+	CU_ASSERT_EQUAL(
+		redis_cmd(r3, on_reply, NULL, "SET %s %s", "authed", "yes"), 0);
 	CU_ASSERT(wait_for(got_reply, 2000));
 	CU_ASSERT_EQUAL(reply_err, 0);
 	/* back as it was, for the tests after this one */
 	replies = 0;
-	CU_ASSERT_EQUAL(redis_cmd(r3, on_reply, NULL, "CONFIG SET requirepass %s",
-				  ""), 0);
+	CU_ASSERT_EQUAL(
+		redis_cmd(r3, on_reply, NULL, "CONFIG SET requirepass %s", ""),
+		0);
 	CU_ASSERT(wait_for(got_reply, 2000));
 	r3 = mem_deref(r3);
 }
@@ -248,24 +265,26 @@ static void test_url(void)
 	char host[64], pw[32];
 	uint16_t p = 0;
 	CU_ASSERT_EQUAL(redis_parse_url("redis://10.0.0.5:6380", host,
-					sizeof(host), &p, pw, sizeof(pw)), 0);
+					sizeof(host), &p, pw, sizeof(pw)),
+			0);
 	CU_ASSERT_STRING_EQUAL(pw, "");
 	CU_ASSERT_STRING_EQUAL(host, "10.0.0.5");
 	CU_ASSERT_EQUAL(p, 6380);
 	CU_ASSERT_EQUAL(redis_parse_url("cache.local:6379/0", host,
-					sizeof(host), &p, NULL, 0), 0);
+					sizeof(host), &p, NULL, 0),
+			0);
 	CU_ASSERT_STRING_EQUAL(host, "cache.local");
-	CU_ASSERT_EQUAL(redis_parse_url("nohost", host, sizeof(host), &p,
-					NULL, 0),
+	CU_ASSERT_EQUAL(
+		redis_parse_url("nohost", host, sizeof(host), &p, NULL, 0),
+		EINVAL);
+	CU_ASSERT_EQUAL(redis_parse_url("h:0", host, sizeof(host), &p, NULL, 0),
 			EINVAL);
-	CU_ASSERT_EQUAL(redis_parse_url("h:0", host, sizeof(host), &p, NULL,
-					0),
-			EINVAL);
-	CU_ASSERT_EQUAL(redis_parse_url("h:99999", host, sizeof(host), &p,
-					NULL, 0),
-			EINVAL);
+	CU_ASSERT_EQUAL(
+		redis_parse_url("h:99999", host, sizeof(host), &p, NULL, 0),
+		EINVAL);
 	CU_ASSERT_EQUAL(redis_parse_url("redis://:s3cret@10.0.0.5:6380", host,
-					sizeof(host), &p, pw, sizeof(pw)), 0);
+					sizeof(host), &p, pw, sizeof(pw)),
+			0);
 	CU_ASSERT_STRING_EQUAL(host, "10.0.0.5");
 	CU_ASSERT_STRING_EQUAL(pw, "s3cret");
 	CU_ASSERT_EQUAL(p, 6380);
@@ -280,8 +299,7 @@ static int setup(void)
 		return 1;
 	port = free_port();
 	start_server();
-	return redis_alloc(&r, "127.0.0.1", port, NULL, on_msg, on_state,
-			   NULL);
+	return redis_alloc(&r, "127.0.0.1", port, NULL, on_msg, on_state, NULL);
 }
 
 static int teardown(void)
@@ -296,7 +314,8 @@ static CU_TestInfo tests[] = {
 	{"commands and pub/sub", test_commands_and_pubsub},
 	{"server killed, then back", test_server_gone_and_back},
 	{"server hung: the watchdog reconnects", test_server_hung},
-	{"freed with a command waiting: ECANCELED", test_freed_with_command_waiting},
+	{"freed with a command waiting: ECANCELED",
+	 test_freed_with_command_waiting},
 	{"password: AUTH first, a wrong one never up", test_password},
 	{"redis URLs", test_url},
 	CU_TEST_INFO_NULL,

@@ -60,10 +60,10 @@ static uint32_t be32(const uint8_t *p)
  * extension block, 3 payload bytes and 2 bytes of padding. */
 static size_t browser_rtp(uint8_t *b, uint16_t seq, uint32_t ssrc)
 {
-	const uint8_t pkt[] = {0xb1, 0x80 | 96, 0, 0, 0, 0, 0x30, 0x39,
-			       0, 0, 0, 0, 9, 9, 9, 9,
-			       0xbe, 0xde, 0, 1, 0x10, '0', 0, 0,
-			       'v', 'p', '8', 0, 2};
+	const uint8_t pkt[] = {0xb1, 0x80 | 96, 0,   0, 0,    0,   0x30, 0x39,
+			       0,    0,         0,   0, 9,    9,   9,    9,
+			       0xbe, 0xde,      0,   1, 0x10, '0', 0,    0,
+			       'v',  'p',       '8', 0, 2};
 	memcpy(b, pkt, sizeof(pkt));
 	b[2] = (uint8_t)(seq >> 8);
 	b[3] = (uint8_t)seq;
@@ -84,8 +84,8 @@ static void test_forward_rewrites(void)
 	size_t n;
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
 	nsent = 0;
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
 	/* a new consumer asks the producer for a keyframe at once */
@@ -170,8 +170,8 @@ static void test_pli_relay_and_nack(void)
 	uint32_t cs;
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
 	cs = consumer_ssrc(c);
 	for (uint16_t seq = 100; seq < 110; seq++) {
@@ -242,8 +242,8 @@ static void send_video(struct router *r, uint16_t from, uint16_t to)
 {
 	uint8_t in[1500];
 	for (uint16_t seq = from; seq != to; seq++)
-		router_packet(r, TA, in, browser_rtp(in, seq, 1111),
-			      sizeof(in), false);
+		router_packet(r, TA, in, browser_rtp(in, seq, 1111), sizeof(in),
+			      false);
 }
 
 /* The NACK history keeps a second of the layer at the rate it comes:
@@ -257,8 +257,8 @@ static void test_nack_history_sized_to_rate(void)
 	uint32_t cs;
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
 	cs = consumer_ssrc(c);
 	send_video(r, 65500, 64); /* 100 packets, across the wrap */
@@ -304,11 +304,11 @@ static size_t simulcast_rtp(uint8_t *b, uint32_t ssrc, const char *rid,
 	n += rl;
 	while (n % 4)
 		b[n++] = 0;
-	b[n++] = 0x90;                      /* X, S */
-	b[n++] = 0x80;                      /* I */
+	b[n++] = 0x90; /* X, S */
+	b[n++] = 0x80; /* I */
 	b[n++] = (uint8_t)(0x80 | (pic >> 8));
 	b[n++] = (uint8_t)pic;
-	b[n++] = key ? 0x00 : 0x01;         /* VP8 header: P bit */
+	b[n++] = key ? 0x00 : 0x01; /* VP8 header: P bit */
 	return n;
 }
 
@@ -324,7 +324,8 @@ static void test_simulcast_switch(void)
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
 	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
-						       NULL, rids, 10), 0);
+						       NULL, rids, 10),
+			      0);
 	CU_ASSERT_EQUAL(producer_layers(p), 2);
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), -1);
@@ -332,17 +333,21 @@ static void test_simulcast_switch(void)
 
 	/* a delta frame on r0: not a place to start; then its keyframe */
 	nsent = 0;
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 10, 9000, 40,
-					       false), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", 10, 9000, 40, false),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), -1);
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 11, 9000, 41,
-					       true), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", 11, 9000, 41, true),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
 	/* r1 flows too, but this consumer wants r0 */
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", 3000, 50000, 900,
-					       true), sizeof(in), false);
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 12, 12000, 42,
-					       false), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", 3000, 50000, 900, true),
+		      sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", 12, 12000, 42, false),
+		      sizeof(in), false);
 	{
 		size_t rtp = 0;
 		for (size_t i = 0; i < nsent; i++)
@@ -362,26 +367,29 @@ static void test_simulcast_switch(void)
 	 * carries on one sequence number and one picture ID later */
 	consumer_set_preferred_layer(c, 1);
 	nsent = 0;
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", 3001, 53000, 901,
-					       false), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", 3001, 53000, 901, false),
+		      sizeof(in), false);
 	for (size_t i = 0; i < nsent; i++)
 		CU_ASSERT_TRUE(sent[i].rtcp); /* only keyframe requests */
 	nsent = 0;
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", 3002, 56000, 902,
-					       true), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", 3002, 56000, 902, true),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), 1);
 	CU_ASSERT_EQUAL_FATAL(nsent, 1);
 	CU_ASSERT_EQUAL((uint16_t)((sent[0].buf[2] << 8) | sent[0].buf[3]),
 			(uint16_t)(last_seq + 1));
 	CU_ASSERT_TRUE(be32(sent[0].buf + 4) > last_ts);
-	CU_ASSERT_EQUAL((uint16_t)(((sent[0].buf[14] & 0x7f) << 8) |
-				   sent[0].buf[15]),
-			(uint16_t)(last_pic + 1));
+	CU_ASSERT_EQUAL(
+		(uint16_t)(((sent[0].buf[14] & 0x7f) << 8) | sent[0].buf[15]),
+		(uint16_t)(last_pic + 1));
 	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), consumer_ssrc(c));
 	/* and r0 no longer reaches it */
 	nsent = 0;
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 13, 15000, 43,
-					       false), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", 13, 15000, 43, false),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(nsent, 0);
 	mem_deref(c);
 	mem_deref(p);
@@ -389,11 +397,10 @@ static void test_simulcast_switch(void)
 }
 
 /* An Opus packet with an ssrc-audio-level extension (id 12). */
-static size_t audio_rtp(uint8_t *b, uint32_t ssrc, uint16_t seq,
-			uint8_t level)
+static size_t audio_rtp(uint8_t *b, uint32_t ssrc, uint16_t seq, uint8_t level)
 {
-	const uint8_t pkt[] = {0x90, 111, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-			       0xbe, 0xde, 0, 1, 0xc0, 0, 0, 0, 'o', 'p'};
+	const uint8_t pkt[] = {0x90, 111,  0,    0, 0, 0,    0, 0, 0, 0,   0,
+			       0,    0xbe, 0xde, 0, 1, 0xc0, 0, 0, 0, 'o', 'p'};
 	memcpy(b, pkt, sizeof(pkt));
 	b[3] = (uint8_t)seq;
 	b[8] = (uint8_t)(ssrc >> 24);
@@ -411,10 +418,10 @@ static void test_loudest(void)
 	uint8_t in[64];
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&quiet, r, TA, MEDIA_AUDIO, 31,
-					     111, "opus"), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&loud, r, TB, MEDIA_AUDIO, 32,
-					     111, "opus"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&quiet, r, TA, MEDIA_AUDIO, 31, 111, "opus"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&loud, r, TB, MEDIA_AUDIO, 32, 111, "opus"), 0);
 	producer_set_audio_level_ext(quiet, 12);
 	producer_set_audio_level_ext(loud, 12);
 	CU_ASSERT_PTR_NULL(router_loudest(r)); /* nothing heard yet */
@@ -441,8 +448,8 @@ static void test_receiver_report(void)
 	uint8_t in[1500];
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
 	nsent = 0;
 	router_report(r); /* nothing received: nothing to report */
 	CU_ASSERT_EQUAL(nsent, 0);
@@ -450,8 +457,8 @@ static void test_receiver_report(void)
 	for (uint16_t seq = 100; seq < 110; seq++) {
 		if (seq == 103 || seq == 105)
 			continue;
-		router_packet(r, TA, in, browser_rtp(in, seq, 1111),
-			      sizeof(in), false);
+		router_packet(r, TA, in, browser_rtp(in, seq, 1111), sizeof(in),
+			      false);
 	}
 	/* each hole was asked for at once: a NACK to the sender */
 	CU_ASSERT_EQUAL_FATAL(nsent, 2);
@@ -481,13 +488,14 @@ static void test_receiver_report(void)
 	/* the sender's SR reaches a receiver of that stream in its terms */
 	{
 		struct consumer *c = NULL;
-		uint8_t sr[28] = {0x80, 200, 0, 6, 0, 0, 0x04, 0x57, /* 1111 */
-				  0xe8, 0, 0, 1, 0x80, 0, 0, 0,  /* NTP */
-				  0, 0, 0x30, 0x39,              /* RTP ts */
-				  0, 0, 0, 8, 0, 0, 0, 0x18};
+		uint8_t sr[28] = {
+			0x80, 200, 0,    6,    0,    0, 0x04, 0x57, /* 1111 */
+			0xe8, 0,   0,    1,    0x80, 0, 0,    0,    /* NTP */
+			0,    0,   0x30, 0x39,                      /* RTP ts */
+			0,    0,   0,    8,    0,    0, 0,    0x18};
 		CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
-		router_packet(r, TA, in, browser_rtp(in, 110, 1111),
-			      sizeof(in), false);
+		router_packet(r, TA, in, browser_rtp(in, 110, 1111), sizeof(in),
+			      false);
 		nsent = 0;
 		router_packet(r, TA, sr, sizeof(sr), sizeof(sr), true);
 		CU_ASSERT_EQUAL_FATAL(nsent, 1);
@@ -520,7 +528,8 @@ static void test_pli_for_layer_being_sent(void)
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
 	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
-						       NULL, rids, 10), 0);
+						       NULL, rids, 10),
+			      0);
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0); /* top */
 	cs = consumer_ssrc(c);
 	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", 1, 900, 1, true),
@@ -547,8 +556,8 @@ static void test_pli_for_layer_being_sent(void)
 /* A packet numbered transport-wide (extension id 3, two bytes). */
 static size_t twcc_rtp(uint8_t *b, uint16_t seq, uint32_t ssrc, uint16_t tw)
 {
-	const uint8_t pkt[] = {0x90, 96, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
-			       0xbe, 0xde, 0, 1, 0x31, 0, 0, 0, 'x'};
+	const uint8_t pkt[] = {0x90, 96,   0,    0, 0, 0,    0, 1, 0, 0,  0,
+			       0,    0xbe, 0xde, 0, 1, 0x31, 0, 0, 0, 'x'};
 	memcpy(b, pkt, sizeof(pkt));
 	b[3] = (uint8_t)seq;
 	b[8] = (uint8_t)(ssrc >> 24);
@@ -569,10 +578,10 @@ static void test_transport_feedback(void)
 	size_t n;
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p2, r, TA, MEDIA_AUDIO, 3333,
-					     100, "opus"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p2, r, TA, MEDIA_AUDIO, 3333, 100, "opus"), 0);
 	CU_ASSERT_EQUAL(producer_set_twcc_ext(p, 0), EINVAL);
 	CU_ASSERT_EQUAL_FATAL(producer_set_twcc_ext(p, 3), 0);
 	CU_ASSERT_EQUAL_FATAL(producer_set_twcc_ext(p2, 3), 0);
@@ -654,8 +663,8 @@ static void test_rtx(void)
 	size_t n;
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
 	CU_ASSERT_EQUAL(producer_set_rtx(p, 0, &rtx_ssrc, 0), EINVAL);
 	CU_ASSERT_EQUAL_FATAL(producer_set_rtx(p, 97, &rtx_ssrc, 0), 0);
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
@@ -728,8 +737,8 @@ static void test_nack_generator(void)
 	size_t n;
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
 	nsent = 0;
 	/* 200, then 203 and 220: 201, 202 and 204..219 are missing */
 	for (int i = 0; i < 3; i++) {
@@ -840,23 +849,27 @@ static void test_layer_down_on_loss(void)
 	CU_ASSERT_EQUAL_FATAL(nsent, 1);
 	CU_ASSERT_EQUAL(sent[0].buf[1], 206);
 	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), 500);
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 12000, 2,
-					       false), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", seq1++, 12000, 2, false),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), 1);
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 12000, 2,
-					       true), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", seq0++, 12000, 2, true),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
 	/* r1's keyframes no longer move it up while the link is poor,
 	 * whatever it prefers */
 	consumer_set_preferred_layer(c, 1);
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 15000, 3,
-					       true), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", seq1++, 15000, 3, true),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
 	/* a clean report before 10 s have passed changes nothing */
 	router_packet(r, TB, rr, rr_of(rr, consumer_ssrc(c), 0), sizeof(rr),
 		      true);
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 18000, 4,
-					       true), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", seq1++, 18000, 4, true),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
 	router_stats(r, &st);
 	CU_ASSERT_EQUAL(st.layer_down, 1);
@@ -884,7 +897,7 @@ static size_t remb_of(uint8_t *b, uint64_t bps, uint32_t ssrc)
 	memset(b, 0, 24);
 	b[0] = 0x8f; /* FMT 15 */
 	b[1] = 206;
-	b[3] = 5;    /* 6 words */
+	b[3] = 5; /* 6 words */
 	memcpy(b + 12, "REMB", 4);
 	b[16] = 1;
 	b[17] = (uint8_t)((exp << 2) | (mant >> 16));
@@ -910,13 +923,15 @@ static void test_layer_down_on_bandwidth(void)
 
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
 	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
-						       NULL, rids, 10), 0);
+						       NULL, rids, 10),
+			      0);
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
 	CU_ASSERT_EQUAL(consumer_set_abs_send_time(c, 15), EINVAL);
 	CU_ASSERT_EQUAL_FATAL(consumer_set_abs_send_time(c, 4), 0);
 	/* r1 keyframes reach the consumer, carrying abs-send-time */
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 9000, 1,
-					       true), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", seq0++, 9000, 1, true),
+		      sizeof(in), false);
 	nsent = 0;
 	n = simulcast_rtp(in, 700, "r1", seq1++, 9000, 1, true);
 	router_packet(r, TA, in, n, sizeof(in), false);
@@ -931,19 +946,23 @@ static void test_layer_down_on_bandwidth(void)
 	{
 		/* the send time: seconds in 6.18 fixed point, mod 64 s */
 		uint64_t now = port_now_us();
-		uint32_t want = (uint32_t)(((now / 1000000) << 18) |
-					   (((now % 1000000) << 18) / 1000000)) &
-				0xffffff;
+		uint32_t want =
+			(uint32_t)(((now / 1000000) << 18) |
+				   (((now % 1000000) << 18) / 1000000)) &
+			0xffffff;
 		uint32_t got = ((uint32_t)sent[0].buf[17] << 16) |
-			       ((uint32_t)sent[0].buf[18] << 8) | sent[0].buf[19];
+			       ((uint32_t)sent[0].buf[18] << 8) |
+			       sent[0].buf[19];
 		CU_ASSERT_TRUE(((want - got) & 0xffffff) < (1u << 18) / 100);
 	}
 	/* a second of both layers, so the router knows their bitrates */
 	usleep_ms(1050);
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 12000, 2,
-					       false), sizeof(in), false);
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 12000, 2,
-					       false), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", seq0++, 12000, 2, false),
+		      sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", seq1++, 12000, 2, false),
+		      sizeof(in), false);
 
 	/* an estimate under what it gets that did not fall (the first, or
 	 * climbing, as after a switch up) changes nothing; nor one well over
@@ -963,15 +982,17 @@ static void test_layer_down_on_bandwidth(void)
 	CU_ASSERT_EQUAL_FATAL(nsent, 1);
 	CU_ASSERT_EQUAL(sent[0].buf[1], 206);
 	CU_ASSERT_EQUAL(be32(sent[0].buf + 8), 500);
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 15000, 3,
-					       true), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", seq0++, 15000, 3, true),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
 	/* r1's keyframes no longer take it up, and a good estimate does
 	 * not either before 10 s */
 	router_packet(r, TB, remb, remb_of(remb, 10000000, consumer_ssrc(c)),
 		      sizeof(remb), true);
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 15000, 3,
-					       true), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", seq1++, 15000, 3, true),
+		      sizeof(in), false);
 	CU_ASSERT_EQUAL(consumer_current_layer(c), 0);
 	/* a REMB on the sender's transport, or cut short, is not about c */
 	router_packet(r, TA, remb, remb_of(remb, 10, consumer_ssrc(c)),
@@ -1003,10 +1024,12 @@ static void test_layer_down_on_flat_estimate(void)
 
 	two_layers_on_r1(&r, &p, &c, &seq0, &seq1);
 	usleep_ms(1050); /* the layers' bitrates are known */
-	router_packet(r, TA, in, simulcast_rtp(in, 500, "r0", seq0++, 12000, 2,
-					       false), sizeof(in), false);
-	router_packet(r, TA, in, simulcast_rtp(in, 700, "r1", seq1++, 12000, 2,
-					       false), sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", seq0++, 12000, 2, false),
+		      sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", seq1++, 12000, 2, false),
+		      sizeof(in), false);
 	nsent = 0;
 	router_packet(r, TB, remb, remb_of(remb, 10, consumer_ssrc(c)),
 		      sizeof(remb), true);
@@ -1034,8 +1057,8 @@ static void test_layer_down_on_flat_estimate(void)
  * send does before SRTP keys exist. */
 static bool tb_secured;
 
-static int capture_secured(struct webrtc_transport *t, uint8_t *buf,
-			   size_t len, size_t size, bool rtcp)
+static int capture_secured(struct webrtc_transport *t, uint8_t *buf, size_t len,
+			   size_t size, bool rtcp)
 {
 	if (t == TB && !tb_secured)
 		return ENOTCONN;
@@ -1060,8 +1083,8 @@ static void test_keyframe_when_secured(void)
 
 	tb_secured = false;
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture_secured), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
 	nsent = 0;
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
 	CU_ASSERT_EQUAL(plis_to(TA), 1); /* asked at once */
@@ -1106,8 +1129,8 @@ static void test_keyframe_when_sender_secured(void)
 
 	tb_secured = false;
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture_secured), 0);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TB, MEDIA_VIDEO, 2222, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TB, MEDIA_VIDEO, 2222, 96, "VP8"), 0);
 	nsent = 0;
 	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TA, 101), 0);
 	CU_ASSERT_EQUAL(plis_to(TB), 0); /* could not go out */
@@ -1145,8 +1168,8 @@ static void test_keyframe_only_when_receivable(void)
 	tb_secured = false;
 	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture_secured), 0);
 	router_set_ready_handler(r, tb_ready);
-	CU_ASSERT_EQUAL_FATAL(router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96,
-					     "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
 	nsent = 0;
 	/* made paused: nothing asked */
 	CU_ASSERT_EQUAL_FATAL(router_consume_paused(&c, p, TB, 101), 0);
@@ -1184,8 +1207,7 @@ static CU_TestInfo tests[] = {
 	{"NACKs to the sender for what it lost on the way in",
 	 test_nack_generator},
 	{"RTX: repairs forwarded, NACKs answered on RTX", test_rtx},
-	{"transport-wide congestion control feedback",
-	 test_transport_feedback},
+	{"transport-wide congestion control feedback", test_transport_feedback},
 	{"PLI reaches the layer being sent", test_pli_for_layer_being_sent},
 	{"receiver reports: loss and highest sequence", test_receiver_report},
 	{"active speaker: the loudest over a window", test_loudest},

@@ -49,19 +49,19 @@ static void test_malformed(void)
 {
 	struct sio_packet p;
 	const char *bad[] = {
-		"",                        /* empty */
-		"7[\"x\"]",                /* unknown type */
-		"2",                       /* event without data */
-		"2{\"a\":1}",              /* event data not an array */
-		"2[]",                     /* no event name */
-		"2[1,2]",                  /* name not a string */
-		"2[\"x\"",                 /* broken JSON */
-		"2[\"x\"]junk",            /* trailing bytes */
+		"",                         /* empty */
+		"7[\"x\"]",                 /* unknown type */
+		"2",                        /* event without data */
+		"2{\"a\":1}",               /* event data not an array */
+		"2[]",                      /* no event name */
+		"2[1,2]",                   /* name not a string */
+		"2[\"x\"",                  /* broken JSON */
+		"2[\"x\"]junk",             /* trailing bytes */
 		"21234567890123456[\"x\"]", /* ack id too long */
-		"3[]",                     /* ack without id */
-		"1{}",                     /* disconnect with data */
-		"4{\"message\":\"x\"}",    /* connect_error from a client */
-		"5[\"x\"]",                /* binary without attachments */
+		"3[]",                      /* ack without id */
+		"1{}",                      /* disconnect with data */
+		"4{\"message\":\"x\"}",     /* connect_error from a client */
+		"5[\"x\"]",                 /* binary without attachments */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int err = dec(&p, bad[i]);
@@ -71,8 +71,8 @@ static void test_malformed(void)
 		CU_ASSERT_PTR_NULL(p.data);
 	}
 	/* well-formed binary event: decodes (the server then drops it) */
-	CU_ASSERT_EQUAL(dec(&p, "51-[\"up\",{\"_placeholder\":true,\"num\":0}]"),
-			0);
+	CU_ASSERT_EQUAL(
+		dec(&p, "51-[\"up\",{\"_placeholder\":true,\"num\":0}]"), 0);
 	CU_ASSERT_EQUAL(p.type, SIO_BINARY_EVENT);
 	sio_packet_reset(&p);
 }
@@ -86,8 +86,8 @@ static void test_encode(void)
 	CU_ASSERT_EQUAL(mb->end, strlen("342[\"ok\"]"));
 	CU_ASSERT_EQUAL(memcmp(mb->buf, "342[\"ok\"]", mb->end), 0);
 	mbuf_rewind(mb);
-	CU_ASSERT_EQUAL(sio_packet_encode(mb, SIO_DISCONNECT, SIO_ACK_NONE,
-					  NULL), 0);
+	CU_ASSERT_EQUAL(
+		sio_packet_encode(mb, SIO_DISCONNECT, SIO_ACK_NONE, NULL), 0);
 	CU_ASSERT_EQUAL(mb->end, 1);
 	cJSON_Delete(a);
 	mem_deref(mb);

@@ -44,15 +44,20 @@ static void test_indexes_used(void)
 		 "status='active' ORDER BY createdAt DESC",
 		 "CallSession_conv_status_created"},
 		{"SELECT * FROM CallSession WHERE mode IN ('p2p','sfu') AND "
-		 "status='active'", "CallSession_mode_status"},
+		 "status='active'",
+		 "CallSession_mode_status"},
 		{"SELECT * FROM CallParticipant WHERE callSessionId='c' AND "
-		 "status='joined'", "CallParticipant_call_status"},
+		 "status='joined'",
+		 "CallParticipant_call_status"},
 		{"SELECT * FROM CallParticipant WHERE userId='u' AND "
-		 "status='joined'", "CallParticipant_user_status"},
+		 "status='joined'",
+		 "CallParticipant_user_status"},
 		{"SELECT * FROM CallTranscription WHERE callSessionId='c' "
-		 "ORDER BY timestamp", "CallTranscription_call_time"},
+		 "ORDER BY timestamp",
+		 "CallTranscription_call_time"},
 		{"SELECT * FROM CallTranscription WHERE participantId='p' AND "
-		 "language='fr'", "CallTranscription_part_lang"},
+		 "language='fr'",
+		 "CallTranscription_part_lang"},
 	};
 	sqlite3 *db;
 	CU_ASSERT_EQUAL_FATAL(sqlite3_open(dbpath, &db), SQLITE_OK);
@@ -84,14 +89,16 @@ static void test_queue_when_busy(void)
 	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db, "BEGIN EXCLUSIVE", 0, 0, 0),
 			      SQLITE_OK);
 	contract_make_call(&c, "call-q", "conv-q", "initiated", 5000);
-	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0); /* accepted, queued */
+	CU_ASSERT_EQUAL(store_call_put(contract_st, &c),
+			0); /* accepted, queued */
 	str_ncpy(c.status, "ended", sizeof(c.status));
 	c.endedAt = 6000;
 	/* the same record again: its queued write takes the new state */
 	CU_ASSERT_EQUAL(store_call_put(contract_st, &c), 0);
 	store_get_stats(contract_st, &ss);
 	CU_ASSERT_EQUAL(ss.queued_now, 1);
-	store_flush(contract_st); /* still locked: nothing lands, nothing lost */
+	store_flush(
+		contract_st); /* still locked: nothing lands, nothing lost */
 	store_get_stats(contract_st, &ss);
 	CU_ASSERT_EQUAL(ss.queued_now, 1);
 
@@ -254,8 +261,8 @@ static void test_soon_lands_within_its_window(void)
 	CU_ASSERT_EQUAL(store_participant_put_soon(contract_st, &p), 0);
 	tmr_start(&v.tmr, 0, look_after_turn, &v);
 	CU_ASSERT_EQUAL(re_main(NULL), 0);
-	CU_ASSERT_EQUAL(v.after_turn, 0);  /* still waiting for company */
-	CU_ASSERT_EQUAL(v.after_soon, 1);  /* landed within the window */
+	CU_ASSERT_EQUAL(v.after_turn, 0); /* still waiting for company */
+	CU_ASSERT_EQUAL(v.after_soon, 1); /* landed within the window */
 
 	make_part(&p, "part-soon-2");
 	CU_ASSERT_EQUAL(store_participant_put_soon(contract_st, &p), 0);
@@ -272,7 +279,8 @@ static void test_location_safe(void)
 	char buf[128];
 	store_location_safe(buf, sizeof(buf),
 			    "mongodb://meeshy:s3cret@db1:27017,db2/meeshy");
-	CU_ASSERT_STRING_EQUAL(buf, "mongodb://meeshy:***@db1:27017,db2/meeshy");
+	CU_ASSERT_STRING_EQUAL(buf,
+			       "mongodb://meeshy:***@db1:27017,db2/meeshy");
 	store_location_safe(buf, sizeof(buf), "mongodb://db1:27017/meeshy");
 	CU_ASSERT_STRING_EQUAL(buf, "mongodb://db1:27017/meeshy");
 	store_location_safe(buf, sizeof(buf), "/var/lib/meeshy/calls.db");

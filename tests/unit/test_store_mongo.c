@@ -162,9 +162,10 @@ static void test_foreign_documents(void)
 
 	/* times as plain milliseconds, fields missing: read, not refused */
 	doc = bson_new_from_json(
-		(const uint8_t *)"{\"_id\":\"c9\",\"status\":\"ended\","
-				 "\"createdAt\":1700000000000,"
-				 "\"endedAt\":{\"$date\":\"2023-11-14T22:13:21Z\"}}",
+		(const uint8_t
+			 *)"{\"_id\":\"c9\",\"status\":\"ended\","
+			   "\"createdAt\":1700000000000,"
+			   "\"endedAt\":{\"$date\":\"2023-11-14T22:13:21Z\"}}",
 		-1, &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
 	CU_ASSERT_EQUAL(mongo_call_from_bson(doc, &c), 0);
@@ -174,8 +175,9 @@ static void test_foreign_documents(void)
 	bson_destroy(doc);
 	/* no string _id (an ObjectId): not a record of ours */
 	doc = bson_new_from_json(
-		(const uint8_t *)"{\"_id\":{\"$oid\":\"0123456789abcdef01234567\"},"
-				 "\"status\":\"ended\"}",
+		(const uint8_t
+			 *)"{\"_id\":{\"$oid\":\"0123456789abcdef01234567\"},"
+			   "\"status\":\"ended\"}",
 		-1, &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
 	CU_ASSERT_EQUAL(mongo_call_from_bson(doc, &c), EINVAL);
@@ -246,15 +248,15 @@ static void test_unreachable(void)
 	uint64_t t0;
 
 	CU_ASSERT_EQUAL(store_open(&s, "mongodb://"), EINVAL);
-	CU_ASSERT_EQUAL(store_open(&s, "mongodb://127.0.0.1:1/meeshy_none"),
-			0);
+	CU_ASSERT_EQUAL(store_open(&s, "mongodb://127.0.0.1:1/meeshy_none"), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_STRING_EQUAL(store_backend_name(s), "mongodb");
 	contract_make_call(&c, "call-away", "conv", "initiated", 1000);
 	t0 = port_now_us();
 	CU_ASSERT_EQUAL(store_call_put(s, &c), 0); /* accepted: queued */
 	str_ncpy(c.status, "ended", sizeof(c.status));
-	CU_ASSERT_EQUAL(store_call_put(s, &c), 0); /* takes the queued one's place */
+	CU_ASSERT_EQUAL(store_call_put(s, &c),
+			0); /* takes the queued one's place */
 	contract_make_call(&c, "call-away-2", "conv", "initiated", 1001);
 	CU_ASSERT_EQUAL(store_call_put(s, &c), 0);
 	store_get_stats(s, &ss);
@@ -265,7 +267,8 @@ static void test_unreachable(void)
 	store_get_stats(s, &ss);
 	CU_ASSERT_EQUAL(ss.queued_now, 2); /* still there, in order */
 	printf("\n  unreachable Mongo: 2 writes queued, a read and a ping"
-	       " refused, in %.0f ms\n", (double)(port_now_us() - t0) / 1000);
+	       " refused, in %.0f ms\n",
+	       (double)(port_now_us() - t0) / 1000);
 	mem_deref(s); /* logs the two writes it could not land */
 }
 
@@ -337,7 +340,8 @@ static void test_live_indexes(void)
 
 static CU_TestInfo map_tests[] = {
 	{"a call as a document", test_call_document},
-	{"participants and quality reports", test_participant_and_quality_documents},
+	{"participants and quality reports",
+	 test_participant_and_quality_documents},
 	{"transcriptions and their translations", test_transcription_document},
 	{"documents other programs wrote", test_foreign_documents},
 	{"the seed's indexes and read routing", test_indexes_and_routing},
@@ -354,8 +358,15 @@ static CU_TestInfo live_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
-static int map_setup(void) { return libre_init(); }
-static int map_teardown(void) { libre_close(); return 0; }
+static int map_setup(void)
+{
+	return libre_init();
+}
+static int map_teardown(void)
+{
+	libre_close();
+	return 0;
+}
 
 int main(void)
 {

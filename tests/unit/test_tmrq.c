@@ -20,8 +20,8 @@ static int teardown(void)
 struct owner {
 	struct tmrq_entry e;
 	int fired;
-	uint64_t at;     /* tmr_jiffies() when it fired */
-	int order;       /* its place among those that fired */
+	uint64_t at; /* tmr_jiffies() when it fired */
+	int order;   /* its place among those that fired */
 };
 
 static int fired_total;
@@ -64,9 +64,9 @@ static void test_order_cancel_restart(void)
 	for (int i = 0; i < 4; i++)
 		tmrq_start(q, &o[i].e, on_due, &o[i]);
 	CU_ASSERT_TRUE(tmrq_isrunning(&o[0].e));
-	tmrq_cancel(&o[1].e);      /* never fires */
+	tmrq_cancel(&o[1].e); /* never fires */
 	CU_ASSERT_FALSE(tmrq_isrunning(&o[1].e));
-	tmrq_cancel(&o[0].e);      /* the head: the queue's timer finds */
+	tmrq_cancel(&o[0].e); /* the head: the queue's timer finds */
 	tmrq_start(q, &o[0].e, on_due, &o[0]); /* it again, now last */
 	run_for(120);
 	CU_ASSERT_EQUAL(o[1].fired, 0);
@@ -187,7 +187,8 @@ static CU_TestInfo tests[] = {
 	 test_order_cancel_restart},
 	{"an entry moves to the queue it is started in",
 	 test_move_between_queues},
-	{"a handler may free its owner and the queue", test_handler_frees_queue},
+	{"a handler may free its owner and the queue",
+	 test_handler_frees_queue},
 	{"20,000 entries: one libre timer, each fires once in order",
 	 test_many},
 	CU_TEST_INFO_NULL,

@@ -11,14 +11,13 @@ static void test_credentials(void)
 	struct turn_config cfg = {secret, sizeof(secret) - 1, 86400, NULL};
 	char user[TURN_USERNAME_MAX], cred[TURN_CREDENTIAL_MAX];
 
-	CU_ASSERT_EQUAL_FATAL(turn_credentials(&cfg, "alice", 1700000000, user,
-					       cred), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		turn_credentials(&cfg, "alice", 1700000000, user, cred), 0);
 	CU_ASSERT_STRING_EQUAL(user, "1700086400:alice");
 	/* python3: base64(hmac.new(b'north-sea', user, sha1).digest()) */
 	CU_ASSERT_STRING_EQUAL(cred, "QffDl1RgZbeZoAM37viPwEo5Gkk=");
 	cfg.secret = NULL;
-	CU_ASSERT_EQUAL(turn_credentials(&cfg, "alice", 1, user, cred),
-			EINVAL);
+	CU_ASSERT_EQUAL(turn_credentials(&cfg, "alice", 1, user, cred), EINVAL);
 	cfg.secret = secret;
 	CU_ASSERT_EQUAL(turn_credentials(&cfg, "", 1, user, cred), EINVAL);
 }
@@ -57,8 +56,8 @@ static void test_servers(void)
 	a = turn_ice_servers(&cfg, "bob", "EU", 1000);
 	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(a), 1);
 	s = cJSON_GetArrayItem(a, 0);
-	CU_ASSERT_STRING_EQUAL(
-		cJSON_GetObjectItem(s, "username")->valuestring, "1600:bob");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(s, "username")->valuestring,
+			       "1600:bob");
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(s, "urls")), 2);
 	CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItem(s, "credential"));
 	cJSON_Delete(a);

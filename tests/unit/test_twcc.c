@@ -58,12 +58,10 @@ static int decode(struct decoded *d, const uint8_t *b, size_t len)
 			for (unsigned k = 0; k < (c & 0x1fffu) && n < d->count;
 			     k++)
 				sym[n++] = s;
-		}
-		else if (c & 0x4000) { /* 7 two-bit symbols */
+		} else if (c & 0x4000) { /* 7 two-bit symbols */
 			for (int k = 6; k >= 0 && n < d->count; k--)
 				sym[n++] = (c >> (2 * k)) & 3;
-		}
-		else { /* 14 one-bit symbols */
+		} else { /* 14 one-bit symbols */
 			for (int k = 13; k >= 0 && n < d->count; k--)
 				sym[n++] = (c >> k) & 1;
 		}
@@ -74,14 +72,12 @@ static int decode(struct decoded *d, const uint8_t *b, size_t len)
 			if (pos + 1 > end)
 				return -1;
 			t += b[pos++] * 250;
-		}
-		else if (sym[i] == 2) {
+		} else if (sym[i] == 2) {
 			if (pos + 2 > end)
 				return -1;
 			t += (int16_t)rd16(b + pos) * 250;
 			pos += 2;
-		}
-		else if (sym[i] != 0)
+		} else if (sym[i] != 0)
 			return -1;
 		d->got[i] = sym[i] != 0;
 		d->at_us[i] = t;
@@ -106,8 +102,7 @@ static void test_in_order(void)
 	CU_ASSERT_EQUAL(twcc_recv_feedback(&tw, 1, 2, buf, sizeof(buf)), 0);
 	for (uint16_t i = 0; i < 100; i++)
 		twcc_recv_packet(&tw, (uint16_t)(65500 + i), t0 + i * 1000u);
-	len = twcc_recv_feedback(&tw, 0x11223344, 0x55667788, buf,
-				 sizeof(buf));
+	len = twcc_recv_feedback(&tw, 0x11223344, 0x55667788, buf, sizeof(buf));
 	CU_ASSERT_FATAL(len > 0);
 	CU_ASSERT_EQUAL_FATAL(decode(&d, buf, len), 0);
 	CU_ASSERT_EQUAL(d.sender, 0x11223344);
@@ -185,10 +180,10 @@ static void test_split_when_small(void)
 		CU_ASSERT_EQUAL(d.base, next);
 		for (int i = 0; i < d.count; i++) {
 			CU_ASSERT(d.got[i]);
-			CU_ASSERT_EQUAL(d.at_us[i],
-					units(1000000 + (uint64_t)(next - 1000 +
-								   i) *
-								  40000u));
+			CU_ASSERT_EQUAL(
+				d.at_us[i],
+				units(1000000 +
+				      (uint64_t)(next - 1000 + i) * 40000u));
 		}
 		next = (uint16_t)(next + d.count);
 		total = (uint16_t)(total + d.count);

@@ -45,17 +45,20 @@ static void test_enum(void)
 	char msg[256];
 	const char *v = NULL;
 	cJSON *o = obj("{\"type\":\"video\",\"t2\":\"fax\"}");
-	CU_ASSERT_EQUAL(validate_enum(o, "type", types, NULL, &v, msg,
-				      sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(
+		validate_enum(o, "type", types, NULL, &v, msg, sizeof(msg)), 0);
 	CU_ASSERT_STRING_EQUAL(v, "video");
-	CU_ASSERT_EQUAL(validate_enum(o, "t2", types, NULL, &v, msg,
-				      sizeof(msg)), EINVAL);
+	CU_ASSERT_EQUAL(
+		validate_enum(o, "t2", types, NULL, &v, msg, sizeof(msg)),
+		EINVAL);
 	CU_ASSERT_STRING_EQUAL(msg, "t2: \"fax\" is not one of audio, video");
-	CU_ASSERT_EQUAL(validate_enum(o, "t3", types, "audio", &v, msg,
-				      sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(
+		validate_enum(o, "t3", types, "audio", &v, msg, sizeof(msg)),
+		0);
 	CU_ASSERT_STRING_EQUAL(v, "audio");
-	CU_ASSERT_EQUAL(validate_enum(o, "t3", types, NULL, &v, msg,
-				      sizeof(msg)), EINVAL);
+	CU_ASSERT_EQUAL(
+		validate_enum(o, "t3", types, NULL, &v, msg, sizeof(msg)),
+		EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "(missing)"));
 	cJSON_Delete(o);
 }
@@ -67,14 +70,14 @@ static void test_bool_and_text(void)
 	const char *t;
 	cJSON *o = obj("{\"audio\":true,\"video\":\"yes\",\"text\":\"hi\","
 		       "\"empty\":\"\"}");
-	CU_ASSERT_EQUAL(validate_bool(o, "audio", &b, &given, msg,
-				      sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(validate_bool(o, "audio", &b, &given, msg, sizeof(msg)),
+			0);
 	CU_ASSERT_TRUE(b && given);
-	CU_ASSERT_EQUAL(validate_bool(o, "video", &b, &given, msg,
-				      sizeof(msg)), EINVAL);
+	CU_ASSERT_EQUAL(validate_bool(o, "video", &b, &given, msg, sizeof(msg)),
+			EINVAL);
 	CU_ASSERT_STRING_EQUAL(msg, "video: \"yes\" is not true or false");
-	CU_ASSERT_EQUAL(validate_bool(o, "none", &b, &given, msg,
-				      sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(validate_bool(o, "none", &b, &given, msg, sizeof(msg)),
+			0);
 	CU_ASSERT_FALSE(given);
 	CU_ASSERT_EQUAL(validate_text(o, "text", 10, &t, msg, sizeof(msg)), 0);
 	CU_ASSERT_EQUAL(validate_text(o, "text", 1, &t, msg, sizeof(msg)),

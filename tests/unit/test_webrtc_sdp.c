@@ -25,8 +25,9 @@ static void test_parse_chromium_offer(void)
 	const struct sdp_codec *vp8, *opus;
 	char why[160];
 
-	CU_ASSERT_EQUAL_FATAL(webrtc_offer_parse(&o, offer_text, offer_len,
-						 why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		webrtc_offer_parse(&o, offer_text, offer_len, why, sizeof(why)),
+		0);
 	CU_ASSERT_STRING_EQUAL(o.ice_ufrag, "8KzS");
 	CU_ASSERT_STRING_EQUAL(o.ice_pwd, "YVW/4NVZxssxAATSSvM3xGrs");
 	CU_ASSERT_EQUAL(strlen(o.fingerprint), 95);
@@ -63,8 +64,9 @@ static void test_answer(void)
 	struct mbuf *mb = mbuf_alloc(4096);
 	char why[160], *text;
 
-	CU_ASSERT_EQUAL_FATAL(webrtc_offer_parse(&o, offer_text, offer_len,
-						 why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		webrtc_offer_parse(&o, offer_text, offer_len, why, sizeof(why)),
+		0);
 	memset(&a, 0, sizeof(a));
 	a.ice_ufrag = "SfuUfrag";
 	a.ice_pwd = "SfuPasswordSfuPasswordSfuPasswor";
@@ -88,22 +90,28 @@ static void test_answer(void)
 	mbuf_write_u8(mb, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=ice-lite\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=group:BUNDLE 0 1\r\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "m=video 40000 UDP/TLS/RTP/SAVPF 96\r\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=ssrc:12345678 msid:peer-a track-a\r\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(text, "m=video 40000 UDP/TLS/RTP/SAVPF 96\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(text, "a=ssrc:12345678 msid:peer-a track-a\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		text,
+		"a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n"));
 	/* transport-wide feedback is answered (the SFU sends it), and so are
 	 * abs-send-time and goog-remb (the SFU stamps what it sends; the
 	 * receiver's estimate comes back), the rest are not */
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=rtcp-fb:96 transport-cc\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=extmap:3 " SDP_EXT_TWCC "\r\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=extmap:2 " SDP_EXT_ABS_SEND_TIME "\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(text, "a=extmap:2 " SDP_EXT_ABS_SEND_TIME "\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "a=rtcp-fb:96 goog-remb\r\n"));
 	CU_ASSERT_PTR_NULL(strstr(text, "rtp-hdrext:toffset"));
 	CU_ASSERT_EQUAL(sdp_media_ext_id(&o.media[1], SDP_EXT_TWCC), 3);
 	CU_ASSERT_EQUAL(sdp_media_ext_id(&o.media[1], "urn:x"), 0);
 	/* the answer is itself well-formed SDP for our parser */
-	CU_ASSERT_EQUAL(webrtc_offer_parse(&back, text, strlen(text), why,
-					   sizeof(why)), 0);
+	CU_ASSERT_EQUAL(
+		webrtc_offer_parse(&back, text, strlen(text), why, sizeof(why)),
+		0);
 	CU_ASSERT_EQUAL(back.media[0].dir, DIR_RECVONLY);
 	CU_ASSERT_EQUAL(back.media[1].ssrc, 12345678);
 	CU_ASSERT_STRING_EQUAL(back.setup, "passive");
@@ -130,13 +138,16 @@ static void test_refused(void)
 			     "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
 	const char *bad_pt = "m=audio 9 UDP/TLS/RTP/SAVPF 300\r\n";
 	CU_ASSERT_EQUAL(webrtc_offer_parse(&o, no_ice, strlen(no_ice), why,
-					   sizeof(why)), EBADMSG);
+					   sizeof(why)),
+			EBADMSG);
 	CU_ASSERT_STRING_EQUAL(why, "the offer has no ice-ufrag/ice-pwd");
 	CU_ASSERT_EQUAL(webrtc_offer_parse(&o, no_mid, strlen(no_mid), why,
-					   sizeof(why)), EBADMSG);
+					   sizeof(why)),
+			EBADMSG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "a=mid"));
 	CU_ASSERT_EQUAL(webrtc_offer_parse(&o, bad_pt, strlen(bad_pt), why,
-					   sizeof(why)), EBADMSG);
+					   sizeof(why)),
+			EBADMSG);
 	CU_ASSERT_STRING_EQUAL(why, "payload type 300 is not 0-127");
 	CU_ASSERT_EQUAL(webrtc_offer_parse(&o, "", 0, why, sizeof(why)),
 			EBADMSG);
