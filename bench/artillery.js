@@ -14,7 +14,6 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { opt } = require('./lib/cli');
 const { startTwin } = require('./lib/twin');
 
@@ -22,6 +21,7 @@ const root = path.resolve(__dirname, '..');
 const build = path.resolve(opt('--build', path.join(root, 'build')));
 process.env.MEESHY_BIN = process.env.MEESHY_BIN || path.join(build, 'apps/meeshy-call/meeshy-call');
 const { start } = require('../tests/integration/lib/server');
+const { runArtillery } = require('../tests/integration/lib/artillery');
 
 const TARGETS = opt('--target', 'both') === 'both' ? ['meeshy', 'node'] : [opt('--target')];
 const outPath = opt('--out', null);
@@ -42,22 +42,6 @@ async function meeshyTarget() {
   return { name: 'meeshy', url: srv.url, pid: srv.proc.pid, stop: () => srv.stop() };
 }
 
-function artillery(url, report) {
-  const bin = path.join(root, 'node_modules/.bin/artillery');
-  return new Promise((resolve, reject) => {
-    const p = spawn('taskset', ['-c', '1', bin, 'run', '--quiet', '--target', url, '--output', report,
-      path.join(__dirname, 'artillery-seed.yml')], {
-      env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    p.stdout.on('data', (d) => { text += d; });
-    p.stderr.on('data', (d) => { text += d; });
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`artillery exited ${code}\n${text}`))));
-  });
-}
-
 async function runTarget(name) {
   const t = name === 'meeshy' ? await meeshyTarget() : await startTwin();
   const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meeshy-artillery-')), 'report.json');
@@ -66,7 +50,7 @@ async function runTarget(name) {
     const watch = setInterval(() => { peakRss = Math.max(peakRss, rssKb(t.pid)); }, 500);
     const c0 = cpuSeconds(t.pid);
     const t0 = Date.now();
-    await artillery(t.url, report);
+    await runArtillery(t.url, path.join(__dirname, 'artillery-seed.yml'), report, { wrap: ['taskset', '-c', '1'] });
     clearInterval(watch);
     const cpu = cpuSeconds(t.pid) - c0;
     const wall = (Date.now() - t0) / 1000;

@@ -565,27 +565,18 @@ static void record_call(struct gateway *gw, struct live_call *c)
 	cache_call_changed(gw, c, false);
 }
 
-static void record_part(struct gateway *gw, struct live_part *p)
+/* A participant's record to the store, and its call's cached state; its
+ * media flags alone (soon) may wait a little to land with others. */
+static void record_part(struct gateway *gw, struct live_part *p, bool soon)
 {
-	int err = store_participant_put(gw->store, &p->rec);
+	int err = soon ? store_participant_put_soon(gw->store, &p->rec)
+		       : store_participant_put(gw->store, &p->rec);
 	if (err)
 		port_log(PORT_LOG_ERROR,
 			 "participant %s: store refused the"
 			 " record: %m",
 			 p->rec.id, err);
-	cache_call_changed(gw, p->call, false);
-}
-
-/* Its media flags: they may wait a little to land with others. */
-static void record_part_flags(struct gateway *gw, struct live_part *p)
-{
-	int err = store_participant_put_soon(gw->store, &p->rec);
-	if (err)
-		port_log(PORT_LOG_ERROR,
-			 "participant %s: store refused the"
-			 " record: %m",
-			 p->rec.id, err);
-	cache_call_changed(gw, p->call, true);
+	cache_call_changed(gw, p->call, soon);
 }
 
 const double calls_duration_bounds[DURATION_BUCKETS] = {60,   300,  600,
@@ -763,7 +754,7 @@ static void part_leave(struct live_part *p, uint64_t now)
 		p->rec.leftAt = now;
 		gw->nparticipants--;
 		cache_presence(gw, p, false);
-		record_part(gw, p);
+		record_part(gw, p, false);
 	}
 	if (p->client)
 		client_leave(p->client, p->call->room);
@@ -1143,7 +1134,7 @@ static void part_join(struct live_part *p, struct client *cl)
 		p->rec.leftAt = 0;
 		gw->nparticipants++;
 		cache_presence(gw, p, true);
-		record_part(gw, p);
+		record_part(gw, p, false);
 	}
 }
 
@@ -1404,7 +1395,7 @@ static void on_initiate(struct ev *e)
 			continue;
 		q = part_add(c, NULL, it->valuestring, "invited");
 		if (q)
-			record_part(gw, q);
+			record_part(gw, q, false);
 	}
 	initiated(c, cl, e->ack, invite);
 }
@@ -1596,7 +1587,7 @@ static void on_media_state(struct ev *e)
 		p->rec.audioEnabled = audio;
 	if (has_v)
 		p->rec.videoEnabled = video;
-	record_part_flags(cl->gw, p);
+	record_part(cl->gw, p, true);
 	ack_send(cl, e->ack, ok_body());
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);

@@ -5,26 +5,14 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const fs = require('node:fs');
-const { spawn } = require('node:child_process');
 const { start } = require('./lib/server');
+const { runArtillery } = require('./lib/artillery');
 
 test('Artillery: the seed scenario with 0 errors', { timeout: 180000 }, async (t) => {
   const srv = await start({ args: ['--dev-auth'] });
   t.after(() => srv.stop());
   const report = path.join(srv.dir, 'report.json');
-  const bin = path.resolve(__dirname, '../../node_modules/.bin/artillery');
-  const out = await new Promise((resolve, reject) => {
-    const p = spawn(bin, ['run', '--quiet', '--target', srv.url, '--output', report,
-      path.join(__dirname, 'load-test.yml')], {
-      env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    p.stdout.on('data', (d) => { text += d; });
-    p.stderr.on('data', (d) => { text += d; });
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`artillery exited ${code}\n${text}`))));
-  });
+  const out = await runArtillery(srv.url, path.join(__dirname, 'load-test.yml'), report);
   const agg = JSON.parse(fs.readFileSync(report, 'utf8')).aggregate;
   const c = agg.counters;
   const errors = Object.entries(c).filter(([k]) => k.startsWith('errors.'));
