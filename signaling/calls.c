@@ -233,6 +233,8 @@ static cJSON *ok_body(void)
 
 static void ack_send(struct client *cl, int64_t ack_id, cJSON *body)
 {
+	/* acked means committed: the event's writes land first */
+	store_land_before_answer(cl->gw->store);
 	if (ack_id != SIO_ACK_NONE)
 		client_ack(cl, ack_id, body);
 	cJSON_Delete(body);

@@ -494,6 +494,7 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 				"the store refused the metric");
 		return;
 	}
+	store_land_before_answer(gw->store);
 	o = cJSON_CreateObject();
 	cJSON_AddTrueToObject(o, "ok");
 	http_json_reply(conn, 201, "Created", o);

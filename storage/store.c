@@ -65,6 +65,7 @@ struct store {
 	size_t max_writes, max_bytes; /* the queue's bounds */
 	struct port_timer *retry;     /* the turn's flush, or the retry */
 	bool soon; /* retry is armed for STORE_SOON_MS, no write waits sooner */
+	bool answer_waits; /* a write queued that its answer must follow */
 	bool down; /* the last flush found the backend unable to write */
 	struct port_timer *archive_tmr;
 	char *archive_dir;
@@ -273,6 +274,8 @@ static bool flush_slice(struct store *s, unsigned max)
 static void flush_next(struct store *s, bool taking)
 {
 	s->soon = false;
+	if (!s->nqueued)
+		s->answer_waits = false;
 	s->stats.queued_now = s->nqueued;
 	if (!s->stats.queued_now)
 		port_timer_cancel(s->retry);
@@ -386,7 +389,17 @@ static int submit(struct store *s, struct pending *w, bool soon)
 		port_timer_start(s->retry, 0, retry_handler, s);
 		s->soon = false;
 	}
+	if (!soon)
+		s->answer_waits = true;
 	return enqueue(s, w);
+}
+
+void store_land_before_answer(struct store *s)
+{
+	if (!s || !s->answer_waits)
+		return;
+	s->answer_waits = false;
+	land_queued(s);
 }
 
 static struct pending *pending_alloc(enum rec_kind kind)

@@ -183,6 +183,12 @@ uint64_t store_archive_next_delay(uint64_t now_ms);
 /* The write queue's bounds (STORE_QUEUE_MAX, STORE_QUEUE_MAX_BYTES by
  * default). */
 void store_set_queue_limits(struct store *s, size_t writes, size_t bytes);
+/* Before answering a client: lands now what was put without "soon" since
+ * the last landing (and everything queued before it), so that an answer
+ * never leaves before the write it acknowledges is committed. Nothing to
+ * do when only "soon" writes wait, or while the backend cannot take
+ * writes (they stay queued, and /health says so). */
+void store_land_before_answer(struct store *s);
 /* Retries queued writes now (the timer also does, every second). */
 void store_flush(struct store *s);
 void store_get_stats(const struct store *s, struct store_stats *st);

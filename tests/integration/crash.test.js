@@ -24,9 +24,9 @@ test('kill -9 mid-call loses no committed record', async (t) => {
     assert.equal(r.ok, true);
     texts.push(text);
   }
-  // acked means committed (by the end of the turn the ack left in; the
-  // media flags, which may wait 100 ms, landed with the transcriptions'
-  // commits): crash now, with the call in full swing
+  // acked means committed (the writes land before the ack leaves; the
+  // media flags, which may wait 100 ms, landed with the transcriptions'):
+  // crash now, with the call in full swing
   await first.kill9();
   a.close();
   b.close();
