@@ -291,21 +291,11 @@ void store_set_queue_limits(struct store *s, size_t writes, size_t bytes)
 	s->max_bytes = bytes;
 }
 
-void store_flush(struct store *s)
+/* After a landing: whether the backend took the writes, said once when
+ * it stops (then no answer or read waits on it until the retry finds it
+ * back), and the next landing. */
+static void landed(struct store *s, bool taking)
 {
-	bool taking = true;
-
-	if (!s)
-		return;
-	while (taking && !list_isempty(&s->queue))
-		taking = flush_slice(s, STORE_FLUSH_SLICE);
-	flush_next(s, taking);
-}
-
-static void retry_handler(void *arg)
-{
-	struct store *s = arg;
-	bool taking = flush_slice(s, STORE_FLUSH_SLICE);
 	if (!taking && !s->down) {
 		port_log(PORT_LOG_WARN,
 			 "store: %s cannot take writes now;"
@@ -314,6 +304,23 @@ static void retry_handler(void *arg)
 	}
 	s->down = !taking;
 	flush_next(s, taking);
+}
+
+void store_flush(struct store *s)
+{
+	bool taking = true;
+
+	if (!s)
+		return;
+	while (taking && !list_isempty(&s->queue))
+		taking = flush_slice(s, STORE_FLUSH_SLICE);
+	landed(s, taking);
+}
+
+static void retry_handler(void *arg)
+{
+	struct store *s = arg;
+	landed(s, flush_slice(s, STORE_FLUSH_SLICE));
 }
 
 /* Before a read: what was written before it lands first. */
