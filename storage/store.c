@@ -377,13 +377,14 @@ static int enqueue(struct store *s, struct pending *w)
 	return 0;
 }
 
-/* Takes ownership of w: queued behind the others, landing at the end of
- * this turn of the loop, or within STORE_SOON_MS when soon (or, while the
- * backend cannot take writes, when the retry timer finds it can). No
- * attempt is made here: each on a locked database can wait out the busy
- * timeout, and the event loop must not pay that per event. A write that
- * may wait rides in the same ordered queue: whichever lands first takes
- * all before it. */
+/* Takes ownership of w: queued behind the others, landing before the
+ * answer that acknowledges it (store_land_before_answer), else at the end
+ * of this turn of the loop, or within STORE_SOON_MS when soon (or, while
+ * the backend cannot take writes, when the retry timer finds it can). No
+ * attempt is made here, and none while the store is down: each on a
+ * locked database can wait out the busy timeout, and the event loop must
+ * pay that once, not per event. A write that may wait rides in the same
+ * ordered queue: whichever lands first takes all before it. */
 static int submit(struct store *s, struct pending *w, bool soon)
 {
 	w->bytes = sizeof(*w) + (w->text ? strlen(w->text) : 0) +
