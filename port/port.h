@@ -34,6 +34,10 @@ typedef void(port_timer_h)(void *arg);
 int port_timer_alloc(struct port_timer **timerp);
 void port_timer_start(struct port_timer *timer, uint64_t delay_ms,
 		      port_timer_h *h, void *arg);
+/* Fires within delay_ms: a timer already due by then is left as it is,
+ * so many callers that each accept some wait share one firing. */
+void port_timer_start_within(struct port_timer *timer, uint64_t delay_ms,
+			     port_timer_h *h, void *arg);
 void port_timer_cancel(struct port_timer *timer);
 int port_timer_isrunning(const struct port_timer *timer);
 

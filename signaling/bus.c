@@ -126,9 +126,7 @@ bool bus_message(struct bus *b, const char *ch, const char *msg, size_t len)
 	if (!cJSON_IsString(node) || !cJSON_IsString(event)) {
 		b->stats.malformed++;
 		port_log(PORT_LOG_WARN,
-			 "bus: dropped a malformed message on"
-			 " %s",
-			 ch);
+			 "bus: dropped a malformed message on %s", ch);
 	} else if (!strcmp(node->valuestring, b->node))
 		b->stats.own++;
 	else {

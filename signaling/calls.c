@@ -523,7 +523,6 @@ static void cache_behind_states(void *arg)
 {
 	struct gateway *gw = arg;
 	struct le *le;
-	gw->state_soon = false;
 	while ((le = list_head(&gw->state_behind))) {
 		struct live_call *c = le->data;
 		list_unlink(le);
@@ -549,11 +548,8 @@ static void cache_call_changed(struct gateway *gw, struct live_call *c,
 	}
 	if (!c->le_behind.list)
 		list_append(&gw->state_behind, &c->le_behind, c);
-	if (!port_timer_isrunning(gw->state_tmr) || (gw->state_soon && !soon)) {
-		port_timer_start(gw->state_tmr, soon ? CALL_STATE_SOON_MS : 0,
-				 cache_behind_states, gw);
-		gw->state_soon = soon;
-	}
+	port_timer_start_within(gw->state_tmr, soon ? CALL_STATE_SOON_MS : 0,
+				cache_behind_states, gw);
 }
 
 static void record_call(struct gateway *gw, struct live_call *c)
@@ -561,9 +557,8 @@ static void record_call(struct gateway *gw, struct live_call *c)
 	int err = store_call_put(gw->store, &c->rec);
 	if (err)
 		port_log(PORT_LOG_ERROR,
-			 "call %s: store refused the record:"
-			 " %m",
-			 c->rec.id, err);
+			 "call %s: store refused the record: %m", c->rec.id,
+			 err);
 	cache_call_changed(gw, c, false);
 }
 
@@ -575,8 +570,7 @@ static void record_part(struct gateway *gw, struct live_part *p, bool soon)
 		       : store_participant_put(gw->store, &p->rec);
 	if (err)
 		port_log(PORT_LOG_ERROR,
-			 "participant %s: store refused the"
-			 " record: %m",
+			 "participant %s: store refused the record: %m",
 			 p->rec.id, err);
 	cache_call_changed(gw, p->call, soon);
 }
@@ -1651,9 +1645,8 @@ static void on_translations(int err, const cJSON *translations, void *arg)
 	err = transcription_out(pt->gw, pt->cl, pt->room, &pt->t);
 	if (err)
 		port_log(PORT_LOG_ERROR,
-			 "transcription %s: the store refused"
-			 " it: %m",
-			 pt->t.id, err);
+			 "transcription %s: the store refused it: %m", pt->t.id,
+			 err);
 	cJSON_free(json);
 	mem_deref(pt);
 }
@@ -2295,9 +2288,8 @@ static void node_send(struct gateway *gw, const char *node, const char *type,
 		return;
 	if (redis_cmd(gw->redis, NULL, NULL, "PUBLISH %s %s", ch, text))
 		port_log(PORT_LOG_WARN,
-			 "to gateway %s: Redis is down, %s"
-			 " dropped",
-			 node, type);
+			 "to gateway %s: Redis is down, %s dropped", node,
+			 type);
 	cJSON_free(text);
 }
 
@@ -2390,9 +2382,8 @@ static struct live_call *adopt_call(struct gateway *gw, const char *id)
 	 * ours to serve now */
 	sio_room_apply(gw->sio, c->room, attach_local, c);
 	port_log(PORT_LOG_INFO,
-		 "call %s: taken over (%s, %zu participants,"
-		 " media %s)",
-		 id, c->rec.mode, list_count(&c->parts),
+		 "call %s: taken over (%s, %zu participants, media %s)", id,
+		 c->rec.mode, list_count(&c->parts),
 		 c->placed ? c->node.id : "none");
 	return c;
 }
@@ -2618,8 +2609,7 @@ static void on_alive(int err, const redisReply *reply, void *arg)
 			if (strcmp(cl->node, a->node))
 				continue;
 			port_log(PORT_LOG_INFO,
-				 "gateway %s is gone: %s leaves"
-				 " its calls",
+				 "gateway %s is gone: %s leaves its calls",
 				 a->node, cl->user_id);
 			remote_gone(gw, cl);
 		}

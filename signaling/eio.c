@@ -802,8 +802,7 @@ static void handshake(struct eio_server *srv, struct httpd_conn *conn,
 		srv->stats.refused_per_conn++;
 		mem_deref(s);
 		refuse_handshake(srv, conn,
-				 "too many sessions opened on this"
-				 " connection");
+				 "too many sessions opened on this connection");
 		return;
 	}
 	if (srv->cfg.max_sessions_per_ip &&
@@ -811,8 +810,7 @@ static void handshake(struct eio_server *srv, struct httpd_conn *conn,
 		srv->stats.refused_per_ip++;
 		mem_deref(s);
 		refuse_handshake(srv, conn,
-				 "too many sessions from this"
-				 " address");
+				 "too many sessions from this address");
 		return;
 	}
 	s->peer = *httpd_conn_peer(conn);

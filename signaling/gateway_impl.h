@@ -66,7 +66,6 @@ struct gateway {
 	 * at the end of the loop's turn, however many events changed it */
 	struct list state_behind;
 	struct port_timer *state_tmr;
-	bool state_soon; /* state_tmr waits CALL_STATE_SOON_MS, none sooner */
 	unsigned ticks;
 	struct hash *calls; /* live calls by id */
 	size_t ncalls;

@@ -460,14 +460,11 @@ void media_workers_log(struct media_workers *mw)
 		return;
 	if (!mw->workers[0].threaded)
 		port_log(PORT_LOG_INFO,
-			 "media: on the signaling loop, UDP"
-			 " port %s",
-			 ports);
+			 "media: on the signaling loop, UDP port %s", ports);
 	else
 		port_log(PORT_LOG_INFO,
-			 "media: %u worker threads, UDP ports"
-			 " %s",
-			 mw->n, ports);
+			 "media: %u worker threads, UDP ports %s", mw->n,
+			 ports);
 }
 
 /* Figures */

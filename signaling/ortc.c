@@ -404,8 +404,7 @@ static int connect_transport(struct req *r)
 
 	if (!ot)
 		return fail(r, "NOT_FOUND", ENOENT,
-			    "transportId: %s is not"
-			    " one of your transports",
+			    "transportId: %s is not one of your transports",
 			    shown(str_field(r->data, "transportId")));
 	cJSON_ArrayForEach(fp, fps)
 	{
@@ -423,13 +422,10 @@ static int connect_transport(struct req *r)
 					       : DTLS_ROLE_SERVER);
 	if (err == EALREADY)
 		return fail(r, "CONFLICT", err,
-			    "transport %s is already"
-			    " connected",
-			    ot->id);
+			    "transport %s is already connected", ot->id);
 	if (err)
 		return fail(r, "VALIDATION_ERROR", err,
-			    "dtlsParameters: the"
-			    " fingerprint %s is not usable",
+			    "dtlsParameters: the fingerprint %s is not usable",
 			    value);
 	return 0;
 }
@@ -684,9 +680,7 @@ static int consume(struct req *r)
 			    shown(pid));
 	if (owner == peer)
 		return fail(r, "CONFLICT", EINVAL,
-			    "producerId: %s is your"
-			    " own producer",
-			    pid);
+			    "producerId: %s is your own producer", pid);
 	ci = op->codec;
 	mime = forwarded[ci].mime;
 	if (!can_receive(caps, mime))

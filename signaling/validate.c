@@ -62,8 +62,7 @@ int validate_id(const cJSON *o, const char *field, const char **out, char *msg,
 	}
 	if (!v)
 		(void)re_snprintf(msg, size,
-				  "%s is required (an id of 1-%d"
-				  " characters)",
+				  "%s is required (an id of 1-%d characters)",
 				  field, VALIDATE_ID_MAX);
 	else
 		(void)re_snprintf(msg, size,

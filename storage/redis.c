@@ -170,9 +170,8 @@ static void auth_reply(redisAsyncContext *ac, void *reply, void *priv)
 		/* a wrong password is not fixed by retrying fast: the
 		 * backoff grows to 5 s, and each failure says why */
 		port_log(PORT_LOG_ERROR,
-			 "redis: %s:%u refused our password:"
-			 " %s",
-			 c->r->host, c->r->port, rep->str);
+			 "redis: %s:%u refused our password: %s", c->r->host,
+			 c->r->port, rep->str);
 		redisAsyncDisconnect(ac);
 		return;
 	}
@@ -264,8 +263,7 @@ static void watchdog(void *arg)
 	if (c->ac && c->up && c->outstanding &&
 	    port_now_us() - c->progress_us > ANSWER_WITHIN_US) {
 		port_log(PORT_LOG_WARN,
-			 "redis: %s:%u did not answer in 2 s,"
-			 " reconnecting",
+			 "redis: %s:%u did not answer in 2 s, reconnecting",
 			 r->host, r->port);
 		redisAsyncFree(c->ac); /* answers waiting get ENOTCONN */
 	}

@@ -64,7 +64,6 @@ struct store {
 	size_t queued_bytes;
 	size_t max_writes, max_bytes; /* the queue's bounds */
 	struct port_timer *retry;     /* the turn's flush, or the retry */
-	bool soon; /* retry is armed for STORE_SOON_MS, no write waits sooner */
 	bool answer_waits; /* a write queued that its answer must follow */
 	bool down; /* the last flush found the backend unable to write */
 	struct port_timer *archive_tmr;
@@ -273,7 +272,6 @@ static bool flush_slice(struct store *s, unsigned max)
  * it cannot. */
 static void flush_next(struct store *s, bool taking)
 {
-	s->soon = false;
 	if (!s->nqueued)
 		s->answer_waits = false;
 	s->stats.queued_now = s->nqueued;
@@ -389,14 +387,10 @@ static int submit(struct store *s, struct pending *w, bool soon)
 {
 	w->bytes = sizeof(*w) + (w->text ? strlen(w->text) : 0) +
 		   (w->translations ? strlen(w->translations) : 0);
-	if (!port_timer_isrunning(s->retry)) {
-		port_timer_start(s->retry, soon ? STORE_SOON_MS : 0,
-				 retry_handler, s);
-		s->soon = soon;
-	} else if (s->soon && !soon) {
-		port_timer_start(s->retry, 0, retry_handler, s);
-		s->soon = false;
-	}
+	/* while down, the retry's second stands: no write pulls it in */
+	if (!s->down || !port_timer_isrunning(s->retry))
+		port_timer_start_within(s->retry, soon ? STORE_SOON_MS : 0,
+					retry_handler, s);
 	if (!soon)
 		s->answer_waits = true;
 	return enqueue(s, w);
@@ -640,8 +634,7 @@ static void archive_handler(void *arg)
 	err = store_archive(s, before, s->archive_dir, &n);
 	if (err)
 		port_log(PORT_LOG_ERROR,
-			 "archive: to %s failed after %zu calls:"
-			 " %m",
+			 "archive: to %s failed after %zu calls: %m",
 			 s->archive_dir, n, err);
 	else
 		port_log(PORT_LOG_INFO,

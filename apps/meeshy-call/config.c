@@ -234,8 +234,7 @@ static int set_opt(struct app_config *c, const struct option *o,
 			*(bool *)p = false;
 		else {
 			fprintf(stderr,
-				"meeshy-call: %s: '%s' is not true or"
-				" false\n",
+				"meeshy-call: %s: '%s' is not true or false\n",
 				from, val);
 			return 2;
 		}
@@ -282,8 +281,7 @@ static int load_file(struct app_config *c, const char *path)
 	mem_deref(text);
 	if (!cJSON_IsObject(doc)) {
 		fprintf(stderr,
-			"meeshy-call: --config: '%s' is not a JSON"
-			" object\n",
+			"meeshy-call: --config: '%s' is not a JSON object\n",
 			path);
 		cJSON_Delete(doc);
 		return 2;
@@ -404,8 +402,7 @@ static int check(struct app_config *c)
 		fprintf(stderr,
 			"meeshy-call: --rtc-listen: port %u and"
 			" --media-workers %u would need ports past 65535 "
-			"(worker"
-			" i listens on port + i)\n",
+			"(worker i listens on port + i)\n",
 			sa_port(&sa), c->media_workers);
 		return 2;
 	}

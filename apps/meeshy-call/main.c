@@ -70,8 +70,7 @@ static void drained(size_t calls_left, void *arg)
 	(void)arg;
 	if (calls_left)
 		port_log(PORT_LOG_WARN,
-			 "drain timed out with %zu calls still"
-			 " here",
+			 "drain timed out with %zu calls still here",
 			 calls_left);
 	else
 		port_log(PORT_LOG_INFO, "drained: every call moved");
@@ -270,8 +269,7 @@ int main(int argc, char *argv[])
 				 err);
 		else if (n)
 			port_log(PORT_LOG_INFO,
-				 "closed %zu calls left open by"
-				 " a previous run",
+				 "closed %zu calls left open by a previous run",
 				 n);
 	}
 	port_thread_below_media(); /* its media workers run now */

@@ -107,6 +107,17 @@ void port_timer_start(struct port_timer *timer, uint64_t delay_ms,
 					 timer);
 }
 
+void port_timer_start_within(struct port_timer *timer, uint64_t delay_ms,
+			     port_timer_h *h, void *arg)
+{
+	if (!timer)
+		return;
+	if (timer->ev->IsRunning() &&
+	    Simulator::GetDelayLeft(*timer->ev) <= MilliSeconds(delay_ms))
+		return;
+	port_timer_start(timer, delay_ms, h, arg);
+}
+
 void port_timer_cancel(struct port_timer *timer)
 {
 	if (timer)

@@ -66,6 +66,17 @@ void port_timer_start(struct port_timer *timer, uint64_t delay_ms,
 		tmr_start(&timer->tmr, delay_ms, h, arg);
 }
 
+void port_timer_start_within(struct port_timer *timer, uint64_t delay_ms,
+			     port_timer_h *h, void *arg)
+{
+	if (!timer)
+		return;
+	if (tmr_isrunning(&timer->tmr) &&
+	    tmr_get_expire(&timer->tmr) <= delay_ms)
+		return;
+	tmr_start(&timer->tmr, delay_ms, h, arg);
+}
+
 void port_timer_cancel(struct port_timer *timer)
 {
 	if (timer)

@@ -85,6 +85,28 @@ static void test_timers(void)
 	mem_deref(t3);
 }
 
+/* start_within pulls a later timer in and leaves a sooner one be: t1
+ * asked for 400 ms then "within 30" fires at ~30; t2 set for 10 ms then
+ * "within 500" still fires first, at ~10. */
+static void test_timer_within(void)
+{
+	struct port_timer *t1 = NULL, *t2 = NULL;
+	struct order o = {{0}, 0, port_now_us(), 0};
+	CU_ASSERT_EQUAL_FATAL(port_timer_alloc(&t1), 0);
+	CU_ASSERT_EQUAL_FATAL(port_timer_alloc(&t2), 0);
+	port_timer_start(t1, 400, fire_a, &o);
+	port_timer_start_within(t1, 30, fire_a, &o);
+	port_timer_start(t2, 10, fire_b, &o);
+	port_timer_start_within(t2, 500, fire_b, &o);
+	re_main(NULL);
+	CU_ASSERT_EQUAL(o.n, 2);
+	CU_ASSERT_EQUAL(memcmp(o.seen, "ba", 2), 0);
+	CU_ASSERT_TRUE(o.t_last - o.t0 >= 29000);
+	CU_ASSERT_TRUE(o.t_last - o.t0 < 300000);
+	mem_deref(t1);
+	mem_deref(t2);
+}
+
 struct rx {
 	size_t pkts, batches, bytes_ok;
 	uint64_t sent_us; /* before the send */
@@ -318,6 +340,8 @@ static CU_TestInfo tests[] = {
 	{"clock", test_clock},
 	{"random", test_random},
 	{"timers fire in order, cancel works", test_timers},
+	{"start_within pulls in a later timer, keeps a sooner",
+	 test_timer_within},
 	{"UDP batch send and receive", test_udp_batch},
 	{"UDP batch over IPv6", test_udp_batch_ipv6},
 	{"work runs on threads, finishes on the loop", test_work_threads},
