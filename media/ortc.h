@@ -7,8 +7,8 @@
  * one ortc_peer per participant holds its transports, producers and
  * consumers, and releases them all when it goes.
  */
-#ifndef MEESHY_SIGNALING_ORTC_H
-#define MEESHY_SIGNALING_ORTC_H
+#ifndef MEESHY_MEDIA_ORTC_H
+#define MEESHY_MEDIA_ORTC_H
 
 #include <stddef.h>
 

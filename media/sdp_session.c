@@ -10,7 +10,8 @@
 #include "router.h"
 #include "webrtc_sdp.h"
 #include "webrtc_transport.h"
-#include "media.h"
+#include "codecs.h"
+#include "sdp_session.h"
 
 enum { MAX_STREAMS = WEBRTC_SDP_MAX_MEDIA };
 
@@ -54,10 +55,11 @@ static void on_state(struct webrtc_transport *t, enum webrtc_transport_state st,
 		router_transport_secured(ms->router, t);
 }
 
-/* The codec the SFU forwards for a kind: Opus for audio, VP8 for video. */
+/* The codec the SFU forwards for a kind on this path: the preferred one
+ * (Opus for audio, VP8 for video). */
 static const struct sdp_codec *pick_codec(const struct sdp_media *m)
 {
-	return sdp_media_codec(m, m->kind == MEDIA_VIDEO ? "VP8" : "opus");
+	return sdp_media_codec(m, media_codec_first(m->kind)->name);
 }
 
 static bool already_consumed(const struct media_session *ms,

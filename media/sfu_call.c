@@ -7,7 +7,7 @@
 #include "port.h"
 #include "webrtc_transport.h"
 #include "ortc.h"
-#include "media.h"
+#include "sdp_session.h"
 #include "validate.h"
 #include "sfu_call.h"
 

@@ -2,12 +2,12 @@
  * ortc.c - mediasoup-client's server side: capabilities, transports,
  * produce, consume, pause and resume.
  *
- * The router forwards Opus, VP8 and H264 (constrained baseline,
- * packetization mode 1) with payload types 100, 101 and 103 towards
- * consumers; a video producer may send up to three simulcast encodings,
- * named by SSRC or by RID. Senders number their packets transport-wide and
- * get feedback of their arrival (transport-cc), which their bandwidth
- * estimation needs to send the higher simulcast layers.
+ * The router forwards the codecs of codecs.c (Opus, VP8, H264) with their
+ * payload types towards consumers; a video producer may send up to three
+ * simulcast encodings, named by SSRC or by RID. Senders number their
+ * packets transport-wide and get feedback of their arrival (transport-cc),
+ * which their bandwidth estimation needs to send the higher simulcast
+ * layers.
  */
 #include <errno.h>
 #include <string.h>
@@ -16,42 +16,16 @@
 #include "port.h"
 #include "router.h"
 #include "webrtc_transport.h"
-#include "gateway_impl.h"
+#include "codecs.h"
 #include "ortc.h"
 #include "uuid.h"
 
 enum { ID_LEN = 37, MAX_PER_PEER = 32 };
 
-static const char capabilities_json[] =
-	"{\"codecs\":["
-	"{\"kind\":\"audio\",\"mimeType\":\"audio/opus\","
-	"\"preferredPayloadType\":100,\"clockRate\":48000,\"channels\":2,"
-	"\"parameters\":{\"useinbandfec\":1,\"usedtx\":1},"
-	"\"rtcpFeedback\":[{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
-	"{\"kind\":\"video\",\"mimeType\":\"video/VP8\","
-	"\"preferredPayloadType\":101,\"clockRate\":90000,"
-	"\"parameters\":{\"x-google-start-bitrate\":1000},"
-	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
-	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
-	"{\"type\":\"ccm\",\"parameter\":\"fir\"},"
-	"{\"type\":\"goog-remb\",\"parameter\":\"\"},"
-	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
-	"{\"kind\":\"video\",\"mimeType\":\"video/rtx\","
-	"\"preferredPayloadType\":102,\"clockRate\":90000,"
-	"\"parameters\":{\"apt\":101},\"rtcpFeedback\":[]},"
-	"{\"kind\":\"video\",\"mimeType\":\"video/H264\","
-	"\"preferredPayloadType\":103,\"clockRate\":90000,"
-	"\"parameters\":{\"packetization-mode\":1,"
-	"\"profile-level-id\":\"42e01f\",\"level-asymmetry-allowed\":1},"
-	"\"rtcpFeedback\":[{\"type\":\"nack\",\"parameter\":\"\"},"
-	"{\"type\":\"nack\",\"parameter\":\"pli\"},"
-	"{\"type\":\"ccm\",\"parameter\":\"fir\"},"
-	"{\"type\":\"goog-remb\",\"parameter\":\"\"},"
-	"{\"type\":\"transport-cc\",\"parameter\":\"\"}]},"
-	"{\"kind\":\"video\",\"mimeType\":\"video/rtx\","
-	"\"preferredPayloadType\":104,\"clockRate\":90000,"
-	"\"parameters\":{\"apt\":103},\"rtcpFeedback\":[]}],"
-	"\"headerExtensions\":["
+/* The header extensions the router reads or writes; the codecs come from
+ * codecs.c. */
+static const char header_extensions_json[] =
+	"["
 	"{\"kind\":\"audio\",\"uri\":\"urn:ietf:params:rtp-hdrext:sdes:mid\","
 	"\"preferredId\":1,\"preferredEncrypt\":false,"
 	"\"direction\":\"sendrecv\"},"
@@ -79,7 +53,7 @@ static const char capabilities_json[] =
 	/* on what receivers get: their bandwidth estimate (REMB) */
 	"{\"kind\":\"video\",\"uri\":\"" SDP_EXT_ABS_SEND_TIME "\","
 	"\"preferredId\":4,\"preferredEncrypt\":false,"
-	"\"direction\":\"sendonly\"}]}";
+	"\"direction\":\"sendonly\"}]";
 
 struct ortc_room {
 	struct webrtc_server *srv;
@@ -100,7 +74,7 @@ struct o_producer {
 	struct le le;
 	char id[ID_LEN];
 	enum media_kind kind;
-	int codec; /* index in forwarded[] */
+	const struct media_codec *codec;
 	struct producer *p;
 };
 
@@ -179,7 +153,11 @@ const char *ortc_room_producer_user(const struct ortc_room *room,
 
 cJSON *ortc_capabilities(void)
 {
-	return cJSON_Parse(capabilities_json);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "codecs", media_codecs_json());
+	cJSON_AddItemToObject(o, "headerExtensions",
+			      cJSON_Parse(header_extensions_json));
+	return o;
 }
 
 static const char *kind_name(enum media_kind k)
@@ -430,18 +408,6 @@ static int connect_transport(struct req *r)
 	return 0;
 }
 
-/* The codecs the router forwards, with the payload types it uses towards
- * consumers (as in the capabilities). */
-static const struct {
-	const char *mime, *name;
-	enum media_kind kind;
-	int pt, rtx_pt; /* rtx_pt 0: no RTX */
-} forwarded[] = {
-	{"audio/opus", "opus", MEDIA_AUDIO, 100, 0},
-	{"video/VP8", "VP8", MEDIA_VIDEO, 101, 102},
-	{"video/H264", "H264", MEDIA_VIDEO, 103, 104},
-};
-
 /* The payload type of the RTX codec repairing payload type pt among
  * codecs (mediasoup's shape: mimeType video/rtx, parameters.apt), or 0. */
 static uint8_t rtx_payload_type(const cJSON *codecs, double pt)
@@ -471,14 +437,6 @@ static uint32_t ssrc_value(const cJSON *s)
 		       : 0;
 }
 
-static int codec_index(const char *mime)
-{
-	for (size_t i = 0; mime && i < ARRAY_SIZE(forwarded); i++)
-		if (!str_casecmp(mime, forwarded[i].mime))
-			return (int)i;
-	return -1;
-}
-
 static int produce(struct req *r)
 {
 	struct ortc_peer *peer = r->peer;
@@ -500,7 +458,8 @@ static int produce(struct req *r)
 	const char *kind = str_field(r->data, "kind");
 	struct o_producer *op;
 	enum media_kind k;
-	int err, ci;
+	const struct media_codec *mc;
+	int err;
 
 	if (!ot || ot->recv)
 		return fail(r, "NOT_FOUND", ENOENT,
@@ -510,14 +469,14 @@ static int produce(struct req *r)
 	if (!kind || (strcmp(kind, "audio") && strcmp(kind, "video")))
 		return fail(r, "VALIDATION_ERROR", EINVAL,
 			    "kind: %s is not audio or video", shown(kind));
-	ci = codec_index(mime);
-	if (ci < 0 || strcmp(kind, kind_name(forwarded[ci].kind)))
+	mc = media_codec_by_mime(mime);
+	if (!mc || strcmp(kind, kind_name(mc->kind)))
 		return fail(r, "VALIDATION_ERROR", ENOTSUP,
 			    "rtpParameters.codecs[0].mimeType: %s is not"
 			    " audio/opus, video/VP8 or video/H264 for this"
 			    " kind",
 			    shown(mime));
-	k = forwarded[ci].kind;
+	k = mc->kind;
 	if (!cJSON_IsNumber(pt) || pt->valuedouble < 0 || pt->valuedouble > 127)
 		return fail(r, "VALIDATION_ERROR", EINVAL,
 			    "rtpParameters.codecs[0].payloadType: %s",
@@ -577,13 +536,13 @@ static int produce(struct req *r)
 	if (!op)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
 	op->kind = k;
-	op->codec = ci;
+	op->codec = mc;
 	err = uuid_random(op->id, sizeof(op->id));
 	if (!err)
 		err = router_produce_simulcast(&op->p, peer->room->router,
 					       ot->t, (uint8_t)pt->valuedouble,
-					       forwarded[ci].name, nlayers,
-					       ssrcs, rids, rid_ext);
+					       mc->name, nlayers, ssrcs, rids,
+					       rid_ext);
 	if (err) {
 		mem_deref(op);
 		return fail(r, "INTERNAL", err, "no producer: %s",
@@ -667,7 +626,8 @@ static int consume(struct req *r)
 	uint8_t ast_id;
 	struct o_consumer *oc;
 	const char *mime;
-	int err, ci;
+	const struct media_codec *mc;
+	int err;
 
 	if (!ot || !ot->recv)
 		return fail(r, "NOT_FOUND", ENOENT,
@@ -681,8 +641,8 @@ static int consume(struct req *r)
 	if (owner == peer)
 		return fail(r, "CONFLICT", EINVAL,
 			    "producerId: %s is your own producer", pid);
-	ci = op->codec;
-	mime = forwarded[ci].mime;
+	mc = op->codec;
+	mime = mc->mime;
 	if (!can_receive(caps, mime))
 		return fail(r, "VALIDATION_ERROR", ENOTSUP,
 			    "rtpCapabilities: %s is not among your codecs",
@@ -692,8 +652,7 @@ static int consume(struct req *r)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
 	err = uuid_random(oc->id, sizeof(oc->id));
 	if (!err)
-		err = router_consume_paused(&oc->c, op->p, ot->t,
-					    (uint8_t)forwarded[ci].pt);
+		err = router_consume_paused(&oc->c, op->p, ot->t, mc->pt);
 	if (err) {
 		mem_deref(oc);
 		return fail(r, "INTERNAL", err, "no consumer: %s",
@@ -735,15 +694,14 @@ static int consume(struct req *r)
 	cJSON_AddNumberToObject(enc, "ssrc", consumer_ssrc(oc->c));
 	cJSON_AddItemToArray(encs, enc);
 	/* retransmissions on their own stream, when the receiver takes it */
-	if (forwarded[ci].rtx_pt && can_receive(caps, "video/rtx") &&
-	    !consumer_set_rtx(oc->c, (uint8_t)forwarded[ci].rtx_pt)) {
+	if (mc->rtx_pt && can_receive(caps, "video/rtx") &&
+	    !consumer_set_rtx(oc->c, mc->rtx_pt)) {
 		cJSON *rtx = cJSON_CreateObject(), *params;
 		cJSON_AddStringToObject(rtx, "mimeType", "video/rtx");
-		cJSON_AddNumberToObject(rtx, "payloadType",
-					forwarded[ci].rtx_pt);
+		cJSON_AddNumberToObject(rtx, "payloadType", mc->rtx_pt);
 		cJSON_AddNumberToObject(rtx, "clockRate", 90000);
 		params = cJSON_AddObjectToObject(rtx, "parameters");
-		cJSON_AddNumberToObject(params, "apt", forwarded[ci].pt);
+		cJSON_AddNumberToObject(params, "apt", mc->pt);
 		cJSON_AddArrayToObject(rtx, "rtcpFeedback");
 		cJSON_AddItemToArray(codecs, rtx);
 		cJSON_AddNumberToObject(cJSON_AddObjectToObject(enc, "rtx"),

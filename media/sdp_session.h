@@ -1,10 +1,10 @@
 /*
- * media.h - the plain-SDP path of the SFU (media:offer): one media session
- * per participant, holding its WebRTC transport and the producers and
- * consumers its offer asked for, in the call's router.
+ * sdp_session.h - the plain-SDP path of the SFU (media:offer): one media
+ * session per participant, holding its WebRTC transport and the producers
+ * and consumers its offer asked for, in the call's router.
  */
-#ifndef MEESHY_SIGNALING_MEDIA_H
-#define MEESHY_SIGNALING_MEDIA_H
+#ifndef MEESHY_MEDIA_SDP_SESSION_H
+#define MEESHY_MEDIA_SDP_SESSION_H
 
 #include <stddef.h>
 
