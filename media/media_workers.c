@@ -52,7 +52,7 @@ struct media_worker {
 	/* Allocated by this, on the worker's own loop */
 	struct webrtc_server *srv;
 	struct port_timer *tick_tmr;
-	struct list calls; /* struct worker_call */
+	struct list calls; /* struct call_on_worker */
 	struct router_stats ended;
 	unsigned ticks;
 	/* Others */
@@ -73,7 +73,7 @@ struct media_workers {
 };
 
 /* A call's media on its worker (touched only there). */
-struct worker_call {
+struct call_on_worker {
 	struct le le;
 	struct media_worker *w;
 	struct sfu_call *sc;
@@ -81,10 +81,10 @@ struct worker_call {
 };
 
 /* The creator's handle of it. */
-struct media_call {
+struct worker_call {
 	struct media_workers *mw; /* a reference: workers outlive calls */
 	struct media_worker *w;
-	struct worker_call *wc;
+	struct call_on_worker *wc;
 };
 
 /* Inboxes */
@@ -234,7 +234,7 @@ static void tick(void *arg)
 {
 	struct media_worker *w = arg;
 	for (struct le *le = w->calls.head; le; le = le->next) {
-		struct worker_call *wc = le->data;
+		struct call_on_worker *wc = le->data;
 		const char *pid, *uid;
 		if (sfu_call_tick(wc->sc, w->ticks, &pid, &uid))
 			speaker_post(w, wc->call_id, pid, uid);
@@ -483,7 +483,7 @@ static void stats_task(void *arg)
 
 	st->router = w->ended;
 	for (struct le *le = w->calls.head; le; le = le->next) {
-		struct worker_call *wc = le->data;
+		struct call_on_worker *wc = le->data;
 		struct router_stats rs;
 		sfu_call_stats(wc->sc, &rs);
 		router_stats_add(&st->router, &rs);
@@ -511,9 +511,9 @@ void media_workers_stats(struct media_workers *mw, unsigned i,
 
 /* Calls */
 
-static void worker_call_destructor(void *arg)
+static void call_on_worker_destructor(void *arg)
 {
-	struct worker_call *wc = arg;
+	struct call_on_worker *wc = arg;
 	struct router_stats rs;
 	if (wc->sc) {
 		sfu_call_stats(wc->sc, &rs);
@@ -526,15 +526,15 @@ static void worker_call_destructor(void *arg)
 struct call_req {
 	struct media_worker *w;
 	const char *call_id;
-	struct worker_call *wc; /* out */
+	struct call_on_worker *wc; /* out */
 	int err;
 };
 
 static void call_alloc_task(void *arg)
 {
 	struct call_req *r = arg;
-	struct worker_call *wc =
-		mem_zalloc(sizeof(*wc), worker_call_destructor);
+	struct call_on_worker *wc =
+		mem_zalloc(sizeof(*wc), call_on_worker_destructor);
 	if (!wc) {
 		r->err = ENOMEM;
 		return;
@@ -555,9 +555,9 @@ static void call_free_task(void *arg)
 	mem_deref(arg);
 }
 
-static void media_call_destructor(void *arg)
+static void worker_call_destructor(void *arg)
 {
-	struct media_call *mc = arg;
+	struct worker_call *mc = arg;
 	if (mc->wc) {
 		run_on(mc->w, call_free_task, mc->wc);
 		mc->w->ncalls--;
@@ -565,15 +565,15 @@ static void media_call_destructor(void *arg)
 	mem_deref(mc->mw);
 }
 
-int media_call_alloc(struct media_call **mcp, struct media_workers *mw,
-		     const char *call_id)
+int worker_call_alloc(struct worker_call **mcp, struct media_workers *mw,
+		      const char *call_id)
 {
-	struct media_call *mc;
+	struct worker_call *mc;
 	struct call_req r = {0};
 
 	if (!mcp || !mw || !mw->n || !call_id)
 		return EINVAL;
-	mc = mem_zalloc(sizeof(*mc), media_call_destructor);
+	mc = mem_zalloc(sizeof(*mc), worker_call_destructor);
 	if (!mc)
 		return ENOMEM;
 	mc->mw = mem_ref(mw);
@@ -594,13 +594,13 @@ int media_call_alloc(struct media_call **mcp, struct media_workers *mw,
 	return 0;
 }
 
-unsigned media_call_worker(const struct media_call *mc)
+unsigned worker_call_worker(const struct worker_call *mc)
 {
 	return mc ? mc->w->index : 0;
 }
 
 struct peers_req {
-	struct worker_call *wc;
+	struct call_on_worker *wc;
 	size_t n;
 };
 
@@ -610,7 +610,7 @@ static void peers_task(void *arg)
 	r->n = sfu_call_peers(r->wc->sc);
 }
 
-size_t media_call_peers(struct media_call *mc)
+size_t worker_call_peers(struct worker_call *mc)
 {
 	struct peers_req r = {NULL, 0};
 	if (!mc)
@@ -621,7 +621,7 @@ size_t media_call_peers(struct media_call *mc)
 }
 
 struct request_req {
-	struct worker_call *wc;
+	struct call_on_worker *wc;
 	const char *user, *event;
 	const cJSON *data;
 	cJSON *reply, *news;
@@ -639,10 +639,10 @@ static void request_task(void *arg)
 				  r->whysize);
 }
 
-int media_call_request(struct media_call *mc, const char *user,
-		       const char *event, const cJSON *data, cJSON *reply,
-		       cJSON *news, const char **code, char *why,
-		       size_t whysize)
+int worker_call_request(struct worker_call *mc, const char *user,
+			const char *event, const cJSON *data, cJSON *reply,
+			cJSON *news, const char **code, char *why,
+			size_t whysize)
 {
 	struct request_req r = {NULL, user, event, data,    reply,
 				news, code, why,   whysize, 0};
@@ -654,7 +654,7 @@ int media_call_request(struct media_call *mc, const char *user,
 }
 
 struct leave_req {
-	struct worker_call *wc;
+	struct call_on_worker *wc;
 	const char *user;
 	cJSON *closed;
 };
@@ -665,7 +665,7 @@ static void leave_task(void *arg)
 	sfu_call_leave(r->wc->sc, r->user, r->closed);
 }
 
-void media_call_leave(struct media_call *mc, const char *user, cJSON *closed)
+void worker_call_leave(struct worker_call *mc, const char *user, cJSON *closed)
 {
 	struct leave_req r;
 	if (!mc || !user)

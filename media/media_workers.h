@@ -5,7 +5,7 @@
  * one with the fewest calls when it first needs the SFU, so its packets
  * never cross a thread and the packet path takes no lock.
  *
- * The signaling loop reaches a call's media through media_call_*: each
+ * The signaling loop reaches a call's media through worker_call_*: each
  * runs the sfu_call request on the worker's loop while the caller waits (a
  * control request now and then, never a packet), so the answers are those
  * of sfu_call.h. With 0 workers the media runs on the creator's loop, as a
@@ -26,7 +26,7 @@
 
 struct sa;
 struct media_workers;
-struct media_call;
+struct worker_call;
 
 struct media_workers_config {
 	unsigned workers; /* threads; 0: media on the creator's loop */
@@ -62,17 +62,17 @@ void media_workers_stats(struct media_workers *mw, unsigned i,
 			 struct media_worker_stats *st);
 
 /* The call's media, on the least loaded worker. */
-int media_call_alloc(struct media_call **mcp, struct media_workers *mw,
-		     const char *call_id);
+int worker_call_alloc(struct worker_call **mcp, struct media_workers *mw,
+		      const char *call_id);
 /* Which worker holds it (0 ..count-1). */
-unsigned media_call_worker(const struct media_call *mc);
+unsigned worker_call_worker(const struct worker_call *mc);
 /* Participants with media in it (sfu_call_peers). */
-size_t media_call_peers(struct media_call *mc);
+size_t worker_call_peers(struct worker_call *mc);
 /* sfu_call_request and sfu_call_leave (sfu_call.h) on the call's worker. */
-int media_call_request(struct media_call *mc, const char *user,
-		       const char *event, const cJSON *data, cJSON *reply,
-		       cJSON *news, const char **code, char *why,
-		       size_t whysize);
-void media_call_leave(struct media_call *mc, const char *user, cJSON *closed);
+int worker_call_request(struct worker_call *mc, const char *user,
+			const char *event, const cJSON *data, cJSON *reply,
+			cJSON *news, const char **code, char *why,
+			size_t whysize);
+void worker_call_leave(struct worker_call *mc, const char *user, cJSON *closed);
 
 #endif

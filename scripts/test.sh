@@ -2,7 +2,8 @@
 # Builds and runs every test, after installing what is missing:
 #   1. the x86-64 build: CUnit suites, the integration tests (real
 #      socket.io-client, ws and Artillery against real meeshy-call processes)
-#      and the ns-3 harness checking itself (sim_small)
+#      and the ns-3 harness checking itself (sim_small); then the build
+#      without Redis or MongoDB, its unit tests
 #   2. all of them again with AddressSanitizer, LeakSanitizer and UBSan
 #      (a leak or memory error at meeshy-call's exit fails its test)
 #   3. the aarch64 build over a Debian sysroot, unit tests under qemu
@@ -79,6 +80,13 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON \
       -DMEESHY_INTEGRATION=ON -DMEESHY_WITH_NS3=ON -DMEESHY_SANITIZE= >/dev/null
 cmake --build build -j"$jobs"
 run_ctest build --repeat until-pass:2
+
+step "x86-64 without Redis or MongoDB (role all on SQLite alone): it builds, its unit tests pass"
+cmake -S . -B build-bare -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON \
+      -DMEESHY_WITH_REDIS=OFF -DMEESHY_WITH_MONGO=OFF -DMEESHY_INTEGRATION=OFF \
+      -DMEESHY_WITH_NS3=OFF -DMEESHY_SANITIZE= >/dev/null
+cmake --build build-bare -j"$jobs"
+run_ctest build-bare
 
 step "x86-64 with AddressSanitizer and UndefinedBehaviorSanitizer: all tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \

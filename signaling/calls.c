@@ -27,9 +27,8 @@
 #include "validate.h"
 #include "ratelimit.h"
 #include "router.h"
-#include "media_workers.h"
+#include "media.h"
 #include "ortc.h"
-#include "placement.h"
 #include "cache.h"
 #include "translator.h"
 #ifdef MEESHY_WITH_REDIS
@@ -73,11 +72,10 @@ struct live_call {
 	struct call_session rec;
 	struct list parts;
 	char room[STORE_ID_MAX + 8];
-	int conv_type;          /* 0 direct, 1 group */
-	struct media_call *sfu; /* its media on our SFU, from the first
-				 * media request */
-	struct node_load node;  /* role gateway: its media node */
-	bool placed;
+	int conv_type; /* 0 direct, 1 group */
+	/* its media, on our SFU or a media node: from the switch to the SFU
+	 * or the first media request, until the switch back or the end */
+	struct media_call *media;
 	struct le le_behind; /* in gw->state_behind */
 };
 
@@ -345,20 +343,11 @@ static void part_destructor(void *arg)
 	list_unlink(&p->le_client);
 }
 
-/* Releases what the SFU holds for a call (its routers, transports). */
-static void sfu_release(struct live_call *c)
+/* Lets the call's media go (its router and transports; a media node is
+ * told). */
+static void media_release(struct live_call *c)
 {
-	c->sfu = mem_deref(c->sfu);
-#ifdef MEESHY_WITH_REDIS
-	if (c->placed) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "callId", c->rec.id);
-		(void)media_remote_post(c->gw->remote, c->node.url,
-					"/internal/close", o, NULL, NULL);
-		cJSON_Delete(o);
-		c->placed = false;
-	}
-#endif
+	c->media = mem_deref(c->media);
 }
 
 static void call_destructor(void *arg)
@@ -366,7 +355,7 @@ static void call_destructor(void *arg)
 	struct live_call *c = arg;
 	hash_unlink(&c->le);
 	list_unlink(&c->le_behind);
-	sfu_release(c);
+	media_release(c);
 #ifdef MEESHY_WITH_REDIS
 	bus_leave(c->gw->bus, c->room);
 #endif
@@ -612,134 +601,88 @@ static void producers_closed(struct live_call *c, const char *user,
 	}
 }
 
-#ifdef MEESHY_WITH_REDIS
-/* Role gateway: a request to the call's media node, answered later. The
- * client is held; its socket may be gone by then (sock NULL). */
-struct remote_req {
+/* A leaving participant's media: what it closed, once its media side
+ * says (at once on our SFU, later from a node). */
+struct media_left {
 	struct gateway *gw;
-	struct client *cl;
-	int64_t ack;
-	char event[48];
 	char call[STORE_ID_MAX + 1];
 	char user[STORE_ID_MAX + 1];
 };
 
-static void remote_req_destructor(void *arg)
+static void on_media_left(const cJSON *producer_ids, void *arg)
 {
-	struct remote_req *rr = arg;
-	mem_deref(rr->cl);
-}
-
-static struct remote_req *remote_req_new(struct gateway *gw, struct client *cl,
-					 int64_t ack, const char *event,
-					 const char *call, const char *user)
-{
-	struct remote_req *rr = mem_zalloc(sizeof(*rr), remote_req_destructor);
-	if (!rr)
-		return NULL;
-	rr->gw = gw;
-	rr->cl = mem_ref(cl);
-	rr->ack = ack;
-	str_ncpy(rr->event, event ? event : "", sizeof(rr->event));
-	str_ncpy(rr->call, call, sizeof(rr->call));
-	str_ncpy(rr->user, user, sizeof(rr->user));
-	return rr;
-}
-
-static void on_remote_left(int err, const cJSON *body, void *arg)
-{
-	struct remote_req *rr = arg;
-	struct live_call *c = err ? NULL : call_find(rr->gw, rr->call);
+	struct media_left *ml = arg;
+	struct live_call *c = producer_ids ? call_find(ml->gw, ml->call) : NULL;
 	if (c)
-		producers_closed(c, rr->user,
-				 cJSON_GetObjectItem(body, "producerIds"));
-	mem_deref(rr);
+		producers_closed(c, ml->user, producer_ids);
+	mem_deref(ml);
 }
 
-static void remote_leave(struct live_call *c, const char *user)
+static void media_leave(struct live_call *c, const char *user)
 {
-	struct remote_req *rr = remote_req_new(c->gw, NULL, SIO_ACK_NONE, NULL,
-					       c->rec.id, user);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "userId", user);
-	if (rr && media_remote_post(c->gw->remote, c->node.url,
-				    "/internal/leave", o, on_remote_left, rr))
-		mem_deref(rr);
-	cJSON_Delete(o);
+	struct media_left *ml = mem_zalloc(sizeof(*ml), NULL);
+	if (!ml)
+		return;
+	ml->gw = c->gw;
+	str_ncpy(ml->call, c->rec.id, sizeof(ml->call));
+	str_ncpy(ml->user, user, sizeof(ml->user));
+	if (media_call_leave(c->media, user, on_media_left, ml))
+		mem_deref(ml);
 }
 
-/* The call's media node: the least loaded alive one, chosen once. */
-static int place_call(struct live_call *c)
+/* The call's media from now on: opened once (a node is chosen then, or
+ * the router made); where it is goes in the call's record. */
+static int media_want(struct live_call *c)
 {
-	struct gateway *gw = c->gw;
-	if (c->placed)
+	int err;
+	if (c->media)
 		return 0;
-	if (media_remote_place(gw->remote, c->rec.id, joined_count(c),
-			       &c->node)) {
-		port_log(PORT_LOG_WARN, "call %s: no media node is alive",
-			 c->rec.id);
-		return ENOENT;
-	}
-	c->placed = true;
-	str_ncpy(c->rec.mediaServerId, c->node.id,
-		 sizeof(c->rec.mediaServerId));
-	(void)redis_cmd(gw->redis, NULL, NULL,
-			"SET call:%s:media-server %s EX 3600", c->rec.id,
-			c->node.id);
-	port_log(PORT_LOG_INFO, "call %s: media on node %s (%s)", c->rec.id,
-		 c->node.id, c->node.url);
-	return 0;
+	if (!c->gw->media)
+		return ENOTSUP;
+	err = media_call_open(&c->media, c->gw->media, c->rec.id,
+			      joined_count(c), NULL);
+	if (!err)
+		str_ncpy(c->rec.mediaServerId, media_call_where(c->media),
+			 sizeof(c->rec.mediaServerId));
+	return err;
 }
-#endif
 
-#ifdef MEESHY_WITH_REDIS
+/* A media node drains ({callId, node}): the call's media goes to another
+ * node and its participants are told (call:media-moved). With no other
+ * node alive it stays where it is until that node lets it go. */
 void calls_node_draining(struct gateway *gw, const cJSON *data)
 {
 	const cJSON *id = cJSON_GetObjectItem(data, "callId");
 	const cJSON *node = cJSON_GetObjectItem(data, "node");
-	struct live_call *c;
-	struct node_load old;
+	struct live_call *c =
+		cJSON_IsString(id) ? call_find(gw, id->valuestring) : NULL;
+	struct media_call *old;
 	cJSON *o;
 
-	if (!cJSON_IsString(id) || !cJSON_IsString(node) || !gw->remote)
+	if (!c || !c->media || !cJSON_IsString(node) ||
+	    strcmp(media_call_where(c->media), node->valuestring))
 		return;
-	media_remote_draining(gw->remote, node->valuestring);
-	c = call_find(gw, id->valuestring);
-	if (!c || !c->placed || strcmp(c->node.id, node->valuestring))
-		return;
-	old = c->node;
-	c->placed = false;
-	for (struct le *le = c->parts.head; le; le = le->next)
-		((struct live_part *)le->data)->media = false;
-	if (place_call(c)) {
+	old = c->media;
+	c->media = NULL;
+	if (media_want(c)) {
 		port_log(PORT_LOG_WARN,
-			 "call %s: its media node %s drains and"
-			 " no other is alive",
-			 c->rec.id, old.id);
+			 "call %s: its media node %s drains and no other is"
+			 " alive",
+			 c->rec.id, node->valuestring);
+		c->media = old;
 		return;
 	}
+	for (struct le *le = c->parts.head; le; le = le->next)
+		((struct live_part *)le->data)->media = false;
 	record_call(gw, c);
-	/* the old node lets go of the call: its transports close */
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	(void)media_remote_post(gw->remote, old.url, "/internal/close", o, NULL,
-				NULL);
-	cJSON_Delete(o);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "from", old.id);
-	cJSON_AddStringToObject(o, "to", c->node.id);
+	cJSON_AddStringToObject(o, "from", media_call_where(old));
+	cJSON_AddStringToObject(o, "to", media_call_where(c->media));
+	mem_deref(old); /* the old node lets go of the call */
 	emit_except(gw, c->room, NULL, "call:media-moved", o);
 	cJSON_Delete(o);
 }
-#else
-void calls_node_draining(struct gateway *gw, const cJSON *data)
-{
-	(void)gw;
-	(void)data;
-}
-#endif
 
 /* A participant leaves the call's room and its state; the record stays. */
 static void part_leave(struct live_part *p, uint64_t now)
@@ -756,16 +699,8 @@ static void part_leave(struct live_part *p, uint64_t now)
 		client_leave(p->client, p->call->room);
 	list_unlink(&p->le_client);
 	p->client = NULL;
-	if (p->call->sfu) {
-		cJSON *ids = cJSON_CreateArray();
-		media_call_leave(p->call->sfu, p->rec.userId, ids);
-		producers_closed(p->call, p->rec.userId, ids);
-		cJSON_Delete(ids);
-	}
-#ifdef MEESHY_WITH_REDIS
-	if (p->call->placed && p->media)
-		remote_leave(p->call, p->rec.userId);
-#endif
+	if (p->call->media && p->media)
+		media_leave(p->call, p->rec.userId);
 	p->media = false;
 }
 
@@ -967,8 +902,7 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
  * gateway has one or media nodes. */
 static bool sfu_wanted(const struct gateway *gw, size_t n)
 {
-	return (gw->media || gw->remote) && gw->cfg.sfu_from &&
-	       n >= gw->cfg.sfu_from;
+	return gw->media && gw->cfg.sfu_from && n >= gw->cfg.sfu_from;
 }
 
 /* P2P for two, the SFU from --sfu-from participants on: everyone in the
@@ -981,17 +915,12 @@ static void switch_mode(struct live_call *c, const char *mode,
 
 	if (!strcmp(c->rec.mode, mode))
 		return;
-#ifdef MEESHY_WITH_REDIS
 	/* no media node alive: the call stays peer to peer */
-	if (!strcmp(mode, "sfu") && gw->remote && place_call(c))
+	if (!strcmp(mode, "sfu") && media_want(c))
 		return;
-#endif
 	str_ncpy(c->rec.mode, mode, sizeof(c->rec.mode));
-	if (!strcmp(mode, "sfu") && !gw->remote)
-		str_ncpy(c->rec.mediaServerId, gw->node_id,
-			 sizeof(c->rec.mediaServerId));
-	else if (strcmp(mode, "sfu"))
-		sfu_release(c);
+	if (strcmp(mode, "sfu"))
+		media_release(c);
 	record_call(gw, c);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
@@ -1755,31 +1684,20 @@ static void on_transcription(struct ev *e)
 	ack_send(cl, e->ack, o);
 }
 
-/* The call's media: on our SFU (made on first use) or, role gateway, on
- * its media node (placed on first use); false after acking why not. */
+/* The call's media, opened on first use; false after acking why not. */
 static bool want_sfu(struct ev *e, struct live_call *c)
 {
-	struct gateway *gw = e->cl->gw;
-#ifdef MEESHY_WITH_REDIS
-	if (gw->remote) {
-		if (!place_call(c))
-			return true;
-		ack_error(e->cl, e->ack, e->name, "INTERNAL",
-			  "no media node is available for call %s", c->rec.id);
-		return false;
-	}
-#endif
-	if (!gw->media) {
+	int err = media_want(c);
+	if (err == ENOTSUP)
 		ack_error(e->cl, e->ack, e->name, "CONFLICT",
 			  "this server runs no SFU (--rtc-listen is not set)");
-		return false;
-	}
-	if (!c->sfu && media_call_alloc(&c->sfu, gw->media, c->rec.id)) {
+	else if (err == ENOENT)
 		ack_error(e->cl, e->ack, e->name, "INTERNAL",
-			  "out of resources");
-		return false;
-	}
-	return true;
+			  "no media node is available for call %s", c->rec.id);
+	else if (err)
+		ack_error(e->cl, e->ack, e->name, "INTERNAL",
+			  "call %s has no media: %m", c->rec.id, err);
+	return !err;
 }
 
 /* New producers: the others may consume (or re-offer for) them. */
@@ -1823,78 +1741,77 @@ static void tell_speaker(struct live_call *c, struct client *cl, cJSON *speaker)
 	cJSON_Delete(speaker);
 }
 
-#ifdef MEESHY_WITH_REDIS
-/* The media node's answer to a client's media:* request. */
-static void on_remote_media(int err, const cJSON *body, void *arg)
-{
-	struct remote_req *rr = arg;
-	struct client *cl = rr->cl;
-	const cJSON *ok = cJSON_GetObjectItem(body, "ok");
-	const cJSON *er = cJSON_GetObjectItem(body, "error");
-	const cJSON *code = cJSON_GetObjectItem(er, "code");
-	const cJSON *msg = cJSON_GetObjectItem(er, "message");
-	struct live_call *c;
-	cJSON *o;
+/* A client's media:* request, waiting for its answer. The client is
+ * held; its socket may be gone by then. */
+struct media_req {
+	struct gateway *gw;
+	struct client *cl;
+	int64_t ack;
+	char event[48];
+	char call[STORE_ID_MAX + 1];
+};
 
-	if (err == ECANCELED || cl->gone) { /* closing, or gone meanwhile */
-		mem_deref(rr);
+static void media_req_destructor(void *arg)
+{
+	struct media_req *mr = arg;
+	mem_deref(mr->cl);
+}
+
+/* The answer: acked, then the others hear of the new producers and the
+ * requester of the active speaker. */
+static void on_media_answer(const struct media_answer *a, void *arg)
+{
+	struct media_req *mr = arg;
+	struct client *cl = mr->cl;
+	struct live_call *c;
+	cJSON *o, *speaker;
+
+	if (a->err == ECANCELED || cl->gone) { /* closing, or gone */
+		mem_deref(mr);
 		return;
 	}
-	if (err) {
-		ack_error(cl, rr->ack, rr->event, "INTERNAL",
-			  "the call's media node did not answer (%m)", err);
-	} else if (!cJSON_IsTrue(ok)) {
-		ack_error(cl, rr->ack, rr->event,
-			  cJSON_IsString(code) ? code->valuestring : "INTERNAL",
-			  "%s",
-			  cJSON_IsString(msg) ? msg->valuestring
-					      : "the media node refused");
-	} else {
-		o = cJSON_Duplicate(cJSON_GetObjectItem(body, "reply"), 1);
-		if (!cJSON_IsObject(o)) {
-			cJSON_Delete(o);
-			o = cJSON_CreateObject();
-		}
-		cJSON *speaker = speaker_of(o);
-		cJSON_AddTrueToObject(o, "ok");
-		ack_send(cl, rr->ack, o);
-		c = call_find(rr->gw, rr->call);
-		if (c) {
-			announce_producers(c, cl,
-					   cJSON_GetObjectItem(body, "news"));
-			tell_speaker(c, cl, speaker);
-		} else {
-			cJSON_Delete(speaker);
-		}
+	if (a->err) {
+		ack_error(cl, mr->ack, mr->event, a->code, "%s", a->why);
+		mem_deref(mr);
+		return;
 	}
-	mem_deref(rr);
+	o = cJSON_IsObject(a->reply) ? cJSON_Duplicate(a->reply, 1)
+				     : cJSON_CreateObject();
+	speaker = speaker_of(o);
+	cJSON_AddTrueToObject(o, "ok");
+	ack_send(cl, mr->ack, o);
+	c = call_find(mr->gw, mr->call);
+	if (c) {
+		announce_producers(c, cl, a->news);
+		tell_speaker(c, cl, speaker);
+	} else {
+		cJSON_Delete(speaker);
+	}
+	mem_deref(mr);
 }
 
-static void remote_media(struct ev *e, struct live_call *c)
+static void media_request(struct ev *e, struct live_call *c)
 {
 	struct client *cl = e->cl;
-	struct remote_req *rr = remote_req_new(cl->gw, cl, e->ack, e->name,
-					       c->rec.id, cl->user_id);
-	cJSON *o = cJSON_CreateObject();
-	int err;
+	struct media_req *mr = mem_zalloc(sizeof(*mr), media_req_destructor);
+	int err = mr ? 0 : ENOMEM;
 
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "userId", cl->user_id);
-	cJSON_AddStringToObject(o, "event", e->name);
-	cJSON_AddItemToObject(o, "data",
-			      e->data ? cJSON_Duplicate(e->data, 1)
-				      : cJSON_CreateObject());
-	err = rr ? media_remote_post(cl->gw->remote, c->node.url,
-				     "/internal/media", o, on_remote_media, rr)
-		 : ENOMEM;
-	cJSON_Delete(o);
+	if (mr) {
+		mr->gw = cl->gw;
+		mr->cl = mem_ref(cl);
+		mr->ack = e->ack;
+		str_ncpy(mr->event, e->name, sizeof(mr->event));
+		str_ncpy(mr->call, c->rec.id, sizeof(mr->call));
+		err = media_call_request(c->media, cl->user_id, e->name,
+					 e->data, on_media_answer, mr);
+	}
 	if (err) {
-		mem_deref(rr);
-		ack_error(cl, e->ack, e->name, "INTERNAL", "media node %s: %m",
-			  c->node.id, err);
+		mem_deref(mr);
+		ack_error(cl, e->ack, e->name, "INTERNAL",
+			  "the media of call %s (on %s): %m", c->rec.id,
+			  media_call_where(c->media), err);
 	}
 }
-#endif
 
 /* Every media:* request: the plain-SDP offer, the capabilities and the
  * mediasoup-client requests. Those that name no call act in the call
@@ -1904,9 +1821,7 @@ static void on_media(struct ev *e)
 	struct client *cl = e->cl;
 	struct live_part *p = NULL;
 	struct live_call *c;
-	const char *code = "INTERNAL";
-	char why[200] = "";
-	cJSON *o, *news, *speaker;
+	cJSON *o;
 
 	if (cJSON_GetObjectItemCaseSensitive(e->data, "callId")) {
 		if (!(c = want_call(e, NULL)) || !(p = want_joined(e, c)) ||
@@ -1935,32 +1850,13 @@ static void on_media(struct ev *e)
 		}
 		c = p->call;
 	}
-	p->media = true;
-#ifdef MEESHY_WITH_REDIS
-	if (c->placed) {
-		remote_media(e, c);
-		return;
-	}
-#endif
-	if (!c->sfu) { /* its media was released (back to P2P) */
+	if (!c->media) { /* its media was released (back to P2P) */
 		ack_error(cl, e->ack, e->name, "CONFLICT",
 			  "call %s is peer to peer now", c->rec.id);
 		return;
 	}
-	o = ok_body();
-	news = cJSON_CreateArray();
-	if (media_call_request(c->sfu, cl->user_id, e->name, e->data, o, news,
-			       &code, why, sizeof(why))) {
-		cJSON_Delete(o);
-		cJSON_Delete(news);
-		ack_error(cl, e->ack, e->name, code, "%s", why);
-		return;
-	}
-	speaker = speaker_of(o);
-	ack_send(cl, e->ack, o);
-	announce_producers(c, cl, news);
-	tell_speaker(c, cl, speaker);
-	cJSON_Delete(news);
+	p->media = true;
+	media_request(e, c);
 }
 
 /* A call's active speaker changed (media_workers' speakerh). */
@@ -1970,7 +1866,7 @@ void calls_speaker(struct gateway *gw, const char *call_id,
 	struct live_call *c = call_find(gw, call_id);
 	cJSON *o;
 
-	if (!c || !c->sfu)
+	if (!c || !c->media)
 		return; /* ended, or back to P2P, meanwhile */
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
@@ -2355,8 +2251,6 @@ static void attach_local(struct sio_socket *sock, void *arg)
 static struct live_call *adopt_call(struct gateway *gw, const char *id)
 {
 	struct live_call *c;
-	const struct node_load *nodes;
-	size_t n;
 
 	c = mem_zalloc(sizeof(*c), call_destructor);
 	if (!c)
@@ -2371,20 +2265,17 @@ static struct live_call *adopt_call(struct gateway *gw, const char *id)
 	gw->ncalls++;
 	(void)bus_join(gw->bus, c->room);
 	(void)store_participants(gw->store, id, adopt_part, c);
-	n = media_remote_nodes(gw->remote, &nodes);
-	for (size_t i = 0; i < n && !strcmp(c->rec.mode, "sfu"); i++) {
-		if (!strcmp(nodes[i].id, c->rec.mediaServerId)) {
-			c->node = nodes[i];
-			c->placed = true;
-		}
-	}
+	/* its media stays on its node, when that is alive */
+	if (!strcmp(c->rec.mode, "sfu") && c->rec.mediaServerId[0] && gw->media)
+		(void)media_call_open(&c->media, gw->media, c->rec.id,
+				      joined_count(c), c->rec.mediaServerId);
 	/* our sockets already in its room were its remote clients: they are
 	 * ours to serve now */
 	sio_room_apply(gw->sio, c->room, attach_local, c);
 	port_log(PORT_LOG_INFO,
 		 "call %s: taken over (%s, %zu participants, media %s)", id,
 		 c->rec.mode, list_count(&c->parts),
-		 c->placed ? c->node.id : "none");
+		 c->media ? media_call_where(c->media) : "none");
 	return c;
 }
 

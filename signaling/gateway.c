@@ -25,6 +25,8 @@
 #endif
 #include "webrtc_transport.h"
 #include "media_workers.h"
+#include "media.h"
+#include "media_local.h"
 #include "validate.h"
 #include "ratelimit.h"
 
@@ -748,7 +750,11 @@ static void bus_deliver(const char *room, const char *event, const cJSON *data,
 {
 	struct gateway *gw = arg;
 	if (!strcmp(event, "media:node-draining")) {
-		/* for the gateway, not the clients: move the call */
+		/* for the gateway, not the clients: no new call goes to
+		 * that node, and this one moves */
+		const cJSON *node = cJSON_GetObjectItem(data, "node");
+		if (cJSON_IsString(node))
+			media_remote_draining(gw->remote, node->valuestring);
 		calls_node_draining(gw, data);
 		return;
 	}
@@ -783,7 +789,6 @@ static void redis_msg_handler(const char *channel, const char *msg, size_t len,
 	if (!bus_message(gw->bus, channel, msg, len))
 		calls_node_message(gw, channel, msg, len);
 }
-#endif
 
 static void cluster_timer(void *arg)
 {
@@ -791,6 +796,7 @@ static void cluster_timer(void *arg)
 	calls_cluster_tick(gw);
 	port_timer_start(gw->cluster_tmr, 1000, cluster_timer, gw);
 }
+#endif
 
 static void gateway_destructor(void *arg)
 {
@@ -802,6 +808,7 @@ static void gateway_destructor(void *arg)
 	gw->sio = mem_deref(gw->sio);
 	list_flush(&gw->remote_clients);
 	gw->media = mem_deref(gw->media);
+	gw->workers = mem_deref(gw->workers);
 	/* the translator before the cache it reads, both before Redis */
 	gw->translator = mem_deref(gw->translator);
 	gw->cache = mem_deref(gw->cache);
@@ -931,10 +938,14 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		struct media_workers_config mc = {cfg->media_workers,
 						  cfg->rtc_listen,
 						  cfg->rtc_announced};
-		err = media_workers_alloc(&gw->media, &mc, speaker_handler, gw);
+		err = media_workers_alloc(&gw->workers, &mc, speaker_handler,
+					  gw);
+		if (!err)
+			err = media_local_alloc(&gw->media, gw->workers,
+						gw->node_id);
 		if (err)
 			goto out;
-		media_workers_log(gw->media);
+		media_workers_log(gw->workers);
 	} else if (cfg->redis_host) {
 #ifdef MEESHY_WITH_REDIS
 		err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
@@ -952,6 +963,8 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		if (!err)
 			err = media_remote_alloc(&gw->remote, gw->redis,
 						 gw->internal_auth);
+		if (!err)
+			err = media_remote_media(&gw->media, gw->remote);
 		if (!err) {
 			/* our channel: other gateways' clients in our calls */
 			char ch[256];

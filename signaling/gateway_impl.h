@@ -49,7 +49,8 @@ struct gateway {
 	struct store *store;
 	struct httpd *http;
 	struct sio_server *sio;
-	struct media_workers *media; /* the SFU's workers, or NULL */
+	struct media *media; /* calls' media (our SFU, or media nodes) */
+	struct media_workers *workers; /* our SFU's workers, or NULL */
 	/* role gateway: calls' media on media nodes, rooms over Redis */
 	struct redis *redis;
 	struct bus *bus;

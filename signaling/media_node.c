@@ -40,7 +40,7 @@ struct node_call {
 	uint64_t created_ms;
 	char id[ID_MAX + 1];
 	char room[ID_MAX + 8];
-	struct media_call *sfu; /* on one of the node's media workers */
+	struct worker_call *sfu; /* on one of the node's media workers */
 };
 
 struct media_node {
@@ -104,7 +104,7 @@ static struct node_call *call_want(struct media_node *m, const char *id)
 	str_ncpy(c->id, id, sizeof(c->id));
 	c->created_ms = port_wallclock_ms();
 	(void)re_snprintf(c->room, sizeof(c->room), "call:%s", id);
-	if (media_call_alloc(&c->sfu, m->media, id)) {
+	if (worker_call_alloc(&c->sfu, m->media, id)) {
 		mem_deref(c);
 		return NULL;
 	}
@@ -258,9 +258,9 @@ static void api_media(struct media_node *m, struct httpd_conn *conn,
 	}
 	reply = cJSON_CreateObject();
 	news = cJSON_CreateArray();
-	if (media_call_request(c->sfu, user, event,
-			       cJSON_GetObjectItemCaseSensitive(body, "data"),
-			       reply, news, &code, why, sizeof(why))) {
+	if (worker_call_request(c->sfu, user, event,
+				cJSON_GetObjectItemCaseSensitive(body, "data"),
+				reply, news, &code, why, sizeof(why))) {
 		cJSON_Delete(reply);
 		cJSON_Delete(news);
 		http_json_error(conn, 200, "OK", code, why);
@@ -284,7 +284,7 @@ static void api_leave(struct media_node *m, struct httpd_conn *conn,
 	if (c && close)
 		call_close(m, c);
 	else if (c && validate_is_id(user))
-		media_call_leave(c->sfu, user, ids);
+		worker_call_leave(c->sfu, user, ids);
 	reply_ok(conn, o);
 }
 
@@ -294,7 +294,7 @@ static bool list_call(struct le *le, void *arg)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->id);
 	cJSON_AddNumberToObject(o, "participants",
-				(double)media_call_peers(c->sfu));
+				(double)worker_call_peers(c->sfu));
 	cJSON_AddItemToArray(arg, o);
 	return false;
 }

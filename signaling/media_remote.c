@@ -11,6 +11,8 @@
 #include "port.h"
 #include "redis.h"
 #include "json_client.h"
+#include "media.h"
+#include "validate.h"
 #include "media_remote.h"
 
 enum {
@@ -268,4 +270,170 @@ size_t media_remote_nodes(const struct media_remote *mr,
 	if (nodes)
 		*nodes = mr->nodes;
 	return mr->n;
+}
+
+/* The media door's side on the nodes: a call's media is the node it was
+ * placed on; requests and leaves are posts to that node's API, and
+ * letting the call go asks the node to close it. */
+
+struct node_call {
+	struct media_remote *mr; /* held once placed */
+	char call_id[VALIDATE_ID_MAX + 1];
+	struct node_load node;
+};
+
+static void node_call_destructor(void *arg)
+{
+	struct node_call *nc = arg;
+	cJSON *o;
+	if (!nc->mr)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", nc->call_id);
+	(void)media_remote_post(nc->mr, nc->node.url, "/internal/close", o,
+				NULL, NULL);
+	cJSON_Delete(o);
+	mem_deref(nc->mr);
+}
+
+/* On the node named `where` when it is alive, else on the one placement
+ * picks (its id kept in call:<id>:media-server for the other gateways). */
+static int node_open(void *side, const char *call_id, size_t participants,
+		     const char *where, void **callp, char *where_out,
+		     size_t size)
+{
+	struct media_remote *mr = side;
+	struct node_call *nc = mem_zalloc(sizeof(*nc), node_call_destructor);
+	const struct node_load *at = where ? node_find(mr, where) : NULL;
+
+	if (!nc)
+		return ENOMEM;
+	if (where && (!at || !at->alive)) {
+		mem_deref(nc);
+		return ENOENT;
+	}
+	if (at) {
+		nc->node = *at;
+	} else if (media_remote_place(mr, call_id, participants, &nc->node)) {
+		port_log(PORT_LOG_WARN, "call %s: no media node is alive",
+			 call_id);
+		mem_deref(nc);
+		return ENOENT;
+	} else {
+		(void)redis_cmd(mr->redis, NULL, NULL,
+				"SET call:%s:media-server %s EX 3600", call_id,
+				nc->node.id);
+		port_log(PORT_LOG_INFO, "call %s: media on node %s (%s)",
+			 call_id, nc->node.id, nc->node.url);
+	}
+	str_ncpy(nc->call_id, call_id, sizeof(nc->call_id));
+	nc->mr = mem_ref(mr);
+	str_ncpy(where_out, nc->node.id, size);
+	*callp = nc;
+	return 0;
+}
+
+/* A post's caller, waiting for the node's answer. */
+struct node_req {
+	media_answer_h *answerh;
+	media_left_h *lefth;
+	void *arg;
+};
+
+static struct node_req *node_req_new(media_answer_h *answerh,
+				     media_left_h *lefth, void *arg)
+{
+	struct node_req *r = mem_zalloc(sizeof(*r), NULL);
+	if (r) {
+		r->answerh = answerh;
+		r->lefth = lefth;
+		r->arg = arg;
+	}
+	return r;
+}
+
+static void on_node_answer(int err, const cJSON *body, void *arg)
+{
+	struct node_req *r = arg;
+	const cJSON *er = cJSON_GetObjectItem(body, "error");
+	const cJSON *code = cJSON_GetObjectItem(er, "code");
+	const cJSON *msg = cJSON_GetObjectItem(er, "message");
+	struct media_answer a = {0};
+	char why[200] = "";
+
+	a.err = err;
+	a.code = "INTERNAL";
+	a.why = why;
+	if (err) {
+		(void)re_snprintf(why, sizeof(why),
+				  "the call's media node did not answer (%m)",
+				  err);
+	} else if (!cJSON_IsTrue(cJSON_GetObjectItem(body, "ok"))) {
+		a.err = EINVAL;
+		if (cJSON_IsString(code))
+			a.code = code->valuestring;
+		str_ncpy(why,
+			 cJSON_IsString(msg) ? msg->valuestring
+					     : "the media node refused",
+			 sizeof(why));
+	} else {
+		a.reply = cJSON_GetObjectItem(body, "reply");
+		a.news = cJSON_GetObjectItem(body, "news");
+	}
+	r->answerh(&a, r->arg);
+	mem_deref(r);
+}
+
+static int node_post(struct node_call *nc, const char *path, cJSON *body,
+		     struct node_req *r, media_remote_h *h)
+{
+	int err = r ? media_remote_post(nc->mr, nc->node.url, path, body, h, r)
+		    : ENOMEM;
+	cJSON_Delete(body);
+	if (err)
+		mem_deref(r);
+	return err;
+}
+
+static int node_request(void *call, const char *user, const char *event,
+			const cJSON *data, media_answer_h *h, void *arg)
+{
+	struct node_call *nc = call;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", nc->call_id);
+	cJSON_AddStringToObject(o, "userId", user);
+	cJSON_AddStringToObject(o, "event", event);
+	cJSON_AddItemToObject(o, "data",
+			      data ? cJSON_Duplicate(data, 1)
+				   : cJSON_CreateObject());
+	return node_post(nc, "/internal/media", o, node_req_new(h, NULL, arg),
+			 on_node_answer);
+}
+
+static void on_node_left(int err, const cJSON *body, void *arg)
+{
+	struct node_req *r = arg;
+	r->lefth(err ? NULL : cJSON_GetObjectItem(body, "producerIds"), r->arg);
+	mem_deref(r);
+}
+
+static int node_leave(void *call, const char *user, media_left_h *h, void *arg)
+{
+	struct node_call *nc = call;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", nc->call_id);
+	cJSON_AddStringToObject(o, "userId", user);
+	return node_post(nc, "/internal/leave", o, node_req_new(NULL, h, arg),
+			 on_node_left);
+}
+
+static const struct media_ops node_ops = {
+	node_open,
+	node_request,
+	node_leave,
+};
+
+int media_remote_media(struct media **mp, struct media_remote *mr)
+{
+	return media_alloc(mp, &node_ops, mr);
 }

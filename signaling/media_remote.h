@@ -36,6 +36,11 @@ void media_remote_draining(struct media_remote *mr, const char *node_id);
 int media_remote_post(struct media_remote *mr, const char *url,
 		      const char *path, const cJSON *body, media_remote_h *h,
 		      void *arg);
+/* The media door (media.h) onto the nodes: a call's media is opened by
+ * placing it, requests and leaves go to its node, and releasing it closes
+ * it there. */
+struct media;
+int media_remote_media(struct media **mp, struct media_remote *mr);
 /* The nodes as last read (for /health and tests). */
 size_t media_remote_nodes(const struct media_remote *mr,
 			  const struct node_load **nodes);

@@ -464,8 +464,8 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 	err |= re_hprintf(pf, "meeshy_db_write_errors_total %llu\n",
 			  (unsigned long long)st.write_errors);
 	err |= metrics_caches(pf, gw);
-	if (gw->media)
-		err |= metrics_media_workers(pf, gw->media);
+	if (gw->workers)
+		err |= metrics_media_workers(pf, gw->workers);
 	err |= metrics_process(pf, gw->started_ms);
 	return err;
 }

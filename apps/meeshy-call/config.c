@@ -10,9 +10,9 @@
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "turn.h"
+#include "store.h"
 #ifdef MEESHY_WITH_REDIS
 #include "redis.h"
-#include "store.h"
 #endif
 #include "config.h"
 #include "gateway.h"
@@ -424,8 +424,6 @@ static int check(struct app_config *c)
 		return 2;
 	}
 	if (strcmp(c->role, "all")) {
-		char host[256];
-		uint16_t p;
 #ifndef MEESHY_WITH_REDIS
 		fprintf(stderr,
 			"meeshy-call: --role %s needs Redis, and this"
@@ -433,7 +431,9 @@ static int check(struct app_config *c)
 			" -DMEESHY_WITH_REDIS=ON)\n",
 			c->role);
 		return 2;
-#endif
+#else
+		char host[256];
+		uint16_t p;
 		const char *pw = getenv("MEESHY_REDIS_PASSWORD");
 		if (redis_parse_url(c->redis_url, host, sizeof(host), &p,
 				    c->redis_password,
@@ -450,6 +450,7 @@ static int check(struct app_config *c)
 		if (!c->redis_password[0] && pw)
 			str_ncpy(c->redis_password, pw,
 				 sizeof(c->redis_password));
+#endif
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
 		level_ok |= !strcmp(c->log_level, levels[i]);

@@ -149,7 +149,7 @@ int main(int argc, char *argv[])
 	struct gateway *gw = NULL;
 	struct store *store = NULL;
 	struct sa laddr, rtc_laddr, rtc_ip;
-	char redis_host[256], db_safe[sizeof(cfg.db)];
+	char db_safe[sizeof(cfg.db)];
 	uint32_t fds;
 	int err, rc;
 
@@ -205,6 +205,7 @@ int main(int argc, char *argv[])
 	gc.rtc_listen = &rtc_laddr;
 	gc.media_workers = cfg.media_workers;
 #ifdef MEESHY_WITH_REDIS
+	char redis_host[256];
 	if (!strcmp(cfg.role, "gateway")) {
 		/* media goes to media nodes; rooms cross gateways by Redis */
 		gc.rtc_listen = NULL;
