@@ -854,11 +854,154 @@ static int gateway_listen(struct gateway *gw, const struct gateway_config *cfg)
 	return httpd_listen(&gw->http, cfg->listen, &hc, http_handler, gw);
 }
 
+static int bytes_dup(uint8_t **dst, const uint8_t *src, size_t len)
+{
+	*dst = mem_alloc(len, NULL);
+	if (!*dst)
+		return ENOMEM;
+	memcpy(*dst, src, len);
+	return 0;
+}
+
+/* The gateway's own copies of what the caller's config points at: the
+ * pointers in gw->cfg must not outlive gateway_alloc's caller. */
+static int config_own(struct gateway *gw, const struct gateway_config *cfg)
+{
+	int err =
+		str_dup(&gw->node_id, cfg->node_id ? cfg->node_id : "meeshy-1");
+	err |= str_dup(&gw->ice_servers,
+		       cfg->ice_servers ? cfg->ice_servers : "[]");
+	if (!err && cfg->web_root)
+		err = str_dup(&gw->web_root, cfg->web_root);
+	if (!err && cfg->jwt_secret)
+		err = bytes_dup(&gw->jwt_secret, cfg->jwt_secret,
+				cfg->jwt_secret_len);
+	if (!err && cfg->turn.secret)
+		err = bytes_dup(&gw->turn_secret, cfg->turn.secret,
+				cfg->turn.secret_len);
+	if (!err)
+		err = str_dup(&gw->turn_servers,
+			      cfg->turn.servers ? cfg->turn.servers : "");
+	if (err)
+		return err;
+	gw->cfg.jwt_secret = gw->jwt_secret;
+	gw->cfg.web_root = gw->web_root;
+	gw->cfg.ice_servers = gw->ice_servers;
+	gw->cfg.turn.secret = gw->turn_secret;
+	gw->cfg.turn.servers = gw->turn_servers;
+	gw->cfg.node_id = gw->node_id;
+	gw->cfg.listen = NULL;
+	gw->cfg.redis_password = NULL;  /* redis_alloc copies it */
+	gw->cfg.internal_secret = NULL; /* internal_auth_alloc copies it */
+	gw->cfg.translator_url = NULL;  /* set with the translator */
+	return 0;
+}
+
+/* The HTTP port, the rate limits and Socket.IO on it. */
+static int sockets_make(struct gateway *gw, const struct gateway_config *cfg)
+{
+	struct eio_config ec;
+	int err =
+		hash_alloc(&gw->calls, eio_hash_buckets(cfg->max_connections));
+	if (!err)
+		err = port_timer_alloc(&gw->state_tmr);
+	if (!err)
+		err = gateway_listen(gw, cfg);
+	if (!err && cfg->events_per_sec)
+		err = ratelimit_alloc(
+			&gw->user_rate, USER_RATE_FACTOR * cfg->events_per_sec,
+			2.0 * USER_RATE_FACTOR * cfg->events_per_sec);
+	if (!err && cfg->events_per_sec_per_ip)
+		err = ratelimit_alloc(&gw->ip_rate, cfg->events_per_sec_per_ip,
+				      2.0 * cfg->events_per_sec_per_ip);
+	if (err)
+		return err;
+	memset(&ec, 0, sizeof(ec));
+	ec.budget = httpd_budget(gw->http);
+	ec.answer_budget = cfg->max_buffered;
+	ec.max_sessions_per_ip = cfg->max_sessions_per_ip;
+	ec.ping_interval_ms = cfg->ping_interval_ms;
+	ec.ping_timeout_ms = cfg->ping_timeout_ms;
+	ec.max_payload = cfg->max_payload;
+	ec.max_sessions = cfg->max_connections;
+	return sio_server_alloc(&gw->sio, &ec, sio_connect_handler,
+				sio_event_handler, sio_disconnect_handler, gw);
+}
+
+/* Role all: the SFU's workers here, and the media door onto them. */
+static int media_make(struct gateway *gw, const struct gateway_config *cfg)
+{
+	struct media_workers_config mc = {cfg->media_workers, cfg->rtc_listen,
+					  cfg->rtc_announced};
+	int err = media_workers_alloc(&gw->workers, &mc, speaker_handler, gw);
+	if (!err)
+		err = media_local_alloc(&gw->media, gw->workers, gw->node_id);
+	if (!err)
+		media_workers_log(gw->workers);
+	return err;
+}
+
+/* Role gateway: Redis, the bus, the media nodes (and the media door onto
+ * them), our own channel and the cluster tick. */
+static int cluster_make(struct gateway *gw, const struct gateway_config *cfg)
+{
+#ifdef MEESHY_WITH_REDIS
+	char ch[256];
+	int err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
+			      cfg->redis_password, redis_msg_handler,
+			      redis_state_handler, gw);
+	if (!err)
+		err = bus_alloc(&gw->bus, gw->redis, gw->node_id, bus_deliver,
+				gw);
+	if (!err)
+		err = internal_auth_alloc(&gw->internal_auth,
+					  cfg->internal_secret,
+					  cfg->internal_secret_len);
+	if (!err)
+		err = media_remote_alloc(&gw->remote, gw->redis,
+					 gw->internal_auth);
+	if (!err)
+		err = media_remote_media(&gw->media, gw->remote);
+	if (!err) {
+		/* our channel: other gateways' clients in our calls */
+		(void)re_snprintf(ch, sizeof(ch), "meeshy:node:%s",
+				  gw->node_id);
+		err = redis_subscribe(gw->redis, ch);
+	}
+	if (!err)
+		err = port_timer_alloc(&gw->cluster_tmr);
+	if (!err)
+		port_timer_start(gw->cluster_tmr, 1000, cluster_timer, gw);
+	return err;
+#else
+	return ENOTSUP;
+#endif
+}
+
+/* The cache (Redis when there is one) and the translator reading it. */
+static int cache_make(struct gateway *gw, const struct gateway_config *cfg)
+{
+	int err;
+#ifdef MEESHY_WITH_REDIS
+	if (gw->redis)
+		err = cache_alloc_redis(&gw->cache, gw->redis);
+	else
+#endif
+		err = cache_alloc_memory(&gw->cache);
+	gw->cache_shared = gw->cache && !strcmp(cache_kind(gw->cache), "redis");
+	if (err || !cfg->translator_url || !*cfg->translator_url)
+		return err;
+	err = str_dup(&gw->translator_url, cfg->translator_url);
+	if (!err)
+		err = translator_alloc(&gw->translator, gw->translator_url,
+				       gw->cache);
+	gw->cfg.translator_url = gw->translator_url;
+	return err;
+}
+
 int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 		  struct store *store)
 {
-	struct eio_config ec;
-
 	struct gateway *gw;
 	int err;
 
@@ -871,140 +1014,21 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	gw->room_emit = room_emit;
 	gw->store = store;
 	gw->started_ms = port_wallclock_ms();
-	err = str_dup(&gw->node_id, cfg->node_id ? cfg->node_id : "meeshy-1");
-	err |= str_dup(&gw->ice_servers,
-		       cfg->ice_servers ? cfg->ice_servers : "[]");
-	if (!err && cfg->web_root)
-		err = str_dup(&gw->web_root, cfg->web_root);
-	if (!err && cfg->jwt_secret) {
-		gw->jwt_secret = mem_alloc(cfg->jwt_secret_len, NULL);
-		if (!gw->jwt_secret)
-			err = ENOMEM;
-		else
-			memcpy(gw->jwt_secret, cfg->jwt_secret,
-			       cfg->jwt_secret_len);
-	}
-	if (!err && cfg->turn.secret) {
-		gw->turn_secret = mem_alloc(cfg->turn.secret_len, NULL);
-		if (!gw->turn_secret)
-			err = ENOMEM;
-		else
-			memcpy(gw->turn_secret, cfg->turn.secret,
-			       cfg->turn.secret_len);
-	}
+	err = config_own(gw, cfg);
 	if (!err)
-		err = str_dup(&gw->turn_servers,
-			      cfg->turn.servers ? cfg->turn.servers : "");
-	if (err)
-		goto out;
-	/* Pointers into the caller's config must not outlive the call. */
-	gw->cfg.jwt_secret = gw->jwt_secret;
-	gw->cfg.web_root = gw->web_root;
-	gw->cfg.ice_servers = gw->ice_servers;
-	gw->cfg.turn.secret = gw->turn_secret;
-	gw->cfg.turn.servers = gw->turn_servers;
-	gw->cfg.node_id = gw->node_id;
-	gw->cfg.listen = NULL;
-
-	memset(&ec, 0, sizeof(ec));
-	err = hash_alloc(&gw->calls, eio_hash_buckets(cfg->max_connections));
+		err = sockets_make(gw, cfg);
+	if (!err && cfg->rtc_listen)
+		err = media_make(gw, cfg);
+	else if (!err && cfg->redis_host)
+		err = cluster_make(gw, cfg);
 	if (!err)
-		err = port_timer_alloc(&gw->state_tmr);
-	if (!err)
-		err = gateway_listen(gw, cfg);
-	if (err)
-		goto out;
-	ec.budget = httpd_budget(gw->http);
-	ec.answer_budget = cfg->max_buffered;
-	ec.max_sessions_per_ip = cfg->max_sessions_per_ip;
-	if (cfg->events_per_sec)
-		err = ratelimit_alloc(
-			&gw->user_rate, USER_RATE_FACTOR * cfg->events_per_sec,
-			2.0 * USER_RATE_FACTOR * cfg->events_per_sec);
-	if (!err && cfg->events_per_sec_per_ip)
-		err = ratelimit_alloc(&gw->ip_rate, cfg->events_per_sec_per_ip,
-				      2.0 * cfg->events_per_sec_per_ip);
-	if (err)
-		goto out;
-	ec.ping_interval_ms = cfg->ping_interval_ms;
-	ec.ping_timeout_ms = cfg->ping_timeout_ms;
-	ec.max_payload = cfg->max_payload;
-	ec.max_sessions = cfg->max_connections;
-	err = sio_server_alloc(&gw->sio, &ec, sio_connect_handler,
-			       sio_event_handler, sio_disconnect_handler, gw);
-	if (err)
-		goto out;
-	if (cfg->rtc_listen) {
-		struct media_workers_config mc = {cfg->media_workers,
-						  cfg->rtc_listen,
-						  cfg->rtc_announced};
-		err = media_workers_alloc(&gw->workers, &mc, speaker_handler,
-					  gw);
-		if (!err)
-			err = media_local_alloc(&gw->media, gw->workers,
-						gw->node_id);
-		if (err)
-			goto out;
-		media_workers_log(gw->workers);
-	} else if (cfg->redis_host) {
-#ifdef MEESHY_WITH_REDIS
-		err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
-				  cfg->redis_password, redis_msg_handler,
-				  redis_state_handler, gw);
-		gw->cfg.redis_password = NULL; /* the caller's; redis has it */
-		if (!err)
-			err = bus_alloc(&gw->bus, gw->redis, gw->node_id,
-					bus_deliver, gw);
-		if (!err)
-			err = internal_auth_alloc(&gw->internal_auth,
-						  cfg->internal_secret,
-						  cfg->internal_secret_len);
-		gw->cfg.internal_secret = NULL; /* the caller's; copied */
-		if (!err)
-			err = media_remote_alloc(&gw->remote, gw->redis,
-						 gw->internal_auth);
-		if (!err)
-			err = media_remote_media(&gw->media, gw->remote);
-		if (!err) {
-			/* our channel: other gateways' clients in our calls */
-			char ch[256];
-			(void)re_snprintf(ch, sizeof(ch), "meeshy:node:%s",
-					  gw->node_id);
-			err = redis_subscribe(gw->redis, ch);
-		}
-		if (!err)
-			err = port_timer_alloc(&gw->cluster_tmr);
-		if (!err)
-			port_timer_start(gw->cluster_tmr, 1000, cluster_timer,
-					 gw);
-#else
-		err = ENOTSUP;
-#endif
-		if (err)
-			goto out;
-	}
-#ifdef MEESHY_WITH_REDIS
-	if (gw->redis)
-		err = cache_alloc_redis(&gw->cache, gw->redis);
-	else
-#endif
-		err = cache_alloc_memory(&gw->cache);
-	gw->cache_shared = gw->cache && !strcmp(cache_kind(gw->cache), "redis");
-	if (!err && cfg->translator_url && *cfg->translator_url) {
-		err = str_dup(&gw->translator_url, cfg->translator_url);
-		if (!err)
-			err = translator_alloc(&gw->translator,
-					       gw->translator_url, gw->cache);
-	}
-	gw->cfg.translator_url = gw->translator_url;
-	if (err)
-		goto out;
-out:
-	if (err)
+		err = cache_make(gw, cfg);
+	if (err) {
 		mem_deref(gw);
-	else
-		*gwp = gw;
-	return err;
+		return err;
+	}
+	*gwp = gw;
+	return 0;
 }
 
 int gateway_local(const struct gateway *gw, struct sa *laddr)

@@ -3,6 +3,7 @@
  * a config-file key, with its check.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,180 +364,165 @@ static int load_secret(const char *file, const char *env, const char *flag,
 	return 0;
 }
 
-static int check(struct app_config *c)
+/* Says why a setting is refused (after "meeshy-call: ") and returns the
+ * exit status for bad settings. */
+static int refuse(const char *fmt, ...)
 {
-	static const char *const levels[] = {"debug", "info", "warn", "error"};
-	struct sa sa;
-	bool level_ok = false;
-	cJSON *ice;
-	const char *secret = getenv("MEESHY_JWT_SECRET");
-	const char *turn_secret = getenv("MEESHY_TURN_SECRET");
-	const char *internal_secret = getenv("MEESHY_INTERNAL_SECRET");
-	char why[512];
+	va_list ap;
+	fputs("meeshy-call: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+/* The role and the addresses it listens on and announces. */
+static int check_addresses(const struct app_config *c)
+{
+	struct sa sa, ip;
 
 	if (strcmp(c->role, "all") && strcmp(c->role, "gateway") &&
-	    strcmp(c->role, "media")) {
-		fprintf(stderr,
-			"meeshy-call: --role: '%s' is not all, gateway"
-			" or media\n",
-			c->role);
-		return 2;
-	}
-	if (sa_decode(&sa, c->listen, strlen(c->listen))) {
-		fprintf(stderr,
-			"meeshy-call: --listen: '%s' is not an"
-			" address:port (like 127.0.0.1:4000 or [::1]:4000;"
-			" port 0 picks a free one)\n",
-			c->listen);
-		return 2;
-	}
-	if (sa_decode(&sa, c->rtc_listen, strlen(c->rtc_listen))) {
-		fprintf(stderr,
-			"meeshy-call: --rtc-listen: '%s' is not an"
-			" address:port (like 127.0.0.1:40000)\n",
-			c->rtc_listen);
-		return 2;
-	}
+	    strcmp(c->role, "media"))
+		return refuse("--role: '%s' is not all, gateway or media",
+			      c->role);
+	if (sa_decode(&sa, c->listen, strlen(c->listen)))
+		return refuse("--listen: '%s' is not an address:port (like"
+			      " 127.0.0.1:4000 or [::1]:4000; port 0 picks a"
+			      " free one)",
+			      c->listen);
+	if (sa_decode(&sa, c->rtc_listen, strlen(c->rtc_listen)))
+		return refuse("--rtc-listen: '%s' is not an address:port"
+			      " (like 127.0.0.1:40000)",
+			      c->rtc_listen);
 	if (sa_port(&sa) && c->media_workers > 1 &&
-	    sa_port(&sa) + c->media_workers - 1 > 65535) {
-		fprintf(stderr,
-			"meeshy-call: --rtc-listen: port %u and"
-			" --media-workers %u would need ports past 65535 "
-			"(worker i listens on port + i)\n",
-			sa_port(&sa), c->media_workers);
-		return 2;
-	}
-	if (c->announced_ip[0]) {
-		struct sa ip;
-		if (sa_set_str(&ip, c->announced_ip, 0)) {
-			fprintf(stderr,
-				"meeshy-call: --announced-ip: '%s' is"
-				" not an IP address\n",
-				c->announced_ip);
-			return 2;
-		}
-	} else if (sa_is_any(&sa)) {
-		fprintf(stderr,
-			"meeshy-call: --rtc-listen: '%s' listens on"
-			" every address; say which one browsers reach with"
-			" --announced-ip\n",
-			c->rtc_listen);
-		return 2;
-	}
-	if (strcmp(c->role, "all")) {
+	    sa_port(&sa) + c->media_workers - 1 > 65535)
+		return refuse("--rtc-listen: port %u and --media-workers %u"
+			      " would need ports past 65535 (worker i listens"
+			      " on port + i)",
+			      sa_port(&sa), c->media_workers);
+	if (c->announced_ip[0] && sa_set_str(&ip, c->announced_ip, 0))
+		return refuse("--announced-ip: '%s' is not an IP address",
+			      c->announced_ip);
+	if (!c->announced_ip[0] && sa_is_any(&sa))
+		return refuse("--rtc-listen: '%s' listens on every address;"
+			      " say which one browsers reach with"
+			      " --announced-ip",
+			      c->rtc_listen);
+	return 0;
+}
+
+/* Roles gateway and media: the Redis they meet in. */
+static int check_redis(struct app_config *c)
+{
 #ifndef MEESHY_WITH_REDIS
-		fprintf(stderr,
-			"meeshy-call: --role %s needs Redis, and this"
-			" build has none (configure with"
-			" -DMEESHY_WITH_REDIS=ON)\n",
-			c->role);
-		return 2;
+	return refuse("--role %s needs Redis, and this build has none"
+		      " (configure with -DMEESHY_WITH_REDIS=ON)",
+		      c->role);
 #else
-		char host[256];
-		uint16_t p;
-		const char *pw = getenv("MEESHY_REDIS_PASSWORD");
-		if (redis_parse_url(c->redis_url, host, sizeof(host), &p,
-				    c->redis_password,
-				    sizeof(c->redis_password))) {
-			char safe[sizeof(c->redis_url)];
-			store_location_safe(safe, sizeof(safe), c->redis_url);
-			fprintf(stderr,
-				"meeshy-call: --redis: '%s' is not"
-				" redis://[:password@]host:port\n",
-				safe);
-			return 2;
-		}
-		/* the environment keeps the password off the command line */
-		if (!c->redis_password[0] && pw)
-			str_ncpy(c->redis_password, pw,
-				 sizeof(c->redis_password));
-#endif
+	char host[256], safe[sizeof(c->redis_url)];
+	uint16_t p;
+	const char *pw = getenv("MEESHY_REDIS_PASSWORD");
+	if (redis_parse_url(c->redis_url, host, sizeof(host), &p,
+			    c->redis_password, sizeof(c->redis_password))) {
+		store_location_safe(safe, sizeof(safe), c->redis_url);
+		return refuse("--redis: '%s' is not"
+			      " redis://[:password@]host:port",
+			      safe);
 	}
+	/* the environment keeps the password off the command line */
+	if (!c->redis_password[0] && pw)
+		str_ncpy(c->redis_password, pw, sizeof(c->redis_password));
+	return 0;
+#endif
+}
+
+/* Settings of their own: log level, ICE servers, heartbeat, translator. */
+static int check_settings(const struct app_config *c)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
+	bool level_ok = false, ice_ok;
+	cJSON *ice;
+
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
 		level_ok |= !strcmp(c->log_level, levels[i]);
-	if (!level_ok) {
-		fprintf(stderr,
-			"meeshy-call: --log-level: '%s' is not debug,"
-			" info, warn or error\n",
-			c->log_level);
-		return 2;
-	}
+	if (!level_ok)
+		return refuse("--log-level: '%s' is not debug, info, warn or"
+			      " error",
+			      c->log_level);
 	ice = cJSON_Parse(c->ice_servers);
-	if (!cJSON_IsArray(ice)) {
-		fprintf(stderr,
-			"meeshy-call: --ice-servers: '%s' is not a"
-			" JSON array of RTCIceServer objects\n",
-			c->ice_servers);
-		cJSON_Delete(ice);
-		return 2;
-	}
+	ice_ok = cJSON_IsArray(ice);
 	cJSON_Delete(ice);
-	if (c->ping_timeout_ms >= c->ping_interval_ms * 10u) {
-		fprintf(stderr,
-			"meeshy-call: --ping-timeout: %u ms is more"
-			" than ten ping intervals (%u ms)\n",
-			c->ping_timeout_ms, c->ping_interval_ms);
-		return 2;
-	}
+	if (!ice_ok)
+		return refuse("--ice-servers: '%s' is not a JSON array of"
+			      " RTCIceServer objects",
+			      c->ice_servers);
+	if (c->ping_timeout_ms >= c->ping_interval_ms * 10u)
+		return refuse("--ping-timeout: %u ms is more than ten ping"
+			      " intervals (%u ms)",
+			      c->ping_timeout_ms, c->ping_interval_ms);
+	if (c->translator_url[0] && strncmp(c->translator_url, "http://", 7) &&
+	    strncmp(c->translator_url, "https://", 8))
+		return refuse("--translator-url: '%s' is not an http:// or"
+			      " https:// URL",
+			      c->translator_url);
+	return 0;
+}
+
+/* The secrets, from their files or the environment, and what each role
+ * needs of them. */
+static int check_secrets(struct app_config *c)
+{
+	const char *secret = getenv("MEESHY_JWT_SECRET");
+	char why[512];
+
 	if (load_secret(c->jwt_secret_file, secret, "--jwt-secret-file",
 			c->jwt_secret, sizeof(c->jwt_secret),
-			&c->jwt_secret_len))
-		return 2;
-	if (load_secret(c->turn_secret_file, turn_secret, "--turn-secret-file",
-			c->turn_secret, sizeof(c->turn_secret),
-			&c->turn_secret_len))
-		return 2;
-	if (load_secret(c->internal_secret_file, internal_secret,
+			&c->jwt_secret_len) ||
+	    load_secret(c->turn_secret_file, getenv("MEESHY_TURN_SECRET"),
+			"--turn-secret-file", c->turn_secret,
+			sizeof(c->turn_secret), &c->turn_secret_len) ||
+	    load_secret(c->internal_secret_file,
+			getenv("MEESHY_INTERNAL_SECRET"),
 			"--internal-secret-file", c->internal_secret,
 			sizeof(c->internal_secret), &c->internal_secret_len))
 		return 2;
-	if (strcmp(c->role, "all") && c->internal_secret_len < 16) {
-		fprintf(stderr,
-			"meeshy-call: --role %s: the internal API's"
-			" secret has %zu bytes, it needs at least 16: set"
-			" MEESHY_INTERNAL_SECRET (or --internal-secret-file),"
-			" the same on every gateway and media node\n",
-			c->role, c->internal_secret_len);
-		return 2;
-	}
-	if (c->translator_url[0] && strncmp(c->translator_url, "http://", 7) &&
-	    strncmp(c->translator_url, "https://", 8)) {
-		fprintf(stderr,
-			"meeshy-call: --translator-url: '%s' is not an"
-			" http:// or https:// URL\n",
-			c->translator_url);
-		return 2;
-	}
-	if (turn_servers_check(c->turn_servers, why, sizeof(why))) {
-		fprintf(stderr, "meeshy-call: --turn-servers: %s\n", why);
-		return 2;
-	}
-	if (c->turn_servers[0] && !c->turn_secret_len) {
-		fprintf(stderr,
-			"meeshy-call: --turn-servers: '%s' is set but"
-			" no TURN secret is (MEESHY_TURN_SECRET or"
-			" --turn-secret-file): no credentials could be given"
-			"\n",
-			c->turn_servers);
-		return 2;
-	}
-	if (c->jwt_secret_file[0] || secret) {
-		if (c->jwt_secret_len < 16) {
-			fprintf(stderr,
-				"meeshy-call: the JWT secret has %zu"
-				" bytes; HS256 needs at least 16 (32 or more"
-				" recommended)\n",
-				c->jwt_secret_len);
-			return 2;
-		}
-	} else if (!c->dev_auth && strcmp(c->role, "media")) {
-		fprintf(stderr,
-			"meeshy-call: no way to authenticate anyone:"
-			" set MEESHY_JWT_SECRET (or --jwt-secret-file), or"
-			" pass --dev-auth for a demo\n");
-		return 2;
-	}
+	if (strcmp(c->role, "all") && c->internal_secret_len < 16)
+		return refuse("--role %s: the internal API's secret has %zu"
+			      " bytes, it needs at least 16: set"
+			      " MEESHY_INTERNAL_SECRET (or"
+			      " --internal-secret-file), the same on every"
+			      " gateway and media node",
+			      c->role, c->internal_secret_len);
+	if (turn_servers_check(c->turn_servers, why, sizeof(why)))
+		return refuse("--turn-servers: %s", why);
+	if (c->turn_servers[0] && !c->turn_secret_len)
+		return refuse("--turn-servers: '%s' is set but no TURN secret"
+			      " is (MEESHY_TURN_SECRET or --turn-secret-file):"
+			      " no credentials could be given",
+			      c->turn_servers);
+	if ((c->jwt_secret_file[0] || secret) && c->jwt_secret_len < 16)
+		return refuse("the JWT secret has %zu bytes; HS256 needs at"
+			      " least 16 (32 or more recommended)",
+			      c->jwt_secret_len);
+	if (!c->jwt_secret_file[0] && !secret && !c->dev_auth &&
+	    strcmp(c->role, "media"))
+		return refuse("no way to authenticate anyone: set"
+			      " MEESHY_JWT_SECRET (or --jwt-secret-file), or"
+			      " pass --dev-auth for a demo");
 	return 0;
+}
+
+static int check(struct app_config *c)
+{
+	int rc = check_addresses(c);
+	if (!rc && strcmp(c->role, "all"))
+		rc = check_redis(c);
+	if (!rc)
+		rc = check_settings(c);
+	if (!rc)
+		rc = check_secrets(c);
+	return rc;
 }
 
 int app_config_load(struct app_config *c, int argc, char *const argv[])
