@@ -78,6 +78,9 @@ const struct sdp_codec *sdp_media_codec(const struct sdp_media *m,
 /* Header extensions the SFU reads. */
 #define SDP_EXT_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
 #define SDP_EXT_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define SDP_EXT_RID "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+#define SDP_EXT_REPAIRED_RID                                                   \
+	"urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 #define SDP_EXT_TWCC                                                           \
 	"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-"         \
 	"extensions-01"

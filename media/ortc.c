@@ -437,6 +437,108 @@ static uint32_t ssrc_value(const cJSON *s)
 		       : 0;
 }
 
+/* What media:produce's rtpParameters say, checked. */
+struct produce_params {
+	const struct media_codec *mc;
+	uint8_t pt, rtx_pt; /* the sender's */
+	size_t nlayers;
+	uint32_t ssrcs[ROUTER_MAX_LAYERS], rtx_ssrcs[ROUTER_MAX_LAYERS];
+	const char *rids[ROUTER_MAX_LAYERS];
+	uint8_t rid_ext, rrid_ext, level_ext, twcc_ext;
+};
+
+/* kind and the first codec: one of the table's, of that kind. */
+static int produce_codec(struct req *r, const cJSON *rp,
+			 struct produce_params *pp)
+{
+	const cJSON *codecs = cJSON_GetObjectItemCaseSensitive(rp, "codecs");
+	const cJSON *codec = cJSON_GetArrayItem(codecs, 0);
+	const cJSON *pt =
+		cJSON_GetObjectItemCaseSensitive(codec, "payloadType");
+	const char *mime = str_field(codec, "mimeType");
+	const char *kind = str_field(r->data, "kind");
+
+	if (!kind || (strcmp(kind, "audio") && strcmp(kind, "video")))
+		return fail(r, "VALIDATION_ERROR", EINVAL,
+			    "kind: %s is not audio or video", shown(kind));
+	pp->mc = media_codec_by_mime(mime);
+	if (!pp->mc || strcmp(kind, kind_name(pp->mc->kind)))
+		return fail(r, "VALIDATION_ERROR", ENOTSUP,
+			    "rtpParameters.codecs[0].mimeType: %s is not"
+			    " audio/opus, video/VP8 or video/H264 for this"
+			    " kind",
+			    shown(mime));
+	if (!cJSON_IsNumber(pt) || pt->valuedouble < 0 || pt->valuedouble > 127)
+		return fail(r, "VALIDATION_ERROR", EINVAL,
+			    "rtpParameters.codecs[0].payloadType: %s",
+			    "must be 0-127");
+	pp->pt = (uint8_t)pt->valuedouble;
+	pp->rtx_pt = pp->mc->kind == MEDIA_VIDEO
+			     ? rtx_payload_type(codecs, pt->valuedouble)
+			     : 0;
+	return 0;
+}
+
+/* One encoding, or 2-3 simulcast ones of video, each by SSRC or RID. */
+static int produce_encodings(struct req *r, const cJSON *rp,
+			     struct produce_params *pp)
+{
+	const cJSON *encs = cJSON_GetObjectItemCaseSensitive(rp, "encodings");
+	pp->nlayers = (size_t)cJSON_GetArraySize(encs);
+	if (pp->nlayers < 1 || pp->nlayers > ROUTER_MAX_LAYERS ||
+	    (pp->nlayers > 1 && pp->mc->kind != MEDIA_VIDEO))
+		return fail(r, "VALIDATION_ERROR", ENOTSUP,
+			    "rtpParameters.encodings: %s",
+			    "1 encoding, or 2-3 simulcast encodings of video");
+	for (size_t i = 0; i < pp->nlayers; i++) {
+		const cJSON *e = cJSON_GetArrayItem(encs, (int)i);
+		const char *rid = str_field(e, "rid");
+		pp->ssrcs[i] =
+			ssrc_value(cJSON_GetObjectItemCaseSensitive(e, "ssrc"));
+		pp->rtx_ssrcs[i] = ssrc_value(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(e, "rtx"), "ssrc"));
+		pp->rids[i] = rid && strlen(rid) < ROUTER_RID_MAX ? rid : NULL;
+		if (!pp->ssrcs[i] && !pp->rids[i])
+			return fail(r, "VALIDATION_ERROR", EINVAL,
+				    "rtpParameters.encodings: %s",
+				    "each needs an ssrc or a rid");
+	}
+	return 0;
+}
+
+/* The header extensions the router reads (ids 1-14: one-byte form). */
+static int produce_extensions(struct req *r, const cJSON *rp,
+			      struct produce_params *pp)
+{
+	const cJSON *x;
+	cJSON_ArrayForEach(
+		x, cJSON_GetObjectItemCaseSensitive(rp, "headerExtensions"))
+	{
+		const char *uri = str_field(x, "uri");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "id");
+		uint8_t v;
+		if (!uri || !cJSON_IsNumber(id))
+			continue;
+		v = (uint8_t)id->valuedouble;
+		if (!strcmp(uri, SDP_EXT_RID))
+			pp->rid_ext = v;
+		if (id->valuedouble < 1 || id->valuedouble > 14)
+			continue;
+		if (!strcmp(uri, SDP_EXT_AUDIO_LEVEL))
+			pp->level_ext = v;
+		if (!strcmp(uri, SDP_EXT_TWCC))
+			pp->twcc_ext = v;
+		if (!strcmp(uri, SDP_EXT_REPAIRED_RID))
+			pp->rrid_ext = v;
+	}
+	if (pp->rids[0] && !pp->ssrcs[0] && !pp->rid_ext)
+		return fail(
+			r, "VALIDATION_ERROR", EINVAL,
+			"rtpParameters.headerExtensions: %s",
+			"encodings by rid need the rtp-stream-id extension");
+	return 0;
+}
+
 static int produce(struct req *r)
 {
 	struct ortc_peer *peer = r->peer;
@@ -444,124 +546,51 @@ static int produce(struct req *r)
 		transport_by_id(peer, str_field(r->data, "transportId"));
 	const cJSON *rp =
 		cJSON_GetObjectItemCaseSensitive(r->data, "rtpParameters");
-	const cJSON *codec = cJSON_GetArrayItem(
-		cJSON_GetObjectItemCaseSensitive(rp, "codecs"), 0);
-	const cJSON *encs = cJSON_GetObjectItemCaseSensitive(rp, "encodings");
-	uint32_t ssrcs[ROUTER_MAX_LAYERS], rtx_ssrcs[ROUTER_MAX_LAYERS];
-	const char *rids[ROUTER_MAX_LAYERS];
-	size_t nlayers;
-	uint8_t rid_ext = 0, rrid_ext = 0, level_ext = 0, twcc_ext = 0;
-	uint8_t rtx_pt;
-	const cJSON *pt =
-		cJSON_GetObjectItemCaseSensitive(codec, "payloadType");
-	const char *mime = str_field(codec, "mimeType");
-	const char *kind = str_field(r->data, "kind");
+	struct produce_params pp;
 	struct o_producer *op;
-	enum media_kind k;
-	const struct media_codec *mc;
 	int err;
 
+	memset(&pp, 0, sizeof(pp));
 	if (!ot || ot->recv)
 		return fail(r, "NOT_FOUND", ENOENT,
-			    "transportId: %s is not"
-			    " one of your send transports",
+			    "transportId: %s is not one of your send"
+			    " transports",
 			    shown(str_field(r->data, "transportId")));
-	if (!kind || (strcmp(kind, "audio") && strcmp(kind, "video")))
-		return fail(r, "VALIDATION_ERROR", EINVAL,
-			    "kind: %s is not audio or video", shown(kind));
-	mc = media_codec_by_mime(mime);
-	if (!mc || strcmp(kind, kind_name(mc->kind)))
-		return fail(r, "VALIDATION_ERROR", ENOTSUP,
-			    "rtpParameters.codecs[0].mimeType: %s is not"
-			    " audio/opus, video/VP8 or video/H264 for this"
-			    " kind",
-			    shown(mime));
-	k = mc->kind;
-	if (!cJSON_IsNumber(pt) || pt->valuedouble < 0 || pt->valuedouble > 127)
-		return fail(r, "VALIDATION_ERROR", EINVAL,
-			    "rtpParameters.codecs[0].payloadType: %s",
-			    "must be 0-127");
-	nlayers = (size_t)cJSON_GetArraySize(encs);
-	if (nlayers < 1 || nlayers > ROUTER_MAX_LAYERS ||
-	    (nlayers > 1 && k != MEDIA_VIDEO))
-		return fail(r, "VALIDATION_ERROR", ENOTSUP,
-			    "rtpParameters.encodings: %s",
-			    "1 encoding, or 2-3 simulcast encodings of video");
-	for (size_t i = 0; i < nlayers; i++) {
-		const cJSON *e = cJSON_GetArrayItem(encs, (int)i);
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "ssrc");
-		const char *rid = str_field(e, "rid");
-		ssrcs[i] = ssrc_value(s);
-		rtx_ssrcs[i] = ssrc_value(cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(e, "rtx"), "ssrc"));
-		rids[i] = rid && strlen(rid) < ROUTER_RID_MAX ? rid : NULL;
-		if (!ssrcs[i] && !rids[i])
-			return fail(r, "VALIDATION_ERROR", EINVAL,
-				    "rtpParameters.encodings: %s",
-				    "each needs an ssrc or a rid");
-	}
-	{
-		const cJSON *x;
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(
-					      rp, "headerExtensions"))
-		{
-			const char *uri = str_field(x, "uri");
-			const cJSON *id =
-				cJSON_GetObjectItemCaseSensitive(x, "id");
-			if (uri && cJSON_IsNumber(id) &&
-			    !strcmp(uri, "urn:ietf:params:rtp-hdrext:sdes:"
-					 "rtp-stream-id"))
-				rid_ext = (uint8_t)id->valuedouble;
-			if (!uri || !cJSON_IsNumber(id) ||
-			    id->valuedouble < 1 || id->valuedouble > 14)
-				continue;
-			if (!strcmp(uri, SDP_EXT_AUDIO_LEVEL))
-				level_ext = (uint8_t)id->valuedouble;
-			if (!strcmp(uri, SDP_EXT_TWCC))
-				twcc_ext = (uint8_t)id->valuedouble;
-			if (!strcmp(uri, "urn:ietf:params:rtp-hdrext:sdes:"
-					 "repaired-rtp-stream-id"))
-				rrid_ext = (uint8_t)id->valuedouble;
-		}
-	}
-	if (rids[0] && !ssrcs[0] && !rid_ext)
-		return fail(
-			r, "VALIDATION_ERROR", EINVAL,
-			"rtpParameters.headerExtensions: %s",
-			"encodings by rid need the rtp-stream-id extension");
+	err = produce_codec(r, rp, &pp);
+	if (!err)
+		err = produce_encodings(r, rp, &pp);
+	if (!err)
+		err = produce_extensions(r, rp, &pp);
+	if (err)
+		return err;
 	if (list_count(&peer->producers) >= MAX_PER_PEER)
 		return fail(r, "CONFLICT", EALREADY, "%s",
 			    "too many producers");
 	op = mem_zalloc(sizeof(*op), o_producer_destructor);
 	if (!op)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
-	op->kind = k;
-	op->codec = mc;
+	op->kind = pp.mc->kind;
+	op->codec = pp.mc;
 	err = uuid_random(op->id, sizeof(op->id));
 	if (!err)
-		err = router_produce_simulcast(&op->p, peer->room->router,
-					       ot->t, (uint8_t)pt->valuedouble,
-					       mc->name, nlayers, ssrcs, rids,
-					       rid_ext);
+		err = router_produce_simulcast(
+			&op->p, peer->room->router, ot->t, pp.pt, pp.mc->name,
+			pp.nlayers, pp.ssrcs, pp.rids, pp.rid_ext);
 	if (err) {
 		mem_deref(op);
 		return fail(r, "INTERNAL", err, "no producer: %s",
 			    "out of resources");
 	}
-	if (k == MEDIA_AUDIO)
-		producer_set_audio_level_ext(op->p, level_ext);
-	if (twcc_ext)
-		(void)producer_set_twcc_ext(op->p, twcc_ext);
-	rtx_pt = k == MEDIA_VIDEO
-			 ? rtx_payload_type(cJSON_GetObjectItemCaseSensitive(
-						    rp, "codecs"),
-					    pt->valuedouble)
-			 : 0;
-	if (rtx_pt)
-		(void)producer_set_rtx(op->p, rtx_pt, rtx_ssrcs, rrid_ext);
+	if (op->kind == MEDIA_AUDIO)
+		producer_set_audio_level_ext(op->p, pp.level_ext);
+	if (pp.twcc_ext)
+		(void)producer_set_twcc_ext(op->p, pp.twcc_ext);
+	if (pp.rtx_pt)
+		(void)producer_set_rtx(op->p, pp.rtx_pt, pp.rtx_ssrcs,
+				       pp.rrid_ext);
 	list_append(&peer->producers, &op->le, op);
 	cJSON_AddStringToObject(r->reply, "id", op->id);
-	cJSON_AddStringToObject(r->reply, "kind", kind_name(k));
+	cJSON_AddStringToObject(r->reply, "kind", kind_name(op->kind));
 	return 0;
 }
 
@@ -613,6 +642,94 @@ static uint8_t abs_send_time_id(const cJSON *caps)
 	return 0;
 }
 
+/* The consumer's codec as the capabilities describe it, on the payload
+ * type the router sends it with. */
+static cJSON *consumer_codec(const struct media_codec *mc)
+{
+	cJSON *all = media_codecs_json(), *codec, *found = NULL;
+	cJSON_ArrayForEach(codec, all)
+	{
+		const char *m = str_field(codec, "mimeType");
+		if (m && !str_casecmp(m, mc->mime)) {
+			found = cJSON_Duplicate(codec, 1);
+			break;
+		}
+	}
+	cJSON_Delete(all);
+	if (!found)
+		return NULL;
+	cJSON_DeleteItemFromObject(found, "preferredPayloadType");
+	cJSON_DeleteItemFromObject(found, "kind");
+	cJSON_AddNumberToObject(found, "payloadType", mc->pt);
+	return found;
+}
+
+/* Retransmissions on their own stream, when the receiver takes them: the
+ * RTX codec and the encoding's rtx SSRC. */
+static void consumer_rtx(struct o_consumer *oc, const struct media_codec *mc,
+			 const cJSON *caps, cJSON *codecs, cJSON *enc)
+{
+	cJSON *rtx, *params;
+	if (!mc->rtx_pt || !can_receive(caps, "video/rtx") ||
+	    consumer_set_rtx(oc->c, mc->rtx_pt))
+		return;
+	rtx = cJSON_CreateObject();
+	cJSON_AddStringToObject(rtx, "mimeType", "video/rtx");
+	cJSON_AddNumberToObject(rtx, "payloadType", mc->rtx_pt);
+	cJSON_AddNumberToObject(rtx, "clockRate", mc->clock_rate);
+	params = cJSON_AddObjectToObject(rtx, "parameters");
+	cJSON_AddNumberToObject(params, "apt", mc->pt);
+	cJSON_AddArrayToObject(rtx, "rtcpFeedback");
+	cJSON_AddItemToArray(codecs, rtx);
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(enc, "rtx"), "ssrc",
+				consumer_rtx_ssrc(oc->c));
+}
+
+/* The send time on video, when the receiver makes an estimate from it. */
+static void consumer_extensions(struct o_consumer *oc, enum media_kind kind,
+				const cJSON *caps, cJSON *exts)
+{
+	uint8_t id = abs_send_time_id(caps);
+	cJSON *x;
+	if (kind != MEDIA_VIDEO || !id || consumer_set_abs_send_time(oc->c, id))
+		return;
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "uri", SDP_EXT_ABS_SEND_TIME);
+	cJSON_AddNumberToObject(x, "id", id);
+	cJSON_AddFalseToObject(x, "encrypt");
+	cJSON_AddObjectToObject(x, "parameters");
+	cJSON_AddItemToArray(exts, x);
+}
+
+/* mediasoup's RtpParameters of a consumer. */
+static void consumer_rtp_parameters(struct o_transport *ot,
+				    const struct o_producer *op,
+				    struct o_consumer *oc, const cJSON *caps,
+				    cJSON *rtp)
+{
+	cJSON *codecs = cJSON_AddArrayToObject(rtp, "codecs");
+	cJSON *encs = cJSON_CreateArray(), *enc = cJSON_CreateObject(), *rtcp;
+	cJSON *codec = consumer_codec(op->codec);
+	char mid[16];
+
+	if (codec)
+		cJSON_AddItemToArray(codecs, codec);
+	cJSON_AddNumberToObject(enc, "ssrc", consumer_ssrc(oc->c));
+	cJSON_AddItemToArray(encs, enc);
+	consumer_rtx(oc, op->codec, caps, codecs, enc);
+	consumer_extensions(oc, op->kind, caps,
+			    cJSON_AddArrayToObject(rtp, "headerExtensions"));
+	cJSON_AddItemToObject(rtp, "encodings", encs);
+	/* the receiver's m-line: unique on its transport, so that consumers
+	 * set up at once never share one */
+	(void)re_snprintf(mid, sizeof(mid), "%u", ot->next_mid++);
+	cJSON_AddStringToObject(rtp, "mid", mid);
+	rtcp = cJSON_AddObjectToObject(rtp, "rtcp");
+	cJSON_AddStringToObject(rtcp, "cname", "meeshy-sfu");
+	cJSON_AddTrueToObject(rtcp, "reducedSize");
+	cJSON_AddTrueToObject(rtcp, "mux");
+}
+
 static int consume(struct req *r)
 {
 	struct ortc_peer *peer = r->peer, *owner = NULL;
@@ -622,17 +739,13 @@ static int consume(struct req *r)
 	struct o_producer *op = producer_by_id(peer->room, pid, &owner);
 	const cJSON *caps =
 		cJSON_GetObjectItemCaseSensitive(r->data, "rtpCapabilities");
-	cJSON *rtp, *codecs, *codec, *encs, *enc, *rtcp, *all, *exts;
-	uint8_t ast_id;
 	struct o_consumer *oc;
-	const char *mime;
-	const struct media_codec *mc;
 	int err;
 
 	if (!ot || !ot->recv)
 		return fail(r, "NOT_FOUND", ENOENT,
-			    "transportId: %s is not"
-			    " one of your receive transports",
+			    "transportId: %s is not one of your receive"
+			    " transports",
 			    shown(str_field(r->data, "transportId")));
 	if (!op)
 		return fail(r, "NOT_FOUND", ENOENT,
@@ -641,18 +754,17 @@ static int consume(struct req *r)
 	if (owner == peer)
 		return fail(r, "CONFLICT", EINVAL,
 			    "producerId: %s is your own producer", pid);
-	mc = op->codec;
-	mime = mc->mime;
-	if (!can_receive(caps, mime))
+	if (!can_receive(caps, op->codec->mime))
 		return fail(r, "VALIDATION_ERROR", ENOTSUP,
 			    "rtpCapabilities: %s is not among your codecs",
-			    mime);
+			    op->codec->mime);
 	oc = mem_zalloc(sizeof(*oc), o_consumer_destructor);
 	if (!oc)
 		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
 	err = uuid_random(oc->id, sizeof(oc->id));
 	if (!err)
-		err = router_consume_paused(&oc->c, op->p, ot->t, mc->pt);
+		err = router_consume_paused(&oc->c, op->p, ot->t,
+					    op->codec->pt);
 	if (err) {
 		mem_deref(oc);
 		return fail(r, "INTERNAL", err, "no consumer: %s",
@@ -661,8 +773,6 @@ static int consume(struct req *r)
 	/* as mediasoup: it starts paused; media:resume-consumer once the
 	 * client has set up its receiver */
 	list_append(&peer->consumers, &oc->le, oc);
-
-	all = ortc_capabilities();
 	cJSON_AddStringToObject(r->reply, "id", oc->id);
 	cJSON_AddStringToObject(r->reply, "producerId", op->id);
 	cJSON_AddStringToObject(r->reply, "kind", kind_name(op->kind));
@@ -670,66 +780,9 @@ static int consume(struct req *r)
 				producer_layers(op->p) > 1 ? "simulcast"
 							   : "simple");
 	cJSON_AddFalseToObject(r->reply, "producerPaused");
-	rtp = cJSON_AddObjectToObject(r->reply, "rtpParameters");
-	codecs = cJSON_AddArrayToObject(rtp, "codecs");
-	cJSON_ArrayForEach(codec,
-			   cJSON_GetObjectItemCaseSensitive(all, "codecs"))
-	{
-		const char *m = str_field(codec, "mimeType");
-		if (!m || str_casecmp(m, mime))
-			continue;
-		codec = cJSON_Duplicate(codec, 1);
-		cJSON_AddNumberToObject(
-			codec, "payloadType",
-			cJSON_GetObjectItem(codec, "preferredPayloadType")
-				->valuedouble);
-		cJSON_DeleteItemFromObject(codec, "preferredPayloadType");
-		cJSON_DeleteItemFromObject(codec, "kind");
-		cJSON_AddItemToArray(codecs, codec);
-		break;
-	}
-	cJSON_Delete(all);
-	encs = cJSON_CreateArray();
-	enc = cJSON_CreateObject();
-	cJSON_AddNumberToObject(enc, "ssrc", consumer_ssrc(oc->c));
-	cJSON_AddItemToArray(encs, enc);
-	/* retransmissions on their own stream, when the receiver takes it */
-	if (mc->rtx_pt && can_receive(caps, "video/rtx") &&
-	    !consumer_set_rtx(oc->c, mc->rtx_pt)) {
-		cJSON *rtx = cJSON_CreateObject(), *params;
-		cJSON_AddStringToObject(rtx, "mimeType", "video/rtx");
-		cJSON_AddNumberToObject(rtx, "payloadType", mc->rtx_pt);
-		cJSON_AddNumberToObject(rtx, "clockRate", 90000);
-		params = cJSON_AddObjectToObject(rtx, "parameters");
-		cJSON_AddNumberToObject(params, "apt", mc->pt);
-		cJSON_AddArrayToObject(rtx, "rtcpFeedback");
-		cJSON_AddItemToArray(codecs, rtx);
-		cJSON_AddNumberToObject(cJSON_AddObjectToObject(enc, "rtx"),
-					"ssrc", consumer_rtx_ssrc(oc->c));
-	}
-	exts = cJSON_AddArrayToObject(rtp, "headerExtensions");
-	ast_id = abs_send_time_id(caps);
-	if (op->kind == MEDIA_VIDEO && ast_id &&
-	    !consumer_set_abs_send_time(oc->c, ast_id)) {
-		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "uri", SDP_EXT_ABS_SEND_TIME);
-		cJSON_AddNumberToObject(x, "id", ast_id);
-		cJSON_AddFalseToObject(x, "encrypt");
-		cJSON_AddObjectToObject(x, "parameters");
-		cJSON_AddItemToArray(exts, x);
-	}
-	cJSON_AddItemToObject(rtp, "encodings", encs);
-	{
-		/* the receiver's m-line: unique on its transport, so that
-		 * consumers set up at once never share one */
-		char mid[16];
-		(void)re_snprintf(mid, sizeof(mid), "%u", ot->next_mid++);
-		cJSON_AddStringToObject(rtp, "mid", mid);
-	}
-	rtcp = cJSON_AddObjectToObject(rtp, "rtcp");
-	cJSON_AddStringToObject(rtcp, "cname", "meeshy-sfu");
-	cJSON_AddTrueToObject(rtcp, "reducedSize");
-	cJSON_AddTrueToObject(rtcp, "mux");
+	consumer_rtp_parameters(
+		ot, op, oc, caps,
+		cJSON_AddObjectToObject(r->reply, "rtpParameters"));
 	return 0;
 }
 

@@ -89,6 +89,103 @@ static struct producer *find_producer(const struct media_session *ms,
 	return NULL;
 }
 
+/* A producer for the stream the offer's section sends; its id and kind
+ * go to new_producers. Returns whether we receive on this section. */
+static bool produce_from(struct media_session *ms, const struct sdp_media *m,
+			 const struct sdp_codec *codec, cJSON *new_producers)
+{
+	struct producer **pp = &ms->prods[ms->nprods];
+	char id[32];
+	cJSON *np;
+	uint8_t tw;
+
+	if (!m->ssrc || ms->nprods >= MAX_STREAMS ||
+	    router_produce(pp, ms->router, ms->t, m->kind, m->ssrc, codec->pt,
+			   codec->name))
+		return false;
+	tw = sdp_media_ext_id(m, SDP_EXT_TWCC);
+	if (tw)
+		(void)producer_set_twcc_ext(*pp, tw);
+	producer_set_audio_level_ext(*pp,
+				     sdp_media_ext_id(m, SDP_EXT_AUDIO_LEVEL));
+	ms->nprods++;
+	np = cJSON_CreateObject();
+	(void)re_snprintf(id, sizeof(id), "%u", m->ssrc);
+	cJSON_AddStringToObject(np, "producerId", id);
+	cJSON_AddStringToObject(np, "kind",
+				m->kind == MEDIA_VIDEO ? "video" : "audio");
+	cJSON_AddItemToArray(new_producers, np);
+	return true;
+}
+
+/* A consumer of another participant's producer of this section's kind
+ * and codec, sent on it. Returns whether we send on this section. */
+static bool consume_for(struct media_session *ms, const struct sdp_media *m,
+			const struct sdp_codec *codec, struct answer_media *am)
+{
+	struct producer *p = find_producer(ms, m, codec);
+	struct consumer **cp = &ms->cons[ms->ncons];
+	uint8_t ast;
+
+	if (ms->ncons >= MAX_STREAMS || !p ||
+	    router_consume(cp, p, ms->t, codec->pt))
+		return false;
+	/* the receiver's estimate, when it makes one */
+	ast = sdp_media_ext_id(m, SDP_EXT_ABS_SEND_TIME);
+	if (m->kind == MEDIA_VIDEO && codec->remb && ast)
+		(void)consumer_set_abs_send_time(*cp, ast);
+	ms->consumed[ms->ncons++] = p;
+	am->send_ssrc = consumer_ssrc(*cp);
+	(void)re_snprintf(am->send_msid, sizeof(am->send_msid),
+			  "meeshy-%u track-%u", am->send_ssrc, am->send_ssrc);
+	return true;
+}
+
+/* Each section of the offer: what we receive of it and send on it. */
+static void answer_sections(struct media_session *ms,
+			    const struct webrtc_offer *o,
+			    struct answer_params *a, cJSON *new_producers)
+{
+	for (size_t i = 0; i < o->nmedia; i++) {
+		const struct sdp_media *m = &o->media[i];
+		struct answer_media *am = &a->media[i];
+		const struct sdp_codec *codec =
+			m->rejected ? NULL : pick_codec(m);
+		bool we_recv = false, we_send = false;
+
+		am->offer = m;
+		am->codec = codec;
+		if (!codec)
+			continue;
+		if (m->dir == DIR_SENDRECV || m->dir == DIR_SENDONLY)
+			we_recv = produce_from(ms, m, codec, new_producers);
+		if (m->dir == DIR_SENDRECV || m->dir == DIR_RECVONLY)
+			we_send = consume_for(ms, m, codec, am);
+		am->dir = we_send && we_recv ? DIR_SENDRECV
+			  : we_send          ? DIR_SENDONLY
+			  : we_recv          ? DIR_RECVONLY
+					     : DIR_INACTIVE;
+	}
+}
+
+/* The session's transport, its DTLS role as the offer implies. */
+static int transport_for(struct media_session *ms, struct webrtc_server *srv,
+			 const struct webrtc_offer *o, enum dtls_role *role,
+			 char *why, size_t whysize)
+{
+	/* JSEP: the offerer's actpass (or active) makes us the DTLS server */
+	int err;
+	*role = !strcmp(o->setup, "passive") ? DTLS_ROLE_CLIENT
+					     : DTLS_ROLE_SERVER;
+	err = webrtc_transport_alloc(&ms->t, srv, on_packet, on_state, ms);
+	if (!err)
+		err = webrtc_transport_connect(ms->t, o->fingerprint, *role);
+	if (err)
+		str_ncpy(why, "the offer's DTLS fingerprint is not usable",
+			 whysize);
+	return err;
+}
+
 int media_session_offer(struct media_session **msp, struct webrtc_server *srv,
 			struct router *router, const char *owner,
 			const char *sdp, char **answerp, cJSON *new_producers,
@@ -109,27 +206,16 @@ int media_session_offer(struct media_session **msp, struct webrtc_server *srv,
 	o = mem_zalloc(sizeof(*o), NULL);
 	a = mem_zalloc(sizeof(*a), NULL);
 	mb = mbuf_alloc(4096);
-	if (!ms || !o || !a || !mb) {
-		err = ENOMEM;
+	err = ms && o && a && mb ? 0 : ENOMEM;
+	if (err)
 		goto out;
-	}
 	ms->router = mem_ref(router);
 	str_ncpy(ms->owner, owner ? owner : "", sizeof(ms->owner));
 	err = webrtc_offer_parse(o, sdp, strlen(sdp), why, whysize);
+	if (!err)
+		err = transport_for(ms, srv, o, &role, why, whysize);
 	if (err)
 		goto out;
-	/* JSEP: the offerer's actpass (or active) makes us the DTLS server */
-	role = !strcmp(o->setup, "passive") ? DTLS_ROLE_CLIENT
-					    : DTLS_ROLE_SERVER;
-	err = webrtc_transport_alloc(&ms->t, srv, on_packet, on_state, ms);
-	if (!err)
-		err = webrtc_transport_connect(ms->t, o->fingerprint, role);
-	if (err) {
-		str_ncpy(why, "the offer's DTLS fingerprint is not usable",
-			 whysize);
-		goto out;
-	}
-
 	(void)webrtc_server_candidate(srv, &cand);
 	(void)re_snprintf(ip, sizeof(ip), "%j", &cand);
 	a->ice_ufrag = webrtc_transport_ice_ufrag(ms->t);
@@ -139,71 +225,7 @@ int media_session_offer(struct media_session **msp, struct webrtc_server *srv,
 	a->ip = ip;
 	a->port = sa_port(&cand);
 	a->nmedia = o->nmedia;
-
-	for (size_t i = 0; i < o->nmedia; i++) {
-		const struct sdp_media *m = &o->media[i];
-		struct answer_media *am = &a->media[i];
-		const struct sdp_codec *codec =
-			m->rejected ? NULL : pick_codec(m);
-		bool they_send =
-			m->dir == DIR_SENDRECV || m->dir == DIR_SENDONLY;
-		bool they_recv =
-			m->dir == DIR_SENDRECV || m->dir == DIR_RECVONLY;
-		bool we_recv = false, we_send = false;
-
-		am->offer = m;
-		am->codec = codec;
-		if (!codec)
-			continue;
-		if (they_send && m->ssrc && ms->nprods < MAX_STREAMS) {
-			struct producer **pp = &ms->prods[ms->nprods];
-			if (!router_produce(pp, router, ms->t, m->kind, m->ssrc,
-					    codec->pt, codec->name)) {
-				char id[32];
-				cJSON *np = cJSON_CreateObject();
-				uint8_t tw = sdp_media_ext_id(m, SDP_EXT_TWCC);
-				if (tw)
-					(void)producer_set_twcc_ext(*pp, tw);
-				producer_set_audio_level_ext(
-					*pp, sdp_media_ext_id(
-						     m, SDP_EXT_AUDIO_LEVEL));
-				ms->nprods++;
-				we_recv = true;
-				(void)re_snprintf(id, sizeof(id), "%u",
-						  m->ssrc);
-				cJSON_AddStringToObject(np, "producerId", id);
-				cJSON_AddStringToObject(np, "kind",
-							m->kind == MEDIA_VIDEO
-								? "video"
-								: "audio");
-				cJSON_AddItemToArray(new_producers, np);
-			}
-		}
-		if (they_recv && ms->ncons < MAX_STREAMS) {
-			struct producer *p = find_producer(ms, m, codec);
-			struct consumer **cp = &ms->cons[ms->ncons];
-			if (p && !router_consume(cp, p, ms->t, codec->pt)) {
-				/* the receiver's estimate, when it makes one */
-				uint8_t ast = sdp_media_ext_id(
-					m, SDP_EXT_ABS_SEND_TIME);
-				if (m->kind == MEDIA_VIDEO && codec->remb &&
-				    ast)
-					(void)consumer_set_abs_send_time(*cp,
-									 ast);
-				ms->consumed[ms->ncons++] = p;
-				we_send = true;
-				am->send_ssrc = consumer_ssrc(*cp);
-				(void)re_snprintf(am->send_msid,
-						  sizeof(am->send_msid),
-						  "meeshy-%u track-%u",
-						  am->send_ssrc, am->send_ssrc);
-			}
-		}
-		am->dir = we_send && we_recv ? DIR_SENDRECV
-			  : we_send          ? DIR_SENDONLY
-			  : we_recv          ? DIR_RECVONLY
-					     : DIR_INACTIVE;
-	}
+	answer_sections(ms, o, a, new_producers);
 	err = webrtc_answer_print(mb, a);
 	if (!err)
 		err = re_sdprintf(answerp, "%b", mb->buf, mb->end);
