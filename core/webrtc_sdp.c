@@ -103,127 +103,205 @@ static int media_line(struct parser *p, const struct pl *v)
 	return 0;
 }
 
+/* Attributes, one handler each. Transport ones may be at session or media
+ * level (the first one wins); the others describe the current m= section
+ * (p->m, not rejected). */
+
+static int attr_ice_ufrag(struct parser *p, const struct pl *name,
+			  const struct pl *val)
+{
+	struct webrtc_offer *o = p->o;
+	return o->ice_ufrag[0] ? 0
+			       : copy(p, o->ice_ufrag, sizeof(o->ice_ufrag),
+				      val, "ice-ufrag");
+}
+
+static int attr_ice_pwd(struct parser *p, const struct pl *name,
+			const struct pl *val)
+{
+	struct webrtc_offer *o = p->o;
+	return o->ice_pwd[0] ? 0
+			     : copy(p, o->ice_pwd, sizeof(o->ice_pwd), val,
+				    "ice-pwd");
+}
+
+static int attr_setup(struct parser *p, const struct pl *name,
+		      const struct pl *val)
+{
+	struct webrtc_offer *o = p->o;
+	return o->setup[0] ? 0
+			   : copy(p, o->setup, sizeof(o->setup), val, "setup");
+}
+
+static int attr_fingerprint(struct parser *p, const struct pl *name,
+			    const struct pl *val)
+{
+	struct webrtc_offer *o = p->o;
+	struct pl hash, value;
+	if (re_regex(val->p, val->l, "[^ ]+ [^ ]+", &hash, &value))
+		return bad(p, "fingerprint '%r' is not 'hash value'", val);
+	if (pl_strcasecmp(&hash, "sha-256") || o->fingerprint[0])
+		return 0;
+	return copy(p, o->fingerprint, sizeof(o->fingerprint), &value,
+		    "fingerprint");
+}
+
+static int attr_mid(struct parser *p, const struct pl *name,
+		    const struct pl *val)
+{
+	return copy(p, p->m->mid, sizeof(p->m->mid), val, "mid");
+}
+
+static int attr_direction(struct parser *p, const struct pl *name,
+			  const struct pl *val)
+{
+	p->m->dir = !pl_strcmp(name, "sendrecv")   ? DIR_SENDRECV
+		    : !pl_strcmp(name, "sendonly") ? DIR_SENDONLY
+		    : !pl_strcmp(name, "recvonly") ? DIR_RECVONLY
+						   : DIR_INACTIVE;
+	return 0;
+}
+
+static int attr_rtpmap(struct parser *p, const struct pl *name,
+		       const struct pl *val)
+{
+	struct pl pt, codec, clock, ch;
+	struct sdp_codec *cd;
+	clock.l = 0;
+	if (re_regex(val->p, val->l, "[0-9]+ [^/]+/[0-9]+[/]*[0-9]*", &pt,
+		     &codec, &clock, NULL, NULL))
+		return bad(p, "rtpmap '%r' is not 'pt name/clock'", val);
+	cd = codec_by_pt(p->m, pl_u32(&pt));
+	if (!cd)
+		return 0; /* not in the m= line: ignored */
+	if (copy(p, cd->name, sizeof(cd->name), &codec, "codec name"))
+		return EBADMSG;
+	cd->clock = pl_u32(&clock);
+	cd->channels = 1;
+	if (!re_regex(val->p, val->l, "/[0-9]+/[0-9]+", NULL, &ch))
+		cd->channels = (uint8_t)pl_u32(&ch);
+	return 0;
+}
+
+static int attr_fmtp(struct parser *p, const struct pl *name,
+		     const struct pl *val)
+{
+	struct pl pt, params, apt;
+	struct sdp_codec *cd;
+	if (re_regex(val->p, val->l, "[0-9]+ [^]+", &pt, &params))
+		return 0;
+	cd = codec_by_pt(p->m, pl_u32(&pt));
+	if (!cd)
+		return 0;
+	if (!re_regex(params.p, params.l, "apt=[0-9]+", &apt))
+		cd->apt = (int)pl_u32(&apt);
+	return copy(p, cd->fmtp, sizeof(cd->fmtp), &params, "fmtp");
+}
+
+static int attr_rtcp_fb(struct parser *p, const struct pl *name,
+			const struct pl *val)
+{
+	struct pl pt, type, param;
+	struct sdp_codec *cd;
+	param.l = 0;
+	if (re_regex(val->p, val->l, "[^ ]+ [^ ]+[ ]*[^ ]*", &pt, &type, NULL,
+		     &param))
+		return 0;
+	cd = codec_by_pt(p->m, pl_u32(&pt));
+	if (!cd)
+		return 0;
+	if (!pl_strcmp(&type, "nack") && !param.l)
+		cd->nack = true;
+	else if (!pl_strcmp(&type, "nack") && !pl_strcmp(&param, "pli"))
+		cd->nack_pli = true;
+	else if (!pl_strcmp(&type, "ccm") && !pl_strcmp(&param, "fir"))
+		cd->ccm_fir = true;
+	else if (!pl_strcmp(&type, "goog-remb"))
+		cd->remb = true;
+	else if (!pl_strcmp(&type, "transport-cc"))
+		cd->transport_cc = true;
+	return 0;
+}
+
+static int attr_extmap(struct parser *p, const struct pl *name,
+		       const struct pl *val)
+{
+	struct sdp_media *m = p->m;
+	struct pl id, uri;
+	if (re_regex(val->p, val->l, "[0-9]+[^ ]* [^ ]+", &id, NULL, &uri))
+		return bad(p, "extmap '%r' is not 'id uri'", val);
+	if (m->nexts >= WEBRTC_SDP_MAX_EXT || pl_u32(&id) > 255)
+		return 0;
+	m->exts[m->nexts].id = (uint8_t)pl_u32(&id);
+	if (copy(p, m->exts[m->nexts].uri, sizeof(m->exts[m->nexts].uri), &uri,
+		 "extmap uri"))
+		return EBADMSG;
+	m->nexts++;
+	return 0;
+}
+
+static int attr_ssrc_group(struct parser *p, const struct pl *name,
+			   const struct pl *val)
+{
+	struct pl ssrc, rtx;
+	if (!re_regex(val->p, val->l, "FID [0-9]+ [0-9]+", &ssrc, &rtx)) {
+		p->m->ssrc = pl_u32(&ssrc);
+		p->m->rtx_ssrc = pl_u32(&rtx);
+	}
+	return 0;
+}
+
+static int attr_ssrc(struct parser *p, const struct pl *name,
+		     const struct pl *val)
+{
+	struct pl ssrc;
+	if (!re_regex(val->p, val->l, "[0-9]+", &ssrc) && !p->m->ssrc)
+		p->m->ssrc = pl_u32(&ssrc);
+	return 0;
+}
+
+static int attr_msid(struct parser *p, const struct pl *name,
+		     const struct pl *val)
+{
+	return copy(p, p->m->msid, sizeof(p->m->msid), val, "msid");
+}
+
+typedef int(attr_h)(struct parser *p, const struct pl *name,
+		    const struct pl *val);
+
+static const struct {
+	const char *name;
+	attr_h *h;
+	bool media; /* of an m= section: ignored outside one */
+} attrs[] = {
+	{"ice-ufrag", attr_ice_ufrag, false},
+	{"ice-pwd", attr_ice_pwd, false},
+	{"setup", attr_setup, false},
+	{"fingerprint", attr_fingerprint, false},
+	{"mid", attr_mid, true},
+	{"sendrecv", attr_direction, true},
+	{"sendonly", attr_direction, true},
+	{"recvonly", attr_direction, true},
+	{"inactive", attr_direction, true},
+	{"rtpmap", attr_rtpmap, true},
+	{"fmtp", attr_fmtp, true},
+	{"rtcp-fb", attr_rtcp_fb, true},
+	{"extmap", attr_extmap, true},
+	{"ssrc-group", attr_ssrc_group, true},
+	{"ssrc", attr_ssrc, true},
+	{"msid", attr_msid, true},
+};
+
 static int attribute(struct parser *p, const struct pl *name,
 		     const struct pl *val)
 {
-	struct webrtc_offer *o = p->o;
-	struct sdp_media *m = p->m;
-	struct pl a, b, c;
-	struct sdp_codec *cd;
-
-	/* transport attributes: session or media level, first one wins */
-	if (!pl_strcmp(name, "ice-ufrag"))
-		return o->ice_ufrag[0]
-			       ? 0
-			       : copy(p, o->ice_ufrag, sizeof(o->ice_ufrag),
-				      val, "ice-ufrag");
-	if (!pl_strcmp(name, "ice-pwd"))
-		return o->ice_pwd[0] ? 0
-				     : copy(p, o->ice_pwd, sizeof(o->ice_pwd),
-					    val, "ice-pwd");
-	if (!pl_strcmp(name, "setup"))
-		return o->setup[0] ? 0
-				   : copy(p, o->setup, sizeof(o->setup), val,
-					  "setup");
-	if (!pl_strcmp(name, "fingerprint")) {
-		if (re_regex(val->p, val->l, "[^ ]+ [^ ]+", &a, &b))
-			return bad(p, "fingerprint '%r' is not 'hash value'",
-				   val);
-		if (pl_strcasecmp(&a, "sha-256") || o->fingerprint[0])
+	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
+		if (pl_strcmp(name, attrs[i].name))
+			continue;
+		if (attrs[i].media && (!p->m || p->m->rejected))
 			return 0;
-		return copy(p, o->fingerprint, sizeof(o->fingerprint), &b,
-			    "fingerprint");
+		return attrs[i].h(p, name, val);
 	}
-	if (!m || m->rejected)
-		return 0;
-
-	if (!pl_strcmp(name, "mid"))
-		return copy(p, m->mid, sizeof(m->mid), val, "mid");
-	if (!pl_strcmp(name, "sendrecv") || !pl_strcmp(name, "sendonly") ||
-	    !pl_strcmp(name, "recvonly") || !pl_strcmp(name, "inactive")) {
-		m->dir = !pl_strcmp(name, "sendrecv")   ? DIR_SENDRECV
-			 : !pl_strcmp(name, "sendonly") ? DIR_SENDONLY
-			 : !pl_strcmp(name, "recvonly") ? DIR_RECVONLY
-							: DIR_INACTIVE;
-		return 0;
-	}
-	if (!pl_strcmp(name, "rtpmap")) {
-		c.l = 0;
-		if (re_regex(val->p, val->l, "[0-9]+ [^/]+/[0-9]+[/]*[0-9]*",
-			     &a, &b, &c, NULL, NULL))
-			return bad(p, "rtpmap '%r' is not 'pt name/clock'",
-				   val);
-		cd = codec_by_pt(m, pl_u32(&a));
-		if (!cd)
-			return 0; /* not in the m= line: ignored */
-		if (copy(p, cd->name, sizeof(cd->name), &b, "codec name"))
-			return EBADMSG;
-		cd->clock = pl_u32(&c);
-		{
-			struct pl ch;
-			cd->channels = 1;
-			if (!re_regex(val->p, val->l, "/[0-9]+/[0-9]+", NULL,
-				      &ch))
-				cd->channels = (uint8_t)pl_u32(&ch);
-		}
-		return 0;
-	}
-	if (!pl_strcmp(name, "fmtp")) {
-		if (re_regex(val->p, val->l, "[0-9]+ [^]+", &a, &b))
-			return 0;
-		cd = codec_by_pt(m, pl_u32(&a));
-		if (!cd)
-			return 0;
-		if (!re_regex(b.p, b.l, "apt=[0-9]+", &c))
-			cd->apt = (int)pl_u32(&c);
-		return copy(p, cd->fmtp, sizeof(cd->fmtp), &b, "fmtp");
-	}
-	if (!pl_strcmp(name, "rtcp-fb")) {
-		c.l = 0;
-		if (re_regex(val->p, val->l, "[^ ]+ [^ ]+[ ]*[^ ]*", &a, &b,
-			     NULL, &c))
-			return 0;
-		cd = codec_by_pt(m, pl_u32(&a));
-		if (!cd)
-			return 0;
-		if (!pl_strcmp(&b, "nack") && !c.l)
-			cd->nack = true;
-		else if (!pl_strcmp(&b, "nack") && !pl_strcmp(&c, "pli"))
-			cd->nack_pli = true;
-		else if (!pl_strcmp(&b, "ccm") && !pl_strcmp(&c, "fir"))
-			cd->ccm_fir = true;
-		else if (!pl_strcmp(&b, "goog-remb"))
-			cd->remb = true;
-		else if (!pl_strcmp(&b, "transport-cc"))
-			cd->transport_cc = true;
-		return 0;
-	}
-	if (!pl_strcmp(name, "extmap")) {
-		if (re_regex(val->p, val->l, "[0-9]+[^ ]* [^ ]+", &a, NULL, &b))
-			return bad(p, "extmap '%r' is not 'id uri'", val);
-		if (m->nexts >= WEBRTC_SDP_MAX_EXT || pl_u32(&a) > 255)
-			return 0;
-		m->exts[m->nexts].id = (uint8_t)pl_u32(&a);
-		if (copy(p, m->exts[m->nexts].uri,
-			 sizeof(m->exts[m->nexts].uri), &b, "extmap uri"))
-			return EBADMSG;
-		m->nexts++;
-		return 0;
-	}
-	if (!pl_strcmp(name, "ssrc-group")) {
-		if (!re_regex(val->p, val->l, "FID [0-9]+ [0-9]+", &a, &b)) {
-			m->ssrc = pl_u32(&a);
-			m->rtx_ssrc = pl_u32(&b);
-		}
-		return 0;
-	}
-	if (!pl_strcmp(name, "ssrc")) {
-		if (!re_regex(val->p, val->l, "[0-9]+", &a) && !m->ssrc)
-			m->ssrc = pl_u32(&a);
-		return 0;
-	}
-	if (!pl_strcmp(name, "msid"))
-		return copy(p, m->msid, sizeof(m->msid), val, "msid");
 	return 0;
 }
 

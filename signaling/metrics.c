@@ -350,21 +350,13 @@ static int metrics_caches(struct re_printf *pf, const struct gateway *gw)
 	return err;
 }
 
-int metrics_print(struct re_printf *pf, const struct gateway *gw)
+/* The seed's call metrics: calls, failures, durations, participants. */
+static int metrics_calls(struct re_printf *pf, const struct gateway *gw)
 {
 	static const char *const types[] = {"audio", "video"};
 	static const char *const convs[] = {"direct", "group"};
-	struct store_stats st;
-	struct sio_stats ss;
-	struct eio_stats es;
-	int err = 0;
-
-	store_get_stats(gw->store, &st);
-	sio_server_stats(gw->sio, &ss);
-	eio_server_stats(sio_server_eio(gw->sio), &es);
-
-	err |= header(pf, "meeshy_calls_total", "counter",
-		      "Total number of calls initiated");
+	int err = header(pf, "meeshy_calls_total", "counter",
+			 "Total number of calls initiated");
 	for (int t = 0; t < 2; t++)
 		for (int c = 0; c < 2; c++)
 			err |= re_hprintf(
@@ -393,8 +385,21 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 			  calls_count_mode(gw, "p2p"));
 	err |= re_hprintf(pf, "meeshy_active_calls{mode=\"sfu\"} %zu\n",
 			  calls_count_mode(gw, "sfu"));
-	err |= header(pf, "meeshy_socketio_connections", "gauge",
-		      "Current number of Socket.IO connections");
+	return err;
+}
+
+/* Socket.IO: connections, events, and what was dropped, closed or
+ * refused. */
+static int metrics_socketio(struct re_printf *pf, const struct gateway *gw)
+{
+	struct sio_stats ss;
+	struct eio_stats es;
+	int err;
+
+	sio_server_stats(gw->sio, &ss);
+	eio_server_stats(sio_server_eio(gw->sio), &es);
+	err = header(pf, "meeshy_socketio_connections", "gauge",
+		     "Current number of Socket.IO connections");
 	err |= re_hprintf(pf, "meeshy_socketio_connections %zu\n",
 			  sio_server_count(gw->sio));
 	err |= header(pf, "meeshy_socketio_events_total", "counter",
@@ -441,13 +446,18 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		      "Polling answers waiting for their client to poll");
 	err |= re_hprintf(pf, "meeshy_socketio_unread_bytes %llu\n",
 			  (unsigned long long)es.unread_bytes);
-	err |= metrics_http(pf, gw);
-	err |= header(pf, "meeshy_auth_failures_total", "counter",
-		      "Tokens refused");
-	err |= re_hprintf(pf, "meeshy_auth_failures_total %llu\n",
-			  (unsigned long long)gw->m.auth_failures);
-	err |= header(pf, "meeshy_db_query_duration_seconds", "histogram",
-		      "Store call duration in seconds");
+	return err;
+}
+
+/* The store: its call durations and its write queue. */
+static int metrics_store(struct re_printf *pf, const struct gateway *gw)
+{
+	struct store_stats st;
+	int err;
+
+	store_get_stats(gw->store, &st);
+	err = header(pf, "meeshy_db_query_duration_seconds", "histogram",
+		     "Store call duration in seconds");
 	err |= histogram(pf, "meeshy_db_query_duration_seconds",
 			 store_lat_bounds, STORE_LAT_BUCKETS, st.lat_count,
 			 st.lat_n, st.lat_sum);
@@ -463,6 +473,19 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 		      "Writes the store refused outright");
 	err |= re_hprintf(pf, "meeshy_db_write_errors_total %llu\n",
 			  (unsigned long long)st.write_errors);
+	return err;
+}
+
+int metrics_print(struct re_printf *pf, const struct gateway *gw)
+{
+	int err = metrics_calls(pf, gw);
+	err |= metrics_socketio(pf, gw);
+	err |= metrics_http(pf, gw);
+	err |= header(pf, "meeshy_auth_failures_total", "counter",
+		      "Tokens refused");
+	err |= re_hprintf(pf, "meeshy_auth_failures_total %llu\n",
+			  (unsigned long long)gw->m.auth_failures);
+	err |= metrics_store(pf, gw);
 	err |= metrics_caches(pf, gw);
 	if (gw->workers)
 		err |= metrics_media_workers(pf, gw->workers);
