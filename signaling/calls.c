@@ -1229,6 +1229,55 @@ static void initiated(struct live_call *c, struct client *cl, int64_t ack,
 	mem_deref(in);
 }
 
+/* participants, when given: at most --max-participants user ids. */
+static bool want_invite(struct ev *e, const cJSON **invite)
+{
+	unsigned max = e->cl->gw->cfg.max_participants;
+	const cJSON *it;
+	bool ok;
+
+	*invite = cJSON_GetObjectItemCaseSensitive(e->data, "participants");
+	if (!*invite)
+		return true;
+	ok = cJSON_IsArray(*invite) && cJSON_GetArraySize(*invite) <= (int)max;
+	cJSON_ArrayForEach(it, *invite) ok =
+		ok && cJSON_IsString(it) && validate_is_id(it->valuestring);
+	if (!ok)
+		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+			  "participants: must be an array of at most %u user"
+			  " ids",
+			  max);
+	return ok;
+}
+
+/* A new live call of the conversation, P2P and "initiated", recorded. */
+static struct live_call *call_new(struct gateway *gw, const char *conv,
+				  const char *initiator, const char *type,
+				  const char *conv_type)
+{
+	struct live_call *c = mem_zalloc(sizeof(*c), call_destructor);
+	if (!c || uuid_random(c->rec.id, sizeof(c->rec.id)))
+		return mem_deref(c);
+	c->gw = gw;
+	str_ncpy(c->rec.conversationId, conv, sizeof(c->rec.conversationId));
+	str_ncpy(c->rec.initiatorId, initiator, sizeof(c->rec.initiatorId));
+	str_ncpy(c->rec.type, type, sizeof(c->rec.type));
+	str_ncpy(c->rec.mode, "p2p", sizeof(c->rec.mode));
+	str_ncpy(c->rec.status, "initiated", sizeof(c->rec.status));
+	c->rec.createdAt = port_wallclock_ms();
+	c->conv_type = !strcmp(conv_type, "group");
+	call_room(c->room, sizeof(c->room), c->rec.id);
+	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
+#ifdef MEESHY_WITH_REDIS
+	if (gw->bus) /* its media node's events come over the bus */
+		(void)bus_join(gw->bus, c->room);
+#endif
+	gw->ncalls++;
+	gw->m.calls_total[!strcmp(type, "video")][c->conv_type]++;
+	record_call(gw, c);
+	return c;
+}
+
 static void on_initiate(struct ev *e)
 {
 	static const char *const types[] = {"audio", "video", NULL};
@@ -1244,24 +1293,8 @@ static void on_initiate(struct ev *e)
 	if (!want_id(e, "conversationId", &conv) ||
 	    !want_enum(e, "type", types, NULL, &type) ||
 	    !want_enum(e, "conversationType", convs, "group", &conv_type) ||
-	    !want_language(e, &lang))
+	    !want_language(e, &lang) || !want_invite(e, &invite))
 		return;
-	invite = cJSON_GetObjectItemCaseSensitive(e->data, "participants");
-	if (invite) {
-		bool ok = cJSON_IsArray(invite) &&
-			  cJSON_GetArraySize(invite) <=
-				  (int)gw->cfg.max_participants;
-		cJSON_ArrayForEach(it, invite) ok =
-			ok && cJSON_IsString(it) &&
-			validate_is_id(it->valuestring);
-		if (!ok) {
-			ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
-				  "participants: must be an array of at most"
-				  " %u user ids",
-				  gw->cfg.max_participants);
-			return;
-		}
-	}
 	if (!member_of(cl, conv)) {
 		ack_error(cl, e->ack, e->name, "FORBIDDEN",
 			  "conversationId: you are not a member of '%s'", conv);
@@ -1269,41 +1302,17 @@ static void on_initiate(struct ev *e)
 	}
 	le = hash_apply(gw->calls, conv_cmp, (void *)conv);
 	if (le) {
-		c = le->data;
 		ack_error(cl, e->ack, e->name, "CONFLICT",
 			  "conversation '%s' already has call %s in progress:"
 			  " join it",
-			  conv, c->rec.id);
+			  conv, ((struct live_call *)le->data)->rec.id);
 		return;
 	}
-
-	c = mem_zalloc(sizeof(*c), call_destructor);
-	if (!c || uuid_random(c->rec.id, sizeof(c->rec.id))) {
-		mem_deref(c);
-		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
-		return;
-	}
-	c->gw = gw;
-	str_ncpy(c->rec.conversationId, conv, sizeof(c->rec.conversationId));
-	str_ncpy(c->rec.initiatorId, cl->user_id, sizeof(c->rec.initiatorId));
-	str_ncpy(c->rec.type, type, sizeof(c->rec.type));
-	str_ncpy(c->rec.mode, "p2p", sizeof(c->rec.mode));
-	str_ncpy(c->rec.status, "initiated", sizeof(c->rec.status));
-	c->rec.createdAt = port_wallclock_ms();
-	c->conv_type = !strcmp(conv_type, "group");
-	call_room(c->room, sizeof(c->room), c->rec.id);
-	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
-#ifdef MEESHY_WITH_REDIS
-	if (gw->bus) /* its media node's events come over the bus */
-		(void)bus_join(gw->bus, c->room);
-#endif
-	gw->ncalls++;
-	gw->m.calls_total[!strcmp(type, "video")][c->conv_type]++;
-	record_call(gw, c);
-
-	p = part_add(c, cl, cl->user_id, "invited");
+	c = call_new(gw, conv, cl->user_id, type, conv_type);
+	p = c ? part_add(c, cl, cl->user_id, "invited") : NULL;
 	if (!p) {
-		call_end(c, "failed", "internal-error", NULL);
+		if (c)
+			call_end(c, "failed", "internal-error", NULL);
 		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
 		return;
 	}
@@ -1602,6 +1611,31 @@ static size_t listener_languages(const struct live_call *c,
 	return n;
 }
 
+/* A final transcription waits for its translations (at most
+ * TRANSLATOR_WAIT_MS) before it goes out; false when it could not be
+ * handed to the translator (then it goes out untranslated). */
+static bool transcription_translate(struct live_call *c, struct client *cl,
+				    const struct call_transcription *t,
+				    const char **to, size_t n)
+{
+	struct gateway *gw = cl->gw;
+	struct pending_tr *pt = mem_zalloc(sizeof(*pt), pending_tr_destructor);
+	if (!pt || str_dup(&pt->text, t->text)) {
+		mem_deref(pt);
+		return false;
+	}
+	pt->gw = gw;
+	pt->cl = mem_ref(cl);
+	pt->t = *t;
+	str_ncpy(pt->room, c->room, sizeof(pt->room));
+	if (translator_translate(gw->translator, t->text, t->language, to, n,
+				 on_translations, pt)) {
+		mem_deref(pt);
+		return false;
+	}
+	return true;
+}
+
 static void on_transcription(struct ev *e)
 {
 	struct client *cl = e->cl;
@@ -1609,12 +1643,11 @@ static void on_transcription(struct ev *e)
 	struct live_call *c = want_call(e, NULL);
 	struct call_transcription t;
 	struct live_part *p;
-	struct pending_tr *pt;
 	const char *text, *lang, *to[32];
 	bool is_final = false, given;
 	size_t n = 0;
 	cJSON *o;
-	int err;
+	int err = 0;
 
 	if (!c || !(p = want_joined(e, c)) ||
 	    !want_text(e, "text", TEXT_MAX, &text) ||
@@ -1640,44 +1673,21 @@ static void on_transcription(struct ev *e)
 	t.isFinal = is_final;
 	t.timestamp = port_wallclock_ms();
 	t.translations = "{}";
-	/* Finals are translated for listeners of other languages before
-	 * they go out (at most TRANSLATOR_WAIT_MS); interim results go out
-	 * at once, as said. */
+	/* interim results go out at once, as said */
 	if (is_final && gw->translator)
 		n = listener_languages(c, p, lang, to, ARRAY_SIZE(to));
-	if (n) {
-		pt = mem_zalloc(sizeof(*pt), pending_tr_destructor);
-		if (!pt || str_dup(&pt->text, text)) {
-			mem_deref(pt);
-			ack_error(cl, e->ack, e->name, "INTERNAL",
-				  "out of resources");
-			return;
-		}
-		pt->gw = gw;
-		pt->cl = mem_ref(cl);
-		pt->t = t;
-		str_ncpy(pt->room, c->room, sizeof(pt->room));
-		err = translator_translate(gw->translator, text, lang, to, n,
-					   on_translations, pt);
-		if (err) {
-			mem_deref(pt);
-			n = 0; /* untranslated, then */
-		}
-	}
-	if (!n) {
+	if (!n || !transcription_translate(c, cl, &t, to, n))
 		err = transcription_out(gw, cl, c->room, &t);
-		if (err == ENOSPC) {
-			ack_error(cl, e->ack, e->name, "RATE_LIMITED",
-				  "the store is not keeping up (its write"
-				  " queue is full): send it again later");
-			return;
-		}
-		if (err) {
-			ack_error(cl, e->ack, e->name, "INTERNAL",
-				  "the store refused the transcription: %m",
-				  err);
-			return;
-		}
+	if (err == ENOSPC) {
+		ack_error(cl, e->ack, e->name, "RATE_LIMITED",
+			  "the store is not keeping up (its write queue is"
+			  " full): send it again later");
+		return;
+	}
+	if (err) {
+		ack_error(cl, e->ack, e->name, "INTERNAL",
+			  "the store refused the transcription: %m", err);
+		return;
 	}
 	o = ok_body();
 	cJSON_AddStringToObject(o, "id", t.id);
@@ -2379,13 +2389,66 @@ static bool route_remote(struct client *cl, const char *event,
 	return true;
 }
 
+/* The stand-in for a client of gateway `from` in a call of ours, made at
+ * its first event. */
+static struct client *remote_client(struct gateway *gw, const cJSON *m,
+				    const char *from, const char *sid)
+{
+	struct client *cl = remote_find(gw, from, sid);
+	const char *user = cJSON_GetStringValue(cJSON_GetObjectItem(m, "user"));
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(m, "name"));
+	const cJSON *convs = cJSON_GetObjectItem(m, "conversations");
+
+	if (cl || !user || !validate_is_id(user))
+		return cl;
+	cl = mem_zalloc(sizeof(*cl), client_destructor);
+	if (!cl)
+		return NULL;
+	cl->gw = gw;
+	str_ncpy(cl->node, from, sizeof(cl->node));
+	str_ncpy(cl->sid, sid, sizeof(cl->sid));
+	str_ncpy(cl->user_id, user, sizeof(cl->user_id));
+	str_ncpy(cl->name, name ? name : user, sizeof(cl->name));
+	cl->conversations =
+		cJSON_IsArray(convs) ? cJSON_Duplicate(convs, 1) : NULL;
+	cl->authed = true;
+	list_append(&gw->remote_clients, &cl->le_remote, cl);
+	return cl;
+}
+
+/* For our socket sid, from the gateway that holds its call: an ack, an
+ * emit, or a room to join or leave. */
+static void node_message_to_socket(struct gateway *gw, const cJSON *m,
+				   const char *type, struct sio_socket *sock)
+{
+	const cJSON *ack = cJSON_GetObjectItem(m, "ack");
+	const char *event =
+		cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
+	const char *room = cJSON_GetStringValue(cJSON_GetObjectItem(m, "room"));
+
+	if (!strcmp(type, "ack") && cJSON_IsNumber(ack)) {
+		(void)sio_ack(sock, (int64_t)ack->valuedouble,
+			      cJSON_GetObjectItem(m, "body"));
+	} else if (!strcmp(type, "emit") && event) {
+		(void)sio_emit(sock, event, cJSON_GetObjectItem(m, "data"));
+	} else if (!strcmp(type, "join") && room) {
+		(void)sio_join(sock, room);
+		(void)bus_join(gw->bus, room);
+	} else if (!strcmp(type, "leave") && room) {
+		sio_leave(sock, room);
+		room_release(gw, room);
+	}
+}
+
 void calls_node_message(struct gateway *gw, const char *channel,
 			const char *msg, size_t len)
 {
 	const size_t plen = sizeof(NODE_CHANNEL) - 1;
 	cJSON *m;
-	const char *type, *from, *sid;
+	const char *type, *from, *sid, *event;
+	const cJSON *ack;
 	struct sio_socket *sock;
+	struct client *cl;
 
 	if (strncmp(channel, NODE_CHANNEL, plen) ||
 	    strcmp(channel + plen, gw->node_id))
@@ -2396,72 +2459,26 @@ void calls_node_message(struct gateway *gw, const char *channel,
 	sid = cJSON_GetStringValue(cJSON_GetObjectItem(m, "sid"));
 	if (!type || !from || !sid || !validate_is_id(from) ||
 	    strlen(sid) >= sizeof(((struct client *)0)->sid)) {
-		port_log(PORT_LOG_WARN, "gateway channel: dropped a malformed"
-					" message");
+		port_log(PORT_LOG_WARN,
+			 "gateway channel: dropped a malformed message");
 		cJSON_Delete(m);
 		return;
 	}
-	sock = sio_socket_find(gw->sio, sid);
 	if (!strcmp(type, "event")) {
 		/* a client of gateway `from`, in a call of ours */
-		const char *user =
-			cJSON_GetStringValue(cJSON_GetObjectItem(m, "user"));
-		const char *event =
-			cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
-		const cJSON *ack = cJSON_GetObjectItem(m, "ack");
-		struct client *cl = remote_find(gw, from, sid);
-		if (!cl && user && validate_is_id(user)) {
-			cl = mem_zalloc(sizeof(*cl), client_destructor);
-			if (cl) {
-				const cJSON *convs =
-					cJSON_GetObjectItem(m, "conversations");
-				cl->gw = gw;
-				str_ncpy(cl->node, from, sizeof(cl->node));
-				str_ncpy(cl->sid, sid, sizeof(cl->sid));
-				str_ncpy(cl->user_id, user,
-					 sizeof(cl->user_id));
-				const char *name = cJSON_GetStringValue(
-					cJSON_GetObjectItem(m, "name"));
-				str_ncpy(cl->name, name ? name : user,
-					 sizeof(cl->name));
-				cl->conversations =
-					cJSON_IsArray(convs)
-						? cJSON_Duplicate(convs, 1)
-						: NULL;
-				cl->authed = true;
-				list_append(&gw->remote_clients, &cl->le_remote,
-					    cl);
-			}
-		}
+		cl = remote_client(gw, m, from, sid);
+		event = cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
+		ack = cJSON_GetObjectItem(m, "ack");
 		if (cl && event)
 			handle(cl, event, cJSON_GetObjectItem(m, "data"),
 			       cJSON_IsNumber(ack) ? (int64_t)ack->valuedouble
 						   : SIO_ACK_NONE);
 	} else if (!strcmp(type, "disconnect")) {
-		struct client *cl = remote_find(gw, from, sid);
+		cl = remote_find(gw, from, sid);
 		if (cl)
 			remote_gone(gw, cl);
-	} else if (!strcmp(type, "ack") && sock) {
-		const cJSON *ack = cJSON_GetObjectItem(m, "ack");
-		if (cJSON_IsNumber(ack))
-			(void)sio_ack(sock, (int64_t)ack->valuedouble,
-				      cJSON_GetObjectItem(m, "body"));
-	} else if (!strcmp(type, "emit") && sock) {
-		const char *event =
-			cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
-		if (event)
-			(void)sio_emit(sock, event,
-				       cJSON_GetObjectItem(m, "data"));
-	} else if ((!strcmp(type, "join") || !strcmp(type, "leave")) && sock) {
-		const char *room =
-			cJSON_GetStringValue(cJSON_GetObjectItem(m, "room"));
-		if (room && !strcmp(type, "join")) {
-			(void)sio_join(sock, room);
-			(void)bus_join(gw->bus, room);
-		} else if (room) {
-			sio_leave(sock, room);
-			room_release(gw, room);
-		}
+	} else if ((sock = sio_socket_find(gw->sio, sid))) {
+		node_message_to_socket(gw, m, type, sock);
 	}
 	cJSON_Delete(m);
 }

@@ -54,17 +54,74 @@ static bool time_claim(const cJSON *o, const char *name, int64_t *out)
 	return true;
 }
 
+/* The header says HS256 and the signature is the secret's MAC of
+ * header.payload (compared in constant time). */
+static int signature_check(const char *token, const char *dot1,
+			   const char *dot2, const uint8_t *secret,
+			   size_t secret_len)
+{
+	uint8_t mac[32], sig[48], diff = 0;
+	size_t siglen = sizeof(sig);
+	cJSON *hdr = segment_json(token, (size_t)(dot1 - token));
+	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(hdr, "alg");
+	int err = 0;
+
+	if (!cJSON_IsObject(hdr))
+		err = EBADMSG;
+	else if (!cJSON_IsString(alg) || strcmp(alg->valuestring, "HS256"))
+		err = ENOTSUP;
+	cJSON_Delete(hdr);
+	if (err)
+		return err;
+	if (base64url_decode(dot2 + 1, strlen(dot2 + 1), sig, &siglen) ||
+	    siglen != sizeof(mac))
+		return EACCES;
+	err = hs256(secret, secret_len, token, (size_t)(dot2 - token), mac);
+	if (err)
+		return err;
+	/* constant time: do not leak where the MAC differs */
+	for (size_t i = 0; i < sizeof(mac); i++)
+		diff |= (uint8_t)(mac[i] ^ sig[i]);
+	return diff ? EACCES : 0;
+}
+
+/* The payload's claims: an expiry (required), in force now within skew,
+ * and a subject. */
+static int claims_read(struct jwt_claims *c, const cJSON *body, int64_t now_s,
+		       unsigned skew_s)
+{
+	const cJSON *v;
+	if (!time_claim(body, "exp", &c->exp) ||
+	    !time_claim(body, "iat", &c->iat) ||
+	    !time_claim(body, "nbf", &c->nbf) || !c->exp)
+		return EPROTO; /* a token that never expires is not taken */
+	if (now_s > c->exp + (int64_t)skew_s)
+		return ETIMEDOUT;
+	if (c->nbf && now_s + (int64_t)skew_s < c->nbf)
+		return EAGAIN;
+	v = cJSON_GetObjectItemCaseSensitive(body, "sub");
+	if (!cJSON_IsString(v) || !v->valuestring[0] ||
+	    strlen(v->valuestring) >= sizeof(c->sub))
+		return ENOENT;
+	str_ncpy(c->sub, v->valuestring, sizeof(c->sub));
+	v = cJSON_GetObjectItemCaseSensitive(body, "name");
+	if (cJSON_IsString(v))
+		str_ncpy(c->name, v->valuestring, sizeof(c->name));
+	v = cJSON_GetObjectItemCaseSensitive(body, "conversations");
+	if (cJSON_IsArray(v))
+		c->conversations = cJSON_Duplicate(v, 1);
+	return 0;
+}
+
 int jwt_verify(struct jwt_claims **claimsp, const char *token,
 	       const uint8_t *secret, size_t secret_len, int64_t now_s,
 	       unsigned skew_s)
 {
 	const char *dot1, *dot2;
-	uint8_t mac[32], sig[48];
-	size_t len, siglen = sizeof(sig);
-	cJSON *hdr = NULL, *body = NULL;
-	const cJSON *v;
-	struct jwt_claims *c = NULL;
-	int err = 0;
+	struct jwt_claims *c;
+	cJSON *body;
+	size_t len;
+	int err;
 
 	if (!claimsp || !token || !secret)
 		return EINVAL;
@@ -75,80 +132,24 @@ int jwt_verify(struct jwt_claims **claimsp, const char *token,
 	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
 	if (!dot1 || !dot2 || strchr(dot2 + 1, '.'))
 		return EBADMSG;
-
-	hdr = segment_json(token, (size_t)(dot1 - token));
-	if (!cJSON_IsObject(hdr)) {
-		err = EBADMSG;
-		goto out;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(hdr, "alg");
-	if (!cJSON_IsString(v) || strcmp(v->valuestring, "HS256")) {
-		err = ENOTSUP;
-		goto out;
-	}
-	if (base64url_decode(dot2 + 1, strlen(dot2 + 1), sig, &siglen) ||
-	    siglen != sizeof(mac)) {
-		err = EACCES;
-		goto out;
-	}
-	err = hs256(secret, secret_len, token, (size_t)(dot2 - token), mac);
+	err = signature_check(token, dot1, dot2, secret, secret_len);
 	if (err)
-		goto out;
-	{
-		/* constant time: do not leak where the MAC differs */
-		uint8_t diff = 0;
-		for (size_t i = 0; i < sizeof(mac); i++)
-			diff |= (uint8_t)(mac[i] ^ sig[i]);
-		if (diff) {
-			err = EACCES;
-			goto out;
-		}
-	}
+		return err;
 	body = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-	if (!cJSON_IsObject(body)) {
-		err = EBADMSG;
-		goto out;
-	}
 	c = mem_zalloc(sizeof(*c), claims_destructor);
-	if (!c) {
+	if (!cJSON_IsObject(body))
+		err = EBADMSG;
+	else if (!c)
 		err = ENOMEM;
-		goto out;
-	}
-	if (!time_claim(body, "exp", &c->exp) ||
-	    !time_claim(body, "iat", &c->iat) ||
-	    !time_claim(body, "nbf", &c->nbf) || !c->exp) {
-		err = EPROTO; /* a token that never expires is not taken */
-		goto out;
-	}
-	if (now_s > c->exp + (int64_t)skew_s) {
-		err = ETIMEDOUT;
-		goto out;
-	}
-	if (c->nbf && now_s + (int64_t)skew_s < c->nbf) {
-		err = EAGAIN;
-		goto out;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(body, "sub");
-	if (!cJSON_IsString(v) || !v->valuestring[0] ||
-	    strlen(v->valuestring) >= sizeof(c->sub)) {
-		err = ENOENT;
-		goto out;
-	}
-	str_ncpy(c->sub, v->valuestring, sizeof(c->sub));
-	v = cJSON_GetObjectItemCaseSensitive(body, "name");
-	if (cJSON_IsString(v))
-		str_ncpy(c->name, v->valuestring, sizeof(c->name));
-	v = cJSON_GetObjectItemCaseSensitive(body, "conversations");
-	if (cJSON_IsArray(v))
-		c->conversations = cJSON_Duplicate(v, 1);
-out:
-	cJSON_Delete(hdr);
-	cJSON_Delete(body);
-	if (err)
-		mem_deref(c);
 	else
-		*claimsp = c;
-	return err;
+		err = claims_read(c, body, now_s, skew_s);
+	cJSON_Delete(body);
+	if (err) {
+		mem_deref(c);
+		return err;
+	}
+	*claimsp = c;
+	return 0;
 }
 
 const char *jwt_strerror(int err)
