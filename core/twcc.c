@@ -98,27 +98,22 @@ static size_t write_chunks(uint8_t *p, const uint8_t *sym, size_t count)
 	return n;
 }
 
-size_t twcc_recv_feedback(struct twcc_recv *tw, uint32_t sender_ssrc,
-			  uint32_t media_ssrc, uint8_t *buf, size_t size)
-{
+/* The symbols and receive deltas of one feedback, from tw->base on: as
+ * many as fit `size` bytes, up to a delta too large to say (the next
+ * feedback starts there). Returns the count of symbols. */
+struct fb_symbols {
 	uint8_t sym[TWCC_WINDOW];
 	int16_t delta[TWCC_WINDOW];
-	const struct twcc_arrival *first = NULL;
-	uint16_t span, count = 0;
-	size_t ndelta = 0, delta_bytes = 0, len, pad;
-	int64_t ref, prev;
+	size_t ndelta, delta_bytes;
+};
 
-	if (!tw || !buf || !tw->pending || size < HEADER + 4)
-		return 0;
-	span = (uint16_t)(tw->max - tw->base + 1);
-	for (uint16_t i = 0; i < span && !first; i++)
-		first = arrival(tw, (uint16_t)(tw->base + i));
-	if (!first) {
-		tw->pending = false;
-		return 0;
-	}
-	ref = (int64_t)(first->at_us / (REF_UNITS * UNIT_US));
-	prev = ref * REF_UNITS;
+static uint16_t symbols_fill(const struct twcc_recv *tw, int64_t ref,
+			     size_t size, struct fb_symbols *fs)
+{
+	const uint16_t span = (uint16_t)(tw->max - tw->base + 1);
+	int64_t prev = ref * REF_UNITS;
+	uint16_t count = 0;
+
 	for (uint16_t i = 0; i < span; i++) {
 		const struct twcc_arrival *a =
 			arrival(tw, (uint16_t)(tw->base + i));
@@ -133,34 +128,30 @@ size_t twcc_recv_feedback(struct twcc_recv *tw, uint32_t sender_ssrc,
 			else if (d >= -32768 && d <= 32767)
 				s = SYM_LARGE;
 			else
-				break; /* the next feedback starts there */
+				break;
 		}
 		/* worst case: every chunk a status vector */
 		need = HEADER + 2 * (((size_t)count + 1 + 6) / 7) +
-		       delta_bytes + s;
+		       fs->delta_bytes + s;
 		if (((need + 3) & ~(size_t)3) > size)
 			break;
-		sym[count++] = s;
+		fs->sym[count++] = s;
 		if (a) {
-			delta[ndelta++] = (int16_t)d;
-			delta_bytes += s;
+			fs->delta[fs->ndelta++] = (int16_t)d;
+			fs->delta_bytes += s;
 			prev = units;
 		}
 	}
-	if (!count)
-		return 0;
+	return count;
+}
 
-	len = HEADER + write_chunks(buf + HEADER, sym, count);
-	for (size_t i = 0, k = 0; i < count; i++) {
-		if (sym[i] == SYM_SMALL)
-			buf[len++] = (uint8_t)delta[k++];
-		else if (sym[i] == SYM_LARGE) {
-			put16(buf + len, (uint16_t)delta[k++]);
-			len += 2;
-		}
-	}
-	/* RTCP padding (RFC 3550 6.4.1): zeros, the last byte their count */
-	pad = (4 - len % 4) % 4;
+/* Padding (RFC 3550 6.4.1: zeros, the last byte their count) and the
+ * header of a feedback of len bytes; returns its padded length. */
+static size_t feedback_close(struct twcc_recv *tw, uint8_t *buf, size_t len,
+			     uint32_t sender_ssrc, uint32_t media_ssrc,
+			     uint16_t count, int64_t ref)
+{
+	size_t pad = (4 - len % 4) % 4;
 	if (pad) {
 		memset(buf + len, 0, pad);
 		len += pad;
@@ -174,6 +165,42 @@ size_t twcc_recv_feedback(struct twcc_recv *tw, uint32_t sender_ssrc,
 	put16(buf + 12, tw->base);
 	put16(buf + 14, count);
 	put32(buf + 16, ((uint32_t)ref << 8) | tw->fb_count);
+	return len;
+}
+
+size_t twcc_recv_feedback(struct twcc_recv *tw, uint32_t sender_ssrc,
+			  uint32_t media_ssrc, uint8_t *buf, size_t size)
+{
+	struct fb_symbols fs;
+	const struct twcc_arrival *first = NULL;
+	uint16_t span, count;
+	size_t len;
+	int64_t ref;
+
+	if (!tw || !buf || !tw->pending || size < HEADER + 4)
+		return 0;
+	span = (uint16_t)(tw->max - tw->base + 1);
+	for (uint16_t i = 0; i < span && !first; i++)
+		first = arrival(tw, (uint16_t)(tw->base + i));
+	if (!first) {
+		tw->pending = false;
+		return 0;
+	}
+	ref = (int64_t)(first->at_us / (REF_UNITS * UNIT_US));
+	fs.ndelta = fs.delta_bytes = 0;
+	count = symbols_fill(tw, ref, size, &fs);
+	if (!count)
+		return 0;
+	len = HEADER + write_chunks(buf + HEADER, fs.sym, count);
+	for (size_t i = 0, k = 0; i < count; i++) {
+		if (fs.sym[i] == SYM_SMALL) {
+			buf[len++] = (uint8_t)fs.delta[k++];
+		} else if (fs.sym[i] == SYM_LARGE) {
+			put16(buf + len, (uint16_t)fs.delta[k++]);
+			len += 2;
+		}
+	}
+	len = feedback_close(tw, buf, len, sender_ssrc, media_ssrc, count, ref);
 	tw->fb_count++;
 	tw->base = (uint16_t)(tw->base + count);
 	if (tw->base == (uint16_t)(tw->max + 1))

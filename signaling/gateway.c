@@ -419,21 +419,62 @@ static bool num_field(const cJSON *o, const char *name, double *out)
 	return true;
 }
 
-static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
-			  const char *id, const struct http_msg *msg,
-			  const char *user_id)
+/* A quality metric's body: each field a number >= 0, and participantId
+ * (when given) the caller's own (its user id or participation id). On
+ * success q is filled; else the 400 or 403 went out. */
+static bool quality_read(struct httpd_conn *conn, const cJSON *body,
+			 const char *own, const char *user_id,
+			 struct quality_metric *q)
 {
-	char own[STORE_ID_MAX + 1];
 	static const char *const fields[] = {
 		"packetsLost", "packetsReceived", "packetLossRate",
 		"jitter",      "bytesReceived",   "framesDecoded",
 		"frameWidth",  "frameHeight"};
 	double v[ARRAY_SIZE(fields)] = {0};
+	const cJSON *pid =
+		cJSON_GetObjectItemCaseSensitive(body, "participantId");
+	char m[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		if (num_field(body, fields[i], &v[i]))
+			continue;
+		(void)re_snprintf(m, sizeof(m), "%s: must be a number >= 0",
+				  fields[i]);
+		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
+				m);
+		return false;
+	}
+	if (pid &&
+	    !(cJSON_IsString(pid) && (!strcmp(pid->valuestring, own) ||
+				      !strcmp(pid->valuestring, user_id)))) {
+		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
+				"participantId: not your participation in"
+				" this call (yours is your user id or the"
+				" participant id of your join)");
+		return false;
+	}
+	str_ncpy(q->participantId, pid ? pid->valuestring : user_id,
+		 sizeof(q->participantId));
+	q->packetsLost = (int64_t)v[0];
+	q->packetsReceived = (int64_t)v[1];
+	q->packetLossRate = v[2];
+	q->jitter = v[3];
+	q->bytesReceived = (int64_t)v[4];
+	q->framesDecoded = (int64_t)v[5];
+	q->frameWidth = (int32_t)v[6];
+	q->frameHeight = (int32_t)v[7];
+	return true;
+}
+
+static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
+			  const char *id, const struct http_msg *msg,
+			  const char *user_id)
+{
+	char own[STORE_ID_MAX + 1];
 	struct quality_metric q;
 	struct call_session c;
 	cJSON *body, *o;
-	const cJSON *pid;
-	char m[128];
+	bool ok;
 
 	if (calls_live_get(gw, id, &c) && store_call_get(gw->store, id, &c)) {
 		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
@@ -455,42 +496,13 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 				"the body is not a JSON object");
 		return;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-		if (!num_field(body, fields[i], &v[i])) {
-			(void)re_snprintf(m, sizeof(m),
-					  "%s: must be a number >= 0",
-					  fields[i]);
-			cJSON_Delete(body);
-			http_json_error(conn, 400, "Bad Request",
-					"VALIDATION_ERROR", m);
-			return;
-		}
-	}
-	pid = cJSON_GetObjectItemCaseSensitive(body, "participantId");
-	if (pid &&
-	    !(cJSON_IsString(pid) && (!strcmp(pid->valuestring, own) ||
-				      !strcmp(pid->valuestring, user_id)))) {
-		cJSON_Delete(body);
-		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
-				"participantId: not your participation in"
-				" this call (yours is your user id or the"
-				" participant id of your join)");
-		return;
-	}
 	memset(&q, 0, sizeof(q));
-	str_ncpy(q.callSessionId, id, sizeof(q.callSessionId));
-	str_ncpy(q.participantId, pid ? pid->valuestring : user_id,
-		 sizeof(q.participantId));
-	q.at = port_wallclock_ms();
-	q.packetsLost = (int64_t)v[0];
-	q.packetsReceived = (int64_t)v[1];
-	q.packetLossRate = v[2];
-	q.jitter = v[3];
-	q.bytesReceived = (int64_t)v[4];
-	q.framesDecoded = (int64_t)v[5];
-	q.frameWidth = (int32_t)v[6];
-	q.frameHeight = (int32_t)v[7];
+	ok = quality_read(conn, body, own, user_id, &q);
 	cJSON_Delete(body);
+	if (!ok)
+		return;
+	str_ncpy(q.callSessionId, id, sizeof(q.callSessionId));
+	q.at = port_wallclock_ms();
 	if (store_quality_put(gw->store, &q)) {
 		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
 				"the store refused the metric");

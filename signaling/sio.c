@@ -58,9 +58,72 @@ void sio_packet_reset(struct sio_packet *pkt)
 	pkt->data = NULL;
 }
 
+/* The header after the type: a binary packet's attachment count, the
+ * namespace, the ack id. Returns where the payload starts, or len + 1 on
+ * a malformed header. */
+static size_t header_decode(struct sio_packet *pkt, const char *p, size_t len)
+{
+	size_t i = 1, d = 0, s;
+	int64_t id = 0;
+
+	if (pkt->type == SIO_BINARY_EVENT || pkt->type == SIO_BINARY_ACK) {
+		/* attachments count then '-' (binary is not supported, but
+		 * it is still well-formed) */
+		while (i < len && p[i] >= '0' && p[i] <= '9' && d < 6) {
+			i++;
+			d++;
+		}
+		if (!d || i >= len || p[i] != '-')
+			return len + 1;
+		i++;
+	}
+	if (i < len && p[i] == '/') {
+		s = i;
+		while (i < len && p[i] != ',')
+			i++;
+		if (i - s >= sizeof(pkt->nsp))
+			return len + 1;
+		memcpy(pkt->nsp, p + s, i - s);
+		pkt->nsp[i - s] = '\0';
+		if (i < len)
+			i++; /* the comma */
+	}
+	for (d = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+		if (++d > 15)
+			return len + 1;
+		id = id * 10 + (p[i] - '0');
+	}
+	if (d)
+		pkt->id = id;
+	return i;
+}
+
+/* Whether the payload and ack id fit the packet's type. */
+static bool payload_fits(const struct sio_packet *pkt)
+{
+	switch (pkt->type) {
+	case SIO_CONNECT:
+		return (!pkt->data || cJSON_IsObject(pkt->data)) &&
+		       pkt->id == SIO_ACK_NONE;
+	case SIO_DISCONNECT:
+		return !pkt->data && pkt->id == SIO_ACK_NONE;
+	case SIO_EVENT:
+	case SIO_BINARY_EVENT:
+		return cJSON_IsArray(pkt->data) &&
+		       cJSON_IsString(cJSON_GetArrayItem(pkt->data, 0));
+	case SIO_ACK:
+	case SIO_BINARY_ACK:
+		return cJSON_IsArray(pkt->data) && pkt->id != SIO_ACK_NONE;
+	case SIO_CONNECT_ERROR:
+		return false; /* server to client only */
+	}
+	return false;
+}
+
 int sio_packet_decode(struct sio_packet *pkt, const char *p, size_t len)
 {
-	size_t i = 0;
+	const char *end = NULL;
+	size_t i;
 
 	if (!pkt || !p)
 		return EINVAL;
@@ -70,80 +133,21 @@ int sio_packet_decode(struct sio_packet *pkt, const char *p, size_t len)
 	if (len == 0 || p[0] < '0' || p[0] > '6')
 		return EBADMSG;
 	pkt->type = (enum sio_packet_type)(p[0] - '0');
-	i = 1;
-
-	if (pkt->type == SIO_BINARY_EVENT || pkt->type == SIO_BINARY_ACK) {
-		/* attachments count then '-' (binary is not supported, but
-		 * it is still well-formed) */
-		size_t d = 0;
-		while (i < len && p[i] >= '0' && p[i] <= '9' && d < 6) {
-			i++;
-			d++;
-		}
-		if (!d || i >= len || p[i] != '-')
-			return EBADMSG;
-		i++;
-	}
-	if (i < len && p[i] == '/') {
-		size_t s = i;
-		while (i < len && p[i] != ',')
-			i++;
-		if (i - s >= sizeof(pkt->nsp))
-			return EBADMSG;
-		memcpy(pkt->nsp, p + s, i - s);
-		pkt->nsp[i - s] = '\0';
-		if (i < len)
-			i++; /* the comma */
-	}
-	if (i < len && p[i] >= '0' && p[i] <= '9') {
-		int64_t id = 0;
-		size_t d = 0;
-		while (i < len && p[i] >= '0' && p[i] <= '9') {
-			if (++d > 15)
-				return EBADMSG;
-			id = id * 10 + (p[i] - '0');
-			i++;
-		}
-		pkt->id = id;
-	}
+	i = header_decode(pkt, p, len);
+	if (i > len)
+		return EBADMSG;
 	if (i < len) {
-		const char *end = NULL;
 		pkt->data = cJSON_ParseWithLengthOpts(p + i, len - i, &end, 0);
 		if (!pkt->data || end != p + len) {
 			sio_packet_reset(pkt);
 			return EBADMSG;
 		}
 	}
-
-	switch (pkt->type) {
-	case SIO_CONNECT:
-		if (pkt->data && !cJSON_IsObject(pkt->data))
-			goto bad;
-		if (pkt->id != SIO_ACK_NONE)
-			goto bad;
-		break;
-	case SIO_DISCONNECT:
-		if (pkt->data || pkt->id != SIO_ACK_NONE)
-			goto bad;
-		break;
-	case SIO_EVENT:
-	case SIO_BINARY_EVENT:
-		if (!cJSON_IsArray(pkt->data) ||
-		    !cJSON_IsString(cJSON_GetArrayItem(pkt->data, 0)))
-			goto bad;
-		break;
-	case SIO_ACK:
-	case SIO_BINARY_ACK:
-		if (!cJSON_IsArray(pkt->data) || pkt->id == SIO_ACK_NONE)
-			goto bad;
-		break;
-	case SIO_CONNECT_ERROR:
-		goto bad; /* server to client only */
+	if (!payload_fits(pkt)) {
+		sio_packet_reset(pkt);
+		return EBADMSG;
 	}
 	return 0;
-bad:
-	sio_packet_reset(pkt);
-	return EBADMSG;
 }
 
 int sio_packet_encode(struct mbuf *mb, enum sio_packet_type type, int64_t id,
