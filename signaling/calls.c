@@ -29,6 +29,8 @@
 #include "router.h"
 #include "media.h"
 #include "ortc.h"
+#include "call_machine.h"
+#include "calls_impl.h"
 #include "cache.h"
 #include "translator.h"
 #ifdef MEESHY_WITH_REDIS
@@ -38,67 +40,6 @@
 #endif
 #include "webrtc_transport.h"
 #include "uuid.h"
-
-enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
-/* the seed's cache lifetimes */
-enum { CALL_STATE_TTL_S = 300, PRESENCE_TTL_S = 7200 };
-/* How stale a call's cached media flags may be: a client toggling them
- * many times a second costs one rebuild of its call's state per this. */
-enum { CALL_STATE_SOON_MS = 100 };
-
-/* One connected socket. */
-struct client {
-	struct gateway *gw;
-	struct sio_socket *sock; /* NULL: gone, or a remote client */
-	/* role gateway, across gateways: a remote client is a socket of
-	 * gateway `node` in a call of ours; a local client in a call of
-	 * another gateway has that gateway in `owner` */
-	char node[STORE_ID_MAX + 1], sid[48];
-	char owner[STORE_ID_MAX + 1], owned_call[STORE_ID_MAX + 1];
-	struct le le_remote;
-	bool gone; /* disconnected: answers due are dropped */
-	bool authed;
-	char user_id[STORE_ID_MAX + 1];
-	char name[NAME_MAX_LEN + 1];
-	cJSON *conversations; /* ids the token allows, NULL: not limited */
-	struct list parts;    /* live_part.le_client: calls joined here */
-	double tokens;        /* rate limit bucket */
-	uint64_t refill_us;
-};
-
-struct live_call {
-	struct le le;
-	struct gateway *gw;
-	struct call_session rec;
-	struct list parts;
-	char room[STORE_ID_MAX + 8];
-	int conv_type; /* 0 direct, 1 group */
-	/* its media, on our SFU or a media node: from the switch to the SFU
-	 * or the first media request, until the switch back or the end */
-	struct media_call *media;
-	struct le le_behind; /* in gw->state_behind */
-};
-
-struct live_part {
-	struct le le, le_client;
-	struct live_call *call;
-	struct call_participant rec;
-	struct client *client; /* the socket in the call, NULL if none */
-	char name[NAME_MAX_LEN + 1];
-	char language[16]; /* what the participant hears ("": as said) */
-	bool media;        /* made a media request in this call */
-};
-
-/* Helpers */
-
-static void call_room(char *buf, size_t size, const char *call_id)
-{
-	(void)re_snprintf(buf, size, "call:%s", call_id);
-}
-
-/* Acks */
-
-/* A client's socket, here or (role gateway) on another gateway. */
 
 #ifdef MEESHY_WITH_REDIS
 /* Keeps KEYS[1] (call:<id>:gateway) ours for another hour, or makes it ours
@@ -110,579 +51,7 @@ static const char refresh_script[] =
 	"redis.call('SET', KEYS[1], ARGV[1], 'EX', 3600) "
 	"return ARGV[1]";
 
-static void node_send(struct gateway *gw, const char *node, const char *type,
-		      const char *sid, cJSON *msg);
 #endif
-
-static void client_ack(struct client *cl, int64_t ack, const cJSON *body)
-{
-	if (cl->sock) {
-		(void)sio_ack(cl->sock, ack, body);
-		return;
-	}
-#ifdef MEESHY_WITH_REDIS
-	if (cl->node[0] && ack != SIO_ACK_NONE) {
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddNumberToObject(m, "ack", (double)ack);
-		cJSON_AddItemToObject(m, "body", cJSON_Duplicate(body, 1));
-		node_send(cl->gw, cl->node, "ack", cl->sid, m);
-	}
-#endif
-}
-
-/* 0, or why the client's socket here could not take the event (it is
- * then being closed). */
-static int client_emit(struct client *cl, const char *event, const cJSON *data)
-{
-	if (!cl)
-		return 0;
-	if (cl->sock)
-		return sio_emit(cl->sock, event, data);
-#ifdef MEESHY_WITH_REDIS
-	if (cl->node[0]) {
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "event", event);
-		cJSON_AddItemToObject(m, "data",
-				      data ? cJSON_Duplicate(data, 1)
-					   : cJSON_CreateNull());
-		node_send(cl->gw, cl->node, "emit", cl->sid, m);
-	}
-#endif
-	return 0;
-}
-
-/* A remote client's gateway puts its socket in (or out of) a room. */
-static void remote_room(struct client *cl, const char *type, const char *room)
-{
-#ifdef MEESHY_WITH_REDIS
-	if (cl->node[0]) {
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "room", room);
-		node_send(cl->gw, cl->node, type, cl->sid, m);
-	}
-#else
-	(void)cl;
-	(void)type;
-	(void)room;
-#endif
-}
-
-/* Rooms: a local socket joins here and, role gateway, the bus carries the
- * room's emits from other gateways to it; a remote client's gateway is
- * told to put its socket in the room. */
-static void client_join(struct client *cl, const char *room)
-{
-	if (!cl)
-		return;
-	if (cl->sock) {
-		(void)sio_join(cl->sock, room);
-#ifdef MEESHY_WITH_REDIS
-		(void)bus_join(cl->gw->bus, room);
-#endif
-		return;
-	}
-	remote_room(cl, "join", room);
-}
-
-static struct live_call *call_find(struct gateway *gw, const char *id);
-
-/* Drops the bus subscription of a room nobody here needs any more. */
-static void room_release(struct gateway *gw, const char *room)
-{
-#ifdef MEESHY_WITH_REDIS
-	if (gw->bus && !sio_room_size(gw->sio, room) &&
-	    !(strncmp(room, "call:", 5) == 0 && call_find(gw, room + 5)))
-		bus_leave(gw->bus, room);
-#else
-	(void)gw;
-	(void)room;
-#endif
-}
-
-static void client_leave(struct client *cl, const char *room)
-{
-	if (!cl)
-		return;
-	if (cl->sock) {
-		sio_leave(cl->sock, room);
-		room_release(cl->gw, room);
-		return;
-	}
-	remote_room(cl, "leave", room);
-}
-
-/* A room emit that leaves out the client's own socket (wherever it is). */
-static void emit_except(struct gateway *gw, const char *room,
-			const struct client *except, const char *event,
-			const cJSON *data)
-{
-	gw->room_emit(gw, room, except ? except->sock : NULL,
-		      except && !except->sock && except->sid[0] ? except->sid
-								: NULL,
-		      event, data);
-}
-
-static cJSON *ok_body(void)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddTrueToObject(o, "ok");
-	return o;
-}
-
-static void ack_send(struct client *cl, int64_t ack_id, cJSON *body)
-{
-	/* acked means committed: the event's writes land first */
-	store_land_before_answer(cl->gw->store);
-	if (ack_id != SIO_ACK_NONE)
-		client_ack(cl, ack_id, body);
-	cJSON_Delete(body);
-	cl->gw->m.events[0]++;
-}
-
-/* An error the user can act on: the code, and a sentence naming the value
- * that was wrong. */
-static void ack_error(struct client *cl, int64_t ack_id, const char *event,
-		      const char *code, const char *fmt, ...)
-{
-	char msg[512];
-	cJSON *o, *e;
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o = cJSON_CreateObject();
-	e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	if (ack_id != SIO_ACK_NONE) {
-		cJSON_AddFalseToObject(o, "ok");
-		cJSON_AddItemToObject(o, "error", e);
-		client_ack(cl, ack_id, o);
-	} else {
-		cJSON_AddStringToObject(e, "event", event);
-		client_emit(cl, "exception", e);
-		cJSON_Delete(e);
-	}
-	cJSON_Delete(o);
-	cl->gw->m.events[1]++;
-}
-
-/* Payload validation: each returns false after acking the error. */
-
-struct ev {
-	struct client *cl;
-	const char *name;
-	int64_t ack;
-	const cJSON *data; /* the first argument, an object */
-};
-
-static bool want_id(struct ev *e, const char *field, const char **out)
-{
-	char msg[256];
-	if (!validate_id(e->data, field, out, msg, sizeof(msg)))
-		return true;
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
-	return false;
-}
-
-static bool want_enum(struct ev *e, const char *field,
-		      const char *const *allowed, const char *def,
-		      const char **out)
-{
-	char msg[256];
-	if (!validate_enum(e->data, field, allowed, def, out, msg, sizeof(msg)))
-		return true;
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
-	return false;
-}
-
-static bool want_bool(struct ev *e, const char *field, bool *out, bool *given)
-{
-	char msg[256];
-	if (!validate_bool(e->data, field, out, given, msg, sizeof(msg)))
-		return true;
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
-	return false;
-}
-
-static bool want_text(struct ev *e, const char *field, size_t max,
-		      const char **out)
-{
-	char msg[256];
-	if (!validate_text(e->data, field, max, out, msg, sizeof(msg)))
-		return true;
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
-	return false;
-}
-
-/* An optional language tag ("" when not given). */
-static bool want_language(struct ev *e, const char **out)
-{
-	const cJSON *l = cJSON_GetObjectItemCaseSensitive(e->data, "language");
-	*out = "";
-	if (!l)
-		return true;
-	if (cJSON_IsString(l) && strlen(l->valuestring) < 16 &&
-	    validate_is_language(l->valuestring)) {
-		*out = l->valuestring;
-		return true;
-	}
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
-		  "language: '%s' is not a language tag (like en or pt-BR)",
-		  cJSON_IsString(l) ? l->valuestring : "(not a string)");
-	return false;
-}
-
-/* Live calls */
-
-static void part_destructor(void *arg)
-{
-	struct live_part *p = arg;
-	list_unlink(&p->le);
-	list_unlink(&p->le_client);
-}
-
-/* Lets the call's media go (its router and transports; a media node is
- * told). */
-static void media_release(struct live_call *c)
-{
-	c->media = mem_deref(c->media);
-}
-
-static void call_destructor(void *arg)
-{
-	struct live_call *c = arg;
-	hash_unlink(&c->le);
-	list_unlink(&c->le_behind);
-	media_release(c);
-#ifdef MEESHY_WITH_REDIS
-	bus_leave(c->gw->bus, c->room);
-#endif
-	list_flush(&c->parts);
-}
-
-static bool call_cmp(struct le *le, void *arg)
-{
-	const struct live_call *c = le->data;
-	return !strcmp(c->rec.id, arg);
-}
-
-static struct live_call *call_find(struct gateway *gw, const char *id)
-{
-	struct le *le = hash_lookup(gw->calls, hash_joaat_str(id), call_cmp,
-				    (void *)id);
-	return le ? le->data : NULL;
-}
-
-static struct live_part *part_find(struct live_call *c, const char *user_id)
-{
-	for (struct le *le = c->parts.head; le; le = le->next) {
-		struct live_part *p = le->data;
-		if (!strcmp(p->rec.userId, user_id))
-			return p;
-	}
-	return NULL;
-}
-
-static size_t joined_count(const struct live_call *c)
-{
-	size_t n = 0;
-	for (struct le *le = c->parts.head; le; le = le->next) {
-		const struct live_part *p = le->data;
-		n += !strcmp(p->rec.status, "joined");
-	}
-	return n;
-}
-
-static cJSON *part_json(const struct live_part *p)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "userId", p->rec.userId);
-	cJSON_AddStringToObject(o, "participantId", p->rec.id);
-	cJSON_AddStringToObject(o, "name", p->name);
-	cJSON_AddStringToObject(o, "status", p->rec.status);
-	cJSON_AddBoolToObject(o, "audioEnabled", p->rec.audioEnabled);
-	cJSON_AddBoolToObject(o, "videoEnabled", p->rec.videoEnabled);
-	return o;
-}
-
-static cJSON *joined_json(const struct live_call *c)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (struct le *le = c->parts.head; le; le = le->next) {
-		const struct live_part *p = le->data;
-		if (!strcmp(p->rec.status, "joined"))
-			cJSON_AddItemToArray(a, part_json(p));
-	}
-	return a;
-}
-
-/* The body of initiate and join acks: what a client needs to start media,
- * with the configured ICE servers and TURN credentials of its own. */
-static cJSON *call_ack(struct gateway *gw, const struct live_call *c,
-		       const struct client *cl)
-{
-	cJSON *o = ok_body(), *ice, *turn, *t;
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "mode", c->rec.mode);
-	cJSON_AddItemToObject(o, "call", store_call_json(&c->rec));
-	cJSON_AddItemToObject(o, "participants", joined_json(c));
-	ice = cJSON_Parse(gw->ice_servers);
-	if (!ice)
-		ice = cJSON_CreateArray();
-	turn = turn_ice_servers(&gw->cfg.turn, cl->user_id, NULL,
-				port_wallclock_ms() / 1000);
-	while ((t = cJSON_DetachItemFromArray(turn, 0)))
-		cJSON_AddItemToArray(ice, t);
-	cJSON_Delete(turn);
-	cJSON_AddItemToObject(o, "iceServers", ice);
-	return o;
-}
-
-/* The seed's call state cache (call:<id>:state, 5 minutes): what
- * GET /api/calls/:id answers, kept while the call is live so that reading
- * it costs no store query; gone, with the presence set, once it ends. */
-/* Initiated or active: not ended, missed, rejected or failed. */
-static bool call_open(const struct call_session *rec)
-{
-	return !strcmp(rec->status, "initiated") ||
-	       !strcmp(rec->status, "active");
-}
-
-/* What GET /api/calls/:id answers for a live call. */
-static cJSON *call_state_json(const struct live_call *c)
-{
-	cJSON *o = cJSON_CreateObject(), *parts;
-	cJSON_AddTrueToObject(o, "ok");
-	cJSON_AddItemToObject(o, "call", store_call_json(&c->rec));
-	parts = cJSON_AddArrayToObject(o, "participants");
-	for (struct le *le = c->parts.head; le; le = le->next) {
-		const struct live_part *p = le->data;
-		cJSON_AddItemToArray(parts, store_participant_json(&p->rec));
-	}
-	return o;
-}
-
-cJSON *calls_state_json(struct gateway *gw, const char *id)
-{
-	const struct live_call *c = call_find(gw, id);
-	return c && call_open(&c->rec) ? call_state_json(c) : NULL;
-}
-
-static void cache_call_state(struct gateway *gw, struct live_call *c)
-{
-	char key[STORE_ID_MAX + 32], *text;
-	cJSON *o;
-
-	(void)re_snprintf(key, sizeof(key), "call:%s:state", c->rec.id);
-	if (!call_open(&c->rec)) {
-		(void)cache_del(gw->cache, key);
-		(void)re_snprintf(key, sizeof(key), "call:%s:participants",
-				  c->rec.id);
-		(void)cache_del(gw->cache, key);
-		return;
-	}
-	o = call_state_json(c);
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (text)
-		(void)cache_set(gw->cache, key, text, CALL_STATE_TTL_S);
-	cJSON_free(text);
-}
-
-/* The seed's presence set (call:<id>:participants, 2 hours). */
-static void cache_presence(struct gateway *gw, const struct live_part *p,
-			   bool in)
-{
-	char key[STORE_ID_MAX + 32];
-	if (!gw->cache_shared)
-		return; /* for other processes: none sees this one's memory */
-	(void)re_snprintf(key, sizeof(key), "call:%s:participants",
-			  p->rec.callSessionId);
-	if (in)
-		(void)cache_sadd(gw->cache, key, p->rec.userId, PRESENCE_TTL_S);
-	else
-		(void)cache_srem(gw->cache, key, p->rec.userId, PRESENCE_TTL_S);
-}
-
-/* At the end of the loop's turn (or CALL_STATE_SOON_MS on): the calls'
- * cached states, each once. */
-static void cache_behind_states(void *arg)
-{
-	struct gateway *gw = arg;
-	struct le *le;
-	while ((le = list_head(&gw->state_behind))) {
-		struct live_call *c = le->data;
-		list_unlink(le);
-		cache_call_state(gw, c);
-	}
-}
-
-/* A live call's cached state is written at the end of the turn, or within
- * CALL_STATE_SOON_MS when only its media flags moved (a burst of
- * media-state events rebuilds it once, not per event); an ended one's is
- * deleted now. */
-static void cache_call_changed(struct gateway *gw, struct live_call *c,
-			       bool soon)
-{
-	/* In Redis only: in this process's memory it would be a second copy
-	 * of the live call, which calls_state_json() reads directly. */
-	if (!gw->cache_shared)
-		return;
-	if (!call_open(&c->rec)) {
-		list_unlink(&c->le_behind);
-		cache_call_state(gw, c);
-		return;
-	}
-	if (!c->le_behind.list)
-		list_append(&gw->state_behind, &c->le_behind, c);
-	port_timer_start_within(gw->state_tmr, soon ? CALL_STATE_SOON_MS : 0,
-				cache_behind_states, gw);
-}
-
-static void record_call(struct gateway *gw, struct live_call *c)
-{
-	int err = store_call_put(gw->store, &c->rec);
-	if (err)
-		port_log(PORT_LOG_ERROR,
-			 "call %s: store refused the record: %m", c->rec.id,
-			 err);
-	cache_call_changed(gw, c, false);
-}
-
-/* A participant's record to the store, and its call's cached state; its
- * media flags alone (soon) may wait a little to land with others. */
-static void record_part(struct gateway *gw, struct live_part *p, bool soon)
-{
-	int err = soon ? store_participant_put_soon(gw->store, &p->rec)
-		       : store_participant_put(gw->store, &p->rec);
-	if (err)
-		port_log(PORT_LOG_ERROR,
-			 "participant %s: store refused the record: %m",
-			 p->rec.id, err);
-	cache_call_changed(gw, p->call, soon);
-}
-
-const double calls_duration_bounds[DURATION_BUCKETS] = {60,   300,  600,
-							1800, 3600, 7200};
-
-static void observe_duration(struct gateway *gw, const struct live_call *c)
-{
-	uint64_t from = c->rec.startedAt ? c->rec.startedAt : c->rec.createdAt;
-	double secs = c->rec.endedAt > from
-			      ? (double)(c->rec.endedAt - from) / 1000.0
-			      : 0.0;
-	int i;
-	for (i = 0; i < DURATION_BUCKETS; i++)
-		if (secs <= calls_duration_bounds[i])
-			break;
-	gw->m.duration_count[i]++;
-	gw->m.duration_n++;
-	gw->m.duration_sum += secs;
-}
-
-/* A participant's producers are gone: the others stop consuming them. */
-static void producers_closed(struct live_call *c, const char *user,
-			     const cJSON *ids)
-{
-	const cJSON *id;
-	cJSON_ArrayForEach(id, ids)
-	{
-		cJSON *o;
-		if (!cJSON_IsString(id))
-			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "callId", c->rec.id);
-		cJSON_AddStringToObject(o, "producerId", id->valuestring);
-		cJSON_AddStringToObject(o, "userId", user);
-		emit_except(c->gw, c->room, NULL, "media:producer-closed", o);
-		cJSON_Delete(o);
-	}
-}
-
-/* A leaving participant's media: what it closed, once its media side
- * says (at once on our SFU, later from a node). */
-struct media_left {
-	struct gateway *gw;
-	char call[STORE_ID_MAX + 1];
-	char user[STORE_ID_MAX + 1];
-};
-
-static void on_media_left(const cJSON *producer_ids, void *arg)
-{
-	struct media_left *ml = arg;
-	struct live_call *c = producer_ids ? call_find(ml->gw, ml->call) : NULL;
-	if (c)
-		producers_closed(c, ml->user, producer_ids);
-	mem_deref(ml);
-}
-
-static void media_leave(struct live_call *c, const char *user)
-{
-	struct media_left *ml = mem_zalloc(sizeof(*ml), NULL);
-	if (!ml)
-		return;
-	ml->gw = c->gw;
-	str_ncpy(ml->call, c->rec.id, sizeof(ml->call));
-	str_ncpy(ml->user, user, sizeof(ml->user));
-	if (media_call_leave(c->media, user, on_media_left, ml))
-		mem_deref(ml);
-}
-
-/* The call's media from now on: opened once (a node is chosen then, or
- * the router made); where it is goes in the call's record. */
-static int media_want(struct live_call *c)
-{
-	int err;
-	if (c->media)
-		return 0;
-	if (!c->gw->media)
-		return ENOTSUP;
-	err = media_call_open(&c->media, c->gw->media, c->rec.id,
-			      joined_count(c), NULL);
-	if (!err)
-		str_ncpy(c->rec.mediaServerId, media_call_where(c->media),
-			 sizeof(c->rec.mediaServerId));
-	return err;
-}
-
-/* A media node drains ({callId, node}): the call's media goes to another
- * node and its participants are told (call:media-moved). With no other
- * node alive it stays where it is until that node lets it go. */
-void calls_node_draining(struct gateway *gw, const cJSON *data)
-{
-	const cJSON *id = cJSON_GetObjectItem(data, "callId");
-	const cJSON *node = cJSON_GetObjectItem(data, "node");
-	struct live_call *c =
-		cJSON_IsString(id) ? call_find(gw, id->valuestring) : NULL;
-	struct media_call *old;
-	cJSON *o;
-
-	if (!c || !c->media || !cJSON_IsString(node) ||
-	    strcmp(media_call_where(c->media), node->valuestring))
-		return;
-	old = c->media;
-	c->media = NULL;
-	if (media_want(c)) {
-		port_log(PORT_LOG_WARN,
-			 "call %s: its media node %s drains and no other is"
-			 " alive",
-			 c->rec.id, node->valuestring);
-		c->media = old;
-		return;
-	}
-	for (struct le *le = c->parts.head; le; le = le->next)
-		((struct live_part *)le->data)->media = false;
-	record_call(gw, c);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "from", media_call_where(old));
-	cJSON_AddStringToObject(o, "to", media_call_where(c->media));
-	mem_deref(old); /* the old node lets go of the call */
-	emit_except(gw, c->room, NULL, "call:media-moved", o);
-	cJSON_Delete(o);
-}
 
 /* A participant leaves the call's room and its state; the record stays. */
 static void part_leave(struct live_part *p, uint64_t now)
@@ -898,28 +267,21 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 	return 0;
 }
 
-/* A call of n participants belongs on the SFU (--sfu-from), when this
- * gateway has one or media nodes. */
-static bool sfu_wanted(const struct gateway *gw, size_t n)
-{
-	return gw->media && gw->cfg.sfu_from && n >= gw->cfg.sfu_from;
-}
+/* The call rules' hooks (call_machine.h) */
 
-/* P2P for two, the SFU from --sfu-from participants on: everyone in the
- * call hears call:mode-switch and moves its media. */
-static void switch_mode(struct live_call *c, const char *mode,
-			const char *reason)
+/* Moves the call's media: everyone in it hears call:mode-switch. To the
+ * SFU only once its media opens (no media node alive: it stays P2P). */
+static bool rules_switch_mode(void *arg, enum call_mode to, const char *reason)
 {
+	struct live_call *c = arg;
 	struct gateway *gw = c->gw;
+	const char *mode = call_mode_name(to);
 	cJSON *o;
 
-	if (!strcmp(c->rec.mode, mode))
-		return;
-	/* no media node alive: the call stays peer to peer */
-	if (!strcmp(mode, "sfu") && media_want(c))
-		return;
+	if (to == CALL_SFU && media_want(c))
+		return false;
 	str_ncpy(c->rec.mode, mode, sizeof(c->rec.mode));
-	if (strcmp(mode, "sfu"))
+	if (to == CALL_P2P)
 		media_release(c);
 	record_call(gw, c);
 	o = cJSON_CreateObject();
@@ -929,27 +291,50 @@ static void switch_mode(struct live_call *c, const char *mode,
 	cJSON_AddNumberToObject(o, "participants", (double)joined_count(c));
 	emit_except(gw, c->room, NULL, "call:mode-switch", o);
 	cJSON_Delete(o);
+	return true;
 }
 
-/* After a participant left: the others hear it; nobody left ends the call,
- * two left go back to P2P (unless --p2p-back is off). */
+static void rules_activated(void *arg)
+{
+	struct live_call *c = arg;
+	str_ncpy(c->rec.status, "active", sizeof(c->rec.status));
+	c->rec.startedAt = port_wallclock_ms();
+	record_call(c->gw, c);
+}
+
+static void rules_ended(void *arg, const char *reason)
+{
+	call_end(arg, "ended", reason, NULL);
+}
+
+static const struct call_hooks rules_hooks = {
+	rules_switch_mode,
+	rules_activated,
+	rules_ended,
+};
+
+/* The rules of a call of this gateway, in the state its record says. */
+static void rules_start(struct live_call *c)
+{
+	enum call_mode mode = CALL_P2P;
+	(void)call_mode_parse(c->rec.mode, &mode);
+	call_machine_init(&c->rules, &c->gw->call_policy, &rules_hooks, c, mode,
+			  !strcmp(c->rec.status, "initiated") ? CALL_INITIATED
+							      : CALL_ACTIVE);
+}
+
+/* After a participant left: the others hear it, then the rules decide
+ * (nobody left ends the call, two left go back to P2P). */
 static void after_leave(struct live_call *c, struct live_part *p,
 			const char *reason)
 {
-	struct gateway *gw = c->gw;
-	size_t n = joined_count(c);
 	cJSON *o = cJSON_CreateObject();
-
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "userId", p->rec.userId);
 	cJSON_AddStringToObject(o, "reason", reason);
-	emit_except(gw, c->room, NULL, "call:participant-left", o);
+	emit_except(c->gw, c->room, NULL, "call:participant-left", o);
 	cJSON_Delete(o);
-	if (n == 0)
-		call_end(c, "ended", "all-left", NULL);
-	else if (n <= 2 && !sfu_wanted(gw, n) && gw->cfg.p2p_back &&
-		 !strcmp(c->rec.mode, "sfu"))
-		switch_mode(c, "p2p", "two-participants");
+	call_left(&c->rules, joined_count(c));
 }
 
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
@@ -1267,6 +652,7 @@ static struct live_call *call_new(struct gateway *gw, const char *conv,
 	c->rec.createdAt = port_wallclock_ms();
 	c->conv_type = !strcmp(conv_type, "group");
 	call_room(c->room, sizeof(c->room), c->rec.id);
+	rules_start(c);
 	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
 #ifdef MEESHY_WITH_REDIS
 	if (gw->bus) /* its media node's events come over the bus */
@@ -1319,8 +705,7 @@ static void on_initiate(struct ev *e)
 	str_ncpy(p->language, lang, sizeof(p->language));
 	/* --sfu-from 1: on the SFU from the start (switched before the
 	 * initiator is in the room: its ack says so, no event needed) */
-	if (sfu_wanted(gw, 1))
-		switch_mode(c, "sfu", "participants");
+	call_joined(&c->rules, 1);
 	part_join(p, cl);
 	cJSON_ArrayForEach(it, invite)
 	{
@@ -1332,41 +717,6 @@ static void on_initiate(struct ev *e)
 			record_part(gw, q, false);
 	}
 	initiated(c, cl, e->ack, invite);
-}
-
-/* The call named by callId, or an error ack. */
-static struct live_call *want_call(struct ev *e, const char **idp)
-{
-	struct gateway *gw = e->cl->gw;
-	struct call_session rec;
-	struct live_call *c;
-	const char *id;
-
-	if (!want_id(e, "callId", &id))
-		return NULL;
-	if (idp)
-		*idp = id;
-	c = call_find(gw, id);
-	if (c)
-		return c;
-	if (!store_call_get(gw->store, id, &rec))
-		ack_error(e->cl, e->ack, e->name, "CONFLICT", "call %s has %s",
-			  id, rec.status);
-	else
-		ack_error(e->cl, e->ack, e->name, "NOT_FOUND",
-			  "callId: no call %s", id);
-	return NULL;
-}
-
-/* The caller's own participation, or a FORBIDDEN ack. */
-static struct live_part *want_joined(struct ev *e, struct live_call *c)
-{
-	struct live_part *p = part_find(c, e->cl->user_id);
-	if (p && p->client == e->cl && !strcmp(p->rec.status, "joined"))
-		return p;
-	ack_error(e->cl, e->ack, e->name, "FORBIDDEN",
-		  "you have not joined call %s", c->rec.id);
-	return NULL;
 }
 
 static void on_join(struct ev *e)
@@ -1404,14 +754,9 @@ static void on_join(struct ev *e)
 	if (*lang)
 		str_ncpy(p->language, lang, sizeof(p->language));
 	part_join(p, cl);
-	if (!strcmp(c->rec.status, "initiated") && joined_count(c) >= 2) {
-		str_ncpy(c->rec.status, "active", sizeof(c->rec.status));
-		c->rec.startedAt = port_wallclock_ms();
-		record_call(gw, c);
-	}
 	/* decided before the ack, so the joiner is told the mode to use */
-	if (!was_in && sfu_wanted(gw, joined_count(c)))
-		switch_mode(c, "sfu", "participants");
+	if (!was_in)
+		call_joined(&c->rules, joined_count(c));
 	ack_send(cl, e->ack, call_ack(gw, c, cl));
 	if (was_in)
 		return; /* a second join (or another device) changes no one */
@@ -1694,198 +1039,6 @@ static void on_transcription(struct ev *e)
 	ack_send(cl, e->ack, o);
 }
 
-/* The call's media, opened on first use; false after acking why not. */
-static bool want_sfu(struct ev *e, struct live_call *c)
-{
-	int err = media_want(c);
-	if (err == ENOTSUP)
-		ack_error(e->cl, e->ack, e->name, "CONFLICT",
-			  "this server runs no SFU (--rtc-listen is not set)");
-	else if (err == ENOENT)
-		ack_error(e->cl, e->ack, e->name, "INTERNAL",
-			  "no media node is available for call %s", c->rec.id);
-	else if (err)
-		ack_error(e->cl, e->ack, e->name, "INTERNAL",
-			  "call %s has no media: %m", c->rec.id, err);
-	return !err;
-}
-
-/* New producers: the others may consume (or re-offer for) them. */
-static void announce_producers(struct live_call *c, struct client *cl,
-			       const cJSON *news)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, news)
-	{
-		cJSON *np = cJSON_Duplicate(it, 1);
-		cJSON_AddStringToObject(np, "callId", c->rec.id);
-		cJSON_AddStringToObject(np, "userId", cl->user_id);
-		emit_except(c->gw, c->room, cl, "media:new-producer", np);
-		cJSON_Delete(np);
-	}
-}
-
-/* A joiner's capabilities reply names the active speaker (when there is
- * one): after the ack, the joiner gets the event the others had. Takes
- * what speaker_of() kept. */
-static cJSON *speaker_of(const cJSON *reply)
-{
-	return cJSON_Duplicate(cJSON_GetObjectItem(reply, "activeSpeaker"), 1);
-}
-
-static void tell_speaker(struct live_call *c, struct client *cl, cJSON *speaker)
-{
-	const cJSON *pid = cJSON_GetObjectItem(speaker, "producerId");
-	const cJSON *uid = cJSON_GetObjectItem(speaker, "userId");
-	cJSON *o;
-	if (!cJSON_IsString(pid) || !cJSON_IsString(uid)) {
-		cJSON_Delete(speaker);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "producerId", pid->valuestring);
-	cJSON_AddStringToObject(o, "userId", uid->valuestring);
-	client_emit(cl, "media:active-speaker", o);
-	cJSON_Delete(o);
-	cJSON_Delete(speaker);
-}
-
-/* A client's media:* request, waiting for its answer. The client is
- * held; its socket may be gone by then. */
-struct media_req {
-	struct gateway *gw;
-	struct client *cl;
-	int64_t ack;
-	char event[48];
-	char call[STORE_ID_MAX + 1];
-};
-
-static void media_req_destructor(void *arg)
-{
-	struct media_req *mr = arg;
-	mem_deref(mr->cl);
-}
-
-/* The answer: acked, then the others hear of the new producers and the
- * requester of the active speaker. */
-static void on_media_answer(const struct media_answer *a, void *arg)
-{
-	struct media_req *mr = arg;
-	struct client *cl = mr->cl;
-	struct live_call *c;
-	cJSON *o, *speaker;
-
-	if (a->err == ECANCELED || cl->gone) { /* closing, or gone */
-		mem_deref(mr);
-		return;
-	}
-	if (a->err) {
-		ack_error(cl, mr->ack, mr->event, a->code, "%s", a->why);
-		mem_deref(mr);
-		return;
-	}
-	o = cJSON_IsObject(a->reply) ? cJSON_Duplicate(a->reply, 1)
-				     : cJSON_CreateObject();
-	speaker = speaker_of(o);
-	cJSON_AddTrueToObject(o, "ok");
-	ack_send(cl, mr->ack, o);
-	c = call_find(mr->gw, mr->call);
-	if (c) {
-		announce_producers(c, cl, a->news);
-		tell_speaker(c, cl, speaker);
-	} else {
-		cJSON_Delete(speaker);
-	}
-	mem_deref(mr);
-}
-
-static void media_request(struct ev *e, struct live_call *c)
-{
-	struct client *cl = e->cl;
-	struct media_req *mr = mem_zalloc(sizeof(*mr), media_req_destructor);
-	int err = mr ? 0 : ENOMEM;
-
-	if (mr) {
-		mr->gw = cl->gw;
-		mr->cl = mem_ref(cl);
-		mr->ack = e->ack;
-		str_ncpy(mr->event, e->name, sizeof(mr->event));
-		str_ncpy(mr->call, c->rec.id, sizeof(mr->call));
-		err = media_call_request(c->media, cl->user_id, e->name,
-					 e->data, on_media_answer, mr);
-	}
-	if (err) {
-		mem_deref(mr);
-		ack_error(cl, e->ack, e->name, "INTERNAL",
-			  "the media of call %s (on %s): %m", c->rec.id,
-			  media_call_where(c->media), err);
-	}
-}
-
-/* Every media:* request: the plain-SDP offer, the capabilities and the
- * mediasoup-client requests. Those that name no call act in the call
- * where the caller already has media. */
-static void on_media(struct ev *e)
-{
-	struct client *cl = e->cl;
-	struct live_part *p = NULL;
-	struct live_call *c;
-	cJSON *o;
-
-	if (cJSON_GetObjectItemCaseSensitive(e->data, "callId")) {
-		if (!(c = want_call(e, NULL)) || !(p = want_joined(e, c)) ||
-		    !want_sfu(e, c))
-			return;
-	} else {
-		for (struct le *le = cl->parts.head; le && !p; le = le->next)
-			if (((struct live_part *)le->data)->media)
-				p = le->data;
-		if (!p && !strcmp(e->name, "media:get-capabilities")) {
-			/* before any call: what every router here takes, so
-			 * a client can load its device ahead of a join */
-			o = ok_body();
-			cJSON_AddItemToObject(o, "rtpCapabilities",
-					      ortc_capabilities());
-			ack_send(cl, e->ack, o);
-			return;
-		}
-		if (!p) {
-			ack_error(
-				cl, e->ack, e->name, "NOT_FOUND",
-				"no media session: send media:get-capabilities"
-				" or media:create-transport with your callId"
-				" first");
-			return;
-		}
-		c = p->call;
-	}
-	if (!c->media) { /* its media was released (back to P2P) */
-		ack_error(cl, e->ack, e->name, "CONFLICT",
-			  "call %s is peer to peer now", c->rec.id);
-		return;
-	}
-	p->media = true;
-	media_request(e, c);
-}
-
-/* A call's active speaker changed (media_workers' speakerh). */
-void calls_speaker(struct gateway *gw, const char *call_id,
-		   const char *producer_id, const char *user_id)
-{
-	struct live_call *c = call_find(gw, call_id);
-	cJSON *o;
-
-	if (!c || !c->media)
-		return; /* ended, or back to P2P, meanwhile */
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "producerId", producer_id);
-	cJSON_AddStringToObject(o, "userId", user_id);
-	emit_except(c->gw, c->room, NULL, "media:active-speaker", o);
-	cJSON_Delete(o);
-}
-
 /* Dispatch */
 
 struct handler {
@@ -2165,8 +1318,6 @@ int gateway_recover(struct gateway *gw, size_t *recovered)
  * noticed. */
 #ifdef MEESHY_WITH_REDIS
 
-#define NODE_CHANNEL "meeshy:node:"
-
 /* The owner of a call, claimed by `me` when its owner is gone: KEYS[1] is
  * call:<id>:gateway, ARGV[1] me. Nil when the call has no owner at all. */
 static const char claim_script[] =
@@ -2177,27 +1328,6 @@ static const char claim_script[] =
 	"return o end "
 	"redis.call('SET', KEYS[1], ARGV[1], 'EX', 3600) "
 	"return ARGV[1]";
-
-static void node_send(struct gateway *gw, const char *node, const char *type,
-		      const char *sid, cJSON *msg)
-{
-	char ch[STORE_ID_MAX + 16], *text;
-
-	(void)re_snprintf(ch, sizeof(ch), NODE_CHANNEL "%s", node);
-	cJSON_AddStringToObject(msg, "type", type);
-	cJSON_AddStringToObject(msg, "from", gw->node_id);
-	if (sid)
-		cJSON_AddStringToObject(msg, "sid", sid);
-	text = cJSON_PrintUnformatted(msg);
-	cJSON_Delete(msg);
-	if (!text)
-		return;
-	if (redis_cmd(gw->redis, NULL, NULL, "PUBLISH %s %s", ch, text))
-		port_log(PORT_LOG_WARN,
-			 "to gateway %s: Redis is down, %s dropped", node,
-			 type);
-	cJSON_free(text);
-}
 
 /* Owner side: the remote clients of our calls, by gateway and socket. */
 static struct client *remote_find(struct gateway *gw, const char *node,
@@ -2271,6 +1401,7 @@ static struct live_call *adopt_call(struct gateway *gw, const char *id)
 		return NULL;
 	}
 	call_room(c->room, sizeof(c->room), c->rec.id);
+	rules_start(c);
 	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
 	gw->ncalls++;
 	(void)bus_join(gw->bus, c->room);

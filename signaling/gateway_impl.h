@@ -9,6 +9,7 @@
 #include "router.h"
 #include "gateway.h"
 #include "store.h"
+#include "call_machine.h"
 
 struct cJSON;
 struct sio_socket;
@@ -42,6 +43,7 @@ struct gw_metrics {
 
 struct gateway {
 	struct gateway_config cfg;
+	struct call_policy call_policy; /* --sfu-from, --p2p-back, an SFU */
 	gw_room_emit_h *room_emit;
 	char *node_id, *web_root, *ice_servers;
 	uint8_t *jwt_secret, *turn_secret;
@@ -128,6 +130,10 @@ bool calls_live_participant(struct gateway *gw, const char *call_id,
 /* Whether the user takes part in the conversation's live call. */
 bool calls_live_in_conversation(struct gateway *gw, const char *conv,
 				const char *user_id);
+
+/* rest.c: a request under /api/ */
+void rest_serve(struct gateway *gw, struct httpd_conn *conn,
+		const struct http_msg *msg);
 
 /* metrics.c */
 int metrics_print(struct re_printf *pf, const struct gateway *gw);

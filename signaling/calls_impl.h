@@ -1,0 +1,128 @@
+/*
+ * calls_impl.h - what the call code's files share, as libre's src/rtp
+ * shares rtp.c, rtcp.c and fb.c: calls_core.c (answering clients, checking
+ * fields, the live calls and their records), calls_media.c (a call's
+ * media) on it, and calls.c (the events, the rules' hooks, the cluster)
+ * on both. Not a door: nothing outside them includes it.
+ */
+#ifndef MEESHY_CALLS_IMPL_H
+#define MEESHY_CALLS_IMPL_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "call_machine.h"
+#include "gateway_impl.h"
+
+enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
+
+/* One connected socket. */
+struct client {
+	struct gateway *gw;
+	struct sio_socket *sock; /* NULL: gone, or a remote client */
+	/* role gateway, across gateways: a remote client is a socket of
+	 * gateway `node` in a call of ours; a local client in a call of
+	 * another gateway has that gateway in `owner` */
+	char node[STORE_ID_MAX + 1], sid[48];
+	char owner[STORE_ID_MAX + 1], owned_call[STORE_ID_MAX + 1];
+	struct le le_remote;
+	bool gone; /* disconnected: answers due are dropped */
+	bool authed;
+	char user_id[STORE_ID_MAX + 1];
+	char name[NAME_MAX_LEN + 1];
+	cJSON *conversations; /* ids the token allows, NULL: not limited */
+	struct list parts;    /* live_part.le_client: calls joined here */
+	double tokens;        /* rate limit bucket */
+	uint64_t refill_us;
+};
+
+struct live_call {
+	struct le le;
+	struct gateway *gw;
+	struct call_session rec;
+	struct list parts;
+	struct call_machine rules; /* when it moves, becomes active, ends */
+	char room[STORE_ID_MAX + 8];
+	int conv_type; /* 0 direct, 1 group */
+	/* its media, on our SFU or a media node: from the switch to the SFU
+	 * or the first media request, until the switch back or the end */
+	struct media_call *media;
+	struct le le_behind; /* in gw->state_behind */
+};
+
+struct live_part {
+	struct le le, le_client;
+	struct live_call *call;
+	struct call_participant rec;
+	struct client *client; /* the socket in the call, NULL if none */
+	char name[NAME_MAX_LEN + 1];
+	char language[16]; /* what the participant hears ("": as said) */
+	bool media;        /* made a media request in this call */
+};
+
+/* Each gateway's own Redis channel: meeshy:node:<id>. */
+#define NODE_CHANNEL "meeshy:node:"
+
+/* One client event being handled. */
+struct ev {
+	struct client *cl;
+	const char *name;
+	int64_t ack;
+	const cJSON *data; /* the first argument, an object */
+};
+
+/* calls_core.c */
+int client_emit(struct client *cl, const char *event, const struct cJSON *data);
+/* A room emit that leaves out the client's own socket (wherever it is). */
+void emit_except(struct gateway *gw, const char *room,
+		 const struct client *except, const char *event,
+		 const struct cJSON *data);
+struct cJSON *ok_body(void);
+void ack_send(struct client *cl, int64_t ack_id, struct cJSON *body);
+/* An error the user can act on: the code, and a sentence naming the value
+ * that was wrong. */
+void ack_error(struct client *cl, int64_t ack_id, const char *event,
+	       const char *code, const char *fmt, ...);
+struct live_call *call_find(struct gateway *gw, const char *id);
+size_t joined_count(const struct live_call *c);
+void record_call(struct gateway *gw, struct live_call *c);
+/* The call named by callId, or an error ack. */
+struct live_call *want_call(struct ev *e, const char **idp);
+/* The caller's own participation, or a FORBIDDEN ack. */
+struct live_part *want_joined(struct ev *e, struct live_call *c);
+
+/* calls_core.c, besides the above */
+void cache_presence(struct gateway *gw, const struct live_part *p, bool in);
+struct cJSON *call_ack(struct gateway *gw, const struct live_call *c,
+		       const struct client *cl);
+bool call_open(const struct call_session *rec);
+void call_room(char *buf, size_t size, const char *call_id);
+void client_join(struct client *cl, const char *room);
+void client_leave(struct client *cl, const char *room);
+void node_send(struct gateway *gw, const char *node, const char *type,
+	       const char *sid, struct cJSON *msg);
+void observe_duration(struct gateway *gw, const struct live_call *c);
+struct live_part *part_find(struct live_call *c, const char *user_id);
+struct cJSON *part_json(const struct live_part *p);
+void record_part(struct gateway *gw, struct live_part *p, bool soon);
+void room_release(struct gateway *gw, const char *room);
+bool want_bool(struct ev *e, const char *field, bool *out, bool *given);
+bool want_enum(struct ev *e, const char *field, const char *const *allowed,
+	       const char *def, const char **out);
+bool want_id(struct ev *e, const char *field, const char **out);
+bool want_language(struct ev *e, const char **out);
+bool want_text(struct ev *e, const char *field, size_t max, const char **out);
+void call_destructor(void *arg);
+void part_destructor(void *arg);
+
+/* calls_media.c */
+/* The call's media from now on (opened once); ENOTSUP: no SFU here,
+ * ENOENT: no media node alive. */
+int media_want(struct live_call *c);
+/* Lets the call's media go (a media node is told). */
+void media_release(struct live_call *c);
+/* A leaving participant's media goes; the others hear what closed. */
+void media_leave(struct live_call *c, const char *user);
+/* Every media:* request. */
+void on_media(struct ev *e);
+
+#endif
