@@ -9,7 +9,9 @@
  * - real: core/router.c forwards every RTP/RTCP packet (SSRC rewriting,
  *   simulcast layer choice on keyframes, PLI towards senders, receiver
  *   reports), signaling/placement.c picks the media node of each SFU call,
- *   and every packet crosses a simulated network (ns-3 point-to-point links
+ *   the gateway's call rules (signaling/call/call_machine.c) decide when a
+ *   call moves to the SFU and when it ends, and every packet crosses a
+ *   simulated network (ns-3 point-to-point links
  *   with the region's delay, loss and bandwidth).
  * - modelled (sim/ only, no copy of core logic): clients (RTP senders with
  *   the seed's Opus and simulcast rates, one packet per video frame and
@@ -40,6 +42,7 @@
 extern "C" {
 #include <cjson/cJSON.h>
 #include <re.h>
+#include "call_machine.h"
 #include "placement.h"
 #include "port.h"
 #include "router.h"
@@ -294,6 +297,8 @@ struct MediaNode;
 struct Call {
 	unsigned id;
 	std::vector<Client *> parts;
+	struct call_machine rules; /* the gateway's, played here */
+	Client *joiner = nullptr;  /* whose join the rules are deciding on */
 	bool sfu = false;
 	MediaNode *mn = nullptr;
 	struct router *router = nullptr;
@@ -1008,6 +1013,46 @@ void go_sfu(Client *c)
 }
 
 /* A call reaches the SFU: the real placement picks the node. */
+void place(Call *call);
+void end_call(Call *call);
+
+/* The call rules' hooks (call_machine.h). To the SFU: placed, and every
+ * participant joined moves its media (the joiner's own counts from its
+ * join, the others' from now). Back to P2P is not played: a call here ends
+ * with everyone leaving at once (all_leave), so no leave leaves two. */
+bool rules_switch_mode(void *arg, enum call_mode to, const char *reason)
+{
+	Call *call = static_cast<Call *>(arg);
+	(void)reason;
+	if (to != CALL_SFU)
+		return false;
+	place(call);
+	call->switch_at = Simulator::Now().GetSeconds();
+	for (Client *o : call->parts)
+		if (o->joined) {
+			if (o != call->joiner)
+				o->switch_start = call->switch_at;
+			go_sfu(o);
+		}
+	return true;
+}
+
+void rules_ended(void *arg, const char *reason)
+{
+	(void)reason;
+	end_call(static_cast<Call *>(arg));
+}
+
+const struct call_hooks rules_hooks = {rules_switch_mode, nullptr,
+				       rules_ended};
+struct call_policy rules_policy;
+
+/* The call's end: everyone leaves, and the rules end it. */
+void all_leave(Call *call)
+{
+	call_left(&call->rules, 0);
+}
+
 void place(Call *call)
 {
 	std::vector<struct node_load> loads;
@@ -1106,17 +1151,14 @@ void next_round(Client *c)
 	c->measure_join = joined > 0 && call->sampled;
 	c->joined = true;
 	joined++;
-	if (!call->sfu && joined >= sc.sfu_from) {
-		place(call);
-		call->switch_at = Simulator::Now().GetSeconds();
-		for (Client *o : call->parts)
-			if (o->joined) {
-				if (o != c)
-					o->switch_start = call->switch_at;
-				go_sfu(o);
-			}
+	/* the gateway's rules decide: the switch moves everyone joined,
+	 * this joiner too */
+	bool was_sfu = call->sfu;
+	call->joiner = c;
+	call_joined(&call->rules, joined);
+	call->joiner = nullptr;
+	if (!was_sfu && call->sfu)
 		return;
-	}
 	if (call->sfu)
 		go_sfu(c);
 	else
@@ -1286,6 +1328,8 @@ Call *new_call(double t0)
 	std::poisson_distribution<unsigned> extra(
 		std::max(0.001, sc.group_mean - 3));
 	Call *call = new Call();
+	call_machine_init(&call->rules, &rules_policy, &rules_hooks, call,
+			  CALL_P2P, CALL_INITIATED);
 	call->id = (unsigned)calls.size();
 	call->sampled = call->id == 0 || u->GetValue() < sc.media_sample_share;
 	unsigned n = sc.participants ? sc.participants
@@ -1331,7 +1375,7 @@ Call *new_call(double t0)
 	calls.push_back(call);
 	if (sc.mean_call_s > 0) {
 		double len = -std::log(1 - u->GetValue()) * sc.mean_call_s;
-		Simulator::Schedule(Seconds(t0 + len), &end_call, call);
+		Simulator::Schedule(Seconds(t0 + len), &all_leave, call);
 	}
 	return call;
 }
@@ -1393,6 +1437,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "meeshy-sim: %s\n", why.c_str());
 		return 2;
 	}
+	/* the gateway's defaults but --sfu-from, with media nodes to place on */
+	rules_policy.sfu_from = sc.sfu_from;
+	rules_policy.sfu_here = true;
+	rules_policy.p2p_back = true;
 	if (libre_init())
 		return 1;
 	RngSeedManager::SetSeed((uint32_t)(sc.seed ? sc.seed : 1));
