@@ -9,6 +9,7 @@
 #include "bus.h"
 
 #define PREFIX "meeshy:room:"
+#define NODE_PREFIX "meeshy:node:"
 
 struct bus {
 	struct redis *redis;
@@ -149,4 +150,32 @@ void bus_stats(const struct bus *b, struct bus_stats *st)
 {
 	if (b && st)
 		*st = b->stats;
+}
+
+int bus_to_node(struct bus *b, const char *node, const char *type,
+		const char *sid, cJSON *msg)
+{
+	char ch[256], *text;
+	int err;
+
+	if (!b || !node || !type || !msg) {
+		cJSON_Delete(msg);
+		return EINVAL;
+	}
+	(void)re_snprintf(ch, sizeof(ch), NODE_PREFIX "%s", node);
+	cJSON_AddStringToObject(msg, "type", type);
+	cJSON_AddStringToObject(msg, "from", b->node);
+	if (sid)
+		cJSON_AddStringToObject(msg, "sid", sid);
+	text = cJSON_PrintUnformatted(msg);
+	cJSON_Delete(msg);
+	if (!text)
+		return ENOMEM;
+	err = redis_cmd(b->redis, NULL, NULL, "PUBLISH %s %s", ch, text);
+	if (err)
+		port_log(PORT_LOG_WARN,
+			 "to gateway %s: Redis is down, %s dropped", node,
+			 type);
+	cJSON_free(text);
+	return err;
 }

@@ -7,14 +7,22 @@
  * {"node", "event", "data", "except", "exceptUser"}: except is the socket
  * id the emit leaves out, exceptUser a user whose sockets it leaves out. A
  * process skips its own messages: it delivered them to its sockets when it
- * published. Media nodes publish too (the active speaker). Without Redis (role
- * all) there is no bus and emits stay in the process.
+ * published. Media nodes publish too (the active speaker).
+ *
+ * Gateways also speak to one another on "meeshy:node:<id>" (bus_to_node):
+ * events of a client in a call another gateway holds, and that gateway's
+ * acks, emits and room changes back.
+ *
+ * A build without Redis links bus_none.c instead of bus.c: bus_alloc says
+ * ENOTSUP, and everything else does nothing, so the call code calls the
+ * bus the same way in every build (role all has no bus: a NULL one).
  */
 #ifndef MEESHY_BUS_H
 #define MEESHY_BUS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <cjson/cJSON.h>
 
 struct redis;
@@ -41,6 +49,10 @@ int bus_publish_except_user(struct bus *b, const char *room, const char *event,
 /* A Redis message: true if it was the bus's (and was delivered). */
 bool bus_message(struct bus *b, const char *channel, const char *msg,
 		 size_t len);
+/* A message to gateway `node` (its channel): msg (taken) gets type, from
+ * (this gateway) and sid (the socket it is about, or none). */
+int bus_to_node(struct bus *b, const char *node, const char *type,
+		const char *sid, cJSON *msg);
 
 struct bus_stats {
 	uint64_t published, publish_failed, delivered, own, malformed;

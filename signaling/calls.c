@@ -33,74 +33,9 @@
 #include "calls_impl.h"
 #include "cache.h"
 #include "translator.h"
-#ifdef MEESHY_WITH_REDIS
-#include "redis.h"
 #include "bus.h"
-#include "media_remote.h"
-#endif
 #include "webrtc_transport.h"
 #include "uuid.h"
-
-#ifdef MEESHY_WITH_REDIS
-/* Keeps KEYS[1] (call:<id>:gateway) ours for another hour, or makes it ours
- * again after Redis lost it; never takes it back from a gateway that took
- * the call over while we were cut off. */
-static const char refresh_script[] =
-	"local o = redis.call('GET', KEYS[1]) "
-	"if o and o ~= ARGV[1] then return o end "
-	"redis.call('SET', KEYS[1], ARGV[1], 'EX', 3600) "
-	"return ARGV[1]";
-
-#endif
-
-/* A participant leaves the call's room and its state; the record stays. */
-static void part_leave(struct live_part *p, uint64_t now)
-{
-	struct gateway *gw = p->call->gw;
-	if (!strcmp(p->rec.status, "joined")) {
-		str_ncpy(p->rec.status, "left", sizeof(p->rec.status));
-		p->rec.leftAt = now;
-		gw->nparticipants--;
-		cache_presence(gw, p, false);
-		record_part(gw, p, false);
-	}
-	if (p->client)
-		client_leave(p->client, p->call->room);
-	list_unlink(&p->le_client);
-	p->client = NULL;
-	if (p->call->media && p->media)
-		media_leave(p->call, p->rec.userId);
-	p->media = false;
-}
-
-static void call_end(struct live_call *c, const char *status,
-		     const char *reason, const char *by)
-{
-	struct gateway *gw = c->gw;
-	uint64_t now = port_wallclock_ms();
-	cJSON *o;
-
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "reason", reason);
-	if (by)
-		cJSON_AddStringToObject(o, "endedBy", by);
-	emit_except(gw, c->room, NULL, "call:ended", o);
-	cJSON_Delete(o);
-
-	for (struct le *le = c->parts.head; le; le = le->next)
-		part_leave(le->data, now);
-	str_ncpy(c->rec.status, status, sizeof(c->rec.status));
-	str_ncpy(c->rec.endReason, reason, sizeof(c->rec.endReason));
-	c->rec.endedAt = now;
-	record_call(gw, c);
-	if (!strcmp(status, "failed"))
-		gw->m.calls_failed++;
-	else
-		observe_duration(gw, c);
-	gw->ncalls--;
-	mem_deref(c);
-}
 
 struct mode_count {
 	const char *mode;
@@ -223,12 +158,6 @@ static cJSON *dev_conversations(struct gateway *gw, const cJSON *auth)
 						    : NULL;
 }
 
-static void client_destructor(void *arg)
-{
-	struct client *cl = arg;
-	cJSON_Delete(cl->conversations);
-}
-
 int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		  const cJSON *auth, char *errmsg, size_t errsize)
 {
@@ -267,76 +196,6 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 	return 0;
 }
 
-/* The call rules' hooks (call_machine.h) */
-
-/* Moves the call's media: everyone in it hears call:mode-switch. To the
- * SFU only once its media opens (no media node alive: it stays P2P). */
-static bool rules_switch_mode(void *arg, enum call_mode to, const char *reason)
-{
-	struct live_call *c = arg;
-	struct gateway *gw = c->gw;
-	const char *mode = call_mode_name(to);
-	cJSON *o;
-
-	if (to == CALL_SFU && media_want(c))
-		return false;
-	str_ncpy(c->rec.mode, mode, sizeof(c->rec.mode));
-	if (to == CALL_P2P)
-		media_release(c);
-	record_call(gw, c);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "mode", mode);
-	cJSON_AddStringToObject(o, "reason", reason);
-	cJSON_AddNumberToObject(o, "participants", (double)joined_count(c));
-	emit_except(gw, c->room, NULL, "call:mode-switch", o);
-	cJSON_Delete(o);
-	return true;
-}
-
-static void rules_activated(void *arg)
-{
-	struct live_call *c = arg;
-	str_ncpy(c->rec.status, "active", sizeof(c->rec.status));
-	c->rec.startedAt = port_wallclock_ms();
-	record_call(c->gw, c);
-}
-
-static void rules_ended(void *arg, const char *reason)
-{
-	call_end(arg, "ended", reason, NULL);
-}
-
-static const struct call_hooks rules_hooks = {
-	rules_switch_mode,
-	rules_activated,
-	rules_ended,
-};
-
-/* The rules of a call of this gateway, in the state its record says. */
-static void rules_start(struct live_call *c)
-{
-	enum call_mode mode = CALL_P2P;
-	(void)call_mode_parse(c->rec.mode, &mode);
-	call_machine_init(&c->rules, &c->gw->call_policy, &rules_hooks, c, mode,
-			  !strcmp(c->rec.status, "initiated") ? CALL_INITIATED
-							      : CALL_ACTIVE);
-}
-
-/* After a participant left: the others hear it, then the rules decide
- * (nobody left ends the call, two left go back to P2P). */
-static void after_leave(struct live_call *c, struct live_part *p,
-			const char *reason)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "userId", p->rec.userId);
-	cJSON_AddStringToObject(o, "reason", reason);
-	emit_except(c->gw, c->room, NULL, "call:participant-left", o);
-	cJSON_Delete(o);
-	call_left(&c->rules, joined_count(c));
-}
-
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 		      const char *reason)
 {
@@ -356,11 +215,9 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 	}
 	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s", sio_socket_id(sock),
 		 cl->user_id, reason);
-#ifdef MEESHY_WITH_REDIS
 	if (cl->owner[0]) /* its call's gateway lets it go */
-		node_send(gw, cl->owner, "disconnect", sio_socket_id(sock),
-			  cJSON_CreateObject());
-#endif
+		(void)bus_to_node(gw->bus, cl->owner, "disconnect",
+				  sio_socket_id(sock), cJSON_CreateObject());
 	cl->sock = NULL;
 	cl->gone = true; /* answers still due from media nodes are dropped */
 	mem_deref(cl);
@@ -523,11 +380,8 @@ static void emit_incoming(struct live_call *c, struct client *from,
 			(void)re_snprintf(room, sizeof(room), "user:%s",
 					  it->valuestring);
 			calls_ring_members(gw, room, o);
-#ifdef MEESHY_WITH_REDIS
-			if (gw->bus)
-				(void)bus_publish(gw->bus, room,
-						  "call:incoming", o, NULL);
-#endif
+			(void)bus_publish(gw->bus, room, "call:incoming", o,
+					  NULL);
 		}
 	} else {
 		/* Everyone in the conversation but the caller's own
@@ -536,12 +390,8 @@ static void emit_incoming(struct live_call *c, struct client *from,
 				  c->rec.conversationId);
 		calls_emit_unless_user(gw, room, from->user_id, "call:incoming",
 				       o);
-#ifdef MEESHY_WITH_REDIS
-		if (gw->bus)
-			(void)bus_publish_except_user(gw->bus, room,
-						      "call:incoming", o,
-						      from->user_id);
-#endif
+		(void)bus_publish_except_user(gw->bus, room, "call:incoming", o,
+					      from->user_id);
 	}
 	cJSON_Delete(o);
 }
@@ -578,16 +428,13 @@ static void announce(struct initiating *in)
 	emit_incoming(c, in->cl, in->invite);
 }
 
-#ifdef MEESHY_WITH_REDIS
-static void on_held(int err, const redisReply *reply, void *arg)
+static void on_held(bool cancelled, void *arg)
 {
 	struct initiating *in = arg;
-	(void)reply;
-	if (err != ECANCELED)
+	if (!cancelled)
 		announce(in);
 	mem_deref(in);
 }
-#endif
 
 static void initiated(struct live_call *c, struct client *cl, int64_t ack,
 		      const cJSON *invite)
@@ -603,13 +450,10 @@ static void initiated(struct live_call *c, struct client *cl, int64_t ack,
 	str_ncpy(in->call, c->rec.id, sizeof(in->call));
 	in->ack = ack;
 	in->invite = invite ? cJSON_Duplicate(invite, 1) : NULL;
-#ifdef MEESHY_WITH_REDIS
-	/* Redis down: nobody can ask it either; the call is ours anyway */
-	if (c->gw->redis && !redis_cmd(c->gw->redis, on_held, in,
-				       "SET call:%s:gateway %s EX 3600",
-				       c->rec.id, c->gw->node_id))
+	/* no Redis, or it is down: nobody can ask it either; the call is
+	 * ours anyway */
+	if (!cluster_hold(c, on_held, in))
 		return;
-#endif
 	announce(in);
 	mem_deref(in);
 }
@@ -654,10 +498,8 @@ static struct live_call *call_new(struct gateway *gw, const char *conv,
 	call_room(c->room, sizeof(c->room), c->rec.id);
 	rules_start(c);
 	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
-#ifdef MEESHY_WITH_REDIS
-	if (gw->bus) /* its media node's events come over the bus */
-		(void)bus_join(gw->bus, c->room);
-#endif
+	/* its media node's events come over the bus */
+	(void)bus_join(gw->bus, c->room);
 	gw->ncalls++;
 	gw->m.calls_total[!strcmp(type, "video")][c->conv_type]++;
 	record_call(gw, c);
@@ -1147,11 +989,6 @@ static void handle(struct client *cl, const char *event, const cJSON *data,
 	h->fn(&e);
 }
 
-#ifdef MEESHY_WITH_REDIS
-static bool route_remote(struct client *cl, const char *event,
-			 const cJSON *data, int64_t ack_id);
-#endif
-
 void calls_event(struct gateway *gw, struct sio_socket *sock, const char *event,
 		 const cJSON *args, int64_t ack_id)
 {
@@ -1162,10 +999,8 @@ void calls_event(struct gateway *gw, struct sio_socket *sock, const char *event,
 		return;
 	if (!rates_ok(gw, cl, sock, event, ack_id))
 		return;
-#ifdef MEESHY_WITH_REDIS
-	if (route_remote(cl, event, data, ack_id))
+	if (cluster_route(cl, event, data, ack_id, handle))
 		return;
-#endif
 	handle(cl, event, data, ack_id);
 }
 
@@ -1303,274 +1138,6 @@ int gateway_recover(struct gateway *gw, size_t *recovered)
 	return err;
 }
 
-/* Across gateways (role gateway).
- *
- * A call lives on the gateway that created it, its owner
- * (call:<id>:gateway in Redis). A client connected to another gateway
- * takes part through its own gateway: that gateway forwards the client's
- * events to the owner on the owner's channel (meeshy:node:<owner>), and the
- * owner treats it as a remote client: acks, emits and room changes for its
- * socket go back on the forwarding gateway's channel. Room broadcasts go
- * over the bus as usual. Gateways say every second that they are alive
- * (gateway:<id>:alive EX 3); the first gateway to hear from a participant
- * of a call whose owner is gone takes the call over, from the store (its
- * record and participants) and its media node, whose transports never
- * noticed. */
-#ifdef MEESHY_WITH_REDIS
-
-/* The owner of a call, claimed by `me` when its owner is gone: KEYS[1] is
- * call:<id>:gateway, ARGV[1] me. Nil when the call has no owner at all. */
-static const char claim_script[] =
-	"local o = redis.call('GET', KEYS[1]) "
-	"if not o then return false end "
-	"if o == ARGV[1] or "
-	"redis.call('EXISTS', 'gateway:' .. o .. ':alive') == 1 then "
-	"return o end "
-	"redis.call('SET', KEYS[1], ARGV[1], 'EX', 3600) "
-	"return ARGV[1]";
-
-/* Owner side: the remote clients of our calls, by gateway and socket. */
-static struct client *remote_find(struct gateway *gw, const char *node,
-				  const char *sid)
-{
-	for (struct le *le = gw->remote_clients.head; le; le = le->next) {
-		struct client *cl = le->data;
-		if (!strcmp(cl->node, node) && !strcmp(cl->sid, sid))
-			return cl;
-	}
-	return NULL;
-}
-
-static void remote_gone(struct gateway *gw, struct client *cl)
-{
-	const uint64_t now = port_wallclock_ms();
-	struct le *le;
-	while ((le = list_head(&cl->parts))) {
-		struct live_part *p = le->data;
-		part_leave(p, now);
-		after_leave(p->call, p, "disconnected");
-	}
-	list_unlink(&cl->le_remote);
-	cl->gone = true;
-	(void)gw;
-	mem_deref(cl);
-}
-
-/* Takes over a call whose owner is gone: its record and participants from
- * the store, its media node from the record. */
-static int adopt_part(const struct call_participant *rec, void *arg)
-{
-	struct live_call *c = arg;
-	struct live_part *p;
-	if (strcmp(rec->status, "joined") && strcmp(rec->status, "invited"))
-		return 0;
-	p = mem_zalloc(sizeof(*p), part_destructor);
-	if (!p)
-		return ENOMEM;
-	p->call = c;
-	p->rec = *rec;
-	str_ncpy(p->name, rec->userId, sizeof(p->name));
-	list_append(&c->parts, &p->le, p);
-	if (!strcmp(rec->status, "joined"))
-		c->gw->nparticipants++;
-	return 0;
-}
-
-static void attach_local(struct sio_socket *sock, void *arg)
-{
-	struct live_call *c = arg;
-	struct client *cl = sio_socket_user(sock);
-	struct live_part *p = cl ? part_find(c, cl->user_id) : NULL;
-	if (!p || p->client)
-		return;
-	p->client = cl;
-	list_append(&cl->parts, &p->le_client, p);
-	cl->owner[0] = cl->owned_call[0] = '\0';
-}
-
-static struct live_call *adopt_call(struct gateway *gw, const char *id)
-{
-	struct live_call *c;
-
-	c = mem_zalloc(sizeof(*c), call_destructor);
-	if (!c)
-		return NULL;
-	c->gw = gw;
-	if (store_call_get(gw->store, id, &c->rec) || !call_open(&c->rec)) {
-		mem_deref(c);
-		return NULL;
-	}
-	call_room(c->room, sizeof(c->room), c->rec.id);
-	rules_start(c);
-	hash_append(gw->calls, hash_joaat_str(c->rec.id), &c->le, c);
-	gw->ncalls++;
-	(void)bus_join(gw->bus, c->room);
-	(void)store_participants(gw->store, id, adopt_part, c);
-	/* its media stays on its node, when that is alive */
-	if (!strcmp(c->rec.mode, "sfu") && c->rec.mediaServerId[0] && gw->media)
-		(void)media_call_open(&c->media, gw->media, c->rec.id,
-				      joined_count(c), c->rec.mediaServerId);
-	/* our sockets already in its room were its remote clients: they are
-	 * ours to serve now */
-	sio_room_apply(gw->sio, c->room, attach_local, c);
-	port_log(PORT_LOG_INFO,
-		 "call %s: taken over (%s, %zu participants, media %s)", id,
-		 c->rec.mode, list_count(&c->parts),
-		 c->media ? media_call_where(c->media) : "none");
-	return c;
-}
-
-/* Forwarding side: an event of our client for a call we do not hold. */
-struct routed {
-	struct client *cl; /* held */
-	char event[64];
-	cJSON *data;
-	int64_t ack;
-	char call[STORE_ID_MAX + 1];
-};
-
-static void routed_destructor(void *arg)
-{
-	struct routed *r = arg;
-	mem_deref(r->cl);
-	cJSON_Delete(r->data);
-}
-
-static void forward(struct client *cl, const char *owner, const char *event,
-		    const cJSON *data, int64_t ack)
-{
-	cJSON *m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "user", cl->user_id);
-	cJSON_AddStringToObject(m, "name", cl->name);
-	if (cl->conversations)
-		cJSON_AddItemToObject(m, "conversations",
-				      cJSON_Duplicate(cl->conversations, 1));
-	cJSON_AddStringToObject(m, "event", event);
-	cJSON_AddItemToObject(m, "data",
-			      data ? cJSON_Duplicate(data, 1)
-				   : cJSON_CreateNull());
-	cJSON_AddNumberToObject(m, "ack", (double)ack);
-	node_send(cl->gw, owner, "event", sio_socket_id(cl->sock), m);
-}
-
-static void on_owner(int err, const redisReply *reply, void *arg)
-{
-	struct routed *r = arg;
-	struct client *cl = r->cl;
-	struct gateway *gw = cl->gw;
-	const char *owner = !err && reply && reply->type == REDIS_REPLY_STRING
-				    ? reply->str
-				    : NULL;
-
-	if (err == ECANCELED || cl->gone) {
-		mem_deref(r);
-		return;
-	}
-	if (owner && strcmp(owner, gw->node_id)) {
-		str_ncpy(cl->owner, owner, sizeof(cl->owner));
-		str_ncpy(cl->owned_call, r->call, sizeof(cl->owned_call));
-		forward(cl, owner, r->event, r->data, r->ack);
-	} else {
-		/* ours now (its owner is gone), or nobody's: from the store */
-		if (owner && !call_find(gw, r->call))
-			(void)adopt_call(gw, r->call);
-		handle(cl, r->event, r->data, r->ack);
-	}
-	mem_deref(r);
-}
-
-static bool route_remote(struct client *cl, const char *event,
-			 const cJSON *data, int64_t ack_id)
-{
-	struct gateway *gw = cl->gw;
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "callId");
-	const char *call = cJSON_IsString(id) && validate_is_id(id->valuestring)
-				   ? id->valuestring
-				   : NULL;
-	struct routed *r;
-	char key[STORE_ID_MAX + 24];
-
-	if (!gw->redis || !cl->authed || !strcmp(event, "authenticate") ||
-	    !strcmp(event, "call:initiate"))
-		return false;
-
-	/* media requests naming no call act in the call the client is in on
-	 * another gateway, if that is where it is */
-	if (!call && cl->owned_call[0] && !strncmp(event, "media:", 6) &&
-	    !list_count(&cl->parts))
-		call = cl->owned_call;
-	if (!call || call_find(gw, call))
-		return false;
-	/* asked each time: the owner may be gone since, and then this
-	 * event is what makes us take the call over */
-	r = mem_zalloc(sizeof(*r), routed_destructor);
-	if (!r)
-		return false;
-	r->cl = mem_ref(cl);
-	str_ncpy(r->event, event, sizeof(r->event));
-	r->data = data ? cJSON_Duplicate(data, 1) : NULL;
-	r->ack = ack_id;
-	str_ncpy(r->call, call, sizeof(r->call));
-	(void)re_snprintf(key, sizeof(key), "call:%s:gateway", r->call);
-	if (redis_cmd(gw->redis, on_owner, r, "EVAL %s 1 %s %s", claim_script,
-		      key, gw->node_id)) {
-		mem_deref(r);
-		return false; /* Redis down: only our own calls */
-	}
-	return true;
-}
-
-/* The stand-in for a client of gateway `from` in a call of ours, made at
- * its first event. */
-static struct client *remote_client(struct gateway *gw, const cJSON *m,
-				    const char *from, const char *sid)
-{
-	struct client *cl = remote_find(gw, from, sid);
-	const char *user = cJSON_GetStringValue(cJSON_GetObjectItem(m, "user"));
-	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(m, "name"));
-	const cJSON *convs = cJSON_GetObjectItem(m, "conversations");
-
-	if (cl || !user || !validate_is_id(user))
-		return cl;
-	cl = mem_zalloc(sizeof(*cl), client_destructor);
-	if (!cl)
-		return NULL;
-	cl->gw = gw;
-	str_ncpy(cl->node, from, sizeof(cl->node));
-	str_ncpy(cl->sid, sid, sizeof(cl->sid));
-	str_ncpy(cl->user_id, user, sizeof(cl->user_id));
-	str_ncpy(cl->name, name ? name : user, sizeof(cl->name));
-	cl->conversations =
-		cJSON_IsArray(convs) ? cJSON_Duplicate(convs, 1) : NULL;
-	cl->authed = true;
-	list_append(&gw->remote_clients, &cl->le_remote, cl);
-	return cl;
-}
-
-/* For our socket sid, from the gateway that holds its call: an ack, an
- * emit, or a room to join or leave. */
-static void node_message_to_socket(struct gateway *gw, const cJSON *m,
-				   const char *type, struct sio_socket *sock)
-{
-	const cJSON *ack = cJSON_GetObjectItem(m, "ack");
-	const char *event =
-		cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
-	const char *room = cJSON_GetStringValue(cJSON_GetObjectItem(m, "room"));
-
-	if (!strcmp(type, "ack") && cJSON_IsNumber(ack)) {
-		(void)sio_ack(sock, (int64_t)ack->valuedouble,
-			      cJSON_GetObjectItem(m, "body"));
-	} else if (!strcmp(type, "emit") && event) {
-		(void)sio_emit(sock, event, cJSON_GetObjectItem(m, "data"));
-	} else if (!strcmp(type, "join") && room) {
-		(void)sio_join(sock, room);
-		(void)bus_join(gw->bus, room);
-	} else if (!strcmp(type, "leave") && room) {
-		sio_leave(sock, room);
-		room_release(gw, room);
-	}
-}
-
 void calls_node_message(struct gateway *gw, const char *channel,
 			const char *msg, size_t len)
 {
@@ -1597,7 +1164,7 @@ void calls_node_message(struct gateway *gw, const char *channel,
 	}
 	if (!strcmp(type, "event")) {
 		/* a client of gateway `from`, in a call of ours */
-		cl = remote_client(gw, m, from, sid);
+		cl = cluster_remote_client(gw, m, from, sid);
 		event = cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
 		ack = cJSON_GetObjectItem(m, "ack");
 		if (cl && event)
@@ -1605,121 +1172,11 @@ void calls_node_message(struct gateway *gw, const char *channel,
 			       cJSON_IsNumber(ack) ? (int64_t)ack->valuedouble
 						   : SIO_ACK_NONE);
 	} else if (!strcmp(type, "disconnect")) {
-		cl = remote_find(gw, from, sid);
+		cl = cluster_remote_find(gw, from, sid);
 		if (cl)
-			remote_gone(gw, cl);
+			cluster_remote_gone(gw, cl);
 	} else if ((sock = sio_socket_find(gw->sio, sid))) {
-		node_message_to_socket(gw, m, type, sock);
+		cluster_to_socket(gw, m, type, sock);
 	}
 	cJSON_Delete(m);
 }
-
-static bool refresh_owner(struct le *le, void *arg)
-{
-	const struct live_call *c = le->data;
-	struct gateway *gw = arg;
-	char key[STORE_ID_MAX + 24];
-	(void)re_snprintf(key, sizeof(key), "call:%s:gateway", c->rec.id);
-	(void)redis_cmd(gw->redis, NULL, NULL, "EVAL %s 1 %s %s",
-			refresh_script, key, gw->node_id);
-	return false;
-}
-
-/* Is the gateway of some of our remote clients still there? If not (it
- * died and they never came back through another), they leave our calls,
- * as a socket that closes does. */
-struct alive_check {
-	struct gateway *gw;
-	char node[STORE_ID_MAX + 1];
-};
-
-static void on_alive(int err, const redisReply *reply, void *arg)
-{
-	struct alive_check *a = arg;
-	struct gateway *gw = a->gw;
-	struct le *le;
-
-	if (!err && reply && reply->type == REDIS_REPLY_INTEGER &&
-	    reply->integer == 0) {
-		le = gw->remote_clients.head;
-		while (le) {
-			struct client *cl = le->data;
-			le = le->next;
-			if (strcmp(cl->node, a->node))
-				continue;
-			port_log(PORT_LOG_INFO,
-				 "gateway %s is gone: %s leaves its calls",
-				 a->node, cl->user_id);
-			remote_gone(gw, cl);
-		}
-	}
-	mem_deref(a);
-}
-
-static void check_remote_gateways(struct gateway *gw)
-{
-	for (struct le *le = gw->remote_clients.head; le; le = le->next) {
-		const struct client *cl = le->data;
-		struct alive_check *a;
-		bool asked = false;
-		/* once per gateway */
-		for (struct le *k = gw->remote_clients.head; k != le;
-		     k = k->next)
-			asked = asked ||
-				!strcmp(((struct client *)k->data)->node,
-					cl->node);
-		if (asked)
-			continue;
-		a = mem_zalloc(sizeof(*a), NULL);
-		if (!a)
-			return;
-		a->gw = gw;
-		str_ncpy(a->node, cl->node, sizeof(a->node));
-		if (redis_cmd(gw->redis, on_alive, a, "EXISTS gateway:%s:alive",
-			      a->node))
-			mem_deref(a);
-	}
-}
-
-void calls_cluster_tick(struct gateway *gw)
-{
-	if (!gw->redis)
-		return;
-	(void)redis_cmd(gw->redis, NULL, NULL, "SET gateway:%s:alive 1 EX 3",
-			gw->node_id);
-	if (gw->ticks % 600 == 0) /* every 10 minutes */
-		(void)hash_apply(gw->calls, refresh_owner, gw);
-	if (gw->ticks % 5 == 0)
-		check_remote_gateways(gw);
-	gw->ticks++;
-}
-
-void calls_cluster_up(struct gateway *gw)
-{
-	if (!gw->redis)
-		return;
-	(void)redis_cmd(gw->redis, NULL, NULL, "SET gateway:%s:alive 1 EX 3",
-			gw->node_id);
-	/* a Redis that restarted empty has forgotten whose calls are ours */
-	(void)hash_apply(gw->calls, refresh_owner, gw);
-}
-#else
-void calls_node_message(struct gateway *gw, const char *channel,
-			const char *msg, size_t len)
-{
-	(void)gw;
-	(void)channel;
-	(void)msg;
-	(void)len;
-}
-
-void calls_cluster_tick(struct gateway *gw)
-{
-	(void)gw;
-}
-
-void calls_cluster_up(struct gateway *gw)
-{
-	(void)gw;
-}
-#endif

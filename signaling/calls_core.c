@@ -14,10 +14,7 @@
 #include "validate.h"
 #include "cache.h"
 #include "media.h"
-#ifdef MEESHY_WITH_REDIS
-#include "redis.h"
 #include "bus.h"
-#endif
 #include "calls_impl.h"
 
 /* the seed's cache lifetimes */
@@ -25,30 +22,6 @@ enum { CALL_STATE_TTL_S = 300, PRESENCE_TTL_S = 7200 };
 /* How stale a call's cached media flags may be: a client toggling them
  * many times a second costs one rebuild of its call's state per this. */
 enum { CALL_STATE_SOON_MS = 100 };
-
-#ifdef MEESHY_WITH_REDIS
-/* A message to another gateway, on its channel. */
-void node_send(struct gateway *gw, const char *node, const char *type,
-	       const char *sid, cJSON *msg)
-{
-	char ch[STORE_ID_MAX + 16], *text;
-
-	(void)re_snprintf(ch, sizeof(ch), NODE_CHANNEL "%s", node);
-	cJSON_AddStringToObject(msg, "type", type);
-	cJSON_AddStringToObject(msg, "from", gw->node_id);
-	if (sid)
-		cJSON_AddStringToObject(msg, "sid", sid);
-	text = cJSON_PrintUnformatted(msg);
-	cJSON_Delete(msg);
-	if (!text)
-		return;
-	if (redis_cmd(gw->redis, NULL, NULL, "PUBLISH %s %s", ch, text))
-		port_log(PORT_LOG_WARN,
-			 "to gateway %s: Redis is down, %s dropped", node,
-			 type);
-	cJSON_free(text);
-}
-#endif
 
 /* Helpers */
 
@@ -61,23 +34,18 @@ void call_room(char *buf, size_t size, const char *call_id)
 
 /* A client's socket, here or (role gateway) on another gateway. */
 
-#ifdef MEESHY_WITH_REDIS
-#endif
-
 static void client_ack(struct client *cl, int64_t ack, const cJSON *body)
 {
 	if (cl->sock) {
 		(void)sio_ack(cl->sock, ack, body);
 		return;
 	}
-#ifdef MEESHY_WITH_REDIS
 	if (cl->node[0] && ack != SIO_ACK_NONE) {
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddNumberToObject(m, "ack", (double)ack);
 		cJSON_AddItemToObject(m, "body", cJSON_Duplicate(body, 1));
-		node_send(cl->gw, cl->node, "ack", cl->sid, m);
+		(void)bus_to_node(cl->gw->bus, cl->node, "ack", cl->sid, m);
 	}
-#endif
 }
 
 /* 0, or why the client's socket here could not take the event (it is
@@ -88,33 +56,25 @@ int client_emit(struct client *cl, const char *event, const cJSON *data)
 		return 0;
 	if (cl->sock)
 		return sio_emit(cl->sock, event, data);
-#ifdef MEESHY_WITH_REDIS
 	if (cl->node[0]) {
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "event", event);
 		cJSON_AddItemToObject(m, "data",
 				      data ? cJSON_Duplicate(data, 1)
 					   : cJSON_CreateNull());
-		node_send(cl->gw, cl->node, "emit", cl->sid, m);
+		(void)bus_to_node(cl->gw->bus, cl->node, "emit", cl->sid, m);
 	}
-#endif
 	return 0;
 }
 
 /* A remote client's gateway puts its socket in (or out of) a room. */
 static void remote_room(struct client *cl, const char *type, const char *room)
 {
-#ifdef MEESHY_WITH_REDIS
 	if (cl->node[0]) {
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "room", room);
-		node_send(cl->gw, cl->node, type, cl->sid, m);
+		(void)bus_to_node(cl->gw->bus, cl->node, type, cl->sid, m);
 	}
-#else
-	(void)cl;
-	(void)type;
-	(void)room;
-#endif
 }
 
 /* Rooms: a local socket joins here and, role gateway, the bus carries the
@@ -126,9 +86,7 @@ void client_join(struct client *cl, const char *room)
 		return;
 	if (cl->sock) {
 		(void)sio_join(cl->sock, room);
-#ifdef MEESHY_WITH_REDIS
 		(void)bus_join(cl->gw->bus, room);
-#endif
 		return;
 	}
 	remote_room(cl, "join", room);
@@ -137,14 +95,9 @@ void client_join(struct client *cl, const char *room)
 /* Drops the bus subscription of a room nobody here needs any more. */
 void room_release(struct gateway *gw, const char *room)
 {
-#ifdef MEESHY_WITH_REDIS
 	if (gw->bus && !sio_room_size(gw->sio, room) &&
 	    !(strncmp(room, "call:", 5) == 0 && call_find(gw, room + 5)))
 		bus_leave(gw->bus, room);
-#else
-	(void)gw;
-	(void)room;
-#endif
 }
 
 void client_leave(struct client *cl, const char *room)
@@ -288,9 +241,7 @@ void call_destructor(void *arg)
 	hash_unlink(&c->le);
 	list_unlink(&c->le_behind);
 	c->media = mem_deref(c->media); /* a media node is told */
-#ifdef MEESHY_WITH_REDIS
 	bus_leave(c->gw->bus, c->room);
-#endif
 	list_flush(&c->parts);
 }
 
@@ -546,4 +497,10 @@ struct live_part *want_joined(struct ev *e, struct live_call *c)
 	ack_error(e->cl, e->ack, e->name, "FORBIDDEN",
 		  "you have not joined call %s", c->rec.id);
 	return NULL;
+}
+
+void client_destructor(void *arg)
+{
+	struct client *cl = arg;
+	cJSON_Delete(cl->conversations);
 }

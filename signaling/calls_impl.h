@@ -98,8 +98,6 @@ bool call_open(const struct call_session *rec);
 void call_room(char *buf, size_t size, const char *call_id);
 void client_join(struct client *cl, const char *room);
 void client_leave(struct client *cl, const char *room);
-void node_send(struct gateway *gw, const char *node, const char *type,
-	       const char *sid, struct cJSON *msg);
 void observe_duration(struct gateway *gw, const struct live_call *c);
 struct live_part *part_find(struct live_call *c, const char *user_id);
 struct cJSON *part_json(const struct live_part *p);
@@ -113,6 +111,40 @@ bool want_language(struct ev *e, const char **out);
 bool want_text(struct ev *e, const char *field, size_t max, const char **out);
 void call_destructor(void *arg);
 void part_destructor(void *arg);
+void client_destructor(void *arg);
+
+/* calls_life.c */
+/* A participant leaves the call's room and its state; the record stays. */
+void part_leave(struct live_part *p, uint64_t now);
+/* The call ends (status ended or failed), told to everyone in it. */
+void call_end(struct live_call *c, const char *status, const char *reason,
+	      const char *by);
+/* The rules of a call of this gateway, in the state its record says. */
+void rules_start(struct live_call *c);
+/* After a participant left: the others hear it, then the rules decide. */
+void after_leave(struct live_call *c, struct live_part *p, const char *reason);
+
+/* calls_cluster.c (with Redis) or calls_cluster_none.c: across gateways */
+typedef void(calls_handle_h)(struct client *cl, const char *event,
+			     const struct cJSON *data, int64_t ack);
+/* An event of a client here for a call another gateway owns goes there
+ * (true); an owner gone makes the call ours, then handle() runs. */
+bool cluster_route(struct client *cl, const char *event,
+		   const struct cJSON *data, int64_t ack_id,
+		   calls_handle_h *handle);
+/* Says Redis the call is ours; h runs once that is said (cancelled: we
+ * are closing). An errno value (no Redis, or down): h never runs. */
+typedef void(cluster_held_h)(bool cancelled, void *arg);
+int cluster_hold(struct live_call *c, cluster_held_h *h, void *arg);
+/* Remote clients: sockets of other gateways in calls of ours. */
+struct client *cluster_remote_find(struct gateway *gw, const char *node,
+				   const char *sid);
+struct client *cluster_remote_client(struct gateway *gw, const struct cJSON *m,
+				     const char *from, const char *sid);
+void cluster_remote_gone(struct gateway *gw, struct client *cl);
+/* What the gateway holding a call says of our socket sock. */
+void cluster_to_socket(struct gateway *gw, const struct cJSON *m,
+		       const char *type, struct sio_socket *sock);
 
 /* calls_media.c */
 /* The call's media from now on (opened once); ENOTSUP: no SFU here,

@@ -1,0 +1,130 @@
+/*
+ * calls_life.c - a call's life: the rules (call_machine.h) decide, and
+ * their hooks move its media, make it active and end it; a participant
+ * leaves its room and state, and the others hear of it.
+ */
+#include <string.h>
+#include <cjson/cJSON.h>
+#include <re.h>
+#include "port.h"
+#include "sio.h"
+#include "media.h"
+#include "calls_impl.h"
+
+/* A participant leaves the call's room and its state; the record stays. */
+void part_leave(struct live_part *p, uint64_t now)
+{
+	struct gateway *gw = p->call->gw;
+	if (!strcmp(p->rec.status, "joined")) {
+		str_ncpy(p->rec.status, "left", sizeof(p->rec.status));
+		p->rec.leftAt = now;
+		gw->nparticipants--;
+		cache_presence(gw, p, false);
+		record_part(gw, p, false);
+	}
+	if (p->client)
+		client_leave(p->client, p->call->room);
+	list_unlink(&p->le_client);
+	p->client = NULL;
+	if (p->call->media && p->media)
+		media_leave(p->call, p->rec.userId);
+	p->media = false;
+}
+
+void call_end(struct live_call *c, const char *status, const char *reason,
+	      const char *by)
+{
+	struct gateway *gw = c->gw;
+	uint64_t now = port_wallclock_ms();
+	cJSON *o;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "reason", reason);
+	if (by)
+		cJSON_AddStringToObject(o, "endedBy", by);
+	emit_except(gw, c->room, NULL, "call:ended", o);
+	cJSON_Delete(o);
+
+	for (struct le *le = c->parts.head; le; le = le->next)
+		part_leave(le->data, now);
+	str_ncpy(c->rec.status, status, sizeof(c->rec.status));
+	str_ncpy(c->rec.endReason, reason, sizeof(c->rec.endReason));
+	c->rec.endedAt = now;
+	record_call(gw, c);
+	if (!strcmp(status, "failed"))
+		gw->m.calls_failed++;
+	else
+		observe_duration(gw, c);
+	gw->ncalls--;
+	mem_deref(c);
+}
+
+/* The call rules' hooks (call_machine.h) */
+
+/* Moves the call's media: everyone in it hears call:mode-switch. To the
+ * SFU only once its media opens (no media node alive: it stays P2P). */
+static bool rules_switch_mode(void *arg, enum call_mode to, const char *reason)
+{
+	struct live_call *c = arg;
+	struct gateway *gw = c->gw;
+	const char *mode = call_mode_name(to);
+	cJSON *o;
+
+	if (to == CALL_SFU && media_want(c))
+		return false;
+	str_ncpy(c->rec.mode, mode, sizeof(c->rec.mode));
+	if (to == CALL_P2P)
+		media_release(c);
+	record_call(gw, c);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "mode", mode);
+	cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddNumberToObject(o, "participants", (double)joined_count(c));
+	emit_except(gw, c->room, NULL, "call:mode-switch", o);
+	cJSON_Delete(o);
+	return true;
+}
+
+static void rules_activated(void *arg)
+{
+	struct live_call *c = arg;
+	str_ncpy(c->rec.status, "active", sizeof(c->rec.status));
+	c->rec.startedAt = port_wallclock_ms();
+	record_call(c->gw, c);
+}
+
+static void rules_ended(void *arg, const char *reason)
+{
+	call_end(arg, "ended", reason, NULL);
+}
+
+static const struct call_hooks rules_hooks = {
+	rules_switch_mode,
+	rules_activated,
+	rules_ended,
+};
+
+/* The rules of a call of this gateway, in the state its record says. */
+void rules_start(struct live_call *c)
+{
+	enum call_mode mode = CALL_P2P;
+	(void)call_mode_parse(c->rec.mode, &mode);
+	call_machine_init(&c->rules, &c->gw->call_policy, &rules_hooks, c, mode,
+			  !strcmp(c->rec.status, "initiated") ? CALL_INITIATED
+							      : CALL_ACTIVE);
+}
+
+/* After a participant left: the others hear it, then the rules decide
+ * (nobody left ends the call, two left go back to P2P). */
+void after_leave(struct live_call *c, struct live_part *p, const char *reason)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "userId", p->rec.userId);
+	cJSON_AddStringToObject(o, "reason", reason);
+	emit_except(c->gw, c->room, NULL, "call:participant-left", o);
+	cJSON_Delete(o);
+	call_left(&c->rules, joined_count(c));
+}
