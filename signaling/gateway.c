@@ -18,12 +18,7 @@
 #include "http_json.h"
 #include "cache.h"
 #include "translator.h"
-#ifdef MEESHY_WITH_REDIS
-#include "redis.h"
 #include "bus.h"
-#include "media_remote.h"
-#include "internal_auth.h"
-#endif
 #include "webrtc_transport.h"
 #include "media_workers.h"
 #include "media.h"
@@ -63,20 +58,7 @@ static void serve_health(struct gateway *gw, struct httpd_conn *conn)
 	db = db && st.queued_now == 0;
 	cJSON_AddBoolToObject(checks, "database", db);
 	cJSON_AddBoolToObject(checks, "socketio", sio);
-#ifdef MEESHY_WITH_REDIS
-	if (gw->redis) {
-		/* role gateway: without Redis no room crosses gateways and no
-		 * call can be placed on a media node */
-		const struct node_load *nodes;
-		size_t n = media_remote_nodes(gw->remote, &nodes), alive = 0;
-		bool redis = redis_up(gw->redis);
-		for (size_t i = 0; i < n; i++)
-			alive += nodes[i].alive;
-		cJSON_AddBoolToObject(checks, "redis", redis);
-		cJSON_AddNumberToObject(o, "mediaNodes", (double)alive);
-		sio = sio && redis;
-	}
-#endif
+	gateway_cluster_health(gw, o, checks, &sio);
 	cJSON_AddStringToObject(o, "status",
 				db && sio ? "healthy" : "unhealthy");
 	cJSON_AddItemToObject(o, "checks", checks);
@@ -214,71 +196,9 @@ static void room_emit(struct gateway *gw, const char *room,
 		      const char *event, const cJSON *data)
 {
 	(void)sio_room_emit(gw->sio, room, except, event, data);
-#ifdef MEESHY_WITH_REDIS
-	if (gw->bus)
-		(void)bus_publish(gw->bus, room, event, data,
-				  except ? sio_socket_id(except) : except_sid);
-#else
-	(void)except_sid;
-#endif
+	(void)bus_publish(gw->bus, room, event, data,
+			  except ? sio_socket_id(except) : except_sid);
 }
-
-#ifdef MEESHY_WITH_REDIS
-/* A room emit from another process: to our sockets in the room (the
- * socket it leaves out is that process's, never one of ours). */
-static void bus_deliver(const char *room, const char *event, const cJSON *data,
-			const char *except_sid, const char *except_user,
-			void *arg)
-{
-	struct gateway *gw = arg;
-	if (!strcmp(event, "media:node-draining")) {
-		/* for the gateway, not the clients: no new call goes to
-		 * that node, and this one moves */
-		const cJSON *node = cJSON_GetObjectItem(data, "node");
-		if (cJSON_IsString(node))
-			media_remote_draining(gw->remote, node->valuestring);
-		calls_node_draining(gw, data);
-		return;
-	}
-	if (except_user) {
-		calls_emit_unless_user(gw, room, except_user, event, data);
-		return;
-	}
-	if (!strcmp(event, "call:incoming")) {
-		/* an invite: to the user's sockets that are members */
-		calls_ring_members(gw, room, data);
-		return;
-	}
-	/* the socket left out may be one of ours (a remote client's) */
-	(void)sio_room_emit(gw->sio, room, sio_socket_find(gw->sio, except_sid),
-			    event, data);
-}
-
-/* Redis (back) up: say at once that we are alive, or another gateway
- * hearing from a client of one of our calls within the first second would
- * take the call over from us. */
-static void redis_state_handler(bool up, void *arg)
-{
-	struct gateway *gw = arg;
-	if (up)
-		calls_cluster_up(gw);
-}
-
-static void redis_msg_handler(const char *channel, const char *msg, size_t len,
-			      void *arg)
-{
-	struct gateway *gw = arg;
-	if (!bus_message(gw->bus, channel, msg, len))
-		calls_node_message(gw, channel, msg, len);
-}
-
-static void cluster_timer(void *arg)
-{
-	struct gateway *gw = arg;
-	calls_cluster_tick(gw);
-	port_timer_start(gw->cluster_tmr, 1000, cluster_timer, gw);
-}
-#endif
 
 static void gateway_destructor(void *arg)
 {
@@ -423,53 +343,10 @@ static int media_make(struct gateway *gw, const struct gateway_config *cfg)
 	return err;
 }
 
-/* Role gateway: Redis, the bus, the media nodes (and the media door onto
- * them), our own channel and the cluster tick. */
-static int cluster_make(struct gateway *gw, const struct gateway_config *cfg)
-{
-#ifdef MEESHY_WITH_REDIS
-	char ch[256];
-	int err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
-			      cfg->redis_password, redis_msg_handler,
-			      redis_state_handler, gw);
-	if (!err)
-		err = bus_alloc(&gw->bus, gw->redis, gw->node_id, bus_deliver,
-				gw);
-	if (!err)
-		err = internal_auth_alloc(&gw->internal_auth,
-					  cfg->internal_secret,
-					  cfg->internal_secret_len);
-	if (!err)
-		err = media_remote_alloc(&gw->remote, gw->redis,
-					 gw->internal_auth);
-	if (!err)
-		err = media_remote_media(&gw->media, gw->remote);
-	if (!err) {
-		/* our channel: other gateways' clients in our calls */
-		(void)re_snprintf(ch, sizeof(ch), "meeshy:node:%s",
-				  gw->node_id);
-		err = redis_subscribe(gw->redis, ch);
-	}
-	if (!err)
-		err = port_timer_alloc(&gw->cluster_tmr);
-	if (!err)
-		port_timer_start(gw->cluster_tmr, 1000, cluster_timer, gw);
-	return err;
-#else
-	return ENOTSUP;
-#endif
-}
-
 /* The cache (Redis when there is one) and the translator reading it. */
 static int cache_make(struct gateway *gw, const struct gateway_config *cfg)
 {
-	int err;
-#ifdef MEESHY_WITH_REDIS
-	if (gw->redis)
-		err = cache_alloc_redis(&gw->cache, gw->redis);
-	else
-#endif
-		err = cache_alloc_memory(&gw->cache);
+	int err = gateway_cache_make(gw);
 	gw->cache_shared = gw->cache && !strcmp(cache_kind(gw->cache), "redis");
 	if (err || !cfg->translator_url || !*cfg->translator_url)
 		return err;
@@ -502,7 +379,7 @@ int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
 	if (!err && cfg->rtc_listen)
 		err = media_make(gw, cfg);
 	else if (!err && cfg->redis_host)
-		err = cluster_make(gw, cfg);
+		err = gateway_cluster_make(gw, cfg);
 	if (!err)
 		err = cache_make(gw, cfg);
 	gw->call_policy.sfu_from = cfg->sfu_from;

@@ -131,6 +131,17 @@ bool calls_live_participant(struct gateway *gw, const char *call_id,
 bool calls_live_in_conversation(struct gateway *gw, const char *conv,
 				const char *user_id);
 
+/* gateway_cluster.c (with Redis) or gateway_cluster_none.c */
+/* Role gateway's parts: Redis, the bus, the media nodes, the cluster tick
+ * (ENOTSUP without Redis). */
+int gateway_cluster_make(struct gateway *gw, const struct gateway_config *cfg);
+/* /health's word on them: checks.redis, mediaNodes; *sio false without
+ * Redis in role gateway. */
+void gateway_cluster_health(struct gateway *gw, struct cJSON *o,
+			    struct cJSON *checks, bool *sio);
+/* The cache: in Redis when there is one, else in this process. */
+int gateway_cache_make(struct gateway *gw);
+
 /* rest.c: a request under /api/ */
 void rest_serve(struct gateway *gw, struct httpd_conn *conn,
 		const struct http_msg *msg);

@@ -1,17 +1,14 @@
 /*
- * cache.c - cache.h over Redis (storage/redis.c) or over a hash table in
- * this process, with the same answers: a read is always answered later,
- * from the loop, never from inside cache_get.
+ * cache.c - the door of cache.h and its side in this process (a hash
+ * table); cache_redis.c is its side over Redis. Both answer alike: a read
+ * is always answered later, from the loop, never from inside cache_get.
  */
 #include <errno.h>
 #include <string.h>
 #include <re.h>
 #include "port.h"
 #include "cache.h"
-#ifdef MEESHY_WITH_REDIS
-#include <hiredis/hiredis.h>
-#include "redis.h"
-#endif
+#include "cache_impl.h"
 
 /* buckets of the memory cache: a call state and presence set per call */
 enum { SWEEP_MS = 10000, CACHE_BUCKETS = 4096 };
@@ -43,15 +40,6 @@ struct answer {
 	size_t len;
 };
 
-struct cache {
-	struct redis *redis; /* NULL: memory */
-	struct hash *ht;
-	struct list answers;
-	struct tmr sweep;
-	bool closing;
-	struct cache_stats st; /* entries kept up to date (memory) */
-};
-
 static void entry_destructor(void *arg)
 {
 	struct entry *e = arg;
@@ -77,7 +65,7 @@ static void answer_destructor(void *arg)
 	mem_deref(a->val);
 }
 
-static void cache_destructor(void *arg)
+void cache_destructor(void *arg)
 {
 	struct cache *c = arg;
 	struct le *le;
@@ -95,7 +83,7 @@ static void cache_destructor(void *arg)
 
 const char *cache_kind(const struct cache *c)
 {
-	return c && c->redis ? "redis" : "memory";
+	return c ? c->ops->kind : "memory";
 }
 
 void cache_stats(const struct cache *c, struct cache_stats *st)
@@ -159,6 +147,8 @@ static struct entry *mem_entry(struct cache *c, const char *key)
 	return e;
 }
 
+static const struct cache_ops memory_ops;
+
 int cache_alloc_memory(struct cache **cp)
 {
 	struct cache *c;
@@ -168,6 +158,7 @@ int cache_alloc_memory(struct cache **cp)
 	c = mem_zalloc(sizeof(*c), cache_destructor);
 	if (!c)
 		return ENOMEM;
+	c->ops = &memory_ops;
 	err = hash_alloc(&c->ht, CACHE_BUCKETS);
 	if (err) {
 		mem_deref(c);
@@ -229,6 +220,12 @@ static int mem_set(struct cache *c, const char *key, const char *val,
 	return 0;
 }
 
+static int mem_del(struct cache *c, const char *key)
+{
+	mem_deref(mem_find(c, key));
+	return 0;
+}
+
 static bool member_eq(struct le *le, void *arg)
 {
 	const struct member *m = le->data;
@@ -258,51 +255,9 @@ static int mem_set_member(struct cache *c, const char *key, const char *member,
 	return 0;
 }
 
-/* --- Redis --- */
-
-#ifdef MEESHY_WITH_REDIS
-struct redis_get {
-	struct cache *c;
-	cache_get_h *h;
-	void *arg;
+static const struct cache_ops memory_ops = {
+	"memory", mem_get, mem_set, mem_del, mem_set_member,
 };
-
-static void redis_got(int err, const redisReply *reply, void *arg)
-{
-	struct redis_get *g = arg;
-	if (err == ECANCELED || g->c->closing) {
-		g->h(ECANCELED, NULL, 0, g->arg);
-	} else if (err) {
-		g->h(ENOTCONN, NULL, 0, g->arg);
-	} else if (reply && reply->type == REDIS_REPLY_STRING) {
-		g->c->st.hits++;
-		g->h(0, reply->str, reply->len, g->arg);
-	} else {
-		g->c->st.misses++;
-		g->h(ENOENT, NULL, 0, g->arg);
-	}
-	mem_deref(g);
-}
-#endif
-
-int cache_alloc_redis(struct cache **cp, struct redis *r)
-{
-#ifdef MEESHY_WITH_REDIS
-	struct cache *c;
-	if (!cp || !r)
-		return EINVAL;
-	c = mem_zalloc(sizeof(*c), cache_destructor);
-	if (!c)
-		return ENOMEM;
-	c->redis = r;
-	*cp = c;
-	return 0;
-#else
-	(void)cp;
-	(void)r;
-	return ENOTSUP;
-#endif
-}
 
 /* --- the door --- */
 
@@ -310,22 +265,7 @@ int cache_get(struct cache *c, const char *key, cache_get_h *h, void *arg)
 {
 	if (!c || !key || !h)
 		return EINVAL;
-#ifdef MEESHY_WITH_REDIS
-	if (c->redis) {
-		struct redis_get *g = mem_zalloc(sizeof(*g), NULL);
-		int err;
-		if (!g)
-			return ENOMEM;
-		g->c = c;
-		g->h = h;
-		g->arg = arg;
-		err = redis_cmd(c->redis, redis_got, g, "GET %s", key);
-		if (err)
-			mem_deref(g);
-		return err;
-	}
-#endif
-	return mem_get(c, key, h, arg);
+	return c->ops->get(c, key, h, arg);
 }
 
 int cache_set(struct cache *c, const char *key, const char *val, unsigned ttl_s)
@@ -333,26 +273,14 @@ int cache_set(struct cache *c, const char *key, const char *val, unsigned ttl_s)
 	if (!c || !key || !val || !ttl_s)
 		return EINVAL;
 	c->st.sets++;
-#ifdef MEESHY_WITH_REDIS
-	if (c->redis)
-		return redis_cmd(c->redis, NULL, NULL, "SET %s %s EX %u", key,
-				 val, ttl_s);
-#endif
-	return mem_set(c, key, val, ttl_s);
+	return c->ops->set(c, key, val, ttl_s);
 }
 
 int cache_del(struct cache *c, const char *key)
 {
-	struct entry *e;
 	if (!c || !key)
 		return EINVAL;
-#ifdef MEESHY_WITH_REDIS
-	if (c->redis)
-		return redis_cmd(c->redis, NULL, NULL, "DEL %s", key);
-#endif
-	e = mem_find(c, key);
-	mem_deref(e);
-	return 0;
+	return c->ops->del(c, key);
 }
 
 static int set_member(struct cache *c, const char *key, const char *member,
@@ -360,17 +288,7 @@ static int set_member(struct cache *c, const char *key, const char *member,
 {
 	if (!c || !key || !member || !ttl_s)
 		return EINVAL;
-#ifdef MEESHY_WITH_REDIS
-	if (c->redis) {
-		int err = redis_cmd(c->redis, NULL, NULL,
-				    add ? "SADD %s %s" : "SREM %s %s", key,
-				    member);
-		return err ? err
-			   : redis_cmd(c->redis, NULL, NULL, "EXPIRE %s %u",
-				       key, ttl_s);
-	}
-#endif
-	return mem_set_member(c, key, member, ttl_s, add);
+	return c->ops->set_member(c, key, member, ttl_s, add);
 }
 
 int cache_sadd(struct cache *c, const char *key, const char *member,

@@ -24,6 +24,7 @@ struct redis;
 typedef void(cache_get_h)(int err, const char *val, size_t len, void *arg);
 
 int cache_alloc_memory(struct cache **cp);
+/* Over Redis: in builds with Redis only (cache_redis.c). */
 int cache_alloc_redis(struct cache **cp, struct redis *r);
 const char *cache_kind(const struct cache *c); /* "redis" or "memory" */
 

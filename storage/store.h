@@ -124,7 +124,8 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite;
-extern const struct store_backend store_mongo; /* MEESHY_WITH_MONGO */
+/* In a build without mongo-c-driver, one whose open says ENOSYS. */
+extern const struct store_backend store_mongo;
 
 /* Latency of backend calls, for meeshy_db_query_duration_seconds. */
 enum { STORE_LAT_BUCKETS = 8 };
@@ -139,8 +140,8 @@ struct store_stats {
 
 struct store;
 
-/* location: "sqlite:PATH" (or a bare path), or "mongodb://..." when built
- * with MEESHY_WITH_MONGO. */
+/* location: "sqlite:PATH" (or a bare path), or "mongodb://..." (ENOSYS in
+ * a build without mongo-c-driver). */
 int store_open(struct store **sp, const char *location);
 const char *store_backend_name(const struct store *s);
 /* location as it may be logged: a password in a URI becomes "***". */
