@@ -5,11 +5,9 @@
 #include <string.h>
 #include <re.h>
 #include "port.h"
+#include "cluster_keys.h"
 #include "redis.h"
 #include "bus.h"
-
-#define PREFIX "meeshy:room:"
-#define NODE_PREFIX "meeshy:node:"
 
 struct bus {
 	struct redis *redis;
@@ -47,7 +45,7 @@ int bus_alloc(struct bus **bp, struct redis *redis, const char *node_id,
 
 static int channel(char *buf, size_t size, const char *room)
 {
-	int n = re_snprintf(buf, size, PREFIX "%s", room);
+	int n = re_snprintf(buf, size, CHANNEL_ROOM_PREFIX "%s", room);
 	return n > 0 && (size_t)n < size ? 0 : EINVAL;
 }
 
@@ -113,11 +111,11 @@ int bus_publish_except_user(struct bus *b, const char *room, const char *event,
 
 bool bus_message(struct bus *b, const char *ch, const char *msg, size_t len)
 {
-	const size_t plen = sizeof(PREFIX) - 1;
+	const size_t plen = sizeof(CHANNEL_ROOM_PREFIX) - 1;
 	const cJSON *node, *event, *except, *except_user;
 	cJSON *m;
 
-	if (!b || !ch || strncmp(ch, PREFIX, plen))
+	if (!b || !ch || strncmp(ch, CHANNEL_ROOM_PREFIX, plen))
 		return false;
 	m = cJSON_ParseWithLength(msg, len);
 	node = cJSON_GetObjectItemCaseSensitive(m, "node");
@@ -162,7 +160,7 @@ int bus_to_node(struct bus *b, const char *node, const char *type,
 		cJSON_Delete(msg);
 		return EINVAL;
 	}
-	(void)re_snprintf(ch, sizeof(ch), NODE_PREFIX "%s", node);
+	(void)re_snprintf(ch, sizeof(ch), CHANNEL_NODE, node);
 	cJSON_AddStringToObject(msg, "type", type);
 	cJSON_AddStringToObject(msg, "from", b->node);
 	if (sid)

@@ -1141,14 +1141,14 @@ int gateway_recover(struct gateway *gw, size_t *recovered)
 void calls_node_message(struct gateway *gw, const char *channel,
 			const char *msg, size_t len)
 {
-	const size_t plen = sizeof(NODE_CHANNEL) - 1;
+	const size_t plen = sizeof(CHANNEL_NODE_PREFIX) - 1;
 	cJSON *m;
 	const char *type, *from, *sid, *event;
 	const cJSON *ack;
 	struct sio_socket *sock;
 	struct client *cl;
 
-	if (strncmp(channel, NODE_CHANNEL, plen) ||
+	if (strncmp(channel, CHANNEL_NODE_PREFIX, plen) ||
 	    strcmp(channel + plen, gw->node_id))
 		return;
 	m = cJSON_ParseWithLength(msg, len);

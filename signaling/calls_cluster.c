@@ -42,7 +42,8 @@ static const char claim_script[] =
 	"local o = redis.call('GET', KEYS[1]) "
 	"if not o then return false end "
 	"if o == ARGV[1] or "
-	"redis.call('EXISTS', 'gateway:' .. o .. ':alive') == 1 then "
+	"redis.call('EXISTS', '" KEY_GATEWAY_ALIVE_HEAD
+	"' .. o .. '" KEY_GATEWAY_ALIVE_TAIL "') == 1 then "
 	"return o end "
 	"redis.call('SET', KEYS[1], ARGV[1], 'EX', 3600) "
 	"return ARGV[1]";
@@ -232,7 +233,7 @@ bool cluster_route(struct client *cl, const char *event, const cJSON *data,
 	r->data = data ? cJSON_Duplicate(data, 1) : NULL;
 	r->ack = ack_id;
 	str_ncpy(r->call, call, sizeof(r->call));
-	(void)re_snprintf(key, sizeof(key), "call:%s:gateway", r->call);
+	(void)re_snprintf(key, sizeof(key), KEY_CALL_OWNER, r->call);
 	if (redis_cmd(gw->redis, on_owner, r, "EVAL %s 1 %s %s", claim_script,
 		      key, gw->node_id)) {
 		mem_deref(r);
@@ -297,7 +298,7 @@ static bool refresh_owner(struct le *le, void *arg)
 	const struct live_call *c = le->data;
 	struct gateway *gw = arg;
 	char key[STORE_ID_MAX + 24];
-	(void)re_snprintf(key, sizeof(key), "call:%s:gateway", c->rec.id);
+	(void)re_snprintf(key, sizeof(key), KEY_CALL_OWNER, c->rec.id);
 	(void)redis_cmd(gw->redis, NULL, NULL, "EVAL %s 1 %s %s",
 			refresh_script, key, gw->node_id);
 	return false;
@@ -353,8 +354,8 @@ static void check_remote_gateways(struct gateway *gw)
 			return;
 		a->gw = gw;
 		str_ncpy(a->node, cl->node, sizeof(a->node));
-		if (redis_cmd(gw->redis, on_alive, a, "EXISTS gateway:%s:alive",
-			      a->node))
+		if (redis_cmd(gw->redis, on_alive, a,
+			      "EXISTS " KEY_GATEWAY_ALIVE, a->node))
 			mem_deref(a);
 	}
 }
@@ -363,8 +364,8 @@ void calls_cluster_tick(struct gateway *gw)
 {
 	if (!gw->redis)
 		return;
-	(void)redis_cmd(gw->redis, NULL, NULL, "SET gateway:%s:alive 1 EX 3",
-			gw->node_id);
+	(void)redis_cmd(gw->redis, NULL, NULL,
+			"SET " KEY_GATEWAY_ALIVE " 1 EX 3", gw->node_id);
 	if (gw->ticks % 600 == 0) /* every 10 minutes */
 		(void)hash_apply(gw->calls, refresh_owner, gw);
 	if (gw->ticks % 5 == 0)
@@ -376,8 +377,8 @@ void calls_cluster_up(struct gateway *gw)
 {
 	if (!gw->redis)
 		return;
-	(void)redis_cmd(gw->redis, NULL, NULL, "SET gateway:%s:alive 1 EX 3",
-			gw->node_id);
+	(void)redis_cmd(gw->redis, NULL, NULL,
+			"SET " KEY_GATEWAY_ALIVE " 1 EX 3", gw->node_id);
 	/* a Redis that restarted empty has forgotten whose calls are ours */
 	(void)hash_apply(gw->calls, refresh_owner, gw);
 }
@@ -408,7 +409,7 @@ int cluster_hold(struct live_call *c, cluster_held_h *h, void *arg)
 	hd->h = h;
 	hd->arg = arg;
 	err = redis_cmd(c->gw->redis, on_held, hd,
-			"SET call:%s:gateway %s EX 3600", c->rec.id,
+			"SET " KEY_CALL_OWNER " %s EX 3600", c->rec.id,
 			c->gw->node_id);
 	if (err)
 		mem_deref(hd);

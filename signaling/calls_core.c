@@ -27,7 +27,7 @@ enum { CALL_STATE_SOON_MS = 100 };
 
 void call_room(char *buf, size_t size, const char *call_id)
 {
-	(void)re_snprintf(buf, size, "call:%s", call_id);
+	(void)re_snprintf(buf, size, CALL_ROOM, call_id);
 }
 
 /* Acks */
@@ -96,7 +96,9 @@ void client_join(struct client *cl, const char *room)
 void room_release(struct gateway *gw, const char *room)
 {
 	if (gw->bus && !sio_room_size(gw->sio, room) &&
-	    !(strncmp(room, "call:", 5) == 0 && call_find(gw, room + 5)))
+	    !(strncmp(room, CALL_ROOM_PREFIX, sizeof(CALL_ROOM_PREFIX) - 1) ==
+		      0 &&
+	      call_find(gw, room + sizeof(CALL_ROOM_PREFIX) - 1)))
 		bus_leave(gw->bus, room);
 }
 
@@ -358,10 +360,10 @@ static void cache_call_state(struct gateway *gw, struct live_call *c)
 	char key[STORE_ID_MAX + 32], *text;
 	cJSON *o;
 
-	(void)re_snprintf(key, sizeof(key), "call:%s:state", c->rec.id);
+	(void)re_snprintf(key, sizeof(key), KEY_CALL_STATE, c->rec.id);
 	if (!call_open(&c->rec)) {
 		(void)cache_del(gw->cache, key);
-		(void)re_snprintf(key, sizeof(key), "call:%s:participants",
+		(void)re_snprintf(key, sizeof(key), KEY_CALL_PRESENCE,
 				  c->rec.id);
 		(void)cache_del(gw->cache, key);
 		return;
@@ -380,7 +382,7 @@ void cache_presence(struct gateway *gw, const struct live_part *p, bool in)
 	char key[STORE_ID_MAX + 32];
 	if (!gw->cache_shared)
 		return; /* for other processes: none sees this one's memory */
-	(void)re_snprintf(key, sizeof(key), "call:%s:participants",
+	(void)re_snprintf(key, sizeof(key), KEY_CALL_PRESENCE,
 			  p->rec.callSessionId);
 	if (in)
 		(void)cache_sadd(gw->cache, key, p->rec.userId, PRESENCE_TTL_S);

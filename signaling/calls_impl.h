@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "call_machine.h"
+#include "cluster_keys.h"
 #include "gateway_impl.h"
 
 enum { NAME_MAX_LEN = 128, SDP_MAX = 65536, TEXT_MAX = 4096 };
@@ -58,9 +59,6 @@ struct live_part {
 	char language[16]; /* what the participant hears ("": as said) */
 	bool media;        /* made a media request in this call */
 };
-
-/* Each gateway's own Redis channel: meeshy:node:<id>. */
-#define NODE_CHANNEL "meeshy:node:"
 
 /* One client event being handled. */
 struct ev {

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "port.h"
+#include "cluster_keys.h"
 #include "sio.h"
 #include "gateway_impl.h"
 #include "cache.h"
@@ -96,8 +97,7 @@ int gateway_cluster_make(struct gateway *gw, const struct gateway_config *cfg)
 		err = media_remote_media(&gw->media, gw->remote);
 	if (!err) {
 		/* our channel: other gateways' clients in our calls */
-		(void)re_snprintf(ch, sizeof(ch), "meeshy:node:%s",
-				  gw->node_id);
+		(void)re_snprintf(ch, sizeof(ch), CHANNEL_NODE, gw->node_id);
 		err = redis_subscribe(gw->redis, ch);
 	}
 	if (!err)

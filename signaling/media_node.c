@@ -18,6 +18,7 @@
 #include <string.h>
 #include <re.h>
 #include "port.h"
+#include "cluster_keys.h"
 #include "httpd.h"
 #include "redis.h"
 #include "bus.h"
@@ -103,7 +104,7 @@ static struct node_call *call_want(struct media_node *m, const char *id)
 		return NULL;
 	str_ncpy(c->id, id, sizeof(c->id));
 	c->created_ms = port_wallclock_ms();
-	(void)re_snprintf(c->room, sizeof(c->room), "call:%s", id);
+	(void)re_snprintf(c->room, sizeof(c->room), CALL_ROOM, id);
 	if (worker_call_alloc(&c->sfu, m->media, id)) {
 		mem_deref(c);
 		return NULL;
@@ -175,8 +176,8 @@ static void heartbeat(struct media_node *m)
 	cJSON_Delete(o);
 	if (!text)
 		return;
-	(void)re_snprintf(key, sizeof(key), "media:%s:load", m->node_id);
-	(void)redis_cmd(m->redis, NULL, NULL, "HSET media:nodes %s %s",
+	(void)re_snprintf(key, sizeof(key), KEY_MEDIA_LOAD, m->node_id);
+	(void)redis_cmd(m->redis, NULL, NULL, "HSET " KEY_MEDIA_NODES " %s %s",
 			m->node_id, m->api_url);
 	(void)redis_cmd(m->redis, NULL, NULL, "SET %s %s EX %d", key, text,
 			LOAD_TTL_S);

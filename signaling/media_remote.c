@@ -9,6 +9,7 @@
 #include <string.h>
 #include <re.h>
 #include "port.h"
+#include "cluster_keys.h"
 #include "redis.h"
 #include "json_client.h"
 #include "media.h"
@@ -176,7 +177,7 @@ static void on_nodes(int err, const redisReply *reply, void *arg)
 			break;
 		lr->mr = mr;
 		str_ncpy(lr->id, mr->nodes[i].id, sizeof(lr->id));
-		if (redis_cmd(mr->redis, on_load, lr, "GET media:%s:load",
+		if (redis_cmd(mr->redis, on_load, lr, "GET " KEY_MEDIA_LOAD,
 			      lr->id))
 			mem_deref(lr);
 	}
@@ -185,7 +186,7 @@ static void on_nodes(int err, const redisReply *reply, void *arg)
 static void refresh(void *arg)
 {
 	struct media_remote *mr = arg;
-	(void)redis_cmd(mr->redis, on_nodes, mr, "HGETALL media:nodes");
+	(void)redis_cmd(mr->redis, on_nodes, mr, "HGETALL " KEY_MEDIA_NODES);
 	tmr_start(&mr->refresh, REFRESH_MS, refresh, mr);
 }
 
@@ -321,8 +322,8 @@ static int node_open(void *side, const char *call_id, size_t participants,
 		return ENOENT;
 	} else {
 		(void)redis_cmd(mr->redis, NULL, NULL,
-				"SET call:%s:media-server %s EX 3600", call_id,
-				nc->node.id);
+				"SET " KEY_CALL_MEDIA_SERVER " %s EX 3600",
+				call_id, nc->node.id);
 		port_log(PORT_LOG_INFO, "call %s: media on node %s (%s)",
 			 call_id, nc->node.id, nc->node.url);
 	}

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "port.h"
+#include "cluster_keys.h"
 #include "httpd.h"
 #include "gateway_impl.h"
 #include "http_json.h"
@@ -237,7 +238,7 @@ static void serve_call(struct gateway *gw, struct httpd_conn *conn,
 		r->gw = gw;
 		r->conn = mem_ref(conn);
 		str_ncpy(r->id, id, sizeof(r->id));
-		(void)re_snprintf(key, sizeof(key), "call:%s:state", id);
+		(void)re_snprintf(key, sizeof(key), KEY_CALL_STATE, id);
 		if (!cache_get(gw->cache, key, on_call_state, r))
 			return;
 		mem_deref(r);
