@@ -72,24 +72,29 @@ static cJSON *codec_json(const char *kind, const char *mime, uint8_t pt,
 	return o;
 }
 
+cJSON *media_codec_capability(const struct media_codec *c)
+{
+	cJSON *o =
+		codec_json(c->kind == MEDIA_VIDEO ? "video" : "audio", c->mime,
+			   c->pt, c->clock_rate, cJSON_Parse(c->parameters));
+	if (c->channels)
+		cJSON_AddNumberToObject(o, "channels", c->channels);
+	cJSON_AddItemToObject(o, "rtcpFeedback", feedback_json(c->kind));
+	return o;
+}
+
 cJSON *media_codecs_json(void)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < media_codecs_count; i++) {
 		const struct media_codec *c = &media_codecs[i];
-		const char *kind = c->kind == MEDIA_VIDEO ? "video" : "audio";
-		cJSON *o = codec_json(kind, c->mime, c->pt, c->clock_rate,
-				      cJSON_Parse(c->parameters));
-		if (c->channels)
-			cJSON_AddNumberToObject(o, "channels", c->channels);
-		cJSON_AddItemToObject(o, "rtcpFeedback",
-				      feedback_json(c->kind));
-		cJSON_AddItemToArray(a, o);
+		cJSON *o, *apt;
+		cJSON_AddItemToArray(a, media_codec_capability(c));
 		if (!c->rtx_pt)
 			continue;
-		cJSON *apt = cJSON_CreateObject();
+		apt = cJSON_CreateObject();
 		cJSON_AddNumberToObject(apt, "apt", c->pt);
-		o = codec_json(kind, "video/rtx", c->rtx_pt, c->clock_rate,
+		o = codec_json("video", "video/rtx", c->rtx_pt, c->clock_rate,
 			       apt);
 		cJSON_AddItemToObject(o, "rtcpFeedback", cJSON_CreateArray());
 		cJSON_AddItemToArray(a, o);

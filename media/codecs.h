@@ -31,6 +31,9 @@ extern const size_t media_codecs_count;
 const struct media_codec *media_codec_by_mime(const char *mime);
 /* The preferred codec of a kind. */
 const struct media_codec *media_codec_first(enum media_kind kind);
+/* The codec as the capabilities describe it (mediasoup
+ * RtpCodecCapability); the caller owns it. */
+struct cJSON *media_codec_capability(const struct media_codec *c);
 /* The capabilities' codecs array (mediasoup RtpCodecCapability, each
  * followed by its RTX); the caller owns it. */
 struct cJSON *media_codecs_json(void);

@@ -646,22 +646,11 @@ static uint8_t abs_send_time_id(const cJSON *caps)
  * type the router sends it with. */
 static cJSON *consumer_codec(const struct media_codec *mc)
 {
-	cJSON *all = media_codecs_json(), *codec, *found = NULL;
-	cJSON_ArrayForEach(codec, all)
-	{
-		const char *m = str_field(codec, "mimeType");
-		if (m && !str_casecmp(m, mc->mime)) {
-			found = cJSON_Duplicate(codec, 1);
-			break;
-		}
-	}
-	cJSON_Delete(all);
-	if (!found)
-		return NULL;
-	cJSON_DeleteItemFromObject(found, "preferredPayloadType");
-	cJSON_DeleteItemFromObject(found, "kind");
-	cJSON_AddNumberToObject(found, "payloadType", mc->pt);
-	return found;
+	cJSON *codec = media_codec_capability(mc);
+	cJSON_DeleteItemFromObject(codec, "preferredPayloadType");
+	cJSON_DeleteItemFromObject(codec, "kind");
+	cJSON_AddNumberToObject(codec, "payloadType", mc->pt);
+	return codec;
 }
 
 /* Retransmissions on their own stream, when the receiver takes them: the
@@ -709,11 +698,9 @@ static void consumer_rtp_parameters(struct o_transport *ot,
 {
 	cJSON *codecs = cJSON_AddArrayToObject(rtp, "codecs");
 	cJSON *encs = cJSON_CreateArray(), *enc = cJSON_CreateObject(), *rtcp;
-	cJSON *codec = consumer_codec(op->codec);
 	char mid[16];
 
-	if (codec)
-		cJSON_AddItemToArray(codecs, codec);
+	cJSON_AddItemToArray(codecs, consumer_codec(op->codec));
 	cJSON_AddNumberToObject(enc, "ssrc", consumer_ssrc(oc->c));
 	cJSON_AddItemToArray(encs, enc);
 	consumer_rtx(oc, op->codec, caps, codecs, enc);
