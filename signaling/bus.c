@@ -64,11 +64,25 @@ void bus_leave(struct bus *b, const char *room)
 		(void)redis_unsubscribe(b->redis, ch);
 }
 
+/* Publishes m (taken) on channel ch. ENOMEM: it could not be printed,
+ * and nothing was sent; another error: Redis did not take it. */
+static int send_json(struct bus *b, const char *ch, cJSON *m)
+{
+	char *text = cJSON_PrintUnformatted(m);
+	int err;
+	cJSON_Delete(m);
+	if (!text)
+		return ENOMEM;
+	err = redis_cmd(b->redis, NULL, NULL, "PUBLISH %s %s", ch, text);
+	cJSON_free(text);
+	return err;
+}
+
 static int publish(struct bus *b, const char *room, const char *event,
 		   const cJSON *data, const char *except_sid,
 		   const char *except_user)
 {
-	char ch[256], *text;
+	char ch[256];
 	cJSON *m;
 	int err;
 
@@ -84,12 +98,9 @@ static int publish(struct bus *b, const char *room, const char *event,
 		cJSON_AddStringToObject(m, "except", except_sid);
 	if (except_user)
 		cJSON_AddStringToObject(m, "exceptUser", except_user);
-	text = cJSON_PrintUnformatted(m);
-	cJSON_Delete(m);
-	if (!text)
-		return ENOMEM;
-	err = redis_cmd(b->redis, NULL, NULL, "PUBLISH %s %s", ch, text);
-	cJSON_free(text);
+	err = send_json(b, ch, m);
+	if (err == ENOMEM)
+		return err;
 	if (err)
 		b->stats.publish_failed++;
 	else
@@ -153,7 +164,7 @@ void bus_stats(const struct bus *b, struct bus_stats *st)
 int bus_to_node(struct bus *b, const char *node, const char *type,
 		const char *sid, cJSON *msg)
 {
-	char ch[256], *text;
+	char ch[256];
 	int err;
 
 	if (!b || !node || !type || !msg) {
@@ -165,15 +176,10 @@ int bus_to_node(struct bus *b, const char *node, const char *type,
 	cJSON_AddStringToObject(msg, "from", b->node);
 	if (sid)
 		cJSON_AddStringToObject(msg, "sid", sid);
-	text = cJSON_PrintUnformatted(msg);
-	cJSON_Delete(msg);
-	if (!text)
-		return ENOMEM;
-	err = redis_cmd(b->redis, NULL, NULL, "PUBLISH %s %s", ch, text);
-	if (err)
+	err = send_json(b, ch, msg);
+	if (err && err != ENOMEM)
 		port_log(PORT_LOG_WARN,
 			 "to gateway %s: Redis is down, %s dropped", node,
 			 type);
-	cJSON_free(text);
 	return err;
 }

@@ -15,7 +15,8 @@ void call_machine_init(struct call_machine *m, const struct call_policy *p,
 	m->arg = arg;
 }
 
-bool call_wants_sfu(const struct call_policy *p, size_t n)
+/* Whether a call of n joined belongs on the SFU. */
+static bool call_wants_sfu(const struct call_policy *p, size_t n)
 {
 	return p->sfu_here && p->sfu_from && n >= p->sfu_from;
 }

@@ -52,8 +52,6 @@ void call_machine_init(struct call_machine *m, const struct call_policy *p,
 void call_joined(struct call_machine *m, size_t n);
 /* Someone left: n remain. */
 void call_left(struct call_machine *m, size_t n);
-/* Whether a call of n joined belongs on the SFU. */
-bool call_wants_sfu(const struct call_policy *p, size_t n);
 
 const char *call_mode_name(enum call_mode mode);
 /* The mode named ("p2p", "sfu"); false if neither. */
