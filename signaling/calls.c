@@ -1,6 +1,7 @@
 /*
- * calls.c - the call lifecycle over Socket.IO: who may connect, and what
- * each client event does to a call.
+ * calls.c - the call lifecycle over Socket.IO: what each client event
+ * does to a call, and the dispatch that checks a socket may send it (who a
+ * socket is: calls_auth.c; call:transcription: calls_transcripts.c).
  *
  * Live calls are kept in memory (one gateway owns a call in role all) and
  * every change is written through to the store, so a crash loses no record
@@ -14,27 +15,18 @@
  * takes a server event named "error" for a broken socket and aborts.)
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
-#include <strings.h>
 #include <cjson/cJSON.h>
-#include <mbedtls/md.h>
 #include <re.h>
 #include "port.h"
-#include "jwt.h"
 #include "sio.h"
 #include "gateway_impl.h"
 #include "validate.h"
 #include "ratelimit.h"
-#include "router.h"
 #include "media.h"
-#include "ortc.h"
 #include "call_machine.h"
 #include "calls_impl.h"
-#include "cache.h"
-#include "translator.h"
 #include "bus.h"
-#include "webrtc_transport.h"
 #include "uuid.h"
 
 struct mode_count {
@@ -55,212 +47,6 @@ size_t calls_count_mode(const struct gateway *gw, const char *mode)
 	struct mode_count k = {mode, 0};
 	(void)hash_apply(gw->calls, count_mode, &k);
 	return k.n;
-}
-
-/* Authentication */
-
-/* Verifies a token; with --dev-auth a token that is not a valid JWT names
- * a guest (the token itself when it looks like an id), and *guest (when
- * asked) says so. */
-static int authenticate(struct gateway *gw, const char *token, char *user_id,
-			char *name, cJSON **conversations, bool *guest,
-			char *errmsg, size_t errsize)
-{
-	struct jwt_claims *claims = NULL;
-	int err = EACCES;
-
-	if (guest)
-		*guest = false;
-	if (gw->jwt_secret)
-		err = jwt_verify(
-			&claims, token, gw->jwt_secret, gw->cfg.jwt_secret_len,
-			(int64_t)(port_wallclock_ms() / 1000), JWT_SKEW_S);
-	if (!err) {
-		str_ncpy(user_id, claims->sub, STORE_ID_MAX + 1);
-		str_ncpy(name, claims->name[0] ? claims->name : claims->sub,
-			 NAME_MAX_LEN + 1);
-		*conversations =
-			claims->conversations
-				? cJSON_Duplicate(claims->conversations, 1)
-				: NULL;
-		mem_deref(claims);
-		return 0;
-	}
-	if (gw->cfg.dev_auth && token[0]) {
-		if (guest)
-			*guest = true;
-		if (validate_is_id(token) && strlen(token) <= 64) {
-			str_ncpy(user_id, token, STORE_ID_MAX + 1);
-		} else {
-			uint8_t h[32];
-			const mbedtls_md_info_t *md =
-				mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-			mbedtls_md(md, (const unsigned char *)token,
-				   strlen(token), h);
-			(void)re_snprintf(user_id, STORE_ID_MAX + 1, "guest-%w",
-					  h, (size_t)8);
-		}
-		str_ncpy(name, user_id, NAME_MAX_LEN + 1);
-		*conversations = NULL;
-		return 0;
-	}
-	(void)re_snprintf(errmsg, errsize, "UNAUTHENTICATED: %s",
-			  gw->jwt_secret ? jwt_strerror(err)
-					 : "no JWT secret is configured on"
-					   " this server");
-	gw->m.auth_failures++;
-	return err ? err : EACCES;
-}
-
-/* Marks the client signed in and puts it in its user and conversation
- * rooms, where call:incoming finds it. */
-static void client_signin(struct client *cl, const char *user_id,
-			  const char *name, cJSON *conversations)
-{
-	char room[STORE_ID_MAX + 16];
-	const cJSON *it;
-
-	if (cl->authed) {
-		(void)re_snprintf(room, sizeof(room), "user:%s", cl->user_id);
-		client_leave(cl, room);
-		cJSON_ArrayForEach(it, cl->conversations)
-		{
-			if (!cJSON_IsString(it))
-				continue;
-			(void)re_snprintf(room, sizeof(room), "conversation:%s",
-					  it->valuestring);
-			client_leave(cl, room);
-		}
-	}
-	cJSON_Delete(cl->conversations);
-	cl->conversations = conversations;
-	str_ncpy(cl->user_id, user_id, sizeof(cl->user_id));
-	str_ncpy(cl->name, name, sizeof(cl->name));
-	cl->authed = true;
-	(void)re_snprintf(room, sizeof(room), "user:%s", user_id);
-	client_join(cl, room);
-	cJSON_ArrayForEach(it, conversations)
-	{
-		if (!cJSON_IsString(it) || !validate_is_id(it->valuestring))
-			continue;
-		(void)re_snprintf(room, sizeof(room), "conversation:%s",
-				  it->valuestring);
-		client_join(cl, room);
-	}
-}
-
-/* With --dev-auth the auth object may list conversations to listen to. */
-static cJSON *dev_conversations(struct gateway *gw, const cJSON *auth)
-{
-	const cJSON *v =
-		cJSON_GetObjectItemCaseSensitive(auth, "conversations");
-	return gw->cfg.dev_auth && cJSON_IsArray(v) ? cJSON_Duplicate(v, 1)
-						    : NULL;
-}
-
-int calls_connect(struct gateway *gw, struct sio_socket *sock,
-		  const cJSON *auth, char *errmsg, size_t errsize)
-{
-	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(auth, "token");
-	struct client *cl;
-	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
-	cJSON *convs = NULL;
-	int err;
-
-	if (tok && !cJSON_IsString(tok)) {
-		str_ncpy(errmsg, "VALIDATION_ERROR: auth.token is not a string",
-			 errsize);
-		return EINVAL;
-	}
-	if (tok) {
-		err = authenticate(gw, tok->valuestring, user_id, name, &convs,
-				   NULL, errmsg, errsize);
-		if (err)
-			return err;
-		if (!convs)
-			convs = dev_conversations(gw, auth);
-	}
-	cl = mem_zalloc(sizeof(*cl), client_destructor);
-	if (!cl) {
-		cJSON_Delete(convs);
-		return ENOMEM;
-	}
-	cl->gw = gw;
-	cl->sock = sock;
-	cl->tokens = 2.0 * gw->cfg.events_per_sec;
-	cl->refill_us = port_now_us();
-	sio_socket_set_user(sock, cl);
-	/* No token: the client may still sign in with "authenticate". */
-	if (tok)
-		client_signin(cl, user_id, name, convs);
-	return 0;
-}
-
-void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
-		      const char *reason)
-{
-	struct client *cl = sio_socket_user(sock);
-	uint64_t now = port_wallclock_ms();
-	struct le *le;
-
-	if (!cl)
-		return;
-	sio_socket_set_user(sock, NULL);
-	/* A participant whose socket is gone has left its calls. */
-	while ((le = list_head(&cl->parts))) {
-		struct live_part *p = le->data;
-
-		part_leave(p, now);
-		after_leave(p->call, p, "disconnected");
-	}
-	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s", sio_socket_id(sock),
-		 cl->user_id, reason);
-	if (cl->owner[0]) /* its call's gateway lets it go */
-		(void)bus_to_node(gw->bus, cl->owner, "disconnect",
-				  sio_socket_id(sock), cJSON_CreateObject());
-	cl->sock = NULL;
-	cl->gone = true; /* answers still due from media nodes are dropped */
-	mem_deref(cl);
-}
-
-/* Events */
-
-static void on_authenticate(struct ev *e)
-{
-	struct client *cl = e->cl;
-	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1], msg[160];
-	const char *token;
-	cJSON *convs = NULL, *o;
-
-	if (!want_text(e, "token", JWT_MAX, &token))
-		return;
-	if (authenticate(cl->gw, token, user_id, name, &convs, NULL, msg,
-			 sizeof(msg))) {
-		ack_error(cl, e->ack, e->name, "UNAUTHENTICATED", "%s",
-			  msg + strlen("UNAUTHENTICATED: "));
-		return;
-	}
-	if (cl->authed && strcmp(cl->user_id, user_id)) {
-		/* its rooms, calls and answers in flight are the first
-		 * user's: a socket never changes hands */
-		cJSON_Delete(convs);
-		ack_error(cl, e->ack, e->name, "FORBIDDEN",
-			  "this socket is signed in as '%s': connect again to"
-			  " sign in as '%s'",
-			  cl->user_id, user_id);
-		return;
-	}
-	if (!convs)
-		convs = dev_conversations(cl->gw, e->data);
-	client_signin(cl, user_id, name, convs);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "userId", user_id);
-	cJSON_AddStringToObject(o, "name", name);
-	client_emit(cl, "authenticated", o);
-	cJSON_Delete(o);
-	o = ok_body();
-	cJSON_AddStringToObject(o, "userId", user_id);
-	ack_send(cl, e->ack, o);
 }
 
 static struct live_part *part_add(struct live_call *c, struct client *cl,
@@ -719,168 +505,6 @@ static void on_media_state(struct ev *e)
 	cJSON_Delete(o);
 }
 
-/* A final transcription waiting for its translations. */
-struct pending_tr {
-	struct gateway *gw;
-	struct client *cl; /* held: the speaker, left out of the broadcast */
-	struct call_transcription t;
-	char *text;
-	char room[STORE_ID_MAX + 16];
-};
-
-static void pending_tr_destructor(void *arg)
-{
-	struct pending_tr *pt = arg;
-	mem_deref(pt->cl);
-	mem_deref(pt->text);
-}
-
-/* Stores the transcription (finals only) and tells the room. */
-static int transcription_out(struct gateway *gw, struct client *speaker,
-			     const char *room, struct call_transcription *t)
-{
-	cJSON *o;
-	int err = 0;
-
-	if (t->isFinal)
-		err = store_transcription_put(gw->store, t);
-	if (err)
-		return err;
-	o = store_transcription_json(t);
-	cJSON_AddStringToObject(o, "userId", speaker->user_id);
-	cJSON_AddStringToObject(o, "callId", t->callSessionId);
-	emit_except(gw, room, speaker->gone ? NULL : speaker,
-		    "call:transcription", o);
-	cJSON_Delete(o);
-	return err;
-}
-
-static void on_translations(int err, const cJSON *translations, void *arg)
-{
-	struct pending_tr *pt = arg;
-	char *json;
-
-	if (err == ECANCELED) { /* shutting down: the gateway is going */
-		mem_deref(pt);
-		return;
-	}
-	json = cJSON_PrintUnformatted(translations);
-	pt->t.text = pt->text;
-	pt->t.translations = json ? json : "{}";
-	err = transcription_out(pt->gw, pt->cl, pt->room, &pt->t);
-	if (err)
-		port_log(PORT_LOG_ERROR,
-			 "transcription %s: the store refused it: %m", pt->t.id,
-			 err);
-	cJSON_free(json);
-	mem_deref(pt);
-}
-
-/* The languages the call's other participants hear, other than `from`. */
-static size_t listener_languages(const struct live_call *c,
-				 const struct live_part *speaker,
-				 const char *from, const char **langs,
-				 size_t max)
-{
-	size_t n = 0;
-	for (struct le *le = c->parts.head; le && n < max; le = le->next) {
-		const struct live_part *p = le->data;
-		bool seen = false;
-		if (p == speaker || !p->language[0] ||
-		    strcmp(p->rec.status, "joined") ||
-		    !strcasecmp(p->language, from))
-			continue;
-		for (size_t i = 0; i < n; i++)
-			seen = seen || !strcasecmp(langs[i], p->language);
-		if (!seen)
-			langs[n++] = p->language;
-	}
-	return n;
-}
-
-/* A final transcription waits for its translations (at most
- * TRANSLATOR_WAIT_MS) before it goes out; false when it could not be
- * handed to the translator (then it goes out untranslated). */
-static bool transcription_translate(struct live_call *c, struct client *cl,
-				    const struct call_transcription *t,
-				    const char **to, size_t n)
-{
-	struct gateway *gw = cl->gw;
-	struct pending_tr *pt = mem_zalloc(sizeof(*pt), pending_tr_destructor);
-	if (!pt || str_dup(&pt->text, t->text)) {
-		mem_deref(pt);
-		return false;
-	}
-	pt->gw = gw;
-	pt->cl = mem_ref(cl);
-	pt->t = *t;
-	str_ncpy(pt->room, c->room, sizeof(pt->room));
-	if (translator_translate(gw->translator, t->text, t->language, to, n,
-				 on_translations, pt)) {
-		mem_deref(pt);
-		return false;
-	}
-	return true;
-}
-
-static void on_transcription(struct ev *e)
-{
-	struct client *cl = e->cl;
-	struct gateway *gw = cl->gw;
-	struct live_call *c = want_call(e, NULL);
-	struct call_transcription t;
-	struct live_part *p;
-	const char *text, *lang, *to[32];
-	bool is_final = false, given;
-	size_t n = 0;
-	cJSON *o;
-	int err = 0;
-
-	if (!c || !(p = want_joined(e, c)) ||
-	    !want_text(e, "text", TEXT_MAX, &text) ||
-	    !want_text(e, "language", 15, &lang) ||
-	    !want_bool(e, "isFinal", &is_final, &given))
-		return;
-	if (!validate_is_language(lang)) {
-		ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
-			  "language: '%s' is not a language tag (like en or"
-			  " pt-BR)",
-			  lang);
-		return;
-	}
-	memset(&t, 0, sizeof(t));
-	if (uuid_random(t.id, sizeof(t.id))) {
-		ack_error(cl, e->ack, e->name, "INTERNAL", "no randomness");
-		return;
-	}
-	str_ncpy(t.callSessionId, c->rec.id, sizeof(t.callSessionId));
-	str_ncpy(t.participantId, p->rec.id, sizeof(t.participantId));
-	str_ncpy(t.language, lang, sizeof(t.language));
-	t.text = text;
-	t.isFinal = is_final;
-	t.timestamp = port_wallclock_ms();
-	t.translations = "{}";
-	/* interim results go out at once, as said */
-	if (is_final && gw->translator)
-		n = listener_languages(c, p, lang, to, ARRAY_SIZE(to));
-	if (!n || !transcription_translate(c, cl, &t, to, n))
-		err = transcription_out(gw, cl, c->room, &t);
-	if (err == ENOSPC) {
-		ack_error(cl, e->ack, e->name, "RATE_LIMITED",
-			  "the store is not keeping up (its write queue is"
-			  " full): send it again later");
-		return;
-	}
-	if (err) {
-		ack_error(cl, e->ack, e->name, "INTERNAL",
-			  "the store refused the transcription: %m", err);
-		return;
-	}
-	o = ok_body();
-	cJSON_AddStringToObject(o, "id", t.id);
-	ack_send(cl, e->ack, o);
-}
-
 /* Dispatch */
 
 struct handler {
@@ -1016,29 +640,6 @@ void calls_end_all(struct gateway *gw, const char *reason)
 	struct le *le;
 	while ((le = hash_apply(gw->calls, any_call, NULL)))
 		call_end(le->data, "ended", reason, NULL);
-}
-
-int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
-		    char *user_id, size_t size, cJSON **conversations,
-		    bool *guest)
-{
-	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
-	char token[JWT_MAX + 1], uid[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
-	char err[160];
-	cJSON *convs = NULL;
-	int e;
-
-	if (!h || h->val.l < 8 || h->val.l - 7 > JWT_MAX ||
-	    strncasecmp(h->val.p, "Bearer ", 7))
-		return EACCES;
-	(void)re_snprintf(token, sizeof(token), "%b", h->val.p + 7,
-			  h->val.l - 7);
-	e = authenticate(gw, token, uid, name, &convs, guest, err, sizeof(err));
-	if (e)
-		return e;
-	str_ncpy(user_id, uid, size);
-	*conversations = convs;
-	return 0;
 }
 
 int calls_live_get(struct gateway *gw, const char *call_id,

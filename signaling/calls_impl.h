@@ -144,6 +144,11 @@ void cluster_remote_gone(struct gateway *gw, struct client *cl);
 void cluster_to_socket(struct gateway *gw, const struct cJSON *m,
 		       const char *type, struct sio_socket *sock);
 
+/* calls_auth.c: the "authenticate" event */
+void on_authenticate(struct ev *e);
+/* calls_transcripts.c: the "call:transcription" event */
+void on_transcription(struct ev *e);
+
 /* calls_media.c */
 /* The call's media from now on (opened once); ENOTSUP: no SFU here,
  * ENOENT: no media node alive. */

@@ -1,0 +1,242 @@
+/*
+ * calls_auth.c - who a socket is: its token checked when it connects or
+ * sends "authenticate", its user and conversation rooms, the REST caller's
+ * bearer token, and what leaving the server does to its calls.
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <cjson/cJSON.h>
+#include <mbedtls/md.h>
+#include <re.h>
+#include "port.h"
+#include "jwt.h"
+#include "sio.h"
+#include "validate.h"
+#include "bus.h"
+#include "calls_impl.h"
+
+/* Verifies a token; with --dev-auth a token that is not a valid JWT names
+ * a guest (the token itself when it looks like an id), and *guest (when
+ * asked) says so. */
+static int authenticate(struct gateway *gw, const char *token, char *user_id,
+			char *name, cJSON **conversations, bool *guest,
+			char *errmsg, size_t errsize)
+{
+	struct jwt_claims *claims = NULL;
+	int err = EACCES;
+
+	if (guest)
+		*guest = false;
+	if (gw->jwt_secret)
+		err = jwt_verify(
+			&claims, token, gw->jwt_secret, gw->cfg.jwt_secret_len,
+			(int64_t)(port_wallclock_ms() / 1000), JWT_SKEW_S);
+	if (!err) {
+		str_ncpy(user_id, claims->sub, STORE_ID_MAX + 1);
+		str_ncpy(name, claims->name[0] ? claims->name : claims->sub,
+			 NAME_MAX_LEN + 1);
+		*conversations =
+			claims->conversations
+				? cJSON_Duplicate(claims->conversations, 1)
+				: NULL;
+		mem_deref(claims);
+		return 0;
+	}
+	if (gw->cfg.dev_auth && token[0]) {
+		if (guest)
+			*guest = true;
+		if (validate_is_id(token) && strlen(token) <= 64) {
+			str_ncpy(user_id, token, STORE_ID_MAX + 1);
+		} else {
+			uint8_t h[32];
+			const mbedtls_md_info_t *md =
+				mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+			mbedtls_md(md, (const unsigned char *)token,
+				   strlen(token), h);
+			(void)re_snprintf(user_id, STORE_ID_MAX + 1, "guest-%w",
+					  h, (size_t)8);
+		}
+		str_ncpy(name, user_id, NAME_MAX_LEN + 1);
+		*conversations = NULL;
+		return 0;
+	}
+	(void)re_snprintf(errmsg, errsize, "UNAUTHENTICATED: %s",
+			  gw->jwt_secret ? jwt_strerror(err)
+					 : "no JWT secret is configured on"
+					   " this server");
+	gw->m.auth_failures++;
+	return err ? err : EACCES;
+}
+
+/* Marks the client signed in and puts it in its user and conversation
+ * rooms, where call:incoming finds it. */
+static void client_signin(struct client *cl, const char *user_id,
+			  const char *name, cJSON *conversations)
+{
+	char room[STORE_ID_MAX + 16];
+	const cJSON *it;
+
+	if (cl->authed) {
+		(void)re_snprintf(room, sizeof(room), "user:%s", cl->user_id);
+		client_leave(cl, room);
+		cJSON_ArrayForEach(it, cl->conversations)
+		{
+			if (!cJSON_IsString(it))
+				continue;
+			(void)re_snprintf(room, sizeof(room), "conversation:%s",
+					  it->valuestring);
+			client_leave(cl, room);
+		}
+	}
+	cJSON_Delete(cl->conversations);
+	cl->conversations = conversations;
+	str_ncpy(cl->user_id, user_id, sizeof(cl->user_id));
+	str_ncpy(cl->name, name, sizeof(cl->name));
+	cl->authed = true;
+	(void)re_snprintf(room, sizeof(room), "user:%s", user_id);
+	client_join(cl, room);
+	cJSON_ArrayForEach(it, conversations)
+	{
+		if (!cJSON_IsString(it) || !validate_is_id(it->valuestring))
+			continue;
+		(void)re_snprintf(room, sizeof(room), "conversation:%s",
+				  it->valuestring);
+		client_join(cl, room);
+	}
+}
+
+/* With --dev-auth the auth object may list conversations to listen to. */
+static cJSON *dev_conversations(struct gateway *gw, const cJSON *auth)
+{
+	const cJSON *v =
+		cJSON_GetObjectItemCaseSensitive(auth, "conversations");
+	return gw->cfg.dev_auth && cJSON_IsArray(v) ? cJSON_Duplicate(v, 1)
+						    : NULL;
+}
+
+int calls_connect(struct gateway *gw, struct sio_socket *sock,
+		  const cJSON *auth, char *errmsg, size_t errsize)
+{
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(auth, "token");
+	struct client *cl;
+	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	cJSON *convs = NULL;
+	int err;
+
+	if (tok && !cJSON_IsString(tok)) {
+		str_ncpy(errmsg, "VALIDATION_ERROR: auth.token is not a string",
+			 errsize);
+		return EINVAL;
+	}
+	if (tok) {
+		err = authenticate(gw, tok->valuestring, user_id, name, &convs,
+				   NULL, errmsg, errsize);
+		if (err)
+			return err;
+		if (!convs)
+			convs = dev_conversations(gw, auth);
+	}
+	cl = mem_zalloc(sizeof(*cl), client_destructor);
+	if (!cl) {
+		cJSON_Delete(convs);
+		return ENOMEM;
+	}
+	cl->gw = gw;
+	cl->sock = sock;
+	cl->tokens = 2.0 * gw->cfg.events_per_sec;
+	cl->refill_us = port_now_us();
+	sio_socket_set_user(sock, cl);
+	/* No token: the client may still sign in with "authenticate". */
+	if (tok)
+		client_signin(cl, user_id, name, convs);
+	return 0;
+}
+
+void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
+		      const char *reason)
+{
+	struct client *cl = sio_socket_user(sock);
+	uint64_t now = port_wallclock_ms();
+	struct le *le;
+
+	if (!cl)
+		return;
+	sio_socket_set_user(sock, NULL);
+	/* A participant whose socket is gone has left its calls. */
+	while ((le = list_head(&cl->parts))) {
+		struct live_part *p = le->data;
+
+		part_leave(p, now);
+		after_leave(p->call, p, "disconnected");
+	}
+	port_log(PORT_LOG_DEBUG, "socket %s (%s) gone: %s", sio_socket_id(sock),
+		 cl->user_id, reason);
+	if (cl->owner[0]) /* its call's gateway lets it go */
+		(void)bus_to_node(gw->bus, cl->owner, "disconnect",
+				  sio_socket_id(sock), cJSON_CreateObject());
+	cl->sock = NULL;
+	cl->gone = true; /* answers still due from media nodes are dropped */
+	mem_deref(cl);
+}
+
+void on_authenticate(struct ev *e)
+{
+	struct client *cl = e->cl;
+	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1], msg[160];
+	const char *token;
+	cJSON *convs = NULL, *o;
+
+	if (!want_text(e, "token", JWT_MAX, &token))
+		return;
+	if (authenticate(cl->gw, token, user_id, name, &convs, NULL, msg,
+			 sizeof(msg))) {
+		ack_error(cl, e->ack, e->name, "UNAUTHENTICATED", "%s",
+			  msg + strlen("UNAUTHENTICATED: "));
+		return;
+	}
+	if (cl->authed && strcmp(cl->user_id, user_id)) {
+		/* its rooms, calls and answers in flight are the first
+		 * user's: a socket never changes hands */
+		cJSON_Delete(convs);
+		ack_error(cl, e->ack, e->name, "FORBIDDEN",
+			  "this socket is signed in as '%s': connect again to"
+			  " sign in as '%s'",
+			  cl->user_id, user_id);
+		return;
+	}
+	if (!convs)
+		convs = dev_conversations(cl->gw, e->data);
+	client_signin(cl, user_id, name, convs);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "userId", user_id);
+	cJSON_AddStringToObject(o, "name", name);
+	client_emit(cl, "authenticated", o);
+	cJSON_Delete(o);
+	o = ok_body();
+	cJSON_AddStringToObject(o, "userId", user_id);
+	ack_send(cl, e->ack, o);
+}
+
+int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
+		    char *user_id, size_t size, cJSON **conversations,
+		    bool *guest)
+{
+	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
+	char token[JWT_MAX + 1], uid[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	char err[160];
+	cJSON *convs = NULL;
+	int e;
+
+	if (!h || h->val.l < 8 || h->val.l - 7 > JWT_MAX ||
+	    strncasecmp(h->val.p, "Bearer ", 7))
+		return EACCES;
+	(void)re_snprintf(token, sizeof(token), "%b", h->val.p + 7,
+			  h->val.l - 7);
+	e = authenticate(gw, token, uid, name, &convs, guest, err, sizeof(err));
+	if (e)
+		return e;
+	str_ncpy(user_id, uid, size);
+	*conversations = convs;
+	return 0;
+}
