@@ -28,7 +28,8 @@
 #include "media_workers.h"
 #include "validate.h"
 #include "http_json.h"
-#include "metrics.h"
+#include "prometheus.h"
+#include "media_metrics.h"
 #include "media_node.h"
 #include "internal_auth.h"
 
@@ -143,7 +144,7 @@ static void heartbeat(struct media_node *m)
 {
 	struct router_stats rs;
 	const uint64_t now = port_wallclock_ms();
-	const double cpu_s = metrics_cpu_seconds();
+	const double cpu_s = prom_cpu_seconds();
 	char key[ID_MAX + 16], *text;
 	size_t peers;
 	cJSON *o;
@@ -320,8 +321,8 @@ static int print_metrics(struct re_printf *pf, const struct media_node *m)
 			 "# TYPE meeshy_internal_api_refused_total counter\n"
 			 "meeshy_internal_api_refused_total %llu\n",
 			 m->ncalls, peers, (unsigned long long)m->refused);
-	err |= metrics_media_workers(pf, m->media);
-	err |= metrics_process(pf, m->started_ms);
+	err |= media_metrics_workers(pf, m->media);
+	err |= prom_process(pf, m->started_ms);
 	return err;
 }
 
