@@ -92,6 +92,8 @@ struct Scenario {
 	double arrival_window_s = 2;
 	double mean_call_s = 0; /* 0: calls last the whole run */
 	double join_spacing_s = 0.3; /* between participants of one call */
+	/* between participants leaving at the call's end; 0: all at once */
+	double leave_spacing_s = 0;
 	/* the share of calls whose media runs packet by packet through the
 	 * real router; the others load their media node as a fluid */
 	double media_sample_share = 1;
@@ -213,6 +215,7 @@ bool load_scenario(const char *path, Scenario &s, std::string &why)
 	s.arrival_window_s = num(c, "arrival_window_s", s.arrival_window_s);
 	s.mean_call_s = num(c, "mean_duration_s", s.mean_call_s);
 	s.join_spacing_s = num(c, "join_spacing_s", s.join_spacing_s);
+	s.leave_spacing_s = num(c, "leave_spacing_s", s.leave_spacing_s);
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "media");
 	s.audio_bytes = num(m, "audio_bytes", s.audio_bytes);
 	s.video_fps = num(m, "video_fps", s.video_fps);
@@ -281,6 +284,7 @@ struct Results {
 	Samples sfu_oneway_audio_ms, sfu_oneway_video_ms;
 	Samples recovery_ms; /* a dead node's calls, until media flows again */
 	unsigned calls_ended = 0;
+	unsigned back_to_p2p = 0; /* calls the rules moved back to P2P */
 	uint64_t media_in = 0, media_dropped = 0;
 } results;
 
@@ -301,6 +305,7 @@ struct Call {
 	Client *joiner = nullptr;  /* whose join the rules are deciding on */
 	bool sfu = false;
 	MediaNode *mn = nullptr;
+	unsigned on_node = 0; /* participants counted in mn's load */
 	struct router *router = nullptr;
 	double switch_at = -1;
 	bool sampled = true;   /* its media runs packet by packet */
@@ -549,6 +554,7 @@ struct Client {
 	Ptr<Socket> sock;
 	Call *call = nullptr;
 	bool joined = false, on_sfu = false, media_on = false;
+	bool left = false; /* it has left its call (or never will join) */
 	double join_start = 0, switch_start = -1;
 	bool join_measured = false;
 	bool measure_join = false; /* someone was there to see */
@@ -564,6 +570,7 @@ struct Client {
 	bool made = false; /* its producers and consumers are on the router */
 	SimTransport *transport = nullptr;
 	std::vector<struct producer *> producers;
+	std::vector<struct consumer *> consumers; /* of what it receives */
 	std::map<unsigned, double> last_oneway_from; /* sender -> ms */
 	/* its network thread (a browser's, the probe's loop) protects and
 	 * sends, and receives and unprotects, one packet at a time: busy
@@ -898,22 +905,26 @@ void sfu_made(Client *c)
 			continue;
 		for (struct producer *op : o->producers) {
 			struct consumer *k;
-			if (!router_consume(&k, op, t,
-					    producer_kind(op) == MEDIA_AUDIO
-						    ? PT_OPUS
-						    : PT_VP8) &&
-			    producer_kind(op) == MEDIA_VIDEO)
+			if (router_consume(&k, op, t,
+					   producer_kind(op) == MEDIA_AUDIO
+						   ? PT_OPUS
+						   : PT_VP8))
+				continue;
+			c->consumers.push_back(k);
+			if (producer_kind(op) == MEDIA_VIDEO)
 				consumer_set_preferred_layer(k, sc.consume_layer);
 		}
 		for (struct producer *mp : c->producers) {
 			struct consumer *k;
 			auto *ot = reinterpret_cast<struct webrtc_transport *>(
 				o->transport);
-			if (!router_consume(&k, mp, ot,
-					    producer_kind(mp) == MEDIA_AUDIO
-						    ? PT_OPUS
-						    : PT_VP8) &&
-			    producer_kind(mp) == MEDIA_VIDEO)
+			if (router_consume(&k, mp, ot,
+					   producer_kind(mp) == MEDIA_AUDIO
+						   ? PT_OPUS
+						   : PT_VP8))
+				continue;
+			o->consumers.push_back(k);
+			if (producer_kind(mp) == MEDIA_VIDEO)
 				consumer_set_preferred_layer(k, sc.consume_layer);
 		}
 	}
@@ -952,7 +963,7 @@ enum { HS_FLIGHTS = 3 }; /* ICE check, then DTLS flights 1 and 3 */
 
 void send_flight(Client *c, uint8_t flight)
 {
-	if (c->hs_left == 0 || c->call->ended)
+	if (c->hs_left == 0 || c->call->ended || !c->call->mn)
 		return;
 	uint8_t h[2] = {'H', flight};
 	c->sock->SendTo(Create<Packet>(h, 2), 0,
@@ -990,10 +1001,10 @@ void go_sfu(Client *c)
 	if (!c->transport) {
 		c->transport = new SimTransport();
 		sa_set_in(&c->transport->peer, c->addr.Get(), 5000);
-		c->transport->mn = c->call->mn;
 		c->transport->call = c->call;
 		c->transport->client = c;
 	}
+	c->transport->mn = c->call->mn; /* placed again: a new node */
 	unsigned peers = 0;
 	for (Client *o : c->call->parts)
 		peers += o != c && o->joined;
@@ -1016,16 +1027,55 @@ void go_sfu(Client *c)
 void place(Call *call);
 void end_call(Call *call);
 
+/* A client's media leaves the SFU: its producers and consumers go from
+ * the router, its transport from the node, a handshake under way stops. */
+void sfu_drop(Client *c)
+{
+	Call *call = c->call;
+	for (struct consumer *k : c->consumers)
+		mem_deref(k);
+	c->consumers.clear();
+	for (struct producer *p : c->producers)
+		mem_deref(p);
+	c->producers.clear();
+	if (c->transport && call->mn)
+		call->mn->by_peer.erase(peer_key(&c->transport->peer));
+	c->on_sfu = c->made = c->hs_done = false;
+	c->hs_left = c->sfu_rounds_left = 0;
+}
+
+/* Back to P2P (a leave left two): the call's media leaves its node and
+ * the two send to each other again, as call:mode-changed has their pages
+ * do. */
+void back_p2p(Call *call)
+{
+	MediaNode *mn = call->mn;
+	for (Client *o : call->parts)
+		sfu_drop(o);
+	if (mn) {
+		mn->load.participants -= call->on_node;
+		call->on_node = 0;
+		if (call->sampled)
+			call->router = (struct router *)mem_deref(call->router);
+		else
+			fluid_update(call); /* nobody on the SFU: no load */
+	}
+	call->sfu = false;
+	call->mn = nullptr;
+	results.back_to_p2p++;
+}
+
 /* The call rules' hooks (call_machine.h). To the SFU: placed, and every
  * participant joined moves its media (the joiner's own counts from its
- * join, the others' from now). Back to P2P is not played: a call here ends
- * with everyone leaving at once (all_leave), so no leave leaves two. */
+ * join, the others' from now). Back to P2P when a leave leaves two. */
 bool rules_switch_mode(void *arg, enum call_mode to, const char *reason)
 {
 	Call *call = static_cast<Call *>(arg);
 	(void)reason;
-	if (to != CALL_SFU)
-		return false;
+	if (to == CALL_P2P) {
+		back_p2p(call);
+		return true;
+	}
 	place(call);
 	call->switch_at = Simulator::Now().GetSeconds();
 	for (Client *o : call->parts)
@@ -1047,10 +1097,48 @@ const struct call_hooks rules_hooks = {rules_switch_mode, nullptr,
 				       rules_ended};
 struct call_policy rules_policy;
 
-/* The call's end: everyone leaves, and the rules end it. */
+/* A participant leaves: its media stops and leaves the node, and the
+ * rules decide (two left: back to P2P; none: the end). One that has not
+ * joined yet never will. */
+void leave(Client *c)
+{
+	Call *call = c->call;
+	unsigned n = 0;
+	if (call->ended || c->left)
+		return;
+	c->left = true;
+	if (!c->joined)
+		return;
+	c->joined = false;
+	c->media_on = false;
+	if (call->sfu && call->mn) {
+		bool was_on = c->on_sfu;
+		sfu_drop(c);
+		if (call->on_node) {
+			call->mn->load.participants -= 1;
+			call->on_node--;
+		}
+		if (!call->sampled && was_on)
+			fluid_update(call);
+	}
+	for (Client *o : call->parts)
+		n += o->joined;
+	call_left(&call->rules, n);
+}
+
+/* The call's end: everyone leaves, at once (the rules end it) or one
+ * after another (leave_spacing_s), as the gateway's rules play it. */
 void all_leave(Call *call)
 {
-	call_left(&call->rules, 0);
+	double t = 0;
+	if (sc.leave_spacing_s <= 0) {
+		call_left(&call->rules, 0);
+		return;
+	}
+	for (Client *c : call->parts) {
+		Simulator::Schedule(Seconds(t), &leave, c);
+		t += sc.leave_spacing_s;
+	}
 }
 
 void place(Call *call)
@@ -1060,7 +1148,10 @@ void place(Call *call)
 		loads.push_back(m->load);
 	int i = placement_pick(loads.data(), loads.size());
 	call->mn = media_nodes[i < 0 ? 0 : i];
-	call->mn->load.participants += (double)call->parts.size();
+	call->on_node = 0;
+	for (Client *o : call->parts)
+		call->on_node += !o->left;
+	call->mn->load.participants += (double)call->on_node;
 	port_ns3_set_node(call->mn->node);
 	if (call->sampled)
 		(void)router_alloc(&call->router, sim_send);
@@ -1125,9 +1216,11 @@ void fail_busiest()
 
 void next_round(Client *c)
 {
-	if (c->call->ended)
+	if (c->call->ended || c->left)
 		return;
 	if (c->rounds_left == 0) { /* a request made while on the way to the SFU */
+		if (!c->call->sfu || !c->joined) /* back to P2P, or gone */
+			return;
 		if (c->sfu_rounds_left && --c->sfu_rounds_left) {
 			request(c);
 			return;
@@ -1167,7 +1260,7 @@ void next_round(Client *c)
 
 void join(Client *c)
 {
-	if (c->call->ended)
+	if (c->call->ended || c->left)
 		return;
 	c->join_start = Simulator::Now().GetSeconds();
 	c->rounds_left = (unsigned)sc.signaling_rounds;
@@ -1399,7 +1492,8 @@ void end_call(Call *call)
 	results.calls_ended++;
 	if (!call->mn)
 		return;
-	call->mn->load.participants -= (double)call->parts.size();
+	call->mn->load.participants -= (double)call->on_node;
+	call->on_node = 0;
 	if (call->sampled) {
 		if (call->router)
 			call->router = (struct router *)mem_deref(call->router);
@@ -1511,6 +1605,7 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(rep, "participants", (double)clients.size());
 	cJSON_AddNumberToObject(rep, "calls", (double)calls.size());
 	cJSON_AddNumberToObject(rep, "calls_ended", results.calls_ended);
+	cJSON_AddNumberToObject(rep, "calls_back_to_p2p", results.back_to_p2p);
 	unsigned sfu_calls = 0;
 	for (Call *c : calls)
 		sfu_calls += c->sfu;

@@ -83,6 +83,13 @@ check("overload breaches the SFU RTT SLA", over["ms"]["sfu_rtt"]["pass"] is Fals
       f"SFU RTT p95 {over['ms']['sfu_rtt'].get('p95')} ms")
 check("P2P calls unaffected", over["ms"]["p2p_rtt"]["pass"] is True,
       f"P2P RTT p95 {over['ms']['p2p_rtt'].get('p95')} ms")
+# the gateway's call rules, played: participants leave one a second, so a
+# call of the SFU goes back to P2P when two remain and ends with the last
+lv, lsc = run("small-leave.json")
+check("back to P2P at two", lv["calls_back_to_p2p"] >= 3, f"{lv['calls_back_to_p2p']} calls moved back")
+check("ended by the last leave", lv["calls_ended"] >= 3, f"{lv['calls_ended']} calls ended")
+near("P2P RTT p50 with leaves", lv["ms"]["p2p_rtt"]["p50"], 4 * lsc["regions"][0]["delay_ms"], 0.10)
+
 if failed:
     sys.exit(f"sim checks failed: {', '.join(failed)}")
 print("sim checks: all passed")
