@@ -2,8 +2,8 @@
  * media_node.c - the media role's server: calls placed here, the internal
  * API gateways drive them with, and the heartbeat in Redis.
  *
- * Internal API (JSON in, JSON out; application errors are 200 with
- * {ok:false, error:{code, message}}, a body that is not JSON is 400):
+ * Internal API (JSON in, JSON out; an error is {ok:false, error:{code,
+ * message}} with the HTTP status of its code, fault.h):
  *   POST /internal/media {callId, userId, event, data}
  *        -> {ok, reply, news}: the media:* request of a participant; the
  *        call is made here by its first request.
@@ -27,6 +27,7 @@
 #include "sfu_call.h"
 #include "media_workers.h"
 #include "validate.h"
+#include "fault.h"
 #include "http_json.h"
 #include "prometheus.h"
 #include "media_metrics.h"
@@ -240,32 +241,30 @@ static void api_media(struct media_node *m, struct httpd_conn *conn,
 	const char *call = str_field(body, "callId");
 	const char *user = str_field(body, "userId");
 	const char *event = str_field(body, "event");
-	const char *code = "INTERNAL";
-	char why[200] = "";
+	struct fault f = {FAULT_INTERNAL, ""};
 	struct node_call *c;
 	cJSON *reply, *news, *o;
 
 	if (!validate_is_id(call) || !validate_is_id(user) ||
 	    !sfu_call_handles(event)) {
-		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
-				"callId, userId (ids) and event (media:*)"
-				" are needed");
+		http_error_reply(conn, FAULT_VALIDATION,
+				 "callId, userId (ids) and event (media:*)"
+				 " are needed");
 		return;
 	}
 	c = call_want(m, call);
 	if (!c) {
-		http_json_error(conn, 200, "OK", "INTERNAL",
-				"out of resources");
+		http_error_reply(conn, FAULT_INTERNAL, "out of resources");
 		return;
 	}
 	reply = cJSON_CreateObject();
 	news = cJSON_CreateArray();
 	if (worker_call_request(c->sfu, user, event,
 				cJSON_GetObjectItemCaseSensitive(body, "data"),
-				reply, news, &code, why, sizeof(why))) {
+				reply, news, &f)) {
 		cJSON_Delete(reply);
 		cJSON_Delete(news);
-		http_json_error(conn, 200, "OK", code, why);
+		http_fault_reply(conn, &f);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -349,8 +348,8 @@ static bool internal_ok(struct media_node *m, struct httpd_conn *conn,
 	port_log(PORT_LOG_WARN, "internal API: %r %r from %J refused: %s",
 		 &msg->met, &msg->path, httpd_conn_peer(conn),
 		 internal_auth_strerror(err));
-	http_json_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
-			internal_auth_strerror(err));
+	http_error_reply(conn, FAULT_UNAUTHENTICATED, "%s",
+			 internal_auth_strerror(err));
 	return false;
 }
 
@@ -403,8 +402,8 @@ static void http_handler(struct httpd_conn *conn, const struct http_msg *msg,
 		body = cJSON_ParseWithLength((const char *)mbuf_buf(msg->mb),
 					     mbuf_get_left(msg->mb));
 	if (post && !cJSON_IsObject(body)) {
-		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
-				"the body is not a JSON object");
+		http_error_reply(conn, FAULT_VALIDATION,
+				 "the body is not a JSON object");
 	} else if (post && !pl_strcmp(&msg->path, "/internal/media"))
 		api_media(m, conn, body);
 	else if (post && !pl_strcmp(&msg->path, "/internal/leave"))
@@ -412,8 +411,7 @@ static void http_handler(struct httpd_conn *conn, const struct http_msg *msg,
 	else if (post && !pl_strcmp(&msg->path, "/internal/close"))
 		api_leave(m, conn, body, true);
 	else
-		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-				"no such resource");
+		http_error_reply(conn, FAULT_NOT_FOUND, "no such resource");
 	cJSON_Delete(body);
 }
 

@@ -12,6 +12,7 @@
 #include "cluster_keys.h"
 #include "redis.h"
 #include "json_client.h"
+#include "fault.h"
 #include "media.h"
 #include "validate.h"
 #include "media_remote.h"
@@ -356,27 +357,19 @@ static struct node_req *node_req_new(media_answer_h *answerh,
 static void on_node_answer(int err, const cJSON *body, void *arg)
 {
 	struct node_req *r = arg;
-	const cJSON *er = cJSON_GetObjectItem(body, "error");
-	const cJSON *code = cJSON_GetObjectItem(er, "code");
-	const cJSON *msg = cJSON_GetObjectItem(er, "message");
 	struct media_answer a = {0};
-	char why[200] = "";
+	struct fault f;
 
 	a.err = err;
-	a.code = "INTERNAL";
-	a.why = why;
+	a.fault = &f;
 	if (err) {
-		(void)re_snprintf(why, sizeof(why),
-				  "the call's media node did not answer (%m)",
-				  err);
+		fault_set(&f, FAULT_INTERNAL,
+			  "the call's media node did not answer (%m)", err);
 	} else if (!cJSON_IsTrue(cJSON_GetObjectItem(body, "ok"))) {
+		/* the node's answer, told as it said it */
 		a.err = EINVAL;
-		if (cJSON_IsString(code))
-			a.code = code->valuestring;
-		str_ncpy(why,
-			 cJSON_IsString(msg) ? msg->valuestring
-					     : "the media node refused",
-			 sizeof(why));
+		fault_from_json(&f, cJSON_GetObjectItem(body, "error"),
+				"the media node refused");
 	} else {
 		a.reply = cJSON_GetObjectItem(body, "reply");
 		a.news = cJSON_GetObjectItem(body, "news");

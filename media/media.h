@@ -14,6 +14,7 @@
 #define MEESHY_MEDIA_MEDIA_H
 #include <stddef.h>
 struct cJSON;
+struct fault;
 struct media;
 struct media_call;
 
@@ -23,9 +24,7 @@ enum { MEDIA_WHERE_MAX = 128 };
  * err ECANCELED: the side is closing; touch nothing but arg. */
 struct media_answer {
 	int err;
-	const char *code; /* err: VALIDATION_ERROR, NOT_FOUND, CONFLICT,
-			   * INTERNAL */
-	const char *why;  /* err: a sentence naming the bad value */
+	const struct fault *fault; /* err: what went wrong (fault.h) */
 	const struct cJSON *reply; /* else: the reply (an object) */
 	const struct cJSON *news;  /* else: [{producerId, kind}] it made */
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <cjson/cJSON.h>
 #include <re.h>
+#include "fault.h"
 #include "media_workers.h"
 #include "media.h"
 #include "media_local.h"
@@ -38,18 +39,16 @@ static int local_open(void *side, const char *call_id, size_t participants,
 static int local_request(void *call, const char *user, const char *event,
 			 const cJSON *data, media_answer_h *h, void *arg)
 {
-	char why[200] = "";
+	struct fault f = {FAULT_INTERNAL, ""};
 	struct media_answer a = {0};
 	cJSON *reply = cJSON_CreateObject(), *news = cJSON_CreateArray();
 
-	a.code = "INTERNAL";
-	a.err = reply && news
-			? worker_call_request(call, user, event, data, reply,
-					      news, &a.code, why, sizeof(why))
-			: ENOMEM;
-	if (a.err == ENOMEM && !why[0])
-		str_ncpy(why, "out of memory", sizeof(why));
-	a.why = why;
+	a.err = reply && news ? worker_call_request(call, user, event, data,
+						    reply, news, &f)
+			      : ENOMEM;
+	if (a.err == ENOMEM && !f.message[0])
+		fault_set(&f, FAULT_INTERNAL, "out of memory");
+	a.fault = &f;
 	a.reply = a.err ? NULL : reply;
 	a.news = a.err ? NULL : news;
 	h(&a, arg);

@@ -625,9 +625,7 @@ struct request_req {
 	const char *user, *event;
 	const cJSON *data;
 	cJSON *reply, *news;
-	const char **code;
-	char *why;
-	size_t whysize;
+	struct fault *fault;
 	int err;
 };
 
@@ -635,17 +633,14 @@ static void request_task(void *arg)
 {
 	struct request_req *r = arg;
 	r->err = sfu_call_request(r->wc->sc, r->user, r->event, r->data,
-				  r->reply, r->news, r->code, r->why,
-				  r->whysize);
+				  r->reply, r->news, r->fault);
 }
 
 int worker_call_request(struct worker_call *mc, const char *user,
 			const char *event, const cJSON *data, cJSON *reply,
-			cJSON *news, const char **code, char *why,
-			size_t whysize)
+			cJSON *news, struct fault *f)
 {
-	struct request_req r = {NULL, user, event, data,    reply,
-				news, code, why,   whysize, 0};
+	struct request_req r = {NULL, user, event, data, reply, news, f, 0};
 	if (!mc)
 		return EINVAL;
 	r.wc = mc->wc;

@@ -68,11 +68,11 @@ int worker_call_alloc(struct worker_call **mcp, struct media_workers *mw,
 unsigned worker_call_worker(const struct worker_call *mc);
 /* Participants with media in it (sfu_call_peers). */
 size_t worker_call_peers(struct worker_call *mc);
+struct fault;
 /* sfu_call_request and sfu_call_leave (sfu_call.h) on the call's worker. */
 int worker_call_request(struct worker_call *mc, const char *user,
 			const char *event, const cJSON *data, cJSON *reply,
-			cJSON *news, const char **code, char *why,
-			size_t whysize);
+			cJSON *news, struct fault *f);
 void worker_call_leave(struct worker_call *mc, const char *user, cJSON *closed);
 
 #endif

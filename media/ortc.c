@@ -17,6 +17,7 @@
 #include "router.h"
 #include "webrtc_transport.h"
 #include "codecs.h"
+#include "fault.h"
 #include "ortc.h"
 #include "uuid.h"
 
@@ -250,16 +251,15 @@ struct req {
 	struct ortc_peer *peer;
 	const cJSON *data;
 	cJSON *reply;
-	const char **code;
-	char *why;
-	size_t whysize;
+	struct fault *fault;
 };
 
-static int fail(struct req *r, const char *code, int err, const char *fmt,
+/* The request fails with err, the fault's code and a sentence that names
+ * the bad value v. */
+static int fail(struct req *r, enum fault_code code, int err, const char *fmt,
 		const char *v)
 {
-	*r->code = code;
-	(void)re_snprintf(r->why, r->whysize, fmt, v);
+	fault_set(r->fault, code, fmt, v);
 	return err;
 }
 
@@ -316,15 +316,15 @@ static int create_transport(struct req *r)
 	int err;
 
 	if (!dir || (strcmp(dir, "send") && strcmp(dir, "recv")))
-		return fail(r, "VALIDATION_ERROR", EINVAL,
+		return fail(r, FAULT_VALIDATION, EINVAL,
 			    "direction: %s is not send or recv",
 			    dir ? dir : "(missing)");
 	if (list_count(&peer->transports) >= 4)
-		return fail(r, "CONFLICT", EALREADY,
+		return fail(r, FAULT_CONFLICT, EALREADY,
 			    "%s: at most 4 transports per participant", dir);
 	ot = mem_zalloc(sizeof(*ot), o_transport_destructor);
 	if (!ot)
-		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
+		return fail(r, FAULT_INTERNAL, ENOMEM, "out of %s", "memory");
 	ot->peer = peer;
 	ot->recv = !strcmp(dir, "recv");
 	err = uuid_random(ot->id, sizeof(ot->id));
@@ -333,7 +333,7 @@ static int create_transport(struct req *r)
 					     on_state, ot);
 	if (err) {
 		mem_deref(ot);
-		return fail(r, "INTERNAL", err, "no transport: %s",
+		return fail(r, FAULT_INTERNAL, err, "no transport: %s",
 			    "out of resources");
 	}
 	list_append(&peer->transports, &ot->le, ot);
@@ -381,7 +381,7 @@ static int connect_transport(struct req *r)
 	int err;
 
 	if (!ot)
-		return fail(r, "NOT_FOUND", ENOENT,
+		return fail(r, FAULT_NOT_FOUND, ENOENT,
 			    "transportId: %s is not one of your transports",
 			    shown(str_field(r->data, "transportId")));
 	cJSON_ArrayForEach(fp, fps)
@@ -391,7 +391,7 @@ static int connect_transport(struct req *r)
 			value = str_field(fp, "value");
 	}
 	if (!value)
-		return fail(r, "VALIDATION_ERROR", EINVAL, "dtlsParameters: %s",
+		return fail(r, FAULT_VALIDATION, EINVAL, "dtlsParameters: %s",
 			    "no sha-256 fingerprint");
 	/* the browser's role decides ours; "client" is what it says */
 	err = webrtc_transport_connect(ot->t, value,
@@ -399,10 +399,10 @@ static int connect_transport(struct req *r)
 					       ? DTLS_ROLE_CLIENT
 					       : DTLS_ROLE_SERVER);
 	if (err == EALREADY)
-		return fail(r, "CONFLICT", err,
+		return fail(r, FAULT_CONFLICT, err,
 			    "transport %s is already connected", ot->id);
 	if (err)
-		return fail(r, "VALIDATION_ERROR", err,
+		return fail(r, FAULT_VALIDATION, err,
 			    "dtlsParameters: the fingerprint %s is not usable",
 			    value);
 	return 0;
@@ -459,17 +459,17 @@ static int produce_codec(struct req *r, const cJSON *rp,
 	const char *kind = str_field(r->data, "kind");
 
 	if (!kind || (strcmp(kind, "audio") && strcmp(kind, "video")))
-		return fail(r, "VALIDATION_ERROR", EINVAL,
+		return fail(r, FAULT_VALIDATION, EINVAL,
 			    "kind: %s is not audio or video", shown(kind));
 	pp->mc = media_codec_by_mime(mime);
 	if (!pp->mc || strcmp(kind, kind_name(pp->mc->kind)))
-		return fail(r, "VALIDATION_ERROR", ENOTSUP,
+		return fail(r, FAULT_VALIDATION, ENOTSUP,
 			    "rtpParameters.codecs[0].mimeType: %s is not"
 			    " audio/opus, video/VP8 or video/H264 for this"
 			    " kind",
 			    shown(mime));
 	if (!cJSON_IsNumber(pt) || pt->valuedouble < 0 || pt->valuedouble > 127)
-		return fail(r, "VALIDATION_ERROR", EINVAL,
+		return fail(r, FAULT_VALIDATION, EINVAL,
 			    "rtpParameters.codecs[0].payloadType: %s",
 			    "must be 0-127");
 	pp->pt = (uint8_t)pt->valuedouble;
@@ -487,7 +487,7 @@ static int produce_encodings(struct req *r, const cJSON *rp,
 	pp->nlayers = (size_t)cJSON_GetArraySize(encs);
 	if (pp->nlayers < 1 || pp->nlayers > ROUTER_MAX_LAYERS ||
 	    (pp->nlayers > 1 && pp->mc->kind != MEDIA_VIDEO))
-		return fail(r, "VALIDATION_ERROR", ENOTSUP,
+		return fail(r, FAULT_VALIDATION, ENOTSUP,
 			    "rtpParameters.encodings: %s",
 			    "1 encoding, or 2-3 simulcast encodings of video");
 	for (size_t i = 0; i < pp->nlayers; i++) {
@@ -499,7 +499,7 @@ static int produce_encodings(struct req *r, const cJSON *rp,
 			cJSON_GetObjectItemCaseSensitive(e, "rtx"), "ssrc"));
 		pp->rids[i] = rid && strlen(rid) < ROUTER_RID_MAX ? rid : NULL;
 		if (!pp->ssrcs[i] && !pp->rids[i])
-			return fail(r, "VALIDATION_ERROR", EINVAL,
+			return fail(r, FAULT_VALIDATION, EINVAL,
 				    "rtpParameters.encodings: %s",
 				    "each needs an ssrc or a rid");
 	}
@@ -533,7 +533,7 @@ static int produce_extensions(struct req *r, const cJSON *rp,
 	}
 	if (pp->rids[0] && !pp->ssrcs[0] && !pp->rid_ext)
 		return fail(
-			r, "VALIDATION_ERROR", EINVAL,
+			r, FAULT_VALIDATION, EINVAL,
 			"rtpParameters.headerExtensions: %s",
 			"encodings by rid need the rtp-stream-id extension");
 	return 0;
@@ -552,7 +552,7 @@ static int produce(struct req *r)
 
 	memset(&pp, 0, sizeof(pp));
 	if (!ot || ot->recv)
-		return fail(r, "NOT_FOUND", ENOENT,
+		return fail(r, FAULT_NOT_FOUND, ENOENT,
 			    "transportId: %s is not one of your send"
 			    " transports",
 			    shown(str_field(r->data, "transportId")));
@@ -564,11 +564,11 @@ static int produce(struct req *r)
 	if (err)
 		return err;
 	if (list_count(&peer->producers) >= MAX_PER_PEER)
-		return fail(r, "CONFLICT", EALREADY, "%s",
+		return fail(r, FAULT_CONFLICT, EALREADY, "%s",
 			    "too many producers");
 	op = mem_zalloc(sizeof(*op), o_producer_destructor);
 	if (!op)
-		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
+		return fail(r, FAULT_INTERNAL, ENOMEM, "out of %s", "memory");
 	op->kind = pp.mc->kind;
 	op->codec = pp.mc;
 	err = uuid_random(op->id, sizeof(op->id));
@@ -578,7 +578,7 @@ static int produce(struct req *r)
 			pp.nlayers, pp.ssrcs, pp.rids, pp.rid_ext);
 	if (err) {
 		mem_deref(op);
-		return fail(r, "INTERNAL", err, "no producer: %s",
+		return fail(r, FAULT_INTERNAL, err, "no producer: %s",
 			    "out of resources");
 	}
 	if (op->kind == MEDIA_AUDIO)
@@ -730,31 +730,31 @@ static int consume(struct req *r)
 	int err;
 
 	if (!ot || !ot->recv)
-		return fail(r, "NOT_FOUND", ENOENT,
+		return fail(r, FAULT_NOT_FOUND, ENOENT,
 			    "transportId: %s is not one of your receive"
 			    " transports",
 			    shown(str_field(r->data, "transportId")));
 	if (!op)
-		return fail(r, "NOT_FOUND", ENOENT,
+		return fail(r, FAULT_NOT_FOUND, ENOENT,
 			    "producerId: no producer %s in this call",
 			    shown(pid));
 	if (owner == peer)
-		return fail(r, "CONFLICT", EINVAL,
+		return fail(r, FAULT_CONFLICT, EINVAL,
 			    "producerId: %s is your own producer", pid);
 	if (!can_receive(caps, op->codec->mime))
-		return fail(r, "VALIDATION_ERROR", ENOTSUP,
+		return fail(r, FAULT_VALIDATION, ENOTSUP,
 			    "rtpCapabilities: %s is not among your codecs",
 			    op->codec->mime);
 	oc = mem_zalloc(sizeof(*oc), o_consumer_destructor);
 	if (!oc)
-		return fail(r, "INTERNAL", ENOMEM, "out of %s", "memory");
+		return fail(r, FAULT_INTERNAL, ENOMEM, "out of %s", "memory");
 	err = uuid_random(oc->id, sizeof(oc->id));
 	if (!err)
 		err = router_consume_paused(&oc->c, op->p, ot->t,
 					    op->codec->pt);
 	if (err) {
 		mem_deref(oc);
-		return fail(r, "INTERNAL", err, "no consumer: %s",
+		return fail(r, FAULT_INTERNAL, err, "no consumer: %s",
 			    "out of resources");
 	}
 	/* as mediasoup: it starts paused; media:resume-consumer once the
@@ -794,7 +794,7 @@ static int set_paused(struct req *r, bool consumer, bool paused)
 			}
 		}
 	}
-	return fail(r, "NOT_FOUND", ENOENT,
+	return fail(r, FAULT_NOT_FOUND, ENOENT,
 		    consumer ? "consumerId: %s is not one of your consumers"
 			     : "producerId: %s is not one of your producers",
 		    shown(id));
@@ -806,7 +806,7 @@ static int set_layers(struct req *r)
 	const cJSON *sp =
 		cJSON_GetObjectItemCaseSensitive(r->data, "spatialLayer");
 	if (!cJSON_IsNumber(sp) || sp->valuedouble < 0 || sp->valuedouble > 15)
-		return fail(r, "VALIDATION_ERROR", EINVAL, "spatialLayer: %s",
+		return fail(r, FAULT_VALIDATION, EINVAL, "spatialLayer: %s",
 			    "must be a number 0-15");
 	for (struct le *le = id ? r->peer->consumers.head : NULL; le;
 	     le = le->next) {
@@ -817,16 +817,16 @@ static int set_layers(struct req *r)
 			return 0;
 		}
 	}
-	return fail(r, "NOT_FOUND", ENOENT,
+	return fail(r, FAULT_NOT_FOUND, ENOENT,
 		    "consumerId: %s is not one of your consumers", shown(id));
 }
 
 int ortc_request(struct ortc_peer *peer, const char *event, const cJSON *data,
-		 cJSON *reply, const char **code, char *why, size_t whysize)
+		 cJSON *reply, struct fault *f)
 {
-	struct req r = {peer, data, reply, code, why, whysize};
+	struct req r = {peer, data, reply, f};
 
-	if (!peer || !peer->room || !event || !reply || !code || !why)
+	if (!peer || !peer->room || !event || !reply || !f)
 		return EINVAL;
 	if (!strcmp(event, "media:create-transport"))
 		return create_transport(&r);
@@ -844,6 +844,6 @@ int ortc_request(struct ortc_peer *peer, const char *event, const cJSON *data,
 		return set_paused(&r, false, false);
 	if (!strcmp(event, "media:set-preferred-layers"))
 		return set_layers(&r);
-	return fail(&r, "NOT_FOUND", ENOENT, "'%s' is not a media request",
+	return fail(&r, FAULT_NOT_FOUND, ENOENT, "'%s' is not a media request",
 		    event);
 }

@@ -42,10 +42,10 @@ const char *ortc_room_producer_user(const struct ortc_room *room,
 struct cJSON *ortc_capabilities(void);
 
 /* One media:* request. On success fills reply (an object) and returns 0;
- * on failure returns an errno value, sets *code (VALIDATION_ERROR,
- * NOT_FOUND, CONFLICT, INTERNAL) and a sentence in why. */
+ * on failure returns an errno value and says why in *f (fault.h). */
+struct fault;
 int ortc_request(struct ortc_peer *peer, const char *event,
 		 const struct cJSON *data, struct cJSON *reply,
-		 const char **code, char *why, size_t whysize);
+		 struct fault *f);
 
 #endif

@@ -9,6 +9,7 @@
 #include "ortc.h"
 #include "sdp_session.h"
 #include "validate.h"
+#include "fault.h"
 #include "sfu_call.h"
 
 enum { SDP_MAX = 65536, USER_MAX = 128 };
@@ -108,34 +109,23 @@ bool sfu_call_has(const struct sfu_call *sc, const char *user)
 	return p && (p->media || p->ortc);
 }
 
-static int fail(const char **code, char *why, size_t whysize, const char *c,
-		int err, const char *msg)
-{
-	*code = c;
-	str_ncpy(why, msg, whysize);
-	return err;
-}
-
 /* The plain-SDP path: {sdp} -> {sdp}. A new offer from the same
  * participant replaces its previous session. */
 static int offer(struct sfu_call *sc, struct sfu_peer *p, const cJSON *data,
-		 cJSON *reply, cJSON *news, const char **code, char *why,
-		 size_t whysize)
+		 cJSON *reply, cJSON *news, struct fault *f)
 {
 	const char *sdp;
 	char *answer = NULL, msg[160] = "";
 	int err;
 
 	if (validate_text(data, "sdp", SDP_MAX, &sdp, msg, sizeof(msg)))
-		return fail(code, why, whysize, "VALIDATION_ERROR", EINVAL,
-			    msg);
+		return fault_set(f, FAULT_VALIDATION, "%s", msg), EINVAL;
 	p->media = mem_deref(p->media);
 	err = media_session_offer(&p->media, sc->srv, sc->router, p->user, sdp,
 				  &answer, news, msg, sizeof(msg));
 	if (err) {
-		*code = err == EBADMSG ? "VALIDATION_ERROR" : "INTERNAL";
-		(void)re_snprintf(why, whysize, "sdp: %s",
-				  msg[0] ? msg : "the offer was refused");
+		fault_set(f, err == EBADMSG ? FAULT_VALIDATION : FAULT_INTERNAL,
+			  "sdp: %s", msg[0] ? msg : "the offer was refused");
 		return err;
 	}
 	cJSON_AddStringToObject(reply, "sdp", answer);
@@ -145,23 +135,20 @@ static int offer(struct sfu_call *sc, struct sfu_peer *p, const cJSON *data,
 
 int sfu_call_request(struct sfu_call *sc, const char *user, const char *event,
 		     const cJSON *data, cJSON *reply, cJSON *news,
-		     const char **code, char *why, size_t whysize)
+		     struct fault *f)
 {
 	struct sfu_peer *p;
 	int err;
 
-	if (!sc || !user || !*user || !event || !reply || !news || !code ||
-	    !why)
+	if (!sc || !user || !*user || !event || !reply || !news || !f)
 		return EINVAL;
 	p = peer_want(sc, user);
 	if (!p)
-		return fail(code, why, whysize, "INTERNAL", ENOMEM,
-			    "out of memory");
+		return fault_set(f, FAULT_INTERNAL, "out of memory"), ENOMEM;
 	if (!strcmp(event, "media:offer"))
-		return offer(sc, p, data, reply, news, code, why, whysize);
+		return offer(sc, p, data, reply, news, f);
 	if (!p->ortc && ortc_peer_alloc(&p->ortc, sc->ortc, user))
-		return fail(code, why, whysize, "INTERNAL", ENOMEM,
-			    "out of memory");
+		return fault_set(f, FAULT_INTERNAL, "out of memory"), ENOMEM;
 	if (!strcmp(event, "media:get-capabilities")) {
 		cJSON_AddItemToObject(reply, "rtpCapabilities",
 				      ortc_capabilities());
@@ -184,7 +171,7 @@ int sfu_call_request(struct sfu_call *sc, const char *user, const char *event,
 		}
 		return 0;
 	}
-	err = ortc_request(p->ortc, event, data, reply, code, why, whysize);
+	err = ortc_request(p->ortc, event, data, reply, f);
 	if (!err && !strcmp(event, "media:produce")) {
 		cJSON *np = cJSON_CreateObject();
 		cJSON_AddStringToObject(

@@ -24,11 +24,12 @@ bool sfu_call_handles(const char *event);
 /* Participant user's request: media:get-capabilities, media:offer
  * (plain SDP) or one of ortc's (create-transport ... set-preferred-layers).
  * On success fills reply and appends {producerId, kind} to news for each
- * producer it made; else returns an errno value, with the protocol's error
- * code in *code and a sentence naming the bad value in why. */
+ * producer it made; else returns an errno value, with the fault (its code
+ * and a sentence naming the bad value) in *f. */
+struct fault;
 int sfu_call_request(struct sfu_call *sc, const char *user, const char *event,
 		     const cJSON *data, cJSON *reply, cJSON *news,
-		     const char **code, char *why, size_t whysize);
+		     struct fault *f);
 /* Whether user has media here (a mediasoup-client peer or an SDP session). */
 bool sfu_call_has(const struct sfu_call *sc, const char *user);
 /* User's media is gone; the ids of the producers that closed are appended

@@ -228,7 +228,7 @@ static void initiated(struct live_call *c, struct client *cl, int64_t ack,
 	struct initiating *in = mem_zalloc(sizeof(*in), initiating_destructor);
 
 	if (!in) {
-		ack_error(cl, ack, "call:initiate", "INTERNAL",
+		ack_error(cl, ack, "call:initiate", FAULT_INTERNAL,
 			  "out of resources");
 		return;
 	}
@@ -258,7 +258,7 @@ static bool want_invite(struct ev *e, const cJSON **invite)
 	cJSON_ArrayForEach(it, *invite) ok =
 		ok && cJSON_IsString(it) && validate_is_id(it->valuestring);
 	if (!ok)
-		ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+		ack_error(e->cl, e->ack, e->name, FAULT_VALIDATION,
 			  "participants: must be an array of at most %u user"
 			  " ids",
 			  max);
@@ -310,13 +310,13 @@ static void on_initiate(struct ev *e)
 	    !want_language(e, &lang) || !want_invite(e, &invite))
 		return;
 	if (!member_of(cl, conv)) {
-		ack_error(cl, e->ack, e->name, "FORBIDDEN",
+		ack_error(cl, e->ack, e->name, FAULT_FORBIDDEN,
 			  "conversationId: you are not a member of '%s'", conv);
 		return;
 	}
 	le = hash_apply(gw->calls, conv_cmp, (void *)conv);
 	if (le) {
-		ack_error(cl, e->ack, e->name, "CONFLICT",
+		ack_error(cl, e->ack, e->name, FAULT_CONFLICT,
 			  "conversation '%s' already has call %s in progress:"
 			  " join it",
 			  conv, ((struct live_call *)le->data)->rec.id);
@@ -327,7 +327,8 @@ static void on_initiate(struct ev *e)
 	if (!p) {
 		if (c)
 			call_end(c, "failed", "internal-error", NULL);
-		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
+		ack_error(cl, e->ack, e->name, FAULT_INTERNAL,
+			  "out of resources");
 		return;
 	}
 	str_ncpy(p->language, lang, sizeof(p->language));
@@ -360,7 +361,7 @@ static void on_join(struct ev *e)
 	if (!c || !want_language(e, &lang))
 		return;
 	if (!member_of(cl, c->rec.conversationId)) {
-		ack_error(cl, e->ack, e->name, "FORBIDDEN",
+		ack_error(cl, e->ack, e->name, FAULT_FORBIDDEN,
 			  "you are not a member of conversation '%s'",
 			  c->rec.conversationId);
 		return;
@@ -368,7 +369,7 @@ static void on_join(struct ev *e)
 	p = part_find(c, cl->user_id);
 	was_in = p && !strcmp(p->rec.status, "joined");
 	if (!was_in && joined_count(c) >= gw->cfg.max_participants) {
-		ack_error(cl, e->ack, e->name, "CONFLICT",
+		ack_error(cl, e->ack, e->name, FAULT_CONFLICT,
 			  "call %s is full (%u participants)", c->rec.id,
 			  gw->cfg.max_participants);
 		return;
@@ -376,7 +377,8 @@ static void on_join(struct ev *e)
 	if (!p)
 		p = part_add(c, cl, cl->user_id, "invited");
 	if (!p) {
-		ack_error(cl, e->ack, e->name, "INTERNAL", "out of resources");
+		ack_error(cl, e->ack, e->name, FAULT_INTERNAL,
+			  "out of resources");
 		return;
 	}
 	if (*lang)
@@ -441,7 +443,7 @@ static void on_signal(struct ev *e)
 		/* null is the end-of-candidates marker */
 		if (!cand || !(cJSON_IsObject(cand) || cJSON_IsString(cand) ||
 			       cJSON_IsNull(cand))) {
-			ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
+			ack_error(cl, e->ack, e->name, FAULT_VALIDATION,
 				  "candidate: must be an RTCIceCandidateInit"
 				  " object, a string or null");
 			return;
@@ -449,7 +451,7 @@ static void on_signal(struct ev *e)
 	}
 	to = part_find(c, to_id);
 	if (!to || !to->client || strcmp(to->rec.status, "joined")) {
-		ack_error(cl, e->ack, e->name, "NOT_FOUND",
+		ack_error(cl, e->ack, e->name, FAULT_NOT_FOUND,
 			  "to: '%s' is not in call %s", to_id, c->rec.id);
 		return;
 	}
@@ -463,7 +465,7 @@ static void on_signal(struct ev *e)
 		cJSON_AddItemToObject(o, "candidate", cJSON_Duplicate(cand, 1));
 	if (client_emit(to->client, "call:signal", o)) {
 		cJSON_Delete(o);
-		ack_error(cl, e->ack, e->name, "NOT_FOUND",
+		ack_error(cl, e->ack, e->name, FAULT_NOT_FOUND,
 			  "to: '%s' cannot take more: its connection stopped"
 			  " reading and is being closed",
 			  to_id);
@@ -486,7 +488,7 @@ static void on_media_state(struct ev *e)
 	    !want_bool(e, "video", &video, &has_v))
 		return;
 	if (!has_a && !has_v) {
-		ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
+		ack_error(cl, e->ack, e->name, FAULT_VALIDATION,
 			  "audio or video (true or false) is required");
 		return;
 	}
@@ -578,7 +580,7 @@ static bool rates_ok(struct gateway *gw, struct client *cl,
 	if (!which)
 		return true;
 	gw->m.rate_limited++;
-	ack_error(cl, ack_id, event, "RATE_LIMITED",
+	ack_error(cl, ack_id, event, FAULT_RATE_LIMITED,
 		  "%s sent more than %u events per second: slow down", which,
 		  rate);
 	return false;
@@ -595,18 +597,18 @@ static void handle(struct client *cl, const char *event, const cJSON *data,
 		if (!strcmp(handlers[i].event, event))
 			h = &handlers[i];
 	if (!h) {
-		ack_error(cl, ack_id, event, "NOT_FOUND",
+		ack_error(cl, ack_id, event, FAULT_NOT_FOUND,
 			  "'%s' is not an event this server handles", event);
 		return;
 	}
 	if (h->needs_auth && !cl->authed) {
-		ack_error(cl, ack_id, event, "UNAUTHENTICATED",
+		ack_error(cl, ack_id, event, FAULT_UNAUTHENTICATED,
 			  "authenticate first (auth.token in the connection,"
 			  " or the authenticate event)");
 		return;
 	}
 	if (!cJSON_IsObject(e.data)) {
-		ack_error(cl, ack_id, event, "VALIDATION_ERROR",
+		ack_error(cl, ack_id, event, FAULT_VALIDATION,
 			  "%s takes one object argument", event);
 		return;
 	}

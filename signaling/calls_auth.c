@@ -18,10 +18,10 @@
 
 /* Verifies a token; with --dev-auth a token that is not a valid JWT names
  * a guest (the token itself when it looks like an id), and *guest (when
- * asked) says so. */
+ * asked) says so. A token refused: an errno value, and why in *f. */
 static int authenticate(struct gateway *gw, const char *token, char *user_id,
 			char *name, cJSON **conversations, bool *guest,
-			char *errmsg, size_t errsize)
+			struct fault *f)
 {
 	struct jwt_claims *claims = NULL;
 	int err = EACCES;
@@ -61,10 +61,10 @@ static int authenticate(struct gateway *gw, const char *token, char *user_id,
 		*conversations = NULL;
 		return 0;
 	}
-	(void)re_snprintf(errmsg, errsize, "UNAUTHENTICATED: %s",
-			  gw->jwt_secret ? jwt_strerror(err)
-					 : "no JWT secret is configured on"
-					   " this server");
+	fault_set(f, FAULT_UNAUTHENTICATED, "%s",
+		  gw->jwt_secret
+			  ? jwt_strerror(err)
+			  : "no JWT secret is configured on this server");
 	gw->m.auth_failures++;
 	return err ? err : EACCES;
 }
@@ -116,7 +116,7 @@ static cJSON *dev_conversations(struct gateway *gw, const cJSON *auth)
 }
 
 int calls_connect(struct gateway *gw, struct sio_socket *sock,
-		  const cJSON *auth, char *errmsg, size_t errsize)
+		  const cJSON *auth, struct fault *f)
 {
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(auth, "token");
 	struct client *cl;
@@ -125,13 +125,12 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 	int err;
 
 	if (tok && !cJSON_IsString(tok)) {
-		str_ncpy(errmsg, "VALIDATION_ERROR: auth.token is not a string",
-			 errsize);
+		fault_set(f, FAULT_VALIDATION, "auth.token is not a string");
 		return EINVAL;
 	}
 	if (tok) {
 		err = authenticate(gw, tok->valuestring, user_id, name, &convs,
-				   NULL, errmsg, errsize);
+				   NULL, f);
 		if (err)
 			return err;
 		if (!convs)
@@ -183,23 +182,22 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 void on_authenticate(struct ev *e)
 {
 	struct client *cl = e->cl;
-	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1], msg[160];
+	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
 	const char *token;
+	struct fault f;
 	cJSON *convs = NULL, *o;
 
 	if (!want_text(e, "token", JWT_MAX, &token))
 		return;
-	if (authenticate(cl->gw, token, user_id, name, &convs, NULL, msg,
-			 sizeof(msg))) {
-		ack_error(cl, e->ack, e->name, "UNAUTHENTICATED", "%s",
-			  msg + strlen("UNAUTHENTICATED: "));
+	if (authenticate(cl->gw, token, user_id, name, &convs, NULL, &f)) {
+		ack_fault(cl, e->ack, e->name, &f);
 		return;
 	}
 	if (cl->authed && strcmp(cl->user_id, user_id)) {
 		/* its rooms, calls and answers in flight are the first
 		 * user's: a socket never changes hands */
 		cJSON_Delete(convs);
-		ack_error(cl, e->ack, e->name, "FORBIDDEN",
+		ack_error(cl, e->ack, e->name, FAULT_FORBIDDEN,
 			  "this socket is signed in as '%s': connect again to"
 			  " sign in as '%s'",
 			  cl->user_id, user_id);
@@ -220,20 +218,22 @@ void on_authenticate(struct ev *e)
 
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
 		    char *user_id, size_t size, cJSON **conversations,
-		    bool *guest)
+		    bool *guest, struct fault *f)
 {
 	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
 	char token[JWT_MAX + 1], uid[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
-	char err[160];
 	cJSON *convs = NULL;
 	int e;
 
 	if (!h || h->val.l < 8 || h->val.l - 7 > JWT_MAX ||
-	    strncasecmp(h->val.p, "Bearer ", 7))
+	    strncasecmp(h->val.p, "Bearer ", 7)) {
+		fault_set(f, FAULT_UNAUTHENTICATED,
+			  "send Authorization: Bearer <token>");
 		return EACCES;
+	}
 	(void)re_snprintf(token, sizeof(token), "%b", h->val.p + 7,
 			  h->val.l - 7);
-	e = authenticate(gw, token, uid, name, &convs, guest, err, sizeof(err));
+	e = authenticate(gw, token, uid, name, &convs, guest, f);
 	if (e)
 		return e;
 	str_ncpy(user_id, uid, size);

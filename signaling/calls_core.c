@@ -15,6 +15,7 @@
 #include "cache.h"
 #include "media.h"
 #include "bus.h"
+#include "fault.h"
 #include "calls_impl.h"
 
 /* the seed's cache lifetimes */
@@ -142,33 +143,35 @@ void ack_send(struct client *cl, int64_t ack_id, cJSON *body)
 	cl->gw->m.events[0]++;
 }
 
-/* An error the user can act on: the code, and a sentence naming the value
- * that was wrong. */
-void ack_error(struct client *cl, int64_t ack_id, const char *event,
-	       const char *code, const char *fmt, ...)
+void ack_fault(struct client *cl, int64_t ack_id, const char *event,
+	       const struct fault *f)
 {
-	char msg[512];
-	cJSON *o, *e;
-	va_list ap;
+	cJSON *e = fault_json(f);
 
-	va_start(ap, fmt);
-	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o = cJSON_CreateObject();
-	e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
 	if (ack_id != SIO_ACK_NONE) {
+		cJSON *o = cJSON_CreateObject();
 		cJSON_AddFalseToObject(o, "ok");
 		cJSON_AddItemToObject(o, "error", e);
 		client_ack(cl, ack_id, o);
+		cJSON_Delete(o);
 	} else {
 		cJSON_AddStringToObject(e, "event", event);
 		client_emit(cl, "exception", e);
 		cJSON_Delete(e);
 	}
-	cJSON_Delete(o);
 	cl->gw->m.events[1]++;
+}
+
+void ack_error(struct client *cl, int64_t ack_id, const char *event,
+	       enum fault_code code, const char *fmt, ...)
+{
+	struct fault f;
+	va_list ap;
+
+	va_start(ap, fmt);
+	fault_vset(&f, code, fmt, ap);
+	va_end(ap);
+	ack_fault(cl, ack_id, event, &f);
 }
 
 /* Payload validation: each returns false after acking the error. */
@@ -178,7 +181,7 @@ bool want_id(struct ev *e, const char *field, const char **out)
 	char msg[256];
 	if (!validate_id(e->data, field, out, msg, sizeof(msg)))
 		return true;
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
+	ack_error(e->cl, e->ack, e->name, FAULT_VALIDATION, "%s", msg);
 	return false;
 }
 
@@ -188,7 +191,7 @@ bool want_enum(struct ev *e, const char *field, const char *const *allowed,
 	char msg[256];
 	if (!validate_enum(e->data, field, allowed, def, out, msg, sizeof(msg)))
 		return true;
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
+	ack_error(e->cl, e->ack, e->name, FAULT_VALIDATION, "%s", msg);
 	return false;
 }
 
@@ -197,7 +200,7 @@ bool want_bool(struct ev *e, const char *field, bool *out, bool *given)
 	char msg[256];
 	if (!validate_bool(e->data, field, out, given, msg, sizeof(msg)))
 		return true;
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
+	ack_error(e->cl, e->ack, e->name, FAULT_VALIDATION, "%s", msg);
 	return false;
 }
 
@@ -206,7 +209,7 @@ bool want_text(struct ev *e, const char *field, size_t max, const char **out)
 	char msg[256];
 	if (!validate_text(e->data, field, max, out, msg, sizeof(msg)))
 		return true;
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR", "%s", msg);
+	ack_error(e->cl, e->ack, e->name, FAULT_VALIDATION, "%s", msg);
 	return false;
 }
 
@@ -222,7 +225,7 @@ bool want_language(struct ev *e, const char **out)
 		*out = l->valuestring;
 		return true;
 	}
-	ack_error(e->cl, e->ack, e->name, "VALIDATION_ERROR",
+	ack_error(e->cl, e->ack, e->name, FAULT_VALIDATION,
 		  "language: '%s' is not a language tag (like en or pt-BR)",
 		  cJSON_IsString(l) ? l->valuestring : "(not a string)");
 	return false;
@@ -482,10 +485,10 @@ struct live_call *want_call(struct ev *e, const char **idp)
 	if (c)
 		return c;
 	if (!store_call_get(gw->store, id, &rec))
-		ack_error(e->cl, e->ack, e->name, "CONFLICT", "call %s has %s",
-			  id, rec.status);
+		ack_error(e->cl, e->ack, e->name, FAULT_CONFLICT,
+			  "call %s has %s", id, rec.status);
 	else
-		ack_error(e->cl, e->ack, e->name, "NOT_FOUND",
+		ack_error(e->cl, e->ack, e->name, FAULT_NOT_FOUND,
 			  "callId: no call %s", id);
 	return NULL;
 }
@@ -496,7 +499,7 @@ struct live_part *want_joined(struct ev *e, struct live_call *c)
 	struct live_part *p = part_find(c, e->cl->user_id);
 	if (p && p->client == e->cl && !strcmp(p->rec.status, "joined"))
 		return p;
-	ack_error(e->cl, e->ack, e->name, "FORBIDDEN",
+	ack_error(e->cl, e->ack, e->name, FAULT_FORBIDDEN,
 		  "you have not joined call %s", c->rec.id);
 	return NULL;
 }

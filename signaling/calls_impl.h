@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "call_machine.h"
+#include "fault.h"
 #include "cluster_keys.h"
 #include "gateway_impl.h"
 
@@ -76,10 +77,13 @@ void emit_except(struct gateway *gw, const char *room,
 		 const struct cJSON *data);
 struct cJSON *ok_body(void);
 void ack_send(struct client *cl, int64_t ack_id, struct cJSON *body);
-/* An error the user can act on: the code, and a sentence naming the value
- * that was wrong. */
+/* An error the user can act on (fault.h): as the event's ack, or as an
+ * "exception" event {code, message, event} when it has none. */
+void ack_fault(struct client *cl, int64_t ack_id, const char *event,
+	       const struct fault *f);
+/* The same from a code and a sentence naming the value that was wrong. */
 void ack_error(struct client *cl, int64_t ack_id, const char *event,
-	       const char *code, const char *fmt, ...);
+	       enum fault_code code, const char *fmt, ...);
 struct live_call *call_find(struct gateway *gw, const char *id);
 size_t joined_count(const struct live_call *c);
 void record_call(struct gateway *gw, struct live_call *c);

@@ -129,13 +129,13 @@ static bool want_sfu(struct ev *e, struct live_call *c)
 {
 	int err = media_want(c);
 	if (err == ENOTSUP)
-		ack_error(e->cl, e->ack, e->name, "CONFLICT",
+		ack_error(e->cl, e->ack, e->name, FAULT_CONFLICT,
 			  "this server runs no SFU (--rtc-listen is not set)");
 	else if (err == ENOENT)
-		ack_error(e->cl, e->ack, e->name, "INTERNAL",
+		ack_error(e->cl, e->ack, e->name, FAULT_INTERNAL,
 			  "no media node is available for call %s", c->rec.id);
 	else if (err)
-		ack_error(e->cl, e->ack, e->name, "INTERNAL",
+		ack_error(e->cl, e->ack, e->name, FAULT_INTERNAL,
 			  "call %s has no media: %m", c->rec.id, err);
 	return !err;
 }
@@ -211,7 +211,7 @@ static void on_media_answer(const struct media_answer *a, void *arg)
 		return;
 	}
 	if (a->err) {
-		ack_error(cl, mr->ack, mr->event, a->code, "%s", a->why);
+		ack_fault(cl, mr->ack, mr->event, a->fault);
 		mem_deref(mr);
 		return;
 	}
@@ -247,7 +247,7 @@ static void media_request(struct ev *e, struct live_call *c)
 	}
 	if (err) {
 		mem_deref(mr);
-		ack_error(cl, e->ack, e->name, "INTERNAL",
+		ack_error(cl, e->ack, e->name, FAULT_INTERNAL,
 			  "the media of call %s (on %s): %m", c->rec.id,
 			  media_call_where(c->media), err);
 	}
@@ -282,7 +282,7 @@ void on_media(struct ev *e)
 		}
 		if (!p) {
 			ack_error(
-				cl, e->ack, e->name, "NOT_FOUND",
+				cl, e->ack, e->name, FAULT_NOT_FOUND,
 				"no media session: send media:get-capabilities"
 				" or media:create-transport with your callId"
 				" first");
@@ -291,7 +291,7 @@ void on_media(struct ev *e)
 		c = p->call;
 	}
 	if (!c->media) { /* its media was released (back to P2P) */
-		ack_error(cl, e->ack, e->name, "CONFLICT",
+		ack_error(cl, e->ack, e->name, FAULT_CONFLICT,
 			  "call %s is peer to peer now", c->rec.id);
 		return;
 	}

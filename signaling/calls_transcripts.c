@@ -137,7 +137,7 @@ void on_transcription(struct ev *e)
 	    !want_bool(e, "isFinal", &is_final, &given))
 		return;
 	if (!validate_is_language(lang)) {
-		ack_error(cl, e->ack, e->name, "VALIDATION_ERROR",
+		ack_error(cl, e->ack, e->name, FAULT_VALIDATION,
 			  "language: '%s' is not a language tag (like en or"
 			  " pt-BR)",
 			  lang);
@@ -145,7 +145,7 @@ void on_transcription(struct ev *e)
 	}
 	memset(&t, 0, sizeof(t));
 	if (uuid_random(t.id, sizeof(t.id))) {
-		ack_error(cl, e->ack, e->name, "INTERNAL", "no randomness");
+		ack_error(cl, e->ack, e->name, FAULT_INTERNAL, "no randomness");
 		return;
 	}
 	str_ncpy(t.callSessionId, c->rec.id, sizeof(t.callSessionId));
@@ -161,13 +161,13 @@ void on_transcription(struct ev *e)
 	if (!n || !transcription_translate(c, cl, &t, to, n))
 		err = transcription_out(gw, cl, c->room, &t);
 	if (err == ENOSPC) {
-		ack_error(cl, e->ack, e->name, "RATE_LIMITED",
+		ack_error(cl, e->ack, e->name, FAULT_RATE_LIMITED,
 			  "the store is not keeping up (its write queue is"
 			  " full): send it again later");
 		return;
 	}
 	if (err) {
-		ack_error(cl, e->ack, e->name, "INTERNAL",
+		ack_error(cl, e->ack, e->name, FAULT_INTERNAL,
 			  "the store refused the transcription: %m", err);
 		return;
 	}

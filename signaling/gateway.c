@@ -167,9 +167,9 @@ static void http_handler(struct httpd_conn *conn, const struct http_msg *msg,
 /* Socket.IO hooks */
 
 static int sio_connect_handler(struct sio_socket *sock, const cJSON *auth,
-			       char *errmsg, size_t errsize, void *arg)
+			       struct fault *f, void *arg)
 {
-	return calls_connect(arg, sock, auth, errmsg, errsize);
+	return calls_connect(arg, sock, auth, f);
 }
 
 static void sio_event_handler(struct sio_socket *sock, const char *event,

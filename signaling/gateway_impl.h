@@ -15,6 +15,7 @@ struct cJSON;
 struct sio_socket;
 struct httpd_conn;
 struct http_msg;
+struct fault;
 
 /* Call durations' histogram (calls.c observes, metrics.c prints). */
 enum { DURATION_BUCKETS = 6 };
@@ -79,7 +80,7 @@ struct gateway {
 
 /* calls.c */
 int calls_connect(struct gateway *gw, struct sio_socket *sock,
-		  const struct cJSON *auth, char *errmsg, size_t errsize);
+		  const struct cJSON *auth, struct fault *f);
 void calls_event(struct gateway *gw, struct sio_socket *sock, const char *event,
 		 const struct cJSON *args, int64_t ack_id);
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
@@ -116,10 +117,10 @@ void calls_speaker(struct gateway *gw, const char *call_id,
 /* Authenticates a REST request (Authorization: Bearer <token>); fills the
  * user id and the conversations its token lists (NULL when it lists none;
  * the caller owns it), and whether it is a --dev-auth guest rather than a
- * verified token; or returns an errno value. */
+ * verified token; or returns an errno value with why in *f. */
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
 		    char *user_id, size_t size, struct cJSON **conversations,
-		    bool *guest);
+		    bool *guest, struct fault *f);
 /* The live call's record (ENOENT: not live here). */
 int calls_live_get(struct gateway *gw, const char *call_id,
 		   struct call_session *rec);

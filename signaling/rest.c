@@ -13,6 +13,7 @@
 #include "cluster_keys.h"
 #include "httpd.h"
 #include "gateway_impl.h"
+#include "fault.h"
 #include "http_json.h"
 #include "cache.h"
 #include "turn.h"
@@ -148,15 +149,14 @@ static bool conversation_access(struct gateway *gw,
 static bool refused(struct httpd_conn *conn, int err)
 {
 	if (err == ENOENT)
-		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-				"no call with this id");
+		http_error_reply(conn, FAULT_NOT_FOUND, "no call with this id");
 	else if (err == EACCES)
-		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
-				"you take no part in this call or its"
-				" conversation");
+		http_error_reply(conn, FAULT_FORBIDDEN,
+				 "you take no part in this call or its"
+				 " conversation");
 	else if (err)
-		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
-				"the store is not answering");
+		http_error_reply(conn, FAULT_INTERNAL,
+				 "the store is not answering");
 	return err != 0;
 }
 
@@ -168,13 +168,12 @@ static void serve_call_stored(struct gateway *gw, struct httpd_conn *conn,
 	int err = store_call_get(gw->store, id, &c);
 
 	if (err == ENOENT) {
-		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-				"no call with this id");
+		http_error_reply(conn, FAULT_NOT_FOUND, "no call with this id");
 		return;
 	}
 	if (err) {
-		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
-				"the store is not answering");
+		http_error_reply(conn, FAULT_INTERNAL,
+				 "the store is not answering");
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -260,8 +259,8 @@ static cJSON *listing(const char *name, cJSON **list)
 static void reply_listing(struct httpd_conn *conn, cJSON *o, int store_err)
 {
 	if (store_err)
-		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
-				"the store is not answering");
+		http_error_reply(conn, FAULT_INTERNAL,
+				 "the store is not answering");
 	else
 		http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
@@ -289,14 +288,13 @@ static void serve_conversation_calls(struct gateway *gw,
 					  "status: '%r' is not initiated,"
 					  " active, ended or failed",
 					  &v);
-			http_json_error(conn, 400, "Bad Request",
-					"VALIDATION_ERROR", m);
+			http_error_reply(conn, FAULT_VALIDATION, "%s", m);
 			return;
 		}
 	}
 	if (!conversation_access(gw, rc, conv)) {
-		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
-				"you are not a member of this conversation");
+		http_error_reply(conn, FAULT_FORBIDDEN,
+				 "you are not a member of this conversation");
 		return;
 	}
 	o = listing("calls", &calls);
@@ -351,17 +349,16 @@ static bool quality_read(struct httpd_conn *conn, const cJSON *body,
 			continue;
 		(void)re_snprintf(m, sizeof(m), "%s: must be a number >= 0",
 				  fields[i]);
-		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
-				m);
+		http_error_reply(conn, FAULT_VALIDATION, "%s", m);
 		return false;
 	}
 	if (pid &&
 	    !(cJSON_IsString(pid) && (!strcmp(pid->valuestring, own) ||
 				      !strcmp(pid->valuestring, user_id)))) {
-		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
-				"participantId: not your participation in"
-				" this call (yours is your user id or the"
-				" participant id of your join)");
+		http_error_reply(conn, FAULT_FORBIDDEN,
+				 "participantId: not your participation in"
+				 " this call (yours is your user id or the"
+				 " participant id of your join)");
 		return false;
 	}
 	str_ncpy(q->participantId, pid ? pid->valuestring : user_id,
@@ -388,23 +385,22 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 	bool ok;
 
 	if (calls_live_get(gw, id, &c) && store_call_get(gw->store, id, &c)) {
-		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-				"no call with this id");
+		http_error_reply(conn, FAULT_NOT_FOUND, "no call with this id");
 		return;
 	}
 	/* only the caller's own participation is measured */
 	participation(gw, id, user_id, own, sizeof(own));
 	if (!own[0]) {
-		http_json_error(conn, 403, "Forbidden", "FORBIDDEN",
-				"you take no part in this call");
+		http_error_reply(conn, FAULT_FORBIDDEN,
+				 "you take no part in this call");
 		return;
 	}
 	body = cJSON_ParseWithLength((const char *)mbuf_buf(msg->mb),
 				     mbuf_get_left(msg->mb));
 	if (!cJSON_IsObject(body)) {
 		cJSON_Delete(body);
-		http_json_error(conn, 400, "Bad Request", "VALIDATION_ERROR",
-				"the body is not a JSON object");
+		http_error_reply(conn, FAULT_VALIDATION,
+				 "the body is not a JSON object");
 		return;
 	}
 	memset(&q, 0, sizeof(q));
@@ -415,8 +411,8 @@ static void serve_quality(struct gateway *gw, struct httpd_conn *conn,
 	str_ncpy(q.callSessionId, id, sizeof(q.callSessionId));
 	q.at = port_wallclock_ms();
 	if (store_quality_put(gw->store, &q)) {
-		http_json_error(conn, 503, "Service Unavailable", "INTERNAL",
-				"the store refused the metric");
+		http_error_reply(conn, FAULT_INTERNAL,
+				 "the store refused the metric");
 		return;
 	}
 	store_land_before_answer(gw->store);
@@ -470,8 +466,8 @@ static void serve_turn(struct gateway *gw, struct httpd_conn *conn,
 
 	if (turn_credentials(&gw->cfg.turn, user, now_s, username,
 			     credential)) {
-		http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-				"TURN is not configured on this server");
+		http_error_reply(conn, FAULT_NOT_FOUND,
+				 "TURN is not configured on this server");
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -511,8 +507,8 @@ static void serve_api_as(struct gateway *gw, struct httpd_conn *conn,
 			 !pl_strcmp(&rest, "/quality-metrics"))
 			serve_quality(gw, conn, idbuf, msg, rc->user);
 		else
-			http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-					"no such resource");
+			http_error_reply(conn, FAULT_NOT_FOUND,
+					 "no such resource");
 		return;
 	}
 	if (get &&
@@ -523,8 +519,7 @@ static void serve_api_as(struct gateway *gw, struct httpd_conn *conn,
 		serve_conversation_calls(gw, conn, rc, idbuf, msg);
 		return;
 	}
-	http_json_error(conn, 404, "Not Found", "NOT_FOUND",
-			"no such resource");
+	http_error_reply(conn, FAULT_NOT_FOUND, "no such resource");
 }
 
 void rest_serve(struct gateway *gw, struct httpd_conn *conn,
@@ -532,6 +527,7 @@ void rest_serve(struct gateway *gw, struct httpd_conn *conn,
 {
 	struct rest_caller rc = {"", NULL, false};
 	bool get = !pl_strcmp(&msg->met, "GET");
+	struct fault f;
 
 	/* public: the seed's frontend asks before it has a token */
 	if (get && !pl_strcmp(&msg->path, "/api/region")) {
@@ -539,9 +535,8 @@ void rest_serve(struct gateway *gw, struct httpd_conn *conn,
 		return;
 	}
 	if (calls_http_auth(gw, msg, rc.user, sizeof(rc.user),
-			    &rc.conversations, &rc.guest)) {
-		http_json_error(conn, 401, "Unauthorized", "UNAUTHENTICATED",
-				"send Authorization: Bearer <token>");
+			    &rc.conversations, &rc.guest, &f)) {
+		http_fault_reply(conn, &f);
 		return;
 	}
 	serve_api_as(gw, conn, msg, &rc);

@@ -1,6 +1,7 @@
 /*
  * http_json.c - HTTP answers with a body.
  */
+#include <stdarg.h>
 #include <string.h>
 #include <re.h>
 #include "httpd.h"
@@ -32,14 +33,24 @@ void http_json_reply(struct httpd_conn *conn, uint16_t scode,
 	cJSON_free(json);
 }
 
-void http_json_error(struct httpd_conn *conn, uint16_t scode,
-		     const char *reason, const char *code, const char *msg)
+void http_fault_reply(struct httpd_conn *conn, const struct fault *f)
 {
-	cJSON *o = cJSON_CreateObject(), *e = cJSON_CreateObject();
+	const char *reason;
+	uint16_t scode = fault_http_status(f->code, &reason);
+	cJSON *o = cJSON_CreateObject();
 	cJSON_AddFalseToObject(o, "ok");
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	cJSON_AddItemToObject(o, "error", e);
+	cJSON_AddItemToObject(o, "error", fault_json(f));
 	http_json_reply(conn, scode, reason, o);
 	cJSON_Delete(o);
+}
+
+void http_error_reply(struct httpd_conn *conn, enum fault_code code,
+		      const char *fmt, ...)
+{
+	struct fault f;
+	va_list ap;
+	va_start(ap, fmt);
+	fault_vset(&f, code, fmt, ap);
+	va_end(ap);
+	http_fault_reply(conn, &f);
 }

@@ -1,6 +1,7 @@
 /*
- * http_json.h - HTTP answers with a body: JSON documents, the protocol's
- * error shape {ok:false, error:{code, message}}, and raw bodies.
+ * http_json.h - HTTP answers with a body: JSON documents, a fault
+ * (fault.h) as {ok:false, error:{code, message}} with the HTTP status its
+ * code takes, and raw bodies.
  */
 #ifndef MEESHY_HTTP_JSON_H
 #define MEESHY_HTTP_JSON_H
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
+#include "fault.h"
 
 struct httpd_conn;
 
@@ -16,7 +18,9 @@ void http_body_reply(struct httpd_conn *conn, uint16_t scode,
 		     size_t len);
 void http_json_reply(struct httpd_conn *conn, uint16_t scode,
 		     const char *reason, const cJSON *body);
-void http_json_error(struct httpd_conn *conn, uint16_t scode,
-		     const char *reason, const char *code, const char *msg);
+void http_fault_reply(struct httpd_conn *conn, const struct fault *f);
+/* A fault made of a code and a sentence (libre's printf). */
+void http_error_reply(struct httpd_conn *conn, enum fault_code code,
+		      const char *fmt, ...);
 
 #endif

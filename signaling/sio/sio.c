@@ -12,6 +12,7 @@
 #include "port.h"
 #include "eio.h"
 #include "base64url.h"
+#include "fault.h"
 #include "sio.h"
 
 struct sio_server {
@@ -484,9 +485,20 @@ static void eio_close_handler(struct eio_sock *es, const char *reason,
 	mem_deref(sock);
 }
 
-static void connect_error(struct sio_socket *sock, const char *message)
+/* CONNECT_ERROR {message} (socket.io-client's err.message), and for a
+ * refusal of the connect handler's its fault: "CODE: sentence" as the
+ * message and {code, message} as the data (err.data). */
+static void connect_error(struct sio_socket *sock, const char *message,
+			  const struct fault *f)
 {
 	cJSON *o = cJSON_CreateObject();
+	char text[FAULT_MESSAGE_MAX + 32];
+	if (f) {
+		(void)re_snprintf(text, sizeof(text), "%s: %s",
+				  fault_code_name(f->code), f->message);
+		message = text;
+		cJSON_AddItemToObject(o, "data", fault_json(f));
+	}
 	cJSON_AddStringToObject(o, "message", message);
 	(void)send_packet(sock, SIO_CONNECT_ERROR, SIO_ACK_NONE, o);
 	cJSON_Delete(o);
@@ -496,19 +508,19 @@ static void connect_error(struct sio_socket *sock, const char *message)
 static void on_connect(struct sio_socket *sock, const struct sio_packet *pkt)
 {
 	struct sio_server *srv = sock->srv;
-	char errmsg[160] = "";
+	struct fault f = {FAULT_UNAUTHENTICATED, "connection refused"};
 	cJSON *o;
 	int err;
 
 	if (strcmp(pkt->nsp, "/")) {
-		connect_error(sock, "Invalid namespace");
+		connect_error(sock, "Invalid namespace", NULL);
 		return;
 	}
 	if (sock->connected)
 		return; /* a repeated CONNECT changes nothing */
-	err = srv->connh(sock, pkt->data, errmsg, sizeof(errmsg), srv->arg);
+	err = srv->connh(sock, pkt->data, &f, srv->arg);
 	if (err) {
-		connect_error(sock, errmsg[0] ? errmsg : "Connection refused");
+		connect_error(sock, NULL, &f);
 		return;
 	}
 	sock->connected = true;

@@ -51,10 +51,11 @@ int sio_packet_encode(struct mbuf *mb, enum sio_packet_type type, int64_t id,
 struct sio_server;
 struct sio_socket;
 
-/* Return 0 to accept the connection, or an errno value with a reason in
- * errmsg for CONNECT_ERROR. */
+/* Return 0 to accept the connection, or an errno value with the fault
+ * (fault.h) CONNECT_ERROR tells. */
+struct fault;
 typedef int(sio_connect_h)(struct sio_socket *sock, const struct cJSON *auth,
-			   char *errmsg, size_t errsize, void *arg);
+			   struct fault *f, void *arg);
 /* args is the array after the event name (never NULL, may be empty). */
 typedef void(sio_event_h)(struct sio_socket *sock, const char *event,
 			  const struct cJSON *args, int64_t ack_id, void *arg);

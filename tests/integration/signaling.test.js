@@ -257,6 +257,9 @@ test('JWT: CONNECT auth, the authenticate event, refusals, REST bearer', async (
   await assert.rejects(connect(srv.url, jwt({ sub: 'u-2', exp: now - 3600 }, secret)), /expired/);
   await assert.rejects(connect(srv.url, jwt({ sub: 'u-2', exp: now + 600 }, 'another-secret-abcdefghijkl')), /signature/);
   await assert.rejects(connect(srv.url, 'guest-without-jwt'), /UNAUTHENTICATED/);
+  // the refusal's fault, as data too: {code, message}
+  await assert.rejects(connect(srv.url, jwt({ sub: 'u-2', exp: now - 3600 }, secret)),
+    (e) => e.data && e.data.code === 'UNAUTHENTICATED' && /expired/.test(e.data.message));
 
   // no auth at connect: only "authenticate" is allowed until it succeeds
   const { io } = require('socket.io-client');
@@ -273,6 +276,14 @@ test('JWT: CONNECT auth, the authenticate event, refusals, REST bearer', async (
   assert.equal((await late.timeout(5000).emitWithAck('authenticate', { token: 'nope' })).error.code, 'UNAUTHENTICATED');
 
   assert.equal((await fetch(`${srv.url}/api/calls/${r.callId}`)).status, 401);
+  // REST says why a token is refused, in the same shape as an ack
+  const stale = await fetch(`${srv.url}/api/calls/${r.callId}`,
+    { headers: { authorization: `Bearer ${jwt({ sub: 'u-1', exp: now - 3600 }, secret)}` } });
+  assert.equal(stale.status, 401);
+  const staleBody = await stale.json();
+  assert.equal(staleBody.ok, false);
+  assert.equal(staleBody.error.code, 'UNAUTHENTICATED');
+  assert.match(staleBody.error.message, /expired/);
   assert.equal((await rest(srv.url, `/api/calls/${r.callId}`, good)).body.call.status, 'active');
 });
 

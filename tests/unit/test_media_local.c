@@ -8,6 +8,7 @@
 #include "unit.h"
 #include "port.h"
 #include "media_workers.h"
+#include "fault.h"
 #include "media.h"
 #include "media_local.h"
 
@@ -47,8 +48,9 @@ static void answer_h(const struct media_answer *a, void *arg)
 	s->calls++;
 	s->err = a->err;
 	if (a->err) {
-		str_ncpy(s->code, a->code, sizeof(s->code));
-		str_ncpy(s->why, a->why, sizeof(s->why));
+		str_ncpy(s->code, fault_code_name(a->fault->code),
+			 sizeof(s->code));
+		str_ncpy(s->why, a->fault->message, sizeof(s->why));
 		return;
 	}
 	s->reply = cJSON_Duplicate(a->reply, 1);

@@ -9,6 +9,7 @@
 #include "router.h"
 #include "webrtc_transport.h"
 #include "codecs.h"
+#include "fault.h"
 #include "ortc.h"
 
 static struct webrtc_server *srv;
@@ -41,13 +42,13 @@ static int teardown(void)
 	return 0;
 }
 
-/* One request; the reply (owned by the caller), or NULL with code and why
+/* One request; the reply (owned by the caller), or NULL with the fault
  * filled. */
 static cJSON *request(struct ortc_peer *peer, const char *event,
-		      const char *data_json, const char **code, char *why)
+		      const char *data_json, struct fault *f)
 {
 	cJSON *data = cJSON_Parse(data_json), *reply = cJSON_CreateObject();
-	int err = ortc_request(peer, event, data, reply, code, why, 200);
+	int err = ortc_request(peer, event, data, reply, f);
 	cJSON_Delete(data);
 	if (err) {
 		cJSON_Delete(reply);
@@ -107,11 +108,11 @@ static void test_capabilities_are_the_table(void)
 
 static char *transport(struct ortc_peer *peer, const char *dir)
 {
-	char data[64], why[200] = "", *id = NULL;
-	const char *code = NULL;
+	char data[64], *id = NULL;
+	struct fault f;
 	cJSON *r;
 	(void)re_snprintf(data, sizeof(data), "{\"direction\":\"%s\"}", dir);
-	r = request(peer, "media:create-transport", data, &code, why);
+	r = request(peer, "media:create-transport", data, &f);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	(void)str_dup(&id, cJSON_GetObjectItem(r, "id")->valuestring);
 	cJSON_Delete(r);
@@ -121,8 +122,8 @@ static char *transport(struct ortc_peer *peer, const char *dir)
 static void test_produce_and_consume_follow_the_table(void)
 {
 	struct ortc_peer *alice = NULL, *bob = NULL;
-	char why[200] = "", data[4096], *caps_text;
-	const char *code = NULL;
+	char data[4096], *caps_text;
+	struct fault f;
 	char *send_id, *recv_id, *producer_id = NULL;
 	cJSON *r, *caps = ortc_capabilities();
 	const cJSON *codec;
@@ -139,9 +140,10 @@ static void test_produce_and_consume_follow_the_table(void)
 			  "\"video/AV1\",\"payloadType\":45}],"
 			  "\"encodings\":[{\"ssrc\":1111}]}}",
 			  send_id);
-	CU_ASSERT_PTR_NULL(request(alice, "media:produce", data, &code, why));
-	CU_ASSERT_STRING_EQUAL(code, "VALIDATION_ERROR");
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "video/AV1"));
+	CU_ASSERT_PTR_NULL(request(alice, "media:produce", data, &f));
+	CU_ASSERT_EQUAL(f.code, FAULT_VALIDATION);
+	CU_ASSERT_STRING_EQUAL(fault_code_name(f.code), "VALIDATION_ERROR");
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.message, "video/AV1"));
 
 	/* VP8 on the sender's own payload type 96, its RTX on 97 */
 	(void)re_snprintf(
@@ -152,7 +154,7 @@ static void test_produce_and_consume_follow_the_table(void)
 		"\"payloadType\":97,\"parameters\":{\"apt\":96}}],"
 		"\"encodings\":[{\"ssrc\":2222,\"rtx\":{\"ssrc\":3333}}]}}",
 		send_id);
-	r = request(alice, "media:produce", data, &code, why);
+	r = request(alice, "media:produce", data, &f);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	(void)str_dup(&producer_id, cJSON_GetObjectItem(r, "id")->valuestring);
 	cJSON_Delete(r);
@@ -163,7 +165,7 @@ static void test_produce_and_consume_follow_the_table(void)
 			  "{\"transportId\":\"%s\",\"producerId\":\"%s\","
 			  "\"rtpCapabilities\":%s}",
 			  recv_id, producer_id, caps_text);
-	r = request(bob, "media:consume", data, &code, why);
+	r = request(bob, "media:consume", data, &f);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	codec = cJSON_GetArrayItem(
 		cJSON_GetObjectItem(cJSON_GetObjectItem(r, "rtpParameters"),
@@ -188,8 +190,8 @@ static void test_produce_and_consume_follow_the_table(void)
 			  "\"rtpCapabilities\":{\"codecs\":[{\"mimeType\":"
 			  "\"audio/opus\"}]}}",
 			  recv_id, producer_id);
-	CU_ASSERT_PTR_NULL(request(bob, "media:consume", data, &code, why));
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "video/VP8"));
+	CU_ASSERT_PTR_NULL(request(bob, "media:consume", data, &f));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.message, "video/VP8"));
 
 	cJSON_free(caps_text);
 	mem_deref(producer_id);
