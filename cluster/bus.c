@@ -49,6 +49,14 @@ static int channel(char *buf, size_t size, const char *room)
 	return n > 0 && (size_t)n < size ? 0 : EINVAL;
 }
 
+void bus_set_deliver(struct bus *b, bus_deliver_h *deliverh, void *arg)
+{
+	if (!b)
+		return;
+	b->deliverh = deliverh;
+	b->arg = arg;
+}
+
 int bus_join(struct bus *b, const char *room)
 {
 	char ch[256];

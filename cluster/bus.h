@@ -36,6 +36,9 @@ typedef void(bus_deliver_h)(const char *room, const char *event,
 
 int bus_alloc(struct bus **bp, struct redis *redis, const char *node_id,
 	      bus_deliver_h *deliverh, void *arg);
+/* Who gets the room emits of other processes from now on (set by the
+ * gateway, built after the bus). */
+void bus_set_deliver(struct bus *b, bus_deliver_h *deliverh, void *arg);
 /* Takes (or drops) this process's interest in the room's messages. */
 int bus_join(struct bus *b, const char *room);
 void bus_leave(struct bus *b, const char *room);

@@ -436,6 +436,15 @@ int media_workers_alloc(struct media_workers **mwp,
 	return 0;
 }
 
+void media_workers_set_speaker(struct media_workers *mw,
+			       media_speaker_h *speakerh, void *arg)
+{
+	if (!mw)
+		return;
+	mw->speakerh = speakerh;
+	mw->arg = arg;
+}
+
 unsigned media_workers_count(const struct media_workers *mw)
 {
 	return mw ? mw->n : 0;

@@ -46,6 +46,10 @@ typedef void(media_speaker_h)(const char *call_id, const char *producer_id,
 int media_workers_alloc(struct media_workers **mwp,
 			const struct media_workers_config *cfg,
 			media_speaker_h *speakerh, void *arg);
+/* Who hears of active speakers from now on (on the creator's loop; set
+ * by the gateway, built after the workers). */
+void media_workers_set_speaker(struct media_workers *mw,
+			       media_speaker_h *speakerh, void *arg);
 /* How many media loops: the workers, or 1 for the creator's own. */
 unsigned media_workers_count(const struct media_workers *mw);
 /* Logs the workers and their UDP ports (at info). */

@@ -22,7 +22,6 @@
 #include "webrtc_transport.h"
 #include "media_workers.h"
 #include "media.h"
-#include "media_local.h"
 #include "validate.h"
 #include "ratelimit.h"
 
@@ -209,18 +208,11 @@ static void gateway_destructor(void *arg)
 	gw->state_tmr = mem_deref(gw->state_tmr);
 	gw->sio = mem_deref(gw->sio);
 	list_flush(&gw->remote_clients);
-	gw->media = mem_deref(gw->media);
-	gw->workers = mem_deref(gw->workers);
-	/* the translator before the cache it reads, both before Redis */
-	gw->translator = mem_deref(gw->translator);
-	gw->cache = mem_deref(gw->cache);
-	mem_deref(gw->translator_url);
-	gw->remote = mem_deref(gw->remote);
-	gw->internal_auth = mem_deref(gw->internal_auth);
 	gw->user_rate = mem_deref(gw->user_rate);
 	gw->ip_rate = mem_deref(gw->ip_rate);
-	gw->bus = mem_deref(gw->bus);
-	gw->redis = mem_deref(gw->redis);
+	/* the borrowed parts stop calling us; apps/ frees them */
+	media_workers_set_speaker(gw->workers, NULL, NULL);
+	gateway_cluster_stop(gw);
 	hash_flush(gw->calls);
 	mem_deref(gw->calls);
 	mem_deref(gw->node_id);
@@ -293,9 +285,6 @@ static int config_own(struct gateway *gw, const struct gateway_config *cfg)
 	gw->cfg.turn.servers = gw->turn_servers;
 	gw->cfg.node_id = gw->node_id;
 	gw->cfg.listen = NULL;
-	gw->cfg.redis_password = NULL;  /* redis_alloc copies it */
-	gw->cfg.internal_secret = NULL; /* internal_auth_alloc copies it */
-	gw->cfg.translator_url = NULL;  /* set with the translator */
 	return 0;
 }
 
@@ -330,58 +319,42 @@ static int sockets_make(struct gateway *gw, const struct gateway_config *cfg)
 				sio_event_handler, sio_disconnect_handler, gw);
 }
 
-/* Role all: the SFU's workers here, and the media door onto them. */
-static int media_make(struct gateway *gw, const struct gateway_config *cfg)
+/* The parts apps/ built, borrowed; the ones that call back now call us. */
+static int parts_take(struct gateway *gw, const struct gateway_parts *parts)
 {
-	struct media_workers_config mc = {cfg->media_workers, cfg->rtc_listen,
-					  cfg->rtc_announced};
-	int err = media_workers_alloc(&gw->workers, &mc, speaker_handler, gw);
-	if (!err)
-		err = media_local_alloc(&gw->media, gw->workers, gw->node_id);
-	if (!err)
-		media_workers_log(gw->workers);
-	return err;
-}
-
-/* The cache (Redis when there is one) and the translator reading it. */
-static int cache_make(struct gateway *gw, const struct gateway_config *cfg)
-{
-	int err = gateway_cache_make(gw);
+	gw->store = parts->store;
+	gw->cache = parts->cache;
 	gw->cache_shared = gw->cache && !strcmp(cache_kind(gw->cache), "redis");
-	if (err || !cfg->translator_url || !*cfg->translator_url)
-		return err;
-	err = str_dup(&gw->translator_url, cfg->translator_url);
-	if (!err)
-		err = translator_alloc(&gw->translator, gw->translator_url,
-				       gw->cache);
-	gw->cfg.translator_url = gw->translator_url;
-	return err;
+	gw->media = parts->media;
+	gw->workers = parts->workers;
+	gw->translator = parts->translator;
+	gw->redis = parts->redis;
+	gw->bus = parts->bus;
+	gw->remote = parts->remote;
+	media_workers_set_speaker(gw->workers, speaker_handler, gw);
+	return gw->redis ? gateway_cluster_start(gw) : 0;
 }
 
 int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
-		  struct store *store)
+		  const struct gateway_parts *parts)
 {
 	struct gateway *gw;
 	int err;
 
-	if (!gwp || !cfg || !cfg->listen || !store)
+	if (!gwp || !cfg || !cfg->listen || !parts || !parts->store ||
+	    !parts->cache)
 		return EINVAL;
 	gw = mem_zalloc(sizeof(*gw), gateway_destructor);
 	if (!gw)
 		return ENOMEM;
 	gw->cfg = *cfg;
 	gw->room_emit = room_emit;
-	gw->store = store;
 	gw->started_ms = port_wallclock_ms();
 	err = config_own(gw, cfg);
 	if (!err)
 		err = sockets_make(gw, cfg);
-	if (!err && cfg->rtc_listen)
-		err = media_make(gw, cfg);
-	else if (!err && cfg->redis_host)
-		err = gateway_cluster_make(gw, cfg);
 	if (!err)
-		err = cache_make(gw, cfg);
+		err = parts_take(gw, parts);
 	gw->call_policy.sfu_from = cfg->sfu_from;
 	gw->call_policy.sfu_here = gw->media != NULL;
 	gw->call_policy.p2p_back = cfg->p2p_back;

@@ -45,19 +45,24 @@ struct gateway_config {
 				      * SFU (0: never) */
 	bool p2p_back;               /* back to P2P when two remain */
 	const char *node_id;         /* this process's id in records */
-	const struct sa *rtc_listen; /* the SFU's UDP port, NULL: no SFU */
-	const struct sa *rtc_announced; /* the address in candidates, or NULL */
-	/* media worker threads, worker i on rtc_listen's port + i (0: the
-	 * media on the signaling loop) */
-	unsigned media_workers;
-	const char *redis_host; /* role gateway: Redis, for the bus and
-				 * the media nodes (rtc_listen is NULL) */
-	uint16_t redis_port;
-	const char *redis_password; /* NULL or "": none */
-	/* role gateway: signs requests to media nodes (internal_auth.h) */
-	const uint8_t *internal_secret;
-	size_t internal_secret_len;
-	const char *translator_url; /* POST {text, from, to}; NULL: none */
+};
+
+/* What the gateway works with, built by apps/ per role and borrowed: each
+ * must outlive the gateway (free the gateway first). */
+struct gateway_parts {
+	struct store *store;
+	struct cache *cache; /* in this process, or Redis's */
+	/* calls' media: this process's SFU (role all) or the media nodes
+	 * (role gateway); NULL: P2P only */
+	struct media *media;
+	struct media_workers *workers; /* role all: its SFU, for /metrics and
+					* the active speaker */
+	struct translator *translator; /* NULL: transcriptions untranslated */
+	/* role gateway (NULL otherwise): rooms across gateways, and the
+	 * media nodes' load for /health */
+	struct redis *redis;
+	struct bus *bus;
+	struct media_remote *remote;
 };
 
 /* A user may have a few devices: its sockets together may send this many
@@ -69,7 +74,7 @@ void gateway_config_defaults(struct gateway_config *cfg);
 struct gateway;
 
 int gateway_alloc(struct gateway **gwp, const struct gateway_config *cfg,
-		  struct store *store);
+		  const struct gateway_parts *parts);
 /* The bound address (the port is chosen when the configured one is 0). */
 int gateway_local(const struct gateway *gw, struct sa *laddr);
 /* Closes the records of calls a previous run left open (role all: the

@@ -1,9 +1,8 @@
 /*
- * gateway_cluster.c - role gateway's parts, built with Redis: Redis, the
- * bus and its deliveries, the media nodes and the media door onto them,
- * this gateway's channel and the cluster tick, the cache in Redis, and
- * what /health says of them. A build without Redis links
- * gateway_cluster_none.c instead.
+ * gateway_cluster.c - role gateway over Redis (its Redis, bus and media
+ * nodes are built by apps/): what Redis and the bus deliver to us, this
+ * gateway's channel, the cluster tick, and what /health says of them. A
+ * build without Redis links gateway_cluster_none.c instead.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,7 +17,6 @@
 #include "bus.h"
 #include "media.h"
 #include "media_remote.h"
-#include "internal_auth.h"
 
 /* A room emit from another process: to our sockets in the room (the
  * socket it leaves out is that process's, never one of ours). */
@@ -75,31 +73,19 @@ static void cluster_timer(void *arg)
 	port_timer_start(gw->cluster_tmr, 1000, cluster_timer, gw);
 }
 
-/* Role gateway: Redis, the bus, the media nodes (and the media door onto
- * them), our own channel and the cluster tick. */
-int gateway_cluster_make(struct gateway *gw, const struct gateway_config *cfg)
+/* Role gateway: Redis's messages and the bus's deliveries come to us, our
+ * own channel, the cluster tick. */
+int gateway_cluster_start(struct gateway *gw)
 {
 	char ch[256];
-	int err = redis_alloc(&gw->redis, cfg->redis_host, cfg->redis_port,
-			      cfg->redis_password, redis_msg_handler,
-			      redis_state_handler, gw);
-	if (!err)
-		err = bus_alloc(&gw->bus, gw->redis, gw->node_id, bus_deliver,
-				gw);
-	if (!err)
-		err = internal_auth_alloc(&gw->internal_auth,
-					  cfg->internal_secret,
-					  cfg->internal_secret_len);
-	if (!err)
-		err = media_remote_alloc(&gw->remote, gw->redis,
-					 gw->internal_auth);
-	if (!err)
-		err = media_remote_media(&gw->media, gw->remote);
-	if (!err) {
-		/* our channel: other gateways' clients in our calls */
-		(void)re_snprintf(ch, sizeof(ch), CHANNEL_NODE, gw->node_id);
-		err = redis_subscribe(gw->redis, ch);
-	}
+	int err;
+
+	redis_set_handlers(gw->redis, redis_msg_handler, redis_state_handler,
+			   gw);
+	bus_set_deliver(gw->bus, bus_deliver, gw);
+	/* our channel: other gateways' clients in our calls */
+	(void)re_snprintf(ch, sizeof(ch), CHANNEL_NODE, gw->node_id);
+	err = redis_subscribe(gw->redis, ch);
 	if (!err)
 		err = port_timer_alloc(&gw->cluster_tmr);
 	if (!err)
@@ -124,8 +110,8 @@ void gateway_cluster_health(struct gateway *gw, cJSON *o, cJSON *checks,
 	}
 }
 
-int gateway_cache_make(struct gateway *gw)
+void gateway_cluster_stop(struct gateway *gw)
 {
-	return gw->redis ? cache_alloc_redis(&gw->cache, gw->redis)
-			 : cache_alloc_memory(&gw->cache);
+	redis_set_handlers(gw->redis, NULL, NULL, NULL);
+	bus_set_deliver(gw->bus, NULL, NULL);
 }

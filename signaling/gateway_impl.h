@@ -49,22 +49,21 @@ struct gateway {
 	char *node_id, *web_root, *ice_servers;
 	uint8_t *jwt_secret, *turn_secret;
 	char *turn_servers;
+	/* borrowed from apps/ (struct gateway_parts) */
 	struct store *store;
-	struct httpd *http;
-	struct sio_server *sio;
 	struct media *media; /* calls' media (our SFU, or media nodes) */
 	struct media_workers *workers; /* our SFU's workers, or NULL */
-	/* role gateway: calls' media on media nodes, rooms over Redis */
-	struct redis *redis;
+	struct redis *redis;           /* role gateway: rooms over Redis */
 	struct bus *bus;
-	struct media_remote *remote;
-	struct internal_auth *internal_auth;   /* signs media node requests */
+	struct media_remote *remote; /* role gateway: the media nodes */
+	struct cache *cache;         /* Redis when there is one, else memory */
+	struct translator *translator; /* NULL: transcriptions untranslated */
+	/* owned */
+	struct httpd *http;
+	struct sio_server *sio;
 	struct ratelimit *user_rate, *ip_rate; /* NULL: no such limit */
 	struct list remote_clients; /* other gateways' sockets in our calls */
-	struct cache *cache;        /* Redis when there is one, else memory */
 	bool cache_shared;          /* it is Redis: call states go there */
-	struct translator *translator; /* NULL: transcriptions untranslated */
-	char *translator_url;
 	struct port_timer *cluster_tmr; /* the cluster tick, every second */
 	/* calls whose cached state (call:<id>:state) is behind: written once
 	 * at the end of the loop's turn, however many events changed it */
@@ -133,15 +132,15 @@ bool calls_live_in_conversation(struct gateway *gw, const char *conv,
 				const char *user_id);
 
 /* gateway_cluster.c (with Redis) or gateway_cluster_none.c */
-/* Role gateway's parts: Redis, the bus, the media nodes, the cluster tick
- * (ENOTSUP without Redis). */
-int gateway_cluster_make(struct gateway *gw, const struct gateway_config *cfg);
+/* Role gateway: Redis's messages and the bus's deliveries to us, our own
+ * channel, the cluster tick (ENOTSUP without Redis). */
+int gateway_cluster_start(struct gateway *gw);
+/* Redis and the bus call us no more (the gateway is going). */
+void gateway_cluster_stop(struct gateway *gw);
 /* /health's word on them: checks.redis, mediaNodes; *sio false without
  * Redis in role gateway. */
 void gateway_cluster_health(struct gateway *gw, struct cJSON *o,
 			    struct cJSON *checks, bool *sio);
-/* The cache: in Redis when there is one, else in this process. */
-int gateway_cache_make(struct gateway *gw);
 
 /* rest.c: a request under /api/ */
 void rest_serve(struct gateway *gw, struct httpd_conn *conn,

@@ -284,6 +284,16 @@ static void redis_destructor(void *arg)
 	list_flush(&r->chans);
 }
 
+void redis_set_handlers(struct redis *r, redis_msg_h *msgh,
+			redis_state_h *stateh, void *arg)
+{
+	if (!r)
+		return;
+	r->msgh = msgh;
+	r->stateh = stateh;
+	r->arg = arg;
+}
+
 int redis_alloc(struct redis **rp, const char *host, uint16_t port,
 		const char *password, redis_msg_h *msgh, redis_state_h *stateh,
 		void *arg)

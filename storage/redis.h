@@ -37,6 +37,10 @@ enum { REDIS_PASSWORD_MAX = 255 };
 int redis_alloc(struct redis **rp, const char *host, uint16_t port,
 		const char *password, redis_msg_h *msgh, redis_state_h *stateh,
 		void *arg);
+/* Who hears messages and the connection's state from now on: whoever is
+ * built after Redis (the gateway) and set before the loop runs. */
+void redis_set_handlers(struct redis *r, redis_msg_h *msgh,
+			redis_state_h *stateh, void *arg);
 /* "host:port", "redis://host:port" or "redis://:password@host:port" into
  * host, port and password ("" when none; NULL: not wanted). */
 int redis_parse_url(const char *url, char *host, size_t hostsize,

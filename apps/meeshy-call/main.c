@@ -1,7 +1,8 @@
 /*
  * main.c - meeshy-call, the composition root: reads the settings, opens the
- * store, starts the gateway, runs libre's main loop until SIGINT/SIGTERM,
- * then closes calls and sockets and lets queued store writes land.
+ * store, builds the role's parts (parts.c) and the gateway on them, runs
+ * libre's main loop until SIGINT/SIGTERM, then closes calls and sockets
+ * and lets queued store writes land.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include "store.h"
 #include "gateway.h"
 #include "config.h"
+#include "parts.h"
 #include "srtp_pair.h"
 #ifdef MEESHY_WITH_REDIS
 #include "redis.h"
@@ -148,11 +150,13 @@ int main(int argc, char *argv[])
 	struct gateway_config gc;
 	struct gateway *gw = NULL;
 	struct store *store = NULL;
-	struct sa laddr, rtc_laddr, rtc_ip;
-	char db_safe[sizeof(cfg.db)];
+	struct app_parts parts;
+	struct sa laddr;
+	char db_safe[sizeof(cfg.db)], why[512];
 	uint32_t fds;
 	int err, rc;
 
+	memset(&parts, 0, sizeof(parts));
 	rc = app_config_load(&cfg, argc, argv);
 	if (rc)
 		return rc == 1 ? 0 : 2;
@@ -197,34 +201,16 @@ int main(int argc, char *argv[])
 	err = store_archive_schedule(store, cfg.archive_dir);
 	if (err)
 		goto fail;
+	err = app_parts_make(&parts, &cfg, store, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "meeshy-call: %s\n", why);
+		rc = 1;
+		goto out;
+	}
 
 	gateway_config_defaults(&gc);
 	(void)sa_decode(&laddr, cfg.listen, strlen(cfg.listen));
 	gc.listen = &laddr;
-	(void)sa_decode(&rtc_laddr, cfg.rtc_listen, strlen(cfg.rtc_listen));
-	gc.rtc_listen = &rtc_laddr;
-	gc.media_workers = cfg.media_workers;
-#ifdef MEESHY_WITH_REDIS
-	char redis_host[256];
-	if (!strcmp(cfg.role, "gateway")) {
-		/* media goes to media nodes; rooms cross gateways by Redis */
-		gc.rtc_listen = NULL;
-		(void)redis_parse_url(cfg.redis_url, redis_host,
-				      sizeof(redis_host), &gc.redis_port, NULL,
-				      0);
-		gc.redis_host = redis_host;
-		gc.redis_password = cfg.redis_password;
-		gc.internal_secret = cfg.internal_secret;
-		gc.internal_secret_len = cfg.internal_secret_len;
-	}
-#endif
-	if (cfg.announced_ip[0] || cfg.announced_port) {
-		if (!cfg.announced_ip[0] ||
-		    sa_set_str(&rtc_ip, cfg.announced_ip, 0))
-			rtc_ip = rtc_laddr;
-		sa_set_port(&rtc_ip, (uint16_t)cfg.announced_port);
-		gc.rtc_announced = &rtc_ip;
-	}
 	gc.jwt_secret = cfg.jwt_secret_len ? cfg.jwt_secret : NULL;
 	gc.jwt_secret_len = cfg.jwt_secret_len;
 	gc.dev_auth = cfg.dev_auth;
@@ -234,7 +220,6 @@ int main(int argc, char *argv[])
 	gc.turn.secret_len = cfg.turn_secret_len;
 	gc.turn.ttl_s = cfg.turn_ttl_s;
 	gc.turn.servers = cfg.turn_servers;
-	gc.translator_url = cfg.translator_url[0] ? cfg.translator_url : NULL;
 	gc.node_id = cfg.node_id;
 	gc.ping_interval_ms = cfg.ping_interval_ms;
 	gc.ping_timeout_ms = cfg.ping_timeout_ms;
@@ -249,12 +234,10 @@ int main(int argc, char *argv[])
 	gc.request_timeout_ms = cfg.request_timeout_ms;
 	gc.sfu_from = cfg.sfu_from;
 	gc.p2p_back = !cfg.stay_sfu;
-	err = gateway_alloc(&gw, &gc, store);
+	err = gateway_alloc(&gw, &gc, &parts.gw);
 	if (err) {
-		fprintf(stderr,
-			"meeshy-call: --listen %s / --rtc-listen %s:"
-			" cannot listen: %s\n",
-			cfg.listen, cfg.rtc_listen, strerror(err));
+		fprintf(stderr, "meeshy-call: --listen %s: cannot listen: %s\n",
+			cfg.listen, strerror(err));
 		rc = 1;
 		goto out;
 	}
@@ -307,6 +290,7 @@ fail:
 	rc = 1;
 out:
 	mem_deref(gw);
+	app_parts_free(&parts);
 	mem_deref(store);
 	port_work_close();
 	libre_close();
