@@ -15,7 +15,7 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   pkgs+=(libcunit1-dev qemu-user gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
          libc6-dev-arm64-cross libc6-dev-armhf-cross chromium iproute2 util-linux
          coturn redis-server nginx-light prometheus libns3-dev python3
-         clang-format)
+         clang-format clang)
 fi
 [ "$what" = bench ] && pkgs+=(janus)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

@@ -10,6 +10,8 @@
 #   4. the armhf build, unit tests under qemu
 #   5. the rule that core/ includes no OS header, and every C file as
 #      .clang-format lays it out
+#   6. the libFuzzer harnesses of tests/fuzz, 20 s each (scripts/fuzz.sh
+#      runs them for hours)
 # Exits non-zero on the first failure, and on a phase that finds no test.
 # Its build folders are its own (scripts/run.sh builds in build-run/), and
 # every configure states each option it relies on, so nothing left by
@@ -87,6 +89,13 @@ cmake -S . -B build-bare -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON \
       -DMEESHY_WITH_NS3=OFF -DMEESHY_SANITIZE= >/dev/null
 cmake --build build-bare -j"$jobs"
 run_ctest build-bare
+
+step "libFuzzer harnesses (tests/fuzz; clang, ASan and UBSan): each for 20 s from its seeds"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
+      -DMEESHY_FUZZ=ON -DMEESHY_FUZZ_SECONDS=20 -DMEESHY_SANITIZE=address,undefined \
+      -DMEESHY_WITH_MONGO=OFF -DMEESHY_INTEGRATION=OFF -DMEESHY_WITH_NS3=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_sio fuzz_jwt fuzz_sdp
+run_ctest build-fuzz -L fuzz
 
 step "x86-64 with AddressSanitizer and UndefinedBehaviorSanitizer: all tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
