@@ -115,41 +115,129 @@ static cJSON *dev_conversations(struct gateway *gw, const cJSON *auth)
 						    : NULL;
 }
 
+/* The token a connection carries: the seed's auth.token, or Meeshy's
+ * auth.authToken (its tokenType "jwt", or none); *meeshy says which. */
+static const cJSON *connect_token(const cJSON *auth, bool *meeshy)
+{
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(auth, "token");
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(auth, "tokenType");
+	*meeshy = false;
+	if (tok)
+		return tok;
+	tok = cJSON_GetObjectItemCaseSensitive(auth, "authToken");
+	if (!tok || (cJSON_IsString(type) && strcmp(type->valuestring, "jwt")))
+		return NULL;
+	*meeshy = true;
+	return tok;
+}
+
+/* The language "authenticated" reports: auth.language when it is a tag,
+ * else English (Meeshy's default systemLanguage). */
+static void language_from(char *lang, size_t size, const cJSON *auth)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(auth, "language");
+	str_ncpy(lang,
+		 cJSON_IsString(v) && validate_is_language(v->valuestring)
+			 ? v->valuestring
+			 : "en",
+		 size);
+}
+
+static struct client *client_new(struct gateway *gw, struct sio_socket *sock,
+				 const cJSON *auth)
+{
+	struct client *cl = mem_zalloc(sizeof(*cl), client_destructor);
+	if (!cl)
+		return NULL;
+	cl->gw = gw;
+	cl->sock = sock;
+	cl->tokens = 2.0 * gw->cfg.events_per_sec;
+	cl->refill_us = port_now_us();
+	language_from(cl->language, sizeof(cl->language), auth);
+	return cl;
+}
+
+/* A connection: signed in by its token (a bad one refuses it), or not yet
+ * (then only "authenticate" is taken). Meeshy's client is never refused:
+ * it is told why in "authenticated" {success:false}, as Meeshy's gateway
+ * does, and may send "authenticate" still. */
 int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		  const cJSON *auth, struct fault *f)
 {
-	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(auth, "token");
-	struct client *cl;
 	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	bool meeshy;
+	const cJSON *tok = connect_token(auth, &meeshy);
+	struct client *cl;
 	cJSON *convs = NULL;
-	int err;
+	int err = 0;
 
 	if (tok && !cJSON_IsString(tok)) {
-		fault_set(f, FAULT_VALIDATION, "auth.token is not a string");
+		fault_set(f, FAULT_VALIDATION, "auth.%s is not a string",
+			  meeshy ? "authToken" : "token");
 		return EINVAL;
 	}
 	if (tok) {
 		err = authenticate(gw, tok->valuestring, user_id, name, &convs,
 				   NULL, f);
-		if (err)
+		if (err && !meeshy)
 			return err;
-		if (!convs)
+		if (!err && !convs)
 			convs = dev_conversations(gw, auth);
 	}
-	cl = mem_zalloc(sizeof(*cl), client_destructor);
-	if (!cl) {
+	cl = client_new(gw, sock, auth);
+	if (!cl || (err && str_dup(&cl->greet_error, f->message))) {
+		mem_deref(cl);
 		cJSON_Delete(convs);
-		return ENOMEM;
+		return fault_set(f, FAULT_INTERNAL, "out of memory"), ENOMEM;
 	}
-	cl->gw = gw;
-	cl->sock = sock;
-	cl->tokens = 2.0 * gw->cfg.events_per_sec;
-	cl->refill_us = port_now_us();
 	sio_socket_set_user(sock, cl);
-	/* No token: the client may still sign in with "authenticate". */
-	if (tok)
+	if (tok && !err) {
 		client_signin(cl, user_id, name, convs);
+		cl->greet = GREET_SIGNED_IN;
+	} else if (tok) {
+		cl->greet = GREET_REFUSED;
+	} else if (cJSON_GetObjectItemCaseSensitive(auth, "sessionToken") &&
+		   !str_dup(&cl->greet_error,
+			    "auth.sessionToken: anonymous sessions are not"
+			    " served here yet; connect with a JWT"
+			    " (auth.authToken)")) {
+		cl->greet = GREET_REFUSED; /* Meeshy's anonymous participant */
+	}
 	return 0;
+}
+
+/* "authenticated": {success:true, user:{id, language, isAnonymous}} as
+ * Meeshy's client waits for (it disconnects after 5 s without), with the
+ * seed's userId and name beside; or {success:false, error}. */
+static cJSON *authenticated_json(const struct client *cl, const char *error)
+{
+	cJSON *o = cJSON_CreateObject(), *u;
+	cJSON_AddBoolToObject(o, "success", error == NULL);
+	if (error) {
+		cJSON_AddStringToObject(o, "error", error);
+		return o;
+	}
+	cJSON_AddStringToObject(o, "userId", cl->user_id);
+	cJSON_AddStringToObject(o, "name", cl->name);
+	u = cJSON_AddObjectToObject(o, "user");
+	cJSON_AddStringToObject(u, "id", cl->user_id);
+	cJSON_AddStringToObject(u, "language", cl->language);
+	cJSON_AddBoolToObject(u, "isAnonymous", false);
+	return o;
+}
+
+void calls_connected(struct gateway *gw, struct sio_socket *sock)
+{
+	struct client *cl = sio_socket_user(sock);
+	cJSON *o;
+	if (!cl || cl->greet == GREET_NONE)
+		return;
+	o = authenticated_json(cl, cl->greet == GREET_REFUSED ? cl->greet_error
+							      : NULL);
+	client_emit(cl, "authenticated", o);
+	cJSON_Delete(o);
+	cl->greet = GREET_NONE;
+	cl->greet_error = mem_deref(cl->greet_error);
 }
 
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
@@ -206,9 +294,7 @@ void on_authenticate(struct ev *e)
 	if (!convs)
 		convs = dev_conversations(cl->gw, e->data);
 	client_signin(cl, user_id, name, convs);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "userId", user_id);
-	cJSON_AddStringToObject(o, "name", name);
+	o = authenticated_json(cl, NULL);
 	client_emit(cl, "authenticated", o);
 	cJSON_Delete(o);
 	o = ok_body();

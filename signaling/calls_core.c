@@ -508,4 +508,5 @@ void client_destructor(void *arg)
 {
 	struct client *cl = arg;
 	cJSON_Delete(cl->conversations);
+	mem_deref(cl->greet_error);
 }

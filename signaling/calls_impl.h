@@ -29,6 +29,12 @@ struct client {
 	struct le le_remote;
 	bool gone; /* disconnected: answers due are dropped */
 	bool authed;
+	/* what "authenticated" tells the client once its CONNECT is answered:
+	 * nothing (no token given), a sign-in, or (Meeshy's auth, which
+	 * connects anyway) why its token was refused */
+	enum { GREET_NONE, GREET_SIGNED_IN, GREET_REFUSED } greet;
+	char *greet_error; /* GREET_REFUSED: the reason (owned) */
+	char language[16]; /* what "authenticated" says the user speaks */
 	char user_id[STORE_ID_MAX + 1];
 	char name[NAME_MAX_LEN + 1];
 	cJSON *conversations; /* ids the token allows, NULL: not limited */

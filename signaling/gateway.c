@@ -171,6 +171,11 @@ static int sio_connect_handler(struct sio_socket *sock, const cJSON *auth,
 	return calls_connect(arg, sock, auth, f);
 }
 
+static void sio_connected_handler(struct sio_socket *sock, void *arg)
+{
+	calls_connected(arg, sock);
+}
+
 static void sio_event_handler(struct sio_socket *sock, const char *event,
 			      const cJSON *args, int64_t ack_id, void *arg)
 {
@@ -315,8 +320,10 @@ static int sockets_make(struct gateway *gw, const struct gateway_config *cfg)
 	ec.ping_timeout_ms = cfg->ping_timeout_ms;
 	ec.max_payload = cfg->max_payload;
 	ec.max_sessions = cfg->max_connections;
-	return sio_server_alloc(&gw->sio, &ec, sio_connect_handler,
-				sio_event_handler, sio_disconnect_handler, gw);
+	err = sio_server_alloc(&gw->sio, &ec, sio_connect_handler,
+			       sio_event_handler, sio_disconnect_handler, gw);
+	sio_server_set_connected_handler(gw->sio, sio_connected_handler);
+	return err;
 }
 
 /* The parts apps/ built, borrowed; the ones that call back now call us. */

@@ -80,6 +80,9 @@ struct gateway {
 /* calls.c */
 int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		  const struct cJSON *auth, struct fault *f);
+/* The CONNECT answered: the client hears "authenticated" (when it gave a
+ * token). */
+void calls_connected(struct gateway *gw, struct sio_socket *sock);
 void calls_event(struct gateway *gw, struct sio_socket *sock, const char *event,
 		 const struct cJSON *args, int64_t ack_id);
 void calls_disconnect(struct gateway *gw, struct sio_socket *sock,

@@ -85,6 +85,16 @@ static int signature_check(const char *token, const char *dot1,
 	return diff ? EACCES : 0;
 }
 
+/* The claim `name` if it is a string, else `other` if that one is. */
+static const cJSON *string_claim(const cJSON *body, const char *name,
+				 const char *other)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+	if (!cJSON_IsString(v))
+		v = cJSON_GetObjectItemCaseSensitive(body, other);
+	return cJSON_IsString(v) ? v : NULL;
+}
+
 /* The payload's claims: an expiry (required), in force now within skew,
  * and a subject. */
 static int claims_read(struct jwt_claims *c, const cJSON *body, int64_t now_s,
@@ -99,14 +109,17 @@ static int claims_read(struct jwt_claims *c, const cJSON *body, int64_t now_s,
 		return ETIMEDOUT;
 	if (c->nbf && now_s + (int64_t)skew_s < c->nbf)
 		return EAGAIN;
-	v = cJSON_GetObjectItemCaseSensitive(body, "sub");
-	if (!cJSON_IsString(v) || !v->valuestring[0] ||
+	v = string_claim(body, "sub", "userId");
+	if (!v || !v->valuestring[0] ||
 	    strlen(v->valuestring) >= sizeof(c->sub))
 		return ENOENT;
 	str_ncpy(c->sub, v->valuestring, sizeof(c->sub));
-	v = cJSON_GetObjectItemCaseSensitive(body, "name");
-	if (cJSON_IsString(v))
+	v = string_claim(body, "name", "username");
+	if (v)
 		str_ncpy(c->name, v->valuestring, sizeof(c->name));
+	v = string_claim(body, "role", "role");
+	if (v)
+		str_ncpy(c->role, v->valuestring, sizeof(c->role));
 	v = cJSON_GetObjectItemCaseSensitive(body, "conversations");
 	if (cJSON_IsArray(v))
 		c->conversations = cJSON_Duplicate(v, 1);
@@ -166,7 +179,7 @@ const char *jwt_strerror(int err)
 	case ETIMEDOUT:
 		return "token has expired";
 	case ENOENT:
-		return "token has no subject (sub)";
+		return "token has no subject (sub or userId)";
 	case EPROTO:
 		return "token has no exp, or exp, nbf or iat is not a number"
 		       " of seconds";

@@ -17,9 +17,13 @@
 enum { JWT_MAX = 8192, JWT_SKEW_S = 30 };
 #define JWT_TIME_MAX 1e12
 
+/* Two shapes of claims are read: the seed's {sub, name, conversations}
+ * and Meeshy's {userId, username, role} (its gateway's TokenPayload). */
 struct jwt_claims {
-	char sub[129];               /* the user id */
-	char name[129];              /* display name, may be empty */
+	char sub[129];               /* the user id: sub, else userId */
+	char name[129];              /* display name: name, else username;
+				      * may be empty */
+	char role[33];               /* Meeshy's role (USER, ADMIN...), or "" */
 	int64_t exp;                 /* seconds since the epoch; required */
 	int64_t iat, nbf;            /* seconds since the epoch; 0 if absent */
 	struct cJSON *conversations; /* array of ids the user belongs to, or
@@ -29,7 +33,8 @@ struct jwt_claims {
 /* Returns 0, or: EBADMSG (not a well-formed JWT), ENOTSUP (alg not HS256),
  * EACCES (bad signature), EPROTO (no exp, or exp, nbf or iat not a
  * NumericDate), ETIMEDOUT (expired), EAGAIN (nbf still ahead), ENOENT (no
- * "sub"). exp and nbf are judged with skew_s seconds of clock skew. */
+ * "sub" nor "userId"). exp and nbf are judged with skew_s seconds of clock
+ * skew. */
 int jwt_verify(struct jwt_claims **claimsp, const char *token,
 	       const uint8_t *secret, size_t secret_len, int64_t now_s,
 	       unsigned skew_s);

@@ -20,6 +20,7 @@ struct sio_server {
 	struct hash *rooms;
 	struct hash *sockets; /* by id */
 	sio_connect_h *connh;
+	sio_connected_h *connectedh; /* may be NULL */
 	sio_event_h *eventh;
 	sio_disconnect_h *disch;
 	void *arg;
@@ -530,6 +531,15 @@ static void on_connect(struct sio_socket *sock, const struct sio_packet *pkt)
 	cJSON_AddStringToObject(o, "sid", sock->id);
 	(void)send_packet(sock, SIO_CONNECT, SIO_ACK_NONE, o);
 	cJSON_Delete(o);
+	if (srv->connectedh)
+		srv->connectedh(sock, srv->arg);
+}
+
+void sio_server_set_connected_handler(struct sio_server *srv,
+				      sio_connected_h *connectedh)
+{
+	if (srv)
+		srv->connectedh = connectedh;
 }
 
 static void eio_message_handler(struct eio_sock *es, const char *data,

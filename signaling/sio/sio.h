@@ -70,6 +70,11 @@ struct sio_stats {
 int sio_server_alloc(struct sio_server **srvp, const struct eio_config *cfg,
 		     sio_connect_h *connh, sio_event_h *eventh,
 		     sio_disconnect_h *disch, void *arg);
+/* Called (with the server's arg) once a socket's CONNECT is answered: what
+ * it is told first goes after the answer. */
+typedef void(sio_connected_h)(struct sio_socket *sock, void *arg);
+void sio_server_set_connected_handler(struct sio_server *srv,
+				      sio_connected_h *connectedh);
 struct eio_server *sio_server_eio(const struct sio_server *srv);
 size_t sio_server_count(const struct sio_server *srv);
 void sio_server_stats(const struct sio_server *srv, struct sio_stats *st);

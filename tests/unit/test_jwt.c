@@ -107,6 +107,31 @@ static void test_malformed(void)
 	mem_deref(nosub);
 }
 
+/* Meeshy's gateway signs {userId, username, role} (jsonwebtoken: iat and
+ * exp added): the same user, name and role are read; sub wins when both
+ * are there. */
+static void test_meeshy_claims(void)
+{
+	struct jwt_claims *c = NULL;
+	char *tok = sign("{\"userId\":\"64b7f0c2a1b2c3d4e5f60718\","
+			 "\"username\":\"ada\",\"role\":\"USER\","
+			 "\"iat\":1799990000,\"exp\":1800086400}");
+	char *both = sign("{\"sub\":\"s-1\",\"userId\":\"u-1\","
+			  "\"exp\":1800000100}");
+	CU_ASSERT_EQUAL_FATAL(verify(tok, &c), 0);
+	CU_ASSERT_STRING_EQUAL(c->sub, "64b7f0c2a1b2c3d4e5f60718");
+	CU_ASSERT_STRING_EQUAL(c->name, "ada");
+	CU_ASSERT_STRING_EQUAL(c->role, "USER");
+	CU_ASSERT_PTR_NULL(c->conversations);
+	c = mem_deref(c);
+	CU_ASSERT_EQUAL_FATAL(verify(both, &c), 0);
+	CU_ASSERT_STRING_EQUAL(c->sub, "s-1");
+	CU_ASSERT_STRING_EQUAL(c->role, "");
+	mem_deref(c);
+	mem_deref(tok);
+	mem_deref(both);
+}
+
 /* Time claims: exp is required and a number of seconds; nbf ahead of now
  * (beyond the skew) is not valid yet; huge numbers are refused, not cast. */
 static void test_time_claims(void)
@@ -168,6 +193,7 @@ static CU_TestInfo tests[] = {
 	{"bad signature", test_bad_signature},
 	{"alg none and others refused", test_alg_none_refused},
 	{"malformed tokens", test_malformed},
+	{"Meeshy's claims (userId, username, role)", test_meeshy_claims},
 	{"exp required, nbf, numeric dates", test_time_claims},
 	{"base64url", test_b64url},
 	CU_TEST_INFO_NULL,
