@@ -94,7 +94,8 @@ step "libFuzzer harnesses (tests/fuzz; clang, ASan and UBSan): each for 20 s fro
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
       -DMEESHY_FUZZ=ON -DMEESHY_FUZZ_SECONDS=20 -DMEESHY_SANITIZE=address,undefined \
       -DMEESHY_WITH_MONGO=OFF -DMEESHY_INTEGRATION=OFF -DMEESHY_WITH_NS3=OFF >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_sio fuzz_jwt fuzz_sdp
+cmake --build build-fuzz -j"$jobs" --target fuzz_sio fuzz_jwt fuzz_sdp fuzz_stun fuzz_router \
+      fuzz_payload
 run_ctest build-fuzz -L fuzz
 
 step "x86-64 with AddressSanitizer and UndefinedBehaviorSanitizer: all tests"
