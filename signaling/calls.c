@@ -113,43 +113,58 @@ void calls_emit_unless_user(struct gateway *gw, const char *room,
 	sio_room_apply(gw->sio, room, emit_unless_user, &k);
 }
 
-/* Whether the client's token lets it into the conversation (a token that
- * lists no conversations limits nothing). */
-static bool member_of(const struct client *cl, const char *conv)
-{
-	const cJSON *it;
-	if (!cl->conversations)
-		return true;
-	cJSON_ArrayForEach(it, cl->conversations)
-	{
-		if (cJSON_IsString(it) && !strcmp(it->valuestring, conv))
-			return true;
-	}
-	return false;
-}
+struct ringing {
+	const char *event;
+	const cJSON *news; /* call:incoming or call:initiated */
+};
 
 static void ring_member(struct sio_socket *sock, void *arg)
 {
-	const cJSON *incoming = arg;
+	const struct ringing *r = arg;
 	const struct client *cl = sio_socket_user(sock);
 	const cJSON *conv =
-		cJSON_GetObjectItemCaseSensitive(incoming, "conversationId");
+		cJSON_GetObjectItemCaseSensitive(r->news, "conversationId");
 	if (cl && cJSON_IsString(conv) && member_of(cl, conv->valuestring))
-		(void)sio_emit(sock, "call:incoming", incoming);
+		(void)sio_emit(sock, r->event, r->news);
 }
 
-void calls_ring_members(struct gateway *gw, const char *room,
-			const cJSON *incoming)
+void calls_ring_members(struct gateway *gw, const char *room, const char *event,
+			const cJSON *news)
 {
-	sio_room_apply(gw->sio, room, ring_member, (void *)incoming);
+	struct ringing r = {event, news};
+	sio_room_apply(gw->sio, room, ring_member, &r);
+}
+
+/* To the invitees' sockets that are members (when there is an invite
+ * list), else to everyone in the conversation but the caller's own
+ * devices, on every gateway. */
+static void ring(struct gateway *gw, const struct live_call *c,
+		 const struct client *from, const cJSON *invite,
+		 const char *event, const cJSON *o)
+{
+	char room[STORE_ID_MAX + 16];
+	const cJSON *it;
+
+	if (cJSON_IsArray(invite)) {
+		cJSON_ArrayForEach(it, invite)
+		{
+			(void)re_snprintf(room, sizeof(room), "user:%s",
+					  it->valuestring);
+			calls_ring_members(gw, room, event, o);
+			(void)bus_publish(gw->bus, room, event, o, NULL);
+		}
+		return;
+	}
+	(void)re_snprintf(room, sizeof(room), "conversation:%s",
+			  c->rec.conversationId);
+	calls_emit_unless_user(gw, room, from->user_id, event, o);
+	(void)bus_publish_except_user(gw->bus, room, event, o, from->user_id);
 }
 
 static void emit_incoming(struct live_call *c, struct client *from,
 			  const cJSON *invite)
 {
 	struct gateway *gw = c->gw;
-	char room[STORE_ID_MAX + 16];
-	const cJSON *it;
 	cJSON *o = cJSON_CreateObject(), *ini = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
@@ -159,26 +174,11 @@ static void emit_incoming(struct live_call *c, struct client *from,
 	cJSON_AddStringToObject(ini, "userId", from->user_id);
 	cJSON_AddStringToObject(ini, "name", from->name);
 	cJSON_AddItemToObject(o, "initiator", ini);
-
-	if (cJSON_IsArray(invite)) {
-		cJSON_ArrayForEach(it, invite)
-		{
-			(void)re_snprintf(room, sizeof(room), "user:%s",
-					  it->valuestring);
-			calls_ring_members(gw, room, o);
-			(void)bus_publish(gw->bus, room, "call:incoming", o,
-					  NULL);
-		}
-	} else {
-		/* Everyone in the conversation but the caller's own
-		 * devices, on every gateway. */
-		(void)re_snprintf(room, sizeof(room), "conversation:%s",
-				  c->rec.conversationId);
-		calls_emit_unless_user(gw, room, from->user_id, "call:incoming",
-				       o);
-		(void)bus_publish_except_user(gw->bus, room, "call:incoming", o,
-					      from->user_id);
-	}
+	ring(gw, c, from, invite, "call:incoming", o);
+	cJSON_Delete(o);
+	/* the same news as Meeshy's client hears it */
+	o = initiated_json(c, from);
+	ring(gw, c, from, invite, "call:initiated", o);
 	cJSON_Delete(o);
 }
 
@@ -208,9 +208,14 @@ static void initiating_destructor(void *arg)
 static void announce(struct initiating *in)
 {
 	struct live_call *c = call_find(in->cl->gw, in->call);
+	cJSON *o;
 	if (!c || in->cl->gone)
 		return; /* ended, or its initiator left, meanwhile */
 	ack_send(in->cl, in->ack, call_ack(in->cl->gw, c, in->cl));
+	/* Meeshy's client waits for call:initiated, the caller too */
+	o = initiated_json(c, in->cl);
+	client_emit(in->cl, "call:initiated", o);
+	cJSON_Delete(o);
 	emit_incoming(c, in->cl, in->invite);
 }
 
@@ -421,48 +426,90 @@ static void on_end(struct ev *e)
 	call_end(c, "ended", "ended-by-participant", cl->user_id);
 }
 
-static void on_signal(struct ev *e)
+/* What call:signal relays: the seed's flat {callId, from, type, sdp |
+ * candidate}, or, for Meeshy's nested {callId, signal: {...}}, the same
+ * shape with signal.from the sender. */
+static cJSON *signal_out(const struct live_call *c, const struct client *cl,
+			 const cJSON *nested, const char *type, const char *sdp,
+			 const cJSON *cand)
 {
-	static const char *const types[] = {"offer", "answer", "ice-candidate",
-					    NULL};
-	struct client *cl = e->cl;
-	struct live_call *c = want_call(e, NULL);
-	struct live_part *to;
-	const char *to_id, *type, *sdp = NULL;
-	const cJSON *cand = NULL;
-	cJSON *o;
-
-	if (!c || !want_joined(e, c) || !want_id(e, "to", &to_id) ||
-	    !want_enum(e, "type", types, NULL, &type))
-		return;
-	if (strcmp(type, "ice-candidate")) {
-		if (!want_text(e, "sdp", SDP_MAX, &sdp))
-			return;
-	} else {
-		cand = cJSON_GetObjectItemCaseSensitive(e->data, "candidate");
-		/* null is the end-of-candidates marker */
-		if (!cand || !(cJSON_IsObject(cand) || cJSON_IsString(cand) ||
-			       cJSON_IsNull(cand))) {
-			ack_error(cl, e->ack, e->name, FAULT_VALIDATION,
-				  "candidate: must be an RTCIceCandidateInit"
-				  " object, a string or null");
-			return;
-		}
-	}
-	to = part_find(c, to_id);
-	if (!to || !to->client || strcmp(to->rec.status, "joined")) {
-		ack_error(cl, e->ack, e->name, FAULT_NOT_FOUND,
-			  "to: '%s' is not in call %s", to_id, c->rec.id);
-		return;
-	}
-	o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *sig;
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	if (nested) {
+		sig = cJSON_Duplicate(nested, 1);
+		cJSON_DeleteItemFromObjectCaseSensitive(sig, "from");
+		cJSON_AddStringToObject(sig, "from", cl->user_id);
+		cJSON_AddItemToObject(o, "signal", sig);
+		return o;
+	}
 	cJSON_AddStringToObject(o, "from", cl->user_id);
 	cJSON_AddStringToObject(o, "type", type);
 	if (sdp)
 		cJSON_AddStringToObject(o, "sdp", sdp);
 	else
 		cJSON_AddItemToObject(o, "candidate", cJSON_Duplicate(cand, 1));
+	return o;
+}
+
+/* The signal's own fields are checked on `sig` (the event, or Meeshy's
+ * nested signal object); false after the error's answer. */
+static bool signal_fields(struct ev *sig, const char **to_id, const char **type,
+			  const char **sdp, const cJSON **cand)
+{
+	static const char *const types[] = {"offer", "answer", "ice-candidate",
+					    NULL};
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(sig->data, "from");
+
+	if (!want_id(sig, "to", to_id) ||
+	    !want_enum(sig, "type", types, NULL, type))
+		return false;
+	if (cJSON_IsString(from) &&
+	    strcmp(from->valuestring, sig->cl->user_id)) {
+		ack_error(sig->cl, sig->ack, sig->name, FAULT_FORBIDDEN,
+			  "signal.from: '%s' is not you ('%s')",
+			  from->valuestring, sig->cl->user_id);
+		return false;
+	}
+	if (strcmp(*type, "ice-candidate"))
+		return want_text(sig, "sdp", SDP_MAX, sdp);
+	*cand = cJSON_GetObjectItemCaseSensitive(sig->data, "candidate");
+	/* null is the end-of-candidates marker */
+	if (!*cand || !(cJSON_IsObject(*cand) || cJSON_IsString(*cand) ||
+			cJSON_IsNull(*cand))) {
+		ack_error(sig->cl, sig->ack, sig->name, FAULT_VALIDATION,
+			  "candidate: must be an RTCIceCandidateInit object, a"
+			  " string or null");
+		return false;
+	}
+	return true;
+}
+
+static void on_signal(struct ev *e)
+{
+	struct client *cl = e->cl;
+	struct live_call *c = want_call(e, NULL);
+	const cJSON *nested =
+		cJSON_GetObjectItemCaseSensitive(e->data, "signal");
+	struct ev sig = *e;
+	struct live_part *to;
+	const char *to_id, *type, *sdp = NULL;
+	const cJSON *cand = NULL;
+	cJSON *o;
+
+	if (!cJSON_IsObject(nested))
+		nested = NULL;
+	else
+		sig.data = nested;
+	if (!c || !want_joined(e, c) ||
+	    !signal_fields(&sig, &to_id, &type, &sdp, &cand))
+		return;
+	to = part_find(c, to_id);
+	if (!to || !to->client || strcmp(to->rec.status, "joined")) {
+		ack_error(cl, e->ack, e->name, FAULT_NOT_FOUND,
+			  "to: '%s' is not in call %s", to_id, c->rec.id);
+		return;
+	}
+	o = signal_out(c, cl, nested, type, sdp, cand);
 	if (client_emit(to->client, "call:signal", o)) {
 		cJSON_Delete(o);
 		ack_error(cl, e->ack, e->name, FAULT_NOT_FOUND,
@@ -524,6 +571,12 @@ static const struct handler handlers[] = {
 	{"call:signal", on_signal, true},
 	{"call:media-state", on_media_state, true},
 	{"call:transcription", on_transcription, true},
+	/* Meeshy's client (calls_meeshy.c) */
+	{"conversation:join", on_conversation_join, true},
+	{"conversation:leave", on_conversation_leave, true},
+	{"call:toggle-audio", on_toggle_media, true},
+	{"call:toggle-video", on_toggle_media, true},
+	{"call:force-leave", on_force_leave, true},
 	{"media:offer", on_media, true},
 	{"media:get-capabilities", on_media, true},
 	{"media:create-transport", on_media, true},

@@ -191,6 +191,8 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		return fault_set(f, FAULT_INTERNAL, "out of memory"), ENOMEM;
 	}
 	sio_socket_set_user(sock, cl);
+	cl->meeshy = meeshy ||
+		     cJSON_GetObjectItemCaseSensitive(auth, "sessionToken");
 	if (tok && !err) {
 		client_signin(cl, user_id, name, convs);
 		cl->greet = GREET_SIGNED_IN;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "port.h"
@@ -143,6 +144,57 @@ void ack_send(struct client *cl, int64_t ack_id, cJSON *body)
 	cl->gw->m.events[0]++;
 }
 
+/* Meeshy's code for a fault of an event: what its client switches on
+ * (CALL_ALREADY_ACTIVE makes it force-leave and initiate again). */
+static const char *meeshy_code(const char *event, enum fault_code code,
+			       const char *message)
+{
+	switch (code) {
+	case FAULT_UNAUTHENTICATED:
+		return "NOT_AUTHENTICATED";
+	case FAULT_FORBIDDEN:
+		return strstr(message, "member") ? "PERMISSION_DENIED"
+						 : "NOT_A_PARTICIPANT";
+	case FAULT_NOT_FOUND:
+		return strstr(message, "to:") ? "TARGET_NOT_FOUND"
+					      : "CALL_NOT_FOUND";
+	case FAULT_CONFLICT:
+		if (!strcmp(event, "call:initiate"))
+			return "CALL_ALREADY_ACTIVE";
+		return strstr(message, "full") ? "MAX_PARTICIPANTS_REACHED"
+					       : "INVALID_CALL_MODE";
+	case FAULT_RATE_LIMITED:
+		return "RATE_LIMIT_EXCEEDED";
+	case FAULT_VALIDATION:
+		return "VALIDATION_ERROR";
+	default:
+		return "CONNECTION_FAILED";
+	}
+}
+
+/* call:error {code, message} in Meeshy's codes, for its client's events
+ * sent without an ack (docs/meeshy.md). */
+static void meeshy_error(struct client *cl, const char *event,
+			 const struct fault *f)
+{
+	const char *code = meeshy_code(event, f->code, f->message);
+	cJSON *o = cJSON_CreateObject();
+	char text[FAULT_MESSAGE_MAX + 64];
+
+	/* its client reads the message, not the code, for this one */
+	(void)re_snprintf(text, sizeof(text), "%s%s",
+			  strcmp(code, "CALL_ALREADY_ACTIVE")
+				  ? ""
+				  : "A call is already active"
+				    " (CALL_ALREADY_ACTIVE): ",
+			  f->message);
+	cJSON_AddStringToObject(o, "code", code);
+	cJSON_AddStringToObject(o, "message", text);
+	cJSON_AddStringToObject(o, "event", event);
+	client_emit(cl, "call:error", o);
+	cJSON_Delete(o);
+}
+
 void ack_fault(struct client *cl, int64_t ack_id, const char *event,
 	       const struct fault *f)
 {
@@ -158,6 +210,8 @@ void ack_fault(struct client *cl, int64_t ack_id, const char *event,
 		cJSON_AddStringToObject(e, "event", event);
 		client_emit(cl, "exception", e);
 		cJSON_Delete(e);
+		if (cl->meeshy)
+			meeshy_error(cl, event, f);
 	}
 	cl->gw->m.events[1]++;
 }
@@ -172,6 +226,21 @@ void ack_error(struct client *cl, int64_t ack_id, const char *event,
 	fault_vset(&f, code, fmt, ap);
 	va_end(ap);
 	ack_fault(cl, ack_id, event, &f);
+}
+
+/* Whether the client's token lets it into the conversation (a token that
+ * lists no conversations limits nothing). */
+bool member_of(const struct client *cl, const char *conv)
+{
+	const cJSON *it;
+	if (!cl->conversations)
+		return true;
+	cJSON_ArrayForEach(it, cl->conversations)
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, conv))
+			return true;
+	}
+	return false;
 }
 
 /* Payload validation: each returns false after acking the error. */
@@ -283,6 +352,27 @@ size_t joined_count(const struct live_call *c)
 	return n;
 }
 
+/* Milliseconds since the epoch as ISO 8601 (UTC, ms), as JSON dates are
+ * written by Meeshy's gateway; null for 0 (not yet). */
+void add_date(cJSON *o, const char *name, uint64_t ms)
+{
+	char text[32];
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!ms || !gmtime_r(&s, &tm) ||
+	    !strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm)) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	(void)re_snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			  ".%03uZ", (unsigned)(ms % 1000));
+	cJSON_AddStringToObject(o, name, text);
+}
+
+/* A participant as both dialects read it: the seed's {userId,
+ * participantId, name, status, audioEnabled, videoEnabled} and Meeshy's
+ * CallParticipant {id, callSessionId, role, joinedAt, leftAt,
+ * isAudioEnabled, isVideoEnabled, username}. */
 cJSON *part_json(const struct live_part *p)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -292,6 +382,18 @@ cJSON *part_json(const struct live_part *p)
 	cJSON_AddStringToObject(o, "status", p->rec.status);
 	cJSON_AddBoolToObject(o, "audioEnabled", p->rec.audioEnabled);
 	cJSON_AddBoolToObject(o, "videoEnabled", p->rec.videoEnabled);
+	cJSON_AddStringToObject(o, "id", p->rec.id);
+	cJSON_AddStringToObject(o, "callSessionId", p->rec.callSessionId);
+	cJSON_AddStringToObject(
+		o, "role",
+		p->call && !strcmp(p->call->rec.initiatorId, p->rec.userId)
+			? "initiator"
+			: "participant");
+	add_date(o, "joinedAt", p->rec.joinedAt);
+	add_date(o, "leftAt", p->rec.leftAt);
+	cJSON_AddBoolToObject(o, "isAudioEnabled", p->rec.audioEnabled);
+	cJSON_AddBoolToObject(o, "isVideoEnabled", p->rec.videoEnabled);
+	cJSON_AddStringToObject(o, "username", p->name);
 	return o;
 }
 

@@ -35,6 +35,8 @@ struct client {
 	enum { GREET_NONE, GREET_SIGNED_IN, GREET_REFUSED } greet;
 	char *greet_error; /* GREET_REFUSED: the reason (owned) */
 	char language[16]; /* what "authenticated" says the user speaks */
+	bool meeshy; /* signed in as Meeshy's client does: its errors go as
+		      * call:error too (docs/meeshy.md) */
 	char user_id[STORE_ID_MAX + 1];
 	char name[NAME_MAX_LEN + 1];
 	cJSON *conversations; /* ids the token allows, NULL: not limited */
@@ -109,6 +111,8 @@ void client_leave(struct client *cl, const char *room);
 void observe_duration(struct gateway *gw, const struct live_call *c);
 struct live_part *part_find(struct live_call *c, const char *user_id);
 struct cJSON *part_json(const struct live_part *p);
+/* name: ms since the epoch as an ISO 8601 date, or null for 0. */
+void add_date(struct cJSON *o, const char *name, uint64_t ms);
 void record_part(struct gateway *gw, struct live_part *p, bool soon);
 void room_release(struct gateway *gw, const char *room);
 bool want_bool(struct ev *e, const char *field, bool *out, bool *given);
@@ -158,6 +162,21 @@ void cluster_to_socket(struct gateway *gw, const struct cJSON *m,
 void on_authenticate(struct ev *e);
 /* calls_transcripts.c: the "call:transcription" event */
 void on_transcription(struct ev *e);
+
+/* calls_core.c: whether the client's token lets it into the
+ * conversation (a token that lists none limits nothing) */
+bool member_of(const struct client *cl, const char *conv);
+
+/* calls_meeshy.c: what Meeshy's client sends and hears besides the
+ * seed's events (docs/meeshy.md) */
+void on_conversation_join(struct ev *e);
+void on_conversation_leave(struct ev *e);
+void on_toggle_media(struct ev *e);
+void on_force_leave(struct ev *e);
+/* call:initiated {callId, conversationId, mode, initiator, participants}
+ * to the initiator and to whoever rings. */
+struct cJSON *initiated_json(const struct live_call *c,
+			     const struct client *from);
 
 /* calls_media.c */
 /* The call's media from now on (opened once); ENOTSUP: no SFU here,

@@ -9,6 +9,7 @@
 #include "port.h"
 #include "sio.h"
 #include "media.h"
+#include "bus.h"
 #include "calls_impl.h"
 
 /* A participant leaves the call's room and its state; the record stays. */
@@ -31,20 +32,63 @@ void part_leave(struct live_part *p, uint64_t now)
 	p->media = false;
 }
 
+struct ended_news {
+	const struct live_call *c;
+	const cJSON *o;
+};
+
+/* A socket of the conversation not in the call (its room heard it): one
+ * whose phone rings stops ringing. */
+static void tell_ringing(struct sio_socket *sock, void *arg)
+{
+	const struct ended_news *k = arg;
+	const struct client *cl = sio_socket_user(sock);
+	if (!cl)
+		return;
+	for (struct le *le = cl->parts.head; le; le = le->next) {
+		const struct live_part *p = le->data;
+		if (p->call == k->c && !strcmp(p->rec.status, "joined"))
+			return;
+	}
+	(void)sio_emit(sock, "call:ended", k->o);
+}
+
+/* call:ended {callId, reason, endedBy, duration} to the call, and to the
+ * conversation's sockets that are not in it (Meeshy's callee stops
+ * ringing only on this; other gateways' members in the call may hear it
+ * twice). */
+static void tell_ended(struct live_call *c, const char *reason, const char *by,
+		       uint64_t now)
+{
+	struct gateway *gw = c->gw;
+	char room[STORE_ID_MAX + 16];
+	cJSON *o = cJSON_CreateObject();
+	struct ended_news k = {c, o};
+
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "conversationId", c->rec.conversationId);
+	cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddStringToObject(o, "endedBy", by ? by : "");
+	cJSON_AddNumberToObject(
+		o, "duration",
+		c->rec.startedAt && now > c->rec.startedAt
+			? (double)((now - c->rec.startedAt) / 1000)
+			: 0);
+	emit_except(gw, c->room, NULL, "call:ended", o);
+	(void)re_snprintf(room, sizeof(room), "conversation:%s",
+			  c->rec.conversationId);
+	sio_room_apply(gw->sio, room, tell_ringing, &k);
+	(void)bus_publish(gw->bus, room, "call:ended", o, NULL);
+	cJSON_Delete(o);
+}
+
 void call_end(struct live_call *c, const char *status, const char *reason,
 	      const char *by)
 {
 	struct gateway *gw = c->gw;
 	uint64_t now = port_wallclock_ms();
-	cJSON *o;
 
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "reason", reason);
-	if (by)
-		cJSON_AddStringToObject(o, "endedBy", by);
-	emit_except(gw, c->room, NULL, "call:ended", o);
-	cJSON_Delete(o);
+	tell_ended(c, reason, by, now);
 
 	for (struct le *le = c->parts.head; le; le = le->next)
 		part_leave(le->data, now);
@@ -123,6 +167,8 @@ void after_leave(struct live_call *c, struct live_part *p, const char *reason)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "userId", p->rec.userId);
+	cJSON_AddStringToObject(o, "participantId", p->rec.id);
+	cJSON_AddStringToObject(o, "mode", c->rec.mode);
 	cJSON_AddStringToObject(o, "reason", reason);
 	emit_except(c->gw, c->room, NULL, "call:participant-left", o);
 	cJSON_Delete(o);

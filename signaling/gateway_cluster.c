@@ -38,9 +38,10 @@ static void bus_deliver(const char *room, const char *event, const cJSON *data,
 		calls_emit_unless_user(gw, room, except_user, event, data);
 		return;
 	}
-	if (!strcmp(event, "call:incoming")) {
+	if (!strcmp(event, "call:incoming") ||
+	    !strcmp(event, "call:initiated")) {
 		/* an invite: to the user's sockets that are members */
-		calls_ring_members(gw, room, data);
+		calls_ring_members(gw, room, event, data);
 		return;
 	}
 	/* the socket left out may be one of ours (a remote client's) */

@@ -108,11 +108,11 @@ size_t calls_count_mode(const struct gateway *gw, const char *mode);
 void calls_emit_unless_user(struct gateway *gw, const char *room,
 			    const char *user, const char *event,
 			    const struct cJSON *data);
-/* call:incoming to a room's sockets here (a user's devices) whose token
- * lets them into the call's conversation: an invite list rings members
- * only. */
-void calls_ring_members(struct gateway *gw, const char *room,
-			const struct cJSON *incoming);
+/* call:incoming or call:initiated to a room's sockets here (a user's
+ * devices) whose token lets them into the call's conversation: an invite
+ * list rings members only. */
+void calls_ring_members(struct gateway *gw, const char *room, const char *event,
+			const struct cJSON *news);
 /* A call's active speaker changed: media:active-speaker to its room. */
 void calls_speaker(struct gateway *gw, const char *call_id,
 		   const char *producer_id, const char *user_id);
