@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <time.h>
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "port.h"
@@ -357,16 +356,11 @@ size_t joined_count(const struct live_call *c)
 void add_date(cJSON *o, const char *name, uint64_t ms)
 {
 	char text[32];
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	if (!ms || !gmtime_r(&s, &tm) ||
-	    !strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm)) {
+	store_iso_time(text, sizeof(text), ms);
+	if (text[0])
+		cJSON_AddStringToObject(o, name, text);
+	else
 		cJSON_AddNullToObject(o, name);
-		return;
-	}
-	(void)re_snprintf(text + strlen(text), sizeof(text) - strlen(text),
-			  ".%03uZ", (unsigned)(ms % 1000));
-	cJSON_AddStringToObject(o, name, text);
 }
 
 /* A participant as both dialects read it: the seed's {userId,
