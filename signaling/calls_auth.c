@@ -16,27 +16,28 @@
 #include "bus.h"
 #include "calls_impl.h"
 
-/* Verifies a token; with --dev-auth a token that is not a valid JWT names
- * a guest (the token itself when it looks like an id), and *guest (when
- * asked) says so. A token refused: an errno value, and why in *f. */
-static int authenticate(struct gateway *gw, const char *token, char *user_id,
-			char *name, cJSON **conversations, bool *guest,
-			struct fault *f)
+/* Verifies a token into *who (its user, role, conversations) and the
+ * user's name; with --dev-auth a token that is not a valid JWT names a
+ * guest (the token itself when it looks like an id), and who->guest says
+ * so. A token refused: an errno value, and why in *f. */
+static int authenticate(struct gateway *gw, const char *token,
+			struct http_caller *who, char *name, struct fault *f)
 {
 	struct jwt_claims *claims = NULL;
+	char *user_id = who->user;
 	int err = EACCES;
 
-	if (guest)
-		*guest = false;
+	memset(who, 0, sizeof(*who));
 	if (gw->jwt_secret)
 		err = jwt_verify(
 			&claims, token, gw->jwt_secret, gw->cfg.jwt_secret_len,
 			(int64_t)(port_wallclock_ms() / 1000), JWT_SKEW_S);
 	if (!err) {
-		str_ncpy(user_id, claims->sub, STORE_ID_MAX + 1);
+		str_ncpy(user_id, claims->sub, sizeof(who->user));
 		str_ncpy(name, claims->name[0] ? claims->name : claims->sub,
 			 NAME_MAX_LEN + 1);
-		*conversations =
+		str_ncpy(who->role, claims->role, sizeof(who->role));
+		who->conversations =
 			claims->conversations
 				? cJSON_Duplicate(claims->conversations, 1)
 				: NULL;
@@ -44,8 +45,7 @@ static int authenticate(struct gateway *gw, const char *token, char *user_id,
 		return 0;
 	}
 	if (gw->cfg.dev_auth && token[0]) {
-		if (guest)
-			*guest = true;
+		who->guest = true;
 		if (validate_is_id(token) && strlen(token) <= 64) {
 			str_ncpy(user_id, token, STORE_ID_MAX + 1);
 		} else {
@@ -58,7 +58,6 @@ static int authenticate(struct gateway *gw, const char *token, char *user_id,
 					  h, (size_t)8);
 		}
 		str_ncpy(name, user_id, NAME_MAX_LEN + 1);
-		*conversations = NULL;
 		return 0;
 	}
 	fault_set(f, FAULT_UNAUTHENTICATED, "%s",
@@ -164,7 +163,9 @@ static struct client *client_new(struct gateway *gw, struct sio_socket *sock,
 int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		  const cJSON *auth, struct fault *f)
 {
-	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	char name[NAME_MAX_LEN + 1];
+	struct http_caller who;
+	const char *user_id = who.user;
 	bool meeshy;
 	const cJSON *tok = connect_token(auth, &meeshy);
 	struct client *cl;
@@ -177,8 +178,8 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		return EINVAL;
 	}
 	if (tok) {
-		err = authenticate(gw, tok->valuestring, user_id, name, &convs,
-				   NULL, f);
+		err = authenticate(gw, tok->valuestring, &who, name, f);
+		convs = who.conversations;
 		if (err && !meeshy)
 			return err;
 		if (!err && !convs)
@@ -272,17 +273,20 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 void on_authenticate(struct ev *e)
 {
 	struct client *cl = e->cl;
-	char user_id[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	char name[NAME_MAX_LEN + 1];
+	struct http_caller who;
+	const char *user_id = who.user;
 	const char *token;
 	struct fault f;
-	cJSON *convs = NULL, *o;
+	cJSON *convs, *o;
 
 	if (!want_text(e, "token", JWT_MAX, &token))
 		return;
-	if (authenticate(cl->gw, token, user_id, name, &convs, NULL, &f)) {
+	if (authenticate(cl->gw, token, &who, name, &f)) {
 		ack_fault(cl, e->ack, e->name, &f);
 		return;
 	}
+	convs = who.conversations;
 	if (cl->authed && strcmp(cl->user_id, user_id)) {
 		/* its rooms, calls and answers in flight are the first
 		 * user's: a socket never changes hands */
@@ -305,13 +309,10 @@ void on_authenticate(struct ev *e)
 }
 
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
-		    char *user_id, size_t size, cJSON **conversations,
-		    bool *guest, struct fault *f)
+		    struct http_caller *who, struct fault *f)
 {
 	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
-	char token[JWT_MAX + 1], uid[STORE_ID_MAX + 1], name[NAME_MAX_LEN + 1];
-	cJSON *convs = NULL;
-	int e;
+	char token[JWT_MAX + 1], name[NAME_MAX_LEN + 1];
 
 	if (!h || h->val.l < 8 || h->val.l - 7 > JWT_MAX ||
 	    strncasecmp(h->val.p, "Bearer ", 7)) {
@@ -321,10 +322,5 @@ int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
 	}
 	(void)re_snprintf(token, sizeof(token), "%b", h->val.p + 7,
 			  h->val.l - 7);
-	e = authenticate(gw, token, uid, name, &convs, guest, f);
-	if (e)
-		return e;
-	str_ncpy(user_id, uid, size);
-	*conversations = convs;
-	return 0;
+	return authenticate(gw, token, who, name, f);
 }

@@ -227,13 +227,18 @@ void ack_error(struct client *cl, int64_t ack_id, const char *event,
 	ack_fault(cl, ack_id, event, &f);
 }
 
-/* Whether the client's token lets it into the conversation (a token that
- * lists no conversations limits nothing). */
+/* Whether the client may call in the conversation: its token's list when
+ * it has one; for Meeshy's client (whose tokens list none) an active
+ * membership in the store (ConversationMember); else any (the seed's
+ * tokens without a list, --dev-auth). */
 bool member_of(const struct client *cl, const char *conv)
 {
+	struct conversation_member m;
 	const cJSON *it;
 	if (!cl->conversations)
-		return true;
+		return !cl->meeshy || (!store_member_get(cl->gw->store, conv,
+							 cl->user_id, &m) &&
+				       m.isActive);
 	cJSON_ArrayForEach(it, cl->conversations)
 	{
 		if (cJSON_IsString(it) && !strcmp(it->valuestring, conv))

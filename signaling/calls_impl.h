@@ -163,8 +163,8 @@ void on_authenticate(struct ev *e);
 /* calls_transcripts.c: the "call:transcription" event */
 void on_transcription(struct ev *e);
 
-/* calls_core.c: whether the client's token lets it into the
- * conversation (a token that lists none limits nothing) */
+/* calls_core.c: whether the client may call in the conversation (its
+ * token's list; for Meeshy's client its membership in the store) */
 bool member_of(const struct client *cl, const char *conv);
 
 /* calls_meeshy.c: what Meeshy's client sends and hears besides the

@@ -120,9 +120,15 @@ void calls_speaker(struct gateway *gw, const char *call_id,
  * user id and the conversations its token lists (NULL when it lists none;
  * the caller owns it), and whether it is a --dev-auth guest rather than a
  * verified token; or returns an errno value with why in *f. */
+struct http_caller {
+	char user[STORE_ID_MAX + 1];
+	char role[33];               /* Meeshy's role claim, or "" */
+	struct cJSON *conversations; /* the token's list, NULL if none; the
+				      * caller owns it */
+	bool guest;                  /* --dev-auth: a name, no proof */
+};
 int calls_http_auth(struct gateway *gw, const struct http_msg *msg,
-		    char *user_id, size_t size, struct cJSON **conversations,
-		    bool *guest, struct fault *f);
+		    struct http_caller *who, struct fault *f);
 /* The live call's record (ENOENT: not live here). */
 int calls_live_get(struct gateway *gw, const char *call_id,
 		   struct call_session *rec);
@@ -144,6 +150,11 @@ void gateway_cluster_stop(struct gateway *gw);
  * Redis in role gateway. */
 void gateway_cluster_health(struct gateway *gw, struct cJSON *o,
 			    struct cJSON *checks, bool *sio);
+
+/* rest_members.c: PUT or DELETE /api/conversations/:id/members/:userId */
+void rest_member(struct gateway *gw, struct httpd_conn *conn,
+		 const struct http_msg *msg, const struct http_caller *who,
+		 const char *conv, const char *user);
 
 /* rest.c: a request under /api/ */
 void rest_serve(struct gateway *gw, struct httpd_conn *conn,

@@ -52,13 +52,8 @@ static bool id_ok(const struct pl *id)
  * (invited ones included), and the members of its conversation as the
  * caller's token lists them. A token that lists no conversation proves no
  * membership here: such a caller sees the calls it takes part in. */
-struct rest_caller {
-	char user[STORE_ID_MAX + 1];
-	cJSON *conversations; /* the token's list, NULL if none */
-	bool guest;           /* --dev-auth: a name, no proof of anything */
-};
 
-static bool lists_conversation(const struct rest_caller *rc, const char *conv)
+static bool lists_conversation(const struct http_caller *rc, const char *conv)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, rc->conversations)
@@ -96,7 +91,7 @@ static void participation(struct gateway *gw, const char *call_id,
 
 /* 0 when the caller may see the call (its record in *c), or ENOENT, EACCES,
  * or another errno value when the store did not answer. */
-static int call_access(struct gateway *gw, const struct rest_caller *rc,
+static int call_access(struct gateway *gw, const struct http_caller *rc,
 		       const char *id, struct call_session *c)
 {
 	char part[STORE_ID_MAX + 1];
@@ -134,7 +129,7 @@ static int call_has_user(const struct call_session *c, void *arg)
  * With --dev-auth a guest may (the demo page finds the call to join so;
  * a guest can name itself anyone anyway). */
 static bool conversation_access(struct gateway *gw,
-				const struct rest_caller *rc, const char *conv)
+				const struct http_caller *rc, const char *conv)
 {
 	struct conv_scan k = {gw, rc->user, false};
 	if (rc->guest || lists_conversation(rc, conv) ||
@@ -214,7 +209,7 @@ static void on_call_state(int err, const char *val, size_t len, void *arg)
 }
 
 static void serve_call(struct gateway *gw, struct httpd_conn *conn,
-		       const struct rest_caller *rc, const char *id)
+		       const struct http_caller *rc, const char *id)
 {
 	struct call_read *r;
 	struct call_session c;
@@ -268,7 +263,7 @@ static void reply_listing(struct httpd_conn *conn, cJSON *o, int store_err)
 
 static void serve_conversation_calls(struct gateway *gw,
 				     struct httpd_conn *conn,
-				     const struct rest_caller *rc,
+				     const struct http_caller *rc,
 				     const char *conv,
 				     const struct http_msg *msg)
 {
@@ -304,7 +299,7 @@ static void serve_conversation_calls(struct gateway *gw,
 }
 
 static void serve_transcriptions(struct gateway *gw, struct httpd_conn *conn,
-				 const struct rest_caller *rc, const char *id)
+				 const struct http_caller *rc, const char *id)
 {
 	struct call_session c;
 	cJSON *list, *o;
@@ -485,7 +480,7 @@ static void serve_turn(struct gateway *gw, struct httpd_conn *conn,
 /* The API behind authentication, for the caller rc. */
 static void serve_api_as(struct gateway *gw, struct httpd_conn *conn,
 			 const struct http_msg *msg,
-			 const struct rest_caller *rc)
+			 const struct http_caller *rc)
 {
 	struct pl id, rest;
 	char idbuf[STORE_ID_MAX + 1];
@@ -511,6 +506,15 @@ static void serve_api_as(struct gateway *gw, struct httpd_conn *conn,
 					 "no such resource");
 		return;
 	}
+	if (!re_regex(msg->path.p, msg->path.l,
+		      "/api/conversations/[^/]+/members/[^/]+", &id, &rest) &&
+	    id_ok(&id) && id_ok(&rest)) {
+		char user[STORE_ID_MAX + 1];
+		pl_strcpy(&id, idbuf, sizeof(idbuf));
+		pl_strcpy(&rest, user, sizeof(user));
+		rest_member(gw, conn, msg, rc, idbuf, user);
+		return;
+	}
 	if (get &&
 	    !re_regex(msg->path.p, msg->path.l,
 		      "/api/conversations/[^/]+/calls", &id) &&
@@ -525,7 +529,7 @@ static void serve_api_as(struct gateway *gw, struct httpd_conn *conn,
 void rest_serve(struct gateway *gw, struct httpd_conn *conn,
 		const struct http_msg *msg)
 {
-	struct rest_caller rc = {"", NULL, false};
+	struct http_caller rc;
 	bool get = !pl_strcmp(&msg->met, "GET");
 	struct fault f;
 
@@ -534,8 +538,7 @@ void rest_serve(struct gateway *gw, struct httpd_conn *conn,
 		serve_region(gw, conn, msg);
 		return;
 	}
-	if (calls_http_auth(gw, msg, rc.user, sizeof(rc.user),
-			    &rc.conversations, &rc.guest, &f)) {
+	if (calls_http_auth(gw, msg, &rc, &f)) {
 		http_fault_reply(conn, &f);
 		return;
 	}

@@ -33,7 +33,7 @@
 const double store_lat_bounds[STORE_LAT_BUCKETS] = {0.0005, 0.001, 0.005, 0.01,
 						    0.05,   0.1,   0.5,   1.0};
 
-enum rec_kind { REC_CALL, REC_PART, REC_TRANS, REC_QUAL };
+enum rec_kind { REC_CALL, REC_PART, REC_TRANS, REC_QUAL, REC_MEMBER };
 
 /* buckets of the queue's index by record id: a burst of a few thousand
  * participants' flags finds its queued write in one or two compares */
@@ -48,6 +48,7 @@ struct pending {
 		struct call_participant p;
 		struct call_transcription t;
 		struct quality_metric q;
+		struct conversation_member m;
 	} u;
 	char *text, *translations; /* owned copies for REC_TRANS */
 	size_t bytes;              /* what it holds, for the queue's bound */
@@ -193,6 +194,9 @@ static int backend_write(struct store *s, const struct pending *w)
 		break;
 	case REC_QUAL:
 		err = s->be->quality_put(s->state, &w->u.q);
+		break;
+	case REC_MEMBER:
+		err = s->be->member_put(s->state, &w->u.m);
 		break;
 	}
 	lat_observe(s, t0);
@@ -476,6 +480,34 @@ int store_quality_put(struct store *s, const struct quality_metric *q)
 		return ENOMEM;
 	w->u.q = *q;
 	return submit(s, w, false);
+}
+
+int store_member_put(struct store *s, const struct conversation_member *m)
+{
+	struct pending *w;
+	if (!s || !m || !m->conversationId[0] || !m->userId[0])
+		return EINVAL;
+	if (!s->be->member_put)
+		return ENOTSUP;
+	w = pending_alloc(REC_MEMBER);
+	if (!w)
+		return ENOMEM;
+	w->u.m = *m;
+	return submit(s, w, false);
+}
+
+int store_member_get(struct store *s, const char *conv, const char *user,
+		     struct conversation_member *m)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s || !conv || !user || !m)
+		return EINVAL;
+	land_queued(s);
+	err = s->be->member_get ? s->be->member_get(s->state, conv, user, m)
+				: ENOENT;
+	lat_observe(s, t0);
+	return err;
 }
 
 /* Reads: timed, passed through. */

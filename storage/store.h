@@ -77,6 +77,17 @@ struct quality_metric {
 	int32_t frameWidth, frameHeight;
 };
 
+/* A user's place in a conversation, as Meeshy's ConversationMember holds
+ * it: who may ring and join the conversation's calls when the token does
+ * not say (docs/meeshy.md). */
+struct conversation_member {
+	char conversationId[STORE_ID_MAX + 1];
+	char userId[STORE_ID_MAX + 1];
+	char role[16]; /* admin | moderator | member */
+	uint64_t joinedAt, leftAt;
+	bool isActive;
+};
+
 /* Read callbacks: the record is valid during the call only. Return non-zero
  * to stop the iteration. */
 typedef int(store_call_h)(const struct call_session *c, void *arg);
@@ -110,6 +121,11 @@ struct store_backend {
 	int (*quality_put)(void *state, const struct quality_metric *q);
 	int (*quality)(void *state, const char *callSessionId,
 		       store_quality_h *h, void *arg);
+	/* Membership, upserted by (conversationId, userId); ENOENT when
+	 * none. ENOTSUP: the backend reads a membership others write. */
+	int (*member_put)(void *state, const struct conversation_member *m);
+	int (*member_get)(void *state, const char *conversationId,
+			  const char *userId, struct conversation_member *m);
 	/* Archiving: emit each ended call older than before_ms as one JSON
 	 * line; emit(NULL) asks the sink to make what it has durable, and
 	 * only when that succeeds are those calls deleted. */
@@ -171,6 +187,12 @@ int store_transcriptions(struct store *s, const char *callSessionId,
 int store_quality_put(struct store *s, const struct quality_metric *q);
 int store_quality(struct store *s, const char *callSessionId,
 		  store_quality_h *h, void *arg);
+/* A membership, queued like every write (ENOTSUP on MongoDB, where
+ * Meeshy's own ConversationMember collection is read). */
+int store_member_put(struct store *s, const struct conversation_member *m);
+/* The user's membership of the conversation; ENOENT when none. */
+int store_member_get(struct store *s, const char *conversationId,
+		     const char *userId, struct conversation_member *m);
 
 /* Writes each ended call older than before_ms to DIR/calls-YYYY-MM-DD.jsonl
  * (the day of the run, UTC), fsyncs, then deletes them. */

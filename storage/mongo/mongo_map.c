@@ -290,3 +290,48 @@ int mongo_quality_from_bson(const bson_t *doc, struct quality_metric *q)
 	q->frameHeight = (int32_t)get_int(doc, "frameHeight");
 	return q->callSessionId[0] ? 0 : EINVAL;
 }
+
+/* --- Meeshy's memberships --- */
+
+int mongo_member_filter(const char *conv, const char *user, bson_t *filter)
+{
+	bson_oid_t c, u;
+	if (!bson_oid_is_valid(conv, strlen(conv)) || strlen(conv) != 24 ||
+	    !bson_oid_is_valid(user, strlen(user)) || strlen(user) != 24)
+		return EINVAL;
+	bson_oid_init_from_string(&c, conv);
+	bson_oid_init_from_string(&u, user);
+	(void)bson_append_oid(filter, "conversationId", -1, &c);
+	(void)bson_append_oid(filter, "userId", -1, &u);
+	return 0;
+}
+
+/* An ObjectId (or a string) as 24 hex digits. */
+static void get_oid(const bson_t *doc, const char *key, char *dst, size_t size)
+{
+	bson_iter_t it;
+	char hex[25];
+	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_OID(&it)) {
+		bson_oid_to_string(bson_iter_oid(&it), hex);
+		str_ncpy(dst, hex, size);
+		return;
+	}
+	get_str(doc, key, dst, size);
+}
+
+int mongo_member_from_bson(const bson_t *doc, struct conversation_member *m)
+{
+	bson_iter_t it;
+	memset(m, 0, sizeof(*m));
+	get_oid(doc, "conversationId", m->conversationId,
+		sizeof(m->conversationId));
+	get_oid(doc, "userId", m->userId, sizeof(m->userId));
+	if (!m->conversationId[0] || !m->userId[0])
+		return EINVAL;
+	get_str(doc, "role", m->role, sizeof(m->role));
+	m->joinedAt = get_time(doc, "joinedAt");
+	m->leftAt = get_time(doc, "leftAt");
+	m->isActive = !bson_iter_init_find(&it, doc, "isActive") ||
+		      bson_iter_as_bool(&it);
+	return 0;
+}

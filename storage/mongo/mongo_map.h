@@ -18,6 +18,9 @@
 #define MONGO_PARTICIPANTS "CallParticipant"
 #define MONGO_TRANSCRIPTIONS "CallTranscription"
 #define MONGO_QUALITY "QualityMetric"
+/* Meeshy's own collection (its Prisma model ConversationMember): read,
+ * never written here */
+#define MONGO_MEMBERS "ConversationMember"
 
 /* Records -> documents (doc initialised by the caller, appended to). */
 void mongo_call_to_bson(const struct call_session *c, bson_t *doc);
@@ -31,6 +34,13 @@ void mongo_quality_to_bson(const struct quality_metric *q, bson_t *doc);
  * document has no string _id (a record another program wrote badly). */
 int mongo_call_from_bson(const bson_t *doc, struct call_session *c);
 int mongo_participant_from_bson(const bson_t *doc, struct call_participant *p);
+/* Meeshy's membership document: {conversationId, userId} as ObjectIds
+ * (Prisma's @db.ObjectId); EINVAL when an id is not 24 hex digits. */
+int mongo_member_filter(const char *conversationId, const char *userId,
+			bson_t *filter);
+/* Its fields (role, joinedAt, leftAt, isActive; an absent isActive is
+ * Prisma's default, true); ids as hex. */
+int mongo_member_from_bson(const bson_t *doc, struct conversation_member *m);
 /* t->text and t->translations are allocated (mem_alloc): free both with
  * mongo_transcription_clear(). */
 int mongo_transcription_from_bson(const bson_t *doc,
@@ -58,6 +68,8 @@ enum mongo_query {
 	MONGO_Q_TRANSCRIPTS,  /* a call's transcriptions */
 	MONGO_Q_QUALITY,      /* a call's quality reports */
 	MONGO_Q_ARCHIVE,      /* what to archive, then delete */
+	MONGO_Q_MEMBER,       /* may this user call in this conversation: a
+			       * member just removed must not still ring */
 };
 enum mongo_read { MONGO_READ_PRIMARY, MONGO_READ_SECONDARY_PREFERRED };
 enum mongo_read mongo_read_for(enum mongo_query q);

@@ -695,6 +695,32 @@ static int mo_archive(void *state, uint64_t before_ms,
 	return err;
 }
 
+/* --- Meeshy's memberships (read only: Meeshy writes them) --- */
+
+static int one_member(const bson_t *doc, void *arg)
+{
+	struct conversation_member *m = arg;
+	int err = mongo_member_from_bson(doc, m);
+	return err ? err : FIND_STOP;
+}
+
+static int mo_member_get(void *state, const char *conv, const char *user,
+			 struct conversation_member *m)
+{
+	bson_t filter = BSON_INITIALIZER;
+	int err = mongo_member_filter(conv, user, &filter);
+	m->conversationId[0] = '\0';
+	if (!err)
+		err = find(state, MONGO_Q_MEMBER, MONGO_MEMBERS, &filter, NULL,
+			   1, one_member, m);
+	bson_destroy(&filter);
+	if (err == EINVAL) /* not Meeshy's ids: no such member */
+		return ENOENT;
+	if (!err && !m->conversationId[0])
+		err = ENOENT;
+	return err;
+}
+
 const struct store_backend store_mongo = {
 	.name = "mongodb",
 	.open = mo_open,
@@ -710,5 +736,6 @@ const struct store_backend store_mongo = {
 	.transcriptions = mo_transcriptions,
 	.quality_put = mo_quality_put,
 	.quality = mo_quality,
+	.member_get = mo_member_get,
 	.archive = mo_archive,
 };

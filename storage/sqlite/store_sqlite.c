@@ -31,6 +31,8 @@ enum stmt_id {
 	S_ARCH_DEL_PART,
 	S_ARCH_DEL_TRANS,
 	S_ARCH_DEL_QUAL,
+	S_MEMBER_PUT,
+	S_MEMBER_GET,
 	S_COUNT
 };
 
@@ -73,7 +75,12 @@ static const char *const schema =
 	" packetLossRate REAL, jitter REAL, bytesReceived INTEGER,"
 	" framesDecoded INTEGER, frameWidth INTEGER, frameHeight INTEGER);"
 	"CREATE INDEX IF NOT EXISTS QualityMetric_call_at"
-	" ON QualityMetric(callSessionId, at);";
+	" ON QualityMetric(callSessionId, at);"
+	/* Meeshy's ConversationMember, its field names */
+	"CREATE TABLE IF NOT EXISTS ConversationMember("
+	" conversationId TEXT NOT NULL, userId TEXT NOT NULL,"
+	" role TEXT NOT NULL, joinedAt INTEGER, leftAt INTEGER,"
+	" isActive INTEGER NOT NULL, PRIMARY KEY(conversationId, userId));";
 
 static const char *const sql[S_COUNT] = {
 	[S_CALL_PUT] = "INSERT INTO CallSession VALUES(?,?,?,?,?,?,?,?,?,?,?)"
@@ -117,6 +124,12 @@ static const char *const sql[S_COUNT] = {
 	[S_ARCH_DEL_TRANS] = "DELETE FROM CallTranscription"
 			     " WHERE callSessionId=?",
 	[S_ARCH_DEL_QUAL] = "DELETE FROM QualityMetric WHERE callSessionId=?",
+	[S_MEMBER_PUT] = "INSERT INTO ConversationMember VALUES(?,?,?,?,?,?)"
+			 " ON CONFLICT(conversationId, userId) DO UPDATE SET"
+			 " role=excluded.role, joinedAt=excluded.joinedAt,"
+			 " leftAt=excluded.leftAt, isActive=excluded.isActive",
+	[S_MEMBER_GET] = "SELECT * FROM ConversationMember WHERE"
+			 " conversationId=? AND userId=?",
 };
 
 struct sqlite_store {
@@ -418,6 +431,42 @@ static int sq_participants(void *state, const char *call_id,
 	return each_row(st, participant_row, &cb);
 }
 
+static int sq_member_put(void *state, const struct conversation_member *m)
+{
+	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_MEMBER_PUT];
+	bind_text(st, 1, m->conversationId);
+	bind_text(st, 2, m->userId);
+	bind_text(st, 3, m->role[0] ? m->role : "member");
+	bind_time(st, 4, m->joinedAt);
+	bind_time(st, 5, m->leftAt);
+	sqlite3_bind_int(st, 6, m->isActive);
+	return step_write(st);
+}
+
+static int sq_member_get(void *state, const char *conv, const char *user,
+			 struct conversation_member *m)
+{
+	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_MEMBER_GET];
+	int rc, err = 0;
+	sqlite3_bind_text(st, 1, conv, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(m, 0, sizeof(*m));
+		col_text(st, 0, m->conversationId, sizeof(m->conversationId));
+		col_text(st, 1, m->userId, sizeof(m->userId));
+		col_text(st, 2, m->role, sizeof(m->role));
+		m->joinedAt = col_time(st, 3);
+		m->leftAt = col_time(st, 4);
+		m->isActive = sqlite3_column_int(st, 5) != 0;
+	} else {
+		err = rc == SQLITE_DONE ? ENOENT : map_err(rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return err;
+}
+
 static int sq_transcription_put(void *state, const struct call_transcription *t)
 {
 	sqlite3_stmt *st = ((struct sqlite_store *)state)->st[S_TRANS_PUT];
@@ -620,6 +669,8 @@ const struct store_backend store_sqlite = {
 	.transcriptions = sq_transcriptions,
 	.quality_put = sq_quality_put,
 	.quality = sq_quality,
+	.member_put = sq_member_put,
+	.member_get = sq_member_get,
 	.archive = sq_archive,
 	.begin = sq_begin,
 	.commit = sq_commit,

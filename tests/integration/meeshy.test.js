@@ -119,6 +119,31 @@ test("a whole call in Meeshy's dialect: ring, join, signals, toggles, leave, can
   }
   const { ada, bob, cy } = users;
 
+  // who is in the conversation: Meeshy's tokens list no conversations, so
+  // its memberships are kept here (ConversationMember), by its admins
+  const admin = jwt({ userId: '64b7f0c2a1b2c3d4e5f6ad00', username: 'root', role: 'ADMIN', exp: now() + 600 }, SECRET);
+  const member = (user, method = 'PUT', token = admin, body) => fetch(`${srv.url}/api/conversations/${CONV}/members/${user}`,
+    { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+  let r = await member(ids.ada, 'PUT', meeshyToken(ids.ada, 'ada'));
+  assert.equal(r.status, 403, 'a USER may not keep memberships');
+  assert.match((await r.json()).error.message, /role is 'USER'/);
+  r = await member(ids.ada, 'PUT', admin, JSON.stringify({ role: 'owner' }));
+  assert.equal(r.status, 400);
+  assert.match((await r.json()).error.message, /owner/);
+  for (const name of Object.keys(ids)) {
+    r = await member(ids[name]);
+    assert.equal(r.status, 200);
+    const m = (await r.json()).member;
+    assert.deepEqual([m.conversationId, m.userId, m.role, m.isActive], [CONV, ids[name], 'member', true]);
+  }
+  // a user outside the conversation neither joins its room nor rings
+  const dan = await meeshyConnect(srv.url, { authToken: meeshyToken('64b7f0c2a1b2c3d4e5f60004', 'dan'), tokenType: 'jwt' });
+  t.after(() => dan.socket.close());
+  dan.socket.got = collect(dan.socket);
+  const refusedRoom = next(dan.socket, 'call:error');
+  dan.socket.emit('conversation:join', { conversationId: CONV });
+  assert.equal((await refusedRoom).code, 'PERMISSION_DENIED');
+
   // the conversation's room, on request
   for (const s of [ada, bob, cy]) {
     const joined = next(s, 'conversation:joined');
@@ -216,9 +241,19 @@ test("a whole call in Meeshy's dialect: ring, join, signals, toggles, leave, can
   ada.emit('call:initiate', { conversationId: CONV, type: 'video' });
   assert.notEqual((await fresh).callId, thirdId);
 
+  // a member removed may no longer join: cy's membership ends
+  r = await member(ids.cy, 'DELETE');
+  const gone = (await r.json()).member;
+  assert.deepEqual([gone.isActive, typeof gone.leftAt], [false, 'string']);
+  const outside = next(cy, 'call:error');
+  cy.emit('call:join', { callId: (await fresh).callId });
+  assert.equal((await outside).code, 'PERMISSION_DENIED');
+  // dan heard nothing of any call
+  assert.deepEqual(dan.socket.got.filter((g) => /^call:(initiated|incoming|ended)$/.test(g.name)), []);
+
   // nothing was answered with an exception-only error: every refusal a
   // Meeshy client got came as call:error too
-  for (const s of [ada, bob, cy]) {
+  for (const s of [ada, bob, cy, dan.socket]) {
     const exceptions = s.got.filter((g) => g.name === 'exception').length;
     const callErrors = s.got.filter((g) => g.name === 'call:error').length;
     assert.equal(callErrors, exceptions);

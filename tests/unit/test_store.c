@@ -287,7 +287,36 @@ static void test_location_safe(void)
 	CU_ASSERT_STRING_EQUAL(buf, "/var/lib/meeshy/calls.db");
 }
 
+/* Memberships (Meeshy's ConversationMember): put, read back, upserted by
+ * (conversation, user); none is ENOENT. */
+static void test_members(void)
+{
+	struct conversation_member m = {"conv-1", "ada", "member",
+					1000,     0,     true},
+				   got;
+	CU_ASSERT_EQUAL(store_member_get(contract_st, "conv-1", "ada", &got),
+			ENOENT);
+	CU_ASSERT_EQUAL(store_member_put(contract_st, &m), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		store_member_get(contract_st, "conv-1", "ada", &got), 0);
+	CU_ASSERT_STRING_EQUAL(got.role, "member");
+	CU_ASSERT_TRUE(got.isActive);
+	CU_ASSERT_EQUAL(got.joinedAt, 1000);
+	m.isActive = false;
+	m.leftAt = 2000;
+	CU_ASSERT_EQUAL(store_member_put(contract_st, &m), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		store_member_get(contract_st, "conv-1", "ada", &got), 0);
+	CU_ASSERT_FALSE(got.isActive);
+	CU_ASSERT_EQUAL(got.leftAt, 2000);
+	CU_ASSERT_EQUAL(store_member_get(contract_st, "conv-1", "bob", &got),
+			ENOENT);
+	CU_ASSERT_EQUAL(store_member_get(contract_st, "conv-2", "ada", &got),
+			ENOENT);
+}
+
 static CU_TestInfo tests[] = {
+	{"memberships: put, read, upsert, none", test_members},
 	{"locations in logs hide passwords", test_location_safe},
 	{"call round trip and upsert", contract_call_roundtrip},
 	{"participants and transcriptions",

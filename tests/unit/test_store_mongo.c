@@ -184,6 +184,70 @@ static void test_foreign_documents(void)
 	bson_destroy(doc);
 }
 
+/* Meeshy's ConversationMember as Prisma writes it: ObjectIds, dates, the
+ * permission flags we ignore; read back, and looked for by ObjectId. */
+static void test_member_documents(void)
+{
+	struct conversation_member m;
+	bson_error_t e;
+	bson_t filter = BSON_INITIALIZER, *doc;
+	bson_iter_t it;
+
+	doc = bson_new_from_json(
+		(const uint8_t
+			 *)"{\"_id\":{\"$oid\":\"65a0000000000000000000aa\"},"
+			   "\"conversationId\":{\"$oid\":"
+			   "\"65a00000000000000000c0a1\"},"
+			   "\"userId\":{\"$oid\":\"65a000000000000000000001\"},"
+			   "\"role\":\"admin\",\"canSendMessage\":true,"
+			   "\"joinedAt\":{\"$date\":\"2024-01-12T10:00:00Z\"},"
+			   "\"leftAt\":null,\"isActive\":true}",
+		-1, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(mongo_member_from_bson(doc, &m), 0);
+	CU_ASSERT_STRING_EQUAL(m.conversationId, "65a00000000000000000c0a1");
+	CU_ASSERT_STRING_EQUAL(m.userId, "65a000000000000000000001");
+	CU_ASSERT_STRING_EQUAL(m.role, "admin");
+	CU_ASSERT_EQUAL(m.joinedAt, 1705053600000ULL);
+	CU_ASSERT_EQUAL(m.leftAt, 0);
+	CU_ASSERT_TRUE(m.isActive);
+	bson_destroy(doc);
+	/* left: isActive false; no isActive at all is Prisma's default */
+	doc = bson_new_from_json(
+		(const uint8_t
+			 *)"{\"conversationId\":{\"$oid\":"
+			   "\"65a00000000000000000c0a1\"},"
+			   "\"userId\":{\"$oid\":\"65a000000000000000000002\"},"
+			   "\"isActive\":false}",
+		-1, &e);
+	CU_ASSERT_EQUAL(mongo_member_from_bson(doc, &m), 0);
+	CU_ASSERT_FALSE(m.isActive);
+	bson_destroy(doc);
+	doc = bson_new_from_json(
+		(const uint8_t *)"{\"conversationId\":{\"$oid\":"
+				 "\"65a00000000000000000c0a1\"},"
+				 "\"userId\":{\"$oid\":"
+				 "\"65a000000000000000000003\"}}",
+		-1, &e);
+	CU_ASSERT_EQUAL(mongo_member_from_bson(doc, &m), 0);
+	CU_ASSERT_TRUE(m.isActive);
+	bson_destroy(doc);
+	/* the query: both ids as ObjectIds; ids that are not cannot match */
+	CU_ASSERT_EQUAL(mongo_member_filter("65a00000000000000000c0a1",
+					    "65a000000000000000000001",
+					    &filter),
+			0);
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &filter, "conversationId") &&
+		       BSON_ITER_HOLDS_OID(&it));
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &filter, "userId") &&
+		       BSON_ITER_HOLDS_OID(&it));
+	bson_destroy(&filter);
+	bson_init(&filter);
+	CU_ASSERT_EQUAL(mongo_member_filter("conv-1", "ada", &filter), EINVAL);
+	bson_destroy(&filter);
+	CU_ASSERT_EQUAL(mongo_read_for(MONGO_Q_MEMBER), MONGO_READ_PRIMARY);
+}
+
 static void test_indexes_and_routing(void)
 {
 	/* the seed's compound indexes, keys in the seed's order */
@@ -339,6 +403,7 @@ static void test_live_indexes(void)
 }
 
 static CU_TestInfo map_tests[] = {
+	{"Meeshy's ConversationMember documents", test_member_documents},
 	{"a call as a document", test_call_document},
 	{"participants and quality reports",
 	 test_participant_and_quality_documents},
