@@ -56,7 +56,7 @@ static struct live_part *part_add(struct live_call *c, struct client *cl,
 	if (!p)
 		return NULL;
 	p->call = c;
-	if (uuid_random(p->rec.id, sizeof(p->rec.id))) {
+	if (objectid_new(p->rec.id, sizeof(p->rec.id))) {
 		mem_deref(p);
 		return NULL;
 	}
@@ -276,7 +276,7 @@ static struct live_call *call_new(struct gateway *gw, const char *conv,
 				  const char *conv_type)
 {
 	struct live_call *c = mem_zalloc(sizeof(*c), call_destructor);
-	if (!c || uuid_random(c->rec.id, sizeof(c->rec.id)))
+	if (!c || objectid_new(c->rec.id, sizeof(c->rec.id)))
 		return mem_deref(c);
 	c->gw = gw;
 	str_ncpy(c->rec.conversationId, conv, sizeof(c->rec.conversationId));

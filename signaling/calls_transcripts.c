@@ -144,7 +144,7 @@ void on_transcription(struct ev *e)
 		return;
 	}
 	memset(&t, 0, sizeof(t));
-	if (uuid_random(t.id, sizeof(t.id))) {
+	if (objectid_new(t.id, sizeof(t.id))) {
 		ack_error(cl, e->ack, e->name, FAULT_INTERNAL, "no randomness");
 		return;
 	}

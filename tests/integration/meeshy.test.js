@@ -165,6 +165,9 @@ test("a whole call in Meeshy's dialect: ring, join, signals, toggles, leave, can
   assert.equal(bobs.participants[0].userId, ids.ada);
   assert.equal(bobs.participants[0].role, 'initiator');
   assert.ok(bobs.participants[0].id && bobs.participants[0].callSessionId === callId);
+  // ids as Meeshy's database holds them: ObjectIds
+  assert.match(callId, /^[0-9a-f]{24}$/);
+  assert.match(bobs.participants[0].id, /^[0-9a-f]{24}$/);
 
   // bob answers: ada hears call:participant-joined with participant.id
   const pj = next(ada, 'call:participant-joined');

@@ -1,8 +1,10 @@
 /* Event payload validation: what passes, and messages naming bad values. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "validate.h"
+#include "uuid.h"
 #include "unit.h"
 
 static cJSON *obj(const char *json)
@@ -90,7 +92,26 @@ static void test_bool_and_text(void)
 	cJSON_Delete(o);
 }
 
+/* Record ids are ObjectIds (Meeshy's database's): 24 hex digits, the
+ * second first, never twice the same; and they pass as ids. */
+static void test_objectids(void)
+{
+	char a[OBJECTID_STR_SIZE], b[OBJECTID_STR_SIZE], small[24];
+	unsigned long secs;
+	CU_ASSERT_EQUAL(objectid_new(small, sizeof(small)), EINVAL);
+	CU_ASSERT_EQUAL_FATAL(objectid_new(a, sizeof(a)), 0);
+	CU_ASSERT_EQUAL_FATAL(objectid_new(b, sizeof(b)), 0);
+	CU_ASSERT_EQUAL(strlen(a), 24);
+	CU_ASSERT_EQUAL(strspn(a, "0123456789abcdef"), 24);
+	CU_ASSERT_STRING_NOT_EQUAL(a, b);
+	CU_ASSERT_EQUAL(memcmp(a + 8, b + 8, 10), 0); /* the same process */
+	CU_ASSERT_TRUE(validate_is_id(a));
+	CU_ASSERT_EQUAL(sscanf(a, "%8lx", &secs), 1);
+	CU_ASSERT_TRUE(secs > 1700000000UL); /* this century's seconds */
+}
+
 static CU_TestInfo tests[] = {
+	{"record ids are ObjectIds", test_objectids},
 	{"ids", test_id},
 	{"enums", test_enum},
 	{"booleans, texts, languages", test_bool_and_text},
