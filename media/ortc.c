@@ -21,7 +21,11 @@
 #include "ortc.h"
 #include "uuid.h"
 
-enum { ID_LEN = 37, MAX_PER_PEER = 32 };
+/* A participant's producers, and its consumers: every other one's audio,
+ * video and screen at the largest call (--max-participants 50), with
+ * room; each consumer is a copy of every packet, so a participant
+ * consuming without end would multiply what the server sends. */
+enum { ID_LEN = 37, MAX_PER_PEER = 32, MAX_CONSUMERS_PER_PEER = 256 };
 
 /* The header extensions the router reads or writes; the codecs come from
  * codecs.c. */
@@ -82,6 +86,7 @@ struct o_producer {
 struct o_consumer {
 	struct le le;
 	char id[ID_LEN];
+	char producer_id[ID_LEN]; /* what it consumes */
 	struct consumer *c;
 };
 
@@ -717,6 +722,22 @@ static void consumer_rtp_parameters(struct o_transport *ot,
 	cJSON_AddTrueToObject(rtcp, "mux");
 }
 
+/* One consumer of a producer per participant, and MAX_CONSUMERS_PER_PEER
+ * in all. */
+static int consume_allowed(struct req *r, const char *pid)
+{
+	for (struct le *le = r->peer->consumers.head; le; le = le->next) {
+		const struct o_consumer *oc = le->data;
+		if (!strcmp(oc->producer_id, pid))
+			return fail(r, FAULT_CONFLICT, EALREADY,
+				    "producerId: you already consume %s", pid);
+	}
+	if (list_count(&r->peer->consumers) >= MAX_CONSUMERS_PER_PEER)
+		return fail(r, FAULT_CONFLICT, EALREADY, "%s",
+			    "too many consumers (256 per participant)");
+	return 0;
+}
+
 static int consume(struct req *r)
 {
 	struct ortc_peer *peer = r->peer, *owner = NULL;
@@ -745,9 +766,13 @@ static int consume(struct req *r)
 		return fail(r, FAULT_VALIDATION, ENOTSUP,
 			    "rtpCapabilities: %s is not among your codecs",
 			    op->codec->mime);
+	err = consume_allowed(r, pid);
+	if (err)
+		return err;
 	oc = mem_zalloc(sizeof(*oc), o_consumer_destructor);
 	if (!oc)
 		return fail(r, FAULT_INTERNAL, ENOMEM, "out of %s", "memory");
+	str_ncpy(oc->producer_id, pid, sizeof(oc->producer_id));
 	err = uuid_random(oc->id, sizeof(oc->id));
 	if (!err)
 		err = router_consume_paused(&oc->c, op->p, ot->t,

@@ -193,6 +193,16 @@ static void test_produce_and_consume_follow_the_table(void)
 	CU_ASSERT_PTR_NULL(request(bob, "media:consume", data, &f));
 	CU_ASSERT_PTR_NOT_NULL(strstr(f.message, "video/VP8"));
 
+	/* one consumer of a producer: a second copy of every packet to the
+	 * same participant is refused (an amplification) */
+	(void)re_snprintf(data, sizeof(data),
+			  "{\"transportId\":\"%s\",\"producerId\":\"%s\","
+			  "\"rtpCapabilities\":%s}",
+			  recv_id, producer_id, caps_text);
+	CU_ASSERT_PTR_NULL(request(bob, "media:consume", data, &f));
+	CU_ASSERT_EQUAL(f.code, FAULT_CONFLICT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.message, "already consume"));
+
 	cJSON_free(caps_text);
 	mem_deref(producer_id);
 	cJSON_Delete(caps);
