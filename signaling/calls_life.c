@@ -106,7 +106,8 @@ void call_end(struct live_call *c, const char *status, const char *reason,
 
 /* The call rules' hooks (call_machine.h) */
 
-/* Moves the call's media: everyone in it hears call:mode-switch. To the
+/* Moves the call's media: everyone in it hears call:mode-switch (and
+ * Meeshy's call:mode-changed). To the
  * SFU only once its media opens (no media node alive: it stays P2P). */
 static bool rules_switch_mode(void *arg, enum call_mode to, const char *reason)
 {
@@ -127,6 +128,16 @@ static bool rules_switch_mode(void *arg, enum call_mode to, const char *reason)
 	cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddNumberToObject(o, "participants", (double)joined_count(c));
 	emit_except(gw, c->room, NULL, "call:mode-switch", o);
+	cJSON_Delete(o);
+	/* the same news in Meeshy's shape (CallModeChangedEvent) */
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(
+		o, "oldMode",
+		call_mode_name(to == CALL_SFU ? CALL_P2P : CALL_SFU));
+	cJSON_AddStringToObject(o, "newMode", mode);
+	cJSON_AddStringToObject(o, "reason", reason);
+	emit_except(gw, c->room, NULL, "call:mode-changed", o);
 	cJSON_Delete(o);
 	return true;
 }
