@@ -66,6 +66,7 @@ static struct live_part *part_add(struct live_call *c, struct client *cl,
 	str_ncpy(p->name, cl ? cl->name : user_id, sizeof(p->name));
 	p->rec.audioEnabled = true;
 	p->rec.videoEnabled = !strcmp(c->rec.type, "video");
+	p->rec.initiator = !strcmp(user_id, c->rec.initiatorId);
 	list_append(&c->parts, &p->le, p);
 	return p;
 }

@@ -55,6 +55,7 @@ struct call_participant {
 	char status[8]; /* invited | joined | left | failed */
 	uint64_t joinedAt, leftAt;
 	bool audioEnabled, videoEnabled;
+	bool initiator; /* Meeshy's role (MongoDB only: SQLite reads false) */
 };
 
 struct call_transcription {

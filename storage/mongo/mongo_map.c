@@ -7,10 +7,12 @@
 #include "mongo_map.h"
 
 const struct mongo_index mongo_indexes[] = {
-	{MONGO_CALLS, "conversationId_status_createdAt",
-	 "{\"conversationId\":1,\"status\":1,\"createdAt\":-1}"},
+	{MONGO_CALLS, "conversationId_status_startedAt",
+	 "{\"conversationId\":1,\"status\":1,\"startedAt\":-1}"},
 	{MONGO_CALLS, "mode_status", "{\"mode\":1,\"status\":1}"},
-	{MONGO_CALLS, "createdAt", "{\"createdAt\":1}"},
+	{MONGO_CALLS, "startedAt", "{\"startedAt\":1}"},
+	{MONGO_TRANSLATIONS, "transcriptionId", "{\"transcriptionId\":1}"},
+	{MONGO_TRANSLATIONS, "callSessionId", "{\"callSessionId\":1}"},
 	{MONGO_PARTICIPANTS, "callSessionId_status",
 	 "{\"callSessionId\":1,\"status\":1}"},
 	{MONGO_PARTICIPANTS, "userId_status", "{\"userId\":1,\"status\":1}"},
@@ -51,37 +53,87 @@ static void put_time(bson_t *doc, const char *key, uint64_t ms)
 		(void)bson_append_null(doc, key, -1);
 }
 
+static bool is_oid(const char *id)
+{
+	/* lower case only: what bson_oid_to_string gives back */
+	return strlen(id) == 24 && strspn(id, "0123456789abcdef") == 24;
+}
+
+void mongo_put_ref(bson_t *doc, const char *key, const char *id)
+{
+	bson_oid_t oid;
+	if (!is_oid(id)) {
+		put_str(doc, key, id);
+		return;
+	}
+	bson_oid_init_from_string(&oid, id);
+	(void)bson_append_oid(doc, key, -1, &oid);
+}
+
+/* Meeshy's CallStatus enum has no "failed": such a call is ended there. */
+static const char *meeshy_status(const char *status)
+{
+	return strcmp(status, "failed") ? status : "ended";
+}
+
+void mongo_status_filter(bson_t *filter, const char *status)
+{
+	bson_t ne;
+	put_str(filter, "status", meeshy_status(status));
+	if (!strcmp(status, "failed")) {
+		put_str(filter, "callStatus", "failed");
+	} else if (!strcmp(status, "ended")) {
+		BSON_APPEND_DOCUMENT_BEGIN(filter, "callStatus", &ne);
+		BSON_APPEND_UTF8(&ne, "$ne", "failed");
+		bson_append_document_end(filter, &ne);
+	}
+}
+
+/* Prisma's CallSession: startedAt is when it was made, answeredAt when
+ * it became active, duration the seconds since. */
 void mongo_call_to_bson(const struct call_session *c, bson_t *doc)
 {
-	put_str(doc, "_id", c->id);
-	put_str(doc, "conversationId", c->conversationId);
-	put_str(doc, "initiatorId", c->initiatorId);
-	put_str(doc, "type", c->type);
+	mongo_put_ref(doc, "_id", c->id);
+	mongo_put_ref(doc, "conversationId", c->conversationId);
+	mongo_put_ref(doc, "initiatorId", c->initiatorId);
 	put_str(doc, "mode", c->mode);
-	put_str(doc, "status", c->status);
+	put_str(doc, "status", meeshy_status(c->status));
+	put_time(doc, "startedAt", c->createdAt);
+	put_time(doc, "answeredAt", c->startedAt);
+	put_time(doc, "endedAt", c->endedAt);
+	if (c->endedAt && c->startedAt && c->endedAt >= c->startedAt)
+		(void)bson_append_int32(
+			doc, "duration", -1,
+			(int32_t)((c->endedAt - c->startedAt) / 1000));
+	else
+		(void)bson_append_null(doc, "duration", -1);
+	/* ours, beside */
+	put_str(doc, "callStatus", c->status);
+	put_str(doc, "type", c->type);
 	if (c->mediaServerId[0])
 		put_str(doc, "mediaServerId", c->mediaServerId);
 	else
 		(void)bson_append_null(doc, "mediaServerId", -1);
-	put_time(doc, "createdAt", c->createdAt);
-	put_time(doc, "startedAt", c->startedAt);
-	put_time(doc, "endedAt", c->endedAt);
 	if (c->endReason[0])
 		put_str(doc, "endReason", c->endReason);
 	else
 		(void)bson_append_null(doc, "endReason", -1);
 }
 
-void mongo_participant_to_bson(const struct call_participant *p, bson_t *doc)
+/* Prisma's CallParticipant (role, isAudioEnabled...; a joinedAt always),
+ * our status beside. */
+void mongo_participant_to_bson(const struct call_participant *p,
+			       uint64_t now_ms, bson_t *doc)
 {
-	put_str(doc, "_id", p->id);
-	put_str(doc, "callSessionId", p->callSessionId);
-	put_str(doc, "userId", p->userId);
-	put_str(doc, "status", p->status);
-	put_time(doc, "joinedAt", p->joinedAt);
+	mongo_put_ref(doc, "_id", p->id);
+	mongo_put_ref(doc, "callSessionId", p->callSessionId);
+	mongo_put_ref(doc, "userId", p->userId);
+	put_str(doc, "role", p->initiator ? "initiator" : "participant");
+	put_time(doc, "joinedAt", p->joinedAt ? p->joinedAt : now_ms);
 	put_time(doc, "leftAt", p->leftAt);
-	(void)bson_append_bool(doc, "audioEnabled", -1, p->audioEnabled);
-	(void)bson_append_bool(doc, "videoEnabled", -1, p->videoEnabled);
+	(void)bson_append_bool(doc, "isAudioEnabled", -1, p->audioEnabled);
+	(void)bson_append_bool(doc, "isVideoEnabled", -1, p->videoEnabled);
+	put_str(doc, "status", p->status);
 }
 
 int mongo_transcription_to_bson(const struct call_transcription *t, bson_t *doc)
@@ -95,9 +147,10 @@ int mongo_transcription_to_bson(const struct call_transcription *t, bson_t *doc)
 		if (!tr)
 			return EINVAL;
 	}
-	put_str(doc, "_id", t->id);
-	put_str(doc, "callSessionId", t->callSessionId);
-	put_str(doc, "participantId", t->participantId);
+	mongo_put_ref(doc, "_id", t->id);
+	mongo_put_ref(doc, "callSessionId", t->callSessionId);
+	mongo_put_ref(doc, "participantId", t->participantId);
+	put_str(doc, "source", "client"); /* the client said it */
 	put_str(doc, "language", t->language);
 	put_str(doc, "text", t->text ? t->text : "");
 	(void)bson_append_bool(doc, "isFinal", -1, t->isFinal);
@@ -112,8 +165,8 @@ int mongo_transcription_to_bson(const struct call_transcription *t, bson_t *doc)
 
 void mongo_quality_to_bson(const struct quality_metric *q, bson_t *doc)
 {
-	put_str(doc, "callSessionId", q->callSessionId);
-	put_str(doc, "participantId", q->participantId);
+	mongo_put_ref(doc, "callSessionId", q->callSessionId);
+	mongo_put_ref(doc, "participantId", q->participantId);
 	put_time(doc, "at", q->at);
 	(void)bson_append_int64(doc, "packetsLost", -1, q->packetsLost);
 	(void)bson_append_int64(doc, "packetsReceived", -1, q->packetsReceived);
@@ -171,25 +224,59 @@ static bool get_bool(const bson_t *doc, const char *key)
 	return bson_iter_init_find(&it, doc, key) && bson_iter_as_bool(&it);
 }
 
+/* An ObjectId (or a string) as 24 hex digits (as is). */
+static void get_ref(const bson_t *doc, const char *key, char *dst, size_t size)
+{
+	bson_iter_t it;
+	char hex[25];
+	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_OID(&it)) {
+		bson_oid_to_string(bson_iter_oid(&it), hex);
+		str_ncpy(dst, hex, size);
+		return;
+	}
+	get_str(doc, key, dst, size);
+}
+
 static int get_id(const bson_t *doc, char *dst, size_t size)
 {
-	get_str(doc, "_id", dst, size);
+	get_ref(doc, "_id", dst, size);
 	return dst[0] ? 0 : EINVAL;
+}
+
+static bool has(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	return bson_iter_init_find(&it, doc, key) && !BSON_ITER_HOLDS_NULL(&it);
+}
+
+/* Our status, or from Meeshy's enum for a call Meeshy wrote. */
+static void call_status(const bson_t *doc, char *dst, size_t size)
+{
+	get_str(doc, "callStatus", dst, size);
+	if (dst[0])
+		return;
+	get_str(doc, "status", dst, size);
+	if (!strcmp(dst, "ringing"))
+		str_ncpy(dst, "initiated", size);
+	else if (!strcmp(dst, "missed") || !strcmp(dst, "rejected"))
+		str_ncpy(dst, "ended", size);
 }
 
 int mongo_call_from_bson(const bson_t *doc, struct call_session *c)
 {
 	memset(c, 0, sizeof(*c));
-	get_str(doc, "conversationId", c->conversationId,
+	get_ref(doc, "conversationId", c->conversationId,
 		sizeof(c->conversationId));
-	get_str(doc, "initiatorId", c->initiatorId, sizeof(c->initiatorId));
+	get_ref(doc, "initiatorId", c->initiatorId, sizeof(c->initiatorId));
 	get_str(doc, "type", c->type, sizeof(c->type));
+	if (!c->type[0]) /* Meeshy's calls say no type: its calls are video */
+		str_ncpy(c->type, "video", sizeof(c->type));
 	get_str(doc, "mode", c->mode, sizeof(c->mode));
-	get_str(doc, "status", c->status, sizeof(c->status));
+	call_status(doc, c->status, sizeof(c->status));
 	get_str(doc, "mediaServerId", c->mediaServerId,
 		sizeof(c->mediaServerId));
-	c->createdAt = get_time(doc, "createdAt");
-	c->startedAt = get_time(doc, "startedAt");
+	c->createdAt = get_time(doc, "startedAt");
+	c->startedAt = get_time(doc, "answeredAt");
 	c->endedAt = get_time(doc, "endedAt");
 	get_str(doc, "endReason", c->endReason, sizeof(c->endReason));
 	return get_id(doc, c->id, sizeof(c->id));
@@ -197,15 +284,26 @@ int mongo_call_from_bson(const bson_t *doc, struct call_session *c)
 
 int mongo_participant_from_bson(const bson_t *doc, struct call_participant *p)
 {
+	char role[16];
 	memset(p, 0, sizeof(*p));
-	get_str(doc, "callSessionId", p->callSessionId,
+	get_ref(doc, "callSessionId", p->callSessionId,
 		sizeof(p->callSessionId));
-	get_str(doc, "userId", p->userId, sizeof(p->userId));
+	get_ref(doc, "userId", p->userId, sizeof(p->userId));
 	get_str(doc, "status", p->status, sizeof(p->status));
-	p->joinedAt = get_time(doc, "joinedAt");
 	p->leftAt = get_time(doc, "leftAt");
-	p->audioEnabled = get_bool(doc, "audioEnabled");
-	p->videoEnabled = get_bool(doc, "videoEnabled");
+	if (!p->status[0]) /* Meeshy's: in until it leaves */
+		str_ncpy(p->status, p->leftAt ? "left" : "joined",
+			 sizeof(p->status));
+	/* an invitation's joinedAt is when it was written, not a join */
+	if (strcmp(p->status, "invited"))
+		p->joinedAt = get_time(doc, "joinedAt");
+	/* Prisma's defaults: true when absent */
+	p->audioEnabled =
+		!has(doc, "isAudioEnabled") || get_bool(doc, "isAudioEnabled");
+	p->videoEnabled =
+		!has(doc, "isVideoEnabled") || get_bool(doc, "isVideoEnabled");
+	get_str(doc, "role", role, sizeof(role));
+	p->initiator = !strcmp(role, "initiator");
 	return get_id(doc, p->id, sizeof(p->id));
 }
 
@@ -228,9 +326,9 @@ int mongo_transcription_from_bson(const bson_t *doc,
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	get_str(doc, "callSessionId", t->callSessionId,
+	get_ref(doc, "callSessionId", t->callSessionId,
 		sizeof(t->callSessionId));
-	get_str(doc, "participantId", t->participantId,
+	get_ref(doc, "participantId", t->participantId,
 		sizeof(t->participantId));
 	get_str(doc, "language", t->language, sizeof(t->language));
 	t->isFinal = get_bool(doc, "isFinal");
@@ -275,9 +373,9 @@ void mongo_transcription_clear(struct call_transcription *t)
 int mongo_quality_from_bson(const bson_t *doc, struct quality_metric *q)
 {
 	memset(q, 0, sizeof(*q));
-	get_str(doc, "callSessionId", q->callSessionId,
+	get_ref(doc, "callSessionId", q->callSessionId,
 		sizeof(q->callSessionId));
-	get_str(doc, "participantId", q->participantId,
+	get_ref(doc, "participantId", q->participantId,
 		sizeof(q->participantId));
 	q->at = get_time(doc, "at");
 	q->packetsLost = get_int(doc, "packetsLost");
@@ -296,8 +394,7 @@ int mongo_quality_from_bson(const bson_t *doc, struct quality_metric *q)
 int mongo_member_filter(const char *conv, const char *user, bson_t *filter)
 {
 	bson_oid_t c, u;
-	if (!bson_oid_is_valid(conv, strlen(conv)) || strlen(conv) != 24 ||
-	    !bson_oid_is_valid(user, strlen(user)) || strlen(user) != 24)
+	if (!is_oid(conv) || !is_oid(user))
 		return EINVAL;
 	bson_oid_init_from_string(&c, conv);
 	bson_oid_init_from_string(&u, user);
@@ -306,26 +403,13 @@ int mongo_member_filter(const char *conv, const char *user, bson_t *filter)
 	return 0;
 }
 
-/* An ObjectId (or a string) as 24 hex digits. */
-static void get_oid(const bson_t *doc, const char *key, char *dst, size_t size)
-{
-	bson_iter_t it;
-	char hex[25];
-	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_OID(&it)) {
-		bson_oid_to_string(bson_iter_oid(&it), hex);
-		str_ncpy(dst, hex, size);
-		return;
-	}
-	get_str(doc, key, dst, size);
-}
-
 int mongo_member_from_bson(const bson_t *doc, struct conversation_member *m)
 {
 	bson_iter_t it;
 	memset(m, 0, sizeof(*m));
-	get_oid(doc, "conversationId", m->conversationId,
+	get_ref(doc, "conversationId", m->conversationId,
 		sizeof(m->conversationId));
-	get_oid(doc, "userId", m->userId, sizeof(m->userId));
+	get_ref(doc, "userId", m->userId, sizeof(m->userId));
 	if (!m->conversationId[0] || !m->userId[0])
 		return EINVAL;
 	get_str(doc, "role", m->role, sizeof(m->role));
@@ -334,4 +418,40 @@ int mongo_member_from_bson(const bson_t *doc, struct conversation_member *m)
 	m->isActive = !bson_iter_init_find(&it, doc, "isActive") ||
 		      bson_iter_as_bool(&it);
 	return 0;
+}
+
+/* --- Meeshy's translation_calls --- */
+
+int mongo_translations_each(const struct call_transcription *t, uint64_t now_ms,
+			    mongo_doc_h *h, void *arg)
+{
+	bson_error_t e;
+	bson_t *tr;
+	bson_iter_t it;
+	int err = 0;
+
+	if (!t->translations || !*t->translations)
+		return 0;
+	tr = bson_new_from_json((const uint8_t *)t->translations, -1, &e);
+	if (!tr)
+		return EINVAL;
+	for (bson_iter_init(&it, tr); !err && bson_iter_next(&it);) {
+		bson_t filter = BSON_INITIALIZER, doc = BSON_INITIALIZER;
+		if (!BSON_ITER_HOLDS_UTF8(&it))
+			continue;
+		mongo_put_ref(&filter, "transcriptionId", t->id);
+		put_str(&filter, "targetLanguage", bson_iter_key(&it));
+		mongo_put_ref(&doc, "transcriptionId", t->id);
+		put_str(&doc, "targetLanguage", bson_iter_key(&it));
+		put_str(&doc, "translatedText", bson_iter_utf8(&it, NULL));
+		(void)bson_append_bool(&doc, "cached", -1, false);
+		put_time(&doc, "createdAt", now_ms);
+		/* ours: so an archived call takes its translations along */
+		mongo_put_ref(&doc, "callSessionId", t->callSessionId);
+		err = h(&filter, &doc, arg);
+		bson_destroy(&filter);
+		bson_destroy(&doc);
+	}
+	bson_destroy(tr);
+	return err;
 }

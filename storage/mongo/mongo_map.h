@@ -14,9 +14,15 @@
 #include "store.h"
 
 /* Collection names, as the seed's models. */
-#define MONGO_CALLS "CallSession"
-#define MONGO_PARTICIPANTS "CallParticipant"
-#define MONGO_TRANSCRIPTIONS "CallTranscription"
+/* Meeshy's collections (its Prisma schema's @@map), so its Node code reads
+ * our records and we read its: ObjectId ids, its field names and enums,
+ * DateTime as BSON dates. What only we need rides beside, in fields
+ * Prisma does not read (callStatus, type, mediaServerId, endReason,
+ * status of a participant, isFinal, translations). */
+#define MONGO_CALLS "call_sessions"
+#define MONGO_PARTICIPANTS "call_participants"
+#define MONGO_TRANSCRIPTIONS "transcriptions"
+#define MONGO_TRANSLATIONS "translation_calls"
 #define MONGO_QUALITY "QualityMetric"
 /* Meeshy's own collection (its Prisma model ConversationMember): read,
  * never written here */
@@ -24,11 +30,28 @@
 
 /* Records -> documents (doc initialised by the caller, appended to). */
 void mongo_call_to_bson(const struct call_session *c, bson_t *doc);
-void mongo_participant_to_bson(const struct call_participant *p, bson_t *doc);
+/* now_ms: what an invited participant's joinedAt says (Prisma requires
+ * one). */
+void mongo_participant_to_bson(const struct call_participant *p,
+			       uint64_t now_ms, bson_t *doc);
 /* EINVAL when t->translations is not a JSON object. */
 int mongo_transcription_to_bson(const struct call_transcription *t,
 				bson_t *doc);
 void mongo_quality_to_bson(const struct quality_metric *q, bson_t *doc);
+
+/* An id as Meeshy keeps it: an ObjectId when it is 24 hex digits (every
+ * id we make), else the string (ids others chose: "conv-1"). The same in
+ * filters, so a query finds what was written. */
+void mongo_put_ref(bson_t *doc, const char *key, const char *id);
+/* A status filter in Meeshy's terms: its enum has no "failed" (an ended
+ * call, our callStatus says so). */
+void mongo_status_filter(bson_t *filter, const char *status);
+/* translation_calls: one document per language of t's translations,
+ * upserted by (transcriptionId, targetLanguage); h gets each filter and
+ * document. EINVAL: translations not a JSON object. */
+typedef int(mongo_doc_h)(const bson_t *filter, const bson_t *doc, void *arg);
+int mongo_translations_each(const struct call_transcription *t, uint64_t now_ms,
+			    mongo_doc_h *h, void *arg);
 
 /* Documents -> records. Missing fields read as empty/0; EINVAL when a
  * document has no string _id (a record another program wrote badly). */

@@ -285,7 +285,7 @@ static int replace(struct mongo_store *s, const char *coll, const char *id,
 	if (!cl)
 		return EAGAIN;
 	c = mongoc_client_get_collection(cl, s->db, coll);
-	BSON_APPEND_UTF8(&filter, "_id", id);
+	mongo_put_ref(&filter, "_id", id);
 	BSON_APPEND_BOOL(&opts, "upsert", true);
 	if (!mongoc_collection_replace_one(c, &filter, doc, &opts, NULL, &e))
 		err = failed(s, coll, &e);
@@ -367,7 +367,7 @@ static int mo_call_get(void *state, const char *id, struct call_session *c)
 	bson_t filter = BSON_INITIALIZER;
 	int err;
 	c->id[0] = '\0';
-	BSON_APPEND_UTF8(&filter, "_id", id);
+	mongo_put_ref(&filter, "_id", id);
 	err = find(state, MONGO_Q_CALL, MONGO_CALLS, &filter, NULL, 1, one_call,
 		   c);
 	bson_destroy(&filter);
@@ -397,11 +397,11 @@ static int mo_calls_by_conversation(void *state, const char *conv,
 	struct calls_iter it = {h, arg};
 	bson_t filter = BSON_INITIALIZER;
 	int err;
-	BSON_APPEND_UTF8(&filter, "conversationId", conv);
+	mongo_put_ref(&filter, "conversationId", conv);
 	if (status)
-		BSON_APPEND_UTF8(&filter, "status", status);
+		mongo_status_filter(&filter, status);
 	err = find(state, MONGO_Q_HISTORY, MONGO_CALLS, &filter,
-		   "{\"createdAt\":-1}", limit, each_call, &it);
+		   "{\"startedAt\":-1}", limit, each_call, &it);
 	bson_destroy(&filter);
 	return err;
 }
@@ -419,7 +419,7 @@ static int mo_calls_by_status(void *state, const char *status, unsigned limit,
 	BSON_APPEND_UTF8(&modes, "1", "sfu");
 	bson_append_array_end(&in, &modes);
 	bson_append_document_end(&filter, &in);
-	BSON_APPEND_UTF8(&filter, "status", status);
+	mongo_status_filter(&filter, status);
 	err = find(state, MONGO_Q_CALLS_STATUS, MONGO_CALLS, &filter, NULL,
 		   limit, each_call, &it);
 	bson_destroy(&filter);
@@ -432,7 +432,7 @@ static int mo_participant_put(void *state, const struct call_participant *p)
 {
 	bson_t doc = BSON_INITIALIZER;
 	int err;
-	mongo_participant_to_bson(p, &doc);
+	mongo_participant_to_bson(p, port_wallclock_ms(), &doc);
 	err = replace(state, MONGO_PARTICIPANTS, p->id, &doc);
 	bson_destroy(&doc);
 	return err;
@@ -457,7 +457,7 @@ static int by_call(struct mongo_store *s, enum mongo_query q, const char *coll,
 {
 	bson_t filter = BSON_INITIALIZER;
 	int err;
-	BSON_APPEND_UTF8(&filter, "callSessionId", call_id);
+	mongo_put_ref(&filter, "callSessionId", call_id);
 	err = find(s, q, coll, &filter, sort, 0, h, arg);
 	bson_destroy(&filter);
 	return err;
@@ -471,13 +471,48 @@ static int mo_participants(void *state, const char *call_id,
 		       "{\"joinedAt\":1,\"_id\":1}", each_participant, &it);
 }
 
+struct translation_put {
+	struct mongo_store *s;
+	mongoc_collection_t *c;
+};
+
+/* One of Meeshy's translation_calls, upserted by its filter. */
+static int translation_upsert(const bson_t *filter, const bson_t *doc,
+			      void *arg)
+{
+	struct translation_put *tp = arg;
+	bson_t opts = BSON_INITIALIZER;
+	bson_error_t e;
+	int err = 0;
+	BSON_APPEND_BOOL(&opts, "upsert", true);
+	if (!mongoc_collection_replace_one(tp->c, filter, doc, &opts, NULL, &e))
+		err = failed(tp->s, MONGO_TRANSLATIONS, &e);
+	bson_destroy(&opts);
+	return err;
+}
+
+/* The transcription, then its translations as Meeshy keeps them (one
+ * translation_calls document per language). */
 static int mo_transcription_put(void *state, const struct call_transcription *t)
 {
+	struct mongo_store *s = state;
+	struct translation_put tp = {s, NULL};
 	bson_t doc = BSON_INITIALIZER;
+	mongoc_client_t *cl;
 	int err = mongo_transcription_to_bson(t, &doc);
 	if (!err)
-		err = replace(state, MONGO_TRANSCRIPTIONS, t->id, &doc);
+		err = replace(s, MONGO_TRANSCRIPTIONS, t->id, &doc);
 	bson_destroy(&doc);
+	if (err || !t->translations)
+		return err;
+	cl = client_pop(s);
+	if (!cl)
+		return EAGAIN;
+	tp.c = mongoc_client_get_collection(cl, s->db, MONGO_TRANSLATIONS);
+	err = mongo_translations_each(t, port_wallclock_ms(),
+				      translation_upsert, &tp);
+	mongoc_collection_destroy(tp.c);
+	push(s, cl, err);
 	return err;
 }
 
@@ -625,7 +660,7 @@ static int delete_many(struct mongo_store *s, mongoc_client_t *cl,
 	bson_t filter = BSON_INITIALIZER;
 	bson_error_t e;
 	int err = 0;
-	BSON_APPEND_UTF8(&filter, field, id);
+	mongo_put_ref(&filter, field, id);
 	if (!mongoc_collection_delete_many(c, &filter, NULL, NULL, &e))
 		err = failed(s, coll, &e);
 	bson_destroy(&filter);
@@ -646,13 +681,9 @@ static int mo_archive(void *state, uint64_t before_ms,
 	if (!a.ids)
 		return ENOMEM;
 	do {
-		bson_t filter = BSON_INITIALIZER, in, st, lt;
-		BSON_APPEND_DOCUMENT_BEGIN(&filter, "status", &in);
-		BSON_APPEND_ARRAY_BEGIN(&in, "$in", &st);
-		BSON_APPEND_UTF8(&st, "0", "ended");
-		BSON_APPEND_UTF8(&st, "1", "failed");
-		bson_append_array_end(&in, &st);
-		bson_append_document_end(&filter, &in);
+		bson_t filter = BSON_INITIALIZER, lt;
+		/* Meeshy's "ended" is ours and "failed" */
+		BSON_APPEND_UTF8(&filter, "status", "ended");
 		BSON_APPEND_DOCUMENT_BEGIN(&filter, "endedAt", &lt);
 		BSON_APPEND_DATE_TIME(&lt, "$lt", (int64_t)before_ms);
 		bson_append_document_end(&filter, &lt);
@@ -678,6 +709,10 @@ static int mo_archive(void *state, uint64_t before_ms,
 					  : delete_many(s, cl, MONGO_QUALITY,
 							"callSessionId",
 							a.ids[i]);
+				err = err ? err
+					  : delete_many(
+						    s, cl, MONGO_TRANSLATIONS,
+						    "callSessionId", a.ids[i]);
 				/* the call last: a retry finds it again */
 				err = err ? err
 					  : delete_many(s, cl, MONGO_CALLS,

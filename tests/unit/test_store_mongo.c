@@ -30,37 +30,99 @@ static void test_call_document(void)
 {
 	struct call_session c, r;
 	bson_t doc = BSON_INITIALIZER;
+	bson_iter_t it;
 
 	memset(&c, 0, sizeof(c));
-	str_ncpy(c.id, "call-1", sizeof(c.id));
-	str_ncpy(c.conversationId, "conv-1", sizeof(c.conversationId));
+	str_ncpy(c.id, "65a0000000000000000ca111", sizeof(c.id));
+	str_ncpy(c.conversationId, "65a00000000000000000c0a1",
+		 sizeof(c.conversationId));
 	str_ncpy(c.initiatorId, "alice", sizeof(c.initiatorId));
 	str_ncpy(c.type, "video", sizeof(c.type));
 	str_ncpy(c.mode, "sfu", sizeof(c.mode));
-	str_ncpy(c.status, "active", sizeof(c.status));
+	str_ncpy(c.status, "failed", sizeof(c.status));
 	str_ncpy(c.mediaServerId, "media-1", sizeof(c.mediaServerId));
+	str_ncpy(c.endReason, "media-node-lost", sizeof(c.endReason));
 	c.createdAt = 1700000000123ULL;
 	c.startedAt = 1700000001000ULL;
+	c.endedAt = 1700000091000ULL;
 	mongo_call_to_bson(&c, &doc);
-	/* as Prisma keeps it: id as _id, dates as dates, unset as null */
-	CU_ASSERT_EQUAL(type_of(&doc, "_id"), BSON_TYPE_UTF8);
-	CU_ASSERT_EQUAL(type_of(&doc, "id"), BSON_TYPE_EOD);
-	CU_ASSERT_EQUAL(type_of(&doc, "createdAt"), BSON_TYPE_DATE_TIME);
-	CU_ASSERT_EQUAL(type_of(&doc, "endedAt"), BSON_TYPE_NULL);
-	CU_ASSERT_EQUAL(type_of(&doc, "endReason"), BSON_TYPE_NULL);
-	CU_ASSERT_EQUAL(type_of(&doc, "conversationId"), BSON_TYPE_UTF8);
+	/* as Prisma keeps Meeshy's CallSession: ObjectIds where ids are
+	 * hex (a name stays a string), its enum (no "failed": ended),
+	 * startedAt when made, answeredAt, duration in seconds */
+	CU_ASSERT_EQUAL(type_of(&doc, "_id"), BSON_TYPE_OID);
+	CU_ASSERT_EQUAL(type_of(&doc, "conversationId"), BSON_TYPE_OID);
+	CU_ASSERT_EQUAL(type_of(&doc, "initiatorId"), BSON_TYPE_UTF8);
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &doc, "status") &&
+		       !strcmp(bson_iter_utf8(&it, NULL), "ended"));
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &doc, "startedAt") &&
+		       bson_iter_date_time(&it) == 1700000000123LL);
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &doc, "answeredAt") &&
+		       bson_iter_date_time(&it) == 1700000001000LL);
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &doc, "duration") &&
+		       bson_iter_int32(&it) == 90);
+	CU_ASSERT_EQUAL(type_of(&doc, "createdAt"), BSON_TYPE_EOD);
 	CU_ASSERT_EQUAL(mongo_call_from_bson(&doc, &r), 0);
-	CU_ASSERT_STRING_EQUAL(r.id, "call-1");
-	CU_ASSERT_STRING_EQUAL(r.conversationId, "conv-1");
+	CU_ASSERT_STRING_EQUAL(r.id, c.id);
+	CU_ASSERT_STRING_EQUAL(r.conversationId, c.conversationId);
 	CU_ASSERT_STRING_EQUAL(r.initiatorId, "alice");
 	CU_ASSERT_STRING_EQUAL(r.mode, "sfu");
-	CU_ASSERT_STRING_EQUAL(r.status, "active");
+	CU_ASSERT_STRING_EQUAL(r.status, "failed"); /* ours, beside */
 	CU_ASSERT_STRING_EQUAL(r.mediaServerId, "media-1");
+	CU_ASSERT_STRING_EQUAL(r.endReason, "media-node-lost");
 	CU_ASSERT_EQUAL(r.createdAt, c.createdAt);
 	CU_ASSERT_EQUAL(r.startedAt, c.startedAt);
-	CU_ASSERT_EQUAL(r.endedAt, 0);
-	CU_ASSERT_STRING_EQUAL(r.endReason, "");
+	CU_ASSERT_EQUAL(r.endedAt, c.endedAt);
+	bson_reinit(&doc);
+	/* not answered yet: no duration, no answeredAt */
+	c.startedAt = c.endedAt = 0;
+	str_ncpy(c.status, "initiated", sizeof(c.status));
+	mongo_call_to_bson(&c, &doc);
+	CU_ASSERT_EQUAL(type_of(&doc, "answeredAt"), BSON_TYPE_NULL);
+	CU_ASSERT_EQUAL(type_of(&doc, "duration"), BSON_TYPE_NULL);
 	bson_destroy(&doc);
+}
+
+/* A CallSession Meeshy's gateway wrote: its enum read as ours. */
+static void test_meeshy_call(void)
+{
+	struct call_session c;
+	struct call_participant p;
+	bson_error_t e;
+	bson_t *doc = bson_new_from_json(
+		(const uint8_t
+			 *)"{\"_id\":{\"$oid\":\"65a0000000000000000ca222\"},"
+			   "\"conversationId\":{\"$oid\":"
+			   "\"65a00000000000000000c0a1\"},"
+			   "\"initiatorId\":{\"$oid\":"
+			   "\"65a000000000000000000001\"},"
+			   "\"mode\":\"p2p\",\"status\":\"ringing\","
+			   "\"startedAt\":{\"$date\":\"2024-01-12T10:00:00Z\"},"
+			   "\"metadata\":{\"maxParticipants\":8}}",
+		-1, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(mongo_call_from_bson(doc, &c), 0);
+	CU_ASSERT_STRING_EQUAL(c.status, "initiated");
+	CU_ASSERT_STRING_EQUAL(c.type, "video");
+	CU_ASSERT_STRING_EQUAL(c.initiatorId, "65a000000000000000000001");
+	CU_ASSERT_EQUAL(c.createdAt, 1705053600000ULL);
+	bson_destroy(doc);
+	doc = bson_new_from_json(
+		(const uint8_t
+			 *)"{\"_id\":{\"$oid\":\"65a0000000000000000aa001\"},"
+			   "\"callSessionId\":{\"$oid\":"
+			   "\"65a0000000000000000ca222\"},"
+			   "\"userId\":{\"$oid\":\"65a000000000000000000001\"},"
+			   "\"role\":\"initiator\","
+			   "\"joinedAt\":{\"$date\":\"2024-01-12T10:00:00Z\"},"
+			   "\"leftAt\":null,\"isAudioEnabled\":false}",
+		-1, &e);
+	CU_ASSERT_EQUAL(mongo_participant_from_bson(doc, &p), 0);
+	CU_ASSERT_STRING_EQUAL(p.status, "joined");
+	CU_ASSERT_TRUE(p.initiator);
+	CU_ASSERT_FALSE(p.audioEnabled);
+	CU_ASSERT_TRUE(p.videoEnabled); /* Prisma's default */
+	CU_ASSERT_EQUAL(p.joinedAt, 1705053600000ULL);
+	bson_destroy(doc);
 }
 
 static void test_participant_and_quality_documents(void)
@@ -68,25 +130,44 @@ static void test_participant_and_quality_documents(void)
 	struct call_participant p, rp;
 	struct quality_metric q, rq;
 	bson_t doc = BSON_INITIALIZER;
+	bson_iter_t it;
 
 	memset(&p, 0, sizeof(p));
-	str_ncpy(p.id, "p1", sizeof(p.id));
-	str_ncpy(p.callSessionId, "call-1", sizeof(p.callSessionId));
+	str_ncpy(p.id, "65a0000000000000000aa002", sizeof(p.id));
+	str_ncpy(p.callSessionId, "65a0000000000000000ca111",
+		 sizeof(p.callSessionId));
 	str_ncpy(p.userId, "bob", sizeof(p.userId));
 	str_ncpy(p.status, "left", sizeof(p.status));
 	p.joinedAt = 10;
 	p.leftAt = 20;
 	p.videoEnabled = true;
-	mongo_participant_to_bson(&p, &doc);
-	CU_ASSERT_EQUAL(type_of(&doc, "audioEnabled"), BSON_TYPE_BOOL);
+	mongo_participant_to_bson(&p, 999, &doc);
+	CU_ASSERT_EQUAL(type_of(&doc, "_id"), BSON_TYPE_OID);
+	CU_ASSERT_EQUAL(type_of(&doc, "callSessionId"), BSON_TYPE_OID);
+	CU_ASSERT_EQUAL(type_of(&doc, "isAudioEnabled"), BSON_TYPE_BOOL);
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &doc, "role") &&
+		       !strcmp(bson_iter_utf8(&it, NULL), "participant"));
 	CU_ASSERT_EQUAL(mongo_participant_from_bson(&doc, &rp), 0);
-	CU_ASSERT_STRING_EQUAL(rp.id, "p1");
+	CU_ASSERT_STRING_EQUAL(rp.id, p.id);
 	CU_ASSERT_STRING_EQUAL(rp.userId, "bob");
 	CU_ASSERT_STRING_EQUAL(rp.status, "left");
 	CU_ASSERT_EQUAL(rp.joinedAt, 10);
 	CU_ASSERT_EQUAL(rp.leftAt, 20);
 	CU_ASSERT_FALSE(rp.audioEnabled);
 	CU_ASSERT_TRUE(rp.videoEnabled);
+	bson_reinit(&doc);
+	/* invited: Prisma needs a joinedAt (when written); read back as 0 */
+	str_ncpy(p.status, "invited", sizeof(p.status));
+	p.joinedAt = p.leftAt = 0;
+	p.initiator = true;
+	mongo_participant_to_bson(&p, 999, &doc);
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &doc, "joinedAt") &&
+		       bson_iter_date_time(&it) == 999);
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &doc, "role") &&
+		       !strcmp(bson_iter_utf8(&it, NULL), "initiator"));
+	CU_ASSERT_EQUAL(mongo_participant_from_bson(&doc, &rp), 0);
+	CU_ASSERT_EQUAL(rp.joinedAt, 0);
+	CU_ASSERT_TRUE(rp.initiator);
 	bson_reinit(&doc);
 
 	memset(&q, 0, sizeof(q));
@@ -112,6 +193,60 @@ static void test_participant_and_quality_documents(void)
 	CU_ASSERT_EQUAL(rq.frameWidth, 1280);
 	CU_ASSERT_EQUAL(rq.frameHeight, 720);
 	bson_destroy(&doc);
+}
+
+static int count_translation(const bson_t *filter, const bson_t *doc, void *arg)
+{
+	bson_iter_t it;
+	int *n = arg;
+	(*n)++;
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, doc, "translatedText") &&
+		       BSON_ITER_HOLDS_UTF8(&it));
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, filter, "targetLanguage"));
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, doc, "cached") &&
+		       !bson_iter_bool(&it));
+	return 0;
+}
+
+/* Meeshy's filters: a status in its enum, ids as it keeps them. */
+static void test_filters(void)
+{
+	bson_t f = BSON_INITIALIZER;
+	bson_iter_t it, sub;
+	int n = 0;
+	struct call_transcription t;
+
+	mongo_status_filter(&f, "failed");
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &f, "status") &&
+		       !strcmp(bson_iter_utf8(&it, NULL), "ended"));
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &f, "callStatus") &&
+		       !strcmp(bson_iter_utf8(&it, NULL), "failed"));
+	bson_reinit(&f);
+	mongo_status_filter(&f, "ended");
+	CU_ASSERT_TRUE(bson_iter_init_find(&it, &f, "callStatus") &&
+		       BSON_ITER_HOLDS_DOCUMENT(&it) &&
+		       bson_iter_recurse(&it, &sub) &&
+		       bson_iter_find(&sub, "$ne"));
+	bson_reinit(&f);
+	mongo_status_filter(&f, "active");
+	CU_ASSERT_EQUAL(bson_count_keys(&f), 1);
+	bson_reinit(&f);
+	mongo_put_ref(&f, "a", "65a0000000000000000ca111");
+	mongo_put_ref(&f, "b", "conv-1");
+	mongo_put_ref(&f, "c", "65A0000000000000000CA111"); /* not ours */
+	CU_ASSERT_EQUAL(type_of(&f, "a"), BSON_TYPE_OID);
+	CU_ASSERT_EQUAL(type_of(&f, "b"), BSON_TYPE_UTF8);
+	CU_ASSERT_EQUAL(type_of(&f, "c"), BSON_TYPE_UTF8);
+	bson_destroy(&f);
+	/* translation_calls: one per language */
+	contract_make_transcription(&t);
+	t.translations = "{\"en\":\"hello\",\"de\":\"hallo\"}";
+	CU_ASSERT_EQUAL(mongo_translations_each(&t, 5, count_translation, &n),
+			0);
+	CU_ASSERT_EQUAL(n, 2);
+	t.translations = "{en: hello";
+	CU_ASSERT_EQUAL(mongo_translations_each(&t, 5, count_translation, &n),
+			EINVAL);
 }
 
 static void test_transcription_document(void)
@@ -164,7 +299,7 @@ static void test_foreign_documents(void)
 	doc = bson_new_from_json(
 		(const uint8_t
 			 *)"{\"_id\":\"c9\",\"status\":\"ended\","
-			   "\"createdAt\":1700000000000,"
+			   "\"startedAt\":1700000000000,"
 			   "\"endedAt\":{\"$date\":\"2023-11-14T22:13:21Z\"}}",
 		-1, &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
@@ -173,12 +308,9 @@ static void test_foreign_documents(void)
 	CU_ASSERT_EQUAL(c.endedAt, 1700000001000ULL);
 	CU_ASSERT_STRING_EQUAL(c.conversationId, "");
 	bson_destroy(doc);
-	/* no string _id (an ObjectId): not a record of ours */
-	doc = bson_new_from_json(
-		(const uint8_t
-			 *)"{\"_id\":{\"$oid\":\"0123456789abcdef01234567\"},"
-			   "\"status\":\"ended\"}",
-		-1, &e);
+	/* no _id at all: not a record anyone can name */
+	doc = bson_new_from_json((const uint8_t *)"{\"status\":\"ended\"}", -1,
+				 &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
 	CU_ASSERT_EQUAL(mongo_call_from_bson(doc, &c), EINVAL);
 	bson_destroy(doc);
@@ -253,9 +385,9 @@ static void test_indexes_and_routing(void)
 	/* the seed's compound indexes, keys in the seed's order */
 	static const char *const seed[][2] = {
 		{MONGO_CALLS, "{\"conversationId\":1,\"status\":1,"
-			      "\"createdAt\":-1}"},
+			      "\"startedAt\":-1}"},
 		{MONGO_CALLS, "{\"mode\":1,\"status\":1}"},
-		{MONGO_CALLS, "{\"createdAt\":1}"},
+		{MONGO_CALLS, "{\"startedAt\":1}"},
 		{MONGO_PARTICIPANTS, "{\"callSessionId\":1,\"status\":1}"},
 		{MONGO_PARTICIPANTS, "{\"userId\":1,\"status\":1}"},
 		{MONGO_TRANSCRIPTIONS, "{\"callSessionId\":1,\"timestamp\":1}"},
@@ -403,6 +535,8 @@ static void test_live_indexes(void)
 }
 
 static CU_TestInfo map_tests[] = {
+	{"a CallSession Meeshy wrote", test_meeshy_call},
+	{"Meeshy's filters and translation_calls", test_filters},
 	{"Meeshy's ConversationMember documents", test_member_documents},
 	{"a call as a document", test_call_document},
 	{"participants and quality reports",
