@@ -68,6 +68,69 @@ static int authenticate(struct gateway *gw, const char *token,
 	return err ? err : EACCES;
 }
 
+/* A user's signed-in sockets on this gateway (--max-sockets-per-user):
+ * each of its clients holds a reference, so the references are the count
+ * and the last client out frees it (client_destructor). */
+struct user_socks {
+	struct le le; /* in gw->user_sockets */
+	char user[STORE_ID_MAX + 1];
+};
+
+static void user_socks_destructor(void *arg)
+{
+	struct user_socks *u = arg;
+	hash_unlink(&u->le);
+}
+
+static bool user_cmp(struct le *le, void *arg)
+{
+	const struct user_socks *u = le->data;
+	return !strcmp(u->user, arg);
+}
+
+/* Whether one more socket of the user may sign in here; why not in *f. */
+static bool socks_room(struct gateway *gw, const struct client *cl,
+		       const char *user, struct fault *f)
+{
+	struct le *le;
+	const struct user_socks *u;
+	if (!gw->cfg.max_sockets_per_user || (cl && cl->socks))
+		return true; /* no limit, or counted already */
+	le = hash_lookup(gw->user_sockets, hash_joaat_str(user), user_cmp,
+			 (void *)user);
+	u = le ? le->data : NULL;
+	if (!u || mem_nrefs(u) < gw->cfg.max_sockets_per_user)
+		return true;
+	gw->m.refused_per_user++;
+	fault_set(f, FAULT_RATE_LIMITED,
+		  "user '%s' already has %u sockets signed in here"
+		  " (--max-sockets-per-user): close one",
+		  user, (unsigned)mem_nrefs(u));
+	return false;
+}
+
+/* Counts the client's socket in its user's tally (once). */
+static void socks_take(struct client *cl)
+{
+	struct gateway *gw = cl->gw;
+	struct le *le;
+	struct user_socks *u;
+	if (cl->socks)
+		return;
+	le = hash_lookup(gw->user_sockets, hash_joaat_str(cl->user_id),
+			 user_cmp, cl->user_id);
+	u = le ? mem_ref(le->data) : NULL;
+	if (!u) {
+		u = mem_zalloc(sizeof(*u), user_socks_destructor);
+		if (!u)
+			return; /* uncounted: the limit errs on the open side */
+		str_ncpy(u->user, cl->user_id, sizeof(u->user));
+		hash_append(gw->user_sockets, hash_joaat_str(u->user), &u->le,
+			    u);
+	}
+	cl->socks = u;
+}
+
 /* Marks the client signed in and puts it in its user and conversation
  * rooms, where call:incoming finds it. */
 static void client_signin(struct client *cl, const char *user_id,
@@ -93,6 +156,7 @@ static void client_signin(struct client *cl, const char *user_id,
 	str_ncpy(cl->user_id, user_id, sizeof(cl->user_id));
 	str_ncpy(cl->name, name, sizeof(cl->name));
 	cl->authed = true;
+	socks_take(cl);
 	(void)re_snprintf(room, sizeof(room), "user:%s", user_id);
 	client_join(cl, room);
 	cJSON_ArrayForEach(it, conversations)
@@ -180,6 +244,11 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 	if (tok) {
 		err = authenticate(gw, tok->valuestring, &who, name, f);
 		convs = who.conversations;
+		if (!err && !socks_room(gw, NULL, who.user, f)) {
+			cJSON_Delete(convs);
+			convs = NULL;
+			err = EMFILE;
+		}
 		if (err && !meeshy)
 			return err;
 		if (!err && !convs)
@@ -287,6 +356,11 @@ void on_authenticate(struct ev *e)
 		return;
 	}
 	convs = who.conversations;
+	if (!socks_room(cl->gw, cl, user_id, &f)) {
+		cJSON_Delete(convs);
+		ack_fault(cl, e->ack, e->name, &f);
+		return;
+	}
 	if (cl->authed && strcmp(cl->user_id, user_id)) {
 		/* its rooms, calls and answers in flight are the first
 		 * user's: a socket never changes hands */

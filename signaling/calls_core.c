@@ -610,4 +610,5 @@ void client_destructor(void *arg)
 	struct client *cl = arg;
 	cJSON_Delete(cl->conversations);
 	mem_deref(cl->greet_error);
+	mem_deref(cl->socks); /* one socket fewer for its user */
 }

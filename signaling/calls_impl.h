@@ -35,6 +35,7 @@ struct client {
 	enum { GREET_NONE, GREET_SIGNED_IN, GREET_REFUSED } greet;
 	char *greet_error; /* GREET_REFUSED: the reason (owned) */
 	char language[16]; /* what "authenticated" says the user speaks */
+	struct user_socks *socks; /* its user's tally of sockets (signed in) */
 	bool meeshy; /* signed in as Meeshy's client does: its errors go as
 		      * call:error too (docs/meeshy.md) */
 	char user_id[STORE_ID_MAX + 1];

@@ -38,6 +38,7 @@ void gateway_config_defaults(struct gateway_config *cfg)
 	cfg->events_per_sec = 50;
 	cfg->events_per_sec_per_ip = 1000;
 	cfg->max_sessions_per_ip = 1000;
+	cfg->max_sockets_per_user = 32;
 	cfg->max_buffered = 64u * 1024 * 1024;
 	cfg->request_timeout_ms = 20000;
 	cfg->sfu_from = 3;
@@ -220,6 +221,9 @@ static void gateway_destructor(void *arg)
 	gateway_cluster_stop(gw);
 	hash_flush(gw->calls);
 	mem_deref(gw->calls);
+	/* its tallies went with their clients, which held them */
+	hash_clear(gw->user_sockets);
+	mem_deref(gw->user_sockets);
 	mem_deref(gw->node_id);
 	mem_deref(gw->web_root);
 	mem_deref(gw->ice_servers);
@@ -299,6 +303,9 @@ static int sockets_make(struct gateway *gw, const struct gateway_config *cfg)
 	struct eio_config ec;
 	int err =
 		hash_alloc(&gw->calls, eio_hash_buckets(cfg->max_connections));
+	if (!err)
+		err = hash_alloc(&gw->user_sockets,
+				 eio_hash_buckets(cfg->max_connections));
 	if (!err)
 		err = port_timer_alloc(&gw->state_tmr);
 	if (!err)

@@ -40,6 +40,7 @@ struct gw_metrics {
 	uint64_t rate_limited;
 	uint64_t auth_failures;
 	uint64_t http_requests;
+	uint64_t refused_per_user; /* sign-ins past --max-sockets-per-user */
 };
 
 struct gateway {
@@ -71,6 +72,8 @@ struct gateway {
 	struct port_timer *state_tmr;
 	unsigned ticks;
 	struct hash *calls; /* live calls by id */
+	struct hash
+		*user_sockets; /* signed-in sockets per user (calls_auth.c) */
 	size_t ncalls;
 	size_t nparticipants; /* joined, in live calls */
 	struct gw_metrics m;

@@ -174,9 +174,11 @@ static int metrics_socketio(struct re_printf *pf, const struct gateway *gw)
 		pf,
 		"meeshy_socketio_refused_total{reason=\"per_connection\"}"
 		" %llu\n"
-		"meeshy_socketio_refused_total{reason=\"per_address\"} %llu\n",
+		"meeshy_socketio_refused_total{reason=\"per_address\"} %llu\n"
+		"meeshy_socketio_refused_total{reason=\"per_user\"} %llu\n",
 		(unsigned long long)es.refused_per_conn,
-		(unsigned long long)es.refused_per_ip);
+		(unsigned long long)es.refused_per_ip,
+		(unsigned long long)gw->m.refused_per_user);
 	err |= prom_header(pf, "meeshy_socketio_unread_bytes", "gauge",
 			   "Polling answers waiting for their client to poll");
 	err |= re_hprintf(pf, "meeshy_socketio_unread_bytes %llu\n",

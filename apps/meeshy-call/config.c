@@ -128,6 +128,10 @@ static const struct option options[] = {
 	 UINT(events_per_sec_per_ip, 0, 10000000),
 	 "events per second from one address, all its sockets together, 0"
 	 " for no limit (default 1000)"},
+	{"max-sockets-per-user", "MEESHY_MAX_SOCKETS_PER_USER",
+	 UINT(max_sockets_per_user, 0, 100000),
+	 "signed-in sockets of one user on this gateway, 0 for no limit"
+	 " (default 32)"},
 	{"max-sessions-per-ip", "MEESHY_MAX_SESSIONS_PER_IP",
 	 UINT(max_sessions_per_ip, 0, 10000000),
 	 "live Socket.IO sessions from one address, 0 for no limit (default"
@@ -178,6 +182,7 @@ static void defaults(struct app_config *c)
 	c->events_per_sec = gw.events_per_sec;
 	c->events_per_sec_per_ip = gw.events_per_sec_per_ip;
 	c->max_sessions_per_ip = gw.max_sessions_per_ip;
+	c->max_sockets_per_user = gw.max_sockets_per_user;
 	c->max_buffered = gw.max_buffered;
 	c->request_timeout_ms = gw.request_timeout_ms;
 	{

@@ -259,3 +259,29 @@ test('a websocket client that stops reading: its session is closed and counted, 
   await closed;
   assert.equal(got.length, ok, `bob read ${got.length} of the ${ok} signals acked ok`);
 });
+
+test('one user opening socket after socket: past --max-sockets-per-user refused by name, room again once one closes', async (t) => {
+  const srv = await start({ args: ['--dev-auth', '--max-sockets-per-user', '3'] });
+  t.after(() => srv.stop());
+  const open = [];
+  t.after(() => open.forEach((s) => s.close()));
+  for (let i = 0; i < 3; i++) open.push(await connect(srv.url, 'zed', { transports: ['websocket'] }));
+  await assert.rejects(connect(srv.url, 'zed', { transports: ['websocket'] }),
+    (e) => /RATE_LIMITED/.test(e.message) && /--max-sockets-per-user/.test(e.message) && e.data.code === 'RATE_LIMITED');
+  // another user is not held back by zed's sockets
+  open.push(await connect(srv.url, 'amy', { transports: ['websocket'] }));
+  // a socket connected without a token meets the same limit when it signs in
+  const { io } = require('socket.io-client');
+  const late = io(srv.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  open.push(late);
+  await new Promise((res) => late.once('connect', res));
+  const r = await late.timeout(5000).emitWithAck('authenticate', { token: 'zed' });
+  assert.equal(r.error.code, 'RATE_LIMITED');
+  // one closes: room for one more
+  open.shift().close();
+  await sleep(300);
+  open.push(await connect(srv.url, 'zed', { transports: ['websocket'] }));
+  const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.match(metrics, /meeshy_socketio_refused_total\{reason="per_user"\} 2/);
+  assert.equal((await fetch(`${srv.url}/health`)).status, 200);
+});
