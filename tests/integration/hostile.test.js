@@ -285,3 +285,18 @@ test('one user opening socket after socket: past --max-sockets-per-user refused 
   assert.match(metrics, /meeshy_socketio_refused_total\{reason="per_user"\} 2/);
   assert.equal((await fetch(`${srv.url}/health`)).status, 200);
 });
+
+test('a call is full at --max-participants: the next join is refused by name, the call goes on', async (t) => {
+  const srv = await start({ args: ['--dev-auth', '--max-participants', '2'] });
+  t.after(() => srv.stop());
+  const [a, b, c] = await Promise.all(['ann', 'bea', 'cid'].map((u) => connect(srv.url, u, { transports: ['websocket'] })));
+  t.after(() => [a, b, c].forEach((s) => s.close()));
+  const call = await ack(a, 'call:initiate', { conversationId: 'full-1', type: 'audio' });
+  assert.equal((await ack(b, 'call:join', { callId: call.callId })).ok, true);
+  const r = await ack(c, 'call:join', { callId: call.callId });
+  assert.equal(r.error.code, 'CONFLICT');
+  assert.match(r.error.message, /is full \(2 participants\)/);
+  // the two inside still talk
+  assert.equal((await ack(a, 'call:media-state', { callId: call.callId, audio: false })).ok, true);
+  assert.equal((await waitFor(b, 'call:media-state')).audio, false);
+});
