@@ -25,6 +25,7 @@
 #include "ratelimit.h"
 #include "media.h"
 #include "call_machine.h"
+#include "upstream.h"
 #include "calls_impl.h"
 #include "bus.h"
 #include "uuid.h"
@@ -640,16 +641,32 @@ static bool rates_ok(struct gateway *gw, struct client *cl,
 	return false;
 }
 
+static const struct handler *handler_of(const char *event)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
+		if (!strcmp(handlers[i].event, event))
+			return &handlers[i];
+	return NULL;
+}
+
+static void relay_upstream(struct client *cl, const char *event,
+			   const cJSON *args, int64_t ack_id)
+{
+	int err = upstream_relay(cl->up, event, args, ack_id);
+	if (err)
+		ack_error(cl, ack_id, event,
+			  err == EBUSY ? FAULT_RATE_LIMITED : FAULT_INTERNAL,
+			  "'%s' goes to the upstream server, which %s", event,
+			  err == EBUSY ? "has too many waiting: send it again"
+				       : "is not connected");
+}
+
 /* One event of a client (of ours, or remote), checked and handled. */
 static void handle(struct client *cl, const char *event, const cJSON *data,
 		   int64_t ack_id)
 {
 	struct ev e = {cl, event, ack_id, data};
-	const struct handler *h = NULL;
-
-	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
-		if (!strcmp(handlers[i].event, event))
-			h = &handlers[i];
+	const struct handler *h = handler_of(event);
 	if (!h) {
 		ack_error(cl, ack_id, event, FAULT_NOT_FOUND,
 			  "'%s' is not an event this server handles", event);
@@ -679,6 +696,11 @@ void calls_event(struct gateway *gw, struct sio_socket *sock, const char *event,
 		return;
 	if (!rates_ok(gw, cl, sock, event, ack_id))
 		return;
+	/* front mode: what is not a call's goes to Meeshy's gateway */
+	if (cl->up && !handler_of(event)) {
+		relay_upstream(cl, event, args, ack_id);
+		return;
+	}
 	if (cluster_route(cl, event, data, ack_id, handle))
 		return;
 	handle(cl, event, data, ack_id);

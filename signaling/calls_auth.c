@@ -14,6 +14,7 @@
 #include "sio.h"
 #include "validate.h"
 #include "bus.h"
+#include "upstream.h"
 #include "calls_impl.h"
 
 /* Verifies a token into *who (its user, role, conversations) and the
@@ -261,6 +262,12 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		return fault_set(f, FAULT_INTERNAL, "out of memory"), ENOMEM;
 	}
 	sio_socket_set_user(sock, cl);
+	/* front mode: its own link to Meeshy's gateway, with its auth (a
+	 * link that cannot open leaves the calls working) */
+	if (gw->upstream &&
+	    (err = upstream_link_alloc(&cl->up, gw->upstream, sock, auth)))
+		port_log(PORT_LOG_WARN, "upstream: no link for socket %s: %m",
+			 sio_socket_id(sock), err);
 	cl->meeshy = meeshy ||
 		     cJSON_GetObjectItemCaseSensitive(auth, "sessionToken");
 	if (tok && !err) {
@@ -336,6 +343,9 @@ void calls_disconnect(struct gateway *gw, struct sio_socket *sock,
 				  sio_socket_id(sock), cJSON_CreateObject());
 	cl->sock = NULL;
 	cl->gone = true; /* answers still due from media nodes are dropped */
+	/* its upstream link points at the socket: it goes now, whoever
+	 * still holds the client */
+	cl->up = mem_deref(cl->up);
 	mem_deref(cl);
 }
 

@@ -611,4 +611,5 @@ void client_destructor(void *arg)
 	cJSON_Delete(cl->conversations);
 	mem_deref(cl->greet_error);
 	mem_deref(cl->socks); /* one socket fewer for its user */
+	mem_deref(cl->up);    /* its upstream link closes */
 }

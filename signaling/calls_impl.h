@@ -36,6 +36,7 @@ struct client {
 	char *greet_error; /* GREET_REFUSED: the reason (owned) */
 	char language[16]; /* what "authenticated" says the user speaks */
 	struct user_socks *socks; /* its user's tally of sockets (signed in) */
+	struct upstream_link *up; /* front mode: its link to Meeshy's gateway */
 	bool meeshy; /* signed in as Meeshy's client does: its errors go as
 		      * call:error too (docs/meeshy.md) */
 	char user_id[STORE_ID_MAX + 1];

@@ -345,6 +345,7 @@ static int parts_take(struct gateway *gw, const struct gateway_parts *parts)
 	gw->redis = parts->redis;
 	gw->bus = parts->bus;
 	gw->remote = parts->remote;
+	gw->upstream = parts->upstream;
 	media_workers_set_speaker(gw->workers, speaker_handler, gw);
 	return gw->redis ? gateway_cluster_start(gw) : 0;
 }

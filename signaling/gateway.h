@@ -65,6 +65,9 @@ struct gateway_parts {
 	struct redis *redis;
 	struct bus *bus;
 	struct media_remote *remote;
+	/* front mode (--upstream): Meeshy's gateway, for what is not a
+	 * call's; NULL: such events are refused */
+	struct upstream *upstream;
 };
 
 /* A user may have a few devices: its sockets together may send this many

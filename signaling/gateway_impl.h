@@ -59,6 +59,7 @@ struct gateway {
 	struct media_remote *remote; /* role gateway: the media nodes */
 	struct cache *cache;         /* Redis when there is one, else memory */
 	struct translator *translator; /* NULL: transcriptions untranslated */
+	struct upstream *upstream;     /* front mode, or NULL */
 	/* owned */
 	struct httpd *http;
 	struct sio_server *sio;

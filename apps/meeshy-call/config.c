@@ -88,6 +88,10 @@ static const struct option options[] = {
 	 "roles gateway and media: file holding the secret that signs the"
 	 " media nodes' internal API requests (or set"
 	 " MEESHY_INTERNAL_SECRET); the same on every node"},
+	{"upstream", "MEESHY_UPSTREAM", STR(upstream_url),
+	 "front mode: every event that is not a call's goes, with its ack, to"
+	 " this Socket.IO server (Meeshy's gateway, http://host:port) over a"
+	 " connection per client carrying the client's auth"},
 	{"translator-url", "MEESHY_TRANSLATOR_URL", STR(translator_url),
 	 "translator service (POST {text, from, to} -> {translation}):"
 	 " final transcriptions go out in each listener's language"},
@@ -471,6 +475,10 @@ static int check_settings(const struct app_config *c)
 		return refuse("--translator-url: '%s' is not an http:// or"
 			      " https:// URL",
 			      c->translator_url);
+	if (c->upstream_url[0] && strncmp(c->upstream_url, "http://", 7))
+		return refuse("--upstream: '%s' is not an http://host:port URL"
+			      " (the Socket.IO server of Meeshy's gateway)",
+			      c->upstream_url);
 	return 0;
 }
 

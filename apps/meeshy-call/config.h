@@ -42,6 +42,7 @@ struct app_config {
 	size_t jwt_secret_len;
 	char turn_servers[2048];
 	char translator_url[512];
+	char upstream_url[512];
 	char redis_password[256]; /* from the URL or MEESHY_REDIS_PASSWORD */
 	char turn_secret_file[512];
 	uint32_t turn_ttl_s;

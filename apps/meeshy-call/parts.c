@@ -12,6 +12,7 @@
 #include "media.h"
 #include "media_workers.h"
 #include "media_local.h"
+#include "upstream.h"
 #include "parts.h"
 #ifdef MEESHY_WITH_REDIS
 #include "redis.h"
@@ -110,6 +111,12 @@ int app_parts_make(struct app_parts *p, const struct app_config *cfg,
 	p->gw.store = store;
 	err = strcmp(cfg->role, "gateway") ? make_all(p, cfg, why, whysize)
 					   : make_gateway(p, cfg, why, whysize);
+	if (!err && cfg->upstream_url[0]) {
+		err = upstream_alloc(&p->gw.upstream, cfg->upstream_url);
+		if (err)
+			(void)re_snprintf(why, whysize, "--upstream %s: %m",
+					  cfg->upstream_url, err);
+	}
 	if (!err && cfg->translator_url[0]) {
 		err = translator_alloc(&p->gw.translator, cfg->translator_url,
 				       p->gw.cache);
@@ -131,6 +138,7 @@ void app_parts_free(struct app_parts *p)
 	gp->media = mem_deref(gp->media);
 	gp->workers = mem_deref(gp->workers);
 	gp->translator = mem_deref(gp->translator);
+	gp->upstream = mem_deref(gp->upstream);
 	gp->cache = mem_deref(gp->cache);
 	gp->remote = mem_deref(gp->remote);
 	p->internal_auth = mem_deref(p->internal_auth);

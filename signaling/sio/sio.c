@@ -243,6 +243,24 @@ int sio_ack(struct sio_socket *sock, int64_t id, const cJSON *data)
 	return err;
 }
 
+int sio_emit_array(struct sio_socket *sock, const cJSON *array)
+{
+	if (!sock || !cJSON_IsArray(array) ||
+	    !cJSON_IsString(cJSON_GetArrayItem(array, 0)))
+		return EINVAL;
+	if (!sock->connected)
+		return ENOTCONN;
+	sock->srv->stats.events_out++;
+	return send_packet(sock, SIO_EVENT, SIO_ACK_NONE, array);
+}
+
+int sio_ack_array(struct sio_socket *sock, int64_t id, const cJSON *args)
+{
+	if (!sock || id == SIO_ACK_NONE || !cJSON_IsArray(args))
+		return EINVAL;
+	return send_packet(sock, SIO_ACK, id, args);
+}
+
 /* Rooms */
 
 static void room_destructor(void *arg)

@@ -95,6 +95,11 @@ void sio_socket_disconnect(struct sio_socket *sock);
 int sio_emit(struct sio_socket *sock, const char *event,
 	     const struct cJSON *data);
 int sio_ack(struct sio_socket *sock, int64_t id, const struct cJSON *data);
+/* A relay's: an EVENT of a whole array (["event", args...]) and an ACK
+ * of a whole array of arguments, as another server sent them. */
+int sio_emit_array(struct sio_socket *sock, const struct cJSON *array);
+int sio_ack_array(struct sio_socket *sock, int64_t id,
+		  const struct cJSON *args);
 
 int sio_join(struct sio_socket *sock, const char *room);
 void sio_leave(struct sio_socket *sock, const char *room);
