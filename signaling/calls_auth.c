@@ -221,6 +221,48 @@ static struct client *client_new(struct gateway *gw, struct sio_socket *sock,
 	return cl;
 }
 
+/* Meeshy's anonymous participant (auth.sessionToken, sessionType
+ * "anonymous" or none): its session in Meeshy's database, still active,
+ * its share link active and not expired. It is signed in as its
+ * participant id, in the one conversation of its link; else told why. */
+static void anonymous_signin(struct client *cl, const cJSON *auth)
+{
+	const cJSON *tok =
+		cJSON_GetObjectItemCaseSensitive(auth, "sessionToken");
+	const cJSON *type =
+		cJSON_GetObjectItemCaseSensitive(auth, "sessionType");
+	struct anonymous_session a;
+	const char *why = NULL;
+	cJSON *convs;
+	int err;
+
+	if (!cJSON_IsString(tok) || strlen(tok->valuestring) > 512 ||
+	    (cJSON_IsString(type) && strcmp(type->valuestring, "anonymous")))
+		why = "auth.sessionToken: not an anonymous session token";
+	else if ((err = store_anonymous_get(cl->gw->store, tok->valuestring,
+					    &a)))
+		why = err == ENOENT ? "auth.sessionToken: no such anonymous"
+				      " session (on MongoDB, Meeshy's"
+				      " AnonymousParticipant)"
+				    : "auth.sessionToken: the store is not"
+				      " answering";
+	else if (!a.isActive || !a.linkActive ||
+		 (a.linkExpires && a.linkExpires < port_wallclock_ms()))
+		why = "auth.sessionToken: this session, or its share link,"
+		      " is no longer active";
+	if (why) {
+		(void)str_dup(&cl->greet_error, why);
+		cl->greet = GREET_REFUSED;
+		return;
+	}
+	convs = cJSON_CreateArray();
+	cJSON_AddItemToArray(convs, cJSON_CreateString(a.conversationId));
+	str_ncpy(cl->language, a.language, sizeof(cl->language));
+	client_signin(cl, a.id, a.username[0] ? a.username : a.id, convs);
+	cl->anonymous = true;
+	cl->greet = GREET_SIGNED_IN;
+}
+
 /* A connection: signed in by its token (a bad one refuses it), or not yet
  * (then only "authenticate" is taken). Meeshy's client is never refused:
  * it is told why in "authenticated" {success:false}, as Meeshy's gateway
@@ -275,12 +317,8 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		cl->greet = GREET_SIGNED_IN;
 	} else if (tok) {
 		cl->greet = GREET_REFUSED;
-	} else if (cJSON_GetObjectItemCaseSensitive(auth, "sessionToken") &&
-		   !str_dup(&cl->greet_error,
-			    "auth.sessionToken: anonymous sessions are not"
-			    " served here yet; connect with a JWT"
-			    " (auth.authToken)")) {
-		cl->greet = GREET_REFUSED; /* Meeshy's anonymous participant */
+	} else if (cJSON_GetObjectItemCaseSensitive(auth, "sessionToken")) {
+		anonymous_signin(cl, auth);
 	}
 	return 0;
 }
@@ -301,7 +339,7 @@ static cJSON *authenticated_json(const struct client *cl, const char *error)
 	u = cJSON_AddObjectToObject(o, "user");
 	cJSON_AddStringToObject(u, "id", cl->user_id);
 	cJSON_AddStringToObject(u, "language", cl->language);
-	cJSON_AddBoolToObject(u, "isAnonymous", false);
+	cJSON_AddBoolToObject(u, "isAnonymous", cl->anonymous);
 	return o;
 }
 

@@ -37,8 +37,9 @@ struct client {
 	char language[16]; /* what "authenticated" says the user speaks */
 	struct user_socks *socks; /* its user's tally of sockets (signed in) */
 	struct upstream_link *up; /* front mode: its link to Meeshy's gateway */
-	bool meeshy; /* signed in as Meeshy's client does: its errors go as
-		      * call:error too (docs/meeshy.md) */
+	bool anonymous; /* Meeshy's anonymous participant (a share link) */
+	bool meeshy;    /* signed in as Meeshy's client does: its errors go as
+			 * call:error too (docs/meeshy.md) */
 	char user_id[STORE_ID_MAX + 1];
 	char name[NAME_MAX_LEN + 1];
 	cJSON *conversations; /* ids the token allows, NULL: not limited */

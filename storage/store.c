@@ -510,6 +510,19 @@ int store_member_get(struct store *s, const char *conv, const char *user,
 	return err;
 }
 
+int store_anonymous_get(struct store *s, const char *token,
+			struct anonymous_session *a)
+{
+	uint64_t t0 = port_now_us();
+	int err;
+	if (!s || !token || !a)
+		return EINVAL;
+	err = s->be->anonymous_get ? s->be->anonymous_get(s->state, token, a)
+				   : ENOENT;
+	lat_observe(s, t0);
+	return err;
+}
+
 /* Reads: timed, passed through. */
 
 int store_call_get(struct store *s, const char *id, struct call_session *c)

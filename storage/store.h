@@ -89,6 +89,18 @@ struct conversation_member {
 	bool isActive;
 };
 
+/* An anonymous participant of Meeshy (AnonymousParticipant, joined
+ * through a share link), found by the session token its client holds. */
+struct anonymous_session {
+	char id[STORE_ID_MAX + 1]; /* its participant id: its user id here */
+	char conversationId[STORE_ID_MAX + 1];
+	char username[STORE_ID_MAX + 1];
+	char language[16];
+	bool isActive;        /* the participant, and its share link, */
+	bool linkActive;      /* still active, */
+	uint64_t linkExpires; /* and the link not expired (0: never) */
+};
+
 /* Read callbacks: the record is valid during the call only. Return non-zero
  * to stop the iteration. */
 typedef int(store_call_h)(const struct call_session *c, void *arg);
@@ -127,6 +139,9 @@ struct store_backend {
 	int (*member_put)(void *state, const struct conversation_member *m);
 	int (*member_get)(void *state, const char *conversationId,
 			  const char *userId, struct conversation_member *m);
+	/* Optional: Meeshy's anonymous participants (MongoDB); ENOENT. */
+	int (*anonymous_get)(void *state, const char *sessionToken,
+			     struct anonymous_session *a);
 	/* Archiving: emit each ended call older than before_ms as one JSON
 	 * line; emit(NULL) asks the sink to make what it has durable, and
 	 * only when that succeeds are those calls deleted. */
@@ -194,6 +209,10 @@ int store_member_put(struct store *s, const struct conversation_member *m);
 /* The user's membership of the conversation; ENOENT when none. */
 int store_member_get(struct store *s, const char *conversationId,
 		     const char *userId, struct conversation_member *m);
+/* Meeshy's anonymous participant holding this session token; ENOENT when
+ * none (always on SQLite: Meeshy keeps them in its MongoDB). */
+int store_anonymous_get(struct store *s, const char *sessionToken,
+			struct anonymous_session *a);
 
 /* Writes each ended call older than before_ms to DIR/calls-YYYY-MM-DD.jsonl
  * (the day of the run, UTC), fsyncs, then deletes them. */

@@ -455,3 +455,33 @@ int mongo_translations_each(const struct call_transcription *t, uint64_t now_ms,
 	bson_destroy(tr);
 	return err;
 }
+
+/* --- Meeshy's anonymous participants --- */
+
+int mongo_anonymous_from_bson(const bson_t *doc, struct anonymous_session *a,
+			      char *link_id, size_t size)
+{
+	bson_iter_t it;
+	memset(a, 0, sizeof(*a));
+	if (get_id(doc, a->id, sizeof(a->id)))
+		return EINVAL;
+	get_ref(doc, "conversationId", a->conversationId,
+		sizeof(a->conversationId));
+	get_ref(doc, "shareLinkId", link_id, size);
+	get_str(doc, "username", a->username, sizeof(a->username));
+	get_str(doc, "language", a->language, sizeof(a->language));
+	if (!a->language[0]) /* Prisma's default for it */
+		str_ncpy(a->language, "fr", sizeof(a->language));
+	a->isActive = (!bson_iter_init_find(&it, doc, "isActive") ||
+		       bson_iter_as_bool(&it)) &&
+		      !has(doc, "leftAt");
+	return a->conversationId[0] ? 0 : EINVAL;
+}
+
+void mongo_share_link_from_bson(const bson_t *doc, struct anonymous_session *a)
+{
+	bson_iter_t it;
+	a->linkActive = !bson_iter_init_find(&it, doc, "isActive") ||
+			bson_iter_as_bool(&it);
+	a->linkExpires = get_time(doc, "expiresAt");
+}

@@ -27,6 +27,8 @@
 /* Meeshy's own collection (its Prisma model ConversationMember): read,
  * never written here */
 #define MONGO_MEMBERS "ConversationMember"
+#define MONGO_ANONYMOUS "AnonymousParticipant"
+#define MONGO_SHARE_LINKS "ConversationShareLink"
 
 /* Records -> documents (doc initialised by the caller, appended to). */
 void mongo_call_to_bson(const struct call_session *c, bson_t *doc);
@@ -64,6 +66,11 @@ int mongo_member_filter(const char *conversationId, const char *userId,
 /* Its fields (role, joinedAt, leftAt, isActive; an absent isActive is
  * Prisma's default, true); ids as hex. */
 int mongo_member_from_bson(const bson_t *doc, struct conversation_member *m);
+/* Meeshy's AnonymousParticipant (its share link's id in link_id, to read
+ * next), then its ConversationShareLink into the same record. */
+int mongo_anonymous_from_bson(const bson_t *doc, struct anonymous_session *a,
+			      char *link_id, size_t size);
+void mongo_share_link_from_bson(const bson_t *doc, struct anonymous_session *a);
 /* t->text and t->translations are allocated (mem_alloc): free both with
  * mongo_transcription_clear(). */
 int mongo_transcription_from_bson(const bson_t *doc,
@@ -91,6 +98,7 @@ enum mongo_query {
 	MONGO_Q_TRANSCRIPTS,  /* a call's transcriptions */
 	MONGO_Q_QUALITY,      /* a call's quality reports */
 	MONGO_Q_ARCHIVE,      /* what to archive, then delete */
+	MONGO_Q_ANONYMOUS,    /* an anonymous session: primary, as members */
 	MONGO_Q_MEMBER,       /* may this user call in this conversation: a
 			       * member just removed must not still ring */
 };

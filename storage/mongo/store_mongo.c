@@ -756,6 +756,51 @@ static int mo_member_get(void *state, const char *conv, const char *user,
 	return err;
 }
 
+struct anon_read {
+	struct anonymous_session *a;
+	char link[STORE_ID_MAX + 1];
+	bool found;
+};
+
+static int one_anonymous(const bson_t *doc, void *arg)
+{
+	struct anon_read *r = arg;
+	int err =
+		mongo_anonymous_from_bson(doc, r->a, r->link, sizeof(r->link));
+	r->found = !err;
+	return err ? err : FIND_STOP;
+}
+
+static int one_link(const bson_t *doc, void *arg)
+{
+	struct anon_read *r = arg;
+	mongo_share_link_from_bson(doc, r->a);
+	return FIND_STOP;
+}
+
+/* The participant by its session token, then its share link. */
+static int mo_anonymous_get(void *state, const char *token,
+			    struct anonymous_session *a)
+{
+	struct anon_read r = {a, "", false};
+	bson_t filter = BSON_INITIALIZER;
+	int err;
+	BSON_APPEND_UTF8(&filter, "sessionToken", token);
+	err = find(state, MONGO_Q_ANONYMOUS, MONGO_ANONYMOUS, &filter, NULL, 1,
+		   one_anonymous, &r);
+	bson_destroy(&filter);
+	if (!err && !r.found)
+		return ENOENT;
+	if (err)
+		return err == EINVAL ? ENOENT : err;
+	bson_init(&filter);
+	mongo_put_ref(&filter, "_id", r.link);
+	err = find(state, MONGO_Q_ANONYMOUS, MONGO_SHARE_LINKS, &filter, NULL,
+		   1, one_link, &r);
+	bson_destroy(&filter);
+	return err;
+}
+
 const struct store_backend store_mongo = {
 	.name = "mongodb",
 	.open = mo_open,
@@ -772,5 +817,6 @@ const struct store_backend store_mongo = {
 	.quality_put = mo_quality_put,
 	.quality = mo_quality,
 	.member_get = mo_member_get,
+	.anonymous_get = mo_anonymous_get,
 	.archive = mo_archive,
 };

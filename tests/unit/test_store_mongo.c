@@ -87,6 +87,7 @@ static void test_meeshy_call(void)
 {
 	struct call_session c;
 	struct call_participant p;
+	struct call_transcription t;
 	bson_error_t e;
 	bson_t *doc = bson_new_from_json(
 		(const uint8_t
@@ -122,6 +123,28 @@ static void test_meeshy_call(void)
 	CU_ASSERT_FALSE(p.audioEnabled);
 	CU_ASSERT_TRUE(p.videoEnabled); /* Prisma's default */
 	CU_ASSERT_EQUAL(p.joinedAt, 1705053600000ULL);
+	bson_destroy(doc);
+	/* a Transcription its server wrote (faster-whisper) */
+	doc = bson_new_from_json(
+		(const uint8_t
+			 *)"{\"_id\":{\"$oid\":\"65a0000000000000000ab001\"},"
+			   "\"callSessionId\":{\"$oid\":"
+			   "\"65a0000000000000000ca222\"},"
+			   "\"participantId\":{\"$oid\":"
+			   "\"65a0000000000000000aa001\"},"
+			   "\"source\":\"server\",\"text\":\"ola\","
+			   "\"language\":\"pt\",\"confidence\":0.93,"
+			   "\"timestamp\":{\"$date\":\"2024-01-12T10:00:00Z\"}"
+			   "}",
+		-1, &e);
+	CU_ASSERT_EQUAL_FATAL(mongo_transcription_from_bson(doc, &t), 0);
+	CU_ASSERT_STRING_EQUAL(t.id, "65a0000000000000000ab001");
+	CU_ASSERT_STRING_EQUAL(t.callSessionId, "65a0000000000000000ca222");
+	CU_ASSERT_STRING_EQUAL(t.text, "ola");
+	CU_ASSERT_STRING_EQUAL(t.language, "pt");
+	CU_ASSERT_EQUAL(t.timestamp, 1705053600000ULL);
+	CU_ASSERT_PTR_NULL(t.translations);
+	mongo_transcription_clear(&t);
 	bson_destroy(doc);
 }
 
@@ -206,6 +229,61 @@ static int count_translation(const bson_t *filter, const bson_t *doc, void *arg)
 	CU_ASSERT_TRUE(bson_iter_init_find(&it, doc, "cached") &&
 		       !bson_iter_bool(&it));
 	return 0;
+}
+
+/* Meeshy's anonymous participant and its share link, as Prisma writes
+ * them: who it is, in which conversation, whether it may still come. */
+static void test_anonymous_documents(void)
+{
+	struct anonymous_session a;
+	char link[32];
+	bson_error_t e;
+	bson_t *doc = bson_new_from_json(
+		(const uint8_t
+			 *)"{\"_id\":{\"$oid\":\"65a0000000000000000a0001\"},"
+			   "\"conversationId\":{\"$oid\":"
+			   "\"65a00000000000000000c0a1\"},"
+			   "\"shareLinkId\":{\"$oid\":"
+			   "\"65a00000000000000000511a\"},"
+			   "\"firstName\":\"Zoe\",\"lastName\":\"Q\","
+			   "\"username\":\"zoe-guest\","
+			   "\"sessionToken\":\"anon_abc\",\"language\":\"pt\","
+			   "\"isActive\":true,\"leftAt\":null}",
+		-1, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(mongo_anonymous_from_bson(doc, &a, link, sizeof(link)),
+			0);
+	CU_ASSERT_STRING_EQUAL(a.id, "65a0000000000000000a0001");
+	CU_ASSERT_STRING_EQUAL(a.conversationId, "65a00000000000000000c0a1");
+	CU_ASSERT_STRING_EQUAL(link, "65a00000000000000000511a");
+	CU_ASSERT_STRING_EQUAL(a.username, "zoe-guest");
+	CU_ASSERT_STRING_EQUAL(a.language, "pt");
+	CU_ASSERT_TRUE(a.isActive);
+	bson_destroy(doc);
+	doc = bson_new_from_json(
+		(const uint8_t
+			 *)"{\"_id\":{\"$oid\":\"65a00000000000000000511a\"},"
+			   "\"isActive\":true,"
+			   "\"expiresAt\":{\"$date\":\"2024-01-12T10:00:00Z\"}"
+			   "}",
+		-1, &e);
+	mongo_share_link_from_bson(doc, &a);
+	CU_ASSERT_TRUE(a.linkActive);
+	CU_ASSERT_EQUAL(a.linkExpires, 1705053600000ULL);
+	bson_destroy(doc);
+	/* a participant that left is no longer active */
+	doc = bson_new_from_json(
+		(const uint8_t
+			 *)"{\"_id\":{\"$oid\":\"65a0000000000000000a0002\"},"
+			   "\"conversationId\":{\"$oid\":"
+			   "\"65a00000000000000000c0a1\"},"
+			   "\"leftAt\":{\"$date\":\"2024-01-12T10:00:00Z\"}}",
+		-1, &e);
+	CU_ASSERT_EQUAL(mongo_anonymous_from_bson(doc, &a, link, sizeof(link)),
+			0);
+	CU_ASSERT_FALSE(a.isActive);
+	CU_ASSERT_STRING_EQUAL(a.language, "fr"); /* Prisma's default */
+	bson_destroy(doc);
 }
 
 /* Meeshy's filters: a status in its enum, ids as it keeps them. */
@@ -537,6 +615,7 @@ static void test_live_indexes(void)
 static CU_TestInfo map_tests[] = {
 	{"a CallSession Meeshy wrote", test_meeshy_call},
 	{"Meeshy's filters and translation_calls", test_filters},
+	{"Meeshy's anonymous participants", test_anonymous_documents},
 	{"Meeshy's ConversationMember documents", test_member_documents},
 	{"a call as a document", test_call_document},
 	{"participants and quality reports",
