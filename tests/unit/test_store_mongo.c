@@ -231,6 +231,135 @@ static int count_translation(const bson_t *filter, const bson_t *doc, void *arg)
 	return 0;
 }
 
+/* Every field Prisma's schema requires (and each optional one we write)
+ * with the BSON type it maps it to, for records of a Meeshy deployment
+ * (ObjectId ids): what its Node code needs to read ours. */
+struct want_field {
+	const char *name;
+	bson_type_t type, or_null; /* or_null: BSON_TYPE_NULL if optional */
+};
+
+static void check_fields(const bson_t *doc, const struct want_field *w,
+			 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bson_type_t t = type_of(doc, w[i].name);
+		CU_ASSERT_TRUE(t == w[i].type ||
+			       (w[i].or_null && t == w[i].or_null));
+		if (t != w[i].type && t != w[i].or_null)
+			printf("  field %s: BSON type %d\n", w[i].name, (int)t);
+	}
+}
+
+static bool enum_is(const bson_t *doc, const char *key,
+		    const char *const *allowed)
+{
+	bson_iter_t it;
+	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+		return false;
+	for (; *allowed; allowed++)
+		if (!strcmp(bson_iter_utf8(&it, NULL), *allowed))
+			return true;
+	return false;
+}
+
+static int first_translation(const bson_t *filter, const bson_t *doc, void *arg)
+{
+	(void)filter;
+	bson_copy_to(doc, arg); /* arg: an uninitialised bson_t */
+	return 1;               /* one is enough */
+}
+
+static void test_prisma_schema(void)
+{
+	static const char *const modes[] = {"p2p", "sfu", NULL};
+	static const char *const statuses[] = {
+		"initiated", "ringing",  "active", "ended",
+		"missed",    "rejected", NULL};
+	static const char *const roles[] = {"initiator", "participant", NULL};
+	static const char *const sources[] = {"client", "server", NULL};
+	static const struct want_field call[] = {
+		{"_id", BSON_TYPE_OID, 0},
+		{"conversationId", BSON_TYPE_OID, 0},
+		{"initiatorId", BSON_TYPE_OID, 0},
+		{"startedAt", BSON_TYPE_DATE_TIME, 0},
+		{"answeredAt", BSON_TYPE_DATE_TIME, BSON_TYPE_NULL},
+		{"endedAt", BSON_TYPE_DATE_TIME, BSON_TYPE_NULL},
+		{"duration", BSON_TYPE_INT32, BSON_TYPE_NULL},
+	};
+	static const struct want_field part[] = {
+		{"_id", BSON_TYPE_OID, 0},
+		{"callSessionId", BSON_TYPE_OID, 0},
+		{"userId", BSON_TYPE_OID, BSON_TYPE_NULL},
+		{"joinedAt", BSON_TYPE_DATE_TIME, 0},
+		{"leftAt", BSON_TYPE_DATE_TIME, BSON_TYPE_NULL},
+		{"isAudioEnabled", BSON_TYPE_BOOL, 0},
+		{"isVideoEnabled", BSON_TYPE_BOOL, 0},
+	};
+	static const struct want_field trans[] = {
+		{"_id", BSON_TYPE_OID, 0},
+		{"callSessionId", BSON_TYPE_OID, 0},
+		{"participantId", BSON_TYPE_OID, 0},
+		{"text", BSON_TYPE_UTF8, 0},
+		{"language", BSON_TYPE_UTF8, 0},
+		{"timestamp", BSON_TYPE_DATE_TIME, 0},
+	};
+	static const struct want_field translation[] = {
+		{"transcriptionId", BSON_TYPE_OID, 0},
+		{"targetLanguage", BSON_TYPE_UTF8, 0},
+		{"translatedText", BSON_TYPE_UTF8, 0},
+		{"cached", BSON_TYPE_BOOL, 0},
+		{"createdAt", BSON_TYPE_DATE_TIME, 0},
+	};
+	struct call_session c;
+	struct call_participant p;
+	struct call_transcription t;
+	bson_t doc = BSON_INITIALIZER;
+
+	memset(&c, 0, sizeof(c));
+	str_ncpy(c.id, "65a0000000000000000ca333", sizeof(c.id));
+	str_ncpy(c.conversationId, "65a00000000000000000c0a1",
+		 sizeof(c.conversationId));
+	str_ncpy(c.initiatorId, "65a000000000000000000001",
+		 sizeof(c.initiatorId));
+	str_ncpy(c.type, "audio", sizeof(c.type));
+	str_ncpy(c.mode, "p2p", sizeof(c.mode));
+	str_ncpy(c.status, "active", sizeof(c.status));
+	c.createdAt = 1700000000000ULL;
+	c.startedAt = 1700000005000ULL;
+	mongo_call_to_bson(&c, &doc);
+	check_fields(&doc, call, ARRAY_SIZE(call));
+	CU_ASSERT_TRUE(enum_is(&doc, "mode", modes));
+	CU_ASSERT_TRUE(enum_is(&doc, "status", statuses));
+	bson_reinit(&doc);
+
+	memset(&p, 0, sizeof(p));
+	str_ncpy(p.id, "65a0000000000000000aa003", sizeof(p.id));
+	str_ncpy(p.callSessionId, c.id, sizeof(p.callSessionId));
+	str_ncpy(p.userId, "65a000000000000000000002", sizeof(p.userId));
+	str_ncpy(p.status, "joined", sizeof(p.status));
+	p.joinedAt = 1700000005000ULL;
+	p.audioEnabled = true;
+	mongo_participant_to_bson(&p, 1, &doc);
+	check_fields(&doc, part, ARRAY_SIZE(part));
+	CU_ASSERT_TRUE(enum_is(&doc, "role", roles));
+	bson_reinit(&doc);
+
+	contract_make_transcription(&t);
+	str_ncpy(t.id, "65a0000000000000000ab003", sizeof(t.id));
+	str_ncpy(t.callSessionId, c.id, sizeof(t.callSessionId));
+	str_ncpy(t.participantId, p.id, sizeof(t.participantId));
+	t.translations = "{\"en\":\"hello\"}";
+	CU_ASSERT_EQUAL_FATAL(mongo_transcription_to_bson(&t, &doc), 0);
+	check_fields(&doc, trans, ARRAY_SIZE(trans));
+	CU_ASSERT_TRUE(enum_is(&doc, "source", sources));
+	bson_destroy(&doc); /* first_translation copies into it */
+	CU_ASSERT_EQUAL(mongo_translations_each(&t, 7, first_translation, &doc),
+			1);
+	check_fields(&doc, translation, ARRAY_SIZE(translation));
+	bson_destroy(&doc);
+}
+
 /* Meeshy's anonymous participant and its share link, as Prisma writes
  * them: who it is, in which conversation, whether it may still come. */
 static void test_anonymous_documents(void)
@@ -616,6 +745,8 @@ static CU_TestInfo map_tests[] = {
 	{"a CallSession Meeshy wrote", test_meeshy_call},
 	{"Meeshy's filters and translation_calls", test_filters},
 	{"Meeshy's anonymous participants", test_anonymous_documents},
+	{"Prisma's required fields, their BSON types, its enums",
+	 test_prisma_schema},
 	{"Meeshy's ConversationMember documents", test_member_documents},
 	{"a call as a document", test_call_document},
 	{"participants and quality reports",
