@@ -1,0 +1,81 @@
+// Faults mid-call, with real processes: redis-server killed (SIGKILL) while
+// a call is live on a gateway of role gateway, then started again. During
+// the outage the call's events are still answered and delivered (the
+// gateway holds its own calls), /health says Redis is down; once Redis is
+// back the gateway and the media node find each other again and a new
+// call reaches the SFU; no acked record is lost (the store has them all).
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { io } = require('socket.io-client');
+const { start } = require('./lib/server');
+const { startRedis } = require('./lib/redis');
+const { until } = require('./lib/browser');
+const { cleanup } = require('./lib/cleanup');
+
+function connect(url, token) {
+  const s = io(url, { auth: { token }, transports: ['websocket'], forceNew: true });
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve(s));
+    s.once('connect_error', reject);
+  });
+}
+
+const health = async (url) => {
+  const r = await fetch(`${url}/health`);
+  return { status: r.status, body: await r.json() };
+};
+
+test('redis-server killed mid-call and started again: the call goes on, nothing acked is lost', { timeout: 120000 }, async (t) => {
+  const atEnd = cleanup(t);
+  const redis = await startRedis();
+  atEnd(() => redis.stop());
+  const media = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-f', '--drain-timeout', '0'] });
+  atEnd(() => media.stop());
+  const gw = await start({ args: ['--role', 'gateway', '--redis', redis.url, '--node-id', 'gw-f', '--dev-auth'] });
+  atEnd(() => gw.stop());
+  await until(async () => (await health(gw.url)).body.mediaNodes >= 1, 'the gateway sees the media node', 10000);
+  const [a, b] = await Promise.all(['fa', 'fb'].map((u) => connect(gw.url, u)));
+  atEnd(() => [a, b].forEach((s) => s.close()));
+  const call = await a.emitWithAck('call:initiate', { conversationId: 'faults-1', type: 'video' });
+  assert.equal(call.ok, true, JSON.stringify(call));
+  assert.equal((await b.emitWithAck('call:join', { callId: call.callId })).ok, true);
+
+  // Redis dies
+  await redis.kill();
+  await until(async () => (await health(gw.url)).status === 503, '/health says Redis is down', 10000);
+  const h = await health(gw.url);
+  assert.equal(h.body.checks.redis, false);
+  // the live call's events are still answered and delivered
+  const heard = new Promise((r) => b.once('call:media-state', r));
+  const acked = await a.timeout(5000).emitWithAck('call:media-state', { callId: call.callId, video: false });
+  assert.equal(acked.ok, true, JSON.stringify(acked));
+  assert.equal((await heard).video, false);
+
+  // Redis comes back: the gateway reconnects, the node is seen again
+  const t0 = Date.now();
+  await redis.start();
+  await until(async () => {
+    const x = await health(gw.url);
+    return x.status === 200 && x.body.mediaNodes >= 1;
+  }, 'healthy with its media node again', 20000);
+  const recoveryMs = Date.now() - t0;
+  console.log(`redis restart: gateway healthy with its media node ${recoveryMs} ms after redis-server was up again`);
+
+  // a new call reaches the SFU on the node
+  const [c, d, e] = await Promise.all(['fc', 'fd', 'fe'].map((u) => connect(gw.url, u)));
+  atEnd(() => [c, d, e].forEach((s) => s.close()));
+  const second = await c.emitWithAck('call:initiate', { conversationId: 'faults-2', type: 'video' });
+  const switched = new Promise((r) => c.once('call:mode-switch', r));
+  assert.equal((await d.emitWithAck('call:join', { callId: second.callId })).ok, true);
+  assert.equal((await e.emitWithAck('call:join', { callId: second.callId })).ok, true);
+  assert.equal((await switched).mode, 'sfu');
+  const caps = await c.emitWithAck('media:get-capabilities', { callId: second.callId });
+  assert.equal(caps.ok, true, JSON.stringify(caps));
+
+  // what was acked is in the store: the joins, and the flag changed while
+  // Redis was down
+  const rec = await (await fetch(`${gw.url}/api/calls/${call.callId}`, { headers: { authorization: 'Bearer fa' } })).json();
+  assert.deepEqual(rec.participants.map((p) => [p.userId, p.status]).sort(), [['fa', 'joined'], ['fb', 'joined']]);
+  assert.equal(rec.participants.find((p) => p.userId === 'fa').videoEnabled, false);
+});
