@@ -421,10 +421,25 @@ static int node_leave(void *call, const char *user, media_left_h *h, void *arg)
 			 on_node_left);
 }
 
+/* Its node is listed and not alive any more: no heartbeat for 3 s
+ * (SIGKILLed, its host lost; a draining node says so itself). A node not
+ * listed at all is not judged: Redis may have restarted empty. */
+static bool node_lost(const void *call)
+{
+	const struct node_call *nc = call;
+	if (!nc->mr || nc->mr->closing)
+		return false;
+	for (size_t i = 0; i < nc->mr->n; i++)
+		if (!strcmp(nc->mr->nodes[i].id, nc->node.id))
+			return !nc->mr->nodes[i].alive;
+	return false;
+}
+
 static const struct media_ops node_ops = {
 	node_open,
 	node_request,
 	node_leave,
+	node_lost,
 };
 
 int media_remote_media(struct media **mp, struct media_remote *mr)

@@ -86,3 +86,8 @@ int media_call_leave(struct media_call *mc, const char *user, media_left_h *h,
 		return EINVAL;
 	return mc->m->ops->leave(mc->call, user, h, arg);
 }
+
+bool media_call_lost(const struct media_call *mc)
+{
+	return mc && mc->m->ops->lost && mc->m->ops->lost(mc->call);
+}

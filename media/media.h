@@ -12,6 +12,7 @@
  */
 #ifndef MEESHY_MEDIA_MEDIA_H
 #define MEESHY_MEDIA_MEDIA_H
+#include <stdbool.h>
 #include <stddef.h>
 struct cJSON;
 struct fault;
@@ -45,6 +46,9 @@ struct media_ops {
 	int (*request)(void *call, const char *user, const char *event,
 		       const struct cJSON *data, media_answer_h *h, void *arg);
 	int (*leave)(void *call, const char *user, media_left_h *h, void *arg);
+	/* Optional: the call's media is gone with what carried it (a media
+	 * node that died without draining); NULL: never. */
+	bool (*lost)(const void *call);
 };
 
 /* A side: ops and its state (held). */
@@ -56,6 +60,8 @@ int media_call_open(struct media_call **mcp, struct media *m,
 		    const char *where);
 /* The node (or, on this process's SFU, the server) that carries it. */
 const char *media_call_where(const struct media_call *mc);
+/* Whether what carried it is gone (then the call's media must move). */
+bool media_call_lost(const struct media_call *mc);
 /* A participant's media:* request: get-capabilities, offer, or one of
  * mediasoup-client's. Returns 0 and h gets the answer once, or returns an
  * errno value and h is never called. */

@@ -370,6 +370,9 @@ void calls_cluster_tick(struct gateway *gw)
 		(void)hash_apply(gw->calls, refresh_owner, gw);
 	if (gw->ticks % 5 == 0)
 		check_remote_gateways(gw);
+	/* what it knows of the nodes is Redis's: only while Redis is up */
+	if (redis_up(gw->redis))
+		calls_media_check(gw);
 	gw->ticks++;
 }
 

@@ -59,6 +59,7 @@ struct live_call {
 	/* its media, on our SFU or a media node: from the switch to the SFU
 	 * or the first media request, until the switch back or the end */
 	struct media_call *media;
+	unsigned lost_ticks; /* seconds its media's node has been seen dead */
 	struct le le_behind; /* in gw->state_behind */
 };
 
@@ -191,5 +192,8 @@ void media_release(struct live_call *c);
 void media_leave(struct live_call *c, const char *user);
 /* Every media:* request. */
 void on_media(struct ev *e);
+/* Each second: calls whose media node died (no heartbeat, not drained)
+ * move to another, their participants told (call:media-moved). */
+void calls_media_check(struct gateway *gw);
 
 #endif

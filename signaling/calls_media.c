@@ -87,30 +87,23 @@ int media_want(struct live_call *c)
 	return err;
 }
 
-/* A media node drains ({callId, node}): the call's media goes to another
- * node and its participants are told (call:media-moved). With no other
- * node alive it stays where it is until that node lets it go. */
-void calls_node_draining(struct gateway *gw, const cJSON *data)
+/* The call's media goes to another node and its participants are told
+ * (call:media-moved {callId, from, to, reason}); with no other node alive
+ * it stays where it is (false). */
+static bool media_move(struct live_call *c, const char *reason)
 {
-	const cJSON *id = cJSON_GetObjectItem(data, "callId");
-	const cJSON *node = cJSON_GetObjectItem(data, "node");
-	struct live_call *c =
-		cJSON_IsString(id) ? call_find(gw, id->valuestring) : NULL;
-	struct media_call *old;
+	struct gateway *gw = c->gw;
+	struct media_call *old = c->media;
 	cJSON *o;
 
-	if (!c || !c->media || !cJSON_IsString(node) ||
-	    strcmp(media_call_where(c->media), node->valuestring))
-		return;
-	old = c->media;
 	c->media = NULL;
 	if (media_want(c)) {
 		port_log(PORT_LOG_WARN,
-			 "call %s: its media node %s drains and no other is"
+			 "call %s: its media node %s is %s and no other is"
 			 " alive",
-			 c->rec.id, node->valuestring);
+			 c->rec.id, media_call_where(old), reason);
 		c->media = old;
-		return;
+		return false;
 	}
 	for (struct le *le = c->parts.head; le; le = le->next)
 		((struct live_part *)le->data)->media = false;
@@ -119,9 +112,48 @@ void calls_node_draining(struct gateway *gw, const cJSON *data)
 	cJSON_AddStringToObject(o, "callId", c->rec.id);
 	cJSON_AddStringToObject(o, "from", media_call_where(old));
 	cJSON_AddStringToObject(o, "to", media_call_where(c->media));
+	cJSON_AddStringToObject(o, "reason", reason);
+	port_log(PORT_LOG_INFO, "call %s: media %s, moved from %s to %s",
+		 c->rec.id, reason, media_call_where(old),
+		 media_call_where(c->media));
 	mem_deref(old); /* the old node lets go of the call */
 	emit_except(gw, c->room, NULL, "call:media-moved", o);
 	cJSON_Delete(o);
+	return true;
+}
+
+/* A media node drains ({callId, node}): its call moves. */
+void calls_node_draining(struct gateway *gw, const cJSON *data)
+{
+	const cJSON *id = cJSON_GetObjectItem(data, "callId");
+	const cJSON *node = cJSON_GetObjectItem(data, "node");
+	struct live_call *c =
+		cJSON_IsString(id) ? call_find(gw, id->valuestring) : NULL;
+
+	if (!c || !c->media || !cJSON_IsString(node) ||
+	    strcmp(media_call_where(c->media), node->valuestring))
+		return;
+	(void)media_move(c, "draining");
+}
+
+enum { MEDIA_LOST_TICKS = 3 }; /* seconds a node is seen dead first */
+
+static bool check_lost(struct le *le, void *arg)
+{
+	struct live_call *c = le->data;
+	(void)arg;
+	if (!c->media || !media_call_lost(c->media)) {
+		c->lost_ticks = 0;
+		return false;
+	}
+	if (++c->lost_ticks >= MEDIA_LOST_TICKS && media_move(c, "lost"))
+		c->lost_ticks = 0;
+	return false;
+}
+
+void calls_media_check(struct gateway *gw)
+{
+	(void)hash_apply(gw->calls, check_lost, NULL);
 }
 
 /* The call's media, opened on first use; false after acking why not. */

@@ -79,3 +79,43 @@ test('redis-server killed mid-call and started again: the call goes on, nothing 
   assert.deepEqual(rec.participants.map((p) => [p.userId, p.status]).sort(), [['fa', 'joined'], ['fb', 'joined']]);
   assert.equal(rec.participants.find((p) => p.userId === 'fa').videoEnabled, false);
 });
+
+test('a media node SIGKILLed mid-call (not drained): the call moves to the other node, its participants are told', { timeout: 120000 }, async (t) => {
+  const { nodeCalls } = require('./lib/internal');
+  const atEnd = cleanup(t);
+  const redis = await startRedis();
+  atEnd(() => redis.stop());
+  const nodes = {};
+  for (const id of ['media-k1', 'media-k2']) {
+    nodes[id] = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', id, '--drain-timeout', '0'] });
+    atEnd(() => nodes[id].stop());
+  }
+  const gw = await start({ args: ['--role', 'gateway', '--redis', redis.url, '--node-id', 'gw-k', '--dev-auth'] });
+  atEnd(() => gw.stop());
+  await until(async () => (await health(gw.url)).body.mediaNodes >= 2, 'the gateway sees both nodes', 10000);
+  const users = await Promise.all(['ka', 'kb', 'kc'].map((u) => connect(gw.url, u)));
+  atEnd(() => users.forEach((s) => s.close()));
+  const [a, b, c] = users;
+  const call = await a.emitWithAck('call:initiate', { conversationId: 'faults-k', type: 'video' });
+  const switched = new Promise((r) => a.once('call:mode-switch', r));
+  assert.equal((await b.emitWithAck('call:join', { callId: call.callId })).ok, true);
+  assert.equal((await c.emitWithAck('call:join', { callId: call.callId })).ok, true);
+  assert.equal((await switched).mode, 'sfu');
+  for (const s of users) assert.equal((await s.emitWithAck('media:get-capabilities', { callId: call.callId })).ok, true);
+  let host = null;
+  for (const [id, n] of Object.entries(nodes)) if ((await nodeCalls(n.url)).some((x) => x.callId === call.callId)) host = id;
+  assert.ok(host, 'the call is on a node');
+  const other = host === 'media-k1' ? 'media-k2' : 'media-k1';
+
+  const moved = users.map((s) => new Promise((r) => s.once('call:media-moved', r)));
+  const t0 = Date.now();
+  await nodes[host].kill9();
+  const told = await Promise.all(moved);
+  const movedMs = Date.now() - t0;
+  console.log(`media node ${host} SIGKILLed: its call moved to ${other}, participants told ${movedMs} ms later`);
+  for (const m of told) assert.deepEqual([m.callId, m.from, m.to, m.reason], [call.callId, host, other, 'lost']);
+  // the participants start again on the new node
+  for (const s of users) assert.equal((await s.emitWithAck('media:get-capabilities', { callId: call.callId })).ok, true);
+  assert.deepEqual(await nodeCalls(nodes[other].url), [{ callId: call.callId, participants: 3 }]);
+  assert.equal((await health(gw.url)).body.mediaNodes, 1);
+});
