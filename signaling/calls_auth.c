@@ -263,6 +263,20 @@ static void anonymous_signin(struct client *cl, const cJSON *auth)
 	cl->greet = GREET_SIGNED_IN;
 }
 
+/* Front mode: the client's own link to Meeshy's gateway, with its auth
+ * (a link that cannot open leaves the calls working). */
+static void upstream_open(struct client *cl, const cJSON *auth)
+{
+	struct gateway *gw = cl->gw;
+	int err;
+	if (!gw->upstream)
+		return;
+	err = upstream_link_alloc(&cl->up, gw->upstream, cl->sock, auth);
+	if (err)
+		port_log(PORT_LOG_WARN, "upstream: no link for socket %s: %m",
+			 sio_socket_id(cl->sock), err);
+}
+
 /* A connection: signed in by its token (a bad one refuses it), or not yet
  * (then only "authenticate" is taken). Meeshy's client is never refused:
  * it is told why in "authenticated" {success:false}, as Meeshy's gateway
@@ -304,12 +318,7 @@ int calls_connect(struct gateway *gw, struct sio_socket *sock,
 		return fault_set(f, FAULT_INTERNAL, "out of memory"), ENOMEM;
 	}
 	sio_socket_set_user(sock, cl);
-	/* front mode: its own link to Meeshy's gateway, with its auth (a
-	 * link that cannot open leaves the calls working) */
-	if (gw->upstream &&
-	    (err = upstream_link_alloc(&cl->up, gw->upstream, sock, auth)))
-		port_log(PORT_LOG_WARN, "upstream: no link for socket %s: %m",
-			 sio_socket_id(sock), err);
+	upstream_open(cl, auth);
 	cl->meeshy = meeshy ||
 		     cJSON_GetObjectItemCaseSensitive(auth, "sessionToken");
 	if (tok && !err) {

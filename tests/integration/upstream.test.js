@@ -61,6 +61,17 @@ test('front mode: chat goes to the upstream and back, calls stay here', async (t
   assert.equal(err && err.code, 'PERMISSION_DENIED');
   assert.deepEqual(chat.seen.messages.map((m) => m.content), ['bonjour']);
 
+  // a refused token stays refused in front mode (the upstream link being
+  // up must not sign it in)
+  const stale = io(srv.url, { auth: { authToken: jwt({ userId: '64b7f0c2a1b2c3d4e5f62009', username: 'eve', role: 'USER', exp: now() - 3600 }, SECRET), tokenType: 'jwt' },
+    transports: ['websocket'], reconnection: false, forceNew: true });
+  t.after(() => stale.close());
+  const refused = await new Promise((r) => stale.once('authenticated', r));
+  assert.equal(refused.success, false);
+  assert.match(refused.error, /expired/);
+  const no = await stale.timeout(5000).emitWithAck('call:join', { callId: 'x' });
+  assert.equal(no.error.code, 'UNAUTHENTICATED');
+
   // a second message, on the open link
   const second = await s.timeout(5000).emitWithAck('message:send', { conversationId: 'c-9', content: 'encore' });
   assert.equal(second.data.id, 'm2');
