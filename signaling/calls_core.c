@@ -356,18 +356,6 @@ size_t joined_count(const struct live_call *c)
 	return n;
 }
 
-/* Milliseconds since the epoch as ISO 8601 (UTC, ms), as JSON dates are
- * written by Meeshy's gateway; null for 0 (not yet). */
-void add_date(cJSON *o, const char *name, uint64_t ms)
-{
-	char text[32];
-	store_iso_time(text, sizeof(text), ms);
-	if (text[0])
-		cJSON_AddStringToObject(o, name, text);
-	else
-		cJSON_AddNullToObject(o, name);
-}
-
 /* A participant as both dialects read it: the seed's {userId,
  * participantId, name, status, audioEnabled, videoEnabled} and Meeshy's
  * CallParticipant {id, callSessionId, role, joinedAt, leftAt,
@@ -388,8 +376,8 @@ cJSON *part_json(const struct live_part *p)
 		p->call && !strcmp(p->call->rec.initiatorId, p->rec.userId)
 			? "initiator"
 			: "participant");
-	add_date(o, "joinedAt", p->rec.joinedAt);
-	add_date(o, "leftAt", p->rec.leftAt);
+	store_json_time(o, "joinedAt", p->rec.joinedAt);
+	store_json_time(o, "leftAt", p->rec.leftAt);
 	cJSON_AddBoolToObject(o, "isAudioEnabled", p->rec.audioEnabled);
 	cJSON_AddBoolToObject(o, "isVideoEnabled", p->rec.videoEnabled);
 	cJSON_AddStringToObject(o, "username", p->name);

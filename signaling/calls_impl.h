@@ -115,8 +115,6 @@ void client_leave(struct client *cl, const char *room);
 void observe_duration(struct gateway *gw, const struct live_call *c);
 struct live_part *part_find(struct live_call *c, const char *user_id);
 struct cJSON *part_json(const struct live_part *p);
-/* name: ms since the epoch as an ISO 8601 date, or null for 0. */
-void add_date(struct cJSON *o, const char *name, uint64_t ms);
 void record_part(struct gateway *gw, struct live_part *p, bool soon);
 void room_release(struct gateway *gw, const char *room);
 bool want_bool(struct ev *e, const char *field, bool *out, bool *given);

@@ -18,24 +18,6 @@
 #include "validate.h"
 #include "gateway_impl.h"
 
-static cJSON *member_json(const struct conversation_member *m)
-{
-	char when[32];
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "conversationId", m->conversationId);
-	cJSON_AddStringToObject(o, "userId", m->userId);
-	cJSON_AddStringToObject(o, "role", m->role);
-	cJSON_AddBoolToObject(o, "isActive", m->isActive);
-	store_iso_time(when, sizeof(when), m->joinedAt);
-	cJSON_AddStringToObject(o, "joinedAt", when);
-	store_iso_time(when, sizeof(when), m->leftAt);
-	if (when[0])
-		cJSON_AddStringToObject(o, "leftAt", when);
-	else
-		cJSON_AddNullToObject(o, "leftAt");
-	return o;
-}
-
 /* The role a PUT asks for: admin, moderator or member (the default). */
 static bool role_of(struct httpd_conn *conn, const struct http_msg *msg,
 		    char *role, size_t size)
@@ -87,7 +69,7 @@ static void member_stored(struct gateway *gw, struct httpd_conn *conn,
 	store_land_before_answer(gw->store);
 	o = cJSON_CreateObject();
 	cJSON_AddTrueToObject(o, "ok");
-	cJSON_AddItemToObject(o, "member", member_json(m));
+	cJSON_AddItemToObject(o, "member", store_member_json(m));
 	http_json_reply(conn, 200, "OK", o);
 	cJSON_Delete(o);
 }

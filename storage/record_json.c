@@ -44,7 +44,7 @@ void store_iso_time(char *buf, size_t size, uint64_t ms)
 			  (unsigned)(rem % 1000u));
 }
 
-static void add_time(cJSON *o, const char *name, uint64_t ms)
+void store_json_time(cJSON *o, const char *name, uint64_t ms)
 {
 	char buf[32];
 	if (!ms) {
@@ -73,9 +73,9 @@ cJSON *store_call_json(const struct call_session *c)
 	cJSON_AddStringToObject(o, "mode", c->mode);
 	cJSON_AddStringToObject(o, "status", c->status);
 	add_str_or_null(o, "mediaServerId", c->mediaServerId);
-	add_time(o, "createdAt", c->createdAt);
-	add_time(o, "startedAt", c->startedAt);
-	add_time(o, "endedAt", c->endedAt);
+	store_json_time(o, "createdAt", c->createdAt);
+	store_json_time(o, "startedAt", c->startedAt);
+	store_json_time(o, "endedAt", c->endedAt);
 	add_str_or_null(o, "endReason", c->endReason);
 	return o;
 }
@@ -87,8 +87,8 @@ cJSON *store_participant_json(const struct call_participant *p)
 	cJSON_AddStringToObject(o, "callSessionId", p->callSessionId);
 	cJSON_AddStringToObject(o, "userId", p->userId);
 	cJSON_AddStringToObject(o, "status", p->status);
-	add_time(o, "joinedAt", p->joinedAt);
-	add_time(o, "leftAt", p->leftAt);
+	store_json_time(o, "joinedAt", p->joinedAt);
+	store_json_time(o, "leftAt", p->leftAt);
 	cJSON_AddBoolToObject(o, "audioEnabled", p->audioEnabled);
 	cJSON_AddBoolToObject(o, "videoEnabled", p->videoEnabled);
 	return o;
@@ -103,7 +103,7 @@ cJSON *store_transcription_json(const struct call_transcription *t)
 	cJSON_AddStringToObject(o, "language", t->language);
 	cJSON_AddStringToObject(o, "text", t->text ? t->text : "");
 	cJSON_AddBoolToObject(o, "isFinal", t->isFinal);
-	add_time(o, "timestamp", t->timestamp);
+	store_json_time(o, "timestamp", t->timestamp);
 	if (t->translations)
 		tr = cJSON_Parse(t->translations);
 	cJSON_AddItemToObject(o, "translations",
@@ -116,7 +116,7 @@ cJSON *store_quality_json(const struct quality_metric *q)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "callSessionId", q->callSessionId);
 	cJSON_AddStringToObject(o, "participantId", q->participantId);
-	add_time(o, "at", q->at);
+	store_json_time(o, "at", q->at);
 	cJSON_AddNumberToObject(o, "packetsLost", (double)q->packetsLost);
 	cJSON_AddNumberToObject(o, "packetsReceived",
 				(double)q->packetsReceived);
@@ -126,5 +126,17 @@ cJSON *store_quality_json(const struct quality_metric *q)
 	cJSON_AddNumberToObject(o, "framesDecoded", (double)q->framesDecoded);
 	cJSON_AddNumberToObject(o, "frameWidth", q->frameWidth);
 	cJSON_AddNumberToObject(o, "frameHeight", q->frameHeight);
+	return o;
+}
+
+cJSON *store_member_json(const struct conversation_member *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "conversationId", m->conversationId);
+	cJSON_AddStringToObject(o, "userId", m->userId);
+	cJSON_AddStringToObject(o, "role", m->role);
+	cJSON_AddBoolToObject(o, "isActive", m->isActive);
+	store_json_time(o, "joinedAt", m->joinedAt);
+	store_json_time(o, "leftAt", m->leftAt);
 	return o;
 }

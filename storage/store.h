@@ -242,6 +242,9 @@ struct cJSON *store_call_json(const struct call_session *c);
 struct cJSON *store_participant_json(const struct call_participant *p);
 struct cJSON *store_transcription_json(const struct call_transcription *t);
 struct cJSON *store_quality_json(const struct quality_metric *q);
+struct cJSON *store_member_json(const struct conversation_member *m);
+/* name: ms as store_iso_time writes it, or null for 0. */
+void store_json_time(struct cJSON *o, const char *name, uint64_t ms);
 /* ISO 8601 UTC with milliseconds, or "" for 0. buf >= 25 bytes. */
 void store_iso_time(char *buf, size_t size, uint64_t ms);
 
