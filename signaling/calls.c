@@ -530,7 +530,6 @@ static void on_media_state(struct ev *e)
 	struct live_call *c = want_call(e, NULL);
 	struct live_part *p;
 	bool audio = false, video = false, has_a, has_v;
-	cJSON *o;
 
 	if (!c || !(p = want_joined(e, c)) ||
 	    !want_bool(e, "audio", &audio, &has_a) ||
@@ -547,13 +546,7 @@ static void on_media_state(struct ev *e)
 		p->rec.videoEnabled = video;
 	record_part(cl->gw, p, true);
 	ack_send(cl, e->ack, ok_body());
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "userId", cl->user_id);
-	cJSON_AddBoolToObject(o, "audio", p->rec.audioEnabled);
-	cJSON_AddBoolToObject(o, "video", p->rec.videoEnabled);
-	emit_except(cl->gw, c->room, cl, "call:media-state", o);
-	cJSON_Delete(o);
+	tell_media_state(cl, c, p);
 }
 
 /* Dispatch */

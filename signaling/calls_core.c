@@ -356,6 +356,20 @@ size_t joined_count(const struct live_call *c)
 	return n;
 }
 
+/* call:media-state {callId, userId, audio, video}: p's flags as they are
+ * now, to the rest of the call. */
+void tell_media_state(struct client *cl, const struct live_call *c,
+		      const struct live_part *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "callId", c->rec.id);
+	cJSON_AddStringToObject(o, "userId", p->rec.userId);
+	cJSON_AddBoolToObject(o, "audio", p->rec.audioEnabled);
+	cJSON_AddBoolToObject(o, "video", p->rec.videoEnabled);
+	emit_except(cl->gw, c->room, cl, "call:media-state", o);
+	cJSON_Delete(o);
+}
+
 /* A participant as both dialects read it: the seed's {userId,
  * participantId, name, status, audioEnabled, videoEnabled} and Meeshy's
  * CallParticipant {id, callSessionId, role, joinedAt, leftAt,

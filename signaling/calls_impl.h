@@ -115,6 +115,8 @@ void client_leave(struct client *cl, const char *room);
 void observe_duration(struct gateway *gw, const struct live_call *c);
 struct live_part *part_find(struct live_call *c, const char *user_id);
 struct cJSON *part_json(const struct live_part *p);
+void tell_media_state(struct client *cl, const struct live_call *c,
+		      const struct live_part *p);
 void record_part(struct gateway *gw, struct live_part *p, bool soon);
 void room_release(struct gateway *gw, const char *room);
 bool want_bool(struct ev *e, const char *field, bool *out, bool *given);

@@ -84,13 +84,7 @@ void on_toggle_media(struct ev *e)
 	cJSON_AddBoolToObject(o, "enabled", enabled);
 	emit_except(e->cl->gw, c->room, NULL, "call:media-toggled", o);
 	cJSON_Delete(o);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "callId", c->rec.id);
-	cJSON_AddStringToObject(o, "userId", p->rec.userId);
-	cJSON_AddBoolToObject(o, "audio", p->rec.audioEnabled);
-	cJSON_AddBoolToObject(o, "video", p->rec.videoEnabled);
-	emit_except(e->cl->gw, c->room, e->cl, "call:media-state", o);
-	cJSON_Delete(o);
+	tell_media_state(e->cl, c, p);
 }
 
 /* The caller's own live participation in the conversation's call here. */
