@@ -427,12 +427,11 @@ static int node_leave(void *call, const char *user, media_left_h *h, void *arg)
 static bool node_lost(const void *call)
 {
 	const struct node_call *nc = call;
+	const struct node_load *nl;
 	if (!nc->mr || nc->mr->closing)
 		return false;
-	for (size_t i = 0; i < nc->mr->n; i++)
-		if (!strcmp(nc->mr->nodes[i].id, nc->node.id))
-			return !nc->mr->nodes[i].alive;
-	return false;
+	nl = node_find(nc->mr, nc->node.id);
+	return nl && !nl->alive;
 }
 
 static const struct media_ops node_ops = {

@@ -89,17 +89,22 @@ static bool user_cmp(struct le *le, void *arg)
 	return !strcmp(u->user, arg);
 }
 
+/* The user's tally here, or NULL (no socket of it signed in). */
+static struct user_socks *socks_find(struct gateway *gw, const char *user)
+{
+	struct le *le = hash_lookup(gw->user_sockets, hash_joaat_str(user),
+				    user_cmp, (void *)user);
+	return le ? le->data : NULL;
+}
+
 /* Whether one more socket of the user may sign in here; why not in *f. */
 static bool socks_room(struct gateway *gw, const struct client *cl,
 		       const char *user, struct fault *f)
 {
-	struct le *le;
 	const struct user_socks *u;
 	if (!gw->cfg.max_sockets_per_user || (cl && cl->socks))
 		return true; /* no limit, or counted already */
-	le = hash_lookup(gw->user_sockets, hash_joaat_str(user), user_cmp,
-			 (void *)user);
-	u = le ? le->data : NULL;
+	u = socks_find(gw, user);
 	if (!u || mem_nrefs(u) < gw->cfg.max_sockets_per_user)
 		return true;
 	gw->m.refused_per_user++;
@@ -114,13 +119,10 @@ static bool socks_room(struct gateway *gw, const struct client *cl,
 static void socks_take(struct client *cl)
 {
 	struct gateway *gw = cl->gw;
-	struct le *le;
 	struct user_socks *u;
 	if (cl->socks)
 		return;
-	le = hash_lookup(gw->user_sockets, hash_joaat_str(cl->user_id),
-			 user_cmp, cl->user_id);
-	u = le ? mem_ref(le->data) : NULL;
+	u = mem_ref(socks_find(gw, cl->user_id));
 	if (!u) {
 		u = mem_zalloc(sizeof(*u), user_socks_destructor);
 		if (!u)

@@ -117,8 +117,8 @@ static int claims_read(struct jwt_claims *c, const cJSON *body, int64_t now_s,
 	v = string_claim(body, "name", "username");
 	if (v)
 		str_ncpy(c->name, v->valuestring, sizeof(c->name));
-	v = string_claim(body, "role", "role");
-	if (v)
+	v = cJSON_GetObjectItemCaseSensitive(body, "role");
+	if (cJSON_IsString(v))
 		str_ncpy(c->role, v->valuestring, sizeof(c->role));
 	v = cJSON_GetObjectItemCaseSensitive(body, "conversations");
 	if (cJSON_IsArray(v))
