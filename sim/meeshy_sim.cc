@@ -1476,18 +1476,12 @@ Call *new_call(double t0)
 /* The call ends: everyone leaves, its media goes from its node. */
 void end_call(Call *call)
 {
-	unsigned on = 0;
 	call->ended = true;
 	for (Client *c : call->parts) {
-		on += c->on_sfu;
 		c->media_on = false; /* its ticks stop */
 		c->joined = false;
 		c->rounds_left = 0;
-		c->sfu_rounds_left = 0;
-		c->hs_left = 0;
-		if (c->transport && call->mn)
-			call->mn->by_peer.erase(peer_key(&c->transport->peer));
-		c->on_sfu = false;
+		sfu_drop(c);
 	}
 	results.calls_ended++;
 	if (!call->mn)
