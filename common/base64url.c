@@ -1,10 +1,16 @@
 /*
- * base64url.c - base64url.h.
+ * base64url.c - base64url.h: one coder for both alphabets, which differ
+ * in their last two characters.
  */
 #include <errno.h>
 #include "base64url.h"
 
-static int b64val(char c)
+static const char url_tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+			      "opqrstuvwxyz0123456789-_";
+static const char std_tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+			      "opqrstuvwxyz0123456789+/";
+
+static int b64val(char c, const char *tbl)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -12,14 +18,15 @@ static int b64val(char c)
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
-	if (c == '-')
+	if (c == tbl[62])
 		return 62;
-	if (c == '_')
+	if (c == tbl[63])
 		return 63;
 	return -1;
 }
 
-int base64url_decode(const char *in, size_t len, uint8_t *out, size_t *outlen)
+static int decode(const char *in, size_t len, uint8_t *out, size_t *outlen,
+		  const char *tbl)
 {
 	uint32_t acc = 0;
 	size_t n = 0, bits = 0;
@@ -29,7 +36,7 @@ int base64url_decode(const char *in, size_t len, uint8_t *out, size_t *outlen)
 	if (len % 4 == 1)
 		return EBADMSG;
 	for (size_t i = 0; i < len; i++) {
-		int v = b64val(in[i]);
+		int v = b64val(in[i], tbl);
 		if (v < 0)
 			return EBADMSG;
 		acc = (acc << 6) | (uint32_t)v;
@@ -45,10 +52,9 @@ int base64url_decode(const char *in, size_t len, uint8_t *out, size_t *outlen)
 	return 0;
 }
 
-int base64url_encode(const uint8_t *in, size_t len, char *out, size_t *outlen)
+static int encode(const uint8_t *in, size_t len, char *out, size_t *outlen,
+		  const char *tbl)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-				  "opqrstuvwxyz0123456789-_";
 	uint32_t acc = 0;
 	size_t n = 0, bits = 0;
 
@@ -69,6 +75,51 @@ int base64url_encode(const uint8_t *in, size_t len, char *out, size_t *outlen)
 			return EOVERFLOW;
 		out[n++] = tbl[(acc << (6 - bits)) & 0x3f];
 	}
+	out[n] = '\0';
+	*outlen = n;
+	return 0;
+}
+
+int base64url_decode(const char *in, size_t len, uint8_t *out, size_t *outlen)
+{
+	return decode(in, len, out, outlen, url_tbl);
+}
+
+int base64url_encode(const uint8_t *in, size_t len, char *out, size_t *outlen)
+{
+	return encode(in, len, out, outlen, url_tbl);
+}
+
+int base64_decode_padded(const char *in, size_t len, uint8_t *out,
+			 size_t *outlen)
+{
+	size_t pad = 0;
+
+	if (!in || len % 4)
+		return EBADMSG;
+	while (pad < 2 && pad < len && in[len - 1 - pad] == '=')
+		pad++;
+	return decode(in, len - pad, out, outlen, std_tbl);
+}
+
+size_t base64_padded_len(size_t len)
+{
+	return (len + 2) / 3 * 4;
+}
+
+int base64_encode_padded(const uint8_t *in, size_t len, char *out,
+			 size_t *outlen)
+{
+	size_t room = outlen ? *outlen : 0, n = room;
+	int err;
+
+	if (room < base64_padded_len(len) + 1)
+		return EOVERFLOW;
+	err = encode(in, len, out, &n, std_tbl);
+	if (err)
+		return err;
+	while (n % 4)
+		out[n++] = '=';
 	out[n] = '\0';
 	*outlen = n;
 	return 0;

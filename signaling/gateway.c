@@ -300,6 +300,14 @@ static int config_own(struct gateway *gw, const struct gateway_config *cfg)
 /* The HTTP port, the rate limits and Socket.IO on it. */
 static int sockets_make(struct gateway *gw, const struct gateway_config *cfg)
 {
+	/* binary events are not ours: dropped and counted */
+	const struct sio_handlers h = {
+		.connecth = sio_connect_handler,
+		.connectedh = sio_connected_handler,
+		.eventh = sio_event_handler,
+		.disconnecth = sio_disconnect_handler,
+		.arg = gw,
+	};
 	struct eio_config ec;
 	int err =
 		hash_alloc(&gw->calls, eio_hash_buckets(cfg->max_connections));
@@ -327,10 +335,7 @@ static int sockets_make(struct gateway *gw, const struct gateway_config *cfg)
 	ec.ping_timeout_ms = cfg->ping_timeout_ms;
 	ec.max_payload = cfg->max_payload;
 	ec.max_sessions = cfg->max_connections;
-	err = sio_server_alloc(&gw->sio, &ec, sio_connect_handler,
-			       sio_event_handler, sio_disconnect_handler, gw);
-	sio_server_set_connected_handler(gw->sio, sio_connected_handler);
-	return err;
+	return sio_server_alloc(&gw->sio, &ec, &h);
 }
 
 /* The parts apps/ built, borrowed; the ones that call back now call us. */

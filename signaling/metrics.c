@@ -164,10 +164,15 @@ static int metrics_socketio(struct re_printf *pf, const struct gateway *gw)
 		pf,
 		"meeshy_socketio_closed_total{reason=\"ping_timeout\"} %llu\n"
 		"meeshy_socketio_closed_total{reason=\"send_overflow\"} %llu\n"
-		"meeshy_socketio_closed_total{reason=\"budget\"} %llu\n",
+		"meeshy_socketio_closed_total{reason=\"budget\"} %llu\n"
+		"meeshy_socketio_closed_total{reason=\"protocol\"} %llu\n"
+		"meeshy_socketio_closed_total{reason=\"connect_timeout\"}"
+		" %llu\n",
 		(unsigned long long)es.closed_ping_timeout,
 		(unsigned long long)es.closed_send_overflow,
-		(unsigned long long)es.closed_budget);
+		(unsigned long long)es.closed_budget,
+		(unsigned long long)ss.closed_protocol,
+		(unsigned long long)ss.closed_connect_timeout);
 	err |= prom_header(pf, "meeshy_socketio_refused_total", "counter",
 			   "Handshakes refused, by the limit they hit");
 	err |= re_hprintf(

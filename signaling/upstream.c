@@ -138,14 +138,15 @@ static void on_packet(struct upstream_link *l, const struct sio_packet *pkt)
 		flush_queue(l);
 		break;
 	case SIO_EVENT:
-		(void)sio_emit_array(l->sock, pkt->data);
+		(void)sio_emit_array(l->sock, pkt->data, NULL);
 		break;
 	case SIO_ACK:
 		for (le = l->acks.head; le; le = le->next) {
 			struct ack_map *m = le->data;
 			if (m->up_id != pkt->id)
 				continue;
-			(void)sio_ack_array(l->sock, m->client_id, pkt->data);
+			(void)sio_ack_array(l->sock, m->client_id, pkt->data,
+					    NULL);
 			mem_deref(m);
 			break;
 		}

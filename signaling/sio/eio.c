@@ -86,89 +86,6 @@ struct eio_sock {
 
 static const char ctype_text[] = "text/plain; charset=UTF-8";
 
-/* Codec */
-
-bool eio_packet_valid(const char *p, size_t len)
-{
-	if (!p || len == 0)
-		return false;
-	switch (p[0]) {
-	case EIO_CLOSE:
-	case EIO_UPGRADE:
-	case EIO_NOOP:
-		return len == 1;
-	case EIO_PING:
-	case EIO_PONG:
-		return len == 1 || (len == 6 && !memcmp(p + 1, "probe", 5));
-	case EIO_MESSAGE:
-		return true;
-	default:
-		return false; /* open is server-only; 'b' binary unsupported */
-	}
-}
-
-bool eio_payload_valid(const char *p, size_t len)
-{
-	size_t start = 0;
-
-	if (!p)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || p[i] == 0x1e) {
-			if (!eio_packet_valid(p + start, i - start))
-				return false;
-			start = i + 1;
-		}
-	}
-	return true;
-}
-
-int eio_payload_decode(const char *p, size_t len, eio_packet_h *h, void *arg)
-{
-	size_t start = 0, n = 0;
-
-	/* Check the whole payload first so a bad one is dropped whole. */
-	if (!h || !eio_payload_valid(p, len))
-		return -1;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || p[i] == 0x1e) {
-			h(p[start], p + start + 1, i - start - 1, arg);
-			n++;
-			start = i + 1;
-		}
-	}
-	return (int)n;
-}
-
-/* Query string */
-
-static bool query_get(const struct http_msg *msg, const char *key,
-		      struct pl *val)
-{
-	struct pl q = msg->prm;
-	size_t klen = strlen(key);
-
-	if (q.l && q.p[0] == '?') {
-		q.p++;
-		q.l--;
-	}
-	while (q.l) {
-		const char *amp = memchr(q.p, '&', q.l);
-		size_t plen = amp ? (size_t)(amp - q.p) : q.l;
-		if (plen > klen && q.p[klen] == '=' &&
-		    !memcmp(q.p, key, klen)) {
-			val->p = q.p + klen + 1;
-			val->l = plen - klen - 1;
-			return true;
-		}
-		if (!amp)
-			break;
-		q.l -= plen + 1;
-		q.p = amp + 1;
-	}
-	return false;
-}
-
 /* Sessions */
 
 static void ping_handler(void *arg);
@@ -453,6 +370,35 @@ int eio_send_prefixed(struct eio_sock *s, char prefix, const char *data,
 	return send_packet(s, EIO_MESSAGE, prefix, data, len);
 }
 
+int eio_send_binary(struct eio_sock *s, const uint8_t *data, size_t len)
+{
+	char *text;
+	size_t n;
+	int err;
+
+	if (!s || (!data && len))
+		return EINVAL;
+	if (s->closed || s->doom_reason)
+		return ENOTCONN;
+	if (s->transport == T_WEBSOCKET && s->ws) {
+		const struct ws_part part = {data, len};
+		err = ws_send(s->ws->ws, WS_BINARY, &part, 1);
+		if (err)
+			doom(s, "send buffer overflow",
+			     &s->srv->stats.closed_send_overflow);
+		return err;
+	}
+	n = base64_padded_len(len) + 1;
+	text = mem_alloc(n, NULL);
+	if (!text)
+		return ENOMEM;
+	err = base64_encode_padded(data, len, text, &n);
+	if (!err)
+		err = send_packet(s, EIO_BINARY, 0, text, n);
+	mem_deref(text);
+	return err;
+}
+
 /* Closes the session; a held GET is answered poll_answer: "1" (close)
  * when the server closes, "6" (noop, to end the request cleanly) when the
  * client did. */
@@ -528,6 +474,22 @@ struct recv_ctx {
 	struct ws_link *via; /* the websocket it came on, or NULL */
 };
 
+/* A "b" packet (checked as base64 with the payload): its bytes. */
+static void recv_base64(struct eio_sock *s, const char *text, size_t len)
+{
+	size_t n = len / 4 * 3;
+	uint8_t *bytes = mem_alloc(n ? n : 1, NULL);
+
+	if (!bytes || base64_decode_padded(text, len, bytes, &n)) {
+		s->srv->stats.dropped_malformed++;
+		mem_deref(bytes);
+		eio_close(s, "parse error");
+		return;
+	}
+	s->srv->msgh(s, (const char *)bytes, n, true, s->srv->arg);
+	mem_deref(bytes);
+}
+
 static void recv_packet(char type, const char *data, size_t len, void *arg)
 {
 	struct recv_ctx *ctx = arg;
@@ -578,7 +540,10 @@ static void recv_packet(char type, const char *data, size_t len, void *arg)
 		}
 		break;
 	case EIO_MESSAGE:
-		srv->msgh(s, data, len, srv->arg);
+		srv->msgh(s, data, len, false, srv->arg);
+		break;
+	case EIO_BINARY:
+		recv_base64(s, data, len);
 		break;
 	case EIO_CLOSE:
 		sock_close(s, "client close", "6");
@@ -611,12 +576,18 @@ static void ws_recv_handler(struct ws *ws, enum ws_opcode op,
 		return;
 	port_log(PORT_LOG_DEBUG, "eio %s: ws message op %u len %zu", s->sid, op,
 		 len);
-	if (op != WS_TEXT || !eio_packet_valid(p, len)) {
-		s->srv->stats.dropped_malformed++;
-		return;
-	}
 	mem_ref(s);
-	recv_packet(p[0], p + 1, len - 1, &ctx);
+	if (op == WS_BINARY && l == s->ws)
+		s->srv->msgh(s, p, len, true, s->srv->arg);
+	else if (op == WS_TEXT && eio_packet_valid(p, len))
+		recv_packet(p[0], p + 1, len - 1, &ctx);
+	else if (l == s->ws) {
+		/* not Engine.IO: the session ends (protocol) */
+		s->srv->stats.dropped_malformed++;
+		eio_close(s, "parse error");
+	} else {
+		s->srv->stats.dropped_malformed++;
+	}
 	mem_deref(s);
 }
 
@@ -655,6 +626,22 @@ static int ws_link_accept(struct eio_sock *s, struct httpd_conn *conn,
 	}
 	*linkp = l;
 	return 0;
+}
+
+static void ignore_recv(struct ws *ws, enum ws_opcode op, const uint8_t *data,
+			size_t len, void *arg)
+{
+	(void)ws;
+	(void)op;
+	(void)data;
+	(void)len;
+	(void)arg;
+}
+
+static void ignore_close(int err, void *arg)
+{
+	(void)err;
+	(void)arg;
 }
 
 /* Requests */
@@ -832,6 +819,25 @@ static void handshake(struct eio_server *srv, struct httpd_conn *conn,
 	sock_register(srv, s);
 }
 
+/* A websocket for a session that has one, or is probing one: accepted
+ * and closed at once, as the reference server does, so the client sees a
+ * close and the session goes on. */
+static void ws_turn_away(struct eio_server *srv, struct httpd_conn *conn,
+			 const struct http_msg *msg)
+{
+	const struct ws_config wc = {srv->cfg.max_payload, WS_FRAME_MS};
+	struct ws *ws;
+
+	if (ws_accept(&ws, conn, msg, &wc, srv->cfg.budget, ignore_recv,
+		      ignore_close, NULL)) {
+		eio_reply_error(srv, conn, 3, "Bad request");
+		return;
+	}
+	srv->stats.refused_requests++;
+	ws_close(ws, WS_PROTOCOL_ERROR, "the session has a websocket");
+	mem_deref(ws);
+}
+
 static void poll_get(struct eio_sock *s, struct httpd_conn *conn)
 {
 	if (s->poll) {
@@ -886,11 +892,11 @@ void eio_server_handle(struct eio_server *srv, struct httpd_conn *conn,
 
 	if (!srv || !conn || !msg)
 		return;
-	if (!query_get(msg, "EIO", &eio) || pl_strcmp(&eio, "4")) {
+	if (!eio_query_get(msg, "EIO", &eio) || pl_strcmp(&eio, "4")) {
 		eio_reply_error(srv, conn, 5, "Unsupported protocol version");
 		return;
 	}
-	if (!query_get(msg, "transport", &transport)) {
+	if (!eio_query_get(msg, "transport", &transport)) {
 		eio_reply_error(srv, conn, 0, "Transport unknown");
 		return;
 	}
@@ -907,7 +913,7 @@ void eio_server_handle(struct eio_server *srv, struct httpd_conn *conn,
 		return;
 	}
 
-	if (!query_get(msg, "sid", &sid)) {
+	if (!eio_query_get(msg, "sid", &sid)) {
 		if (pl_strcmp(&msg->met, "GET")) {
 			eio_reply_error(srv, conn, 2, "Bad handshake method");
 			return;
@@ -923,7 +929,7 @@ void eio_server_handle(struct eio_server *srv, struct httpd_conn *conn,
 	}
 	if (websocket) {
 		if (s->transport == T_WEBSOCKET || s->probe) {
-			eio_reply_error(srv, conn, 3, "Bad request");
+			ws_turn_away(srv, conn, msg);
 			return;
 		}
 		if (ws_link_accept(s, conn, msg, &s->probe))

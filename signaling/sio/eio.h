@@ -5,10 +5,12 @@
  * record separator 0x1e) with upgrade to websocket ("2probe"/"3probe"/"5"),
  * and websocket from the start. The server pings every pingInterval and
  * closes a session whose pong does not come within pingTimeout. Malformed
- * packets are dropped and counted, oversized payloads close the session.
+ * packets close the session (the protocol's rule) and are counted, as do
+ * oversized payloads. Messages are text or bytes (binary frames, or base64
+ * "b" packets on polling).
  *
  * Runs on httpd.h and ws.h; the HTTP router hands it every request under
- * /socket.io/.
+ * its path (the gateway's /socket.io/).
  */
 #ifndef MEESHY_EIO_H
 #define MEESHY_EIO_H
@@ -20,6 +22,7 @@
 struct httpd_conn;
 struct httpd_budget;
 struct http_msg;
+struct pl;
 
 enum eio_packet_type {
 	EIO_OPEN = '0',
@@ -29,6 +32,7 @@ enum eio_packet_type {
 	EIO_MESSAGE = '4',
 	EIO_UPGRADE = '5',
 	EIO_NOOP = '6',
+	EIO_BINARY = 'b', /* a message of bytes, base64 in a text payload */
 };
 
 struct eio_config {
@@ -63,8 +67,10 @@ struct eio_server;
 struct eio_sock;
 
 typedef void(eio_open_h)(struct eio_sock *s, void *arg);
+/* A message: text, or bytes (binary: a websocket binary frame, or a "b"
+ * packet of a polling payload, decoded). */
 typedef void(eio_message_h)(struct eio_sock *s, const char *data, size_t len,
-			    void *arg);
+			    bool binary, void *arg);
 /* The session is gone after this returns: drop every pointer to it. */
 typedef void(eio_close_h)(struct eio_sock *s, const char *reason, void *arg);
 
@@ -88,6 +94,9 @@ int eio_send(struct eio_sock *s, const char *data, size_t len);
 /* eio_send of prefix followed by data. */
 int eio_send_prefixed(struct eio_sock *s, char prefix, const char *data,
 		      size_t len);
+/* A message of bytes: a binary frame on a websocket, "b" and their base64
+ * on long-polling. */
+int eio_send_binary(struct eio_sock *s, const uint8_t *data, size_t len);
 void eio_close(struct eio_sock *s, const char *reason);
 const char *eio_sid(const struct eio_sock *s);
 const char *eio_transport_name(const struct eio_sock *s);
@@ -104,5 +113,7 @@ int eio_payload_decode(const char *p, size_t len, eio_packet_h *h, void *arg);
 /* Whether every packet of a polling payload is one the server takes. */
 bool eio_payload_valid(const char *p, size_t len);
 bool eio_packet_valid(const char *p, size_t len);
+/* The value of a request's query parameter key ("EIO", "sid"...). */
+bool eio_query_get(const struct http_msg *msg, const char *key, struct pl *val);
 
 #endif

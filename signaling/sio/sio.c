@@ -1,196 +1,102 @@
 /*
- * sio.c - Socket.IO v5 server: codec, main namespace, acks and rooms.
- *
- * Rooms live in a hash by name; a membership links one socket to one room
- * and sits in both lists, so leaving is O(1) and a disconnect leaves every
- * room without a search. An emit to a room is encoded once.
+ * sio.c - Socket.IO v5 server: namespaces, a session's sockets, events,
+ * acks and binary attachments (the codec is sio_codec.c, rooms
+ * sio_rooms.c).
  */
 #include <errno.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "port.h"
+#include "httpd.h"
 #include "eio.h"
 #include "base64url.h"
 #include "fault.h"
-#include "sio.h"
+#include "sio_impl.h"
 
-struct sio_server {
-	struct eio_server *eio;
-	struct hash *rooms;
-	struct hash *sockets; /* by id */
-	sio_connect_h *connh;
-	sio_connected_h *connectedh; /* may be NULL */
-	sio_event_h *eventh;
-	sio_disconnect_h *disch;
-	void *arg;
-	size_t connected;
-	struct sio_stats stats;
-};
+/* Namespaces */
 
-struct sio_socket {
-	struct le le; /* in srv->sockets */
-	struct sio_server *srv;
-	struct eio_sock *eio;
-	char id[32];
-	bool connected;
-	struct list memberships;
-	void *user;
-};
-
-struct room {
-	struct le le;
-	char *name;
-	struct list members;
-};
-
-struct membership {
-	struct le le_room, le_sock;
-	struct room *room;
-	struct sio_socket *sock;
-};
-
-/* Codec */
-
-void sio_packet_reset(struct sio_packet *pkt)
+struct sio_nsp *sio_nsp_main(const struct sio_server *srv)
 {
-	if (!pkt)
-		return;
-	cJSON_Delete(pkt->data);
-	pkt->data = NULL;
+	return srv->nsps.head->data;
 }
 
-/* The header after the type: a binary packet's attachment count, the
- * namespace, the ack id. Returns where the payload starts, or len + 1 on
- * a malformed header. */
-static size_t header_decode(struct sio_packet *pkt, const char *p, size_t len)
+static struct sio_nsp *nsp_find(const struct sio_server *srv, const char *name)
 {
-	size_t i = 1, d = 0, s;
-	int64_t id = 0;
-
-	if (pkt->type == SIO_BINARY_EVENT || pkt->type == SIO_BINARY_ACK) {
-		/* attachments count then '-' (binary is not supported, but
-		 * it is still well-formed) */
-		while (i < len && p[i] >= '0' && p[i] <= '9' && d < 6) {
-			i++;
-			d++;
-		}
-		if (!d || i >= len || p[i] != '-')
-			return len + 1;
-		i++;
+	struct le *le;
+	for (le = srv->nsps.head; le; le = le->next) {
+		struct sio_nsp *n = le->data;
+		if (!strcmp(n->name, name))
+			return n;
 	}
-	if (i < len && p[i] == '/') {
-		s = i;
-		while (i < len && p[i] != ',')
-			i++;
-		if (i - s >= sizeof(pkt->nsp))
-			return len + 1;
-		memcpy(pkt->nsp, p + s, i - s);
-		pkt->nsp[i - s] = '\0';
-		if (i < len)
-			i++; /* the comma */
-	}
-	for (d = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
-		if (++d > 15)
-			return len + 1;
-		id = id * 10 + (p[i] - '0');
-	}
-	if (d)
-		pkt->id = id;
-	return i;
+	return NULL;
 }
 
-/* Whether the payload and ack id fit the packet's type. */
-static bool payload_fits(const struct sio_packet *pkt)
+static void nsp_destructor(void *arg)
 {
-	switch (pkt->type) {
-	case SIO_CONNECT:
-		return (!pkt->data || cJSON_IsObject(pkt->data)) &&
-		       pkt->id == SIO_ACK_NONE;
-	case SIO_DISCONNECT:
-		return !pkt->data && pkt->id == SIO_ACK_NONE;
-	case SIO_EVENT:
-	case SIO_BINARY_EVENT:
-		return cJSON_IsArray(pkt->data) &&
-		       cJSON_IsString(cJSON_GetArrayItem(pkt->data, 0));
-	case SIO_ACK:
-	case SIO_BINARY_ACK:
-		return cJSON_IsArray(pkt->data) && pkt->id != SIO_ACK_NONE;
-	case SIO_CONNECT_ERROR:
-		return false; /* server to client only */
-	}
-	return false;
+	struct sio_nsp *n = arg;
+	list_unlink(&n->le);
 }
 
-int sio_packet_decode(struct sio_packet *pkt, const char *p, size_t len)
+int sio_server_add_namespace(struct sio_server *srv, const char *name,
+			     const struct sio_handlers *h)
 {
-	const char *end = NULL;
-	size_t i;
+	struct sio_nsp *n;
 
-	if (!pkt || !p)
+	if (!srv || !name || name[0] != '/' || !h || !h->connecth ||
+	    !h->eventh || !h->disconnecth)
 		return EINVAL;
-	memset(pkt, 0, sizeof(*pkt));
-	pkt->id = SIO_ACK_NONE;
-	str_ncpy(pkt->nsp, "/", sizeof(pkt->nsp));
-	if (len == 0 || p[0] < '0' || p[0] > '6')
-		return EBADMSG;
-	pkt->type = (enum sio_packet_type)(p[0] - '0');
-	i = header_decode(pkt, p, len);
-	if (i > len)
-		return EBADMSG;
-	if (i < len) {
-		pkt->data = cJSON_ParseWithLengthOpts(p + i, len - i, &end, 0);
-		if (!pkt->data || end != p + len) {
-			sio_packet_reset(pkt);
-			return EBADMSG;
-		}
-	}
-	if (!payload_fits(pkt)) {
-		sio_packet_reset(pkt);
-		return EBADMSG;
-	}
+	if (strlen(name) >= sizeof(n->name))
+		return ENAMETOOLONG;
+	if (nsp_find(srv, name))
+		return EEXIST;
+	n = mem_zalloc(sizeof(*n), nsp_destructor);
+	if (!n)
+		return ENOMEM;
+	str_ncpy(n->name, name, sizeof(n->name));
+	n->h = *h;
+	list_append(&srv->nsps, &n->le, n);
 	return 0;
-}
-
-int sio_packet_encode(struct mbuf *mb, enum sio_packet_type type, int64_t id,
-		      const cJSON *data)
-{
-	char *json = NULL;
-	int err;
-
-	if (!mb)
-		return EINVAL;
-	err = mbuf_printf(mb, "%d", (int)type);
-	if (!err && id != SIO_ACK_NONE)
-		err = mbuf_printf(mb, "%lld", (long long)id);
-	if (!err && data) {
-		json = cJSON_PrintUnformatted(data);
-		if (!json)
-			return ENOMEM;
-		err = mbuf_write_str(mb, json);
-		cJSON_free(json);
-	}
-	return err;
 }
 
 /* Sending */
 
-static int send_packet(struct sio_socket *sock, enum sio_packet_type type,
-		       int64_t id, const cJSON *data)
+static int client_send(struct sio_client *c, const struct sio_packet *pkt,
+		       const struct sio_attachments *att)
 {
 	struct mbuf *mb = mbuf_alloc(256);
 	int err;
+
 	if (!mb)
 		return ENOMEM;
-	err = sio_packet_encode(mb, type, id, data);
+	err = sio_packet_write(mb, pkt);
 	if (!err)
-		err = eio_send(sock->eio, (const char *)mb->buf, mb->end);
+		err = eio_send(c->eio, (const char *)mb->buf, mb->end);
+	for (size_t i = 0; !err && att && i < att->n; i++)
+		err = eio_send_binary(c->eio, att->a[i].p, att->a[i].len);
 	mem_deref(mb);
 	return err;
 }
 
-/* ["event", data] as text, encoded once for any number of sockets. */
-static char *event_text(const char *event, const cJSON *data)
+/* A packet on the socket's namespace; with attachments the binary kind
+ * of type. */
+static int socket_send(struct sio_socket *sock, enum sio_packet_type type,
+		       int64_t id, const cJSON *data,
+		       const struct sio_attachments *att)
+{
+	struct sio_packet pkt = {type, "", id, 0, (cJSON *)data};
+
+	if (att && att->n) {
+		if (att->n > SIO_ATTACHMENTS_MAX)
+			return EINVAL;
+		pkt.type = type == SIO_ACK ? SIO_BINARY_ACK : SIO_BINARY_EVENT;
+		pkt.attachments = (unsigned)att->n;
+	}
+	str_ncpy(pkt.nsp, sock->nsp->name, sizeof(pkt.nsp));
+	return client_send(sock->client, &pkt, att);
+}
+
+char *sio_event_text(const char *event, const cJSON *data)
 {
 	cJSON *arr = cJSON_CreateArray();
 	char *json;
@@ -204,13 +110,28 @@ static char *event_text(const char *event, const cJSON *data)
 	return json;
 }
 
-static int send_event_text(struct sio_socket *sock, const char *json)
+int sio_send_event_text(struct sio_socket *sock, const char *json)
 {
+	struct mbuf *mb;
+	int err;
+
 	if (!sock->connected)
 		return ENOTCONN;
-	sock->srv->stats.events_out++;
-	/* "2" + array: an EVENT on the main namespace without ack id */
-	return eio_send_prefixed(sock->eio, '2', json, strlen(json));
+	sock->client->srv->stats.events_out++;
+	/* "2" + array: an EVENT without ack id, on the main namespace... */
+	if (sock->nsp == sio_nsp_main(sock->client->srv))
+		return eio_send_prefixed(sock->client->eio, '2', json,
+					 strlen(json));
+	/* ... or "2/name," + array on another */
+	mb = mbuf_alloc(strlen(json) + sizeof(sock->nsp->name) + 2);
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_printf(mb, "2%s,%s", sock->nsp->name, json);
+	if (!err)
+		err = eio_send(sock->client->eio, (const char *)mb->buf,
+			       mb->end);
+	mem_deref(mb);
+	return err;
 }
 
 int sio_emit(struct sio_socket *sock, const char *event, const cJSON *data)
@@ -219,10 +140,10 @@ int sio_emit(struct sio_socket *sock, const char *event, const cJSON *data)
 	int err;
 	if (!sock || !event)
 		return EINVAL;
-	json = event_text(event, data);
+	json = sio_event_text(event, data);
 	if (!json)
 		return ENOMEM;
-	err = send_event_text(sock, json);
+	err = sio_send_event_text(sock, json);
 	cJSON_free(json);
 	return err;
 }
@@ -238,164 +159,29 @@ int sio_ack(struct sio_socket *sock, int64_t id, const cJSON *data)
 		return ENOMEM;
 	if (data)
 		cJSON_AddItemReferenceToArray(arr, (cJSON *)data);
-	err = send_packet(sock, SIO_ACK, id, arr);
+	err = socket_send(sock, SIO_ACK, id, arr, NULL);
 	cJSON_Delete(arr);
 	return err;
 }
 
-int sio_emit_array(struct sio_socket *sock, const cJSON *array)
+int sio_emit_array(struct sio_socket *sock, const cJSON *array,
+		   const struct sio_attachments *att)
 {
 	if (!sock || !cJSON_IsArray(array) ||
 	    !cJSON_IsString(cJSON_GetArrayItem(array, 0)))
 		return EINVAL;
 	if (!sock->connected)
 		return ENOTCONN;
-	sock->srv->stats.events_out++;
-	return send_packet(sock, SIO_EVENT, SIO_ACK_NONE, array);
+	sock->client->srv->stats.events_out++;
+	return socket_send(sock, SIO_EVENT, SIO_ACK_NONE, array, att);
 }
 
-int sio_ack_array(struct sio_socket *sock, int64_t id, const cJSON *args)
+int sio_ack_array(struct sio_socket *sock, int64_t id, const cJSON *args,
+		  const struct sio_attachments *att)
 {
 	if (!sock || id == SIO_ACK_NONE || !cJSON_IsArray(args))
 		return EINVAL;
-	return send_packet(sock, SIO_ACK, id, args);
-}
-
-/* Rooms */
-
-static void room_destructor(void *arg)
-{
-	struct room *r = arg;
-	hash_unlink(&r->le);
-	mem_deref(r->name);
-}
-
-static void membership_destructor(void *arg)
-{
-	struct membership *m = arg;
-	list_unlink(&m->le_sock);
-	list_unlink(&m->le_room);
-	if (m->room && list_isempty(&m->room->members))
-		mem_deref(m->room);
-}
-
-static bool room_cmp(struct le *le, void *arg)
-{
-	const struct room *r = le->data;
-	return !strcmp(r->name, arg);
-}
-
-static struct room *room_find(const struct sio_server *srv, const char *name)
-{
-	struct le *le = hash_lookup(srv->rooms, hash_joaat_str(name), room_cmp,
-				    (void *)name);
-	return le ? le->data : NULL;
-}
-
-static struct membership *membership_find(const struct sio_socket *sock,
-					  const char *room)
-{
-	struct le *le;
-	for (le = sock->memberships.head; le; le = le->next) {
-		struct membership *m = le->data;
-		if (!strcmp(m->room->name, room))
-			return m;
-	}
-	return NULL;
-}
-
-int sio_join(struct sio_socket *sock, const char *name)
-{
-	struct membership *m;
-	struct room *r;
-
-	if (!sock || !name)
-		return EINVAL;
-	if (membership_find(sock, name))
-		return 0;
-	r = room_find(sock->srv, name);
-	if (!r) {
-		r = mem_zalloc(sizeof(*r), room_destructor);
-		if (!r || str_dup(&r->name, name)) {
-			mem_deref(r);
-			return ENOMEM;
-		}
-		hash_append(sock->srv->rooms, hash_joaat_str(name), &r->le, r);
-	}
-	m = mem_zalloc(sizeof(*m), membership_destructor);
-	if (!m) {
-		if (list_isempty(&r->members))
-			mem_deref(r);
-		return ENOMEM;
-	}
-	m->room = r;
-	m->sock = sock;
-	list_append(&r->members, &m->le_room, m);
-	list_append(&sock->memberships, &m->le_sock, m);
-	return 0;
-}
-
-void sio_leave(struct sio_socket *sock, const char *name)
-{
-	if (sock && name)
-		mem_deref(membership_find(sock, name));
-}
-
-bool sio_in_room(const struct sio_socket *sock, const char *name)
-{
-	return sock && name && membership_find(sock, name) != NULL;
-}
-
-size_t sio_room_size(const struct sio_server *srv, const char *name)
-{
-	const struct room *r = srv && name ? room_find(srv, name) : NULL;
-	return r ? list_count(&r->members) : 0;
-}
-
-void sio_room_apply(struct sio_server *srv, const char *name,
-		    sio_socket_apply_h *h, void *arg)
-{
-	struct room *r = srv && name ? room_find(srv, name) : NULL;
-	struct le *le;
-	if (!r || !h)
-		return;
-	/* The handler may leave the room: hold the room, step first. */
-	mem_ref(r);
-	for (le = r->members.head; le;) {
-		struct membership *m = le->data;
-		le = le->next;
-		h(m->sock, arg);
-	}
-	mem_deref(r);
-}
-
-size_t sio_room_emit(struct sio_server *srv, const char *name,
-		     const struct sio_socket *except, const char *event,
-		     const cJSON *data)
-{
-	struct room *r = srv && name ? room_find(srv, name) : NULL;
-	struct le *le;
-	size_t n = 0;
-	char *json;
-
-	if (!r || !event)
-		return 0;
-	json = event_text(event, data);
-	if (!json)
-		return 0;
-	/* A slow member may be closed by the send: step first, hold room. */
-	mem_ref(r);
-	for (le = r->members.head; le;) {
-		struct membership *m = le->data;
-		le = le->next;
-		if (m->sock == except)
-			continue;
-		if (!send_event_text(m->sock, json))
-			n++;
-	}
-	mem_deref(r);
-	cJSON_free(json);
-	return n;
+	return socket_send(sock, SIO_ACK, id, args, att);
 }
 
 /* Sockets */
@@ -404,6 +190,7 @@ static void socket_destructor(void *arg)
 {
 	struct sio_socket *sock = arg;
 	hash_unlink(&sock->le);
+	list_unlink(&sock->le_client);
 	list_flush(&sock->memberships);
 }
 
@@ -427,14 +214,19 @@ const char *sio_socket_id(const struct sio_socket *sock)
 	return sock ? sock->id : "";
 }
 
+const char *sio_socket_nsp(const struct sio_socket *sock)
+{
+	return sock ? sock->nsp->name : "";
+}
+
 const struct sa *sio_socket_peer(const struct sio_socket *sock)
 {
-	return sock ? eio_peer(sock->eio) : NULL;
+	return sock ? eio_peer(sock->client->eio) : NULL;
 }
 
 const char *sio_socket_transport(const struct sio_socket *sock)
 {
-	return sock ? eio_transport_name(sock->eio) : "";
+	return sock ? eio_transport_name(sock->client->eio) : "";
 }
 
 void sio_socket_set_user(struct sio_socket *sock, void *user)
@@ -453,163 +245,333 @@ void sio_socket_disconnect(struct sio_socket *sock)
 	if (!sock)
 		return;
 	if (sock->connected)
-		(void)send_packet(sock, SIO_DISCONNECT, SIO_ACK_NONE, NULL);
-	eio_close(sock->eio, "server namespace disconnect");
+		(void)socket_send(sock, SIO_DISCONNECT, SIO_ACK_NONE, NULL,
+				  NULL);
+	eio_close(sock->client->eio, "server namespace disconnect");
 }
 
-static void socket_gone(struct sio_socket *sock, const char *reason)
+/* The joined socket of the client's for a namespace, or NULL. */
+static struct sio_socket *client_socket(const struct sio_client *c,
+					const char *nsp)
 {
-	struct sio_server *srv = sock->srv;
+	struct le *le;
+	for (le = c->sockets.head; le; le = le->next) {
+		struct sio_socket *sock = le->data;
+		if (!strcmp(sock->nsp->name, nsp))
+			return sock;
+	}
+	return NULL;
+}
+
+/* The socket leaves its namespace: told to the handler, then gone. */
+static void socket_leave(struct sio_socket *sock, const char *reason)
+{
+	struct sio_server *srv = sock->client->srv;
 	if (sock->connected) {
 		sock->connected = false;
 		srv->connected--;
-		srv->disch(sock, reason, srv->arg);
+		sock->nsp->h.disconnecth(sock, reason, sock->nsp->h.arg);
 	}
+	/* out of reach now, though a caller may still hold it */
+	hash_unlink(&sock->le);
+	list_unlink(&sock->le_client);
 	list_flush(&sock->memberships);
+	mem_deref(sock);
 }
 
-static void eio_open_handler(struct eio_sock *es, void *arg)
+static struct sio_socket *socket_new(struct sio_client *c,
+				     const struct sio_nsp *nsp)
 {
-	struct sio_server *srv = arg;
-	struct sio_socket *sock;
+	struct sio_socket *sock = mem_zalloc(sizeof(*sock), socket_destructor);
 	uint8_t raw[15];
 	size_t n = sizeof(sock->id);
 
-	sock = mem_zalloc(sizeof(*sock), socket_destructor);
-	if (!sock) {
-		eio_close(es, "out of memory");
-		return;
-	}
-	sock->srv = srv;
-	sock->eio = es;
+	if (!sock)
+		return NULL;
+	sock->client = c;
+	sock->nsp = nsp;
 	if (port_random(raw, sizeof(raw)) ||
-	    base64url_encode(raw, sizeof(raw), sock->id, &n)) {
-		mem_deref(sock);
-		eio_close(es, "no randomness");
-		return;
-	}
-	hash_append(srv->sockets, hash_joaat_str(sock->id), &sock->le, sock);
-	eio_set_user(es, sock);
+	    base64url_encode(raw, sizeof(raw), sock->id, &n))
+		return mem_deref(sock);
+	return sock;
 }
 
-static void eio_close_handler(struct eio_sock *es, const char *reason,
-			      void *arg)
+/* Receiving */
+
+/* The client broke the protocol: its session ends, as the reference
+ * server ends it. */
+static void protocol_error(struct sio_client *c, const char *why)
 {
-	struct sio_socket *sock = eio_user(es);
-	(void)arg;
-	if (!sock)
-		return;
-	eio_set_user(es, NULL);
-	socket_gone(sock, reason);
-	mem_deref(sock);
+	c->srv->stats.dropped_malformed++;
+	c->srv->stats.closed_protocol++;
+	port_log(PORT_LOG_INFO, "sio %s: %s: closing", eio_sid(c->eio), why);
+	eio_close(c->eio, "parse error");
 }
 
 /* CONNECT_ERROR {message} (socket.io-client's err.message), and for a
  * refusal of the connect handler's its fault: "CODE: sentence" as the
  * message and {code, message} as the data (err.data). */
-static void connect_error(struct sio_socket *sock, const char *message,
-			  const struct fault *f)
+static void connect_error(struct sio_client *c, const char *nsp,
+			  const char *message, const struct fault *f)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct sio_packet pkt = {SIO_CONNECT_ERROR, "", SIO_ACK_NONE, 0, NULL};
 	char text[FAULT_MESSAGE_MAX + 32];
+
+	pkt.data = cJSON_CreateObject();
 	if (f) {
 		(void)re_snprintf(text, sizeof(text), "%s: %s",
 				  fault_code_name(f->code), f->message);
 		message = text;
-		cJSON_AddItemToObject(o, "data", fault_json(f));
+		cJSON_AddItemToObject(pkt.data, "data", fault_json(f));
 	}
-	cJSON_AddStringToObject(o, "message", message);
-	(void)send_packet(sock, SIO_CONNECT_ERROR, SIO_ACK_NONE, o);
-	cJSON_Delete(o);
-	sock->srv->stats.connect_errors++;
+	cJSON_AddStringToObject(pkt.data, "message", message);
+	str_ncpy(pkt.nsp, nsp, sizeof(pkt.nsp));
+	(void)client_send(c, &pkt, NULL);
+	cJSON_Delete(pkt.data);
+	c->srv->stats.connect_errors++;
 }
 
-static void on_connect(struct sio_socket *sock, const struct sio_packet *pkt)
+static void on_connect(struct sio_client *c, const struct sio_packet *pkt)
 {
-	struct sio_server *srv = sock->srv;
+	struct sio_server *srv = c->srv;
+	const struct sio_nsp *nsp = nsp_find(srv, pkt->nsp);
 	struct fault f = {FAULT_UNAUTHENTICATED, "connection refused"};
+	struct sio_socket *sock;
 	cJSON *o;
-	int err;
 
-	if (strcmp(pkt->nsp, "/")) {
-		connect_error(sock, "Invalid namespace", NULL);
+	if (!nsp) {
+		connect_error(c, pkt->nsp, "Invalid namespace", NULL);
 		return;
 	}
-	if (sock->connected)
+	if (client_socket(c, nsp->name))
 		return; /* a repeated CONNECT changes nothing */
-	err = srv->connh(sock, pkt->data, &f, srv->arg);
-	if (err) {
-		connect_error(sock, NULL, &f);
+	sock = socket_new(c, nsp);
+	if (!sock) {
+		connect_error(c, pkt->nsp, "Server error", NULL);
+		return;
+	}
+	if (nsp->h.connecth(sock, pkt->data, &f, nsp->h.arg)) {
+		connect_error(c, nsp->name, NULL, &f);
+		mem_deref(sock);
 		return;
 	}
 	sock->connected = true;
+	list_append(&c->sockets, &sock->le_client, sock);
+	hash_append(srv->sockets, hash_joaat_str(sock->id), &sock->le, sock);
+	tmrq_cancel(&c->connect_tmr);
 	srv->connected++;
 	srv->stats.connects++;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "sid", sock->id);
-	(void)send_packet(sock, SIO_CONNECT, SIO_ACK_NONE, o);
+	(void)socket_send(sock, SIO_CONNECT, SIO_ACK_NONE, o, NULL);
 	cJSON_Delete(o);
-	if (srv->connectedh)
-		srv->connectedh(sock, srv->arg);
+	if (nsp->h.connectedh)
+		nsp->h.connectedh(sock, nsp->h.arg);
 }
 
-void sio_server_set_connected_handler(struct sio_server *srv,
-				      sio_connected_h *connectedh)
+/* An EVENT (att NULL) or a BINARY_EVENT whose attachments are all here. */
+static void on_event(struct sio_socket *sock, cJSON *data,
+		     const struct sio_attachments *att, int64_t id)
 {
-	if (srv)
-		srv->connectedh = connectedh;
-}
+	struct sio_server *srv = sock->client->srv;
+	const struct sio_handlers *h = &sock->nsp->h;
+	cJSON *name = cJSON_GetArrayItem(data, 0);
 
-static void eio_message_handler(struct eio_sock *es, const char *data,
-				size_t len, void *arg)
-{
-	struct sio_server *srv = arg;
-	struct sio_socket *sock = eio_user(es);
-	struct sio_packet pkt;
-	const cJSON *name;
-	cJSON *name_item;
-
-	if (!sock)
-		return;
-	if (sio_packet_decode(&pkt, data, len)) {
+	if (strlen(name->valuestring) > SIO_EVENT_NAME_MAX) {
 		srv->stats.dropped_malformed++;
 		return;
 	}
-	mem_ref(sock);
-	switch (pkt.type) {
-	case SIO_CONNECT:
-		on_connect(sock, &pkt);
-		break;
-	case SIO_DISCONNECT:
-		socket_gone(sock, "client namespace disconnect");
-		break;
-	case SIO_EVENT:
-		if (!sock->connected || strcmp(pkt.nsp, "/")) {
-			srv->stats.dropped_malformed++;
-			break;
-		}
-		name = cJSON_GetArrayItem(pkt.data, 0);
-		if (strlen(name->valuestring) > SIO_EVENT_NAME_MAX) {
-			srv->stats.dropped_malformed++;
-			break;
-		}
-		srv->stats.events_in++;
-		/* Hand over the arguments after the name as their own array. */
-		name_item = cJSON_DetachItemFromArray(pkt.data, 0);
-		srv->eventh(sock, name_item->valuestring, pkt.data, pkt.id,
-			    srv->arg);
-		cJSON_Delete(name_item);
-		break;
-	case SIO_BINARY_EVENT:
-	case SIO_BINARY_ACK:
-		srv->stats.dropped_binary++;
-		break;
-	default:
-		break; /* client acks: the server asks for none */
+	srv->stats.events_in++;
+	/* Hand over the arguments after the name as their own array. */
+	name = cJSON_DetachItemFromArray(data, 0);
+	if (att)
+		h->binaryh(sock, name->valuestring, data, att, id, h->arg);
+	else
+		h->eventh(sock, name->valuestring, data, id, h->arg);
+	cJSON_Delete(name);
+}
+
+/* Binary packets: the text part, then each attachment as Engine.IO
+ * bytes; nothing else may come in between. */
+
+static void pending_clear(struct sio_server *srv, struct pending *pd)
+{
+	sio_packet_reset(&pd->pkt);
+	for (size_t i = 0; i < SIO_ATTACHMENTS_MAX; i++)
+		pd->bytes[i] = mem_deref(pd->bytes[i]);
+	if (srv->budget)
+		httpd_budget_give(srv->budget, pd->charged);
+	memset(pd, 0, sizeof(*pd));
+}
+
+/* Every attachment is here: the event goes to its handler (a binary ack
+ * goes nowhere: the server asks for none). */
+static void pending_done(struct sio_client *c)
+{
+	struct pending pd = c->pending; /* the handler may end the session */
+	struct sio_socket *sock = client_socket(c, pd.pkt.nsp);
+	struct sio_attachments att = {pd.pkt.attachments, {{0}}};
+
+	memset(&c->pending, 0, sizeof(c->pending));
+	for (size_t i = 0; pd.keep && i < att.n; i++) {
+		att.a[i].p = pd.bytes[i]->buf;
+		att.a[i].len = pd.bytes[i]->end;
 	}
-	mem_deref(sock);
+	if (!sock || pd.pkt.type != SIO_BINARY_EVENT) {
+		/* its socket left meanwhile, or a binary ack */
+	} else if (!pd.keep) {
+		c->srv->stats.dropped_binary++;
+	} else if (!sio_placeholders_valid(pd.pkt.data, att.n)) {
+		protocol_error(c, "a placeholder names no attachment");
+	} else {
+		mem_ref(sock);
+		on_event(sock, pd.pkt.data, &att, pd.pkt.id);
+		mem_deref(sock);
+	}
+	pending_clear(c->srv, &pd);
+}
+
+/* Takes pkt's data. */
+static void pending_start(struct sio_client *c, const struct sio_socket *sock,
+			  struct sio_packet *pkt)
+{
+	struct pending *pd = &c->pending;
+
+	pd->pkt = *pkt;
+	pkt->data = NULL;
+	pd->active = true;
+	pd->keep = pkt->type == SIO_BINARY_EVENT && sock->nsp->h.binaryh;
+	if (!pd->pkt.attachments)
+		pending_done(c);
+}
+
+static void attachment_in(struct sio_client *c, const char *data, size_t len)
+{
+	struct sio_server *srv = c->srv;
+	struct pending *pd = &c->pending;
+	struct mbuf *mb;
+
+	if (!pd->active) {
+		protocol_error(c, "bytes that no packet announced");
+		return;
+	}
+	if (pd->keep) {
+		/* a packet's attachments together: one payload's worth, and
+		 * within the budget all clients share */
+		if (pd->charged + len > srv->max_payload ||
+		    (srv->budget && !httpd_budget_take(srv->budget, len))) {
+			protocol_error(c, "attachments too large");
+			return;
+		}
+		pd->charged += len;
+		mb = mbuf_alloc(len ? len : 1);
+		if (!mb || mbuf_write_mem(mb, (const uint8_t *)data, len)) {
+			mem_deref(mb);
+			eio_close(c->eio, "out of memory");
+			return;
+		}
+		pd->bytes[pd->got] = mb;
+	}
+	if (++pd->got == pd->pkt.attachments)
+		pending_done(c);
+}
+
+static void packet_in(struct sio_client *c, const char *data, size_t len)
+{
+	struct sio_packet pkt;
+	struct sio_socket *sock;
+
+	if (sio_packet_decode(&pkt, data, len)) {
+		protocol_error(c, "undecodable packet");
+		return;
+	}
+	sock = pkt.type == SIO_CONNECT ? NULL : client_socket(c, pkt.nsp);
+	if (pkt.type == SIO_CONNECT) {
+		on_connect(c, &pkt);
+	} else if (!sock) {
+		protocol_error(c, "a packet for a namespace not joined");
+	} else {
+		mem_ref(sock);
+		if (pkt.type == SIO_DISCONNECT)
+			socket_leave(sock, "client namespace disconnect");
+		else if (pkt.type == SIO_EVENT)
+			on_event(sock, pkt.data, NULL, pkt.id);
+		else if (pkt.type == SIO_BINARY_EVENT ||
+			 pkt.type == SIO_BINARY_ACK)
+			pending_start(c, sock, &pkt);
+		/* SIO_ACK: the server asks for none */
+		mem_deref(sock);
+	}
 	sio_packet_reset(&pkt);
 }
+
+static void eio_message_handler(struct eio_sock *es, const char *data,
+				size_t len, bool binary, void *arg)
+{
+	struct sio_client *c = eio_user(es);
+	(void)arg;
+
+	if (!c)
+		return;
+	mem_ref(c);
+	if (binary)
+		attachment_in(c, data, len);
+	else if (c->pending.active)
+		protocol_error(c, "text while attachments were awaited");
+	else
+		packet_in(c, data, len);
+	mem_deref(c);
+}
+
+/* Sessions */
+
+static void client_destructor(void *arg)
+{
+	struct sio_client *c = arg;
+	tmrq_cancel(&c->connect_tmr);
+	pending_clear(c->srv, &c->pending);
+}
+
+static void connect_timeout(void *arg)
+{
+	struct sio_client *c = arg;
+	if (!list_isempty(&c->sockets))
+		return;
+	c->srv->stats.closed_connect_timeout++;
+	eio_close(c->eio, "connect timeout");
+}
+
+static void eio_open_handler(struct eio_sock *es, void *arg)
+{
+	struct sio_server *srv = arg;
+	struct sio_client *c = mem_zalloc(sizeof(*c), client_destructor);
+
+	if (!c) {
+		eio_close(es, "out of memory");
+		return;
+	}
+	c->srv = srv;
+	c->eio = es;
+	eio_set_user(es, c);
+	tmrq_start(srv->connect_q, &c->connect_tmr, connect_timeout, c);
+}
+
+static void eio_close_handler(struct eio_sock *es, const char *reason,
+			      void *arg)
+{
+	struct sio_client *c = eio_user(es);
+	struct le *le;
+	(void)arg;
+
+	if (!c)
+		return;
+	eio_set_user(es, NULL);
+	while ((le = list_head(&c->sockets)))
+		socket_leave(le->data, reason);
+	mem_deref(c);
+}
+
+/* The server */
 
 static void server_destructor(void *arg)
 {
@@ -619,30 +581,35 @@ static void server_destructor(void *arg)
 	mem_deref(srv->rooms);
 	hash_clear(srv->sockets); /* unlinks, the sockets are not ours */
 	mem_deref(srv->sockets);
+	list_flush(&srv->nsps);
+	mem_deref(srv->connect_q);
+	mem_deref(srv->budget);
 }
 
 int sio_server_alloc(struct sio_server **srvp, const struct eio_config *cfg,
-		     sio_connect_h *connh, sio_event_h *eventh,
-		     sio_disconnect_h *disch, void *arg)
+		     const struct sio_handlers *main_nsp)
 {
 	struct sio_server *srv;
 	int err;
 
-	if (!srvp || !cfg || !connh || !eventh || !disch)
+	if (!srvp || !cfg)
 		return EINVAL;
 	srv = mem_zalloc(sizeof(*srv), server_destructor);
 	if (!srv)
 		return ENOMEM;
-	srv->connh = connh;
-	srv->eventh = eventh;
-	srv->disch = disch;
-	srv->arg = arg;
+	srv->budget = mem_ref(cfg->budget);
+	srv->max_payload = cfg->max_payload;
+	err = sio_server_add_namespace(srv, "/", main_nsp);
 	/* rooms: a user's own, its calls' and its conversations' */
-	err = hash_alloc(&srv->rooms,
-			 eio_hash_buckets(4 * (uint64_t)cfg->max_sessions));
+	if (!err)
+		err = hash_alloc(
+			&srv->rooms,
+			eio_hash_buckets(4 * (uint64_t)cfg->max_sessions));
 	if (!err)
 		err = hash_alloc(&srv->sockets,
 				 eio_hash_buckets(cfg->max_sessions));
+	if (!err)
+		err = tmrq_alloc(&srv->connect_q, SIO_CONNECT_TIMEOUT_MS);
 	if (!err)
 		err = eio_server_alloc(&srv->eio, cfg, eio_open_handler,
 				       eio_message_handler, eio_close_handler,
@@ -652,6 +619,23 @@ int sio_server_alloc(struct sio_server **srvp, const struct eio_config *cfg,
 	else
 		*srvp = srv;
 	return err;
+}
+
+int sio_server_set_connect_timeout(struct sio_server *srv, uint32_t ms)
+{
+	struct tmrq *q;
+	int err;
+
+	if (!srv || !ms)
+		return EINVAL;
+	if (eio_server_count(srv->eio))
+		return EBUSY;
+	err = tmrq_alloc(&q, ms);
+	if (err)
+		return err;
+	mem_deref(srv->connect_q);
+	srv->connect_q = q;
+	return 0;
 }
 
 struct eio_server *sio_server_eio(const struct sio_server *srv)

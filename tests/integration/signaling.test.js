@@ -197,14 +197,32 @@ test('GET /api/calls/:id of a live call answers its state as it is now', async (
   assert.equal((await rest(U, `/api/calls/${callId}`, 'mallory')).status, 403);
 });
 
-test('bad frames are dropped and counted; the server keeps serving', async (t) => {
+test('a frame that breaks the protocol closes its session only; binary events are dropped and counted', async (t) => {
   const srv = await start({ args: ['--dev-auth'] });
   t.after(() => srv.stop());
-  const ws = new WebSocket(`${srv.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
-  await new Promise((res, rej) => { ws.once('message', res); ws.once('error', rej); });
-  ws.send('40{"token":"mallory"}');
-  for (const junk of ['', '9', '42', '42{"not":"an array"}', '42[1,2]', '42["x"', '4\u0000\u0001', '451-["bin",{"_placeholder":true,"num":0}]']) ws.send(junk);
-  ws.send(Buffer.from([1, 2, 3])); // binary frame
+  const wsUrl = `${srv.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`;
+  const open = async () => {
+    const w = new WebSocket(wsUrl);
+    await new Promise((res, rej) => { w.once('message', res); w.once('error', rej); });
+    w.send('40{"token":"mallory"}');
+    return w;
+  };
+  // not Engine.IO, not Socket.IO, an event for a namespace not joined,
+  // bytes that no packet announced: each ends its own session (the
+  // protocol's rule, as the reference server does)
+  const junk = ['', '9', '42', '42{"not":"an array"}', '42[1,2]', '42["x"', '4\u0000\u0001',
+    '42/admin,["x"]', Buffer.from([1, 2, 3])];
+  await Promise.all(junk.map(async (j) => {
+    const w = await open();
+    const closed = new Promise((res) => w.once('close', res));
+    w.send(j);
+    await closed;
+  }));
+  // a well-formed binary event is not the gateway's: dropped, counted, and
+  // the session goes on
+  const ws = await open();
+  ws.send('451-["bin",{"_placeholder":true,"num":0}]');
+  ws.send(Buffer.from([1, 2, 3]));
   const msgs = [];
   ws.on('message', (m) => msgs.push(m.toString()));
   ws.send('421["call:join",{"callId":"nope"}]'); // still answered
@@ -216,7 +234,8 @@ test('bad frames are dropped and counted; the server keeps serving', async (t) =
   await closed;
   const metrics = await (await fetch(`${srv.url}/metrics`)).text();
   const dropped = (reason) => Number(metrics.match(new RegExp(`meeshy_socketio_dropped_total\\{reason="${reason}"\\} (\\d+)`))[1]);
-  assert.ok(dropped('malformed') >= 7, metrics);
+  assert.equal(dropped('malformed'), junk.length, metrics);
+  assert.match(metrics, new RegExp(`meeshy_socketio_closed_total\\{reason="protocol"\\} ${junk.length - 2}\n`));
   assert.equal(dropped('binary'), 1);
   assert.equal(dropped('too_large'), 1);
   // a frame header announcing 2^64-3 bytes (libre 1.1.0's own parser would

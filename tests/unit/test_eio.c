@@ -1,6 +1,8 @@
-/* Engine.IO v4 codec: payload splitting and packet checks. */
+/* Engine.IO v4 codec: payload splitting, packet checks, binary packets. */
 #include <string.h>
+#include <errno.h>
 #include "eio.h"
+#include "base64url.h"
 #include "unit.h"
 
 struct seen {
@@ -46,9 +48,54 @@ static void test_payload_malformed_dropped_whole(void)
 	CU_ASSERT_EQUAL(s.n, 0);
 	CU_ASSERT_EQUAL(eio_payload_decode("", 0, collect, &s), -1);
 	CU_ASSERT_EQUAL(eio_payload_decode("4x\x1e", 3, collect, &s), -1);
-	/* binary (base64) packets are not supported */
-	CU_ASSERT_EQUAL(eio_payload_decode("bAQID", 5, collect, &s), -1);
+	/* a binary packet must be padded base64 */
+	CU_ASSERT_EQUAL(eio_payload_decode("bAQIDB", 6, collect, &s), -1);
+	CU_ASSERT_EQUAL(eio_payload_decode("bAQ=D", 5, collect, &s), -1);
+	CU_ASSERT_EQUAL(eio_payload_decode("bAQI*", 5, collect, &s), -1);
 	CU_ASSERT_EQUAL(s.n, 0);
+}
+
+/* Text and binary packets in one payload, as the protocol's suite sends
+ * them: the binary one's type is 'b' and its data the base64. */
+static void test_payload_binary(void)
+{
+	struct seen s = {0};
+	const char p[] = "4hello\x1e"
+			 "bAQIDBA==";
+	CU_ASSERT_EQUAL(eio_payload_decode(p, strlen(p), collect, &s), 2);
+	CU_ASSERT_EQUAL(s.types[1], 'b');
+	CU_ASSERT_STRING_EQUAL(s.data[1], "AQIDBA==");
+	CU_ASSERT_TRUE(eio_packet_valid("b", 1)); /* no bytes */
+	CU_ASSERT_TRUE(eio_packet_valid("bAQI=", 5));
+	CU_ASSERT_TRUE(eio_packet_valid("bAQ==", 5));
+	CU_ASSERT_FALSE(eio_packet_valid("bA===", 5));
+	CU_ASSERT_FALSE(eio_packet_valid("bA=E=", 5));
+	CU_ASSERT_FALSE(eio_packet_valid("b=AAA", 5));
+	CU_ASSERT_FALSE(eio_packet_valid("bAAA", 4));
+}
+
+/* base64 with padding, both ways (Engine.IO's binary on polling). */
+static void test_base64_padded(void)
+{
+	const uint8_t bytes[] = {1, 2, 3, 4};
+	uint8_t back[8];
+	char text[16];
+	size_t n = sizeof(text);
+
+	CU_ASSERT_EQUAL(base64_encode_padded(bytes, 4, text, &n), 0);
+	CU_ASSERT_STRING_EQUAL(text, "AQIDBA==");
+	CU_ASSERT_EQUAL(n, base64_padded_len(4));
+	n = sizeof(back);
+	CU_ASSERT_EQUAL(base64_decode_padded("AQIDBA==", 8, back, &n), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL(memcmp(back, bytes, 4), 0);
+	n = sizeof(back);
+	CU_ASSERT_EQUAL(base64_decode_padded("AQIDBA=", 7, back, &n), EBADMSG);
+	n = 2;
+	CU_ASSERT_EQUAL(base64_decode_padded("AQIDBA==", 8, back, &n),
+			EOVERFLOW);
+	n = 8; /* room for 8 characters but not the NUL */
+	CU_ASSERT_EQUAL(base64_encode_padded(bytes, 4, text, &n), EOVERFLOW);
 }
 
 static void test_packet_valid(void)
@@ -69,6 +116,8 @@ static CU_TestInfo tests[] = {
 	{"malformed payload dropped whole",
 	 test_payload_malformed_dropped_whole},
 	{"packet checks", test_packet_valid},
+	{"binary packets in a payload", test_payload_binary},
+	{"base64 with padding", test_base64_padded},
 	CU_TEST_INFO_NULL,
 };
 

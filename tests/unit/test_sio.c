@@ -70,11 +70,58 @@ static void test_malformed(void)
 		CU_ASSERT_EQUAL(err, EBADMSG);
 		CU_ASSERT_PTR_NULL(p.data);
 	}
-	/* well-formed binary event: decodes (the server then drops it) */
+	/* well-formed binary event: decodes, its attachments counted */
 	CU_ASSERT_EQUAL(
 		dec(&p, "51-[\"up\",{\"_placeholder\":true,\"num\":0}]"), 0);
 	CU_ASSERT_EQUAL(p.type, SIO_BINARY_EVENT);
+	CU_ASSERT_EQUAL(p.attachments, 1);
 	sio_packet_reset(&p);
+	/* more attachments than a packet may announce */
+	CU_ASSERT_EQUAL(dec(&p, "517-[\"up\"]"), EBADMSG);
+	CU_ASSERT_EQUAL(dec(&p, "5-[\"up\"]"), EBADMSG);
+}
+
+/* The suites' binary packets: count, namespace and ack id, both ways. */
+static void test_binary_packets(void)
+{
+	const char *in = "452-789[\"message-with-ack\",{\"_placeholder\":true,"
+			 "\"num\":0},{\"_placeholder\":true,\"num\":1}]";
+	struct mbuf *mb = mbuf_alloc(128);
+	struct sio_packet p;
+
+	CU_ASSERT_EQUAL(dec(&p, in + 1), 0);
+	CU_ASSERT_EQUAL(p.attachments, 2);
+	CU_ASSERT_EQUAL(p.id, 789);
+	CU_ASSERT_TRUE(sio_placeholders_valid(p.data, 2));
+	CU_ASSERT_FALSE(sio_placeholders_valid(p.data, 1)); /* num 1 */
+	p.type = SIO_BINARY_ACK;
+	str_ncpy(p.nsp, "/custom", sizeof(p.nsp));
+	CU_ASSERT_EQUAL(sio_packet_write(mb, &p), 0);
+	const char want[] = "62-/custom,789[\"message-with-ack\",";
+	CU_ASSERT_EQUAL(memcmp(mb->buf, want, strlen(want)), 0);
+	sio_packet_reset(&p);
+	/* a placeholder must be exactly one: true, and an integer num */
+	cJSON *bad = cJSON_Parse("[{\"_placeholder\":true,\"num\":0.5}]");
+	CU_ASSERT_FALSE(sio_placeholders_valid(bad, 2));
+	cJSON_Delete(bad);
+	bad = cJSON_Parse("[{\"a\":[{\"_placeholder\":1,\"num\":0}]}]");
+	CU_ASSERT_FALSE(sio_placeholders_valid(bad, 2));
+	cJSON_Delete(bad);
+	bad = cJSON_Parse("[{\"_placeholder\":true,\"num\":-1}]");
+	CU_ASSERT_FALSE(sio_placeholders_valid(bad, 2));
+	cJSON_Delete(bad);
+	mem_deref(mb);
+}
+
+/* A namespace without its comma ends at the end of the packet. */
+static void test_namespace_alone(void)
+{
+	struct sio_packet p;
+	CU_ASSERT_EQUAL(dec(&p, "0/random"), 0);
+	CU_ASSERT_STRING_EQUAL(p.nsp, "/random");
+	CU_ASSERT_PTR_NULL(p.data);
+	CU_ASSERT_EQUAL(dec(&p, "1/custom"), 0);
+	CU_ASSERT_EQUAL(p.type, SIO_DISCONNECT);
 }
 
 static void test_encode(void)
@@ -98,6 +145,8 @@ static CU_TestInfo tests[] = {
 	{"event with ack id", test_event_with_ack},
 	{"malformed packets refused", test_malformed},
 	{"encode", test_encode},
+	{"binary packets", test_binary_packets},
+	{"a namespace alone", test_namespace_alone},
 	CU_TEST_INFO_NULL,
 };
 
