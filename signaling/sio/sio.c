@@ -392,55 +392,61 @@ static void on_event(struct sio_socket *sock, cJSON *data,
 }
 
 /* Binary packets: the text part, then each attachment as Engine.IO
- * bytes; nothing else may come in between. */
+ * bytes; nothing else may come in between. What waits is the session's
+ * pending packet, made when one comes. */
 
-static void pending_clear(struct sio_server *srv, struct pending *pd)
+static void pending_destructor(void *arg)
 {
+	struct pending *pd = arg;
 	sio_packet_reset(&pd->pkt);
 	for (size_t i = 0; i < SIO_ATTACHMENTS_MAX; i++)
-		pd->bytes[i] = mem_deref(pd->bytes[i]);
-	if (srv->budget)
-		httpd_budget_give(srv->budget, pd->charged);
-	memset(pd, 0, sizeof(*pd));
+		mem_deref(pd->bytes[i]);
+	if (pd->srv->budget)
+		httpd_budget_give(pd->srv->budget, pd->charged);
 }
 
 /* Every attachment is here: the event goes to its handler (a binary ack
  * goes nowhere: the server asks for none). */
 static void pending_done(struct sio_client *c)
 {
-	struct pending pd = c->pending; /* the handler may end the session */
-	struct sio_socket *sock = client_socket(c, pd.pkt.nsp);
-	struct sio_attachments att = {pd.pkt.attachments, {{0}}};
+	struct pending *pd = c->pending; /* ours: the handler may end it all */
+	struct sio_socket *sock = client_socket(c, pd->pkt.nsp);
+	struct sio_attachments att = {pd->pkt.attachments, {{0}}};
 
-	memset(&c->pending, 0, sizeof(c->pending));
-	for (size_t i = 0; pd.keep && i < att.n; i++) {
-		att.a[i].p = pd.bytes[i]->buf;
-		att.a[i].len = pd.bytes[i]->end;
+	c->pending = NULL;
+	for (size_t i = 0; pd->keep && i < att.n; i++) {
+		att.a[i].p = pd->bytes[i]->buf;
+		att.a[i].len = pd->bytes[i]->end;
 	}
-	if (!sock || pd.pkt.type != SIO_BINARY_EVENT) {
+	if (!sock || pd->pkt.type != SIO_BINARY_EVENT) {
 		/* its socket left meanwhile, or a binary ack */
-	} else if (!pd.keep) {
+	} else if (!pd->keep) {
 		c->srv->stats.dropped_binary++;
-	} else if (!sio_placeholders_valid(pd.pkt.data, att.n)) {
+	} else if (!sio_placeholders_valid(pd->pkt.data, att.n)) {
 		protocol_error(c, "a placeholder names no attachment");
 	} else {
 		mem_ref(sock);
-		on_event(sock, pd.pkt.data, &att, pd.pkt.id);
+		on_event(sock, pd->pkt.data, &att, pd->pkt.id);
 		mem_deref(sock);
 	}
-	pending_clear(c->srv, &pd);
+	mem_deref(pd);
 }
 
 /* Takes pkt's data. */
 static void pending_start(struct sio_client *c, const struct sio_socket *sock,
 			  struct sio_packet *pkt)
 {
-	struct pending *pd = &c->pending;
+	struct pending *pd = mem_zalloc(sizeof(*pd), pending_destructor);
 
+	if (!pd) {
+		eio_close(c->eio, "out of memory");
+		return;
+	}
+	pd->srv = c->srv;
 	pd->pkt = *pkt;
 	pkt->data = NULL;
-	pd->active = true;
 	pd->keep = pkt->type == SIO_BINARY_EVENT && sock->nsp->h.binaryh;
+	c->pending = pd;
 	if (!pd->pkt.attachments)
 		pending_done(c);
 }
@@ -448,10 +454,10 @@ static void pending_start(struct sio_client *c, const struct sio_socket *sock,
 static void attachment_in(struct sio_client *c, const char *data, size_t len)
 {
 	struct sio_server *srv = c->srv;
-	struct pending *pd = &c->pending;
+	struct pending *pd = c->pending;
 	struct mbuf *mb;
 
-	if (!pd->active) {
+	if (!pd) {
 		protocol_error(c, "bytes that no packet announced");
 		return;
 	}
@@ -516,7 +522,7 @@ static void eio_message_handler(struct eio_sock *es, const char *data,
 	mem_ref(c);
 	if (binary)
 		attachment_in(c, data, len);
-	else if (c->pending.active)
+	else if (c->pending)
 		protocol_error(c, "text while attachments were awaited");
 	else
 		packet_in(c, data, len);
@@ -529,7 +535,7 @@ static void client_destructor(void *arg)
 {
 	struct sio_client *c = arg;
 	tmrq_cancel(&c->connect_tmr);
-	pending_clear(c->srv, &c->pending);
+	c->pending = mem_deref(c->pending);
 }
 
 static void connect_timeout(void *arg)

@@ -35,8 +35,8 @@ struct sio_server {
 
 /* A binary packet waiting for its attachments. */
 struct pending {
+	struct sio_server *srv;
 	struct sio_packet pkt;
-	bool active;
 	bool keep;           /* a handler takes the bytes: they are kept */
 	size_t got, charged; /* attachments come, bytes held */
 	struct mbuf *bytes[SIO_ATTACHMENTS_MAX];
@@ -47,7 +47,7 @@ struct sio_client {
 	struct eio_sock *eio;
 	struct list sockets;           /* joined namespaces */
 	struct tmrq_entry connect_tmr; /* until the first one is joined */
-	struct pending pending;
+	struct pending *pending;       /* or NULL */
 };
 
 struct sio_socket {
