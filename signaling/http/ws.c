@@ -386,6 +386,44 @@ static int accept_key(const struct pl *key, char *out, size_t *outlen)
 	return base64_encode(h, sizeof(h), out, outlen);
 }
 
+static struct ws *ws_new(const struct ws_config *cfg,
+			 struct httpd_budget *budget, ws_recv_h *recvh,
+			 ws_close_h *closeh, void *arg)
+{
+	struct ws *ws = mem_zalloc(sizeof(*ws), ws_destructor);
+	if (!ws)
+		return NULL;
+	ws->cfg = *cfg;
+	ws->budget = mem_ref(budget);
+	ws->recvh = recvh;
+	ws->closeh = closeh;
+	ws->arg = arg;
+	tmr_init(&ws->tmr);
+	return ws;
+}
+
+int ws_alloc_unconnected(struct ws **wsp, const struct ws_config *cfg,
+			 struct httpd_budget *budget, ws_recv_h *recvh,
+			 ws_close_h *closeh, void *arg)
+{
+	struct ws *ws;
+
+	if (!wsp || !cfg || !budget || !recvh || !closeh)
+		return EINVAL;
+	ws = ws_new(cfg, budget, recvh, closeh, arg);
+	if (!ws)
+		return ENOMEM;
+	ws->state = WS_OPEN;
+	*wsp = ws;
+	return 0;
+}
+
+void ws_input(struct ws *ws, struct mbuf *mb)
+{
+	if (ws && mb)
+		recv_handler(mb, ws);
+}
+
 int ws_accept(struct ws **wsp, struct httpd_conn *conn,
 	      const struct http_msg *msg, const struct ws_config *cfg,
 	      struct httpd_budget *budget, ws_recv_h *recvh, ws_close_h *closeh,
@@ -408,15 +446,9 @@ int ws_accept(struct ws **wsp, struct httpd_conn *conn,
 	    !key || accept_key(&key->val, acc, &acclen))
 		return EBADMSG;
 	acc[acclen] = '\0';
-	ws = mem_zalloc(sizeof(*ws), ws_destructor);
+	ws = ws_new(cfg, budget, recvh, closeh, arg);
 	if (!ws)
 		return ENOMEM;
-	ws->cfg = *cfg;
-	ws->budget = mem_ref(budget);
-	ws->recvh = recvh;
-	ws->closeh = closeh;
-	ws->arg = arg;
-	tmr_init(&ws->tmr);
 	err = httpd_reply(conn, 101, "Switching Protocols",
 			  "Upgrade: websocket\r\n"
 			  "Connection: Upgrade\r\n"

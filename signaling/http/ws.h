@@ -62,6 +62,16 @@ int ws_accept(struct ws **wsp, struct httpd_conn *conn,
 	      struct httpd_budget *budget, ws_recv_h *recvh, ws_close_h *closeh,
 	      void *arg);
 
+/* A websocket on no connection, fed by ws_input() (tests and fuzzing):
+ * frames are parsed, joined, charged and judged as on a connection;
+ * nothing is sent (pongs, close frames). */
+int ws_alloc_unconnected(struct ws **wsp, const struct ws_config *cfg,
+			 struct httpd_budget *budget, ws_recv_h *recvh,
+			 ws_close_h *closeh, void *arg);
+/* Bytes as they would come from the connection. */
+struct mbuf;
+void ws_input(struct ws *ws, struct mbuf *mb);
+
 struct ws_part {
 	const void *p;
 	size_t len;
