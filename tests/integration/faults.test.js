@@ -119,3 +119,58 @@ test('a media node SIGKILLed mid-call (not drained): the call moves to the other
   assert.deepEqual(await nodeCalls(nodes[other].url), [{ callId: call.callId, participants: 3 }]);
   assert.equal((await health(gw.url)).body.mediaNodes, 1);
 });
+
+// SQLite on a full disk: a 4 MB tmpfs (mounting needs root; the test says
+// so and skips elsewhere), filled to its last byte by another file once
+// the server has opened its database there. The calls' events are still
+// answered, their writes wait in order, /health says the database is
+// failing; once space is freed every acked record lands.
+test('SQLite on a full disk: events answered, writes queued, every acked record stored once there is room', { timeout: 120000 }, async (t) => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { execFileSync } = require('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meeshy-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (e) {
+    fs.rmdirSync(dir);
+    t.skip(`cannot mount a tmpfs here (${String(e.stderr || e.message).trim()}): needs root`);
+    return;
+  }
+  const atEnd = cleanup(t);
+  atEnd(() => { execFileSync('umount', [dir]); fs.rmdirSync(dir); });
+  const srv = await start({ args: ['--dev-auth'], dir });
+  atEnd(() => srv.stop());
+  const [a, b] = await Promise.all(['da', 'db'].map((u) => connect(srv.url, u)));
+  atEnd(() => [a, b].forEach((s) => s.close()));
+  // the disk fills up
+  const filler = path.join(dir, 'filler');
+  try { execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { stdio: 'pipe' }); } catch (e) { /* ENOSPC */ }
+  assert.equal(fs.statfsSync(dir).bavail, 0, 'the tmpfs is full');
+
+  const acked = [];
+  const call = await a.emitWithAck('call:initiate', { conversationId: 'full-disk', type: 'audio' });
+  assert.equal(call.ok, true, JSON.stringify(call));
+  assert.equal((await b.emitWithAck('call:join', { callId: call.callId })).ok, true);
+  for (let i = 0; i < 20; i++) {
+    const r = await b.emitWithAck('call:transcription', { callId: call.callId, text: `line ${i}`, language: 'en', isFinal: true });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    acked.push(`line ${i}`);
+  }
+  const h = await health(srv.url);
+  assert.equal(h.status, 503);
+  assert.equal(h.body.checks.database, false);
+  assert.ok(h.body.queuedWrites >= acked.length, JSON.stringify(h.body));
+
+  // room again: the queue lands, in order
+  const t0 = Date.now();
+  fs.unlinkSync(filler);
+  await until(async () => (await health(srv.url)).status === 200, 'healthy once there is room', 20000);
+  console.log(`full disk: healthy ${Date.now() - t0} ms after space was freed, ${acked.length + 2} writes had waited`);
+  const hdr = { headers: { authorization: 'Bearer da' } };
+  const rec = await (await fetch(`${srv.url}/api/calls/${call.callId}`, hdr)).json();
+  assert.deepEqual(rec.participants.map((p) => p.userId).sort(), ['da', 'db']);
+  const tr = await (await fetch(`${srv.url}/api/calls/${call.callId}/transcriptions`, hdr)).json();
+  assert.deepEqual(tr.transcriptions.map((x) => x.text), acked, '0 acked records lost, in order');
+});
