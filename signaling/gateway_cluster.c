@@ -13,6 +13,7 @@
 #include "sio.h"
 #include "gateway_impl.h"
 #include "cache.h"
+#include "prometheus.h"
 #include "redis.h"
 #include "bus.h"
 #include "media.h"
@@ -109,6 +110,27 @@ void gateway_cluster_health(struct gateway *gw, cJSON *o, cJSON *checks,
 		cJSON_AddNumberToObject(o, "mediaNodes", (double)alive);
 		*sio = *sio && redis;
 	}
+}
+
+int gateway_cluster_metrics(struct re_printf *pf, const struct gateway *gw)
+{
+	struct redis_stats st;
+	int err;
+
+	if (!gw->redis)
+		return 0;
+	redis_stats(gw->redis, &st);
+	err = prom_header(pf, "meeshy_redis_disconnects_total", "counter",
+			  "Redis connections lost or dropped");
+	err |= re_hprintf(pf, "meeshy_redis_disconnects_total %llu\n",
+			  (unsigned long long)st.disconnects);
+	err |= prom_header(pf, "meeshy_redis_replies_too_large_total",
+			   "counter",
+			   "Redis connections dropped for a reply over the "
+			   "bound (16 MB, 1,000,000 elements)");
+	err |= re_hprintf(pf, "meeshy_redis_replies_too_large_total %llu\n",
+			  (unsigned long long)st.replies_too_large);
+	return err;
 }
 
 void gateway_cluster_stop(struct gateway *gw)

@@ -13,6 +13,11 @@ int gateway_cluster_start(struct gateway *gw)
 	return ENOTSUP;
 }
 
+int gateway_cluster_metrics(struct re_printf *pf, const struct gateway *gw)
+{
+	return 0;
+}
+
 void gateway_cluster_stop(struct gateway *gw)
 {
 }

@@ -154,6 +154,9 @@ void gateway_cluster_stop(struct gateway *gw);
  * Redis in role gateway. */
 void gateway_cluster_health(struct gateway *gw, struct cJSON *o,
 			    struct cJSON *checks, bool *sio);
+/* /metrics's Redis counters (none without Redis). */
+struct re_printf;
+int gateway_cluster_metrics(struct re_printf *pf, const struct gateway *gw);
 
 /* rest_members.c: PUT or DELETE /api/conversations/:id/members/:userId */
 void rest_member(struct gateway *gw, struct httpd_conn *conn,

@@ -229,6 +229,7 @@ int metrics_print(struct re_printf *pf, const struct gateway *gw)
 			  (unsigned long long)gw->m.auth_failures);
 	err |= metrics_store(pf, gw);
 	err |= metrics_caches(pf, gw);
+	err |= gateway_cluster_metrics(pf, gw);
 	if (gw->workers)
 		err |= media_metrics_workers(pf, gw->workers);
 	err |= prom_process(pf, gw->started_ms);

@@ -64,14 +64,40 @@ static void conn_start(struct conn *c);
 
 /* hiredis event hooks */
 
+/* What the reader holds of a reply not whole yet: the bytes it buffered,
+ * and the elements its arrays announced (hiredis makes room for them as
+ * soon as it reads the count). */
+static bool reply_too_large(const redisReader *rd)
+{
+	long long elements = 0;
+	if (rd->len - rd->pos > REDIS_REPLY_BYTES_MAX)
+		return true;
+	for (int i = 0; i <= rd->ridx && i < 9; i++)
+		if (rd->rstack[i].elements > 0)
+			elements += rd->rstack[i].elements;
+	return elements > REDIS_REPLY_ELEMENTS_MAX;
+}
+
 static void fd_handler(int flags, void *arg)
 {
 	struct conn *c = arg;
 	redisAsyncContext *ac = c->ac;
 	if (!ac)
 		return;
-	if (flags & FD_READ)
+	if (flags & FD_READ) {
 		redisAsyncHandleRead(ac);
+		if (c->ac == ac && reply_too_large(ac->c.reader)) {
+			c->r->stats.replies_too_large++;
+			port_log(PORT_LOG_WARN,
+				 "redis: %s:%u sent a reply over %u bytes or"
+				 " %u elements, reconnecting",
+				 c->r->host, c->r->port,
+				 (unsigned)REDIS_REPLY_BYTES_MAX,
+				 (unsigned)REDIS_REPLY_ELEMENTS_MAX);
+			redisAsyncFree(ac); /* answers waiting: ENOTCONN */
+			return;
+		}
+	}
 	if ((flags & FD_WRITE) && c->ac == ac) /* still there after read */
 		redisAsyncHandleWrite(ac);
 }

@@ -7,7 +7,10 @@
  * down, redis_cmd() fails at once with ENOTCONN and the caller decides what
  * that means (a cache miss, a publish that only reaches local clients, a
  * heartbeat skipped). A command Redis does not answer within 2 s counts as
- * Redis being down: the connection is dropped and remade.
+ * Redis being down: the connection is dropped and remade, as is one whose
+ * reply outgrows REDIS_REPLY_BYTES_MAX bytes or REDIS_REPLY_ELEMENTS_MAX
+ * elements on its way in (no answer of ours is near them: a Redis sending
+ * that is not ours, or broken).
  */
 #ifndef MEESHY_REDIS_H
 #define MEESHY_REDIS_H
@@ -30,7 +33,11 @@ typedef void(redis_msg_h)(const char *channel, const char *msg, size_t len,
 /* The command connection came up (up) or went down. */
 typedef void(redis_state_h)(bool up, void *arg);
 
-enum { REDIS_PASSWORD_MAX = 255 };
+enum {
+	REDIS_PASSWORD_MAX = 255,
+	REDIS_REPLY_BYTES_MAX = 16 * 1024 * 1024,
+	REDIS_REPLY_ELEMENTS_MAX = 1000000,
+};
 
 /* password: sent (AUTH) before anything else on each connection; NULL or
  * "" for none. A refused password is logged and retried with backoff. */
@@ -55,6 +62,7 @@ int redis_unsubscribe(struct redis *r, const char *channel);
 
 struct redis_stats {
 	uint64_t connects, disconnects, commands, refused, messages;
+	uint64_t replies_too_large; /* connections dropped for one */
 };
 void redis_stats(const struct redis *r, struct redis_stats *st);
 

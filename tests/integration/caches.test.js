@@ -162,3 +162,32 @@ test('role all: the same caches in the process', { timeout: 60000 }, async (t) =
   assert.equal(api.call.status, 'active');
   assert.equal(api.participants.length, 4);
 });
+
+// A translator answering a translation of 200 MB (broken, or not ours):
+// libre's HTTP client gives up on an answer past its buffer, so the
+// transcription goes out untranslated at once and the gateway's memory
+// does not move; the next answer of the right size is used again.
+test('a translator answering 200 MB: the transcription goes out untranslated, memory stays flat', { timeout: 60000 }, async (t) => {
+  const fs = require('node:fs');
+  const atEnd = cleanup(t);
+  const tr = await startTranslator();
+  atEnd(() => tr.stop());
+  const srv = await start({ args: ['--dev-auth', '--translator-url', tr.url] });
+  atEnd(() => srv.stop());
+  const c = await fourInACall(srv.url, atEnd);
+  const rss = () => Number(fs.readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  const before = rss();
+  tr.hugeBytes = 200e6;
+  const t0 = Date.now();
+  let heard = await say(c, 'énorme');
+  const took = Date.now() - t0;
+  for (const h of heard) assert.deepEqual(h.translations, {});
+  let peak = before;
+  for (let i = 0; i < 10; i++) { peak = Math.max(peak, rss()); await new Promise((r) => setTimeout(r, 50)); }
+  console.log(`translator answering 200 MB: untranslated after ${took} ms, it wrote ${tr.hugeSent >> 20} MB; RSS ${before} -> ${peak} kB`);
+  assert.ok(tr.hugeSent < 20e6, `the gateway read ${tr.hugeSent} bytes`);
+  assert.ok(peak - before < 16 * 1024, `held ${peak - before} kB`);
+  tr.hugeBytes = 0;
+  heard = await say(c, 'petit');
+  for (const h of heard) assert.deepEqual(h.translations, { en: '[en] petit', de: '[de] petit' });
+});

@@ -174,3 +174,49 @@ test('SQLite on a full disk: events answered, writes queued, every acked record 
   const tr = await (await fetch(`${srv.url}/api/calls/${call.callId}/transcriptions`, hdr)).json();
   assert.deepEqual(tr.transcriptions.map((x) => x.text), acked, '0 acked records lost, in order');
 });
+
+// A Redis that answers with a reply of 200 MB (a relay in front of a real
+// redis-server swaps the next answer for one): the gateway drops that
+// connection once the reply passes 16 MB, counts it, makes it again and is
+// healthy; its memory never holds the reply.
+test('a Redis reply past the bound: the connection is dropped and made again, memory stays bounded', { timeout: 120000 }, async (t) => {
+  const net = require('node:net');
+  const fs = require('node:fs');
+  const atEnd = cleanup(t);
+  const redis = await startRedis();
+  atEnd(() => redis.stop());
+  const relay = { poison: false, poisoned: 0 };
+  const server = net.createServer((client) => {
+    const up = net.connect(redis.port, '127.0.0.1');
+    client.on('data', (d) => up.write(d));
+    up.on('data', (d) => {
+      if (!relay.poison) return client.write(d);
+      relay.poison = false; // this answer becomes 200 MB of one bulk string
+      relay.poisoned++;
+      client.write('$200000000\r\n');
+      const chunk = Buffer.alloc(1 << 20, 0x61);
+      const pump = () => { while (!client.destroyed && client.write(chunk)); if (!client.destroyed) client.once('drain', pump); };
+      return pump();
+    });
+    client.on('error', () => up.destroy());
+    up.on('error', () => client.destroy());
+    client.on('close', () => up.destroy());
+    up.on('close', () => client.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  atEnd(() => new Promise((r) => server.close(r)));
+  const gw = await start({ args: ['--role', 'gateway', '--redis', `127.0.0.1:${server.address().port}`, '--node-id', 'gw-big', '--dev-auth'] });
+  atEnd(() => gw.stop());
+  await until(async () => (await health(gw.url)).body.checks.redis === true, 'Redis up', 10000);
+  const rss = () => Number(fs.readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  const before = rss();
+  const counter = async () => Number((await (await fetch(`${gw.url}/metrics`)).text())
+    .match(/meeshy_redis_replies_too_large_total (\d+)/)[1]);
+  relay.poison = true;
+  let peak = before;
+  await until(async () => { peak = Math.max(peak, rss()); return (await counter()) >= 1; }, 'the reply refused', 20000);
+  await until(async () => (await health(gw.url)).body.checks.redis === true, 'Redis up again', 20000);
+  console.log(`redis reply of 200 MB: dropped at the bound; RSS ${before} kB before, ${peak} kB at most`);
+  assert.equal(relay.poisoned, 1);
+  assert.ok(peak - before < 64 * 1024, `held ${peak - before} kB`);
+});

@@ -8,7 +8,9 @@ const http = require('node:http');
 
 function startTranslator() {
   const requests = [];
-  const self = { delayMs: 0 }; // set it to make the service slow
+  // delayMs: set it to make the service slow; hugeBytes: to make it answer
+  // a translation that long, streamed (a service gone wrong, or hostile)
+  const self = { delayMs: 0, hugeBytes: 0, hugeSent: 0 };
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => { body += d; });
@@ -23,10 +25,27 @@ function startTranslator() {
       requests.push(q);
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json' });
+        if (self.hugeBytes) return streamHuge(res);
         res.end(JSON.stringify({ translation: `[${q.to}] ${q.text}` }));
       }, self.delayMs);
     });
   });
+  // {"translation":"aaaa..."} of hugeBytes, as fast as the reader takes it
+  function streamHuge(res) {
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let left = self.hugeBytes;
+    res.on('error', () => {});
+    res.write('{"translation":"');
+    const pump = () => {
+      while (left > 0 && !res.destroyed) {
+        left -= chunk.length;
+        self.hugeSent += chunk.length;
+        if (!res.write(chunk)) return res.once('drain', pump);
+      }
+      return res.end('"}');
+    };
+    pump();
+  }
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       Object.assign(self, {
