@@ -36,7 +36,7 @@ async function meeshyTarget() {
   // 6,000 users from one address: the per-address limits are for the
   // internet, not for this load
   const srv = await start({
-    args: ['--dev-auth', '--max-sessions-per-ip', '0', '--events-per-sec-per-ip', '0', '--log-level', 'warn'],
+    args: ['--dev-auth', '--max-sessions-per-ip', '0', '--max-connections-per-ip', '0', '--events-per-sec-per-ip', '0', '--log-level', 'warn'],
     wrap: ['taskset', '-c', '0'],
   });
   return { name: 'meeshy', url: srv.url, pid: srv.proc.pid, stop: () => srv.stop() };

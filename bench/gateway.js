@@ -83,7 +83,7 @@ const MAX_CONNECTIONS = SOCKETS + 2;
 async function meeshyTarget() {
   const srv = await start({
     args: ['--dev-auth', '--max-connections', String(MAX_CONNECTIONS), '--events-per-sec', '0',
-      '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--log-level', 'warn'],
+      '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--max-connections-per-ip', '0', '--log-level', 'warn'],
     wrap: ['taskset', '-c', '0'],
   });
   return {

@@ -114,7 +114,7 @@ const probeTransport = (p, id, t) => {
 
 async function meeshyTarget() {
   const srv = await start({ args: ['--dev-auth', '--sfu-from', '1', '--max-participants', '1000', '--max-connections', '20000',
-    '--events-per-sec', '0', '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--log-level', 'warn',
+    '--events-per-sec', '0', '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--max-connections-per-ip', '0', '--log-level', 'warn',
     '--media-workers', MEDIA_WORKERS],
     // from its start, so that its threads inherit core 0 and SCHED_FIFO and
     // its handshake threads can leave it for below the media (port_work.c)

@@ -38,6 +38,7 @@ void gateway_config_defaults(struct gateway_config *cfg)
 	cfg->events_per_sec = 50;
 	cfg->events_per_sec_per_ip = 1000;
 	cfg->max_sessions_per_ip = 1000;
+	cfg->max_conns_per_ip = 1000;
 	cfg->max_sockets_per_user = 32;
 	cfg->max_buffered = 64u * 1024 * 1024;
 	cfg->request_timeout_ms = 20000;
@@ -249,6 +250,7 @@ static int gateway_listen(struct gateway *gw, const struct gateway_config *cfg)
 	/* a session takes up to two connections while it upgrades; the
 	 * margin answers those beyond with a 503 */
 	hc.max_conns = cfg->max_connections ? 2 * cfg->max_connections + 64 : 0;
+	hc.max_conns_per_ip = cfg->max_conns_per_ip;
 	/* beyond what descriptors allow, a connection could not even be
 	 * answered: keep room for the store, Redis, UDP and the 503s */
 	if (cfg->max_fds > 512 &&

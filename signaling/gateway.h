@@ -37,6 +37,7 @@ struct gateway_config {
 	uint32_t events_per_sec_per_ip; /* an address's sockets together
 					 * (0: no limit) */
 	uint32_t max_sessions_per_ip;   /* live sessions of an address */
+	uint32_t max_conns_per_ip;      /* HTTP connections of an address */
 	uint32_t max_sockets_per_user;  /* signed-in sockets of one user
 					 * on this gateway (0: no limit) */
 	uint32_t max_buffered;       /* bytes clients may make us hold: partial

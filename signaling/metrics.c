@@ -42,12 +42,14 @@ static int metrics_http(struct re_printf *pf, const struct gateway *gw)
 		"meeshy_http_shed_total{reason=\"budget\"} %llu\n"
 		"meeshy_http_shed_total{reason=\"too_large\"} %llu\n"
 		"meeshy_http_shed_total{reason=\"bad_request\"} %llu\n"
-		"meeshy_http_shed_total{reason=\"timeout\"} %llu\n",
+		"meeshy_http_shed_total{reason=\"timeout\"} %llu\n"
+		"meeshy_http_shed_total{reason=\"per_address\"} %llu\n",
 		(unsigned long long)hs.refused_conns,
 		(unsigned long long)(b ? b->shed : 0),
 		(unsigned long long)hs.too_large,
 		(unsigned long long)hs.bad_requests,
-		(unsigned long long)hs.timeouts);
+		(unsigned long long)hs.timeouts,
+		(unsigned long long)hs.refused_per_ip);
 	return err;
 }
 

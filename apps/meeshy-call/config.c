@@ -140,6 +140,11 @@ static const struct option options[] = {
 	 UINT(max_sessions_per_ip, 0, 10000000),
 	 "live Socket.IO sessions from one address, 0 for no limit (default"
 	 " 1000; behind a proxy every client has the proxy's address)"},
+	{"max-connections-per-ip", "MEESHY_MAX_CONNECTIONS_PER_IP",
+	 UINT(max_conns_per_ip, 0, 10000000),
+	 "open HTTP connections from one address, 0 for no limit (default"
+	 " 1000; a websocket counts as a session once upgraded; behind a"
+	 " proxy every client has the proxy's address)"},
 	{"max-buffered", "MEESHY_MAX_BUFFERED",
 	 UINT(max_buffered, 65536, 4000000000u),
 	 "bytes all clients together may make the server hold, for each of:"
@@ -186,6 +191,7 @@ static void defaults(struct app_config *c)
 	c->events_per_sec = gw.events_per_sec;
 	c->events_per_sec_per_ip = gw.events_per_sec_per_ip;
 	c->max_sessions_per_ip = gw.max_sessions_per_ip;
+	c->max_conns_per_ip = gw.max_conns_per_ip;
 	c->max_sockets_per_user = gw.max_sockets_per_user;
 	c->max_buffered = gw.max_buffered;
 	c->request_timeout_ms = gw.request_timeout_ms;

@@ -31,6 +31,7 @@ struct app_config {
 	uint32_t ping_interval_ms, ping_timeout_ms, max_payload;
 	uint32_t max_connections, max_participants, events_per_sec;
 	uint32_t events_per_sec_per_ip, max_sessions_per_ip, max_buffered;
+	uint32_t max_conns_per_ip;
 	uint32_t max_sockets_per_user;
 	uint32_t request_timeout_ms;
 	uint32_t dtls_threads;

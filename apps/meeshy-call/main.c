@@ -230,6 +230,7 @@ int main(int argc, char *argv[])
 	gc.max_fds = fds;
 	gc.events_per_sec_per_ip = cfg.events_per_sec_per_ip;
 	gc.max_sessions_per_ip = cfg.max_sessions_per_ip;
+	gc.max_conns_per_ip = cfg.max_conns_per_ip;
 	gc.max_sockets_per_user = cfg.max_sockets_per_user;
 	gc.max_buffered = cfg.max_buffered;
 	gc.request_timeout_ms = cfg.request_timeout_ms;

@@ -31,6 +31,7 @@ struct httpd {
 	httpd_req_h *reqh;
 	void *arg;
 	struct list conns;
+	struct hash *addrs;          /* struct addr_tally by address */
 	struct httpd_budget *budget; /* shared with the websockets */
 	struct httpd_stats stats;
 	/* the connections' deadlines, one queue per length */
@@ -50,7 +51,16 @@ struct httpd_conn {
 	bool in_process;       /* process() is on the stack */
 	bool close_after;      /* the client asked for Connection: close */
 	bool over_limit;       /* beyond max_conns: its request gets 503 */
-	void *user;            /* the caller's, released with the connection */
+	bool over_ip_limit;    /* beyond max_conns_per_ip: the same */
+	struct addr_tally *tally; /* its address's open connections */
+	void *user; /* the caller's, released with the connection */
+};
+
+/* Open connections from one address. */
+struct addr_tally {
+	struct le le;
+	struct sa addr;
+	uint32_t n;
 };
 
 static void process(struct httpd_conn *conn);
@@ -94,10 +104,49 @@ static void recharge(struct httpd_conn *conn)
 
 /* Connections */
 
+static void tally_destructor(void *arg)
+{
+	struct addr_tally *t = arg;
+	hash_unlink(&t->le);
+}
+
+static bool addr_cmp(struct le *le, void *arg)
+{
+	const struct addr_tally *t = le->data;
+	return sa_cmp(&t->addr, arg, SA_ADDR);
+}
+
+/* Counts conn in its address's tally (a new one when there is none). */
+static int tally_take(struct httpd *srv, struct httpd_conn *conn)
+{
+	uint32_t h = sa_hash(&conn->peer, SA_ADDR);
+	struct le *le = hash_lookup(srv->addrs, h, addr_cmp, &conn->peer);
+	struct addr_tally *t = le ? mem_ref(le->data) : NULL;
+
+	if (!t) {
+		t = mem_zalloc(sizeof(*t), tally_destructor);
+		if (!t)
+			return ENOMEM;
+		t->addr = conn->peer;
+		hash_append(srv->addrs, h, &t->le, t);
+	}
+	t->n++;
+	conn->tally = t;
+	return 0;
+}
+
+static void tally_release(struct httpd_conn *conn)
+{
+	if (conn->tally)
+		conn->tally->n--;
+	conn->tally = mem_deref(conn->tally);
+}
+
 static void conn_close(struct httpd_conn *conn)
 {
 	if (!conn->srv)
 		return;
+	tally_release(conn);
 	conn->mb = mem_deref(conn->mb);
 	recharge(conn);
 	tmrq_cancel(&conn->tmr);
@@ -112,6 +161,7 @@ static void conn_destructor(void *arg)
 {
 	struct httpd_conn *conn = arg;
 	tmrq_cancel(&conn->tmr);
+	tally_release(conn);
 	mem_deref(conn->tc);
 	mem_deref(conn->mb);
 	mem_deref(conn->user);
@@ -241,9 +291,12 @@ static void process(struct httpd_conn *conn)
 			break;
 		recharge(conn);
 		srv->stats.requests++;
-		if (conn->over_limit) {
+		if (conn->over_limit || conn->over_ip_limit) {
 			mem_deref(msg);
-			refuse(conn, 503, "Service Unavailable");
+			refuse(conn, 503,
+			       conn->over_limit ? "Service Unavailable"
+						: "Too Many Connections From "
+						  "This Address");
 			break;
 		}
 		conn->busy = true;
@@ -339,6 +392,11 @@ static void connect_handler(const struct sa *peer, void *arg)
 	if (srv->cfg.max_conns && srv->stats.conns_now >= srv->cfg.max_conns) {
 		srv->stats.refused_conns++;
 		conn->over_limit = true;
+	} else if (tally_take(srv, conn) ||
+		   (srv->cfg.max_conns_per_ip &&
+		    conn->tally->n > srv->cfg.max_conns_per_ip)) {
+		srv->stats.refused_per_ip++;
+		conn->over_ip_limit = true;
 	}
 	list_append(&srv->conns, &conn->le, conn);
 	srv->stats.conns_now++;
@@ -354,6 +412,7 @@ static void httpd_destructor(void *arg)
 	h->ts = mem_deref(h->ts);
 	while ((le = list_head(&h->conns)))
 		conn_close(le->data);
+	mem_deref(h->addrs); /* empty: every connection released its tally */
 	mem_deref(h->budget);
 	mem_deref(h->request_q);
 	mem_deref(h->idle_q);
@@ -380,6 +439,10 @@ int httpd_listen(struct httpd **hp, const struct sa *laddr,
 		return ENOMEM;
 	}
 	h->budget->limit = cfg->budget;
+	if (hash_alloc(&h->addrs, 1024)) {
+		mem_deref(h);
+		return ENOMEM;
+	}
 	err = tmrq_alloc(&h->request_q, cfg->request_ms);
 	err |= tmrq_alloc(&h->idle_q, cfg->idle_ms);
 	err |= tmrq_alloc(&h->answer_q, cfg->answer_ms);

@@ -6,10 +6,10 @@
  * (max_body) per connection, all partial requests together (a budget shared
  * with the websockets, see ws.h), the time a request may take to arrive
  * (a body that stalls is cut off), the time an idle connection is kept, and
- * the number of connections (beyond it: 503 and close, never a broken
- * socket). What is refused or shed is counted. Requests on a connection are
- * answered in order: while one waits for its answer (a long-poll), the next
- * is not read. Every accepted connection has TCP_NODELAY.
+ * the number of connections, all and from one address (beyond it: 503 and
+ * close, never a broken socket). What is refused or shed is counted. Requests
+ * on a connection are answered in order: while one waits for its answer (a
+ * long-poll), the next is not read. Every accepted connection has TCP_NODELAY.
  *
  * Requests are libre's struct http_msg (its parser); answers are written
  * with httpd_reply, whose format and arguments are http_reply's.
@@ -41,16 +41,18 @@ bool httpd_budget_take(struct httpd_budget *b, size_t n);
 void httpd_budget_give(struct httpd_budget *b, size_t n);
 
 struct httpd_config {
-	size_t max_body;     /* a larger Content-Length: 413, closed */
-	size_t budget;       /* all partial requests and frames (bytes) */
-	uint32_t request_ms; /* a started request must be whole by then */
-	uint32_t idle_ms;    /* an idle keep-alive connection is closed */
-	uint32_t answer_ms;  /* a request not answered by then: closed */
-	uint32_t max_conns;  /* open connections (0: no limit) */
+	size_t max_body;           /* a larger Content-Length: 413, closed */
+	size_t budget;             /* all partial requests and frames (bytes) */
+	uint32_t request_ms;       /* a started request must be whole by then */
+	uint32_t idle_ms;          /* an idle keep-alive connection is closed */
+	uint32_t answer_ms;        /* a request not answered by then: closed */
+	uint32_t max_conns;        /* open connections (0: no limit) */
+	uint32_t max_conns_per_ip; /* of them from one address (0: none) */
 };
 
 struct httpd_stats {
 	uint64_t requests, refused_conns, too_large, bad_requests;
+	uint64_t refused_per_ip; /* connections over max_conns_per_ip */
 	uint64_t timeouts; /* requests or frames that did not arrive whole */
 	uint64_t conns_now;
 };

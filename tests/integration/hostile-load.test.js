@@ -80,6 +80,27 @@ test('sessions per address: beyond --max-sessions-per-ip a handshake is refused,
   socks.push(await connect(srv.url, 'ip-7', { transports: ['websocket'] }));
 });
 
+test('connections per address: beyond --max-connections-per-ip a connection is answered 503 naming it; a closed one frees its place', async (t) => {
+  const srv = await start({ args: ['--dev-auth', '--max-connections-per-ip', '4'] });
+  t.after(() => srv.stop());
+  const u = new URL(srv.url);
+  const open = () => new Promise((resolve, reject) => {
+    const c = net.connect(Number(u.port), u.hostname, () => resolve(c));
+    c.on('error', reject);
+  });
+  const conns = [];
+  t.after(() => conns.forEach((c) => c.destroy()));
+  for (let i = 0; i < 4; i++) conns.push(await open()); // idle, holding their place
+  const extra = await open();
+  const answer = new Promise((res) => { let got = ''; extra.on('data', (d) => { got += d; }); extra.on('close', () => res(got)); });
+  extra.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.match(await answer, /^HTTP\/1\.1 503 Too Many Connections From This Address/);
+  // one idle connection lets go: its place serves a request again
+  conns.shift().destroy();
+  await sleep(200);
+  assert.equal(await metric(srv.url, 'meeshy_http_shed_total{reason="per_address"}'), 1);
+});
+
 // Fires n events on each socket at once; resolves with how many were
 // answered RATE_LIMITED and one such answer.
 async function flood(sockets, n) {
@@ -166,7 +187,7 @@ function request(url, method, path, body) {
 
 test('polling sessions never polled, each sent a thousand events: their answers stay within --max-buffered', async (t) => {
   const srv = await start({ args: ['--dev-auth', '--max-buffered', '1048576', '--events-per-sec', '0',
-    '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0'] });
+    '--events-per-sec-per-ip', '0', '--max-sessions-per-ip', '0', '--max-connections-per-ip', '0'] });
   t.after(() => srv.stop());
   const rss0 = rssKb(srv.proc.pid);
   const events = Array.from({ length: 1000 }, () => '42["no-such-event",{}]').join('\x1e');

@@ -18,7 +18,7 @@ function open(url, token) {
 }
 
 test(`${N} concurrent websocket clients on one gateway, and a 503 past --max-connections`, { timeout: 240000 }, async (t) => {
-  const srv = await start({ args: ['--dev-auth', '--max-connections', String(N), '--max-sessions-per-ip', '0',
+  const srv = await start({ args: ['--dev-auth', '--max-connections', String(N), '--max-sessions-per-ip', '0', '--max-connections-per-ip', '0',
     '--events-per-sec-per-ip', '0'] });
   t.after(() => srv.stop());
   const socks = [];

@@ -30,7 +30,7 @@ const rss = async (url) => Number((await (await fetch(`${url}/metrics`)).text())
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test(`soak: ${SOCKETS} sockets in calls of four for ${SECONDS} s`, { timeout: (SECONDS + 240) * 1000 }, async (t) => {
-  const srv = await start({ args: ['--dev-auth', '--max-connections', String(SOCKETS + 10), '--max-sessions-per-ip', '0',
+  const srv = await start({ args: ['--dev-auth', '--max-connections', String(SOCKETS + 10), '--max-sessions-per-ip', '0', '--max-connections-per-ip', '0',
     '--events-per-sec-per-ip', '0'] });
   t.after(() => srv.stop());
   const calls = [];
