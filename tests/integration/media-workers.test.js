@@ -67,7 +67,15 @@ test('two media workers share the calls and each forwards its own', { timeout: 1
   for (let c = 0; c < 4; c++) calls.push(await call(srv.url, c, stops));
   for (const cl of calls) await everyoneSeesTheOthers(cl);
 
-  let m = await scrape(srv.url);
+  // media flows on both: counted past 100 packets each (the last calls
+  // joined a moment ago; a loaded machine takes longer to get there)
+  let m;
+  for (let i = 0; i < 50; i++) {
+    m = await scrape(srv.url);
+    const counts = [0, 1].flatMap((w) => ['received', 'forwarded'].map((d) => m.get(`meeshy_media_worker_packets_${d}_total`, w)));
+    if (Math.min(...counts) > 100 && Number(m.text.match(/^meeshy_media_forward_delay_seconds_count (\d+)$/m)[1]) > 100) break;
+    await sleep(200);
+  }
   assert.match(m.text, /^meeshy_media_workers 2$/m);
   assert.deepEqual([m.get('meeshy_media_worker_calls', 0), m.get('meeshy_media_worker_calls', 1)], [2, 2],
     'four calls: two on each worker');
