@@ -522,13 +522,14 @@ static int produce_extensions(struct req *r, const cJSON *rp,
 		const char *uri = str_field(x, "uri");
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "id");
 		uint8_t v;
-		if (!uri || !cJSON_IsNumber(id))
+		/* checked before the cast: a double past uint8_t's range made
+		 * it undefined (fuzz_media found it) */
+		if (!uri || !cJSON_IsNumber(id) || id->valuedouble < 1 ||
+		    id->valuedouble > 14)
 			continue;
 		v = (uint8_t)id->valuedouble;
 		if (!strcmp(uri, SDP_EXT_RID))
 			pp->rid_ext = v;
-		if (id->valuedouble < 1 || id->valuedouble > 14)
-			continue;
 		if (!strcmp(uri, SDP_EXT_AUDIO_LEVEL))
 			pp->level_ext = v;
 		if (!strcmp(uri, SDP_EXT_TWCC))

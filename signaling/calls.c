@@ -839,10 +839,12 @@ void calls_node_message(struct gateway *gw, const char *channel,
 		cl = cluster_remote_client(gw, m, from, sid);
 		event = cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
 		ack = cJSON_GetObjectItem(m, "ack");
+		if (!cJSON_IsNumber(ack) || ack->valuedouble < 0 ||
+		    ack->valuedouble >= 9007199254740992.0)
+			ack = NULL; /* none, or not a Socket.IO ack id */
 		if (cl && event)
 			handle(cl, event, cJSON_GetObjectItem(m, "data"),
-			       cJSON_IsNumber(ack) ? (int64_t)ack->valuedouble
-						   : SIO_ACK_NONE);
+			       ack ? (int64_t)ack->valuedouble : SIO_ACK_NONE);
 	} else if (!strcmp(type, "disconnect")) {
 		cl = cluster_remote_find(gw, from, sid);
 		if (cl)

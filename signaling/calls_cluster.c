@@ -279,7 +279,10 @@ void cluster_to_socket(struct gateway *gw, const cJSON *m, const char *type,
 		cJSON_GetStringValue(cJSON_GetObjectItem(m, "event"));
 	const char *room = cJSON_GetStringValue(cJSON_GetObjectItem(m, "room"));
 
-	if (!strcmp(type, "ack") && cJSON_IsNumber(ack)) {
+	/* an ack id is a Socket.IO one: 0 to 2^53 (outside it the cast
+	 * would be undefined) */
+	if (!strcmp(type, "ack") && cJSON_IsNumber(ack) &&
+	    ack->valuedouble >= 0 && ack->valuedouble < 9007199254740992.0) {
 		(void)sio_ack(sock, (int64_t)ack->valuedouble,
 			      cJSON_GetObjectItem(m, "body"));
 	} else if (!strcmp(type, "emit") && event) {
