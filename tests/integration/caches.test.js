@@ -146,13 +146,18 @@ test('translations, call state and presence in Redis', { timeout: 60000 }, async
   assert.equal(ended.call.status, 'ended', 'from the store once ended');
 });
 
-test('role all: the same caches in the process', { timeout: 60000 }, async (t) => {
+// Role all with a translator of the test's, four in a call.
+async function roleAllCall(t) {
   const atEnd = cleanup(t);
   const tr = await startTranslator();
   atEnd(() => tr.stop());
   const srv = await start({ args: ['--dev-auth', '--translator-url', tr.url] });
   atEnd(() => srv.stop());
-  const c = await fourInACall(srv.url, atEnd);
+  return { tr, srv, c: await fourInACall(srv.url, atEnd) };
+}
+
+test('role all: the same caches in the process', { timeout: 60000 }, async (t) => {
+  const { tr, srv, c } = await roleAllCall(t);
   let heard = await say(c, 'merci');
   for (const h of heard) assert.deepEqual(h.translations, { en: '[en] merci', de: '[de] merci' });
   heard = await say(c, 'merci');
@@ -169,12 +174,7 @@ test('role all: the same caches in the process', { timeout: 60000 }, async (t) =
 // does not move; the next answer of the right size is used again.
 test('a translator answering 200 MB: the transcription goes out untranslated, memory stays flat', { timeout: 60000 }, async (t) => {
   const fs = require('node:fs');
-  const atEnd = cleanup(t);
-  const tr = await startTranslator();
-  atEnd(() => tr.stop());
-  const srv = await start({ args: ['--dev-auth', '--translator-url', tr.url] });
-  atEnd(() => srv.stop());
-  const c = await fourInACall(srv.url, atEnd);
+  const { tr, srv, c } = await roleAllCall(t);
   const rss = () => Number(fs.readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
   const before = rss();
   tr.hugeBytes = 200e6;
