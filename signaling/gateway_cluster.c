@@ -127,7 +127,7 @@ int gateway_cluster_metrics(struct re_printf *pf, const struct gateway *gw)
 	err |= prom_header(pf, "meeshy_redis_replies_too_large_total",
 			   "counter",
 			   "Redis connections dropped for a reply over the "
-			   "bound (16 MB, 1,000,000 elements)");
+			   "bound (4 MB, 1,000,000 elements)");
 	err |= re_hprintf(pf, "meeshy_redis_replies_too_large_total %llu\n",
 			  (unsigned long long)st.replies_too_large);
 	return err;

@@ -35,7 +35,9 @@ typedef void(redis_state_h)(bool up, void *arg);
 
 enum {
 	REDIS_PASSWORD_MAX = 255,
-	REDIS_REPLY_BYTES_MAX = 16 * 1024 * 1024,
+	/* hiredis grows its buffer 1 MB at a time past the first: a bound of
+	 * n MB copies n(n+1)/2 MB on the way; our largest replies are kB */
+	REDIS_REPLY_BYTES_MAX = 4 * 1024 * 1024,
 	REDIS_REPLY_ELEMENTS_MAX = 1000000,
 };
 
