@@ -42,6 +42,7 @@ struct httpd_conn {
 	struct le le;
 	struct httpd *srv;
 	struct tcp_conn *tc; /* NULL: closed or detached */
+	struct mbuf *sink;   /* unconnected: answers are written here */
 	struct sa peer;
 	struct mbuf *mb;       /* received bytes not yet taken as a request */
 	size_t charged;        /* of them, counted in the budget */
@@ -65,6 +66,19 @@ struct addr_tally {
 
 static void process(struct httpd_conn *conn);
 static void arm(struct httpd_conn *conn);
+
+/* Answers can still be written (a socket, or an unconnected sink). */
+static bool conn_open(const struct httpd_conn *conn)
+{
+	return conn->tc || conn->sink;
+}
+
+/* No more answers; the connection object ends with process() or now. */
+static void conn_shut(struct httpd_conn *conn)
+{
+	conn->tc = mem_deref(conn->tc);
+	conn->sink = mem_deref(conn->sink);
+}
 
 void httpd_config_defaults(struct httpd_config *cfg)
 {
@@ -150,7 +164,7 @@ static void conn_close(struct httpd_conn *conn)
 	conn->mb = mem_deref(conn->mb);
 	recharge(conn);
 	tmrq_cancel(&conn->tmr);
-	conn->tc = mem_deref(conn->tc);
+	conn_shut(conn);
 	list_unlink(&conn->le);
 	conn->srv->stats.conns_now--;
 	conn->srv = NULL;
@@ -163,6 +177,7 @@ static void conn_destructor(void *arg)
 	tmrq_cancel(&conn->tmr);
 	tally_release(conn);
 	mem_deref(conn->tc);
+	mem_deref(conn->sink);
 	mem_deref(conn->mb);
 	mem_deref(conn->user);
 }
@@ -282,7 +297,7 @@ static void process(struct httpd_conn *conn)
 {
 	mem_ref(conn);
 	conn->in_process = true;
-	while (conn->srv && conn->tc && !conn->busy && conn->mb &&
+	while (conn->srv && conn_open(conn) && !conn->busy && conn->mb &&
 	       mbuf_get_left(conn->mb)) {
 		struct httpd *srv = conn->srv;
 		struct http_msg *msg = NULL;
@@ -308,8 +323,8 @@ static void process(struct httpd_conn *conn)
 		mem_deref(msg);
 	}
 	conn->in_process = false;
-	if (conn->srv && !conn->tc)
-		conn_close(conn); /* detached by the handler */
+	if (conn->srv && !conn_open(conn))
+		conn_close(conn); /* detached or closed by the handler */
 	else
 		arm(conn);
 	mem_deref(conn);
@@ -369,21 +384,11 @@ static void nodelay(struct tcp_conn *tc)
 			 sizeof(one));
 }
 
-static void connect_handler(const struct sa *peer, void *arg)
+/* A new connection joins the server (which keeps its reference): counted,
+ * judged against the limits, and given the first request's deadline. */
+static void conn_admit(struct httpd *srv, struct httpd_conn *conn,
+		       const struct sa *peer)
 {
-	struct httpd *srv = arg;
-	struct httpd_conn *conn;
-
-	conn = mem_zalloc(sizeof(*conn), conn_destructor);
-	if (!conn || tcp_accept(&conn->tc, srv->ts, NULL, recv_handler,
-				close_handler, conn)) {
-		mem_deref(conn);
-		tcp_reject(srv->ts);
-		return;
-	}
-	nodelay(conn->tc);
-	/* an answer may be larger than libre's default queue (512 kB) */
-	tcp_conn_txqsz_set(conn->tc, REPLY_QUEUE_MAX);
 	conn->srv = srv;
 	conn->peer = *peer;
 	/* beyond the limit the client is still read and answered (503), so
@@ -403,6 +408,51 @@ static void connect_handler(const struct sa *peer, void *arg)
 	/* the first request must come as any other would */
 	conn->receiving = true;
 	tmrq_start(srv->request_q, &conn->tmr, timeout_handler, conn);
+}
+
+static void connect_handler(const struct sa *peer, void *arg)
+{
+	struct httpd *srv = arg;
+	struct httpd_conn *conn;
+
+	conn = mem_zalloc(sizeof(*conn), conn_destructor);
+	if (!conn || tcp_accept(&conn->tc, srv->ts, NULL, recv_handler,
+				close_handler, conn)) {
+		mem_deref(conn);
+		tcp_reject(srv->ts);
+		return;
+	}
+	nodelay(conn->tc);
+	/* an answer may be larger than libre's default queue (512 kB) */
+	tcp_conn_txqsz_set(conn->tc, REPLY_QUEUE_MAX);
+	conn_admit(srv, conn, peer);
+}
+
+int httpd_conn_alloc_unconnected(struct httpd_conn **connp, struct httpd *h,
+				 const struct sa *peer, struct mbuf *sink)
+{
+	struct httpd_conn *conn;
+
+	if (!connp || !h || !peer || !sink)
+		return EINVAL;
+	conn = mem_zalloc(sizeof(*conn), conn_destructor);
+	if (!conn)
+		return ENOMEM;
+	conn->sink = mem_ref(sink);
+	conn_admit(h, conn, peer);
+	*connp = mem_ref(conn); /* the caller's; the server keeps its own */
+	return 0;
+}
+
+bool httpd_conn_open(const struct httpd_conn *conn)
+{
+	return conn && conn->srv && conn_open(conn);
+}
+
+void httpd_input(struct httpd_conn *conn, struct mbuf *mb)
+{
+	if (conn && mb && conn->sink)
+		recv_handler(mb, conn);
 }
 
 static void httpd_destructor(void *arg)
@@ -498,7 +548,7 @@ int httpd_reply(struct httpd_conn *conn, uint16_t scode, const char *reason,
 
 	if (!conn || !reason || !fmt)
 		return EINVAL;
-	if (!conn->tc)
+	if (!conn_open(conn))
 		return ENOTCONN;
 	if (!conn->busy)
 		return EALREADY; /* one answer per request */
@@ -513,17 +563,19 @@ int httpd_reply(struct httpd_conn *conn, uint16_t scode, const char *reason,
 	}
 	if (!err) {
 		mb->pos = 0;
-		err = tcp_send(conn->tc, mb);
+		err = conn->tc ? tcp_send(conn->tc, mb)
+			       : mbuf_write_mem(conn->sink, mbuf_buf(mb),
+						mbuf_get_left(mb));
 	}
 	mem_deref(mb);
 	conn->busy = false;
 	if (err || conn->close_after) {
-		if (!err && tcp_conn_txqsz(conn->tc))
+		if (!err && conn->tc && tcp_conn_txqsz(conn->tc))
 			(void)tcp_set_send(conn->tc, closing_send_handler);
 		else if (!conn->in_process)
 			conn_close(conn);
 		else
-			conn->tc = mem_deref(conn->tc); /* process() ends it */
+			conn_shut(conn); /* process() ends it */
 		return err;
 	}
 	tmrq_cancel(&conn->tmr);

@@ -88,4 +88,18 @@ void *httpd_conn_user(const struct httpd_conn *conn);
 int httpd_conn_detach(struct httpd_conn *conn, struct tcp_conn **tcp,
 		      struct mbuf **rest);
 
+/* A connection with no socket, fed by httpd_input() (tests and fuzzing):
+ * its requests are framed, bounded, charged and handed to the handler as
+ * on a socket, and the answers are appended to sink. *connp is the
+ * caller's reference; the server holds its own until the connection ends
+ * (closed as a socket's would be, or with the server). An upgrade on it
+ * fails (httpd_conn_detach: ENOTCONN). */
+int httpd_conn_alloc_unconnected(struct httpd_conn **connp, struct httpd *h,
+				 const struct sa *peer, struct mbuf *sink);
+/* Bytes as they would come from the connection. */
+void httpd_input(struct httpd_conn *conn, struct mbuf *mb);
+/* False once the connection was closed (by the server or the client) or
+ * detached. */
+bool httpd_conn_open(const struct httpd_conn *conn);
+
 #endif

@@ -1,0 +1,239 @@
+/* HTTP requests as the gateway serves them: bytes handed over in pieces
+ * as TCP would (the first byte: the piece size / 16) on up to four
+ * connections of the gateway's own HTTP server (a NUL and a digit switch
+ * to that connection: long-polling holds one), framed and bounded there
+ * (heads, bodies, the shared budget), then routed as any client's:
+ * Engine.IO polling and its upgrade, /health, /metrics, the REST API
+ * (dev-auth: any Bearer token is a user, so the fuzzer reaches past
+ * authentication), the static files of web/.
+ *
+ * A fresh gateway a run, over a SQLite store in memory (a new one every
+ * thousand runs). Ids are random, so "$S" in a piece stands for the last
+ * session id handed out and "$C" for the last call id (24 characters, as
+ * the seed's). Every answer written must start with an HTTP/1.1 status
+ * line, and once the gateway is gone the budget must hold nothing.
+ * FUZZ_HTTP_SHOW=1 writes the answers to stderr. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <re.h>
+#include "gateway.h"
+#include "gateway_impl.h"
+#include "httpd.h"
+#include "store.h"
+#include "cache.h"
+
+static struct store *store;
+static struct cache *cache;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (libre_init() || cache_alloc_memory(&cache))
+		abort();
+	return 0;
+}
+
+/* A new store every STORE_RUNS runs: what runs write stays bounded, and
+ * opening one each run would halve the speed. */
+static int store_renew(void)
+{
+	enum { STORE_RUNS = 1000 };
+	static unsigned runs;
+	if (store && ++runs < STORE_RUNS)
+		return 0;
+	runs = 0;
+	store = mem_deref(store);
+	return store_open(&store, "sqlite::memory:");
+}
+
+static int gateway_make(struct gateway **gwp)
+{
+	static const char secret[] = "fuzz-secret-0123456789abcdefghijklmn";
+	struct gateway_config cfg;
+	struct gateway_parts parts = {.store = store, .cache = cache};
+	struct sa laddr;
+
+	gateway_config_defaults(&cfg);
+	if (sa_set_str(&laddr, "127.0.0.1", 0))
+		return EINVAL;
+	cfg.listen = &laddr;
+	cfg.dev_auth = true;
+	cfg.web_root = FUZZ_WEB_ROOT;
+	cfg.jwt_secret = (const uint8_t *)secret;
+	cfg.jwt_secret_len = sizeof(secret) - 1;
+	cfg.max_connections = 64;
+	cfg.max_buffered = 256 * 1024;
+	cfg.turn.secret = (const uint8_t *)secret;
+	cfg.turn.secret_len = sizeof(secret) - 1;
+	cfg.turn.ttl_s = 3600;
+	cfg.turn.servers = "{\"default\":[\"turn:127.0.0.1:3478\"],"
+			   "\"EU\":[\"turns:eu.example:5349\"]}";
+	return gateway_alloc(gwp, &cfg, &parts);
+}
+
+/* What the answers handed out that a later request names: "$S" stands for
+ * the last Engine.IO session id, "$C" for the last call id. */
+struct ids {
+	char sid[64], call[64];
+};
+
+/* The value after the last key in out from byte from on, if any, into
+ * buf. */
+static void id_find(const struct mbuf *out, size_t from, const char *key,
+		    char *buf, size_t size)
+{
+	const size_t klen = strlen(key);
+	const uint8_t *end = out->buf + out->end, *hit = NULL;
+
+	for (const uint8_t *p = out->buf + from; p + klen <= end; p++) {
+		if (*p == (uint8_t)key[0] && !memcmp(p, key, klen))
+			hit = p + klen;
+	}
+	for (size_t n = 0; hit && n + 1 < size; n++) {
+		if (hit + n == end || hit[n] == '"') {
+			memcpy(buf, hit, n);
+			buf[n] = '\0';
+			return;
+		}
+	}
+}
+
+/* In what out gained since *seen (a key may straddle the old end). */
+static void ids_find(const struct mbuf *out, size_t *seen, struct ids *ids)
+{
+	size_t from = *seen > 32 ? *seen - 32 : 0;
+	/* a handshake's body starts with it (not 40{"sid" of a socket) */
+	id_find(out, from, "\r\n\r\n0{\"sid\":\"", ids->sid, sizeof(ids->sid));
+	id_find(out, from, "\"callId\":\"", ids->call, sizeof(ids->call));
+	*seen = out->end;
+}
+
+/* The id "$x" at p stands for, or NULL. */
+static const char *id_at(const uint8_t *p, size_t left, const struct ids *ids)
+{
+	if (left < 2 || p[0] != '$')
+		return NULL;
+	return p[1] == 'S' ? ids->sid : p[1] == 'C' ? ids->call : NULL;
+}
+
+/* A piece with "$S" and "$C" replaced. */
+static struct mbuf *piece_expand(const uint8_t *p, size_t n,
+				 const struct ids *ids)
+{
+	struct mbuf *mb = mbuf_alloc(n + 64);
+	for (size_t i = 0; mb && i < n; i++) {
+		const char *id = id_at(p + i, n - i, ids);
+		int err = id ? mbuf_write_str(mb, id) : mbuf_write_u8(mb, p[i]);
+		i += id != NULL;
+		if (err)
+			mb = mem_deref(mb);
+	}
+	if (mb)
+		mb->pos = 0;
+	return mb;
+}
+
+/* Each answer in out starts with a status line. */
+static void check_answers(const struct mbuf *out)
+{
+	static const char status[] = "HTTP/1.1 ";
+	if (out && getenv("FUZZ_HTTP_SHOW"))
+		fwrite(out->buf, 1, out->end, stderr);
+	if (out && out->end &&
+	    (out->end < sizeof(status) - 1 ||
+	     memcmp(out->buf, status, sizeof(status) - 1)))
+		abort();
+}
+
+enum { CONNS = 4 };
+
+/* The client's connections, opened on first use (and again once closed),
+ * each with its answers. */
+struct client {
+	struct gateway *gw;
+	struct httpd_conn *conn[CONNS];
+	struct mbuf *out[CONNS];
+	size_t seen[CONNS]; /* of out, searched for ids */
+	struct ids ids;
+};
+
+/* Hands a piece to connection c, then notes a session id it was given. */
+static void feed(struct client *cl, int c, const uint8_t *p, size_t n)
+{
+	struct mbuf *mb;
+	struct sa peer;
+
+	if (cl->conn[c] && !httpd_conn_open(cl->conn[c])) {
+		/* closed after its answer: the client opens another */
+		check_answers(cl->out[c]);
+		cl->conn[c] = mem_deref(cl->conn[c]);
+		cl->out[c] = mem_deref(cl->out[c]);
+	}
+	if (!cl->conn[c]) {
+		cl->seen[c] = 0;
+		cl->out[c] = mbuf_alloc(4096);
+		if (!cl->out[c] || sa_set_str(&peer, "127.0.0.1", 40000 + c) ||
+		    httpd_conn_alloc_unconnected(&cl->conn[c], cl->gw->http,
+						 &peer, cl->out[c]))
+			return;
+	}
+	mb = piece_expand(p, n, &cl->ids);
+	if (!mb)
+		return;
+	httpd_input(cl->conn[c], mb);
+	mem_deref(mb);
+	ids_find(cl->out[c], &cl->seen[c], &cl->ids);
+}
+
+/* Bytes up to the piece size, the next switch or the end; "$S" and "$C"
+ * are not cut in two. */
+static size_t piece_len(const uint8_t *p, size_t left, size_t piece)
+{
+	size_t n = 0;
+	while (n < left && n < piece &&
+	       !(p[n] == 0 && n + 1 < left && p[n + 1] >= '0' &&
+		 p[n + 1] < '0' + CONNS))
+		n++;
+	if (n && n < left && p[n - 1] == '$' && (p[n] == 'S' || p[n] == 'C'))
+		n++;
+	return n;
+}
+
+/* data[0]: the piece size / 16; then bytes for connection 0, until a NUL
+ * and a digit switch to connection <digit>. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct client cl = {NULL, {NULL}, {NULL}, {0}, {"", ""}};
+	struct httpd_budget *budget;
+	size_t piece;
+	int c = 0;
+
+	if (!size || store_renew() || gateway_make(&cl.gw))
+		return 0;
+	budget = mem_ref(httpd_budget(cl.gw->http));
+	piece = (size_t)data[0] * 16 + 1;
+	for (size_t i = 1, n; i < size; i += n) {
+		n = piece_len(data + i, size - i, piece);
+		if (!n) { /* a switch */
+			c = data[i + 1] - '0';
+			n = 2;
+			continue;
+		}
+		feed(&cl, c, data + i, n);
+	}
+	for (c = 0; c < CONNS; c++) {
+		check_answers(cl.out[c]);
+		mem_deref(cl.conn[c]);
+	}
+	mem_deref(cl.gw);
+	for (c = 0; c < CONNS; c++)
+		mem_deref(cl.out[c]);
+	store_flush(store);
+	if (budget->used)
+		abort(); /* a connection gone left a charge behind */
+	mem_deref(budget);
+	return 0;
+}
