@@ -47,6 +47,7 @@ struct httpd_conn {
 	struct mbuf *mb;       /* received bytes not yet taken as a request */
 	size_t charged;        /* of them, counted in the budget */
 	struct tmrq_entry tmr; /* its deadline, in one of srv's queues */
+	struct tmr next;       /* the request after a held one, next turn */
 	bool busy;             /* a request waits for its answer */
 	bool receiving;        /* the request deadline is running */
 	bool in_process;       /* process() is on the stack */
@@ -164,6 +165,7 @@ static void conn_close(struct httpd_conn *conn)
 	conn->mb = mem_deref(conn->mb);
 	recharge(conn);
 	tmrq_cancel(&conn->tmr);
+	tmr_cancel(&conn->next);
 	conn_shut(conn);
 	list_unlink(&conn->le);
 	conn->srv->stats.conns_now--;
@@ -175,6 +177,7 @@ static void conn_destructor(void *arg)
 {
 	struct httpd_conn *conn = arg;
 	tmrq_cancel(&conn->tmr);
+	tmr_cancel(&conn->next);
 	tally_release(conn);
 	mem_deref(conn->tc);
 	mem_deref(conn->sink);
@@ -330,6 +333,13 @@ static void process(struct httpd_conn *conn)
 	mem_deref(conn);
 }
 
+static void process_next(void *arg)
+{
+	struct httpd_conn *conn = arg;
+	if (!conn->busy)
+		process(conn);
+}
+
 static void recv_handler(struct mbuf *mb, void *arg)
 {
 	struct httpd_conn *conn = arg;
@@ -389,6 +399,7 @@ static void nodelay(struct tcp_conn *tc)
 static void conn_admit(struct httpd *srv, struct httpd_conn *conn,
 		       const struct sa *peer)
 {
+	tmr_init(&conn->next);
 	conn->srv = srv;
 	conn->peer = *peer;
 	/* beyond the limit the client is still read and answered (503), so
@@ -580,9 +591,13 @@ int httpd_reply(struct httpd_conn *conn, uint16_t scode, const char *reason,
 	}
 	tmrq_cancel(&conn->tmr);
 	if (!conn->in_process) {
-		/* a held request was answered: the next one may be here */
+		/* a held request was answered: the next one may be here. It
+		 * is taken on the loop's next turn, never from here: this
+		 * answer may be written by another request's handler, whose
+		 * state a handler run inside it could free (a call ended
+		 * under the code announcing it) */
 		if (conn->mb && mbuf_get_left(conn->mb))
-			process(conn);
+			tmr_start(&conn->next, 0, process_next, conn);
 		else
 			arm(conn);
 	}

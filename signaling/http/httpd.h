@@ -70,7 +70,9 @@ struct httpd_budget *httpd_budget(struct httpd *h);
 
 /* The answer to the connection's current request: the status line, then
  * fmt (headers, the blank line and the body, as http_reply). A request
- * may be answered after its handler returned (hold a mem_ref on conn). */
+ * may be answered after its handler returned (hold a mem_ref on conn),
+ * from anywhere: this never calls the request handler (a request that
+ * waited behind the answered one is taken on the loop's next turn). */
 int httpd_reply(struct httpd_conn *conn, uint16_t scode, const char *reason,
 		const char *fmt, ...);
 /* A bodiless answer (Content-Length: 0). */

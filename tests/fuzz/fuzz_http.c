@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <re.h>
 #include "gateway.h"
 #include "gateway_impl.h"
@@ -160,7 +161,37 @@ struct client {
 	struct ids ids;
 };
 
-/* Hands a piece to connection c, then notes a session id it was given. */
+static void stop_loop(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+static void ready_h(int flags, void *arg)
+{
+	(void)flags;
+	(void)arg;
+}
+
+/* One turn of the loop: what was deferred to it runs (the request after
+ * an answered long-poll, the store's landing of the turn's writes).
+ * libre waits 1 ms for a timer already due unless a descriptor is ready:
+ * the write end of a pipe always is. */
+static void loop_turn(void)
+{
+	static int ready[2] = {-1, -1};
+	if (ready[1] < 0 &&
+	    (pipe(ready) || fd_listen(ready[1], FD_WRITE, ready_h, NULL)))
+		abort();
+	struct tmr t;
+	tmr_init(&t);
+	tmr_start(&t, 0, stop_loop, NULL);
+	(void)re_main(NULL);
+	tmr_cancel(&t);
+}
+
+/* Hands a piece to connection c and lets the loop turn, then notes the
+ * ids the answers gave. */
 static void feed(struct client *cl, int c, const uint8_t *p, size_t n)
 {
 	struct mbuf *mb;
@@ -185,6 +216,7 @@ static void feed(struct client *cl, int c, const uint8_t *p, size_t n)
 		return;
 	httpd_input(cl->conn[c], mb);
 	mem_deref(mb);
+	loop_turn();
 	ids_find(cl->out[c], &cl->seen[c], &cl->ids);
 }
 

@@ -300,3 +300,76 @@ test('a call is full at --max-participants: the next join is refused by name, th
   assert.equal((await ack(a, 'call:media-state', { callId: call.callId, audio: false })).ok, true);
   assert.equal((await waitFor(b, 'call:media-state')).audio, false);
 });
+
+// A keep-alive HTTP connection read answer by answer (Content-Length).
+function httpConn(url) {
+  const { hostname, port } = new URL(url);
+  const sock = net.connect(Number(port), hostname);
+  let buf = Buffer.alloc(0);
+  const waiting = [];
+  const pump = () => {
+    while (waiting.length) {
+      const head = buf.indexOf('\r\n\r\n');
+      if (head < 0) return;
+      const m = buf.subarray(0, head).toString().match(/content-length: (\d+)/i);
+      const end = head + 4 + (m ? Number(m[1]) : 0);
+      if (buf.length < end) return;
+      const text = buf.subarray(0, end).toString();
+      buf = buf.subarray(end);
+      waiting.shift()(text);
+    }
+  };
+  sock.on('data', (d) => { buf = Buffer.concat([buf, d]); pump(); });
+  sock.on('error', () => {});
+  return {
+    sock,
+    write: (s) => sock.write(s),
+    // the next answer on this connection, or null after ms
+    answer: (ms = 5000) => new Promise((resolve) => {
+      const w = (a) => { clearTimeout(t); resolve(a); };
+      const t = setTimeout(() => { waiting.splice(waiting.indexOf(w), 1); resolve(null); }, ms);
+      waiting.push(w);
+      pump();
+    }),
+  };
+}
+
+test('a poll pipelined behind a held one, its answer written by another request\'s event: taken on the next turn, the server stays healthy', async (t) => {
+  // The answer to the held GET is written while the call:initiate on the
+  // other connection is still being handled (its ack). The GET behind it
+  // used to be handled right there, inside that write: it found the first
+  // still held, closed the session as an overlap, the call ended and was
+  // freed under the code announcing it (use after free, fuzz_http).
+  const srv = await start({ args: ['--dev-auth'] });
+  t.after(() => srv.stop());
+  const q = '/socket.io/?EIO=4&transport=polling';
+  const get = (sid) => `GET ${q}&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const post = (sid, body) => `POST ${q}&sid=${sid} HTTP/1.1\r\nHost: x\r\n` +
+    `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const a = httpConn(srv.url);
+  const b = httpConn(srv.url);
+  t.after(() => { a.sock.destroy(); b.sock.destroy(); });
+  a.write(`GET ${q} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  const sid = (await a.answer()).match(/"sid":"([^"]+)"/)[1];
+  b.write(post(sid, '40{"token":"ana"}'));
+  assert.match(await b.answer(), /^HTTP\/1.1 200/);
+  a.write(get(sid));
+  assert.match(await a.answer(), /42\["authenticated"/);
+  a.write(get(sid) + get(sid)); // the first is held, the second waits
+  assert.equal(await a.answer(300), null, 'the first GET is held');
+  b.write(post(sid, '420["call:initiate",{"conversationId":"conv-pipe","type":"video"}]'));
+  assert.match(await b.answer(), /^HTTP\/1.1 200/);
+  const first = await a.answer();
+  assert.match(first, /430\[\{"ok":true/, first);
+  const callId = first.match(/"callId":"([^"]+)"/)[1];
+  // the second GET is held now, and answered with what comes next
+  b.write(post(sid, `421["call:leave",{"callId":"${callId}"}]`));
+  assert.match(await b.answer(), /^HTTP\/1.1 200/);
+  let second = await a.answer();
+  while (second && !/431\[/.test(second)) second = (a.write(get(sid)), await a.answer());
+  assert.match(second || 'no answer', /431\[\{"ok":true/);
+  const health = await fetch(`${srv.url}/health`);
+  assert.equal(health.status, 200);
+  const m = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.doesNotMatch(m, /meeshy_socketio_closed_total\{reason="protocol"\} [1-9]/);
+});
