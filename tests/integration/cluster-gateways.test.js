@@ -130,6 +130,19 @@ test('a call held by one gateway, with clients on another; takeover when it dies
   for (const m of await Promise.all(p2p)) assert.equal(m.mode, 'p2p');
   await until(async () => (await nodeCalls(media.url)).length === 0,
     'the call is closed on the media node', 5000);
+  // no acked record lost across the SIGKILL: A's acks (alice's initiate,
+  // bob's and carol's joins, given through A) and B's after the takeover
+  // (alice's join again, her flags, bob's leave) are in the shared store
+  const stored = async () => (await fetch(`${gwB.url}/api/calls/${call.callId}`, { headers: { authorization: 'Bearer carol' } })).json();
+  await until(async () => (await stored()).participants.some((p) => p.userId === 'alice' && p.audioEnabled === false),
+    "alice's flags acked by B are stored", 2000);
+  const rec = await stored();
+  const last = (u) => rec.participants.filter((p) => p.userId === u).pop();
+  assert.equal(rec.call.initiatorId, 'alice');
+  assert.equal(last('alice').status, 'joined');
+  assert.equal(last('bob').status, 'left');
+  assert.equal(last('carol').status, 'joined');
+  assert.equal(rec.call.mode, 'p2p');
 });
 
 test('clients of a gateway that dies leave the calls held elsewhere', { timeout: 60000 }, async (t) => {

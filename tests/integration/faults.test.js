@@ -118,6 +118,18 @@ test('a media node SIGKILLed mid-call (not drained): the call moves to the other
   for (const s of users) assert.equal((await s.emitWithAck('media:get-capabilities', { callId: call.callId })).ok, true);
   assert.deepEqual(await nodeCalls(nodes[other].url), [{ callId: call.callId, participants: 3 }]);
   assert.equal((await health(gw.url)).body.mediaNodes, 1);
+  // an event acked after the move lands too
+  assert.equal((await a.emitWithAck('call:media-state', { callId: call.callId, video: false })).ok, true);
+
+  // no acked record lost: the three joins and the flag are in the store
+  // (media flags land within 100 ms of their ack, store_participant_put_soon)
+  const stored = async () => (await fetch(`${gw.url}/api/calls/${call.callId}`, { headers: { authorization: 'Bearer ka' } })).json();
+  await until(async () => (await stored()).participants.find((p) => p.userId === 'ka').videoEnabled === false,
+    'the flag acked after the move is stored', 2000);
+  const rec = await stored();
+  assert.deepEqual(rec.participants.map((p) => [p.userId, p.status]).sort(),
+    [['ka', 'joined'], ['kb', 'joined'], ['kc', 'joined']]);
+  assert.notEqual(rec.call.status, 'ended', JSON.stringify(rec.call));
 });
 
 // SQLite on a full disk: a 4 MB tmpfs (mounting needs root; the test says
