@@ -234,3 +234,79 @@ test('a Redis reply past the bound: the connection is dropped and made again, me
   assert.equal(relay.poisoned, 1);
   assert.ok(peak - before < 64 * 1024, `held ${peak - before} kB`);
 });
+
+// A media node whose answer is 200 MB (a relay in front of a real node,
+// announced as its API address, swaps one answer): the gateway's HTTP
+// client gives up past its buffer, the client's request is answered with
+// an error at once, memory does not move, and the next request goes
+// through.
+test('a media node answering 200 MB: the request fails with a clear error, memory stays bounded, the next one works', { timeout: 120000 }, async (t) => {
+  const net = require('node:net');
+  const fs = require('node:fs');
+  const atEnd = cleanup(t);
+  const redis = await startRedis();
+  atEnd(() => redis.stop());
+  const relay = { target: 0, poison: false, hugeSent: 0 };
+  const huge = (client) => { // the answer to this request is 200 MB
+    client.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200000000\r\n\r\n{"a":"');
+    const chunk = Buffer.alloc(1 << 20, 0x61);
+    const pump = () => {
+      while (!client.destroyed && relay.hugeSent < 200e6 && client.write(chunk)) relay.hugeSent += chunk.length;
+      if (!client.destroyed && relay.hugeSent < 200e6) client.once('drain', pump);
+    };
+    pump();
+  };
+  const server = net.createServer((client) => {
+    const up = net.connect(relay.target, '127.0.0.1');
+    let poisoned = false; // this connection answers no more from the node
+    client.on('data', (d) => {
+      if (relay.poison && !poisoned) {
+        relay.poison = false;
+        poisoned = true;
+        return huge(client);
+      }
+      if (!poisoned) up.write(d);
+    });
+    up.on('data', (d) => { if (!poisoned) client.write(d); });
+    client.on('error', () => up.destroy());
+    up.on('error', () => client.destroy());
+    client.on('close', () => up.destroy());
+    up.on('close', () => client.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  atEnd(() => { server.close(); });
+  const node = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-big', '--drain-timeout', '0',
+    '--api-url', `http://127.0.0.1:${server.address().port}`] });
+  atEnd(() => node.stop());
+  relay.target = Number(new URL(node.url).port);
+  const gw = await start({ args: ['--role', 'gateway', '--redis', redis.url, '--node-id', 'gw-big-node', '--dev-auth'] });
+  atEnd(() => gw.stop());
+  await until(async () => (await health(gw.url)).body.mediaNodes >= 1, 'the gateway sees the media node', 10000);
+  const users = await Promise.all(['ma', 'mb', 'mc'].map((u) => connect(gw.url, u)));
+  atEnd(() => users.forEach((s) => s.close()));
+  const [a, b, c] = users;
+  const call = await a.emitWithAck('call:initiate', { conversationId: 'faults-big', type: 'video' });
+  const switched = new Promise((r) => a.once('call:mode-switch', r));
+  assert.equal((await b.emitWithAck('call:join', { callId: call.callId })).ok, true);
+  assert.equal((await c.emitWithAck('call:join', { callId: call.callId })).ok, true);
+  assert.equal((await switched).mode, 'sfu');
+  assert.equal((await a.emitWithAck('media:get-capabilities', { callId: call.callId })).ok, true);
+
+  const rss = () => Number(fs.readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  const before = rss();
+  relay.poison = true;
+  const t0 = Date.now();
+  const failed = await b.timeout(10000).emitWithAck('media:create-transport', { callId: call.callId, direction: 'recv' });
+  const took = Date.now() - t0;
+  let peak = before;
+  for (let i = 0; i < 10; i++) { peak = Math.max(peak, rss()); await new Promise((r) => setTimeout(r, 50)); }
+  console.log(`media node answering 200 MB: refused after ${took} ms (${failed.error && failed.error.code}: ${failed.error && failed.error.message}); it wrote ${relay.hugeSent >> 20} MB; RSS ${before} -> ${peak} kB`);
+  assert.equal(failed.ok, false, JSON.stringify(failed));
+  assert.ok(failed.error && failed.error.code && failed.error.message, JSON.stringify(failed));
+  assert.ok(relay.hugeSent < 200e6, `the gateway read all ${relay.hugeSent} bytes`);
+  assert.ok(peak - before < 16 * 1024, `held ${peak - before} kB`);
+  // the node is still the call's, and answers the next request
+  const again = await b.emitWithAck('media:create-transport', { callId: call.callId, direction: 'recv' });
+  assert.equal(again.ok, true, JSON.stringify(again));
+  assert.equal((await health(gw.url)).status, 200);
+});
