@@ -21,6 +21,7 @@
 #include <re.h>
 #include "gateway.h"
 #include "gateway_impl.h"
+#include "port.h"
 #include "httpd.h"
 #include "store.h"
 #include "cache.h"
@@ -32,6 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	port_log_set_level(PORT_LOG_ERROR); /* every run warns */
 	if (libre_init() || cache_alloc_memory(&cache))
 		abort();
 	return 0;
