@@ -193,6 +193,26 @@ static int metrics_socketio(struct re_printf *pf, const struct gateway *gw)
 	return err;
 }
 
+/* The store's journal of queued writes (store_journal_open). */
+static int metrics_journal(struct re_printf *pf, const struct store_stats *st)
+{
+	int err = prom_header(pf, "meeshy_db_journaled_writes_total", "counter",
+			      "Queued writes kept in the journal while the"
+			      " store could not take them");
+	err |= re_hprintf(pf, "meeshy_db_journaled_writes_total %llu\n",
+			  (unsigned long long)st->journaled);
+	err |= prom_header(pf, "meeshy_db_journal_errors_total", "counter",
+			   "Journal appends or syncs that failed");
+	err |= re_hprintf(pf, "meeshy_db_journal_errors_total %llu\n",
+			  (unsigned long long)st->journal_errors);
+	err |= prom_header(pf, "meeshy_db_journal_replayed_writes", "gauge",
+			   "Writes of a previous run found in the journal at"
+			   " start");
+	err |= re_hprintf(pf, "meeshy_db_journal_replayed_writes %llu\n",
+			  (unsigned long long)st->journal_replayed);
+	return err;
+}
+
 /* The store: its call durations and its write queue. */
 static int metrics_store(struct re_printf *pf, const struct gateway *gw)
 {
@@ -217,7 +237,7 @@ static int metrics_store(struct re_printf *pf, const struct gateway *gw)
 			   "Writes the store refused outright");
 	err |= re_hprintf(pf, "meeshy_db_write_errors_total %llu\n",
 			  (unsigned long long)st.write_errors);
-	return err;
+	return err | metrics_journal(pf, &st);
 }
 
 int metrics_print(struct re_printf *pf, const struct gateway *gw)

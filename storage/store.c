@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 #include <re.h>
 #include "port.h"
+#include "journal.h"
 #include "store.h"
 
 const double store_lat_bounds[STORE_LAT_BUCKETS] = {0.0005, 0.001, 0.005, 0.01,
@@ -54,6 +55,7 @@ struct pending {
 	size_t bytes;              /* what it holds, for the queue's bound */
 	bool landed;               /* written in the slice under way */
 	bool refused;              /* and refused for good by the backend */
+	bool journaled;            /* its state is in the journal */
 };
 
 struct store {
@@ -69,6 +71,8 @@ struct store {
 	bool down; /* the last flush found the backend unable to write */
 	struct port_timer *archive_tmr;
 	char *archive_dir;
+	struct journal *journal; /* the queue on disk while down, or NULL */
+	bool journal_failing;    /* said so in the log */
 	struct store_stats stats;
 };
 
@@ -81,14 +85,26 @@ static void pending_destructor(void *arg)
 	mem_deref(w->translations);
 }
 
+static void journal_queue(struct store *s);
+
 static void store_destructor(void *arg)
 {
 	struct store *s = arg;
-	if (!list_isempty(&s->queue))
+	if (!list_isempty(&s->queue) && s->journal) {
+		journal_queue(s);
+		port_log(s->journal_failing ? PORT_LOG_ERROR : PORT_LOG_WARN,
+			 "store: closing with %zu queued writes not landed%s%s",
+			 s->nqueued,
+			 s->journal_failing ? ""
+					    : "; the next start lands"
+					      " them from ",
+			 s->journal_failing ? "" : journal_path(s->journal));
+	} else if (!list_isempty(&s->queue))
 		port_log(PORT_LOG_ERROR,
-			 "store: closing with %u queued writes not landed",
-			 list_count(&s->queue));
+			 "store: closing with %zu queued writes not landed",
+			 s->nqueued);
 	list_flush(&s->queue);
+	mem_deref(s->journal);
 	mem_deref(s->byid);
 	mem_deref(s->retry);
 	mem_deref(s->archive_tmr);
@@ -292,15 +308,91 @@ void store_set_queue_limits(struct store *s, size_t writes, size_t bytes)
 /* After a landing: whether the backend took the writes, said once when
  * it stops (then no answer or read waits on it until the retry finds it
  * back), and the next landing. */
+/* The journal: while the backend cannot take writes, every write queued
+ * is also appended to a file, synced before an answer that acknowledges
+ * one (and at each retry), so that what a client was told is stored
+ * survives the process; once the queue has landed the file is emptied. */
+
+static void journal_failed(struct store *s, int err)
+{
+	s->stats.journal_errors++;
+	if (!s->journal_failing)
+		port_log(PORT_LOG_ERROR,
+			 "store: journal %s: %m; queued writes are in memory"
+			 " only until it works again",
+			 journal_path(s->journal), err);
+	s->journal_failing = true;
+}
+
+static void journal_put(struct store *s, struct pending *w)
+{
+	int err;
+	if (!s->journal || w->journaled)
+		return;
+	err = journal_append(s->journal, (uint8_t)w->kind, &w->u, sizeof(w->u),
+			     w->text, w->translations);
+	if (err) {
+		journal_failed(s, err);
+		return;
+	}
+	w->journaled = true;
+	s->stats.journaled++;
+}
+
+static void journal_flush(struct store *s)
+{
+	int err = journal_sync(s->journal);
+	if (err)
+		journal_failed(s, err);
+	else if (s->journal)
+		s->journal_failing = false;
+}
+
+/* Down: all that waits is in the journal, which is rewritten whole once
+ * replaced states (a participant's flags, again and again) have made it
+ * more than twice the queue. */
+static void journal_queue(struct store *s)
+{
+	if (!s->journal)
+		return;
+	if (journal_bytes(s->journal) > 2 * s->queued_bytes + 1024 * 1024) {
+		int err = journal_restart(s->journal);
+		for (struct le *le = list_head(&s->queue); le; le = le->next)
+			((struct pending *)le->data)->journaled = false;
+		for (struct le *le = list_head(&s->queue); le && !err;
+		     le = le->next)
+			journal_put(s, le->data);
+		err = err ? err : journal_commit(s->journal);
+		if (err)
+			journal_failed(s, err);
+	}
+	for (struct le *le = list_head(&s->queue); le; le = le->next)
+		journal_put(s, le->data);
+	journal_flush(s);
+}
+
+/* Everything landed: the journal holds nothing any more. */
+static void journal_empty(struct store *s)
+{
+	int err = journal_reset(s->journal);
+	if (err && s->journal)
+		journal_failed(s, err);
+}
+
 static void landed(struct store *s, bool taking)
 {
 	if (!taking && !s->down) {
 		port_log(PORT_LOG_WARN,
 			 "store: %s cannot take writes now;"
-			 " queueing them and retrying every second",
-			 s->be->name);
+			 " queueing them and retrying every second%s%s",
+			 s->be->name, s->journal ? ", kept in " : "",
+			 s->journal ? journal_path(s->journal) : "");
 	}
 	s->down = !taking;
+	if (s->down)
+		journal_queue(s);
+	else if (!s->nqueued)
+		journal_empty(s);
 	flush_next(s, taking);
 }
 
@@ -393,6 +485,8 @@ static int submit(struct store *s, struct pending *w, bool soon)
 					retry_handler, s);
 	if (!soon)
 		s->answer_waits = true;
+	if (s->down)
+		journal_put(s, w); /* its state, whether it joins or replaces */
 	return enqueue(s, w);
 }
 
@@ -401,7 +495,10 @@ void store_land_before_answer(struct store *s)
 	if (!s || !s->answer_waits)
 		return;
 	s->answer_waits = false;
-	land_queued(s);
+	if (s->down)
+		journal_flush(s);
+	else
+		land_queued(s);
 }
 
 static struct pending *pending_alloc(enum rec_kind kind)
@@ -410,6 +507,85 @@ static struct pending *pending_alloc(enum rec_kind kind)
 	if (w)
 		w->kind = kind;
 	return w;
+}
+
+/* A write of the journal a previous run left: queued as it was. */
+static int replay_one(uint8_t kind, const void *body, size_t len,
+		      const char *text, const char *text2, void *arg)
+{
+	struct store *s = arg;
+	struct pending *w;
+	int err = 0;
+
+	if (kind > REC_MEMBER || len != sizeof(w->u) ||
+	    (kind == REC_TRANS && !text))
+		return 0; /* not one of ours: skipped */
+	w = pending_alloc((enum rec_kind)kind);
+	if (!w)
+		return ENOMEM;
+	memcpy(&w->u, body, len);
+	if (kind == REC_TRANS) {
+		err = str_dup(&w->text, text);
+		if (!err && text2)
+			err = str_dup(&w->translations, text2);
+		w->u.t.text = w->text;
+		w->u.t.translations = w->translations;
+	}
+	w->bytes = sizeof(*w) + (text ? strlen(text) : 0) +
+		   (text2 ? strlen(text2) : 0);
+	w->journaled = true;
+	if (err) {
+		mem_deref(w);
+		return err;
+	}
+	(void)enqueue(s, w); /* past the queue's bounds: refused, counted */
+	return 0;
+}
+
+/* The structs as this build lays them out: a journal of another build is
+ * refused, never misread. */
+static void journal_layout(char *buf, size_t size)
+{
+	(void)re_snprintf(buf, size,
+			  "store queue v1: call %zu, participant %zu,"
+			  " transcription %zu, quality %zu, member %zu",
+			  sizeof(struct call_session),
+			  sizeof(struct call_participant),
+			  sizeof(struct call_transcription),
+			  sizeof(struct quality_metric),
+			  sizeof(struct conversation_member));
+}
+
+int store_journal_open(struct store *s, const char *path, size_t *replayed)
+{
+	char layout[256];
+	size_t n = 0, before;
+	int refused = 0, err;
+
+	if (!s || !path || s->journal)
+		return EINVAL;
+	journal_layout(layout, sizeof(layout));
+	before = s->nqueued;
+	err = journal_open(&s->journal, path, layout, replay_one, s, &n,
+			   &refused);
+	if (refused)
+		port_log(PORT_LOG_ERROR,
+			 "store: %s was written by another build; set aside"
+			 " as %s.refused-<time>, its writes not replayed",
+			 path, path);
+	if (err)
+		return err;
+	if (n)
+		port_log(PORT_LOG_WARN,
+			 "store: %zu queued writes of a previous run found in"
+			 " %s; landing them first (%zu in the queue)",
+			 n, path, s->nqueued - before);
+	s->stats.journal_replayed = n;
+	if (replayed)
+		*replayed = n;
+	if (s->nqueued) /* they land now, before anything of this run */
+		port_timer_start(s->retry, 0, retry_handler, s);
+	return 0;
 }
 
 int store_call_put(struct store *s, const struct call_session *c)

@@ -167,7 +167,10 @@ struct store_stats {
 	uint64_t lat_n;
 	double lat_sum;
 	uint64_t writes, write_errors, queued_now, queued_total, ops;
-	uint64_t refused_full; /* writes refused: the queue was full */
+	uint64_t refused_full;     /* writes refused: the queue was full */
+	uint64_t journaled;        /* queued writes appended to the journal */
+	uint64_t journal_errors;   /* appends or syncs that failed */
+	uint64_t journal_replayed; /* writes of a previous run, at start */
 };
 
 struct store;
@@ -234,6 +237,16 @@ void store_set_queue_limits(struct store *s, size_t writes, size_t bytes);
 void store_land_before_answer(struct store *s);
 /* Retries queued writes now (the timer also does, every second). */
 void store_flush(struct store *s);
+/* Keeps the writes queued while the backend cannot take them in a journal
+ * file at path too (storage/journal.h), synced before the answer that
+ * acknowledges one, so that what clients were told is stored outlives the
+ * process (a crash, a stop while Mongo is away); emptied once they land.
+ * Writes a previous run left there are queued now, ahead of this run's
+ * (*replayed: how many), and land as soon as the backend takes them: at
+ * least once (calls, participants, transcriptions and memberships are
+ * upserts; a quality sample may be stored twice after a crash mid-
+ * landing). */
+int store_journal_open(struct store *s, const char *path, size_t *replayed);
 void store_get_stats(const struct store *s, struct store_stats *st);
 
 /* Records <-> JSON (cJSON), shared by the REST API and the archive. */

@@ -72,7 +72,8 @@ static const struct option options[] = {
 	 "store: a SQLite file, sqlite:PATH (default meeshy.db), or a"
 	 " mongodb:// URI (replica set, pool, timeouts from the URI)"},
 	{"archive-dir", "MEESHY_ARCHIVE_DIR", STR(archive_dir),
-	 "where calls past the 90-day retention go (default archive)"},
+	 "where calls past the 90-day retention go (default archive), and"
+	 " the journal of writes the store could not take yet"},
 	{"web-root", "MEESHY_WEB_ROOT", STR(web_root),
 	 "folder served at / (the demo page)"},
 	{"ice-servers", "MEESHY_ICE_SERVERS", STR(ice_servers),

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <re.h>
@@ -144,6 +145,29 @@ static int run_media(const struct app_config *cfg)
 }
 #endif
 
+/* The store's journal: the writes it queues while its backend cannot take
+ * them (docs/reliability.md), in the archive folder, one per node id (two
+ * gateways may share the folder); those of a previous run land first. */
+static int journal_start(struct store *store, const struct app_config *cfg)
+{
+	char path[1024];
+	size_t n = 0;
+	int err = 0;
+
+	if (mkdir(cfg->archive_dir, 0755) < 0 && errno != EEXIST)
+		err = errno;
+	(void)re_snprintf(path, sizeof(path), "%s/queued-writes-%s.journal",
+			  cfg->archive_dir, cfg->node_id);
+	if (!err)
+		err = store_journal_open(store, path, &n);
+	if (err)
+		fprintf(stderr,
+			"meeshy-call: --archive-dir: cannot keep the store's"
+			" journal at %s: %s\n",
+			path, strerror(err));
+	return err;
+}
+
 int main(int argc, char *argv[])
 {
 	struct app_config cfg;
@@ -201,6 +225,10 @@ int main(int argc, char *argv[])
 	err = store_archive_schedule(store, cfg.archive_dir);
 	if (err)
 		goto fail;
+	if (journal_start(store, &cfg)) {
+		rc = 1;
+		goto out;
+	}
 	err = app_parts_make(&parts, &cfg, store, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "meeshy-call: %s\n", why);

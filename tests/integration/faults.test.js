@@ -310,3 +310,57 @@ test('a media node answering 200 MB: the request fails with a clear error, memor
   assert.equal(again.ok, true, JSON.stringify(again));
   assert.equal((await health(gw.url)).status, 200);
 });
+
+// MongoDB away: a TCP server that takes connections and never answers
+// stands where the replica set should be (no MongoDB server runs here).
+// The calls go on, every write the clients are acked is queued and kept
+// in the journal; stopped (SIGTERM) while Mongo is still away, the server
+// says where they are. Started again on the same folder - here on SQLite,
+// the only store that can take writes on this machine - it lands them all.
+test('MongoDB unreachable: calls go on, acked writes are journaled, and land at the next start', { timeout: 120000 }, async (t) => {
+  const net = require('node:net');
+  const held = [];
+  const hole = net.createServer((c) => { held.push(c); c.on('error', () => {}); });
+  await new Promise((r) => hole.listen(0, '127.0.0.1', r));
+  t.after(() => { held.forEach((c) => c.destroy()); hole.close(); });
+  const uri = `mongodb://127.0.0.1:${hole.address().port}/meeshy`;
+  let first;
+  try {
+    first = await start({ args: ['--dev-auth', '--db', uri] });
+  } catch (e) {
+    if (!/built without MEESHY_WITH_MONGO/.test(e.message)) throw e;
+    return t.skip('this build has no MongoDB store');
+  }
+  t.after(() => first.kill9());
+  const [a, b] = await Promise.all(['ma', 'mb'].map((u) => connect(first.url, u)));
+  t.after(() => [a, b].forEach((s) => s.close()));
+  const t0 = Date.now();
+  const call = await a.timeout(5000).emitWithAck('call:initiate', { conversationId: 'faults-mongo', type: 'video' });
+  assert.equal(call.ok, true, JSON.stringify(call));
+  assert.equal((await b.timeout(5000).emitWithAck('call:join', { callId: call.callId })).ok, true);
+  for (let i = 0; i < 5; i++) {
+    const r = await a.timeout(5000).emitWithAck('call:transcription', { callId: call.callId, text: `away ${i}`, language: 'en', isFinal: true });
+    assert.equal(r.ok, true, JSON.stringify(r));
+  }
+  assert.equal((await b.timeout(5000).emitWithAck('call:leave', { callId: call.callId })).ok, true);
+  const took = Date.now() - t0;
+  const h = await health(first.url);
+  assert.equal(h.status, 503);
+  assert.equal(h.body.checks.database, false);
+  const m = await (await fetch(`${first.url}/metrics`)).text();
+  const journaled = Number(m.match(/meeshy_db_journaled_writes_total (\d+)/)[1]);
+  console.log(`mongo away: 8 events acked in ${took} ms, ${journaled} writes journaled, ${h.body.queuedWrites} queued`);
+  assert.ok(journaled >= 8, `journaled ${journaled}`);
+  assert.equal(await first.term(), 0);
+  assert.match(first.log(), /closing with \d+ queued writes not landed; the next start lands them from .*queued-writes-meeshy-1\.journal/);
+
+  const second = await start({ args: ['--dev-auth'], dir: first.dir });
+  t.after(() => second.stop());
+  assert.match(second.log(), /queued writes of a previous run found/);
+  const rec = await (await fetch(`${second.url}/api/calls/${call.callId}`, { headers: { authorization: 'Bearer ma' } })).json();
+  assert.equal(rec.call && rec.call.id, call.callId, JSON.stringify(rec));
+  assert.deepEqual(rec.participants.map((p) => p.userId).sort(), ['ma', 'mb']);
+  assert.equal(rec.participants.find((p) => p.userId === 'mb').status, 'left');
+  const tr = await (await fetch(`${second.url}/api/calls/${call.callId}/transcriptions`, { headers: { authorization: 'Bearer ma' } })).json();
+  assert.deepEqual(tr.transcriptions.map((x) => x.text), [0, 1, 2, 3, 4].map((i) => `away ${i}`));
+});

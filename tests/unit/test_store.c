@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <re.h>
 #include "port.h"
+#include "journal.h"
 #include "store.h"
 #include "unit.h"
 #include "store_contract.h"
@@ -315,6 +316,146 @@ static void test_members(void)
 			ENOENT);
 }
 
+/* The journal file: records read back whole; a torn tail cut off, the
+ * records before it kept and appends going on after them; a file of
+ * another layout set aside, never misread. */
+struct seen {
+	int n;
+	uint8_t kinds[8];
+	char text[8][32];
+};
+
+static int seen_h(uint8_t kind, const void *body, size_t len, const char *text,
+		  const char *text2, void *arg)
+{
+	struct seen *s = arg;
+	(void)text2;
+	if (s->n < 8) {
+		s->kinds[s->n] = kind;
+		snprintf(s->text[s->n], sizeof(s->text[0]), "%.*s|%s", (int)len,
+			 (const char *)body, text ? text : "-");
+	}
+	s->n++;
+	return 0;
+}
+
+static size_t file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+	if (!f)
+		return 0;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fclose(f);
+	return (size_t)n;
+}
+
+static void test_journal_file(void)
+{
+	char path[300], aside[300];
+	struct journal *j = NULL;
+	struct seen s = {0};
+	size_t n, whole;
+	int refused;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/j1.journal", dir);
+	CU_ASSERT_EQUAL_FATAL(
+		journal_open(&j, path, "L1", seen_h, &s, &n, &refused), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(journal_append(j, 1, "abc", 3, "hello", NULL), 0);
+	CU_ASSERT_EQUAL(journal_append(j, 2, "de", 2, NULL, "x"), 0);
+	CU_ASSERT_EQUAL(journal_sync(j), 0);
+	j = mem_deref(j);
+	whole = file_size(path);
+	f = fopen(path, "ab"); /* a record cut short by a crash */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite("\x40\x00\x00\x00\x01\x02", 1, 6, f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(
+		journal_open(&j, path, "L1", seen_h, &s, &n, &refused), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(refused, 0);
+	CU_ASSERT_EQUAL(s.kinds[0], 1);
+	CU_ASSERT_STRING_EQUAL(s.text[0], "abc|hello");
+	CU_ASSERT_STRING_EQUAL(s.text[1], "de|-");
+	CU_ASSERT_EQUAL(file_size(path), whole); /* the torn tail is gone */
+	CU_ASSERT_EQUAL(journal_append(j, 3, "f", 1, "after", NULL), 0);
+	j = mem_deref(j);
+	memset(&s, 0, sizeof(s));
+	CU_ASSERT_EQUAL_FATAL(
+		journal_open(&j, path, "L1", seen_h, &s, &n, &refused), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(s.text[2], "f|after");
+	j = mem_deref(j);
+	/* another build's layout: set aside by name, a new one begun */
+	memset(&s, 0, sizeof(s));
+	CU_ASSERT_EQUAL_FATAL(
+		journal_open(&j, path, "L2", seen_h, &s, &n, &refused), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(refused, 1);
+	CU_ASSERT_EQUAL(journal_bytes(j), 0);
+	snprintf(aside, sizeof(aside), "ls %s/j1.journal.refused-* >/dev/null",
+		 dir);
+	CU_ASSERT_EQUAL(system(aside), 0);
+	mem_deref(j);
+}
+
+/* A store whose database is locked keeps its queue in the journal; a
+ * store that ends before the lock goes (a crash, a stop) loses nothing:
+ * the next one on the same journal lands every write, in order, and
+ * empties the journal. */
+static void test_journal_store(void)
+{
+	char db2[300], jpath[300];
+	struct store *st = NULL;
+	struct call_session c, r;
+	struct call_transcription t;
+	struct store_stats ss;
+	size_t replayed = 0, found = 0;
+	sqlite3 *db;
+
+	snprintf(db2, sizeof(db2), "%s/journaled.db", dir);
+	snprintf(jpath, sizeof(jpath), "%s/queue.journal", dir);
+	CU_ASSERT_EQUAL_FATAL(store_open(&st, db2), 0);
+	CU_ASSERT_EQUAL_FATAL(store_journal_open(st, jpath, &replayed), 0);
+	CU_ASSERT_EQUAL(replayed, 0);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(db2, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db, "BEGIN EXCLUSIVE", 0, 0, 0),
+			      SQLITE_OK);
+	contract_make_call(&c, "call-j", "conv-j", "initiated", 5000);
+	CU_ASSERT_EQUAL(store_call_put(st, &c), 0);
+	store_flush(st); /* locked: down, the queue goes to the journal */
+	contract_make_transcription(&t);
+	str_ncpy(t.callSessionId, "call-j", sizeof(t.callSessionId));
+	CU_ASSERT_EQUAL(store_transcription_put(st, &t), 0);
+	str_ncpy(c.status, "ended", sizeof(c.status));
+	c.endedAt = 6000;
+	CU_ASSERT_EQUAL(store_call_put(st, &c), 0);
+	store_land_before_answer(st); /* the journal synced, not landed */
+	store_get_stats(st, &ss);
+	CU_ASSERT_EQUAL(ss.queued_now, 2);
+	CU_ASSERT_EQUAL(ss.journaled, 3);
+	st = mem_deref(st); /* gone with its queue */
+	CU_ASSERT_EQUAL(sqlite3_exec(db, "COMMIT", 0, 0, 0), SQLITE_OK);
+	sqlite3_close(db);
+
+	CU_ASSERT_EQUAL_FATAL(store_open(&st, db2), 0);
+	CU_ASSERT_EQUAL_FATAL(store_journal_open(st, jpath, &replayed), 0);
+	CU_ASSERT_EQUAL(replayed, 3);
+	CU_ASSERT_EQUAL(store_call_get(st, "call-j", &r), 0);
+	CU_ASSERT_STRING_EQUAL(r.status, "ended"); /* the last state */
+	CU_ASSERT_EQUAL(store_transcriptions(st, "call-j", count_trans, &found),
+			0);
+	CU_ASSERT_EQUAL(found, 1);
+	store_get_stats(st, &ss);
+	CU_ASSERT_EQUAL(ss.queued_now, 0);
+	st = mem_deref(st);
+	/* landed: the journal is its header alone */
+	CU_ASSERT_TRUE(file_size(jpath) < 128);
+}
+
 static CU_TestInfo tests[] = {
 	{"memberships: put, read, upsert, none", test_members},
 	{"locations in logs hide passwords", test_location_safe},
@@ -329,6 +470,10 @@ static CU_TestInfo tests[] = {
 	{"a write put soon lands within its window, or with the next",
 	 test_soon_lands_within_its_window},
 	{"archive: JSON lines, then delete", contract_archive},
+	{"journal file: read back, torn tail cut, other layout set aside",
+	 test_journal_file},
+	{"journal: a locked store's queue outlives the store, lands after",
+	 test_journal_store},
 	{"archive schedule, ISO times", test_schedule_and_time},
 	CU_TEST_INFO_NULL,
 };
