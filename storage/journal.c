@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <re.h>
@@ -85,16 +86,30 @@ static void sync_dir(const char *path)
 	}
 }
 
-/* A new file at path holding the header alone, synced; *fdp its fd. */
+/* One process a journal: a second one on the same file (two servers
+ * given the same folder and node id) is refused, EBUSY. */
+static int lock(int fd)
+{
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return 0;
+	return errno == EWOULDBLOCK ? EBUSY : errno;
+}
+
+/* A new file at path holding the header alone, synced and locked; *fdp
+ * its fd. */
 static int file_begin(const struct journal *j, const char *path, int *fdp)
 {
 	uint16_t len = (uint16_t)strlen(j->layout);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	int err;
 
 	if (fd < 0)
 		return errno;
-	err = write_all(fd, (const uint8_t *)MAGIC, sizeof(MAGIC));
+	err = lock(fd);
+	if (!err && ftruncate(fd, 0))
+		err = errno;
+	if (!err)
+		err = write_all(fd, (const uint8_t *)MAGIC, sizeof(MAGIC));
 	if (!err)
 		err = write_all(fd, (const uint8_t *)&len, sizeof(len));
 	if (!err)
@@ -233,8 +248,14 @@ static int journal_load(struct journal *j, journal_rec_h *h, void *arg,
 	uint8_t *buf = NULL;
 	size_t size = 0, good = 0;
 	uint16_t llen;
-	int err = file_read(j->path, &buf, &size);
+	int err;
 
+	j->fd = open(j->path, O_RDWR | O_CLOEXEC);
+	if (j->fd < 0)
+		return errno; /* ENOENT: none yet */
+	err = lock(j->fd);
+	if (!err)
+		err = file_read(j->path, &buf, &size);
 	if (err) {
 		mem_deref(buf);
 		return err;
@@ -250,9 +271,6 @@ static int journal_load(struct journal *j, journal_rec_h *h, void *arg,
 	mem_deref(buf);
 	if (err)
 		return err;
-	j->fd = open(j->path, O_RDWR | O_CLOEXEC);
-	if (j->fd < 0)
-		return errno;
 	if (good < size && ftruncate(j->fd, (off_t)good))
 		return errno;
 	if (lseek(j->fd, (off_t)good, SEEK_SET) < 0)
@@ -293,6 +311,9 @@ int journal_open(struct journal **jp, const char *path, const char *layout,
 		err = journal_load(j, h, arg, n);
 	if (err == EPROTO && refused) {
 		*refused = 1;
+		(void)close(
+			j->fd); /* its lock goes with it: the file is moved */
+		j->fd = -1;
 		err = set_aside(j);
 		err = err ? err : ENOENT;
 	}
@@ -384,6 +405,7 @@ int journal_commit(struct journal *j)
 {
 	if (!j || j->new_fd < 0)
 		return EINVAL;
+	/* new_fd is locked (file_begin): the path is never unlocked */
 	if (fsync(j->new_fd) || rename(j->new_path, j->path))
 		return errno;
 	sync_dir(j->path);

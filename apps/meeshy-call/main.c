@@ -164,7 +164,11 @@ static int journal_start(struct store *store, const struct app_config *cfg)
 		fprintf(stderr,
 			"meeshy-call: --archive-dir: cannot keep the store's"
 			" journal at %s: %s\n",
-			path, strerror(err));
+			path,
+			err == EBUSY ? "another meeshy-call uses it (give each"
+				       " process its own --node-id or"
+				       " --archive-dir)"
+				     : strerror(err));
 	return err;
 }
 

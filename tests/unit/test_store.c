@@ -382,6 +382,14 @@ static void test_journal_file(void)
 	CU_ASSERT_STRING_EQUAL(s.text[1], "de|-");
 	CU_ASSERT_EQUAL(file_size(path), whole); /* the torn tail is gone */
 	CU_ASSERT_EQUAL(journal_append(j, 3, "f", 1, "after", NULL), 0);
+	{ /* one process a journal */
+		struct journal *j2 = NULL;
+		struct seen s2 = {0};
+		CU_ASSERT_EQUAL(journal_open(&j2, path, "L1", seen_h, &s2, &n,
+					     &refused),
+				EBUSY);
+		CU_ASSERT_EQUAL(s2.n, 0);
+	}
 	j = mem_deref(j);
 	memset(&s, 0, sizeof(s));
 	CU_ASSERT_EQUAL_FATAL(
