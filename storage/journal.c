@@ -406,8 +406,14 @@ int journal_commit(struct journal *j)
 	if (!j || j->new_fd < 0)
 		return EINVAL;
 	/* new_fd is locked (file_begin): the path is never unlocked */
-	if (fsync(j->new_fd) || rename(j->new_path, j->path))
-		return errno;
+	if (fsync(j->new_fd) || rename(j->new_path, j->path)) {
+		int err = errno;
+		/* the rewrite is dropped: appends go on in the old file */
+		(void)close(j->new_fd);
+		(void)unlink(j->new_path);
+		j->new_fd = -1;
+		return err;
+	}
 	sync_dir(j->path);
 	(void)close(j->fd);
 	j->fd = j->new_fd;

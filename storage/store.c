@@ -305,9 +305,6 @@ void store_set_queue_limits(struct store *s, size_t writes, size_t bytes)
 	s->max_bytes = bytes;
 }
 
-/* After a landing: whether the backend took the writes, said once when
- * it stops (then no answer or read waits on it until the retry finds it
- * back), and the next landing. */
 /* The journal: while the backend cannot take writes, every write queued
  * is also appended to a file, synced before an answer that acknowledges
  * one (and at each retry), so that what a client was told is stored
@@ -359,12 +356,18 @@ static void journal_queue(struct store *s)
 		int err = journal_restart(s->journal);
 		for (struct le *le = list_head(&s->queue); le; le = le->next)
 			((struct pending *)le->data)->journaled = false;
+		/* the new file gets each queued write's state, then replaces
+		 * the old one */
 		for (struct le *le = list_head(&s->queue); le && !err;
 		     le = le->next)
 			journal_put(s, le->data);
 		err = err ? err : journal_commit(s->journal);
-		if (err)
+		if (err) { /* the old file stays: all again there, below */
 			journal_failed(s, err);
+			for (struct le *le = list_head(&s->queue); le;
+			     le = le->next)
+				((struct pending *)le->data)->journaled = false;
+		}
 	}
 	for (struct le *le = list_head(&s->queue); le; le = le->next)
 		journal_put(s, le->data);
@@ -379,6 +382,9 @@ static void journal_empty(struct store *s)
 		journal_failed(s, err);
 }
 
+/* After a landing: whether the backend took the writes, said once when
+ * it stops (then no answer or read waits on it until the retry finds it
+ * back), the journal kept or emptied, and the next landing. */
 static void landed(struct store *s, bool taking)
 {
 	if (!taking && !s->down) {

@@ -464,6 +464,45 @@ static void test_journal_store(void)
 	CU_ASSERT_TRUE(file_size(jpath) < 128);
 }
 
+/* A record replaced again and again while down (a participant's flags)
+ * grows the journal; past twice the queue (and 1 MB) it is rewritten
+ * whole, and what lands after is the last state. */
+static void test_journal_compacts(void)
+{
+	char db3[300], jpath[300];
+	struct store *st = NULL;
+	struct call_session c, r;
+	size_t replayed = 0;
+	sqlite3 *db;
+
+	snprintf(db3, sizeof(db3), "%s/compact.db", dir);
+	snprintf(jpath, sizeof(jpath), "%s/compact.journal", dir);
+	CU_ASSERT_EQUAL_FATAL(store_open(&st, db3), 0);
+	CU_ASSERT_EQUAL_FATAL(store_journal_open(st, jpath, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(db3, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db, "BEGIN EXCLUSIVE", 0, 0, 0),
+			      SQLITE_OK);
+	contract_make_call(&c, "call-c", "conv-c", "initiated", 5000);
+	CU_ASSERT_EQUAL(store_call_put(st, &c), 0);
+	store_flush(st); /* down */
+	for (int i = 0; i < 3000; i++) {
+		c.endedAt = 6000 + (uint64_t)i;
+		CU_ASSERT_EQUAL(store_call_put(st, &c), 0);
+	}
+	CU_ASSERT_TRUE(file_size(jpath) > 1024 * 1024);
+	store_flush(st); /* still down: the journal is rewritten */
+	CU_ASSERT_TRUE(file_size(jpath) < 64 * 1024);
+	st = mem_deref(st);
+	CU_ASSERT_EQUAL(sqlite3_exec(db, "COMMIT", 0, 0, 0), SQLITE_OK);
+	sqlite3_close(db);
+	CU_ASSERT_EQUAL_FATAL(store_open(&st, db3), 0);
+	CU_ASSERT_EQUAL_FATAL(store_journal_open(st, jpath, &replayed), 0);
+	CU_ASSERT_EQUAL(replayed, 1);
+	CU_ASSERT_EQUAL(store_call_get(st, "call-c", &r), 0);
+	CU_ASSERT_EQUAL(r.endedAt, 6000 + 2999);
+	mem_deref(st);
+}
+
 static CU_TestInfo tests[] = {
 	{"memberships: put, read, upsert, none", test_members},
 	{"locations in logs hide passwords", test_location_safe},
@@ -482,6 +521,8 @@ static CU_TestInfo tests[] = {
 	 test_journal_file},
 	{"journal: a locked store's queue outlives the store, lands after",
 	 test_journal_store},
+	{"journal: rewritten when replaced states make it twice the queue",
+	 test_journal_compacts},
 	{"archive schedule, ISO times", test_schedule_and_time},
 	CU_TEST_INFO_NULL,
 };
