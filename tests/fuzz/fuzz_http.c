@@ -192,12 +192,22 @@ static void loop_turn(void)
 	tmr_cancel(&t);
 }
 
-/* Hands a piece to connection c and lets the loop turn, then notes the
- * ids the answers gave. */
+/* Hands a piece to connection c and lets the loop turn if it was
+ * answered, then notes the ids the answers gave. */
+/* Bytes of answers written so far, all connections together. */
+static size_t answered(const struct client *cl)
+{
+	size_t n = 0;
+	for (int c = 0; c < CONNS; c++)
+		n += cl->out[c] ? cl->out[c]->end : 0;
+	return n;
+}
+
 static void feed(struct client *cl, int c, const uint8_t *p, size_t n)
 {
 	struct mbuf *mb;
 	struct sa peer;
+	size_t before;
 
 	if (cl->conn[c] && !httpd_conn_open(cl->conn[c])) {
 		/* closed after its answer: the client opens another */
@@ -216,9 +226,12 @@ static void feed(struct client *cl, int c, const uint8_t *p, size_t n)
 	mb = piece_expand(p, n, &cl->ids);
 	if (!mb)
 		return;
+	before = answered(cl);
 	httpd_input(cl->conn[c], mb);
 	mem_deref(mb);
-	loop_turn();
+	/* a request may wait behind an answer just written, for the turn */
+	if (answered(cl) != before)
+		loop_turn();
 	ids_find(cl->out[c], &cl->seen[c], &cl->ids);
 }
 
