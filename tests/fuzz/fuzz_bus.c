@@ -18,6 +18,7 @@
 #include "cache.h"
 #include "calls_impl.h"
 #include "gateway.h"
+#include "fuzz_gateway.h"
 #include "gateway_impl.h"
 #include "port.h"
 #include "internal_auth.h"
@@ -27,7 +28,6 @@
 #include "store.h"
 
 static const char node_id[] = "gw-fuzz";
-static struct store *store;
 static struct cache *cache;
 static struct redis *redis;
 static struct bus *bus;
@@ -52,18 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int store_renew(void)
-{
-	enum { STORE_RUNS = 1000 };
-	static unsigned runs;
-	if (store && ++runs < STORE_RUNS)
-		return 0;
-	runs = 0;
-	store = mem_deref(store);
-	return store_open(&store, "sqlite::memory:");
-}
-
-static int gateway_make(struct gateway **gwp)
+static int gateway_make(struct gateway **gwp, struct store *store)
 {
 	struct gateway_config cfg;
 	struct gateway_parts parts = {
@@ -76,13 +65,9 @@ static int gateway_make(struct gateway **gwp)
 	};
 	struct sa laddr;
 
-	gateway_config_defaults(&cfg);
-	if (sa_set_str(&laddr, "127.0.0.1", 0))
+	if (fuzz_gateway_config(&cfg, &laddr))
 		return EINVAL;
-	cfg.listen = &laddr;
-	cfg.dev_auth = true;
 	cfg.node_id = node_id;
-	cfg.max_connections = 64;
 	return gateway_alloc(gwp, &cfg, &parts);
 }
 
@@ -150,8 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *p = (const char *)data, *end = p + size;
 	char call[STORE_ID_MAX + 1];
 	struct gateway *gw = NULL;
+	struct store *store = fuzz_store();
 
-	if (store_renew() || gateway_make(&gw))
+	if (!store || gateway_make(&gw, store))
 		return 0;
 	call_make(gw, call);
 	while (p < end) {

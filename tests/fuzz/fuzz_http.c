@@ -20,13 +20,13 @@
 #include <unistd.h>
 #include <re.h>
 #include "gateway.h"
+#include "fuzz_gateway.h"
 #include "gateway_impl.h"
 #include "port.h"
 #include "httpd.h"
 #include "store.h"
 #include "cache.h"
 
-static struct store *store;
 static struct cache *cache;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -39,35 +39,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* A new store every STORE_RUNS runs: what runs write stays bounded, and
- * opening one each run would halve the speed. */
-static int store_renew(void)
-{
-	enum { STORE_RUNS = 1000 };
-	static unsigned runs;
-	if (store && ++runs < STORE_RUNS)
-		return 0;
-	runs = 0;
-	store = mem_deref(store);
-	return store_open(&store, "sqlite::memory:");
-}
-
-static int gateway_make(struct gateway **gwp)
+static int gateway_make(struct gateway **gwp, struct store *store)
 {
 	static const char secret[] = "fuzz-secret-0123456789abcdefghijklmn";
 	struct gateway_config cfg;
 	struct gateway_parts parts = {.store = store, .cache = cache};
 	struct sa laddr;
 
-	gateway_config_defaults(&cfg);
-	if (sa_set_str(&laddr, "127.0.0.1", 0))
+	if (fuzz_gateway_config(&cfg, &laddr))
 		return EINVAL;
-	cfg.listen = &laddr;
-	cfg.dev_auth = true;
 	cfg.web_root = FUZZ_WEB_ROOT;
 	cfg.jwt_secret = (const uint8_t *)secret;
 	cfg.jwt_secret_len = sizeof(secret) - 1;
-	cfg.max_connections = 64;
 	cfg.max_buffered = 256 * 1024;
 	cfg.turn.secret = (const uint8_t *)secret;
 	cfg.turn.secret_len = sizeof(secret) - 1;
@@ -254,11 +237,12 @@ static size_t piece_len(const uint8_t *p, size_t left, size_t piece)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct client cl = {NULL, {NULL}, {NULL}, {0}, {"", ""}};
+	struct store *store = fuzz_store();
 	struct httpd_budget *budget;
 	size_t piece;
 	int c = 0;
 
-	if (!size || store_renew() || gateway_make(&cl.gw))
+	if (!size || !store || gateway_make(&cl.gw, store))
 		return 0;
 	budget = mem_ref(httpd_budget(cl.gw->http));
 	piece = (size_t)data[0] * 16 + 1;
