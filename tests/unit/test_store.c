@@ -410,6 +410,20 @@ static void test_journal_file(void)
 	mem_deref(j);
 }
 
+/* The lock db held released, then a new store on the database at path
+ * with the journal at jpath (*replayed: what it found there); NULL if
+ * either fails. */
+static struct store *unlock_reopen(sqlite3 *db, const char *path,
+				   const char *jpath, size_t *replayed)
+{
+	struct store *st = NULL;
+	CU_ASSERT_EQUAL(sqlite3_exec(db, "COMMIT", 0, 0, 0), SQLITE_OK);
+	sqlite3_close(db);
+	if (store_open(&st, path) || store_journal_open(st, jpath, replayed))
+		st = mem_deref(st);
+	return st;
+}
+
 /* A store whose database is locked keeps its queue in the journal; a
  * store that ends before the lock goes (a crash, a stop) loses nothing:
  * the next one on the same journal lands every write, in order, and
@@ -446,11 +460,8 @@ static void test_journal_store(void)
 	CU_ASSERT_EQUAL(ss.queued_now, 2);
 	CU_ASSERT_EQUAL(ss.journaled, 3);
 	st = mem_deref(st); /* gone with its queue */
-	CU_ASSERT_EQUAL(sqlite3_exec(db, "COMMIT", 0, 0, 0), SQLITE_OK);
-	sqlite3_close(db);
-
-	CU_ASSERT_EQUAL_FATAL(store_open(&st, db2), 0);
-	CU_ASSERT_EQUAL_FATAL(store_journal_open(st, jpath, &replayed), 0);
+	st = unlock_reopen(db, db2, jpath, &replayed);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
 	CU_ASSERT_EQUAL(replayed, 3);
 	CU_ASSERT_EQUAL(store_call_get(st, "call-j", &r), 0);
 	CU_ASSERT_STRING_EQUAL(r.status, "ended"); /* the last state */
@@ -493,10 +504,8 @@ static void test_journal_compacts(void)
 	store_flush(st); /* still down: the journal is rewritten */
 	CU_ASSERT_TRUE(file_size(jpath) < 64 * 1024);
 	st = mem_deref(st);
-	CU_ASSERT_EQUAL(sqlite3_exec(db, "COMMIT", 0, 0, 0), SQLITE_OK);
-	sqlite3_close(db);
-	CU_ASSERT_EQUAL_FATAL(store_open(&st, db3), 0);
-	CU_ASSERT_EQUAL_FATAL(store_journal_open(st, jpath, &replayed), 0);
+	st = unlock_reopen(db, db3, jpath, &replayed);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
 	CU_ASSERT_EQUAL(replayed, 1);
 	CU_ASSERT_EQUAL(store_call_get(st, "call-c", &r), 0);
 	CU_ASSERT_EQUAL(r.endedAt, 6000 + 2999);
