@@ -44,6 +44,8 @@ struct media_remote {
 	struct recent recent[MAX_NODES][MAX_RECENT];
 	size_t n;
 	bool closing;
+	media_remote_post_h *post; /* tests: posts go here, not HTTP */
+	void *post_arg;
 };
 
 struct load_req {
@@ -261,7 +263,37 @@ int media_remote_post(struct media_remote *mr, const char *url,
 		return EINVAL;
 	if (re_snprintf(uri, sizeof(uri), "%s%s", url, path) < 0)
 		return EINVAL;
+	if (mr->post)
+		return mr->post(uri, body, h, arg, mr->post_arg);
 	return json_client_post(mr->http, uri, body, h, arg);
+}
+
+void media_remote_set_post(struct media_remote *mr, media_remote_post_h *post,
+			   void *arg)
+{
+	if (!mr)
+		return;
+	mr->post = post;
+	mr->post_arg = arg;
+}
+
+void media_remote_take_nodes(struct media_remote *mr,
+			     const struct redisReply *reply)
+{
+	if (mr)
+		on_nodes(0, reply, mr);
+}
+
+void media_remote_take_load(struct media_remote *mr, const char *node_id,
+			    const struct redisReply *reply)
+{
+	struct load_req *lr =
+		mr && node_id ? mem_zalloc(sizeof(*lr), NULL) : NULL;
+	if (!lr)
+		return;
+	lr->mr = mr;
+	str_ncpy(lr->id, node_id, sizeof(lr->id));
+	on_load(0, reply, lr); /* frees lr */
 }
 
 size_t media_remote_nodes(const struct media_remote *mr,

@@ -41,6 +41,20 @@ int media_remote_post(struct media_remote *mr, const char *url,
  * it there. */
 struct media;
 int media_remote_media(struct media **mp, struct media_remote *mr);
+/* For tests and fuzzing, which hand in what Redis and the nodes answer:
+ * a reply to the node table's HGETALL, or to a node's load GET, taken as
+ * the refresh takes it; and posts going to post() instead of HTTP, which
+ * must answer each once, later (never from inside the call). */
+struct redisReply;
+void media_remote_take_nodes(struct media_remote *mr,
+			     const struct redisReply *reply);
+void media_remote_take_load(struct media_remote *mr, const char *node_id,
+			    const struct redisReply *reply);
+typedef int(media_remote_post_h)(const char *uri, const cJSON *body,
+				 media_remote_h *h, void *harg, void *arg);
+void media_remote_set_post(struct media_remote *mr, media_remote_post_h *post,
+			   void *arg);
+
 /* The nodes as last read (for /health and tests). */
 size_t media_remote_nodes(const struct media_remote *mr,
 			  const struct node_load **nodes);

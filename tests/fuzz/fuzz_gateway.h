@@ -1,5 +1,5 @@
 /* fuzz_gateway.h - what the harnesses that run a whole gateway share
- * (fuzz_http, fuzz_bus): its store and the start of its config. */
+ * (fuzz_http, fuzz_cluster): its store and the start of its config. */
 #ifndef MEESHY_FUZZ_GATEWAY_H
 #define MEESHY_FUZZ_GATEWAY_H
 

@@ -1,12 +1,15 @@
-// Writes tests/fuzz/corpus/bus/ from real traffic: a real cluster (redis-
-// server, a media node, gateways gw-fuzz and gw-b over one store) carries
-// a call held by gw-fuzz (alice's, there) whose other members are clients
-// of gw-b (they join, signal, ask the SFU, change their flags, leave), and
-// a PSUBSCRIBE on meeshy:* records what the processes publish. What
-// gw-fuzz hears (its own channel, the rooms' channels, in order) is the
-// seed, one "<channel> <message>" a line, the call's id as "$C"
-// (fuzz_bus.c). Run from the repository root after a build:
-//   node tests/fuzz/capture-bus-seeds.js
+// Writes tests/fuzz/corpus/cluster/ from real traffic: a real cluster
+// (redis-server, a media node, gateways gw-fuzz and gw-b over one store)
+// carries a call held by gw-fuzz (alice's, there) whose other members are
+// clients of gw-b (they join, signal, ask the SFU, change their flags,
+// leave). A PSUBSCRIBE on meeshy:* records what the processes publish,
+// and a relay announced as the media node's API address records its
+// answers. The seed (fuzz_cluster.c): the node's load as Redis held it
+// ("L"), its answers in order ("A"), then what gw-fuzz heard over Redis
+// (its own channel, the rooms' channels, in order), one "<channel>
+// <message>" a line; the call's id is "$C". Run from the repository root
+// after a build:
+//   node tests/fuzz/capture-cluster-seeds.js
 'use strict';
 const fs = require('node:fs');
 const net = require('node:net');
@@ -15,7 +18,35 @@ const { io } = require('socket.io-client');
 const { start, tmpdir } = require('../integration/lib/server');
 const { startRedis } = require('../integration/lib/redis');
 
-const out = path.join(__dirname, 'corpus', 'bus');
+const out = path.join(__dirname, 'corpus', 'cluster');
+
+// A relay in front of the node's API: the JSON body of every answer, in
+// order (each answer read by its Content-Length).
+function answers() {
+  const rec = { bodies: [], target: 0 };
+  rec.server = net.createServer((c) => {
+    const up = net.connect(rec.target, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    c.on('data', (d) => up.write(d));
+    up.on('data', (d) => {
+      c.write(d);
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const head = buf.indexOf('\r\n\r\n');
+        if (head < 0) return;
+        const m = buf.subarray(0, head).toString().match(/content-length: *(\d+)/i);
+        const end = head + 4 + (m ? Number(m[1]) : 0);
+        if (buf.length < end) return;
+        rec.bodies.push(buf.subarray(head + 4, end).toString());
+        buf = buf.subarray(end);
+      }
+    });
+    c.on('error', () => up.destroy());
+    up.on('error', () => c.destroy());
+    c.on('close', () => up.destroy());
+  });
+  return rec;
+}
 
 // PSUBSCRIBE over RESP: [channel, message] of every pmessage, in order.
 function record(port) {
@@ -62,7 +93,12 @@ async function main() {
   const redis = await startRedis();
   const procs = [];
   try {
-    procs.push(await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-1', '--drain-timeout', '0'] }));
+    const node = answers();
+    await new Promise((r) => node.server.listen(0, '127.0.0.1', r));
+    const media = await start({ args: ['--role', 'media', '--redis', redis.url, '--node-id', 'media-1', '--drain-timeout', '0',
+      '--api-url', `http://127.0.0.1:${node.server.address().port}`] });
+    node.target = Number(new URL(media.url).port);
+    procs.push(media);
     const dir = tmpdir('meeshy-bus-seeds-');
     const gw = (id) => start({ args: ['--role', 'gateway', '--redis', redis.url, '--node-id', id, '--dev-auth'], dir });
     const a = await gw('gw-fuzz');
@@ -80,6 +116,7 @@ async function main() {
     await ask(carol, 'call:join', { callId });
     await ask(carol, 'media:get-capabilities', { callId });
     await ask(carol, 'media:create-transport', { callId, direction: 'recv' });
+    const load = redis.cli('GET', 'media:media-1:load');
     await ask(bob, 'call:media-state', { callId, audio: false, video: true });
     await ask(carol, 'call:leave', { callId });
     bob.disconnect();
@@ -88,10 +125,12 @@ async function main() {
     await sleep(300);
     rec.close();
     const heard = rec.got.filter(([ch]) => ch === 'meeshy:node:gw-fuzz' || ch.startsWith('meeshy:room:'));
-    const lines = heard.map(([ch, m]) => `${ch} ${m}`.split(callId).join('$C'));
+    const lines = [`L ${load}`, ...node.bodies.map((b) => `A ${b}`),
+      ...heard.map(([ch, m]) => `${ch} ${m}`)].map((l) => l.split(callId).join('$C'));
+    node.server.close();
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'two-gateways-call'), lines.join('\n') + '\n');
-    console.log(`corpus/bus/two-gateways-call: ${lines.length} messages (of ${rec.got.length} published)`);
+    console.log(`corpus/cluster/two-gateways-call: ${node.bodies.length} node answers, ${heard.length} messages (of ${rec.got.length} published)`);
   } finally {
     for (const p of procs) await p.stop().catch(() => {});
     await redis.stop();
