@@ -105,7 +105,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBUILD_T
       -DMEESHY_FUZZ=ON -DMEESHY_FUZZ_SECONDS=20 -DMEESHY_SANITIZE=address,undefined \
       -DMEESHY_WITH_MONGO=OFF -DMEESHY_INTEGRATION=OFF -DMEESHY_WITH_NS3=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_sio fuzz_jwt fuzz_sdp fuzz_stun fuzz_router \
-      fuzz_payload fuzz_dtls fuzz_ws fuzz_media fuzz_validate
+      fuzz_payload fuzz_dtls fuzz_ws fuzz_media fuzz_validate fuzz_http fuzz_cluster
 run_ctest build-fuzz -L fuzz
 
 step "x86-64 with AddressSanitizer and UndefinedBehaviorSanitizer: all tests"
