@@ -12,7 +12,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBUILD_T
       -DMEESHY_FUZZ=ON -DMEESHY_SANITIZE=address,undefined -DMEESHY_WITH_MONGO=OFF \
       -DMEESHY_INTEGRATION=OFF -DMEESHY_WITH_NS3=OFF >/dev/null
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(sio jwt sdp stun router payload dtls ws media validate http bus)
+[ ${#names[@]} -gt 0 ] || names=(sio jwt sdp stun router payload dtls ws media validate http cluster)
 cmake --build build-fuzz -j"$(nproc)" --target "${names[@]/#/fuzz_}"
 for n in "${names[@]}"; do
   corpus=build-fuzz/tests/fuzz/corpus/$n
