@@ -256,6 +256,11 @@ static int journal_load(struct journal *j, journal_rec_h *h, void *arg,
 	err = lock(j->fd);
 	if (!err)
 		err = file_read(j->path, &buf, &size);
+	if (!err && !size) { /* made, then a crash before its header */
+		(void)close(j->fd);
+		j->fd = -1;
+		err = ENOENT;
+	}
 	if (err) {
 		mem_deref(buf);
 		return err;
@@ -311,8 +316,8 @@ int journal_open(struct journal **jp, const char *path, const char *layout,
 		err = journal_load(j, h, arg, n);
 	if (err == EPROTO && refused) {
 		*refused = 1;
-		(void)close(
-			j->fd); /* its lock goes with it: the file is moved */
+		/* its lock goes with it: the file is moved */
+		(void)close(j->fd);
 		j->fd = -1;
 		err = set_aside(j);
 		err = err ? err : ENOENT;
