@@ -1,6 +1,6 @@
 /*
- * meeshy_sim.cc - meeshy-sim: a scenario (a JSON file of sim/scenarios) played on
- * ns-3, with the real SFU core on the media nodes and the real placement
+ * meeshy_sim.cc - meeshy-sim: a scenario (a JSON file of sim/scenarios) played
+ * on ns-3, with the real SFU core on the media nodes and the real placement
  * rule choosing them, through port/ns3. It writes a JSON report.
  *
  *   meeshy-sim sim/scenarios/small.json [--out report.json]
@@ -48,226 +48,25 @@ extern "C" {
 #include "router.h"
 }
 #include "port_ns3.h"
+#include "network.h"
+#include "scenario.h"
+#include "search.h"
 
 using namespace ns3;
+using sim::Region;
+using sim::Scenario;
 
-namespace {
-
-/* --- the scenario --- */
-
-enum { FAIL_BUSIEST_SAMPLED = -2 };
-
-struct Region {
-	std::string name;
-	double share, delay_ms, jitter_ms, loss, mbps;
-};
-
-struct Scenario {
-	std::string name;
-	uint64_t seed = 1;
-	double duration_s = 10;
-	std::vector<Region> regions;
-	unsigned media_nodes = 1;
-	unsigned cores = 1; /* per media node: one meeshy-call worker each */
-	/* this media node dies at fail_at_s ("busiest": the one with the
-	 * most packet-by-packet calls then) */
-	int fail_node = -1;
-	double fail_at_s = 0;
-	double fail_detect_s = 3; /* its heartbeat key expires (EX 3) */
-	/* media node CPU per packet in, and per copy out, at cost_bytes;
-	 * *_small_us at small_bytes; between and around, linear in the size
-	 * (SRTP's cipher and MAC run over the bytes) */
-	double rx_us = 8, tx_us = 4, cost_bytes = 1200;
-	double rx_small_us = -1, tx_small_us = -1, small_bytes = 100;
-	/* CPU of one transport's DTLS handshake, on each side */
-	double dtls_server_ms = 0, dtls_client_ms = 0;
-	double dc_delay_ms = 0.25; /* gateway and media nodes to the core */
-	/* a client's SRTP protect and send of one packet: < 0, what a copy
-	 * out costs the node (the same libsrtp2 and socket calls) */
-	double client_tx_us = -1;
-	unsigned queue_packets = 5000;
-	unsigned calls = 4;
-	unsigned participants = 0; /* per call; 0: drawn (two_share...) */
-	double two_share = 0.75, group_mean = 4;
-	double arrival_window_s = 2;
-	double mean_call_s = 0; /* 0: calls last the whole run */
-	double join_spacing_s = 0.3; /* between participants of one call */
-	/* between participants leaving at the call's end; 0: all at once */
-	double leave_spacing_s = 0;
-	/* the share of calls whose media runs packet by packet through the
-	 * real router; the others load their media node as a fluid */
-	double media_sample_share = 1;
-	double audio_bytes = 80, audio_ms = 20;
-	double video_fps = 30;
-	double video_kbps[3] = {500, 1000, 2500}; /* the seed's simulcast */
-	unsigned consume_layer = 1;
-	/* a join's request/answer round trips to the gateway, as
-	 * web/src/sfu-client.js makes them: signaling_rounds before the
-	 * transports can connect (join, capabilities, two create-transport,
-	 * connect), then, while ICE and DTLS run, sfu_rounds_fixed (two
-	 * produce, connect of the receive transport) and sfu_rounds_per_peer
-	 * for the first other participant on the SFU (consume and resume,
-	 * audio and video) */
-	double gateway_ms = 2, signaling_rounds = 5;
-	unsigned sfu_rounds_fixed = 3, sfu_rounds_per_peer = 4;
-	bool gateway_on_media = false; /* role all: one process, one CPU */
-	/* a client's transports shaking hands on one thread (a browser's
-	 * network thread: 2) or apart (1) */
-	unsigned client_serial_handshakes = 2;
-	unsigned sfu_from = 3;
-	/* the seed's SLA table (p95) */
-	double sla_join_ms = 2000, sla_p2p_rtt_ms = 100, sla_sfu_rtt_ms = 150,
-	       sla_event_ms = 50, sla_switch_ms = 2000;
-};
-
-double num(const cJSON *o, const char *k, double def)
+namespace
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
-bool load_scenario(const char *path, Scenario &s, std::string &why)
-{
-	std::ifstream f(path);
-	std::stringstream ss;
-	if (!f) {
-		why = std::string("cannot read ") + path;
-		return false;
-	}
-	ss << f.rdbuf();
-	cJSON *j = cJSON_Parse(ss.str().c_str());
-	if (!cJSON_IsObject(j)) {
-		why = std::string(path) + " is not a JSON object";
-		cJSON_Delete(j);
-		return false;
-	}
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
-	s.name = cJSON_IsString(name) ? name->valuestring : path;
-	s.seed = (uint64_t)num(j, "seed", 1);
-	s.duration_s = num(j, "duration_s", s.duration_s);
-	s.media_nodes = (unsigned)num(j, "media_nodes", s.media_nodes);
-	const cJSON *mn = cJSON_GetObjectItemCaseSensitive(j, "media_node");
-	const cJSON *cal = cJSON_GetObjectItemCaseSensitive(mn, "calibration");
-	if (cJSON_IsString(cal)) {
-		/* measured by bench/media_cost.c, next to the scenario */
-		std::string dir(path), cp;
-		size_t slash = dir.rfind('/');
-		cp = (slash == std::string::npos ? std::string()
-						 : dir.substr(0, slash + 1)) +
-		     cal->valuestring;
-		std::ifstream cf(cp);
-		std::stringstream cs;
-		cs << cf.rdbuf();
-		cJSON *cj = cJSON_Parse(cs.str().c_str());
-		if (!cJSON_IsNumber(cJSON_GetObjectItem(cj, "rx_us")) ||
-		    !cJSON_IsNumber(cJSON_GetObjectItem(cj, "tx_us"))) {
-			why = "media_node.calibration: " + cp +
-			      " has no rx_us and tx_us";
-			cJSON_Delete(cj);
-			cJSON_Delete(j);
-			return false;
-		}
-		/* the router's work and the socket I/O around it */
-		s.rx_us = num(cj, "rx_us", s.rx_us) + num(cj, "io_rx_us", 0);
-		s.tx_us = num(cj, "tx_us", s.tx_us) + num(cj, "io_tx_us", 0);
-		s.cost_bytes = num(cj, "bytes", s.cost_bytes);
-		const cJSON *sm = cJSON_GetObjectItemCaseSensitive(cj, "small");
-		if (cJSON_IsObject(sm)) {
-			s.rx_small_us = num(sm, "rx_us", 0) + num(sm, "io_rx_us", 0);
-			s.tx_small_us = num(sm, "tx_us", 0) + num(sm, "io_tx_us", 0);
-			s.small_bytes = num(sm, "bytes", s.small_bytes);
-		}
-		s.dtls_server_ms = num(cj, "dtls_server_ms", s.dtls_server_ms);
-		s.dtls_client_ms = num(cj, "dtls_client_ms", s.dtls_client_ms);
-		cJSON_Delete(cj);
-	}
-	/* numbers given in the scenario are the same at every size */
-	if (cJSON_IsNumber(cJSON_GetObjectItem(mn, "rx_us")))
-		s.rx_small_us = -1;
-	if (cJSON_IsNumber(cJSON_GetObjectItem(mn, "tx_us")))
-		s.tx_small_us = -1;
-	s.rx_us = num(mn, "rx_us", s.rx_us);
-	s.tx_us = num(mn, "tx_us", s.tx_us);
-	s.rx_small_us = num(mn, "rx_small_us", s.rx_small_us);
-	s.tx_small_us = num(mn, "tx_small_us", s.tx_small_us);
-	s.dtls_server_ms = num(mn, "dtls_server_ms", s.dtls_server_ms);
-	s.dtls_client_ms = num(mn, "dtls_client_ms", s.dtls_client_ms);
-	s.dc_delay_ms = num(cJSON_GetObjectItemCaseSensitive(j, "datacenter"),
-			    "delay_ms", s.dc_delay_ms);
-	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(j, "clients");
-	s.client_tx_us = num(cl, "tx_us", s.client_tx_us);
-	s.client_serial_handshakes = (unsigned)num(cl, "serial_handshakes",
-						   s.client_serial_handshakes);
-	s.queue_packets = (unsigned)num(mn, "queue_packets", s.queue_packets);
-	s.cores = std::max(1u, (unsigned)num(mn, "cores", s.cores));
-	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(j, "fail");
-	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(fail, "media_node");
-	s.fail_node = cJSON_IsString(fn) && !strcmp(fn->valuestring, "busiest")
-			      ? FAIL_BUSIEST_SAMPLED
-			      : (int)num(fail, "media_node", -1);
-	s.fail_at_s = num(fail, "at_s", 0);
-	s.fail_detect_s = num(fail, "detect_s", s.fail_detect_s);
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "calls");
-	s.calls = (unsigned)num(c, "count", s.calls);
-	s.participants = (unsigned)num(c, "participants", 0);
-	s.two_share = num(c, "two_person_share", s.two_share);
-	s.group_mean = num(c, "group_mean", s.group_mean);
-	s.arrival_window_s = num(c, "arrival_window_s", s.arrival_window_s);
-	s.mean_call_s = num(c, "mean_duration_s", s.mean_call_s);
-	s.join_spacing_s = num(c, "join_spacing_s", s.join_spacing_s);
-	s.leave_spacing_s = num(c, "leave_spacing_s", s.leave_spacing_s);
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "media");
-	s.audio_bytes = num(m, "audio_bytes", s.audio_bytes);
-	s.video_fps = num(m, "video_fps", s.video_fps);
-	s.consume_layer = (unsigned)num(m, "consume_layer", s.consume_layer);
-	s.media_sample_share = num(m, "sample_share", s.media_sample_share);
-	const cJSON *vk = cJSON_GetObjectItemCaseSensitive(m, "video_kbps");
-	for (int i = 0; i < 3 && cJSON_IsArray(vk); i++)
-		s.video_kbps[i] = cJSON_GetArrayItem(vk, i)
-					  ? cJSON_GetArrayItem(vk, i)->valuedouble
-					  : s.video_kbps[i];
-	const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gateway");
-	s.gateway_ms = num(g, "service_ms", s.gateway_ms);
-	s.signaling_rounds = num(g, "signaling_rounds", s.signaling_rounds);
-	s.sfu_rounds_fixed = (unsigned)num(g, "sfu_rounds_fixed", s.sfu_rounds_fixed);
-	s.sfu_rounds_per_peer = (unsigned)num(g, "sfu_rounds_per_peer",
-					      s.sfu_rounds_per_peer);
-	s.sfu_from = (unsigned)num(g, "sfu_from", s.sfu_from);
-	s.gateway_on_media = cJSON_IsTrue(
-		cJSON_GetObjectItemCaseSensitive(g, "on_media_node"));
-	const cJSON *sla = cJSON_GetObjectItemCaseSensitive(j, "sla_p95_ms");
-	s.sla_join_ms = num(sla, "join", s.sla_join_ms);
-	s.sla_p2p_rtt_ms = num(sla, "p2p_rtt", s.sla_p2p_rtt_ms);
-	s.sla_sfu_rtt_ms = num(sla, "sfu_rtt", s.sla_sfu_rtt_ms);
-	s.sla_event_ms = num(sla, "event", s.sla_event_ms);
-	s.sla_switch_ms = num(sla, "mode_switch", s.sla_switch_ms);
-	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "regions");
-	const cJSON *r;
-	cJSON_ArrayForEach(r, rs)
-	{
-		const cJSON *rn = cJSON_GetObjectItemCaseSensitive(r, "name");
-		s.regions.push_back({cJSON_IsString(rn) ? rn->valuestring : "",
-				     num(r, "share", 1), num(r, "delay_ms", 10),
-				     num(r, "jitter_ms", 0), num(r, "loss", 0),
-				     num(r, "mbps", 50)});
-	}
-	cJSON_Delete(j);
-	if (s.regions.empty()) {
-		why = "regions: at least one is needed";
-		return false;
-	}
-	if (!s.media_nodes || !s.calls || s.duration_s <= 0) {
-		why = "media_nodes, calls.count and duration_s must be > 0";
-		return false;
-	}
-	return true;
-}
 
 /* --- measurements --- */
 
 struct Samples {
 	std::vector<double> v;
-	void add(double x) { v.push_back(x); }
+	void add(double x)
+	{
+		v.push_back(x);
+	}
 	double pct(double p)
 	{
 		if (v.empty())
@@ -283,6 +82,10 @@ struct Results {
 	/* one way through the SFU: sender -> node -> receiver */
 	Samples sfu_oneway_audio_ms, sfu_oneway_video_ms;
 	Samples recovery_ms; /* a dead node's calls, until media flows again */
+	/* per region: P2P round trips of two peers in it, the SFU's and
+	 * joins of its participants; P2P round trips across regions */
+	std::map<std::string, Samples> p2p_within, sfu_rtt_in, join_in;
+	Samples p2p_across;
 	unsigned calls_ended = 0;
 	unsigned back_to_p2p = 0; /* calls the rules moved back to P2P */
 	uint64_t media_in = 0, media_dropped = 0;
@@ -297,6 +100,7 @@ enum { STAMP_OFF = 2 }; /* after the VP8 descriptor and payload header */
 
 struct Client;
 struct MediaNode;
+struct Site;
 
 struct Call {
 	unsigned id;
@@ -308,7 +112,7 @@ struct Call {
 	unsigned on_node = 0; /* participants counted in mn's load */
 	struct router *router = nullptr;
 	double switch_at = -1;
-	bool sampled = true;   /* its media runs packet by packet */
+	bool sampled = true; /* its media runs packet by packet */
 	bool ended = false;
 	double fluid_us_per_s = 0; /* else: its CPU load on the node */
 };
@@ -358,11 +162,12 @@ struct MediaNode {
 	/* the fluid calls' CPU load (us per s) and its integral */
 	double fluid_us_per_s = 0, fluid_s = 0, fluid_since = 0;
 	uint64_t in = 0, dropped = 0, forwarded = 0;
-	uint64_t flights = 0; /* DTLS flights handled (their CPU in busy_s) */
+	uint64_t flights = 0;  /* DTLS flights handled (their CPU in busy_s) */
 	uint64_t requests = 0; /* signaling requests (role all) */
 	uint64_t bytes_in = 0, bytes_out = 0;
 	std::vector<Out> out; /* what the router sends while it runs */
 	struct node_load load;
+	Site *site = nullptr; /* its data centre */
 };
 
 std::vector<MediaNode *> media_nodes;
@@ -374,7 +179,8 @@ double size_cost(double big_us, double small_us, double len)
 {
 	if (small_us < 0 || sc.cost_bytes == sc.small_bytes)
 		return big_us;
-	double per_byte = (big_us - small_us) / (sc.cost_bytes - sc.small_bytes);
+	double per_byte =
+		(big_us - small_us) / (sc.cost_bytes - sc.small_bytes);
 	return std::max(0.0, small_us + per_byte * (len - sc.small_bytes));
 }
 
@@ -398,8 +204,8 @@ uint64_t peer_key(const struct sa *a)
 	return ((uint64_t)sa_in(a) << 16) | sa_port(a);
 }
 
-int sim_send(struct webrtc_transport *t, uint8_t *buf, size_t len,
-	     size_t size, bool rtcp)
+int sim_send(struct webrtc_transport *t, uint8_t *buf, size_t len, size_t size,
+	     bool rtcp)
 {
 	SimTransport *st = reinterpret_cast<SimTransport *>(t);
 	(void)size;
@@ -436,7 +242,7 @@ void mn_echo(MediaNode *mn, std::vector<uint8_t> *b, struct sa from)
 	delete b;
 }
 
-void gateway_answer(Address to);
+void gateway_answer(Site *site, Address to);
 double gateway_service_s();
 
 /* A core takes cpu_s of work: it counts as busy time, and on the wall it
@@ -445,8 +251,8 @@ double gateway_service_s();
 double mn_occupy(MediaNode *mn, double cpu_s)
 {
 	mn->busy_s += cpu_s;
-	double wall = cpu_s /
-		      std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
+	double wall =
+		cpu_s / std::max(0.01, 1 - mn->fluid_us_per_s / 1e6 / sc.cores);
 	mn->busy++;
 	Simulator::Schedule(Seconds(wall), &mn_next, mn);
 	return wall;
@@ -457,16 +263,16 @@ void mn_run(MediaNode *mn, Job &j)
 	if (j.kind == JOB_REQUEST) {
 		mn->requests++;
 		Simulator::Schedule(Seconds(mn_occupy(mn, gateway_service_s())),
-				    &gateway_answer, j.reply_to);
+				    &gateway_answer, mn->site, j.reply_to);
 		return;
 	}
 	if (j.kind == JOB_FLIGHT) { /* the server's share of the handshake,
 				     * for both transports of the participant */
 		mn->flights++;
-		Simulator::Schedule(Seconds(mn_occupy(mn, sc.dtls_server_ms / 1e3)),
-				    &mn_echo, mn,
-				    new std::vector<uint8_t>(std::move(j.buf)),
-				    j.from);
+		Simulator::Schedule(
+			Seconds(mn_occupy(mn, sc.dtls_server_ms / 1e3)),
+			&mn_echo, mn,
+			new std::vector<uint8_t>(std::move(j.buf)), j.from);
 		return;
 	}
 	Call *call = j.t->call;
@@ -479,8 +285,8 @@ void mn_run(MediaNode *mn, Job &j)
 		service += tx_cost_us((double)o.buf.size());
 	auto *out = new std::vector<Out>(std::move(mn->out));
 	mn->out.clear();
-	Simulator::Schedule(Seconds(mn_occupy(mn, service / 1e6)), &mn_flush, mn,
-			    out);
+	Simulator::Schedule(Seconds(mn_occupy(mn, service / 1e6)), &mn_flush,
+			    mn, out);
 }
 
 void mn_next(MediaNode *mn)
@@ -520,7 +326,8 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 				continue;
 			}
 			mn_enqueue(mn, Job{JOB_FLIGHT,
-					   std::vector<uint8_t>(p.buf, p.buf + p.len),
+					   std::vector<uint8_t>(p.buf,
+								p.buf + p.len),
 					   nullptr, false, *p.peer, Address()});
 			continue;
 		}
@@ -537,10 +344,11 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 			results.media_dropped++;
 			continue;
 		}
-		mn_enqueue(mn, Job{JOB_MEDIA,
-				   std::vector<uint8_t>(p.buf, p.buf + p.len),
-				   it->second, p.buf[1] >= 192 && p.buf[1] <= 223,
-				   *p.peer, Address()});
+		mn_enqueue(mn,
+			   Job{JOB_MEDIA,
+			       std::vector<uint8_t>(p.buf, p.buf + p.len),
+			       it->second, p.buf[1] >= 192 && p.buf[1] <= 223,
+			       *p.peer, Address()});
 	}
 }
 
@@ -549,6 +357,11 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 struct Client {
 	unsigned id;
 	const Region *region;
+	unsigned metro = 0;
+	Site *site = nullptr; /* its gateway: the nearest data centre's */
+	/* its access link's queue lets packets out in order, no earlier
+	 * than these (simulated seconds) */
+	double up_free_at = 0, down_free_at = 0;
 	Ptr<Node> node;
 	Ipv4Address addr;
 	Ptr<Socket> sock;
@@ -570,7 +383,7 @@ struct Client {
 	bool made = false; /* its producers and consumers are on the router */
 	SimTransport *transport = nullptr;
 	std::vector<struct producer *> producers;
-	std::vector<struct consumer *> consumers; /* of what it receives */
+	std::vector<struct consumer *> consumers;    /* of what it receives */
 	std::map<unsigned, double> last_oneway_from; /* sender -> ms */
 	/* its network thread (a browser's, the probe's loop) protects and
 	 * sends, and receives and unprotects, one packet at a time: busy
@@ -580,9 +393,17 @@ struct Client {
 
 std::vector<Client *> clients;
 std::vector<Call *> calls;
-Ptr<Node> gateway;
-Ipv4Address gateway_addr;
-Ptr<Socket> gateway_sock;
+
+/* A data centre of the plan as it runs: one gateway host for its
+ * instances (a service time per request, no queue) and its media nodes. */
+struct Site {
+	const sim::Datacentre *plan;
+	Ptr<Node> gateway;
+	Ipv4Address gateway_addr;
+	Ptr<Socket> gateway_sock;
+	std::vector<MediaNode *> nodes;
+};
+std::vector<Site *> sites;
 Ptr<UniformRandomVariable> urand;
 
 double urand_value()
@@ -590,6 +411,20 @@ double urand_value()
 	return urand->GetValue();
 }
 Ptr<ExponentialRandomVariable> gw_service;
+
+/* A packet's wait in the access link's queue, on top of `after` s from
+ * now: an exponential time of the region's mean jitter, in order (never
+ * before the packet ahead of it). */
+double access_wait(Client *c, double *free_at, double after)
+{
+	double mean_ms = c->region->packet_jitter_ms;
+	if (mean_ms <= 0)
+		return after;
+	double now = Simulator::Now().GetSeconds();
+	double at = now + after - std::log(1 - urand_value()) * mean_ms / 1e3;
+	*free_at = std::max(at, *free_at);
+	return *free_at - now;
+}
 
 void send_packet(Client *c, Ptr<Packet> p, Address to)
 {
@@ -634,7 +469,9 @@ void send_rtp(Client *c, Address to, uint8_t pt, uint32_t ssrc, uint16_t &seq,
 	memcpy(&b[12 + STAMP_OFF], &now, 8);
 	memcpy(&b[12 + STAMP_OFF + 8], &c->id, 4);
 	Ptr<Packet> p = Create<Packet>(b.data(), (uint32_t)b.size());
-	double after = client_cpu(c, client_tx_cost_us((double)b.size()));
+	double after =
+		access_wait(c, &c->up_free_at,
+			    client_cpu(c, client_tx_cost_us((double)b.size())));
 	if (after <= 0)
 		c->sock->SendTo(p, 0, to);
 	else
@@ -660,7 +497,8 @@ void audio_tick(Client *c)
 		return;
 	Address to = media_target(c, &peer);
 	if (c->call->sfu && !c->on_sfu)
-		peer = nullptr; /* between P2P and the SFU: nothing to send to */
+		peer = nullptr; /* between P2P and the SFU: nothing to send to
+				 */
 	if (c->on_sfu || peer)
 		send_rtp(c, to, PT_OPUS, c->ssrc_audio, c->seq[3],
 			 (size_t)sc.audio_bytes + 12, false);
@@ -677,7 +515,8 @@ void video_tick(Client *c)
 		peer = nullptr;
 	/* P2P sends its top layer only; to the SFU all three (simulcast) */
 	for (int l = c->on_sfu ? 0 : 2; l < 3 && (c->on_sfu || peer); l++) {
-		size_t bytes = (size_t)(sc.video_kbps[l] * 1000 / 8 / sc.video_fps);
+		size_t bytes =
+			(size_t)(sc.video_kbps[l] * 1000 / 8 / sc.video_fps);
 		bool key = c->want_key[l];
 		c->want_key[l] = false;
 		/* a frame larger than a packet goes as several */
@@ -700,6 +539,21 @@ void start_media(Client *c)
 			    &video_tick, c);
 }
 
+/* A round trip between c and o (audio, one way each direction) */
+void add_rtt(Client *c, Client *o, bool via_sfu, double ms)
+{
+	if (via_sfu) {
+		results.sfu_rtt_ms.add(ms);
+		results.sfu_rtt_in[c->region->name].add(ms);
+		return;
+	}
+	results.p2p_rtt_ms.add(ms);
+	if (c->region == o->region)
+		results.p2p_within[c->region->name].add(ms);
+	else
+		results.p2p_across.add(ms);
+}
+
 /* A receiver: RTCP from the SFU (a PLI asks for a keyframe), RTP from a
  * peer or the SFU (latency samples; the first video frame ends a join or a
  * mode switch). */
@@ -712,7 +566,7 @@ void client_recv(Client *c, Ptr<Socket> s)
 		uint32_t len = std::min<uint32_t>(p->GetSize(), sizeof(b));
 		p->CopyData(b, len);
 		InetSocketAddress in = InetSocketAddress::ConvertFrom(from);
-		if (in.GetIpv4() == gateway_addr) { /* a signaling answer */
+		if (in.GetIpv4() == c->site->gateway_addr) { /* signaling */
 			uint64_t handled = 0;
 			if (len >= 9)
 				memcpy(&handled, &b[1], 8);
@@ -728,11 +582,14 @@ void client_recv(Client *c, Ptr<Socket> s)
 		if (len >= 8 && b[1] >= 192 && b[1] <= 223) {
 			/* RTCP: PLI (PSFB, FMT 1) for one of our SSRCs */
 			for (uint32_t o = 0; o + 12 <= len;) {
-				uint16_t words = (uint16_t)((b[o + 2] << 8) | b[o + 3]);
+				uint16_t words =
+					(uint16_t)((b[o + 2] << 8) | b[o + 3]);
 				if (b[o + 1] == 206 && (b[o] & 0x1f) == 1) {
-					uint32_t media = ((uint32_t)b[o + 8] << 24) |
-							 ((uint32_t)b[o + 9] << 16) |
-							 ((uint32_t)b[o + 10] << 8) | b[o + 11];
+					uint32_t media =
+						((uint32_t)b[o + 8] << 24) |
+						((uint32_t)b[o + 9] << 16) |
+						((uint32_t)b[o + 10] << 8) |
+						b[o + 11];
 					for (int l = 0; l < 3; l++)
 						if (media == c->ssrc_video[l])
 							c->want_key[l] = true;
@@ -748,8 +605,10 @@ void client_recv(Client *c, Ptr<Socket> s)
 		memcpy(&sent, &b[12 + STAMP_OFF], 8);
 		memcpy(&sender, &b[12 + STAMP_OFF + 8], 4);
 		/* seen once the client's thread has unprotected it */
-		double seen_s = Simulator::Now().GetSeconds() +
-				client_cpu(c, rx_cost_us((double)len));
+		double seen_s =
+			Simulator::Now().GetSeconds() +
+			access_wait(c, &c->down_free_at,
+				    client_cpu(c, rx_cost_us((double)len)));
 		double oneway = (seen_s * 1e6 - (double)sent) / 1000;
 		bool video = (b[1] & 0x7f) != PT_OPUS;
 		bool via_sfu = c->call->mn && in.GetIpv4() == c->call->mn->addr;
@@ -761,18 +620,19 @@ void client_recv(Client *c, Ptr<Socket> s)
 			Client *o = clients[sender];
 			auto back = o->last_oneway_from.find(c->id);
 			if (back != o->last_oneway_from.end() && !video)
-				(via_sfu ? results.sfu_rtt_ms
-					 : results.p2p_rtt_ms)
-					.add(oneway + back->second);
+				add_rtt(c, o, via_sfu, oneway + back->second);
 			c->last_oneway_from[sender] = oneway;
 		}
 		if (video && !c->join_measured && c->joined &&
 		    c->measure_join) {
 			c->join_measured = true;
 			results.join_ms.add((seen_s - c->join_start) * 1000);
+			results.join_in[c->region->name].add(
+				(seen_s - c->join_start) * 1000);
 		}
 		if (video && via_sfu && c->switch_start >= 0) {
-			(c->recovering ? results.recovery_ms : results.switch_ms)
+			(c->recovering ? results.recovery_ms
+				       : results.switch_ms)
 				.add((seen_s - c->switch_start) * 1000);
 			c->switch_start = -1;
 			c->recovering = false;
@@ -783,12 +643,12 @@ void client_recv(Client *c, Ptr<Socket> s)
 /* The gateway: answers each request after its service time. */
 /* The answer says when the event was handled: the client's emit to that
  * moment is the event's delivery (the seed's "Socket.IO latency"). */
-void gateway_answer(Address to)
+void gateway_answer(Site *site, Address to)
 {
 	uint8_t a[9] = {'A'};
 	uint64_t now = (uint64_t)Simulator::Now().GetMicroSeconds();
 	memcpy(&a[1], &now, 8);
-	gateway_sock->SendTo(Create<Packet>(a, sizeof(a)), 0, to);
+	site->gateway_sock->SendTo(Create<Packet>(a, sizeof(a)), 0, to);
 }
 
 /* in seconds: MilliSeconds() would take whole milliseconds */
@@ -800,17 +660,19 @@ double gateway_service_s()
 /* A gateway of its own answers after its service time; in role all
  * (gateway.on_media_node) the request waits its turn on the media node's
  * CPU, behind packets and DTLS flights, as on the real single loop. */
-void gateway_recv(Ptr<Socket> s)
+void gateway_recv(Site *site, Ptr<Socket> s)
 {
 	Ptr<Packet> p;
 	Address from;
 	while ((p = s->RecvFrom(from))) {
-		if (sc.gateway_on_media && !media_nodes[0]->dead)
-			mn_enqueue(media_nodes[0], Job{JOB_REQUEST, {}, nullptr,
-						       false, {}, from});
+		MediaNode *own = site->nodes.empty() ? nullptr : site->nodes[0];
+		if (sc.gateway_on_media && own && !own->dead)
+			mn_enqueue(
+				own,
+				Job{JOB_REQUEST, {}, nullptr, false, {}, from});
 		else
 			Simulator::Schedule(Seconds(gateway_service_s()),
-					    &gateway_answer, from);
+					    &gateway_answer, site, from);
 	}
 }
 
@@ -819,7 +681,7 @@ void request(Client *c)
 	uint8_t q = 'Q';
 	c->round_sent = Simulator::Now().GetSeconds();
 	c->sock->SendTo(Create<Packet>(&q, 1), 0,
-			InetSocketAddress(gateway_addr, 4000));
+			InetSocketAddress(c->site->gateway_addr, 4000));
 }
 
 void go_sfu(Client *c);
@@ -912,7 +774,8 @@ void sfu_made(Client *c)
 				continue;
 			c->consumers.push_back(k);
 			if (producer_kind(op) == MEDIA_VIDEO)
-				consumer_set_preferred_layer(k, sc.consume_layer);
+				consumer_set_preferred_layer(k,
+							     sc.consume_layer);
 		}
 		for (struct producer *mp : c->producers) {
 			struct consumer *k;
@@ -925,7 +788,8 @@ void sfu_made(Client *c)
 				continue;
 			o->consumers.push_back(k);
 			if (producer_kind(mp) == MEDIA_VIDEO)
-				consumer_set_preferred_layer(k, sc.consume_layer);
+				consumer_set_preferred_layer(k,
+							     sc.consume_layer);
 		}
 	}
 	mn_flush_now(mn);
@@ -953,7 +817,8 @@ void sfu_secured(Client *c)
 	if (c->made && call->router) {
 		router_transport_secured(
 			call->router,
-			reinterpret_cast<struct webrtc_transport *>(c->transport));
+			reinterpret_cast<struct webrtc_transport *>(
+				c->transport));
 		mn_flush_now(call->mn);
 	}
 	maybe_connected(c);
@@ -966,8 +831,9 @@ void send_flight(Client *c, uint8_t flight)
 	if (c->hs_left == 0 || c->call->ended || !c->call->mn)
 		return;
 	uint8_t h[2] = {'H', flight};
-	c->sock->SendTo(Create<Packet>(h, 2), 0,
-			InetSocketAddress(c->call->mn->addr, c->call->mn->port));
+	c->sock->SendTo(
+		Create<Packet>(h, 2), 0,
+		InetSocketAddress(c->call->mn->addr, c->call->mn->port));
 }
 
 /* The next step of ICE + DTLS 1.2 (no cookie): three round trips; the
@@ -985,9 +851,10 @@ void handshake(Client *c)
 	}
 	uint8_t flight = (uint8_t)(HS_FLIGHTS - c->hs_left);
 	if (flight == 2 && sc.dtls_client_ms > 0)
-		Simulator::Schedule(MicroSeconds((int64_t)(1e3 * sc.dtls_client_ms *
-							   sc.client_serial_handshakes)),
-				    &send_flight, c, flight);
+		Simulator::Schedule(
+			MicroSeconds((int64_t)(1e3 * sc.dtls_client_ms *
+					       sc.client_serial_handshakes)),
+			&send_flight, c, flight);
 	else
 		send_flight(c, flight);
 }
@@ -1015,8 +882,8 @@ void go_sfu(Client *c)
 	handshake(c);
 	/* media flows once the first peer's consumers are made; the
 	 * others' follow a few round trips later, not modelled apart */
-	c->sfu_rounds_left = sc.sfu_rounds_fixed +
-			     sc.sfu_rounds_per_peer * (peers ? 1 : 0);
+	c->sfu_rounds_left =
+		sc.sfu_rounds_fixed + sc.sfu_rounds_per_peer * (peers ? 1 : 0);
 	if (c->sfu_rounds_left)
 		request(c);
 	else
@@ -1093,8 +960,7 @@ void rules_ended(void *arg, const char *reason)
 	end_call(static_cast<Call *>(arg));
 }
 
-const struct call_hooks rules_hooks = {rules_switch_mode, nullptr,
-				       rules_ended};
+const struct call_hooks rules_hooks = {rules_switch_mode, nullptr, rules_ended};
 struct call_policy rules_policy;
 
 /* A participant leaves: its media stops and leaves the node, and the
@@ -1141,13 +1007,48 @@ void all_leave(Call *call)
 	}
 }
 
+bool site_alive(const Site *site)
+{
+	for (const MediaNode *m : site->nodes)
+		if (!m->dead)
+			return true;
+	return false;
+}
+
+/* The data centre of most of the call's participants (each counted at
+ * the one nearest to it; a tie goes to the earliest joiner's), as the
+ * seed plans it; when none of its media nodes is alive, the nearest data
+ * centre to it that has one. */
+Site *call_site(Call *call)
+{
+	std::map<Site *, unsigned> n;
+	Site *best = nullptr;
+	for (Client *o : call->parts)
+		if (!o->left && ++n[o->site] > n[best])
+			best = o->site;
+	if (!best)
+		best = call->parts[0]->site;
+	Site *alt = nullptr;
+	for (Site *s : sites) {
+		if (!site_alive(s))
+			continue;
+		if (!alt ||
+		    sc.rtt_ms[best->plan->metro][s->plan->metro] <
+			    sc.rtt_ms[best->plan->metro][alt->plan->metro])
+			alt = s;
+	}
+	return site_alive(best) || !alt ? best : alt;
+}
+
+/* The real placement rule picks among the data centre's media nodes. */
 void place(Call *call)
 {
 	std::vector<struct node_load> loads;
-	for (MediaNode *m : media_nodes)
+	Site *site = call_site(call);
+	for (MediaNode *m : site->nodes)
 		loads.push_back(m->load);
 	int i = placement_pick(loads.data(), loads.size());
-	call->mn = media_nodes[i < 0 ? 0 : i];
+	call->mn = site->nodes[i < 0 ? 0 : i];
 	call->on_node = 0;
 	for (Client *o : call->parts)
 		call->on_node += !o->left;
@@ -1218,7 +1119,8 @@ void next_round(Client *c)
 {
 	if (c->call->ended || c->left)
 		return;
-	if (c->rounds_left == 0) { /* a request made while on the way to the SFU */
+	if (c->rounds_left ==
+	    0) { /* a request made while on the way to the SFU */
 		if (!c->call->sfu || !c->joined) /* back to P2P, or gone */
 			return;
 		if (c->sfu_rounds_left && --c->sfu_rounds_left) {
@@ -1267,118 +1169,6 @@ void join(Client *c)
 	request(c);
 }
 
-/* --- the network ---
- *
- * Data-centre hosts (gateway, media nodes) hang off the core on 10.0/16.
- * Clients hang off access routers, 64 each (access router k holds
- * 10.k/16), which hang off the core: every routing table stays short (the
- * core has one route per access router), so lookups stay cheap with
- * thousands of clients. A client's own link carries its region's delay,
- * loss and bandwidth; the others are data-centre links. */
-
-enum { CLIENTS_PER_ACCESS = 64, MAX_ACCESS = 254 };
-
-struct Net {
-	Ptr<Node> core;
-	unsigned dc_hosts = 0;
-	Ptr<Node> access;         /* the access router being filled */
-	unsigned access_n = 0;    /* access routers made */
-	unsigned access_used = 0; /* clients on the current one */
-};
-
-Ptr<Node> new_node()
-{
-	Ptr<Node> n = CreateObject<Node>();
-	InternetStackHelper stack;
-	stack.Install(n);
-	return n;
-}
-
-/* a, b on a point-to-point link in subnet base/30: a gets .1, b .2 */
-NetDeviceContainer link(Ptr<Node> a, Ptr<Node> b, double mbps,
-			double delay_ms, double loss, const std::string &base,
-			Ipv4InterfaceContainer *ifs)
-{
-	PointToPointHelper p2p;
-	Ipv4AddressHelper addr;
-	std::ostringstream rate;
-	rate << mbps << "Mbps";
-	p2p.SetDeviceAttribute("DataRate", StringValue(rate.str()));
-	p2p.SetChannelAttribute("Delay", TimeValue(MicroSeconds(
-						 (int64_t)(delay_ms * 1000))));
-	p2p.SetQueue("ns3::DropTailQueue", "MaxSize", StringValue("1000p"));
-	NetDeviceContainer d = p2p.Install(a, b);
-	if (loss > 0) {
-		for (uint32_t i = 0; i < 2; i++) {
-			Ptr<RateErrorModel> em = CreateObject<RateErrorModel>();
-			em->SetAttribute("ErrorRate", DoubleValue(loss));
-			em->SetAttribute("ErrorUnit",
-					 StringValue("ERROR_UNIT_PACKET"));
-			d.Get(i)->SetAttribute("ReceiveErrorModel",
-					       PointerValue(em));
-		}
-	}
-	addr.SetBase(base.c_str(), "255.255.255.252");
-	*ifs = addr.Assign(d);
-	return d;
-}
-
-std::string subnet(unsigned second, unsigned n)
-{
-	std::ostringstream b;
-	b << "10." << second << "." << ((n >> 6) & 0xff) << "."
-	  << ((n & 0x3f) << 2);
-	return b.str();
-}
-
-void default_route(Ptr<Node> n, Ipv4Address via)
-{
-	Ipv4StaticRoutingHelper sr;
-	sr.GetStaticRouting(n->GetObject<Ipv4>())->SetDefaultRoute(via, 1);
-}
-
-/* A data-centre host, 10 Gbit/s and dc_delay_ms (0.25) from the core. */
-Ptr<Node> new_dc_host(Net &net, Ipv4Address *a)
-{
-	Ipv4InterfaceContainer ifs;
-	Ptr<Node> n = new_node();
-	link(n, net.core, 10000, sc.dc_delay_ms, 0, subnet(0, net.dc_hosts++), &ifs);
-	default_route(n, ifs.GetAddress(1));
-	*a = ifs.GetAddress(0);
-	return n;
-}
-
-/* A client on its access link; NULL when the address plan is full. */
-Ptr<Node> new_client(Net &net, double mbps, double delay_ms, double loss,
-		     Ipv4Address *a)
-{
-	Ipv4InterfaceContainer ifs;
-	if (!net.access || net.access_used == CLIENTS_PER_ACCESS) {
-		if (net.access_n == MAX_ACCESS)
-			return nullptr;
-		unsigned k = ++net.access_n;
-		net.access = new_node();
-		net.access_used = 0;
-		NetDeviceContainer d = link(net.access, net.core, 100000, 0.01,
-					    0, subnet(255, k), &ifs);
-		default_route(net.access, ifs.GetAddress(1));
-		Ptr<Ipv4> core_ip = net.core->GetObject<Ipv4>();
-		Ipv4StaticRoutingHelper sr;
-		std::ostringstream dst;
-		dst << "10." << k << ".0.0";
-		sr.GetStaticRouting(core_ip)->AddNetworkRouteTo(
-			Ipv4Address(dst.str().c_str()), Ipv4Mask("255.255.0.0"),
-			ifs.GetAddress(0),
-			(uint32_t)core_ip->GetInterfaceForDevice(d.Get(1)));
-	}
-	Ptr<Node> n = new_node();
-	link(n, net.access, mbps, delay_ms, loss,
-	     subnet(net.access_n, net.access_used++), &ifs);
-	default_route(n, ifs.GetAddress(1));
-	*a = ifs.GetAddress(0);
-	return n;
-}
-
 /* --- the report --- */
 
 cJSON *pct_json(Samples &s, double sla)
@@ -1392,9 +1182,10 @@ cJSON *pct_json(Samples &s, double sla)
 	cJSON_AddNumberToObject(o, "p50", s.pct(50));
 	cJSON_AddNumberToObject(o, "p95", s.pct(95));
 	cJSON_AddNumberToObject(o, "p99", s.pct(99));
-	if (sla > 0) {
+	if (sla > 0) { /* the margin: the share of the SLA left */
 		cJSON_AddNumberToObject(o, "sla_p95", sla);
 		cJSON_AddBoolToObject(o, "pass", s.pct(95) < sla);
+		cJSON_AddNumberToObject(o, "margin", (sla - s.pct(95)) / sla);
 	}
 	/* the distribution, for the report's CDF plots */
 	cJSON *cdf = cJSON_AddArrayToObject(o, "cdf_5");
@@ -1408,10 +1199,74 @@ cJSON *pct_json(Samples &s, double sla)
 void end_call(Call *call);
 
 struct World {
-	Net *net;
+	sim::Network *net;
 	Ptr<UniformRandomVariable> u;
 	std::mt19937_64 gen;
 } world;
+
+bool star()
+{
+	return sc.regions[0].access.empty();
+}
+
+/* A region by its share, but `skip` (nullptr: none). */
+const Region *draw_region(const Region *skip)
+{
+	double total = 0, acc = 0;
+	for (const Region &r : sc.regions)
+		total += &r != skip ? r.share : 0;
+	double pick = world.u->GetValue() * (skip ? total : 1);
+	const Region *last = nullptr;
+	for (const Region &r : sc.regions) {
+		if (&r == skip || r.share <= 0)
+			continue;
+		last = &r;
+		acc += r.share;
+		if (pick <= acc)
+			return &r;
+	}
+	return last ? last : &sc.regions.back();
+}
+
+/* A star's client: its region's delay, +- its jitter, fixed. */
+bool star_client(Client *c)
+{
+	c->region = draw_region(nullptr);
+	c->metro = 0;
+	/* at least 1 us: jitter never makes a link instantaneous */
+	double d = std::max(0.001, c->region->delay_ms +
+					   (world.u->GetValue() * 2 - 1) *
+						   c->region->jitter_ms);
+	c->node = world.net->client(0, c->region->mbps, d, c->region->loss,
+				    &c->addr);
+	return c->node != nullptr;
+}
+
+/* A client of the world: the call's region (another one with the
+ * load's cross_region_share, for all but the first), one of its metros,
+ * and an access network by their shares. */
+bool world_client(Client *c, const Region *home, unsigned i)
+{
+	Ptr<UniformRandomVariable> u = world.u;
+	c->region = i && u->GetValue() < sc.cross_region_share
+			    ? draw_region(home)
+			    : home;
+	const std::vector<unsigned> &ms = c->region->metros;
+	c->metro = ms[std::min(ms.size() - 1,
+			       (size_t)(u->GetValue() * (double)ms.size()))];
+	double pick = u->GetValue(), acc = 0;
+	const sim::Access *a = &c->region->access.back();
+	for (const sim::Access &x : c->region->access) {
+		acc += x.share;
+		if (pick <= acc) {
+			a = &x;
+			break;
+		}
+	}
+	c->node = world.net->client(c->metro, c->region->mbps, a->delay_ms,
+				    a->loss, &c->addr);
+	return c->node != nullptr;
+}
 
 /* A call and its participants, the first joining at t0 (s from now). */
 Call *new_call(double t0)
@@ -1425,33 +1280,23 @@ Call *new_call(double t0)
 			  CALL_P2P, CALL_INITIATED);
 	call->id = (unsigned)calls.size();
 	call->sampled = call->id == 0 || u->GetValue() < sc.media_sample_share;
-	unsigned n = sc.participants ? sc.participants
-		   : u->GetValue() < sc.two_share ? 2 : 3 + extra(world.gen);
+	unsigned n = sc.participants                ? sc.participants
+		     : u->GetValue() < sc.two_share ? 2
+						    : 3 + extra(world.gen);
+	/* a star draws each participant's region by itself */
+	const Region *home = star() ? nullptr : draw_region(nullptr);
 	for (unsigned i = 0; i < n; i++) {
 		Client *c = new Client();
 		c->id = (unsigned)clients.size();
-		/* the region by its share */
-		double pick = u->GetValue(), acc = 0;
-		c->region = &sc.regions.back();
-		for (const Region &r : sc.regions) {
-			acc += r.share;
-			if (pick <= acc) {
-				c->region = &r;
-				break;
-			}
-		}
-		/* at least 1 us: jitter never makes a link instantaneous */
-		double d = std::max(0.001, c->region->delay_ms +
-						 (u->GetValue() * 2 - 1) *
-							 c->region->jitter_ms);
-		c->node = new_client(*world.net, c->region->mbps, d,
-				     c->region->loss, &c->addr);
-		if (!c->node) {
-			fprintf(stderr, "meeshy-sim: more than %u participants:"
-				" the address plan is full\n",
-				CLIENTS_PER_ACCESS * MAX_ACCESS);
+		if (!(star() ? star_client(c) : world_client(c, home, i))) {
+			fprintf(stderr,
+				"meeshy-sim: more than %u participants"
+				" at %s: the address plan is full\n",
+				sim::Network::clients_per_metro(),
+				sc.metros[c->metro].c_str());
 			return nullptr;
 		}
+		c->site = sites[sim::nearest_datacentre(sc, c->metro)];
 		c->sock = Socket::CreateSocket(c->node,
 					       UdpSocketFactory::GetTypeId());
 		c->sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 5000));
@@ -1491,8 +1336,7 @@ void end_call(Call *call)
 	if (call->sampled) {
 		if (call->router)
 			call->router = (struct router *)mem_deref(call->router);
-	}
-	else {
+	} else {
 		fluid_update(call); /* nobody on the SFU: no load */
 	}
 }
@@ -1507,25 +1351,284 @@ double next_arrival()
 	return -std::log(1 - world.u->GetValue()) / rate;
 }
 
+/* --- the plan as it runs --- */
+
+/* A data centre's gateway and media nodes at its metro, 10 Gbit/s and
+ * dc_delay_ms (0.25) from its router. */
+bool build_site(sim::Network &net, const sim::Datacentre &d)
+{
+	Site *site = new Site();
+	site->plan = &d;
+	site->gateway = net.dc_host(d.metro, &site->gateway_addr);
+	site->gateway_sock = Socket::CreateSocket(
+		site->gateway, UdpSocketFactory::GetTypeId());
+	site->gateway_sock->Bind(
+		InetSocketAddress(Ipv4Address::GetAny(), 4000));
+	site->gateway_sock->SetRecvCallback(
+		MakeBoundCallback(&gateway_recv, site));
+	sites.push_back(site);
+	for (unsigned i = 0; i < d.media_nodes; i++) {
+		MediaNode *m = new MediaNode();
+		m->idx = (unsigned)media_nodes.size();
+		m->site = site;
+		m->node = net.dc_host(d.metro, &m->addr);
+		memset(&m->load, 0, sizeof(m->load));
+		if (star())
+			snprintf(m->load.id, sizeof(m->load.id), "media-%u",
+				 m->idx);
+		else
+			snprintf(m->load.id, sizeof(m->load.id), "%.40s-%u",
+				 d.name.c_str(), i);
+		m->load.alive = true;
+		port_ns3_set_node(m->node);
+		struct sa la;
+		sa_set_in(&la, 0, m->port);
+		if (port_udp_listen(&m->udp, &la, mn_recv, m)) {
+			fprintf(stderr,
+				"meeshy-sim: media node %s: no socket\n",
+				m->load.id);
+			return false;
+		}
+		site->nodes.push_back(m);
+		media_nodes.push_back(m);
+	}
+	return true;
+}
+
+/* The calls in progress at the start, arriving over the window; with a
+ * mean duration, calls end and new ones keep arriving (a Poisson process
+ * at the rate that keeps their number steady). The arrivals of the whole
+ * run are drawn now: ns-3 wants every node and link to exist before it
+ * starts. */
+bool draw_calls()
+{
+	for (unsigned k = 0; k < sc.calls; k++)
+		if (!new_call(world.u->GetValue() * sc.arrival_window_s))
+			return false;
+	for (double t = next_arrival(); sc.mean_call_s > 0 && t < sc.duration_s;
+	     t += next_arrival())
+		if (!new_call(t))
+			return false;
+	return true;
+}
+
+/* --- the report --- */
+
+double node_cpu(MediaNode *mn) /* cores busy on average over the run */
+{
+	mn->fluid_s +=
+		mn->fluid_us_per_s / 1e6 * (sc.duration_s - mn->fluid_since);
+	mn->fluid_since = sc.duration_s;
+	return (mn->busy_s + mn->fluid_s) / sc.duration_s;
+}
+
+void report_cpu_model(cJSON *rep)
+{
+	cJSON *cpu = cJSON_AddObjectToObject(rep, "media_node_cpu_model");
+	cJSON_AddNumberToObject(cpu, "rx_us", sc.rx_us);
+	cJSON_AddNumberToObject(cpu, "tx_us", sc.tx_us);
+	cJSON_AddNumberToObject(cpu, "bytes", sc.cost_bytes);
+	cJSON_AddNumberToObject(cpu, "rx_small_us", sc.rx_small_us);
+	cJSON_AddNumberToObject(cpu, "tx_small_us", sc.tx_small_us);
+	cJSON_AddNumberToObject(cpu, "small_bytes", sc.small_bytes);
+	cJSON_AddNumberToObject(cpu, "dtls_server_ms", sc.dtls_server_ms);
+	cJSON_AddNumberToObject(cpu, "dtls_client_ms", sc.dtls_client_ms);
+	cJSON_AddNumberToObject(cpu, "client_tx_us", sc.client_tx_us);
+}
+
+/* each SLA row, against the seed's table; true when all pass */
+bool report_sla(cJSON *rep)
+{
+	cJSON *m = cJSON_AddObjectToObject(rep, "ms");
+	cJSON_AddItemToObject(m, "join",
+			      pct_json(results.join_ms, sc.sla_join_ms));
+	cJSON_AddItemToObject(m, "p2p_rtt",
+			      pct_json(results.p2p_rtt_ms, sc.sla_p2p_rtt_ms));
+	cJSON_AddItemToObject(m, "sfu_rtt",
+			      pct_json(results.sfu_rtt_ms, sc.sla_sfu_rtt_ms));
+	cJSON_AddItemToObject(m, "event",
+			      pct_json(results.event_ms, sc.sla_event_ms));
+	cJSON_AddItemToObject(m, "mode_switch",
+			      pct_json(results.switch_ms, sc.sla_switch_ms));
+	if (sc.fail_node != -1) /* held to the join SLA: media back within it */
+		cJSON_AddItemToObject(
+			m, "recovery",
+			pct_json(results.recovery_ms,
+				 sc.sla_join_ms + sc.fail_detect_s * 1000));
+	/* forwarding latency, not held to an SLA (the RTTs are) */
+	cJSON *fwd = cJSON_AddObjectToObject(rep, "sfu_oneway_ms");
+	cJSON_AddItemToObject(fwd, "audio",
+			      pct_json(results.sfu_oneway_audio_ms, 0));
+	cJSON_AddItemToObject(fwd, "video",
+			      pct_json(results.sfu_oneway_video_ms, 0));
+	bool pass = true;
+	cJSON *it;
+	cJSON_ArrayForEach(it, m)
+	{
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "pass");
+		if (cJSON_IsBool(p))
+			pass = pass && cJSON_IsTrue(p);
+	}
+	return pass;
+}
+
+/* Per region (a world's): its P2P round trips within it, the SFU's, and
+ * its joins; P2P round trips across regions. */
+void report_regions(cJSON *rep)
+{
+	cJSON *by = cJSON_AddObjectToObject(rep, "by_region");
+	for (const Region &r : sc.regions) {
+		if (r.share <= 0)
+			continue;
+		cJSON *o = cJSON_AddObjectToObject(by, r.name.c_str());
+		cJSON_AddNumberToObject(o, "share", r.share);
+		cJSON_AddItemToObject(o, "p2p_rtt",
+				      pct_json(results.p2p_within[r.name],
+					       sc.sla_p2p_rtt_ms));
+		cJSON_AddItemToObject(o, "sfu_rtt",
+				      pct_json(results.sfu_rtt_in[r.name],
+					       sc.sla_sfu_rtt_ms));
+		cJSON_AddItemToObject(
+			o, "join",
+			pct_json(results.join_in[r.name], sc.sla_join_ms));
+	}
+	cJSON_AddItemToObject(rep, "p2p_rtt_across_regions",
+			      pct_json(results.p2p_across, 0));
+}
+
+cJSON *node_json(MediaNode *mn)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", mn->load.id);
+	cJSON_AddNumberToObject(o, "participants", mn->load.participants);
+	cJSON_AddNumberToObject(o, "packets_in", (double)mn->in);
+	cJSON_AddNumberToObject(o, "packets_out", (double)mn->forwarded);
+	cJSON_AddNumberToObject(o, "dropped", (double)mn->dropped);
+	cJSON_AddNumberToObject(o, "dtls_flights", (double)mn->flights);
+	cJSON_AddNumberToObject(o, "requests", (double)mn->requests);
+	cJSON_AddNumberToObject(o, "bytes_in", (double)mn->bytes_in);
+	cJSON_AddNumberToObject(o, "bytes_out", (double)mn->bytes_out);
+	cJSON_AddNumberToObject(o, "cpu", node_cpu(mn));
+	return o;
+}
+
+/* What the SFU participants cost at the end of the run; returns the
+ * egress in Mbit/s. */
+double report_capacity(cJSON *rep)
+{
+	double cores_busy = 0, sfu_parts = 0, egress_bps = 0;
+	for (MediaNode *mn : media_nodes)
+		cores_busy += node_cpu(mn);
+	for (Call *c : calls) {
+		double n = 0;
+		for (Client *o : c->parts)
+			n += o->on_sfu;
+		sfu_parts += n;
+		unsigned l = std::min(2u, sc.consume_layer);
+		egress_bps += n * (n - 1) *
+			      (sc.video_kbps[l] * 1000 +
+			       sc.audio_bytes * 8 * 1000 / sc.audio_ms);
+	}
+	cJSON *cap = cJSON_AddObjectToObject(rep, "capacity");
+	cJSON_AddNumberToObject(cap, "sfu_participants", sfu_parts);
+	cJSON_AddNumberToObject(cap, "media_cores_busy", cores_busy);
+	cJSON_AddNumberToObject(cap, "cores_per_node", sc.cores);
+	cJSON_AddNumberToObject(cap, "core_share_per_sfu_participant",
+				sfu_parts ? cores_busy / sfu_parts : 0);
+	cJSON_AddNumberToObject(cap, "sfu_egress_mbps", egress_bps / 1e6);
+	return egress_bps / 1e6;
+}
+
+/* The plan's data centres, the busiest media node's share of its cores
+ * against the headroom the search keeps (30 %: at most 1/1.3 busy), and
+ * the plan's monthly cost at the seed's prices (egress as if the run's
+ * went on all month). True when the headroom holds. */
+bool report_plan(cJSON *rep, double egress_mbps)
+{
+	cJSON *dcs = cJSON_AddArrayToObject(rep, "datacentres");
+	double busiest = 0;
+	const sim::Prices &p = sc.prices;
+	double usd = sc.redis * p.redis + (sc.redis ? p.database : 0);
+	for (Site *s : sites) {
+		cJSON *o = cJSON_CreateObject();
+		double most = 0, busy = 0, connected = 0;
+		for (MediaNode *mn : s->nodes) {
+			most = std::max(most, node_cpu(mn) / sc.cores);
+			busy += node_cpu(mn);
+		}
+		for (Client *c : clients)
+			connected += c->site == s && c->joined;
+		busiest = std::max(busiest, most);
+		cJSON_AddStringToObject(o, "name", s->plan->name.c_str());
+		cJSON_AddStringToObject(o, "metro",
+					sc.metros[s->plan->metro].c_str());
+		cJSON_AddNumberToObject(o, "gateways", s->plan->gateways);
+		cJSON_AddNumberToObject(o, "media_nodes", s->plan->media_nodes);
+		cJSON_AddNumberToObject(o, "turn", s->plan->turn);
+		cJSON_AddNumberToObject(o, "busiest_media_cpu_share", most);
+		cJSON_AddNumberToObject(o, "media_cores_busy", busy);
+		cJSON_AddNumberToObject(o, "connected_at_end", connected);
+		cJSON_AddItemToArray(dcs, o);
+		usd += s->plan->gateways * p.gateway +
+		       s->plan->media_nodes * p.media_node +
+		       s->plan->turn * p.turn;
+	}
+	double egress_gb = egress_mbps / 8 * 3600 * 24 * 30 / 1000;
+	cJSON *h = cJSON_AddObjectToObject(rep, "headroom");
+	cJSON_AddNumberToObject(h, "busiest_media_cpu_share", busiest);
+	cJSON_AddNumberToObject(h, "limit", 1 / 1.3);
+	cJSON_AddBoolToObject(h, "pass", busiest <= 1 / 1.3);
+	cJSON *cost = cJSON_AddObjectToObject(rep, "monthly_cost_usd");
+	cJSON_AddNumberToObject(cost, "instances", usd);
+	cJSON_AddNumberToObject(cost, "egress", egress_gb * p.egress_per_gb);
+	cJSON_AddNumberToObject(cost, "total",
+				usd + egress_gb * p.egress_per_gb);
+	return busiest <= 1 / 1.3;
+}
+
+cJSON *report()
+{
+	cJSON *rep = cJSON_CreateObject();
+	unsigned sfu_calls = 0, sampled = 0;
+	for (Call *c : calls) {
+		sfu_calls += c->sfu;
+		sampled += c->sampled;
+	}
+	cJSON_AddStringToObject(rep, "scenario", sc.name.c_str());
+	cJSON_AddNumberToObject(rep, "participants", (double)clients.size());
+	cJSON_AddNumberToObject(rep, "calls", (double)calls.size());
+	cJSON_AddNumberToObject(rep, "calls_ended", results.calls_ended);
+	cJSON_AddNumberToObject(rep, "calls_back_to_p2p", results.back_to_p2p);
+	cJSON_AddNumberToObject(rep, "sfu_calls", sfu_calls);
+	cJSON_AddNumberToObject(rep, "sampled_calls", sampled);
+	cJSON_AddNumberToObject(rep, "duration_s", sc.duration_s);
+	report_cpu_model(rep);
+	bool pass = report_sla(rep);
+	cJSON *nodes = cJSON_AddArrayToObject(rep, "media_nodes");
+	for (MediaNode *mn : media_nodes)
+		cJSON_AddItemToArray(nodes, node_json(mn));
+	double egress = report_capacity(rep);
+	cJSON_AddBoolToObject(rep, "sla_pass", pass);
+	if (!star()) {
+		report_regions(rep);
+		bool room = report_plan(rep, egress);
+		cJSON_AddBoolToObject(rep, "plan_pass", pass && room);
+	}
+	return rep;
+}
+
 } // namespace
 
-int main(int argc, char **argv)
+/* Plays the scenario (or plan and load) and prints its report. */
+int play(const std::vector<std::string> &files, const char *out_path)
 {
-	const char *out_path = nullptr;
 	std::string why;
-
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		fprintf(stderr, "usage: meeshy-sim SCENARIO.json [--out REPORT.json]\n");
-		return argc < 2 ? 2 : 0;
-	}
-	for (int i = 2; i + 1 < argc; i += 2)
-		if (!strcmp(argv[i], "--out"))
-			out_path = argv[i + 1];
-	if (!load_scenario(argv[1], sc, why)) {
+	if (!sim::load_scenario(files, sc, why)) {
 		fprintf(stderr, "meeshy-sim: %s\n", why.c_str());
 		return 2;
 	}
-	/* the gateway's defaults but --sfu-from, with media nodes to place on */
+	/* the gateway's defaults but --sfu-from, with media nodes to place on
+	 */
 	rules_policy.sfu_from = sc.sfu_from;
 	rules_policy.sfu_here = true;
 	rules_policy.p2p_back = true;
@@ -1538,155 +1641,37 @@ int main(int argc, char **argv)
 	gw_service = CreateObject<ExponentialRandomVariable>();
 	gw_service->SetAttribute("Mean", DoubleValue(sc.gateway_ms));
 
-	Net net;
-	net.core = new_node();
-
-	/* the data centre: gateway and media nodes, 10 Gbit/s, 0.25 ms */
-	gateway = new_dc_host(net, &gateway_addr);
-	gateway_sock = Socket::CreateSocket(gateway, UdpSocketFactory::GetTypeId());
-	gateway_sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 4000));
-	gateway_sock->SetRecvCallback(MakeCallback(&gateway_recv));
-	for (unsigned i = 0; i < sc.media_nodes; i++) {
-		MediaNode *m = new MediaNode();
-		m->idx = i;
-		m->node = new_dc_host(net, &m->addr);
-		memset(&m->load, 0, sizeof(m->load));
-		snprintf(m->load.id, sizeof(m->load.id), "media-%u", i);
-		m->load.alive = true;
-		port_ns3_set_node(m->node);
-		struct sa la;
-		sa_set_in(&la, 0, m->port);
-		if (port_udp_listen(&m->udp, &la, mn_recv, m)) {
-			fprintf(stderr, "meeshy-sim: media node %u: no socket\n", i);
+	sim::Network net(sc.rtt_ms, sc.dc_delay_ms);
+	for (const sim::Datacentre &d : sc.datacentres)
+		if (!build_site(net, d))
 			return 1;
-		}
-		media_nodes.push_back(m);
-	}
-
 	if (sc.fail_node >= 0 && (unsigned)sc.fail_node < media_nodes.size())
 		Simulator::Schedule(Seconds(sc.fail_at_s), &fail_node,
 				    media_nodes[(unsigned)sc.fail_node]);
-	else if (sc.fail_node == FAIL_BUSIEST_SAMPLED)
+	else if (sc.fail_node == sim::FAIL_BUSIEST_SAMPLED)
 		Simulator::Schedule(Seconds(sc.fail_at_s), &fail_busiest);
-
-	/* the calls in progress at the start, arriving over the window;
-	 * with a mean duration, calls end and new ones keep arriving (a
-	 * Poisson process at the rate that keeps their number steady) */
 	world.net = &net;
 	world.u = CreateObject<UniformRandomVariable>();
 	world.gen.seed(sc.seed);
-	for (unsigned k = 0; k < sc.calls; k++)
-		if (!new_call(world.u->GetValue() * sc.arrival_window_s))
-			return 2;
-	/* the arrivals of the whole run are drawn now: ns-3 wants every node
-	 * and link to exist before it starts */
-	for (double t = next_arrival(); sc.mean_call_s > 0 && t < sc.duration_s;
-	     t += next_arrival())
-		if (!new_call(t))
-			return 2;
-	/* no global routing: hosts default to the core, which is connected
-	 * to every subnet */
-
-	fprintf(stderr, "meeshy-sim: %s: %zu participants in %zu calls, %u media"
-		" nodes, %.0f s\n", sc.name.c_str(), clients.size(), calls.size(),
-		sc.media_nodes, sc.duration_s);
+	if (!draw_calls())
+		return 2;
+	fprintf(stderr,
+		"meeshy-sim: %s: %zu participants in %zu calls, %u media"
+		" nodes, %.0f s\n",
+		sc.name.c_str(), clients.size(), calls.size(), sc.media_nodes,
+		sc.duration_s);
 	Simulator::Stop(Seconds(sc.duration_s));
 	Simulator::Run();
 
-	/* the report */
-	cJSON *rep = cJSON_CreateObject();
-	cJSON_AddStringToObject(rep, "scenario", sc.name.c_str());
-	cJSON_AddNumberToObject(rep, "participants", (double)clients.size());
-	cJSON_AddNumberToObject(rep, "calls", (double)calls.size());
-	cJSON_AddNumberToObject(rep, "calls_ended", results.calls_ended);
-	cJSON_AddNumberToObject(rep, "calls_back_to_p2p", results.back_to_p2p);
-	unsigned sfu_calls = 0;
-	for (Call *c : calls)
-		sfu_calls += c->sfu;
-	cJSON_AddNumberToObject(rep, "sfu_calls", sfu_calls);
-	unsigned sampled = 0;
-	for (Call *c : calls)
-		sampled += c->sampled;
-	cJSON_AddNumberToObject(rep, "sampled_calls", sampled);
-	cJSON_AddNumberToObject(rep, "duration_s", sc.duration_s);
-	cJSON *cpu = cJSON_AddObjectToObject(rep, "media_node_cpu_model");
-	cJSON_AddNumberToObject(cpu, "rx_us", sc.rx_us);
-	cJSON_AddNumberToObject(cpu, "tx_us", sc.tx_us);
-	cJSON_AddNumberToObject(cpu, "bytes", sc.cost_bytes);
-	cJSON_AddNumberToObject(cpu, "rx_small_us", sc.rx_small_us);
-	cJSON_AddNumberToObject(cpu, "tx_small_us", sc.tx_small_us);
-	cJSON_AddNumberToObject(cpu, "small_bytes", sc.small_bytes);
-	cJSON_AddNumberToObject(cpu, "dtls_server_ms", sc.dtls_server_ms);
-	cJSON_AddNumberToObject(cpu, "dtls_client_ms", sc.dtls_client_ms);
-	cJSON_AddNumberToObject(cpu, "client_tx_us", sc.client_tx_us);
-	cJSON *m = cJSON_AddObjectToObject(rep, "ms");
-	cJSON_AddItemToObject(m, "join", pct_json(results.join_ms, sc.sla_join_ms));
-	cJSON_AddItemToObject(m, "p2p_rtt", pct_json(results.p2p_rtt_ms, sc.sla_p2p_rtt_ms));
-	cJSON_AddItemToObject(m, "sfu_rtt", pct_json(results.sfu_rtt_ms, sc.sla_sfu_rtt_ms));
-	cJSON_AddItemToObject(m, "event", pct_json(results.event_ms, sc.sla_event_ms));
-	cJSON_AddItemToObject(m, "mode_switch", pct_json(results.switch_ms, sc.sla_switch_ms));
-	/* forwarding latency, not held to an SLA (the RTTs are) */
-	cJSON *fwd = cJSON_AddObjectToObject(rep, "sfu_oneway_ms");
-	cJSON_AddItemToObject(fwd, "audio", pct_json(results.sfu_oneway_audio_ms, 0));
-	cJSON_AddItemToObject(fwd, "video", pct_json(results.sfu_oneway_video_ms, 0));
-	if (sc.fail_node != -1) /* held to the join SLA: media back within it */
-		cJSON_AddItemToObject(m, "recovery", pct_json(results.recovery_ms, sc.sla_join_ms + sc.fail_detect_s * 1000));
-	cJSON *nodes = cJSON_AddArrayToObject(rep, "media_nodes");
-	for (MediaNode *mn : media_nodes) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "id", mn->load.id);
-		cJSON_AddNumberToObject(o, "participants", mn->load.participants);
-		cJSON_AddNumberToObject(o, "packets_in", (double)mn->in);
-		cJSON_AddNumberToObject(o, "packets_out", (double)mn->forwarded);
-		cJSON_AddNumberToObject(o, "dropped", (double)mn->dropped);
-		cJSON_AddNumberToObject(o, "dtls_flights", (double)mn->flights);
-		cJSON_AddNumberToObject(o, "requests", (double)mn->requests);
-		cJSON_AddNumberToObject(o, "bytes_in", (double)mn->bytes_in);
-		cJSON_AddNumberToObject(o, "bytes_out", (double)mn->bytes_out);
-		mn->fluid_s += mn->fluid_us_per_s / 1e6 *
-			       (sc.duration_s - mn->fluid_since);
-		mn->fluid_since = sc.duration_s;
-		cJSON_AddNumberToObject(o, "cpu", (mn->busy_s + mn->fluid_s) /
-							  sc.duration_s);
-		cJSON_AddItemToArray(nodes, o);
-	}
-	/* capacity: what the SFU participants cost at the end of the run */
-	double cores_busy = 0, sfu_parts = 0, egress_bps = 0;
-	for (MediaNode *mn : media_nodes)
-		cores_busy += (mn->busy_s + mn->fluid_s) / sc.duration_s;
-	for (Call *c : calls) {
-		double n = 0;
-		for (Client *o : c->parts)
-			n += o->on_sfu;
-		sfu_parts += n;
-		unsigned l = std::min(2u, sc.consume_layer);
-		egress_bps += n * (n - 1) *
-			      (sc.video_kbps[l] * 1000 + sc.audio_bytes * 8 *
-								 1000 / sc.audio_ms);
-	}
-	cJSON *cap = cJSON_AddObjectToObject(rep, "capacity");
-	cJSON_AddNumberToObject(cap, "sfu_participants", sfu_parts);
-	cJSON_AddNumberToObject(cap, "media_cores_busy", cores_busy);
-	cJSON_AddNumberToObject(cap, "cores_per_node", sc.cores);
-	cJSON_AddNumberToObject(cap, "core_share_per_sfu_participant",
-				sfu_parts ? cores_busy / sfu_parts : 0);
-	cJSON_AddNumberToObject(cap, "sfu_egress_mbps", egress_bps / 1e6);
-	bool pass = true;
-	cJSON *it;
-	cJSON_ArrayForEach(it, m)
-	{
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "pass");
-		if (cJSON_IsBool(p))
-			pass = pass && cJSON_IsTrue(p);
-	}
-	cJSON_AddBoolToObject(rep, "sla_pass", pass);
+	cJSON *rep = report();
 	char *text = cJSON_Print(rep);
-	if (out_path) {
-		FILE *f = fopen(out_path, "w");
-		if (!f) {
-			fprintf(stderr, "meeshy-sim: --out: cannot write %s\n", out_path);
-			return 1;
-		}
+	FILE *f = out_path ? fopen(out_path, "w") : nullptr;
+	if (out_path && !f) {
+		fprintf(stderr, "meeshy-sim: --out: cannot write %s\n",
+			out_path);
+		return 1;
+	}
+	if (f) {
 		fputs(text, f);
 		fputc('\n', f);
 		fclose(f);
@@ -1696,4 +1681,46 @@ int main(int argc, char **argv)
 	cJSON_Delete(rep);
 	Simulator::Destroy();
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *out_path = nullptr;
+	std::vector<std::string> files;
+	bool search = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out_path = argv[++i];
+		else if (!strcmp(argv[i], "--search"))
+			search = true;
+		else if (!strcmp(argv[i], "--help"))
+			files.clear(), argc = 0;
+		else if (argv[i][0] == '-')
+			return fprintf(stderr,
+				       "meeshy-sim: unknown option %s\n",
+				       argv[i]),
+			       2;
+		else
+			files.push_back(argv[i]);
+	}
+	if (files.empty() || files.size() > 2 ||
+	    (search && files.size() != 2)) {
+		fprintf(stderr,
+			"usage: meeshy-sim SCENARIO.json [--out REPORT.json]\n"
+			"       meeshy-sim PLAN.json LOAD.json [--out "
+			"REPORT.json]\n"
+			"       meeshy-sim PLAN.json LOAD.json --search [--out "
+			"RESULT.json]\n");
+		return argc ? 2 : 0;
+	}
+	if (search) { /* each candidate a run of this very program */
+		char *self = realpath("/proc/self/exe", nullptr);
+		int rc = self ? sim::search_plan(self, files[0], files[1],
+						 out_path)
+			      : 1;
+		free(self);
+		return rc;
+	}
+	return play(files, out_path);
 }
