@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Runs the seed's scenarios through meeshy-sim and writes docs/SLA-REPORT.md
-with its plots (docs/sla-report/*.svg) and the raw reports (*.json).
+"""Plays the seed's growth months through meeshy-sim on the world of
+sim/scenarios/world.json and writes docs/SLA-REPORT.md with its plots
+(docs/sla-report/*.svg) and the raw reports (*.json):
 
     python3 sim/report.py [--sim build/sim/meeshy-sim] [--only NAME ...]
 
-It also runs the cross-check (sim/crosscheck.js: the same small call for
-real on loopback and in the sim; "crosscheck" with --only), whose table
-goes in the report.
-
-Each scenario's wall time and peak memory are measured here too. The seed's
-own figures (capacity tables, growth table, prices) are below, quoted so the
-report can set ours against them."""
+For each month: the seed's own plan (sim/scenarios/plans/seed-*.json) and
+the smallest plan over the candidate sites that passes every SLA with 30 %
+headroom (meeshy-sim --search on plans/sites.json), each against the
+month's load (loads/*.json); a sensitivity sweep (p95 join and SFU round
+trip against a media node's load); the node-loss scenario; the scale of the
+harness (ten times Year-1: "x10"); and the cross-check against a real run
+(sim/crosscheck.js; "crosscheck" with --only). NAME is a month (month01,
+month06, month12, year1, month24, month36), sensitivity, node-loss, x10 or
+crosscheck; without --only, all but month24, month36 and x10 (long runs).
+Each run's wall time and peak memory are measured here too."""
 import argparse
 import json
 import math
@@ -24,37 +28,27 @@ ROOT = os.path.dirname(HERE)
 SCEN = os.path.join(HERE, "scenarios")
 OUT = os.path.join(ROOT, "docs", "sla-report")
 
-# name, seed's concurrent participants, seed's media instances, gateways, TURN
-RUNS = [
-    ("mvp", 100, 1, 2, 1),
-    ("month01", 150, 2, 2, 1),
-    ("month06", 600, 5, 3, 2),
-    ("month12", 1500, 10, 5, 3),
-    ("month24", 3000, 20, 8, 5),
-    ("month36", 6000, 30, 12, 8),
-    ("year1", 5000, 10, 5, 3),
-    ("node-loss", 1500, 10, 5, 3),
-    ("far-region", 600, 5, 3, 2),
-]
-# the seed's prices (AWS, per month) and its egress price
-PRICE = {"media": 153, "gateway": 37, "mongo": 3 * 150, "redis": 150, "turn": 102}
-EGRESS_PER_GB = 0.09
-TARGET_UTIL = 0.7  # a media instance runs at most 70 % busy
-CORES = 4          # the seed's media instance: 4 vCPU
+MONTHS = ["month01", "month06", "month12", "year1", "month24", "month36"]
+LONG = {"month24", "month36", "x10"}
+SENSITIVITY_CALLS = [60, 120, 180, 240, 300]  # Europe-only calls on one 1-core node
 
 
-def run(sim, name):
-    path = os.path.join(SCEN, name + ".json")
+def run(sim, *args):
+    """meeshy-sim on these files; its report (or search result) with the
+    run's wall time and peak memory (GNU time's last line: kilobytes)."""
     t0 = time.time()
-    # GNU time says the run's peak memory (its last line: kilobytes)
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", sim, path], capture_output=True, text=True)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", sim, *args], capture_output=True, text=True)
     wall = time.time() - t0
     if p.returncode != 0:
-        sys.exit(f"meeshy-sim {name}: exit {p.returncode}\n{p.stderr}")
+        sys.exit(f"meeshy-sim {' '.join(args)}: exit {p.returncode}\n{p.stderr}")
     rep = json.loads(p.stdout)
     rep["wall_s"] = round(wall, 1)
     rep["peak_rss_mb"] = round(int(p.stderr.strip().splitlines()[-1]) / 1024)
     return rep
+
+
+def scen(*parts):
+    return os.path.join(SCEN, *parts)
 
 
 # --- SVG, small and by hand ---
@@ -96,30 +90,6 @@ def svg_cdf(path, title, xlabel, series, sla=None):
         c = COLORS[k % len(COLORS)]
         o.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}"/>')
         o.append(f'<text x="{w-r+10}" y="{t+15+16*k}" fill="{c}">{name}</text>')
-    o.append("</svg>")
-    open(path, "w").write("\n".join(o) + "\n")
-
-
-def svg_bars(path, title, groups, labels):
-    w, h, l, r, t, b = 640, 380, 50, 150, 30, 45
-    ymax = max(max(v) for _, v in groups) * 1.15
-    n = len(groups)
-    gw = (w - l - r) / n
-    bw = gw / (len(labels) + 1)
-    py = lambda y: h - b - (h - t - b) * y / ymax
-    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
-         f'<text x="{w/2}" y="18" text-anchor="middle" font-size="14">{title}</text>',
-         f'<line x1="{l}" y1="{h-b}" x2="{w-r}" y2="{h-b}" stroke="black"/>']
-    for gi, (g, vals) in enumerate(groups):
-        for k, v in enumerate(vals):
-            x = l + gi * gw + bw * (k + 0.5)
-            c = COLORS[k]
-            o.append(f'<rect x="{x:.1f}" y="{py(v):.1f}" width="{bw*0.9:.1f}" height="{h-b-py(v):.1f}" fill="{c}"/>')
-            o.append(f'<text x="{x+bw*0.45:.1f}" y="{py(v)-3:.1f}" text-anchor="middle">{v:g}</text>')
-        o.append(f'<text x="{l+gi*gw+gw/2:.1f}" y="{h-b+15}" text-anchor="middle">{g}</text>')
-    for k, lab in enumerate(labels):
-        o.append(f'<rect x="{w-r+10}" y="{t+16*k}" width="10" height="10" fill="{COLORS[k]}"/>')
-        o.append(f'<text x="{w-r+25}" y="{t+9+16*k}">{lab}</text>')
     o.append("</svg>")
     open(path, "w").write("\n".join(o) + "\n")
 
@@ -168,6 +138,171 @@ def crosscheck_md(xc):
     return md
 
 
+def svg_lines(path, title, xlabel, ylabel, series):
+    """series: (name, [(x, y), ...]); x a share (0..1), y in ms"""
+    w, h, l, r, t, b = 640, 400, 60, 170, 30, 45
+    ymax = max(y for _, pts in series for _, y in pts) * 1.1
+    step = 10 ** math.floor(math.log10(ymax / 5))
+    step *= next(m for m in (1, 2, 5, 10) if ymax / (step * m) <= 6)
+    ymax = step * math.ceil(ymax / step)
+    px = lambda x: l + (w - l - r) * x
+    py = lambda y: h - b - (h - t - b) * y / ymax
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+         f'<text x="{w/2}" y="18" text-anchor="middle" font-size="14">{title}</text>',
+         f'<line x1="{l}" y1="{h-b}" x2="{w-r}" y2="{h-b}" stroke="black"/>',
+         f'<line x1="{l}" y1="{t}" x2="{l}" y2="{h-b}" stroke="black"/>',
+         f'<text x="{(l+w-r)/2}" y="{h-8}" text-anchor="middle">{xlabel}</text>',
+         f'<text x="14" y="{(t+h-b)/2}" transform="rotate(-90 14 {(t+h-b)/2})" text-anchor="middle">{ylabel}</text>']
+    for i in range(11):
+        o.append(f'<text x="{px(i / 10)}" y="{h-b+15}" text-anchor="middle">{i * 10}%</text>')
+    for i in range(int(round(ymax / step)) + 1):
+        o.append(f'<text x="{l-5}" y="{py(step * i)+4}" text-anchor="end">{step * i:g}</text>')
+        o.append(f'<line x1="{l}" y1="{py(step * i)}" x2="{w-r}" y2="{py(step * i)}" stroke="#ddd"/>')
+    for k, (name, pts) in enumerate(series):
+        c = COLORS[k % len(COLORS)]
+        line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in sorted(pts))
+        o.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{line}"/>')
+        o += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{c}"/>' for x, y in pts]
+        o.append(f'<text x="{w-r+10}" y="{t+15+16*k}" fill="{c}">{name}</text>')
+    o.append("</svg>")
+    open(path, "w").write("\n".join(o) + "\n")
+
+
+ROWS = [("join", "join"), ("p2p_rtt", "P2P RTT"), ("sfu_rtt", "SFU RTT"),
+        ("event", "Socket.IO event"), ("mode_switch", "mode switch")]
+
+
+def cell(m):
+    """p95 and margin of one SLA row; bold when it fails"""
+    if not m or m.get("p95") is None:
+        return "—"
+    c = f"{m['p95']:.0f} ({m['margin'] * 100:+.0f} %)"
+    return c if m.get("pass") else f"**{c}**"
+
+
+def instances(dcs):
+    parts = [f"{d['name']} {d['media_nodes']}/{d['gateways']}/{d['turn']}" for d in dcs
+             if d["media_nodes"] or d["gateways"] or d["turn"]]
+    tot = [sum(d[k] for d in dcs) for k in ("media_nodes", "gateways", "turn")]
+    return f"{tot[0]} / {tot[1]} / {tot[2]} ({', '.join(parts)})"
+
+
+def month_md(name, seed, found):
+    """one verdict table: the seed's plan against the smallest passing one"""
+    small = found["smallest"]["report"]
+    md = ["", f"### {seed['scenario']}", "",
+          f"{seed['participants']} participants in {seed['calls']} calls over {seed['duration_s']:g} simulated s, "
+          f"{seed['sfu_calls']} of the calls on the SFU. Each cell: p95 in ms (the margin to the seed's SLA), "
+          "over the calls within one region; calls across regions are apart, below the SLA rows.", "",
+          "| | the seed's plan | the smallest passing plan |", "|---|---|---|"]
+    for key, label in ROWS:
+        note = ", the peers' own path" if key == "p2p_rtt" else ""
+        md.append(f"| {label} (SLA {seed['ms'][key].get('sla_p95', 0):g}{note}) | {cell(seed['ms'].get(key))} | "
+                  f"{cell(small['ms'].get(key))} |")
+    for key, label in (("join", "join"), ("sfu_rtt", "SFU RTT")):
+        x1, x2 = seed["across_regions"][key], small["across_regions"][key]
+        if x1.get("p95") is not None or x2.get("p95") is not None:
+            md.append(f"| {label}, calls across regions (apart) | {fmt(x1.get('p95'))} | {fmt(x2.get('p95'))} |")
+    h1, h2 = seed["headroom"], small["headroom"]
+    md += [f"| busiest media node (limit {h1['limit'] * 100:.0f} % of its cores) | "
+           f"{h1['busiest_media_cpu_share'] * 100:.0f} % | {h2['busiest_media_cpu_share'] * 100:.0f} % |",
+           f"| instances: media / gateways / TURN (per site) | {instances(seed['datacentres'])} | "
+           f"{instances(found['smallest']['datacentres'])} |",
+           f"| monthly cost, instances + SFU egress at the run's rate | "
+           f"${seed['monthly_cost_usd']['instances']:,.0f} + ${seed['monthly_cost_usd']['egress']:,.0f} | "
+           f"${small['monthly_cost_usd']['instances']:,.0f} + ${small['monthly_cost_usd']['egress']:,.0f} |",
+           f"| verdict | {'pass' if seed['plan_pass'] else 'fail'} | "
+           f"{'pass' if found['found'] else 'none found over these sites'} |"]
+    if not found["found"]:
+        worst = [f"{name} {r['sfu_rtt']['p95']:.0f} ms" for name, r in small["by_region"].items()
+                 if r["sfu_rtt"].get("p95") is not None and not r["sfu_rtt"]["pass"]]
+        md += ["", "No plan over these sites passes: with media nodes to spare, the SFU round trip's p95 "
+               f"still misses its SLA in {', '.join(worst) or 'no single region'} (per region, calls within it): "
+               "the distance between the participants of a call, not the instances."]
+    fewer = found.get("one_node_fewer", [])
+    if fewer:
+        md += ["", "One media node fewer at " + ", ".join(
+            f"{f['fewer_at']}: {'passes (so not the smallest)' if f['pass'] else 'fails'}" for f in fewer) +
+            f" ({found['runs']} runs of the search, {found['wall_s']:.0f} s)."]
+    return md
+
+
+def regions_md(rep):
+    md = ["", "### Peer-to-peer within a region", "",
+          f"{rep['scenario']}, the seed's plan: P2P round trips (audio, both ways) of two peers in the same region, "
+          "which never touch a data centre; the published delays decide them. p50 / p95 ms.", "",
+          "| region | share of participants | P2P RTT p50 / p95 | SLA (p95 < 100) |", "|---|---|---|---|"]
+    for name, r in rep["by_region"].items():
+        m = r["p2p_rtt"]
+        if m.get("p50") is None:
+            md.append(f"| {name} | {r['share']:.2f} | — | |")
+            continue
+        md.append(f"| {name} | {r['share']:.2f} | {m['p50']:.0f} / {m['p95']:.0f} | "
+                  f"{'pass' if m['pass'] else 'fail'} |")
+    a = rep["across_regions"]["p2p_rtt"]
+    if a.get("p50") is not None:
+        md.append(f"| calls across regions | | {a['p50']:.0f} / {a['p95']:.0f} | (apart) |")
+    md += ["", "Round trips between metros: Azure's published P50 inter-region table; access: the FCC's "
+           "Measuring Broadband America figures by technology (sim/README.md). Two peers on DSL (49 ms each) "
+           "already spend 98 ms before any distance: where the access mix has DSL, the P2P row's p95 is at "
+           "the SLA's edge whatever the plan."]
+    return md
+
+
+def sensitivity(sim, reps):
+    pts = []
+    for n in SENSITIVITY_CALLS:
+        load = json.load(open(scen("loads", "europe.json")))
+        load["calls"]["count"] = n
+        path = os.path.join(OUT, f"sensitivity-load-{n}.json")
+        json.dump(load, open(path, "w"))
+        print(f"running sensitivity, {n} calls ...", file=sys.stderr, flush=True)
+        rep = run(sim, scen("plans", "one-site.json"), path)
+        os.unlink(path)
+        pts.append({"calls": n, "cpu": rep["headroom"]["busiest_media_cpu_share"],
+                    "join": rep["ms"]["join"].get("p95"), "sfu_rtt": rep["ms"]["sfu_rtt"].get("p95"),
+                    "dropped": sum(m["dropped"] for m in rep["media_nodes"])})
+    reps["sensitivity"] = {"points": pts}
+    json.dump(reps["sensitivity"], open(os.path.join(OUT, "sensitivity.json"), "w"), indent=1)
+
+
+def sensitivity_md(pts):
+    svg_lines(os.path.join(OUT, "sensitivity.svg"), "p95 against the media node's load (one 1-core node, Europe)",
+              "media node busy (share of its core)", "p95 ms",
+              [("SFU round trip", [(p["cpu"], p["sfu_rtt"]) for p in pts if p["sfu_rtt"]]),
+               ("join", [(p["cpu"], p["join"]) for p in pts if p["join"]])])
+    md = ["", "## Sensitivity: p95 against a media node's load", "",
+          "Month 6's calls with every participant in Europe, on one data centre (Ireland) with one media node "
+          "of one core, the number of calls raised step by step (plans/one-site.json, loads/europe.json):", "",
+          "| calls | media node busy | join p95 | SFU RTT p95 | packets dropped |", "|---|---|---|---|---|"]
+    for p in pts:
+        md.append(f"| {p['calls']} | {p['cpu'] * 100:.0f} % | {fmt(p['join'])} | {fmt(p['sfu_rtt'])} | {p['dropped']} |")
+    return md + ["", "![sensitivity](sla-report/sensitivity.svg)"]
+
+
+def scale_md(rep):
+    return ["", "## Scale of the harness", "",
+            f"{rep['scenario']} (loads/x10-year1.json on the seed's Year-1 plan): {rep['participants']:,} participants "
+            f"in {rep['calls']:,} calls, {rep['duration_s']:g} simulated s, {rep['sampled_calls']} calls packet by packet "
+            f"and the rest as a fluid load: {rep['wall_s'] / 60:.1f} min wall, {rep['peak_rss_mb'] / 1024:.1f} GB peak "
+            "memory on this 2-core machine, one run."]
+
+
+def load_or_run(a, name, fn, key=None):
+    """runs it when wanted (key: the name --only knows it by), else reads
+    the last run's file"""
+    key = key or name
+    path = os.path.join(OUT, name + ".json")
+    wanted = key in a.only if a.only is not None else key not in LONG
+    if not wanted:
+        return json.load(open(path)) if os.path.exists(path) else None
+    print(f"running {name} ...", file=sys.stderr, flush=True)
+    rep = fn()
+    json.dump(rep, open(path, "w"), indent=1)
+    print(f"  {rep['wall_s']} s wall", file=sys.stderr)
+    return rep
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sim", default=os.path.join(ROOT, "build", "sim", "meeshy-sim"))
@@ -182,126 +317,73 @@ def main():
                        check=True, stdout=sys.stderr)
     xc = json.load(open(xc_path)) if os.path.exists(xc_path) else None
     reps = {}
-    for name, *_ in RUNS:
-        if a.only is not None and name not in a.only:
-            path = os.path.join(OUT, name + ".json")
-            if os.path.exists(path):
-                reps[name] = json.load(open(path))
-            continue
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        rep = run(a.sim, name)
-        json.dump(rep, open(os.path.join(OUT, name + ".json"), "w"), indent=1)
-        reps[name] = rep
-        print(f"  {rep['wall_s']} s wall", file=sys.stderr)
+    for m in MONTHS:
+        load = scen("loads", m + ".json")
+        reps[m] = load_or_run(a, m, lambda: run(a.sim, scen("plans", f"seed-{m}.json"), load))
+        reps[m + "-search"] = load_or_run(a, m + "-search",
+                                          lambda: run(a.sim, scen("plans", "sites.json"), load, "--search"), m)
+    reps["node-loss"] = load_or_run(a, "node-loss", lambda: run(a.sim, scen("node-loss.json")))
+    reps["x10"] = load_or_run(a, "x10", lambda: run(a.sim, scen("plans", "seed-year1.json"),
+                                                    scen("loads", "x10-year1.json")))
+    if a.only is None or "sensitivity" in a.only:
+        sensitivity(a.sim, reps)
+    elif os.path.exists(os.path.join(OUT, "sensitivity.json")):
+        reps["sensitivity"] = json.load(open(os.path.join(OUT, "sensitivity.json")))
 
-    metrics = [("join", "join"), ("p2p_rtt", "P2P RTT"), ("sfu_rtt", "SFU RTT"),
-               ("event", "Socket.IO event"), ("mode_switch", "mode switch")]
     md = ["# SLA report", "",
-          "Generated by `python3 sim/report.py` (meeshy-sim on ns-3 with the real SFU core and",
-          "placement rule; sim/README.md says what is real and what is modelled). Do not edit:",
-          "run it again. Milliseconds; each cell is p50 / p95 / p99, **bold** where the p95",
-          "misses the seed's SLA (join < 2000, P2P RTT < 100, SFU RTT < 150, event < 50,",
-          "mode switch < 2000).", ""]
-    md.append("| scenario | participants | SFU calls | " + " | ".join(m[1] for m in metrics) + " | wall | SLA |")
-    md.append("|---|---|---|" + "---|" * len(metrics) + "---|---|")
-    for name, *_ in RUNS:
-        if name not in reps:
-            continue
-        r = reps[name]
-        cells = []
-        for key, _ in metrics:
-            m = r["ms"].get(key, {})
-            if not m or m.get("p50") is None:
-                cells.append("—")
-                continue
-            c = f"{fmt(m['p50'])} / {fmt(m['p95'])} / {fmt(m['p99'])}"
-            cells.append(c if m.get("pass") else f"**{c}**")
-        md.append(f"| {name} | {r['participants']} | {r['sfu_calls']} | " + " | ".join(cells) +
-                  f" | {r.get('wall_s', '—')} s | {'pass' if r['sla_pass'] else 'fail'} |")
-    if "node-loss" in reps and reps["node-loss"]["ms"].get("recovery", {}).get("p50") is not None:
+          "Generated by `python3 sim/report.py` (meeshy-sim on ns-3 with the real SFU core, placement rule",
+          "and call rules; sim/README.md says what is real and what is modelled). Do not edit: run it again.",
+          "", "## Deployment plans, month by month", "",
+          "Each growth month of the seed is a load (sim/scenarios/loads: its concurrent calls and call mix,",
+          "participants spread over North America 40 %, Europe 35 %, Asia-Pacific 20 % and South America",
+          "5 %, one call in ten reaching across regions) played on the world of sim/scenarios/world.json",
+          "(16 metros, their published round trips, access networks by technology). The seed's plan is its",
+          "own instance counts placed on its four TURN sites (plans/seed-*.json: Virginia, Oregon's",
+          "neighbour Washington, Ireland, Singapore). The smallest passing plan is what `meeshy-sim",
+          "plans/sites.json LOAD --search` finds over candidate sites (media at those four and at Iowa, Tokyo, Sydney and Sao Paulo; gateways in every metro): the fewest media nodes",
+          "(4 cores each) and gateways (1,000 connections each, the seed's figure) per site with which",
+          "every SLA row passes and no media node is busier than 1/1.3 of its cores (30 % headroom),",
+          "each candidate a direct run, then one node fewer at each site in turn while that still passes.",
+          "The P2P row is the peers' own path, which no plan changes: it is reported, not searched. Calls",
+          "whose participants are in different regions are reported apart: the distance alone (Singapore",
+          "to Virginia is 233 ms) exceeds the SLA. TURN stays as planned (relayed media is not modelled)."]
+    for m in MONTHS:
+        if reps.get(m) and reps.get(m + "-search"):
+            md += month_md(m, reps[m], reps[m + "-search"])
+    for m in ("year1", "month12", "month01"):
+        if reps.get(m):
+            md += regions_md(reps[m])
+            break
+    if reps.get("sensitivity"):
+        md += sensitivity_md(reps["sensitivity"]["points"])
+    if reps.get("node-loss") and reps["node-loss"]["ms"].get("recovery", {}).get("p50") is not None:
         rc = reps["node-loss"]["ms"]["recovery"]
-        md += ["", f"Loss of one media instance at peak (node-loss): its calls' media flows again after "
-               f"{fmt(rc['p50'])} / {fmt(rc['p95'])} / {fmt(rc['p99'])} ms (p50/p95/p99), of which 3000 ms "
-               "is the heartbeat expiring before gateways move the calls (a draining node, SIGTERM, is "
+        md += ["", "## Losing a media node", "",
+               f"node-loss.json (one data centre, 1,666 participants, the busiest of 10 nodes lost at peak): its calls' "
+               f"media flows again after {fmt(rc['p50'])} / {fmt(rc['p95'])} / {fmt(rc['p99'])} ms (p50/p95/p99), of which "
+               "3000 ms is the heartbeat expiring before gateways move the calls (a draining node, SIGTERM, is "
                "moved at once: 0.74 s measured with Chromium)."]
-
-    md += ["", "Reading it: the harness has one data centre and a star network, so peer-to-peer",
-           "traffic crosses the core like everything else: two peers 25 ms from it are 100 ms apart,",
-           "which is why P2P round trips miss their SLA in every scenario while the SFU's mostly",
-           "meet theirs. Real peers in one region are closer to each other than to a distant data",
-           "centre: the region delays in sim/scenarios are placeholders until measured ones replace",
-           "them, and regional data centres are the next topology to add."]
-
-    # a scenario whose media instances have more work than cores
-    for name, *_ in RUNS:
-        if name not in reps:
-            continue
-        r = reps[name]
-        cores = r["capacity"]["cores_per_node"]
-        over = [n for n in r["media_nodes"] if n["cpu"] > cores]
-        if over:
-            md += ["", f"{name}: {len(over)} of its {len(r['media_nodes'])} media instances have more work than their "
-                   f"{cores} cores ({r['capacity']['media_cores_busy']:.1f} cores of work in all): they queue and drop, "
-                   "and the SFU figures above are what that does; the next table says how many instances it needs."]
+    if reps.get("x10"):
+        md += scale_md(reps["x10"])
     if xc:
         md += crosscheck_md(xc)
-
-    # capacity: instances needed at 70 % of 4 cores, against the seed
-    md += ["", "## Media instances needed", "",
-           "Measured CPU (the calibrated per-packet costs, sim/scenarios/calibration.json) per SFU",
-           f"participant, and the 4-vCPU instances that keeps under {TARGET_UTIL:.0%} busy, against the seed's",
-           "tables (Year-1 row: the seed says both 10 instances for 1,000 participants and 50 for 5,000).", "",
-           "| scenario | participants (seed) | on the SFU | cores busy | core share per SFU participant | instances needed | seed's instances | seed's rule (100 per instance) |",
-           "|---|---|---|---|---|---|---|---|"]
-    bars = []
-    costs = []
-    for name, seed_parts, seed_media, seed_gw, seed_turn in RUNS:
-        if name not in reps:
-            continue
-        r = reps[name]
-        cap = r["capacity"]
-        # scale the measured load to the seed's participant count
-        share = cap["core_share_per_sfu_participant"]
-        sfu_ratio = cap["sfu_participants"] / max(1, r["participants"])
-        need = max(1, math.ceil(share * seed_parts * sfu_ratio / (CORES * TARGET_UTIL)))
-        rule = math.ceil(seed_parts / 100)
-        md.append(f"| {name} | {seed_parts} | {cap['sfu_participants']:.0f} of {r['participants']} | "
-                  f"{cap['media_cores_busy']:.2f} | {share:.4f} | {need} | {seed_media} | {rule} |")
-        if name.startswith("month"):
-            bars.append((name.replace("month", "m"), [seed_media, need]))
-        egress_gb = cap["sfu_egress_mbps"] * seed_parts / max(1, r["participants"]) * 720 * 3600 / 8 / 1000
-        monthly = (need * PRICE["media"] + seed_gw * PRICE["gateway"] + PRICE["mongo"] + PRICE["redis"] +
-                   seed_turn * PRICE["turn"] + egress_gb * EGRESS_PER_GB)
-        costs.append((name, need, egress_gb, monthly, monthly / (seed_parts * 720)))
-    md += ["", "## Cost per participant-hour at the seed's prices", "",
-           "Media instances as needed above; gateways, TURN, MongoDB (3 nodes) and Redis as the seed",
-           "lists them; egress of the SFU at $0.09/GB (TURN relays not counted). The seed's own figure:",
-           "$0.15 on demand, $0.05 optimised, for 1,000 participants, with 20 TB of egress a month.",
-           "Like the seed, every participant is counted as connected all month; at the seed's own",
-           "egress price the SFU's egress alone (each receiver gets the middle layer, 1 Mbit/s, and",
-           "audio from every other participant) is most of the cost: 20 TB a month is 62 Mbit/s,",
-           "what about 15 SFU participants in calls of four receive.", "",
-           "| scenario | media instances | SFU egress GB/month | $/month | $ per participant-hour |",
-           "|---|---|---|---|---|"]
-    for name, need, gb, monthly, per in costs:
-        md.append(f"| {name} | {need} | {gb:,.0f} | {monthly:,.0f} | {per:.3f} |")
-
-    series_join = [(n, reps[n]["ms"]["join"].get("cdf_5", [])) for n, *_ in RUNS if n in reps]
-    series_rtt = [(n, reps[n]["ms"]["sfu_rtt"].get("cdf_5", [])) for n, *_ in RUNS if n in reps]
-    svg_cdf(os.path.join(OUT, "join-cdf.svg"), "Join time (call:join to first remote video frame)", "ms", series_join, 2000)
-    svg_cdf(os.path.join(OUT, "sfu-rtt-cdf.svg"), "SFU round trip (audio, both ways)", "ms", series_rtt, 150)
-    if bars:
-        svg_bars(os.path.join(OUT, "media-instances.svg"), "Media instances per month", bars,
-                 ["seed's table", "needed (measured)"])
+    series_join = [(m, reps[m]["ms"]["join"].get("cdf_5", [])) for m in MONTHS if reps.get(m)]
+    series_rtt = [(m, reps[m]["ms"]["sfu_rtt"].get("cdf_5", [])) for m in MONTHS if reps.get(m)]
+    svg_cdf(os.path.join(OUT, "join-cdf.svg"), "Join time, the seed's plans (call:join to first remote video frame)",
+            "ms", series_join, 2000)
+    svg_cdf(os.path.join(OUT, "sfu-rtt-cdf.svg"), "SFU round trip, the seed's plans (audio, both ways)", "ms",
+            series_rtt, 150)
     md += ["", "## Plots", "", "![join time](sla-report/join-cdf.svg)", "",
-           "![SFU round trip](sla-report/sfu-rtt-cdf.svg)", "",
-           "![media instances per month](sla-report/media-instances.svg)", ""]
-    md += ["## Runs", "", "On this 2-core machine, one scenario at a time.", "",
-           "| scenario | simulated s | sampled calls | wall s | peak memory MB |", "|---|---|---|---|---|"]
-    for name, *_ in RUNS:
-        if name in reps:
-            r = reps[name]
-            md.append(f"| {name} | {r['duration_s']:g} | {r['sampled_calls']} of {r['calls']} | {r.get('wall_s', '—')} | {r.get('peak_rss_mb', '—')} |")
+           "![SFU round trip](sla-report/sfu-rtt-cdf.svg)", ""]
+    md += ["## Runs", "", "On this 2-core machine, one run at a time.", "",
+           "| run | simulated s | sampled calls | wall s | peak memory MB |", "|---|---|---|---|---|"]
+    for name in MONTHS + ["node-loss", "x10"]:
+        r = reps.get(name)
+        if r:
+            md.append(f"| {name} | {r['duration_s']:g} | {r['sampled_calls']} of {r['calls']} | {r['wall_s']} | {r['peak_rss_mb']} |")
+        s = reps.get(name + "-search")
+        if s:
+            md.append(f"| {name} --search | | | {s['wall_s']} ({s['runs']} runs) | {s['peak_rss_mb']} |")
     open(os.path.join(ROOT, "docs", "SLA-REPORT.md"), "w").write("\n".join(md) + "\n")
     print("wrote docs/SLA-REPORT.md", file=sys.stderr)
 

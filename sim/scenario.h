@@ -90,6 +90,9 @@ struct Scenario {
 	/* a call's participants after the first: in another region than
 	 * the first's with this probability */
 	double cross_region_share = 0;
+	/* a participant in the same region as the first: in the first's
+	 * metro with this probability, else in any of the region's */
+	double same_metro_share = 0;
 	double arrival_window_s = 2;
 	double mean_call_s = 0;      /* 0: calls last the whole run */
 	double join_spacing_s = 0.3; /* between participants of one call */

@@ -39,37 +39,77 @@ std::string temp_file(const char *what, const std::string &text)
 	return ok ? path : std::string();
 }
 
-/* meeshy-sim on this plan and the load, in a child; its report or
- * nullptr (why says what went wrong). */
-cJSON *run(const std::string &self, const std::string &plan_text,
-	   const std::string &load, std::string &why)
+/* A run of meeshy-sim on a plan and the load, in a child process. */
+struct Child {
+	pid_t pid = -1;
+	std::string plan, out;
+};
+
+Child start(const std::string &self, const std::string &plan_text,
+	    const std::string &load)
 {
-	std::string plan = temp_file("plan", plan_text);
-	std::string out = temp_file("report", "");
-	cJSON *rep = nullptr;
-	pid_t pid = plan.empty() || out.empty() ? -1 : fork();
-	if (pid == 0) {
+	Child c;
+	c.plan = temp_file("plan", plan_text);
+	c.out = temp_file("report", "");
+	c.pid = c.plan.empty() || c.out.empty() ? -1 : fork();
+	if (c.pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 1);
 		dup2(null, 2);
-		execl(self.c_str(), self.c_str(), plan.c_str(), load.c_str(),
-		      "--out", out.c_str(), (char *)nullptr);
+		execl(self.c_str(), self.c_str(), c.plan.c_str(), load.c_str(),
+		      "--out", c.out.c_str(), (char *)nullptr);
 		_exit(127);
 	}
-	int status = 0;
-	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == 0) {
-		std::ifstream f(out);
+	return c;
+}
+
+/* its report once it has exited, or nullptr (why says so) */
+cJSON *reap(Child &c, int status, std::string &why)
+{
+	cJSON *rep = nullptr;
+	if (c.pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		std::ifstream f(c.out);
 		std::stringstream ss;
 		ss << f.rdbuf();
 		rep = cJSON_Parse(ss.str().c_str());
 	}
 	if (!rep)
-		why = "a run of " + self + " on " + load + " failed (status " +
+		why = "a run of meeshy-sim on " + c.plan + " failed (status " +
 		      std::to_string(status) + ")";
-	unlink(plan.c_str());
-	unlink(out.c_str());
+	unlink(c.plan.c_str());
+	unlink(c.out.c_str());
 	return rep;
+}
+
+/* meeshy-sim on each plan text, `jobs` at a time; the reports in the
+ * plans' order (nullptr for a run that failed). */
+std::vector<cJSON *> run_all(const std::string &self,
+			     const std::vector<std::string> &plans,
+			     const std::string &load, unsigned jobs,
+			     std::string &why)
+{
+	std::vector<cJSON *> reps(plans.size(), nullptr);
+	std::vector<Child> kids(plans.size());
+	size_t next = 0, running = 0;
+	while (next < plans.size() || running) {
+		if (next < plans.size() && running < jobs) {
+			kids[next] = start(self, plans[next], load);
+			if (kids[next].pid > 0)
+				running++;
+			next++;
+			continue;
+		}
+		int status = 0;
+		pid_t pid = wait(&status);
+		if (pid < 0)
+			break;
+		for (size_t i = 0; i < next; i++)
+			if (kids[i].pid == pid) {
+				reps[i] = reap(kids[i], status, why);
+				running--;
+			}
+	}
+	return reps;
 }
 
 double num(const cJSON *o, const char *k)
@@ -146,44 +186,81 @@ cJSON *plan_json(const std::vector<Datacentre> &dcs, const cJSON *rep)
 struct Search {
 	std::string self, plan, load, why;
 	Scenario s;
-	unsigned runs = 0;
+	unsigned runs = 0, jobs = 1;
 
-	cJSON *try_plan(const std::vector<Datacentre> &dcs)
+	void say(const std::vector<Datacentre> &dcs, const cJSON *rep)
 	{
-		std::string text = plan_text(plan, dcs, nullptr, why);
-		runs++;
-		fprintf(stderr, "meeshy-sim --search: run %u:", runs);
+		fprintf(stderr, "meeshy-sim --search: run %u:", ++runs);
 		for (const Datacentre &d : dcs)
-			fprintf(stderr, " %s %u media %u gw", d.name.c_str(),
-				d.media_nodes, d.gateways);
-		cJSON *rep =
-			text.empty() ? nullptr : run(self, text, load, why);
+			if (d.media_nodes || d.gateways)
+				fprintf(stderr, " %s %u/%u", d.name.c_str(),
+					d.media_nodes, d.gateways);
 		fprintf(stderr, " -> %s\n",
 			!rep          ? why.c_str()
 			: passes(rep) ? "pass"
 				      : "fail");
-		return rep;
+	}
+
+	/* each plan a run, `jobs` at a time; reports in the plans' order */
+	std::vector<cJSON *>
+	try_plans(const std::vector<std::vector<Datacentre>> &plans)
+	{
+		std::vector<std::string> texts;
+		for (const std::vector<Datacentre> &dcs : plans)
+			texts.push_back(plan_text(plan, dcs, nullptr, why));
+		std::vector<cJSON *> reps =
+			run_all(self, texts, load, jobs, why);
+		for (size_t i = 0; i < plans.size(); i++)
+			say(plans[i], reps[i]);
+		return reps;
+	}
+
+	cJSON *try_plan(const std::vector<Datacentre> &dcs)
+	{
+		return try_plans({dcs})[0];
 	}
 };
 
-/* Each data centre one media node fewer (those that have one): every
- * such plan must fail for the found one to be the smallest. */
-cJSON *smaller_ones(Search &x, const std::vector<Datacentre> &found)
+/* Down from a passing plan: one media node fewer at each data centre
+ * that has one (those runs side by side); the first of them that still
+ * passes is taken and the round starts again. Returns the last round,
+ * where every plan of one node fewer failed (found, and *rep, are then
+ * the smallest). */
+cJSON *descend(Search &x, std::vector<Datacentre> &found, cJSON **rep)
 {
-	cJSON *arr = cJSON_CreateArray();
-	for (size_t i = 0; i < found.size(); i++) {
-		if (!found[i].media_nodes)
-			continue;
-		std::vector<Datacentre> less = found;
-		less[i].media_nodes--;
-		cJSON *rep = x.try_plan(less);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "fewer_at", found[i].name.c_str());
-		cJSON_AddBoolToObject(o, "pass", rep && passes(rep));
-		cJSON_AddItemToArray(arr, o);
-		cJSON_Delete(rep);
+	for (;;) {
+		std::vector<std::vector<Datacentre>> less;
+		std::vector<size_t> at;
+		for (size_t i = 0; i < found.size(); i++) {
+			if (!found[i].media_nodes)
+				continue;
+			less.push_back(found);
+			less.back()[i].media_nodes--;
+			at.push_back(i);
+		}
+		std::vector<cJSON *> reps = x.try_plans(less);
+		cJSON *arr = cJSON_CreateArray();
+		int taken = -1;
+		for (size_t k = 0; k < reps.size(); k++) {
+			bool ok = reps[k] && passes(reps[k]);
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "fewer_at",
+						found[at[k]].name.c_str());
+			cJSON_AddBoolToObject(o, "pass", ok);
+			cJSON_AddItemToArray(arr, o);
+			if (ok && taken < 0) {
+				taken = (int)k;
+				cJSON_Delete(*rep);
+				*rep = reps[k];
+			} else {
+				cJSON_Delete(reps[k]);
+			}
+		}
+		if (taken < 0)
+			return arr;
+		found = less[(size_t)taken];
+		cJSON_Delete(arr);
 	}
-	return arr;
 }
 
 int finish(cJSON *result, const char *out_path)
@@ -209,17 +286,18 @@ int finish(cJSON *result, const char *out_path)
 } // namespace
 
 int search_plan(const std::string &self, const std::string &plan,
-		const std::string &load, const char *out_path)
+		const std::string &load, unsigned jobs, const char *out_path)
 {
-	Search x{self, plan, load, "", Scenario(), 0};
+	Search x{self, plan, load, "", Scenario(), 0, jobs};
 	if (!load_scenario({plan, load}, x.s, x.why)) {
 		fprintf(stderr, "meeshy-sim: %s\n", x.why.c_str());
 		return 2;
 	}
 	/* where the load goes: every data centre with room to spare */
 	std::vector<Datacentre> ample = x.s.datacentres;
-	for (Datacentre &d : ample) {
-		d.media_nodes = 4 * (d.media_nodes + 1);
+	for (Datacentre &d :
+	     ample) { /* a site planned without media stays so */
+		d.media_nodes = d.media_nodes ? 4 * (d.media_nodes + 1) : 0;
 		d.gateways = std::max(1u, d.gateways);
 	}
 	cJSON *rep = x.try_plan(ample);
@@ -244,6 +322,7 @@ int search_plan(const std::string &self, const std::string &plan,
 		return fprintf(stderr, "meeshy-sim: %s\n", x.why.c_str()), 1;
 	cJSON *result = cJSON_CreateObject();
 	bool found = passes(rep);
+	cJSON *fewer = found ? descend(x, dcs, &rep) : nullptr;
 	cJSON_AddBoolToObject(result, "found", found);
 	cJSON_AddItemToObject(result, "smallest", plan_json(dcs, rep));
 	cJSON_AddItemToObject(result, "plan",
@@ -253,9 +332,8 @@ int search_plan(const std::string &self, const std::string &plan,
 						    x.why)
 						  .c_str()));
 	cJSON_Delete(rep);
-	if (found)
-		cJSON_AddItemToObject(result, "one_node_fewer",
-				      smaller_ones(x, dcs));
+	if (fewer)
+		cJSON_AddItemToObject(result, "one_node_fewer", fewer);
 	cJSON_AddNumberToObject(result, "runs", x.runs);
 	return finish(result, out_path);
 }

@@ -8,7 +8,8 @@
  * connections it serves with 30 % headroom over the plan's
  * gateway_connections (the seed's 1,000). Each candidate is a run of
  * meeshy-sim itself (`self`), so every verdict is a direct run. TURN is
- * kept as the plan has it: relayed media is not modelled.
+ * kept as the plan has it: relayed media is not modelled. Up to `jobs`
+ * runs at a time (--jobs, default the cores).
  */
 #pragma once
 
@@ -18,6 +19,6 @@ namespace sim
 {
 
 int search_plan(const std::string &self, const std::string &plan,
-		const std::string &load, const char *out_path);
+		const std::string &load, unsigned jobs, const char *out_path);
 
 } // namespace sim

@@ -36,7 +36,7 @@ with open(path("world-two.json")) as f:
 inter = world["rtt_ms"][0][2]
 access = world["access"]["line"]["rtt_ms"] / 2
 rep = meeshy_sim(path("plan-two.json"), path("load-across.json"))
-across = rep["p2p_rtt_across_regions"]
+across = rep["across_regions"]["p2p_rtt"]
 want = inter + 4 * access
 got = across["p50"] or 0
 check("cross-region P2P RTT p50", abs(got - want) <= 0.1 * want and across["samples"] > 100,
