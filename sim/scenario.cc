@@ -236,21 +236,16 @@ int metro_index(const Scenario &s, const cJSON *name)
 	return -1;
 }
 
-/* The world file: metros, their round trips (each pair once), and the
- * access networks of each region. */
-bool load_world(const char *path, Scenario &s, std::vector<std::string> &in,
-		std::string &why)
+/* The world's metros (in[m]: metro m's region) and the round trip
+ * between every two (each pair given once). */
+bool load_metros(const cJSON *w, const char *path, Scenario &s,
+		 std::vector<std::string> &in, std::string &why)
 {
-	cJSON *w = read_json(path, why);
 	const cJSON *it;
-	if (!w)
-		return false;
 	cJSON_ArrayForEach(it, item(w, "metros"))
 	{
-		const cJSON *r = item(it, "region");
-		s.metros.push_back(cJSON_IsString(item(it, "name"))
-					   ? item(it, "name")->valuestring
-					   : "");
+		const cJSON *nm = item(it, "name"), *r = item(it, "region");
+		s.metros.push_back(cJSON_IsString(nm) ? nm->valuestring : "");
 		in.push_back(cJSON_IsString(r) ? r->valuestring : "");
 	}
 	size_t n = s.metros.size();
@@ -267,7 +262,6 @@ bool load_world(const char *path, Scenario &s, std::vector<std::string> &in,
 			why = std::string(path) + ": rtt_ms: " + t +
 			      " is not [metro, metro, ms]";
 			free(t);
-			cJSON_Delete(w);
 			return false;
 		}
 		s.rtt_ms[a][b] = s.rtt_ms[b][a] = ms->valuedouble;
@@ -278,39 +272,54 @@ bool load_world(const char *path, Scenario &s, std::vector<std::string> &in,
 				why = std::string(path) +
 				      ": rtt_ms: no round trip between " +
 				      s.metros[a] + " and " + s.metros[b];
-				cJSON_Delete(w);
 				return false;
 			}
-	const cJSON *tech = item(w, "access");
-	cJSON_ArrayForEach(it, item(w, "regions"))
-	{
-		Region g{item(it, "name") && cJSON_IsString(item(it, "name"))
-				 ? item(it, "name")->valuestring
-				 : "",
-			 0,
-			 0,
-			 0,
-			 0,
-			 num(it, "mbps", 50),
-			 {},
-			 {},
-			 num(it, "packet_jitter_ms", 0)};
-		for (size_t m = 0; m < n; m++)
-			if (in[m] == g.name)
-				g.metros.push_back((unsigned)m);
-		const cJSON *a;
-		cJSON_ArrayForEach(a, item(it, "access"))
-		{
-			const cJSON *t = item(tech, a->string);
-			g.access.push_back(
-				{a->string, a->valuedouble,
-				 num(t, "rtt_ms", 20) / 2,
-				 num(t, "loss", 0) + num(it, "loss", 0)});
-		}
-		s.regions.push_back(g);
-	}
-	cJSON_Delete(w);
 	return true;
+}
+
+/* A region of the world: its metros, and its access networks (one of
+ * its own delay_ms when it names none). */
+Region world_region(const cJSON *it, const cJSON *tech,
+		    const std::vector<std::string> &in)
+{
+	const cJSON *nm = item(it, "name"), *a;
+	Region g{cJSON_IsString(nm) ? nm->valuestring : "",
+		 0,
+		 0,
+		 0,
+		 0,
+		 num(it, "mbps", 50),
+		 {},
+		 {},
+		 num(it, "packet_jitter_ms", 0)};
+	for (size_t m = 0; m < in.size(); m++)
+		if (in[m] == g.name)
+			g.metros.push_back((unsigned)m);
+	cJSON_ArrayForEach(a, item(it, "access"))
+	{
+		const cJSON *t = item(tech, a->string);
+		g.access.push_back({a->string, a->valuedouble,
+				    num(t, "rtt_ms", 20) / 2,
+				    num(t, "loss", 0) + num(it, "loss", 0)});
+	}
+	if (g.access.empty())
+		g.access.push_back({"default", 1, num(it, "delay_ms", 10),
+				    num(it, "loss", 0)});
+	return g;
+}
+
+/* The world file: metros, their round trips, each region's access. */
+bool load_world(const char *path, Scenario &s, std::vector<std::string> &in,
+		std::string &why)
+{
+	cJSON *w = read_json(path, why);
+	const cJSON *it;
+	bool ok = w && load_metros(w, path, s, in, why);
+	const cJSON *regions = ok ? item(w, "regions") : nullptr;
+	cJSON_ArrayForEach(it, regions)
+		s.regions.push_back(world_region(it, item(w, "access"), in));
+	cJSON_Delete(w);
+	return ok;
 }
 
 /* The plan's data centres, and the load's participants per region. */
