@@ -419,6 +419,16 @@ bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 	return ok;
 }
 
+cJSON *datacentre_json(const Datacentre &d)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", d.name.c_str());
+	cJSON_AddNumberToObject(o, "media_nodes", d.media_nodes);
+	cJSON_AddNumberToObject(o, "gateways", d.gateways);
+	cJSON_AddNumberToObject(o, "turn", d.turn);
+	return o;
+}
+
 std::string plan_text(const std::string &plan_path,
 		      const std::vector<Datacentre> &dcs, const char *name,
 		      std::string &why)
@@ -438,14 +448,8 @@ std::string plan_text(const std::string &plan_path,
 	       std::string(dir) + "/");
 	free(dir);
 	cJSON *arr = cJSON_CreateArray();
-	for (const Datacentre &d : dcs) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "name", d.name.c_str());
-		cJSON_AddNumberToObject(o, "gateways", d.gateways);
-		cJSON_AddNumberToObject(o, "media_nodes", d.media_nodes);
-		cJSON_AddNumberToObject(o, "turn", d.turn);
-		cJSON_AddItemToArray(arr, o);
-	}
+	for (const Datacentre &d : dcs)
+		cJSON_AddItemToArray(arr, datacentre_json(d));
 	/* each keeps its metro: the names are the plan's own */
 	const cJSON *old = item(j, "datacentres");
 	for (int i = 0; i < cJSON_GetArraySize(arr); i++)

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+struct cJSON; /* cjson/cJSON.h */
+
 namespace sim
 {
 
@@ -128,6 +130,10 @@ struct Scenario {
  * (naming the file and the key). */
 bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 		   std::string &why);
+
+/* A data centre's counts as JSON: name, media_nodes, gateways, turn (the
+ * caller owns it; cJSON, as in scenario.cc). */
+::cJSON *datacentre_json(const Datacentre &d);
 
 /* The plan file's text with these data centres, its files named by
  * absolute paths (so it can be read from anywhere); empty on error. */

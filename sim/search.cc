@@ -169,14 +169,8 @@ cJSON *plan_json(const std::vector<Datacentre> &dcs, const cJSON *rep)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *a = cJSON_AddArrayToObject(o, "datacentres");
-	for (const Datacentre &d : dcs) {
-		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "name", d.name.c_str());
-		cJSON_AddNumberToObject(x, "media_nodes", d.media_nodes);
-		cJSON_AddNumberToObject(x, "gateways", d.gateways);
-		cJSON_AddNumberToObject(x, "turn", d.turn);
-		cJSON_AddItemToArray(a, x);
-	}
+	for (const Datacentre &d : dcs)
+		cJSON_AddItemToArray(a, datacentre_json(d));
 	cJSON_AddBoolToObject(o, "pass", rep && passes(rep));
 	if (rep)
 		cJSON_AddItemToObject(o, "report", cJSON_Duplicate(rep, 1));
