@@ -194,7 +194,9 @@ def month_md(name, seed, found):
           f"{seed['participants']} participants in {seed['calls']} calls over {seed['duration_s']:g} simulated s, "
           f"{seed['sfu_calls']} of the calls on the SFU. Each cell: p95 in ms (the margin to the seed's SLA), "
           "over the calls within one region; calls across regions are apart, below the SLA rows.", "",
-          "| | the seed's plan | the smallest passing plan |", "|---|---|---|"]
+          "| | the seed's plan | " + ("the smallest passing plan" if found["found"]
+                                    else "the search's best (none passes)") + " |",
+          "|---|---|---|"]
     for key, label in ROWS:
         note = ", the peers' own path" if key == "p2p_rtt" else ""
         md.append(f"| {label} (SLA {seed['ms'][key].get('sla_p95', 0):g}{note}) | {cell(seed['ms'].get(key))} | "

@@ -287,10 +287,10 @@ int search_plan(const std::string &self, const std::string &plan,
 		fprintf(stderr, "meeshy-sim: %s\n", x.why.c_str());
 		return 2;
 	}
-	/* where the load goes: every data centre with room to spare */
+	/* where the load goes: every data centre with room to spare (a
+	 * site planned without media nodes stays without) */
 	std::vector<Datacentre> ample = x.s.datacentres;
-	for (Datacentre &d :
-	     ample) { /* a site planned without media stays so */
+	for (Datacentre &d : ample) {
 		d.media_nodes = d.media_nodes ? 4 * (d.media_nodes + 1) : 0;
 		d.gateways = std::max(1u, d.gateways);
 	}
@@ -305,9 +305,9 @@ int search_plan(const std::string &self, const std::string &plan,
 	     step++) {
 		const cJSON *h =
 			cJSON_GetObjectItemCaseSensitive(rep, "headroom");
+		/* an SLA row that fails with CPU to spare: not capacity */
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "pass")))
-			break; /* an SLA row fails with CPU to spare: not
-				  capacity */
+			break;
 		dcs[busiest(rep, dcs)].media_nodes++;
 		cJSON_Delete(rep);
 		rep = x.try_plan(dcs);
