@@ -26,11 +26,9 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,7 +37,6 @@
 #include "ns3/core-module.h"
 #include "ns3/internet-module.h"
 #include "ns3/network-module.h"
-#include "ns3/point-to-point-module.h"
 
 extern "C" {
 #include <cjson/cJSON.h>
@@ -1042,16 +1039,15 @@ Site *call_site(Call *call)
 			best = o->site;
 	if (!best)
 		best = call->parts[0]->site;
+	if (site_alive(best))
+		return best;
 	Site *alt = nullptr;
-	for (Site *s : sites) {
-		if (!site_alive(s))
-			continue;
-		if (!alt ||
-		    sc.rtt_ms[best->plan->metro][s->plan->metro] <
-			    sc.rtt_ms[best->plan->metro][alt->plan->metro])
+	const std::vector<double> &rtt = sc.rtt_ms[best->plan->metro];
+	for (Site *s : sites)
+		if (site_alive(s) &&
+		    (!alt || rtt[s->plan->metro] < rtt[alt->plan->metro]))
 			alt = s;
-	}
-	return site_alive(best) || !alt ? best : alt;
+	return alt ? alt : best;
 }
 
 /* The real placement rule picks among the data centre's media nodes. */
@@ -1440,11 +1436,18 @@ bool draw_calls()
 
 /* --- the report --- */
 
-double node_cpu(MediaNode *mn) /* cores busy on average over the run */
+/* the fluid calls' load integrated up to the run's end, once */
+void close_fluid()
 {
-	mn->fluid_s +=
-		mn->fluid_us_per_s / 1e6 * (sc.duration_s - mn->fluid_since);
-	mn->fluid_since = sc.duration_s;
+	for (MediaNode *mn : media_nodes) {
+		mn->fluid_s += mn->fluid_us_per_s / 1e6 *
+			       (sc.duration_s - mn->fluid_since);
+		mn->fluid_since = sc.duration_s;
+	}
+}
+
+double node_cpu(const MediaNode *mn) /* cores busy on average, the run */
+{
 	return (mn->busy_s + mn->fluid_s) / sc.duration_s;
 }
 
@@ -1623,6 +1626,7 @@ bool report_plan(cJSON *rep, double egress_mbps)
 cJSON *report()
 {
 	cJSON *rep = cJSON_CreateObject();
+	close_fluid();
 	unsigned sfu_calls = 0, sampled = 0;
 	for (Call *c : calls) {
 		sfu_calls += c->sfu;
