@@ -17,14 +17,14 @@ extern "C" {
 namespace sim
 {
 
-namespace
-{
-
-double num(const cJSON *o, const char *k, double def)
+double json_num(const cJSON *o, const char *k, double def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
+
+namespace
+{
 
 const cJSON *item(const cJSON *o, const char *k)
 {
@@ -99,17 +99,19 @@ bool load_calibration(const char *path, Scenario &s, std::string &why)
 		return false;
 	}
 	/* the router's work and the socket I/O around it */
-	s.rx_us = num(cj, "rx_us", s.rx_us) + num(cj, "io_rx_us", 0);
-	s.tx_us = num(cj, "tx_us", s.tx_us) + num(cj, "io_tx_us", 0);
-	s.cost_bytes = num(cj, "bytes", s.cost_bytes);
+	s.rx_us = json_num(cj, "rx_us", s.rx_us) + json_num(cj, "io_rx_us", 0);
+	s.tx_us = json_num(cj, "tx_us", s.tx_us) + json_num(cj, "io_tx_us", 0);
+	s.cost_bytes = json_num(cj, "bytes", s.cost_bytes);
 	const cJSON *sm = item(cj, "small");
 	if (cJSON_IsObject(sm)) {
-		s.rx_small_us = num(sm, "rx_us", 0) + num(sm, "io_rx_us", 0);
-		s.tx_small_us = num(sm, "tx_us", 0) + num(sm, "io_tx_us", 0);
-		s.small_bytes = num(sm, "bytes", s.small_bytes);
+		s.rx_small_us =
+			json_num(sm, "rx_us", 0) + json_num(sm, "io_rx_us", 0);
+		s.tx_small_us =
+			json_num(sm, "tx_us", 0) + json_num(sm, "io_tx_us", 0);
+		s.small_bytes = json_num(sm, "bytes", s.small_bytes);
 	}
-	s.dtls_server_ms = num(cj, "dtls_server_ms", s.dtls_server_ms);
-	s.dtls_client_ms = num(cj, "dtls_client_ms", s.dtls_client_ms);
+	s.dtls_server_ms = json_num(cj, "dtls_server_ms", s.dtls_server_ms);
+	s.dtls_client_ms = json_num(cj, "dtls_client_ms", s.dtls_client_ms);
 	cJSON_Delete(cj);
 	return true;
 }
@@ -125,51 +127,56 @@ bool load_media_node(const cJSON *j, Scenario &s, std::string &why)
 		s.rx_small_us = -1;
 	if (cJSON_IsNumber(item(mn, "tx_us")))
 		s.tx_small_us = -1;
-	s.rx_us = num(mn, "rx_us", s.rx_us);
-	s.tx_us = num(mn, "tx_us", s.tx_us);
-	s.rx_small_us = num(mn, "rx_small_us", s.rx_small_us);
-	s.tx_small_us = num(mn, "tx_small_us", s.tx_small_us);
-	s.dtls_server_ms = num(mn, "dtls_server_ms", s.dtls_server_ms);
-	s.dtls_client_ms = num(mn, "dtls_client_ms", s.dtls_client_ms);
-	s.queue_packets = (unsigned)num(mn, "queue_packets", s.queue_packets);
-	s.cores = std::max(1u, (unsigned)num(mn, "cores", s.cores));
-	s.dc_delay_ms = num(item(j, "datacenter"), "delay_ms", s.dc_delay_ms);
+	s.rx_us = json_num(mn, "rx_us", s.rx_us);
+	s.tx_us = json_num(mn, "tx_us", s.tx_us);
+	s.rx_small_us = json_num(mn, "rx_small_us", s.rx_small_us);
+	s.tx_small_us = json_num(mn, "tx_small_us", s.tx_small_us);
+	s.dtls_server_ms = json_num(mn, "dtls_server_ms", s.dtls_server_ms);
+	s.dtls_client_ms = json_num(mn, "dtls_client_ms", s.dtls_client_ms);
+	s.queue_packets =
+		(unsigned)json_num(mn, "queue_packets", s.queue_packets);
+	s.cores = std::max(1u, (unsigned)json_num(mn, "cores", s.cores));
+	s.dc_delay_ms =
+		json_num(item(j, "datacenter"), "delay_ms", s.dc_delay_ms);
 	const cJSON *fail = item(j, "fail");
 	const cJSON *fn = item(fail, "media_node");
 	s.fail_node = cJSON_IsString(fn) && !strcmp(fn->valuestring, "busiest")
 			      ? FAIL_BUSIEST_SAMPLED
-			      : (int)num(fail, "media_node", -1);
-	s.fail_at_s = num(fail, "at_s", 0);
-	s.fail_detect_s = num(fail, "detect_s", s.fail_detect_s);
+			      : (int)json_num(fail, "media_node", -1);
+	s.fail_at_s = json_num(fail, "at_s", 0);
+	s.fail_detect_s = json_num(fail, "detect_s", s.fail_detect_s);
 	return true;
 }
 
 void load_calls(const cJSON *j, Scenario &s)
 {
 	const cJSON *c = item(j, "calls");
-	s.calls = (unsigned)num(c, "count", s.calls);
-	s.participants = (unsigned)num(c, "participants", 0);
-	s.two_share = num(c, "two_person_share", s.two_share);
-	s.group_mean = num(c, "group_mean", s.group_mean);
+	s.calls = (unsigned)json_num(c, "count", s.calls);
+	s.participants = (unsigned)json_num(c, "participants", 0);
+	s.two_share = json_num(c, "two_person_share", s.two_share);
+	s.group_mean = json_num(c, "group_mean", s.group_mean);
 	s.cross_region_share =
-		num(c, "cross_region_share", s.cross_region_share);
-	s.arrival_window_s = num(c, "arrival_window_s", s.arrival_window_s);
-	s.mean_call_s = num(c, "mean_duration_s", s.mean_call_s);
-	s.join_spacing_s = num(c, "join_spacing_s", s.join_spacing_s);
-	s.leave_spacing_s = num(c, "leave_spacing_s", s.leave_spacing_s);
+		json_num(c, "cross_region_share", s.cross_region_share);
+	s.arrival_window_s =
+		json_num(c, "arrival_window_s", s.arrival_window_s);
+	s.mean_call_s = json_num(c, "mean_duration_s", s.mean_call_s);
+	s.join_spacing_s = json_num(c, "join_spacing_s", s.join_spacing_s);
+	s.leave_spacing_s = json_num(c, "leave_spacing_s", s.leave_spacing_s);
 	const cJSON *cl = item(j, "clients");
-	s.client_tx_us = num(cl, "tx_us", s.client_tx_us);
-	s.client_serial_handshakes = (unsigned)num(cl, "serial_handshakes",
-						   s.client_serial_handshakes);
+	s.client_tx_us = json_num(cl, "tx_us", s.client_tx_us);
+	s.client_serial_handshakes = (unsigned)json_num(
+		cl, "serial_handshakes", s.client_serial_handshakes);
 }
 
 void load_media(const cJSON *j, Scenario &s)
 {
 	const cJSON *m = item(j, "media");
-	s.audio_bytes = num(m, "audio_bytes", s.audio_bytes);
-	s.video_fps = num(m, "video_fps", s.video_fps);
-	s.consume_layer = (unsigned)num(m, "consume_layer", s.consume_layer);
-	s.media_sample_share = num(m, "sample_share", s.media_sample_share);
+	s.audio_bytes = json_num(m, "audio_bytes", s.audio_bytes);
+	s.video_fps = json_num(m, "video_fps", s.video_fps);
+	s.consume_layer =
+		(unsigned)json_num(m, "consume_layer", s.consume_layer);
+	s.media_sample_share =
+		json_num(m, "sample_share", s.media_sample_share);
 	const cJSON *vk = item(m, "video_kbps");
 	for (int i = 0; i < 3 && cJSON_IsArray(vk); i++)
 		s.video_kbps[i] =
@@ -181,20 +188,21 @@ void load_media(const cJSON *j, Scenario &s)
 void load_signaling(const cJSON *j, Scenario &s)
 {
 	const cJSON *g = item(j, "gateway");
-	s.gateway_ms = num(g, "service_ms", s.gateway_ms);
-	s.signaling_rounds = num(g, "signaling_rounds", s.signaling_rounds);
+	s.gateway_ms = json_num(g, "service_ms", s.gateway_ms);
+	s.signaling_rounds =
+		json_num(g, "signaling_rounds", s.signaling_rounds);
 	s.sfu_rounds_fixed =
-		(unsigned)num(g, "sfu_rounds_fixed", s.sfu_rounds_fixed);
-	s.sfu_rounds_per_peer =
-		(unsigned)num(g, "sfu_rounds_per_peer", s.sfu_rounds_per_peer);
-	s.sfu_from = (unsigned)num(g, "sfu_from", s.sfu_from);
+		(unsigned)json_num(g, "sfu_rounds_fixed", s.sfu_rounds_fixed);
+	s.sfu_rounds_per_peer = (unsigned)json_num(g, "sfu_rounds_per_peer",
+						   s.sfu_rounds_per_peer);
+	s.sfu_from = (unsigned)json_num(g, "sfu_from", s.sfu_from);
 	s.gateway_on_media = cJSON_IsTrue(item(g, "on_media_node"));
 	const cJSON *sla = item(j, "sla_p95_ms");
-	s.sla_join_ms = num(sla, "join", s.sla_join_ms);
-	s.sla_p2p_rtt_ms = num(sla, "p2p_rtt", s.sla_p2p_rtt_ms);
-	s.sla_sfu_rtt_ms = num(sla, "sfu_rtt", s.sla_sfu_rtt_ms);
-	s.sla_event_ms = num(sla, "event", s.sla_event_ms);
-	s.sla_switch_ms = num(sla, "mode_switch", s.sla_switch_ms);
+	s.sla_join_ms = json_num(sla, "join", s.sla_join_ms);
+	s.sla_p2p_rtt_ms = json_num(sla, "p2p_rtt", s.sla_p2p_rtt_ms);
+	s.sla_sfu_rtt_ms = json_num(sla, "sfu_rtt", s.sla_sfu_rtt_ms);
+	s.sla_event_ms = json_num(sla, "event", s.sla_event_ms);
+	s.sla_switch_ms = json_num(sla, "mode_switch", s.sla_switch_ms);
 }
 
 /* A star: every region's clients at one metro, the data centre there. */
@@ -207,11 +215,11 @@ bool load_star(const cJSON *j, Scenario &s, std::string &why)
 	{
 		const cJSON *rn = item(r, "name");
 		Region g{cJSON_IsString(rn) ? rn->valuestring : "",
-			 num(r, "share", 1),
-			 num(r, "delay_ms", 10),
-			 num(r, "jitter_ms", 0),
-			 num(r, "loss", 0),
-			 num(r, "mbps", 50),
+			 json_num(r, "share", 1),
+			 json_num(r, "delay_ms", 10),
+			 json_num(r, "jitter_ms", 0),
+			 json_num(r, "loss", 0),
+			 json_num(r, "mbps", 50),
 			 {0},
 			 {},
 			 0};
@@ -221,7 +229,7 @@ bool load_star(const cJSON *j, Scenario &s, std::string &why)
 		why = "regions: at least one is needed";
 		return false;
 	}
-	s.media_nodes = (unsigned)num(j, "media_nodes", s.media_nodes);
+	s.media_nodes = (unsigned)json_num(j, "media_nodes", s.media_nodes);
 	s.datacentres = {{"dc", 0, 1, s.media_nodes, 0}};
 	return true;
 }
@@ -288,23 +296,24 @@ Region world_region(const cJSON *it, const cJSON *tech,
 		 0,
 		 0,
 		 0,
-		 num(it, "mbps", 50),
+		 json_num(it, "mbps", 50),
 		 {},
 		 {},
-		 num(it, "packet_jitter_ms", 0)};
+		 json_num(it, "packet_jitter_ms", 0)};
 	for (size_t m = 0; m < in.size(); m++)
 		if (in[m] == g.name)
 			g.metros.push_back((unsigned)m);
 	cJSON_ArrayForEach(a, item(it, "access"))
 	{
 		const cJSON *t = item(tech, a->string);
-		g.access.push_back({a->string, a->valuedouble,
-				    num(t, "rtt_ms", 20) / 2,
-				    num(t, "loss", 0) + num(it, "loss", 0)});
+		g.access.push_back(
+			{a->string, a->valuedouble,
+			 json_num(t, "rtt_ms", 20) / 2,
+			 json_num(t, "loss", 0) + json_num(it, "loss", 0)});
 	}
 	if (g.access.empty())
-		g.access.push_back({"default", 1, num(it, "delay_ms", 10),
-				    num(it, "loss", 0)});
+		g.access.push_back({"default", 1, json_num(it, "delay_ms", 10),
+				    json_num(it, "loss", 0)});
 	return g;
 }
 
@@ -343,9 +352,9 @@ bool load_plan(const cJSON *j, Scenario &s, std::string &why)
 		}
 		s.datacentres.push_back(
 			{cJSON_IsString(nm) ? nm->valuestring : s.metros[m],
-			 (unsigned)m, (unsigned)num(it, "gateways", 1),
-			 (unsigned)num(it, "media_nodes", 0),
-			 (unsigned)num(it, "turn", 0)});
+			 (unsigned)m, (unsigned)json_num(it, "gateways", 1),
+			 (unsigned)json_num(it, "media_nodes", 0),
+			 (unsigned)json_num(it, "turn", 0)});
 	}
 	if (s.datacentres.empty()) {
 		why = "datacentres: at least one is needed";
@@ -354,20 +363,20 @@ bool load_plan(const cJSON *j, Scenario &s, std::string &why)
 	s.media_nodes = 0;
 	for (const Datacentre &d : s.datacentres)
 		s.media_nodes += d.media_nodes;
-	s.redis = (unsigned)num(j, "redis", 0);
+	s.redis = (unsigned)json_num(j, "redis", 0);
 	s.gateway_connections =
-		num(j, "gateway_connections", s.gateway_connections);
+		json_num(j, "gateway_connections", s.gateway_connections);
 	const cJSON *p = item(j, "prices");
-	s.prices.gateway = num(p, "gateway", s.prices.gateway);
-	s.prices.media_node = num(p, "media_node", s.prices.media_node);
-	s.prices.turn = num(p, "turn", s.prices.turn);
-	s.prices.redis = num(p, "redis", s.prices.redis);
-	s.prices.database = num(p, "database", s.prices.database);
+	s.prices.gateway = json_num(p, "gateway", s.prices.gateway);
+	s.prices.media_node = json_num(p, "media_node", s.prices.media_node);
+	s.prices.turn = json_num(p, "turn", s.prices.turn);
+	s.prices.redis = json_num(p, "redis", s.prices.redis);
+	s.prices.database = json_num(p, "database", s.prices.database);
 	s.prices.egress_per_gb =
-		num(p, "egress_per_gb", s.prices.egress_per_gb);
+		json_num(p, "egress_per_gb", s.prices.egress_per_gb);
 	const cJSON *by = item(j, "participants_by_region");
 	for (Region &g : s.regions) {
-		g.share = num(by, g.name.c_str(), 0);
+		g.share = json_num(by, g.name.c_str(), 0);
 		if (g.share > 0 && g.metros.empty()) {
 			why = "participants_by_region: " + g.name +
 			      " has no metro in the world";
@@ -401,8 +410,8 @@ bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 	}
 	const cJSON *name = item(j, "name");
 	s.name = cJSON_IsString(name) ? name->valuestring : paths[0];
-	s.seed = (uint64_t)num(j, "seed", 1);
-	s.duration_s = num(j, "duration_s", s.duration_s);
+	s.seed = (uint64_t)json_num(j, "seed", 1);
+	s.duration_s = json_num(j, "duration_s", s.duration_s);
 	bool ok = load_media_node(j, s, why);
 	if (ok) {
 		load_calls(j, s);

@@ -131,6 +131,9 @@ struct Scenario {
 bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 		   std::string &why);
 
+/* o's number k, or def when o has none */
+double json_num(const ::cJSON *o, const char *k, double def);
+
 /* A data centre's counts as JSON: name, media_nodes, gateways, turn (the
  * caller owns it; cJSON, as in scenario.cc). */
 ::cJSON *datacentre_json(const Datacentre &d);

@@ -112,12 +112,6 @@ std::vector<cJSON *> run_all(const std::string &self,
 	return reps;
 }
 
-double num(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 const cJSON *dc_report(const cJSON *rep, size_t i)
 {
 	return cJSON_GetArrayItem(
@@ -136,8 +130,8 @@ std::vector<Datacentre> from_demand(const Scenario &s, const cJSON *rep)
 	std::vector<Datacentre> dcs = s.datacentres;
 	for (size_t i = 0; i < dcs.size(); i++) {
 		const cJSON *d = dc_report(rep, i);
-		double busy = num(d, "media_cores_busy");
-		double conn = num(d, "connected_at_end");
+		double busy = json_num(d, "media_cores_busy", 0);
+		double conn = json_num(d, "connected_at_end", 0);
 		dcs[i].media_nodes =
 			busy > 0
 				? (unsigned)std::ceil(busy * HEADROOM / s.cores)
@@ -156,7 +150,8 @@ size_t busiest(const cJSON *rep, const std::vector<Datacentre> &dcs)
 	size_t best = 0;
 	double most = -1;
 	for (size_t i = 0; i < dcs.size(); i++) {
-		double b = num(dc_report(rep, i), "busiest_media_cpu_share");
+		double b = json_num(dc_report(rep, i),
+				    "busiest_media_cpu_share", 0);
 		if (dcs[i].media_nodes && b > most) {
 			most = b;
 			best = i;
