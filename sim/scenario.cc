@@ -157,6 +157,8 @@ void load_calls(const cJSON *j, Scenario &s)
 	s.group_mean = json_num(c, "group_mean", s.group_mean);
 	s.cross_region_share =
 		json_num(c, "cross_region_share", s.cross_region_share);
+	s.same_metro_share =
+		json_num(c, "same_metro_share", s.same_metro_share);
 	s.arrival_window_s =
 		json_num(c, "arrival_window_s", s.arrival_window_s);
 	s.mean_call_s = json_num(c, "mean_duration_s", s.mean_call_s);

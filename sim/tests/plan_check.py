@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Plans and regions (ctest sim_plan): on two metros 100 ms apart the P2P
-round trip of peers in each is that plus their access links; and --search
+round trip of peers in each is that plus their access links; the SFU row a
+plan is held to (sfu_rtt_near) counts exactly the pairs whose own path is
+within P2P's SLA, and counts against the plan the detour of such a pair
+through a far node; the load's same_metro_share is honoured; and --search
 on a small load returns a plan that a direct run confirms passes while the
 same with one media node fewer fails. Usage: plan_check.py MEESHY_SIM SCENARIOS"""
 import json
@@ -44,7 +47,36 @@ check("cross-region P2P RTT p50", abs(got - want) <= 0.1 * want and across["samp
 check("no P2P pair within a region", rep["by_region"]["ra"]["p2p_rtt"]["samples"] == 0,
       f"{rep['by_region']['ra']['p2p_rtt']['samples']} samples")
 
-# 2. --search, then direct runs of what it found and of one node fewer
+# 2. one region over metros A and B 100 ms apart, a node at each, calls of
+# four on the SFU, placed at the metro of most of their participants
+def split(same_metro_share):
+    with open(path("load-split.json")) as f:
+        load = json.load(f)
+    load["calls"]["same_metro_share"] = same_metro_share
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(load, f)
+    try:
+        return meeshy_sim(path("plan-split.json"), f.name)
+    finally:
+        os.unlink(f.name)
+
+
+local = split(1)["ms"]
+check("every participant in its call's metro: every pair within P2P's reach",
+      local["sfu_rtt_near"]["share_of_pairs"] == 1 and local["sfu_rtt_near"]["pass"],
+      f"share {local['sfu_rtt_near']['share_of_pairs']:.2f}, p95 {local['sfu_rtt_near']['p95']:.0f} ms")
+spread = split(0)["ms"]
+share = spread["sfu_rtt_near"]["share_of_pairs"]
+# a pair in one metro, 40 ms apart, sent through the other metro's node:
+# 40 + 2 x 100 ms, counted against the plan
+detour = 4 * access + 2 * inter
+check("participants spread over both metros: about half the pairs within reach",
+      0.3 < share < 0.7, f"share {share:.2f}")
+check("a near pair through the far node counts against the plan",
+      spread["sfu_rtt_near"]["p95"] >= 0.9 * detour and not spread["sfu_rtt_near"]["pass"],
+      f"p95 {spread['sfu_rtt_near']['p95']:.0f} ms, a detour is {detour:.0f} ms")
+
+# 3. --search, then direct runs of what it found and of one node fewer
 found = meeshy_sim(path("plan-slow.json"), path("load-groups.json"), "--search")
 check("search found a plan", found["found"] is True, json.dumps(found["smallest"]["datacentres"]))
 nodes = found["plan"]["datacentres"][0]["media_nodes"]
