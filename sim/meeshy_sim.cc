@@ -84,6 +84,10 @@ struct Results {
 	 * the SFU SLA is the plan's to keep. A pair further apart misses it
 	 * wherever its call is placed. */
 	Samples sfu_rtt_near;
+	/* P2P round trips of pairs relayed by TURN (either peer behind a NAT
+	 * that needs it): all of them, and those within P2P's reach, where
+	 * the plan's TURN sites decide the SLA */
+	Samples p2p_relayed, p2p_relayed_near;
 	/* one way through the SFU: sender -> node -> receiver */
 	Samples sfu_oneway_audio_ms, sfu_oneway_video_ms;
 	Samples recovery_ms; /* a dead node's calls, until media flows again */
@@ -107,6 +111,7 @@ double urand_value();
 
 enum : uint8_t { PT_OPUS = 111, PT_VP8 = 96 };
 enum { STAMP_OFF = 2 }; /* after the VP8 descriptor and payload header */
+enum { CLIENT_PORT = 5000, TURN_PORT = 3478 };
 
 struct Client;
 struct MediaNode;
@@ -130,6 +135,7 @@ struct Call {
 
 void next_round(Client *c);
 void handshake(Client *c);
+Site *turn_site(const Client *c);
 
 /* A client's transport on a media node: what the router calls `t`. */
 struct SimTransport {
@@ -370,6 +376,8 @@ struct Client {
 	const Region *region;
 	unsigned metro = 0;
 	double link_ms = 0;   /* its access link's delay, one way */
+	bool relayed = false; /* its P2P media goes through TURN */
+	Site *turn = nullptr; /* then: whose TURN relay */
 	Site *site = nullptr; /* its gateway: the nearest data centre's */
 	/* its access link's queue lets packets out in order, no earlier
 	 * than these (simulated seconds) */
@@ -414,6 +422,11 @@ struct Site {
 	Ipv4Address gateway_addr;
 	Ptr<Socket> gateway_sock;
 	std::vector<MediaNode *> nodes;
+	/* its TURN servers (one host for the instances), when it has some */
+	Ptr<Node> turn_host;
+	Ipv4Address turn_addr;
+	Ptr<Socket> turn_sock;
+	uint64_t relayed = 0; /* packets */
 };
 std::vector<Site *> sites;
 Ptr<UniformRandomVariable> urand;
@@ -457,8 +470,8 @@ double client_cpu(Client *c, double us)
  * header, then the time its frame was taken and the sender's id. It
  * leaves once the client's thread has protected and sent it, after what
  * it was doing (the packets before it in the frame). */
-void send_rtp(Client *c, Address to, uint8_t pt, uint32_t ssrc, uint16_t &seq,
-	      size_t size, bool key)
+void send_rtp(Client *c, Address to, int relay_to, uint8_t pt, uint32_t ssrc,
+	      uint16_t &seq, size_t size, bool key)
 {
 	std::vector<uint8_t> b(std::max<size_t>(size, 28), 0);
 	uint64_t now = (uint64_t)Simulator::Now().GetMicroSeconds();
@@ -480,6 +493,9 @@ void send_rtp(Client *c, Address to, uint8_t pt, uint32_t ssrc, uint16_t &seq,
 	b[13] = key ? 0x00 : 0x01; /* P bit: 0 on keyframes */
 	memcpy(&b[12 + STAMP_OFF], &now, 8);
 	memcpy(&b[12 + STAMP_OFF + 8], &c->id, 4);
+	if (relay_to >= 0) /* to a relay: 4 bytes, as ChannelData's header */
+		b.insert(b.begin(), (uint8_t *)&relay_to,
+			 (uint8_t *)&relay_to + 4);
 	Ptr<Packet> p = Create<Packet>(b.data(), (uint32_t)b.size());
 	double after =
 		access_wait(c, &c->up_free_at,
@@ -490,16 +506,29 @@ void send_rtp(Client *c, Address to, uint8_t pt, uint32_t ssrc, uint16_t &seq,
 		Simulator::Schedule(Seconds(after), &send_packet, c, p, to);
 }
 
-Address media_target(Client *c, Client **peer)
+/* Where c's media goes: its call's media node, or its peer (*peer) at
+ * its address, or through a TURN relay (*relay_to: the peer's id), c's
+ * own or the peer's relayed address. The SFU is reached directly: its
+ * ICE-lite address is public, so a NAT on the client's side does not
+ * stand in the way. */
+Address media_target(Client *c, Client **peer, int *relay_to)
 {
 	*peer = nullptr;
+	*relay_to = -1;
 	if (c->on_sfu)
 		return InetSocketAddress(c->call->mn->addr, c->call->mn->port);
 	for (Client *o : c->call->parts)
 		if (o != c && o->joined)
 			*peer = o;
-	return *peer ? Address(InetSocketAddress((*peer)->addr, 5000))
-		     : Address();
+	if (!*peer)
+		return Address();
+	Site *relay = c->relayed         ? c->turn
+		      : (*peer)->relayed ? (*peer)->turn
+					 : nullptr;
+	if (!relay)
+		return InetSocketAddress((*peer)->addr, CLIENT_PORT);
+	*relay_to = (int)(*peer)->id;
+	return InetSocketAddress(relay->turn_addr, TURN_PORT);
 }
 
 void audio_tick(Client *c)
@@ -507,12 +536,13 @@ void audio_tick(Client *c)
 	Client *peer;
 	if (!c->media_on)
 		return;
-	Address to = media_target(c, &peer);
+	int relay_to;
+	Address to = media_target(c, &peer, &relay_to);
 	if (c->call->sfu && !c->on_sfu)
 		peer = nullptr; /* between P2P and the SFU: nothing to send to
 				 */
 	if (c->on_sfu || peer)
-		send_rtp(c, to, PT_OPUS, c->ssrc_audio, c->seq[3],
+		send_rtp(c, to, relay_to, PT_OPUS, c->ssrc_audio, c->seq[3],
 			 (size_t)sc.audio_bytes + 12, false);
 	Simulator::Schedule(MilliSeconds(sc.audio_ms), &audio_tick, c);
 }
@@ -522,7 +552,8 @@ void video_tick(Client *c)
 	Client *peer;
 	if (!c->media_on)
 		return;
-	Address to = media_target(c, &peer);
+	int relay_to;
+	Address to = media_target(c, &peer, &relay_to);
 	if (c->call->sfu && !c->on_sfu)
 		peer = nullptr;
 	/* P2P sends its top layer only; to the SFU all three (simulcast) */
@@ -533,7 +564,8 @@ void video_tick(Client *c)
 		c->want_key[l] = false;
 		/* a frame larger than a packet goes as several */
 		for (size_t sent = 0; sent < bytes; sent += 1200)
-			send_rtp(c, to, PT_VP8, c->ssrc_video[l], c->seq[l],
+			send_rtp(c, to, relay_to, PT_VP8, c->ssrc_video[l],
+				 c->seq[l],
 				 std::min<size_t>(1200, bytes - sent) + 12,
 				 key && sent == 0);
 	}
@@ -573,6 +605,12 @@ void add_rtt(Client *c, Client *o, bool via_sfu, double ms)
 			return;
 		results.sfu_rtt_near.add(ms);
 		results.sfu_near_in[c->region->name].add(ms);
+		return;
+	}
+	if (c->relayed || o->relayed) {
+		results.p2p_relayed.add(ms);
+		if (direct_rtt_ms(c, o) <= sc.sla_p2p_rtt_ms)
+			results.p2p_relayed_near.add(ms);
 		return;
 	}
 	results.p2p_rtt_ms.add(ms);
@@ -898,7 +936,7 @@ void go_sfu(Client *c)
 		return;
 	if (!c->transport) {
 		c->transport = new SimTransport();
-		sa_set_in(&c->transport->peer, c->addr.Get(), 5000);
+		sa_set_in(&c->transport->peer, c->addr.Get(), CLIENT_PORT);
 		c->transport->call = c->call;
 		c->transport->client = c;
 	}
@@ -1338,9 +1376,14 @@ Call *new_call(double t0)
 			return nullptr;
 		}
 		c->site = sites[sim::nearest_datacentre(sc, c->metro)];
+		if (sc.turn_share > 0 && draw() < sc.turn_share) {
+			c->turn = turn_site(c);
+			c->relayed = c->turn != nullptr;
+		}
 		c->sock = Socket::CreateSocket(c->node,
 					       UdpSocketFactory::GetTypeId());
-		c->sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), 5000));
+		c->sock->Bind(
+			InetSocketAddress(Ipv4Address::GetAny(), CLIENT_PORT));
 		c->sock->SetRecvCallback(MakeBoundCallback(&client_recv, c));
 		c->call = call;
 		c->ssrc_audio = 0x10000000u + c->id * 8;
@@ -1397,6 +1440,70 @@ double next_arrival()
 
 /* --- the plan as it runs --- */
 
+/* A TURN relay, coturn's part as a model: a client's packet carries its
+ * peer's id in 4 bytes where ChannelData has its channel and length; the
+ * relay sends the rest on to the peer, or whole to the peer's own relay
+ * when the peer has one elsewhere (both peers behind NATs: two
+ * allocations, two relays). Its CPU time is not modelled. */
+void turn_recv(Site *site, Ptr<Socket> s)
+{
+	Ptr<Packet> p;
+	Address from;
+	while ((p = s->RecvFrom(from))) {
+		uint32_t id = UINT32_MAX;
+		if (p->GetSize() >= 4)
+			p->CopyData((uint8_t *)&id, 4);
+		if (id >= clients.size())
+			continue;
+		Client *to = clients[id];
+		site->relayed++;
+		if (to->relayed && to->turn != site) {
+			s->SendTo(p, 0,
+				  InetSocketAddress(to->turn->turn_addr,
+						    TURN_PORT));
+			continue;
+		}
+		p->RemoveAtStart(4);
+		s->SendTo(p, 0, InetSocketAddress(to->addr, CLIENT_PORT));
+	}
+}
+
+/* The site's TURN host, when the plan gives it TURN instances */
+void build_turn(sim::Network &net, Site *site)
+{
+	site->turn_host = net.dc_host(site->plan->metro, &site->turn_addr);
+	site->turn_sock = Socket::CreateSocket(site->turn_host,
+					       UdpSocketFactory::GetTypeId());
+	site->turn_sock->Bind(
+		InetSocketAddress(Ipv4Address::GetAny(), TURN_PORT));
+	site->turn_sock->SetRecvCallback(MakeBoundCallback(&turn_recv, site));
+}
+
+/* A client's TURN relay by /api/region's rule: its continent's servers
+ * (the plan's TURN sites in its region), else the default (the plan's
+ * first TURN site); of its continent's, ICE settles on the nearest.
+ * nullptr when the plan has no TURN. */
+Site *turn_site(const Client *c)
+{
+	Site *best = nullptr, *first = nullptr;
+	const std::vector<unsigned> &ours = c->region->metros;
+	auto rtt = [c](const Site *s) {
+		return sc.rtt_ms.empty() ? 0
+					 : sc.rtt_ms[c->metro][s->plan->metro];
+	};
+	for (Site *s : sites) {
+		if (!s->plan->turn)
+			continue;
+		if (!first)
+			first = s;
+		if (std::find(ours.begin(), ours.end(), s->plan->metro) !=
+			    ours.end() &&
+		    (!best || rtt(s) < rtt(best)))
+			best = s;
+	}
+	return best ? best : first;
+}
+
 /* A data centre's gateway and media nodes at its metro, 10 Gbit/s and
  * dc_delay_ms (0.25) from its router. */
 bool build_site(sim::Network &net, const sim::Datacentre &d)
@@ -1411,6 +1518,8 @@ bool build_site(sim::Network &net, const sim::Datacentre &d)
 	site->gateway_sock->SetRecvCallback(
 		MakeBoundCallback(&gateway_recv, site));
 	sites.push_back(site);
+	if (d.turn)
+		build_turn(net, site);
 	for (unsigned i = 0; i < d.media_nodes; i++) {
 		MediaNode *m = new MediaNode();
 		m->idx = (unsigned)media_nodes.size();
@@ -1489,9 +1598,10 @@ void report_cpu_model(cJSON *rep)
 
 /* Each SLA row, against the seed's table; true when all pass. The rows
  * a plan decides say in *plan_rows whether they all pass: all but the
- * P2P round trip (the peers' own path) and, in a world, the SFU round
- * trip of every pair, which a plan is held to over the pairs near
- * enough for P2P's SLA (sfu_rtt_near). */
+ * direct P2P round trip (the peers' own path) and, in a world, the SFU
+ * round trip of every pair, which a plan is held to over the pairs near
+ * enough for P2P's SLA (sfu_rtt_near); so are relayed P2P pairs
+ * (p2p_relayed_near: where the plan's TURN sites are). */
 bool report_sla(cJSON *rep, bool *plan_rows)
 {
 	cJSON *m = cJSON_AddObjectToObject(rep, "ms");
@@ -1510,6 +1620,15 @@ bool report_sla(cJSON *rep, bool *plan_rows)
 					(double)all
 			    : 0);
 		cJSON_AddItemToObject(m, "sfu_rtt_near", near);
+		cJSON *relayed =
+			pct_json(results.p2p_relayed_near, sc.sla_p2p_rtt_ms);
+		size_t n = results.p2p_relayed.v.size();
+		cJSON_AddNumberToObject(
+			relayed, "share_of_pairs",
+			n ? (double)results.p2p_relayed_near.v.size() /
+					(double)n
+			  : 0);
+		cJSON_AddItemToObject(m, "p2p_relayed_near", relayed);
 	}
 	cJSON_AddItemToObject(m, "event",
 			      pct_json(results.event_ms, sc.sla_event_ms));
@@ -1615,51 +1734,86 @@ double report_capacity(cJSON *rep)
 	return egress_bps / 1e6;
 }
 
+/* Relay sessions a site's TURN holds at the end: relayed participants
+ * in P2P calls (one allocation each). */
+unsigned relay_sessions(const Site *site)
+{
+	unsigned n = 0;
+	for (const Client *c : clients)
+		n += c->turn == site && c->joined && !c->left && !c->on_sfu;
+	return n;
+}
+
+/* One data centre of the plan as it ran; *media and *turn: the busiest
+ * media node's share of its cores, its TURN's share of its sessions. */
+cJSON *site_json(const Site *s, double *media, double *turn)
+{
+	cJSON *o = cJSON_CreateObject();
+	double busy = 0, connected = 0;
+	unsigned sessions = relay_sessions(s);
+	*media = 0;
+	for (MediaNode *mn : s->nodes) {
+		*media = std::max(*media, node_cpu(mn) / sc.cores);
+		busy += node_cpu(mn);
+	}
+	*turn = s->plan->turn ? sessions / (s->plan->turn * sc.turn_sessions)
+			      : 0;
+	for (Client *c : clients)
+		connected += c->site == s && c->joined;
+	cJSON_AddStringToObject(o, "name", s->plan->name.c_str());
+	cJSON_AddStringToObject(o, "metro", sc.metros[s->plan->metro].c_str());
+	cJSON_AddNumberToObject(o, "gateways", s->plan->gateways);
+	cJSON_AddNumberToObject(o, "media_nodes", s->plan->media_nodes);
+	cJSON_AddNumberToObject(o, "turn", s->plan->turn);
+	cJSON_AddNumberToObject(o, "busiest_media_cpu_share", *media);
+	cJSON_AddNumberToObject(o, "media_cores_busy", busy);
+	cJSON_AddNumberToObject(o, "connected_at_end", connected);
+	cJSON_AddNumberToObject(o, "relay_sessions", sessions);
+	unsigned relayed = 0; /* participants it relayed for, at any time */
+	for (const Client *c : clients)
+		relayed += c->turn == s;
+	cJSON_AddNumberToObject(o, "relayed_participants", relayed);
+	cJSON_AddNumberToObject(o, "relayed_packets", (double)s->relayed);
+	cJSON_AddNumberToObject(o, "turn_share_busy", *turn);
+	return o;
+}
+
 /* The plan's data centres, the busiest media node's share of its cores
- * against the headroom the search keeps (30 %: at most 1/1.3 busy), and
- * the plan's monthly cost at the seed's prices (egress as if the run's
- * went on all month). True when the headroom holds. */
+ * and the busiest TURN site's share of its sessions against the headroom
+ * the search keeps (30 %: at most 1/1.3 busy), and the plan's monthly
+ * cost at the seed's prices (egress as if the run's went on all month).
+ * True when the headroom holds. */
 bool report_plan(cJSON *rep, double egress_mbps)
 {
 	cJSON *dcs = cJSON_AddArrayToObject(rep, "datacentres");
-	double busiest = 0;
+	double busiest = 0, busiest_turn = 0;
 	const sim::Prices &p = sc.prices;
 	double usd = sc.redis * p.redis + (sc.redis ? p.database : 0);
 	for (Site *s : sites) {
-		cJSON *o = cJSON_CreateObject();
-		double most = 0, busy = 0, connected = 0;
-		for (MediaNode *mn : s->nodes) {
-			most = std::max(most, node_cpu(mn) / sc.cores);
-			busy += node_cpu(mn);
-		}
-		for (Client *c : clients)
-			connected += c->site == s && c->joined;
-		busiest = std::max(busiest, most);
-		cJSON_AddStringToObject(o, "name", s->plan->name.c_str());
-		cJSON_AddStringToObject(o, "metro",
-					sc.metros[s->plan->metro].c_str());
-		cJSON_AddNumberToObject(o, "gateways", s->plan->gateways);
-		cJSON_AddNumberToObject(o, "media_nodes", s->plan->media_nodes);
-		cJSON_AddNumberToObject(o, "turn", s->plan->turn);
-		cJSON_AddNumberToObject(o, "busiest_media_cpu_share", most);
-		cJSON_AddNumberToObject(o, "media_cores_busy", busy);
-		cJSON_AddNumberToObject(o, "connected_at_end", connected);
-		cJSON_AddItemToArray(dcs, o);
+		double media, turn;
+		cJSON_AddItemToArray(dcs, site_json(s, &media, &turn));
+		busiest = std::max(busiest, media);
+		busiest_turn = std::max(busiest_turn, turn);
 		usd += s->plan->gateways * p.gateway +
 		       s->plan->media_nodes * p.media_node +
 		       s->plan->turn * p.turn;
 	}
 	double egress_gb = egress_mbps / 8 * 3600 * 24 * 30 / 1000;
+	const double limit = 1 / 1.3;
 	cJSON *h = cJSON_AddObjectToObject(rep, "headroom");
 	cJSON_AddNumberToObject(h, "busiest_media_cpu_share", busiest);
-	cJSON_AddNumberToObject(h, "limit", 1 / 1.3);
-	cJSON_AddBoolToObject(h, "pass", busiest <= 1 / 1.3);
+	cJSON_AddNumberToObject(h, "busiest_turn_share", busiest_turn);
+	cJSON_AddNumberToObject(h, "limit", limit);
+	cJSON_AddBoolToObject(h, "media_pass", busiest <= limit);
+	cJSON_AddBoolToObject(h, "turn_pass", busiest_turn <= limit);
+	cJSON_AddBoolToObject(h, "pass",
+			      busiest <= limit && busiest_turn <= limit);
 	cJSON *cost = cJSON_AddObjectToObject(rep, "monthly_cost_usd");
 	cJSON_AddNumberToObject(cost, "instances", usd);
 	cJSON_AddNumberToObject(cost, "egress", egress_gb * p.egress_per_gb);
 	cJSON_AddNumberToObject(cost, "total",
 				usd + egress_gb * p.egress_per_gb);
-	return busiest <= 1 / 1.3;
+	return busiest <= limit && busiest_turn <= limit;
 }
 
 cJSON *report()

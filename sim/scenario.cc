@@ -179,6 +179,7 @@ void load_media(const cJSON *j, Scenario &s)
 		(unsigned)json_num(m, "consume_layer", s.consume_layer);
 	s.media_sample_share =
 		json_num(m, "sample_share", s.media_sample_share);
+	s.turn_share = json_num(m, "turn_share", s.turn_share);
 	const cJSON *vk = item(m, "video_kbps");
 	for (int i = 0; i < 3 && cJSON_IsArray(vk); i++)
 		s.video_kbps[i] =
@@ -368,6 +369,7 @@ bool load_plan(const cJSON *j, Scenario &s, std::string &why)
 	s.redis = (unsigned)json_num(j, "redis", 0);
 	s.gateway_connections =
 		json_num(j, "gateway_connections", s.gateway_connections);
+	s.turn_sessions = json_num(j, "turn_sessions", s.turn_sessions);
 	const cJSON *p = item(j, "prices");
 	s.prices.gateway = json_num(p, "gateway", s.prices.gateway);
 	s.prices.media_node = json_num(p, "media_node", s.prices.media_node);
@@ -425,6 +427,13 @@ bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 	cJSON_Delete(j);
 	if (ok && (!s.media_nodes || !s.calls || s.duration_s <= 0)) {
 		why = "media_nodes, calls.count and duration_s must be > 0";
+		ok = false;
+	}
+	if (ok &&
+	    (s.turn_share < 0 || s.turn_share > 1 || s.turn_sessions <= 0)) {
+		why = "media.turn_share " + std::to_string(s.turn_share) +
+		      " must be within 0..1 and turn_sessions " +
+		      std::to_string(s.turn_sessions) + " > 0";
 		ok = false;
 	}
 	return ok;

@@ -67,6 +67,9 @@ struct Scenario {
 	unsigned redis = 0;
 	/* what one gateway instance holds (the seed's capacity table) */
 	double gateway_connections = 1000;
+	/* relay sessions one TURN instance holds (the seed's: 200 on its
+	 * month-1 instance of 2 vCPU) */
+	double turn_sessions = 200;
 	unsigned media_nodes = 1; /* all data centres' */
 	unsigned cores = 1; /* per media node: one meeshy-call worker each */
 	/* this media node dies at fail_at_s ("busiest": the one with the
@@ -103,6 +106,9 @@ struct Scenario {
 	/* the share of calls whose media runs packet by packet through the
 	 * real router; the others load their media node as a fluid */
 	double media_sample_share = 1;
+	/* a participant whose P2P media has to go through a TURN relay (a
+	 * NAT or firewall in the way) with this probability */
+	double turn_share = 0;
 	double audio_bytes = 80, audio_ms = 20;
 	double video_fps = 30;
 	double video_kbps[3] = {500, 1000, 2500}; /* the seed's simulcast */

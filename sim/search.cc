@@ -124,7 +124,8 @@ bool passes(const cJSON *rep)
 }
 
 /* What each data centre draws when it has room to spare: media nodes
- * for its CPU and gateways for its connections, with the headroom. */
+ * for its CPU, gateways for its connections and TURN instances for its
+ * relay sessions, with the headroom. */
 std::vector<Datacentre> from_demand(const Scenario &s, const cJSON *rep)
 {
 	std::vector<Datacentre> dcs = s.datacentres;
@@ -132,6 +133,7 @@ std::vector<Datacentre> from_demand(const Scenario &s, const cJSON *rep)
 		const cJSON *d = dc_report(rep, i);
 		double busy = json_num(d, "media_cores_busy", 0);
 		double conn = json_num(d, "connected_at_end", 0);
+		double relays = json_num(d, "relay_sessions", 0);
 		dcs[i].media_nodes =
 			busy > 0
 				? (unsigned)std::ceil(busy * HEADROOM / s.cores)
@@ -140,19 +142,27 @@ std::vector<Datacentre> from_demand(const Scenario &s, const cJSON *rep)
 			conn > 0 ? (unsigned)std::ceil(conn * HEADROOM /
 						       s.gateway_connections)
 				 : 0;
+		/* a TURN instance wherever a participant used one, more for
+		 * the sessions held at the end */
+		dcs[i].turn = json_num(d, "relayed_participants", 0) > 0
+				      ? std::max(1u, (unsigned)std::ceil(
+							     relays * HEADROOM /
+							     s.turn_sessions))
+				      : 0;
 	}
 	return dcs;
 }
 
-/* the data centre whose busiest media node is the busiest */
-size_t busiest(const cJSON *rep, const std::vector<Datacentre> &dcs)
+/* the data centre the busiest by `what` (its busiest media node's
+ * share, or its TURN's), among those that have `have` */
+size_t busiest(const cJSON *rep, const std::vector<Datacentre> &dcs,
+	       const char *what, unsigned Datacentre::*have)
 {
 	size_t best = 0;
 	double most = -1;
 	for (size_t i = 0; i < dcs.size(); i++) {
-		double b = json_num(dc_report(rep, i),
-				    "busiest_media_cpu_share", 0);
-		if (dcs[i].media_nodes && b > most) {
+		double b = json_num(dc_report(rep, i), what, 0);
+		if (dcs[i].*have && b > most) {
 			most = b;
 			best = i;
 		}
@@ -210,45 +220,74 @@ struct Search {
 	}
 };
 
+/* One media node fewer at each data centre of `found` that has one. */
+std::vector<std::vector<Datacentre>>
+one_fewer_each(const std::vector<Datacentre> &found, std::vector<size_t> &at)
+{
+	std::vector<std::vector<Datacentre>> less;
+	at.clear();
+	for (size_t i = 0; i < found.size(); i++) {
+		if (!found[i].media_nodes)
+			continue;
+		less.push_back(found);
+		less.back()[i].media_nodes--;
+		at.push_back(i);
+	}
+	return less;
+}
+
 /* Down from a passing plan: one media node fewer at each data centre
- * that has one (those runs side by side); the first of them that still
- * passes is taken and the round starts again. Returns the last round,
- * where every plan of one node fewer failed (found, and *rep, are then
- * the smallest). */
+ * that has one (those runs side by side). When several still pass, all
+ * of those removals together are tried next (one run): taken if it
+ * passes, else the first that passed alone; then the round starts
+ * again. Returns the last round, where every plan of one node fewer
+ * failed (found, and *rep, are then the smallest). */
 cJSON *descend(Search &x, std::vector<Datacentre> &found, cJSON **rep)
 {
 	for (;;) {
-		std::vector<std::vector<Datacentre>> less;
 		std::vector<size_t> at;
-		for (size_t i = 0; i < found.size(); i++) {
-			if (!found[i].media_nodes)
-				continue;
-			less.push_back(found);
-			less.back()[i].media_nodes--;
-			at.push_back(i);
-		}
+		std::vector<std::vector<Datacentre>> less =
+			one_fewer_each(found, at);
 		std::vector<cJSON *> reps = x.try_plans(less);
 		cJSON *arr = cJSON_CreateArray();
-		int taken = -1;
+		std::vector<size_t> ok;
 		for (size_t k = 0; k < reps.size(); k++) {
-			bool ok = reps[k] && passes(reps[k]);
+			bool pass = reps[k] && passes(reps[k]);
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "fewer_at",
 						found[at[k]].name.c_str());
-			cJSON_AddBoolToObject(o, "pass", ok);
+			cJSON_AddBoolToObject(o, "pass", pass);
 			cJSON_AddItemToArray(arr, o);
-			if (ok && taken < 0) {
-				taken = (int)k;
-				cJSON_Delete(*rep);
-				*rep = reps[k];
+			if (pass)
+				ok.push_back(k);
+		}
+		if (ok.empty()) {
+			for (cJSON *r : reps)
+				cJSON_Delete(r);
+			return arr;
+		}
+		cJSON_Delete(arr);
+		std::vector<Datacentre> next = less[ok[0]];
+		cJSON *next_rep = reps[ok[0]];
+		reps[ok[0]] = nullptr;
+		for (cJSON *r : reps)
+			cJSON_Delete(r);
+		if (ok.size() > 1) {
+			std::vector<Datacentre> all = found;
+			for (size_t k : ok)
+				all[at[k]].media_nodes--;
+			cJSON *r = x.try_plan(all);
+			if (r && passes(r)) {
+				next = all;
+				cJSON_Delete(next_rep);
+				next_rep = r;
 			} else {
-				cJSON_Delete(reps[k]);
+				cJSON_Delete(r);
 			}
 		}
-		if (taken < 0)
-			return arr;
-		found = less[(size_t)taken];
-		cJSON_Delete(arr);
+		found = next;
+		cJSON_Delete(*rep);
+		*rep = next_rep;
 	}
 }
 
@@ -283,10 +322,11 @@ int search_plan(const std::string &self, const std::string &plan,
 		return 2;
 	}
 	/* where the load goes: every data centre with room to spare (a
-	 * site planned without media nodes stays without) */
+	 * site planned without media nodes or TURN stays without) */
 	std::vector<Datacentre> ample = x.s.datacentres;
 	for (Datacentre &d : ample) {
 		d.media_nodes = d.media_nodes ? 4 * (d.media_nodes + 1) : 0;
+		d.turn = d.turn ? 4 * (d.turn + 1) : 0;
 		d.gateways = std::max(1u, d.gateways);
 	}
 	cJSON *rep = x.try_plan(ample);
@@ -295,7 +335,8 @@ int search_plan(const std::string &self, const std::string &plan,
 	std::vector<Datacentre> dcs = from_demand(x.s, rep);
 	cJSON_Delete(rep);
 	rep = x.try_plan(dcs);
-	/* a node more where the busiest is, while only the headroom fails */
+	/* a node (or a TURN instance) more where the busiest is, while
+	 * only the headroom fails */
 	for (unsigned step = 0; rep && !passes(rep) && step < MAX_STEPS;
 	     step++) {
 		const cJSON *h =
@@ -303,7 +344,15 @@ int search_plan(const std::string &self, const std::string &plan,
 		/* an SLA row that fails with CPU to spare: not capacity */
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "pass")))
 			break;
-		dcs[busiest(rep, dcs)].media_nodes++;
+		if (!cJSON_IsTrue(
+			    cJSON_GetObjectItemCaseSensitive(h, "media_pass")))
+			dcs[busiest(rep, dcs, "busiest_media_cpu_share",
+				    &Datacentre::media_nodes)]
+				.media_nodes++;
+		else
+			dcs[busiest(rep, dcs, "turn_share_busy",
+				    &Datacentre::turn)]
+				.turn++;
 		cJSON_Delete(rep);
 		rep = x.try_plan(dcs);
 	}

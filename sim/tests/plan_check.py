@@ -3,7 +3,9 @@
 round trip of peers in each is that plus their access links; the SFU row a
 plan is held to (sfu_rtt_near) counts exactly the pairs whose own path is
 within P2P's SLA, and counts against the plan the detour of such a pair
-through a far node; the load's same_metro_share is honoured; and --search
+through a far node; the load's same_metro_share is honoured; a relayed
+P2P pair goes through its continent's TURN site, else the plan's first
+(/api/region's rule), and pays that detour; and --search
 on a small load returns a plan that a direct run confirms passes while the
 same with one media node fewer fails. Usage: plan_check.py MEESHY_SIM SCENARIOS"""
 import json
@@ -76,7 +78,32 @@ check("a near pair through the far node counts against the plan",
       spread["sfu_rtt_near"]["p95"] >= 0.9 * detour and not spread["sfu_rtt_near"]["pass"],
       f"p95 {spread['sfu_rtt_near']['p95']:.0f} ms, a detour is {detour:.0f} ms")
 
-# 3. --search, then direct runs of what it found and of one node fewer
+# 3. TURN: every participant relayed, two-person calls within region rb
+# (metro B); a TURN site at A only (the default for a continent without
+# one), then at B too (rb's own)
+def relayed(turn_at_b):
+    with open(path("plan-turn.json")) as f:
+        plan = json.load(f)
+    plan["world"] = os.path.abspath(path(plan["world"]))
+    plan["media_node"]["calibration"] = os.path.abspath(path(plan["media_node"]["calibration"]))
+    plan["datacentres"][1]["turn"] = turn_at_b
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(plan, f)
+    try:
+        return meeshy_sim(f.name, path("load-relayed.json"))
+    finally:
+        os.unlink(f.name)
+
+
+for turn_at_b, want in ((0, 4 * access + 2 * inter), (1, 4 * access)):
+    rep = relayed(turn_at_b)
+    r = rep["ms"]["p2p_relayed_near"]
+    used = [d["name"] for d in rep["datacentres"] if d["relayed_packets"]]
+    check(f"relayed P2P, TURN at {'A and B' if turn_at_b else 'A only'}: through {want:.0f} ms",
+          r["samples"] > 100 and abs(r["p50"] - want) <= 0.1 * want and rep["ms"]["p2p_rtt"]["samples"] == 0,
+          f"p50 {r['p50']:.1f} ms over {r['samples']} samples via {used}, expected {want:.0f} ms ±10%")
+
+# 4. --search, then direct runs of what it found and of one node fewer
 found = meeshy_sim(path("plan-slow.json"), path("load-groups.json"), "--search")
 check("search found a plan", found["found"] is True, json.dumps(found["smallest"]["datacentres"]))
 nodes = found["plan"]["datacentres"][0]["media_nodes"]
