@@ -29,6 +29,15 @@
  * "dtls_client_ms").
  *
  *   build/bench/media-cost [--packets N] [--out sim/scenarios/calibration.json]
+ *
+ * For instruction counts (bench/arm-cost.sh runs it under qemu with an
+ * instruction-counting plugin, where times mean nothing) one configuration
+ * a run, untimed, so counts of two runs split cleanly by difference:
+ *
+ *   media-cost --one router|raw|browser --bytes B --fanout K --packets N
+ *   media-cost --one dtls --runs R
+ *
+ * "browser" is the sender's protect alone, which the other two include.
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <errno.h>
@@ -120,9 +129,13 @@ static void raw_relay(struct bench_transport *in, struct bench_transport *out,
 	}
 }
 
+/* What a run puts the packets through, after the browser's protect */
+enum path { PATH_ROUTER, PATH_RAW, PATH_NONE };
+
 /* CPU seconds per incoming packet of `size` bytes with `fanout`
- * receivers, through the real router or (`raw`) the raw relay. */
-static double run(unsigned fanout, unsigned packets, size_t size, bool raw)
+ * receivers, through the real router, the raw relay or nothing. */
+static double run(unsigned fanout, unsigned packets, size_t size,
+		  enum path path)
 {
 	struct srtp_keys ks, kr;
 	struct srtp_pair *sender = NULL;
@@ -166,8 +179,8 @@ static double run(unsigned fanout, unsigned packets, size_t size, bool raw)
 			browser_batch(sender, batch, blen, n,
 				      pass * packets + done, size);
 			double s0 = cpu_s();
-			for (unsigned i = 0; i < n; i++) {
-				if (raw)
+			for (unsigned i = 0; i < n && path != PATH_NONE; i++) {
+				if (path == PATH_RAW)
 					raw_relay(&in, out, fanout, batch[i],
 						  blen[i]);
 				else if (!srtp_pair_unprotect_rtp(
@@ -185,7 +198,7 @@ static double run(unsigned fanout, unsigned packets, size_t size, bool raw)
 			best = total / packets;
 	}
 	for (unsigned k = 0; k < fanout; k++) {
-		if (!out[k].sent) {
+		if (!out[k].sent && path != PATH_NONE) {
 			fprintf(stderr, "media-cost: receiver %u got nothing\n",
 				k);
 			exit(1);
@@ -398,7 +411,9 @@ static void fit(size_t bytes, unsigned packets, bool raw, double *measured,
 	double sx = 0, sy = 0, sxx = 0, sxy = 0;
 	for (size_t i = 0; i < NFANOUTS; i++) {
 		double x = fanouts[i];
-		double y = run(fanouts[i], packets, bytes, raw) * 1e6;
+		double y = run(fanouts[i], packets, bytes,
+			       raw ? PATH_RAW : PATH_ROUTER) *
+			   1e6;
 		measured[i] = y;
 		printf("%zu bytes, fanout %u%s: %.2f us per packet in\n", bytes,
 		       fanouts[i], raw ? " (raw relay)" : "", y);
@@ -450,6 +465,52 @@ static void write_cost(FILE *f, const struct cost *c, const char *indent)
 		c->measured_us[3]);
 }
 
+/* --one: one configuration, untimed, for an instruction count */
+static int count_one(int argc, char **argv)
+{
+	const char *what = NULL;
+	unsigned long bytes = 1200, fanout = 1, packets = 1000, runs = 1;
+	double srv, cli;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--one"))
+			what = argv[i + 1];
+		else if (!strcmp(argv[i], "--bytes"))
+			bytes = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--fanout"))
+			fanout = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--packets"))
+			packets = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--runs"))
+			runs = strtoul(argv[i + 1], NULL, 10);
+	}
+	if (bytes < 28 || bytes > 1400 || fanout < 1 || fanout > 8 ||
+	    !packets || !runs) {
+		fprintf(stderr,
+			"media-cost: --one: --bytes %lu (28..1400), --fanout"
+			" %lu (1..8), --packets %lu, --runs %lu (> 0)\n",
+			bytes, fanout, packets, runs);
+		return 2;
+	}
+	if (!strcmp(what, "dtls"))
+		handshake_cost((unsigned)runs, &srv, &cli);
+	else if (!strcmp(what, "router") || !strcmp(what, "raw") ||
+		 !strcmp(what, "browser"))
+		(void)run((unsigned)fanout, (unsigned)packets, bytes,
+			  what[0] == 'r'
+				  ? (what[1] == 'o' ? PATH_ROUTER : PATH_RAW)
+				  : PATH_NONE);
+	else {
+		fprintf(stderr,
+			"media-cost: --one: '%s' is not router, raw, browser"
+			" or dtls\n",
+			what);
+		return 2;
+	}
+	printf("media-cost: --one %s done\n", what);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned packets = 20000;
@@ -458,6 +519,14 @@ int main(int argc, char **argv)
 	double hs_srv, hs_cli;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--one")) {
+			if (libre_init() || srtp_pair_library_init())
+				return 1;
+			port_log_set_level(PORT_LOG_ERROR);
+			int rc = count_one(argc, argv);
+			libre_close();
+			return rc;
+		}
 		if (!strcmp(argv[i], "--packets"))
 			packets = (unsigned)strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--out"))

@@ -17,7 +17,7 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
          coturn redis-server nginx-light prometheus libns3-dev python3
          clang-format clang)
 fi
-[ "$what" = bench ] && pkgs+=(janus)
+[ "$what" = bench ] && pkgs+=(janus libglib2.0-dev)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
