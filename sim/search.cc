@@ -236,12 +236,49 @@ one_fewer_each(const std::vector<Datacentre> &found, std::vector<size_t> &at)
 	return less;
 }
 
+/* After the first removal of a round is taken: the round's other
+ * removals that passed alone (at[ok[1..]]), each tried on top of `found`,
+ * kept while the plan still passes. Two at a time side by side: this one,
+ * and this one with the next (when both pass, both are kept at once). */
+void more_on_top(Search &x, std::vector<Datacentre> &found, cJSON **rep,
+		 const std::vector<size_t> &at, const std::vector<size_t> &ok)
+{
+	for (size_t i = 1; i < ok.size();) {
+		std::vector<std::vector<Datacentre>> trials(1, found);
+		if (!trials[0][at[ok[i]]].media_nodes) {
+			i++;
+			continue;
+		}
+		trials[0][at[ok[i]]].media_nodes--;
+		if (i + 1 < ok.size() && trials[0][at[ok[i + 1]]].media_nodes) {
+			trials.push_back(trials[0]);
+			trials[1][at[ok[i + 1]]].media_nodes--;
+		}
+		std::vector<cJSON *> reps = x.try_plans(trials);
+		/* the pair passed: both kept; this one alone: the next was
+		 * tried on top of it and failed; neither: the next is tried
+		 * alone */
+		size_t take = trials.size() == 2 && reps[1] && passes(reps[1])
+				      ? 1
+				      : (reps[0] && passes(reps[0]) ? 0 : 2);
+		if (take < 2) {
+			found = trials[take];
+			cJSON_Delete(*rep);
+			*rep = reps[take];
+			reps[take] = nullptr;
+		}
+		i += take == 2 ? 1 : trials.size();
+		for (cJSON *r : reps)
+			cJSON_Delete(r);
+	}
+}
+
 /* Down from a passing plan: one media node fewer at each data centre
- * that has one (those runs side by side). When several still pass, all
- * of those removals together are tried next (one run): taken if it
- * passes, else the first that passed alone; then the round starts
- * again. Returns the last round, where every plan of one node fewer
- * failed (found, and *rep, are then the smallest). */
+ * that has one (those runs side by side); the first that still passes is
+ * taken, then the others that passed alone are tried on top of it
+ * (more_on_top); then the round starts again. Returns the last round, where
+ * every plan of one node fewer failed (found, and *rep, are then the smallest).
+ */
 cJSON *descend(Search &x, std::vector<Datacentre> &found, cJSON **rep)
 {
 	for (;;) {
@@ -267,27 +304,13 @@ cJSON *descend(Search &x, std::vector<Datacentre> &found, cJSON **rep)
 			return arr;
 		}
 		cJSON_Delete(arr);
-		std::vector<Datacentre> next = less[ok[0]];
-		cJSON *next_rep = reps[ok[0]];
+		found = less[ok[0]];
+		cJSON_Delete(*rep);
+		*rep = reps[ok[0]];
 		reps[ok[0]] = nullptr;
 		for (cJSON *r : reps)
 			cJSON_Delete(r);
-		if (ok.size() > 1) {
-			std::vector<Datacentre> all = found;
-			for (size_t k : ok)
-				all[at[k]].media_nodes--;
-			cJSON *r = x.try_plan(all);
-			if (r && passes(r)) {
-				next = all;
-				cJSON_Delete(next_rep);
-				next_rep = r;
-			} else {
-				cJSON_Delete(r);
-			}
-		}
-		found = next;
-		cJSON_Delete(*rep);
-		*rep = next_rep;
+		more_on_top(x, found, rep, at, ok);
 	}
 }
 
