@@ -142,6 +142,7 @@ static double run(unsigned fanout, unsigned packets, size_t size,
 	struct bench_transport in = {0}, out[8];
 	struct router *r = NULL;
 	struct producer *p = NULL;
+	struct consumer *cons[8] = {NULL};
 	double best = 1e9;
 
 	memset(out, 0, sizeof(out));
@@ -156,10 +157,9 @@ static double run(unsigned fanout, unsigned packets, size_t size,
 	}
 	for (unsigned k = 0; k < fanout; k++) {
 		struct srtp_keys ko;
-		struct consumer *c;
 		keys(&ko, (uint8_t)(0xc0 + k), (uint8_t)(0xd0 + k));
 		if (srtp_pair_alloc(&out[k].srtp, &ko) ||
-		    router_consume(&c, p,
+		    router_consume(&cons[k], p,
 				   (struct webrtc_transport *)(void *)&out[k],
 				   96)) {
 			fprintf(stderr, "media-cost: consumer set-up failed\n");
@@ -203,8 +203,10 @@ static double run(unsigned fanout, unsigned packets, size_t size,
 				k);
 			exit(1);
 		}
+		mem_deref(cons[k]);
 		mem_deref(out[k].srtp);
 	}
+	mem_deref(p);
 	mem_deref(r);
 	mem_deref(in.srtp);
 	mem_deref(sender);
