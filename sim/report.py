@@ -12,8 +12,10 @@ month's load (loads/*.json); a sensitivity sweep (p95 join and SFU round
 trip against a media node's load); the node-loss scenario; the scale of the
 harness (ten times Year-1: "x10"); and the cross-check against a real run
 (sim/crosscheck.js; "crosscheck" with --only). NAME is a month (month01,
-month06, month12, year1, month24, month36), sensitivity, node-loss, x10 or
-crosscheck; without --only, all but month24, month36 and x10 (long runs).
+month06, month12, year1, month24, month36: the seed's plan), a month's
+search (month01-search ...), sensitivity, node-loss, x10 or crosscheck;
+without --only, all but month24, month36, their searches and x10 (long
+runs). A month whose search is not on file gets the seed's column alone.
 Each run's wall time and peak memory are measured here too."""
 import argparse
 import json
@@ -29,7 +31,7 @@ SCEN = os.path.join(HERE, "scenarios")
 OUT = os.path.join(ROOT, "docs", "sla-report")
 
 MONTHS = ["month01", "month06", "month12", "year1", "month24", "month36"]
-LONG = {"month24", "month36", "x10"}
+LONG = {"month24", "month36", "month24-search", "month36-search", "x10"}
 SENSITIVITY_CALLS = [60, 120, 180, 240, 300]  # Europe-only calls on one 1-core node
 
 
@@ -192,38 +194,56 @@ def instances(dcs):
     return f"{tot[0]} / {tot[1]} / {tot[2]} ({', '.join(parts)})"
 
 
+def share_note(rep, key):
+    m = rep["ms"].get(key, {})
+    return f", {m['share_of_pairs'] * 100:.0f} % of them" if "share_of_pairs" in m else ""
+
+
+def month_rows(plans):
+    """the verdict table's rows, one column per (plan's data centres, its report)"""
+    md = []
+    for key, label in ROWS:
+        note = share_note(plans[-1][1], key) or NOTES.get(key, "")
+        sla = plans[0][1]["ms"][key].get("sla_p95", 0)
+        md.append(f"| {label} (SLA {sla:g}{note}) | " + " | ".join(cell(r["ms"].get(key)) for _, r in plans) + " |")
+    for key, label in (("join", "join"), ("sfu_rtt", "SFU RTT")):
+        xs = [r["across_regions"][key].get("p95") for _, r in plans]
+        if any(x is not None for x in xs):
+            md.append(f"| {label}, calls across regions (apart) | " + " | ".join(fmt(x) for x in xs) + " |")
+    lim = plans[0][1]["headroom"]["limit"] * 100
+    md += [f"| busiest media node (limit {lim:.0f} % of its cores) | " +
+           " | ".join(f"{r['headroom']['busiest_media_cpu_share'] * 100:.0f} %" for _, r in plans) + " |",
+           f"| busiest TURN site (limit {lim:.0f} % of its sessions) | " +
+           " | ".join(f"{r['headroom']['busiest_turn_share'] * 100:.0f} %" for _, r in plans) + " |",
+           "| instances: media / gateways / TURN (per site) | " + " | ".join(instances(d) for d, _ in plans) + " |",
+           "| monthly cost, instances + SFU egress at the run's rate | " + " | ".join(
+               f"${r['monthly_cost_usd']['instances']:,.0f} + ${r['monthly_cost_usd']['egress']:,.0f}"
+               for _, r in plans) + " |"]
+    return md
+
+
 def month_md(name, seed, found):
-    """one verdict table: the seed's plan against the smallest passing one"""
-    small = found["smallest"]["report"]
+    """one verdict table: the seed's plan against the smallest passing one
+    (found: the search's result, or None when it was not run)"""
+    plans = [(seed["datacentres"], seed)]
+    head = "| | the seed's plan |"
+    if found:
+        plans.append((found["smallest"]["datacentres"], found["smallest"]["report"]))
+        head += " the smallest passing plan |" if found["found"] else " the search's best (none passes) |"
     md = ["", f"### {seed['scenario']}", "",
           f"{seed['participants']} participants in {seed['calls']} calls over {seed['duration_s']:g} simulated s, "
           f"{seed['sfu_calls']} of the calls on the SFU. Each cell: p95 in ms (the margin to the seed's SLA), "
           "over the calls within one region; calls across regions are apart, below the SLA rows.", "",
-          "| | the seed's plan | " + ("the smallest passing plan" if found["found"]
-                                    else "the search's best (none passes)") + " |",
-          "|---|---|---|"]
-    for key, label in ROWS:
-        note = NOTES.get(key, "")
-        if key in ("sfu_rtt_near", "p2p_relayed_near"):
-            note = f", {small['ms'][key]['share_of_pairs'] * 100:.0f} % of them"
-        md.append(f"| {label} (SLA {seed['ms'][key].get('sla_p95', 0):g}{note}) | {cell(seed['ms'].get(key))} | "
-                  f"{cell(small['ms'].get(key))} |")
-    for key, label in (("join", "join"), ("sfu_rtt", "SFU RTT")):
-        x1, x2 = seed["across_regions"][key], small["across_regions"][key]
-        if x1.get("p95") is not None or x2.get("p95") is not None:
-            md.append(f"| {label}, calls across regions (apart) | {fmt(x1.get('p95'))} | {fmt(x2.get('p95'))} |")
-    h1, h2 = seed["headroom"], small["headroom"]
-    md += [f"| busiest media node (limit {h1['limit'] * 100:.0f} % of its cores) | "
-           f"{h1['busiest_media_cpu_share'] * 100:.0f} % | {h2['busiest_media_cpu_share'] * 100:.0f} % |",
-           f"| busiest TURN site (limit {h1['limit'] * 100:.0f} % of its sessions) | "
-           f"{h1['busiest_turn_share'] * 100:.0f} % | {h2['busiest_turn_share'] * 100:.0f} % |",
-           f"| instances: media / gateways / TURN (per site) | {instances(seed['datacentres'])} | "
-           f"{instances(found['smallest']['datacentres'])} |",
-           f"| monthly cost, instances + SFU egress at the run's rate | "
-           f"${seed['monthly_cost_usd']['instances']:,.0f} + ${seed['monthly_cost_usd']['egress']:,.0f} | "
-           f"${small['monthly_cost_usd']['instances']:,.0f} + ${small['monthly_cost_usd']['egress']:,.0f} |",
-           f"| verdict | {'pass' if seed['plan_pass'] else 'fail'} | "
-           f"{'pass' if found['found'] else 'none found over these sites'} |"]
+          head, "|---" * (len(plans) + 1) + "|"]
+    md += month_rows(plans)
+    verdict = f"| verdict | {'pass' if seed['plan_pass'] else 'fail'} |"
+    if found:
+        verdict += f" {'pass' if found['found'] else 'none found over these sites'} |"
+    md.append(verdict)
+    if not found:
+        return md + ["", "The search was not run for this month in this report: `python3 sim/report.py "
+                     f"--only {name}` runs it (Year-1's takes over an hour on this machine)."]
+    small = found["smallest"]["report"]
     if not found["found"]:
         rows = [label for key, label in ROWS if key not in ("p2p_rtt", "sfu_rtt")
                 and small["ms"].get(key, {}).get("pass") is False]
@@ -336,7 +356,7 @@ def main():
         load = scen("loads", m + ".json")
         reps[m] = load_or_run(a, m, lambda: run(a.sim, scen("plans", f"seed-{m}.json"), load))
         reps[m + "-search"] = load_or_run(a, m + "-search",
-                                          lambda: run(a.sim, scen("plans", "sites.json"), load, "--search"), m)
+                                          lambda: run(a.sim, scen("plans", "sites.json"), load, "--search"))
     reps["node-loss"] = load_or_run(a, "node-loss", lambda: run(a.sim, scen("node-loss.json")))
     reps["x10"] = load_or_run(a, "x10", lambda: run(a.sim, scen("plans", "seed-year1.json"),
                                                     scen("loads", "x10-year1.json")))
@@ -373,8 +393,8 @@ def main():
           "and its round trip is the plan's. Calls whose participants are in different regions are",
           "reported apart: the distance alone (Singapore to Virginia is 233 ms) exceeds the SLA."]
     for m in MONTHS:
-        if reps.get(m) and reps.get(m + "-search"):
-            md += month_md(m, reps[m], reps[m + "-search"])
+        if reps.get(m):
+            md += month_md(m, reps[m], reps.get(m + "-search"))
     for m in ("year1", "month12", "month01"):
         if reps.get(m):
             md += regions_md(reps[m])
