@@ -194,8 +194,15 @@ def instances(dcs):
     return f"{tot[0]} / {tot[1]} / {tot[2]} ({', '.join(parts)})"
 
 
+# the seed's SLA per row, for a row without samples (its report then has none)
+SLA = {"join": 2000, "p2p_rtt": 100, "p2p_relayed_near": 100, "sfu_rtt": 150, "sfu_rtt_near": 150,
+       "event": 50, "mode_switch": 2000}
+
+
 def share_note(rep, key):
     m = rep["ms"].get(key, {})
+    if not m.get("samples"):
+        return ", no pair sampled" if "share_of_pairs" in m else ""
     return f", {m['share_of_pairs'] * 100:.0f} % of them" if "share_of_pairs" in m else ""
 
 
@@ -204,7 +211,7 @@ def month_rows(plans):
     md = []
     for key, label in ROWS:
         note = share_note(plans[-1][1], key) or NOTES.get(key, "")
-        sla = plans[0][1]["ms"][key].get("sla_p95", 0)
+        sla = plans[0][1]["ms"][key].get("sla_p95", SLA[key])
         md.append(f"| {label} (SLA {sla:g}{note}) | " + " | ".join(cell(r["ms"].get(key)) for _, r in plans) + " |")
     for key, label in (("join", "join"), ("sfu_rtt", "SFU RTT")):
         xs = [r["across_regions"][key].get("p95") for _, r in plans]
@@ -242,7 +249,7 @@ def month_md(name, seed, found):
     md.append(verdict)
     if not found:
         return md + ["", "The search was not run for this month in this report: `python3 sim/report.py "
-                     f"--only {name}` runs it (Year-1's takes over an hour on this machine)."]
+                     f"--only {name}-search` runs it (Year-1's takes over an hour on this machine)."]
     small = found["smallest"]["report"]
     if not found["found"]:
         rows = [label for key, label in ROWS if key not in ("p2p_rtt", "sfu_rtt")
@@ -378,9 +385,9 @@ def main():
           "plans/sites.json LOAD --search` finds over candidate sites (gateways, media nodes and TURN in",
           "every metro): media nodes (4 cores each), gateways (1,000 connections each) and TURN instances",
           "(200 relay sessions each, the seed's figures) sized from each site's demand with 30 % headroom,",
-          "each candidate a direct run, then one media node fewer at each site, side by side, while that",
-          "still passes (all the removals that pass alone are tried together first). TURN is sized from",
-          "the relay sessions, not searched down.",
+          "each candidate a direct run; then one media node fewer at each site, side by side: the first",
+          "that still passes is taken and the others that passed are tried on top of it, until no site",
+          "can lose one. TURN is sized from the relay sessions, not searched down.",
           "",
           "What a plan is held to. The direct P2P row is the peers' own path, which no plan changes: it",
           "is reported, not searched. The seed grants the SFU 50 ms more than P2P (150 against 100), so",
@@ -420,7 +427,9 @@ def main():
             series_rtt, 150)
     md += ["", "## Plots", "", "![join time](sla-report/join-cdf.svg)", "",
            "![SFU round trip](sla-report/sfu-rtt-cdf.svg)", ""]
-    md += ["## Runs", "", "On this 2-core machine, one run at a time.", "",
+    md += ["## Runs", "", "On this 2-core machine. Walls are as measured: runs of one report invocation may share the "
+           "cores with others run beside it (a search runs two candidates at once), so a wall is an upper "
+           "bound on the run's own.", "",
            "| run | simulated s | sampled calls | wall s | peak memory MB |", "|---|---|---|---|---|"]
     for name in MONTHS + ["node-loss", "x10"]:
         r = reps.get(name)
