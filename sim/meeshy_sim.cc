@@ -1596,6 +1596,18 @@ void report_cpu_model(cJSON *rep)
 	cJSON_AddNumberToObject(cpu, "client_tx_us", sc.client_tx_us);
 }
 
+/* A row over the pairs within P2P's reach (near, of all), with their
+ * share of all. */
+cJSON *near_json(Samples &near, const Samples &all, double sla)
+{
+	cJSON *o = pct_json(near, sla);
+	cJSON_AddNumberToObject(o, "share_of_pairs",
+				all.v.empty() ? 0
+					      : (double)near.v.size() /
+							(double)all.v.size());
+	return o;
+}
+
 /* Each SLA row, against the seed's table; true when all pass. The rows
  * a plan decides say in *plan_rows whether they all pass: all but the
  * direct P2P round trip (the peers' own path) and, in a world, the SFU
@@ -1612,23 +1624,14 @@ bool report_sla(cJSON *rep, bool *plan_rows)
 	cJSON_AddItemToObject(m, "sfu_rtt",
 			      pct_json(results.sfu_rtt_ms, sc.sla_sfu_rtt_ms));
 	if (!star()) {
-		cJSON *near = pct_json(results.sfu_rtt_near, sc.sla_sfu_rtt_ms);
-		size_t all = results.sfu_rtt_ms.v.size();
-		cJSON_AddNumberToObject(
-			near, "share_of_pairs",
-			all ? (double)results.sfu_rtt_near.v.size() /
-					(double)all
-			    : 0);
-		cJSON_AddItemToObject(m, "sfu_rtt_near", near);
-		cJSON *relayed =
-			pct_json(results.p2p_relayed_near, sc.sla_p2p_rtt_ms);
-		size_t n = results.p2p_relayed.v.size();
-		cJSON_AddNumberToObject(
-			relayed, "share_of_pairs",
-			n ? (double)results.p2p_relayed_near.v.size() /
-					(double)n
-			  : 0);
-		cJSON_AddItemToObject(m, "p2p_relayed_near", relayed);
+		cJSON_AddItemToObject(m, "sfu_rtt_near",
+				      near_json(results.sfu_rtt_near,
+						results.sfu_rtt_ms,
+						sc.sla_sfu_rtt_ms));
+		cJSON_AddItemToObject(m, "p2p_relayed_near",
+				      near_json(results.p2p_relayed_near,
+						results.p2p_relayed,
+						sc.sla_p2p_rtt_ms));
 	}
 	cJSON_AddItemToObject(m, "event",
 			      pct_json(results.event_ms, sc.sla_event_ms));

@@ -35,6 +35,16 @@ def path(name):
     return os.path.join(scenarios, name)
 
 
+def with_temp(obj, fn):
+    """fn(a temporary JSON file of obj), the file gone after"""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(obj, f)
+    try:
+        return fn(f.name)
+    finally:
+        os.unlink(f.name)
+
+
 # 1. cross-region: 2 x 100 ms / 2 between the metros, 4 x 10 ms of access
 with open(path("world-two.json")) as f:
     world = json.load(f)
@@ -55,12 +65,7 @@ def split(same_metro_share):
     with open(path("load-split.json")) as f:
         load = json.load(f)
     load["calls"]["same_metro_share"] = same_metro_share
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(load, f)
-    try:
-        return meeshy_sim(path("plan-split.json"), f.name)
-    finally:
-        os.unlink(f.name)
+    return with_temp(load, lambda name: meeshy_sim(path("plan-split.json"), name))
 
 
 local = split(1)["ms"]
@@ -87,12 +92,7 @@ def relayed(turn_at_b):
     plan["world"] = os.path.abspath(path(plan["world"]))
     plan["media_node"]["calibration"] = os.path.abspath(path(plan["media_node"]["calibration"]))
     plan["datacentres"][1]["turn"] = turn_at_b
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(plan, f)
-    try:
-        return meeshy_sim(f.name, path("load-relayed.json"))
-    finally:
-        os.unlink(f.name)
+    return with_temp(plan, lambda name: meeshy_sim(name, path("load-relayed.json")))
 
 
 for turn_at_b, want in ((0, 4 * access + 2 * inter), (1, 4 * access)):
@@ -113,12 +113,7 @@ check("the found plan needs more than one node", nodes > 1, f"{nodes} media node
 def direct(media_nodes):
     plan = dict(found["plan"])
     plan["datacentres"] = [dict(plan["datacentres"][0], media_nodes=media_nodes)]
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(plan, f)
-    try:
-        return meeshy_sim(f.name, path("load-groups.json"))
-    finally:
-        os.unlink(f.name)
+    return with_temp(plan, lambda name: meeshy_sim(name, path("load-groups.json")))
 
 
 ok = direct(nodes)
