@@ -327,7 +327,8 @@ def scale_md(rep):
             f"{rep['scenario']} (loads/x10-year1.json on the seed's Year-1 plan): {rep['participants']:,} participants "
             f"in {rep['calls']:,} calls, {rep['duration_s']:g} simulated s, {rep['sampled_calls']} calls packet by packet "
             f"and the rest as a fluid load: {rep['wall_s'] / 60:.1f} min wall, {rep['peak_rss_mb'] / 1024:.1f} GB peak "
-            "memory on this 2-core machine, one run."]
+            "memory on this 2-core machine, one run (its wall an upper bound when other runs shared the machine: "
+            "see Runs)."]
 
 
 def load_or_run(a, name, fn, key=None):
