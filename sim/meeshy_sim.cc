@@ -1737,32 +1737,26 @@ double report_capacity(cJSON *rep)
 	return egress_bps / 1e6;
 }
 
-/* Relay sessions a site's TURN holds at the end: relayed participants
- * in P2P calls (one allocation each). */
-unsigned relay_sessions(const Site *site)
-{
-	unsigned n = 0;
-	for (const Client *c : clients)
-		n += c->turn == site && c->joined && !c->left && !c->on_sfu;
-	return n;
-}
-
 /* One data centre of the plan as it ran; *media and *turn: the busiest
- * media node's share of its cores, its TURN's share of its sessions. */
+ * media node's share of its cores, its TURN's share of its sessions
+ * (relayed participants in P2P calls at the end, one allocation each). */
 cJSON *site_json(const Site *s, double *media, double *turn)
 {
 	cJSON *o = cJSON_CreateObject();
-	double busy = 0, connected = 0;
-	unsigned sessions = relay_sessions(s);
+	double busy = 0;
+	unsigned connected = 0, sessions = 0, relayed = 0;
 	*media = 0;
 	for (MediaNode *mn : s->nodes) {
 		*media = std::max(*media, node_cpu(mn) / sc.cores);
 		busy += node_cpu(mn);
 	}
+	for (const Client *c : clients) {
+		connected += c->site == s && c->joined;
+		relayed += c->turn == s; /* at any time of the run */
+		sessions += c->turn == s && c->joined && !c->left && !c->on_sfu;
+	}
 	*turn = s->plan->turn ? sessions / (s->plan->turn * sc.turn_sessions)
 			      : 0;
-	for (Client *c : clients)
-		connected += c->site == s && c->joined;
 	cJSON_AddStringToObject(o, "name", s->plan->name.c_str());
 	cJSON_AddStringToObject(o, "metro", sc.metros[s->plan->metro].c_str());
 	cJSON_AddNumberToObject(o, "gateways", s->plan->gateways);
@@ -1772,9 +1766,6 @@ cJSON *site_json(const Site *s, double *media, double *turn)
 	cJSON_AddNumberToObject(o, "media_cores_busy", busy);
 	cJSON_AddNumberToObject(o, "connected_at_end", connected);
 	cJSON_AddNumberToObject(o, "relay_sessions", sessions);
-	unsigned relayed = 0; /* participants it relayed for, at any time */
-	for (const Client *c : clients)
-		relayed += c->turn == s;
 	cJSON_AddNumberToObject(o, "relayed_participants", relayed);
 	cJSON_AddNumberToObject(o, "relayed_packets", (double)s->relayed);
 	cJSON_AddNumberToObject(o, "turn_share_busy", *turn);

@@ -239,18 +239,16 @@ one_fewer_each(const std::vector<Datacentre> &found, std::vector<size_t> &at)
 /* After the first removal of a round is taken: the round's other
  * removals that passed alone (at[ok[1..]]), each tried on top of `found`,
  * kept while the plan still passes. Two at a time side by side: this one,
- * and this one with the next (when both pass, both are kept at once). */
+ * and this one with the next (when both pass, both are kept at once).
+ * Each is a different data centre, which had a node at the round's start
+ * and has lost none since, so each has one to lose. */
 void more_on_top(Search &x, std::vector<Datacentre> &found, cJSON **rep,
 		 const std::vector<size_t> &at, const std::vector<size_t> &ok)
 {
 	for (size_t i = 1; i < ok.size();) {
 		std::vector<std::vector<Datacentre>> trials(1, found);
-		if (!trials[0][at[ok[i]]].media_nodes) {
-			i++;
-			continue;
-		}
 		trials[0][at[ok[i]]].media_nodes--;
-		if (i + 1 < ok.size() && trials[0][at[ok[i + 1]]].media_nodes) {
+		if (i + 1 < ok.size()) {
 			trials.push_back(trials[0]);
 			trials[1][at[ok[i + 1]]].media_nodes--;
 		}
