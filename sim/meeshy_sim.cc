@@ -95,6 +95,9 @@ struct Results {
 	Samples own_path_excess;
 	/* one way through the SFU: sender -> node -> receiver */
 	Samples sfu_oneway_audio_ms, sfu_oneway_video_ms;
+	/* the node's own part: from a packet's arrival to its copies'
+	 * leaving (the queue and the CPU), meeshy_media_forward_delay's */
+	Samples sfu_forward_ms;
 	Samples recovery_ms; /* a dead node's calls, until media flows again */
 	/* per region: P2P round trips of two peers in it, the SFU's and
 	 * joins of its participants */
@@ -168,6 +171,7 @@ struct Job {
 	bool rtcp;
 	struct sa from;   /* JOB_FLIGHT: who to answer */
 	Address reply_to; /* JOB_REQUEST: who to answer */
+	double arrived_s = Simulator::Now().GetSeconds();
 };
 
 struct MediaNode {
@@ -307,8 +311,12 @@ void mn_run(MediaNode *mn, Job &j)
 		service += tx_cost_us((double)o.buf.size());
 	auto *out = new std::vector<Out>(std::move(mn->out));
 	mn->out.clear();
-	Simulator::Schedule(Seconds(mn_occupy(mn, service / 1e6)), &mn_flush,
-			    mn, out);
+	double wall = mn_occupy(mn, service / 1e6);
+	if (!out->empty())
+		results.sfu_forward_ms.add(
+			(Simulator::Now().GetSeconds() + wall - j.arrived_s) *
+			1e3);
+	Simulator::Schedule(Seconds(wall), &mn_flush, mn, out);
 }
 
 void mn_next(MediaNode *mn)
@@ -1671,6 +1679,8 @@ bool report_sla(cJSON *rep, bool *plan_rows)
 			      pct_json(results.sfu_oneway_audio_ms, 0));
 	cJSON_AddItemToObject(fwd, "video",
 			      pct_json(results.sfu_oneway_video_ms, 0));
+	cJSON_AddItemToObject(rep, "sfu_forward_ms",
+			      pct_json(results.sfu_forward_ms, 0));
 	bool pass = true;
 	cJSON *it;
 	*plan_rows = true;

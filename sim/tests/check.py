@@ -74,11 +74,19 @@ def line(k):
 busy = (node["packets_in"] * ra + node["bytes_in"] * rb + node["packets_out"] * ta + node["bytes_out"] * tb) / 1e6 \
     + node["dtls_flights"] * model["dtls_server_ms"] / 1e3
 near("media node busy time", node["cpu"] * rep["duration_s"] * 1000, busy * 1000, 0.02)
+# the node's own forwarding delay: unloaded, a video packet's is its CPU
+# time alone (a packet in and a copy to each of the others), no queue
+fwd = rep["sfu_forward_ms"]
+one_copy = (model["rx_us"] + model["tx_us"]) / 1e3
+check("forwarding delay is the CPU time when unloaded", one_copy <= fwd["p50"] <= 4 * one_copy,
+      f"p50 {fwd['p50'] * 1e3:.2f} us, a packet in and one copy out {one_copy * 1e3:.2f} us")
 
 over, _ = run("small-overload.json")
 onode = over["media_nodes"][0]
 check("overloaded node saturates", onode["cpu"] > 0.75, f"cpu {onode['cpu']:.2f}")
 check("overloaded node drops", onode["dropped"] > 0, f"{onode['dropped']} of {onode['packets_in']} dropped")
+check("overload queues: forwarding p99 beyond 10 ms", over["sfu_forward_ms"]["p99"] > 10,
+      f"p99 {over['sfu_forward_ms']['p99']:.1f} ms")
 check("overload breaches the SFU RTT SLA", over["ms"]["sfu_rtt"]["pass"] is False,
       f"SFU RTT p95 {over['ms']['sfu_rtt'].get('p95')} ms")
 check("P2P calls unaffected", over["ms"]["p2p_rtt"]["pass"] is True,
