@@ -11,6 +11,8 @@
 #   per copy out   = (per packet in at fanout 8 - at fanout 1) / 7
 #   server's rx    = per packet in at fanout 1 - a copy - the browser's protect
 #   per handshake  = (C(3 runs) - C(1 run)) / 2        both ends of DTLS
+#   per byte of AES-128-CTR, of SHA-1 (bench/crypto-count: OpenSSL alone)
+#                  = (C(4096 B) - C(256 B)) / (N1 * 3840)
 # Socket I/O is the kernel's: qemu-user does not see it (bench/media-cost
 # measures it natively).
 #
@@ -20,7 +22,8 @@
 # none), and x86-64 under qemu's "max" CPU (AES-NI; qemu 7.2 has no SHA
 # extensions, so SHA-1 runs its SSSE3/AVX2 code).
 #
-#   bench/arm-cost.sh [--out FILE.json]     (default: docs/arm-cost.json)
+#   bench/arm-cost.sh [--out FILE.json]     (default: docs/arm-cost.json, then
+#                                            bench/arm_model.py --measure)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=docs/arm-cost.json
@@ -56,7 +59,7 @@ fi
 
 # --- media-cost for each architecture ---
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$jobs" --target media-cost >/dev/null
+cmake --build build -j"$jobs" --target media-cost crypto-count >/dev/null
 for arch in aarch64:arm64 armhf:armhf; do
   name=${arch%%:*}; deb=${arch##*:}
   toolchains/make-sysroot.sh "$deb" "$PWD/build-$name/sysroot"
@@ -64,7 +67,7 @@ for arch in aarch64:arm64 armhf:armhf; do
   cmake -S . -B "build-$name" -DCMAKE_TOOLCHAIN_FILE="toolchains/$name.cmake" \
         -DMEESHY_SYSROOT="$PWD/build-$name/sysroot" -DMEESHY_WITH_MONGO=OFF \
         -DBUILD_TESTING=ON >/dev/null
-  cmake --build "build-$name" -j"$jobs" --target media-cost >/dev/null
+  cmake --build "build-$name" -j"$jobs" --target media-cost crypto-count >/dev/null
 done
 
 # count ENV QEMU ARGS...: the instructions of one run of media-cost
@@ -80,12 +83,13 @@ count() {
 # path NAME ENV QEMU...: every figure of one crypto path, as JSON
 path() {
   local name=$1 envs=$2; shift 2
-  local qemu="$*" bin line sizes=""
+  local qemu="$*" dir line sizes="" bin
   case "$name" in
-    aarch64*) bin=build-aarch64/bench/media-cost; qemu="$qemu -L build-aarch64/sysroot";;
-    armhf*) bin=build-armhf/bench/media-cost; qemu="$qemu -L build-armhf/sysroot";;
-    *) bin=build/bench/media-cost;;
+    aarch64*) dir=build-aarch64; qemu="$qemu -L build-aarch64/sysroot";;
+    armhf*) dir=build-armhf; qemu="$qemu -L build-armhf/sysroot";;
+    *) dir=build;;
   esac
+  bin=$dir/bench/media-cost
   echo "arm-cost: $name" >&2
   for bytes in 1200 100; do
     local c=()
@@ -101,11 +105,18 @@ path() {
       printf "\"%d\": {\"per_packet_in\": %.0f, \"per_copy_out\": %.0f, \"browser_protect\": %.0f}", bytes, rx, copy, browser }')
     sizes="$sizes${sizes:+, }$line"
   done
-  local h1 h3
+  local h1 h3 prim per_byte=""
   h1=$(count "$envs" "$qemu" $bin --one dtls --runs 1)
   h3=$(count "$envs" "$qemu" $bin --one dtls --runs 3)
-  printf '    "%s": {%s, "dtls_handshake_both_ends": %.0f}' "$name" "$sizes" \
-         "$(awk -v a="$h1" -v b="$h3" 'BEGIN { print (b - a) / 2 }')"
+  for prim in aes-128-ctr sha1; do
+    local small big
+    small=$(count "$envs" "$qemu" $dir/bench/crypto-count $prim --bytes 256 --packets $N1)
+    big=$(count "$envs" "$qemu" $dir/bench/crypto-count $prim --bytes 4096 --packets $N1)
+    per_byte="$per_byte, \"${prim//-/_}_per_byte\": $(awk -v a="$small" -v b="$big" \
+      -v n=$N1 'BEGIN { printf "%.3f", (b - a) / (n * 3840) }')"
+  done
+  printf '    "%s": {%s, "dtls_handshake_both_ends": %.0f%s}' "$name" "$sizes" \
+         "$(awk -v a="$h1" -v b="$h3" 'BEGIN { print (b - a) / 2 }')" "$per_byte"
 }
 
 {
@@ -125,3 +136,5 @@ mv "$out.tmp" "$out"
 python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$out"
 echo "arm-cost: wrote $out" >&2
 cat "$out"
+# priced per named core, checked on this machine (docs/PERFORMANCE.md)
+[ "$out" = docs/arm-cost.json ] && python3 bench/arm_model.py --measure

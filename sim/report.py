@@ -13,7 +13,7 @@ trip against a media node's load); the node-loss scenario; the scale of the
 harness (ten times Year-1: "x10"); and the cross-check against a real run
 (sim/crosscheck.js; "crosscheck" with --only). NAME is a month (month01,
 month06, month12, year1, month24, month36: the seed's plan), a month's
-search (month01-search ...), sensitivity, node-loss, x10 or crosscheck;
+search (month01-search ...), sensitivity, node-loss, edge, x10 or crosscheck;
 without --only, all but month24, month36, their searches and x10 (long
 runs). A month whose search is not on file gets the seed's column alone.
 Each run's wall time and peak memory are measured here too."""
@@ -326,6 +326,63 @@ def sensitivity_md(pts):
     return md + ["", "![sensitivity](sla-report/sensitivity.svg)"]
 
 
+EDGE_BOXES = [("pi4", "Raspberry Pi 4 (Cortex-A72, 1.8 GHz, 64-bit OS)"),
+              ("pi5", "Raspberry Pi 5 (Cortex-A76, 2.4 GHz)")]
+EDGE_LOADS = [1.0, 1.3]  # the model's capacity, and a core's whole time
+EDGE_SAMPLED_CALLS = 12  # played packet by packet; the others as fluid load
+FORWARD_P99_MS = 5  # issue 18's goal for the SFU's own forwarding delay
+
+
+def edge(sim):
+    """each box at the participants bench/arm_model.py predicts it carries
+    within 30 % headroom, then at 1.3 times that (its cores all busy)"""
+    cap = json.load(open(os.path.join(ROOT, "docs", "edge-capacity.json")))["cores"]
+    t0, runs = time.time(), []
+    for key, name in EDGE_BOXES:
+        for load in EDGE_LOADS:
+            s = json.load(open(scen("edge.json")))
+            s["media_node"]["calibration"] = scen("edge", key + ".json")
+            calls = int(cap[key]["participants_media_workers"] * load // 4)
+            s["calls"]["count"] = calls - 1  # call 0 comes on top
+            s["media"]["sample_share"] = min(1, EDGE_SAMPLED_CALLS / calls)
+            path = os.path.join(OUT, f"edge-{key}-{load}.json.tmp")
+            json.dump(s, open(path, "w"))
+            print(f"running edge, {name}, {calls} calls ...", file=sys.stderr, flush=True)
+            rep = run(sim, path)
+            os.unlink(path)
+            fwd = rep["sfu_forward_ms"]
+            runs.append({"box": key, "name": name, "load": load,
+                         "model_participants": cap[key]["participants_media_workers"],
+                         "participants": rep["participants"], "calls": rep["calls"],
+                         "busiest": max(m["cpu"] for m in rep["media_nodes"]),
+                         "forward_p50": fwd.get("p50"), "forward_p99": fwd.get("p99"),
+                         "ms": {k: rep["ms"][k] for k in ("join", "sfu_rtt", "event")},
+                         "dropped": sum(m["dropped"] for m in rep["media_nodes"]),
+                         "sla_pass": rep["sla_pass"], "wall_s": rep["wall_s"]})
+    return {"runs": runs, "wall_s": round(time.time() - t0, 1)}
+
+
+def edge_md(rep):
+    md = ["", "## Edge appliance: one box", "",
+          "One box in role all (sim/scenarios/edge.json): its three media workers (cores − 1) as three",
+          "media nodes of one core, its CPU per packet predicted by bench/arm_model.py from instruction",
+          "counts and published per-core figures (sim/scenarios/edge/*.json; docs/PERFORMANCE.md says how),",
+          "calls of four at the seed's rates (three simulcast layers published, 1.5 Mbit/s of video received),",
+          f"participants on the metro's network 5 ms away, about {EDGE_SAMPLED_CALLS} calls packet by packet and the rest as",
+          "their CPU load. Played at the participants the model says the box",
+          "carries with 30 % headroom, then at 1.3 times that. Held to the SLAs and to the SFU's own",
+          f"forwarding delay (arrival to the copies' leaving) p99 under {FORWARD_P99_MS} ms:", "",
+          "| box | load | participants | busiest media worker | forwarding p50 / p99 | SFU RTT p95 | join p95 | packets dropped | verdict |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for r in rep["runs"]:
+        ok = r["sla_pass"] and r["forward_p99"] is not None and r["forward_p99"] < FORWARD_P99_MS
+        md.append(f"| {r['name']} | {r['load'] * 100:.0f} % of the model's | {r['participants']} in {r['calls']} calls | "
+                  f"{r['busiest'] * 100:.0f} % | {fmt(r['forward_p50'], 2)} / {fmt(r['forward_p99'], 2)} ms | "
+                  f"{fmt(r['ms']['sfu_rtt'].get('p95'))} ms | {fmt(r['ms']['join'].get('p95'))} ms | {r['dropped']} | "
+                  f"{'pass' if ok else '**fail**'} |")
+    return md
+
+
 def scale_md(rep):
     return ["", "## Scale of the harness", "",
             f"{rep['scenario']} (loads/x10-year1.json on the seed's Year-1 plan): {rep['participants']:,} participants "
@@ -370,6 +427,7 @@ def main():
         reps[m + "-search"] = load_or_run(a, m + "-search",
                                           lambda: run(a.sim, scen("plans", "sites.json"), load, "--search"))
     reps["node-loss"] = load_or_run(a, "node-loss", lambda: run(a.sim, scen("node-loss.json")))
+    reps["edge"] = load_or_run(a, "edge", lambda: edge(a.sim))
     reps["x10"] = load_or_run(a, "x10", lambda: run(a.sim, scen("plans", "seed-year1.json"),
                                                     scen("loads", "x10-year1.json")))
     if a.only is None or "sensitivity" in a.only:
@@ -424,6 +482,8 @@ def main():
                f"media flows again after {fmt(rc['p50'])} / {fmt(rc['p95'])} / {fmt(rc['p99'])} ms (p50/p95/p99), of which "
                "3000 ms is the heartbeat expiring before gateways move the calls (a draining node, SIGTERM, is "
                "moved at once: 0.74 s measured with Chromium)."]
+    if reps.get("edge"):
+        md += edge_md(reps["edge"])
     if reps.get("x10"):
         md += scale_md(reps["x10"])
     if xc:
