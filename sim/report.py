@@ -327,6 +327,7 @@ def sensitivity_md(pts):
 
 
 EDGE_BOXES = [("pi4", "Raspberry Pi 4 (Cortex-A72, 1.8 GHz, 64-bit OS)"),
+              ("pi4-armhf", "Raspberry Pi 4 (Cortex-A72, 1.8 GHz, 32-bit OS)"),
               ("pi5", "Raspberry Pi 5 (Cortex-A76, 2.4 GHz)")]
 EDGE_LOADS = [1.0, 1.3]  # the model's capacity, and a core's whole time
 EDGE_SAMPLED_CALLS = 12  # played packet by packet; the others as fluid load
