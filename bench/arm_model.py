@@ -216,24 +216,25 @@ def counts_md(paths):
 def write(paths, cores, x86):
     rows, worst, xcore = check_rows(paths, x86)
     md = [BEGIN, "", *counts_md(paths),
-          f"The model checked on this machine ({x86['cpu']}): `openssl speed` of AES-128-CTR "
-          f"({x86['aes_128_ctr_bytes_per_s'] / 1e6:,.0f} MB/s) and SHA-1 "
+          f"The model checked on this machine ({x86['cpu']}): `openssl speed` of",
+          f"AES-128-CTR ({x86['aes_128_ctr_bytes_per_s'] / 1e6:,.0f} MB/s) and SHA-1 "
           f"({x86['sha1_bytes_per_s'] / 1e6:,.0f} MB/s) under qemu's capability vector, so the",
           "native code is the path qemu counted (no SHA extensions), against bench/media-cost's",
           "figures under the same vector; median of 3 runs pinned to one core:", "",
           "| | instructions | model | measured | error |", "|---|---|---|---|---|", *rows, "",
           f"Largest error: {worst * 100:.0f} % (the goal: within 30 %).", "",
-          "Each named core (bench/edge-cores.json gives every figure's source). Socket I/O "
-          "included, scaled from this machine's measured "
-          f"{x86['1200']['io_tx_us']:.2f} us a copy and {x86['1200']['io_rx_us']:.2f} us a packet in by the "
-          "integer rates.", "",
+          "Each named core (bench/edge-cores.json gives every figure's source). Socket I/O included,",
+          f"scaled from this machine's measured {x86['1200']['io_tx_us']:.2f} us a copy and "
+          f"{x86['1200']['io_rx_us']:.2f} us a packet in",
+          "by the two cores' integer rates (the same kernel instructions).", "",
           "| core (OpenSSL path) | 1200 B copy out | 1200 B packet in | 100 B copy out | DTLS, server side | copies of 1200 B a second per core |",
           "|---|---|---|---|---|---|"]
     cap = ["", "Calls of four at the seed's rates: each participant publishes the three simulcast",
            "layers (4 Mbit/s) and Opus, and receives 1.5 Mbit/s of video (the seed's HD participant:",
-           f"its three peers' low layers) and their audio; a core held to 1/{HEADROOM} of its time (the plan's 30 % headroom). The media",
-           "runs on `--media-workers` loops (default: cores − 1, the last core left to signaling,",
-           "DTLS handshakes and the store):", "",
+           "its three peers' low layers) and their audio; a core held to "
+           f"1/{HEADROOM} of its time (the plan's",
+           "30 % headroom). The media runs on `--media-workers` loops (default: cores − 1, the last",
+           "core left to signaling, DTLS handshakes and the store):", "",
            "| box | CPU a second per participant | HD participants, one media worker | HD participants, cores − 1 workers (the default) |",
            "|---|---|---|---|"]
     out = {"x86_check": {"largest_error": worst}, "cores": {}}
