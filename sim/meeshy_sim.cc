@@ -270,6 +270,7 @@ void mn_echo(MediaNode *mn, std::vector<uint8_t> *b, struct sa from)
 
 void gateway_answer(Site *site, Address to);
 double gateway_service_s();
+double handshake_core_wait(Site *site, double cpu_s);
 
 /* A core takes cpu_s of work: it counts as busy time, and on the wall it
  * lasts longer by the share the fluid calls take. Returns that wall time;
@@ -340,7 +341,8 @@ void mn_enqueue(MediaNode *mn, Job &&j)
 
 /* Handshake packets ('H', then the flight: 0 ICE, 1 and 2 DTLS): the
  * ICE check is answered at once, DTLS flights after their CPU time in the
- * node's queue; RTP and RTCP go to the CPU queue, then the router. */
+ * node's queue (or on the site's handshake core); RTP and RTCP go to the
+ * CPU queue, then the router. */
 void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 {
 	MediaNode *mn = static_cast<MediaNode *>(arg);
@@ -353,6 +355,18 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 				struct port_pkt echo = p;
 				(void)port_udp_send_batch(mn->udp, &echo, 1,
 							  nullptr);
+				continue;
+			}
+			if (sc.handshake_core) { /* beside the media cores */
+				mn->flights++;
+				Simulator::Schedule(
+					Seconds(handshake_core_wait(
+						mn->site,
+						sc.dtls_server_ms / 1e3)),
+					&mn_echo, mn,
+					new std::vector<uint8_t>(p.buf,
+								 p.buf + p.len),
+					*p.peer);
 				continue;
 			}
 			mn_enqueue(mn, Job{JOB_FLIGHT,
@@ -439,9 +453,19 @@ struct Site {
 	Ptr<Node> turn_host;
 	Ipv4Address turn_addr;
 	Ptr<Socket> turn_sock;
-	uint64_t relayed = 0; /* packets */
+	uint64_t relayed = 0;        /* packets */
+	double handshake_free_s = 0; /* its handshake core (handshake_core) */
 };
 std::vector<Site *> sites;
+
+/* A handshake on the site's handshake core, after those before it:
+ * seconds from now until it is done. */
+double handshake_core_wait(Site *site, double cpu_s)
+{
+	double now = Simulator::Now().GetSeconds();
+	site->handshake_free_s = std::max(now, site->handshake_free_s) + cpu_s;
+	return site->handshake_free_s - now;
+}
 Ptr<UniformRandomVariable> urand;
 
 double urand_value()

@@ -366,14 +366,15 @@ def edge(sim):
 def edge_md(rep):
     md = ["", "## Edge appliance: one box", "",
           "One box in role all (sim/scenarios/edge.json): its three media workers (cores − 1) as three",
-          "media nodes of one core, its CPU per packet predicted by bench/arm_model.py from instruction",
-          "counts and published per-core figures (sim/scenarios/edge/*.json; docs/PERFORMANCE.md says how),",
-          "calls of four at the seed's rates (three simulcast layers published, 1.5 Mbit/s of video received),",
-          f"participants on the metro's network 5 ms away, about {EDGE_SAMPLED_CALLS} calls packet by packet and the rest as",
-          "their CPU load. Played at the participants the model says the box",
-          "carries with 30 % headroom, then at 1.3 times that. Held to the SLAs and to the SFU's own",
-          f"forwarding delay (arrival to the copies' leaving) p99 under {FORWARD_P99_MS} ms:", "",
-          "| box | load | participants | busiest media worker | forwarding p50 / p99 | SFU RTT p95 | join p95 | packets dropped | verdict |",
+          "media nodes of one core and its DTLS handshakes on the fourth (`--dtls-threads` beside the",
+          "workers), its CPU per packet predicted by bench/arm_model.py from instruction counts and",
+          "published per-core figures (sim/scenarios/edge/*.json; docs/PERFORMANCE.md says how); calls",
+          "of four at the seed's rates (three simulcast layers published, 1.5 Mbit/s of video received),",
+          f"participants on the metro's network 5 ms away, about {EDGE_SAMPLED_CALLS} calls packet by packet and the",
+          "rest as their CPU load. Played at the participants the model says the box carries with 30 %",
+          "headroom, then at 1.3 times that. Held to the SLAs and to the SFU's own forwarding delay",
+          f"(arrival to the copies' leaving) p99 under {FORWARD_P99_MS} ms:", "",
+          "| box | load | participants | busiest media worker (the run's average: joins come over its first 10 s) | forwarding p50 / p99 | SFU RTT p95 | join p95 | packets dropped | verdict |",
           "|---|---|---|---|---|---|---|---|---|"]
     for r in rep["runs"]:
         ok = r["sla_pass"] and r["forward_p99"] is not None and r["forward_p99"] < FORWARD_P99_MS

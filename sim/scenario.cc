@@ -133,6 +133,7 @@ bool load_media_node(const cJSON *j, Scenario &s, std::string &why)
 	s.tx_small_us = json_num(mn, "tx_small_us", s.tx_small_us);
 	s.dtls_server_ms = json_num(mn, "dtls_server_ms", s.dtls_server_ms);
 	s.dtls_client_ms = json_num(mn, "dtls_client_ms", s.dtls_client_ms);
+	s.handshake_core = cJSON_IsTrue(item(mn, "handshake_core"));
 	s.queue_packets =
 		(unsigned)json_num(mn, "queue_packets", s.queue_packets);
 	s.cores = std::max(1u, (unsigned)json_num(mn, "cores", s.cores));

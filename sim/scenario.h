@@ -84,6 +84,10 @@ struct Scenario {
 	double rx_small_us = -1, tx_small_us = -1, small_bytes = 100;
 	/* CPU of one transport's DTLS handshake, on each side */
 	double dtls_server_ms = 0, dtls_client_ms = 0;
+	/* the server's handshakes on a core of their own per data centre
+	 * (an appliance's --dtls-threads beside its media workers), not on
+	 * the media nodes' */
+	bool handshake_core = false;
 	double dc_delay_ms = 0.25; /* gateway and media nodes to their metro */
 	/* a client's SRTP protect and send of one packet: < 0, what a copy
 	 * out costs the node (the same libsrtp2 and socket calls) */

@@ -4,19 +4,21 @@ round trips it measures are the ones its links imply, and the same calls on
 an overloaded media node breach the SLA. Usage: check.py MEESHY_SIM SCENARIOS"""
 import json
 import math
+import os
 import subprocess
 import sys
+import tempfile
 
 sim, scenarios = sys.argv[1], sys.argv[2]
 failed = []
 
 
 def run(name):
-    out = subprocess.run([sim, f"{scenarios}/{name}"], capture_output=True,
-                         text=True, timeout=240)
+    path = name if os.path.isabs(name) else f"{scenarios}/{name}"
+    out = subprocess.run([sim, path], capture_output=True, text=True, timeout=240)
     if out.returncode != 0:
         sys.exit(f"meeshy-sim {name} exited {out.returncode}:\n{out.stderr}")
-    with open(f"{scenarios}/{name}") as f:
+    with open(path) as f:
         return json.loads(out.stdout), json.load(f)
 
 
@@ -80,6 +82,19 @@ fwd = rep["sfu_forward_ms"]
 one_copy = (model["rx_us"] + model["tx_us"]) / 1e3
 check("forwarding delay is the CPU time when unloaded", one_copy <= fwd["p50"] <= 4 * one_copy,
       f"p50 {fwd['p50'] * 1e3:.2f} us, a packet in and one copy out {one_copy * 1e3:.2f} us")
+
+# DTLS handshakes on a core of their own (handshake_core, the edge
+# appliance's --dtls-threads): the media node's busy time is its packets'
+with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    json.dump(dict(sc, media_node=dict(sc["media_node"], handshake_core=True,
+                                       calibration=os.path.abspath(f"{scenarios}/calibration.json"))), f)
+hs, _ = run(f.name)
+os.unlink(f.name)
+hnode = hs["media_nodes"][0]
+media_only = (hnode["packets_in"] * ra + hnode["bytes_in"] * rb + hnode["packets_out"] * ta +
+              hnode["bytes_out"] * tb) / 1e6
+check("handshakes off the media node", hnode["dtls_flights"] > 0, f"{hnode['dtls_flights']} flights")
+near("media node busy time, handshakes elsewhere", hnode["cpu"] * hs["duration_s"] * 1000, media_only * 1000, 0.02)
 
 over, _ = run("small-overload.json")
 onode = over["media_nodes"][0]
