@@ -374,7 +374,7 @@ def edge_md(rep):
           "rest as their CPU load. Played at the participants the model says the box carries with 30 %",
           "headroom, then at 1.3 times that. Held to the SLAs and to the SFU's own forwarding delay",
           f"(arrival to the copies' leaving) p99 under {FORWARD_P99_MS} ms:", "",
-          "| box | load | participants | busiest media worker (the run's average: joins come over its first 10 s) | forwarding p50 / p99 | SFU RTT p95 | join p95 | packets dropped | verdict |",
+          "| box | load | participants | busiest media worker (the run's average: calls arrive over its first 30 s) | forwarding p50 / p99 | SFU RTT p95 | join p95 | packets dropped | verdict |",
           "|---|---|---|---|---|---|---|---|---|"]
     for r in rep["runs"]:
         ok = r["sla_pass"] and r["forward_p99"] is not None and r["forward_p99"] < FORWARD_P99_MS
