@@ -79,8 +79,9 @@ class Core:
         """a packet's time: its primitives' bytes, then the rest"""
         rest = instr - aes_bytes(b) * path["aes_128_ctr_per_byte"] - \
             sha_bytes(b) * path["sha1_per_byte"]
-        return 1e6 * (aes_bytes(b) * self.aes_s + sha_bytes(b) * self.sha_s +
-                      max(rest, 0) / self.int_rate)
+        if rest < 0:  # the counts disagree: a path or a size mixed up
+            sys.exit(f"arm-model: {instr} instructions for {b} B are fewer than its AES and SHA-1 bytes'")
+        return 1e6 * (aes_bytes(b) * self.aes_s + sha_bytes(b) * self.sha_s + rest / self.int_rate)
 
 
 def sh(cmd, env=None):
