@@ -137,4 +137,6 @@ python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$out"
 echo "arm-cost: wrote $out" >&2
 cat "$out"
 # priced per named core, checked on this machine (docs/PERFORMANCE.md)
-[ "$out" = docs/arm-cost.json ] && python3 bench/arm_model.py --measure
+if [ "$out" = docs/arm-cost.json ]; then
+  python3 bench/arm_model.py --measure
+fi
