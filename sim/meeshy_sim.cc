@@ -466,6 +466,7 @@ double handshake_core_wait(Site *site, double cpu_s)
 	site->handshake_free_s = std::max(now, site->handshake_free_s) + cpu_s;
 	return site->handshake_free_s - now;
 }
+
 Ptr<UniformRandomVariable> urand;
 
 double urand_value()
