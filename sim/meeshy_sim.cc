@@ -272,6 +272,16 @@ void gateway_answer(Site *site, Address to);
 double gateway_service_s();
 double handshake_core_wait(Site *site, double cpu_s);
 
+/* A DTLS flight (b) answered `after_s` from now, once the server's share
+ * of the handshake has had its CPU: on a media core or the site's
+ * handshake core. */
+void answer_flight(MediaNode *mn, double after_s, std::vector<uint8_t> *b,
+		   struct sa from)
+{
+	mn->flights++;
+	Simulator::Schedule(Seconds(after_s), &mn_echo, mn, b, from);
+}
+
 /* A core takes cpu_s of work: it counts as busy time, and on the wall it
  * lasts longer by the share the fluid calls take. Returns that wall time;
  * the core takes its next job then. */
@@ -295,11 +305,9 @@ void mn_run(MediaNode *mn, Job &j)
 	}
 	if (j.kind == JOB_FLIGHT) { /* the server's share of the handshake,
 				     * for both transports of the participant */
-		mn->flights++;
-		Simulator::Schedule(
-			Seconds(mn_occupy(mn, sc.dtls_server_ms / 1e3)),
-			&mn_echo, mn,
-			new std::vector<uint8_t>(std::move(j.buf)), j.from);
+		answer_flight(mn, mn_occupy(mn, sc.dtls_server_ms / 1e3),
+			      new std::vector<uint8_t>(std::move(j.buf)),
+			      j.from);
 		return;
 	}
 	Call *call = j.t->call;
@@ -358,15 +366,13 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 				continue;
 			}
 			if (sc.handshake_core) { /* beside the media cores */
-				mn->flights++;
-				Simulator::Schedule(
-					Seconds(handshake_core_wait(
-						mn->site,
-						sc.dtls_server_ms / 1e3)),
-					&mn_echo, mn,
-					new std::vector<uint8_t>(p.buf,
-								 p.buf + p.len),
-					*p.peer);
+				answer_flight(mn,
+					      handshake_core_wait(
+						      mn->site,
+						      sc.dtls_server_ms / 1e3),
+					      new std::vector<uint8_t>(
+						      p.buf, p.buf + p.len),
+					      *p.peer);
 				continue;
 			}
 			mn_enqueue(mn, Job{JOB_FLIGHT,

@@ -53,6 +53,18 @@ def scen(*parts):
     return os.path.join(SCEN, *parts)
 
 
+def run_json(sim, obj, name, *files):
+    """run() on `files` then a scenario or load made here (obj), written
+    under OUT as `name` for the run, then removed"""
+    path = os.path.join(OUT, name)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+    try:
+        return run(sim, *files, path)
+    finally:
+        os.unlink(path)
+
+
 # --- SVG, small and by hand ---
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
@@ -300,11 +312,8 @@ def sensitivity(sim, reps):
     for n in SENSITIVITY_CALLS:
         load = json.load(open(scen("loads", "europe.json")))
         load["calls"]["count"] = n
-        path = os.path.join(OUT, f"sensitivity-load-{n}.json")
-        json.dump(load, open(path, "w"))
         print(f"running sensitivity, {n} calls ...", file=sys.stderr, flush=True)
-        rep = run(sim, scen("plans", "one-site.json"), path)
-        os.unlink(path)
+        rep = run_json(sim, load, f"sensitivity-load-{n}.json", scen("plans", "one-site.json"))
         pts.append({"calls": n, "cpu": rep["headroom"]["busiest_media_cpu_share"],
                     "join": rep["ms"]["join"].get("p95"), "sfu_rtt": rep["ms"]["sfu_rtt"].get("p95"),
                     "dropped": sum(m["dropped"] for m in rep["media_nodes"])})
@@ -346,11 +355,8 @@ def edge(sim):
             calls = int(cap[key]["participants_media_workers"] * load // 4)
             s["calls"]["count"] = calls - 1  # call 0 comes on top
             s["media"]["sample_share"] = min(1, EDGE_SAMPLED_CALLS / calls)
-            path = os.path.join(OUT, f"edge-{key}-{load}.json.tmp")
-            json.dump(s, open(path, "w"))
             print(f"running edge, {name}, {calls} calls ...", file=sys.stderr, flush=True)
-            rep = run(sim, path)
-            os.unlink(path)
+            rep = run_json(sim, s, f"edge-{key}-{load}.json.tmp")
             fwd = rep["sfu_forward_ms"]
             runs.append({"box": key, "name": name, "load": load,
                          "model_participants": cap[key]["participants_media_workers"],
