@@ -220,15 +220,36 @@ struct Search {
 	}
 };
 
-/* One media node fewer at each data centre of `found` that has one. */
+/* True when one media node fewer at data centre i of `dcs` (whose run is
+ * `rep`) cannot keep the headroom, so needs no run: the load is the same
+ * calls on every plan and a data centre keeping a node keeps its calls,
+ * so its cores' work stays, and the busiest node carries at least the
+ * mean. Taking its last node moves its calls elsewhere: always run. */
+bool headroom_rules_out(const Search &x, const cJSON *rep,
+			const std::vector<Datacentre> &dcs, size_t i)
+{
+	unsigned left = dcs[i].media_nodes - 1;
+	double busy = json_num(dc_report(rep, i), "media_cores_busy", 0);
+	return left > 0 && busy / (left * x.s.cores) > 1 / HEADROOM;
+}
+
+/* One media node fewer at each data centre of `found` that has one and
+ * can spare it (headroom_rules_out); the others in *ruled_out. */
 std::vector<std::vector<Datacentre>>
-one_fewer_each(const std::vector<Datacentre> &found, std::vector<size_t> &at)
+one_fewer_each(const Search &x, const std::vector<Datacentre> &found,
+	       const cJSON *rep, std::vector<size_t> &at,
+	       std::vector<size_t> *ruled_out)
 {
 	std::vector<std::vector<Datacentre>> less;
 	at.clear();
+	ruled_out->clear();
 	for (size_t i = 0; i < found.size(); i++) {
 		if (!found[i].media_nodes)
 			continue;
+		if (headroom_rules_out(x, rep, found, i)) {
+			ruled_out->push_back(i);
+			continue;
+		}
 		less.push_back(found);
 		less.back()[i].media_nodes--;
 		at.push_back(i);
@@ -241,14 +262,20 @@ one_fewer_each(const std::vector<Datacentre> &found, std::vector<size_t> &at)
  * kept while the plan still passes. Two at a time side by side: this one,
  * and this one with the next (when both pass, both are kept at once).
  * Each is a different data centre, which had a node at the round's start
- * and has lost none since, so each has one to lose. */
+ * and has lost none since, so each has one to lose; one whose calls grew
+ * past what its nodes less one can carry is skipped (headroom_rules_out). */
 void more_on_top(Search &x, std::vector<Datacentre> &found, cJSON **rep,
 		 const std::vector<size_t> &at, const std::vector<size_t> &ok)
 {
 	for (size_t i = 1; i < ok.size();) {
+		if (headroom_rules_out(x, *rep, found, at[ok[i]])) {
+			i++;
+			continue;
+		}
 		std::vector<std::vector<Datacentre>> trials(1, found);
 		trials[0][at[ok[i]]].media_nodes--;
-		if (i + 1 < ok.size()) {
+		if (i + 1 < ok.size() &&
+		    !headroom_rules_out(x, *rep, found, at[ok[i + 1]])) {
 			trials.push_back(trials[0]);
 			trials[1][at[ok[i + 1]]].media_nodes--;
 		}
@@ -280,12 +307,22 @@ void more_on_top(Search &x, std::vector<Datacentre> &found, cJSON **rep,
 cJSON *descend(Search &x, std::vector<Datacentre> &found, cJSON **rep)
 {
 	for (;;) {
-		std::vector<size_t> at;
+		std::vector<size_t> at, ruled_out;
 		std::vector<std::vector<Datacentre>> less =
-			one_fewer_each(found, at);
+			one_fewer_each(x, found, *rep, at, &ruled_out);
 		std::vector<cJSON *> reps = x.try_plans(less);
 		cJSON *arr = cJSON_CreateArray();
 		std::vector<size_t> ok;
+		for (size_t i : ruled_out) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "fewer_at",
+						found[i].name.c_str());
+			cJSON_AddBoolToObject(o, "pass", false);
+			cJSON_AddStringToObject(o, "not_run",
+						"headroom: its mean load alone "
+						"exceeds 1/1.3");
+			cJSON_AddItemToArray(arr, o);
+		}
 		for (size_t k = 0; k < reps.size(); k++) {
 			bool pass = reps[k] && passes(reps[k]);
 			cJSON *o = cJSON_CreateObject();
