@@ -226,6 +226,23 @@ static int layer_within(const struct producer *p, int target, uint64_t now)
 	return 0;
 }
 
+bool layer_needed(const struct producer *p, int layer, uint64_t now)
+{
+	if (p->nlayers < 2)
+		return true;
+	if (p->paused)
+		return false;
+	for (struct le *le = p->consumers.head; le; le = le->next) {
+		const struct consumer *c = le->data;
+		if (c->paused)
+			continue;
+		if (c->current == NO_LAYER || c->current == layer ||
+		    layer_within(p, consumer_wanted_layer(c), now) == layer)
+			return true;
+	}
+	return false;
+}
+
 /* Whether a keyframe sent now could reach c's receiver. One that cannot
  * is worse than none: Chromium ignores a request within 300 ms of the last
  * it took, so it would also cost the one router_transport_secured() asks
@@ -430,10 +447,9 @@ static bool names_rid(const struct rtp_view *v, uint8_t id, const char *rid)
 /* The producer layer a packet from t belongs to, and whether it is that
  * layer's RTX stream. A RID layer learns its SSRCs from the first packets
  * that name it (rid for the media, repaired-rid for RTX). */
-struct producer *router_layer_of(struct router *r,
-				 const struct webrtc_transport *t,
-				 const struct rtp_view *v, int *layer,
-				 bool *rtx)
+struct producer *router_layer_bound(struct router *r,
+				    const struct webrtc_transport *t,
+				    uint32_t ssrc, int *layer, bool *rtx)
 {
 	for (struct le *le = r->producers.head; le; le = le->next) {
 		struct producer *p = le->data;
@@ -441,13 +457,24 @@ struct producer *router_layer_of(struct router *r,
 			continue;
 		for (size_t i = 0; i < p->nlayers; i++) {
 			const struct layer *l = &p->layers[i];
-			if (l->ssrc == v->ssrc || l->rtx_ssrc == v->ssrc) {
+			if (l->ssrc == ssrc || l->rtx_ssrc == ssrc) {
 				*layer = (int)i;
-				*rtx = l->rtx_ssrc == v->ssrc;
+				*rtx = l->rtx_ssrc == ssrc;
 				return p;
 			}
 		}
 	}
+	return NULL;
+}
+
+struct producer *router_layer_of(struct router *r,
+				 const struct webrtc_transport *t,
+				 const struct rtp_view *v, int *layer,
+				 bool *rtx)
+{
+	struct producer *bound = router_layer_bound(r, t, v->ssrc, layer, rtx);
+	if (bound)
+		return bound;
 	for (struct le *le = r->producers.head; le; le = le->next) {
 		struct producer *p = le->data;
 		if (p->t != t)

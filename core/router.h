@@ -37,6 +37,7 @@ struct router_stats {
 	uint64_t rr_sent, sr_sent, twcc_sent, rtx_in, rtx_probe, nack_sent;
 	uint64_t layer_down, layer_up;                /* by receivers' loss */
 	uint64_t remb_in, layer_down_bw, layer_up_bw; /* by their estimate */
+	uint64_t rtp_header_only; /* of rtp_in: not decrypted (peeked at) */
 };
 
 struct router;
@@ -61,6 +62,17 @@ void router_stats_add(struct router_stats *sum, const struct router_stats *x);
  * transport's packet handler calls it). */
 void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 		   size_t len, size_t size, bool rtcp);
+/* An RTP packet of t before it is decrypted (the transport's peek
+ * handler calls it; len without the tag): false when no one needs its
+ * payload, a simulcast layer no receiver gets, should get or waits on.
+ * Its header is then taken into account as router_packet would (the
+ * sender's arrival feedback, the layer's bitrate and receive statistics,
+ * so layers stay known to be flowing) and it is done with. Such headers
+ * are not authenticated: they feed statistics, never what is forwarded.
+ * One packet in CLEAR_EVERY (4096) of such a layer is still wanted whole,
+ * so the SRTP context keeps up with the stream's rollover counter. */
+bool router_rtp_peek(struct router *r, struct webrtc_transport *t,
+		     const uint8_t *buf, size_t len);
 
 enum { ROUTER_MAX_LAYERS = 3, ROUTER_RID_MAX = 16 };
 

@@ -29,7 +29,11 @@ enum {
 	RATE_WINDOW_US = 1000000, /* a layer's bitrate, measured over */
 	MISSING_MAX = 64,  /* sequence numbers a layer waits to be repaired */
 	MISSING_GAP = 100, /* a longer jump is a restart, not a loss */
-	NACK_TRIES = 5,    /* asks for a packet, then gives up on it */
+	/* A layer taken on its headers alone still has one packet in this
+	 * many decrypted: libsrtp guesses a packet's rollover counter from
+	 * the last it decrypted, and past 2^15 sequence numbers it cannot */
+	CLEAR_EVERY = 4096,
+	NACK_TRIES = 5,        /* asks for a packet, then gives up on it */
 	NACK_RETRY_US = 90000, /* a tick of router_feedback, or so */
 	/* Video kept to answer NACKs: a second of each layer, sized to its
 	 * packet rate (a slot holds a whole packet: 1.2 kB) */
@@ -84,6 +88,9 @@ struct layer {
 	uint64_t win_bytes, win_start_us;
 	uint32_t win_packets;
 	uint32_t bps, pps;
+	/* the last packet decrypted (the others were peeked at) */
+	bool clear_seen;
+	uint16_t clear_seq;
 };
 
 /* A transport that sends to the router: the arrival times of its packets,
@@ -192,6 +199,14 @@ struct producer *router_layer_of(struct router *r,
 				 const struct webrtc_transport *t,
 				 const struct rtp_view *v, int *layer,
 				 bool *rtx);
+/* The same among the layers already bound to their SSRC only. */
+struct producer *router_layer_bound(struct router *r,
+				    const struct webrtc_transport *t,
+				    uint32_t ssrc, int *layer, bool *rtx);
+/* Whether anyone needs a layer's payload now: a receiver gets it, should
+ * get it, or has nothing yet (it starts on any layer's keyframe). A
+ * stream of one layer always. */
+bool layer_needed(const struct producer *p, int layer, uint64_t now);
 /* The layer's bitrate and packet rate as it arrives (and its history
  * sized to them). */
 void layer_rate_update(struct layer *l, size_t len, uint64_t now);

@@ -301,12 +301,65 @@ static void router_rtcp(struct router *r, struct webrtc_transport *t,
 	}
 }
 
+/* A packet's arrival, for the feedback to its sender: every packet
+ * counts, RTX and padding too, as the sender's estimate is of the whole
+ * transport. */
+static void twcc_arrival(struct router *r, const struct webrtc_transport *t,
+			 const struct rtp_view *v)
+{
+	struct uplink *up = uplink_find(r, t);
+	const uint8_t *x;
+	if (up && rtp_view_ext_find(v, up->twcc_ext_id, &x) == 2) {
+		twcc_recv_packet(&up->tw, be16(x), port_now_us());
+		up->media_ssrc = v->ssrc;
+	}
+}
+
+/* A packet's share of its layer's counts, bitrate and receive statistics
+ * (len: its header and payload). */
+static void layer_arrival(struct producer *p, int layer,
+			  const struct rtp_view *v, size_t len)
+{
+	struct layer *l = &p->layers[layer];
+	p->packets++;
+	l->packets++;
+	l->last_us = port_now_us();
+	layer_rate_update(l, len, l->last_us);
+	rx_stats_update(&l->rx, v, p->kind == MEDIA_VIDEO ? 90000 : 48000,
+			l->last_us);
+}
+
+bool router_rtp_peek(struct router *r, struct webrtc_transport *t,
+		     const uint8_t *buf, size_t len)
+{
+	struct rtp_view v;
+	struct producer *p;
+	struct layer *l;
+	int layer = 0;
+	bool rtx = false;
+
+	/* padding's length is in the encrypted payload's last byte */
+	if (!r || !t || !buf || rtp_view_parse(&v, buf, len) || v.padding)
+		return true;
+	p = router_layer_bound(r, t, v.ssrc, &layer, &rtx);
+	if (!p || rtx)
+		return true;
+	l = &p->layers[layer];
+	if (!l->clear_seen || (uint16_t)(v.seq - l->clear_seq) >= CLEAR_EVERY ||
+	    layer_needed(p, layer, port_now_us()))
+		return true;
+	r->stats.rtp_in++;
+	r->stats.rtp_header_only++;
+	twcc_arrival(r, t, &v);
+	layer_arrival(p, layer, &v, len);
+	return false;
+}
+
 void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 		   size_t len, size_t size, bool rtcp)
 {
 	struct rtp_view v;
 	struct producer *p;
-	struct uplink *up;
 	int layer = 0;
 	bool rtx = false;
 	(void)size;
@@ -322,16 +375,7 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 		r->stats.drop_malformed++;
 		return;
 	}
-	up = uplink_find(r, t);
-	if (up) {
-		/* every packet counts, RTX and padding too: the sender's
-		 * estimate is of the whole transport */
-		const uint8_t *x;
-		if (rtp_view_ext_find(&v, up->twcc_ext_id, &x) == 2) {
-			twcc_recv_packet(&up->tw, be16(x), port_now_us());
-			up->media_ssrc = v.ssrc;
-		}
-	}
+	twcc_arrival(r, t, &v);
 	p = router_layer_of(r, t, &v, &layer, &rtx);
 	if (!p) {
 		/* FEC and streams nobody asked for */
@@ -360,13 +404,9 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 	}
 	if (p->kind == MEDIA_VIDEO)
 		missing_track(r, p, &p->layers[layer], v.seq);
-	p->packets++;
-	p->layers[layer].packets++;
-	p->layers[layer].last_us = port_now_us();
-	layer_rate_update(&p->layers[layer], len, p->layers[layer].last_us);
-	rx_stats_update(&p->layers[layer].rx, &v,
-			p->kind == MEDIA_VIDEO ? 90000 : 48000,
-			p->layers[layer].last_us);
+	p->layers[layer].clear_seen = true;
+	p->layers[layer].clear_seq = v.seq;
+	layer_arrival(p, layer, &v, len);
 	if (p->level_ext_id) {
 		const uint8_t *lv;
 		if (rtp_view_ext_find(&v, p->level_ext_id, &lv) >= 1) {

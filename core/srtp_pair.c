@@ -9,6 +9,7 @@
 
 struct srtp_pair {
 	srtp_t tx, rx;
+	size_t rx_rtp_tag; /* bytes of an RTP packet's tag, as received */
 };
 
 int srtp_pair_library_init(void)
@@ -47,7 +48,7 @@ static int set_policy(srtp_policy_t *pol, enum srtp_profile profile)
 }
 
 static int create(srtp_t *s, enum srtp_profile profile, const uint8_t *key,
-		  bool outbound)
+		  bool outbound, size_t *rtp_tag)
 {
 	srtp_policy_t pol;
 	uint8_t k[SRTP_MASTER_MAX];
@@ -63,6 +64,7 @@ static int create(srtp_t *s, enum srtp_profile profile, const uint8_t *key,
 	/* NACK answers resend packets we have already protected once */
 	pol.allow_repeat_tx = 1;
 	pol.window_size = 1024;
+	*rtp_tag = (size_t)pol.rtp.auth_tag_len;
 	err = srtp_create(s, &pol) == srtp_err_status_ok ? 0 : EPROTO;
 	memset(k, 0, sizeof(k));
 	return err;
@@ -71,6 +73,7 @@ static int create(srtp_t *s, enum srtp_profile profile, const uint8_t *key,
 int srtp_pair_alloc(struct srtp_pair **pp, const struct srtp_keys *keys)
 {
 	struct srtp_pair *p;
+	size_t tx_tag;
 	int err;
 
 	if (!pp || !keys)
@@ -78,9 +81,10 @@ int srtp_pair_alloc(struct srtp_pair **pp, const struct srtp_keys *keys)
 	p = mem_zalloc(sizeof(*p), pair_destructor);
 	if (!p)
 		return ENOMEM;
-	err = create(&p->tx, keys->profile, keys->local, true);
+	err = create(&p->tx, keys->profile, keys->local, true, &tx_tag);
 	if (!err)
-		err = create(&p->rx, keys->profile, keys->remote, false);
+		err = create(&p->rx, keys->profile, keys->remote, false,
+			     &p->rx_rtp_tag);
 	if (err)
 		mem_deref(p);
 	else
@@ -131,4 +135,9 @@ int srtp_pair_protect_rtcp(struct srtp_pair *p, uint8_t *buf, size_t *len,
 int srtp_pair_unprotect_rtcp(struct srtp_pair *p, uint8_t *buf, size_t *len)
 {
 	return p ? run(srtp_unprotect_rtcp, p->rx, buf, len) : EINVAL;
+}
+
+size_t srtp_pair_rx_rtp_tag(const struct srtp_pair *p)
+{
+	return p ? p->rx_rtp_tag : 0;
 }

@@ -27,6 +27,9 @@ int srtp_pair_alloc(struct srtp_pair **pp, const struct srtp_keys *keys);
 int srtp_pair_protect_rtp(struct srtp_pair *p, uint8_t *buf, size_t *len,
 			  size_t size);
 int srtp_pair_unprotect_rtp(struct srtp_pair *p, uint8_t *buf, size_t *len);
+/* The bytes an RTP packet received ends with (its authentication tag):
+ * what is left without them is its header in clear, and its payload. */
+size_t srtp_pair_rx_rtp_tag(const struct srtp_pair *p);
 int srtp_pair_protect_rtcp(struct srtp_pair *p, uint8_t *buf, size_t *len,
 			   size_t size);
 int srtp_pair_unprotect_rtcp(struct srtp_pair *p, uint8_t *buf, size_t *len);

@@ -55,6 +55,7 @@ struct webrtc_transport {
 	enum dtls_role role;
 	struct srtp_pair *srtp;
 	webrtc_packet_h *pkth;
+	webrtc_peek_h *peekh;
 	webrtc_state_h *stateh;
 	void *arg;
 };
@@ -248,7 +249,13 @@ static void handle_batch(struct webrtc_server *srv, const struct port_pkt *pkts,
 		}
 		len = p->len;
 		if (cls == PACKET_RTP) {
+			size_t tag = srtp_pair_rx_rtp_tag(t->srtp);
 			srv->stats.rx_rtp++;
+			/* a layer nobody receives needs its header only: its
+			 * payload is not decrypted (the costliest step) */
+			if (t->peekh && len > tag &&
+			    !t->peekh(t, p->buf, len - tag, t->arg))
+				continue;
 			if (srtp_pair_unprotect_rtp(t->srtp, p->buf, &len)) {
 				srv->stats.drop_srtp++;
 				continue;
@@ -437,6 +444,12 @@ int webrtc_transport_alloc(struct webrtc_transport **tp,
 	hash_append(srv->by_ufrag, hash_joaat_str(t->ufrag), &t->le_ufrag, t);
 	*tp = t;
 	return 0;
+}
+
+void webrtc_transport_set_peek(struct webrtc_transport *t, webrtc_peek_h *peekh)
+{
+	if (t)
+		t->peekh = peekh;
 }
 
 const char *webrtc_transport_ice_ufrag(const struct webrtc_transport *t)

@@ -68,6 +68,12 @@ struct webrtc_transport;
 /* Decrypted RTP or RTCP, in place in a buffer of `size` bytes. */
 typedef void(webrtc_packet_h)(struct webrtc_transport *t, uint8_t *buf,
 			      size_t len, size_t size, bool rtcp, void *arg);
+/* An RTP packet before it is decrypted: its header in clear, then its
+ * payload still encrypted (len: without the authentication tag). True:
+ * decrypt it and pass it on (webrtc_packet_h); false: its header was all
+ * that was needed, and the packet is done with. */
+typedef bool(webrtc_peek_h)(struct webrtc_transport *t, const uint8_t *buf,
+			    size_t len, void *arg);
 typedef void(webrtc_state_h)(struct webrtc_transport *t,
 			     enum webrtc_transport_state state, const char *why,
 			     void *arg);
@@ -75,6 +81,9 @@ typedef void(webrtc_state_h)(struct webrtc_transport *t,
 int webrtc_transport_alloc(struct webrtc_transport **tp,
 			   struct webrtc_server *srv, webrtc_packet_h *pkth,
 			   webrtc_state_h *stateh, void *arg);
+/* Asks peekh first, for every RTP packet (none: every one is decrypted). */
+void webrtc_transport_set_peek(struct webrtc_transport *t,
+			       webrtc_peek_h *peekh);
 const char *webrtc_transport_ice_ufrag(const struct webrtc_transport *t);
 const char *webrtc_transport_ice_pwd(const struct webrtc_transport *t);
 enum webrtc_transport_state

@@ -97,6 +97,10 @@ int media_metrics(struct re_printf *pf, const struct router_stats *rs,
 	err |= prom_counter(pf, "meeshy_media_rtx_received_total",
 			    "Retransmissions (RTX) received from producers",
 			    rs->rtx_in);
+	err |= prom_counter(pf, "meeshy_media_rtp_header_only_total",
+			    "RTP packets of simulcast layers no receiver "
+			    "needed, taken on their header, not decrypted",
+			    rs->rtp_header_only);
 	err |= prom_counter(pf, "meeshy_media_twcc_feedback_total",
 			    "Transport-wide feedback packets sent to producers",
 			    rs->twcc_sent);

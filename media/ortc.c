@@ -299,6 +299,14 @@ static void on_packet(struct webrtc_transport *t, uint8_t *buf, size_t len,
 		router_packet(ot->peer->room->router, t, buf, len, size, rtcp);
 }
 
+static bool on_peek(struct webrtc_transport *t, const uint8_t *buf, size_t len,
+		    void *arg)
+{
+	struct o_transport *ot = arg;
+	return !ot->peer || !ot->peer->room ||
+	       router_rtp_peek(ot->peer->room->router, t, buf, len);
+}
+
 static void on_state(struct webrtc_transport *t, enum webrtc_transport_state st,
 		     const char *why, void *arg)
 {
@@ -341,6 +349,7 @@ static int create_transport(struct req *r)
 		return fail(r, FAULT_INTERNAL, err, "no transport: %s",
 			    "out of resources");
 	}
+	webrtc_transport_set_peek(ot->t, on_peek);
 	list_append(&peer->transports, &ot->le, ot);
 
 	(void)webrtc_server_candidate(peer->room->srv, &cand);

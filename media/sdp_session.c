@@ -45,6 +45,13 @@ static void on_packet(struct webrtc_transport *t, uint8_t *buf, size_t len,
 	router_packet(ms->router, t, buf, len, size, rtcp);
 }
 
+static bool on_peek(struct webrtc_transport *t, const uint8_t *buf, size_t len,
+		    void *arg)
+{
+	struct media_session *ms = arg;
+	return router_rtp_peek(ms->router, t, buf, len);
+}
+
 static void on_state(struct webrtc_transport *t, enum webrtc_transport_state st,
 		     const char *why, void *arg)
 {
@@ -178,6 +185,8 @@ static int transport_for(struct media_session *ms, struct webrtc_server *srv,
 	*role = !strcmp(o->setup, "passive") ? DTLS_ROLE_CLIENT
 					     : DTLS_ROLE_SERVER;
 	err = webrtc_transport_alloc(&ms->t, srv, on_packet, on_state, ms);
+	if (!err)
+		webrtc_transport_set_peek(ms->t, on_peek);
 	if (!err)
 		err = webrtc_transport_connect(ms->t, o->fingerprint, *role);
 	if (err)

@@ -1,7 +1,8 @@
 // Simulcast through the SFU: one page sends three encodings (1/4, 1/2 and
 // full resolution, by RID); one receiver asks for the lowest layer, another
 // keeps the top one, and each decodes what it asked for; switching the
-// first back up raises its frame width. The server's transport-wide
+// first back up raises its frame width (first to the middle layer, which
+// nobody got and the server did not decrypt until then). The server's transport-wide
 // feedback lets the sender's bandwidth estimate grow until it sends all
 // three encodings, the top one at full resolution.
 'use strict';
@@ -46,6 +47,19 @@ test('simulcast: each receiver decodes the layer it asked for', { timeout: 18000
     return l.width > 0 && h.width > 0 && l.width < h.width ? { l, h } : null;
   }, 'the low receiver decodes a smaller picture than the high one', 60000);
   console.log(`simulcast: low layer ${settled.l.width} px, top layer ${settled.h.width} px`);
+  // the middle layer goes to nobody: taken on its headers, not decrypted
+  const headerOnly = async () => Number((/^meeshy_media_rtp_header_only_total (\d+)$/m
+    .exec(await (await fetch(srv.url + '/metrics')).text()) || [])[1]);
+  const skipped = await headerOnly();
+  assert.ok(skipped > 0, `packets of the layer nobody gets were decrypted (header-only count ${skipped})`);
+
+  // wanted again, it is decrypted and decoded: a width between the two
+  await low.evaluate((id) => window.sfu.setLayer(id, 1), pid);
+  const mid = await until(async () => {
+    const l = await video(low), h = await video(high);
+    return l.width > settled.l.width && l.width < h.width ? { l, h } : null;
+  }, 'switching to the layer that went undecrypted gives the middle width', 30000);
+  console.log(`simulcast: middle layer ${mid.l.width} px after ${skipped} packets taken on their headers`);
 
   await low.evaluate((id) => window.sfu.setLayer(id, 2), pid);
   const up = await until(async () => {

@@ -1192,7 +1192,96 @@ static void test_keyframe_only_when_receivable(void)
 	mem_deref(r);
 }
 
+/* A layer nobody gets is taken on its header, not decrypted; it stays
+ * known to flow, asks for no repairs, and is decrypted again when wanted,
+ * or once in CLEAR_EVERY (4096) packets. */
+static void test_peek_unwanted_layer(void)
+{
+	const char *rids[] = {"r0", "r1"};
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL, *fresh = NULL;
+	struct router_stats st;
+	uint8_t in[1500];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(router_produce_simulcast(&p, r, TA, 96, "VP8", 2,
+						       NULL, rids, 10),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	consumer_set_preferred_layer(c, 0);
+	/* nobody has anything yet: any layer's keyframe may start one */
+	n = simulcast_rtp(in, 700, "r1", 3000, 9000, 1, true);
+	CU_ASSERT_TRUE(router_rtp_peek(r, TA, in, n)); /* and not bound */
+	router_packet(r, TA, in, n, sizeof(in), false);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", 10, 9000, 1, true),
+		      sizeof(in), false);
+	CU_ASSERT_EQUAL_FATAL(consumer_current_layer(c), 0);
+
+	/* r1: not wanted; its header counted, nothing forwarded */
+	nsent = 0;
+	for (uint16_t seq = 3001; seq < 3001 + 300; seq++)
+		CU_ASSERT_FALSE(router_rtp_peek(
+			r, TA, in,
+			simulcast_rtp(in, 700, "r1", seq, 9000, 2, false)));
+	CU_ASSERT_EQUAL(nsent, 0);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.rtp_header_only, 300);
+	CU_ASSERT_EQUAL(st.nack_sent, 0);
+	/* r0 is wanted; so is a padded packet (its length is encrypted), a
+	 * stream nobody produces, and r1 after 4096 packets undecrypted */
+	CU_ASSERT_TRUE(router_rtp_peek(
+		r, TA, in, simulcast_rtp(in, 500, "r0", 11, 9000, 2, false)));
+	n = simulcast_rtp(in, 700, "r1", 3301, 9000, 2, false);
+	in[0] |= 0x20;
+	CU_ASSERT_TRUE(router_rtp_peek(r, TA, in, n));
+	CU_ASSERT_TRUE(router_rtp_peek(
+		r, TA, in, simulcast_rtp(in, 900, "r2", 1, 9000, 2, false)));
+	CU_ASSERT_FALSE(router_rtp_peek(
+		r, TA, in,
+		simulcast_rtp(in, 700, "r1", 3000 + 4095, 9000, 2, false)));
+	CU_ASSERT_TRUE(router_rtp_peek(
+		r, TA, in,
+		simulcast_rtp(in, 700, "r1", 3000 + 4096, 9000, 2, false)));
+
+	/* wanted again: the peeked packets kept r1 known to flow, so it is
+	 * asked for at once and its next packet is no loss to repair */
+	consumer_set_preferred_layer(c, 1);
+	CU_ASSERT_TRUE(router_rtp_peek(
+		r, TA, in,
+		simulcast_rtp(in, 700, "r1", 3000 + 4096, 9000, 3, true)));
+	nsent = 0;
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 700, "r1", 3000 + 4096, 9000, 3, true),
+		      sizeof(in), false);
+	CU_ASSERT_EQUAL(consumer_current_layer(c), 1);
+	router_stats(r, &st);
+	CU_ASSERT_EQUAL(st.nack_sent, 0);
+
+	/* back on r0, a new receiver that has nothing yet wants r1 too */
+	consumer_set_preferred_layer(c, 0);
+	router_packet(r, TA, in,
+		      simulcast_rtp(in, 500, "r0", 12, 9000, 4, true),
+		      sizeof(in), false);
+	CU_ASSERT_EQUAL_FATAL(consumer_current_layer(c), 0);
+	CU_ASSERT_FALSE(router_rtp_peek(
+		r, TA, in,
+		simulcast_rtp(in, 700, "r1", 3000 + 4097, 9000, 4, false)));
+	CU_ASSERT_EQUAL_FATAL(router_consume(&fresh, p, TB, 101), 0);
+	CU_ASSERT_TRUE(router_rtp_peek(
+		r, TA, in,
+		simulcast_rtp(in, 700, "r1", 3000 + 4098, 9000, 4, false)));
+	mem_deref(fresh);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static CU_TestInfo tests[] = {
+	{"a layer nobody gets is taken on its header, not decrypted",
+	 test_peek_unwanted_layer},
 	{"a keyframe is asked only when the receiver can get it",
 	 test_keyframe_only_when_receivable},
 	{"a consumer asks for a keyframe when its transport is secured",
