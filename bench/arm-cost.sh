@@ -10,6 +10,8 @@
 #   per packet in  = (C(N2) - C(N1)) / (3 (N2 - N1))   media-cost runs 3 passes
 #   per copy out   = (per packet in at fanout 8 - at fanout 1) / 7
 #   server's rx    = per packet in at fanout 1 - a copy - the browser's protect
+#   per packet peeked (a simulcast layer nobody gets, taken on its header)
+#                  = per packet of "--one peek" - the browser's protect
 #   per handshake  = (C(3 runs) - C(1 run)) / 2        both ends of DTLS
 #   per byte of AES-128-CTR, of SHA-1 (bench/crypto-count: OpenSSL alone)
 #                  = (C(4096 B) - C(256 B)) / (N1 * 3840)
@@ -93,16 +95,17 @@ path() {
   echo "arm-cost: $name" >&2
   for bytes in 1200 100; do
     local c=()
-    for cfg in "router --fanout 1" "router --fanout 8" "browser --fanout 1"; do
+    for cfg in "router --fanout 1" "router --fanout 8" "browser --fanout 1" "peek --fanout 1"; do
       for n in $N1 $N2; do
         c+=("$(count "$envs" "$qemu" $bin --one $cfg --bytes $bytes --packets $n)")
       done
     done
     line=$(awk -v a="${c[0]}" -v b="${c[1]}" -v d="${c[2]}" -v e="${c[3]}" \
-               -v f="${c[4]}" -v g="${c[5]}" -v n=$((3 * (N2 - N1))) -v bytes=$bytes 'BEGIN {
+               -v f="${c[4]}" -v g="${c[5]}" -v h="${c[6]}" -v i="${c[7]}" \
+               -v n=$((3 * (N2 - N1))) -v bytes=$bytes 'BEGIN {
       in1 = (b - a) / n; in8 = (e - d) / n; browser = (g - f) / n
-      copy = (in8 - in1) / 7; rx = in1 - copy - browser
-      printf "\"%d\": {\"per_packet_in\": %.0f, \"per_copy_out\": %.0f, \"browser_protect\": %.0f}", bytes, rx, copy, browser }')
+      copy = (in8 - in1) / 7; rx = in1 - copy - browser; peek = (i - h) / n - browser
+      printf "\"%d\": {\"per_packet_in\": %.0f, \"per_copy_out\": %.0f, \"per_packet_peeked\": %.0f, \"browser_protect\": %.0f}", bytes, rx, copy, peek, browser }')
     sizes="$sizes${sizes:+, }$line"
   done
   local h1 h3 prim per_byte=""

@@ -34,10 +34,12 @@
  * instruction-counting plugin, where times mean nothing) one configuration
  * a run, untimed, so counts of two runs split cleanly by difference:
  *
- *   media-cost --one router|raw|browser --bytes B --fanout K --packets N
+ *   media-cost --one router|raw|browser|peek --bytes B --fanout K --packets N
  *   media-cost --one dtls --runs R
  *
- * "browser" is the sender's protect alone, which the other two include.
+ * "browser" is the sender's protect alone, which the others include;
+ * "peek" a packet of a simulcast layer nobody gets, taken on its header
+ * ("rx_peek_us" when timed; its fanout is none).
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <errno.h>
@@ -129,11 +131,28 @@ static void raw_relay(struct bench_transport *in, struct bench_transport *out,
 	}
 }
 
-/* What a run puts the packets through, after the browser's protect */
-enum path { PATH_ROUTER, PATH_RAW, PATH_NONE };
+/* What a run puts the packets through, after the browser's protect: the
+ * router, the raw relay, nothing, or the router's look at the header of a
+ * simulcast layer nobody gets (router_rtp_peek, as the transport asks it
+ * first: what it wants whole, one packet in 4096, is decrypted and
+ * routed) */
+enum path { PATH_ROUTER, PATH_RAW, PATH_NONE, PATH_PEEK };
+
+/* One packet in, as the server's transport takes it. */
+static void server_in(struct router *r, struct bench_transport *in,
+		      enum path path, uint8_t *pkt, size_t len)
+{
+	struct webrtc_transport *t = (struct webrtc_transport *)(void *)in;
+	if (path == PATH_PEEK && !router_rtp_peek(r, t, pkt, len - 10))
+		return; /* 10: the tag of AES_CM_128_HMAC_SHA1_80 */
+	if (!srtp_pair_unprotect_rtp(in->srtp, pkt, &len))
+		router_packet(r, t, pkt, len, 1500, false);
+}
 
 /* CPU seconds per incoming packet of `size` bytes with `fanout`
- * receivers, through the real router, the raw relay or nothing. */
+ * receivers, through the real router, the raw relay or nothing; or, for
+ * PATH_PEEK, on a layer of two of a simulcast stream nobody receives
+ * (fanout 0). */
 static double run(unsigned fanout, unsigned packets, size_t size,
 		  enum path path)
 {
@@ -148,10 +167,16 @@ static double run(unsigned fanout, unsigned packets, size_t size,
 	memset(out, 0, sizeof(out));
 	keys(&ks, 0xa1, 0xb2); /* the browser: sends with a1 */
 	keys(&kr, 0xb2, 0xa1); /* the server: receives a1 */
+	static const uint32_t layers[] = {0x1234, 0x5678};
 	if (srtp_pair_alloc(&sender, &ks) || srtp_pair_alloc(&in.srtp, &kr) ||
 	    router_alloc(&r, bench_send) ||
-	    router_produce(&p, r, (struct webrtc_transport *)(void *)&in,
-			   MEDIA_VIDEO, 0x1234, 96, "VP8")) {
+	    (path == PATH_PEEK
+		     ? router_produce_simulcast(
+			       &p, r, (struct webrtc_transport *)(void *)&in,
+			       96, "VP8", 2, layers, NULL, 0)
+		     : router_produce(&p, r,
+				      (struct webrtc_transport *)(void *)&in,
+				      MEDIA_VIDEO, 0x1234, 96, "VP8"))) {
 		fprintf(stderr, "media-cost: set-up failed\n");
 		exit(1);
 	}
@@ -183,13 +208,9 @@ static double run(unsigned fanout, unsigned packets, size_t size,
 				if (path == PATH_RAW)
 					raw_relay(&in, out, fanout, batch[i],
 						  blen[i]);
-				else if (!srtp_pair_unprotect_rtp(
-						 in.srtp, batch[i], &blen[i]))
-					router_packet(r,
-						      (struct webrtc_transport
-							       *)(void *)&in,
-						      batch[i], blen[i], 1500,
-						      false);
+				else
+					server_in(r, &in, path, batch[i],
+						  blen[i]);
 			}
 			total += cpu_s() - s0;
 			done += n;
@@ -198,7 +219,7 @@ static double run(unsigned fanout, unsigned packets, size_t size,
 			best = total / packets;
 	}
 	for (unsigned k = 0; k < fanout; k++) {
-		if (!out[k].sent && path != PATH_NONE) {
+		if (!out[k].sent && path != PATH_NONE && path != PATH_PEEK) {
 			fprintf(stderr, "media-cost: receiver %u got nothing\n",
 				k);
 			exit(1);
@@ -401,6 +422,7 @@ struct cost {
 	double rx_us, tx_us, io_rx_us, io_tx_us;
 	double io_tx_single_us; /* one datagram a sendmmsg */
 	double raw_rx_us, raw_tx_us;
+	double peek_us; /* a packet of a layer nobody gets (header only) */
 	double measured_us[4];
 };
 
@@ -435,14 +457,15 @@ static void measure(struct cost *c, size_t bytes, unsigned packets)
 	c->bytes = bytes;
 	fit(bytes, packets, false, c->measured_us, &c->rx_us, &c->tx_us);
 	fit(bytes, packets, true, raw_measured, &c->raw_rx_us, &c->raw_tx_us);
+	c->peek_us = run(0, packets, bytes, PATH_PEEK) * 1e6;
 	io_cost(packets, bytes, 1, &c->io_tx_single_us, &rx_single);
 	io_cost(packets, bytes, PORT_UDP_BATCH, &c->io_tx_us, &c->io_rx_us);
 	if (rx_single < c->io_rx_us)
 		c->io_rx_us = rx_single;
-	printf("%zu bytes: rx_us %.2f + tx_us %.2f per receiver; socket I/O"
-	       " %.2f us a packet in, %.2f out in batches of %d (%.2f one a"
-	       " call)\n",
-	       bytes, c->rx_us, c->tx_us, c->io_rx_us, c->io_tx_us,
+	printf("%zu bytes: rx_us %.2f + tx_us %.2f per receiver (%.2f a"
+	       " packet nobody gets, on its header); socket I/O %.2f us a"
+	       " packet in, %.2f out in batches of %d (%.2f one a call)\n",
+	       bytes, c->rx_us, c->tx_us, c->peek_us, c->io_rx_us, c->io_tx_us,
 	       PORT_UDP_BATCH, c->io_tx_single_us);
 	double ours = c->tx_us + c->io_tx_us;
 	double raw = c->raw_tx_us + c->io_tx_us;
@@ -455,15 +478,16 @@ static void write_cost(FILE *f, const struct cost *c, const char *indent)
 {
 	fprintf(f,
 		"%s\"bytes\": %zu,\n%s\"rx_us\": %.3f,\n%s\"tx_us\": %.3f,\n"
+		"%s\"rx_peek_us\": %.3f,\n"
 		"%s\"io_rx_us\": %.3f,\n%s\"io_tx_us\": %.3f,\n"
 		"%s\"io_tx_single_us\": %.3f,\n"
 		"%s\"raw_relay_rx_us\": %.3f,\n%s\"raw_relay_tx_us\": %.3f,\n"
 		"%s\"measured_us\": {\"1\": %.3f, \"2\": %.3f, \"4\": %.3f,"
 		" \"8\": %.3f}",
 		indent, c->bytes, indent, c->rx_us, indent, c->tx_us, indent,
-		c->io_rx_us, indent, c->io_tx_us, indent, c->io_tx_single_us,
-		indent, c->raw_rx_us, indent, c->raw_tx_us, indent,
-		c->measured_us[0], c->measured_us[1], c->measured_us[2],
+		c->peek_us, indent, c->io_rx_us, indent, c->io_tx_us, indent,
+		c->io_tx_single_us, indent, c->raw_rx_us, indent, c->raw_tx_us,
+		indent, c->measured_us[0], c->measured_us[1], c->measured_us[2],
 		c->measured_us[3]);
 }
 
@@ -496,6 +520,8 @@ static int count_one(int argc, char **argv)
 	}
 	if (!strcmp(what, "dtls"))
 		handshake_cost((unsigned)runs, &srv, &cli);
+	else if (!strcmp(what, "peek"))
+		(void)run(0, (unsigned)packets, bytes, PATH_PEEK);
 	else if (!strcmp(what, "router") || !strcmp(what, "raw") ||
 		 !strcmp(what, "browser"))
 		(void)run((unsigned)fanout, (unsigned)packets, bytes,
@@ -504,8 +530,8 @@ static int count_one(int argc, char **argv)
 				  : PATH_NONE);
 	else {
 		fprintf(stderr,
-			"media-cost: --one: '%s' is not router, raw, browser"
-			" or dtls\n",
+			"media-cost: --one: '%s' is not router, raw, browser,"
+			" peek or dtls\n",
 			what);
 		return 2;
 	}

@@ -18,8 +18,9 @@
  *   layer), the signaling exchanges of a join (request/answer round trips
  *   to a gateway node with a service time), ICE and DTLS as two round trips
  *   to the media node, and a media node's CPU: a FIFO server whose service
- *   time is rx_us per packet in plus tx_us per packet out, with a bounded
- *   queue, so overload shows as queueing delay and loss.
+ *   time is rx_us per packet in plus tx_us per packet out (peek_us for a
+ *   packet of a simulcast layer nobody gets), with a bounded queue, so
+ *   overload shows as queueing delay and loss.
  */
 #include <algorithm>
 #include <cmath>
@@ -191,6 +192,7 @@ struct MediaNode {
 	uint64_t flights = 0;  /* DTLS flights handled (their CPU in busy_s) */
 	uint64_t requests = 0; /* signaling requests (role all) */
 	uint64_t bytes_in = 0, bytes_out = 0;
+	uint64_t peeked = 0, bytes_peeked = 0; /* of in: header only */
 	std::vector<Out> out; /* what the router sends while it runs */
 	struct node_load load;
 	Site *site = nullptr; /* its data centre */
@@ -218,6 +220,11 @@ double rx_cost_us(double len)
 double tx_cost_us(double len)
 {
 	return size_cost(sc.tx_us, sc.tx_small_us, len);
+}
+
+double peek_cost_us(double len)
+{
+	return sc.peek_us >= 0 ? sc.peek_us : rx_cost_us(len);
 }
 
 double client_tx_cost_us(double len)
@@ -311,10 +318,20 @@ void mn_run(MediaNode *mn, Job &j)
 		return;
 	}
 	Call *call = j.t->call;
+	auto *t = reinterpret_cast<struct webrtc_transport *>(j.t);
 	mn->out.clear();
-	router_packet(call->router,
-		      reinterpret_cast<struct webrtc_transport *>(j.t),
-		      j.buf.data(), j.buf.size(), j.buf.size(), j.rtcp);
+	/* as the server's transport: the router looks at the header first,
+	 * and a layer nobody gets goes no further (the packets here carry
+	 * no SRTP tag) */
+	if (!j.rtcp && sc.peek_us >= 0 &&
+	    !router_rtp_peek(call->router, t, j.buf.data(), j.buf.size())) {
+		mn->peeked++;
+		mn->bytes_peeked += j.buf.size();
+		mn_occupy(mn, peek_cost_us((double)j.buf.size()) / 1e6);
+		return;
+	}
+	router_packet(call->router, t, j.buf.data(), j.buf.size(), j.buf.size(),
+		      j.rtcp);
 	double service = rx_cost_us((double)j.buf.size());
 	for (const Out &o : mn->out)
 		service += tx_cost_us((double)o.buf.size());
@@ -814,13 +831,15 @@ double audio_us_per_s(double (*cost)(double))
 	return cost(sc.audio_bytes + 12) * 1000 / sc.audio_ms;
 }
 
-/* A participant's packets into the SFU (all three layers and audio), and
- * what one receiver of it costs (its layer and audio). */
+/* A participant's packets into the SFU (all three layers and audio; the
+ * layers its receivers do not get taken on their headers), and what one
+ * receiver of it costs (its layer and audio). */
 double in_us_per_s()
 {
 	double v = 0;
+	unsigned got = std::min(2u, sc.consume_layer);
 	for (unsigned l = 0; l < 3; l++)
-		v += layer_us_per_s(l, rx_cost_us);
+		v += layer_us_per_s(l, l == got ? rx_cost_us : peek_cost_us);
 	return v + audio_us_per_s(rx_cost_us);
 }
 
@@ -1638,6 +1657,8 @@ void report_cpu_model(cJSON *rep)
 	cJSON_AddNumberToObject(cpu, "dtls_server_ms", sc.dtls_server_ms);
 	cJSON_AddNumberToObject(cpu, "dtls_client_ms", sc.dtls_client_ms);
 	cJSON_AddNumberToObject(cpu, "client_tx_us", sc.client_tx_us);
+	if (sc.peek_us >= 0)
+		cJSON_AddNumberToObject(cpu, "peek_us", sc.peek_us);
 }
 
 /* A row over the pairs within P2P's reach (near, of all), with their
@@ -1769,6 +1790,12 @@ cJSON *node_json(MediaNode *mn)
 	cJSON_AddNumberToObject(o, "dtls_flights", (double)mn->flights);
 	cJSON_AddNumberToObject(o, "requests", (double)mn->requests);
 	cJSON_AddNumberToObject(o, "bytes_in", (double)mn->bytes_in);
+	if (sc.peek_us >= 0) {
+		cJSON_AddNumberToObject(o, "packets_peeked",
+					(double)mn->peeked);
+		cJSON_AddNumberToObject(o, "bytes_peeked",
+					(double)mn->bytes_peeked);
+	}
 	cJSON_AddNumberToObject(o, "bytes_out", (double)mn->bytes_out);
 	cJSON_AddNumberToObject(o, "cpu", node_cpu(mn));
 	return o;

@@ -102,6 +102,9 @@ bool load_calibration(const char *path, Scenario &s, std::string &why)
 	s.rx_us = json_num(cj, "rx_us", s.rx_us) + json_num(cj, "io_rx_us", 0);
 	s.tx_us = json_num(cj, "tx_us", s.tx_us) + json_num(cj, "io_tx_us", 0);
 	s.cost_bytes = json_num(cj, "bytes", s.cost_bytes);
+	if (cJSON_IsNumber(item(cj, "rx_peek_us")))
+		s.peek_us = json_num(cj, "rx_peek_us", 0) +
+			    json_num(cj, "io_rx_us", 0);
 	const cJSON *sm = item(cj, "small");
 	if (cJSON_IsObject(sm)) {
 		s.rx_small_us =

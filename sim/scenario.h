@@ -82,6 +82,10 @@ struct Scenario {
 	 * (SRTP's cipher and MAC run over the bytes) */
 	double rx_us = 8, tx_us = 4, cost_bytes = 1200;
 	double rx_small_us = -1, tx_small_us = -1, small_bytes = 100;
+	/* a packet of a simulcast layer nobody gets: the router takes it on
+	 * its header, undecrypted (router_rtp_peek), at any size; < 0: as
+	 * any packet in (a calibration from before the server did so) */
+	double peek_us = -1;
 	/* CPU of one transport's DTLS handshake, on each side */
 	double dtls_server_ms = 0, dtls_client_ms = 0;
 	/* the server's handshakes on a core of their own per data centre

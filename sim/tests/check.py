@@ -96,6 +96,28 @@ media_only = (hnode["packets_in"] * ra + hnode["bytes_in"] * rb + hnode["packets
 check("handshakes off the media node", hnode["dtls_flights"] > 0, f"{hnode['dtls_flights']} flights")
 near("media node busy time, handshakes elsewhere", hnode["cpu"] * hs["duration_s"] * 1000, media_only * 1000, 0.02)
 
+# a calibration that knows the router's header-only path (rx_peek_us): the
+# packets of layers nobody gets (consume_layer 1: layers 0 and 2) cost that
+# and their socket read alone, and what is forwarded does not change
+with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    json.dump(dict(cal, rx_peek_us=0.05), f)
+peek_cal = f.name
+with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    json.dump(dict(sc, media_node=dict(sc["media_node"], calibration=peek_cal)), f)
+pk, _ = run(f.name)
+os.unlink(f.name)
+os.unlink(peek_cal)
+pnode = pk["media_nodes"][0]
+peek_us = 0.05 + cal["io_rx_us"]
+check("layers nobody gets taken on their headers", pnode["packets_peeked"] > 0.3 * pnode["packets_in"],
+      f"{pnode['packets_peeked']} of {pnode['packets_in']} packets in")
+whole_in, whole_bytes = pnode["packets_in"] - pnode["packets_peeked"], pnode["bytes_in"] - pnode["bytes_peeked"]
+busy = (whole_in * ra + whole_bytes * rb + pnode["packets_peeked"] * peek_us + pnode["packets_out"] * ta +
+        pnode["bytes_out"] * tb) / 1e6 + pnode["dtls_flights"] * model["dtls_server_ms"] / 1e3
+near("media node busy time, peeked packets at rx_peek_us", pnode["cpu"] * pk["duration_s"] * 1000, busy * 1000, 0.02)
+check("the same copies forwarded", abs(pnode["packets_out"] - node["packets_out"]) <= 0.02 * node["packets_out"],
+      f"{pnode['packets_out']} copies out, {node['packets_out']} when every packet is decrypted")
+
 over, _ = run("small-overload.json")
 onode = over["media_nodes"][0]
 check("overloaded node saturates", onode["cpu"] > 0.75, f"cpu {onode['cpu']:.2f}")
