@@ -52,8 +52,11 @@ HEADROOM = 1.3  # the plan's 30 %: a core is held to 1/1.3 of its time
 # a call of four at the seed's rates: each participant publishes the three
 # simulcast layers (0.5 + 1 + 2.5 Mbit/s) and Opus every 20 ms, and
 # receives 1.5 Mbit/s of video in all (the seed's "1.5 Mbps (HD)" a
-# participant: its three peers' low layers) and their audio
+# participant: its three peers' low layers) and their audio. The two upper
+# layers go to nobody: the router takes them on their headers, undecrypted
+# (router_rtp_peek)
 VIDEO_IN_PPS = 4.0e6 / 8 / 1200
+LOW_IN_PPS = 0.5e6 / 8 / 1200
 HD_OUT_PPS = 1.5e6 / 8 / 1200
 AUDIO_PPS = 50
 PEERS = 3
@@ -129,8 +132,8 @@ def measure(runs=3):
         "cpu": sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip(),
         "openssl_ia32cap": env["OPENSSL_ia32cap"],
         "aes_128_ctr_bytes_per_s": med(got["aes"]), "sha1_bytes_per_s": med(got["sha"]),
-        "1200": {k: pick(lambda m: m[k]) for k in ("rx_us", "tx_us", "io_rx_us", "io_tx_us")},
-        "100": {k: pick(lambda m: m["small"][k]) for k in ("rx_us", "tx_us", "io_rx_us", "io_tx_us")},
+        "1200": {k: pick(lambda m: m[k]) for k in ("rx_us", "tx_us", "rx_peek_us", "io_rx_us", "io_tx_us")},
+        "100": {k: pick(lambda m: m["small"][k]) for k in ("rx_us", "tx_us", "rx_peek_us", "io_rx_us", "io_tx_us")},
         "dtls_both_ends_ms": pick(lambda m: m["dtls_server_ms"] + m["dtls_client_ms"]),
     }
 
@@ -159,7 +162,9 @@ def costs(core, path, io, io_scale):
              "tx_us": core.us(path, b, n["per_copy_out"]),
              "io_rx_us": io[str(b)]["io_rx_us"] * io_scale,
              "io_tx_us": io[str(b)]["io_tx_us"] * io_scale}
-        r[b] = {"in": c["rx_us"] + c["io_rx_us"], "out": c["tx_us"] + c["io_tx_us"]}
+        c["rx_peek_us"] = 1e6 * n["per_packet_peeked"] / core.int_rate
+        r[b] = {"in": c["rx_us"] + c["io_rx_us"], "out": c["tx_us"] + c["io_tx_us"],
+                "peek": c["rx_peek_us"] + c["io_rx_us"]}
         cal[b] = {k: round(v, 3) for k, v in c.items()}
     r["dtls_ms"] = path["dtls_handshake_both_ends"] / core.int_rate * 1e3 / 2
     calibration = dict(cal[1200], small=cal[100], dtls_server_ms=round(r["dtls_ms"], 3),
@@ -167,9 +172,11 @@ def costs(core, path, io, io_scale):
     return r, calibration
 
 
-def participant_us(r):
-    """CPU seconds (in us) a second of one participant in a call of four"""
-    return (VIDEO_IN_PPS * r[1200]["in"] + AUDIO_PPS * r[100]["in"] +
+def participant_us(r, peek=True):
+    """CPU seconds (in us) a second of one participant in a call of four
+    (peek=False: every layer decrypted, as before the router peeked)"""
+    top = (VIDEO_IN_PPS - LOW_IN_PPS) * (r[1200]["peek"] if peek else r[1200]["in"])
+    return (LOW_IN_PPS * r[1200]["in"] + top + AUDIO_PPS * r[100]["in"] +
             HD_OUT_PPS * r[1200]["out"] + PEERS * AUDIO_PPS * r[100]["out"])
 
 
@@ -183,6 +190,12 @@ def check_rows(paths, x86):
             err = pred / got - 1
             worst = max(worst, abs(err))
             rows.append(f"| {b} B: {what} (us) | {p[b][key]:,} | {pred:.2f} | {got:.2f} | {err * 100:+.0f} % |")
+    if "rx_peek_us" in x86["1200"]:  # measured since the router peeks
+        pred, got = p["1200"]["per_packet_peeked"] / core.int_rate * 1e6, x86["1200"]["rx_peek_us"]
+        err = pred / got - 1
+        worst = max(worst, abs(err))
+        rows.append(f"| 1200 B: a packet peeked at (us) | {p['1200']['per_packet_peeked']:,} | {pred:.3f} | "
+                    f"{got:.3f} | {err * 100:+.0f} % |")
     pred = p["dtls_handshake_both_ends"] / core.int_rate * 1e3
     got = x86["dtls_both_ends_ms"]
     err = pred / got - 1
@@ -203,11 +216,12 @@ PATH_NAMES = {
 def counts_md(paths):
     """docs/arm-cost.json as a table"""
     md = ["Instructions (bench/arm-cost.sh, docs/arm-cost.json):", "",
-          "| path | 1200 B: a packet in | 1200 B: a copy out | 100 B: a packet in | 100 B: a copy out "
-          "| DTLS handshake, both ends | AES-128-CTR per byte | SHA-1 per byte |",
-          "|---|---|---|---|---|---|---|---|"]
+          "| path | 1200 B: a packet in | 1200 B: a copy out | a packet peeked at | 100 B: a packet in "
+          "| 100 B: a copy out | DTLS handshake, both ends | AES-128-CTR per byte | SHA-1 per byte |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for name, p in paths.items():
         md.append(f"| {PATH_NAMES.get(name, name)} | {p['1200']['per_packet_in']:,} | {p['1200']['per_copy_out']:,} | "
+                  f"{p['1200']['per_packet_peeked']:,} | "
                   f"{p['100']['per_packet_in']:,} | {p['100']['per_copy_out']:,} | "
                   f"{p['dtls_handshake_both_ends'] / 1e6:.1f} M | {p['aes_128_ctr_per_byte']:.2f} | "
                   f"{p['sha1_per_byte']:.2f} |")
@@ -228,16 +242,18 @@ def write(paths, cores, x86):
           f"scaled from this machine's measured {x86['1200']['io_tx_us']:.2f} us a copy and "
           f"{x86['1200']['io_rx_us']:.2f} us a packet in",
           "by the two cores' integer rates (the same kernel instructions).", "",
-          "| core (OpenSSL path) | 1200 B copy out | 1200 B packet in | 100 B copy out | DTLS, server side | copies of 1200 B a second per core |",
-          "|---|---|---|---|---|---|"]
+          "| core (OpenSSL path) | 1200 B copy out | 1200 B packet in | a packet peeked at | 100 B copy out | DTLS, server side | copies of 1200 B a second per core |",
+          "|---|---|---|---|---|---|---|"]
     cap = ["", "Calls of four at the seed's rates: each participant publishes the three simulcast",
            "layers (4 Mbit/s) and Opus, and receives 1.5 Mbit/s of video (the seed's HD participant:",
-           "its three peers' low layers) and their audio; a core held to "
+           "its three peers' low layers) and their audio; the two upper layers go to nobody, and the",
+           "router takes them on their headers without decrypting them (before it did, every layer was",
+           "decrypted: the last column). A core held to "
            f"1/{HEADROOM} of its time (the plan's",
            "30 % headroom). The media runs on `--media-workers` loops (default: cores − 1, the last",
            "core left to signaling, DTLS handshakes and the store):", "",
-           "| box | CPU a second per participant | HD participants, one media worker | HD participants, cores − 1 workers (the default) |",
-           "|---|---|---|---|"]
+           "| box | CPU a second per participant | HD participants, one media worker | HD participants, cores − 1 workers (the default) | the same, every layer decrypted |",
+           "|---|---|---|---|---|"]
     out = {"x86_check": {"largest_error": worst}, "cores": {}}
     for c in cores["cores"]:
         core = named_core(paths, c)
@@ -247,11 +263,14 @@ def write(paths, cores, x86):
         per = participant_us(r)
         one = 1e6 / HEADROOM / per
         many = one * (c["cores"] - 1)
+        before = 1e6 / HEADROOM / participant_us(r, peek=False) * (c["cores"] - 1)
         md.append(f"| {c['name']} ({c['path']}) | {r[1200]['out']:.1f} us | {r[1200]['in']:.1f} us | "
-                  f"{r[100]['out']:.1f} us | {r['dtls_ms']:.1f} ms | {1e6 / r[1200]['out']:,.0f} |")
-        cap.append(f"| {c['name']} | {per / 1e3:.1f} ms | {one:.0f} | {many:.0f} |")
+                  f"{r[1200]['peek']:.2f} us | {r[100]['out']:.1f} us | {r['dtls_ms']:.1f} ms | "
+                  f"{1e6 / r[1200]['out']:,.0f} |")
+        cap.append(f"| {c['name']} | {per / 1e3:.1f} ms | {one:.0f} | {many:.0f} | {before:.0f} |")
         out["cores"][c["key"]] = {"us": {str(k): v for k, v in r.items()}, "participant_us_per_s": per,
-                                  "participants_one_core": one, "participants_media_workers": many}
+                                  "participants_one_core": one, "participants_media_workers": many,
+                                  "participants_media_workers_every_layer_decrypted": before}
     md += cap + ["", END]
     fill(PERF, BEGIN, END, md)
     fill(EDGE_MD, EDGE_BEGIN, EDGE_END, [EDGE_BEGIN, *cap, "", EDGE_END])

@@ -305,25 +305,25 @@ static void router_rtcp(struct router *r, struct webrtc_transport *t,
  * counts, RTX and padding too, as the sender's estimate is of the whole
  * transport. */
 static void twcc_arrival(struct router *r, const struct webrtc_transport *t,
-			 const struct rtp_view *v)
+			 const struct rtp_view *v, uint64_t now)
 {
 	struct uplink *up = uplink_find(r, t);
 	const uint8_t *x;
 	if (up && rtp_view_ext_find(v, up->twcc_ext_id, &x) == 2) {
-		twcc_recv_packet(&up->tw, be16(x), port_now_us());
+		twcc_recv_packet(&up->tw, be16(x), now);
 		up->media_ssrc = v->ssrc;
 	}
 }
 
 /* A packet's share of its layer's counts, bitrate and receive statistics
- * (len: its header and payload). */
+ * (len: its header and payload), arrived at `now`. */
 static void layer_arrival(struct producer *p, int layer,
-			  const struct rtp_view *v, size_t len)
+			  const struct rtp_view *v, size_t len, uint64_t now)
 {
 	struct layer *l = &p->layers[layer];
 	p->packets++;
 	l->packets++;
-	l->last_us = port_now_us();
+	l->last_us = now;
 	layer_rate_update(l, len, l->last_us);
 	rx_stats_update(&l->rx, v, p->kind == MEDIA_VIDEO ? 90000 : 48000,
 			l->last_us);
@@ -337,6 +337,7 @@ bool router_rtp_peek(struct router *r, struct webrtc_transport *t,
 	struct layer *l;
 	int layer = 0;
 	bool rtx = false;
+	uint64_t now;
 
 	/* padding's length is in the encrypted payload's last byte */
 	if (!r || !t || !buf || rtp_view_parse(&v, buf, len) || v.padding)
@@ -345,13 +346,15 @@ bool router_rtp_peek(struct router *r, struct webrtc_transport *t,
 	if (!p || rtx)
 		return true;
 	l = &p->layers[layer];
+	/* the clock once: a read costs as much as the rest of a peek */
+	now = port_now_us();
 	if (!l->clear_seen || (uint16_t)(v.seq - l->clear_seq) >= CLEAR_EVERY ||
-	    layer_needed(p, layer, port_now_us()))
+	    layer_needed(p, layer, now))
 		return true;
 	r->stats.rtp_in++;
 	r->stats.rtp_header_only++;
-	twcc_arrival(r, t, &v);
-	layer_arrival(p, layer, &v, len);
+	twcc_arrival(r, t, &v, now);
+	layer_arrival(p, layer, &v, len, now);
 	return false;
 }
 
@@ -362,6 +365,7 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 	struct producer *p;
 	int layer = 0;
 	bool rtx = false;
+	uint64_t now;
 	(void)size;
 
 	if (!r || !t || !buf)
@@ -375,7 +379,8 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 		r->stats.drop_malformed++;
 		return;
 	}
-	twcc_arrival(r, t, &v);
+	now = port_now_us();
+	twcc_arrival(r, t, &v, now);
 	p = router_layer_of(r, t, &v, &layer, &rtx);
 	if (!p) {
 		/* FEC and streams nobody asked for */
@@ -406,7 +411,7 @@ void router_packet(struct router *r, struct webrtc_transport *t, uint8_t *buf,
 		missing_track(r, p, &p->layers[layer], v.seq);
 	p->layers[layer].clear_seen = true;
 	p->layers[layer].clear_seq = v.seq;
-	layer_arrival(p, layer, &v, len);
+	layer_arrival(p, layer, &v, len, now);
 	if (p->level_ext_id) {
 		const uint8_t *lv;
 		if (rtp_view_ext_find(&v, p->level_ext_id, &lv) >= 1) {

@@ -335,8 +335,8 @@ def sensitivity_md(pts):
     return md + ["", "![sensitivity](sla-report/sensitivity.svg)"]
 
 
-EDGE_BOXES = [("pi4", "Raspberry Pi 4 (Cortex-A72, 1.8 GHz, 64-bit OS)"),
-              ("pi4-armhf", "Raspberry Pi 4 (Cortex-A72, 1.8 GHz, 32-bit OS)"),
+EDGE_BOXES = [("pi4-1500", "Raspberry Pi 4 (Cortex-A72, 1.5 GHz, 64-bit OS)"),
+              ("pi4", "Raspberry Pi 4 (Cortex-A72, 1.8 GHz, 64-bit OS)"),
               ("pi5", "Raspberry Pi 5 (Cortex-A76, 2.4 GHz)")]
 EDGE_LOADS = [1.0, 1.3]  # the model's capacity, and a core's whole time
 EDGE_SAMPLED_CALLS = 12  # played packet by packet; the others as fluid load
@@ -375,7 +375,8 @@ def edge_md(rep):
           "media nodes of one core and its DTLS handshakes on the fourth (`--dtls-threads` beside the",
           "workers), its CPU per packet predicted by bench/arm_model.py from instruction counts and",
           "published per-core figures (sim/scenarios/edge/*.json; docs/PERFORMANCE.md says how); calls",
-          "of four at the seed's rates (three simulcast layers published, 1.5 Mbit/s of video received),",
+          "of four at the seed's rates (three simulcast layers published, 1.5 Mbit/s of video received:",
+          "the two upper layers, which nobody receives, taken on their headers undecrypted),",
           f"participants on the metro's network 5 ms away, about {EDGE_SAMPLED_CALLS} calls packet by packet and the",
           "rest as their CPU load. Played at the participants the model says the box carries with 30 %",
           "headroom, then at 1.3 times that. Held to the SLAs and to the SFU's own forwarding delay",

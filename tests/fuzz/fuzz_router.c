@@ -1,7 +1,8 @@
 /* Decrypted RTP and RTCP as the router gets them from one call's
  * transports: an Opus producer (audio level, transport-wide numbers), a
  * VP8 simulcast producer by SSRC with RTX, one by RID, an H264 one, and a
- * receiver consuming each (RTX, abs-send-time). The input is a run of
+ * receiver consuming each (RTX, abs-send-time); RTP peeked at first
+ * (router_rtp_peek), as the transport does. The input is a run of
  * records: a flags byte (bit 0 RTCP, bit 1 from the receiver, bit 2 a
  * feedback tick after it), a length byte, then that many bytes. */
 #include <stdint.h>
@@ -90,8 +91,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size)
 			len = size;
 		memcpy(buf, data, len); /* the router may rewrite in place */
-		router_packet(k.r, flags & 2 ? sub : pub, buf, len, sizeof(buf),
-			      flags & 1);
+		/* RTP is peeked at first, as the server's transport does */
+		if ((flags & 1) ||
+		    router_rtp_peek(k.r, flags & 2 ? sub : pub, buf, len))
+			router_packet(k.r, flags & 2 ? sub : pub, buf, len,
+				      sizeof(buf), flags & 1);
 		if (flags & 4) {
 			router_feedback(k.r);
 			router_report(k.r);
