@@ -265,7 +265,7 @@ def month_md(name, seed, found):
     md.append(verdict)
     if not found:
         return md + ["", "The search was not run for this month in this report: `python3 sim/report.py "
-                     f"--only {name}-search` runs it (Year-1's: about three hours on this machine, each candidate run 8-12 min, 16 removals tried in its first round)."]
+                     f"--only {name}-search` runs it."]
     small = found["smallest"]["report"]
     if not found["found"]:
         rows = [label for key, label in ROWS if key not in ("p2p_rtt", "sfu_rtt")
@@ -277,8 +277,10 @@ def month_md(name, seed, found):
                f"it): {', '.join(worst) or 'within the SLA in each'}."]
     fewer = found.get("one_node_fewer", [])
     if fewer:
-        md += ["", "One media node fewer at " + ", ".join(
-            f"{f['fewer_at']}: {'passes (so not the smallest)' if f['pass'] else 'fails'}" for f in fewer) +
+        verdict = lambda f: ("passes (so not the smallest)" if f["pass"] else
+                             "cannot keep the headroom (its load over one node fewer: not run)"
+                             if f.get("not_run") else "fails")
+        md += ["", "One media node fewer at " + ", ".join(f"{f['fewer_at']}: {verdict(f)}" for f in fewer) +
             f" ({found['runs']} runs of the search, {found['wall_s']:.0f} s)."]
     return md
 
