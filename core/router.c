@@ -512,6 +512,8 @@ int consumer_send(struct router *r, struct consumer *c, uint16_t seq,
 	const size_t base = c->ast_id ? 20 : 12;
 	const size_t hdr = rtx ? base + 2 : base, n = hdr + len;
 	uint8_t *o = r->out;
+	/* read once a copy: the send time and the consumer's last */
+	const uint64_t now = port_now_us();
 	uint16_t oseq = (uint16_t)(seq + c->seq_off);
 	uint32_t ots = ts + c->ts_off;
 
@@ -521,7 +523,6 @@ int consumer_send(struct router *r, struct consumer *c, uint16_t seq,
 	if (c->ast_id) {
 		/* RFC 8285 one-byte block of one word: send time in seconds,
 		 * 6.18 fixed point, 24 bits */
-		const uint64_t now = port_now_us();
 		uint32_t ast =
 			(uint32_t)((((now / 1000000) << 18) |
 				    (((now % 1000000) << 18) / 1000000)) &
@@ -566,7 +567,7 @@ int consumer_send(struct router *r, struct consumer *c, uint16_t seq,
 	    (!c->started || (uint16_t)(oseq - c->last_seq) < 0x8000)) {
 		c->last_seq = oseq;
 		c->last_ts = ots;
-		c->last_us = port_now_us();
+		c->last_us = now;
 	}
 	if (!resend) {
 		c->started = true;
