@@ -23,6 +23,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,15 +38,26 @@ SENSITIVITY_CALLS = [60, 120, 180, 240, 300]  # Europe-only calls on one 1-core 
 
 def run(sim, *args):
     """meeshy-sim on these files; its report (or search result) with the
-    run's wall time and peak memory (GNU time's last line: kilobytes)."""
+    run's wall time and peak memory (GNU time's last line: kilobytes). What
+    it says on stderr (a search: each candidate and its verdict) is passed
+    on as it comes, so a long search shows where it is."""
     t0 = time.time()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", sim, *args], capture_output=True, text=True)
+    with tempfile.TemporaryFile("w+") as out:
+        p = subprocess.Popen(["/usr/bin/time", "-f", "%M", sim, *args], stdout=out,
+                             stderr=subprocess.PIPE, text=True)
+        err = []
+        for line in p.stderr:
+            err.append(line)
+            print("  " + line, end="", file=sys.stderr, flush=True)
+        p.wait()
+        out.seek(0)
+        text = out.read()
     wall = time.time() - t0
     if p.returncode != 0:
-        sys.exit(f"meeshy-sim {' '.join(args)}: exit {p.returncode}\n{p.stderr}")
-    rep = json.loads(p.stdout)
+        sys.exit(f"meeshy-sim {' '.join(args)}: exit {p.returncode}")
+    rep = json.loads(text)
     rep["wall_s"] = round(wall, 1)
-    rep["peak_rss_mb"] = round(int(p.stderr.strip().splitlines()[-1]) / 1024)
+    rep["peak_rss_mb"] = round(int(err[-1].strip()) / 1024)
     return rep
 
 
