@@ -2007,7 +2007,7 @@ int main(int argc, char **argv)
 {
 	const char *out_path = nullptr;
 	std::vector<std::string> files;
-	bool search = false;
+	bool search = false, descend = false;
 	unsigned jobs = (unsigned)std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
 
 	for (int i = 1; i < argc; i++) {
@@ -2015,6 +2015,8 @@ int main(int argc, char **argv)
 			out_path = argv[++i];
 		else if (!strcmp(argv[i], "--search"))
 			search = true;
+		else if (!strcmp(argv[i], "--descend"))
+			search = descend = true;
 		else if (!strcmp(argv[i], "--jobs") && i + 1 < argc)
 			jobs = (unsigned)std::max(1, atoi(argv[++i]));
 		else if (!strcmp(argv[i], "--help"))
@@ -2034,14 +2036,14 @@ int main(int argc, char **argv)
 			"       meeshy-sim PLAN.json LOAD.json [--out "
 			"REPORT.json]\n"
 			"       meeshy-sim PLAN.json LOAD.json --search "
-			"[--jobs N] "
+			"[--descend] [--jobs N] "
 			"[--out RESULT.json]\n");
 		return argc ? 2 : 0;
 	}
 	if (search) { /* each candidate a run of this very program */
 		char *self = realpath("/proc/self/exe", nullptr);
 		int rc = self ? sim::search_plan(self, files[0], files[1], jobs,
-						 out_path)
+						 descend, out_path)
 			      : 1;
 		free(self);
 		return rc;

@@ -369,16 +369,10 @@ int finish(cJSON *result, const char *out_path)
 	return 0;
 }
 
-} // namespace
-
-int search_plan(const std::string &self, const std::string &plan,
-		const std::string &load, unsigned jobs, const char *out_path)
+/* Up from the demand a run with room to spare shows: a first plan that
+ * passes, or the last tried (rep, its report; nullptr if a run failed). */
+cJSON *first_passing(Search &x, std::vector<Datacentre> &dcs)
 {
-	Search x{self, plan, load, "", Scenario(), 0, jobs};
-	if (!load_scenario({plan, load}, x.s, x.why)) {
-		fprintf(stderr, "meeshy-sim: %s\n", x.why.c_str());
-		return 2;
-	}
 	/* where the load goes: every data centre with room to spare (a
 	 * site planned without media nodes or TURN stays without) */
 	std::vector<Datacentre> ample = x.s.datacentres;
@@ -389,8 +383,8 @@ int search_plan(const std::string &self, const std::string &plan,
 	}
 	cJSON *rep = x.try_plan(ample);
 	if (!rep)
-		return fprintf(stderr, "meeshy-sim: %s\n", x.why.c_str()), 1;
-	std::vector<Datacentre> dcs = from_demand(x.s, rep);
+		return nullptr;
+	dcs = from_demand(x.s, rep);
 	cJSON_Delete(rep);
 	rep = x.try_plan(dcs);
 	/* a node (or a TURN instance) more where the busiest is, while
@@ -414,6 +408,22 @@ int search_plan(const std::string &self, const std::string &plan,
 		cJSON_Delete(rep);
 		rep = x.try_plan(dcs);
 	}
+	return rep;
+}
+
+} // namespace
+
+int search_plan(const std::string &self, const std::string &plan,
+		const std::string &load, unsigned jobs, bool descend_only,
+		const char *out_path)
+{
+	Search x{self, plan, load, "", Scenario(), 0, jobs};
+	if (!load_scenario({plan, load}, x.s, x.why)) {
+		fprintf(stderr, "meeshy-sim: %s\n", x.why.c_str());
+		return 2;
+	}
+	std::vector<Datacentre> dcs = x.s.datacentres;
+	cJSON *rep = descend_only ? x.try_plan(dcs) : first_passing(x, dcs);
 	if (!rep)
 		return fprintf(stderr, "meeshy-sim: %s\n", x.why.c_str()), 1;
 	cJSON *result = cJSON_CreateObject();

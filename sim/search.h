@@ -10,6 +10,10 @@
  * meeshy-sim itself (`self`), so every verdict is a direct run. TURN is
  * kept as the plan has it: relayed media is not modelled. Up to `jobs`
  * runs at a time (--jobs, default the cores).
+ *
+ * With --descend (`descend_only`) the plan as given is the start: one
+ * run to confirm it passes, then only the descent, for a search taken up
+ * again from the last plan a stopped one found passing.
  */
 #pragma once
 
@@ -19,6 +23,7 @@ namespace sim
 {
 
 int search_plan(const std::string &self, const std::string &plan,
-		const std::string &load, unsigned jobs, const char *out_path);
+		const std::string &load, unsigned jobs, bool descend_only,
+		const char *out_path);
 
 } // namespace sim

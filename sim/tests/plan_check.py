@@ -157,6 +157,19 @@ less = direct(nodes - 1)
 check(f"a direct run of {nodes - 1} fails", less["plan_pass"] is False,
       f"sla {less['sla_pass']}, busiest node {less['headroom']['busiest_media_cpu_share']:.2f} of its cores")
 
+# --descend: a search taken up again from a passing plan (one node more than
+# found) runs that plan, then the descent alone, and ends where it did
+def descend_from(media_nodes):
+    plan = dict(found["plan"])
+    plan["datacentres"] = [dict(plan["datacentres"][0], media_nodes=media_nodes)]
+    return with_temp(plan, lambda name: meeshy_sim(name, path("load-groups.json"), "--descend"))
+
+
+again = descend_from(nodes + 1)
+check(f"--descend from {nodes + 1} nodes ends at {nodes}",
+      again["found"] is True and again["plan"]["datacentres"][0]["media_nodes"] == nodes,
+      f"{again['plan']['datacentres'][0]['media_nodes']} nodes in {again['runs']} runs")
+
 if failed:
     sys.exit(f"{len(failed)} check(s) failed: {', '.join(failed)}")
 print("all plan checks passed")
