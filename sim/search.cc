@@ -190,10 +190,12 @@ struct Search {
 	void say(const std::vector<Datacentre> &dcs, const cJSON *rep)
 	{
 		fprintf(stderr, "meeshy-sim --search: run %u:", ++runs);
+		/* media nodes / gateways / TURN: enough to take the search
+		 * up again (--descend) from the last plan that passed */
 		for (const Datacentre &d : dcs)
-			if (d.media_nodes || d.gateways)
-				fprintf(stderr, " %s %u/%u", d.name.c_str(),
-					d.media_nodes, d.gateways);
+			if (d.media_nodes || d.gateways || d.turn)
+				fprintf(stderr, " %s %u/%u/%u", d.name.c_str(),
+					d.media_nodes, d.gateways, d.turn);
 		fprintf(stderr, " -> %s\n",
 			!rep          ? why.c_str()
 			: passes(rep) ? "pass"
