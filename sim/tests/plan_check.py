@@ -87,13 +87,18 @@ check("a near pair through the far node counts against the plan",
 # 3. TURN: every participant relayed, two-person calls within region rb
 # (metro B); a TURN site at A only (the default for a continent without
 # one), then at B too (rb's own)
-def relayed(turn_at_b):
+def turn_plan(turn_at_b):
+    """plan-turn.json, its paths made absolute, TURN at B or not"""
     with open(path("plan-turn.json")) as f:
         plan = json.load(f)
     plan["world"] = os.path.abspath(path(plan["world"]))
     plan["media_node"]["calibration"] = os.path.abspath(path(plan["media_node"]["calibration"]))
     plan["datacentres"][1]["turn"] = turn_at_b
-    return with_temp(plan, lambda name: meeshy_sim(name, path("load-relayed.json")))
+    return plan
+
+
+def relayed(turn_at_b):
+    return with_temp(turn_plan(turn_at_b), lambda name: meeshy_sim(name, path("load-relayed.json")))
 
 
 for turn_at_b, want in ((0, 4 * access + 2 * inter), (1, 4 * access)):
@@ -111,11 +116,7 @@ for turn_at_b, want in ((0, 4 * access + 2 * inter), (1, 4 * access)):
 # just under own path + allowance holds no relayed pair, one just over
 # holds them all (the SLA only judges: the runs are the same)
 def mixed(p2p_sla):
-    with open(path("plan-turn.json")) as f:
-        plan = json.load(f)
-    plan["world"] = os.path.abspath(path(plan["world"]))
-    plan["media_node"]["calibration"] = os.path.abspath(path(plan["media_node"]["calibration"]))
-    plan["datacentres"][1]["turn"] = 1
+    plan = turn_plan(1)
     with open(path("load-relayed.json")) as f:
         load = json.load(f)
     load["calls"]["count"] = 16
@@ -144,10 +145,11 @@ nodes = found["plan"]["datacentres"][0]["media_nodes"]
 check("the found plan needs more than one node", nodes > 1, f"{nodes} media nodes")
 
 
-def direct(media_nodes):
+def direct(media_nodes, *flags):
+    """the found plan with this many media nodes, run (with flags)"""
     plan = dict(found["plan"])
     plan["datacentres"] = [dict(plan["datacentres"][0], media_nodes=media_nodes)]
-    return with_temp(plan, lambda name: meeshy_sim(name, path("load-groups.json")))
+    return with_temp(plan, lambda name: meeshy_sim(name, path("load-groups.json"), *flags))
 
 
 ok = direct(nodes)
@@ -159,13 +161,7 @@ check(f"a direct run of {nodes - 1} fails", less["plan_pass"] is False,
 
 # --descend: a search taken up again from a passing plan (one node more than
 # found) runs that plan, then the descent alone, and ends where it did
-def descend_from(media_nodes):
-    plan = dict(found["plan"])
-    plan["datacentres"] = [dict(plan["datacentres"][0], media_nodes=media_nodes)]
-    return with_temp(plan, lambda name: meeshy_sim(name, path("load-groups.json"), "--descend"))
-
-
-again = descend_from(nodes + 1)
+again = direct(nodes + 1, "--descend")
 check(f"--descend from {nodes + 1} nodes ends at {nodes}",
       again["found"] is True and again["plan"]["datacentres"][0]["media_nodes"] == nodes,
       f"{again['plan']['datacentres'][0]['media_nodes']} nodes in {again['runs']} runs")
