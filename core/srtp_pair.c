@@ -48,7 +48,7 @@ static int set_policy(srtp_policy_t *pol, enum srtp_profile profile)
 }
 
 static int create(srtp_t *s, enum srtp_profile profile, const uint8_t *key,
-		  bool outbound, size_t *rtp_tag)
+		  bool outbound, size_t *rtp_tag /* or NULL */)
 {
 	srtp_policy_t pol;
 	uint8_t k[SRTP_MASTER_MAX];
@@ -64,7 +64,8 @@ static int create(srtp_t *s, enum srtp_profile profile, const uint8_t *key,
 	/* NACK answers resend packets we have already protected once */
 	pol.allow_repeat_tx = 1;
 	pol.window_size = 1024;
-	*rtp_tag = (size_t)pol.rtp.auth_tag_len;
+	if (rtp_tag)
+		*rtp_tag = (size_t)pol.rtp.auth_tag_len;
 	err = srtp_create(s, &pol) == srtp_err_status_ok ? 0 : EPROTO;
 	memset(k, 0, sizeof(k));
 	return err;
@@ -73,7 +74,6 @@ static int create(srtp_t *s, enum srtp_profile profile, const uint8_t *key,
 int srtp_pair_alloc(struct srtp_pair **pp, const struct srtp_keys *keys)
 {
 	struct srtp_pair *p;
-	size_t tx_tag;
 	int err;
 
 	if (!pp || !keys)
@@ -81,7 +81,7 @@ int srtp_pair_alloc(struct srtp_pair **pp, const struct srtp_keys *keys)
 	p = mem_zalloc(sizeof(*p), pair_destructor);
 	if (!p)
 		return ENOMEM;
-	err = create(&p->tx, keys->profile, keys->local, true, &tx_tag);
+	err = create(&p->tx, keys->profile, keys->local, true, NULL);
 	if (!err)
 		err = create(&p->rx, keys->profile, keys->remote, false,
 			     &p->rx_rtp_tag);

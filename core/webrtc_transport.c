@@ -215,6 +215,15 @@ static void recv_batch(const struct port_pkt *pkts, size_t n, void *arg)
 	srv->egress->open = false;
 }
 
+/* The peek handler on a packet without its tag: false when its header
+ * was all that was needed. */
+static bool peeked_enough(struct webrtc_transport *t, const uint8_t *buf,
+			  size_t len)
+{
+	size_t tag = srtp_pair_rx_rtp_tag(t->srtp);
+	return len > tag && !t->peekh(t, buf, len - tag, t->arg);
+}
+
 static void handle_batch(struct webrtc_server *srv, const struct port_pkt *pkts,
 			 size_t n)
 {
@@ -249,12 +258,10 @@ static void handle_batch(struct webrtc_server *srv, const struct port_pkt *pkts,
 		}
 		len = p->len;
 		if (cls == PACKET_RTP) {
-			size_t tag = srtp_pair_rx_rtp_tag(t->srtp);
 			srv->stats.rx_rtp++;
 			/* a layer nobody receives needs its header only: its
 			 * payload is not decrypted (the costliest step) */
-			if (t->peekh && len > tag &&
-			    !t->peekh(t, p->buf, len - tag, t->arg))
+			if (t->peekh && peeked_enough(t, p->buf, len))
 				continue;
 			if (srtp_pair_unprotect_rtp(t->srtp, p->buf, &len)) {
 				srv->stats.drop_srtp++;

@@ -300,6 +300,18 @@ void more_on_top(Search &x, std::vector<Datacentre> &found, cJSON **rep,
 	}
 }
 
+/* A removal in the last round's record: where, whether it passed, and
+ * why it was not run (not_run: NULL when it was). */
+void add_fewer(cJSON *arr, const Datacentre &at, bool pass, const char *not_run)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "fewer_at", at.name.c_str());
+	cJSON_AddBoolToObject(o, "pass", pass);
+	if (not_run)
+		cJSON_AddStringToObject(o, "not_run", not_run);
+	cJSON_AddItemToArray(arr, o);
+}
+
 /* Down from a passing plan: one media node fewer at each data centre
  * that has one (those runs side by side); the first that still passes is
  * taken, then the others that passed alone are tried on top of it
@@ -315,23 +327,13 @@ cJSON *descend(Search &x, std::vector<Datacentre> &found, cJSON **rep)
 		std::vector<cJSON *> reps = x.try_plans(less);
 		cJSON *arr = cJSON_CreateArray();
 		std::vector<size_t> ok;
-		for (size_t i : ruled_out) {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "fewer_at",
-						found[i].name.c_str());
-			cJSON_AddBoolToObject(o, "pass", false);
-			cJSON_AddStringToObject(o, "not_run",
-						"headroom: its mean load alone "
-						"exceeds 1/1.3");
-			cJSON_AddItemToArray(arr, o);
-		}
+		for (size_t i : ruled_out)
+			add_fewer(
+				arr, found[i], false,
+				"headroom: its mean load alone exceeds 1/1.3");
 		for (size_t k = 0; k < reps.size(); k++) {
 			bool pass = reps[k] && passes(reps[k]);
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "fewer_at",
-						found[at[k]].name.c_str());
-			cJSON_AddBoolToObject(o, "pass", pass);
-			cJSON_AddItemToArray(arr, o);
+			add_fewer(arr, found[at[k]], pass, nullptr);
 			if (pass)
 				ok.push_back(k);
 		}
