@@ -13,8 +13,21 @@ const CLUSTER_SECRET = 'test-cluster-secret-0123456789';
 const BIN = process.env.MEESHY_BIN ||
   path.resolve(__dirname, '../../../build/apps/meeshy-call/meeshy-call');
 
+// A test's directories (store, archive, configs, logs) go when its process
+// exits cleanly; a failing one keeps them, named on stderr, to be read.
+const made = [];
+process.on('exit', (code) => {
+  if (code !== 0) {
+    if (made.length) process.stderr.write(`kept for a look: ${made.join(' ')}\n`);
+    return;
+  }
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tmpdir(prefix) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 // `wrap`: a command that execs the server (taskset, chrt), so it starts
