@@ -93,8 +93,12 @@ void producer_set_audio_level_ext(struct producer *p, uint8_t ext_id)
 		p->level_ext_id = ext_id;
 }
 
-/* Quieter than this on average (-dBov) is silence, whatever the loudest. */
-enum { SPEAKING_DBOV = 70 };
+/* Quieter than this on average (-dBov) is silence, whatever the loudest.
+ * The average takes a speaker's pauses in (127 each): someone talking at
+ * -30 dBov half of the window averages 78, so 80, mediasoup's default
+ * for its audio level observer (70 here missed Chromium's beeping test
+ * microphone in most windows: 72-77 on average). */
+enum { SPEAKING_DBOV = 80 };
 
 struct producer *router_loudest(struct router *r)
 {

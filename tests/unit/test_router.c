@@ -432,6 +432,12 @@ static void test_loudest(void)
 			      false);
 	}
 	CU_ASSERT_PTR_EQUAL(router_loudest(r), loud);
+	/* talking at -30 dBov half of the window, pauses the other half:
+	 * still the speaker (average 78) */
+	for (uint16_t i = 10; i < 20; i++)
+		router_packet(r, TB, in, audio_rtp(in, 32, i, i % 2 ? 30 : 127),
+			      sizeof(in), false);
+	CU_ASSERT_PTR_EQUAL(router_loudest(r), loud);
 	/* a new window: only silence (127 -dBov) is no speaker */
 	router_packet(r, TA, in, audio_rtp(in, 31, 11, 127), sizeof(in), false);
 	CU_ASSERT_PTR_NULL(router_loudest(r));
