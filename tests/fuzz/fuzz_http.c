@@ -13,6 +13,7 @@
  * the seed's). Every answer written must start with an HTTP/1.1 status
  * line, and once the gateway is gone the budget must hold nothing.
  * FUZZ_HTTP_SHOW=1 writes the answers to stderr. */
+#define _GNU_SOURCE /* memmem */
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -74,10 +75,11 @@ static void id_find(const struct mbuf *out, size_t from, const char *key,
 	const size_t klen = strlen(key);
 	const uint8_t *end = out->buf + out->end, *hit = NULL;
 
-	for (const uint8_t *p = out->buf + from; p + klen <= end; p++) {
-		if (*p == (uint8_t)key[0] && !memcmp(p, key, klen))
-			hit = p + klen;
-	}
+	/* memmem, not a loop of our own: this file is instrumented too, and
+	 * a byte loop's comparisons were a sixth of the fuzzer's time */
+	for (const uint8_t *p = out->buf + from;
+	     (p = memmem(p, (size_t)(end - p), key, klen)); p += klen)
+		hit = p + klen;
 	for (size_t n = 0; hit && n + 1 < size; n++) {
 		if (hit + n == end || hit[n] == '"') {
 			memcpy(buf, hit, n);
