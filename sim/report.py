@@ -7,7 +7,9 @@ sim/scenarios/world.json and writes docs/SLA-REPORT.md with its plots
 
 For each month: the seed's own plan (sim/scenarios/plans/seed-*.json) and
 the smallest plan over the candidate sites that passes every SLA with 30 %
-headroom (meeshy-sim --search on plans/sites.json), each against the
+headroom (meeshy-sim --search on plans/sites.json; from
+plans/<month>-descend.json with --descend where one is on file: the last
+plan a long search from the demand found passing), each against the
 month's load (loads/*.json); a sensitivity sweep (p95 join and SFU round
 trip against a media node's load); the node-loss scenario; the scale of the
 harness (ten times Year-1: "x10"); and the cross-check against a real run
@@ -294,6 +296,8 @@ def month_md(name, seed, found):
                              if f.get("not_run") else "fails")
         md += ["", "One media node fewer at " + ", ".join(f"{f['fewer_at']}: {verdict(f)}" for f in fewer) +
             f" ({found['runs']} runs of the search, {found['wall_s']:.0f} s)."]
+    if found.get("descended_from"):
+        md += ["", f"The search started from plans/{name}-descend.json: {found['descended_from']}."]
     return md
 
 
@@ -415,6 +419,18 @@ def scale_md(rep):
             "see Runs)."]
 
 
+def search(sim, month, load):
+    """meeshy-sim --search over the candidate sites; a month with a
+    plans/<month>-descend.json (where an earlier search from the demand
+    was stopped, its last passing plan) takes the search up from there"""
+    start = scen("plans", f"{month}-descend.json")
+    if not os.path.exists(start):
+        return run(sim, scen("plans", "sites.json"), load, "--search")
+    rep = run(sim, start, load, "--search", "--descend")
+    rep["descended_from"] = json.load(open(start))["name"]
+    return rep
+
+
 def load_or_run(a, name, fn, key=None):
     """runs it when wanted (key: the name --only knows it by), else reads
     the last run's file"""
@@ -447,8 +463,7 @@ def main():
     for m in MONTHS:
         load = scen("loads", m + ".json")
         reps[m] = load_or_run(a, m, lambda: run(a.sim, scen("plans", f"seed-{m}.json"), load))
-        reps[m + "-search"] = load_or_run(a, m + "-search",
-                                          lambda: run(a.sim, scen("plans", "sites.json"), load, "--search"))
+        reps[m + "-search"] = load_or_run(a, m + "-search", lambda: search(a.sim, m, load))
     reps["node-loss"] = load_or_run(a, "node-loss", lambda: run(a.sim, scen("node-loss.json")))
     reps["edge"] = load_or_run(a, "edge", lambda: edge(a.sim))
     reps["x10"] = load_or_run(a, "x10", lambda: run(a.sim, scen("plans", "seed-year1.json"),
