@@ -19,10 +19,11 @@ async function media(page) {
       const stats = await pc.getStats();
       stats.forEach((r) => {
         if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
-        if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
-          const l = stats.get(r.localCandidateId);
-          type = l && l.candidateType;
-        }
+        // the pair the transport uses (the controlled side sees a pair
+        // "nominated" only some time after media flows on it)
+        const pair = r.type === 'transport' && stats.get(r.selectedCandidatePairId);
+        const l = pair && stats.get(pair.localCandidateId);
+        if (l) type = l.candidateType;
       });
     }
     return { frames, type };
@@ -48,7 +49,7 @@ test('P2P through coturn only (iceTransportPolicy relay)', { timeout: 120000 }, 
   await ben.click('#join');
   const got = await until(async () => {
     const a = await media(ana), b = await media(ben);
-    return a.frames > 0 && b.frames > 0 ? { a, b } : null;
+    return a.frames > 0 && b.frames > 0 && a.type && b.type ? { a, b } : null;
   }, 'both decode video through TURN', 30000).catch((e) => { console.log(turn.log().slice(-2000)); throw e; });
   console.log(`relay: both decoding after ${Date.now() - t0} ms; candidate types ${got.a.type}, ${got.b.type}`);
   assert.equal(got.a.type, 'relay');
