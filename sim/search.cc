@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,7 +31,9 @@ const double HEADROOM = 1.3;
 
 std::string temp_file(const char *what, const std::string &text)
 {
-	std::string path = std::string("/tmp/meeshy-sim-") + what + "-XXXXXX";
+	const char *dir = getenv("TMPDIR");
+	std::string path = std::string(dir && *dir ? dir : "/tmp") +
+			   "/meeshy-sim-" + what + "-XXXXXX";
 	int fd = mkstemp(&path[0]);
 	if (fd < 0)
 		return std::string();
@@ -82,11 +85,12 @@ cJSON *reap(Child &c, int status, std::string &why)
 }
 
 /* meeshy-sim on each plan text, `jobs` at a time; the reports in the
- * plans' order (nullptr for a run that failed). */
-std::vector<cJSON *> run_all(const std::string &self,
-			     const std::vector<std::string> &plans,
-			     const std::string &load, unsigned jobs,
-			     std::string &why)
+ * plans' order (nullptr for a run that failed), each also handed to
+ * done(i, report) as its run ends, so a long batch shows where it is. */
+std::vector<cJSON *>
+run_all(const std::string &self, const std::vector<std::string> &plans,
+	const std::string &load, unsigned jobs, std::string &why,
+	const std::function<void(size_t, const cJSON *)> &done)
 {
 	std::vector<cJSON *> reps(plans.size(), nullptr);
 	std::vector<Child> kids(plans.size());
@@ -106,6 +110,7 @@ std::vector<cJSON *> run_all(const std::string &self,
 		for (size_t i = 0; i < next; i++)
 			if (kids[i].pid == pid) {
 				reps[i] = reap(kids[i], status, why);
+				done(i, reps[i]);
 				running--;
 			}
 	}
@@ -209,11 +214,10 @@ struct Search {
 		std::vector<std::string> texts;
 		for (const std::vector<Datacentre> &dcs : plans)
 			texts.push_back(plan_text(plan, dcs, nullptr, why));
-		std::vector<cJSON *> reps =
-			run_all(self, texts, load, jobs, why);
-		for (size_t i = 0; i < plans.size(); i++)
-			say(plans[i], reps[i]);
-		return reps;
+		return run_all(self, texts, load, jobs, why,
+			       [&](size_t i, const cJSON *rep) {
+				       say(plans[i], rep);
+			       });
 	}
 
 	cJSON *try_plan(const std::vector<Datacentre> &dcs)
