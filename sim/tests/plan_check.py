@@ -84,6 +84,29 @@ check("a near pair through the far node counts against the plan",
       spread["sfu_rtt_near"]["p95"] >= 0.9 * detour and not spread["sfu_rtt_near"]["pass"],
       f"p95 {spread['sfu_rtt_near']['p95']:.0f} ms, a detour is {detour:.0f} ms")
 
+# 2b. each region held on its own: calls of four in ra (metro A) and a few
+# in rb (metro B), a node at A only, no call drawn for sampling; rb's calls
+# are played packet by packet all the same (a region's own samples), its
+# SFU pairs pay the detour through A and fail, ra passes, and so the plan
+# fails, whatever the pooled rows say
+with open(path("load-groups.json")) as f:
+    groups = json.load(f)
+groups.update(duration_s=5, participants_by_region={"ra": 0.9, "rb": 0.1})
+groups["calls"]["count"] = 30
+groups["media"]["sample_share"] = 0
+regions = with_temp(groups, lambda name: meeshy_sim(path("plan-two.json"), name))
+ra, rb = (regions["by_region"][r] for r in ("ra", "rb"))
+check("a region's calls sampled though none was drawn",
+      rb["sfu_rtt_near"]["samples"] > 0 and regions["sampled_calls"] < groups["calls"]["count"],
+      f"rb: {rb['sfu_rtt_near']['samples']} SFU samples; {regions['sampled_calls']} of "
+      f"{groups['calls']['count']} calls sampled")
+check("a plan is held to each region: rb through A fails, ra passes, the plan fails",
+      rb["plan_pass"] is False and ra["plan_pass"] is True and regions["plan_pass"] is False
+      and (rb["sfu_rtt_near"]["p95"] or 0) >= 0.9 * detour,
+      f"rb p95 {rb['sfu_rtt_near']['p95'] or 0:.0f} ms (a detour is {detour:.0f} ms), "
+      f"ra p95 {ra['sfu_rtt_near']['p95'] or 0:.0f} ms; pooled sfu_rtt_near "
+      f"{'pass' if regions['ms']['sfu_rtt_near']['pass'] else 'fail'}")
+
 # 3. TURN: every participant relayed, two-person calls within region rb
 # (metro B); a TURN site at A only (the default for a continent without
 # one), then at B too (rb's own)
