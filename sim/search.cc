@@ -3,6 +3,7 @@
  */
 #include "search.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,10 @@ namespace
 {
 
 enum { MAX_STEPS = 12 }; /* runs adding a node before giving up */
+/* of which for a region whose own rows fail with CPU to spare: a node
+ * more there shortens its nodes' queues, but an access network too far
+ * for the SLA no node fixes */
+enum { REGION_STEPS = 2 };
 const double HEADROOM = 1.3;
 
 std::string temp_file(const char *what, const std::string &text)
@@ -377,6 +382,37 @@ int finish(cJSON *result, const char *out_path)
 	return 0;
 }
 
+/* The candidate site with the most media work in a region whose own rows
+ * fail (rep's by_region), or dcs.size() when no region fails or its
+ * region has no candidate site. */
+size_t failing_region_site(const Scenario &s, const cJSON *rep,
+			   const std::vector<Datacentre> &dcs)
+{
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(rep, "by_region");
+	for (const Region &r : s.regions) {
+		const cJSON *o =
+			cJSON_GetObjectItemCaseSensitive(by, r.name.c_str());
+		if (!cJSON_IsFalse(
+			    cJSON_GetObjectItemCaseSensitive(o, "plan_pass")))
+			continue;
+		size_t best = dcs.size();
+		double most = -1;
+		for (size_t i = 0; i < dcs.size(); i++) {
+			double busy = json_num(dc_report(rep, i),
+					       "media_cores_busy", 0);
+			bool in = std::find(r.metros.begin(), r.metros.end(),
+					    dcs[i].metro) != r.metros.end();
+			if (in && s.datacentres[i].media_nodes && busy > most) {
+				most = busy;
+				best = i;
+			}
+		}
+		if (best < dcs.size())
+			return best;
+	}
+	return dcs.size();
+}
+
 /* Up from the demand a run with room to spare shows: a first plan that
  * passes, or the last tried (rep, its report; nullptr if a run failed). */
 cJSON *first_passing(Search &x, std::vector<Datacentre> &dcs)
@@ -396,16 +432,22 @@ cJSON *first_passing(Search &x, std::vector<Datacentre> &dcs)
 	cJSON_Delete(rep);
 	rep = x.try_plan(dcs);
 	/* a node (or a TURN instance) more where the busiest is, while
-	 * only the headroom fails */
+	 * only the headroom fails; a node more in a region whose own rows
+	 * fail */
+	unsigned region_steps = 0;
 	for (unsigned step = 0; rep && !passes(rep) && step < MAX_STEPS;
 	     step++) {
 		const cJSON *h =
 			cJSON_GetObjectItemCaseSensitive(rep, "headroom");
-		/* an SLA row that fails with CPU to spare: not capacity */
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "pass")))
-			break;
-		if (!cJSON_IsTrue(
-			    cJSON_GetObjectItemCaseSensitive(h, "media_pass")))
+		/* an SLA row that fails with CPU to spare: not capacity,
+		 * unless it is a region's own (a node more there, twice) */
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "pass"))) {
+			size_t i = failing_region_site(x.s, rep, dcs);
+			if (i == dcs.size() || region_steps++ == REGION_STEPS)
+				break;
+			dcs[i].media_nodes++;
+		} else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+				   h, "media_pass")))
 			dcs[busiest(rep, dcs, "busiest_media_cpu_share",
 				    &Datacentre::media_nodes)]
 				.media_nodes++;
