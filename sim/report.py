@@ -213,6 +213,13 @@ def cell(m):
     return c if m.get("pass") else f"**{c}**"
 
 
+def region_misses(r):
+    """a region's rows that miss, with their p95"""
+    miss = [f"{label} {r[key]['p95']:.0f} ms" for key, label in
+            (("sfu_rtt_near", "SFU RTT within P2P's reach"), ("join", "join")) if r[key].get("pass") is False]
+    return ", ".join(miss)
+
+
 def region_cells(rep):
     """each region's SFU RTT within reach and join p95, bold where they
     fail: a plan is held to every region's users, not to all pooled"""
@@ -299,11 +306,12 @@ def month_md(name, seed, found):
     if not found["found"]:
         rows = [label for key, label in ROWS if key not in ("p2p_rtt", "sfu_rtt")
                 and small["ms"].get(key, {}).get("pass") is False]
-        worst = [f"{name} {r['sfu_rtt_near']['p95']:.0f} ms" for name, r in small["by_region"].items()
-                 if r["sfu_rtt_near"].get("p95") is not None and not r["sfu_rtt_near"]["pass"]]
-        md += ["", f"No plan over these sites passes: with nodes to spare, {', '.join(rows) or 'the headroom'} "
-               "still misses its SLA; the SFU round trip of pairs within P2P's reach, per region (calls within "
-               f"it): {', '.join(worst) or 'within the SLA in each'}."]
+        regions = [f"{name}'s own {region_misses(r)}"
+                   for name, r in small["by_region"].items() if r.get("plan_pass") is False]
+        if not small["headroom"]["pass"]:
+            rows.append("the headroom")
+        md += ["", "No plan over these sites passes: with nodes to spare (a node more in a failing region, "
+               f"twice), {', '.join(rows + regions)} still misses its SLA."]
     fewer = found.get("one_node_fewer", [])
     if fewer:
         verdict = lambda f: ("passes (so not the smallest)" if f["pass"] else
