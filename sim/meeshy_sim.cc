@@ -79,12 +79,13 @@ struct Samples {
 
 struct Results {
 	Samples join_ms, p2p_rtt_ms, sfu_rtt_ms, event_ms, switch_ms;
-	/* SFU round trips of the pairs whose own path (their access links
-	 * and the metros' round trip, as P2P would go) is within the P2P
-	 * SLA: the seed grants the SFU 50 ms over P2P, so for these pairs
-	 * the SFU SLA is the plan's to keep. A pair further apart misses it
+	/* SFU round trips per region, each beside its pair's own path
+	 * (direct_rtt_ms): the seed grants the SFU 50 ms over P2P, so for
+	 * the pairs P2P would serve within its SLA the SFU SLA is the
+	 * plan's to keep (near_pairs). A pair further apart misses it
 	 * wherever its call is placed. */
-	Samples sfu_rtt_near;
+	std::map<std::string, std::vector<std::pair<double, double>>>
+		sfu_rtt_own_in;
 	/* P2P round trips of pairs relayed by TURN (either peer behind a NAT
 	 * that needs it), each beside its pair's own path (direct_rtt_ms):
 	 * the plan's TURN sites decide the SLA of those whose own path,
@@ -103,7 +104,6 @@ struct Results {
 	/* per region: P2P round trips of two peers in it, the SFU's and
 	 * joins of its participants */
 	std::map<std::string, Samples> p2p_within, sfu_rtt_in, join_in;
-	std::map<std::string, Samples> sfu_near_in;
 	/* calls whose participants are in more than one region: apart from
 	 * the rows above (the distance alone may exceed the SLA) */
 	struct {
@@ -662,10 +662,8 @@ void add_rtt(Client *c, Client *o, bool via_sfu, double ms)
 	if (via_sfu) {
 		results.sfu_rtt_ms.add(ms);
 		results.sfu_rtt_in[c->region->name].add(ms);
-		if (direct_rtt_ms(c, o) > sc.sla_p2p_rtt_ms)
-			return;
-		results.sfu_rtt_near.add(ms);
-		results.sfu_near_in[c->region->name].add(ms);
+		results.sfu_rtt_own_in[c->region->name].emplace_back(
+			ms, direct_rtt_ms(c, o));
 		return;
 	}
 	if (c->relayed || o->relayed) {
@@ -1692,23 +1690,49 @@ cJSON *near_json(Samples &near, const Samples &all, double sla)
 	return o;
 }
 
-/* The relayed P2P pairs a plan is held to: those a direct path would
- * serve within the SLA. A pair whose own path is 98 ms (two DSL links)
- * measures 110-120 ms direct as well, for the clients' queues and
- * jitter: so the allowance is what direct pairs of this run measured
- * over their own path (p95; none without direct pairs). */
-cJSON *relayed_near_json()
+/* What the clients add to a pair's own path: a pair whose own path is
+ * 98 ms (two DSL links) measures 110-120 ms direct, for the clients'
+ * queues and jitter. The p95 of what this run's direct pairs measured
+ * over their own path (none without direct pairs). */
+double own_path_allowance()
 {
-	double allowance =
-		results.own_path_excess.v.empty()
-			? 0
-			: std::max(0.0, results.own_path_excess.pct(95));
-	Samples near;
-	for (const auto &[ms, own] : results.p2p_relayed_own)
+	return results.own_path_excess.v.empty()
+		       ? 0
+		       : std::max(0.0, results.own_path_excess.pct(95));
+}
+
+/* Into near, the round trips of the pairs that a direct path would serve
+ * within the P2P SLA (own path + allowance within it): the pairs within
+ * P2P's reach, which a plan is held to, relayed or through the SFU. */
+void near_pairs(const std::vector<std::pair<double, double>> &ms_own,
+		Samples &near)
+{
+	double allowance = own_path_allowance();
+	for (const auto &[ms, own] : ms_own)
 		if (own + allowance <= sc.sla_p2p_rtt_ms)
 			near.add(ms);
+}
+
+/* The relayed P2P pairs a plan is held to */
+cJSON *relayed_near_json()
+{
+	Samples near;
+	near_pairs(results.p2p_relayed_own, near);
 	cJSON *o = near_json(near, results.p2p_relayed, sc.sla_p2p_rtt_ms);
-	cJSON_AddNumberToObject(o, "own_path_allowance_ms", allowance);
+	cJSON_AddNumberToObject(o, "own_path_allowance_ms",
+				own_path_allowance());
+	return o;
+}
+
+/* The SFU's round trips a plan is held to, over every region's pairs */
+cJSON *sfu_near_json()
+{
+	Samples near;
+	for (const auto &[region, ms_own] : results.sfu_rtt_own_in)
+		near_pairs(ms_own, near);
+	cJSON *o = near_json(near, results.sfu_rtt_ms, sc.sla_sfu_rtt_ms);
+	cJSON_AddNumberToObject(o, "own_path_allowance_ms",
+				own_path_allowance());
 	return o;
 }
 
@@ -1728,10 +1752,7 @@ bool report_sla(cJSON *rep, bool *plan_rows)
 	cJSON_AddItemToObject(m, "sfu_rtt",
 			      pct_json(results.sfu_rtt_ms, sc.sla_sfu_rtt_ms));
 	if (!star()) {
-		cJSON_AddItemToObject(m, "sfu_rtt_near",
-				      near_json(results.sfu_rtt_near,
-						results.sfu_rtt_ms,
-						sc.sla_sfu_rtt_ms));
+		cJSON_AddItemToObject(m, "sfu_rtt_near", sfu_near_json());
 		cJSON_AddItemToObject(m, "p2p_relayed_near",
 				      relayed_near_json());
 	}
@@ -1795,9 +1816,10 @@ bool report_regions(cJSON *rep)
 		cJSON_AddItemToObject(o, "sfu_rtt",
 				      pct_json(results.sfu_rtt_in[r.name],
 					       sc.sla_sfu_rtt_ms));
+		Samples near;
+		near_pairs(results.sfu_rtt_own_in[r.name], near);
 		cJSON_AddItemToObject(o, "sfu_rtt_near",
-				      pct_json(results.sfu_near_in[r.name],
-					       sc.sla_sfu_rtt_ms));
+				      pct_json(near, sc.sla_sfu_rtt_ms));
 		cJSON_AddItemToObject(
 			o, "join",
 			pct_json(results.join_in[r.name], sc.sla_join_ms));

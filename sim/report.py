@@ -201,7 +201,7 @@ ROWS = [("join", "join"), ("p2p_rtt", "P2P RTT, direct"),
         ("sfu_rtt", "SFU RTT, every pair"), ("sfu_rtt_near", "SFU RTT, pairs within P2P's reach"),
         ("event", "Socket.IO event"), ("mode_switch", "mode switch")]
 # rows no plan moves: the peers' own path and, for the SFU, the pairs
-# whose own path is already beyond P2P's SLA (sfu_rtt_near is the plan's)
+# already beyond P2P's reach (sfu_rtt_near is the plan's)
 NOTES = {"p2p_rtt": ", the peers' own path", "sfu_rtt": ", distance included"}
 
 
@@ -252,7 +252,8 @@ def share_note(rep, key):
     if "share_of_pairs" not in m:
         return ""
     allowance = m.get("own_path_allowance_ms")
-    extra = f", own path + {allowance:.0f} ms within it" if allowance is not None else ""
+    p2p_sla = rep["ms"]["p2p_rtt"].get("sla_p95", SLA["p2p_rtt"])
+    extra = f", own path + {allowance:.0f} ms within {p2p_sla:g}" if allowance is not None else ""
     return f", {m['share_of_pairs'] * 100:.0f} % of them{extra}"
 
 
@@ -515,16 +516,16 @@ def main():
           "",
           "What a plan is held to. The direct P2P row is the peers' own path, which no plan changes: it",
           "is reported, not searched. The seed grants the SFU 50 ms more than P2P (150 against 100), so",
-          "a plan is held to the SFU row over the pairs whose own path is within P2P's SLA (\"pairs within",
-          "P2P's reach\"): a pair already further apart than 100 ms (Sydney to Pune is 147 ms before any",
-          "access link) misses 150 ms wherever its call is placed. The every-pair SFU row is shown beside",
-          "it. 12 % of participants need a TURN relay for P2P (callstats.io: 22 % of conferences needed",
-          "one, 2015; 1 - 0.88^2 = 0.23 for two peers); a relayed pair goes through its continent's TURN",
-          "site (the nearest of the plan's in its region, else the plan's first: `/api/region`'s rule),",
-          "and its round trip is the plan's. A plan is held to the relayed pairs that a direct path",
-          "would serve within 100 ms: their own path plus what the run's direct pairs measured over",
-          "theirs (p95, about 21 ms: the clients' queues, jitter and CPU, which a relay adds to as",
-          "well; two DSL peers 98 ms apart measure 110-120 ms direct). Calls whose participants are in",
+          "a plan is held to the SFU row over the pairs that a direct path would serve within P2P's SLA",
+          "(\"pairs within P2P's reach\"): their own path plus what the run's direct pairs measured over",
+          "theirs (p95, about 21 ms: the clients' queues, jitter and CPU, which the SFU's packets meet as",
+          "well) within 100 ms. A pair already further apart (Sydney to Pune is 147 ms before any access",
+          "link; two DSL peers 98 ms apart measure 110-120 ms direct) misses 150 ms wherever its call is",
+          "placed. The every-pair SFU row is shown beside it. 12 % of participants need a TURN relay for",
+          "P2P (callstats.io: 22 % of conferences needed one, 2015; 1 - 0.88^2 = 0.23 for two peers); a",
+          "relayed pair goes through its continent's TURN site (the nearest of the plan's in its region,",
+          "else the plan's first: `/api/region`'s rule), and its round trip is the plan's: a plan is",
+          "held to the relayed pairs within P2P's reach, by the same rule. Calls whose participants are in",
           "different regions are reported apart: the distance alone (Singapore to Virginia is 233 ms)",
           "exceeds the SLA.", "",
           "Each region is held on its own: a plan passes only when, in every region, the SFU row within",

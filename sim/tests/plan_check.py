@@ -2,11 +2,12 @@
 """Plans and regions (ctest sim_plan): on two metros 100 ms apart the P2P
 round trip of peers in each is that plus their access links; the SFU row a
 plan is held to (sfu_rtt_near) counts exactly the pairs whose own path is
-within P2P's SLA, and counts against the plan the detour of such a pair
+within P2P's SLA (plus what direct pairs measured over theirs), and counts against the plan the detour of such a pair
 through a far node; the load's same_metro_share is honoured; a relayed
 P2P pair goes through its continent's TURN site, else the plan's first
-(/api/region's rule), and pays that detour, and is held to the P2P SLA by
-its own path plus what direct pairs measured over theirs; and --search
+(/api/region's rule), and pays that detour, and is held to the P2P SLA,
+like an SFU pair, by its own path plus what direct pairs measured over
+theirs; and --search
 on a small load returns a plan that a direct run confirms passes while the
 same with one media node fewer fails. Usage: plan_check.py MEESHY_SIM SCENARIOS"""
 import json
@@ -132,17 +133,19 @@ for turn_at_b, want in ((0, 4 * access + 2 * inter), (1, 4 * access)):
           r["samples"] > 100 and abs(r["p50"] - want) <= 0.1 * want and rep["ms"]["p2p_rtt"]["samples"] == 0,
           f"p50 {r['p50']:.1f} ms over {r['samples']} samples via {used}, expected {want:.0f} ms ±10%")
 
-# 3b. half the participants relayed, TURN at B: a relayed pair is held to
-# the P2P SLA when its own path plus what direct pairs of the same run
-# measured over theirs (p95) is within it. Every pair here has the same
-# own path, so that allowance is the direct pairs' p95 less it; an SLA
-# just under own path + allowance holds no relayed pair, one just over
-# holds them all (the SLA only judges: the runs are the same)
+# 3b. half the participants relayed, TURN at B, half the calls groups on
+# B's node: a relayed pair, or a pair through the SFU, is held to the plan's
+# SLA when its own path plus what direct pairs of the same run measured
+# over theirs (p95) is within P2P's. Every pair here has the same own path,
+# so that allowance is the direct pairs' p95 less it; a P2P SLA just under
+# own path + allowance holds no relayed or SFU pair, one just over holds
+# them all (the SLA only judges: the runs are the same)
 def mixed(p2p_sla):
     plan = turn_plan(1)
     with open(path("load-relayed.json")) as f:
         load = json.load(f)
     load["calls"]["count"] = 16
+    load["calls"]["two_person_share"] = 0.5
     load["media"]["turn_share"] = 0.5
     load["sla_p95_ms"] = {"p2p_rtt": p2p_sla}
     return with_temp(plan, lambda p: with_temp(load, lambda l: meeshy_sim(p, l)))
@@ -155,11 +158,12 @@ check("the relayed pairs' allowance is the direct pairs' p95 over their own path
       base["p2p_rtt"]["samples"] > 100 and base["p2p_relayed_near"]["samples"] > 100 and allowance > 0 and
       abs(allowance - (base["p2p_rtt"]["p95"] - own)) < 0.01,
       f"allowance {allowance:.2f} ms, direct p95 {base['p2p_rtt']['p95']:.2f} ms over an own path of {own:.0f} ms")
-under = mixed(own + allowance / 2)["ms"]["p2p_relayed_near"]
-over = mixed(own + allowance + 0.01)["ms"]["p2p_relayed_near"]
-check("an SLA under own path + allowance holds no relayed pair, just over it holds them all",
-      under["share_of_pairs"] == 0 and over["share_of_pairs"] == 1,
-      f"shares {under['share_of_pairs']} and {over['share_of_pairs']}")
+under, over = (mixed(sla)["ms"] for sla in (own + allowance / 2, own + allowance + 0.01))
+shares = {row: (under[row]["share_of_pairs"], over[row]["share_of_pairs"])
+          for row in ("p2p_relayed_near", "sfu_rtt_near")}
+check("an SLA under own path + allowance holds no relayed or SFU pair, just over it holds them all",
+      base["sfu_rtt_near"]["samples"] > 100 and all(s == (0, 1) for s in shares.values()),
+      f"shares under and over: {shares}, {base['sfu_rtt_near']['samples']} SFU samples")
 
 # 4. --search, then direct runs of what it found and of one node fewer
 found = meeshy_sim(path("plan-slow.json"), path("load-groups.json"), "--search")
