@@ -82,6 +82,8 @@ static void producer_destructor(void *arg)
 	struct producer *p = arg;
 	struct le *le;
 	list_unlink(&p->le);
+	if (p->r && p->r->speaker == p)
+		p->r->speaker = NULL;
 	mem_deref(p->up);
 	for (size_t i = 0; i < p->nlayers; i++)
 		mem_deref(p->layers[i].ring);

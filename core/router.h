@@ -148,7 +148,8 @@ int producer_set_twcc_ext(struct producer *p, uint8_t ext_id);
  * about every 100 ms. */
 void router_feedback(struct router *r);
 /* The audio producer loudest on average since the last call (and above
- * silence), or NULL; starts a new averaging window. */
+ * silence), or NULL; starts a new averaging window. The last one named
+ * stays while it speaks, unless another is 6 dB louder. */
 struct producer *router_loudest(struct router *r);
 /* Sends each sender an RTCP receiver report (RFC 3550 6.4.2) of every
  * stream it sent since the last one: loss, jitter, LSR/DLSR for its RTT.

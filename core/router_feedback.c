@@ -100,10 +100,16 @@ void producer_set_audio_level_ext(struct producer *p, uint8_t ext_id)
  * microphone in most windows: 72-77 on average). */
 enum { SPEAKING_DBOV = 80 };
 
+/* How much louder on average (dB) another voice must be to take over from
+ * a speaker still speaking: two voices alike, talking over each other,
+ * would otherwise trade the speaker every window (each an announcement
+ * to every page of the call). */
+enum { TAKEOVER_DB = 6 };
+
 struct producer *router_loudest(struct router *r)
 {
-	struct producer *best = NULL;
-	uint32_t best_level = SPEAKING_DBOV;
+	struct producer *best = NULL, *held = NULL;
+	uint32_t best_level = SPEAKING_DBOV, held_level = SPEAKING_DBOV;
 	for (struct le *le = r ? r->producers.head : NULL; le; le = le->next) {
 		struct producer *p = le->data;
 		if (p->level_n) {
@@ -112,9 +118,17 @@ struct producer *router_loudest(struct router *r)
 				best_level = avg;
 				best = p;
 			}
+			if (p == r->speaker && avg < SPEAKING_DBOV) {
+				held_level = avg;
+				held = p;
+			}
 		}
 		p->level_sum = p->level_n = 0;
 	}
+	if (held && best_level + TAKEOVER_DB > held_level)
+		best = held;
+	if (best) /* silence keeps the last speaker for when talk resumes */
+		r->speaker = best;
 	return best;
 }
 

@@ -111,6 +111,9 @@ struct router {
 	struct list producers;
 	struct list uplinks;
 	uint32_t rtcp_ssrc; /* sender SSRC of the router's own RTCP */
+	/* the last router_loudest() named, not referenced: its producer's
+	 * destructor clears it */
+	struct producer *speaker;
 	struct router_stats stats;
 	uint8_t out[PORT_UDP_MTU + SRTP_PAIR_TRAILER];
 };

@@ -446,6 +446,52 @@ static void test_loudest(void)
 	mem_deref(r);
 }
 
+/* One window of ten packets from each of A (ssrc 31) and B (32) at these
+ * levels (-dBov), sequence numbers from *seq on; who is the speaker? */
+static struct producer *window_of(struct router *r, uint16_t *seq, uint8_t a,
+				  uint8_t b)
+{
+	uint8_t in[64];
+	for (int i = 0; i < 10; i++, (*seq)++) {
+		router_packet(r, TA, in, audio_rtp(in, 31, *seq, a), sizeof(in),
+			      false);
+		router_packet(r, TB, in, audio_rtp(in, 32, *seq, b), sizeof(in),
+			      false);
+	}
+	return router_loudest(r);
+}
+
+static void test_speaker_held(void)
+{
+	struct router *r = NULL;
+	struct producer *a = NULL, *b = NULL;
+	uint16_t seq = 0;
+
+	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&a, r, TA, MEDIA_AUDIO, 31, 111, "opus"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(&b, r, TB, MEDIA_AUDIO, 32, 111, "opus"), 0);
+	producer_set_audio_level_ext(a, 12);
+	producer_set_audio_level_ext(b, 12);
+	CU_ASSERT_PTR_EQUAL(window_of(r, &seq, 40, 127), a);
+	/* b a little louder while a speaks: a stays (no trading every
+	 * window between voices alike) */
+	CU_ASSERT_PTR_EQUAL(window_of(r, &seq, 40, 36), a);
+	/* a silent a window: nobody, and a kept for when talk resumes */
+	CU_ASSERT_PTR_NULL(window_of(r, &seq, 127, 127));
+	CU_ASSERT_PTR_EQUAL(window_of(r, &seq, 40, 36), a);
+	/* b 6 dB louder takes over; a falling silent hands over at once */
+	CU_ASSERT_PTR_EQUAL(window_of(r, &seq, 40, 34), b);
+	CU_ASSERT_PTR_EQUAL(window_of(r, &seq, 50, 52), b);
+	CU_ASSERT_PTR_EQUAL(window_of(r, &seq, 50, 127), a);
+	/* the speaker's producer gone: the loudest of the others */
+	mem_deref(a);
+	CU_ASSERT_PTR_EQUAL(window_of(r, &seq, 50, 60), b);
+	mem_deref(b);
+	mem_deref(r);
+}
+
 static void test_receiver_report(void)
 {
 	struct router *r = NULL;
@@ -1306,6 +1352,8 @@ static CU_TestInfo tests[] = {
 	{"PLI reaches the layer being sent", test_pli_for_layer_being_sent},
 	{"receiver reports: loss and highest sequence", test_receiver_report},
 	{"active speaker: the loudest over a window", test_loudest},
+	{"active speaker: held while it speaks, unless another is 6 dB louder",
+	 test_speaker_held},
 	{"simulcast: start and switch on keyframes, continuous numbering",
 	 test_simulcast_switch},
 	{"forwarding rewrites SSRC and PT, strips the rest",
