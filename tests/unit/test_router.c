@@ -411,19 +411,26 @@ static size_t audio_rtp(uint8_t *b, uint32_t ssrc, uint16_t seq, uint8_t level)
 	return sizeof(pkt);
 }
 
+/* A router with two audio producers with levels: ssrc 31 on A, 32 on B */
+static void two_voices(struct router **r, struct producer **a,
+		       struct producer **b)
+{
+	CU_ASSERT_EQUAL_FATAL(router_alloc(r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(a, *r, TA, MEDIA_AUDIO, 31, 111, "opus"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(b, *r, TB, MEDIA_AUDIO, 32, 111, "opus"), 0);
+	producer_set_audio_level_ext(*a, 12);
+	producer_set_audio_level_ext(*b, 12);
+}
+
 static void test_loudest(void)
 {
 	struct router *r = NULL;
 	struct producer *quiet = NULL, *loud = NULL;
 	uint8_t in[64];
 
-	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(
-		router_produce(&quiet, r, TA, MEDIA_AUDIO, 31, 111, "opus"), 0);
-	CU_ASSERT_EQUAL_FATAL(
-		router_produce(&loud, r, TB, MEDIA_AUDIO, 32, 111, "opus"), 0);
-	producer_set_audio_level_ext(quiet, 12);
-	producer_set_audio_level_ext(loud, 12);
+	two_voices(&r, &quiet, &loud);
 	CU_ASSERT_PTR_NULL(router_loudest(r)); /* nothing heard yet */
 	for (uint16_t i = 0; i < 10; i++) {
 		router_packet(r, TA, in, audio_rtp(in, 31, i, 60), sizeof(in),
@@ -467,13 +474,7 @@ static void test_speaker_held(void)
 	struct producer *a = NULL, *b = NULL;
 	uint16_t seq = 0;
 
-	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(
-		router_produce(&a, r, TA, MEDIA_AUDIO, 31, 111, "opus"), 0);
-	CU_ASSERT_EQUAL_FATAL(
-		router_produce(&b, r, TB, MEDIA_AUDIO, 32, 111, "opus"), 0);
-	producer_set_audio_level_ext(a, 12);
-	producer_set_audio_level_ext(b, 12);
+	two_voices(&r, &a, &b);
 	CU_ASSERT_PTR_EQUAL(window_of(r, &seq, 40, 127), a);
 	/* b a little louder while a speaks: a stays (no trading every
 	 * window between voices alike) */
