@@ -101,6 +101,10 @@ struct Results {
 	 * leaving (the queue and the CPU), meeshy_media_forward_delay's */
 	Samples sfu_forward_ms;
 	Samples recovery_ms; /* a dead node's calls, until media flows again */
+	uint64_t resent = 0; /* control messages sent again (Exchange) */
+	/* participants still waiting for the others' media at the end, and
+	 * for longer than the join SLA: counted in the join rows */
+	uint64_t joins_unfinished = 0;
 	/* per region: P2P round trips of two peers in it, the SFU's and
 	 * joins of its participants */
 	std::map<std::string, Samples> p2p_within, sfu_rtt_in, join_in;
@@ -159,6 +163,37 @@ struct Out {
 	std::vector<uint8_t> buf;
 	struct sa peer;
 };
+
+/* A control message awaiting its answer: a signaling request (over the
+ * websocket, which TCP resends) or an ICE check or DTLS flight (resent on
+ * their own timers). Loss on an access link drops them here as well:
+ * without a resend, a participant waited for ever and was in no figure.
+ * Each carries its id last, which the answer echoes, so that the answer
+ * to an earlier copy is not taken twice. */
+enum { EXCHANGE_MAX = 16, EXCHANGE_TRIES = 8 };
+struct Exchange {
+	uint32_t id = 0;
+	bool waiting = false;
+	std::vector<uint8_t> msg;
+	Address to;
+};
+
+uint32_t exchange_id(const uint8_t *b, size_t n)
+{
+	uint32_t id = 0;
+	if (n >= 4)
+		memcpy(&id, b + n - 4, 4);
+	return id;
+}
+
+/* Whether b is the answer x awaits (then x no longer waits) */
+bool exchange_answered(Exchange *x, const uint8_t *b, size_t n)
+{
+	if (!x->waiting || n < 4 || exchange_id(b, n) != x->id)
+		return false;
+	x->waiting = false;
+	return true;
+}
 
 /* What a media node's CPU does: a packet for the router, a DTLS flight
  * to answer, or (role all: the gateway in the same process) a signaling
@@ -275,7 +310,7 @@ void mn_echo(MediaNode *mn, std::vector<uint8_t> *b, struct sa from)
 	delete b;
 }
 
-void gateway_answer(Site *site, Address to);
+void gateway_answer(Site *site, Address to, uint32_t id);
 double gateway_service_s();
 double handshake_core_wait(Site *site, double cpu_s);
 
@@ -307,7 +342,8 @@ void mn_run(MediaNode *mn, Job &j)
 	if (j.kind == JOB_REQUEST) {
 		mn->requests++;
 		Simulator::Schedule(Seconds(mn_occupy(mn, gateway_service_s())),
-				    &gateway_answer, mn->site, j.reply_to);
+				    &gateway_answer, mn->site, j.reply_to,
+				    exchange_id(j.buf.data(), j.buf.size()));
 		return;
 	}
 	if (j.kind == JOB_FLIGHT) { /* the server's share of the handshake,
@@ -375,7 +411,7 @@ void mn_recv(const struct port_pkt *pkts, size_t n, void *arg)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const struct port_pkt &p = pkts[i];
-		if (p.len == 2 && p.buf[0] == 'H') {
+		if (p.len == 6 && p.buf[0] == 'H') {
 			if (p.buf[1] == 0 || sc.dtls_server_ms <= 0) {
 				struct port_pkt echo = p;
 				(void)port_udp_send_batch(mn->udp, &echo, 1,
@@ -450,6 +486,7 @@ struct Client {
 	double round_sent = 0;
 	unsigned hs_left = 0; /* handshake flights still to answer */
 	bool hs_done = false;
+	Exchange sig, hs; /* the signaling request, the handshake flight */
 	bool made = false; /* its producers and consumers are on the router */
 	SimTransport *transport = nullptr;
 	std::vector<struct producer *> producers;
@@ -690,8 +727,9 @@ void client_recv(Client *c, Ptr<Socket> s)
 		InetSocketAddress in = InetSocketAddress::ConvertFrom(from);
 		if (in.GetIpv4() == c->site->gateway_addr) { /* signaling */
 			uint64_t handled = 0;
-			if (len >= 9)
-				memcpy(&handled, &b[1], 8);
+			if (len != 13 || !exchange_answered(&c->sig, b, len))
+				continue; /* an earlier copy's answer */
+			memcpy(&handled, &b[1], 8);
 			(c->call->across ? results.across.event
 					 : results.event_ms)
 				.add((double)handled / 1000 -
@@ -699,8 +737,9 @@ void client_recv(Client *c, Ptr<Socket> s)
 			next_round(c);
 			continue;
 		}
-		if (len == 2 && b[0] == 'H') { /* handshake round trip */
-			handshake(c);
+		if (len == 6 && b[0] == 'H') { /* handshake round trip */
+			if (exchange_answered(&c->hs, b, len))
+				handshake(c);
 			continue;
 		}
 		if (len >= 8 && b[1] >= 192 && b[1] <= 223) {
@@ -771,11 +810,12 @@ void client_recv(Client *c, Ptr<Socket> s)
 /* The gateway: answers each request after its service time. */
 /* The answer says when the event was handled: the client's emit to that
  * moment is the event's delivery (the seed's "Socket.IO latency"). */
-void gateway_answer(Site *site, Address to)
+void gateway_answer(Site *site, Address to, uint32_t id)
 {
-	uint8_t a[9] = {'A'};
+	uint8_t a[13] = {'A'};
 	uint64_t now = (uint64_t)Simulator::Now().GetMicroSeconds();
 	memcpy(&a[1], &now, 8);
+	memcpy(&a[9], &id, 4);
 	site->gateway_sock->SendTo(Create<Packet>(a, sizeof(a)), 0, to);
 }
 
@@ -792,24 +832,73 @@ void gateway_recv(Site *site, Ptr<Socket> s)
 {
 	Ptr<Packet> p;
 	Address from;
+	uint8_t q[EXCHANGE_MAX];
 	while ((p = s->RecvFrom(from))) {
 		MediaNode *own = site->nodes.empty() ? nullptr : site->nodes[0];
+		uint32_t n = p->CopyData(q, sizeof(q));
 		if (sc.gateway_on_media && own && !own->dead)
-			mn_enqueue(
-				own,
-				Job{JOB_REQUEST, {}, nullptr, false, {}, from});
+			mn_enqueue(own, Job{JOB_REQUEST,
+					    std::vector<uint8_t>(q, q + n),
+					    nullptr, false, {}, from});
 		else
 			Simulator::Schedule(Seconds(gateway_service_s()),
-					    &gateway_answer, site, from);
+					    &gateway_answer, site, from,
+					    exchange_id(q, n));
 	}
+}
+
+/* The round trip of c's access link and the metros to `metro`, in s */
+double path_rtt_s(const Client *c, unsigned metro)
+{
+	double metros = sc.rtt_ms.empty() ? 0 : sc.rtt_ms[c->metro][metro];
+	return (2 * c->link_ms + metros) / 1e3;
+}
+
+/* When a message not answered goes again: twice the path's round trip
+ * and the server's work, 200 ms at least (Linux's least TCP RTO), doubled
+ * each time (RFC 6298 5.5, RFC 6347 4.2.4.1) */
+double exchange_rto_s(const Client *c, unsigned metro, double work_s)
+{
+	return std::max(0.2, 2 * path_rtt_s(c, metro) + work_s);
+}
+
+void exchange_retry(Client *c, Exchange *x, uint32_t id, double rto_s,
+		    unsigned tries)
+{
+	if (!x->waiting || x->id != id || c->left || c->call->ended ||
+	    tries >= EXCHANGE_TRIES)
+		return;
+	results.resent++;
+	c->sock->SendTo(Create<Packet>(x->msg.data(), (uint32_t)x->msg.size()),
+			0, x->to);
+	Simulator::Schedule(Seconds(2 * rto_s), &exchange_retry, c, x, id,
+			    2 * rto_s, tries + 1);
+}
+
+/* Sends msg, its id appended, to `to`; again until answered */
+void exchange_send(Client *c, Exchange *x, const uint8_t *msg, size_t n,
+		   Address to, double rto_s)
+{
+	x->id++;
+	x->waiting = true;
+	x->msg.assign(msg, msg + n);
+	x->msg.resize(n + 4);
+	memcpy(&x->msg[n], &x->id, 4);
+	x->to = to;
+	c->sock->SendTo(Create<Packet>(x->msg.data(), (uint32_t)x->msg.size()),
+			0, to);
+	Simulator::Schedule(Seconds(rto_s), &exchange_retry, c, x, x->id,
+			    rto_s, 1u);
 }
 
 void request(Client *c)
 {
 	uint8_t q = 'Q';
 	c->round_sent = Simulator::Now().GetSeconds();
-	c->sock->SendTo(Create<Packet>(&q, 1), 0,
-			InetSocketAddress(c->site->gateway_addr, 4000));
+	exchange_send(c, &c->sig, &q, 1,
+		      InetSocketAddress(c->site->gateway_addr, 4000),
+		      exchange_rto_s(c, c->site->plan->metro,
+				     sc.gateway_ms / 1e3));
 }
 
 void go_sfu(Client *c);
@@ -958,12 +1047,13 @@ enum { HS_FLIGHTS = 3 }; /* ICE check, then DTLS flights 1 and 3 */
 
 void send_flight(Client *c, uint8_t flight)
 {
-	if (c->hs_left == 0 || c->call->ended || !c->call->mn)
+	MediaNode *mn = c->call->mn;
+	if (c->hs_left == 0 || c->call->ended || !mn)
 		return;
 	uint8_t h[2] = {'H', flight};
-	c->sock->SendTo(
-		Create<Packet>(h, 2), 0,
-		InetSocketAddress(c->call->mn->addr, c->call->mn->port));
+	exchange_send(c, &c->hs, h, 2, InetSocketAddress(mn->addr, mn->port),
+		      exchange_rto_s(c, mn->site->plan->metro,
+				     flight ? sc.dtls_server_ms / 1e3 : 0));
 }
 
 /* The next step of ICE + DTLS 1.2 (no cookie): three round trips; the
@@ -1039,6 +1129,7 @@ void sfu_drop(Client *c)
 		call->mn->by_peer.erase(peer_key(&c->transport->peer));
 	c->on_sfu = c->made = c->hs_done = false;
 	c->hs_left = c->sfu_rounds_left = 0;
+	c->hs.waiting = false;
 }
 
 /* Back to P2P (a leave left two): the call's media leaves its node and
@@ -1958,6 +2049,35 @@ bool report_plan(cJSON *rep, double egress_mbps)
 	return busiest <= limit && busiest_turn <= limit;
 }
 
+/* A participant of a sampled call still waiting for the others' media
+ * at the end, for longer than the join SLA, is a join that missed it:
+ * counted at its wait so far (a lower bound), or a plan that strands
+ * joins would look better for it. */
+void count_unfinished_joins()
+{
+	double end = Simulator::Now().GetSeconds();
+	for (Client *c : clients) {
+		double ms = (end - c->join_start) * 1000;
+		if (!c->call->sampled || c->join_measured || c->left ||
+		    c->join_start <= 0 || ms < sc.sla_join_ms)
+			continue;
+		/* the first one in has nobody to see (measure_join); a join
+		 * not acked has its call's others to see, if still there */
+		bool others = false;
+		for (Client *o : c->call->parts)
+			others = others || (o != c && !o->left);
+		if (c->joined ? !c->measure_join : !others)
+			continue;
+		results.joins_unfinished++;
+		if (c->call->across) {
+			results.across.join.add(ms);
+		} else {
+			results.join_ms.add(ms);
+			results.join_in[c->region->name].add(ms);
+		}
+	}
+}
+
 cJSON *report()
 {
 	cJSON *rep = cJSON_CreateObject();
@@ -1975,6 +2095,10 @@ cJSON *report()
 	cJSON_AddNumberToObject(rep, "sfu_calls", sfu_calls);
 	cJSON_AddNumberToObject(rep, "sampled_calls", sampled);
 	cJSON_AddNumberToObject(rep, "duration_s", sc.duration_s);
+	count_unfinished_joins();
+	cJSON_AddNumberToObject(rep, "joins_unfinished",
+				(double)results.joins_unfinished);
+	cJSON_AddNumberToObject(rep, "control_resent", (double)results.resent);
 	report_cpu_model(rep);
 	bool plan_rows;
 	bool pass = report_sla(rep, &plan_rows);

@@ -7,7 +7,8 @@ through a far node; the load's same_metro_share is honoured; a relayed
 P2P pair goes through its continent's TURN site, else the plan's first
 (/api/region's rule), and pays that detour, and is held to the P2P SLA,
 like an SFU pair, by its own path plus what direct pairs measured over
-theirs; and --search
+theirs; control messages lost on a lossy access link are sent again and
+every participant joins; and --search
 on a small load returns a plan that a direct run confirms passes while the
 same with one media node fewer fails. Usage: plan_check.py MEESHY_SIM SCENARIOS"""
 import json
@@ -164,6 +165,29 @@ shares = {row: (under[row]["share_of_pairs"], over[row]["share_of_pairs"])
 check("an SLA under own path + allowance holds no relayed or SFU pair, just over it holds them all",
       base["sfu_rtt_near"]["samples"] > 100 and all(s == (0, 1) for s in shares.values()),
       f"shares under and over: {shares}, {base['sfu_rtt_near']['samples']} SFU samples")
+
+# 3c. an access network losing 20 % each way: signaling requests, ICE
+# checks and DTLS flights lost on it go again until answered (as TCP and
+# their own timers do), so every participant joins; a join still waiting
+# at the end would count against the join SLA (joins_unfinished)
+def lossy_world(wname):
+    with open(path("plan-two.json")) as f:
+        plan = json.load(f)
+    plan["world"] = wname
+    plan["media_node"]["calibration"] = os.path.abspath(path(plan["media_node"]["calibration"]))
+    return with_temp(plan, lambda p: meeshy_sim(p, path("load-groups.json")))
+
+
+with open(path("world-two.json")) as f:
+    lossy = json.load(f)
+for r in lossy["regions"]:
+    r["loss"] = 0.2
+lost = with_temp(lossy, lossy_world)
+joins = lost["ms"]["join"]["samples"]
+check("control messages lost on the access link are sent again: every participant joins",
+      lost["control_resent"] > 0 and lost["joins_unfinished"] == 0 and joins == 6 * 3,
+      f"{lost['control_resent']} resent, {lost['joins_unfinished']} joins unfinished, "
+      f"{joins} joins measured of 18 (the first of each call has nobody to see)")
 
 # 4. --search, then direct runs of what it found and of one node fewer
 found = meeshy_sim(path("plan-slow.json"), path("load-groups.json"), "--search")
