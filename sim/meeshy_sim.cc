@@ -2058,8 +2058,8 @@ void count_unfinished_joins()
 	double end = Simulator::Now().GetSeconds();
 	for (Client *c : clients) {
 		double ms = (end - c->join_start) * 1000;
-		if (!c->call->sampled || c->join_measured || c->left ||
-		    c->join_start <= 0 || ms < sc.sla_join_ms)
+		if (!c->call->sampled || c->call->ended || c->join_measured ||
+		    c->left || c->join_start <= 0 || ms < sc.sla_join_ms)
 			continue;
 		/* the first one in has nobody to see (measure_join); a join
 		 * not acked has its call's others to see, if still there */
