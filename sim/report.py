@@ -289,7 +289,9 @@ def month_md(name, seed, found):
     head = "| | the seed's plan |"
     if found:
         plans.append((found["smallest"]["datacentres"], found["smallest"]["report"]))
-        head += " the smallest passing plan |" if found["found"] else " the search's best (none passes) |"
+        head += (" the smallest passing plan |" if found["found"] else
+                 " the descent's start (fails) |" if found.get("descended_from") else
+                 " the search's best (none passes) |")
     md = ["", f"### {seed['scenario']}", "",
           f"{seed['participants']} participants in {seed['calls']} calls over {seed['duration_s']:g} simulated s, "
           f"{seed['sfu_calls']} of the calls on the SFU. Each cell: p95 in ms (the margin to the seed's SLA), "
@@ -311,6 +313,11 @@ def month_md(name, seed, found):
                    for name, r in small["by_region"].items() if r.get("plan_pass") is False]
         if not small["headroom"]["pass"]:
             rows.append("the headroom")
+        if found.get("descended_from"):
+            return md + ["", f"The search started from plans/{name}-descend.json ({found['descended_from']}), "
+                         f"which fails here: {', '.join(rows + regions)} misses its SLA. The search from the "
+                         f"demand was not run: `python3 sim/report.py --only {name}-search` without that file "
+                         "runs it."]
         md += ["", "No plan over these sites passes: with nodes to spare (a node more in a failing region, "
                f"twice), {', '.join(rows + regions)} still misses its SLA."]
     fewer = found.get("one_node_fewer", [])
