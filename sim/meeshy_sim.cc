@@ -862,6 +862,12 @@ double exchange_rto_s(const Client *c, unsigned metro, double work_s)
 	return std::max(0.2, 2 * path_rtt_s(c, metro) + work_s);
 }
 
+void exchange_put(Client *c, const Exchange *x)
+{
+	c->sock->SendTo(Create<Packet>(x->msg.data(), (uint32_t)x->msg.size()),
+			0, x->to);
+}
+
 void exchange_retry(Client *c, Exchange *x, uint32_t id, double rto_s,
 		    unsigned tries)
 {
@@ -869,8 +875,7 @@ void exchange_retry(Client *c, Exchange *x, uint32_t id, double rto_s,
 	    tries >= EXCHANGE_TRIES)
 		return;
 	results.resent++;
-	c->sock->SendTo(Create<Packet>(x->msg.data(), (uint32_t)x->msg.size()),
-			0, x->to);
+	exchange_put(c, x);
 	Simulator::Schedule(Seconds(2 * rto_s), &exchange_retry, c, x, id,
 			    2 * rto_s, tries + 1);
 }
@@ -885,8 +890,7 @@ void exchange_send(Client *c, Exchange *x, const uint8_t *msg, size_t n,
 	x->msg.resize(n + 4);
 	memcpy(&x->msg[n], &x->id, 4);
 	x->to = to;
-	c->sock->SendTo(Create<Packet>(x->msg.data(), (uint32_t)x->msg.size()),
-			0, to);
+	exchange_put(c, x);
 	Simulator::Schedule(Seconds(rto_s), &exchange_retry, c, x, x->id,
 			    rto_s, 1u);
 }
@@ -1796,9 +1800,8 @@ double own_path_allowance()
  * within the P2P SLA (own path + allowance within it): the pairs within
  * P2P's reach, which a plan is held to, relayed or through the SFU. */
 void near_pairs(const std::vector<std::pair<double, double>> &ms_own,
-		Samples &near)
+		double allowance, Samples &near)
 {
-	double allowance = own_path_allowance();
 	for (const auto &[ms, own] : ms_own)
 		if (own + allowance <= sc.sla_p2p_rtt_ms)
 			near.add(ms);
@@ -1807,23 +1810,23 @@ void near_pairs(const std::vector<std::pair<double, double>> &ms_own,
 /* The relayed P2P pairs a plan is held to */
 cJSON *relayed_near_json()
 {
+	double allowance = own_path_allowance();
 	Samples near;
-	near_pairs(results.p2p_relayed_own, near);
+	near_pairs(results.p2p_relayed_own, allowance, near);
 	cJSON *o = near_json(near, results.p2p_relayed, sc.sla_p2p_rtt_ms);
-	cJSON_AddNumberToObject(o, "own_path_allowance_ms",
-				own_path_allowance());
+	cJSON_AddNumberToObject(o, "own_path_allowance_ms", allowance);
 	return o;
 }
 
 /* The SFU's round trips a plan is held to, over every region's pairs */
 cJSON *sfu_near_json()
 {
+	double allowance = own_path_allowance();
 	Samples near;
 	for (const auto &[region, ms_own] : results.sfu_rtt_own_in)
-		near_pairs(ms_own, near);
+		near_pairs(ms_own, allowance, near);
 	cJSON *o = near_json(near, results.sfu_rtt_ms, sc.sla_sfu_rtt_ms);
-	cJSON_AddNumberToObject(o, "own_path_allowance_ms",
-				own_path_allowance());
+	cJSON_AddNumberToObject(o, "own_path_allowance_ms", allowance);
 	return o;
 }
 
@@ -1895,6 +1898,7 @@ bool row_fails(const cJSON *o, const char *row)
 bool report_regions(cJSON *rep)
 {
 	bool all = true;
+	double allowance = own_path_allowance();
 	cJSON *by = cJSON_AddObjectToObject(rep, "by_region");
 	for (const Region &r : sc.regions) {
 		if (r.share <= 0)
@@ -1908,7 +1912,7 @@ bool report_regions(cJSON *rep)
 				      pct_json(results.sfu_rtt_in[r.name],
 					       sc.sla_sfu_rtt_ms));
 		Samples near;
-		near_pairs(results.sfu_rtt_own_in[r.name], near);
+		near_pairs(results.sfu_rtt_own_in[r.name], allowance, near);
 		cJSON_AddItemToObject(o, "sfu_rtt_near",
 				      pct_json(near, sc.sla_sfu_rtt_ms));
 		cJSON_AddItemToObject(

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Plans and regions (ctest sim_plan): on two metros 100 ms apart the P2P
 round trip of peers in each is that plus their access links; the SFU row a
-plan is held to (sfu_rtt_near) counts exactly the pairs whose own path is
-within P2P's SLA (plus what direct pairs measured over theirs), and counts against the plan the detour of such a pair
-through a far node; the load's same_metro_share is honoured; a relayed
+plan is held to (sfu_rtt_near) counts exactly the pairs whose own path,
+plus what direct pairs measured over theirs, is within P2P's SLA, and
+counts against the plan the detour of such a pair through a far node; the load's same_metro_share is honoured; a relayed
 P2P pair goes through its continent's TURN site, else the plan's first
 (/api/region's rule), and pays that detour, and is held to the P2P SLA,
 like an SFU pair, by its own path plus what direct pairs measured over
