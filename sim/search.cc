@@ -4,13 +4,16 @@
 #include "search.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -47,6 +50,25 @@ std::string temp_file(const char *what, const std::string &text)
 	return ok ? path : std::string();
 }
 
+/* The signal that stops the search (SIGINT, SIGTERM, SIGHUP), or 0: the
+ * handler only records it; run_all, woken from wait(), stops the runs and
+ * removes their files, which a search killed mid-run used to leave. */
+volatile sig_atomic_t stop_signal = 0;
+
+void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+void catch_stop_signals()
+{
+	struct sigaction sa = {};
+	sa.sa_handler = on_stop; /* no SA_RESTART: wait() returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	for (int sig : {SIGINT, SIGTERM, SIGHUP})
+		sigaction(sig, &sa, nullptr);
+}
+
 /* A run of meeshy-sim on a plan and the load, in a child process. */
 struct Child {
 	pid_t pid = -1;
@@ -57,10 +79,15 @@ Child start(const std::string &self, const std::string &plan_text,
 	    const std::string &load)
 {
 	Child c;
+	pid_t search = getpid();
 	c.plan = temp_file("plan", plan_text);
 	c.out = temp_file("report", "");
 	c.pid = c.plan.empty() || c.out.empty() ? -1 : fork();
 	if (c.pid == 0) {
+		/* a search killed outright (SIGKILL) takes its runs along */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != search)
+			_exit(1);
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 1);
 		dup2(null, 2);
@@ -89,6 +116,25 @@ cJSON *reap(Child &c, int status, std::string &why)
 	return rep;
 }
 
+/* The search was told to stop: its runs stopped and their files removed,
+ * then it ends by the same signal. */
+[[noreturn]] void stop_runs(std::vector<Child> &kids)
+{
+	for (Child &c : kids) {
+		if (c.pid <= 0)
+			continue;
+		kill(c.pid, SIGTERM);
+		waitpid(c.pid, nullptr, 0);
+		unlink(c.plan.c_str());
+		unlink(c.out.c_str());
+	}
+	fprintf(stderr, "meeshy-sim --search: stopped by signal %d\n",
+		(int)stop_signal);
+	signal(stop_signal, SIG_DFL);
+	raise(stop_signal);
+	_exit(128 + stop_signal);
+}
+
 /* meeshy-sim on each plan text, `jobs` at a time; the reports in the
  * plans' order (nullptr for a run that failed), each also handed to
  * done(i, report) as its run ends, so a long batch shows where it is. */
@@ -101,20 +147,27 @@ run_all(const std::string &self, const std::vector<std::string> &plans,
 	std::vector<Child> kids(plans.size());
 	size_t next = 0, running = 0;
 	while (next < plans.size() || running) {
+		if (stop_signal)
+			stop_runs(kids);
 		if (next < plans.size() && running < jobs) {
 			kids[next] = start(self, plans[next], load);
 			if (kids[next].pid > 0)
 				running++;
+			else /* not started: its files go, why says so */
+				reap(kids[next], 0, why);
 			next++;
 			continue;
 		}
 		int status = 0;
 		pid_t pid = wait(&status);
+		if (pid < 0 && errno == EINTR)
+			continue;
 		if (pid < 0)
 			break;
 		for (size_t i = 0; i < next; i++)
 			if (kids[i].pid == pid) {
 				reps[i] = reap(kids[i], status, why);
+				kids[i].pid = -1;
 				done(i, reps[i]);
 				running--;
 			}
@@ -467,6 +520,7 @@ int search_plan(const std::string &self, const std::string &plan,
 		const std::string &load, unsigned jobs, bool descend_only,
 		const char *out_path)
 {
+	catch_stop_signals();
 	Search x{self, plan, load, "", Scenario(), 0, jobs};
 	if (!load_scenario({plan, load}, x.s, x.why)) {
 		fprintf(stderr, "meeshy-sim: %s\n", x.why.c_str());

@@ -8,14 +8,18 @@ P2P pair goes through its continent's TURN site, else the plan's first
 (/api/region's rule), and pays that detour, and is held to the P2P SLA,
 like an SFU pair, by its own path plus what direct pairs measured over
 theirs; control messages lost on a lossy access link are sent again and
-every participant joins; and --search
+every participant joins; --search
 on a small load returns a plan that a direct run confirms passes while the
-same with one media node fewer fails. Usage: plan_check.py MEESHY_SIM SCENARIOS"""
+same with one media node fewer fails; and a search stopped mid-run (SIGTERM)
+stops its runs and leaves no file, one killed outright (SIGKILL) leaves no
+run behind. Usage: plan_check.py MEESHY_SIM SCENARIOS"""
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sim, scenarios = sys.argv[1], os.path.join(sys.argv[2], "test")
 failed = []
@@ -216,6 +220,51 @@ again = direct(nodes + 1, "--descend")
 check(f"--descend from {nodes + 1} nodes ends at {nodes}",
       again["found"] is True and again["plan"]["datacentres"][0]["media_nodes"] == nodes,
       f"{again['plan']['datacentres'][0]['media_nodes']} nodes in {again['runs']} runs")
+
+
+
+# 5. a search stopped while its runs go on
+def runs_of(tmp):
+    """pids of processes whose command line names a file under tmp"""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if tmp.encode() in f.read():
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def stop_search(sig):
+    """a --search sent sig once its first runs have started: (its exit
+    code, the files left in its TMPDIR, its runs still there 5 s after)"""
+    with tempfile.TemporaryDirectory() as tmp:
+        p = subprocess.Popen([sim, path("plan-slow.json"), path("load-groups.json"), "--search"],
+                             env=dict(os.environ, TMPDIR=tmp),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while not runs_of(tmp) and time.time() < deadline:
+            time.sleep(0.05)
+        started = len(runs_of(tmp))
+        time.sleep(0.5)
+        p.send_signal(sig)
+        code = p.wait(timeout=30)
+        deadline = time.time() + 5
+        while runs_of(tmp) and time.time() < deadline:
+            time.sleep(0.1)
+        return started, code, sorted(os.listdir(tmp)), runs_of(tmp)
+
+
+started, code, left, alive = stop_search(signal.SIGTERM)
+check("a search stopped by SIGTERM stops its runs and removes their files",
+      started > 0 and code == -signal.SIGTERM and not left and not alive,
+      f"{started} runs started; exit {code}, files left {left}, runs still there {alive}")
+started, code, left, alive = stop_search(signal.SIGKILL)
+check("a search killed by SIGKILL leaves no run behind",
+      started > 0 and code == -signal.SIGKILL and not alive,
+      f"{started} runs started; exit {code}, runs still there {alive}")
 
 if failed:
     sys.exit(f"{len(failed)} check(s) failed: {', '.join(failed)}")
