@@ -2135,7 +2135,7 @@ int play(const std::vector<std::string> &files, const char *out_path)
 	rules_policy.sfu_from = sc.sfu_from;
 	rules_policy.sfu_here = true;
 	rules_policy.p2p_back = true;
-	/* the same order of events as ns-3's default map, a fifth faster
+	/* the same order of events as ns-3's default map, a sixth faster
 	 * with a run's hundreds of thousands pending */
 	Simulator::SetScheduler(ObjectFactory("ns3::CalendarScheduler"));
 	if (libre_init())
