@@ -28,6 +28,11 @@ static int metrics_http(struct re_printf *pf, const struct gateway *gw)
 		"Open HTTP and websocket connections being read as HTTP");
 	err |= re_hprintf(pf, "meeshy_http_connections %llu\n",
 			  (unsigned long long)hs.conns_now);
+	err |= prom_header(pf, "meeshy_http_heads_parsed_total", "counter",
+			   "Request heads parsed: each once, when it has all"
+			   " arrived");
+	err |= re_hprintf(pf, "meeshy_http_heads_parsed_total %llu\n",
+			  (unsigned long long)hs.heads_parsed);
 	err |= prom_header(pf, "meeshy_http_buffered_bytes", "gauge",
 			   "Bytes held of requests and websocket frames not yet"
 			   " whole");

@@ -54,6 +54,7 @@ struct httpd_stats {
 	uint64_t requests, refused_conns, too_large, bad_requests;
 	uint64_t refused_per_ip; /* connections over max_conns_per_ip */
 	uint64_t timeouts; /* requests or frames that did not arrive whole */
+	uint64_t heads_parsed; /* by libre's parser: once a head, when whole */
 	uint64_t conns_now;
 };
 

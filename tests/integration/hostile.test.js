@@ -373,3 +373,33 @@ test('a poll pipelined behind a held one, its answer written by another request\
   const m = await (await fetch(`${srv.url}/metrics`)).text();
   assert.doesNotMatch(m, /meeshy_socketio_closed_total\{reason="protocol"\} [1-9]/);
 });
+
+test('a head trickled in small pieces is parsed once, when it has all arrived; a line that never ends is refused at 8 kB unparsed; the server stays healthy', async (t) => {
+  // libre's parser takes a time quadratic in a line not yet ended, and it
+  // ran on every piece that arrived: one client trickling 8 kB in 20-byte
+  // pieces cost the loop 1.8 s of CPU.
+  const srv = await start({ args: ['--dev-auth'] });
+  t.after(() => srv.stop());
+  const parsed = async () => Number((await (await fetch(`${srv.url}/metrics`)).text())
+    .match(/meeshy_http_heads_parsed_total (\d+)/)[1]);
+  const trickle = async (c, text) => {
+    c.sock.setNoDelay(true);
+    for (let i = 0; i < text.length; i += 20) {
+      c.write(text.slice(i, i + 20));
+      await sleep(2);
+    }
+  };
+  const before = await parsed();
+  const a = httpConn(srv.url);
+  const b = httpConn(srv.url);
+  t.after(() => { a.sock.destroy(); b.sock.destroy(); });
+  // blank lines before the request line are dropped (RFC 9112, 2.2)
+  await trickle(a, '\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nX-Pad: ' + 'a'.repeat(4000) + '\r\n\r\n');
+  assert.match(await a.answer() || 'no answer', /^HTTP\/1.1 200/);
+  await trickle(b, 'GET /' + 'a'.repeat(8200));
+  assert.match(await b.answer() || 'no answer', /^HTTP\/1.1 431/);
+  // one parse for the trickled head, none for the endless line, one for
+  // this /metrics request
+  assert.equal(await parsed() - before, 2);
+  assert.equal((await fetch(`${srv.url}/health`)).status, 200);
+});
