@@ -303,8 +303,12 @@ def month_md(name, seed, found):
         verdict += f" {'pass' if found['found'] else 'none found over these sites'} |"
     md.append(verdict)
     if not found:
-        return md + ["", "The search was not run for this month in this report: `python3 sim/report.py "
-                     f"--only {name}-search` runs it."]
+        md += ["", "The search was not run for this month in this report: `python3 sim/report.py "
+               f"--only {name}-search` runs it."]
+        start = scen("plans", f"{name}-descend.json")
+        if os.path.exists(start):
+            md[-1] += f" It starts from plans/{name}-descend.json: {json.load(open(start))['name']}."
+        return md
     small = found["smallest"]["report"]
     if not found["found"]:
         rows = [label for key, label in ROWS if key not in ("p2p_rtt", "sfu_rtt")
