@@ -161,8 +161,9 @@ NetDeviceContainer link(Ptr<Node> a, Ptr<Node> b, double mbps, double delay_ms,
 	*ifs = addr.Assign(d);
 	/* Assign puts an fq_codel queue in front of each device; on the
 	 * data-centre and backbone links (10 Gbit/s and more) no queue ever
-	 * forms at these loads, and passing through it costs a tenth of a
-	 * run. The access links keep theirs: a home router's queue. */
+	 * forms at these loads, and passing through it cost nearly a third
+	 * of a run's CPU. The access links keep theirs: a home router's
+	 * queue. */
 	if (mbps >= FAST_LINK_MBPS)
 		TrafficControlHelper().Uninstall(d);
 	return d;
