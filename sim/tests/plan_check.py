@@ -222,7 +222,6 @@ check(f"--descend from {nodes + 1} nodes ends at {nodes}",
       f"{again['plan']['datacentres'][0]['media_nodes']} nodes in {again['runs']} runs")
 
 
-
 # 5. a search stopped while its runs go on
 def runs_of(tmp):
     """pids of processes whose command line names a file under tmp"""
