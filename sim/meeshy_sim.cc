@@ -1505,16 +1505,15 @@ bool world_client(Client *c, const Region *home, unsigned i)
 /* A region's verdict rests on its own sampled calls: at 2 % of Year-1's
  * 1,115 calls Asia-Pacific and South America drew none, and a plan with
  * no media node there passed on the other regions' samples. So the first
- * REGION_SAMPLED calls of each region large enough for the SFU are
- * played packet by packet, whatever the draw. */
-enum { REGION_SAMPLED = 6 };
+ * sc.region_sampled calls (6 unless the load says) of each region large
+ * enough for the SFU are played packet by packet, whatever the draw. */
 
 bool sampled_call(const Region *home, unsigned participants, bool drawn)
 {
 	static std::map<const Region *, unsigned> sampled_in;
 	if (!home || participants < sc.sfu_from)
 		return drawn;
-	if (!drawn && sampled_in[home] >= REGION_SAMPLED)
+	if (!drawn && sampled_in[home] >= sc.region_sampled)
 		return false;
 	sampled_in[home]++;
 	return true;

@@ -183,6 +183,8 @@ void load_media(const cJSON *j, Scenario &s)
 		(unsigned)json_num(m, "consume_layer", s.consume_layer);
 	s.media_sample_share =
 		json_num(m, "sample_share", s.media_sample_share);
+	s.region_sampled = (unsigned)std::max(
+		0.0, json_num(m, "region_sampled", s.region_sampled));
 	s.turn_share = json_num(m, "turn_share", s.turn_share);
 	const cJSON *vk = item(m, "video_kbps");
 	for (int i = 0; i < 3 && cJSON_IsArray(vk); i++)

@@ -114,6 +114,9 @@ struct Scenario {
 	/* the share of calls whose media runs packet by packet through the
 	 * real router; the others load their media node as a fluid */
 	double media_sample_share = 1;
+	/* and whatever the draw, the first this many calls of each region
+	 * large enough for the SFU (a region's verdict rests on its own) */
+	unsigned region_sampled = 6;
 	/* a participant whose P2P media has to go through a TURN relay (a
 	 * NAT or firewall in the way) with this probability */
 	double turn_share = 0;
