@@ -1507,7 +1507,6 @@ bool world_client(Client *c, const Region *home, unsigned i)
  * no media node there passed on the other regions' samples. So the first
  * sc.region_sampled calls (6 unless the load says) of each region large
  * enough for the SFU are played packet by packet, whatever the draw. */
-
 bool sampled_call(const Region *home, unsigned participants, bool drawn)
 {
 	static std::map<const Region *, unsigned> sampled_in;

@@ -69,13 +69,13 @@ class RouteCache : public Ipv4RoutingProtocol
 	}
 
 	bool RouteInput(Ptr<const Packet> p, const Ipv4Header &h,
-			Ptr<const NetDevice> idev, UnicastForwardCallback ucb,
+			Ptr<const NetDevice>, UnicastForwardCallback ucb,
 			MulticastForwardCallback, LocalDeliverCallback,
 			ErrorCallback) override
 	{
 		Ipv4Address dst = h.GetDestination();
-		if (dst.IsMulticast() || dst.IsBroadcast() ||
-		    !ipv4_->IsForwarding(ipv4_->GetInterfaceForDevice(idev)))
+		/* the list routing has checked the interface forwards */
+		if (dst.IsMulticast() || dst.IsBroadcast())
 			return false;
 		Ptr<Ipv4Route> &r = routes_[dst.Get()];
 		if (!r) {
