@@ -451,7 +451,10 @@ def scale_md(rep):
             f"in {rep['calls']:,} calls, {rep['duration_s']:g} simulated s, {rep['sampled_calls']} calls packet by packet "
             f"and the rest as a fluid load: {rep['wall_s'] / 60:.1f} min wall, {rep['peak_rss_mb'] / 1024:.1f} GB peak "
             "memory on this 2-core machine, one run (its wall an upper bound when other runs shared the machine: "
-            "see Runs)."]
+            "see Runs). It measures the harness, not a plan: the Year-1 plan under ten times its load "
+            f"misses its SLAs (join p50 {rep['ms']['join']['p50'] / 1000:.1f} s, busiest media node at "
+            f"{rep['headroom']['busiest_media_cpu_share']:.0%}, {rep.get('joins_unfinished', 0)} joins "
+            "unfinished at the end), which a run of this size has to play through too."]
 
 
 def search(sim, month, load):
