@@ -1786,9 +1786,12 @@ cJSON *near_json(Samples &near, const Samples &all, double sla)
 /* What the clients add to a pair's own path: a pair whose own path is
  * 98 ms (two DSL links) measures 110-120 ms direct, for the clients'
  * queues and jitter. The p95 of what this run's direct pairs measured
- * over their own path (none without direct pairs). */
+ * over their own path (none without direct pairs), unless the load
+ * gives it. */
 double own_path_allowance()
 {
+	if (sc.own_path_allowance_ms >= 0) /* the load's */
+		return sc.own_path_allowance_ms;
 	return results.own_path_excess.v.empty()
 		       ? 0
 		       : std::max(0.0, results.own_path_excess.pct(95));

@@ -422,6 +422,18 @@ bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 	s.name = cJSON_IsString(name) ? name->valuestring : paths[0];
 	s.seed = (uint64_t)json_num(j, "seed", 1);
 	s.duration_s = json_num(j, "duration_s", s.duration_s);
+	const cJSON *allowance = item(j, "own_path_allowance_ms");
+	if (allowance && (!cJSON_IsNumber(allowance) ||
+			  allowance->valuedouble < 0)) {
+		char *v = cJSON_PrintUnformatted(allowance);
+		why = std::string("own_path_allowance_ms ") + v +
+		      ": must be a number of ms >= 0";
+		free(v);
+		cJSON_Delete(j);
+		return false;
+	}
+	s.own_path_allowance_ms = json_num(j, "own_path_allowance_ms",
+					   s.own_path_allowance_ms);
 	bool ok = load_media_node(j, s, why);
 	if (ok) {
 		load_calls(j, s);

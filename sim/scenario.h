@@ -138,6 +138,12 @@ struct Scenario {
 	 * network thread: 2) or apart (1) */
 	unsigned client_serial_handshakes = 2;
 	unsigned sfu_from = 3;
+	/* what clients add to a direct pair's own path (p95 ms), which
+	 * decides the pairs within P2P's reach; < 0: this run's direct pairs
+	 * measure it. A load cut to one region gives the whole load's, else
+	 * South America's own lossy pairs (58 ms against 21) would leave it
+	 * no pair within reach and nothing to hold the plan to. */
+	double own_path_allowance_ms = -1;
 	/* the seed's SLA table (p95) */
 	double sla_join_ms = 2000, sla_p2p_rtt_ms = 100, sla_sfu_rtt_ms = 150,
 	       sla_event_ms = 50, sla_switch_ms = 2000;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -249,10 +250,26 @@ struct Search {
 	std::string self, plan, load, why;
 	Scenario s;
 	unsigned runs = 0, jobs = 1;
+	/* each plan run so far (by its text) and its report: a plan and
+	 * its load play the same events every time, and the descent comes
+	 * back to plans it ran (one fewer at a site, tried on top of the
+	 * round's first removal and failing there, is the next round's
+	 * candidate again) */
+	std::map<std::string, cJSON *> ran;
 
-	void say(const std::vector<Datacentre> &dcs, const cJSON *rep)
+	~Search()
 	{
-		fprintf(stderr, "meeshy-sim --search: run %u:", ++runs);
+		for (auto &[text, rep] : ran)
+			cJSON_Delete(rep);
+	}
+
+	void say(const std::vector<Datacentre> &dcs, const cJSON *rep,
+		 bool again)
+	{
+		if (again)
+			fprintf(stderr, "meeshy-sim --search: as run before:");
+		else
+			fprintf(stderr, "meeshy-sim --search: run %u:", ++runs);
 		/* media nodes / gateways / TURN: enough to take the search
 		 * up again (--descend) from the last plan that passed */
 		for (const Datacentre &d : dcs)
@@ -265,17 +282,37 @@ struct Search {
 				      : "fail");
 	}
 
-	/* each plan a run, `jobs` at a time; reports in the plans' order */
+	/* each plan a run, `jobs` at a time, but those run before (ran);
+	 * reports in the plans' order, the caller's to delete */
 	std::vector<cJSON *>
 	try_plans(const std::vector<std::vector<Datacentre>> &plans)
 	{
-		std::vector<std::string> texts;
-		for (const std::vector<Datacentre> &dcs : plans)
-			texts.push_back(plan_text(plan, dcs, nullptr, why));
-		return run_all(self, texts, load, jobs, why,
-			       [&](size_t i, const cJSON *rep) {
-				       say(plans[i], rep);
-			       });
+		std::vector<std::string> texts, fresh;
+		std::vector<size_t> of; /* fresh[k] is plans[of[k]] */
+		for (size_t i = 0; i < plans.size(); i++) {
+			texts.push_back(plan_text(plan, plans[i], nullptr, why));
+			if (!ran.count(texts[i]) &&
+			    std::find(fresh.begin(), fresh.end(), texts[i]) ==
+				    fresh.end()) {
+				fresh.push_back(texts[i]);
+				of.push_back(i);
+			}
+		}
+		std::vector<cJSON *> got =
+			run_all(self, fresh, load, jobs, why,
+				[&](size_t k, const cJSON *rep) {
+					say(plans[of[k]], rep, false);
+				});
+		for (size_t k = 0; k < fresh.size(); k++)
+			ran[fresh[k]] = got[k];
+		std::vector<cJSON *> reps;
+		for (size_t i = 0; i < plans.size(); i++) {
+			const cJSON *rep = ran[texts[i]];
+			if (std::find(of.begin(), of.end(), i) == of.end())
+				say(plans[i], rep, true);
+			reps.push_back(rep ? cJSON_Duplicate(rep, 1) : nullptr);
+		}
+		return reps;
 	}
 
 	cJSON *try_plan(const std::vector<Datacentre> &dcs)

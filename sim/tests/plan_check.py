@@ -2,7 +2,8 @@
 """Plans and regions (ctest sim_plan): on two metros 100 ms apart the P2P
 round trip of peers in each is that plus their access links; the SFU row a
 plan is held to (sfu_rtt_near) counts exactly the pairs whose own path,
-plus what direct pairs measured over theirs, is within P2P's SLA, and
+plus what direct pairs measured over theirs (or the load's
+own_path_allowance_ms), is within P2P's SLA, and
 counts against the plan the detour of such a pair through a far node; the load's same_metro_share is honoured; a relayed
 P2P pair goes through its continent's TURN site, else the plan's first
 (/api/region's rule), and pays that detour, and is held to the P2P SLA,
@@ -89,6 +90,33 @@ check("participants spread over both metros: about half the pairs within reach",
 check("a near pair through the far node counts against the plan",
       spread["sfu_rtt_near"]["p95"] >= 0.9 * detour and not spread["sfu_rtt_near"]["pass"],
       f"p95 {spread['sfu_rtt_near']['p95']:.0f} ms, a detour is {detour:.0f} ms")
+
+# 2a. a load that gives own_path_allowance_ms (one cut to a region, held
+# to the whole load's) decides the pairs within reach with it: given 0, a
+# pair's nominal own path decides (as many pairs as measured, or more);
+# given more than the SLA, none is within reach; a negative one is
+# refused, naming it
+with open(path("load-split.json")) as f:
+    load = json.load(f)
+load["calls"]["same_metro_share"] = 0
+
+
+def near_given(allowance):
+    load["own_path_allowance_ms"] = allowance
+    return with_temp(load, lambda name: meeshy_sim(path("plan-split.json"), name))["ms"]["sfu_rtt_near"]
+
+
+none, nominal = near_given(1000), near_given(0)
+check("a load's own-path allowance decides the pairs within reach",
+      none["own_path_allowance_ms"] == 1000 and none["share_of_pairs"] == 0
+      and nominal["own_path_allowance_ms"] == 0 and share <= nominal["share_of_pairs"] < 1,
+      f"share given 1000 ms: {none['share_of_pairs']:.2f}, given 0: {nominal['share_of_pairs']:.2f}, "
+      f"measured: {share:.2f}")
+load["own_path_allowance_ms"] = -5
+bad = with_temp(load, lambda name: subprocess.run([sim, path("plan-split.json"), name],
+                                                  capture_output=True, text=True, timeout=60))
+check("a negative own-path allowance is refused, named",
+      bad.returncode == 2 and "own_path_allowance_ms -5" in bad.stderr, bad.stderr.strip())
 
 # 2b. each region held on its own: calls of four in ra (metro A) and a few
 # in rb (metro B), a node at A only, no call drawn for sampling; rb's calls
