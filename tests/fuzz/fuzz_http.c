@@ -69,8 +69,8 @@ struct ids {
 
 /* The value after the last key in out from byte from on, if any, into
  * buf. */
-static void id_find(const struct mbuf *out, size_t from, const char *key,
-		    char *buf, size_t size)
+FUZZ_UNCOVERED static void id_find(const struct mbuf *out, size_t from,
+				   const char *key, char *buf, size_t size)
 {
 	const size_t klen = strlen(key);
 	const uint8_t *end = out->buf + out->end, *hit = NULL;
@@ -90,7 +90,8 @@ static void id_find(const struct mbuf *out, size_t from, const char *key,
 }
 
 /* In what out gained since *seen (a key may straddle the old end). */
-static void ids_find(const struct mbuf *out, size_t *seen, struct ids *ids)
+FUZZ_UNCOVERED static void ids_find(const struct mbuf *out, size_t *seen,
+				    struct ids *ids)
 {
 	size_t from = *seen > 32 ? *seen - 32 : 0;
 	/* a handshake's body starts with it (not 40{"sid" of a socket) */
@@ -100,7 +101,8 @@ static void ids_find(const struct mbuf *out, size_t *seen, struct ids *ids)
 }
 
 /* The id "$x" at p stands for, or NULL. */
-static const char *id_at(const uint8_t *p, size_t left, const struct ids *ids)
+FUZZ_UNCOVERED static const char *id_at(const uint8_t *p, size_t left,
+					const struct ids *ids)
 {
 	if (left < 2 || p[0] != '$')
 		return NULL;
@@ -108,8 +110,8 @@ static const char *id_at(const uint8_t *p, size_t left, const struct ids *ids)
 }
 
 /* A piece with "$S" and "$C" replaced. */
-static struct mbuf *piece_expand(const uint8_t *p, size_t n,
-				 const struct ids *ids)
+FUZZ_UNCOVERED static struct mbuf *piece_expand(const uint8_t *p, size_t n,
+						const struct ids *ids)
 {
 	struct mbuf *mb = mbuf_alloc(n + 64);
 	for (size_t i = 0; mb && i < n; i++) {
@@ -125,7 +127,7 @@ static struct mbuf *piece_expand(const uint8_t *p, size_t n,
 }
 
 /* Each answer in out starts with a status line. */
-static void check_answers(const struct mbuf *out)
+FUZZ_UNCOVERED static void check_answers(const struct mbuf *out)
 {
 	static const char status[] = "HTTP/1.1 ";
 	if (out && getenv("FUZZ_HTTP_SHOW"))
@@ -180,7 +182,7 @@ static void loop_turn(void)
 /* Hands a piece to connection c and lets the loop turn if it was
  * answered, then notes the ids the answers gave. */
 /* Bytes of answers written so far, all connections together. */
-static size_t answered(const struct client *cl)
+FUZZ_UNCOVERED static size_t answered(const struct client *cl)
 {
 	size_t n = 0;
 	for (int c = 0; c < CONNS; c++)
@@ -222,7 +224,8 @@ static void feed(struct client *cl, int c, const uint8_t *p, size_t n)
 
 /* Bytes up to the piece size, the next switch or the end; "$S" and "$C"
  * are not cut in two. */
-static size_t piece_len(const uint8_t *p, size_t left, size_t piece)
+FUZZ_UNCOVERED static size_t piece_len(const uint8_t *p, size_t left,
+				       size_t piece)
 {
 	size_t n = 0;
 	while (n < left && n < piece &&
