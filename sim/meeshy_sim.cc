@@ -1518,64 +1518,95 @@ bool sampled_call(const Region *home, unsigned participants, bool drawn)
 	return true;
 }
 
-/* A call and its participants, the first joining at t0 (s from now). */
-Call *new_call(double t0)
+/* A load cut to one region (only_region) plays only the calls with a
+ * participant there, but draws every call as the whole load does, and
+ * builds its participants' hosts too (ns-3 numbers its random streams in
+ * the order objects are made): the calls played are the whole load's,
+ * with the same participants, metros and sampled calls. */
+bool played(const Call *call)
 {
+	if (sc.only_region.empty())
+		return true;
+	for (const Client *c : call->parts)
+		if (c->region && c->region->name == sc.only_region)
+			return true;
+	return false;
+}
+
+std::vector<Call *> unplayed; /* drawn, never played (only_region) */
+
+/* Participant i of call (its first joining at t0): drawn, its host and
+ * socket made; false when the address plan is full. */
+bool new_client(Call *call, const Region *home, unsigned i)
+{
+	Client *c = new Client();
+	c->id = (unsigned)(clients.size() + i);
+	c->call = call; /* world_client looks at its first participant */
+	call->parts.push_back(c);
+	if (!(star() ? star_client(c) : world_client(c, home, i))) {
+		fprintf(stderr,
+			"meeshy-sim: more than %u participants"
+			" at %s: the address plan is full\n",
+			sim::Network::clients_per_metro(),
+			sc.metros[c->metro].c_str());
+		return false;
+	}
+	c->site = sites[sim::nearest_datacentre(sc, c->metro)];
+	if (sc.turn_share > 0 && draw() < sc.turn_share) {
+		c->turn = turn_site(c);
+		c->relayed = c->turn != nullptr;
+	}
+	c->sock = Socket::CreateSocket(c->node, UdpSocketFactory::GetTypeId());
+	c->sock->Bind(InetSocketAddress(Ipv4Address::GetAny(), CLIENT_PORT));
+	c->sock->SetRecvCallback(MakeBoundCallback(&client_recv, c));
+	c->ssrc_audio = 0x10000000u + c->id * 8;
+	for (int l = 0; l < 3; l++)
+		c->ssrc_video[l] = c->ssrc_audio + 1 + (uint32_t)l;
+	return true;
+}
+
+/* A call and its participants, the first joining at t0 (s from now);
+ * false when one cannot be placed on the network. */
+bool new_call(double t0)
+{
+	static unsigned drawn_calls;
 	/* group calls: 3 plus a Poisson number more (mean group_mean) */
 	std::poisson_distribution<unsigned> extra(
 		std::max(0.001, sc.group_mean - 3));
 	Call *call = new Call();
 	call_machine_init(&call->rules, &rules_policy, &rules_hooks, call,
 			  CALL_P2P, CALL_INITIATED);
-	call->id = (unsigned)calls.size();
-	bool drawn = call->id == 0 || draw() < sc.media_sample_share;
+	bool drawn = drawn_calls++ == 0 || draw() < sc.media_sample_share;
 	unsigned n = sc.participants         ? sc.participants
 		     : draw() < sc.two_share ? 2
 					     : 3 + extra(world.gen);
 	/* a star draws each participant's region by itself */
 	const Region *home = star() ? nullptr : draw_region(nullptr);
 	call->sampled = sampled_call(home, n, drawn);
+	for (unsigned i = 0; i < n; i++)
+		if (!new_client(call, home, i))
+			return false;
+	double len = sc.mean_call_s > 0
+			     ? -std::log(1 - draw()) * sc.mean_call_s
+			     : 0;
+	if (!played(call)) {
+		unplayed.push_back(call);
+		return true;
+	}
+	call->id = (unsigned)calls.size();
 	for (unsigned i = 0; i < n; i++) {
-		Client *c = new Client();
-		c->id = (unsigned)clients.size();
-		c->call =
-			call; /* world_client looks at its first participant */
-		if (!(star() ? star_client(c) : world_client(c, home, i))) {
-			fprintf(stderr,
-				"meeshy-sim: more than %u participants"
-				" at %s: the address plan is full\n",
-				sim::Network::clients_per_metro(),
-				sc.metros[c->metro].c_str());
-			return nullptr;
-		}
-		c->site = sites[sim::nearest_datacentre(sc, c->metro)];
-		if (sc.turn_share > 0 && draw() < sc.turn_share) {
-			c->turn = turn_site(c);
-			c->relayed = c->turn != nullptr;
-		}
-		c->sock = Socket::CreateSocket(c->node,
-					       UdpSocketFactory::GetTypeId());
-		c->sock->Bind(
-			InetSocketAddress(Ipv4Address::GetAny(), CLIENT_PORT));
-		c->sock->SetRecvCallback(MakeBoundCallback(&client_recv, c));
-		c->call = call;
-		c->ssrc_audio = 0x10000000u + c->id * 8;
-		for (int l = 0; l < 3; l++)
-			c->ssrc_video[l] = c->ssrc_audio + 1 + (uint32_t)l;
-		call->parts.push_back(c);
+		Client *c = call->parts[i];
 		clients.push_back(c);
 		Simulator::Schedule(Seconds(t0 + i * sc.join_spacing_s), &join,
 				    c);
-	}
-	for (Client *c : call->parts) /* a star's regions are delays only */
+		/* a star's regions are delays only */
 		call->across = call->across ||
 			       (!star() && c->region != call->parts[0]->region);
-	calls.push_back(call);
-	if (sc.mean_call_s > 0) {
-		double len = -std::log(1 - draw()) * sc.mean_call_s;
-		Simulator::Schedule(Seconds(t0 + len), &all_leave, call);
 	}
-	return call;
+	calls.push_back(call);
+	if (sc.mean_call_s > 0)
+		Simulator::Schedule(Seconds(t0 + len), &all_leave, call);
+	return true;
 }
 
 /* The call ends: everyone leaves, its media goes from its node. */
@@ -1819,13 +1850,15 @@ cJSON *relayed_near_json()
 	return o;
 }
 
-/* The SFU's round trips a plan is held to, over every region's pairs */
+/* The SFU's round trips a plan is held to, over every region's pairs
+ * (a cut run's: its region's) */
 cJSON *sfu_near_json()
 {
 	double allowance = own_path_allowance();
 	Samples near;
 	for (const auto &[region, ms_own] : results.sfu_rtt_own_in)
-		near_pairs(ms_own, allowance, near);
+		if (sc.only_region.empty() || region == sc.only_region)
+			near_pairs(ms_own, allowance, near);
 	cJSON *o = near_json(near, results.sfu_rtt_ms, sc.sla_sfu_rtt_ms);
 	cJSON_AddNumberToObject(o, "own_path_allowance_ms", allowance);
 	return o;
@@ -1902,7 +1935,9 @@ bool report_regions(cJSON *rep)
 	double allowance = own_path_allowance();
 	cJSON *by = cJSON_AddObjectToObject(rep, "by_region");
 	for (const Region &r : sc.regions) {
-		if (r.share <= 0)
+		/* a cut run has the others' participants of its calls alone */
+		if (r.share <= 0 ||
+		    (!sc.only_region.empty() && r.name != sc.only_region))
 			continue;
 		cJSON *o = cJSON_AddObjectToObject(by, r.name.c_str());
 		cJSON_AddNumberToObject(o, "share", r.share);

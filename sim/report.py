@@ -35,6 +35,9 @@ OUT = os.path.join(ROOT, "docs", "sla-report")
 
 MONTHS = ["month01", "month06", "month12", "year1", "month24", "month36"]
 LONG = {"month24", "month36", "month24-search", "month36-search", "x10"}
+# searched region by region: a run of Year-1's whole load takes about 7
+# min of CPU and a round of its descent one per site with a node (13)
+BY_REGION = {"year1"}
 SENSITIVITY_CALLS = [60, 120, 180, 240, 300]  # Europe-only calls on one 1-core node
 
 
@@ -317,6 +320,9 @@ def month_md(name, seed, found):
                    for name, r in small["by_region"].items() if r.get("plan_pass") is False]
         if not small["headroom"]["pass"]:
             rows.append("the headroom")
+        if found.get("by_region"):
+            return md + by_region_md(name, found) + [
+                "", f"Merged, they fail on the whole load: {', '.join(rows + regions)} misses its SLA."]
         if found.get("descended_from"):
             return md + ["", f"The search started from plans/{name}-descend.json ({found['descended_from']}), "
                          f"which fails here: {', '.join(rows + regions)} misses its SLA. The search from the "
@@ -331,9 +337,25 @@ def month_md(name, seed, found):
                              if f.get("not_run") else "fails")
         md += ["", "One media node fewer at " + ", ".join(f"{f['fewer_at']}: {verdict(f)}" for f in fewer) +
             f" ({found['runs']} runs of the search, {found['wall_s']:.0f} s)."]
+    if found.get("by_region"):
+        return md + by_region_md(name, found)
     if found.get("descended_from"):
         md += ["", f"The search started from plans/{name}-descend.json: {found['descended_from']}."]
     return md
+
+
+def by_region_md(name, found):
+    """how a search region by region went (search_by_region)"""
+    each = "; ".join(f"{r} ({x['calls']} calls): {x['media_nodes']} media nodes "
+                     f"{'' if x['found'] else '(its start, which fails) '}in {x['runs']} runs, {x['wall_s']:.0f} s"
+                     for r, x in found["by_region"].items())
+    return ["", f"Searched region by region from plans/{name}-descend.json ({found['descended_from']}): in each "
+            "region, nodes taken from its sites alone, each run playing the whole load's calls that have a "
+            "participant there (drawn as the whole load draws them: the same calls, metros and sampled calls; "
+            "the load's `only_region`) and judged on that region's rows, held to the whole load's own-path "
+            f"allowance ({found['own_path_allowance_ms']:.1f} ms, from the seed plan's run); {each}. The plans "
+            "found, merged, were run on the whole load: the column above. Each \"one media node fewer\" was run "
+            "on its region's calls, the other regions' sites as in the start."]
 
 
 def regions_md(rep):
@@ -457,16 +479,79 @@ def scale_md(rep):
             "unfinished at the end), which a run of this size has to play through too."]
 
 
-def search(sim, month, load):
+def search(sim, month, load, seed_rep):
     """meeshy-sim --search over the candidate sites; a month with a
     plans/<month>-descend.json (where an earlier search from the demand
-    was stopped, its last passing plan) takes the search up from there"""
+    was stopped, its last passing plan) takes the search up from there,
+    region by region in BY_REGION (seed_rep: the seed plan's run of the
+    month, for its own-path allowance)"""
     start = scen("plans", f"{month}-descend.json")
     if not os.path.exists(start):
         return run(sim, scen("plans", "sites.json"), load, "--search")
-    rep = run(sim, start, load, "--search", "--descend")
+    if month in BY_REGION:
+        rep = search_by_region(sim, start, load, seed_rep["ms"]["sfu_rtt_near"]["own_path_allowance_ms"])
+    else:
+        rep = run(sim, start, load, "--search", "--descend")
     rep["descended_from"] = json.load(open(start))["name"]
     return rep
+
+
+def absolute(plan, path):
+    """plan (read from path) with its world and calibration files named
+    whole, to be written elsewhere"""
+    plan = json.loads(json.dumps(plan))
+    here = os.path.dirname(os.path.abspath(path))
+    plan["world"] = os.path.join(here, plan["world"])
+    node = plan["media_node"]
+    node["calibration"] = os.path.join(here, node["calibration"])
+    return plan
+
+
+def region_sites(plan, region):
+    """the names of plan's data centres in region"""
+    world = json.load(open(plan["world"]))
+    metro_region = {m["name"]: m["region"] for m in world["metros"]}
+    return {d["name"] for d in plan["datacentres"] if metro_region[d["metro"]] == region}
+
+
+def search_by_region(sim, start, load_path, allowance):
+    """--descend in each region on the calls with a participant there
+    (only_region: the whole load's calls, drawn as it draws them), taking
+    nodes from that region's sites alone; then the plans found, merged,
+    run on the whole load. A round costs the region's sites' runs of part
+    of the load, not every site's of the whole."""
+    t0 = time.time()
+    plan, load = absolute(json.load(open(start)), start), json.load(open(load_path))
+    nodes, fewer, regions, runs, rss = {}, [], {}, 1, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        def put(name, obj):
+            json.dump(obj, open(os.path.join(tmp, name), "w"), indent=1)
+            return os.path.join(tmp, name)
+        plan_path = put("plan.json", plan)
+        for region, share in load["participants_by_region"].items():
+            sites = region_sites(plan, region)
+            if share <= 0 or not any(d["media_nodes"] for d in plan["datacentres"] if d["name"] in sites):
+                continue
+            print(f"  {region} ...", file=sys.stderr, flush=True)
+            cut = dict(load, name=f"{load['name']}: the calls with a participant in {region}",
+                       only_region=region, own_path_allowance_ms=allowance)
+            found = run(sim, plan_path, put("load.json", cut), "--search", "--descend")
+            rep = found["smallest"]["report"]
+            nodes.update((d["name"], d["media_nodes"]) for d in found["smallest"]["datacentres"]
+                         if d["name"] in sites)
+            fewer += [dict(f, region=region) for f in found.get("one_node_fewer", [])]
+            regions[region] = {"found": found["found"], "runs": found["runs"], "wall_s": found["wall_s"],
+                               "media_nodes": sum(nodes[n] for n in sites),
+                               "calls": rep["calls"], "participants": rep["participants"]}
+            runs, rss = runs + found["runs"], max(rss, found["peak_rss_mb"])
+        merged = dict(plan, name="the smallest passing plan of each region, merged (sim/report.py)",
+                      datacentres=[dict(d, media_nodes=nodes.get(d["name"], d["media_nodes"]))
+                                   for d in plan["datacentres"]])
+        rep = run(sim, put("merged.json", merged), load_path)
+    return {"found": rep["plan_pass"], "by_region": regions, "own_path_allowance_ms": allowance,
+            "smallest": {"datacentres": merged["datacentres"], "pass": rep["plan_pass"], "report": rep},
+            "plan": merged, "one_node_fewer": fewer, "runs": runs, "wall_s": round(time.time() - t0, 1),
+            "peak_rss_mb": max(rss, rep["peak_rss_mb"])}
 
 
 def load_or_run(a, name, fn, key=None):
@@ -501,7 +586,7 @@ def main():
     for m in MONTHS:
         load = scen("loads", m + ".json")
         reps[m] = load_or_run(a, m, lambda: run(a.sim, scen("plans", f"seed-{m}.json"), load))
-        reps[m + "-search"] = load_or_run(a, m + "-search", lambda: search(a.sim, m, load))
+        reps[m + "-search"] = load_or_run(a, m + "-search", lambda: search(a.sim, m, load, reps[m]))
     reps["node-loss"] = load_or_run(a, "node-loss", lambda: run(a.sim, scen("node-loss.json")))
     reps["edge"] = load_or_run(a, "edge", lambda: edge(a.sim))
     reps["x10"] = load_or_run(a, "x10", lambda: run(a.sim, scen("plans", "seed-year1.json"),

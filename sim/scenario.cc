@@ -434,6 +434,14 @@ bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 	}
 	s.own_path_allowance_ms = json_num(j, "own_path_allowance_ms",
 					   s.own_path_allowance_ms);
+	const cJSON *only = item(j, "only_region");
+	if (only && !cJSON_IsString(only)) {
+		cJSON_Delete(j);
+		why = "only_region: must be a region's name";
+		return false;
+	}
+	if (only)
+		s.only_region = only->valuestring;
 	bool ok = load_media_node(j, s, why);
 	if (ok) {
 		load_calls(j, s);
@@ -445,6 +453,16 @@ bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 	cJSON_Delete(j);
 	if (ok && (!s.media_nodes || !s.calls || s.duration_s <= 0)) {
 		why = "media_nodes, calls.count and duration_s must be > 0";
+		ok = false;
+	}
+	if (ok && !s.only_region.empty() &&
+	    std::none_of(s.regions.begin(), s.regions.end(),
+			 [&](const Region &r) {
+				 return r.name == s.only_region && r.share > 0;
+			 })) {
+		why = "only_region \"" + s.only_region +
+		      "\": no region of the world by that name has a share of "
+		      "the participants";
 		ok = false;
 	}
 	if (ok &&

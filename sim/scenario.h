@@ -144,6 +144,10 @@ struct Scenario {
 	 * South America's own lossy pairs (58 ms against 21) would leave it
 	 * no pair within reach and nothing to hold the plan to. */
 	double own_path_allowance_ms = -1;
+	/* when set, a region: only the calls with a participant there are
+	 * played, drawn as the whole load draws them (a search region by
+	 * region), and only its rows are reported */
+	std::string only_region;
 	/* the seed's SLA table (p95) */
 	double sla_join_ms = 2000, sla_p2p_rtt_ms = 100, sla_sfu_rtt_ms = 150,
 	       sla_event_ms = 50, sla_switch_ms = 2000;

@@ -334,6 +334,19 @@ bool headroom_rules_out(const Search &x, const cJSON *rep,
 	return left > 0 && busy / (left * x.s.cores) > 1 / HEADROOM;
 }
 
+/* Whether the search may take nodes from data centre d: any, but in a
+ * load cut to one region (only_region), that region's alone (the others
+ * carry its calls' participants from elsewhere as the plan has them). */
+bool searched(const Scenario &s, const Datacentre &d)
+{
+	for (const Region &r : s.regions)
+		if (s.only_region.empty() || r.name == s.only_region)
+			if (std::find(r.metros.begin(), r.metros.end(),
+				      d.metro) != r.metros.end())
+				return true;
+	return s.only_region.empty();
+}
+
 /* One media node fewer at each data centre of `found` that has one and
  * can spare it (headroom_rules_out); the others in *ruled_out. */
 std::vector<std::vector<Datacentre>>
@@ -345,7 +358,7 @@ one_fewer_each(const Search &x, const std::vector<Datacentre> &found,
 	at.clear();
 	ruled_out->clear();
 	for (size_t i = 0; i < found.size(); i++) {
-		if (!found[i].media_nodes)
+		if (!found[i].media_nodes || !searched(x.s, found[i]))
 			continue;
 		if (headroom_rules_out(x, rep, found, i)) {
 			ruled_out->push_back(i);

@@ -8,7 +8,9 @@ counts against the plan the detour of such a pair through a far node; the load's
 P2P pair goes through its continent's TURN site, else the plan's first
 (/api/region's rule), and pays that detour, and is held to the P2P SLA,
 like an SFU pair, by its own path plus what direct pairs measured over
-theirs; control messages lost on a lossy access link are sent again and
+theirs; a load cut to one region (only_region) plays the whole load's
+calls there, its row the whole run's; control messages lost on a lossy
+access link are sent again and
 every participant joins; --search
 on a small load returns a plan that a direct run confirms passes while the
 same with one media node fewer fails; and a search stopped mid-run (SIGTERM)
@@ -140,6 +142,28 @@ check("a plan is held to each region: rb through A fails, ra passes, the plan fa
       f"rb p95 {rb['sfu_rtt_near']['p95'] or 0:.0f} ms (a detour is {detour:.0f} ms), "
       f"ra p95 {ra['sfu_rtt_near']['p95'] or 0:.0f} ms; pooled sfu_rtt_near "
       f"{'pass' if regions['ms']['sfu_rtt_near']['pass'] else 'fail'}")
+
+# 2c. the same load cut to rb (only_region, the whole run's allowance):
+# the whole load's calls with a participant in rb, drawn as it draws them,
+# so rb's row is the whole run's; only rb is reported; a region the world
+# does not have is refused, named
+cut = dict(groups, only_region="rb",
+           own_path_allowance_ms=regions["ms"]["sfu_rtt_near"]["own_path_allowance_ms"])
+alone = with_temp(cut, lambda name: meeshy_sim(path("plan-two.json"), name))
+rb_alone = alone["by_region"].get("rb", {}).get("sfu_rtt_near", {})
+check("a load cut to a region plays the whole load's calls there: its row is the whole run's",
+      list(alone["by_region"]) == ["rb"] and alone["calls"] < regions["calls"]
+      and rb_alone.get("samples") and abs(rb_alone["samples"] - rb["sfu_rtt_near"]["samples"])
+      <= 0.05 * rb["sfu_rtt_near"]["samples"]
+      and abs((rb_alone["p95"] or 0) - rb["sfu_rtt_near"]["p95"]) <= 0.05 * rb["sfu_rtt_near"]["p95"],
+      f"{alone['calls']} of {regions['calls']} calls; rb: {rb_alone.get('samples')} samples, p95 "
+      f"{rb_alone.get('p95') or 0:.0f} ms (whole run: {rb['sfu_rtt_near']['samples']}, "
+      f"{rb['sfu_rtt_near']['p95']:.0f} ms); regions reported {list(alone['by_region'])}")
+cut["only_region"] = "rc"
+bad = with_temp(cut, lambda name: subprocess.run([sim, path("plan-two.json"), name],
+                                                 capture_output=True, text=True, timeout=60))
+check("a cut to a region the world lacks is refused, named",
+      bad.returncode == 2 and '"rc"' in bad.stderr, bad.stderr.strip())
 
 # 3. TURN: every participant relayed, two-person calls within region rb
 # (metro B); a TURN site at A only (the default for a continent without
