@@ -1857,7 +1857,7 @@ cJSON *sfu_near_json()
 	double allowance = own_path_allowance();
 	Samples near;
 	for (const auto &[region, ms_own] : results.sfu_rtt_own_in)
-		if (sc.only_region.empty() || region == sc.only_region)
+		if (held_to(sc, region))
 			near_pairs(ms_own, allowance, near);
 	cJSON *o = near_json(near, results.sfu_rtt_ms, sc.sla_sfu_rtt_ms);
 	cJSON_AddNumberToObject(o, "own_path_allowance_ms", allowance);
@@ -1936,8 +1936,7 @@ bool report_regions(cJSON *rep)
 	cJSON *by = cJSON_AddObjectToObject(rep, "by_region");
 	for (const Region &r : sc.regions) {
 		/* a cut run has the others' participants of its calls alone */
-		if (r.share <= 0 ||
-		    (!sc.only_region.empty() && r.name != sc.only_region))
+		if (r.share <= 0 || !held_to(sc, r.name))
 			continue;
 		cJSON *o = cJSON_AddObjectToObject(by, r.name.c_str());
 		cJSON_AddNumberToObject(o, "share", r.share);

@@ -432,8 +432,8 @@ bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 		cJSON_Delete(j);
 		return false;
 	}
-	s.own_path_allowance_ms = json_num(j, "own_path_allowance_ms",
-					   s.own_path_allowance_ms);
+	if (allowance)
+		s.own_path_allowance_ms = allowance->valuedouble;
 	const cJSON *only = item(j, "only_region");
 	if (only && !cJSON_IsString(only)) {
 		cJSON_Delete(j);

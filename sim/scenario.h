@@ -153,6 +153,13 @@ struct Scenario {
 	       sla_event_ms = 50, sla_switch_ms = 2000;
 };
 
+/* Whether a run of s is held to region's rows: every region's, or in a
+ * load cut to one region (only_region) that one's alone. */
+inline bool held_to(const Scenario &s, const std::string &region)
+{
+	return s.only_region.empty() || region == s.only_region;
+}
+
 /* Reads a scenario, or a plan then a load; false with why on bad input
  * (naming the file and the key). */
 bool load_scenario(const std::vector<std::string> &paths, Scenario &s,

@@ -334,17 +334,24 @@ bool headroom_rules_out(const Search &x, const cJSON *rep,
 	return left > 0 && busy / (left * x.s.cores) > 1 / HEADROOM;
 }
 
+/* Whether data centre d is at one of region r's metros */
+bool in_region(const Region &r, const Datacentre &d)
+{
+	return std::find(r.metros.begin(), r.metros.end(), d.metro) !=
+	       r.metros.end();
+}
+
 /* Whether the search may take nodes from data centre d: any, but in a
  * load cut to one region (only_region), that region's alone (the others
  * carry its calls' participants from elsewhere as the plan has them). */
 bool searched(const Scenario &s, const Datacentre &d)
 {
+	if (s.only_region.empty())
+		return true;
 	for (const Region &r : s.regions)
-		if (s.only_region.empty() || r.name == s.only_region)
-			if (std::find(r.metros.begin(), r.metros.end(),
-				      d.metro) != r.metros.end())
-				return true;
-	return s.only_region.empty();
+		if (r.name == s.only_region)
+			return in_region(r, d);
+	return false;
 }
 
 /* One media node fewer at each data centre of `found` that has one and
@@ -503,9 +510,8 @@ size_t failing_region_site(const Scenario &s, const cJSON *rep,
 		for (size_t i = 0; i < dcs.size(); i++) {
 			double busy = json_num(dc_report(rep, i),
 					       "media_cores_busy", 0);
-			bool in = std::find(r.metros.begin(), r.metros.end(),
-					    dcs[i].metro) != r.metros.end();
-			if (in && s.datacentres[i].media_nodes && busy > most) {
+			if (in_region(r, dcs[i]) &&
+			    s.datacentres[i].media_nodes && busy > most) {
 				most = busy;
 				best = i;
 			}
