@@ -28,7 +28,8 @@
  *       "kbps":[500,1000,2500],"fps":30,"audio_bytes":80}
  *   <- {"cmd":"report"}
  *   -> {"event":"report","first_video_us":{"K":N},"audio_oneway_us":{..},
- *       "video_oneway_us":{..},"stun_rtt_us":{..},"rtp_in":N,"bad":N,
+ *       "video_oneway_us":{..},"stun_rtt_us":{..},"wake_us":{..},
+ *       "send_ns":{..},"rtp_in":N,"bad":N,
  *       "key_requests":N,...}
  *   <- {"cmd":"quit"}
  *
@@ -36,6 +37,12 @@
  * numbers per SSRC, in the clear): "expected" and "received" give the loss.
  * With --sample K it decrypts only every K-th packet, for its delay, so one
  * probe can stand for thousands of subscribers (bench/load.js).
+ *
+ * A delay ends when the packet reached the receiving socket (the kernel's
+ * stamp, port_pkt.rx_us), not when this process got to read it: on a
+ * small machine running the server and many probes, a receiver's wait for
+ * a core is the rig's, and the sim, whose clients each have their own
+ * machine, ends it there too. The same holds for the STUN round trip.
  *
  * --stamp-on-send stamps each packet as it leaves, not at its frame's
  * capture: the delay is then the network's and the SFU's alone.
@@ -132,7 +139,7 @@ static struct {
 	size_t nt, max_transports;
 	unsigned consent_ms, sample_every;
 	bool stamp_on_send; /* delay from the send, not the frame's capture */
-	struct samples audio, video, video_first, stun_rtt;
+	struct samples audio, video, video_first, stun_rtt, wake, send;
 	uint64_t first_video_us[MAX_SENDERS];
 	uint64_t rtp_in, rtcp_in, bad, key_requests, rtp_out;
 } probe;
@@ -172,11 +179,18 @@ static size_t rtp_build(uint8_t *buf, struct transport *t, struct layer *l,
 	return len;
 }
 
+static void sample(struct samples *s, uint64_t us)
+{
+	if (s->n < MAX_SAMPLES)
+		s->us[s->n++] = (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
+}
+
 /* Each packet protected and sent on its own, as a browser's network
  * thread does (without its pacer): a frame's packets leave one by one. */
 static void send_packets(struct transport *t, uint8_t bufs[][PORT_UDP_MTU],
 			 size_t *lens, size_t n)
 {
+	uint64_t start = port_now_us();
 	for (size_t i = 0; i < n; i++) {
 		struct port_pkt pk = {bufs[i], lens[i], PORT_UDP_MTU,
 				      &t->server};
@@ -191,6 +205,11 @@ static void send_packets(struct transport *t, uint8_t bufs[][PORT_UDP_MTU],
 		(void)port_udp_send_batch(t->udp, &pk, 1, &sent);
 		probe.rtp_out += sent;
 	}
+	/* a packet's protect and send (ns), as a video frame's took them:
+	 * on a VM, a send that wakes the server's sleeping vCPU pays for
+	 * that, and the packets after it wait */
+	if (n > 1)
+		sample(&probe.send, (port_now_us() - start) * 1000 / n);
 }
 
 static void audio_tick(void *arg)
@@ -262,16 +281,11 @@ static void start_sending(struct transport *t)
 
 /* --- receiving --- */
 
-static void sample(struct samples *s, uint64_t us)
-{
-	if (s->n < MAX_SAMPLES)
-		s->us[s->n++] = (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
-}
-
-static void on_rtp(const struct transport *t, uint8_t *buf, size_t len)
+static void on_rtp(const struct transport *t, uint8_t *buf, size_t len,
+		   uint64_t now)
 {
 	struct rtp_view v;
-	uint64_t now = port_now_us(), sent;
+	uint64_t sent;
 	uint32_t sender;
 	if (rtp_view_parse(&v, buf, len) || v.payload_len < STAMP_OFF + 12) {
 		probe.bad++;
@@ -343,7 +357,7 @@ static void answer_check(struct transport *t, struct stun_msg *req,
 }
 
 static void on_stun(struct transport *t, const uint8_t *buf, size_t len,
-		    const struct sa *from)
+		    const struct sa *from, uint64_t now)
 {
 	/* a heap mbuf: the decoded message keeps a reference to it */
 	struct mbuf *mb = mbuf_alloc(len);
@@ -368,7 +382,8 @@ static void on_stun(struct transport *t, const uint8_t *buf, size_t len,
 		return;
 	}
 	mem_deref(msg);
-	sample(&probe.stun_rtt, port_now_us() - t->check_sent_us);
+	sample(&probe.stun_rtt,
+	       now > t->check_sent_us ? now - t->check_sent_us : 0);
 	if (t->ice_ok)
 		return;
 	t->ice_ok = true;
@@ -415,12 +430,19 @@ static void count_seq(struct transport *t, const uint8_t *b, size_t len)
 static void on_udp(const struct port_pkt *pkts, size_t n, void *arg)
 {
 	struct transport *t = arg;
+	/* the first of a batch waited for this process to wake and read it:
+	 * what a sleeping server pays too, before its first packet */
+	uint64_t now = port_now_us();
+	if (n && pkts[0].rx_us && now > pkts[0].rx_us)
+		sample(&probe.wake, now - pkts[0].rx_us);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *b = pkts[i].buf;
 		size_t len = pkts[i].len;
+		uint64_t arrived =
+			pkts[i].rx_us ? pkts[i].rx_us : port_now_us();
 		switch (packet_classify(b, len)) {
 		case PACKET_STUN:
-			on_stun(t, b, len, pkts[i].peer);
+			on_stun(t, b, len, pkts[i].peer, arrived);
 			break;
 		case PACKET_DTLS:
 			(void)dtls_srtp_recv(t->dtls, b, len);
@@ -440,7 +462,7 @@ static void on_udp(const struct port_pkt *pkts, size_t n, void *arg)
 				break;
 			}
 			dtls_srtp_peer_confirmed(t->dtls);
-			on_rtp(t, b, len);
+			on_rtp(t, b, len, arrived);
 			break;
 		case PACKET_RTCP:
 			if (!t->srtp ||
@@ -762,6 +784,8 @@ static void cmd_report(void)
 	cJSON_AddItemToObject(o, "video_first_oneway_us",
 			      pcts(&probe.video_first));
 	cJSON_AddItemToObject(o, "stun_rtt_us", pcts(&probe.stun_rtt));
+	cJSON_AddItemToObject(o, "wake_us", pcts(&probe.wake));
+	cJSON_AddItemToObject(o, "send_ns", pcts(&probe.send));
 	cJSON_AddNumberToObject(o, "rtp_in", (double)probe.rtp_in);
 	cJSON_AddNumberToObject(o, "rtcp_in", (double)probe.rtcp_in);
 	cJSON_AddNumberToObject(o, "rtp_out", (double)probe.rtp_out);
@@ -875,9 +899,11 @@ int main(int argc, char **argv)
 	probe.video.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
 	probe.stun_rtt.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
 	probe.video_first.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
+	probe.wake.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
+	probe.send.us = calloc(MAX_SAMPLES, sizeof(uint32_t));
 	if (!probe.t || !probe.audio.us || !probe.video.us ||
-	    !probe.stun_rtt.us || !probe.video_first.us || libre_init() ||
-	    srtp_pair_library_init() ||
+	    !probe.stun_rtt.us || !probe.video_first.us || !probe.wake.us ||
+	    !probe.send.us || libre_init() || srtp_pair_library_init() ||
 	    dtls_cert_generate(&probe.cert, "media-probe")) {
 		fprintf(stderr, "media-probe: cannot start\n");
 		return 1;
@@ -902,6 +928,8 @@ int main(int argc, char **argv)
 	free(probe.video.us);
 	free(probe.stun_rtt.us);
 	free(probe.video_first.us);
+	free(probe.wake.us);
+	free(probe.send.us);
 	free(probe.t);
 	libre_close();
 	return 0;

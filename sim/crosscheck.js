@@ -8,7 +8,7 @@
 // latency (a packet's one-way delay through the SFU), and prints both.
 //
 //   node sim/crosscheck.js [--build DIR] [--out FILE.json] [--no-realtime]
-//                          [--check]
+//                          [--stored-costs] [--check]
 //
 // It prints the comparison and exits 0: agreement is a measurement, not a
 // pass/fail (timings on a shared 2-core machine). --check (ctest
@@ -26,8 +26,20 @@
 // with the receiving side apart.
 //
 // What the real run measures that the sim takes as input is written out
-// too (the gateway's answer time, the handshake time), so a difference can
-// be traced to the piece that makes it.
+// too (the loopback hop, a sleeping process's wake, a client's send of a
+// packet, the gateway's answer time; and the handshake time and the
+// server's own share of forwarding, from its /metrics, beside the sim's),
+// so a difference can be traced to the piece that makes it. A delay ends
+// at the kernel's stamp on the receiving socket (bench/media-probe), as in
+// the sim: a receiving probe's own wait for a core is the rig's.
+//
+// The sim's CPU costs (a packet in, a copy out, a DTLS handshake) are
+// measured in the same invocation, before the real run (bench/media-cost,
+// pinned to one core, median of 3), not read from the stored
+// sim/scenarios/calibration.json: this VM's speed moves from day to day
+// (the same build priced a handshake at 2.9 ms on 2026-12-05 and 4.5 ms on
+// 2026-12-07, a packet in at 0.98 and 1.64 us), and the real run pays
+// today's. --stored-costs gives the sim the stored file instead.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -39,6 +51,7 @@ const { opt, flag } = require(path.join(root, 'bench/lib/cli'));
 const build = path.resolve(opt('--build', path.join(root, 'build')));
 const outPath = opt('--out', null);
 const checking = flag('--check');
+const storedCosts = flag('--stored-costs');
 const realtime = !flag('--no-realtime') && (() => {
   try { execFileSync('chrt', ['-f', '10', 'true'], { stdio: 'ignore' }); return true; } catch { return false; }
 })();
@@ -65,6 +78,7 @@ function probe(prio) {
 const answerUs = []; // each request's emit -> ack, for the sim's gateway
 const answerByEvent = {};
 const handshakeUs = []; // ICE + DTLS: transport given to the probe -> SRTP up
+const gapUs = []; // a join's answer -> its next request
 
 async function participant(url, k, callIdRef, conversationId) {
   const me = await join({
@@ -122,6 +136,7 @@ async function oneCall(url, c) {
       sent.push(await p.probes.send.wait('report'));
     }
     for (const p of parts) {
+      gapUs.push(...p.gapsUs);
       for (const id of ['send', 'recv']) {
         if (p.marks[`${id}-secured`]) handshakeUs.push(p.marks[`${id}-secured`] - p.marks[`${id}-given`]);
       }
@@ -141,7 +156,7 @@ async function oneCall(url, c) {
       }
     }
     const probes = parts.map((p, i) => ({ user: p.user, rtp_in: reports[i].rtp_in, bad: reports[i].bad + sent[i].bad, rtp_out: sent[i].rtp_out, key_requests: sent[i].key_requests }));
-    return { join, steps, reports, probes, rounds: parts.map((p) => p.rounds) };
+    return { join, steps, reports, sent, probes, rounds: parts.map((p) => p.joinRounds) };
   } finally {
     for (const p of parts) {
       p.socket.close();
@@ -158,6 +173,7 @@ async function realRun() {
     const join = [];
     const steps = [];
     const reports = [];
+    const sent = [];
     const probes = [];
     let rounds;
     for (let c = 0; c < sc.crosscheck.calls; c++) {
@@ -166,6 +182,7 @@ async function realRun() {
       steps.push(...r.steps);
       probes.push(...r.probes);
       reports.push(...r.reports);
+      sent.push(...r.sent);
       rounds = r.rounds;
     }
     return {
@@ -175,10 +192,14 @@ async function realRun() {
       inputs: {
         gateway_answer_ms: { ...pcts(answerUs.map((u) => u / 1000)), mean: answerUs.reduce((a, b) => a + b, 0) / answerUs.length / 1000 },
         handshake_ms: pcts(handshakeUs.map((u) => u / 1000)),
+        request_gap_ms: { ...pcts(gapUs.map((u) => u / 1000)), mean: gapUs.reduce((a, b) => a + b, 0) / Math.max(1, gapUs.length) / 1000 },
         signaling_rounds: rounds,
         answer_by_event_ms: Object.fromEntries(Object.entries(answerByEvent).map(([e, v]) => [e, { ...pcts(v), mean: v.reduce((a, b) => a + b, 0) / v.length }])),
       },
       loopback_rtt_ms: pooled(reports, 'stun_rtt_us'),
+      wake_ms: pooled(reports, 'wake_us'),
+      send_us: pooled(sent, 'send_ns'),
+      server_forward_ms: serverForward(await (await fetch(`${srv.url}/metrics`)).text()),
       probes,
     };
   } finally {
@@ -186,23 +207,96 @@ async function realRun() {
   }
 }
 
-// The scenario as the real run found this machine: a hop on loopback (half
-// a STUN round trip to the server, less the harness's 0.01 ms from access
-// router to core) is the clients' link delay; the gateway's service is
-// exponential with the median of the answers, less their two hops, as its
-// median (role all: requests also wait behind DTLS and media on the one
-// loop, which the sim adds itself, so the mean of the answers would count
-// that wait twice); the media node's and the clients' CPU costs are the
-// calibration's (bench/media-cost).
+// The server's own share of forwarding (its histogram of a copy's time
+// from the packet's arrival at its socket to the copy's send call), in ms:
+// the count and the median, read linearly within its bucket.
+function serverForward(metrics) {
+  const name = 'meeshy_media_forward_delay_seconds';
+  const buckets = [];
+  for (const m of metrics.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm'))) {
+    buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000, Number(m[2])]);
+  }
+  const n = buckets.length ? buckets[buckets.length - 1][1] : 0;
+  let below = 0;
+  let from = 0;
+  for (const [le, count] of buckets) {
+    if (count >= n / 2 && n > 0) {
+      const p50 = le === Infinity ? from : from + (le - from) * (n / 2 - below) / Math.max(1, count - below);
+      return { samples: n, p50 };
+    }
+    below = count;
+    from = le;
+  }
+  return { samples: n, p50: NaN };
+}
+
+// The scenario as the real run found this machine (`costs`: the
+// calibration the sim is given):
+// - a process asleep when a packet reaches its socket reads it this much
+//   later (the receiving probes' wait from the kernel's stamp: on this VM,
+//   a halted vCPU waking), which the media node pays as its wake_us;
+// - a hop on loopback is half a STUN round trip to the server (whose
+//   answer paid that wake), less the harness's 0.01 ms from access router
+//   to core: the clients' link delay;
+// - a client's protect and send of a packet is what the sending probes
+//   took a packet of a frame; on loopback a send that wakes its sleeping
+//   receiver pays for that, which bench/media-cost's sends (to a socket
+//   nobody waits on) do not, so the node's copies pay the same surcharge
+//   over the calibration's protect and single send;
+// - the client's own time between an answer and its next request is the
+//   mean of the join's (the sum is what a join waits);
+// - the gateway's service is exponential with the median of the answers,
+//   less their two hops, as its median (role all: requests also wait
+//   behind DTLS and media on the one loop, which the sim adds itself, so
+//   the mean of the answers would count that wait twice).
 const ACCESS_TO_CORE_MS = 0.01;
-function simScenario(real) {
+function simScenario(real, costs) {
   const s = JSON.parse(JSON.stringify(sc));
-  const hop = real.loopback_rtt_ms.p50 / 2;
+  const wake = real.wake_ms.p50;
+  const hop = (real.loopback_rtt_ms.p50 - wake) / 2;
+  s.media_node.wake_us = wake * 1000;
   s.regions[0].delay_ms = Math.max(0.001, hop - ACCESS_TO_CORE_MS);
+  s.clients.tx_us = real.send_us.p50;
+  s.clients.request_gap_ms = real.inputs.request_gap_ms.mean;
+  const wakeSend = Math.max(0, real.send_us.p50 - costs.tx_us - costs.io_tx_single_us);
+  s.media_node.tx_us = costs.tx_us + costs.io_tx_us + wakeSend;
+  s.media_node.tx_small_us = costs.small.tx_us + costs.small.io_tx_us + wakeSend;
   s.gateway.service_ms = Math.max(0.01, (real.inputs.gateway_answer_ms.p50 - 2 * hop) / Math.LN2);
   s.duration_s = sc.crosscheck.call_s;
   delete s.crosscheck;
   return s;
+}
+
+// Each number the median of the runs' same field (the runs share a shape).
+function medianOf(runs) {
+  const first = runs[0];
+  if (typeof first === 'number') {
+    const v = [...runs].sort((a, b) => a - b);
+    return v[(v.length - 1) >> 1];
+  }
+  if (first === null || typeof first !== 'object') return first;
+  return Object.fromEntries(Object.keys(first).map((k) => [k, medianOf(runs.map((r) => r[k]))]));
+}
+
+// This machine's costs now (or the stored ones), also written as the
+// sim's calibration file in `dir`.
+const COST_RUNS = 3;
+function machineCosts(dir) {
+  let costs;
+  if (storedCosts) {
+    costs = JSON.parse(fs.readFileSync(path.join(__dirname, 'scenarios', sc.media_node.calibration), 'utf8'));
+  } else {
+    const runs = [];
+    for (let i = 0; i < COST_RUNS; i++) {
+      const file = path.join(dir, `media-cost-${i}.json`);
+      execFileSync('taskset', ['-c', '0', path.join(build, 'bench/media-cost'), '--out', file], { stdio: 'ignore' });
+      runs.push(JSON.parse(fs.readFileSync(file, 'utf8')));
+    }
+    costs = medianOf(runs);
+    costs.what = `${costs.what}; median of ${COST_RUNS} runs by sim/crosscheck.js`;
+  }
+  fs.writeFileSync(path.join(dir, sc.media_node.calibration), `${JSON.stringify(costs, null, 2)}\n`);
+  return costs;
 }
 
 // The sim runs' figures (their 5 % steps, cdf_5, in ms).
@@ -210,20 +304,18 @@ const pooledCdf = (parts) => pool(parts.map((p) => ({ values: p.cdf_5 || [], n: 
 
 // As the real calls, one after the other: one sim run per call, each with
 // its own seed.
-function simRun(real) {
-  const s = simScenario(real);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meeshy-xc-'));
-  fs.copyFileSync(path.join(__dirname, 'scenarios', s.media_node.calibration), path.join(dir, s.media_node.calibration));
+function simRun(real, costs, dir) {
+  const s = simScenario(real, costs);
   const runs = [];
   for (let c = 0; c < sc.crosscheck.calls; c++) {
     const file = path.join(dir, `call-${c}.json`);
     fs.writeFileSync(file, JSON.stringify({ ...s, seed: s.seed + c }, null, 2));
     runs.push(JSON.parse(execFileSync(path.join(build, 'sim/meeshy-sim'), [file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })));
   }
-  fs.rmSync(dir, { recursive: true });
   return {
     join_ms: pooledCdf(runs.map((o) => o.ms.join)),
     forwarding_ms: { audio: pooledCdf(runs.map((o) => o.sfu_oneway_ms.audio)), video: pooledCdf(runs.map((o) => o.sfu_oneway_ms.video)) },
+    server_forward_ms: pooledCdf(runs.map((o) => o.sfu_forward_ms)),
     scenario: s,
     model: runs[0].media_node_cpu_model,
   };
@@ -247,6 +339,8 @@ function check(real, sim) {
   ok('senders were asked for keyframes', real.probes.every((p) => p.key_requests > 0), real.probes.map((p) => p.key_requests).join(' '));
   ok('media forwarded both kinds', real.forwarding_ms.audio.samples > 0 && real.forwarding_ms.video.samples > 0,
     `${real.forwarding_ms.audio.samples} audio, ${real.forwarding_ms.video.samples} video samples`);
+  ok('the probes measured their inputs', real.wake_ms.samples > 0 && real.send_us.samples > 0 && real.server_forward_ms.samples > 0,
+    `${real.wake_ms.samples} wakes, ${real.send_us.samples} frames sent, ${real.server_forward_ms.samples} copies timed by the server`);
   ok('the sim measured the same', sim.join_ms.samples > 0 && sim.forwarding_ms.video.samples > 0,
     `${sim.join_ms.samples} joins, ${sim.forwarding_ms.video.samples} video samples`);
   const bad = results.filter((r) => !r).length;
@@ -255,8 +349,16 @@ function check(real, sim) {
 }
 
 (async () => {
-  const real = await realRun();
-  const sim = simRun(real);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meeshy-xc-'));
+  let real;
+  let sim;
+  try {
+    const costs = machineCosts(dir);
+    real = await realRun();
+    sim = simRun(real, costs, dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
   const rows = [
     row('join p50 (ms)', real.join_ms.p50, sim.join_ms.p50),
     row('join p95 (ms)', real.join_ms.p95, sim.join_ms.p95),
@@ -268,10 +370,11 @@ function check(real, sim) {
   for (const r of rows) {
     console.log(`${r.within_20 ? 'within 20 %' : 'APART      '}  ${r.what.padEnd(28)} real ${r.real.toFixed(3).padStart(9)}  sim ${r.sim.toFixed(3).padStart(9)}  (${(r.diff * 100).toFixed(0)} %)`);
   }
-  console.log(`real inputs: gateway answer p50 ${real.inputs.gateway_answer_ms.p50.toFixed(2)} ms, ICE+DTLS p50 ${real.inputs.handshake_ms.p50.toFixed(2)} ms, request round trips per join ${real.inputs.signaling_rounds.join(', ')}`);
+  console.log(`real inputs: gateway answer p50 ${real.inputs.gateway_answer_ms.p50.toFixed(2)} ms, the client's gap before its next request p50 ${real.inputs.request_gap_ms.p50.toFixed(2)} ms (mean ${real.inputs.request_gap_ms.mean.toFixed(2)}), ICE+DTLS p50 ${real.inputs.handshake_ms.p50.toFixed(2)} ms, request round trips per join ${real.inputs.signaling_rounds.join(', ')}`);
+  console.log(`the server's own share (arrival at its socket to the copy's send): real p50 ${real.server_forward_ms.p50.toFixed(3)} ms over ${real.server_forward_ms.samples} copies (its histogram, read within a bucket), sim ${sim.server_forward_ms.p50.toFixed(3)} ms`);
   const model = sim.model;
-  console.log(`sim inputs: link ${sim.scenario.regions[0].delay_ms.toFixed(3)} ms a hop, gateway service ${sim.scenario.gateway.service_ms.toFixed(2)} ms (mean, exponential); media node ${model.rx_us.toFixed(1)} us a 1200-byte packet in + ${model.tx_us.toFixed(1)} us a copy out (${model.rx_small_us.toFixed(1)} + ${model.tx_small_us.toFixed(1)} at 100 bytes), DTLS ${model.dtls_server_ms.toFixed(1)} ms server + ${model.dtls_client_ms.toFixed(1)} ms client`);
-  const result = { participants: N, realtime, rows, real, sim: { join_ms: sim.join_ms, forwarding_ms: sim.forwarding_ms, scenario: sim.scenario, cpu_model: sim.model } };
+  console.log(`sim inputs: link ${sim.scenario.regions[0].delay_ms.toFixed(3)} ms a hop, a sleeping core's wake ${sim.scenario.media_node.wake_us.toFixed(0)} us, a client's send ${sim.scenario.clients.tx_us.toFixed(1)} us a packet, gateway service ${sim.scenario.gateway.service_ms.toFixed(2)} ms (mean, exponential); ${storedCosts ? 'stored costs' : `costs measured now (media-cost, median of ${COST_RUNS})`}: media node ${model.rx_us.toFixed(1)} us a 1200-byte packet in + ${model.tx_us.toFixed(1)} us a copy out (${model.rx_small_us.toFixed(1)} + ${model.tx_small_us.toFixed(1)} at 100 bytes), DTLS ${model.dtls_server_ms.toFixed(1)} ms server + ${model.dtls_client_ms.toFixed(1)} ms client`);
+  const result = { participants: N, realtime, costs: storedCosts ? 'stored' : 'measured', rows, real, sim: { join_ms: sim.join_ms, forwarding_ms: sim.forwarding_ms, server_forward_ms: sim.server_forward_ms, scenario: sim.scenario, cpu_model: sim.model } };
   if (outPath) fs.writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
   if (checking) process.exit(check(real, sim) ? 0 : 1);
   process.exit(0);

@@ -337,6 +337,62 @@ double mn_occupy(MediaNode *mn, double cpu_s)
 	return wall;
 }
 
+/* One packet through the router, as the server's transport takes it:
+ * the router looks at the header first, and a layer nobody gets goes no
+ * further (the packets here carry no SRTP tag). Its copies join
+ * mn->out; returns its CPU microseconds. */
+double mn_route(MediaNode *mn, Job &j)
+{
+	Call *call = j.t->call;
+	auto *t = reinterpret_cast<struct webrtc_transport *>(j.t);
+	if (!j.rtcp && sc.peek_us >= 0 &&
+	    !router_rtp_peek(call->router, t, j.buf.data(), j.buf.size())) {
+		mn->peeked++;
+		mn->bytes_peeked += j.buf.size();
+		return peek_cost_us((double)j.buf.size());
+	}
+	size_t before = mn->out.size();
+	router_packet(call->router, t, j.buf.data(), j.buf.size(), j.buf.size(),
+		      j.rtcp);
+	double us = rx_cost_us((double)j.buf.size());
+	for (size_t i = before; i < mn->out.size(); i++)
+		us += tx_cost_us((double)mn->out[i].buf.size());
+	return us;
+}
+
+/* A receive batch, as the server's recvmmsg takes it: the media packets
+ * at the queue's front (first), up to PORT_UDP_BATCH, each through the
+ * router, and every copy they made leaves at the batch's end, in one
+ * send per socket (the server's egress batch). */
+void mn_run_batch(MediaNode *mn, Job &first)
+{
+	mn->out.clear();
+	std::vector<double> copied; /* arrivals of the packets with copies */
+	double service = 0;
+	for (unsigned n = 0; n < PORT_UDP_BATCH; n++) {
+		Job j;
+		if (n == 0)
+			j = std::move(first);
+		else if (!mn->queue.empty() &&
+			 mn->queue.front().kind == JOB_MEDIA) {
+			j = std::move(mn->queue.front());
+			mn->queue.pop_front();
+		} else
+			break;
+		size_t before = mn->out.size();
+		service += mn_route(mn, j);
+		if (mn->out.size() > before)
+			copied.push_back(j.arrived_s);
+	}
+	auto *out = new std::vector<Out>(std::move(mn->out));
+	mn->out.clear();
+	double wall = mn_occupy(mn, service / 1e6);
+	for (double a : copied)
+		results.sfu_forward_ms.add(
+			(Simulator::Now().GetSeconds() + wall - a) * 1e3);
+	Simulator::Schedule(Seconds(wall), &mn_flush, mn, out);
+}
+
 void mn_run(MediaNode *mn, Job &j)
 {
 	if (j.kind == JOB_REQUEST) {
@@ -353,32 +409,7 @@ void mn_run(MediaNode *mn, Job &j)
 			      j.from);
 		return;
 	}
-	Call *call = j.t->call;
-	auto *t = reinterpret_cast<struct webrtc_transport *>(j.t);
-	mn->out.clear();
-	/* as the server's transport: the router looks at the header first,
-	 * and a layer nobody gets goes no further (the packets here carry
-	 * no SRTP tag) */
-	if (!j.rtcp && sc.peek_us >= 0 &&
-	    !router_rtp_peek(call->router, t, j.buf.data(), j.buf.size())) {
-		mn->peeked++;
-		mn->bytes_peeked += j.buf.size();
-		mn_occupy(mn, peek_cost_us((double)j.buf.size()) / 1e6);
-		return;
-	}
-	router_packet(call->router, t, j.buf.data(), j.buf.size(), j.buf.size(),
-		      j.rtcp);
-	double service = rx_cost_us((double)j.buf.size());
-	for (const Out &o : mn->out)
-		service += tx_cost_us((double)o.buf.size());
-	auto *out = new std::vector<Out>(std::move(mn->out));
-	mn->out.clear();
-	double wall = mn_occupy(mn, service / 1e6);
-	if (!out->empty())
-		results.sfu_forward_ms.add(
-			(Simulator::Now().GetSeconds() + wall - j.arrived_s) *
-			1e3);
-	Simulator::Schedule(Seconds(wall), &mn_flush, mn, out);
+	mn_run_batch(mn, j);
 }
 
 void mn_next(MediaNode *mn)
@@ -391,13 +422,22 @@ void mn_next(MediaNode *mn)
 	mn_run(mn, j);
 }
 
-/* To a free core, else to the queue (the caller has checked its room). */
+/* To a free core, else to the queue (the caller has checked its room).
+ * A free core is asleep: it takes the job once awake (wake_us), with
+ * what has come by then. */
 void mn_enqueue(MediaNode *mn, Job &&j)
 {
-	if (mn->busy == sc.cores)
+	if (mn->busy == sc.cores) {
 		mn->queue.push_back(std::move(j));
-	else
-		mn_run(mn, j);
+		return;
+	}
+	if (sc.wake_us > 0) {
+		mn->queue.push_back(std::move(j));
+		mn->busy++;
+		Simulator::Schedule(Seconds(sc.wake_us / 1e6), &mn_next, mn);
+		return;
+	}
+	mn_run(mn, j);
 }
 
 /* Handshake packets ('H', then the flight: 0 ICE, 1 and 2 DTLS): the
@@ -1339,6 +1379,23 @@ void fail_busiest()
 		fail_node(worst);
 }
 
+void request_if_in(Client *c)
+{
+	if (!c->call->ended && !c->left)
+		request(c);
+}
+
+/* The join's next request, once the client has done its own work on the
+ * answer (clients.request_gap_ms). */
+void request_next(Client *c)
+{
+	if (sc.request_gap_ms > 0)
+		Simulator::Schedule(Seconds(sc.request_gap_ms / 1e3),
+				    &request_if_in, c);
+	else
+		request(c);
+}
+
 void next_round(Client *c)
 {
 	if (c->call->ended || c->left)
@@ -1348,7 +1405,7 @@ void next_round(Client *c)
 		if (!c->call->sfu || !c->joined) /* back to P2P, or gone */
 			return;
 		if (c->sfu_rounds_left && --c->sfu_rounds_left) {
-			request(c);
+			request_next(c);
 			return;
 		}
 		if (!c->made)
@@ -1357,7 +1414,7 @@ void next_round(Client *c)
 		return;
 	}
 	if (--c->rounds_left > 0) {
-		request(c);
+		request_next(c);
 		return;
 	}
 	/* the join is acked: this participant is in */

@@ -140,8 +140,8 @@ def crosscheck_md(xc):
           "for real on loopback (meeshy-call in role all; per participant a socket.io-client making the "
           "join's requests in mediasoup-client's order and two bench/media-probe processes doing what a "
           "browser's send and receive transports do: ICE, DTLS, SRTP, Opus and three VP8 simulcast layers) "
-          "and in meeshy-sim with what the real run measured as its inputs (the loopback hop, the "
-          "gateway's answer time) and the calibrated costs. Join: join emitted until the first video "
+          "and in meeshy-sim with what the real run and this machine measured as its inputs (below). "
+          "Join: join emitted until the first video "
           "packet from another participant. Forwarding: a packet's one-way delay through the SFU, "
           "from its frame's capture.", "",
           "| | real | sim | sim against real |", "|---|---|---|---|"]
@@ -149,23 +149,42 @@ def crosscheck_md(xc):
         md.append(f"| {row['what']} | {row['real']:.3f} | {row['sim']:.3f} | {row['diff'] * 100:+.0f} %"
                   f"{'' if row['within_20'] else ' (**apart**)'} |")
     inp = r["inputs"]
-    md += ["", f"Measured for real and given to the sim: a loopback hop of {r['loopback_rtt_ms']['p50'] / 2:.3f} ms "
-           f"(half the STUN round trip), gateway answers of {inp['gateway_answer_ms']['p50']:.2f} ms (p50; "
+    model = s["cpu_model"]
+    wake = r.get("wake_ms", {}).get("p50")
+    send = r.get("send_us", {}).get("p50")
+    measured_costs = xc.get("costs") == "measured"
+    md += ["", "Measured for real and given to the sim: "
+           + (f"a sleeping process's wake of {wake * 1000:.0f} µs (p50; a receiving probe's wait from the kernel's "
+              "stamp on its socket to its read: on this VM a halted vCPU waking), the media node's `wake_us`; "
+              if wake is not None else "")
+           + f"a loopback hop of {sc['regions'][0]['delay_ms'] + 0.01:.3f} ms (half the STUN round trip"
+           + (", less that wake" if wake is not None else "") + "); "
+           + (f"a client's protect and send of {send:.1f} µs a packet of a video frame (on loopback a send that wakes "
+              "its sleeping receiver pays for it, which bench/media-cost's sends do not: the node's copies pay the "
+              "same surcharge); " if send is not None else "")
+           + f"gateway answers of {inp['gateway_answer_ms']['p50']:.2f} ms (p50; "
            f"{inp['gateway_answer_ms']['p95']:.2f} ms p95, requests waiting behind DTLS handshakes on the one loop of role all, "
-           "which the sim reproduces with `gateway.on_media_node`), ICE + DTLS "
-           f"{inp['handshake_ms']['p50']:.1f} ms (p50) against the sim's 3 round trips and "
-           f"{s['cpu_model']['dtls_server_ms']:.1f} ms of server and {s['cpu_model']['dtls_client_ms']:.1f} ms of client "
-           "handshake CPU from bench/media-cost. "
-           f"Request round trips per join: {', '.join(str(x) for x in inp['signaling_rounds'])} (first one in to last).",
+           "which the sim reproduces with `gateway.on_media_node`). "
+           + ("CPU costs measured in the same invocation (bench/media-cost pinned, median of 3: this VM's speed moves "
+              "from day to day): " if measured_costs else "CPU costs from sim/scenarios/calibration.json: ")
+           + f"{model['rx_us']:.1f} µs a 1200-byte packet in, {model['tx_us']:.1f} µs a copy out, "
+           f"{model['dtls_server_ms']:.1f} ms of server and {model['dtls_client_ms']:.1f} ms of client handshake CPU. "
+           f"ICE + DTLS took {inp['handshake_ms']['p50']:.1f} ms (p50) for real. "
+           + (f"The server's own share of forwarding (its /metrics histogram, arrival at its socket to the copy's "
+              f"send call): p50 {r['server_forward_ms']['p50']:.3f} ms real, {s['server_forward_ms']['p50']:.3f} ms sim. "
+              if "server_forward_ms" in r and "server_forward_ms" in s else "")
+           + f"Request round trips per join: {', '.join(str(x) for x in inp['signaling_rounds'])} (first one in to last). "
+           "A delay ends at the kernel's stamp on the receiving socket, as in the sim, whose clients each have "
+           "their own machine.",
            ""]
     apart = [row["what"] for row in xc["rows"] if not row["within_20"]]
     md.append(f"Apart by more than 20 % in this run: {', '.join(apart)}." if apart
               else f"All {len(xc['rows'])} figures within 20 % in this run.")
     md += ["", "The figure that moves most from run to run is the video p95. The sim gives every client its "
-           "own machine; the real run puts the server and eight probes on two cores, so a packet's "
-           "receiver sometimes waits for a core, and the VM's wake-ups add their own spread: that tail "
-           "is the rig's. For the same reason the script runs the server and probes SCHED_FIFO "
-           "(server, then receiving, then sending probes); `--no-realtime` shows the difference."]
+           "own machine; the real run puts the server and eight probes on two cores, so a sender's frame "
+           "sometimes waits for a core: that tail is the rig's. For the same reason the script runs the "
+           "server and probes SCHED_FIFO (server, then receiving, then sending probes); `--no-realtime` "
+           "shows the difference."]
     return md
 
 

@@ -137,6 +137,12 @@ bool load_media_node(const cJSON *j, Scenario &s, std::string &why)
 	s.dtls_server_ms = json_num(mn, "dtls_server_ms", s.dtls_server_ms);
 	s.dtls_client_ms = json_num(mn, "dtls_client_ms", s.dtls_client_ms);
 	s.handshake_core = cJSON_IsTrue(item(mn, "handshake_core"));
+	s.wake_us = json_num(mn, "wake_us", s.wake_us);
+	if (s.wake_us < 0) {
+		why = "media_node.wake_us " + std::to_string(s.wake_us) +
+		      ": must be a number of us >= 0";
+		return false;
+	}
 	s.queue_packets =
 		(unsigned)json_num(mn, "queue_packets", s.queue_packets);
 	s.cores = std::max(1u, (unsigned)json_num(mn, "cores", s.cores));
@@ -170,6 +176,7 @@ void load_calls(const cJSON *j, Scenario &s)
 	s.leave_spacing_s = json_num(c, "leave_spacing_s", s.leave_spacing_s);
 	const cJSON *cl = item(j, "clients");
 	s.client_tx_us = json_num(cl, "tx_us", s.client_tx_us);
+	s.request_gap_ms = json_num(cl, "request_gap_ms", s.request_gap_ms);
 	s.client_serial_handshakes = (unsigned)json_num(
 		cl, "serial_handshakes", s.client_serial_handshakes);
 }
@@ -463,6 +470,12 @@ bool load_scenario(const std::vector<std::string> &paths, Scenario &s,
 		why = "only_region \"" + s.only_region +
 		      "\": no region of the world by that name has a share of "
 		      "the participants";
+		ok = false;
+	}
+	if (ok && s.request_gap_ms < 0) {
+		why = "clients.request_gap_ms " +
+		      std::to_string(s.request_gap_ms) +
+		      ": must be a number of ms >= 0";
 		ok = false;
 	}
 	if (ok &&

@@ -86,6 +86,11 @@ struct Scenario {
 	 * its header, undecrypted (router_rtp_peek), at any size; < 0: as
 	 * any packet in (a calibration from before the server did so) */
 	double peek_us = -1;
+	/* a media core that was idle when a packet came starts on it this
+	 * much later (the CPU, or a VM's halted vCPU, waking: 43 us p50 on
+	 * this machine's Firecracker VM); what arrives meanwhile joins its
+	 * receive batch. 0: a core starts at once */
+	double wake_us = 0;
 	/* CPU of one transport's DTLS handshake, on each side */
 	double dtls_server_ms = 0, dtls_client_ms = 0;
 	/* the server's handshakes on a core of their own per data centre
@@ -96,6 +101,10 @@ struct Scenario {
 	/* a client's SRTP protect and send of one packet: < 0, what a copy
 	 * out costs the node (the same libsrtp2 and socket calls) */
 	double client_tx_us = -1;
+	/* a client's own time between an answer and its next request of a
+	 * join (a browser's SDP and transport work; the cross-check's
+	 * script measures its own) */
+	double request_gap_ms = 0;
 	unsigned queue_packets = 5000;
 	unsigned calls = 4;
 	unsigned participants = 0; /* per call; 0: drawn (two_share...) */

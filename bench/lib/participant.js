@@ -9,8 +9,10 @@
 // media: { video_kbps, video_fps, audio_bytes, consume_layer }; onAnswer
 // (event, us) hears each request's emit -> ack time. Resolves once every
 // producer known so far is consumed, with the participant: { k, user,
-// socket, probes, rounds, marks (µs, CLOCK_MONOTONIC), joinStartUs,
-// callId }.
+// socket, probes, rounds (requests so far), joinRounds (the join's own),
+// gapsUs (the join's time between an answer and its next request: the
+// client's own work, its probes' answers included), marks (µs,
+// CLOCK_MONOTONIC), joinStartUs, callId }.
 'use strict';
 const path = require('node:path');
 const { io } = require(path.resolve(__dirname, '../../node_modules/socket.io-client'));
@@ -28,11 +30,15 @@ async function join({ url, k, callIdRef, conversationId, probe, media, onAnswer 
     send: (await probes.send.wait('ready')).fingerprint,
     recv: (await probes.recv.wait('ready')).fingerprint,
   };
-  const me = { k, user, socket, probes, rounds: 0, marks: {} };
+  const me = { k, user, socket, probes, rounds: 0, marks: {}, gapsUs: [] };
+  let answeredUs = 0; // the join's last answer, while none is awaited
   const req = async (event, data) => {
     const t0 = nowUs();
+    if (answeredUs && me.joinRounds === undefined) me.gapsUs.push(t0 - answeredUs);
+    answeredUs = 0;
     const r = await socket.timeout(10000).emitWithAck(event, data);
-    onAnswer(event, nowUs() - t0);
+    answeredUs = nowUs();
+    onAnswer(event, answeredUs - t0);
     me.rounds++;
     if (!r.ok) throw new Error(`${user}: ${event}: ${r.error.code}: ${r.error.message}`);
     return r;
@@ -86,6 +92,7 @@ async function join({ url, k, callIdRef, conversationId, probe, media, onAnswer 
   consume = (p) => { queue = queue.then(() => consumeNow(p)); return queue; };
   for (const p of [...caps.producers, ...early]) consume(p);
   await queue;
+  me.joinRounds = me.rounds;
   // later producers (the next joiners') are consumed as they come
   return me;
 }

@@ -83,6 +83,44 @@ one_copy = (model["rx_us"] + model["tx_us"]) / 1e3
 check("forwarding delay is the CPU time when unloaded", one_copy <= fwd["p50"] <= 4 * one_copy,
       f"p50 {fwd['p50'] * 1e3:.2f} us, a packet in and one copy out {one_copy * 1e3:.2f} us")
 
+
+
+def run_changed(change):
+    """small.json run with change(scenario) applied; (report, stderr, exit)"""
+    changed = json.loads(json.dumps(sc))
+    changed["media_node"]["calibration"] = os.path.abspath(f"{scenarios}/calibration.json")
+    change(changed)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(changed, f)
+    out = subprocess.run([sim, f.name], capture_output=True, text=True, timeout=240)
+    os.unlink(f.name)
+    return (json.loads(out.stdout) if out.returncode == 0 else None), out.stderr, out.returncode
+
+
+# a sleeping core (wake_us): unloaded, nearly every batch starts on an idle
+# core, so its first packet waits the whole wake and those that come
+# meanwhile (a frame's others) the rest of it
+WAKE_US = 200
+woke, _, _ = run_changed(lambda s: s["media_node"].update(wake_us=WAKE_US))
+wfwd = woke["sfu_forward_ms"]
+check("an idle core's wake is in the forwarding delay",
+      WAKE_US / 2e3 <= wfwd["p50"] <= WAKE_US / 1e3 + 4 * one_copy and wfwd["p99"] >= WAKE_US / 1e3,
+      f"p50 {wfwd['p50'] * 1e3:.1f} us, p99 {wfwd['p99'] * 1e3:.1f} us with wake_us {WAKE_US}, "
+      f"p50 {fwd['p50'] * 1e3:.1f} us without")
+_, why, code = run_changed(lambda s: s["media_node"].update(wake_us=-3))
+check("a negative wake is refused, named", code == 2 and "wake_us -3" in why, why.strip())
+# the client's own time between an answer and its next request: the
+# join's signaling rounds after the first wait it (a p50 of ten joins:
+# most of it)
+GAP_MS = 20
+gapped, _, _ = run_changed(lambda s: s.setdefault("clients", {}).update(request_gap_ms=GAP_MS))
+added = gapped["ms"]["join"]["p50"] - ms["join"]["p50"]
+rounds = sc["gateway"]["signaling_rounds"]
+check("a client's gap between requests lengthens its join", added >= (rounds - 1) * GAP_MS * 0.75,
+      f"join p50 {ms['join']['p50']:.1f} -> {gapped['ms']['join']['p50']:.1f} ms ({rounds} rounds, {GAP_MS} ms gaps)")
+_, why, code = run_changed(lambda s: s.setdefault("clients", {}).update(request_gap_ms=-1))
+check("a negative request gap is refused, named", code == 2 and "request_gap_ms -1" in why, why.strip())
+
 # DTLS handshakes on a core of their own (handshake_core, the edge
 # appliance's --dtls-threads): the media node's busy time is its packets'
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
