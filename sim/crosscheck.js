@@ -77,6 +77,7 @@ function probe(prio) {
 // --- one participant: the join as web/src/sfu-client.js makes it ---
 const answerUs = []; // each request's emit -> ack, for the sim's gateway
 const answerByEvent = {};
+const joinAnswerUs = []; // the joins' own requests' (the sim's request_answer_ms)
 const handshakeUs = []; // ICE + DTLS: transport given to the probe -> SRTP up
 const gapUs = []; // a join's answer -> its next request
 
@@ -84,8 +85,9 @@ async function participant(url, k, callIdRef, conversationId) {
   const me = await join({
     url, k, callIdRef, conversationId, media: sc.media,
     probe: (kind) => probe(kind === 'send' ? PRIO.send : PRIO.recv),
-    onAnswer: (event, us) => {
+    onAnswer: (event, us, inJoin) => {
       answerUs.push(us);
+      if (inJoin) joinAnswerUs.push(us);
       (answerByEvent[event] = answerByEvent[event] || []).push(us / 1000);
     },
   });
@@ -192,6 +194,7 @@ async function realRun() {
       inputs: {
         gateway_answer_ms: { ...pcts(answerUs.map((u) => u / 1000)), mean: answerUs.reduce((a, b) => a + b, 0) / answerUs.length / 1000 },
         handshake_ms: pcts(handshakeUs.map((u) => u / 1000)),
+        join_answer_ms: { ...pcts(joinAnswerUs.map((u) => u / 1000)), mean: joinAnswerUs.reduce((a, b) => a + b, 0) / Math.max(1, joinAnswerUs.length) / 1000 },
         request_gap_ms: { ...pcts(gapUs.map((u) => u / 1000)), mean: gapUs.reduce((a, b) => a + b, 0) / Math.max(1, gapUs.length) / 1000 },
         signaling_rounds: rounds,
         answer_by_event_ms: Object.fromEntries(Object.entries(answerByEvent).map(([e, v]) => [e, { ...pcts(v), mean: v.reduce((a, b) => a + b, 0) / v.length }])),
@@ -316,6 +319,8 @@ function simRun(real, costs, dir) {
     join_ms: pooledCdf(runs.map((o) => o.ms.join)),
     forwarding_ms: { audio: pooledCdf(runs.map((o) => o.sfu_oneway_ms.audio)), video: pooledCdf(runs.map((o) => o.sfu_oneway_ms.video)) },
     server_forward_ms: pooledCdf(runs.map((o) => o.sfu_forward_ms)),
+    join_answer_ms: pooledCdf(runs.map((o) => o.request_answer_ms)),
+    join_secured_ms: pooledCdf(runs.map((o) => o.join_secured_ms)),
     scenario: s,
     model: runs[0].media_node_cpu_model,
   };
@@ -370,11 +375,15 @@ function check(real, sim) {
   for (const r of rows) {
     console.log(`${r.within_20 ? 'within 20 %' : 'APART      '}  ${r.what.padEnd(28)} real ${r.real.toFixed(3).padStart(9)}  sim ${r.sim.toFixed(3).padStart(9)}  (${(r.diff * 100).toFixed(0)} %)`);
   }
-  console.log(`real inputs: gateway answer p50 ${real.inputs.gateway_answer_ms.p50.toFixed(2)} ms, the client's gap before its next request p50 ${real.inputs.request_gap_ms.p50.toFixed(2)} ms (mean ${real.inputs.request_gap_ms.mean.toFixed(2)}), ICE+DTLS p50 ${real.inputs.handshake_ms.p50.toFixed(2)} ms, request round trips per join ${real.inputs.signaling_rounds.join(', ')}`);
+  console.log(`real inputs: gateway answer p50 ${real.inputs.gateway_answer_ms.p50.toFixed(2)} ms, the client's gap before its next request p50 ${real.inputs.request_gap_ms.p50.toFixed(2)} ms (mean ${real.inputs.request_gap_ms.mean.toFixed(2)}), ICE+DTLS p50 ${real.inputs.handshake_ms.p50.toFixed(2)} ms, requests per join ${real.inputs.signaling_rounds.join(', ')}`);
   console.log(`the server's own share (arrival at its socket to the copy's send): real p50 ${real.server_forward_ms.p50.toFixed(3)} ms over ${real.server_forward_ms.samples} copies (its histogram, read within a bucket), sim ${sim.server_forward_ms.p50.toFixed(3)} ms`);
+  const ja = (x) => `p50 ${x.p50.toFixed(2)}, p95 ${x.p95.toFixed(2)} ms`;
+  console.log(`a join's requests, sent to answered: real ${ja(real.inputs.join_answer_ms)} (${real.inputs.join_answer_ms.samples}), sim ${ja(sim.join_answer_ms)} (${sim.join_answer_ms.samples})`);
+  const securedReal = pcts(real.join_steps_ms.map((x) => x.recv_secured).filter((x) => x !== null));
+  console.log(`a join's start to its receiving transport secured: real ${ja(securedReal)}, sim ${ja(sim.join_secured_ms)}`);
   const model = sim.model;
   console.log(`sim inputs: link ${sim.scenario.regions[0].delay_ms.toFixed(3)} ms a hop, a sleeping core's wake ${sim.scenario.media_node.wake_us.toFixed(0)} us, a client's send ${sim.scenario.clients.tx_us.toFixed(1)} us a packet, gateway service ${sim.scenario.gateway.service_ms.toFixed(2)} ms (mean, exponential); ${storedCosts ? 'stored costs' : `costs measured now (media-cost, median of ${COST_RUNS})`}: media node ${model.rx_us.toFixed(1)} us a 1200-byte packet in + ${model.tx_us.toFixed(1)} us a copy out (${model.rx_small_us.toFixed(1)} + ${model.tx_small_us.toFixed(1)} at 100 bytes), DTLS ${model.dtls_server_ms.toFixed(1)} ms server + ${model.dtls_client_ms.toFixed(1)} ms client`);
-  const result = { participants: N, realtime, costs: storedCosts ? 'stored' : 'measured', rows, real, sim: { join_ms: sim.join_ms, forwarding_ms: sim.forwarding_ms, server_forward_ms: sim.server_forward_ms, scenario: sim.scenario, cpu_model: sim.model } };
+  const result = { participants: N, realtime, costs: storedCosts ? 'stored' : 'measured', rows, real, sim: { join_ms: sim.join_ms, forwarding_ms: sim.forwarding_ms, server_forward_ms: sim.server_forward_ms, join_answer_ms: sim.join_answer_ms, scenario: sim.scenario, cpu_model: sim.model } };
   if (outPath) fs.writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
   if (checking) process.exit(check(real, sim) ? 0 : 1);
   process.exit(0);

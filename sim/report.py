@@ -173,7 +173,7 @@ def crosscheck_md(xc):
            + (f"The server's own share of forwarding (its /metrics histogram, arrival at its socket to the copy's "
               f"send call): p50 {r['server_forward_ms']['p50']:.3f} ms real, {s['server_forward_ms']['p50']:.3f} ms sim. "
               if "server_forward_ms" in r and "server_forward_ms" in s else "")
-           + f"Request round trips per join: {', '.join(str(x) for x in inp['signaling_rounds'])} (first one in to last). "
+           + f"Requests per join: {', '.join(str(x) for x in inp['signaling_rounds'])} (first one in to last). "
            "A delay ends at the kernel's stamp on the receiving socket, as in the sim, whose clients each have "
            "their own machine.",
            ""]
