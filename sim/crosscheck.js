@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The same small SFU call run twice: for real on loopback (meeshy-call, a
-// socket.io-client per participant doing what mediasoup-client does, and
-// bench/media-probe doing what the browser's transports do: ICE, DTLS,
-// SRTP, Opus and three VP8 simulcast layers) and in meeshy-sim on the
-// scenario sim/scenarios/crosscheck.json. Compares join time (join emitted
-// until the first video packet from another participant) and forwarding
-// latency (a packet's one-way delay through the SFU), and prints both.
+// socket.io-client per participant making the requests
+// web/src/sfu-client.js makes, and bench/media-probe doing what the
+// browser's transports do: ICE, DTLS, SRTP, Opus and three VP8 simulcast
+// layers) and in meeshy-sim on the scenario sim/scenarios/crosscheck.json.
+// Compares join time (join emitted until the first video packet from
+// another participant) and forwarding latency (a packet's one-way delay
+// through the SFU), and prints both.
 //
 //   node sim/crosscheck.js [--build DIR] [--out FILE.json] [--no-realtime]
 //                          [--stored-costs] [--check]

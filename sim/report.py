@@ -138,7 +138,7 @@ def crosscheck_md(xc):
           f"{sc['calls']['join_spacing_s'] * 1000:.0f} ms apart into one SFU call, "
           f"{xc['real']['join_ms']['samples'] // (sc['calls']['participants'] - 1)} calls of {sc['duration_s']:g} s, "
           "for real on loopback (meeshy-call in role all; per participant a socket.io-client making the "
-          "join's requests in mediasoup-client's order and two bench/media-probe processes doing what a "
+          "join's requests as web/src/sfu-client.js makes them and two bench/media-probe processes doing what a "
           "browser's send and receive transports do: ICE, DTLS, SRTP, Opus and three VP8 simulcast layers) "
           "and in meeshy-sim with what the real run and this machine measured as its inputs (below). "
           "Join: join emitted until the first video "
@@ -163,8 +163,8 @@ def crosscheck_md(xc):
               "its sleeping receiver pays for it, which bench/media-cost's sends do not: the node's copies pay the "
               "same surcharge); " if send is not None else "")
            + f"gateway answers of {inp['gateway_answer_ms']['p50']:.2f} ms (p50; "
-           f"{inp['gateway_answer_ms']['p95']:.2f} ms p95, requests waiting behind DTLS handshakes on the one loop of role all, "
-           "which the sim reproduces with `gateway.on_media_node`). "
+           f"{inp['gateway_answer_ms']['p95']:.2f} ms p95: the requests sent together answered one after another, and waiting "
+           "behind DTLS handshakes in role all, which the sim reproduces with `gateway.on_media_node`). "
            + ("CPU costs measured in the same invocation (bench/media-cost pinned, median of 3: this VM's speed moves "
               "from day to day): " if measured_costs else "CPU costs from sim/scenarios/calibration.json: ")
            + f"{model['rx_us']:.1f} µs a 1200-byte packet in, {model['tx_us']:.1f} µs a copy out, "
