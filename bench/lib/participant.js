@@ -93,19 +93,10 @@ async function join({ url, k, callIdRef, conversationId, probe, media, onAnswer 
   };
   // producers announced meanwhile wait for the batch in flight, then go
   // together in the next
-  const pending = [];
-  let draining = null;
-  const drain = async () => {
-    while (pending.length) await consumeBatch(pending.splice(0));
-    draining = null;
-  };
-  consume = (p) => {
-    pending.push(p);
-    if (!draining) draining = Promise.resolve().then(drain);
-    return draining;
-  };
-  for (const p of [...caps.producers, ...early]) consume(p);
-  const receiving = draining || Promise.resolve();
+  const { batches } = await import(path.resolve(__dirname, '../../web/src/batches.mjs'));
+  consume = batches(consumeBatch);
+  let receiving = Promise.resolve();
+  for (const p of [...caps.producers, ...early]) receiving = consume(p);
 
   // Sending, beside it: the send transport connects before its first
   // produce, as mediasoup-client does; video first

@@ -2,6 +2,7 @@
 // through meeshy-call's media:* events, sends the given tracks and receives
 // everyone else's. Bundled by esbuild into sfu-client.js (global MeeshySfu).
 import { Device } from 'mediasoup-client';
+import { batches } from './batches.mjs';
 
 function requester(socket) {
   return async (event, data) => {
@@ -107,22 +108,11 @@ export async function join(socket, callId, { stream, onTrack, onTrackEnded, simu
   }
   // producers announced meanwhile wait for the batch in flight, then go
   // together in the next
-  const pending = [];
-  let draining = null;
-  async function drain() {
-    while (pending.length) await consumeBatch(pending.splice(0));
-    draining = null;
-  }
-  consume = (p) => {
-    pending.push(p);
-    // after this tick: the producers named together go together
-    if (!draining) draining = Promise.resolve().then(drain);
-    return draining;
-  };
+  consume = batches(consumeBatch);
   // what the joiner receives starts before, and goes on beside, what it
   // sends: the two transports connect at the same time
-  for (const p of [...caps.producers, ...early]) consume(p);
-  const receiving = draining || Promise.resolve();
+  let receiving = Promise.resolve();
+  for (const p of [...caps.producers, ...early]) receiving = consume(p);
 
   const onProducerClosed = (d) => {
     const c = consumers.get(d.producerId);
