@@ -1339,8 +1339,7 @@ void place(Call *call)
 		call->on_node += !o->left;
 	call->mn->load.participants += (double)call->on_node;
 	port_ns3_set_node(call->mn->node);
-	if (call->sampled &&
-	    !router_alloc(&call->router, sim_send))
+	if (call->sampled && !router_alloc(&call->router, sim_send))
 		router_set_ready_handler(call->router, sim_transport_secured);
 	call->sfu = true;
 }
