@@ -354,6 +354,22 @@ function check(real, sim) {
   return bad === 0;
 }
 
+// The table, then what each side measured and was given.
+function printComparison(rows, real, sim) {
+  console.log(`cross-check: ${sc.crosscheck.calls} SFU calls of ${N}, ${sc.crosscheck.call_s} s each, real on loopback${realtime ? ' (SCHED_FIFO: server, receiving, sending probes)' : ''} vs meeshy-sim (${path.basename(scenarioPath)})`);
+  for (const r of rows) {
+    console.log(`${r.within_20 ? 'within 20 %' : 'APART      '}  ${r.what.padEnd(28)} real ${r.real.toFixed(3).padStart(9)}  sim ${r.sim.toFixed(3).padStart(9)}  (${(r.diff * 100).toFixed(0)} %)`);
+  }
+  console.log(`real inputs: gateway answer p50 ${real.inputs.gateway_answer_ms.p50.toFixed(2)} ms, the client's gap before its next request p50 ${real.inputs.request_gap_ms.p50.toFixed(2)} ms (mean ${real.inputs.request_gap_ms.mean.toFixed(2)}), ICE+DTLS p50 ${real.inputs.handshake_ms.p50.toFixed(2)} ms, requests per join ${real.inputs.signaling_rounds.join(', ')}`);
+  console.log(`the server's own share (arrival at its socket to the copy's send): real p50 ${real.server_forward_ms.p50.toFixed(3)} ms over ${real.server_forward_ms.samples} copies (its histogram, read within a bucket), sim ${sim.server_forward_ms.p50.toFixed(3)} ms`);
+  const p50p95 = (x) => `p50 ${x.p50.toFixed(2)}, p95 ${x.p95.toFixed(2)} ms`;
+  console.log(`a join's requests, sent to answered: real ${p50p95(real.inputs.join_answer_ms)} (${real.inputs.join_answer_ms.samples}), sim ${p50p95(sim.join_answer_ms)} (${sim.join_answer_ms.samples})`);
+  const securedReal = pcts(real.join_steps_ms.map((x) => x.recv_secured).filter((x) => x !== null));
+  console.log(`a join's start to its receiving transport secured: real ${p50p95(securedReal)}, sim ${p50p95(sim.join_secured_ms)}`);
+  const model = sim.model;
+  console.log(`sim inputs: link ${sim.scenario.regions[0].delay_ms.toFixed(3)} ms a hop, a sleeping core's wake ${sim.scenario.media_node.wake_us.toFixed(0)} us, a client's send ${sim.scenario.clients.tx_us.toFixed(1)} us a packet, gateway service ${sim.scenario.gateway.service_ms.toFixed(2)} ms (mean, exponential); ${storedCosts ? 'stored costs' : `costs measured now (media-cost, median of ${COST_RUNS})`}: media node ${model.rx_us.toFixed(1)} us a 1200-byte packet in + ${model.tx_us.toFixed(1)} us a copy out (${model.rx_small_us.toFixed(1)} + ${model.tx_small_us.toFixed(1)} at 100 bytes), DTLS ${model.dtls_server_ms.toFixed(1)} ms server + ${model.dtls_client_ms.toFixed(1)} ms client`);
+}
+
 (async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meeshy-xc-'));
   let real;
@@ -372,19 +388,8 @@ function check(real, sim) {
     row('forwarding, video p50 (ms)', real.forwarding_ms.video.p50, sim.forwarding_ms.video.p50),
     row('forwarding, video p95 (ms)', real.forwarding_ms.video.p95, sim.forwarding_ms.video.p95),
   ];
-  console.log(`cross-check: ${sc.crosscheck.calls} SFU calls of ${N}, ${sc.crosscheck.call_s} s each, real on loopback${realtime ? ' (SCHED_FIFO: server, receiving, sending probes)' : ''} vs meeshy-sim (${path.basename(scenarioPath)})`);
-  for (const r of rows) {
-    console.log(`${r.within_20 ? 'within 20 %' : 'APART      '}  ${r.what.padEnd(28)} real ${r.real.toFixed(3).padStart(9)}  sim ${r.sim.toFixed(3).padStart(9)}  (${(r.diff * 100).toFixed(0)} %)`);
-  }
-  console.log(`real inputs: gateway answer p50 ${real.inputs.gateway_answer_ms.p50.toFixed(2)} ms, the client's gap before its next request p50 ${real.inputs.request_gap_ms.p50.toFixed(2)} ms (mean ${real.inputs.request_gap_ms.mean.toFixed(2)}), ICE+DTLS p50 ${real.inputs.handshake_ms.p50.toFixed(2)} ms, requests per join ${real.inputs.signaling_rounds.join(', ')}`);
-  console.log(`the server's own share (arrival at its socket to the copy's send): real p50 ${real.server_forward_ms.p50.toFixed(3)} ms over ${real.server_forward_ms.samples} copies (its histogram, read within a bucket), sim ${sim.server_forward_ms.p50.toFixed(3)} ms`);
-  const ja = (x) => `p50 ${x.p50.toFixed(2)}, p95 ${x.p95.toFixed(2)} ms`;
-  console.log(`a join's requests, sent to answered: real ${ja(real.inputs.join_answer_ms)} (${real.inputs.join_answer_ms.samples}), sim ${ja(sim.join_answer_ms)} (${sim.join_answer_ms.samples})`);
-  const securedReal = pcts(real.join_steps_ms.map((x) => x.recv_secured).filter((x) => x !== null));
-  console.log(`a join's start to its receiving transport secured: real ${ja(securedReal)}, sim ${ja(sim.join_secured_ms)}`);
-  const model = sim.model;
-  console.log(`sim inputs: link ${sim.scenario.regions[0].delay_ms.toFixed(3)} ms a hop, a sleeping core's wake ${sim.scenario.media_node.wake_us.toFixed(0)} us, a client's send ${sim.scenario.clients.tx_us.toFixed(1)} us a packet, gateway service ${sim.scenario.gateway.service_ms.toFixed(2)} ms (mean, exponential); ${storedCosts ? 'stored costs' : `costs measured now (media-cost, median of ${COST_RUNS})`}: media node ${model.rx_us.toFixed(1)} us a 1200-byte packet in + ${model.tx_us.toFixed(1)} us a copy out (${model.rx_small_us.toFixed(1)} + ${model.tx_small_us.toFixed(1)} at 100 bytes), DTLS ${model.dtls_server_ms.toFixed(1)} ms server + ${model.dtls_client_ms.toFixed(1)} ms client`);
-  const result = { participants: N, realtime, costs: storedCosts ? 'stored' : 'measured', rows, real, sim: { join_ms: sim.join_ms, forwarding_ms: sim.forwarding_ms, server_forward_ms: sim.server_forward_ms, join_answer_ms: sim.join_answer_ms, scenario: sim.scenario, cpu_model: sim.model } };
+  printComparison(rows, real, sim);
+  const result = { participants: N, realtime, costs: storedCosts ? 'stored' : 'measured', rows, real, sim: { join_ms: sim.join_ms, forwarding_ms: sim.forwarding_ms, server_forward_ms: sim.server_forward_ms, join_answer_ms: sim.join_answer_ms, join_secured_ms: sim.join_secured_ms, scenario: sim.scenario, cpu_model: sim.model } };
   if (outPath) fs.writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
   if (checking) process.exit(check(real, sim) ? 0 : 1);
   process.exit(0);
