@@ -119,6 +119,9 @@ function pcts(v) {
   return { samples: s.length, p50: at(50), p95: at(95), p99: at(99) };
 }
 
+// pcts(v) and the mean (0 for none)
+const pctsMean = (v) => ({ ...pcts(v), mean: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length) });
+
 // One call of N, each joining join_spacing_s after the one before, for
 // call_s seconds; then each probe's report.
 async function oneCall(url, c) {
@@ -193,12 +196,12 @@ async function realRun() {
       join_steps_ms: steps,
       forwarding_ms: { audio: pooled(reports, 'audio_oneway_us'), video: pooled(reports, 'video_oneway_us'), video_first: pooled(reports, 'video_first_oneway_us') },
       inputs: {
-        gateway_answer_ms: { ...pcts(answerUs.map((u) => u / 1000)), mean: answerUs.reduce((a, b) => a + b, 0) / answerUs.length / 1000 },
+        gateway_answer_ms: pctsMean(answerUs.map((u) => u / 1000)),
         handshake_ms: pcts(handshakeUs.map((u) => u / 1000)),
-        join_answer_ms: { ...pcts(joinAnswerUs.map((u) => u / 1000)), mean: joinAnswerUs.reduce((a, b) => a + b, 0) / Math.max(1, joinAnswerUs.length) / 1000 },
-        request_gap_ms: { ...pcts(gapUs.map((u) => u / 1000)), mean: gapUs.reduce((a, b) => a + b, 0) / Math.max(1, gapUs.length) / 1000 },
+        join_answer_ms: pctsMean(joinAnswerUs.map((u) => u / 1000)),
+        request_gap_ms: pctsMean(gapUs.map((u) => u / 1000)),
         signaling_rounds: rounds,
-        answer_by_event_ms: Object.fromEntries(Object.entries(answerByEvent).map(([e, v]) => [e, { ...pcts(v), mean: v.reduce((a, b) => a + b, 0) / v.length }])),
+        answer_by_event_ms: Object.fromEntries(Object.entries(answerByEvent).map(([e, v]) => [e, pctsMean(v)])),
       },
       loopback_rtt_ms: pooled(reports, 'stun_rtt_us'),
       wake_ms: pooled(reports, 'wake_us'),
