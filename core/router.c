@@ -86,7 +86,7 @@ static void producer_destructor(void *arg)
 		p->r->speaker = NULL;
 	mem_deref(p->up);
 	for (size_t i = 0; i < p->nlayers; i++)
-		mem_deref(p->layers[i].ring);
+		history_free(&p->layers[i].hist);
 	/* its consumers stay, idle, until their owners release them */
 	while ((le = list_head(&p->consumers))) {
 		struct consumer *c = le->data;
@@ -618,7 +618,7 @@ void layer_rate_update(struct layer *l, size_t len, uint64_t now)
 		l->win_bytes = 0;
 		l->win_packets = 0;
 		l->win_start_us = now;
-		if (l->ring)
+		if (l->hist.bytes)
 			history_fit(l);
 	}
 }

@@ -35,23 +35,49 @@ enum {
 	CLEAR_EVERY = 4096,
 	NACK_TRIES = 5,        /* asks for a packet, then gives up on it */
 	NACK_RETRY_US = 90000, /* a tick of router_feedback, or so */
-	/* Video kept to answer NACKs: a second of each layer, sized to its
-	 * packet rate (a slot holds a whole packet: 1.2 kB) */
+	/* Video kept to answer NACKs: a second of each layer, its payloads
+	 * back to back in a ring of bytes sized to the layer's bitrate, found
+	 * through slots (seq % slots) sized to its packet rate */
 	RING_KEEP_MS = 1000,
 	RING_FIRST = 64, /* slots until the layer's rate is known */
 	RING_MIN = 32,
 	RING_MAX = 1024,
-	RING_PAYLOAD = 1200,
+	RING_PAYLOAD = 1200, /* the largest payload kept */
+	RING_FIRST_BYTES = RING_FIRST * RING_PAYLOAD,
+	RING_MIN_BYTES = 16 * 1024,
+	RING_MAX_BYTES = RING_MAX * RING_PAYLOAD,
 	NO_LAYER = -1,
 };
 
-/* A forwarded packet as it came, for retransmission. */
-struct ring_slot {
-	bool used;
+/* A forwarded packet as it came, for retransmission: its payload is
+ * history.bytes[at % cap], while no more than cap bytes were kept after
+ * its first. */
+struct kept {
+	uint64_t at; /* its first byte, counted in all the bytes ever kept */
+	uint32_t ts;
+	uint16_t seq, len;
 	uint8_t marker;
+	bool used;
+};
+
+/* The packets a video layer keeps to answer NACKs (router_history.c).
+ * A packet never wraps round the end of bytes: the tail too short for it
+ * is skipped, counted in head as if kept. */
+struct history {
+	uint8_t *bytes;
+	uint32_t cap;      /* bytes */
+	uint64_t head;     /* bytes ever kept: where the next packet goes */
+	struct kept *slot; /* seq % nslot */
+	uint16_t nslot;
+	uint16_t last_seq; /* the newest kept */
+};
+
+/* A packet found in the history, valid until the next one is kept. */
+struct kept_packet {
+	const uint8_t *payload;
 	uint16_t seq, len;
 	uint32_t ts;
-	uint8_t payload[RING_PAYLOAD];
+	uint8_t marker;
 };
 
 /* What RFC 3550 appendix A keeps per source to report on it. */
@@ -79,8 +105,7 @@ struct layer {
 	uint32_t rtx_ssrc; /* its retransmissions (RFC 4588), or 0 */
 	char rid[ROUTER_RID_MAX];
 	uint64_t packets, last_us;
-	struct ring_slot *ring; /* video only, from its first packet */
-	uint16_t ring_size;     /* slots: RING_KEEP_MS of packets */
+	struct history hist; /* video only, from its first packet */
 	struct rx_stats rx;
 	struct missing miss[MISSING_MAX];
 	size_t nmiss;
@@ -234,10 +259,14 @@ int consumer_send(struct router *r, struct consumer *c, uint16_t seq,
 /* router_history.c */
 /* Keeps a forwarded video packet for NACKs. */
 void history_keep(struct layer *l, const struct rtp_view *v);
-/* The kept packet with this (producer's) sequence number, or NULL. */
-const struct ring_slot *history_find(const struct layer *l, uint16_t seq);
-/* Sizes the ring to a second of the layer's measured packet rate. */
+/* The kept packet with this (producer's) sequence number into *k, if
+ * there is one. */
+bool history_find(const struct layer *l, uint16_t seq, struct kept_packet *k);
+/* Sizes the history to a second of the layer's measured bitrate and
+ * packet rate. */
 void history_fit(struct layer *l);
+/* What the history holds: its buffers go. */
+void history_free(struct history *h);
 
 /* router_feedback.c */
 /* The sender side of transport t (TWCC, NACKs), or NULL. */

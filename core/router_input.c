@@ -30,28 +30,23 @@ static void on_nack(struct router *r, struct consumer *c, const uint8_t *fci,
 	for (; len >= 4; fci += 4, len -= 4) {
 		uint16_t pid = be16(fci), blp = be16(fci + 2);
 		for (int i = -1; i < 16; i++) {
-			const struct ring_slot *s;
+			struct kept_packet k;
+			struct vp8_desc vd;
+			bool has;
 			uint16_t seq;
 			if (i >= 0 && !(blp & (1u << i)))
 				continue;
 			seq = (uint16_t)(pid + (i + 1) - c->seq_off);
 			r->stats.nack_requested++;
-			s = history_find(l, seq);
-			if (!s) {
+			if (!history_find(l, seq, &k)) {
 				r->stats.nack_missed++;
 				continue;
 			}
-			{
-				struct vp8_desc vd;
-				bool has = p->vp8 &&
-					   !vp8_desc_parse(&vd, s->payload,
-							   s->len);
-				if (!consumer_send(r, c, s->seq, s->ts,
-						   s->marker, s->payload,
-						   s->len, has ? &vd : NULL,
-						   true))
-					r->stats.nack_resent++;
-			}
+			has = p->vp8 && !vp8_desc_parse(&vd, k.payload, k.len);
+			if (!consumer_send(r, c, k.seq, k.ts, k.marker,
+					   k.payload, k.len, has ? &vd : NULL,
+					   true))
+				r->stats.nack_resent++;
 		}
 	}
 }

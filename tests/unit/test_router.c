@@ -277,6 +277,105 @@ static void test_nack_history_sized_to_rate(void)
 	mem_deref(r);
 }
 
+/* A VP8 packet of len payload bytes (a descriptor without picture id,
+ * then bytes that name the packet): the history must give them back as
+ * they came, whatever their size. */
+static size_t sized_rtp(uint8_t *b, uint16_t seq, size_t len)
+{
+	const uint8_t head[] = {0x80, 96,   0, 0, 0,    0,
+				0x30, 0x39, 0, 0, 0x04, 0x57};
+	memcpy(b, head, sizeof(head));
+	b[2] = (uint8_t)(seq >> 8);
+	b[3] = (uint8_t)seq;
+	b[12] = 0x10; /* S: a partition's start */
+	for (size_t i = 1; i < len; i++)
+		b[12 + i] = (uint8_t)(seq * 7 + i);
+	return 12 + len;
+}
+
+/* Whether a NACK for seq brings back its payload of len bytes, intact. */
+static bool resent_intact(struct router *r, uint32_t cs, uint16_t seq,
+			  size_t len)
+{
+	uint8_t want[1300];
+	sized_rtp(want, seq, len);
+	return nack_one(r, cs, seq) == 1 && sent[0].len == 12 + len &&
+	       !memcmp(sent[0].buf + 12, want + 12, len);
+}
+
+/* A router with one VP8 producer (SSRC 0x0457) and a consumer of it. */
+static void vp8_pair(struct router **r, struct producer **p,
+		     struct consumer **c)
+{
+	CU_ASSERT_EQUAL_FATAL(router_alloc(r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(p, *r, TA, MEDIA_VIDEO, 0x0457, 96, "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(c, *p, TB, 101), 0);
+}
+
+/* Payloads are kept back to back at their own size and given back as
+ * they came; until the layer's rate is known, 64 of them. */
+static void test_nack_history_keeps_bytes(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	uint8_t in[1500];
+	uint16_t seq = 1;
+
+	vp8_pair(&r, &p, &c);
+	/* sizes 1 to 1200 in turn, round the first ring twice */
+	for (; seq < 130; seq++)
+		router_packet(r, TA, in,
+			      sized_rtp(in, seq, 1 + seq * 389 % 1200),
+			      sizeof(in), false);
+	for (uint16_t back = 1; back <= 64; back++) {
+		const uint16_t s = (uint16_t)(seq - back);
+		CU_ASSERT_TRUE(resent_intact(r, consumer_ssrc(c), s,
+					     1 + s * 389 % 1200));
+	}
+	CU_ASSERT_EQUAL(nack_one(r, consumer_ssrc(c), (uint16_t)(seq - 65)), 0);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
+/* Sized to a second of a slow layer of small packets: its bytes at their
+ * floor (16 kB), so when full packets come the bytes run out before the
+ * slots: the 15 newest are there (16 kB less the tail a packet skipped
+ * at the end of the ring), the 17th back is not. */
+static void test_nack_history_bytes_bind(void)
+{
+	struct router *r = NULL;
+	struct producer *p = NULL;
+	struct consumer *c = NULL;
+	uint8_t in[1500];
+	uint16_t seq = 1;
+
+	vp8_pair(&r, &p, &c);
+	for (int i = 0; i < 100; i++, seq++) {
+		router_packet(r, TA, in, sized_rtp(in, seq, 20), sizeof(in),
+			      false);
+		usleep_ms(10);
+	}
+	usleep_ms(50);
+	router_packet(r, TA, in, sized_rtp(in, seq, 20), sizeof(in), false);
+	seq++;
+	/* resized to a second's rate, what it had kept kept */
+	CU_ASSERT_TRUE(
+		resent_intact(r, consumer_ssrc(c), (uint16_t)(seq - 60), 20));
+	for (int i = 0; i < 40; i++, seq++)
+		router_packet(r, TA, in, sized_rtp(in, seq, 1000), sizeof(in),
+			      false);
+	for (uint16_t back = 1; back <= 15; back++)
+		CU_ASSERT_TRUE(resent_intact(r, consumer_ssrc(c),
+					     (uint16_t)(seq - back), 1000));
+	CU_ASSERT_EQUAL(nack_one(r, consumer_ssrc(c), (uint16_t)(seq - 17)), 0);
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 /* A VP8 packet of a RID layer: one-byte extension with the RID (id 10),
  * descriptor with a 15-bit picture ID, key or delta frame. */
 static size_t simulcast_rtp(uint8_t *b, uint32_t ssrc, const char *rid,
@@ -1362,6 +1461,10 @@ static CU_TestInfo tests[] = {
 	{"PLI relay and NACK answers", test_pli_relay_and_nack},
 	{"NACK history: a second of the layer at its rate",
 	 test_nack_history_sized_to_rate},
+	{"NACK history keeps payloads back to back, at their size",
+	 test_nack_history_keeps_bytes},
+	{"NACK history of a slow layer: its bytes bind before its slots",
+	 test_nack_history_bytes_bind},
 	CU_TEST_INFO_NULL,
 };
 
