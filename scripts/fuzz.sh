@@ -6,7 +6,9 @@
 #   scripts/fuzz.sh [seconds-per-harness] [harness...]
 # A crash fails the script with the harness's report and the input that
 # did it (crash-* in the current folder); the other harnesses finish their
-# time. Needs clang (scripts/deps.sh test).
+# time. FUZZ_FORK=N runs each harness as N processes (libFuzzer's -fork,
+# one corpus; its last "#count:" line is the executions of all N). Needs
+# clang (scripts/deps.sh test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-3600}; shift || true
@@ -22,10 +24,11 @@ fuzz_one() {
   local n=$1 corpus=build-fuzz/tests/fuzz/corpus/$1 log=build-fuzz/fuzz_$1.log rc=0
   mkdir -p "$corpus"
   build-fuzz/tests/fuzz/fuzz_"$n" -max_total_time="$seconds" -timeout=5 \
-    -rss_limit_mb=2048 -print_final_stats=1 "$corpus" tests/fuzz/corpus/"$n" \
-    >"$log" 2>&1 || rc=$?
-  echo "=== fuzz_$n, ${seconds} s"
+    -rss_limit_mb=2048 -print_final_stats=1 ${FUZZ_FORK:+-fork="$FUZZ_FORK"} \
+    "$corpus" tests/fuzz/corpus/"$n" >"$log" 2>&1 || rc=$?
+  echo "=== fuzz_$n, ${seconds} s${FUZZ_FORK:+, $FUZZ_FORK processes}"
   grep -E '^stat::number_of_executed_units|DONE|ERROR|SUMMARY' "$log" || true
+  [ -z "${FUZZ_FORK:-}" ] || grep -E '^#[0-9]+: ' "$log" | tail -n 1
   [ "$rc" = 0 ] || { echo "fuzz_$n found a failure (rc $rc, $log)" >&2; return 1; }
 }
 
