@@ -313,6 +313,14 @@ static void vp8_pair(struct router **r, struct producer **p,
 	CU_ASSERT_EQUAL_FATAL(router_consume(c, *p, TB, 101), 0);
 }
 
+static void vp8_pair_free(struct router *r, struct producer *p,
+			  struct consumer *c)
+{
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 /* Payloads are kept back to back at their own size and given back as
  * they came; until the layer's rate is known, 64 of them. */
 static void test_nack_history_keeps_bytes(void)
@@ -335,9 +343,7 @@ static void test_nack_history_keeps_bytes(void)
 					     1 + s * 389 % 1200));
 	}
 	CU_ASSERT_EQUAL(nack_one(r, consumer_ssrc(c), (uint16_t)(seq - 65)), 0);
-	mem_deref(c);
-	mem_deref(p);
-	mem_deref(r);
+	vp8_pair_free(r, p, c);
 }
 
 /* Sized to a second of a slow layer of small packets: its bytes at their
@@ -371,9 +377,7 @@ static void test_nack_history_bytes_bind(void)
 		CU_ASSERT_TRUE(resent_intact(r, consumer_ssrc(c),
 					     (uint16_t)(seq - back), 1000));
 	CU_ASSERT_EQUAL(nack_one(r, consumer_ssrc(c), (uint16_t)(seq - 17)), 0);
-	mem_deref(c);
-	mem_deref(p);
-	mem_deref(r);
+	vp8_pair_free(r, p, c);
 }
 
 /* A VP8 packet of a RID layer: one-byte extension with the RID (id 10),
