@@ -43,7 +43,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const { opt, inOwnNetns } = require('./lib/cli');
+const { opt, realtimeAllowed, inOwnNetns } = require('./lib/cli');
 const build = path.resolve(opt('--build', path.join(root, 'build')));
 const CALLS = Number(opt('--calls', '10'));
 const STEPS = opt('--steps', '100,250,500,1000,1500,2000,2500,3000,3500').split(',').map(Number);
@@ -70,9 +70,7 @@ const pin = (pid, core) => execFileSync('taskset', ['-a', '-p', '-c', String(cor
 // SCHED_FIFO (as root), as sim/crosscheck.js does: the SFU above the
 // receiving probe above the sending one, so a delay measured is the SFU's,
 // not the load side waiting for its shared core behind this driver.
-const realtime = (() => {
-  try { execFileSync('chrt', ['-f', '10', 'true'], { stdio: 'ignore' }); return true; } catch { return false; }
-})();
+const realtime = realtimeAllowed();
 // (a storm's joiners below the fed subscribers: their handshakes must not
 // delay the receipt whose delay is measured)
 const PRIO = { sfu: '20', recv: '15', send: '10', storm: '5' };

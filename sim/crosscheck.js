@@ -48,14 +48,12 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const { opt, flag } = require(path.join(root, 'bench/lib/cli'));
+const { opt, flag, realtimeAllowed } = require(path.join(root, 'bench/lib/cli'));
 const build = path.resolve(opt('--build', path.join(root, 'build')));
 const outPath = opt('--out', null);
 const checking = flag('--check');
 const storedCosts = flag('--stored-costs');
-const realtime = !flag('--no-realtime') && (() => {
-  try { execFileSync('chrt', ['-f', '10', 'true'], { stdio: 'ignore' }); return true; } catch { return false; }
-})();
+const realtime = !flag('--no-realtime') && realtimeAllowed();
 process.env.MEESHY_BIN = process.env.MEESHY_BIN || path.join(build, 'apps/meeshy-call/meeshy-call');
 const { start } = require(path.join(root, 'tests/integration/lib/server'));
 const { spawnProbe } = require(path.join(root, 'bench/lib/probe'));

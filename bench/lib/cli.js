@@ -1,9 +1,10 @@
 // What the bench scripts (bench/load.js, bench/join.js, sim/crosscheck.js)
 // share about how they run: their command line ("--name value" options and
-// flags), and running themselves again inside a network namespace of their
-// own (unshare -n), so no media leaves the machine.
+// flags), whether they may start processes under a real-time policy, and
+// running themselves again inside a network namespace of their own
+// (unshare -n), so no media leaves the machine.
 'use strict';
-const { spawnSync } = require('node:child_process');
+const { spawnSync, execFileSync } = require('node:child_process');
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -11,6 +12,11 @@ const opt = (name, def) => {
   return i >= 0 && args[i + 1] ? args[i + 1] : def;
 };
 const flag = (name) => args.includes(name);
+
+// Whether chrt may give a process SCHED_FIFO here (root, or the right to).
+const realtimeAllowed = () => {
+  try { execFileSync('chrt', ['-f', '10', 'true'], { stdio: 'ignore' }); return true; } catch { return false; }
+};
 
 // Runs this script again in a new network namespace after `setup` (shell
 // commands: at least `ip link set lo up`), and exits with its status. In
@@ -22,4 +28,4 @@ function inOwnNetns(setup, mark) {
   process.exit(r.status === null ? 1 : r.status);
 }
 
-module.exports = { args, opt, flag, inOwnNetns };
+module.exports = { args, opt, flag, realtimeAllowed, inOwnNetns };
