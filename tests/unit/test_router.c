@@ -160,6 +160,25 @@ static size_t nack_of(uint8_t *b, uint32_t cs, uint16_t pid, uint16_t blp)
 	return 16;
 }
 
+/* A router with one VP8 producer on TA (SSRC 1111, as browser_rtp's
+ * packets) and a consumer of it on TB (payload type 101). */
+static void vp8_pair(struct router **r, struct producer **p,
+		     struct consumer **c)
+{
+	CU_ASSERT_EQUAL_FATAL(router_alloc(r, capture), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		router_produce(p, *r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
+	CU_ASSERT_EQUAL_FATAL(router_consume(c, *p, TB, 101), 0);
+}
+
+static void vp8_pair_free(struct router *r, struct producer *p,
+			  struct consumer *c)
+{
+	mem_deref(c);
+	mem_deref(p);
+	mem_deref(r);
+}
+
 static void test_pli_relay_and_nack(void)
 {
 	struct router *r = NULL;
@@ -169,10 +188,7 @@ static void test_pli_relay_and_nack(void)
 	uint8_t in[1500], rtcp[64];
 	uint32_t cs;
 
-	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(
-		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
-	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	vp8_pair(&r, &p, &c);
 	cs = consumer_ssrc(c);
 	for (uint16_t seq = 100; seq < 110; seq++) {
 		size_t n = browser_rtp(in, seq, 1111);
@@ -256,10 +272,7 @@ static void test_nack_history_sized_to_rate(void)
 	struct consumer *c = NULL;
 	uint32_t cs;
 
-	CU_ASSERT_EQUAL_FATAL(router_alloc(&r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(
-		router_produce(&p, r, TA, MEDIA_VIDEO, 1111, 96, "VP8"), 0);
-	CU_ASSERT_EQUAL_FATAL(router_consume(&c, p, TB, 101), 0);
+	vp8_pair(&r, &p, &c);
 	cs = consumer_ssrc(c);
 	send_video(r, 65500, 64); /* 100 packets, across the wrap */
 	CU_ASSERT_EQUAL(nack_one(r, cs, 0), 1);
@@ -272,14 +285,12 @@ static void test_nack_history_sized_to_rate(void)
 	send_video(r, 65, 65 + 95);
 	CU_ASSERT_EQUAL(nack_one(r, cs, 65 + 95 - 90), 1); /* 90 back */
 	CU_ASSERT_EQUAL(nack_one(r, cs, 65 + 95 - 120), 0);
-	mem_deref(c);
-	mem_deref(p);
-	mem_deref(r);
+	vp8_pair_free(r, p, c);
 }
 
-/* A VP8 packet of len payload bytes (a descriptor without picture id,
- * then bytes that name the packet): the history must give them back as
- * they came, whatever their size. */
+/* A VP8 packet of SSRC 1111 with len payload bytes (a descriptor without
+ * picture id, then bytes that name the packet): the history must give
+ * them back as they came, whatever their size. */
 static size_t sized_rtp(uint8_t *b, uint16_t seq, size_t len)
 {
 	const uint8_t head[] = {0x80, 96,   0, 0, 0,    0,
@@ -301,24 +312,6 @@ static bool resent_intact(struct router *r, uint32_t cs, uint16_t seq,
 	sized_rtp(want, seq, len);
 	return nack_one(r, cs, seq) == 1 && sent[0].len == 12 + len &&
 	       !memcmp(sent[0].buf + 12, want + 12, len);
-}
-
-/* A router with one VP8 producer (SSRC 0x0457) and a consumer of it. */
-static void vp8_pair(struct router **r, struct producer **p,
-		     struct consumer **c)
-{
-	CU_ASSERT_EQUAL_FATAL(router_alloc(r, capture), 0);
-	CU_ASSERT_EQUAL_FATAL(
-		router_produce(p, *r, TA, MEDIA_VIDEO, 0x0457, 96, "VP8"), 0);
-	CU_ASSERT_EQUAL_FATAL(router_consume(c, *p, TB, 101), 0);
-}
-
-static void vp8_pair_free(struct router *r, struct producer *p,
-			  struct consumer *c)
-{
-	mem_deref(c);
-	mem_deref(p);
-	mem_deref(r);
 }
 
 /* Payloads are kept back to back at their own size and given back as
